@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# setup.sh - the one entry point: installs what allot needs on a fresh Debian machine (when
+# missing), builds, and then runs the main job or the test suite.
+#
+#   ./setup.sh demo    set up, build, run curves -> solve -> train -> audit on the embedded default data
+#   ./setup.sh test    set up, build, run the whole test suite (ctest), then again under ASan+UBSan
+#   ./setup.sh deps    only install the Debian packages
+#   ./setup.sh build   only install and build (build/)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PACKAGES=(cmake make gcc g++ clang pkg-config libglpk-dev liblinear-dev libxgboost-dev libcjson-dev gnuplot-nox
+          libclang-rt-14-dev)
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+deps() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}" >&2
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+build() {  # build DIR [cmake options...]
+  local dir=$1; shift
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$dir" -j"$JOBS"
+}
+
+demo() {
+  deps
+  build build
+  local out=out/default
+  mkdir -p "$out"
+  ./build/datasets/allot-gen-runs --seed 1 --out "$out/runs.jsonl"
+  ./build/trainer/cli/allot curves "$out/runs.jsonl" --tiers majority@1,2,4,8,16,32 --out "$out/curves.jsonl"
+  ./build/trainer/cli/allot solve "$out/curves.jsonl" --budget 8 --check glpk
+  if [ -x ./build/trainer/cli/allot ] && ./build/trainer/cli/allot train --help >/dev/null 2>&1; then
+    ./build/trainer/cli/allot train "$out/curves.jsonl" --budget 8 --learner xgboost --out "$out/policy-xgboost.json"
+    ./build/trainer/cli/allot train "$out/curves.jsonl" --budget 8 --learner liblinear --out "$out/policy-liblinear.json"
+    ./build/trainer/cli/allot audit "$out/curves.jsonl" --policy "$out/policy-xgboost.json" \
+      --policy "$out/policy-liblinear.json" --budget 8 --out "$out/audit"
+  fi
+  echo "demo: outputs in $out/"
+}
+
+tests() {
+  deps
+  build build
+  ctest --test-dir build --output-on-failure -j"$JOBS"
+  echo "setup: the same suite under AddressSanitizer + UndefinedBehaviorSanitizer" >&2
+  build build-asan -DALLOT_SANITIZE=ON -DALLOT_BUILD_BENCH=OFF -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir build-asan --output-on-failure -j"$JOBS" -LE no_sanitize
+}
+
+case "${1:-}" in
+  demo) demo ;;
+  test) tests ;;
+  deps) deps ;;
+  build) deps; build build ;;
+  *) sed -n '2,10p' "$0"; exit 1 ;;
+esac

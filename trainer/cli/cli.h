@@ -1,0 +1,47 @@
+/*
+ * cli.h - the `allot` command-line tool: one subcommand per pipeline stage.
+ *
+ * Each subcommand lives in its own cmd_<name>.c, parses its options with getopt_long, calls the
+ * stage's library and prints a table (or, with --json, exactly one JSON document on stdout with the
+ * same figures). Errors go to stderr as "allot <cmd>: <message>".
+ *
+ * Exit codes (documented in README.md and every --help):
+ *   0  success
+ *   1  usage error (unknown option, missing argument)
+ *   2  bad input data (parse error or invalid value; the message names file, line and field)
+ *   3  I/O error (cannot open, read, write or rename a file)
+ *   4  a check failed (e.g. --check glpk disagrees, regret above its bound)
+ *   5  internal or unsupported (a library call failed, a feature not available)
+ */
+#ifndef ALLOT_CLI_H
+#define ALLOT_CLI_H
+
+#include "allot/allot_error.h"
+
+enum {
+    ALLOT_EXIT_OK = 0,
+    ALLOT_EXIT_USAGE = 1,
+    ALLOT_EXIT_INPUT = 2,
+    ALLOT_EXIT_IO = 3,
+    ALLOT_EXIT_CHECK = 4,
+    ALLOT_EXIT_INTERNAL = 5
+};
+
+/** The exit code for a library status. */
+int allot_cli_exit_code(allot_status st);
+/** Print "allot <cmd>: <err->msg>" to stderr and return the matching exit code. */
+int allot_cli_fail(const char *cmd, const allot_error *err);
+/** Print "allot <cmd>: <message>" + a hint to run --help, return ALLOT_EXIT_USAGE. */
+int allot_cli_usage_error(const char *cmd, const char *message);
+/** The exit-code paragraph every --help ends with. */
+extern const char allot_cli_exit_codes_help[];
+
+/* Subcommands: argv[0] is the subcommand name. */
+int allot_cmd_curves(int argc, char **argv);
+int allot_cmd_solve(int argc, char **argv);
+int allot_cmd_train(int argc, char **argv);
+int allot_cmd_audit(int argc, char **argv);
+int allot_cmd_predict(int argc, char **argv);
+int allot_cmd_replay(int argc, char **argv);
+
+#endif

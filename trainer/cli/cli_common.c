@@ -1,0 +1,32 @@
+#include <stdio.h>
+
+#include "cli.h"
+
+const char allot_cli_exit_codes_help[] =
+    "Exit codes: 0 success, 1 usage error, 2 bad input data (file:line: field: problem),\n"
+    "            3 I/O error, 4 a check failed, 5 internal or unsupported.\n";
+
+int allot_cli_exit_code(allot_status st) {
+    switch (st) {
+    case ALLOT_OK: return ALLOT_EXIT_OK;
+    case ALLOT_E_ARGUMENT: return ALLOT_EXIT_USAGE;
+    case ALLOT_E_PARSE:
+    case ALLOT_E_INVALID: return ALLOT_EXIT_INPUT;
+    case ALLOT_E_IO: return ALLOT_EXIT_IO;
+    case ALLOT_E_CHECK: return ALLOT_EXIT_CHECK;
+    case ALLOT_E_NOMEM:
+    case ALLOT_E_UNSUPPORTED:
+    case ALLOT_E_INTERNAL: return ALLOT_EXIT_INTERNAL;
+    }
+    return ALLOT_EXIT_INTERNAL;
+}
+
+int allot_cli_fail(const char *cmd, const allot_error *err) {
+    fprintf(stderr, "allot %s: %s\n", cmd, err->msg[0] ? err->msg : allot_status_string(err->code));
+    return allot_cli_exit_code(err->code);
+}
+
+int allot_cli_usage_error(const char *cmd, const char *message) {
+    fprintf(stderr, "allot %s: %s\nRun 'allot %s --help' for usage.\n", cmd, message, cmd);
+    return ALLOT_EXIT_USAGE;
+}

@@ -1,0 +1,82 @@
+#include "atomic_file.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *dup_str(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+static void release(allot_atomic_file *af) {
+    free(af->path);
+    free(af->tmp_path);
+    af->path = af->tmp_path = NULL;
+    af->fp = NULL;
+}
+
+allot_status allot_atomic_open(allot_atomic_file *af, const char *path, allot_error *err) {
+    memset(af, 0, sizeof *af);
+    size_t n = strlen(path);
+    af->path = dup_str(path);
+    af->tmp_path = malloc(n + 12);
+    if (!af->path || !af->tmp_path) {
+        release(af);
+        return allot_error_set(err, ALLOT_E_NOMEM, "%s: out of memory", path);
+    }
+    memcpy(af->tmp_path, path, n);
+    memcpy(af->tmp_path + n, ".tmp.XXXXXX", 12);
+    int fd = mkstemp(af->tmp_path);
+    if (fd < 0) {
+        allot_status st = allot_error_set(err, ALLOT_E_IO, "%s: cannot create temporary file: %s", path,
+                                          strerror(errno));
+        release(af);
+        return st;
+    }
+    af->fp = fdopen(fd, "w");
+    if (!af->fp) {
+        allot_status st = allot_error_set(err, ALLOT_E_IO, "%s: %s", path, strerror(errno));
+        close(fd);
+        unlink(af->tmp_path);
+        release(af);
+        return st;
+    }
+    return ALLOT_OK;
+}
+
+allot_status allot_atomic_commit(allot_atomic_file *af, allot_error *err) {
+    allot_status st = ALLOT_OK;
+    int failed = ferror(af->fp) || fflush(af->fp) != 0 || fsync(fileno(af->fp)) != 0;
+    int saved = errno;
+    if (fclose(af->fp) != 0) failed = 1;
+    if (failed) {
+        st = allot_error_set(err, ALLOT_E_IO, "%s: write failed: %s", af->path, strerror(saved));
+        unlink(af->tmp_path);
+    } else if (rename(af->tmp_path, af->path) != 0) {
+        st = allot_error_set(err, ALLOT_E_IO, "%s: cannot rename into place: %s", af->path, strerror(errno));
+        unlink(af->tmp_path);
+    }
+    release(af);
+    return st;
+}
+
+void allot_atomic_abort(allot_atomic_file *af) {
+    if (af->fp) fclose(af->fp);
+    if (af->tmp_path) unlink(af->tmp_path);
+    release(af);
+}
+
+allot_status allot_atomic_write(const char *path, const void *data, size_t len, allot_error *err) {
+    allot_atomic_file af;
+    allot_status st = allot_atomic_open(&af, path, err);
+    if (st != ALLOT_OK) return st;
+    if (len && fwrite(data, 1, len, af.fp) != len) {
+        allot_atomic_abort(&af);
+        return allot_error_set(err, ALLOT_E_IO, "%s: write failed", path);
+    }
+    return allot_atomic_commit(&af, err);
+}

@@ -1,0 +1,101 @@
+/*
+ * curves.h - compute tiers and per-query accuracy-versus-cost curves; read and write curves files.
+ *
+ * A tier is (model, k samples, selection rule). For each query and tier, acc is the expected
+ * accuracy when the k samples are a uniformly random k-subset of the query's recorded samples of
+ * that model, cost is k x the mean `cost` of those samples, and se is the standard error of acc
+ * (0 for the exact estimators). Precomputed `tiers` lines pass straight through (se = 0).
+ *
+ * The curves file (docs/curves-format.md) is JSONL: a header line describing the tiers, then one
+ * line per query in input order: {"id", "prompt", "meta", "features", "acc":[..], "cost":[..],
+ * "se":[..]}, arrays in tier order.
+ */
+#ifndef ALLOT_CURVES_H
+#define ALLOT_CURVES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "allot/allot_error.h"
+
+/** Selection rules. */
+typedef enum allot_rule {
+    ALLOT_RULE_PASS = 0,     /**< coverage: correct if any of the k is correct (perfect verifier) */
+    ALLOT_RULE_MAJORITY = 1, /**< majority vote over answers; null never wins; ties split evenly */
+    ALLOT_RULE_BEST = 2,     /**< the highest-score sample; ties split evenly */
+    ALLOT_RULE_VOTE = 3,     /**< score-weighted vote over answers */
+    ALLOT_RULE_PRECOMPUTED = 4 /**< a `tiers` entry passed through */
+} allot_rule;
+
+/** How a sample's score is derived from `step_scores` when they exist (else `score` is used). */
+typedef enum allot_step_agg {
+    ALLOT_STEP_NONE = 0, /**< use `score` */
+    ALLOT_STEP_MIN = 1,
+    ALLOT_STEP_LAST = 2,
+    ALLOT_STEP_MEAN = 3,
+    ALLOT_STEP_PROD = 4
+} allot_step_agg;
+
+/** One compute tier. */
+typedef struct allot_tier {
+    char *name;          /**< display name, e.g. "majority@8" or "llama:best@4/min" (owned) */
+    char *model;         /**< model name; NULL = the query's only model (owned) */
+    int k;               /**< samples drawn; 0 for precomputed */
+    allot_rule rule;
+    allot_step_agg agg;
+} allot_tier;
+
+/** An ordered set of tiers (owned). */
+typedef struct allot_tier_set {
+    size_t n;
+    allot_tier *tiers;
+} allot_tier_set;
+
+/** Parse a command-line tier spec such as "majority@1,2,4,8" or "pass@1,best@4/min,m1:vote@8". */
+allot_status allot_tier_set_parse(const char *spec, allot_tier_set *out, allot_error *err);
+/** Load a tier set from a small JSON file (docs/curves-format.md). */
+allot_status allot_tier_set_load(const char *path, allot_tier_set *out, allot_error *err);
+void allot_tier_set_free(allot_tier_set *ts);
+
+/** In-memory curves table: n_queries x n_tiers, row-major. Owned by whoever created it. */
+typedef struct allot_curves {
+    size_t n_queries, n_tiers;
+    char **tier_names;      /**< n_tiers */
+    char **ids;             /**< n_queries */
+    char **prompts;         /**< n_queries; entries may be NULL */
+    char **meta_json;       /**< n_queries; compact JSON text or NULL */
+    size_t n_features;
+    char **feature_names;   /**< n_features (union over queries, in order of first appearance) */
+    double *features;       /**< n_queries x n_features; NaN where a query lacks the feature */
+    double *acc;            /**< n_queries x n_tiers, in [0,1] */
+    double *cost;           /**< n_queries x n_tiers, >= 0 */
+    double *se;             /**< n_queries x n_tiers, >= 0 */
+} allot_curves;
+
+/** Options of allot_curves_compute. */
+typedef struct allot_curves_options {
+    uint64_t seed;        /**< permutation seed (default 1) */
+    int permutations;     /**< permutations for majority/vote (default 256) */
+    int cap_k;            /**< 1: a k larger than the pool is capped to the pool; 0: error */
+    int progress;         /**< 1: progress on stderr */
+} allot_curves_options;
+
+/** Defaults: seed 1, 256 permutations, no capping, no progress. */
+void allot_curves_options_default(allot_curves_options *o);
+
+/**
+ * Stream a labelled-runs file and compute every query's curve. tiers may be NULL or empty when
+ * the file holds precomputed `tiers` (then the file's tier names, in the first line's order, are
+ * used and every line must have exactly those). *out is allocated; free with allot_curves_free.
+ */
+allot_status allot_curves_compute(const char *runs_path, const allot_tier_set *tiers,
+                                  const allot_curves_options *opt, allot_curves **out, allot_error *err);
+
+/** Write a curves file atomically. */
+allot_status allot_curves_write(const allot_curves *c, const char *path, allot_error *err);
+/** Read a curves file written by allot_curves_write (errors name file, line, field). */
+allot_status allot_curves_read(const char *path, allot_curves **out, allot_error *err);
+/** Free a table (NULL allowed). */
+void allot_curves_free(allot_curves *c);
+
+#endif
