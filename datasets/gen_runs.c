@@ -1,0 +1,964 @@
+/*
+ * gen_runs.c - allot-gen-runs: a documented, deterministic generator of synthetic labelled runs
+ * (schema v1, ../shared/datasets/SCHEMA.md) used as allot's embedded default data, plus a
+ * `--stats` mode that prints the summary statistics of any labelled-runs file with samples.
+ *
+ * The generative model is described (with equations and the published statistics it imitates)
+ * in datasets/README.md; the constants below carry the same names as the equations there.
+ *
+ * Determinism: every query draws from its own stream allot_rng_seed_stream(seed, query index),
+ * every number is printed with a fixed format in the C locale, so the same options give a
+ * byte-identical file on every platform, and query i does not depend on --queries.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "atomic_file.h"
+#include "rng.h"
+
+/* ---- generative-model constants (see README "Generative model") ---------------------------- */
+
+#define MAX_STEPS 10        /* operations in one problem (the opening sentence excluded) */
+#define MAX_DISTRACTORS 8   /* consistent wrong answers per query */
+#define MAX_MODELS 2
+#define HIDDEN_SD 0.75      /* h: difficulty invisible in the surface ... */
+#define TAIL_P 0.25         /* ... plus, with probability TAIL_P, an Exp(TAIL_MEAN) hard tail */
+#define TAIL_MEAN 1.0
+#define SLOPE_B 2.2         /* logit p = A_m - B * eta */
+#define UNSOLV_NOISE 1.2    /* unsolvable iff eta + UNSOLV_NOISE * u > C_m */
+#define VERIF_MU 0.65       /* verifier logit: +MU for correct, -MU for wrong */
+#define VERIF_SIGMA 1.1     /* verifier per-sample noise */
+#define COST_TOKENS 250.0   /* one cost unit = 250 generated tokens at the small model's price */
+
+typedef struct model_spec {
+    const char *name;
+    double ability;    /* A_m */
+    double unsolv_cut; /* C_m */
+    double price;      /* cost units per COST_TOKENS tokens, relative to the small model */
+    double verbosity;  /* relative tokens per step */
+} model_spec;
+
+static const model_spec MODELS[MAX_MODELS] = {
+    {"sim-small", 1.1, 2.35, 1.0, 1.0},
+    {"sim-large", 2.0, 2.90, 4.0, 0.9},
+};
+
+/* ---- options -------------------------------------------------------------------------------- */
+
+typedef struct gen_options {
+    uint64_t seed;
+    size_t queries;
+    size_t samples;
+    int models;
+    const char *out;
+    const char *stats;
+    int verbose;
+} gen_options;
+
+static void usage(FILE *fp) {
+    fprintf(fp,
+            "usage: allot-gen-runs [--seed N] [--queries N] [--samples N] [--models 1|2] [--out FILE]\n"
+            "       allot-gen-runs --stats FILE\n"
+            "\n"
+            "Writes synthetic labelled runs (JSONL, schema v1: one query per line with graded samples,\n"
+            "answers, verifier scores, per-step scores and costs). Same options -> byte-identical output.\n"
+            "\n"
+            "  --seed N      random seed (default 1)\n"
+            "  --queries N   number of queries (default 3000)\n"
+            "  --samples N   samples per query and model (default 64)\n"
+            "  --models N    1: one model 'sim-small' (default); 2: add 'sim-large' (more accurate,\n"
+            "                4x the price per token)\n"
+            "  --out FILE    output file, written atomically; '-' = stdout (default)\n"
+            "  --verbose     print latent statistics (true unsolvable fraction, mean p) on stderr\n"
+            "  --stats FILE  print the summary statistics of a labelled-runs file ('-' = stdin)\n"
+            "                instead of generating\n"
+            "  --help        this text\n"
+            "\n"
+            "Cost unit: 250 generated tokens at the small model's price (about 1 per small-model sample).\n"
+            "Exit status: 0 success, 1 I/O or input error, 2 bad usage.\n");
+}
+
+static int parse_size(const char *s, size_t lo, size_t hi, size_t *out) {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v < lo || v > hi) return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
+/* Returns 0 ok, 1 help printed, 2 usage error. */
+static int parse_args(int argc, char **argv, gen_options *o) {
+    o->seed = 1;
+    o->queries = 3000;
+    o->samples = 64;
+    o->models = 1;
+    o->out = "-";
+    o->stats = NULL;
+    o->verbose = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        size_t n;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 1;
+        } else if (!strcmp(a, "--verbose")) {
+            o->verbose = 1;
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "allot-gen-runs: %s: missing value (see --help)\n", a);
+            return 2;
+        }
+        if (!strcmp(a, "--seed")) {
+            char *end;
+            errno = 0;
+            unsigned long long s = strtoull(v, &end, 10);
+            if (errno || end == v || *end || v[0] == '-') {
+                fprintf(stderr, "allot-gen-runs: --seed: not a non-negative integer: '%s'\n", v);
+                return 2;
+            }
+            o->seed = (uint64_t)s;
+        } else if (!strcmp(a, "--queries")) {
+            if (parse_size(v, 1, 100000000, &o->queries)) {
+                fprintf(stderr, "allot-gen-runs: --queries: expected 1..1e8, got '%s'\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--samples")) {
+            if (parse_size(v, 1, 100000, &o->samples)) {
+                fprintf(stderr, "allot-gen-runs: --samples: expected 1..100000, got '%s'\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--models")) {
+            if (parse_size(v, 1, MAX_MODELS, &n)) {
+                fprintf(stderr, "allot-gen-runs: --models: expected 1 or 2, got '%s'\n", v);
+                return 2;
+            }
+            o->models = (int)n;
+        } else if (!strcmp(a, "--out")) {
+            o->out = v;
+        } else if (!strcmp(a, "--stats")) {
+            o->stats = v;
+        } else {
+            fprintf(stderr, "allot-gen-runs: unknown option '%s' (see --help)\n", a);
+            return 2;
+        }
+        i++;
+    }
+    return 0;
+}
+
+/* ---- small helpers ---------------------------------------------------------------------------- */
+
+static double sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
+
+static int clampi(long v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : (int)v; }
+
+/* Uniform integer in [lo, hi]. */
+static long long uniform_ll(allot_rng *r, long long lo, long long hi) {
+    return lo + (long long)allot_rng_below(r, (uint64_t)(hi - lo + 1));
+}
+
+/* A growable text buffer. */
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+    int oom;
+} sbuf;
+
+static void sb_reserve(sbuf *b, size_t extra) {
+    if (b->oom || b->n + extra + 1 <= b->cap) return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->n + extra + 1) cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+        b->oom = 1;
+        return;
+    }
+    b->p = p;
+    b->cap = cap;
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void sb_printf(sbuf *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (len < 0) {
+        b->oom = 1;
+        return;
+    }
+    sb_reserve(b, (size_t)len);
+    if (b->oom) return;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->n, (size_t)len + 1, fmt, ap);
+    va_end(ap);
+    b->n += (size_t)len;
+}
+
+static void sb_puts(sbuf *b, const char *s) { sb_printf(b, "%s", s); }
+
+/* Append s as a JSON string literal (quotes included). */
+static void sb_json_string(sbuf *b, const char *s) {
+    sb_puts(b, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': sb_puts(b, "\\\""); break;
+        case '\\': sb_puts(b, "\\\\"); break;
+        case '\n': sb_puts(b, "\\n"); break;
+        case '\t': sb_puts(b, "\\t"); break;
+        case '\r': sb_puts(b, "\\r"); break;
+        default:
+            if (*p < 0x20)
+                sb_printf(b, "\\u%04x", *p);
+            else
+                sb_printf(b, "%c", *p);
+        }
+    }
+    sb_puts(b, "\"");
+}
+
+/* ---- the word problem ------------------------------------------------------------------------- */
+
+typedef enum op_kind {
+    OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_PCT_OFF, OP_PCT_UP, OP_FRAC, OP_RATIO, OP_AVG, OP_NOISE
+} op_kind;
+
+typedef struct step {
+    op_kind kind;
+    long long a, b; /* ADD/SUB/MUL/DIV/AVG: a; PCT: a percent; FRAC: a/b; RATIO a:b; NOISE: a */
+    int variant;    /* which sentence template */
+} step;
+
+typedef struct problem {
+    double d;       /* surface difficulty (drives the structure) */
+    int n_ops;      /* arithmetic operations (NOISE sentences excluded) */
+    int n_sent;     /* entries of steps[] */
+    step steps[MAX_STEPS + 2];
+    long long start;
+    long long gold;
+    int digits;
+    int latex;
+    int level;
+    int person, item, container, other;
+} problem;
+
+static const struct {
+    const char *name, *pron;
+} PEOPLE[] = {{"Ava", "She"},   {"Ben", "He"},    {"Carla", "She"}, {"Dev", "He"},    {"Elif", "She"},
+              {"Farid", "He"},  {"Grace", "She"}, {"Hugo", "He"},   {"Ines", "She"},  {"Jonas", "He"},
+              {"Kemi", "She"},  {"Liam", "He"},   {"Mei", "She"},   {"Nadia", "She"}, {"Omar", "He"},
+              {"Priya", "She"}, {"Rosa", "She"},  {"Sami", "He"},   {"Tariq", "He"},  {"Wen", "She"}};
+#define N_PEOPLE (sizeof PEOPLE / sizeof PEOPLE[0])
+static const char *const ITEMS[] = {"apples",  "marbles",  "stickers", "books",   "cookies",
+                                    "pencils", "stamps",   "seashells", "cupcakes", "coins",
+                                    "trading cards", "beads", "postcards", "candles"};
+#define N_ITEMS (sizeof ITEMS / sizeof ITEMS[0])
+static const char *const CONTAINERS[] = {"boxes", "bags", "jars", "baskets", "crates", "envelopes"};
+#define N_CONTAINERS (sizeof CONTAINERS / sizeof CONTAINERS[0])
+
+/* The value after applying one step (double: skipped/wrong steps may give non-integers). */
+static double apply_step(const step *s, double cur) {
+    switch (s->kind) {
+    case OP_ADD: return cur + (double)s->a;
+    case OP_SUB: return cur - (double)s->a;
+    case OP_MUL: return cur * (double)s->a;
+    case OP_DIV:
+    case OP_AVG: return cur / (double)s->a;
+    case OP_PCT_OFF: return cur - cur * (double)s->a / 100.0;
+    case OP_PCT_UP: return cur + cur * (double)s->a / 100.0;
+    case OP_FRAC: return cur - cur * (double)s->a / (double)s->b;
+    case OP_RATIO: return cur * (double)s->a / (double)(s->a + s->b);
+    case OP_NOISE: return cur;
+    }
+    return cur;
+}
+
+/* Value of the chain with step `skip` left out and step `flip` applied with the wrong direction
+ * (-1 = none): the two commonest ways of reaching a consistent wrong answer. */
+static double chain_value(const problem *pb, int skip, int flip, int stop) {
+    double cur = (double)pb->start;
+    for (int i = 0; i < stop; i++) {
+        if (i == skip) continue;
+        step s = pb->steps[i];
+        if (i == flip) {
+            if (s.kind == OP_ADD) s.kind = OP_SUB;
+            else if (s.kind == OP_SUB) s.kind = OP_ADD;
+            else if (s.kind == OP_PCT_OFF) s.kind = OP_PCT_UP;
+            else if (s.kind == OP_PCT_UP) s.kind = OP_PCT_OFF;
+            else if (s.kind == OP_MUL) s.kind = OP_DIV;
+            else if (s.kind == OP_DIV || s.kind == OP_AVG) s.kind = OP_MUL;
+            else if (s.kind == OP_RATIO) { long long t = s.a; s.a = s.b; s.b = t; }
+            else if (s.kind == OP_FRAC) s.kind = OP_PCT_UP, s.a = s.a * 100 / s.b;
+        }
+        cur = apply_step(&s, cur);
+    }
+    return cur;
+}
+
+static int divisible(long long v, long long d) { return d > 0 && v % d == 0; }
+
+/* Choose the next operation given the current value; always succeeds (falls back to ADD). */
+static step make_step(allot_rng *r, const problem *pb, long long cur, int is_last) {
+    step s = {OP_ADD, 0, 0, (int)allot_rng_below(r, 3)};
+    long long scale = 1;
+    for (int i = 1; i < pb->digits; i++) scale *= 10;
+    double hard = sigmoid(1.2 * pb->d - 0.3); /* probability of a "hard" operation */
+    double u = allot_rng_uniform(r);
+    if (allot_rng_uniform(r) < hard) {
+        /* percent, fraction, ratio, equal split, average */
+        int k = (int)allot_rng_below(r, is_last ? 5 : 4);
+        if (k == 0) {
+            static const int pct[] = {10, 20, 25, 40, 50, 60, 75, 5, 30, 15};
+            int start = (int)allot_rng_below(r, 10);
+            for (int j = 0; j < 10; j++) {
+                int p = pct[(start + j) % 10];
+                if (divisible(cur * p, 100)) {
+                    s.kind = u < 0.65 ? OP_PCT_OFF : OP_PCT_UP;
+                    s.a = p;
+                    return s;
+                }
+            }
+        } else if (k == 1) {
+            static const int fr[][2] = {{1, 2}, {1, 3}, {2, 3}, {1, 4}, {3, 4}, {1, 5}, {2, 5}, {3, 8}};
+            int start = (int)allot_rng_below(r, 8);
+            for (int j = 0; j < 8; j++) {
+                const int *f = fr[(start + j) % 8];
+                if (divisible(cur, f[1])) {
+                    s.kind = OP_FRAC;
+                    s.a = f[0];
+                    s.b = f[1];
+                    return s;
+                }
+            }
+        } else if (k == 2) {
+            static const int ra[][2] = {{3, 2}, {2, 1}, {3, 1}, {4, 1}, {5, 3}, {4, 3}, {5, 2}};
+            int start = (int)allot_rng_below(r, 7);
+            for (int j = 0; j < 7; j++) {
+                const int *f = ra[(start + j) % 7];
+                if (divisible(cur, f[0] + f[1])) {
+                    s.kind = OP_RATIO;
+                    s.a = f[0];
+                    s.b = f[1];
+                    return s;
+                }
+            }
+        } else {
+            int start = 2 + (int)allot_rng_below(r, 11);
+            for (int j = 0; j < 11; j++) {
+                int q = 2 + (start - 2 + j) % 11;
+                if (divisible(cur, q) && cur / q >= 2) {
+                    s.kind = k == 4 ? OP_AVG : OP_DIV;
+                    s.a = q;
+                    return s;
+                }
+            }
+        }
+        /* Not divisible: add an amount that makes the value a multiple of 20 (so a later
+         * percent/fraction/ratio step can apply), as textbook problems are built. */
+        s.kind = OP_ADD;
+        s.a = 20 - cur % 20 + 20 * (long long)allot_rng_below(r, (uint64_t)(scale > 20 ? scale / 20 : 1));
+        return s;
+    }
+    if (u < 0.40 || cur < 3) {
+        s.kind = OP_ADD;
+        s.a = uniform_ll(r, 2, scale * 9);
+    } else if (u < 0.75) {
+        s.kind = OP_SUB;
+        long long hi = cur - 1 < scale * 9 ? cur - 1 : scale * 9;
+        s.a = uniform_ll(r, hi >= 2 ? 2 : 1, hi);
+    } else if (cur < 200000) {
+        s.kind = OP_MUL;
+        s.a = uniform_ll(r, 2, pb->d > 0.5 ? 12 : 5);
+    } else {
+        s.kind = OP_SUB;
+        s.a = uniform_ll(r, 1, cur / 2);
+    }
+    return s;
+}
+
+static void fmt_num(char *buf, size_t n, long long v, int latex) {
+    if (latex)
+        snprintf(buf, n, "$%lld$", v);
+    else
+        snprintf(buf, n, "%lld", v);
+}
+
+/* Render the problem as text. */
+static void render_prompt(const problem *pb, sbuf *b) {
+    const char *nm = PEOPLE[pb->person].name, *pr = PEOPLE[pb->person].pron;
+    const char *it = ITEMS[pb->item], *co = CONTAINERS[pb->container];
+    const char *ot = PEOPLE[pb->other].name;
+    int L = pb->latex;
+    char x[48], y[48];
+    fmt_num(x, sizeof x, pb->start, L);
+    sb_printf(b, "%s has %s %s.", nm, x, it);
+    int avg = 0;
+    for (int i = 0; i < pb->n_sent; i++) {
+        const step *s = &pb->steps[i];
+        fmt_num(x, sizeof x, s->a, L);
+        fmt_num(y, sizeof y, s->b, L);
+        const char *who = (i % 2) ? pr : nm;
+        sb_puts(b, " ");
+        switch (s->kind) {
+        case OP_ADD:
+            if (s->variant == 0) sb_printf(b, "%s buys %s more %s.", who, x, it);
+            else if (s->variant == 1) sb_printf(b, "%s gives %s another %s %s.", ot, nm, x, it);
+            else sb_printf(b, "Then %s finds %s more %s.", nm, x, it);
+            break;
+        case OP_SUB:
+            if (s->variant == 0) sb_printf(b, "%s gives %s %s to a neighbour.", who, x, it);
+            else if (s->variant == 1) sb_printf(b, "%s loses %s of the %s.", who, x, it);
+            else sb_printf(b, "%s uses %s %s for a school project.", who, x, it);
+            break;
+        case OP_MUL:
+            if (s->variant == 0) sb_printf(b, "By the end of the month %s has %s times as many %s.", nm, x, it);
+            else sb_printf(b, "%s's collection of %s then grows to %s times its size.", nm, it, x);
+            break;
+        case OP_DIV:
+            sb_printf(b, "%s packs the %s equally into %s %s and keeps only one of them.", who, it, x, co);
+            break;
+        case OP_PCT_OFF:
+            if (L) sb_printf(b, "%s sells $%lld\\%%$ of the %s.", who, s->a, it);
+            else sb_printf(b, "%s sells %s percent of the %s.", who, x, it);
+            break;
+        case OP_PCT_UP:
+            if (L) sb_printf(b, "The number of %s then increases by $%lld\\%%$.", it, s->a);
+            else sb_printf(b, "The number of %s then increases by %s percent.", it, x);
+            break;
+        case OP_FRAC:
+            if (L) sb_printf(b, "%s gives away $\\frac{%lld}{%lld}$ of the %s.", who, s->a, s->b, it);
+            else sb_printf(b, "%s gives away %lld/%lld of the %s.", who, s->a, s->b, it);
+            break;
+        case OP_RATIO:
+            if (L)
+                sb_printf(b, "%s shares the %s with %s in the ratio $%lld:%lld$ and keeps the larger share.", who,
+                          it, ot, s->a, s->b);
+            else
+                sb_printf(b, "%s shares the %s with %s in the ratio %lld:%lld and keeps the larger share.", who,
+                          it, ot, s->a, s->b);
+            break;
+        case OP_AVG:
+            sb_printf(b, "%s shares them equally among %s friends.", who, x);
+            avg = 1;
+            break;
+        case OP_NOISE:
+            sb_printf(b, "%s's cousin has %s %s, but keeps all of them.", nm, x, it);
+            break;
+        }
+    }
+    if (avg) sb_printf(b, " On average, how many %s does each friend get?", it);
+    else if (L) sb_printf(b, " Find the number of %s that %s has at the end.", it, nm);
+    else sb_printf(b, " How many %s does %s have now?", it, nm);
+}
+
+/* Build the problem structure from the surface difficulty d. */
+static void make_problem(allot_rng *r, double d, problem *pb) {
+    memset(pb, 0, sizeof *pb);
+    pb->d = d;
+    pb->n_ops = clampi(lround(3.0 + 1.3 * d + 0.8 * allot_rng_normal(r)), 1, MAX_STEPS);
+    pb->digits = clampi(lround(1.6 + 0.7 * d + 0.5 * allot_rng_normal(r)), 1, 4);
+    pb->level = clampi(lround(3.0 + 1.1 * d + 0.7 * allot_rng_normal(r)), 1, 5);
+    pb->latex = allot_rng_uniform(r) < (pb->level >= 4 ? 0.7 : pb->level == 3 ? 0.1 : 0.0);
+    pb->person = (int)allot_rng_below(r, N_PEOPLE);
+    pb->other = (pb->person + 1 + (int)allot_rng_below(r, N_PEOPLE - 1)) % (int)N_PEOPLE;
+    pb->item = (int)allot_rng_below(r, N_ITEMS);
+    pb->container = (int)allot_rng_below(r, N_CONTAINERS);
+    long long scale = 1;
+    for (int i = 1; i < pb->digits; i++) scale *= 10;
+    pb->start = uniform_ll(r, scale + 1, scale * 10);
+    /* Irrelevant information (as in GSM-IC), more often on harder items: numbers without a step. */
+    int noise_at = allot_rng_uniform(r) < 0.1 + 0.25 * sigmoid(d) ? (int)allot_rng_below(r, (uint64_t)pb->n_ops) : -1;
+    long long cur = pb->start;
+    for (int i = 0; i < pb->n_ops; i++) {
+        if (i == noise_at) {
+            step ns = {OP_NOISE, uniform_ll(r, 2, scale * 9), 0, 0};
+            pb->steps[pb->n_sent++] = ns;
+        }
+        step s = make_step(r, pb, cur, i == pb->n_ops - 1);
+        if (s.kind == OP_AVG && i != pb->n_ops - 1) s.kind = OP_DIV;
+        pb->steps[pb->n_sent++] = s;
+        cur = (long long)llround(apply_step(&s, (double)cur));
+    }
+    pb->gold = cur;
+}
+
+static void fmt_answer(char *buf, size_t n, double v) {
+    if (fabs(v - nearbyint(v)) < 1e-9) {
+        snprintf(buf, n, "%lld", (long long)nearbyint(v));
+    } else {
+        snprintf(buf, n, "%.2f", v);
+        /* trim trailing zeros: "12.50" -> "12.5" */
+        size_t len = strlen(buf);
+        while (len > 0 && buf[len - 1] == '0') buf[--len] = 0;
+        if (len > 0 && buf[len - 1] == '.') buf[--len] = 0;
+    }
+}
+
+/* ---- one query -------------------------------------------------------------------------------- */
+
+typedef struct query_latent {
+    double eta;                       /* total difficulty = d + h */
+    double p[MAX_MODELS];             /* per-sample solve probability (0 if unsolvable) */
+    int unsolvable[MAX_MODELS];
+} query_latent;
+
+typedef struct gen_totals {
+    size_t queries;
+    size_t unsolvable[MAX_MODELS];
+    double sum_p[MAX_MODELS];
+} gen_totals;
+
+static void add_distractor(char (*dis)[32], int *n, double v, const char *gold) {
+    if (*n >= MAX_DISTRACTORS || !isfinite(v) || v < 0 || v > 1e12) return;
+    char buf[32];
+    fmt_answer(buf, sizeof buf, v);
+    if (!strcmp(buf, gold)) return;
+    for (int i = 0; i < *n; i++)
+        if (!strcmp(dis[i], buf)) return;
+    memcpy(dis[*n], buf, sizeof buf);
+    (*n)++;
+}
+
+static void generate_query(const gen_options *o, size_t qi, sbuf *b, gen_totals *tot) {
+    allot_rng r;
+    allot_rng_seed_stream(&r, o->seed, (uint64_t)qi);
+
+    /* Latent difficulty: d drives the visible structure, h is invisible. */
+    double d = allot_rng_normal(&r);
+    problem pb;
+    make_problem(&r, d, &pb);
+    query_latent lat;
+    lat.eta = d + HIDDEN_SD * allot_rng_normal(&r);
+    /* A heavier upper tail: hard-but-solvable items (small p) make coverage keep climbing. */
+    double tail_u = allot_rng_uniform(&r), tail_e = -log(1.0 - allot_rng_uniform(&r));
+    if (tail_u < TAIL_P) lat.eta += TAIL_MEAN * tail_e;
+    double u_unsolv = allot_rng_normal(&r);
+    for (int m = 0; m < MAX_MODELS; m++) {
+        lat.unsolvable[m] = lat.eta + UNSOLV_NOISE * u_unsolv > MODELS[m].unsolv_cut;
+        lat.p[m] = lat.unsolvable[m] ? 0.0 : sigmoid(MODELS[m].ability - SLOPE_B * lat.eta);
+    }
+    char gold[32];
+    fmt_answer(gold, sizeof gold, (double)pb.gold);
+
+    /* Consistent wrong answers: the chain with one step skipped or reversed, an intermediate
+     * value, then simple slips; shuffled, with Zipf-like popularity and sometimes a dominant one. */
+    char dis[MAX_DISTRACTORS][32];
+    int n_dis = 0;
+    {
+        int cand_kind[3 * (MAX_STEPS + 2)];
+        int cand_step[3 * (MAX_STEPS + 2)];
+        int nc = 0;
+        for (int i = 0; i < pb.n_sent; i++) {
+            if (pb.steps[i].kind == OP_NOISE) continue;
+            cand_kind[nc] = 0, cand_step[nc++] = i; /* skip step i */
+            cand_kind[nc] = 1, cand_step[nc++] = i; /* reverse step i */
+        }
+        cand_kind[nc] = 2, cand_step[nc++] = pb.n_sent - 1; /* stop one step early */
+        for (int i = nc; i > 1; i--) {                        /* shuffle candidates */
+            int j = (int)allot_rng_below(&r, (uint64_t)i);
+            int tk = cand_kind[i - 1], ts = cand_step[i - 1];
+            cand_kind[i - 1] = cand_kind[j], cand_step[i - 1] = cand_step[j];
+            cand_kind[j] = tk, cand_step[j] = ts;
+        }
+        for (int c = 0; c < nc; c++) {
+            double v = cand_kind[c] == 0   ? chain_value(&pb, cand_step[c], -1, pb.n_sent)
+                       : cand_kind[c] == 1 ? chain_value(&pb, -1, cand_step[c], pb.n_sent)
+                                           : chain_value(&pb, -1, -1, cand_step[c]);
+            add_distractor(dis, &n_dis, v, gold);
+        }
+        add_distractor(dis, &n_dis, (double)pb.gold + 1, gold);
+        add_distractor(dis, &n_dis, (double)pb.gold * 10, gold);
+    }
+    double dw[MAX_DISTRACTORS], dplaus[MAX_DISTRACTORS], wsum = 0;
+    {
+        double zipf_s = 0.6 + 1.6 * allot_rng_uniform(&r);
+        int dominant = allot_rng_uniform(&r) < 0.25 + 0.25 * sigmoid(lat.eta);
+        for (int j = 0; j < n_dis; j++) {
+            dw[j] = 1.0 / pow((double)(j + 1), zipf_s);
+            if (j == 0 && dominant) dw[j] *= 3.0 + 3.0 * allot_rng_uniform(&r);
+            wsum += dw[j];
+            /* how convincing this wrong answer looks to the verifier; the popular one more so */
+            dplaus[j] = 0.8 * allot_rng_normal(&r) + (j == 0 && dominant ? 0.5 : 0.0);
+        }
+    }
+    double tail = 0.25 + 0.25 * sigmoid(lat.eta - 0.5);   /* wrong answers that are one-off slips */
+    double null_rate = 0.02 + 0.08 * sigmoid(lat.eta - 1.5); /* failed extractions among wrong */
+    double verif_off = 0.5 * allot_rng_normal(&r) - 0.25 * lat.eta;
+    double mean_tokens = 40.0 + 38.0 * (pb.n_ops + 1) + 6.0 * pb.digits;
+
+    if (tot) {
+        tot->queries++;
+        for (int m = 0; m < MAX_MODELS; m++) {
+            tot->unsolvable[m] += (size_t)lat.unsolvable[m];
+            tot->sum_p[m] += lat.p[m];
+        }
+    }
+
+    /* ---- emit ---- */
+    sb_printf(b, "{\"id\":\"gen-%06zu\",\"prompt\":", qi);
+    sbuf pr = {0};
+    render_prompt(&pb, &pr);
+    if (pr.oom) {
+        b->oom = 1;
+        free(pr.p);
+        return;
+    }
+    sb_json_string(b, pr.p);
+    free(pr.p);
+    int hint = clampi(pb.n_ops + lround(0.8 * allot_rng_normal(&r)), 1, MAX_STEPS + 2);
+    sb_printf(b, ",\"gold\":\"%s\",\"meta\":{\"dataset\":\"allot-synthetic\",\"level\":%d},"
+                 "\"features\":{\"n_steps_hint\":%d},\"samples\":[",
+              gold, pb.level, hint);
+    int first = 1;
+    for (int m = 0; m < o->models; m++) {
+        const model_spec *ms = &MODELS[m];
+        for (size_t s = 0; s < o->samples; s++) {
+            int correct = allot_rng_uniform(&r) < lat.p[m];
+            int ans = -2; /* -2 gold, -1 null, 0..n_dis-1 distractor, n_dis: one-off slip */
+            char slip[32];
+            double plaus = 0.0;
+            if (!correct) {
+                if (allot_rng_uniform(&r) < null_rate) {
+                    ans = -1;
+                    plaus = -0.8;
+                } else if (n_dis == 0 || allot_rng_uniform(&r) < tail) {
+                    ans = n_dis;
+                    long long g = pb.gold, off;
+                    do {
+                        off = uniform_ll(&r, -12, 12) * (allot_rng_uniform(&r) < 0.3 ? 10 : 1);
+                    } while (off == 0 || g + off < 0);
+                    fmt_answer(slip, sizeof slip, (double)(g + off));
+                    plaus = 0.8 * allot_rng_normal(&r);
+                } else {
+                    double x = allot_rng_uniform(&r) * wsum;
+                    ans = 0;
+                    while (ans < n_dis - 1 && x >= dw[ans]) x -= dw[ans++];
+                    plaus = dplaus[ans];
+                }
+            }
+            /* Verifier (outcome reward) logit and per-step (process reward) logits share a
+             * per-sample component e0; a wrong chain's steps drop from its first error on. */
+            double e0 = allot_rng_normal(&r);
+            double q = correct ? VERIF_MU : -VERIF_MU + plaus;
+            double score = sigmoid(verif_off + q + VERIF_SIGMA * e0);
+            int n_st = clampi(pb.n_ops + 1 + (long)allot_rng_below(&r, 3) - 1, 1, MAX_STEPS + 2);
+            int err_at = correct ? n_st : (int)allot_rng_below(&r, (uint64_t)n_st);
+            double tok = mean_tokens * ms->verbosity * exp(0.3 * allot_rng_normal(&r) - 0.045) *
+                         (correct ? 1.0 : 1.15) * (ans == -1 ? 1.6 : 1.0);
+            long long tokens = llround(tok) < 16 ? 16 : llround(tok);
+
+            sb_printf(b, "%s{\"model\":\"%s\",\"correct\":%s,\"answer\":", first ? "" : ",", ms->name,
+                      correct ? "true" : "false");
+            first = 0;
+            if (ans == -2) sb_printf(b, "\"%s\"", gold);
+            else if (ans == -1) sb_puts(b, "null");
+            else if (ans == n_dis) sb_printf(b, "\"%s\"", slip);
+            else sb_printf(b, "\"%s\"", dis[ans]);
+            sb_printf(b, ",\"score\":%.3f,\"step_scores\":[", score);
+            for (int j = 0; j < n_st; j++) {
+                double l = verif_off + 0.6 * e0 + 0.8 * allot_rng_normal(&r);
+                if (j < err_at) l += 0.5 * VERIF_MU + 0.4;
+                else l += -0.5 * VERIF_MU + plaus - (j == err_at ? 0.6 : 0.0);
+                sb_printf(b, "%s%.3f", j ? "," : "", sigmoid(l));
+            }
+            sb_printf(b, "],\"cost\":%.3f}", (double)tokens * ms->price / COST_TOKENS);
+        }
+    }
+    sb_puts(b, "]}\n");
+}
+
+static int generate(const gen_options *o) {
+    allot_atomic_file af = {0};
+    FILE *fp = stdout;
+    allot_error err = {0};
+    int to_stdout = !strcmp(o->out, "-");
+    if (!to_stdout) {
+        if (allot_atomic_open(&af, o->out, &err) != ALLOT_OK) {
+            fprintf(stderr, "allot-gen-runs: %s\n", err.msg);
+            return 1;
+        }
+        fp = af.fp;
+    }
+    gen_totals tot = {0};
+    sbuf b = {0};
+    for (size_t i = 0; i < o->queries; i++) {
+        b.n = 0;
+        generate_query(o, i, &b, &tot);
+        if (b.oom || fwrite(b.p, 1, b.n, fp) != b.n) {
+            fprintf(stderr, "allot-gen-runs: %s: %s\n", o->out, b.oom ? "out of memory" : "write failed");
+            free(b.p);
+            if (!to_stdout) allot_atomic_abort(&af);
+            return 1;
+        }
+    }
+    free(b.p);
+    if (to_stdout) {
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            fprintf(stderr, "allot-gen-runs: stdout: write failed\n");
+            return 1;
+        }
+    } else if (allot_atomic_commit(&af, &err) != ALLOT_OK) {
+        fprintf(stderr, "allot-gen-runs: %s\n", err.msg);
+        return 1;
+    }
+    if (o->verbose) {
+        for (int m = 0; m < o->models; m++)
+            fprintf(stderr, "allot-gen-runs: %s: latent unsolvable fraction %.4f, mean p %.4f\n", MODELS[m].name,
+                    (double)tot.unsolvable[m] / (double)tot.queries, tot.sum_p[m] / (double)tot.queries);
+    }
+    return 0;
+}
+
+/* ---- --stats ---------------------------------------------------------------------------------- */
+
+#define STATS_MAX_GROUPS 9 /* "all" + up to 8 models */
+#define STATS_NK 7
+static const int STATS_K[STATS_NK] = {1, 2, 4, 8, 16, 32, 64};
+
+typedef struct scored {
+    double s;
+    int y;
+} scored;
+
+typedef struct dvec {
+    scored *v;
+    size_t n, cap;
+} dvec;
+
+static int dvec_push(dvec *d, double s, int y) {
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? 2 * d->cap : 1024;
+        scored *v = realloc(d->v, cap * sizeof *v);
+        if (!v) return -1;
+        d->v = v;
+        d->cap = cap;
+    }
+    d->v[d->n].s = s;
+    d->v[d->n++].y = y;
+    return 0;
+}
+
+static int cmp_scored(const void *a, const void *b) {
+    double x = ((const scored *)a)->s, y = ((const scored *)b)->s;
+    return (x > y) - (x < y);
+}
+
+/* Area under the ROC curve (Mann-Whitney with tied ranks averaged); NaN if a class is empty. */
+static double auroc(dvec *d) {
+    qsort(d->v, d->n, sizeof *d->v, cmp_scored);
+    double pos = 0, rank_sum = 0;
+    for (size_t i = 0; i < d->n;) {
+        size_t j = i;
+        while (j < d->n && d->v[j].s == d->v[i].s) j++;
+        double avg_rank = (double)(i + 1 + j) / 2.0;
+        for (size_t t = i; t < j; t++)
+            if (d->v[t].y) pos += 1, rank_sum += avg_rank;
+        i = j;
+    }
+    double neg = (double)d->n - pos;
+    if (pos == 0 || neg == 0) return NAN;
+    return (rank_sum - pos * (pos + 1) / 2.0) / (pos * neg);
+}
+
+typedef struct group_stats {
+    char name[128];
+    size_t queries, samples, correct, nulls, zero, all;
+    double sum_frac, sum_majority, sum_best, sum_cost;
+    double sum_pass[STATS_NK];
+    size_t n_pass[STATS_NK];
+    dvec score, step_min, step_last;
+} group_stats;
+
+/* Exact pass@k = 1 - C(n-c,k)/C(n,k). */
+static double pass_at_k(size_t n, size_t c, size_t k) {
+    if (n - c < k) return 1.0;
+    double q = 1.0;
+    for (size_t i = 0; i < k; i++) q *= (double)(n - c - i) / (double)(n - i);
+    return 1.0 - q;
+}
+
+/* Accumulate one query's samples of group g (model == NULL: all samples). */
+static int stats_query(group_stats *g, const cJSON *samples, const char *model) {
+    size_t n = 0, c = 0;
+    double best = -INFINITY, best_hits = 0, best_n = 0;
+    /* majority: count answers (at most a few distinct; linear scan) */
+    const char *ans[256];
+    size_t cnt[256], na = 0, gold_idx = (size_t)-1;
+    const cJSON *s;
+    cJSON_ArrayForEach(s, samples) {
+        const cJSON *mo = cJSON_GetObjectItemCaseSensitive(s, "model");
+        const char *mname = cJSON_IsString(mo) ? mo->valuestring : "";
+        if (model && strcmp(mname, model)) continue;
+        int y = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "correct"));
+        n++;
+        c += (size_t)y;
+        const cJSON *co = cJSON_GetObjectItemCaseSensitive(s, "cost");
+        g->sum_cost += cJSON_IsNumber(co) ? co->valuedouble : 1.0;
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(s, "answer");
+        if (cJSON_IsString(a)) {
+            size_t j = 0;
+            while (j < na && strcmp(ans[j], a->valuestring)) j++;
+            if (j == na && na < 256) ans[na] = a->valuestring, cnt[na++] = 0;
+            if (j < na) {
+                cnt[j]++;
+                if (y) gold_idx = j;
+            }
+        } else {
+            g->nulls++;
+        }
+        const cJSON *sc = cJSON_GetObjectItemCaseSensitive(s, "score");
+        if (cJSON_IsNumber(sc)) {
+            if (dvec_push(&g->score, sc->valuedouble, y)) return -1;
+            if (sc->valuedouble > best) best = sc->valuedouble, best_hits = y, best_n = 1;
+            else if (sc->valuedouble == best) best_hits += y, best_n += 1;
+        }
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(s, "step_scores");
+        int ns = cJSON_GetArraySize(st);
+        if (cJSON_IsArray(st) && ns > 0) {
+            double mn = INFINITY, last = 0;
+            const cJSON *e;
+            cJSON_ArrayForEach(e, st) {
+                if (!cJSON_IsNumber(e)) continue;
+                if (e->valuedouble < mn) mn = e->valuedouble;
+                last = e->valuedouble;
+            }
+            if (dvec_push(&g->step_min, mn, y) || dvec_push(&g->step_last, last, y)) return -1;
+        }
+    }
+    if (n == 0) return 0;
+    g->queries++;
+    g->samples += n;
+    g->correct += c;
+    g->zero += c == 0;
+    g->all += c == n;
+    g->sum_frac += (double)c / (double)n;
+    for (int i = 0; i < STATS_NK; i++)
+        if ((size_t)STATS_K[i] <= n) g->sum_pass[i] += pass_at_k(n, c, (size_t)STATS_K[i]), g->n_pass[i]++;
+    if (best_n > 0) g->sum_best += best_hits / best_n;
+    size_t top = 0, ties = 0;
+    for (size_t j = 0; j < na; j++) {
+        if (cnt[j] > top) top = cnt[j], ties = 1;
+        else if (cnt[j] == top) ties++;
+    }
+    if (gold_idx != (size_t)-1 && cnt[gold_idx] == top && top > 0) g->sum_majority += 1.0 / (double)ties;
+    return 0;
+}
+
+static void print_group(const group_stats *g) {
+    double q = (double)g->queries;
+    printf("%s: %zu queries, %zu samples (%.1f / query), %zu null answers (%.4f)\n", g->name, g->queries,
+           g->samples, (double)g->samples / q, g->nulls, (double)g->nulls / (double)g->samples);
+    printf("  mean acc %.4f | 0 correct %.4f | all correct %.4f | pass@1 %.4f | pass@max %.4f | maj@max %.4f"
+           " | best@max %.4f\n",
+           (double)g->correct / (double)g->samples, (double)g->zero / q, (double)g->all / q, g->sum_frac / q,
+           (double)(g->queries - g->zero) / q, g->sum_majority / q, g->sum_best / q);
+    printf("  pass@k (exact):");
+    for (int i = 0; i < STATS_NK; i++)
+        if (g->n_pass[i] == g->queries) printf(" @%d %.4f", STATS_K[i], g->sum_pass[i] / q);
+    printf("\n");
+    dvec a = g->score, b = g->step_min, c = g->step_last;
+    printf("  verifier AUROC (pooled over samples): score %.4f | step min %.4f | step last %.4f\n", auroc(&a),
+           auroc(&b), auroc(&c));
+    printf("  mean cost per sample %.4f\n", g->sum_cost / (double)g->samples);
+}
+
+static int run_stats(const char *path) {
+    FILE *fp = strcmp(path, "-") ? fopen(path, "r") : stdin;
+    if (!fp) {
+        fprintf(stderr, "allot-gen-runs: %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    group_stats *g = calloc(STATS_MAX_GROUPS, sizeof *g);
+    group_stats *lv = calloc(6, sizeof *lv); /* per meta.level 1..5 (0 = absent), all samples */
+    if (!g || !lv) {
+        fprintf(stderr, "allot-gen-runs: out of memory\n");
+        free(g), free(lv);
+        if (fp != stdin) fclose(fp);
+        return 1;
+    }
+    int ng = 1, rc = 0;
+    snprintf(g[0].name, sizeof g[0].name, "all samples");
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    ssize_t len;
+    while ((len = getline(&line, &cap, fp)) >= 0) {
+        lineno++;
+        if (strspn(line, " \t\r\n") == (size_t)len) continue;
+        cJSON *j = cJSON_Parse(line);
+        const cJSON *samples = j ? cJSON_GetObjectItemCaseSensitive(j, "samples") : NULL;
+        if (!j || !cJSON_IsArray(samples)) {
+            fprintf(stderr, "allot-gen-runs: %s:%zu: %s\n", path, lineno,
+                    j ? "samples: missing (only files with samples are summarised)" : "invalid JSON");
+            cJSON_Delete(j);
+            rc = 1;
+            break;
+        }
+        /* register models in order of first appearance */
+        const cJSON *s;
+        cJSON_ArrayForEach(s, samples) {
+            const cJSON *mo = cJSON_GetObjectItemCaseSensitive(s, "model");
+            const char *mname = cJSON_IsString(mo) ? mo->valuestring : "";
+            int k = 1;
+            while (k < ng && strcmp(g[k].name, mname)) k++;
+            if (k == ng && ng < STATS_MAX_GROUPS) snprintf(g[ng++].name, sizeof g[0].name, "%s", mname);
+        }
+        const cJSON *meta = cJSON_GetObjectItemCaseSensitive(j, "meta");
+        const cJSON *level = meta ? cJSON_GetObjectItemCaseSensitive(meta, "level") : NULL;
+        int li = cJSON_IsNumber(level) && level->valuedouble >= 1 && level->valuedouble <= 5 ? level->valueint : 0;
+        int bad = stats_query(&g[0], samples, NULL) || stats_query(&lv[li], samples, NULL);
+        for (int k = 1; k < ng && !bad; k++) bad = stats_query(&g[k], samples, g[k].name);
+        cJSON_Delete(j);
+        if (bad) {
+            fprintf(stderr, "allot-gen-runs: out of memory\n");
+            rc = 1;
+            break;
+        }
+    }
+    free(line);
+    if (fp != stdin) fclose(fp);
+    if (rc == 0 && g[0].queries == 0) {
+        fprintf(stderr, "allot-gen-runs: %s: no queries\n", path);
+        rc = 1;
+    }
+    if (rc == 0) {
+        printf("file: %s\n", path);
+        for (int k = 0; k < ng; k++)
+            if (k > 0 || ng > 2) print_group(&g[k]); /* "all" only when there are several models */
+        printf("by meta.level (all samples):\n");
+        printf("  level | queries | mean acc | 0 correct | all correct | pass@max | maj@max | mean cost\n");
+        for (int l = 0; l <= 5; l++) {
+            const group_stats *x = &lv[l];
+            if (!x->queries) continue;
+            double q = (double)x->queries;
+            printf("  %5d | %7zu | %8.4f | %9.4f | %11.4f | %8.4f | %7.4f | %9.4f\n", l, x->queries,
+                   (double)x->correct / (double)x->samples, (double)x->zero / q, (double)x->all / q,
+                   (double)(x->queries - x->zero) / q, x->sum_majority / q, x->sum_cost / (double)x->samples);
+        }
+    }
+    for (int k = 0; k < STATS_MAX_GROUPS; k++) free(g[k].score.v), free(g[k].step_min.v), free(g[k].step_last.v);
+    for (int l = 0; l < 6; l++) free(lv[l].score.v), free(lv[l].step_min.v), free(lv[l].step_last.v);
+    free(g);
+    free(lv);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    gen_options o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc == 1) return 0;
+    if (rc == 2) return 2;
+    if (o.stats) return run_stats(o.stats);
+    return generate(&o);
+}
