@@ -1,0 +1,855 @@
+/*
+ * xgb_model.c - XGBoost JSON model loader, compiler and evaluator (see allot_model.h).
+ *
+ * Loading validates the document and compiles every tree into one flat node array:
+ *   - nodes are renumbered breadth-first so that the two children of a split are adjacent
+ *     (right == left + 1): the next node is `left + go_right`, with no branch;
+ *   - a leaf points to itself (threshold NaN, default left), so a tree can be walked for a fixed
+ *     number of steps (the depth of its group) and several trees can be walked in lockstep to
+ *     overlap their memory latency.
+ * Evaluation then reproduces XGBoost 1.7.4's CPU predictor: float32 comparisons, NaN follows
+ * the default direction, one float32 accumulator per output group, leaves added in tree order.
+ */
+#include "allot/allot_model.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Trees walked in lockstep. 8 keeps the node indices in registers on x86-64. */
+#define XGB_LANES 8
+/* Upper bound on output groups: the per-call accumulators live on the stack. */
+#define XGB_MAX_GROUPS 4096
+/* Upper bound on features and nodes: indices are stored in 32 bits. */
+#define XGB_MAX_FEATURES (1u << 30)
+
+/* One compiled node, 16 bytes. For a split, `left` is the left child and left + 1 the right
+ * child; for a leaf, left is the node itself and `value` is the leaf value. */
+typedef struct xgb_node {
+    float thr;      /* split threshold (NaN for leaves) */
+    uint32_t feat;  /* feature index << 1 | default_left */
+    uint32_t left;  /* absolute index of the left child in the model's node array */
+    float value;    /* leaf value (0 for splits) */
+} xgb_node;
+
+struct allot_xgb_model {
+    xgb_node *nodes;        /* all trees, each tree's root first */
+    uint32_t *roots;        /* root node index per tree */
+    uint32_t *groups;       /* output group (class) per tree */
+    uint32_t *lane_depth;   /* steps needed for trees [g*XGB_LANES, (g+1)*XGB_LANES) */
+    size_t n_trees;
+    size_t n_nodes;
+    size_t n_features;
+    size_t n_groups;        /* margin width: num_class for multi-class, else 1 */
+    size_t n_classes;       /* reported number of classes */
+    float *base_margin;     /* per group, after the objective's ProbToMargin */
+    float *base_score;      /* per group, as saved */
+    allot_xgb_objective objective;
+    char objective_name[64];
+};
+
+/* ---------------------------------------------------------------------------------------- */
+/* JSON helpers                                                                              */
+
+static const cJSON *obj_get(const cJSON *o, const char *key) {
+    return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+}
+
+static allot_status need_obj(const cJSON *parent, const char *key, const char *where,
+                             const cJSON **out, allot_error *err) {
+    const cJSON *v = obj_get(parent, key);
+    if (!v) return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: missing %s.%s", where, key);
+    if (!cJSON_IsObject(v))
+        return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %s.%s is not an object", where, key);
+    *out = v;
+    return ALLOT_OK;
+}
+
+static allot_status need_array(const cJSON *parent, const char *key, const char *where,
+                               const cJSON **out, size_t *len, allot_error *err) {
+    const cJSON *v = obj_get(parent, key);
+    if (!v) return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: missing %s.%s", where, key);
+    if (!cJSON_IsArray(v))
+        return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %s.%s is not an array", where, key);
+    *out = v;
+    *len = (size_t)cJSON_GetArraySize(v);
+    return ALLOT_OK;
+}
+
+/* Parse a decimal integer from a JSON string or number into [lo, hi]. */
+static allot_status get_int(const cJSON *parent, const char *key, const char *where, long long lo,
+                            long long hi, long long *out, allot_error *err) {
+    const cJSON *v = obj_get(parent, key);
+    if (!v) return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: missing %s.%s", where, key);
+    long long x;
+    if (cJSON_IsString(v)) {
+        const char *s = v->valuestring;
+        char *end = NULL;
+        errno = 0;
+        x = strtoll(s, &end, 10);
+        if (end == s || *end != '\0' || errno != 0)
+            return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %s.%s = \"%.40s\" is not an integer",
+                                   where, key, s);
+    } else if (cJSON_IsNumber(v)) {
+        double d = v->valuedouble;
+        if (!(d >= -9e15 && d <= 9e15) || d != floor(d))
+            return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %s.%s is not an integer", where, key);
+        x = (long long)d;
+    } else {
+        return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %s.%s has the wrong type", where, key);
+    }
+    if (x < lo || x > hi)
+        return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %s.%s = %lld is out of range [%lld, %lld]",
+                               where, key, x, lo, hi);
+    *out = x;
+    return ALLOT_OK;
+}
+
+/* Parse one float written by XGBoost ("5E-1", "-1.25E0", "0.5"), correctly rounded to float32.
+ * Locale-independent: the syntax is checked here and the decimal point removed (the exponent
+ * is adjusted instead), so strtof never sees a character whose meaning depends on the locale. */
+static int parse_float_token(const char *s, size_t n, float *out) {
+    char digits[80];
+    size_t i = 0, k = 0, frac = 0;
+    if (n == 0 || n > 64) return 0;
+    if (s[i] == '+' || s[i] == '-') digits[k++] = s[i++];
+    size_t nd = 0;
+    while (i < n && s[i] >= '0' && s[i] <= '9') digits[k++] = s[i++], nd++;
+    if (i < n && s[i] == '.') {
+        i++;
+        while (i < n && s[i] >= '0' && s[i] <= '9') digits[k++] = s[i++], nd++, frac++;
+    }
+    if (nd == 0) return 0;
+    long exp10 = 0;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        int neg = 0;
+        if (i < n && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
+        size_t e0 = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9') {
+            if (exp10 < 100000) exp10 = exp10 * 10 + (s[i] - '0');
+            i++;
+        }
+        if (i == e0) return 0;
+        if (neg) exp10 = -exp10;
+    }
+    if (i != n) return 0;
+    snprintf(digits + k, sizeof digits - k, "e%ld", exp10 - (long)frac);
+    *out = strtof(digits, NULL);
+    return 1;
+}
+
+/* base_score: "5E-1" or (3.1+) "[5E-1,4E-1,...]". Fills up to n_groups values; a single value is
+ * broadcast to every group. */
+static allot_status parse_base_score(const char *s, size_t n_groups, float *out, allot_error *err) {
+    size_t len = strlen(s);
+    while (len > 0 && (s[len - 1] == ' ')) len--;
+    while (len > 0 && *s == ' ') s++, len--;
+    if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
+        size_t count = 0, i = 1;
+        while (i < len - 1) {
+            while (i < len - 1 && s[i] == ' ') i++;
+            size_t j = i;
+            while (j < len - 1 && s[j] != ',') j++;
+            size_t e = j;
+            while (e > i && s[e - 1] == ' ') e--;
+            float v;
+            if (!parse_float_token(s + i, e - i, &v) || !isfinite(v))
+                return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: bad number in base_score \"%.60s\"", s);
+            if (count >= n_groups)
+                return allot_error_set(err, ALLOT_E_INVALID,
+                                       "xgboost model: base_score has more than %zu values", n_groups);
+            out[count++] = v;
+            i = j + 1;
+            if (j == len - 1) break;
+            if (i == len - 1)
+                return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: trailing comma in base_score");
+        }
+        if (count == 1) {
+            for (size_t g = 1; g < n_groups; g++) out[g] = out[0];
+        } else if (count != n_groups) {
+            return allot_error_set(err, ALLOT_E_INVALID,
+                                   "xgboost model: base_score has %zu values, expected 1 or %zu", count, n_groups);
+        }
+        return ALLOT_OK;
+    }
+    float v;
+    if (!parse_float_token(s, len, &v) || !isfinite(v))
+        return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: bad base_score \"%.60s\"", s);
+    for (size_t g = 0; g < n_groups; g++) out[g] = v;
+    return ALLOT_OK;
+}
+
+/* Read a JSON array of numbers into floats (exact float32 values as XGBoost wrote them). */
+static allot_status read_floats(const cJSON *arr, size_t n, float *out, const char *what, size_t tree,
+                                allot_error *err) {
+    size_t i = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, arr) {
+        if (i >= n) break;
+        if (!cJSON_IsNumber(it))
+            return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: tree %zu: %s[%zu] is not a number",
+                                   tree, what, i);
+        out[i++] = (float)it->valuedouble;
+    }
+    return ALLOT_OK;
+}
+
+static allot_status read_ints(const cJSON *arr, size_t n, long long lo, long long hi, int64_t *out,
+                              const char *what, size_t tree, allot_error *err) {
+    size_t i = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, arr) {
+        if (i >= n) break;
+        double d = cJSON_IsNumber(it) ? it->valuedouble : NAN;
+        if (cJSON_IsBool(it)) d = cJSON_IsTrue(it) ? 1.0 : 0.0;
+        if (!(d >= (double)lo && d <= (double)hi) || d != floor(d))
+            return allot_error_set(err, ALLOT_E_INVALID,
+                                   "xgboost model: tree %zu: %s[%zu] is not an integer in [%lld, %lld]", tree,
+                                   what, i, lo, hi);
+        out[i++] = (int64_t)d;
+    }
+    return ALLOT_OK;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Loading                                                                                   */
+
+typedef struct tree_scratch {
+    int64_t *left, *right, *split_idx, *dflt, *stype, *parent;
+    float *cond;
+    uint32_t *queue, *newid;
+    size_t cap;
+} tree_scratch;
+
+static void scratch_free(tree_scratch *s) {
+    free(s->left);
+    free(s->right);
+    free(s->split_idx);
+    free(s->dflt);
+    free(s->stype);
+    free(s->parent);
+    free(s->cond);
+    free(s->queue);
+    free(s->newid);
+    memset(s, 0, sizeof *s);
+}
+
+static int scratch_reserve(tree_scratch *s, size_t n) {
+    if (n <= s->cap) return 1;
+    size_t cap = n;
+    tree_scratch t = {0};
+    t.left = malloc(cap * sizeof *t.left);
+    t.right = malloc(cap * sizeof *t.right);
+    t.split_idx = malloc(cap * sizeof *t.split_idx);
+    t.dflt = malloc(cap * sizeof *t.dflt);
+    t.stype = malloc(cap * sizeof *t.stype);
+    t.parent = malloc(cap * sizeof *t.parent);
+    t.cond = malloc(cap * sizeof *t.cond);
+    t.queue = malloc(cap * sizeof *t.queue);
+    t.newid = malloc(cap * sizeof *t.newid);
+    t.cap = cap;
+    if (!t.left || !t.right || !t.split_idx || !t.dflt || !t.stype || !t.parent || !t.cond || !t.queue ||
+        !t.newid) {
+        scratch_free(&t);
+        return 0;
+    }
+    scratch_free(s);
+    *s = t;
+    return 1;
+}
+
+/* Validate one tree and append its compiled nodes at m->nodes[m->n_nodes...]. */
+static allot_status compile_tree(allot_xgb_model *m, const cJSON *tree, size_t t, tree_scratch *s,
+                                 size_t *node_cap, uint32_t *depth_out, allot_error *err) {
+    char where[48];
+    snprintf(where, sizeof where, "trees[%zu]", t);
+    if (!cJSON_IsObject(tree))
+        return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %s is not an object", where);
+
+    const cJSON *tp = obj_get(tree, "tree_param");
+    if (tp) {
+        const cJSON *slv = obj_get(tp, "size_leaf_vector");
+        if (slv) {
+            long long v;
+            allot_status st = get_int(tp, "size_leaf_vector", where, 0, LLONG_MAX, &v, err);
+            if (st) return st;
+            if (v > 1)
+                return allot_error_set(err, ALLOT_E_UNSUPPORTED,
+                                       "xgboost model: %s is a vector-leaf tree (size_leaf_vector %lld); "
+                                       "multi-target trees are not supported",
+                                       where, v);
+        }
+    }
+
+    const cJSON *a_left, *a_right, *a_idx, *a_cond, *a_dl, *a_type = NULL;
+    size_t n, n2, n3, n4, n5, n6 = 0;
+    allot_status st;
+    if ((st = need_array(tree, "left_children", where, &a_left, &n, err))) return st;
+    if ((st = need_array(tree, "right_children", where, &a_right, &n2, err))) return st;
+    if ((st = need_array(tree, "split_indices", where, &a_idx, &n3, err))) return st;
+    if ((st = need_array(tree, "split_conditions", where, &a_cond, &n4, err))) return st;
+    if ((st = need_array(tree, "default_left", where, &a_dl, &n5, err))) return st;
+    if (obj_get(tree, "split_type") && (st = need_array(tree, "split_type", where, &a_type, &n6, err)))
+        return st;
+    if (n == 0) return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %s has no nodes", where);
+    if (n2 != n || n3 != n || n4 != n || n5 != n || (a_type && n6 != n))
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "xgboost model: %s: node arrays differ in length (left_children %zu, "
+                               "right_children %zu, split_indices %zu, split_conditions %zu, default_left %zu)",
+                               where, n, n2, n3, n4, n5);
+    if (n > (size_t)INT32_MAX / 2)
+        return allot_error_set(err, ALLOT_E_UNSUPPORTED, "xgboost model: %s has too many nodes", where);
+    if (tp && obj_get(tp, "num_nodes")) {
+        long long nn;
+        if ((st = get_int(tp, "num_nodes", where, 0, LLONG_MAX, &nn, err))) return st;
+        if ((size_t)nn != n)
+            return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %s: num_nodes %lld but %zu nodes", where,
+                                   nn, n);
+    }
+    if (!scratch_reserve(s, n)) return allot_error_set(err, ALLOT_E_NOMEM, "xgboost model: out of memory");
+    if ((st = read_ints(a_left, n, -1, (long long)n - 1, s->left, "left_children", t, err))) return st;
+    if ((st = read_ints(a_right, n, -1, (long long)n - 1, s->right, "right_children", t, err))) return st;
+    if ((st = read_ints(a_idx, n, 0, UINT32_MAX, s->split_idx, "split_indices", t, err))) return st;
+    if ((st = read_ints(a_dl, n, 0, 1, s->dflt, "default_left", t, err))) return st;
+    if (a_type && (st = read_ints(a_type, n, 0, 1, s->stype, "split_type", t, err))) return st;
+    if ((st = read_floats(a_cond, n, s->cond, "split_conditions", t, err))) return st;
+
+    for (size_t i = 0; i < n; i++) s->parent[i] = -1;
+    for (size_t i = 0; i < n; i++) {
+        int64_t l = s->left[i], r = s->right[i];
+        if (l == -1 || r == -1) {
+            if (l != r)
+                return allot_error_set(err, ALLOT_E_INVALID,
+                                       "xgboost model: %s node %zu has one child only (%lld, %lld)", where, i,
+                                       (long long)l, (long long)r);
+            if (!isfinite(s->cond[i]))
+                return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %s leaf %zu has a non-finite value",
+                                       where, i);
+            continue;
+        }
+        /* Children come after their parent (XGBoost allocates them so): no cycles possible. */
+        if (l <= (int64_t)i || r <= (int64_t)i || l == r)
+            return allot_error_set(err, ALLOT_E_INVALID,
+                                   "xgboost model: %s node %zu has children %lld, %lld (must be distinct and "
+                                   "greater than the node: cycle or malformed tree)",
+                                   where, i, (long long)l, (long long)r);
+        if (s->parent[l] != -1 || s->parent[r] != -1)
+            return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %s: a node of %zu has two parents",
+                                   where, i);
+        s->parent[l] = (int64_t)i;
+        s->parent[r] = (int64_t)i;
+        if (a_type && s->stype[i] != 0)
+            return allot_error_set(err, ALLOT_E_UNSUPPORTED,
+                                   "xgboost model: %s node %zu is a categorical split; categorical "
+                                   "features are not supported by this runtime",
+                                   where, i);
+        if ((uint64_t)s->split_idx[i] >= m->n_features)
+            return allot_error_set(err, ALLOT_E_INVALID,
+                                   "xgboost model: %s node %zu splits on feature %lld >= num_feature %zu", where,
+                                   i, (long long)s->split_idx[i], m->n_features);
+        if (isnan(s->cond[i]))
+            return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %s node %zu has a NaN threshold", where,
+                                   i);
+    }
+
+    /* Breadth-first renumbering from the root; children of a split get adjacent slots. The
+     * number of reachable nodes bounds everything; unreachable nodes are dropped. */
+    size_t base = m->n_nodes;
+    size_t head = 0, tail = 1, next_id = 1;
+    s->queue[0] = 0;
+    s->newid[0] = 0;
+    uint32_t depth = 0;
+    /* depth tracking: process level by level */
+    size_t level_end = 1;
+    while (head < tail) {
+        uint32_t old = s->queue[head];
+        uint32_t nid = s->newid[old];
+        if (base + nid >= *node_cap) {
+            size_t cap = *node_cap ? *node_cap * 2 : 1024;
+            while (cap <= base + nid) cap *= 2;
+            xgb_node *nn = realloc(m->nodes, cap * sizeof *nn);
+            if (!nn) return allot_error_set(err, ALLOT_E_NOMEM, "xgboost model: out of memory");
+            m->nodes = nn;
+            *node_cap = cap;
+        }
+        xgb_node *dst = &m->nodes[base + nid];
+        if (s->left[old] == -1) {
+            dst->thr = NAN;
+            dst->feat = 1u; /* feature 0, default left: NaN threshold always goes "left" = self */
+            dst->left = (uint32_t)(base + nid);
+            dst->value = s->cond[old];
+        } else {
+            uint32_t l = (uint32_t)s->left[old], r = (uint32_t)s->right[old];
+            s->newid[l] = (uint32_t)next_id;
+            s->newid[r] = (uint32_t)next_id + 1;
+            dst->thr = s->cond[old];
+            dst->feat = ((uint32_t)s->split_idx[old] << 1) | (uint32_t)(s->dflt[old] != 0);
+            dst->left = (uint32_t)(base + next_id);
+            dst->value = 0.0f;
+            next_id += 2;
+            s->queue[tail++] = l;
+            s->queue[tail++] = r;
+        }
+        head++;
+        if (head == level_end && head < tail) {
+            depth++;
+            level_end = tail;
+        }
+    }
+    if (base + next_id > UINT32_MAX)
+        return allot_error_set(err, ALLOT_E_UNSUPPORTED, "xgboost model: too many nodes in total");
+    m->n_nodes = base + next_id;
+    *depth_out = depth;
+    return ALLOT_OK;
+}
+
+static int objective_from_name(const char *name, allot_xgb_objective *obj) {
+    static const struct {
+        const char *name;
+        allot_xgb_objective obj;
+    } table[] = {
+        {"multi:softprob", ALLOT_XGB_OBJ_SOFTPROB},     {"multi:softmax", ALLOT_XGB_OBJ_SOFTMAX},
+        {"binary:logistic", ALLOT_XGB_OBJ_LOGISTIC},    {"reg:logistic", ALLOT_XGB_OBJ_LOGISTIC},
+        {"binary:logitraw", ALLOT_XGB_OBJ_LOGITRAW},    {"reg:squarederror", ALLOT_XGB_OBJ_IDENTITY},
+        {"reg:linear", ALLOT_XGB_OBJ_IDENTITY},         {"reg:pseudohubererror", ALLOT_XGB_OBJ_IDENTITY},
+        {"reg:absoluteerror", ALLOT_XGB_OBJ_IDENTITY},  {"reg:squaredlogerror", ALLOT_XGB_OBJ_IDENTITY},
+        {"reg:quantileerror", ALLOT_XGB_OBJ_IDENTITY},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        if (strcmp(name, table[i].name) == 0) {
+            *obj = table[i].obj;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static allot_status load_doc(allot_xgb_model *m, const cJSON *root, allot_error *err) {
+    allot_status st;
+    const cJSON *learner, *lmp, *objective, *gb, *model;
+    if (!cJSON_IsObject(root))
+        return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: the document is not a JSON object");
+    if ((st = need_obj(root, "learner", "model", &learner, err))) return st;
+    if ((st = need_obj(learner, "learner_model_param", "learner", &lmp, err))) return st;
+    if ((st = need_obj(learner, "objective", "learner", &objective, err))) return st;
+    if ((st = need_obj(learner, "gradient_booster", "learner", &gb, err))) return st;
+
+    const cJSON *oname = obj_get(objective, "name");
+    if (!cJSON_IsString(oname))
+        return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: learner.objective.name is missing");
+    if (!objective_from_name(oname->valuestring, &m->objective))
+        return allot_error_set(err, ALLOT_E_UNSUPPORTED, "xgboost model: objective \"%.40s\" is not supported",
+                               oname->valuestring);
+    snprintf(m->objective_name, sizeof m->objective_name, "%s", oname->valuestring);
+
+    const cJSON *gbname = obj_get(gb, "name");
+    if (!cJSON_IsString(gbname))
+        return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: gradient_booster.name is missing");
+    if (strcmp(gbname->valuestring, "gbtree") != 0)
+        return allot_error_set(err, ALLOT_E_UNSUPPORTED,
+                               "xgboost model: booster \"%.40s\" is not supported (only gbtree)",
+                               gbname->valuestring);
+    if ((st = need_obj(gb, "model", "gradient_booster", &model, err))) return st;
+
+    long long num_feature, num_class = 0, num_target = 1;
+    if ((st = get_int(lmp, "num_feature", "learner_model_param", 1, XGB_MAX_FEATURES, &num_feature, err)))
+        return st;
+    if (obj_get(lmp, "num_class") &&
+        (st = get_int(lmp, "num_class", "learner_model_param", 0, XGB_MAX_GROUPS, &num_class, err)))
+        return st;
+    if (obj_get(lmp, "num_target") &&
+        (st = get_int(lmp, "num_target", "learner_model_param", 0, LLONG_MAX, &num_target, err)))
+        return st;
+    if (num_target > 1)
+        return allot_error_set(err, ALLOT_E_UNSUPPORTED,
+                               "xgboost model: num_target %lld: multi-target models are not supported", num_target);
+    int multi = m->objective == ALLOT_XGB_OBJ_SOFTPROB || m->objective == ALLOT_XGB_OBJ_SOFTMAX;
+    if (multi && num_class < 2)
+        return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %s needs num_class >= 2 (got %lld)",
+                               m->objective_name, num_class);
+    if (!multi && num_class > 1)
+        return allot_error_set(err, ALLOT_E_UNSUPPORTED, "xgboost model: %s with num_class %lld", m->objective_name,
+                               num_class);
+    m->n_features = (size_t)num_feature;
+    m->n_groups = multi ? (size_t)num_class : 1;
+    m->n_classes = multi ? (size_t)num_class : (m->objective == ALLOT_XGB_OBJ_IDENTITY ? 1 : 2);
+
+    m->base_margin = malloc(m->n_groups * sizeof *m->base_margin);
+    m->base_score = malloc(m->n_groups * sizeof *m->base_score);
+    if (!m->base_margin || !m->base_score) return allot_error_set(err, ALLOT_E_NOMEM, "xgboost model: out of memory");
+    const cJSON *bs = obj_get(lmp, "base_score");
+    if (!cJSON_IsString(bs))
+        return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: learner_model_param.base_score is missing");
+    if ((st = parse_base_score(bs->valuestring, m->n_groups, m->base_score, err))) return st;
+    for (size_t g = 0; g < m->n_groups; g++) {
+        float b = m->base_score[g];
+        if (m->objective == ALLOT_XGB_OBJ_LOGISTIC || m->objective == ALLOT_XGB_OBJ_LOGITRAW) {
+            if (!(b > 0.0f && b < 1.0f))
+                return allot_error_set(err, ALLOT_E_INVALID,
+                                       "xgboost model: base_score %g must be in (0, 1) for %s", (double)b,
+                                       m->objective_name);
+            m->base_margin[g] = -logf(1.0f / b - 1.0f); /* XGBoost's ProbToMargin */
+        } else {
+            m->base_margin[g] = b;
+        }
+    }
+
+    const cJSON *trees, *tree_info;
+    size_t n_trees, n_info;
+    if ((st = need_array(model, "trees", "model", &trees, &n_trees, err))) return st;
+    if ((st = need_array(model, "tree_info", "model", &tree_info, &n_info, err))) return st;
+    if (n_info != n_trees)
+        return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %zu trees but %zu tree_info entries", n_trees,
+                               n_info);
+    const cJSON *gmp = obj_get(model, "gbtree_model_param");
+    if (gmp && obj_get(gmp, "num_trees")) {
+        long long nt;
+        if ((st = get_int(gmp, "num_trees", "gbtree_model_param", 0, LLONG_MAX, &nt, err))) return st;
+        if ((size_t)nt != n_trees)
+            return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: num_trees %lld but %zu trees", nt, n_trees);
+    }
+    if (gmp && obj_get(gmp, "size_leaf_vector")) {
+        long long v;
+        if ((st = get_int(gmp, "size_leaf_vector", "gbtree_model_param", 0, LLONG_MAX, &v, err))) return st;
+        if (v > 1)
+            return allot_error_set(err, ALLOT_E_UNSUPPORTED,
+                                   "xgboost model: vector-leaf trees (size_leaf_vector %lld) are not supported", v);
+    }
+    const cJSON *indptr = obj_get(model, "iteration_indptr");
+    if (indptr) {
+        if (!cJSON_IsArray(indptr))
+            return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: iteration_indptr is not an array");
+        long long prev = -1;
+        size_t k = 0;
+        const cJSON *it;
+        cJSON_ArrayForEach(it, indptr) {
+            double d = cJSON_IsNumber(it) ? it->valuedouble : NAN;
+            if (!(d >= 0 && d <= (double)n_trees) || d != floor(d) || (k == 0 && d != 0) || (long long)d < prev)
+                return allot_error_set(err, ALLOT_E_INVALID,
+                                       "xgboost model: iteration_indptr[%zu] is not a non-decreasing tree count "
+                                       "starting at 0",
+                                       k);
+            prev = (long long)d;
+            k++;
+        }
+        if (k == 0 || prev != (long long)n_trees)
+            return allot_error_set(err, ALLOT_E_INVALID,
+                                   "xgboost model: iteration_indptr does not end at the number of trees (%zu)",
+                                   n_trees);
+    }
+
+    m->n_trees = n_trees;
+    size_t n_lanes = (n_trees + XGB_LANES - 1) / XGB_LANES;
+    m->roots = malloc((n_trees ? n_trees : 1) * sizeof *m->roots);
+    m->groups = malloc((n_trees ? n_trees : 1) * sizeof *m->groups);
+    m->lane_depth = calloc(n_lanes ? n_lanes : 1, sizeof *m->lane_depth);
+    if (!m->roots || !m->groups || !m->lane_depth)
+        return allot_error_set(err, ALLOT_E_NOMEM, "xgboost model: out of memory");
+    {
+        size_t i = 0;
+        const cJSON *it;
+        cJSON_ArrayForEach(it, tree_info) {
+            double d = cJSON_IsNumber(it) ? it->valuedouble : NAN;
+            if (!(d >= 0 && d < (double)m->n_groups) || d != floor(d))
+                return allot_error_set(err, ALLOT_E_INVALID,
+                                       "xgboost model: tree_info[%zu] is not a class index below %zu", i,
+                                       m->n_groups);
+            m->groups[i++] = (uint32_t)d;
+        }
+    }
+    tree_scratch s = {0};
+    size_t node_cap = 0;
+    size_t t = 0;
+    const cJSON *tree;
+    st = ALLOT_OK;
+    cJSON_ArrayForEach(tree, trees) {
+        uint32_t depth = 0;
+        m->roots[t] = (uint32_t)m->n_nodes;
+        st = compile_tree(m, tree, t, &s, &node_cap, &depth, err);
+        if (st) break;
+        if (depth > m->lane_depth[t / XGB_LANES]) m->lane_depth[t / XGB_LANES] = depth;
+        t++;
+    }
+    scratch_free(&s);
+    return st;
+}
+
+static void model_free_parts(allot_xgb_model *m) {
+    free(m->nodes);
+    free(m->roots);
+    free(m->groups);
+    free(m->lane_depth);
+    free(m->base_margin);
+    free(m->base_score);
+    free(m);
+}
+
+void allot_xgb_model_free(allot_xgb_model *model) {
+    if (model) model_free_parts(model);
+}
+
+allot_status allot_xgb_model_load_memory(const char *data, size_t len, allot_xgb_model **out,
+                                         allot_error *err) {
+    if (!out) return allot_error_set(err, ALLOT_E_ARGUMENT, "xgboost model: out is NULL");
+    *out = NULL;
+    if (!data && len) return allot_error_set(err, ALLOT_E_ARGUMENT, "xgboost model: data is NULL");
+    size_t i = 0;
+    while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r')) i++;
+    if (i == len) return allot_error_set(err, ALLOT_E_PARSE, "xgboost model: empty input");
+    if (data[i] == '{') {
+        /* UBJSON also opens with '{', followed by a type or length marker, not a '"' key. */
+        size_t j = i + 1;
+        while (j < len && (data[j] == ' ' || data[j] == '\t' || data[j] == '\n' || data[j] == '\r')) j++;
+        if (j < len && data[j] != '"' && data[j] != '}')
+            return allot_error_set(err, ALLOT_E_UNSUPPORTED,
+                                   "xgboost model: this looks like UBJSON (binary JSON); save the model as "
+                                   "text JSON (a file name ending in .json, or format \"json\")");
+    } else {
+        if (len - i >= 4 && memcmp(data + i, "binf", 4) == 0)
+            return allot_error_set(err, ALLOT_E_UNSUPPORTED,
+                                   "xgboost model: legacy binary model format; save it as JSON");
+        return allot_error_set(err, ALLOT_E_PARSE,
+                               "xgboost model: not a JSON object (first byte 0x%02x); only text JSON models "
+                               "are supported",
+                               (unsigned)(unsigned char)data[i]);
+    }
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(data, len, &end, 0);
+    if (!root) {
+        size_t off = end && end >= data && end <= data + len ? (size_t)(end - data) : 0;
+        return allot_error_set(err, ALLOT_E_PARSE,
+                               "xgboost model: JSON syntax error near byte %zu (truncated file, or NaN/Infinity "
+                               "values?)",
+                               off);
+    }
+    allot_xgb_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        cJSON_Delete(root);
+        return allot_error_set(err, ALLOT_E_NOMEM, "xgboost model: out of memory");
+    }
+    allot_status st = load_doc(m, root, err);
+    cJSON_Delete(root);
+    if (st) {
+        model_free_parts(m);
+        return st;
+    }
+    if (m->n_nodes > 0) {
+        xgb_node *shrunk = realloc(m->nodes, m->n_nodes * sizeof *shrunk);
+        if (shrunk) m->nodes = shrunk;
+    }
+    *out = m;
+    return ALLOT_OK;
+}
+
+allot_status allot_xgb_model_load_file(const char *path, allot_xgb_model **out, allot_error *err) {
+    if (!out) return allot_error_set(err, ALLOT_E_ARGUMENT, "xgboost model: out is NULL");
+    *out = NULL;
+    if (!path) return allot_error_set(err, ALLOT_E_ARGUMENT, "xgboost model: path is NULL");
+    FILE *f = fopen(path, "rb");
+    if (!f) return allot_error_set(err, ALLOT_E_IO, "xgboost model: cannot open %s: %s", path, strerror(errno));
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (len < cap) break;
+        char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = nb;
+        cap *= 2;
+    }
+    int rerr = ferror(f);
+    fclose(f);
+    if (!buf) return allot_error_set(err, ALLOT_E_NOMEM, "xgboost model: out of memory reading %s", path);
+    if (rerr) {
+        free(buf);
+        return allot_error_set(err, ALLOT_E_IO, "xgboost model: read error on %s", path);
+    }
+    allot_status st = allot_xgb_model_load_memory(buf, len, out, err);
+    free(buf);
+    if (st && err) {
+        char tmp[ALLOT_ERROR_MSG_SIZE];
+        snprintf(tmp, sizeof tmp, "%s", err->msg);
+        allot_error_set(err, st, "%s: %s", path, tmp);
+    }
+    return st;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Accessors                                                                                 */
+
+size_t allot_xgb_model_num_features(const allot_xgb_model *m) { return m ? m->n_features : 0; }
+size_t allot_xgb_model_num_classes(const allot_xgb_model *m) { return m ? m->n_classes : 0; }
+size_t allot_xgb_model_num_trees(const allot_xgb_model *m) { return m ? m->n_trees : 0; }
+allot_xgb_objective allot_xgb_model_objective(const allot_xgb_model *m) {
+    return m ? m->objective : ALLOT_XGB_OBJ_IDENTITY;
+}
+const char *allot_xgb_model_objective_name(const allot_xgb_model *m) { return m ? m->objective_name : ""; }
+float allot_xgb_model_base_score(const allot_xgb_model *m, size_t group) {
+    return m && group < m->n_groups ? m->base_score[group] : 0.0f;
+}
+
+size_t allot_xgb_model_output_width(const allot_xgb_model *m, allot_xgb_output kind) {
+    if (!m) return 0;
+    switch (kind) {
+    case ALLOT_XGB_OUTPUT_MARGIN: return m->n_groups;
+    case ALLOT_XGB_OUTPUT_VALUE: return m->objective == ALLOT_XGB_OBJ_SOFTPROB ? m->n_groups : 1;
+    case ALLOT_XGB_OUTPUT_PROBA:
+        switch (m->objective) {
+        case ALLOT_XGB_OBJ_SOFTPROB:
+        case ALLOT_XGB_OBJ_SOFTMAX: return m->n_groups;
+        case ALLOT_XGB_OBJ_LOGITRAW: return 1;
+        case ALLOT_XGB_OBJ_LOGISTIC: return strcmp(m->objective_name, "binary:logistic") == 0 ? 1 : 0;
+        case ALLOT_XGB_OBJ_IDENTITY: return 0;
+        }
+        return 0;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Evaluation                                                                                */
+
+/* One step of a walk: NaN follows the default direction, else x < thr goes left. For a leaf
+ * (thr NaN, default left) the walk stays on the leaf. */
+static inline uint32_t step(const xgb_node *nodes, uint32_t i, const float *row) {
+    const xgb_node *nd = &nodes[i];
+    float x = row[nd->feat >> 1];
+    uint32_t dl = nd->feat & 1u;
+    /* go_right = NaN ? !dl : !(x < thr); written without branches. For a leaf thr is NaN,
+     * so x < thr is false and x >= thr is false: go_right = dl ? 0 : 1 -> dl = 1 keeps it. */
+    uint32_t lt = x < nd->thr;
+    uint32_t ge = x >= nd->thr;
+    uint32_t go_right = dl ? ge : (lt ^ 1u);
+    return nd->left + go_right;
+}
+
+/* Accumulate all trees into acc (n_groups floats, initialised by the caller). */
+static void accumulate(const allot_xgb_model *m, const float *row, float *acc) {
+    const xgb_node *nodes = m->nodes;
+    size_t t = 0;
+    size_t lane = 0;
+    for (; t + XGB_LANES <= m->n_trees; t += XGB_LANES, lane++) {
+        uint32_t i0 = m->roots[t + 0], i1 = m->roots[t + 1], i2 = m->roots[t + 2], i3 = m->roots[t + 3];
+        uint32_t i4 = m->roots[t + 4], i5 = m->roots[t + 5], i6 = m->roots[t + 6], i7 = m->roots[t + 7];
+        for (uint32_t d = m->lane_depth[lane]; d > 0; d--) {
+            i0 = step(nodes, i0, row);
+            i1 = step(nodes, i1, row);
+            i2 = step(nodes, i2, row);
+            i3 = step(nodes, i3, row);
+            i4 = step(nodes, i4, row);
+            i5 = step(nodes, i5, row);
+            i6 = step(nodes, i6, row);
+            i7 = step(nodes, i7, row);
+        }
+        const uint32_t *g = m->groups + t;
+        acc[g[0]] += nodes[i0].value;
+        acc[g[1]] += nodes[i1].value;
+        acc[g[2]] += nodes[i2].value;
+        acc[g[3]] += nodes[i3].value;
+        acc[g[4]] += nodes[i4].value;
+        acc[g[5]] += nodes[i5].value;
+        acc[g[6]] += nodes[i6].value;
+        acc[g[7]] += nodes[i7].value;
+    }
+    for (; t < m->n_trees; t++) {
+        uint32_t i = m->roots[t];
+        for (uint32_t d = m->lane_depth[lane]; d > 0; d--) i = step(nodes, i, row);
+        acc[m->groups[t]] += nodes[i].value;
+    }
+}
+
+/* XGBoost's sigmoid for 1.7: 1 / (1 + expf(-x)), in float. */
+static inline float xgb_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+/* XGBoost's softmax: max in float, expf(m - max) in float, sum in double, divide by (float)sum. */
+static void xgb_softmax(const float *m, size_t k, float *out) {
+    float mx = m[0];
+    for (size_t i = 1; i < k; i++) mx = fmaxf(m[i], mx);
+    double sum = 0.0;
+    for (size_t i = 0; i < k; i++) {
+        out[i] = expf(m[i] - mx);
+        sum += out[i];
+    }
+    float fs = (float)sum;
+    for (size_t i = 0; i < k; i++) out[i] /= fs;
+}
+
+static void transform(const allot_xgb_model *m, allot_xgb_output kind, const float *acc, float *out) {
+    size_t k = m->n_groups;
+    if (kind == ALLOT_XGB_OUTPUT_MARGIN) {
+        memcpy(out, acc, k * sizeof *out);
+        return;
+    }
+    switch (m->objective) {
+    case ALLOT_XGB_OBJ_SOFTPROB: xgb_softmax(acc, k, out); return;
+    case ALLOT_XGB_OBJ_SOFTMAX:
+        if (kind == ALLOT_XGB_OUTPUT_PROBA) {
+            xgb_softmax(acc, k, out);
+        } else {
+            /* first maximum wins, as XGBoost's FindMaxIndex */
+            size_t best = 0;
+            for (size_t i = 1; i < k; i++)
+                if (acc[i] > acc[best]) best = i;
+            out[0] = (float)best;
+        }
+        return;
+    case ALLOT_XGB_OBJ_LOGISTIC: out[0] = xgb_sigmoid(acc[0]); return;
+    case ALLOT_XGB_OBJ_LOGITRAW: out[0] = kind == ALLOT_XGB_OUTPUT_PROBA ? xgb_sigmoid(acc[0]) : acc[0]; return;
+    case ALLOT_XGB_OBJ_IDENTITY: out[0] = acc[0]; return;
+    }
+}
+
+allot_status allot_xgb_model_predict(const allot_xgb_model *m, allot_xgb_output kind, const float *row,
+                                     size_t row_len, float *out, size_t out_len, allot_error *err) {
+    if (!m || !row || !out) return allot_error_set(err, ALLOT_E_ARGUMENT, "xgb predict: NULL argument");
+    size_t w = allot_xgb_model_output_width(m, kind);
+    if (w == 0)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "xgb predict: output kind %d is not available for %s",
+                               (int)kind, m->objective_name);
+    if (row_len < m->n_features)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "xgb predict: row has %zu values, the model needs %zu",
+                               row_len, m->n_features);
+    if (out_len < w)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "xgb predict: output holds %zu floats, %zu needed", out_len,
+                               w);
+    float acc[XGB_MAX_GROUPS];
+    memcpy(acc, m->base_margin, m->n_groups * sizeof *acc);
+    accumulate(m, row, acc);
+    transform(m, kind, acc, out);
+    return ALLOT_OK;
+}
+
+allot_status allot_xgb_model_predict_batch(const allot_xgb_model *m, allot_xgb_output kind, const float *rows,
+                                           size_t n_rows, size_t row_stride, float *out, size_t out_len,
+                                           allot_error *err) {
+    if (!m || (n_rows && (!rows || !out)))
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "xgb predict_batch: NULL argument");
+    size_t w = allot_xgb_model_output_width(m, kind);
+    if (w == 0)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "xgb predict_batch: output kind %d is not available for %s",
+                               (int)kind, m->objective_name);
+    if (row_stride < m->n_features)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "xgb predict_batch: row stride %zu < %zu features",
+                               row_stride, m->n_features);
+    if (n_rows && out_len / n_rows < w)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "xgb predict_batch: output holds %zu floats, %zu needed",
+                               out_len, n_rows * w);
+    float acc[XGB_MAX_GROUPS];
+    for (size_t r = 0; r < n_rows; r++) {
+        memcpy(acc, m->base_margin, m->n_groups * sizeof *acc);
+        accumulate(m, rows + r * row_stride, acc);
+        transform(m, kind, acc, out + r * w);
+    }
+    return ALLOT_OK;
+}
