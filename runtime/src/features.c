@@ -1,0 +1,1150 @@
+/*
+ * features.c - the shared featuriser (see include/allot/allot_features.h and docs/features.md).
+ *
+ * Everything here is integer arithmetic plus IEEE-754 double +,-,*,/ and sqrt (all correctly
+ * rounded), with no transcendental libm call, so values are identical on every platform.
+ */
+#include "allot/allot_features.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "features_internal.h"
+
+/* ---- built-in feature table ------------------------------------------------------------------- */
+
+enum {
+    F_LEN_BYTES,
+    F_LEN_CHARS,
+    F_N_WORDS,
+    F_N_LINES,
+    F_N_SENTENCES,
+    F_N_QUESTION_MARKS,
+    F_AVG_WORD_LEN,
+    F_N_TOKENS,
+    F_N_DIGITS,
+    F_N_NUMBERS,
+    F_MAX_NUMBER_LOG10,
+    F_N_DECIMALS,
+    F_N_OPERATORS,
+    F_N_EQUALS,
+    F_N_LATEX_CMDS,
+    F_N_LATEX_FRAC,
+    F_N_LATEX_SQRT,
+    F_N_DOLLARS,
+    F_N_CARETS,
+    F_N_BRACKETS,
+    F_N_CODE_PUNCT,
+    F_N_UPPERCASE,
+    F_N_NON_ASCII,
+    F_N_PERCENT_SIGNS,
+    /* question-word flags */
+    F_Q_HOW_MANY,
+    F_Q_HOW_MUCH,
+    F_Q_HOW,
+    F_Q_WHAT,
+    F_Q_WHICH,
+    F_Q_WHY,
+    F_Q_WHEN,
+    F_Q_WHERE,
+    F_Q_WHO,
+    F_Q_FIND,
+    F_Q_COMPUTE,
+    F_Q_PROVE,
+    /* keyword flags */
+    F_KW_PERCENT,
+    F_KW_RATIO,
+    F_KW_AVERAGE,
+    F_KW_PROBABILITY,
+    F_KW_FRACTION,
+    F_KW_REMAINDER,
+    F_KW_TOTAL,
+    F_KW_EACH,
+    F_KW_MULTIPLE,
+    F_KW_MONEY,
+    F_KW_TIME,
+    F_KW_GEOMETRY,
+    F_KW_NUMBER_THEORY,
+    F_KW_ALGEBRA,
+    F_KW_CODE,
+    F_KW_NEGATION,
+    F_COUNT
+};
+
+static const char *const builtin_names[F_COUNT] = {
+    "len_bytes", "len_chars", "n_words", "n_lines", "n_sentences", "n_question_marks",
+    "avg_word_len", "n_tokens", "n_digits", "n_numbers", "max_number_log10", "n_decimals",
+    "n_operators", "n_equals", "n_latex_cmds", "n_latex_frac", "n_latex_sqrt", "n_dollars",
+    "n_carets", "n_brackets", "n_code_punct", "n_uppercase", "n_non_ascii", "n_percent_signs",
+    "q_how_many", "q_how_much", "q_how", "q_what", "q_which", "q_why", "q_when", "q_where", "q_who",
+    "q_find", "q_compute", "q_prove",
+    "kw_percent", "kw_ratio", "kw_average", "kw_probability", "kw_fraction", "kw_remainder",
+    "kw_total", "kw_each", "kw_multiple", "kw_money", "kw_time", "kw_geometry",
+    "kw_number_theory", "kw_algebra", "kw_code", "kw_negation",
+};
+
+/* Keyword -> flag feature. A two-word entry matches the bigram "first second". */
+typedef struct {
+    const char *first;
+    const char *second; /* NULL for a single word */
+    int feature;
+} keyword_entry;
+
+static const keyword_entry keywords[] = {
+    {"how", "many", F_Q_HOW_MANY}, {"how", "much", F_Q_HOW_MUCH},
+    {"how", NULL, F_Q_HOW}, {"what", NULL, F_Q_WHAT}, {"which", NULL, F_Q_WHICH},
+    {"why", NULL, F_Q_WHY}, {"when", NULL, F_Q_WHEN}, {"where", NULL, F_Q_WHERE},
+    {"who", NULL, F_Q_WHO}, {"whom", NULL, F_Q_WHO}, {"whose", NULL, F_Q_WHO},
+    {"find", NULL, F_Q_FIND}, {"determine", NULL, F_Q_FIND},
+    {"compute", NULL, F_Q_COMPUTE}, {"calculate", NULL, F_Q_COMPUTE}, {"evaluate", NULL, F_Q_COMPUTE},
+    {"simplify", NULL, F_Q_COMPUTE}, {"solve", NULL, F_Q_COMPUTE},
+    {"prove", NULL, F_Q_PROVE}, {"show", "that", F_Q_PROVE},
+    {"percent", NULL, F_KW_PERCENT}, {"percentage", NULL, F_KW_PERCENT}, {"percents", NULL, F_KW_PERCENT},
+    {"ratio", NULL, F_KW_RATIO}, {"ratios", NULL, F_KW_RATIO}, {"proportion", NULL, F_KW_RATIO},
+    {"proportional", NULL, F_KW_RATIO}, {"rate", NULL, F_KW_RATIO},
+    {"average", NULL, F_KW_AVERAGE}, {"mean", NULL, F_KW_AVERAGE}, {"median", NULL, F_KW_AVERAGE},
+    {"probability", NULL, F_KW_PROBABILITY}, {"chance", NULL, F_KW_PROBABILITY},
+    {"likely", NULL, F_KW_PROBABILITY}, {"random", NULL, F_KW_PROBABILITY},
+    {"randomly", NULL, F_KW_PROBABILITY}, {"expected", NULL, F_KW_PROBABILITY},
+    {"fraction", NULL, F_KW_FRACTION}, {"fractions", NULL, F_KW_FRACTION}, {"half", NULL, F_KW_FRACTION},
+    {"third", NULL, F_KW_FRACTION}, {"quarter", NULL, F_KW_FRACTION},
+    {"remainder", NULL, F_KW_REMAINDER}, {"remaining", NULL, F_KW_REMAINDER},
+    {"left", NULL, F_KW_REMAINDER}, {"rest", NULL, F_KW_REMAINDER},
+    {"total", NULL, F_KW_TOTAL}, {"altogether", NULL, F_KW_TOTAL}, {"sum", NULL, F_KW_TOTAL},
+    {"combined", NULL, F_KW_TOTAL},
+    {"each", NULL, F_KW_EACH}, {"per", NULL, F_KW_EACH}, {"every", NULL, F_KW_EACH},
+    {"times", NULL, F_KW_MULTIPLE}, {"twice", NULL, F_KW_MULTIPLE}, {"double", NULL, F_KW_MULTIPLE},
+    {"triple", NULL, F_KW_MULTIPLE},
+    {"dollar", NULL, F_KW_MONEY}, {"dollars", NULL, F_KW_MONEY}, {"cent", NULL, F_KW_MONEY},
+    {"cents", NULL, F_KW_MONEY}, {"price", NULL, F_KW_MONEY}, {"cost", NULL, F_KW_MONEY},
+    {"costs", NULL, F_KW_MONEY}, {"pay", NULL, F_KW_MONEY}, {"paid", NULL, F_KW_MONEY},
+    {"earn", NULL, F_KW_MONEY}, {"earns", NULL, F_KW_MONEY}, {"profit", NULL, F_KW_MONEY},
+    {"hour", NULL, F_KW_TIME}, {"hours", NULL, F_KW_TIME}, {"minute", NULL, F_KW_TIME},
+    {"minutes", NULL, F_KW_TIME}, {"second", NULL, F_KW_TIME}, {"seconds", NULL, F_KW_TIME},
+    {"day", NULL, F_KW_TIME}, {"days", NULL, F_KW_TIME}, {"week", NULL, F_KW_TIME},
+    {"weeks", NULL, F_KW_TIME}, {"month", NULL, F_KW_TIME}, {"months", NULL, F_KW_TIME},
+    {"year", NULL, F_KW_TIME}, {"years", NULL, F_KW_TIME},
+    {"triangle", NULL, F_KW_GEOMETRY}, {"circle", NULL, F_KW_GEOMETRY}, {"square", NULL, F_KW_GEOMETRY},
+    {"rectangle", NULL, F_KW_GEOMETRY}, {"area", NULL, F_KW_GEOMETRY}, {"perimeter", NULL, F_KW_GEOMETRY},
+    {"radius", NULL, F_KW_GEOMETRY}, {"angle", NULL, F_KW_GEOMETRY}, {"volume", NULL, F_KW_GEOMETRY},
+    {"polygon", NULL, F_KW_GEOMETRY},
+    {"integer", NULL, F_KW_NUMBER_THEORY}, {"integers", NULL, F_KW_NUMBER_THEORY},
+    {"prime", NULL, F_KW_NUMBER_THEORY}, {"primes", NULL, F_KW_NUMBER_THEORY},
+    {"divisible", NULL, F_KW_NUMBER_THEORY}, {"divisor", NULL, F_KW_NUMBER_THEORY},
+    {"divisors", NULL, F_KW_NUMBER_THEORY}, {"digit", NULL, F_KW_NUMBER_THEORY},
+    {"digits", NULL, F_KW_NUMBER_THEORY}, {"gcd", NULL, F_KW_NUMBER_THEORY},
+    {"lcm", NULL, F_KW_NUMBER_THEORY}, {"modulo", NULL, F_KW_NUMBER_THEORY},
+    {"equation", NULL, F_KW_ALGEBRA}, {"equations", NULL, F_KW_ALGEBRA},
+    {"polynomial", NULL, F_KW_ALGEBRA}, {"variable", NULL, F_KW_ALGEBRA},
+    {"function", NULL, F_KW_ALGEBRA}, {"roots", NULL, F_KW_ALGEBRA}, {"real", NULL, F_KW_ALGEBRA},
+    {"return", NULL, F_KW_CODE}, {"input", NULL, F_KW_CODE}, {"output", NULL, F_KW_CODE},
+    {"array", NULL, F_KW_CODE}, {"string", NULL, F_KW_CODE}, {"print", NULL, F_KW_CODE},
+    {"implement", NULL, F_KW_CODE}, {"program", NULL, F_KW_CODE}, {"constraints", NULL, F_KW_CODE},
+    {"stdin", NULL, F_KW_CODE}, {"queries", NULL, F_KW_CODE},
+    {"not", NULL, F_KW_NEGATION}, {"no", NULL, F_KW_NEGATION}, {"never", NULL, F_KW_NEGATION},
+    {"except", NULL, F_KW_NEGATION}, {"without", NULL, F_KW_NEGATION},
+};
+#define N_KEYWORDS (sizeof keywords / sizeof keywords[0])
+
+/* log10(n / 10) for n = 10..99, used by max_number_log10 (two significant digits). */
+static const double log10_lead2[90] = {
+    0, 0.04139268515822507, 0.079181246047624818, 0.11394335230683678, 0.14612803567823801,
+    0.17609125905568124, 0.20411998265592482, 0.23044892137827391, 0.25527250510330607, 0.27875360095282892,
+    0.3010299956639812, 0.3222192947339193, 0.34242268082220628, 0.36172783601759284, 0.38021124171160603,
+    0.3979400086720376, 0.41497334797081797, 0.43136376415898736, 0.44715803134221921, 0.46239799789895608,
+    0.47712125471966244, 0.49136169383427269, 0.50514997831990605, 0.51851393987788741, 0.53147891704225514,
+    0.54406804435027567, 0.55630250076728727, 0.56820172406699498, 0.57978359661681012, 0.59106460702649921,
+    0.6020599913279624, 0.61278385671973545, 0.62324929039790045, 0.63346845557958653, 0.64345267648618742,
+    0.65321251377534373, 0.66275783168157409, 0.67209785793571752, 0.68124123737558717, 0.69019608002851374,
+    0.69897000433601886, 0.70757017609793638, 0.71600334363479923, 0.72427586960078905, 0.7323937598229685,
+    0.74036268949424389, 0.74818802700620046, 0.75587485567249146, 0.76342799356293733, 0.77085201164214423,
+    0.77815125038364363, 0.78532983501076703, 0.79239168949825389, 0.79934054945358168, 0.80617997398388719,
+    0.81291335664285558, 0.81954393554186866, 0.82607480270082645, 0.83250891270623628, 0.83884909073725533,
+    0.84509804001425681, 0.85125834871907524, 0.85733249643126852, 0.86332286012045589, 0.86923171973097624,
+    0.87506126339170009, 0.88081359228079137, 0.88649072517248184, 0.89209460269048035, 0.89762709129044138,
+    0.90308998699194354, 0.90848501887864974, 0.91381385238371671, 0.91907809237607396, 0.9242792860618817,
+    0.92941892571429274, 0.93449845124356767, 0.93951925261861846, 0.94448267215016868, 0.9493900066449128,
+    0.95424250943932487, 0.95904139232109353, 0.96378782734555524, 0.96848294855393513, 0.97312785359969867,
+    0.97772360528884772, 0.98227123303956843, 0.98677173426624476, 0.99122607569249488, 0.9956351945975499,
+};
+
+size_t allot_features_n_builtin(void) { return F_COUNT; }
+
+const char *allot_features_builtin_name(size_t i) { return i < F_COUNT ? builtin_names[i] : NULL; }
+
+/* ---- FNV-1a ------------------------------------------------------------------------------------ */
+
+#define FNV_OFFSET 2166136261u
+#define FNV_PRIME 16777619u
+
+static unsigned char lower_ascii(unsigned char c) { return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c; }
+
+static uint32_t fnv_update_lower(uint32_t h, const unsigned char *p, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        h ^= lower_ascii(p[i]);
+        h *= FNV_PRIME;
+    }
+    return h;
+}
+
+static uint32_t fnv_str(const char *s) {
+    return fnv_update_lower(FNV_OFFSET, (const unsigned char *)s, strlen(s));
+}
+
+/* ---- the featuriser ------------------------------------------------------------------------------ */
+
+#define KW_TABLE_SIZE 512u /* power of two, > 2 * N_KEYWORDS */
+#define KW_MAX_LEN 32u     /* tokens at least this long never match a keyword */
+
+typedef struct {
+    uint32_t hash;
+    int16_t entry; /* index into keywords[], -1 = empty */
+} kw_slot;
+
+struct allot_featurizer {
+    size_t n_builtin;     /* built-ins used */
+    int *builtin;         /* their ids, in dense order */
+    size_t n_extra;
+    char **extra;         /* extra names */
+    uint32_t hash_dim;
+    int ngrams;           /* 1 or 2 */
+    int norm_l2;          /* 1 = L2-normalise the hashed block, 0 = raw counts */
+    double *center;       /* n_dense, or NULL */
+    double *scale;
+    kw_slot kw[KW_TABLE_SIZE];
+};
+
+static void kw_build(allot_featurizer *f) {
+    for (size_t i = 0; i < KW_TABLE_SIZE; i++) f->kw[i].entry = -1;
+    for (size_t e = 0; e < N_KEYWORDS; e++) {
+        uint32_t h = fnv_str(keywords[e].first);
+        if (keywords[e].second) {
+            h ^= (unsigned char)' ';
+            h *= FNV_PRIME;
+            h = fnv_update_lower(h, (const unsigned char *)keywords[e].second, strlen(keywords[e].second));
+        }
+        uint32_t s = h & (KW_TABLE_SIZE - 1);
+        while (f->kw[s].entry >= 0) s = (s + 1) & (KW_TABLE_SIZE - 1);
+        f->kw[s].hash = h;
+        f->kw[s].entry = (int16_t)e;
+    }
+}
+
+/* Look up a (lower-cased) word or bigram; returns the keyword entry or -1. */
+static int kw_find(const allot_featurizer *f, uint32_t h, const char *w1, size_t n1, const char *w2, size_t n2) {
+    uint32_t s = h & (KW_TABLE_SIZE - 1);
+    while (f->kw[s].entry >= 0) {
+        if (f->kw[s].hash == h) {
+            const keyword_entry *k = &keywords[f->kw[s].entry];
+            int ok = strlen(k->first) == n1 && !memcmp(k->first, w1, n1);
+            if (ok) {
+                if (w2) ok = k->second && strlen(k->second) == n2 && !memcmp(k->second, w2, n2);
+                else ok = k->second == NULL;
+            }
+            if (ok) return f->kw[s].entry;
+        }
+        s = (s + 1) & (KW_TABLE_SIZE - 1);
+    }
+    return -1;
+}
+
+void allot_featurizer_free(allot_featurizer *f) {
+    if (!f) return;
+    if (f->extra)
+        for (size_t i = 0; i < f->n_extra; i++) free(f->extra[i]);
+    free(f->extra);
+    free(f->builtin);
+    free(f->center);
+    free(f->scale);
+    free(f);
+}
+
+static allot_featurizer *featurizer_new(void) {
+    allot_featurizer *f = calloc(1, sizeof *f);
+    if (!f) return NULL;
+    f->ngrams = 2;
+    f->norm_l2 = 1;
+    kw_build(f);
+    return f;
+}
+
+static int builtin_id(const char *name) {
+    for (int i = 0; i < F_COUNT; i++)
+        if (!strcmp(builtin_names[i], name)) return i;
+    return -1;
+}
+
+static allot_status check_extra_name(const char *name, const char *where, size_t i, allot_error *err) {
+    if (!name || !name[0])
+        return allot_error_set(err, ALLOT_E_INVALID, "%s[%zu]: empty extra feature name", where, i);
+    if (strncmp(name, "features.", 9) && strncmp(name, "meta.", 5))
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "%s[%zu]: extra feature '%s' must start with 'features.' or 'meta.'", where, i,
+                               name);
+    if (!strcmp(name, "features.") || !strcmp(name, "meta."))
+        return allot_error_set(err, ALLOT_E_INVALID, "%s[%zu]: extra feature '%s' names no field", where, i, name);
+    return ALLOT_OK;
+}
+
+static allot_status set_extras(allot_featurizer *f, const char *const *names, size_t n, const char *where,
+                               allot_error *err) {
+    if (n > ALLOT_FEATURES_MAX_EXTRA)
+        return allot_error_set(err, ALLOT_E_INVALID, "%s: %zu extra features, at most %u allowed", where, n,
+                               ALLOT_FEATURES_MAX_EXTRA);
+    if (n == 0) return ALLOT_OK;
+    f->extra = calloc(n, sizeof *f->extra);
+    if (!f->extra) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        allot_status st = check_extra_name(names[i], where, i, err);
+        if (st) return st;
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(names[j], names[i]))
+                return allot_error_set(err, ALLOT_E_INVALID, "%s[%zu]: duplicate extra feature '%s'", where, i,
+                                       names[i]);
+        size_t len = strlen(names[i]);
+        f->extra[i] = malloc(len + 1);
+        if (!f->extra[i]) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+        memcpy(f->extra[i], names[i], len + 1);
+        f->n_extra = i + 1;
+    }
+    return ALLOT_OK;
+}
+
+allot_status allot_featurizer_create_default(const char *const *extra_names, size_t n_extra, uint32_t hash_dim,
+                                             allot_featurizer **out, allot_error *err) {
+    if (!out) return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurizer_create_default: out is NULL");
+    if (n_extra && !extra_names)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurizer_create_default: extra_names is NULL");
+    if (hash_dim > ALLOT_FEATURES_MAX_HASH_DIM)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "hash_dim %u exceeds the maximum %u", hash_dim,
+                               ALLOT_FEATURES_MAX_HASH_DIM);
+    allot_featurizer *f = featurizer_new();
+    if (!f) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    f->builtin = malloc(F_COUNT * sizeof *f->builtin);
+    if (!f->builtin) {
+        allot_featurizer_free(f);
+        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < F_COUNT; i++) f->builtin[i] = i;
+    f->n_builtin = F_COUNT;
+    f->hash_dim = hash_dim;
+    allot_status st = set_extras(f, extra_names, n_extra, "extra", err);
+    if (st) {
+        allot_featurizer_free(f);
+        return st;
+    }
+    *out = f;
+    return ALLOT_OK;
+}
+
+allot_status allot_featurizer_set_standardization(allot_featurizer *f, const double *center, const double *scale,
+                                                  size_t n, allot_error *err) {
+    if (!f) return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurizer_set_standardization: f is NULL");
+    if (n == 0 && !center && !scale) {
+        free(f->center);
+        free(f->scale);
+        f->center = f->scale = NULL;
+        return ALLOT_OK;
+    }
+    size_t nd = allot_featurizer_n_dense(f);
+    if (!center || !scale || n != nd)
+        return allot_error_set(err, ALLOT_E_ARGUMENT,
+                               "standardisation needs center and scale arrays of n_dense = %zu values (got %zu)", nd, n);
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(center[i]))
+            return allot_error_set(err, ALLOT_E_INVALID, "standardize.center[%zu]: not a finite number", i);
+        if (!isfinite(scale[i]) || !(scale[i] > 0))
+            return allot_error_set(err, ALLOT_E_INVALID, "standardize.scale[%zu]: must be finite and > 0", i);
+    }
+    double *c = malloc((n ? n : 1) * sizeof *c), *s = malloc((n ? n : 1) * sizeof *s);
+    if (!c || !s) {
+        free(c);
+        free(s);
+        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    }
+    memcpy(c, center, n * sizeof *c);
+    memcpy(s, scale, n * sizeof *s);
+    free(f->center);
+    free(f->scale);
+    f->center = c;
+    f->scale = s;
+    return ALLOT_OK;
+}
+
+/* ---- spec parsing -------------------------------------------------------------------------------- */
+
+static allot_status parse_standardize(allot_featurizer *f, const cJSON *std, const char *where, allot_error *err) {
+    if (!cJSON_IsObject(std))
+        return allot_error_set(err, ALLOT_E_INVALID, "%s.standardize: must be an object", where);
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(std, "center");
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(std, "scale");
+    size_t nd = allot_featurizer_n_dense(f);
+    const char *nm[2] = {"center", "scale"};
+    const cJSON *arr[2] = {c, s};
+    for (int k = 0; k < 2; k++) {
+        if (!arr[k]) return allot_error_set(err, ALLOT_E_INVALID, "%s.standardize.%s: missing", where, nm[k]);
+        if (!cJSON_IsArray(arr[k]))
+            return allot_error_set(err, ALLOT_E_INVALID, "%s.standardize.%s: must be an array", where, nm[k]);
+        size_t n = (size_t)cJSON_GetArraySize(arr[k]);
+        if (n != nd)
+            return allot_error_set(err, ALLOT_E_INVALID,
+                                   "%s.standardize.%s: has %zu values, the spec has %zu dense features", where,
+                                   nm[k], n, nd);
+    }
+    double *cv = malloc((nd ? nd : 1) * sizeof *cv), *sv = malloc((nd ? nd : 1) * sizeof *sv);
+    if (!cv || !sv) {
+        free(cv);
+        free(sv);
+        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    }
+    for (int k = 0; k < 2; k++) {
+        size_t i = 0;
+        const cJSON *it;
+        cJSON_ArrayForEach(it, arr[k]) {
+            if (!cJSON_IsNumber(it)) {
+                free(cv);
+                free(sv);
+                return allot_error_set(err, ALLOT_E_INVALID, "%s.standardize.%s[%zu]: must be a number", where,
+                                       nm[k], i);
+            }
+            (k ? sv : cv)[i++] = it->valuedouble;
+        }
+    }
+    allot_error sub;
+    allot_error_clear(&sub);
+    allot_status st = allot_featurizer_set_standardization(f, cv, sv, nd, &sub);
+    free(cv);
+    free(sv);
+    if (st) return allot_error_set(err, st, "%s.%s", where, sub.msg);
+    return ALLOT_OK;
+}
+
+allot_status allot_featurizer_create_cjson(const cJSON *spec, const char *where, allot_featurizer **out,
+                                           allot_error *err) {
+    if (!where) where = "features";
+    if (!out) return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurizer_create: out is NULL");
+    if (!cJSON_IsObject(spec)) return allot_error_set(err, ALLOT_E_INVALID, "%s: must be a JSON object", where);
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(spec, "version");
+    if (ver) {
+        if (!cJSON_IsNumber(ver)) return allot_error_set(err, ALLOT_E_INVALID, "%s.version: must be a number", where);
+        if (ver->valuedouble != ALLOT_FEATURES_SPEC_VERSION)
+            return allot_error_set(err, ALLOT_E_UNSUPPORTED, "%s.version: %g is not supported (this build reads %d)",
+                                   where, ver->valuedouble, ALLOT_FEATURES_SPEC_VERSION);
+    }
+    allot_featurizer *f = featurizer_new();
+    if (!f) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    allot_status st = ALLOT_OK;
+
+    /* builtin */
+    const cJSON *bi = cJSON_GetObjectItemCaseSensitive(spec, "builtin");
+    if (!bi) {
+        st = allot_error_set(err, ALLOT_E_INVALID, "%s.builtin: missing", where);
+        goto fail;
+    }
+    if (!cJSON_IsArray(bi)) {
+        st = allot_error_set(err, ALLOT_E_INVALID, "%s.builtin: must be an array of feature names", where);
+        goto fail;
+    }
+    size_t nb = (size_t)cJSON_GetArraySize(bi);
+    if (nb > F_COUNT) {
+        st = allot_error_set(err, ALLOT_E_INVALID, "%s.builtin: %zu names but only %d built-in features exist", where,
+                             nb, F_COUNT);
+        goto fail;
+    }
+    f->builtin = malloc((nb ? nb : 1) * sizeof *f->builtin);
+    if (!f->builtin) {
+        st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    {
+        size_t i = 0;
+        const cJSON *it;
+        cJSON_ArrayForEach(it, bi) {
+            if (!cJSON_IsString(it)) {
+                st = allot_error_set(err, ALLOT_E_INVALID, "%s.builtin[%zu]: must be a string", where, i);
+                goto fail;
+            }
+            int id = builtin_id(it->valuestring);
+            if (id < 0) {
+                st = allot_error_set(err, ALLOT_E_UNSUPPORTED, "%s.builtin[%zu]: unknown built-in feature '%.64s'",
+                                     where, i, it->valuestring);
+                goto fail;
+            }
+            for (size_t j = 0; j < i; j++)
+                if (f->builtin[j] == id) {
+                    st = allot_error_set(err, ALLOT_E_INVALID, "%s.builtin[%zu]: duplicate feature '%s'", where, i,
+                                         it->valuestring);
+                    goto fail;
+                }
+            f->builtin[i++] = id;
+            f->n_builtin = i;
+        }
+    }
+
+    /* extra */
+    const cJSON *ex = cJSON_GetObjectItemCaseSensitive(spec, "extra");
+    if (ex && !cJSON_IsNull(ex)) {
+        if (!cJSON_IsArray(ex)) {
+            st = allot_error_set(err, ALLOT_E_INVALID, "%s.extra: must be an array of names", where);
+            goto fail;
+        }
+        size_t ne = (size_t)cJSON_GetArraySize(ex);
+        if (ne > ALLOT_FEATURES_MAX_EXTRA) {
+            st = allot_error_set(err, ALLOT_E_INVALID, "%s.extra: %zu names, at most %u allowed", where, ne,
+                                 ALLOT_FEATURES_MAX_EXTRA);
+            goto fail;
+        }
+        const char **names = calloc(ne ? ne : 1, sizeof *names);
+        if (!names) {
+            st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+            goto fail;
+        }
+        size_t i = 0;
+        const cJSON *it;
+        cJSON_ArrayForEach(it, ex) {
+            if (!cJSON_IsString(it)) {
+                free(names);
+                st = allot_error_set(err, ALLOT_E_INVALID, "%s.extra[%zu]: must be a string", where, i);
+                goto fail;
+            }
+            names[i++] = it->valuestring;
+        }
+        char w[96];
+        snprintf(w, sizeof w, "%s.extra", where);
+        st = set_extras(f, names, ne, w, err);
+        free(names);
+        if (st) goto fail;
+    }
+
+    /* hash */
+    const cJSON *hs = cJSON_GetObjectItemCaseSensitive(spec, "hash");
+    if (hs && !cJSON_IsNull(hs)) {
+        if (!cJSON_IsObject(hs)) {
+            st = allot_error_set(err, ALLOT_E_INVALID, "%s.hash: must be an object", where);
+            goto fail;
+        }
+        const cJSON *dim = cJSON_GetObjectItemCaseSensitive(hs, "dim");
+        if (!cJSON_IsNumber(dim) || dim->valuedouble < 0 || dim->valuedouble > ALLOT_FEATURES_MAX_HASH_DIM ||
+            dim->valuedouble != (double)(uint32_t)dim->valuedouble) {
+            st = allot_error_set(err, ALLOT_E_INVALID, "%s.hash.dim: %s", where,
+                                 dim ? "must be an integer in [0, 16777216]" : "missing");
+            goto fail;
+        }
+        f->hash_dim = (uint32_t)dim->valuedouble;
+        const cJSON *ng = cJSON_GetObjectItemCaseSensitive(hs, "ngrams");
+        if (ng) {
+            if (!cJSON_IsNumber(ng) || (ng->valuedouble != 1 && ng->valuedouble != 2)) {
+                st = allot_error_set(err, ALLOT_E_INVALID, "%s.hash.ngrams: must be 1 or 2", where);
+                goto fail;
+            }
+            f->ngrams = (int)ng->valuedouble;
+        }
+        const cJSON *fn = cJSON_GetObjectItemCaseSensitive(hs, "function");
+        if (fn && (!cJSON_IsString(fn) || strcmp(fn->valuestring, "fnv1a32"))) {
+            st = allot_error_set(err, ALLOT_E_UNSUPPORTED, "%s.hash.function: only \"fnv1a32\" is supported", where);
+            goto fail;
+        }
+        const cJSON *tk = cJSON_GetObjectItemCaseSensitive(hs, "tokens");
+        if (tk && (!cJSON_IsString(tk) || strcmp(tk->valuestring, "alnum-lower"))) {
+            st = allot_error_set(err, ALLOT_E_UNSUPPORTED, "%s.hash.tokens: only \"alnum-lower\" is supported", where);
+            goto fail;
+        }
+        const cJSON *nm = cJSON_GetObjectItemCaseSensitive(hs, "norm");
+        if (nm) {
+            if (cJSON_IsString(nm) && !strcmp(nm->valuestring, "l2")) f->norm_l2 = 1;
+            else if (cJSON_IsString(nm) && !strcmp(nm->valuestring, "none")) f->norm_l2 = 0;
+            else {
+                st = allot_error_set(err, ALLOT_E_INVALID, "%s.hash.norm: must be \"l2\" or \"none\"", where);
+                goto fail;
+            }
+        }
+    }
+
+    /* standardize */
+    const cJSON *sd = cJSON_GetObjectItemCaseSensitive(spec, "standardize");
+    if (sd && !cJSON_IsNull(sd)) {
+        st = parse_standardize(f, sd, where, err);
+        if (st) goto fail;
+    }
+    *out = f;
+    return ALLOT_OK;
+fail:
+    allot_featurizer_free(f);
+    return st;
+}
+
+allot_status allot_featurizer_create(const char *spec_json, size_t len, allot_featurizer **out, allot_error *err) {
+    if (!out || (!spec_json && len))
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurizer_create: NULL argument");
+    cJSON *spec = cJSON_ParseWithLength(spec_json ? spec_json : "", len);
+    if (!spec) return allot_error_set(err, ALLOT_E_PARSE, "features: the spec is not valid JSON");
+    allot_status st = allot_featurizer_create_cjson(spec, "features", out, err);
+    cJSON_Delete(spec);
+    return st;
+}
+
+/* ---- serialisation ---------------------------------------------------------------------------------- */
+
+typedef struct {
+    char *buf;
+    size_t cap, len;
+} sbuf;
+
+static void sb_putn(sbuf *b, const char *s, size_t n) {
+    if (b->len < b->cap) {
+        size_t room = b->cap - b->len;
+        memcpy(b->buf + b->len, s, n < room ? n : room);
+    }
+    b->len += n;
+}
+
+static void sb_puts(sbuf *b, const char *s) { sb_putn(b, s, strlen(s)); }
+
+static void sb_json_string(sbuf *b, const char *s) {
+    sb_putn(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char tmp[8];
+        if (*p == '"' || *p == '\\') {
+            tmp[0] = '\\';
+            tmp[1] = (char)*p;
+            sb_putn(b, tmp, 2);
+        } else if (*p < 0x20) {
+            snprintf(tmp, sizeof tmp, "\\u%04x", *p);
+            sb_puts(b, tmp);
+        } else {
+            sb_putn(b, (const char *)p, 1);
+        }
+    }
+    sb_putn(b, "\"", 1);
+}
+
+static void sb_double(sbuf *b, double v) {
+    char tmp[40];
+    snprintf(tmp, sizeof tmp, "%.17g", v);
+    sb_puts(b, tmp);
+}
+
+size_t allot_featurizer_spec_json(const allot_featurizer *f, char *buf, size_t cap) {
+    sbuf b = {buf, cap, 0};
+    if (!f) {
+        if (cap) buf[0] = '\0';
+        return 0;
+    }
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "{\"version\":%d,\"builtin\":[", ALLOT_FEATURES_SPEC_VERSION);
+    sb_puts(&b, tmp);
+    for (size_t i = 0; i < f->n_builtin; i++) {
+        if (i) sb_putn(&b, ",", 1);
+        sb_json_string(&b, builtin_names[f->builtin[i]]);
+    }
+    sb_puts(&b, "],\"extra\":[");
+    for (size_t i = 0; i < f->n_extra; i++) {
+        if (i) sb_putn(&b, ",", 1);
+        sb_json_string(&b, f->extra[i]);
+    }
+    snprintf(tmp, sizeof tmp, "],\"hash\":{\"dim\":%u,\"ngrams\":%d,", f->hash_dim, f->ngrams);
+    sb_puts(&b, tmp);
+    sb_puts(&b, "\"function\":\"fnv1a32\",\"tokens\":\"alnum-lower\",\"norm\":");
+    sb_puts(&b, f->norm_l2 ? "\"l2\"}" : "\"none\"}");
+    if (f->center) {
+        size_t nd = allot_featurizer_n_dense(f);
+        sb_puts(&b, ",\"standardize\":{\"center\":[");
+        for (size_t i = 0; i < nd; i++) {
+            if (i) sb_putn(&b, ",", 1);
+            sb_double(&b, f->center[i]);
+        }
+        sb_puts(&b, "],\"scale\":[");
+        for (size_t i = 0; i < nd; i++) {
+            if (i) sb_putn(&b, ",", 1);
+            sb_double(&b, f->scale[i]);
+        }
+        sb_puts(&b, "]}");
+    }
+    sb_putn(&b, "}", 1);
+    if (cap) buf[b.len < cap ? b.len : cap - 1] = '\0';
+    return b.len;
+}
+
+/* double -> float32 with IEEE round-to-nearest, overflow to +-inf (no UB for out-of-range values). */
+static float to_f32(double x) {
+    if (x >= 0x1.ffffffp+127) return INFINITY;
+    if (x <= -0x1.ffffffp+127) return -INFINITY;
+    return (float)x;
+}
+
+/* ---- shape ------------------------------------------------------------------------------------------- */
+
+size_t allot_featurizer_n_dense(const allot_featurizer *f) { return f ? f->n_builtin + f->n_extra : 0; }
+
+const char *allot_featurizer_dense_name(const allot_featurizer *f, size_t i) {
+    if (!f) return NULL;
+    if (i < f->n_builtin) return builtin_names[f->builtin[i]];
+    if (i - f->n_builtin < f->n_extra) return f->extra[i - f->n_builtin];
+    return NULL;
+}
+
+size_t allot_featurizer_n_builtin_used(const allot_featurizer *f) { return f ? f->n_builtin : 0; }
+size_t allot_featurizer_n_extra(const allot_featurizer *f) { return f ? f->n_extra : 0; }
+
+const char *allot_featurizer_extra_name(const allot_featurizer *f, size_t i) {
+    return (f && i < f->n_extra) ? f->extra[i] : NULL;
+}
+
+long allot_featurizer_extra_index(const allot_featurizer *f, const char *name) {
+    if (!f || !name) return -1;
+    for (size_t i = 0; i < f->n_extra; i++)
+        if (!strcmp(f->extra[i], name)) return (long)i;
+    return -1;
+}
+
+uint32_t allot_featurizer_hash_dim(const allot_featurizer *f) { return f ? f->hash_dim : 0; }
+int allot_featurizer_has_standardization(const allot_featurizer *f) { return f && f->center ? 1 : 0; }
+
+void allot_featurizer_standardization(const allot_featurizer *f, size_t i, double *center, double *scale) {
+    double c = 0, s = 1;
+    if (f && f->center && i < allot_featurizer_n_dense(f)) {
+        c = f->center[i];
+        s = f->scale[i];
+    }
+    if (center) *center = c;
+    if (scale) *scale = s;
+}
+
+void allot_featurizer_standardize(const allot_featurizer *f, const float *dense, float *out) {
+    if (!f || !dense || !out) return;
+    size_t nd = allot_featurizer_n_dense(f);
+    for (size_t i = 0; i < nd; i++) {
+        float x = dense[i];
+        if (isnan(x)) {
+            out[i] = 0.0f;
+        } else if (f->center) {
+            out[i] = to_f32(((double)x - f->center[i]) / f->scale[i]);
+        } else {
+            out[i] = x;
+        }
+    }
+}
+
+/* ---- featurisation ------------------------------------------------------------------------------------- */
+
+static int is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+static int is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+static int is_token_byte(unsigned char c) { return is_digit(c) || is_alpha(c) || c >= 0x80; }
+
+/* Sparse accumulator over the caller's arrays. */
+typedef struct {
+    uint32_t *idx;
+    float *val;
+    size_t cap, n;
+    int direct;   /* cap >= hash_dim: count directly in val[0..hash_dim) */
+    int sorted;   /* entries [0, n) are sorted and unique */
+    int overflow; /* a distinct index did not fit */
+} sparse_acc;
+
+static void sift_down(uint32_t *idx, float *val, size_t root, size_t n) {
+    for (;;) {
+        size_t child = 2 * root + 1;
+        if (child >= n) return;
+        if (child + 1 < n && idx[child + 1] > idx[child]) child++;
+        if (idx[root] >= idx[child]) return;
+        uint32_t ti = idx[root];
+        idx[root] = idx[child];
+        idx[child] = ti;
+        float tv = val[root];
+        val[root] = val[child];
+        val[child] = tv;
+        root = child;
+    }
+}
+
+/* Heap-sort by index, then merge equal indices by summing their values. In place, no allocation. */
+static size_t sort_merge(uint32_t *idx, float *val, size_t n) {
+    if (n < 2) return n;
+    for (size_t i = n / 2; i-- > 0;) sift_down(idx, val, i, n);
+    for (size_t end = n - 1; end > 0; end--) {
+        uint32_t ti = idx[0];
+        idx[0] = idx[end];
+        idx[end] = ti;
+        float tv = val[0];
+        val[0] = val[end];
+        val[end] = tv;
+        sift_down(idx, val, 0, end);
+    }
+    size_t w = 0;
+    for (size_t r = 1; r < n; r++) {
+        if (idx[r] == idx[w]) val[w] += val[r];
+        else {
+            w++;
+            idx[w] = idx[r];
+            val[w] = val[r];
+        }
+    }
+    return w + 1;
+}
+
+static void sparse_add(sparse_acc *a, uint32_t index) {
+    if (a->direct) { /* val[] is a dense count array of hash_dim entries */
+        a->val[index] += 1.0f;
+        return;
+    }
+    if (a->overflow) return;
+    if (a->n == a->cap) {
+        if (!a->sorted) {
+            a->n = sort_merge(a->idx, a->val, a->n);
+            a->sorted = 1;
+        }
+        if (a->n == a->cap) { /* still full: only an index already present can be counted */
+            size_t lo = 0, hi = a->n;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (a->idx[mid] < index) lo = mid + 1;
+                else hi = mid;
+            }
+            if (lo < a->n && a->idx[lo] == index) a->val[lo] += 1.0f;
+            else a->overflow = 1;
+            return;
+        }
+    }
+    a->idx[a->n] = index;
+    a->val[a->n] = 1.0f;
+    a->n++;
+    a->sorted = 0;
+}
+
+/* Finish accumulation: sorted unique (index, count) pairs in idx/val[0..n). */
+static void sparse_finish(sparse_acc *a, uint32_t hash_dim) {
+    if (a->direct) {
+        size_t w = 0;
+        for (uint32_t j = 0; j < hash_dim; j++) {
+            float c = a->val[j];
+            if (c != 0.0f) { /* w <= j: compaction in place */
+                a->idx[w] = j;
+                a->val[w] = c;
+                w++;
+            }
+        }
+        a->n = w;
+    } else if (!a->sorted) {
+        a->n = sort_merge(a->idx, a->val, a->n);
+        a->sorted = 1;
+    }
+}
+
+/* Lower-case n bytes of src into dst. */
+static void lower_copy(char *dst, const unsigned char *src, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = (char)lower_ascii(src[i]);
+}
+
+/* 1 when p[0..n) starts with the literal lit. */
+static int starts_with(const unsigned char *p, size_t n, const char *lit) {
+    size_t m = strlen(lit);
+    return n >= m && !memcmp(p, lit, m);
+}
+
+/* Pass 1: byte-level counts, words, lines, LaTeX markers. */
+static void pass_bytes(const unsigned char *p, size_t n, double *v) {
+    size_t words = 0, word_bytes = 0, newlines = 0;
+    int in_word = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        if ((c & 0xC0) != 0x80) v[F_LEN_CHARS] += 1;
+        if (c >= 0x80) v[F_N_NON_ASCII] += 1;
+        if (is_space(c)) {
+            in_word = 0;
+        } else {
+            word_bytes++;
+            if (!in_word) {
+                words++;
+                in_word = 1;
+            }
+        }
+        if (is_digit(c)) v[F_N_DIGITS] += 1;
+        if (c >= 'A' && c <= 'Z') v[F_N_UPPERCASE] += 1;
+        switch (c) {
+        case '\n': newlines++; break;
+        case '?': v[F_N_QUESTION_MARKS] += 1; break;
+        case '$': v[F_N_DOLLARS] += 1; break;
+        case '^': v[F_N_CARETS] += 1; v[F_N_OPERATORS] += 1; break;
+        case '%': v[F_N_PERCENT_SIGNS] += 1; break;
+        case '=': v[F_N_EQUALS] += 1; v[F_N_OPERATORS] += 1; break;
+        case '+': case '-': case '*': case '/': case '<': case '>': v[F_N_OPERATORS] += 1; break;
+        case '(': case ')': case '[': case ']': case '{': case '}': v[F_N_BRACKETS] += 1; break;
+        case ';': case '_': case '`': case '#': case '|': case '&': v[F_N_CODE_PUNCT] += 1; break;
+        case 0xC2: /* U+00B7 middle dot */
+            if (i + 1 < n && p[i + 1] == 0xB7) v[F_N_OPERATORS] += 1;
+            break;
+        case 0xC3: /* U+00D7 times, U+00F7 division */
+            if (i + 1 < n && (p[i + 1] == 0x97 || p[i + 1] == 0xB7)) v[F_N_OPERATORS] += 1;
+            break;
+        case 0xE2: /* U+2212 minus, U+2260 not equal, U+2264 <=, U+2265 >= */
+            if (i + 2 < n && ((p[i + 1] == 0x88 && p[i + 2] == 0x92) ||
+                              (p[i + 1] == 0x89 && (p[i + 2] == 0xA0 || p[i + 2] == 0xA4 || p[i + 2] == 0xA5))))
+                v[F_N_OPERATORS] += 1;
+            break;
+        case '\\':
+            if (i + 1 < n && is_alpha(p[i + 1])) {
+                const unsigned char *q = p + i + 1;
+                size_t rest = n - i - 1;
+                v[F_N_LATEX_CMDS] += 1;
+                if (starts_with(q, rest, "frac") || starts_with(q, rest, "dfrac") || starts_with(q, rest, "tfrac"))
+                    v[F_N_LATEX_FRAC] += 1;
+                if (starts_with(q, rest, "sqrt")) v[F_N_LATEX_SQRT] += 1;
+            }
+            break;
+        default: break;
+        }
+    }
+    v[F_LEN_BYTES] = (double)n;
+    v[F_N_WORDS] = (double)words;
+    v[F_N_LINES] = n == 0 ? 0 : (double)(newlines + (p[n - 1] == '\n' ? 0 : 1));
+    v[F_AVG_WORD_LEN] = words ? (double)word_bytes / (double)words : 0;
+    if (v[F_N_PERCENT_SIGNS] > 0) v[F_KW_PERCENT] = 1;
+}
+
+/* Pass 2: sentences = runs of . ! ? followed by whitespace or the end, plus a final unterminated one. */
+static void pass_sentences(const unsigned char *p, size_t n, double *v) {
+    size_t sentences = 0;
+    int pending = 0;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        if (c == '.' || c == '!' || c == '?') {
+            size_t j = i;
+            while (j < n && (p[j] == '.' || p[j] == '!' || p[j] == '?')) j++;
+            if (j == n || is_space(p[j])) {
+                sentences++;
+                pending = 0;
+            } else {
+                pending = 1;
+            }
+            i = j;
+            continue;
+        }
+        if (!is_space(c)) pending = 1;
+        i++;
+    }
+    if (pending) sentences++;
+    v[F_N_SENTENCES] = (double)sentences;
+}
+
+/* Pass 3: numbers = digit runs joined by ',' (any number of times) or one '.' between digits. */
+static void pass_numbers(const unsigned char *p, size_t n, double *v) {
+    size_t best_digits = 0;
+    unsigned best_lead = 0;
+    int have_best = 0;
+    size_t i = 0;
+    while (i < n) {
+        if (!is_digit(p[i])) {
+            i++;
+            continue;
+        }
+        size_t int_digits = 0;
+        unsigned lead = 0;
+        int sig = 0, started = 0, seen_dot = 0;
+        while (i < n) {
+            unsigned char c = p[i];
+            if (is_digit(c)) {
+                if (!seen_dot && (started || c != '0')) {
+                    started = 1;
+                    int_digits++;
+                }
+                if (started && sig < 2) {
+                    lead = lead * 10 + (unsigned)(c - '0');
+                    sig++;
+                }
+                i++;
+            } else if ((c == ',' || (c == '.' && !seen_dot)) && i + 1 < n && is_digit(p[i + 1])) {
+                if (c == '.') {
+                    seen_dot = 1;
+                    v[F_N_DECIMALS] += 1;
+                }
+                i++;
+            } else {
+                break;
+            }
+        }
+        v[F_N_NUMBERS] += 1;
+        if (started) {
+            if (sig == 1) lead *= 10;
+            if (!have_best || int_digits > best_digits || (int_digits == best_digits && lead > best_lead)) {
+                best_digits = int_digits;
+                best_lead = lead;
+                have_best = 1;
+            }
+        }
+    }
+    if (have_best) v[F_MAX_NUMBER_LOG10] = (double)(best_digits - 1) + log10_lead2[best_lead - 10];
+}
+
+/* Pass 4: tokens (runs of ASCII letters/digits and bytes >= 0x80), keyword flags, hashed n-grams. */
+static void pass_tokens(const allot_featurizer *f, const unsigned char *p, size_t n, double *v, sparse_acc *acc) {
+    int do_hash = acc != NULL;
+    int bigrams = do_hash && f->ngrams >= 2;
+    uint32_t prev_hash = 0;
+    size_t prev_len = 0;
+    int have_prev = 0;
+    char prev_low[KW_MAX_LEN], low[KW_MAX_LEN];
+    size_t i = 0;
+    while (i < n) {
+        if (!is_token_byte(p[i])) {
+            i++;
+            continue;
+        }
+        size_t s = i;
+        while (i < n && is_token_byte(p[i])) i++;
+        size_t len = i - s;
+        v[F_N_TOKENS] += 1;
+        uint32_t h = fnv_update_lower(FNV_OFFSET, p + s, len);
+        if (do_hash) sparse_add(acc, h % f->hash_dim);
+        int short_tok = len < KW_MAX_LEN;
+        if (short_tok) {
+            lower_copy(low, p + s, len);
+            int e = kw_find(f, h, low, len, NULL, 0);
+            if (e >= 0) v[keywords[e].feature] = 1;
+        }
+        if (have_prev) {
+            uint32_t bh = (prev_hash ^ (unsigned char)' ') * FNV_PRIME;
+            bh = fnv_update_lower(bh, p + s, len);
+            if (bigrams) sparse_add(acc, bh % f->hash_dim);
+            if (short_tok && prev_len < KW_MAX_LEN) {
+                int e = kw_find(f, bh, prev_low, prev_len, low, len);
+                if (e >= 0) v[keywords[e].feature] = 1;
+            }
+        }
+        prev_hash = h;
+        prev_len = len;
+        have_prev = 1;
+        if (short_tok) memcpy(prev_low, low, len);
+    }
+}
+
+allot_status allot_featurize(const allot_featurizer *f, const char *prompt, size_t prompt_len, const double *extras,
+                             size_t n_extras, float *dense_out, uint32_t *sparse_index, float *sparse_value,
+                             size_t sparse_cap, size_t *sparse_count, allot_error *err) {
+    if (sparse_count) *sparse_count = 0;
+    if (!f || !dense_out)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurize: NULL featuriser or dense_out");
+    if (!prompt && prompt_len) return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurize: prompt is NULL");
+    if (!(n_extras == 0 && !extras) && !(n_extras == f->n_extra && extras))
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurize: %zu extra values given, the spec has %zu",
+                               n_extras, f->n_extra);
+    if (sparse_index && (!sparse_value || !sparse_count))
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurize: sparse_value and sparse_count are required");
+    int do_hash = sparse_index != NULL && f->hash_dim > 0;
+
+    const unsigned char *p = (const unsigned char *)(prompt ? prompt : "");
+    double v[F_COUNT];
+    for (int k = 0; k < F_COUNT; k++) v[k] = 0;
+    sparse_acc acc = {sparse_index, sparse_value, sparse_cap, 0, 0, 1, 0};
+    if (do_hash && sparse_cap >= f->hash_dim) {
+        acc.direct = 1;
+        memset(sparse_value, 0, (size_t)f->hash_dim * sizeof *sparse_value);
+    }
+
+    pass_bytes(p, prompt_len, v);
+    pass_sentences(p, prompt_len, v);
+    pass_numbers(p, prompt_len, v);
+    pass_tokens(f, p, prompt_len, v, do_hash ? &acc : NULL);
+
+    for (size_t k = 0; k < f->n_builtin; k++) dense_out[k] = to_f32(v[f->builtin[k]]);
+    for (size_t k = 0; k < f->n_extra; k++) dense_out[f->n_builtin + k] = n_extras ? to_f32(extras[k]) : NAN;
+
+    if (do_hash) {
+        sparse_finish(&acc, f->hash_dim);
+        if (acc.overflow)
+            return allot_error_set(err, ALLOT_E_ARGUMENT,
+                                   "allot_featurize: sparse capacity %zu is too small for this prompt "
+                                   "(a capacity of hash_dim = %u always suffices)",
+                                   sparse_cap, f->hash_dim);
+        if (f->norm_l2 && acc.n) {
+            double ss = 0;
+            for (size_t k = 0; k < acc.n; k++) ss += (double)acc.val[k] * (double)acc.val[k];
+            double norm = sqrt(ss);
+            for (size_t k = 0; k < acc.n; k++) acc.val[k] = (float)((double)acc.val[k] / norm);
+        }
+        *sparse_count = acc.n;
+    }
+    return ALLOT_OK;
+}
+
+/* ---- extras from a labelled-runs record ------------------------------------------------------------- */
+
+double allot_features_first_number(const char *s) {
+    if (!s) return NAN;
+    for (const char *p = s; *p; p++) {
+        if (!is_digit((unsigned char)*p)) continue;
+        int neg = p > s && p[-1] == '-';
+        double ip = 0, fp = 0, scale = 1;
+        while (is_digit((unsigned char)*p)) ip = ip * 10 + (double)(*p++ - '0');
+        if (*p == '.' && is_digit((unsigned char)p[1])) {
+            p++;
+            int k = 0;
+            while (is_digit((unsigned char)*p)) {
+                if (k < 15) { /* keep fp and scale exact integers (< 2^53) */
+                    fp = fp * 10 + (double)(*p - '0');
+                    scale *= 10;
+                    k++;
+                }
+                p++;
+            }
+        }
+        double v = ip + fp / scale;
+        return neg ? -v : v;
+    }
+    return NAN;
+}
+
+/* Find `path` in obj: the whole path as a key first, then split at each '.' into nested objects. */
+static const cJSON *lookup_path(const cJSON *obj, const char *path, int depth) {
+    if (!cJSON_IsObject(obj) || depth > 16) return NULL;
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, path);
+    if (it) return it;
+    for (const char *dot = strchr(path, '.'); dot; dot = strchr(dot + 1, '.')) {
+        size_t klen = (size_t)(dot - path);
+        const cJSON *child;
+        cJSON_ArrayForEach(child, obj) {
+            if (child->string && strlen(child->string) == klen && !memcmp(child->string, path, klen) &&
+                cJSON_IsObject(child)) {
+                const cJSON *r = lookup_path(child, dot + 1, depth + 1);
+                if (r) return r;
+            }
+        }
+    }
+    return NULL;
+}
+
+static double json_value_number(const cJSON *it) {
+    if (!it) return NAN;
+    if (cJSON_IsNumber(it)) return it->valuedouble;
+    if (cJSON_IsTrue(it)) return 1;
+    if (cJSON_IsFalse(it)) return 0;
+    if (cJSON_IsString(it)) return allot_features_first_number(it->valuestring);
+    return NAN;
+}
+
+allot_status allot_featurizer_extras_from_record(const allot_featurizer *f, const char *record_json, size_t len,
+                                                 double *extras_out, allot_error *err) {
+    if (!f || (!record_json && len) || (!extras_out && f->n_extra))
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurizer_extras_from_record: NULL argument");
+    if (f->n_extra == 0) return ALLOT_OK;
+    cJSON *rec = cJSON_ParseWithLength(record_json ? record_json : "", len);
+    if (!rec) return allot_error_set(err, ALLOT_E_PARSE, "record: not valid JSON");
+    if (!cJSON_IsObject(rec)) {
+        cJSON_Delete(rec);
+        return allot_error_set(err, ALLOT_E_INVALID, "record: must be a JSON object");
+    }
+    const cJSON *feats = cJSON_GetObjectItemCaseSensitive(rec, "features");
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(rec, "meta");
+    for (size_t i = 0; i < f->n_extra; i++) {
+        const char *name = f->extra[i];
+        const cJSON *it = NULL;
+        if (!strncmp(name, "features.", 9)) it = cJSON_IsObject(feats) ? cJSON_GetObjectItemCaseSensitive(feats, name + 9) : NULL;
+        else if (!strncmp(name, "meta.", 5)) it = lookup_path(meta, name + 5, 0);
+        extras_out[i] = json_value_number(it);
+    }
+    cJSON_Delete(rec);
+    return ALLOT_OK;
+}
