@@ -1,0 +1,370 @@
+/* dataset.c - split, oracle labels, class map and feature matrices (see dataset.h). */
+#include "dataset.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oracle.h"
+#include "rng.h"
+
+allot_status allot_split_make(size_t n, double test_fraction, int folds, uint64_t seed, allot_split *out,
+                              allot_error *err) {
+    memset(out, 0, sizeof *out);
+    if (n < 2) return allot_error_set(err, ALLOT_E_INVALID, "need at least 2 queries to split, have %zu", n);
+    if (!(test_fraction >= 0.0 && test_fraction < 1.0))
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "test fraction must be in [0, 1), got %g", test_fraction);
+    if (folds < 2) return allot_error_set(err, ALLOT_E_ARGUMENT, "folds must be >= 2, got %d", folds);
+    size_t n_test = (size_t)floor(test_fraction * (double)n + 0.5);
+    if (n_test >= n) n_test = n - 1;
+    if (n - n_test < (size_t)folds)
+        return allot_error_set(err, ALLOT_E_INVALID, "%zu training queries cannot make %d folds", n - n_test, folds);
+    uint32_t *perm = malloc(n * sizeof *perm);
+    out->train_idx = malloc((n - n_test) * sizeof(size_t));
+    out->test_idx = malloc((n_test ? n_test : 1) * sizeof(size_t));
+    out->fold = malloc(n * sizeof(int));
+    if (!perm || !out->train_idx || !out->test_idx || !out->fold) {
+        free(perm);
+        allot_split_free(out);
+        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (split)");
+    }
+    for (size_t i = 0; i < n; i++) perm[i] = (uint32_t)i;
+    allot_rng rng;
+    allot_rng_seed_stream(&rng, seed, 0x5b117u);
+    allot_rng_shuffle_u32(&rng, perm, n);
+    for (size_t j = 0; j < n; j++) out->fold[perm[j]] = j < n_test ? -1 : (int)((j - n_test) % (size_t)folds);
+    size_t a = 0, b = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (out->fold[i] < 0) out->test_idx[b++] = i;
+        else out->train_idx[a++] = i;
+    }
+    free(perm);
+    out->n = n;
+    out->n_train = a;
+    out->n_test = b;
+    out->folds = folds;
+    out->seed = seed;
+    out->test_fraction = test_fraction;
+    return ALLOT_OK;
+}
+
+static int cmp_str_ptr(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+allot_status allot_split_from_test_ids(const allot_curves *c, const char *const *test_ids, size_t n_test,
+                                       allot_split *out, allot_error *err) {
+    memset(out, 0, sizeof *out);
+    size_t n = c->n_queries;
+    const char **sorted = malloc((n_test ? n_test : 1) * sizeof *sorted);
+    out->train_idx = malloc((n ? n : 1) * sizeof(size_t));
+    out->test_idx = malloc((n ? n : 1) * sizeof(size_t));
+    out->fold = malloc((n ? n : 1) * sizeof(int));
+    if (!sorted || !out->train_idx || !out->test_idx || !out->fold) {
+        free(sorted);
+        allot_split_free(out);
+        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (split)");
+    }
+    memcpy(sorted, test_ids, n_test * sizeof *sorted);
+    qsort(sorted, n_test, sizeof *sorted, cmp_str_ptr);
+    size_t found = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *key = c->ids[i];
+        int hit = n_test && bsearch(&key, sorted, n_test, sizeof *sorted, cmp_str_ptr) != NULL;
+        if (hit) {
+            out->test_idx[out->n_test++] = i;
+            out->fold[i] = -1;
+            found++;
+        } else {
+            out->train_idx[out->n_train++] = i;
+            out->fold[i] = 0;
+        }
+    }
+    free(sorted);
+    out->n = n;
+    out->folds = 1;
+    if (found != n_test) {
+        allot_split_free(out);
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "%zu of the policy's %zu held-out ids are not in the curves file", n_test - found,
+                               n_test);
+    }
+    return ALLOT_OK;
+}
+
+void allot_split_free(allot_split *s) {
+    if (!s) return;
+    free(s->train_idx);
+    free(s->test_idx);
+    free(s->fold);
+    memset(s, 0, sizeof *s);
+}
+
+double *allot_gather_rows(const double *m, size_t t, const size_t *idx, size_t n_idx) {
+    double *out = malloc((n_idx ? n_idx : 1) * t * sizeof *out);
+    if (!out) return NULL;
+    for (size_t j = 0; j < n_idx; j++) memcpy(out + j * t, m + idx[j] * t, t * sizeof *out);
+    return out;
+}
+
+allot_status allot_oracle_labels(const allot_curves *c, const size_t *idx, size_t n_idx, double budget,
+                                 int *tier_out, double *lambda, double *mean_acc, double *mean_cost,
+                                 allot_error *err) {
+    if (n_idx == 0) return allot_error_set(err, ALLOT_E_INVALID, "no queries to label");
+    double *acc = allot_gather_rows(c->acc, c->n_tiers, idx, n_idx);
+    double *cost = allot_gather_rows(c->cost, c->n_tiers, idx, n_idx);
+    if (!acc || !cost) {
+        free(acc);
+        free(cost);
+        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (labels)");
+    }
+    allot_oracle_result r;
+    allot_status st = allot_oracle_solve_exact(acc, cost, n_idx, c->n_tiers, budget, tier_out, NULL, &r, err);
+    free(acc);
+    free(cost);
+    if (st != ALLOT_OK) return st;
+    if (lambda) *lambda = r.lambda;
+    if (mean_acc) *mean_acc = r.mean_acc;
+    if (mean_cost) *mean_cost = r.mean_cost;
+    return ALLOT_OK;
+}
+
+allot_status allot_class_map_make(const int *tiers, size_t n, size_t n_tiers, allot_class_map *out,
+                                  allot_error *err) {
+    memset(out, 0, sizeof *out);
+    out->tier_class = malloc((n_tiers ? n_tiers : 1) * sizeof(int));
+    out->class_tier = malloc((n_tiers ? n_tiers : 1) * sizeof(int));
+    if (!out->tier_class || !out->class_tier) {
+        allot_class_map_free(out);
+        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (classes)");
+    }
+    for (size_t t = 0; t < n_tiers; t++) out->tier_class[t] = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (tiers[i] < 0 || (size_t)tiers[i] >= n_tiers) {
+            allot_class_map_free(out);
+            return allot_error_set(err, ALLOT_E_INTERNAL, "label %d out of range", tiers[i]);
+        }
+        out->tier_class[tiers[i]] = 1;
+    }
+    int k = 0;
+    for (size_t t = 0; t < n_tiers; t++) {
+        if (out->tier_class[t] == 1) {
+            out->class_tier[k] = (int)t;
+            out->tier_class[t] = k++;
+        }
+    }
+    out->n_classes = k;
+    out->n_tiers = n_tiers;
+    return ALLOT_OK;
+}
+
+void allot_class_map_free(allot_class_map *m) {
+    if (!m) return;
+    free(m->class_tier);
+    free(m->tier_class);
+    memset(m, 0, sizeof *m);
+}
+
+void allot_tier_mean_costs(const allot_curves *c, const size_t *idx, size_t n_idx, double *out) {
+    for (size_t t = 0; t < c->n_tiers; t++) {
+        double s = 0;
+        for (size_t j = 0; j < n_idx; j++) s += c->cost[idx[j] * c->n_tiers + t];
+        out[t] = n_idx ? s / (double)n_idx : 0.0;
+    }
+}
+
+void allot_free_names(char **names, size_t n) {
+    if (!names) return;
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+}
+
+static allot_status push_name(char ***names, size_t *n, const char *prefix, const char *name, size_t len,
+                               allot_error *err) {
+    char **grown = realloc(*names, (*n + 1) * sizeof *grown);
+    if (!grown) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (feature names)");
+    *names = grown;
+    size_t pl = strlen(prefix);
+    char *s = malloc(pl + len + 1);
+    if (!s) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (feature names)");
+    memcpy(s, prefix, pl);
+    memcpy(s + pl, name, len);
+    s[pl + len] = '\0';
+    for (size_t i = 0; i < *n; i++) {
+        if (!strcmp((*names)[i], s)) {
+            free(s);
+            return allot_error_set(err, ALLOT_E_ARGUMENT, "feature '%.*s' named twice", (int)len, name);
+        }
+    }
+    (*names)[(*n)++] = s;
+    return ALLOT_OK;
+}
+
+static allot_status push_list(char ***names, size_t *n, const char *prefix, const char *list,
+                              const allot_curves *check, allot_error *err) {
+    const char *p = list;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len) {
+            if (check) {
+                int known = 0;
+                for (size_t f = 0; f < check->n_features; f++)
+                    if (strlen(check->feature_names[f]) == len && !memcmp(check->feature_names[f], p, len)) known = 1;
+                if (!known)
+                    return allot_error_set(err, ALLOT_E_ARGUMENT, "--features: the curves file has no feature '%.*s'",
+                                           (int)len, p);
+            }
+            allot_status st = push_name(names, n, prefix, p, len, err);
+            if (st != ALLOT_OK) return st;
+        }
+        p += len;
+        if (*p == ',') p++;
+    }
+    return ALLOT_OK;
+}
+
+allot_status allot_extra_names(const allot_curves *c, const char *features, const char *meta, char ***names,
+                               size_t *n_names, allot_error *err) {
+    *names = NULL;
+    *n_names = 0;
+    allot_status st = ALLOT_OK;
+    if (!features) {
+        for (size_t f = 0; f < c->n_features && st == ALLOT_OK; f++)
+            st = push_name(names, n_names, "features.", c->feature_names[f], strlen(c->feature_names[f]), err);
+    } else {
+        st = push_list(names, n_names, "features.", features, c, err);
+    }
+    if (st == ALLOT_OK && meta) st = push_list(names, n_names, "meta.", meta, NULL, err);
+    if (st != ALLOT_OK) {
+        allot_free_names(*names, *n_names);
+        *names = NULL;
+        *n_names = 0;
+    }
+    return st;
+}
+
+void allot_feature_matrix_free(allot_feature_matrix *m) {
+    if (!m) return;
+    free(m->dense);
+    free(m->sp_start);
+    free(m->sp_index);
+    free(m->sp_value);
+    memset(m, 0, sizeof *m);
+}
+
+/* Extras of query i: "features.X" from the curves table's columns, "meta.X" through the
+ * featuriser's own record parser (so strings such as "Level 5" convert as at serving time). */
+static allot_status query_extras(const allot_featurizer *f, const allot_curves *c, size_t i, const long *col,
+                                 double *extras, char *rec, size_t rec_cap, allot_error *err) {
+    size_t ne = allot_featurizer_n_extra(f);
+    if (!ne) return ALLOT_OK;
+    const char *meta = c->meta_json ? c->meta_json[i] : NULL;
+    int n = snprintf(rec, rec_cap, "{\"meta\":%s}", meta ? meta : "{}");
+    if (n < 0 || (size_t)n >= rec_cap) return allot_error_set(err, ALLOT_E_INVALID, "query %s: meta too long", c->ids[i]);
+    allot_status st = allot_featurizer_extras_from_record(f, rec, (size_t)n, extras, err);
+    if (st != ALLOT_OK) return st;
+    for (size_t e = 0; e < ne; e++)
+        if (col[e] >= 0) extras[e] = c->features[i * c->n_features + (size_t)col[e]];
+    return ALLOT_OK;
+}
+
+allot_status allot_feature_matrix_build(const allot_featurizer *f, const allot_curves *c, int want_sparse,
+                                        allot_feature_matrix *out, allot_error *err) {
+    memset(out, 0, sizeof *out);
+    size_t n = c->n_queries, d = allot_featurizer_n_dense(f), ne = allot_featurizer_n_extra(f);
+    uint32_t hd = want_sparse ? allot_featurizer_hash_dim(f) : 0;
+    out->n = n;
+    out->d = d;
+    out->hash_dim = hd;
+    out->dense = malloc((n * d > 0 ? n * d : 1) * sizeof(float));
+    double *extras = malloc((ne ? ne : 1) * sizeof(double));
+    long *col = malloc((ne ? ne : 1) * sizeof(long));
+    size_t meta_max = 0;
+    for (size_t i = 0; i < n; i++)
+        if (c->meta_json && c->meta_json[i] && strlen(c->meta_json[i]) > meta_max) meta_max = strlen(c->meta_json[i]);
+    size_t rec_cap = meta_max + 32;
+    char *rec = malloc(rec_cap);
+    uint32_t *sidx = hd ? malloc(hd * sizeof *sidx) : NULL;
+    float *sval = hd ? malloc(hd * sizeof *sval) : NULL;
+    size_t sp_cap = 0, sp_n = 0;
+    allot_status st = ALLOT_OK;
+    if (!out->dense || !extras || !col || !rec || (hd && (!sidx || !sval))) {
+        st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory (features)");
+        goto done;
+    }
+    for (size_t e = 0; e < ne; e++) {
+        const char *name = allot_featurizer_extra_name(f, e);
+        col[e] = -1;
+        if (name && !strncmp(name, "features.", 9))
+            for (size_t k = 0; k < c->n_features; k++)
+                if (!strcmp(c->feature_names[k], name + 9)) col[e] = (long)k;
+    }
+    if (hd) {
+        out->sp_start = calloc(n + 1, sizeof(size_t));
+        if (!out->sp_start) {
+            st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory (features)");
+            goto done;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        st = query_extras(f, c, i, col, extras, rec, rec_cap, err);
+        if (st != ALLOT_OK) goto done;
+        const char *p = c->prompts ? c->prompts[i] : NULL;
+        size_t cnt = 0;
+        st = allot_featurize(f, p, p ? strlen(p) : 0, ne ? extras : NULL, ne, out->dense + i * d, sidx, sval,
+                             hd, hd ? &cnt : NULL, err);
+        if (st != ALLOT_OK) goto done;
+        if (hd) {
+            if (sp_n + cnt > sp_cap) {
+                size_t nc = sp_cap ? sp_cap * 2 : 4096;
+                while (nc < sp_n + cnt) nc *= 2;
+                uint32_t *ni = realloc(out->sp_index, nc * sizeof *ni);
+                if (ni) out->sp_index = ni;
+                float *nv = realloc(out->sp_value, nc * sizeof *nv);
+                if (nv) out->sp_value = nv;
+                if (!ni || !nv) {
+                    st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory (hashed features)");
+                    goto done;
+                }
+                sp_cap = nc;
+            }
+            memcpy(out->sp_index + sp_n, sidx, cnt * sizeof *sidx);
+            memcpy(out->sp_value + sp_n, sval, cnt * sizeof *sval);
+            sp_n += cnt;
+            out->sp_start[i + 1] = sp_n;
+        }
+    }
+done:
+    free(extras);
+    free(col);
+    free(rec);
+    free(sidx);
+    free(sval);
+    if (st != ALLOT_OK) allot_feature_matrix_free(out);
+    return st;
+}
+
+void allot_dense_moments(const allot_feature_matrix *m, const size_t *idx, size_t n_idx, double *center,
+                         double *scale) {
+    for (size_t j = 0; j < m->d; j++) {
+        double s = 0, s2 = 0;
+        size_t cnt = 0;
+        for (size_t r = 0; r < n_idx; r++) {
+            float v = m->dense[idx[r] * m->d + j];
+            if (isnan(v)) continue;
+            s += v;
+            cnt++;
+        }
+        double mean = cnt ? s / (double)cnt : 0.0;
+        for (size_t r = 0; r < n_idx; r++) {
+            float v = m->dense[idx[r] * m->d + j];
+            if (isnan(v)) continue;
+            s2 += ((double)v - mean) * ((double)v - mean);
+        }
+        double sd = cnt ? sqrt(s2 / (double)cnt) : 0.0;
+        center[j] = isfinite(mean) ? mean : 0.0;
+        scale[j] = (isfinite(sd) && sd > 1e-12) ? sd : 1.0;
+    }
+}

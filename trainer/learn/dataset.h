@@ -1,0 +1,92 @@
+/*
+ * dataset.h - the learning problem built from a curves table: seeded split, oracle labels,
+ * class map, and the feature matrices computed through the runtime's featuriser.
+ */
+#ifndef ALLOT_LEARN_DATASET_H
+#define ALLOT_LEARN_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "allot/allot_error.h"
+#include "allot/allot_features.h"
+#include "curves.h"
+
+/**
+ * A seeded split of n queries: a held-out test set (round(test_fraction * n) queries, at least
+ * one left for training) and k folds over the remaining training pool. The queries are shuffled
+ * with allot_rng seeded by `seed`; test = the first n_test of the permutation, fold of the j-th
+ * training query of the permutation = j mod k. Index lists are in curves order.
+ */
+typedef struct allot_split {
+    size_t n, n_train, n_test;
+    size_t *train_idx; /**< n_train curves rows */
+    size_t *test_idx;  /**< n_test curves rows */
+    int *fold;         /**< n entries: fold of a training query, -1 for a test query */
+    int folds;
+    uint64_t seed;
+    double test_fraction;
+} allot_split;
+
+allot_status allot_split_make(size_t n, double test_fraction, int folds, uint64_t seed, allot_split *out,
+                              allot_error *err);
+/** The split recorded in a bundle: test ids given explicitly (folds unused, fold[] = 0 for train). */
+allot_status allot_split_from_test_ids(const allot_curves *c, const char *const *test_ids, size_t n_test,
+                                       allot_split *out, allot_error *err);
+void allot_split_free(allot_split *s);
+
+/** Gather rows idx[0..m) of an n x t matrix into a new m x t matrix (malloc). */
+double *allot_gather_rows(const double *m, size_t t, const size_t *idx, size_t n_idx);
+
+/**
+ * Oracle labels on a subset of queries: the exact oracle at `budget` over rows idx; tier_out[j]
+ * receives the tier of idx[j]. lambda/acc/cost (may be NULL) receive the oracle's price and means.
+ */
+allot_status allot_oracle_labels(const allot_curves *c, const size_t *idx, size_t n_idx, double budget,
+                                 int *tier_out, double *lambda, double *mean_acc, double *mean_cost,
+                                 allot_error *err);
+
+/** Classes = the tiers that occur as labels, in tier order. */
+typedef struct allot_class_map {
+    int n_classes;
+    int *class_tier;  /**< n_classes: class -> tier */
+    int *tier_class;  /**< n_tiers: tier -> class, -1 for a tier never picked */
+    size_t n_tiers;
+} allot_class_map;
+
+allot_status allot_class_map_make(const int *tiers, size_t n, size_t n_tiers, allot_class_map *out,
+                                  allot_error *err);
+void allot_class_map_free(allot_class_map *m);
+
+/** Mean cost of each tier over rows idx (the bundle's tier price). */
+void allot_tier_mean_costs(const allot_curves *c, const size_t *idx, size_t n_idx, double *out);
+
+/**
+ * Parse the CLI's feature selection into featuriser extra names: every name of `features`
+ * ("a,b"; NULL = every feature column of the curves file; "" = none) becomes "features.<name>",
+ * every name of `meta` becomes "meta.<name>". *names (and each string) is malloc'd.
+ */
+allot_status allot_extra_names(const allot_curves *c, const char *features, const char *meta, char ***names,
+                               size_t *n_names, allot_error *err);
+void allot_free_names(char **names, size_t n);
+
+/** Features of every query of the curves table, computed by the featuriser. */
+typedef struct allot_feature_matrix {
+    size_t n, d;          /**< rows (= curves queries), dense width */
+    float *dense;         /**< n x d raw dense features (NaN = missing) */
+    uint32_t hash_dim;    /**< 0 when no hashed block */
+    size_t *sp_start;     /**< n+1 offsets into sp_index/sp_value (NULL when no hashed block) */
+    uint32_t *sp_index;
+    float *sp_value;
+} allot_feature_matrix;
+
+/** Featurise every query (extras from the record's `features` and `meta`). want_sparse: hashed block too. */
+allot_status allot_feature_matrix_build(const allot_featurizer *f, const allot_curves *c, int want_sparse,
+                                        allot_feature_matrix *out, allot_error *err);
+void allot_feature_matrix_free(allot_feature_matrix *m);
+
+/** Mean and standard deviation (population; 1 when 0 or undefined) of each dense column over rows idx, NaN skipped. */
+void allot_dense_moments(const allot_feature_matrix *m, const size_t *idx, size_t n_idx, double *center,
+                         double *scale);
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * learn.h - `allot train`: learn a policy that imitates the budgeted oracle from cheap features.
+ *
+ * Pipeline (docs/learn-and-audit.md):
+ *   1. split the curves table: a seeded held-out test fraction (never trained on, used by
+ *      `allot audit`) and k seeded folds over the rest (the training pool);
+ *   2. labels: the exact oracle (trainer/solve/oracle.h) solved on the training pool at the budget;
+ *      each training query's integral tier is its label; tiers never picked get no class;
+ *   3. features: the runtime's featuriser (include/allot/allot_features.h), so serving computes
+ *      exactly what training saw;
+ *   4. a classifier: XGBoost (C API) or LIBLINEAR, its hyper-parameters chosen by k-fold
+ *      cross-validation on the training pool, whose out-of-fold probabilities are kept;
+ *   5. the calibrated rule argmax_c log p(c|x) - mu * cost(tier of c), mu set by binary search on
+ *      the out-of-fold probabilities so that the mean cost on the training pool meets the budget;
+ *   6. the policy bundle (docs/policy-bundle.md), written atomically.
+ */
+#ifndef ALLOT_LEARN_H
+#define ALLOT_LEARN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "allot/allot_error.h"
+#include "curves.h"
+
+/** Which classifier. */
+typedef enum allot_learner_kind { ALLOT_LEARNER_XGBOOST = 0, ALLOT_LEARNER_LIBLINEAR = 1 } allot_learner_kind;
+
+/** Which decision rule the bundle's `decision.rule` names (both are always reported). */
+typedef enum allot_decision_rule { ALLOT_DECISION_CALIBRATED = 0, ALLOT_DECISION_ARGMAX = 1 } allot_decision_rule;
+
+/** XGBoost parameters (defaults in allot_train_options_default). */
+typedef struct allot_xgb_params {
+    int rounds;              /**< maximum boosting rounds (default 200) */
+    int max_depth;           /**< default 4 */
+    double eta;              /**< learning rate (default 0.1) */
+    double subsample;        /**< row subsample per tree (default 0.8) */
+    double min_child_weight; /**< default 1 */
+    double reg_lambda;       /**< L2 on leaf weights (default 1) */
+    int early_stopping;      /**< stop after this many rounds without validation improvement (default 20; 0 = off) */
+    int nthread;             /**< default 1 (results do not depend on it) */
+} allot_xgb_params;
+
+/** LIBLINEAR parameters. */
+typedef struct allot_linear_params {
+    int solver;          /**< linear.h solver_type (default L2R_LR) */
+    double C;            /**< > 0: fixed C; <= 0: chosen by k-fold CV over c_grid (default) */
+    double c_min, c_max; /**< CV grid: powers of 2 from c_min to c_max (default 2^-6 .. 2^6) */
+    double eps;          /**< stopping tolerance (0: LIBLINEAR's default for the solver) */
+    double bias;         /**< bias feature value (default 1; < 0: no bias) */
+    int class_weights;   /**< 1: weight each class by n / (K * n_c) (balanced) */
+    int hashed;          /**< 1: feed the hashed n-gram block too (default 1) */
+} allot_linear_params;
+
+/** Everything `allot train` takes. */
+typedef struct allot_train_options {
+    double budget;              /**< mean cost per query */
+    allot_learner_kind learner;
+    allot_decision_rule rule;   /**< the rule the bundle uses (default calibrated) */
+    double test_fraction;       /**< held out for the audit (default 0.2) */
+    int folds;                  /**< k of k-fold CV on the training pool (default 5, >= 2) */
+    uint64_t seed;              /**< split, XGBoost and LIBLINEAR seeds (default 1) */
+    const char *meta_features;  /**< comma list of meta fields to use as features, or NULL */
+    const char *features;       /**< comma list of record features to use; NULL = all of them; "" = none */
+    uint32_t hash_dim;          /**< hashed n-gram dimension (default 4096; LIBLINEAR only uses it) */
+    allot_xgb_params xgb;
+    allot_linear_params linear;
+    int progress;               /**< 1: progress on stderr */
+} allot_train_options;
+
+void allot_train_options_default(allot_train_options *o);
+
+/** Figures of a training run (also written under provenance.metrics). */
+typedef struct allot_train_report {
+    size_t n_queries, n_train, n_test, n_tiers, n_classes;
+    double oracle_lambda;       /**< oracle price on the training pool */
+    double oracle_train_acc, oracle_train_cost;
+    double cv_imitation;        /**< out-of-fold imitation accuracy (argmax rule) */
+    double cv_imitation_calibrated;
+    double oof_cost_argmax;     /**< out-of-fold mean cost of the argmax rule */
+    double oof_acc_argmax, oof_acc_calibrated, oof_cost_calibrated;
+    double mu;                  /**< calibrated price */
+    double chosen_C;            /**< LIBLINEAR: C used (0 for XGBoost) */
+    int rounds_used;            /**< XGBoost: boosting rounds of the final model (0 for LIBLINEAR) */
+    double test_imitation_argmax, test_imitation_calibrated; /**< on the held-out set */
+    double test_cost_argmax, test_cost_calibrated, test_acc_argmax, test_acc_calibrated;
+    double test_oracle_acc, test_oracle_cost;
+    int runtime_parity;         /**< 1: the runtime loaded the bundle and gave the trainer's tier on every held-out query */
+    double seconds;
+} allot_train_report;
+
+/**
+ * Train on a curves table (its source path and SHA-256 go into the provenance) and write the
+ * policy bundle atomically to out_path. report may be NULL.
+ */
+allot_status allot_train(const allot_curves *curves, const char *curves_path, const allot_train_options *opt,
+                         const char *out_path, allot_train_report *report, allot_error *err);
+
+/** SHA-256 of a file as 64 lowercase hex digits + NUL. */
+allot_status allot_learn_file_sha256(const char *path, char out_hex[65], allot_error *err);
+
+#endif

@@ -1,0 +1,255 @@
+/* linear_learner.c - LIBLINEAR 2.3 (see linear_learner.h). */
+#include "linear_learner.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <linear.h>
+
+static void silent_print(const char *s) { (void)s; }
+
+static const struct {
+    int id;
+    const char *name;
+} solver_names[] = {
+    {L2R_LR, "L2R_LR"},
+    {L2R_L2LOSS_SVC_DUAL, "L2R_L2LOSS_SVC_DUAL"},
+    {L2R_L2LOSS_SVC, "L2R_L2LOSS_SVC"},
+    {L2R_L1LOSS_SVC_DUAL, "L2R_L1LOSS_SVC_DUAL"},
+    {MCSVM_CS, "MCSVM_CS"},
+    {L1R_L2LOSS_SVC, "L1R_L2LOSS_SVC"},
+    {L1R_LR, "L1R_LR"},
+    {L2R_LR_DUAL, "L2R_LR_DUAL"},
+};
+
+int allot_linear_solver_is_logistic(int solver) {
+    return solver == L2R_LR || solver == L1R_LR || solver == L2R_LR_DUAL;
+}
+
+int allot_linear_solver_parse(const char *name) {
+    for (size_t i = 0; i < sizeof solver_names / sizeof solver_names[0]; i++) {
+        char num[8];
+        snprintf(num, sizeof num, "%d", solver_names[i].id);
+        if (!strcasecmp(name, solver_names[i].name) || !strcmp(name, num)) return solver_names[i].id;
+    }
+    return -1; /* regression solvers are not classifiers: refused */
+}
+
+const char *allot_linear_solver_name(int solver) {
+    for (size_t i = 0; i < sizeof solver_names / sizeof solver_names[0]; i++)
+        if (solver_names[i].id == solver) return solver_names[i].name;
+    return "?";
+}
+
+allot_status allot_linear_data_build(const float *dense, size_t d, const size_t *sp_start, const uint32_t *sp_index,
+                                     const float *sp_value, uint32_t hash_dim, const size_t *rows, size_t n,
+                                     double bias, allot_linear_data *out, allot_error *err) {
+    memset(out, 0, sizeof *out);
+    size_t total = 0;
+    for (size_t j = 0; j < n; j++) {
+        size_t r = rows ? rows[j] : j;
+        for (size_t k = 0; k < d; k++)
+            if (dense[r * d + k] != 0.0f) total++;
+        if (sp_start) total += sp_start[r + 1] - sp_start[r];
+        total += 2; /* bias + terminator */
+    }
+    struct feature_node *pool = malloc((total ? total : 1) * sizeof *pool);
+    struct feature_node **rp = malloc((n ? n : 1) * sizeof *rp);
+    if (!pool || !rp) {
+        free(pool);
+        free(rp);
+        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (LIBLINEAR rows)");
+    }
+    int nf = (int)d + (sp_start ? (int)hash_dim : 0);
+    size_t at = 0;
+    for (size_t j = 0; j < n; j++) {
+        size_t r = rows ? rows[j] : j;
+        rp[j] = pool + at;
+        for (size_t k = 0; k < d; k++) {
+            float v = dense[r * d + k];
+            if (v == 0.0f) continue;
+            pool[at].index = (int)k + 1;
+            pool[at++].value = (double)v;
+        }
+        if (sp_start)
+            for (size_t e = sp_start[r]; e < sp_start[r + 1]; e++) {
+                pool[at].index = (int)d + 1 + (int)sp_index[e];
+                pool[at++].value = (double)sp_value[e];
+            }
+        if (bias >= 0) {
+            pool[at].index = nf + 1;
+            pool[at++].value = bias;
+        }
+        pool[at].index = -1;
+        pool[at++].value = 0;
+    }
+    out->n = n;
+    out->n_features = nf;
+    out->bias = bias;
+    out->rows = (void **)rp;
+    out->pool = pool;
+    return ALLOT_OK;
+}
+
+void allot_linear_data_free(allot_linear_data *dt) {
+    if (!dt) return;
+    free(dt->rows);
+    free(dt->pool);
+    memset(dt, 0, sizeof *dt);
+}
+
+allot_status allot_linear_train(const allot_linear_data *dt, const int *y, int n_classes,
+                                const allot_linear_params *p, double C, uint64_t seed, allot_linear_fit *out,
+                                allot_error *err) {
+    memset(out, 0, sizeof *out);
+    if (dt->n == 0) return allot_error_set(err, ALLOT_E_ARGUMENT, "LIBLINEAR: no training rows");
+    set_print_string_function(silent_print);
+    struct problem prob;
+    prob.l = (int)dt->n;
+    prob.n = dt->n_features + (dt->bias >= 0 ? 1 : 0);
+    prob.bias = dt->bias;
+    prob.x = (struct feature_node **)dt->rows;
+    prob.y = malloc(dt->n * sizeof(double));
+    int *wl = malloc((size_t)(n_classes > 0 ? n_classes : 1) * sizeof(int));
+    double *wv = malloc((size_t)(n_classes > 0 ? n_classes : 1) * sizeof(double));
+    if (!prob.y || !wl || !wv) {
+        free(prob.y);
+        free(wl);
+        free(wv);
+        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (LIBLINEAR problem)");
+    }
+    for (size_t i = 0; i < dt->n; i++) prob.y[i] = (double)y[i];
+    struct parameter par;
+    memset(&par, 0, sizeof par);
+    par.solver_type = p->solver;
+    par.C = C;
+    par.p = 0.1;
+    if (p->eps > 0) par.eps = p->eps;
+    else par.eps = (p->solver == L2R_LR || p->solver == L2R_L2LOSS_SVC || p->solver == L1R_LR ||
+                    p->solver == L1R_L2LOSS_SVC)
+                       ? 0.01
+                       : 0.1; /* LIBLINEAR's own defaults (train.c) */
+    if (p->class_weights && n_classes > 0) {
+        /* balanced: w_c = n / (K * n_c) for the classes present */
+        int k = 0;
+        for (int c = 0; c < n_classes; c++) {
+            size_t cnt = 0;
+            for (size_t i = 0; i < dt->n; i++) cnt += y[i] == c;
+            if (!cnt) continue;
+            wl[k] = c;
+            wv[k++] = (double)dt->n / ((double)n_classes * (double)cnt);
+        }
+        par.nr_weight = k;
+        par.weight_label = wl;
+        par.weight = wv;
+    }
+    const char *msg = check_parameter(&prob, &par);
+    if (msg) {
+        free(prob.y);
+        free(wl);
+        free(wv);
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "LIBLINEAR: %s", msg);
+    }
+    srand((unsigned)(seed & 0xffffffffu)); /* see the header: LIBLINEAR's only source of randomness */
+    struct model *m = train(&prob, &par);
+    free(prob.y);
+    free(wl);
+    free(wv);
+    if (!m) return allot_error_set(err, ALLOT_E_INTERNAL, "LIBLINEAR train() failed");
+    out->model = m;
+    out->n_classes = n_classes;
+    return ALLOT_OK;
+}
+
+allot_status allot_linear_predict(const allot_linear_fit *m, const allot_linear_data *dt, double *prob,
+                                  allot_error *err) {
+    struct model *mod = m->model;
+    int nc = get_nr_class(mod);
+    int K = m->n_classes;
+    int *labels = malloc((size_t)(nc > 0 ? nc : 1) * sizeof(int));
+    double *buf = malloc((size_t)(nc > 0 ? nc : 1) * sizeof(double));
+    if (!labels || !buf) {
+        free(labels);
+        free(buf);
+        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (LIBLINEAR prediction)");
+    }
+    get_labels(mod, labels);
+    int logistic = check_probability_model(mod);
+    for (size_t r = 0; r < dt->n; r++) {
+        const struct feature_node *x = dt->rows[r];
+        double *pr = prob + r * (size_t)K;
+        for (int k = 0; k < K; k++) pr[k] = 0.0;
+        if (nc == 1) { /* one label seen in training: certain */
+            pr[labels[0]] = 1.0;
+            continue;
+        }
+        if (logistic) {
+            predict_probability(mod, x, buf);
+        } else {
+            predict_values(mod, x, buf);
+            if (nc == 2 && mod->param.solver_type != MCSVM_CS) {
+                double d0 = buf[0];
+                buf[0] = d0;
+                buf[1] = -d0;
+            }
+            double mx = -INFINITY, s = 0;
+            for (int k = 0; k < nc; k++) mx = buf[k] > mx ? buf[k] : mx;
+            for (int k = 0; k < nc; k++) s += (buf[k] = exp(buf[k] - mx));
+            for (int k = 0; k < nc; k++) buf[k] /= s;
+        }
+        for (int k = 0; k < nc; k++)
+            if (labels[k] >= 0 && labels[k] < K) pr[labels[k]] = buf[k];
+    }
+    free(labels);
+    free(buf);
+    (void)err;
+    return ALLOT_OK;
+}
+
+allot_status allot_linear_model_text(const allot_linear_fit *m, char **text, allot_error *err) {
+    *text = NULL;
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/allot-liblinear-XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = mkstemp(path);
+    if (fd < 0) return allot_error_set(err, ALLOT_E_IO, "cannot create a temporary file in %s", dir ? dir : "/tmp");
+    close(fd);
+    /* LIBLINEAR 2.3 can only save to a file (and switches the locale to "C" while doing so) */
+    if (save_model(path, m->model) != 0) {
+        unlink(path);
+        return allot_error_set(err, ALLOT_E_IO, "LIBLINEAR save_model(%s) failed", path);
+    }
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        unlink(path);
+        return allot_error_set(err, ALLOT_E_IO, "cannot read back %s", path);
+    }
+    fseek(fp, 0, SEEK_END);
+    long sz = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    char *buf = malloc(sz > 0 ? (size_t)sz + 1 : 1);
+    size_t got = buf && sz > 0 ? fread(buf, 1, (size_t)sz, fp) : 0;
+    fclose(fp);
+    unlink(path);
+    if (!buf) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (model text)");
+    if (sz < 0 || got != (size_t)sz) {
+        free(buf);
+        return allot_error_set(err, ALLOT_E_IO, "short read of the LIBLINEAR model file");
+    }
+    buf[got] = '\0';
+    *text = buf;
+    return ALLOT_OK;
+}
+
+void allot_linear_fit_free(allot_linear_fit *m) {
+    if (!m) return;
+    if (m->model) {
+        struct model *mod = m->model;
+        free_and_destroy_model(&mod);
+    }
+    memset(m, 0, sizeof *m);
+}

@@ -1,0 +1,70 @@
+/*
+ * linear_learner.h - training and prediction through LIBLINEAR 2.3.
+ *
+ * Rows are LIBLINEAR sparse vectors: the standardised dense block at indices 1..d, then (when
+ * hashing is on) the hashed n-gram block at d+1..d+hash_dim; the bias node is appended by this
+ * module when bias >= 0. LIBLINEAR's printing is silenced with set_print_string_function. The
+ * dual and L1 solvers shuffle with libc rand(): srand(seed) is called before every train() so
+ * that the result is deterministic (LIBLINEAR offers no other seeding).
+ * Class labels given to LIBLINEAR are the class indices 0..K-1.
+ */
+#ifndef ALLOT_LEARN_LINEAR_H
+#define ALLOT_LEARN_LINEAR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "allot/allot_error.h"
+#include "learn.h"
+
+/** A sparse design matrix in LIBLINEAR's layout (each row ends with index -1). */
+typedef struct allot_linear_data {
+    size_t n;
+    int n_features;      /**< highest feature index (without bias) */
+    double bias;         /**< < 0: no bias node */
+    void **rows;         /**< n pointers to struct feature_node arrays (owned through `pool`) */
+    void *pool;          /**< one allocation holding every node */
+} allot_linear_data;
+
+/**
+ * Build from CSR-like input: row r has dense values dense[r*d .. r*d+d) (standardised, NaN already
+ * imputed; zeros skipped) followed by sparse entries sp_index/sp_value[sp_start[r]..sp_start[r+1])
+ * at offset d (sp_start may be NULL: no sparse block). rows selects which input rows (NULL: all n).
+ */
+allot_status allot_linear_data_build(const float *dense, size_t d, const size_t *sp_start, const uint32_t *sp_index,
+                                     const float *sp_value, uint32_t hash_dim, const size_t *rows, size_t n,
+                                     double bias, allot_linear_data *out, allot_error *err);
+void allot_linear_data_free(allot_linear_data *dt);
+
+/** A trained model (struct model *). */
+typedef struct allot_linear_fit {
+    void *model;
+    int n_classes;
+} allot_linear_fit;
+
+/** Train on rows with labels y in [0,K) and parameters p (C > 0 required here). */
+allot_status allot_linear_train(const allot_linear_data *dt, const int *y, int n_classes,
+                                const allot_linear_params *p, double C, uint64_t seed, allot_linear_fit *out,
+                                allot_error *err);
+
+/**
+ * Class scores of every row: prob[r*K + k] = p(class k) by predict_probability for the logistic
+ * solvers; for other solvers a softmax of predict_values' decision values (documented, used only
+ * for ranking). Class order is the class index, whatever LIBLINEAR's label order.
+ */
+allot_status allot_linear_predict(const allot_linear_fit *m, const allot_linear_data *dt, double *prob,
+                                  allot_error *err);
+
+/** The LIBLINEAR model file text (save_model into a temporary file); *text malloc'd. */
+allot_status allot_linear_model_text(const allot_linear_fit *m, char **text, allot_error *err);
+
+void allot_linear_fit_free(allot_linear_fit *m);
+
+/** 1 for solvers with probability outputs (L2R_LR, L1R_LR, L2R_LR_DUAL). */
+int allot_linear_solver_is_logistic(int solver);
+/** Solver number for a name such as "L2R_LR" (case-insensitive) or a digit string; -1 if unknown. */
+int allot_linear_solver_parse(const char *name);
+/** Name of a solver number ("L2R_LR"...), "?" if unknown. */
+const char *allot_linear_solver_name(int solver);
+
+#endif

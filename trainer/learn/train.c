@@ -1,0 +1,577 @@
+/* train.c - `allot train` orchestration (see learn.h for the pipeline). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "bundle.h"
+#include "calibrate.h"
+#include "dataset.h"
+#include "learn.h"
+#include "learn_internal.h"
+#include "linear_learner.h"
+#include "progress.h"
+#include "xgb_learner.h"
+
+void allot_train_options_default(allot_train_options *o) {
+    memset(o, 0, sizeof *o);
+    o->budget = NAN;
+    o->learner = ALLOT_LEARNER_XGBOOST;
+    o->rule = ALLOT_DECISION_CALIBRATED;
+    o->test_fraction = 0.2;
+    o->folds = 5;
+    o->seed = 1;
+    o->hash_dim = 4096;
+    o->xgb.rounds = 200;
+    o->xgb.max_depth = 4;
+    o->xgb.eta = 0.1;
+    o->xgb.subsample = 0.8;
+    o->xgb.min_child_weight = 1.0;
+    o->xgb.reg_lambda = 1.0;
+    o->xgb.early_stopping = 20;
+    o->xgb.nthread = 1;
+    o->linear.solver = 0; /* L2R_LR */
+    o->linear.C = 0;
+    o->linear.c_min = 1.0 / 64;
+    o->linear.c_max = 64;
+    o->linear.eps = 0;
+    o->linear.bias = 1;
+    o->linear.class_weights = 0;
+    o->linear.hashed = 1;
+}
+
+/* ---- the learner behind one interface: fit on rows, predict probabilities of rows ---------- */
+
+typedef struct learner_ctx {
+    const allot_train_options *opt;
+    const allot_feature_matrix *fm;
+    const float *lin_dense; /* standardised dense block (LIBLINEAR), n x d */
+    int K;
+} learner_ctx;
+
+typedef struct fitted {
+    allot_xgb_fit xgb;
+    allot_linear_fit lin;
+} fitted;
+
+static void fitted_free(fitted *f) {
+    allot_xgb_fit_free(&f->xgb);
+    allot_linear_fit_free(&f->lin);
+}
+
+static float *gather_dense(const allot_feature_matrix *fm, const size_t *rows, size_t n) {
+    float *x = malloc((n * fm->d > 0 ? n * fm->d : 1) * sizeof *x);
+    if (!x) return NULL;
+    for (size_t j = 0; j < n; j++) memcpy(x + j * fm->d, fm->dense + rows[j] * fm->d, fm->d * sizeof *x);
+    return x;
+}
+
+static allot_status lin_data(const learner_ctx *lc, const size_t *rows, size_t n, allot_linear_data *dt,
+                             allot_error *err) {
+    const allot_feature_matrix *fm = lc->fm;
+    int hashed = lc->opt->linear.hashed && fm->sp_start;
+    return allot_linear_data_build(lc->lin_dense, fm->d, hashed ? fm->sp_start : NULL, fm->sp_index, fm->sp_value,
+                                   hashed ? fm->hash_dim : 0, rows, n, lc->opt->linear.bias, dt, err);
+}
+
+/* Fit on rows (labels y); XGBoost early-stops on (val_rows, y_val) when given. */
+static allot_status fit_rows(const learner_ctx *lc, const size_t *rows, const int *y, size_t n, const size_t *val_rows,
+                             const int *y_val, size_t n_val, int rounds_override, double C, fitted *out,
+                             allot_error *err) {
+    memset(out, 0, sizeof *out);
+    allot_status st;
+    if (lc->opt->learner == ALLOT_LEARNER_XGBOOST) {
+        float *x = gather_dense(lc->fm, rows, n);
+        float *xv = n_val ? gather_dense(lc->fm, val_rows, n_val) : NULL;
+        if (!x || (n_val && !xv)) {
+            free(x);
+            free(xv);
+            return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (XGBoost rows)");
+        }
+        st = allot_xgb_train(x, y, n, lc->fm->d, lc->K, xv, y_val, n_val, &lc->opt->xgb, rounds_override, lc->opt->seed,
+                             &out->xgb, err);
+        free(x);
+        free(xv);
+        return st;
+    }
+    allot_linear_data dt;
+    st = lin_data(lc, rows, n, &dt, err);
+    if (st != ALLOT_OK) return st;
+    st = allot_linear_train(&dt, y, lc->K, &lc->opt->linear, C, lc->opt->seed, &out->lin, err);
+    allot_linear_data_free(&dt);
+    return st;
+}
+
+static allot_status predict_rows(const learner_ctx *lc, const fitted *f, const size_t *rows, size_t n, double *prob,
+                                 allot_error *err) {
+    allot_status st;
+    if (lc->opt->learner == ALLOT_LEARNER_XGBOOST) {
+        float *x = gather_dense(lc->fm, rows, n);
+        if (!x) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (XGBoost rows)");
+        st = allot_xgb_predict(&f->xgb, x, n, prob, err);
+        free(x);
+        return st;
+    }
+    allot_linear_data dt;
+    st = lin_data(lc, rows, n, &dt, err);
+    if (st != ALLOT_OK) return st;
+    st = allot_linear_predict(&f->lin, &dt, prob, err);
+    allot_linear_data_free(&dt);
+    return st;
+}
+
+/* k-fold CV over the training pool: out-of-fold probabilities (n_train x K) and, for XGBoost, the
+ * mean best number of rounds. */
+static allot_status cross_validate(const learner_ctx *lc, const allot_split *sp, const int *y_train, double C,
+                                   double *oof, double *mean_rounds, allot_progress *pg, size_t *pg_done,
+                                   allot_error *err) {
+    size_t nt = sp->n_train;
+    size_t *tr = malloc(nt * sizeof *tr), *va = malloc(nt * sizeof *va), *va_pos = malloc(nt * sizeof *va_pos);
+    int *ytr = malloc(nt * sizeof *ytr), *yva = malloc(nt * sizeof *yva);
+    double *pr = malloc(nt * (size_t)lc->K * sizeof *pr);
+    allot_status st = ALLOT_OK;
+    double rounds_sum = 0;
+    if (!tr || !va || !va_pos || !ytr || !yva || !pr) {
+        st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory (cross-validation)");
+        goto done;
+    }
+    for (int f = 0; f < sp->folds; f++) {
+        size_t a = 0, b = 0;
+        for (size_t j = 0; j < nt; j++) {
+            size_t r = sp->train_idx[j];
+            if (sp->fold[r] == f) {
+                va[b] = r;
+                va_pos[b] = j;
+                yva[b++] = y_train[j];
+            } else {
+                tr[a] = r;
+                ytr[a++] = y_train[j];
+            }
+        }
+        fitted m;
+        st = fit_rows(lc, tr, ytr, a, va, yva, b, 0, C, &m, err);
+        if (st != ALLOT_OK) goto done;
+        st = predict_rows(lc, &m, va, b, pr, err);
+        rounds_sum += m.xgb.best_rounds;
+        fitted_free(&m);
+        if (st != ALLOT_OK) goto done;
+        for (size_t j = 0; j < b; j++) memcpy(oof + va_pos[j] * (size_t)lc->K, pr + j * (size_t)lc->K, (size_t)lc->K * sizeof *pr);
+        allot_progress_update(pg, ++*pg_done);
+    }
+    if (mean_rounds) *mean_rounds = rounds_sum / sp->folds;
+done:
+    free(tr);
+    free(va);
+    free(va_pos);
+    free(ytr);
+    free(yva);
+    free(pr);
+    return st;
+}
+
+static double imitation(const double *prob, const int *y, size_t n, int K, const double *class_cost, double mu,
+                        int calibrated) {
+    size_t hit = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double *p = prob + i * (size_t)K;
+        int c = calibrated ? allot_decide_calibrated(p, K, class_cost, mu) : allot_decide_argmax(p, K);
+        hit += c == y[i];
+    }
+    return n ? (double)hit / (double)n : 0.0;
+}
+
+/* Mean accuracy and cost over rows of the choices (classes). */
+static void realised(const allot_curves *c, const size_t *rows, size_t n, const allot_class_map *cm,
+                     const int *cls, double *acc, double *cost) {
+    double a = 0, s = 0;
+    for (size_t j = 0; j < n; j++) {
+        size_t t = (size_t)cm->class_tier[cls[j]];
+        a += c->acc[rows[j] * c->n_tiers + t];
+        s += c->cost[rows[j] * c->n_tiers + t];
+    }
+    *acc = n ? a / (double)n : 0;
+    *cost = n ? s / (double)n : 0;
+}
+
+static char *basename_of(const char *path) {
+    const char *s = strrchr(path, '/');
+    return (char *)(s ? s + 1 : path);
+}
+
+allot_status allot_train(const allot_curves *curves, const char *curves_path, const allot_train_options *opt,
+                         const char *out_path, allot_train_report *report, allot_error *err) {
+    double t0 = allot_now_seconds();
+    allot_train_report rep;
+    memset(&rep, 0, sizeof rep);
+    allot_status st = ALLOT_OK;
+    allot_split sp;
+    allot_class_map cm;
+    allot_feature_matrix fm;
+    allot_featurizer *fz = NULL;
+    memset(&sp, 0, sizeof sp);
+    memset(&cm, 0, sizeof cm);
+    memset(&fm, 0, sizeof fm);
+    char **extra = NULL;
+    size_t n_extra = 0;
+    int *tier_lab = NULL, *y = NULL, *y_test_tier = NULL, *choice = NULL;
+    double *tier_cost = NULL, *class_cost = NULL, *oof = NULL, *test_prob = NULL, *realised_train = NULL;
+    double *center = NULL, *scale = NULL;
+    float *lin_dense = NULL;
+    char *model_text = NULL, *spec = NULL, *prov_text = NULL;
+    fitted final;
+    memset(&final, 0, sizeof final);
+    cJSON *prov = NULL;
+    allot_progress pg;
+    memset(&pg, 0, sizeof pg);
+    size_t T = curves->n_tiers;
+    const int is_xgb = opt->learner == ALLOT_LEARNER_XGBOOST;
+
+    if (!(opt->budget >= 0) || !isfinite(opt->budget))
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "--budget must be a finite number >= 0");
+    if (T < 1) return allot_error_set(err, ALLOT_E_INVALID, "%s: no tiers", curves_path);
+
+    /* 1. split */
+    st = allot_split_make(curves->n_queries, opt->test_fraction, opt->folds, opt->seed, &sp, err);
+    if (st != ALLOT_OK) goto done;
+    size_t nt = sp.n_train;
+
+    /* 2. labels: the oracle on the training pool */
+    tier_lab = malloc(nt * sizeof *tier_lab);
+    y = malloc(nt * sizeof *y);
+    tier_cost = malloc(T * sizeof *tier_cost);
+    if (!tier_lab || !y || !tier_cost) {
+        st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+        goto done;
+    }
+    st = allot_oracle_labels(curves, sp.train_idx, nt, opt->budget, tier_lab, &rep.oracle_lambda,
+                             &rep.oracle_train_acc, &rep.oracle_train_cost, err);
+    if (st != ALLOT_OK) goto done;
+    st = allot_class_map_make(tier_lab, nt, T, &cm, err);
+    if (st != ALLOT_OK) goto done;
+    for (size_t j = 0; j < nt; j++) y[j] = cm.tier_class[tier_lab[j]];
+    allot_tier_mean_costs(curves, sp.train_idx, nt, tier_cost);
+
+    /* One class only: the classifier still needs two; the second class maps to the same tier
+     * (classes [t, t]) so every prediction is t, and no real query carries label 1 (see docs). */
+    int K = cm.n_classes;
+    int constant = K == 1;
+    if (constant) {
+        int *ct = realloc(cm.class_tier, 2 * sizeof *ct);
+        if (!ct) {
+            st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+            goto done;
+        }
+        cm.class_tier = ct;
+        ct[1] = ct[0];
+        cm.n_classes = K = 2;
+    }
+    class_cost = malloc((size_t)K * sizeof *class_cost);
+    realised_train = malloc(nt * (size_t)K * sizeof *realised_train);
+    if (!class_cost || !realised_train) {
+        st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int c = 0; c < K; c++) class_cost[c] = tier_cost[cm.class_tier[c]];
+    for (size_t j = 0; j < nt; j++)
+        for (int c = 0; c < K; c++)
+            realised_train[j * (size_t)K + (size_t)c] = curves->cost[sp.train_idx[j] * T + (size_t)cm.class_tier[c]];
+
+    /* 3. features through the runtime's featuriser */
+    st = allot_extra_names(curves, opt->features, opt->meta_features, &extra, &n_extra, err);
+    if (st != ALLOT_OK) goto done;
+    int want_hash = !is_xgb && opt->linear.hashed && opt->hash_dim > 0;
+    st = allot_featurizer_create_default((const char *const *)extra, n_extra, want_hash ? opt->hash_dim : 0, &fz, err);
+    if (st != ALLOT_OK) goto done;
+    st = allot_feature_matrix_build(fz, curves, want_hash, &fm, err);
+    if (st != ALLOT_OK) goto done;
+    if (!is_xgb) {
+        /* standardisation fitted on the training pool only, saved in the spec */
+        center = malloc((fm.d ? fm.d : 1) * sizeof *center);
+        scale = malloc((fm.d ? fm.d : 1) * sizeof *scale);
+        lin_dense = malloc((fm.n * fm.d > 0 ? fm.n * fm.d : 1) * sizeof *lin_dense);
+        if (!center || !scale || !lin_dense) {
+            st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+            goto done;
+        }
+        allot_dense_moments(&fm, sp.train_idx, nt, center, scale);
+        st = allot_featurizer_set_standardization(fz, center, scale, fm.d, err);
+        if (st != ALLOT_OK) goto done;
+        for (size_t i = 0; i < fm.n; i++) allot_featurizer_standardize(fz, fm.dense + i * fm.d, lin_dense + i * fm.d);
+    }
+    size_t spec_len = allot_featurizer_spec_json(fz, NULL, 0);
+    spec = malloc(spec_len + 1);
+    if (!spec) {
+        st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+        goto done;
+    }
+    allot_featurizer_spec_json(fz, spec, spec_len + 1);
+
+    learner_ctx lc = {opt, &fm, lin_dense, K};
+
+    /* 4. cross-validation on the training pool */
+    oof = malloc(nt * (size_t)K * sizeof *oof);
+    choice = malloc(nt * sizeof *choice);
+    if (!oof || !choice) {
+        st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+        goto done;
+    }
+    size_t n_c = 1;
+    double cgrid[64];
+    if (!is_xgb && opt->linear.C <= 0) {
+        n_c = 0;
+        for (double Cv = opt->linear.c_min; Cv <= opt->linear.c_max * (1 + 1e-12) && n_c < 64; Cv *= 2)
+            cgrid[n_c++] = Cv;
+        if (!n_c) {
+            st = allot_error_set(err, ALLOT_E_ARGUMENT, "empty C grid");
+            goto done;
+        }
+    } else {
+        cgrid[0] = opt->linear.C;
+    }
+    size_t pg_done = 0;
+    allot_progress_start(&pg, is_xgb ? "train xgboost (folds)" : "train liblinear (C x folds)",
+                         n_c * (size_t)opt->folds + 1, opt->progress);
+    double mean_rounds = 0;
+    if (is_xgb) {
+        st = cross_validate(&lc, &sp, y, 0, oof, &mean_rounds, &pg, &pg_done, err);
+        if (st != ALLOT_OK) goto done;
+    } else {
+        /* choose C by out-of-fold imitation accuracy (ties: smaller C) and keep that C's OOF probabilities */
+        double best_acc = -1;
+        double *tmp = malloc(nt * (size_t)K * sizeof *tmp);
+        if (!tmp) {
+            st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+            goto done;
+        }
+        for (size_t g = 0; g < n_c; g++) {
+            st = cross_validate(&lc, &sp, y, cgrid[g], tmp, NULL, &pg, &pg_done, err);
+            if (st != ALLOT_OK) {
+                free(tmp);
+                goto done;
+            }
+            double a = imitation(tmp, y, nt, K, class_cost, 0, 0);
+            if (a > best_acc + 1e-12) {
+                best_acc = a;
+                rep.chosen_C = cgrid[g];
+                memcpy(oof, tmp, nt * (size_t)K * sizeof *oof);
+            }
+        }
+        free(tmp);
+    }
+
+    /* 5. the final model on the whole training pool */
+    int rounds = is_xgb ? (int)floor(mean_rounds + 0.5) : 0;
+    if (is_xgb && rounds < 1) rounds = 1;
+    st = fit_rows(&lc, sp.train_idx, y, nt, NULL, NULL, 0, rounds, rep.chosen_C, &final, err);
+    if (st != ALLOT_OK) goto done;
+    rep.rounds_used = rounds;
+    allot_progress_finish(&pg, ++pg_done);
+
+    /* 6. calibration on the out-of-fold probabilities */
+    rep.mu = allot_calibrate_mu(oof, nt, K, class_cost, realised_train, opt->budget);
+    rep.cv_imitation = imitation(oof, y, nt, K, class_cost, 0, 0);
+    rep.cv_imitation_calibrated = imitation(oof, y, nt, K, class_cost, rep.mu, 1);
+    for (size_t j = 0; j < nt; j++) choice[j] = allot_decide_argmax(oof + j * (size_t)K, K);
+    realised(curves, sp.train_idx, nt, &cm, choice, &rep.oof_acc_argmax, &rep.oof_cost_argmax);
+    allot_calibrated_mean_cost(oof, nt, K, class_cost, realised_train, rep.mu, choice);
+    realised(curves, sp.train_idx, nt, &cm, choice, &rep.oof_acc_calibrated, &rep.oof_cost_calibrated);
+
+    /* 7. held-out figures (the audit computes the full set) */
+    size_t ns = sp.n_test;
+    if (ns) {
+        test_prob = malloc(ns * (size_t)K * sizeof *test_prob);
+        y_test_tier = malloc(ns * sizeof *y_test_tier);
+        int *tc = malloc(ns * sizeof *tc);
+        if (!test_prob || !y_test_tier || !tc) {
+            free(tc);
+            st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+            goto done;
+        }
+        st = predict_rows(&lc, &final, sp.test_idx, ns, test_prob, err);
+        if (st == ALLOT_OK)
+            st = allot_oracle_labels(curves, sp.test_idx, ns, opt->budget, y_test_tier, NULL, &rep.test_oracle_acc,
+                                     &rep.test_oracle_cost, err);
+        if (st != ALLOT_OK) {
+            free(tc);
+            goto done;
+        }
+        size_t hit_a = 0, hit_c = 0;
+        for (int rule = 0; rule < 2; rule++) {
+            for (size_t j = 0; j < ns; j++) {
+                const double *p = test_prob + j * (size_t)K;
+                tc[j] = rule ? allot_decide_calibrated(p, K, class_cost, rep.mu) : allot_decide_argmax(p, K);
+                if (cm.class_tier[tc[j]] == y_test_tier[j]) *(rule ? &hit_c : &hit_a) += 1;
+            }
+            if (rule) realised(curves, sp.test_idx, ns, &cm, tc, &rep.test_acc_calibrated, &rep.test_cost_calibrated);
+            else realised(curves, sp.test_idx, ns, &cm, tc, &rep.test_acc_argmax, &rep.test_cost_argmax);
+        }
+        rep.test_imitation_argmax = (double)hit_a / (double)ns;
+        rep.test_imitation_calibrated = (double)hit_c / (double)ns;
+        free(tc);
+    }
+
+    /* 8. the bundle */
+    if (is_xgb) st = allot_xgb_save_json(&final.xgb, &model_text, NULL, err);
+    else st = allot_linear_model_text(&final.lin, &model_text, err);
+    if (st != ALLOT_OK) goto done;
+
+    rep.n_queries = curves->n_queries;
+    rep.n_train = nt;
+    rep.n_test = ns;
+    rep.n_tiers = T;
+    rep.n_classes = constant ? 1 : (size_t)K;
+
+    char sha[65] = "";
+    if (curves_path) {
+        st = allot_learn_file_sha256(curves_path, sha, err);
+        if (st != ALLOT_OK) goto done;
+    }
+    prov = cJSON_CreateObject();
+    if (!prov) {
+        st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+        goto done;
+    }
+    cJSON_AddStringToObject(prov, "tool", "allot train");
+    cJSON_AddStringToObject(prov, "input", curves_path ? basename_of(curves_path) : "");
+    cJSON_AddStringToObject(prov, "input_sha256", sha);
+    cJSON_AddNumberToObject(prov, "budget", opt->budget);
+    cJSON_AddNumberToObject(prov, "seed", (double)opt->seed);
+    cJSON_AddStringToObject(prov, "learner", is_xgb ? "xgboost" : "liblinear");
+    cJSON *lp = cJSON_AddObjectToObject(prov, "learner_params");
+    if (is_xgb) {
+        cJSON_AddStringToObject(lp, "objective", K == 2 ? "binary:logistic" : "multi:softprob");
+        cJSON_AddNumberToObject(lp, "max_rounds", opt->xgb.rounds);
+        cJSON_AddNumberToObject(lp, "rounds", rounds);
+        cJSON_AddNumberToObject(lp, "max_depth", opt->xgb.max_depth);
+        cJSON_AddNumberToObject(lp, "eta", opt->xgb.eta);
+        cJSON_AddNumberToObject(lp, "subsample", opt->xgb.subsample);
+        cJSON_AddNumberToObject(lp, "min_child_weight", opt->xgb.min_child_weight);
+        cJSON_AddNumberToObject(lp, "lambda", opt->xgb.reg_lambda);
+        cJSON_AddNumberToObject(lp, "early_stopping", opt->xgb.early_stopping);
+        cJSON_AddNumberToObject(lp, "nthread", opt->xgb.nthread);
+        cJSON_AddStringToObject(lp, "tree_method", "hist");
+    } else {
+        cJSON_AddStringToObject(lp, "solver", allot_linear_solver_name(opt->linear.solver));
+        cJSON_AddNumberToObject(lp, "C", rep.chosen_C);
+        cJSON_AddBoolToObject(lp, "C_by_cv", opt->linear.C <= 0);
+        if (opt->linear.C <= 0) {
+            cJSON_AddNumberToObject(lp, "C_min", opt->linear.c_min);
+            cJSON_AddNumberToObject(lp, "C_max", opt->linear.c_max);
+        }
+        cJSON_AddNumberToObject(lp, "eps", opt->linear.eps);
+        cJSON_AddNumberToObject(lp, "bias", opt->linear.bias);
+        cJSON_AddBoolToObject(lp, "class_weights", opt->linear.class_weights);
+        cJSON_AddBoolToObject(lp, "hashed", want_hash);
+    }
+    cJSON *spj = cJSON_AddObjectToObject(prov, "split");
+    cJSON_AddNumberToObject(spj, "test_fraction", opt->test_fraction);
+    cJSON_AddNumberToObject(spj, "folds", opt->folds);
+    cJSON_AddNumberToObject(spj, "seed", (double)opt->seed);
+    cJSON_AddNumberToObject(spj, "n_train", (double)nt);
+    cJSON_AddNumberToObject(spj, "n_test", (double)ns);
+    cJSON *tid = cJSON_AddArrayToObject(spj, "test_ids");
+    for (size_t j = 0; j < ns; j++) cJSON_AddItemToArray(tid, cJSON_CreateString(curves->ids[sp.test_idx[j]]));
+    cJSON *orc = cJSON_AddObjectToObject(prov, "oracle_train");
+    cJSON_AddNumberToObject(orc, "lambda", rep.oracle_lambda);
+    cJSON_AddNumberToObject(orc, "mean_acc", rep.oracle_train_acc);
+    cJSON_AddNumberToObject(orc, "mean_cost", rep.oracle_train_cost);
+    cJSON *cnt = cJSON_AddArrayToObject(orc, "tier_counts");
+    for (size_t t = 0; t < T; t++) {
+        size_t k = 0;
+        for (size_t j = 0; j < nt; j++) k += (size_t)tier_lab[j] == t;
+        cJSON_AddItemToArray(cnt, cJSON_CreateNumber((double)k));
+    }
+    cJSON_AddBoolToObject(prov, "constant_policy", constant);
+    cJSON *met = cJSON_AddObjectToObject(prov, "metrics");
+    cJSON_AddNumberToObject(met, "cv_imitation_argmax", rep.cv_imitation);
+    cJSON_AddNumberToObject(met, "cv_imitation_calibrated", rep.cv_imitation_calibrated);
+    cJSON_AddNumberToObject(met, "oof_acc_argmax", rep.oof_acc_argmax);
+    cJSON_AddNumberToObject(met, "oof_cost_argmax", rep.oof_cost_argmax);
+    cJSON_AddNumberToObject(met, "oof_acc_calibrated", rep.oof_acc_calibrated);
+    cJSON_AddNumberToObject(met, "oof_cost_calibrated", rep.oof_cost_calibrated);
+    cJSON_AddNumberToObject(met, "mu", rep.mu);
+    cJSON_AddNumberToObject(met, "test_imitation_argmax", rep.test_imitation_argmax);
+    cJSON_AddNumberToObject(met, "test_imitation_calibrated", rep.test_imitation_calibrated);
+    cJSON_AddNumberToObject(met, "test_acc_argmax", rep.test_acc_argmax);
+    cJSON_AddNumberToObject(met, "test_cost_argmax", rep.test_cost_argmax);
+    cJSON_AddNumberToObject(met, "test_acc_calibrated", rep.test_acc_calibrated);
+    cJSON_AddNumberToObject(met, "test_cost_calibrated", rep.test_cost_calibrated);
+    cJSON_AddNumberToObject(met, "test_oracle_acc", rep.test_oracle_acc);
+    cJSON_AddNumberToObject(met, "test_oracle_cost", rep.test_oracle_cost);
+    /* out-of-fold probabilities of the training pool: the audit recalibrates mu for other budgets
+     * and bins queries by predicted difficulty on them, never touching the held-out queries */
+    cJSON *val = cJSON_AddObjectToObject(prov, "validation");
+    cJSON_AddStringToObject(val, "kind", "out-of-fold probabilities of the training pool, class order");
+    cJSON *vid = cJSON_AddArrayToObject(val, "ids");
+    cJSON *vp = cJSON_AddArrayToObject(val, "prob");
+    for (size_t j = 0; j < nt; j++) {
+        cJSON_AddItemToArray(vid, cJSON_CreateString(curves->ids[sp.train_idx[j]]));
+        cJSON *row = cJSON_CreateArray();
+        for (int c = 0; c < K; c++) {
+            /* 9 significant digits are plenty for recalibration; keeps the bundle small */
+            char b[32];
+            snprintf(b, sizeof b, "%.9g", oof[j * (size_t)K + (size_t)c]);
+            cJSON_AddItemToArray(row, cJSON_CreateNumber(strtod(b, NULL)));
+        }
+        cJSON_AddItemToArray(vp, row);
+    }
+    prov_text = cJSON_PrintUnformatted(prov);
+    if (!prov_text) {
+        st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+        goto done;
+    }
+    allot_bundle_parts parts = {
+        .n_tiers = T,
+        .tier_names = (const char *const *)curves->tier_names,
+        .tier_costs = tier_cost,
+        .features_spec_json = spec,
+        .kind = is_xgb ? "xgboost" : "liblinear",
+        .n_classes = K,
+        .class_tier = cm.class_tier,
+        .input = (is_xgb || !want_hash) ? "dense" : "dense+hashed",
+        .xgboost_json = is_xgb ? model_text : NULL,
+        .liblinear_text = is_xgb ? NULL : model_text,
+        .rule = opt->rule == ALLOT_DECISION_ARGMAX ? "argmax" : "calibrated",
+        .mu = rep.mu,
+        .provenance_json = prov_text,
+    };
+    st = allot_bundle_write(&parts, out_path, err);
+    if (st != ALLOT_OK) goto done;
+
+    /* 9. the runtime must give the trainer's tier on every held-out query */
+    if (ns) {
+        st = allot_learn_runtime_parity(out_path, curves, sp.test_idx, ns, test_prob, K, cm.class_tier, class_cost,
+                                        rep.mu, opt->rule == ALLOT_DECISION_ARGMAX,
+                                        &rep.runtime_parity, err);
+        if (st != ALLOT_OK) goto done;
+    }
+    rep.seconds = allot_now_seconds() - t0;
+
+done:
+    if (report) *report = rep;
+    allot_split_free(&sp);
+    allot_class_map_free(&cm);
+    allot_feature_matrix_free(&fm);
+    allot_featurizer_free(fz);
+    allot_free_names(extra, n_extra);
+    fitted_free(&final);
+    free(tier_lab);
+    free(y);
+    free(y_test_tier);
+    free(choice);
+    free(tier_cost);
+    free(class_cost);
+    free(oof);
+    free(test_prob);
+    free(realised_train);
+    free(center);
+    free(scale);
+    free(lin_dense);
+    free(model_text);
+    free(spec);
+    free(prov_text);
+    cJSON_Delete(prov);
+    return st;
+}
