@@ -71,7 +71,8 @@ extern "C" {
  *     and follows the node's default direction; otherwise x < threshold goes left (float32
  *     comparison), else right.
  *   - One float32 accumulator per output group starts at the base margin (base_score for
- *     identity-link objectives, logit(base_score) for logistic ones) and adds the reached leaf value of every tree of that group, in tree order.
+ *     identity-link objectives, multi-class ones and binary:logitraw; -logf(1/base_score - 1)
+ *     for binary:logistic and reg:logistic) and adds the reached leaf value of every tree of that group, in tree order.
  */
 
 /** A loaded XGBoost model (opaque, immutable). */
