@@ -1,11 +1,212 @@
-/* allot curves - not implemented yet (placeholder until its issue lands). */
+/* allot curves - per-query accuracy-versus-cost curves over a tier set (docs/curves-format.md). */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "curves.h"
+
+static const char curves_usage[] =
+    "Usage: allot curves [options] RUNS.jsonl\n"
+    "\n"
+    "Read labelled runs (docs/labelled-runs.md; '-' reads stdin) and compute, for every query and\n"
+    "tier, the expected accuracy when k samples are a uniformly random k-subset of the query's\n"
+    "recorded samples, the tier's cost (k x the mean sample cost) and the standard error of the\n"
+    "estimate. Prints the mean accuracy, cost and standard error of each tier; --out writes the\n"
+    "curves file (docs/curves-format.md) that `allot solve` and `allot train` read.\n"
+    "\n"
+    "Options:\n"
+    "  --tiers SPEC        tier set, e.g. 'majority@1,2,4,8,16,32,48' or 'pass@1,best@4/min,MODEL:vote@8'\n"
+    "                      (ITEM := [MODEL:]RULE@K[,K...][/AGG]; RULE pass|majority|best|vote;\n"
+    "                      AGG min|last|mean|prod scores a sample from its step_scores; MODEL is\n"
+    "                      everything before the last ':' of the item)\n"
+    "  --tiers-file FILE   tier set from a JSON file ({\"tiers\":[{\"model\":..,\"rule\":..,\"k\":..,\"agg\":..}]})\n"
+    "                      Without --tiers/--tiers-file the input must hold precomputed `tiers`.\n"
+    "  --out FILE          write the curves file (atomically; nothing is left behind on error)\n"
+    "  --seed N            permutation seed for majority/vote (default 1)\n"
+    "  --permutations N    permutations for majority/vote, >= 2 (default 256)\n"
+    "  --cap-k             cap a k larger than a query's pool to the pool size (default: error)\n"
+    "  --json              print one JSON document on stdout instead of the table\n"
+    "  --quiet             no progress on stderr\n"
+    "  --help              this text\n"
+    "\n";
+
+static int parse_u64(const char *s, uint64_t *out) {
+    if (!s || !*s || *s == '-' || *s == '+') return -1;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end) return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
 
 int allot_cmd_curves(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "allot curves: not implemented in this version\n");
-    return ALLOT_EXIT_INTERNAL;
+    static const struct option opts[] = {
+        {"tiers", required_argument, NULL, 't'},   {"tiers-file", required_argument, NULL, 'T'},
+        {"out", required_argument, NULL, 'o'},     {"seed", required_argument, NULL, 's'},
+        {"permutations", required_argument, NULL, 'p'}, {"cap-k", no_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},          {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    const char *spec = NULL, *tiers_file = NULL, *out_path = NULL;
+    int json = 0, quiet = 0;
+    allot_curves_options opt;
+    allot_curves_options_default(&opt);
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (ch) {
+        case 't': spec = optarg; break;
+        case 'T': tiers_file = optarg; break;
+        case 'o': out_path = optarg; break;
+        case 's':
+            if (parse_u64(optarg, &opt.seed)) return allot_cli_usage_error("curves", "--seed needs an unsigned integer");
+            break;
+        case 'p': {
+            uint64_t v;
+            if (parse_u64(optarg, &v) || v < 2 || v > 100000000)
+                return allot_cli_usage_error("curves", "--permutations needs an integer in [2, 100000000]");
+            opt.permutations = (int)v;
+            break;
+        }
+        case 'c': opt.cap_k = 1; break;
+        case 'j': json = 1; break;
+        case 'q': quiet = 1; break;
+        case 'h':
+            fputs(curves_usage, stdout);
+            fputs(allot_cli_exit_codes_help, stdout);
+            return ALLOT_EXIT_OK;
+        case ':': {
+            char msg[128];
+            snprintf(msg, sizeof msg, "option %s needs an argument", argv[optind - 1]);
+            return allot_cli_usage_error("curves", msg);
+        }
+        default: {
+            char msg[128];
+            snprintf(msg, sizeof msg, "unknown option %s", argv[optind - 1]);
+            return allot_cli_usage_error("curves", msg);
+        }
+        }
+    }
+    if (optind != argc - 1)
+        return allot_cli_usage_error("curves", optind >= argc ? "missing RUNS.jsonl" : "exactly one RUNS.jsonl expected");
+    if (spec && tiers_file) return allot_cli_usage_error("curves", "give --tiers or --tiers-file, not both");
+    const char *runs = argv[optind];
+    opt.progress = !quiet;
+
+    allot_error err = {0};
+    allot_tier_set ts = {0};
+    allot_status st = ALLOT_OK;
+    if (spec) {
+        st = allot_tier_set_parse(spec, &ts, &err);
+        if (st) return allot_cli_usage_error("curves", err.msg);
+    } else if (tiers_file) {
+        st = allot_tier_set_load(tiers_file, &ts, &err);
+        if (st) return allot_cli_fail("curves", &err);
+    }
+    allot_curves *c = NULL;
+    st = allot_curves_compute(runs, &ts, &opt, &c, &err);
+    allot_tier_set_free(&ts);
+    if (st) return allot_cli_fail("curves", &err);
+    if (out_path && (st = allot_curves_write(c, out_path, &err))) {
+        allot_curves_free(c);
+        return allot_cli_fail("curves", &err);
+    }
+
+    size_t n = c->n_queries, T = c->n_tiers;
+    double *mean_acc = calloc(T, sizeof *mean_acc), *mean_cost = calloc(T, sizeof *mean_cost);
+    double *mean_se = calloc(T, sizeof *mean_se), *se_of_mean = calloc(T, sizeof *se_of_mean);
+    if (!mean_acc || !mean_cost || !mean_se || !se_of_mean) {
+        free(mean_acc);
+        free(mean_cost);
+        free(mean_se);
+        free(se_of_mean);
+        allot_curves_free(c);
+        allot_error_set(&err, ALLOT_E_NOMEM, "out of memory");
+        return allot_cli_fail("curves", &err);
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t t = 0; t < T; t++) {
+            mean_acc[t] += c->acc[i * T + t];
+            mean_cost[t] += c->cost[i * T + t];
+            mean_se[t] += c->se[i * T + t];
+            se_of_mean[t] += c->se[i * T + t] * c->se[i * T + t];
+        }
+    for (size_t t = 0; t < T; t++) {
+        mean_acc[t] /= (double)n;
+        mean_cost[t] /= (double)n;
+        mean_se[t] /= (double)n;
+        /* queries are estimated independently, so the variances of the per-query means add */
+        se_of_mean[t] = sqrt(se_of_mean[t]) / (double)n;
+    }
+    int rc = ALLOT_EXIT_OK;
+    if (json) {
+        cJSON *doc = cJSON_CreateObject();
+        cJSON_AddStringToObject(doc, "command", "curves");
+        cJSON_AddStringToObject(doc, "input", runs);
+        if (out_path)
+            cJSON_AddStringToObject(doc, "out", out_path);
+        else
+            cJSON_AddNullToObject(doc, "out");
+        cJSON_AddNumberToObject(doc, "n_queries", (double)n);
+        cJSON_AddNumberToObject(doc, "seed", (double)c->seed);
+        cJSON_AddNumberToObject(doc, "permutations", c->permutations);
+        cJSON_AddBoolToObject(doc, "cap_k", c->cap_k);
+        cJSON *arr = cJSON_AddArrayToObject(doc, "tiers");
+        for (size_t t = 0; t < T; t++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "name", c->tier_names[t]);
+            if (c->tier_defs.n == T) {
+                const allot_tier *d = &c->tier_defs.tiers[t];
+                if (d->model)
+                    cJSON_AddStringToObject(o, "model", d->model);
+                else
+                    cJSON_AddNullToObject(o, "model");
+                static const char *const rules[] = {"pass", "majority", "best", "vote", "precomputed"};
+                static const char *const aggs[] = {"", "min", "last", "mean", "prod"};
+                cJSON_AddStringToObject(o, "rule", rules[d->rule]);
+                cJSON_AddNumberToObject(o, "k", d->k);
+                if (d->agg)
+                    cJSON_AddStringToObject(o, "agg", aggs[d->agg]);
+                else
+                    cJSON_AddNullToObject(o, "agg");
+            }
+            cJSON_AddNumberToObject(o, "mean_acc", mean_acc[t]);
+            cJSON_AddNumberToObject(o, "mean_cost", mean_cost[t]);
+            cJSON_AddNumberToObject(o, "mean_se", mean_se[t]);
+            cJSON_AddNumberToObject(o, "se_of_mean_acc", se_of_mean[t]);
+            cJSON_AddItemToArray(arr, o);
+        }
+        char *text = cJSON_Print(doc);
+        if (text) {
+            puts(text);
+            cJSON_free(text);
+        } else {
+            rc = ALLOT_EXIT_INTERNAL;
+        }
+        cJSON_Delete(doc);
+    } else {
+        printf("%s: %zu queries, %zu tiers%s%s\n", runs, n, T, out_path ? " -> " : "", out_path ? out_path : "");
+        int w = 4;
+        for (size_t t = 0; t < T; t++) {
+            int l = (int)strlen(c->tier_names[t]);
+            if (l > w) w = l;
+        }
+        printf("%-*s  %10s  %12s  %10s  %12s\n", w, "tier", "mean acc", "mean cost", "mean se", "se(mean acc)");
+        for (size_t t = 0; t < T; t++)
+            printf("%-*s  %10.4f  %12.4f  %10.4f  %12.6f\n", w, c->tier_names[t], mean_acc[t], mean_cost[t], mean_se[t],
+                   se_of_mean[t]);
+    }
+    free(mean_acc);
+    free(mean_cost);
+    free(mean_se);
+    free(se_of_mean);
+    allot_curves_free(c);
+    return rc;
 }

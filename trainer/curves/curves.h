@@ -70,6 +70,12 @@ typedef struct allot_curves {
     double *acc;            /**< n_queries x n_tiers, in [0,1] */
     double *cost;           /**< n_queries x n_tiers, >= 0 */
     double *se;             /**< n_queries x n_tiers, >= 0 */
+    /* Provenance (added; all optional: a zeroed value means unknown and is written as such). */
+    allot_tier_set tier_defs; /**< definitions of the n_tiers tiers, or n == 0 when unknown */
+    uint64_t seed;            /**< permutation seed used */
+    int permutations;         /**< permutations used for majority/vote (0: none / unknown) */
+    int cap_k;                /**< 1 when k was capped to the pool size */
+    char *source;             /**< the labelled-runs file the curves came from (owned), or NULL */
 } allot_curves;
 
 /** Options of allot_curves_compute. */

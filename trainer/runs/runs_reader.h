@@ -27,6 +27,7 @@ typedef struct allot_sample {
     double cost;         /**< sample cost; 1 when absent */
     size_t step_offset;  /**< first step score in allot_query.step_scores */
     size_t n_steps;      /**< number of step scores (0 when absent) */
+    int answer_present;  /**< 1 when the sample has an `answer` key (even null); 0 when absent (added) */
 } allot_sample;
 
 /** A precomputed tier outcome ("tiers" object). */
@@ -57,6 +58,7 @@ typedef struct allot_query {
     size_t n_answers;       /**< number of distinct non-null answers (ids 0..n_answers-1) */
     size_t n_tiers;         /**< 0 when the line has `samples` instead */
     const allot_tier_outcome *tiers;
+    const char *const *answers; /**< n_answers answer strings, indexed by allot_sample.answer (added) */
 } allot_query;
 
 /** Open path for reading ("-" reads stdin). */

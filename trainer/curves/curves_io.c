@@ -1,0 +1,463 @@
+/*
+ * curves_io.c - write and read curves files (docs/curves-format.md).
+ *
+ * Writing is done with fprintf so that every double is printed with %.17g (exact read-back) and the
+ * output is byte-for-byte deterministic; strings are escaped here. Reading uses cJSON, line by line.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atomic_file.h"
+#include "curves_internal.h"
+#include "rng.h"
+
+#define ALLOT_CURVES_FORMAT "allot-curves"
+#define ALLOT_CURVES_VERSION 1
+/* Largest integer a double (and so cJSON) holds exactly. */
+#define ALLOT_EXACT_INT_MAX 9007199254740992.0
+
+static void put_string(FILE *fp, const char *s) {
+    fputc('"', fp);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", fp); break;
+        case '\\': fputs("\\\\", fp); break;
+        case '\n': fputs("\\n", fp); break;
+        case '\r': fputs("\\r", fp); break;
+        case '\t': fputs("\\t", fp); break;
+        case '\b': fputs("\\b", fp); break;
+        case '\f': fputs("\\f", fp); break;
+        default:
+            if (*p < 0x20)
+                fprintf(fp, "\\u%04x", *p);
+            else
+                fputc(*p, fp);
+        }
+    }
+    fputc('"', fp);
+}
+
+static void put_array(FILE *fp, const char *key, const double *v, size_t n) {
+    fprintf(fp, ",\"%s\":[", key);
+    for (size_t i = 0; i < n; i++) fprintf(fp, i ? ",%.17g" : "%.17g", v[i]);
+    fputc(']', fp);
+}
+
+static void write_header(FILE *fp, const allot_curves *c) {
+    fprintf(fp, "{\"format\":\"%s\",\"version\":%d,\"source\":", ALLOT_CURVES_FORMAT, ALLOT_CURVES_VERSION);
+    if (c->source)
+        put_string(fp, c->source);
+    else
+        fputs("null", fp);
+    /* seeds above 2^53 are written as strings so that they read back exactly */
+    if ((double)c->seed < ALLOT_EXACT_INT_MAX)
+        fprintf(fp, ",\"seed\":%llu", (unsigned long long)c->seed);
+    else
+        fprintf(fp, ",\"seed\":\"%llu\"", (unsigned long long)c->seed);
+    fprintf(fp, ",\"permutations\":%d,\"cap_k\":%s,\"n_queries\":%zu,\"features\":[", c->permutations,
+            c->cap_k ? "true" : "false", c->n_queries);
+    for (size_t f = 0; f < c->n_features; f++) {
+        if (f) fputc(',', fp);
+        put_string(fp, c->feature_names[f]);
+    }
+    fputs("],\"tiers\":[", fp);
+    int have_defs = c->tier_defs.n == c->n_tiers && c->tier_defs.tiers;
+    for (size_t t = 0; t < c->n_tiers; t++) {
+        fputs(t ? ",{\"name\":" : "{\"name\":", fp);
+        put_string(fp, c->tier_names[t]);
+        if (have_defs) {
+            const allot_tier *d = &c->tier_defs.tiers[t];
+            fputs(",\"model\":", fp);
+            if (d->model)
+                put_string(fp, d->model);
+            else
+                fputs("null", fp);
+            fprintf(fp, ",\"rule\":\"%s\",\"k\":%d,\"agg\":", allot_rule_name(d->rule), d->k);
+            if (d->agg)
+                fprintf(fp, "\"%s\"", allot_step_agg_name(d->agg));
+            else
+                fputs("null", fp);
+        }
+        fputc('}', fp);
+    }
+    fputs("]}\n", fp);
+}
+
+static void write_query(FILE *fp, const allot_curves *c, size_t i) {
+    fputs("{\"id\":", fp);
+    put_string(fp, c->ids[i]);
+    if (c->prompts && c->prompts[i]) {
+        fputs(",\"prompt\":", fp);
+        put_string(fp, c->prompts[i]);
+    }
+    if (c->meta_json && c->meta_json[i]) fprintf(fp, ",\"meta\":%s", c->meta_json[i]);
+    if (c->n_features) {
+        fputs(",\"features\":{", fp);
+        int first = 1;
+        for (size_t f = 0; f < c->n_features; f++) {
+            double v = c->features[i * c->n_features + f];
+            if (isnan(v)) continue;
+            if (!first) fputc(',', fp);
+            first = 0;
+            put_string(fp, c->feature_names[f]);
+            fprintf(fp, ":%.17g", v);
+        }
+        fputc('}', fp);
+    }
+    put_array(fp, "acc", c->acc + i * c->n_tiers, c->n_tiers);
+    put_array(fp, "cost", c->cost + i * c->n_tiers, c->n_tiers);
+    put_array(fp, "se", c->se + i * c->n_tiers, c->n_tiers);
+    fputs("}\n", fp);
+}
+
+allot_status allot_curves_write(const allot_curves *c, const char *path, allot_error *err) {
+    if (!c || !path) return allot_error_set(err, ALLOT_E_ARGUMENT, "curves write: no table or no path");
+    for (size_t i = 0; i < c->n_queries * c->n_tiers; i++)
+        if (!isfinite(c->acc[i]) || !isfinite(c->cost[i]) || !isfinite(c->se[i]))
+            return allot_error_set(err, ALLOT_E_ARGUMENT, "%s: query %s tier %s: value not finite", path,
+                                   c->ids[i / c->n_tiers], c->tier_names[i % c->n_tiers]);
+    if (strcmp(path, "-") == 0) {
+        write_header(stdout, c);
+        for (size_t i = 0; i < c->n_queries; i++) write_query(stdout, c, i);
+        if (fflush(stdout) != 0 || ferror(stdout))
+            return allot_error_set(err, ALLOT_E_IO, "stdout: write failed: %s", strerror(errno));
+        return ALLOT_OK;
+    }
+    allot_atomic_file af;
+    allot_status st = allot_atomic_open(&af, path, err);
+    if (st) return st;
+    write_header(af.fp, c);
+    for (size_t i = 0; i < c->n_queries; i++) write_query(af.fp, c, i);
+    return allot_atomic_commit(&af, err);
+}
+
+/* ---- reading ------------------------------------------------------------------------------ */
+
+typedef struct cread {
+    const char *path;
+    size_t line;
+    allot_error *err;
+} cread;
+
+static allot_status cerr(const cread *r, allot_status code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static allot_status cerr(const cread *r, allot_status code, const char *fmt, ...) {
+    char msg[ALLOT_ERROR_MSG_SIZE];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return allot_error_set(r->err, code, "%s:%zu: %s", r->path, r->line, msg);
+}
+
+static allot_status read_header(const cread *r, const cJSON *h, allot_curves *c, size_t *declared_n) {
+    if (!cJSON_IsObject(h)) return cerr(r, ALLOT_E_INVALID, "header: expected a JSON object");
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(h, "format");
+    if (!fmt) return cerr(r, ALLOT_E_INVALID, "format: missing (not a curves file?)");
+    if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, ALLOT_CURVES_FORMAT) != 0)
+        return cerr(r, ALLOT_E_INVALID, "format: expected \"%s\"", ALLOT_CURVES_FORMAT);
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(h, "version");
+    if (!ver) return cerr(r, ALLOT_E_INVALID, "version: missing");
+    if (!cJSON_IsNumber(ver) || ver->valuedouble != ALLOT_CURVES_VERSION)
+        return cerr(r, ALLOT_E_UNSUPPORTED, "version: only version %d is supported", ALLOT_CURVES_VERSION);
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(h, "source");
+    if (src && !cJSON_IsNull(src)) {
+        if (!cJSON_IsString(src)) return cerr(r, ALLOT_E_INVALID, "source: expected a string or null");
+        if (!(c->source = allot_cv_strdup(src->valuestring))) return cerr(r, ALLOT_E_NOMEM, "out of memory");
+    }
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(h, "seed");
+    if (seed) {
+        if (cJSON_IsNumber(seed) && seed->valuedouble >= 0 && seed->valuedouble < ALLOT_EXACT_INT_MAX &&
+            seed->valuedouble == floor(seed->valuedouble)) {
+            c->seed = (uint64_t)seed->valuedouble;
+        } else if (cJSON_IsString(seed) && seed->valuestring[0] >= '0' && seed->valuestring[0] <= '9') {
+            char *end = NULL;
+            errno = 0;
+            unsigned long long v = strtoull(seed->valuestring, &end, 10);
+            if (errno || *end) return cerr(r, ALLOT_E_INVALID, "seed: not an unsigned 64-bit integer");
+            c->seed = (uint64_t)v;
+        } else {
+            return cerr(r, ALLOT_E_INVALID, "seed: expected an unsigned integer");
+        }
+    }
+    const cJSON *perm = cJSON_GetObjectItemCaseSensitive(h, "permutations");
+    if (perm) {
+        if (!cJSON_IsNumber(perm) || perm->valuedouble < 0 || perm->valuedouble > 2147483647.0 ||
+            perm->valuedouble != floor(perm->valuedouble))
+            return cerr(r, ALLOT_E_INVALID, "permutations: expected a non-negative integer");
+        c->permutations = (int)perm->valuedouble;
+    }
+    const cJSON *cap = cJSON_GetObjectItemCaseSensitive(h, "cap_k");
+    if (cap) {
+        if (!cJSON_IsBool(cap)) return cerr(r, ALLOT_E_INVALID, "cap_k: expected true or false");
+        c->cap_k = cJSON_IsTrue(cap) ? 1 : 0;
+    }
+    const cJSON *nq = cJSON_GetObjectItemCaseSensitive(h, "n_queries");
+    *declared_n = (size_t)-1;
+    if (nq) {
+        if (!cJSON_IsNumber(nq) || nq->valuedouble < 0 || nq->valuedouble >= ALLOT_EXACT_INT_MAX ||
+            nq->valuedouble != floor(nq->valuedouble))
+            return cerr(r, ALLOT_E_INVALID, "n_queries: expected a non-negative integer");
+        *declared_n = (size_t)nq->valuedouble;
+    }
+    const cJSON *feats = cJSON_GetObjectItemCaseSensitive(h, "features");
+    if (feats) {
+        if (!cJSON_IsArray(feats)) return cerr(r, ALLOT_E_INVALID, "features: expected an array of names");
+        size_t n = (size_t)cJSON_GetArraySize(feats), i = 0;
+        if (n && !(c->feature_names = calloc(n, sizeof *c->feature_names)))
+            return cerr(r, ALLOT_E_NOMEM, "out of memory");
+        for (const cJSON *f = feats->child; f; f = f->next, i++) {
+            if (!cJSON_IsString(f)) return cerr(r, ALLOT_E_INVALID, "features[%zu]: expected a string", i);
+            for (size_t j = 0; j < i; j++)
+                if (strcmp(c->feature_names[j], f->valuestring) == 0)
+                    return cerr(r, ALLOT_E_INVALID, "features[%zu]: duplicate name \"%s\"", i, f->valuestring);
+            if (!(c->feature_names[i] = allot_cv_strdup(f->valuestring))) return cerr(r, ALLOT_E_NOMEM, "out of memory");
+            c->n_features = i + 1;
+        }
+    }
+    const cJSON *tiers = cJSON_GetObjectItemCaseSensitive(h, "tiers");
+    if (!tiers) return cerr(r, ALLOT_E_INVALID, "tiers: missing");
+    if (!cJSON_IsArray(tiers) || !tiers->child) return cerr(r, ALLOT_E_INVALID, "tiers: expected a non-empty array");
+    size_t n = (size_t)cJSON_GetArraySize(tiers), i = 0;
+    c->tier_names = calloc(n, sizeof *c->tier_names);
+    c->tier_defs.tiers = calloc(n, sizeof *c->tier_defs.tiers);
+    if (!c->tier_names || !c->tier_defs.tiers) return cerr(r, ALLOT_E_NOMEM, "out of memory");
+    c->n_tiers = n;
+    int all_defs = 1;
+    for (const cJSON *t = tiers->child; t; t = t->next, i++) {
+        if (!cJSON_IsObject(t)) return cerr(r, ALLOT_E_INVALID, "tiers[%zu]: expected an object", i);
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(t, "name");
+        if (!name) return cerr(r, ALLOT_E_INVALID, "tiers[%zu].name: missing", i);
+        if (!cJSON_IsString(name)) return cerr(r, ALLOT_E_INVALID, "tiers[%zu].name: expected a string", i);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(c->tier_names[j], name->valuestring) == 0)
+                return cerr(r, ALLOT_E_INVALID, "tiers[%zu].name: duplicate tier \"%s\"", i, name->valuestring);
+        allot_tier *d = &c->tier_defs.tiers[i];
+        c->tier_defs.n = i + 1;
+        if (!(c->tier_names[i] = allot_cv_strdup(name->valuestring)) || !(d->name = allot_cv_strdup(name->valuestring)))
+            return cerr(r, ALLOT_E_NOMEM, "out of memory");
+        const cJSON *rule = cJSON_GetObjectItemCaseSensitive(t, "rule");
+        if (!rule) {
+            all_defs = 0;
+            continue;
+        }
+        if (!cJSON_IsString(rule)) return cerr(r, ALLOT_E_INVALID, "tiers[%zu].rule: expected a string", i);
+        if (strcmp(rule->valuestring, "precomputed") == 0)
+            d->rule = ALLOT_RULE_PRECOMPUTED;
+        else if (allot_rule_from_name(rule->valuestring, &d->rule))
+            return cerr(r, ALLOT_E_INVALID, "tiers[%zu].rule: unknown rule \"%s\"", i, rule->valuestring);
+        const cJSON *model = cJSON_GetObjectItemCaseSensitive(t, "model");
+        if (model && !cJSON_IsNull(model)) {
+            if (!cJSON_IsString(model)) return cerr(r, ALLOT_E_INVALID, "tiers[%zu].model: expected a string or null", i);
+            if (!(d->model = allot_cv_strdup(model->valuestring))) return cerr(r, ALLOT_E_NOMEM, "out of memory");
+        }
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(t, "k");
+        if (k) {
+            if (!cJSON_IsNumber(k) || k->valuedouble < 0 || k->valuedouble > 1e9 || k->valuedouble != floor(k->valuedouble))
+                return cerr(r, ALLOT_E_INVALID, "tiers[%zu].k: expected a non-negative integer", i);
+            d->k = (int)k->valuedouble;
+        }
+        const cJSON *agg = cJSON_GetObjectItemCaseSensitive(t, "agg");
+        if (agg && !cJSON_IsNull(agg)) {
+            if (!cJSON_IsString(agg) || allot_step_agg_from_name(agg->valuestring, &d->agg))
+                return cerr(r, ALLOT_E_INVALID, "tiers[%zu].agg: expected min, last, mean, prod or null", i);
+        }
+    }
+    if (!all_defs) allot_tier_set_free(&c->tier_defs); /* names only: definitions unknown */
+    return ALLOT_OK;
+}
+
+/* Read a numeric array of exactly n entries into out, each checked by kind. */
+static allot_status read_row(const cread *r, const cJSON *q, const char *key, size_t n, double *out, int is_acc) {
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(q, key);
+    if (!a) return cerr(r, ALLOT_E_INVALID, "%s: missing", key);
+    if (!cJSON_IsArray(a)) return cerr(r, ALLOT_E_INVALID, "%s: expected an array of numbers", key);
+    size_t len = (size_t)cJSON_GetArraySize(a);
+    if (len != n) return cerr(r, ALLOT_E_INVALID, "%s: %zu values for %zu tiers", key, len, n);
+    size_t i = 0;
+    for (const cJSON *v = a->child; v; v = v->next, i++) {
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+            return cerr(r, ALLOT_E_INVALID, "%s[%zu]: expected a finite number", key, i);
+        double x = v->valuedouble;
+        if (is_acc && (x < 0 || x > 1)) return cerr(r, ALLOT_E_INVALID, "%s[%zu]: outside [0,1] (%.17g)", key, i, x);
+        if (x < 0) return cerr(r, ALLOT_E_INVALID, "%s[%zu]: negative (%.17g)", key, i, x);
+        out[i] = x;
+    }
+    return ALLOT_OK;
+}
+
+/* Duplicate-id detection on read: open addressing over row indices (+1). */
+typedef struct idset {
+    uint32_t *slots;
+    size_t n_slots;
+} idset;
+
+static int idset_insert(idset *s, char **ids, size_t row, int *dup) {
+    *dup = 0;
+    if ((row + 1) * 2 > s->n_slots) {
+        size_t ns = s->n_slots ? s->n_slots * 2 : 1024;
+        uint32_t *slots = calloc(ns, sizeof *slots);
+        if (!slots) return -1;
+        for (size_t i = 0; i < s->n_slots; i++)
+            if (s->slots[i]) {
+                const char *id = ids[s->slots[i] - 1];
+                size_t h = (size_t)allot_hash64(id, strlen(id)) & (ns - 1);
+                while (slots[h]) h = (h + 1) & (ns - 1);
+                slots[h] = s->slots[i];
+            }
+        free(s->slots);
+        s->slots = slots;
+        s->n_slots = ns;
+    }
+    size_t mask = s->n_slots - 1;
+    for (size_t h = (size_t)allot_hash64(ids[row], strlen(ids[row])) & mask;; h = (h + 1) & mask) {
+        if (!s->slots[h]) {
+            s->slots[h] = (uint32_t)(row + 1);
+            return 0;
+        }
+        if (strcmp(ids[s->slots[h] - 1], ids[row]) == 0) {
+            *dup = 1;
+            return 0;
+        }
+    }
+}
+
+static allot_status read_query(const cread *r, const cJSON *q, allot_curves *c, size_t row) {
+    if (!cJSON_IsObject(q)) return cerr(r, ALLOT_E_INVALID, "expected a JSON object");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(q, "id");
+    if (!id) return cerr(r, ALLOT_E_INVALID, "id: missing");
+    if (!cJSON_IsString(id) || !id->valuestring[0]) return cerr(r, ALLOT_E_INVALID, "id: expected a non-empty string");
+    if (!(c->ids[row] = allot_cv_strdup(id->valuestring))) return cerr(r, ALLOT_E_NOMEM, "out of memory");
+    const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(q, "prompt");
+    if (prompt) {
+        if (!cJSON_IsString(prompt)) return cerr(r, ALLOT_E_INVALID, "prompt: expected a string");
+        if (!(c->prompts[row] = allot_cv_strdup(prompt->valuestring))) return cerr(r, ALLOT_E_NOMEM, "out of memory");
+    }
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(q, "meta");
+    if (meta) {
+        if (!cJSON_IsObject(meta)) return cerr(r, ALLOT_E_INVALID, "meta: expected an object");
+        char *m = cJSON_PrintUnformatted(meta);
+        if (!m) return cerr(r, ALLOT_E_NOMEM, "out of memory");
+        c->meta_json[row] = allot_cv_strdup(m);
+        cJSON_free(m);
+        if (!c->meta_json[row]) return cerr(r, ALLOT_E_NOMEM, "out of memory");
+    }
+    double *frow = c->n_features ? c->features + row * c->n_features : NULL;
+    for (size_t f = 0; f < c->n_features; f++) frow[f] = NAN;
+    const cJSON *feats = cJSON_GetObjectItemCaseSensitive(q, "features");
+    if (feats) {
+        if (!cJSON_IsObject(feats)) return cerr(r, ALLOT_E_INVALID, "features: expected an object");
+        for (const cJSON *f = feats->child; f; f = f->next) {
+            size_t j = 0;
+            while (j < c->n_features && strcmp(c->feature_names[j], f->string) != 0) j++;
+            if (j == c->n_features)
+                return cerr(r, ALLOT_E_INVALID, "features.%s: not listed in the header's features", f->string);
+            if (!cJSON_IsNumber(f) || !isfinite(f->valuedouble))
+                return cerr(r, ALLOT_E_INVALID, "features.%s: expected a finite number", f->string);
+            if (!isnan(frow[j])) return cerr(r, ALLOT_E_INVALID, "features.%s: duplicate", f->string);
+            frow[j] = f->valuedouble;
+        }
+    }
+    allot_status st;
+    if ((st = read_row(r, q, "acc", c->n_tiers, c->acc + row * c->n_tiers, 1))) return st;
+    if ((st = read_row(r, q, "cost", c->n_tiers, c->cost + row * c->n_tiers, 0))) return st;
+    return read_row(r, q, "se", c->n_tiers, c->se + row * c->n_tiers, 0);
+}
+
+allot_status allot_curves_read(const char *path, allot_curves **out, allot_error *err) {
+    *out = NULL;
+    FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (!fp) return allot_error_set(err, ALLOT_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    allot_curves *c = calloc(1, sizeof *c);
+    cread r = {path, 0, err};
+    char *line = NULL;
+    size_t line_cap = 0, cap_q = 0, declared = (size_t)-1;
+    int have_header = 0;
+    size_t header_line = 1;
+    idset ids = {0};
+    allot_status st = ALLOT_OK;
+    if (!c) {
+        st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+        goto done;
+    }
+    for (;;) {
+        errno = 0;
+        ssize_t got = getline(&line, &line_cap, fp);
+        if (got < 0) {
+            if (ferror(fp)) st = allot_error_set(err, ALLOT_E_IO, "%s:%zu: read error", path, r.line + 1);
+            break;
+        }
+        r.line++;
+        size_t len = (size_t)got, i = 0;
+        while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r' || line[i] == '\n')) i++;
+        if (i == len) continue;
+        const char *end = NULL;
+        cJSON *doc = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+        if (!doc) {
+            st = cerr(&r, ALLOT_E_PARSE, "invalid JSON near byte %zu", end ? (size_t)(end - line) + 1 : (size_t)1);
+            break;
+        }
+        for (const char *p = end; p < line + len && !st; p++)
+            if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+                st = cerr(&r, ALLOT_E_PARSE, "invalid JSON: trailing text at byte %zu", (size_t)(p - line) + 1);
+        if (!st && !have_header) {
+            st = read_header(&r, doc, c, &declared);
+            have_header = 1;
+            header_line = r.line;
+        } else if (!st) {
+            size_t row = c->n_queries;
+            if (row == cap_q) {
+                size_t nc = cap_q ? cap_q * 2 : 256;
+                void *p1 = realloc(c->ids, nc * sizeof *c->ids), *p2 = p1 ? realloc(c->prompts, nc * sizeof *c->prompts) : NULL;
+                if (p1) c->ids = p1;
+                if (p2) c->prompts = p2;
+                void *p3 = p2 ? realloc(c->meta_json, nc * sizeof *c->meta_json) : NULL;
+                if (p3) c->meta_json = p3;
+                void *p4 = p3 ? realloc(c->acc, nc * c->n_tiers * sizeof *c->acc) : NULL;
+                if (p4) c->acc = p4;
+                void *p5 = p4 ? realloc(c->cost, nc * c->n_tiers * sizeof *c->cost) : NULL;
+                if (p5) c->cost = p5;
+                void *p6 = p5 ? realloc(c->se, nc * c->n_tiers * sizeof *c->se) : NULL;
+                if (p6) c->se = p6;
+                void *p7 = p6 && c->n_features ? realloc(c->features, nc * c->n_features * sizeof *c->features) : p6;
+                if (p7 && c->n_features) c->features = p7;
+                if (!p7) {
+                    cJSON_Delete(doc);
+                    st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+                    break;
+                }
+                cap_q = nc;
+            }
+            c->ids[row] = c->prompts[row] = c->meta_json[row] = NULL;
+            c->n_queries++;
+            st = read_query(&r, doc, c, row);
+            int dup = 0;
+            if (!st && idset_insert(&ids, c->ids, row, &dup)) st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+            if (!st && dup) st = cerr(&r, ALLOT_E_INVALID, "id: duplicate id \"%s\"", c->ids[row]);
+        }
+        cJSON_Delete(doc);
+        if (st) break;
+    }
+    if (!st && !have_header) st = allot_error_set(err, ALLOT_E_INVALID, "%s: empty file (no curves header)", path);
+    if (!st && declared != (size_t)-1 && declared != c->n_queries)
+        st = allot_error_set(err, ALLOT_E_INVALID, "%s:%zu: n_queries: the header declares %zu queries but the file has %zu",
+                             path, header_line, declared, c->n_queries);
+done:
+    free(line);
+    free(ids.slots);
+    if (fp != stdin) fclose(fp);
+    if (st) {
+        allot_curves_free(c);
+        return st;
+    }
+    *out = c;
+    return ALLOT_OK;
+}

@@ -1,0 +1,417 @@
+/*
+ * tier_spec.c - tier sets: the command-line spec syntax and the JSON tier file.
+ *
+ * Spec grammar (docs/curves-format.md):
+ *   spec  := group { "," group-or-k }
+ *   group := [ MODEL ":" ] RULE [ "/" AGG ] "@" K [ "/" AGG ]
+ *   a bare K (digits, optionally with a final "/" AGG) continues the previous group.
+ * MODEL is everything before the LAST ':' of the item, so model names may contain '/', '-', '.',
+ * '@' and even ':' (e.g. "llama3:8b:vote@8"); they may not contain ',' (use the JSON file).
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "curves_internal.h"
+
+#define ALLOT_MAX_K 1000000
+
+char *allot_cv_strdup(const char *s) {
+    if (!s) return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+int allot_cv_reserve(void **buf, size_t *cap, size_t n, size_t sz) {
+    if (n <= *cap) return 0;
+    size_t c = *cap ? *cap : 16;
+    while (c < n) c *= 2;
+    void *p = realloc(*buf, c * sz);
+    if (!p) return -1;
+    *buf = p;
+    *cap = c;
+    return 0;
+}
+
+static const char *const rule_names[] = {"pass", "majority", "best", "vote", "precomputed"};
+static const char *const agg_names[] = {"", "min", "last", "mean", "prod"};
+
+const char *allot_rule_name(allot_rule r) {
+    return (unsigned)r < sizeof rule_names / sizeof *rule_names ? rule_names[r] : "?";
+}
+const char *allot_step_agg_name(allot_step_agg a) {
+    return (unsigned)a < sizeof agg_names / sizeof *agg_names ? agg_names[a] : "?";
+}
+int allot_rule_from_name(const char *s, allot_rule *r) {
+    for (int i = 0; i < 4; i++) /* "precomputed" is not selectable */
+        if (strcmp(s, rule_names[i]) == 0) {
+            *r = (allot_rule)i;
+            return 0;
+        }
+    return -1;
+}
+int allot_step_agg_from_name(const char *s, allot_step_agg *a) {
+    for (int i = 1; i < 5; i++)
+        if (strcmp(s, agg_names[i]) == 0) {
+            *a = (allot_step_agg)i;
+            return 0;
+        }
+    return -1;
+}
+
+char *allot_tier_make_name(const char *model, allot_rule rule, int k, allot_step_agg agg) {
+    const char *rn = allot_rule_name(rule), *an = allot_step_agg_name(agg);
+    size_t len = (model ? strlen(model) + 1 : 0) + strlen(rn) + 1 + 12 + 1 + strlen(an) + 1;
+    char *s = malloc(len);
+    if (!s) return NULL;
+    snprintf(s, len, "%s%s%s@%d%s%s", model ? model : "", model ? ":" : "", rn, k, agg ? "/" : "", agg ? an : "");
+    return s;
+}
+
+void allot_tier_set_free(allot_tier_set *ts) {
+    if (!ts) return;
+    for (size_t i = 0; i < ts->n; i++) {
+        free(ts->tiers[i].name);
+        free(ts->tiers[i].model);
+    }
+    free(ts->tiers);
+    ts->tiers = NULL;
+    ts->n = 0;
+}
+
+allot_status allot_tier_set_copy(const allot_tier_set *src, allot_tier_set *dst, allot_error *err) {
+    memset(dst, 0, sizeof *dst);
+    if (!src || !src->n) return ALLOT_OK;
+    dst->tiers = calloc(src->n, sizeof *dst->tiers);
+    if (!dst->tiers) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    dst->n = src->n;
+    for (size_t i = 0; i < src->n; i++) {
+        dst->tiers[i] = src->tiers[i];
+        dst->tiers[i].name = allot_cv_strdup(src->tiers[i].name);
+        dst->tiers[i].model = allot_cv_strdup(src->tiers[i].model);
+        if (!dst->tiers[i].name || (src->tiers[i].model && !dst->tiers[i].model)) {
+            allot_tier_set_free(dst);
+            return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+        }
+    }
+    return ALLOT_OK;
+}
+
+/* Append one tier (takes a copy of model); checks the rule/agg combination and duplicate names. */
+static allot_status add_tier(allot_tier_set *ts, size_t *cap, const char *where, const char *model, allot_rule rule,
+                             int k, allot_step_agg agg, allot_error *err) {
+    if (agg != ALLOT_STEP_NONE && (rule == ALLOT_RULE_PASS || rule == ALLOT_RULE_MAJORITY))
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "%s: a step aggregation (/%s) applies only to best and vote",
+                               where, allot_step_agg_name(agg));
+    if (k < 1 || k > ALLOT_MAX_K)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "%s: k must be an integer in [1, %d]", where, ALLOT_MAX_K);
+    if (model && !model[0]) return allot_error_set(err, ALLOT_E_ARGUMENT, "%s: empty model name", where);
+    if (allot_cv_reserve((void **)&ts->tiers, cap, ts->n + 1, sizeof *ts->tiers))
+        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    allot_tier t = {0};
+    t.name = allot_tier_make_name(model, rule, k, agg);
+    t.model = allot_cv_strdup(model);
+    if (!t.name || (model && !t.model)) {
+        free(t.name);
+        free(t.model);
+        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    }
+    t.k = k;
+    t.rule = rule;
+    t.agg = agg;
+    for (size_t i = 0; i < ts->n; i++)
+        if (strcmp(ts->tiers[i].name, t.name) == 0) {
+            allot_status st = allot_error_set(err, ALLOT_E_ARGUMENT, "%s: tier %s given twice", where, t.name);
+            free(t.name);
+            free(t.model);
+            return st;
+        }
+    ts->tiers[ts->n++] = t;
+    return ALLOT_OK;
+}
+
+/* Parse a positive decimal integer occupying all of s; -1 when not. */
+static int parse_k(const char *s) {
+    if (!*s) return -1;
+    long v = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9') return -1;
+        v = v * 10 + (*p - '0');
+        if (v > ALLOT_MAX_K) return ALLOT_MAX_K + 1;
+    }
+    return (int)v;
+}
+
+static int all_digits(const char *s, size_t n) {
+    if (!n) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9') return 0;
+    return 1;
+}
+
+/* One group being collected: the ks are emitted when the group ends (its agg may come last). */
+typedef struct spec_group {
+    char *model;
+    allot_rule rule;
+    allot_step_agg agg;
+    int agg_from_suffix;
+    int *ks;
+    size_t nk, cap;
+    int open;
+} spec_group;
+
+static allot_status flush_group(spec_group *g, allot_tier_set *ts, size_t *cap, const char *spec, allot_error *err) {
+    allot_status st = ALLOT_OK;
+    for (size_t i = 0; i < g->nk && st == ALLOT_OK; i++)
+        st = add_tier(ts, cap, spec, g->model, g->rule, g->ks[i], g->agg, err);
+    free(g->model);
+    g->model = NULL;
+    g->nk = 0;
+    g->open = 0;
+    g->agg_from_suffix = 0;
+    g->agg = ALLOT_STEP_NONE;
+    return st;
+}
+
+allot_status allot_tier_set_parse(const char *spec, allot_tier_set *out, allot_error *err) {
+    memset(out, 0, sizeof *out);
+    if (!spec || !*spec) return allot_error_set(err, ALLOT_E_ARGUMENT, "tier spec: empty");
+    char *buf = allot_cv_strdup(spec);
+    if (!buf) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    size_t cap = 0;
+    spec_group g = {0};
+    allot_status st = ALLOT_OK;
+    char *save = buf;
+    for (;;) {
+        char *item = save;
+        char *comma = strchr(item, ',');
+        if (comma) *comma = '\0';
+        save = comma ? comma + 1 : NULL;
+        /* trim spaces */
+        while (*item == ' ') item++;
+        size_t len = strlen(item);
+        while (len && item[len - 1] == ' ') item[--len] = '\0';
+        if (!len) {
+            st = allot_error_set(err, ALLOT_E_ARGUMENT, "tier spec '%s': empty item", spec);
+            break;
+        }
+        char *slash_end = strrchr(item, '/');
+        size_t head = slash_end ? (size_t)(slash_end - item) : len;
+        if (!strchr(item, '@') && all_digits(item, head)) {
+            /* continuation: K[/AGG] of the open group */
+            if (!g.open) {
+                st = allot_error_set(err, ALLOT_E_ARGUMENT, "tier spec '%s': '%s' has no rule (write e.g. majority@%s)",
+                                     spec, item, item);
+                break;
+            }
+            if (g.agg_from_suffix == 2) {
+                st = allot_error_set(err, ALLOT_E_ARGUMENT,
+                                     "tier spec '%s': a '/agg' suffix must follow the last k of its group", spec);
+                break;
+            }
+            if (slash_end) {
+                *slash_end = '\0';
+                allot_step_agg a;
+                if (allot_step_agg_from_name(slash_end + 1, &a)) {
+                    st = allot_error_set(err, ALLOT_E_ARGUMENT,
+                                         "tier spec '%s': unknown step aggregation '%s' (min, last, mean, prod)", spec,
+                                         slash_end + 1);
+                    break;
+                }
+                if (g.agg && g.agg != a) {
+                    st = allot_error_set(err, ALLOT_E_ARGUMENT, "tier spec '%s': two different aggregations in one group",
+                                         spec);
+                    break;
+                }
+                g.agg = a;
+                g.agg_from_suffix = 2;
+            }
+            int k = parse_k(item);
+            if (allot_cv_reserve((void **)&g.ks, &g.cap, g.nk + 1, sizeof *g.ks)) {
+                st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+                break;
+            }
+            g.ks[g.nk++] = k;
+        } else {
+            if (g.open && (st = flush_group(&g, out, &cap, spec, err)) != ALLOT_OK) break;
+            char *colon = strrchr(item, ':');
+            char *rest = item;
+            if (colon) {
+                *colon = '\0';
+                rest = colon + 1;
+                if (!*item) {
+                    st = allot_error_set(err, ALLOT_E_ARGUMENT, "tier spec '%s': empty model name before ':'", spec);
+                    break;
+                }
+                g.model = allot_cv_strdup(item);
+                if (!g.model) {
+                    st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+                    break;
+                }
+            }
+            char *at = strchr(rest, '@');
+            if (!at || strchr(at + 1, '@')) {
+                st = allot_error_set(err, ALLOT_E_ARGUMENT,
+                                     "tier spec '%s': item '%s' must look like [MODEL:]RULE@K[,K...][/AGG]", spec, rest);
+                free(g.model);
+                g.model = NULL;
+                break;
+            }
+            *at = '\0';
+            char *rule_s = rest, *ks = at + 1;
+            allot_step_agg a1 = ALLOT_STEP_NONE, a2 = ALLOT_STEP_NONE;
+            char *rs = strchr(rule_s, '/');
+            char *ksl = strchr(ks, '/');
+            const char *bad_agg = NULL;
+            if (rs) {
+                *rs = '\0';
+                if (allot_step_agg_from_name(rs + 1, &a1)) bad_agg = rs + 1;
+            }
+            if (ksl) {
+                *ksl = '\0';
+                if (allot_step_agg_from_name(ksl + 1, &a2)) bad_agg = ksl + 1;
+            }
+            if (bad_agg) {
+                st = allot_error_set(err, ALLOT_E_ARGUMENT,
+                                     "tier spec '%s': unknown step aggregation '%s' (min, last, mean, prod)", spec, bad_agg);
+                free(g.model);
+                g.model = NULL;
+                break;
+            }
+            if (a1 && a2 && a1 != a2) {
+                st = allot_error_set(err, ALLOT_E_ARGUMENT, "tier spec '%s': two different aggregations in one group", spec);
+                free(g.model);
+                g.model = NULL;
+                break;
+            }
+            if (allot_rule_from_name(rule_s, &g.rule)) {
+                st = allot_error_set(err, ALLOT_E_ARGUMENT, "tier spec '%s': unknown rule '%s' (pass, majority, best, vote)",
+                                     spec, rule_s);
+                free(g.model);
+                g.model = NULL;
+                break;
+            }
+            int k = parse_k(ks);
+            if (k < 0) {
+                st = allot_error_set(err, ALLOT_E_ARGUMENT, "tier spec '%s': '%s' is not a positive integer k", spec, ks);
+                free(g.model);
+                g.model = NULL;
+                break;
+            }
+            g.agg = a1 ? a1 : a2;
+            g.agg_from_suffix = a2 ? 2 : 0;
+            g.open = 1;
+            if (allot_cv_reserve((void **)&g.ks, &g.cap, 1, sizeof *g.ks)) {
+                st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+                break;
+            }
+            g.ks[0] = k;
+            g.nk = 1;
+        }
+        if (!save) break;
+    }
+    if (st == ALLOT_OK && g.open) st = flush_group(&g, out, &cap, spec, err);
+    free(g.model);
+    free(g.ks);
+    free(buf);
+    if (st != ALLOT_OK) allot_tier_set_free(out);
+    return st;
+}
+
+/* One entry of a JSON tier file. */
+static allot_status load_entry(const cJSON *e, size_t idx, const char *path, allot_tier_set *ts, size_t *cap,
+                               allot_error *err) {
+    char where[ALLOT_ERROR_MSG_SIZE / 2];
+    snprintf(where, sizeof where, "%s: tiers[%zu]", path, idx);
+    if (!cJSON_IsObject(e)) return allot_error_set(err, ALLOT_E_INVALID, "%s: expected an object", where);
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(e, "model");
+    const cJSON *rule = cJSON_GetObjectItemCaseSensitive(e, "rule");
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(e, "k");
+    const cJSON *agg = cJSON_GetObjectItemCaseSensitive(e, "agg");
+    if (model && !cJSON_IsNull(model) && !cJSON_IsString(model))
+        return allot_error_set(err, ALLOT_E_INVALID, "%s.model: expected a string", where);
+    if (!rule) return allot_error_set(err, ALLOT_E_INVALID, "%s.rule: missing", where);
+    allot_rule r;
+    if (!cJSON_IsString(rule) || allot_rule_from_name(rule->valuestring, &r))
+        return allot_error_set(err, ALLOT_E_INVALID, "%s.rule: expected one of pass, majority, best, vote", where);
+    allot_step_agg a = ALLOT_STEP_NONE;
+    if (agg && !cJSON_IsNull(agg) &&
+        (!cJSON_IsString(agg) || (agg->valuestring[0] && allot_step_agg_from_name(agg->valuestring, &a))))
+        return allot_error_set(err, ALLOT_E_INVALID, "%s.agg: expected one of min, last, mean, prod", where);
+    if (!k) return allot_error_set(err, ALLOT_E_INVALID, "%s.k: missing", where);
+    const char *mname = cJSON_IsString(model) ? model->valuestring : NULL;
+    const cJSON *ks = cJSON_IsArray(k) ? k->child : k;
+    if (cJSON_IsArray(k) && !ks) return allot_error_set(err, ALLOT_E_INVALID, "%s.k: empty array", where);
+    for (; ks; ks = cJSON_IsArray(k) ? ks->next : NULL) {
+        double v = cJSON_IsNumber(ks) ? ks->valuedouble : -1;
+        if (!(v >= 1 && v <= ALLOT_MAX_K && v == (double)(int)v))
+            return allot_error_set(err, ALLOT_E_INVALID, "%s.k: expected an integer in [1, %d] or an array of them",
+                                   where, ALLOT_MAX_K);
+        allot_status st = add_tier(ts, cap, where, mname, r, (int)v, a, err);
+        if (st == ALLOT_E_ARGUMENT) { /* bad content of a file: input error, not usage */
+            if (err) err->code = ALLOT_E_INVALID;
+            return ALLOT_E_INVALID;
+        }
+        if (st) return st;
+    }
+    return ALLOT_OK;
+}
+
+allot_status allot_tier_set_load(const char *path, allot_tier_set *out, allot_error *err) {
+    memset(out, 0, sizeof *out);
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return allot_error_set(err, ALLOT_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (allot_cv_reserve((void **)&text, &cap, len + 4097, 1)) {
+            fclose(fp);
+            free(text);
+            return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+        }
+        size_t got = fread(text + len, 1, 4096, fp);
+        len += got;
+        if (got < 4096) break;
+        if (len > (1u << 24)) {
+            fclose(fp);
+            free(text);
+            return allot_error_set(err, ALLOT_E_INVALID, "%s: too large for a tier file", path);
+        }
+    }
+    int rerr = ferror(fp);
+    fclose(fp);
+    if (rerr) {
+        free(text);
+        return allot_error_set(err, ALLOT_E_IO, "%s: read error", path);
+    }
+    text[len] = '\0';
+    cJSON *doc = cJSON_ParseWithLength(text, len);
+    free(text);
+    if (!doc) return allot_error_set(err, ALLOT_E_PARSE, "%s: invalid JSON", path);
+    allot_status st = ALLOT_OK;
+    const cJSON *arr = doc;
+    if (cJSON_IsObject(doc)) {
+        const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(doc, "format");
+        if (fmt && (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, "allot-tiers") != 0))
+            st = allot_error_set(err, ALLOT_E_INVALID, "%s: format: expected \"allot-tiers\"", path);
+        const cJSON *ver = cJSON_GetObjectItemCaseSensitive(doc, "version");
+        if (!st && ver && !(cJSON_IsNumber(ver) && ver->valuedouble == 1))
+            st = allot_error_set(err, ALLOT_E_UNSUPPORTED, "%s: version: only version 1 is supported", path);
+        arr = cJSON_GetObjectItemCaseSensitive(doc, "tiers");
+        if (!st && !arr) st = allot_error_set(err, ALLOT_E_INVALID, "%s: tiers: missing", path);
+    }
+    if (!st && !cJSON_IsArray(arr))
+        st = allot_error_set(err, ALLOT_E_INVALID, "%s: tiers: expected an array of tier objects", path);
+    if (!st && !arr->child) st = allot_error_set(err, ALLOT_E_INVALID, "%s: tiers: empty", path);
+    size_t tcap = 0, i = 0;
+    for (const cJSON *e = st ? NULL : arr->child; e && !st; e = e->next, i++)
+        st = load_entry(e, i, path, out, &tcap, err);
+    cJSON_Delete(doc);
+    if (st) allot_tier_set_free(out);
+    return st;
+}

@@ -1,0 +1,503 @@
+/*
+ * runs_reader.c - streaming reader of labelled-runs JSONL (see runs_reader.h, docs/labelled-runs.md).
+ *
+ * One line at a time: getline() into a reused buffer, cJSON parse, validate, convert into reused
+ * arrays. The cJSON tree of the current line is kept until the next call so that string pointers
+ * in allot_query can point straight into it (no copies). The only state that grows with the file
+ * is the duplicate-id set (one copy of each id) and the model-name table.
+ */
+#include "runs_reader.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rng.h"
+
+/* Open-addressing set of owned strings (ids, model names). Index table holds entry+1, 0 = empty. */
+typedef struct strset {
+    char **items;    /* insertion order */
+    size_t n, items_cap;
+    uint32_t *slots; /* capacity: power of two */
+    size_t n_slots;
+} strset;
+
+struct allot_runs_reader {
+    char *path;
+    FILE *fp;
+    int own_fp;
+    char *line;
+    size_t line_cap;
+    size_t lineno;
+    cJSON *doc;       /* current line's tree */
+    char *meta_json;  /* current line's compact meta */
+    strset ids;
+    strset models;
+    allot_sample *samples;
+    size_t samples_cap;
+    double *steps;
+    size_t steps_cap;
+    allot_named_value *feats;
+    size_t feats_cap;
+    allot_tier_outcome *tiers;
+    size_t tiers_cap;
+    /* per-line answer interning: open addressing over answer strings (pointers into doc) */
+    const char **answers;
+    size_t answers_cap;
+    uint32_t *ans_slots;
+    size_t ans_slots_cap;
+    /* tier names fixed by the first line with `tiers` */
+    char **tier_names;
+    size_t n_tier_names;
+    size_t tier_names_line;
+};
+
+static uint64_t hash_str(const char *s) { return allot_hash64(s, strlen(s)); }
+
+static void strset_free(strset *s) {
+    for (size_t i = 0; i < s->n; i++) free(s->items[i]);
+    free(s->items);
+    free(s->slots);
+    memset(s, 0, sizeof *s);
+}
+
+/* Look s up; returns its index or -1. */
+static long strset_find(const strset *s, const char *key) {
+    if (!s->n_slots) return -1;
+    size_t mask = s->n_slots - 1;
+    for (size_t i = (size_t)hash_str(key) & mask;; i = (i + 1) & mask) {
+        uint32_t v = s->slots[i];
+        if (!v) return -1;
+        if (strcmp(s->items[v - 1], key) == 0) return (long)(v - 1);
+    }
+}
+
+static int strset_rehash(strset *s, size_t n_slots) {
+    uint32_t *slots = calloc(n_slots, sizeof *slots);
+    if (!slots) return -1;
+    size_t mask = n_slots - 1;
+    for (size_t k = 0; k < s->n; k++) {
+        size_t i = (size_t)hash_str(s->items[k]) & mask;
+        while (slots[i]) i = (i + 1) & mask;
+        slots[i] = (uint32_t)(k + 1);
+    }
+    free(s->slots);
+    s->slots = slots;
+    s->n_slots = n_slots;
+    return 0;
+}
+
+/* Add key (copied); returns its index, or -1 on out of memory. Caller checks absence first. */
+static long strset_add(strset *s, const char *key) {
+    if ((s->n + 1) * 2 > s->n_slots && strset_rehash(s, s->n_slots ? s->n_slots * 2 : 64) != 0) return -1;
+    if (s->n == s->items_cap) {
+        size_t cap = s->items_cap ? s->items_cap * 2 : 64;
+        char **items = realloc(s->items, cap * sizeof *items);
+        if (!items) return -1;
+        s->items = items;
+        s->items_cap = cap;
+    }
+    size_t len = strlen(key) + 1;
+    char *copy = malloc(len);
+    if (!copy) return -1;
+    memcpy(copy, key, len);
+    s->items[s->n] = copy;
+    size_t mask = s->n_slots - 1;
+    size_t i = (size_t)hash_str(key) & mask;
+    while (s->slots[i]) i = (i + 1) & mask;
+    s->slots[i] = (uint32_t)(s->n + 1);
+    return (long)s->n++;
+}
+
+/* Grow *buf to hold at least n elements of size sz. */
+static int reserve(void **buf, size_t *cap, size_t n, size_t sz) {
+    if (n <= *cap) return 0;
+    size_t c = *cap ? *cap : 16;
+    while (c < n) c *= 2;
+    void *p = realloc(*buf, c * sz);
+    if (!p) return -1;
+    *buf = p;
+    *cap = c;
+    return 0;
+}
+
+/* Errors are "path:line: field: problem". */
+#define RERR(r, err, code, ...) reader_error((r), (err), (code), __VA_ARGS__)
+static allot_status reader_error(const allot_runs_reader *r, allot_error *err, allot_status code, const char *fmt,
+                                 ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+static allot_status reader_error(const allot_runs_reader *r, allot_error *err, allot_status code, const char *fmt,
+                                 ...) {
+    char msg[ALLOT_ERROR_MSG_SIZE];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return allot_error_set(err, code, "%s:%zu: %s", r->path, r->lineno, msg);
+}
+
+allot_status allot_runs_reader_open(const char *path, allot_runs_reader **out, allot_error *err) {
+    *out = NULL;
+    if (!path) return allot_error_set(err, ALLOT_E_ARGUMENT, "runs reader: no path");
+    allot_runs_reader *r = calloc(1, sizeof *r);
+    if (!r) return allot_error_set(err, ALLOT_E_NOMEM, "%s: out of memory", path);
+    size_t len = strlen(path) + 1;
+    r->path = malloc(len);
+    if (!r->path) {
+        free(r);
+        return allot_error_set(err, ALLOT_E_NOMEM, "%s: out of memory", path);
+    }
+    memcpy(r->path, path, len);
+    if (strcmp(path, "-") == 0) {
+        r->fp = stdin;
+    } else {
+        r->fp = fopen(path, "r");
+        if (!r->fp) {
+            allot_status st = allot_error_set(err, ALLOT_E_IO, "%s: cannot open: %s", path, strerror(errno));
+            free(r->path);
+            free(r);
+            return st;
+        }
+        r->own_fp = 1;
+    }
+    *out = r;
+    return ALLOT_OK;
+}
+
+size_t allot_runs_reader_n_models(const allot_runs_reader *r) { return r->models.n; }
+
+const char *allot_runs_reader_model_name(const allot_runs_reader *r, int idx) {
+    if (idx < 0 || (size_t)idx >= r->models.n) return NULL;
+    return r->models.items[idx];
+}
+
+const char *allot_runs_reader_path(const allot_runs_reader *r) { return r->path; }
+
+static void release_line(allot_runs_reader *r) {
+    cJSON_Delete(r->doc);
+    r->doc = NULL;
+    free(r->meta_json);
+    r->meta_json = NULL;
+}
+
+void allot_runs_reader_close(allot_runs_reader *r) {
+    if (!r) return;
+    release_line(r);
+    if (r->own_fp && r->fp) fclose(r->fp);
+    free(r->path);
+    free(r->line);
+    strset_free(&r->ids);
+    strset_free(&r->models);
+    free(r->samples);
+    free(r->steps);
+    free(r->feats);
+    free(r->tiers);
+    free(r->answers);
+    free(r->ans_slots);
+    for (size_t i = 0; i < r->n_tier_names; i++) free(r->tier_names[i]);
+    free(r->tier_names);
+    free(r);
+}
+
+/* A finite JSON number, or an error naming field. */
+static allot_status get_number(allot_runs_reader *r, const cJSON *item, const char *field, double *v,
+                               allot_error *err) {
+    if (!cJSON_IsNumber(item)) return RERR(r, err, ALLOT_E_INVALID, "%s: expected a number", field);
+    double x = item->valuedouble;
+    if (!isfinite(x)) return RERR(r, err, ALLOT_E_INVALID, "%s: not a finite number", field);
+    *v = x;
+    return ALLOT_OK;
+}
+
+/* Intern answer string s for the current line; returns its id or -1 on out of memory. */
+static long intern_answer(allot_runs_reader *r, size_t *n_answers, const char *s) {
+    size_t mask = r->ans_slots_cap - 1;
+    for (size_t i = (size_t)hash_str(s) & mask;; i = (i + 1) & mask) {
+        uint32_t v = r->ans_slots[i];
+        if (!v) {
+            r->answers[*n_answers] = s;
+            r->ans_slots[i] = (uint32_t)(*n_answers + 1);
+            return (long)(*n_answers)++;
+        }
+        if (strcmp(r->answers[v - 1], s) == 0) return (long)(v - 1);
+    }
+}
+
+static allot_status parse_samples(allot_runs_reader *r, const cJSON *arr, allot_query *q, allot_error *err) {
+    if (!cJSON_IsArray(arr)) return RERR(r, err, ALLOT_E_INVALID, "samples: expected an array");
+    size_t n = (size_t)cJSON_GetArraySize(arr);
+    if (n == 0) return RERR(r, err, ALLOT_E_INVALID, "samples: empty array");
+    if (n > UINT32_MAX / 4) return RERR(r, err, ALLOT_E_INVALID, "samples: too many samples");
+    if (reserve((void **)&r->samples, &r->samples_cap, n, sizeof *r->samples) ||
+        reserve((void **)&r->answers, &r->answers_cap, n, sizeof *r->answers))
+        return RERR(r, err, ALLOT_E_NOMEM, "out of memory");
+    size_t slots = 16;
+    while (slots < 2 * n) slots *= 2;
+    if (slots > r->ans_slots_cap) {
+        uint32_t *p = realloc(r->ans_slots, slots * sizeof *p);
+        if (!p) return RERR(r, err, ALLOT_E_NOMEM, "out of memory");
+        r->ans_slots = p;
+        r->ans_slots_cap = slots;
+    }
+    memset(r->ans_slots, 0, r->ans_slots_cap * sizeof *r->ans_slots);
+    size_t n_answers = 0, n_steps = 0, i = 0;
+    long last_model = -1;
+    const char *last_model_name = NULL;
+    char field[64];
+    for (const cJSON *s = arr->child; s; s = s->next, i++) {
+        allot_sample *out = &r->samples[i];
+        if (!cJSON_IsObject(s)) return RERR(r, err, ALLOT_E_INVALID, "samples[%zu]: expected an object", i);
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(s, "correct");
+        if (!c) return RERR(r, err, ALLOT_E_INVALID, "samples[%zu].correct: missing", i);
+        if (!cJSON_IsBool(c))
+            return RERR(r, err, ALLOT_E_INVALID, "samples[%zu].correct: expected true or false", i);
+        out->correct = cJSON_IsTrue(c) ? 1 : 0;
+
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(s, "model");
+        const char *mname = "";
+        if (m) {
+            if (!cJSON_IsString(m)) return RERR(r, err, ALLOT_E_INVALID, "samples[%zu].model: expected a string", i);
+            mname = m->valuestring;
+        }
+        if (last_model_name && strcmp(last_model_name, mname) == 0) {
+            out->model = (int)last_model;
+        } else {
+            long idx = strset_find(&r->models, mname);
+            if (idx < 0 && (idx = strset_add(&r->models, mname)) < 0)
+                return RERR(r, err, ALLOT_E_NOMEM, "out of memory");
+            last_model = idx;
+            last_model_name = r->models.items[idx];
+            out->model = (int)idx;
+        }
+
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(s, "answer");
+        out->answer = -1;
+        out->answer_present = a != NULL;
+        if (a && !cJSON_IsNull(a)) {
+            if (!cJSON_IsString(a))
+                return RERR(r, err, ALLOT_E_INVALID, "samples[%zu].answer: expected a string or null", i);
+            out->answer = (int)intern_answer(r, &n_answers, a->valuestring);
+        }
+
+        const cJSON *sc = cJSON_GetObjectItemCaseSensitive(s, "score");
+        out->score = NAN;
+        if (sc) {
+            snprintf(field, sizeof field, "samples[%zu].score", i);
+            allot_status st = get_number(r, sc, field, &out->score, err);
+            if (st) return st;
+        }
+
+        const cJSON *co = cJSON_GetObjectItemCaseSensitive(s, "cost");
+        out->cost = 1.0;
+        if (co) {
+            snprintf(field, sizeof field, "samples[%zu].cost", i);
+            allot_status st = get_number(r, co, field, &out->cost, err);
+            if (st) return st;
+            if (out->cost < 0) return RERR(r, err, ALLOT_E_INVALID, "samples[%zu].cost: negative (%.17g)", i, out->cost);
+        }
+
+        const cJSON *ss = cJSON_GetObjectItemCaseSensitive(s, "step_scores");
+        out->step_offset = n_steps;
+        out->n_steps = 0;
+        if (ss) {
+            if (!cJSON_IsArray(ss))
+                return RERR(r, err, ALLOT_E_INVALID, "samples[%zu].step_scores: expected an array of numbers", i);
+            size_t ns = (size_t)cJSON_GetArraySize(ss);
+            if (reserve((void **)&r->steps, &r->steps_cap, n_steps + ns, sizeof *r->steps))
+                return RERR(r, err, ALLOT_E_NOMEM, "out of memory");
+            size_t j = 0;
+            for (const cJSON *v = ss->child; v; v = v->next, j++) {
+                snprintf(field, sizeof field, "samples[%zu].step_scores[%zu]", i, j);
+                allot_status st = get_number(r, v, field, &r->steps[n_steps + j], err);
+                if (st) return st;
+            }
+            out->n_steps = ns;
+            n_steps += ns;
+        }
+    }
+    q->n_samples = n;
+    q->samples = r->samples;
+    q->step_scores = r->steps;
+    q->n_answers = n_answers;
+    q->answers = r->answers;
+    return ALLOT_OK;
+}
+
+static allot_status parse_tiers(allot_runs_reader *r, const cJSON *obj, allot_query *q, allot_error *err) {
+    if (!cJSON_IsObject(obj)) return RERR(r, err, ALLOT_E_INVALID, "tiers: expected an object");
+    size_t n = (size_t)cJSON_GetArraySize(obj);
+    if (n == 0) return RERR(r, err, ALLOT_E_INVALID, "tiers: empty object");
+    if (r->n_tier_names == 0) {
+        /* The first line with tiers fixes the names and their order. */
+        char **names = calloc(n, sizeof *names);
+        if (!names) return RERR(r, err, ALLOT_E_NOMEM, "out of memory");
+        size_t i = 0;
+        for (const cJSON *t = obj->child; t; t = t->next, i++) {
+            for (size_t j = 0; j < i; j++)
+                if (strcmp(names[j], t->string) == 0) {
+                    for (size_t k = 0; k < i; k++) free(names[k]);
+                    free(names);
+                    return RERR(r, err, ALLOT_E_INVALID, "tiers.%s: duplicate tier name", t->string);
+                }
+            size_t len = strlen(t->string) + 1;
+            names[i] = malloc(len);
+            if (!names[i]) {
+                for (size_t k = 0; k < i; k++) free(names[k]);
+                free(names);
+                return RERR(r, err, ALLOT_E_NOMEM, "out of memory");
+            }
+            memcpy(names[i], t->string, len);
+        }
+        r->tier_names = names;
+        r->n_tier_names = n;
+        r->tier_names_line = r->lineno;
+    }
+    if (reserve((void **)&r->tiers, &r->tiers_cap, r->n_tier_names, sizeof *r->tiers))
+        return RERR(r, err, ALLOT_E_NOMEM, "out of memory");
+    /* Every key must be one of the fixed names, each exactly once. */
+    for (const cJSON *t = obj->child; t; t = t->next) {
+        size_t j = 0;
+        while (j < r->n_tier_names && strcmp(r->tier_names[j], t->string) != 0) j++;
+        if (j == r->n_tier_names)
+            return RERR(r, err, ALLOT_E_INVALID, "tiers.%s: not a tier of the first tiers line (line %zu)", t->string,
+                        r->tier_names_line);
+        for (const cJSON *u = obj->child; u != t; u = u->next)
+            if (strcmp(u->string, t->string) == 0)
+                return RERR(r, err, ALLOT_E_INVALID, "tiers.%s: duplicate tier name", t->string);
+    }
+    char field[ALLOT_ERROR_MSG_SIZE / 2];
+    for (size_t j = 0; j < r->n_tier_names; j++) {
+        const char *name = r->tier_names[j];
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, name);
+        if (!t)
+            return RERR(r, err, ALLOT_E_INVALID, "tiers.%s: missing (every line must have the tiers of line %zu)", name,
+                        r->tier_names_line);
+        if (!cJSON_IsObject(t)) return RERR(r, err, ALLOT_E_INVALID, "tiers.%s: expected an object", name);
+        allot_tier_outcome *o = &r->tiers[j];
+        o->name = name;
+        const cJSON *acc = cJSON_GetObjectItemCaseSensitive(t, "acc");
+        if (!acc) return RERR(r, err, ALLOT_E_INVALID, "tiers.%s.acc: missing", name);
+        snprintf(field, sizeof field, "tiers.%s.acc", name);
+        allot_status st = get_number(r, acc, field, &o->acc, err);
+        if (st) return st;
+        if (o->acc < 0 || o->acc > 1)
+            return RERR(r, err, ALLOT_E_INVALID, "tiers.%s.acc: outside [0,1] (%.17g)", name, o->acc);
+        const cJSON *cost = cJSON_GetObjectItemCaseSensitive(t, "cost");
+        if (!cost) return RERR(r, err, ALLOT_E_INVALID, "tiers.%s.cost: missing", name);
+        snprintf(field, sizeof field, "tiers.%s.cost", name);
+        st = get_number(r, cost, field, &o->cost, err);
+        if (st) return st;
+        if (o->cost < 0) return RERR(r, err, ALLOT_E_INVALID, "tiers.%s.cost: negative (%.17g)", name, o->cost);
+    }
+    q->n_tiers = r->n_tier_names;
+    q->tiers = r->tiers;
+    return ALLOT_OK;
+}
+
+static allot_status parse_line(allot_runs_reader *r, const char *text, size_t len, allot_query *q, allot_error *err) {
+    const char *end = NULL;
+    r->doc = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!r->doc) {
+        size_t off = end && end >= text ? (size_t)(end - text) : 0;
+        return RERR(r, err, ALLOT_E_PARSE, "invalid JSON near byte %zu", off + 1);
+    }
+    for (const char *p = end; p && p < text + len; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+            return RERR(r, err, ALLOT_E_PARSE, "invalid JSON: trailing text after the object at byte %zu",
+                        (size_t)(p - text) + 1);
+    const cJSON *doc = r->doc;
+    if (!cJSON_IsObject(doc)) return RERR(r, err, ALLOT_E_INVALID, "expected a JSON object");
+
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(doc, "id");
+    if (!id) return RERR(r, err, ALLOT_E_INVALID, "id: missing");
+    if (!cJSON_IsString(id)) return RERR(r, err, ALLOT_E_INVALID, "id: expected a string");
+    if (id->valuestring[0] == '\0') return RERR(r, err, ALLOT_E_INVALID, "id: empty string");
+    q->id = id->valuestring;
+
+    const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(doc, "prompt");
+    if (prompt && !cJSON_IsString(prompt)) return RERR(r, err, ALLOT_E_INVALID, "prompt: expected a string");
+    q->prompt = prompt ? prompt->valuestring : NULL;
+    const cJSON *gold = cJSON_GetObjectItemCaseSensitive(doc, "gold");
+    if (gold && !cJSON_IsString(gold)) return RERR(r, err, ALLOT_E_INVALID, "gold: expected a string");
+    q->gold = gold ? gold->valuestring : NULL;
+
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(doc, "meta");
+    if (meta) {
+        if (!cJSON_IsObject(meta)) return RERR(r, err, ALLOT_E_INVALID, "meta: expected an object");
+        r->meta_json = cJSON_PrintUnformatted(meta);
+        if (!r->meta_json) return RERR(r, err, ALLOT_E_NOMEM, "out of memory");
+        q->meta_json = r->meta_json;
+    }
+
+    const cJSON *feats = cJSON_GetObjectItemCaseSensitive(doc, "features");
+    if (feats) {
+        if (!cJSON_IsObject(feats)) return RERR(r, err, ALLOT_E_INVALID, "features: expected an object");
+        size_t n = (size_t)cJSON_GetArraySize(feats), i = 0;
+        if (reserve((void **)&r->feats, &r->feats_cap, n, sizeof *r->feats))
+            return RERR(r, err, ALLOT_E_NOMEM, "out of memory");
+        char field[ALLOT_ERROR_MSG_SIZE / 2];
+        for (const cJSON *f = feats->child; f; f = f->next, i++) {
+            snprintf(field, sizeof field, "features.%s", f->string);
+            for (const cJSON *g = feats->child; g != f; g = g->next)
+                if (strcmp(g->string, f->string) == 0)
+                    return RERR(r, err, ALLOT_E_INVALID, "%s: duplicate feature name", field);
+            r->feats[i].name = f->string;
+            allot_status st = get_number(r, f, field, &r->feats[i].value, err);
+            if (st) return st;
+        }
+        q->n_features = n;
+        q->features = r->feats;
+    }
+
+    const cJSON *samples = cJSON_GetObjectItemCaseSensitive(doc, "samples");
+    const cJSON *tiers = cJSON_GetObjectItemCaseSensitive(doc, "tiers");
+    if (!samples && !tiers) return RERR(r, err, ALLOT_E_INVALID, "samples: missing (a query needs samples or tiers)");
+    if (samples && tiers) return RERR(r, err, ALLOT_E_INVALID, "tiers: a query has samples or tiers, not both");
+    allot_status st = samples ? parse_samples(r, samples, q, err) : parse_tiers(r, tiers, q, err);
+    if (st) return st;
+
+    /* Duplicate check last, so that the id is recorded only for a valid line. */
+    if (strset_find(&r->ids, q->id) >= 0) return RERR(r, err, ALLOT_E_INVALID, "id: duplicate id \"%s\"", q->id);
+    if (strset_add(&r->ids, q->id) < 0) return RERR(r, err, ALLOT_E_NOMEM, "out of memory");
+    q->line = r->lineno;
+    return ALLOT_OK;
+}
+
+allot_status allot_runs_reader_next(allot_runs_reader *r, allot_query *q, int *has_query, allot_error *err) {
+    *has_query = 0;
+    memset(q, 0, sizeof *q);
+    release_line(r);
+    for (;;) {
+        errno = 0;
+        ssize_t got = getline(&r->line, &r->line_cap, r->fp);
+        if (got < 0) {
+            if (ferror(r->fp))
+                return allot_error_set(err, ALLOT_E_IO, "%s:%zu: read error: %s", r->path, r->lineno + 1,
+                                       strerror(errno));
+            return ALLOT_OK; /* end of file */
+        }
+        r->lineno++;
+        size_t len = (size_t)got;
+        if (memchr(r->line, '\0', len))
+            return RERR(r, err, ALLOT_E_PARSE, "invalid JSON: NUL byte in line");
+        int blank = 1;
+        for (size_t i = 0; i < len && blank; i++)
+            if (r->line[i] != ' ' && r->line[i] != '\t' && r->line[i] != '\r' && r->line[i] != '\n') blank = 0;
+        if (blank) continue;
+        allot_status st = parse_line(r, r->line, len, q, err);
+        if (st) {
+            memset(q, 0, sizeof *q);
+            return st;
+        }
+        *has_query = 1;
+        return ALLOT_OK;
+    }
+}
