@@ -772,14 +772,57 @@ static double auroc(dvec *d) {
     return (rank_sum - pos * (pos + 1) / 2.0) / (pos * neg);
 }
 
+#define STATS_PERMS 64 /* random orders per query for the maj@k / best@k estimates */
+
 typedef struct group_stats {
     char name[128];
     size_t queries, samples, correct, nulls, zero, all;
     double sum_frac, sum_majority, sum_best, sum_cost;
-    double sum_pass[STATS_NK];
+    double sum_pass[STATS_NK], sum_maj_k[STATS_NK], sum_best_k[STATS_NK];
     size_t n_pass[STATS_NK];
     dvec score, step_min, step_last;
 } group_stats;
+
+/* Per-query scratch, reused across queries. */
+typedef struct query_scratch {
+    size_t cap, acap;
+    int *answer;        /* answer id per sample, -1 = null */
+    int *y;             /* correct */
+    double *score;      /* NaN when absent */
+    uint32_t *perm;
+    const char **names; /* distinct answers */
+    size_t *cnt;
+} query_scratch;
+
+static int scratch_reserve(query_scratch *w, size_t n, size_t na) {
+    if (n > w->cap) {
+        size_t cap = n * 2;
+        int *a = realloc(w->answer, cap * sizeof *a);
+        if (a) w->answer = a;
+        int *y = realloc(w->y, cap * sizeof *y);
+        if (y) w->y = y;
+        double *sc = realloc(w->score, cap * sizeof *sc);
+        if (sc) w->score = sc;
+        uint32_t *pm = realloc(w->perm, cap * sizeof *pm);
+        if (pm) w->perm = pm;
+        if (!a || !y || !sc || !pm) return -1;
+        w->cap = cap;
+    }
+    if (na > w->acap) {
+        size_t cap = na * 2;
+        const char **nm = realloc(w->names, cap * sizeof *nm);
+        if (nm) w->names = nm;
+        size_t *cn = realloc(w->cnt, cap * sizeof *cn);
+        if (cn) w->cnt = cn;
+        if (!nm || !cn) return -1;
+        w->acap = cap;
+    }
+    return 0;
+}
+
+static void scratch_free(query_scratch *w) {
+    free(w->answer), free(w->y), free(w->score), free(w->perm), free(w->names), free(w->cnt);
+}
 
 /* Exact pass@k = 1 - C(n-c,k)/C(n,k). */
 static double pass_at_k(size_t n, size_t c, size_t k) {
@@ -789,53 +832,58 @@ static double pass_at_k(size_t n, size_t c, size_t k) {
     return 1.0 - q;
 }
 
+/* Majority vote of the counts cnt[0..na): 1/ties if the gold answer (gold_id, -1 = none) is
+ * among the most frequent non-null answers, else 0. */
+static double majority_hit(const size_t *cnt, size_t na, int gold_id) {
+    size_t top = 0, ties = 0;
+    for (size_t j = 0; j < na; j++) {
+        if (cnt[j] > top) top = cnt[j], ties = 1;
+        else if (cnt[j] == top) ties++;
+    }
+    return (gold_id >= 0 && top > 0 && cnt[gold_id] == top) ? 1.0 / (double)ties : 0.0;
+}
+
 /* Accumulate one query's samples of group g (model == NULL: all samples). */
-static int stats_query(group_stats *g, const cJSON *samples, const char *model) {
-    size_t n = 0, c = 0;
-    double best = -INFINITY, best_hits = 0, best_n = 0;
-    /* majority: count answers (at most a few distinct; linear scan) */
-    const char *ans[256];
-    size_t cnt[256], na = 0, gold_idx = (size_t)-1;
+static int stats_query(group_stats *g, query_scratch *w, uint64_t qi, const cJSON *samples, const char *model) {
+    size_t n = 0, c = 0, na = 0;
+    int gold_id = -1;
     const cJSON *s;
     cJSON_ArrayForEach(s, samples) {
         const cJSON *mo = cJSON_GetObjectItemCaseSensitive(s, "model");
         const char *mname = cJSON_IsString(mo) ? mo->valuestring : "";
         if (model && strcmp(mname, model)) continue;
+        if (scratch_reserve(w, n + 1, na + 1)) return -1;
         int y = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "correct"));
-        n++;
+        w->y[n] = y;
         c += (size_t)y;
         const cJSON *co = cJSON_GetObjectItemCaseSensitive(s, "cost");
         g->sum_cost += cJSON_IsNumber(co) ? co->valuedouble : 1.0;
         const cJSON *a = cJSON_GetObjectItemCaseSensitive(s, "answer");
+        w->answer[n] = -1;
         if (cJSON_IsString(a)) {
             size_t j = 0;
-            while (j < na && strcmp(ans[j], a->valuestring)) j++;
-            if (j == na && na < 256) ans[na] = a->valuestring, cnt[na++] = 0;
-            if (j < na) {
-                cnt[j]++;
-                if (y) gold_idx = j;
-            }
+            while (j < na && strcmp(w->names[j], a->valuestring)) j++;
+            if (j == na) w->names[na++] = a->valuestring;
+            w->answer[n] = (int)j;
+            if (y) gold_id = (int)j;
         } else {
             g->nulls++;
         }
         const cJSON *sc = cJSON_GetObjectItemCaseSensitive(s, "score");
-        if (cJSON_IsNumber(sc)) {
-            if (dvec_push(&g->score, sc->valuedouble, y)) return -1;
-            if (sc->valuedouble > best) best = sc->valuedouble, best_hits = y, best_n = 1;
-            else if (sc->valuedouble == best) best_hits += y, best_n += 1;
-        }
+        w->score[n] = cJSON_IsNumber(sc) ? sc->valuedouble : NAN;
+        if (cJSON_IsNumber(sc) && dvec_push(&g->score, sc->valuedouble, y)) return -1;
         const cJSON *st = cJSON_GetObjectItemCaseSensitive(s, "step_scores");
-        int ns = cJSON_GetArraySize(st);
-        if (cJSON_IsArray(st) && ns > 0) {
-            double mn = INFINITY, last = 0;
+        if (cJSON_IsArray(st) && cJSON_GetArraySize(st) > 0) {
+            double mn = INFINITY, last = NAN;
             const cJSON *e;
             cJSON_ArrayForEach(e, st) {
                 if (!cJSON_IsNumber(e)) continue;
                 if (e->valuedouble < mn) mn = e->valuedouble;
                 last = e->valuedouble;
             }
-            if (dvec_push(&g->step_min, mn, y) || dvec_push(&g->step_last, last, y)) return -1;
+            if (isfinite(last) && (dvec_push(&g->step_min, mn, y) || dvec_push(&g->step_last, last, y))) return -1;
         }
+        n++;
     }
     if (n == 0) return 0;
     g->queries++;
@@ -846,32 +894,160 @@ static int stats_query(group_stats *g, const cJSON *samples, const char *model) 
     g->sum_frac += (double)c / (double)n;
     for (int i = 0; i < STATS_NK; i++)
         if ((size_t)STATS_K[i] <= n) g->sum_pass[i] += pass_at_k(n, c, (size_t)STATS_K[i]), g->n_pass[i]++;
-    if (best_n > 0) g->sum_best += best_hits / best_n;
-    size_t top = 0, ties = 0;
-    for (size_t j = 0; j < na; j++) {
-        if (cnt[j] > top) top = cnt[j], ties = 1;
-        else if (cnt[j] == top) ties++;
+    for (size_t j = 0; j < na; j++) w->cnt[j] = 0;
+    for (size_t i = 0; i < n; i++)
+        if (w->answer[i] >= 0) w->cnt[w->answer[i]]++;
+    g->sum_majority += majority_hit(w->cnt, na, gold_id);
+    /* best@max: the highest score wins, ties split (samples without a score never win) */
+    double best = -INFINITY, hits = 0, ties = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!(w->score[i] >= best)) continue;
+        if (w->score[i] > best) best = w->score[i], hits = 0, ties = 0;
+        hits += w->y[i], ties += 1;
     }
-    if (gold_idx != (size_t)-1 && cnt[gold_idx] == top && top > 0) g->sum_majority += 1.0 / (double)ties;
+    if (ties > 0) g->sum_best += hits / ties;
+    /* maj@k and best@k: the first k samples of STATS_PERMS seeded random orders (the same orders
+     * for every k, so the estimated curves are coherent) */
+    allot_rng r;
+    allot_rng_seed_stream(&r, 12345, qi);
+    for (int p = 0; p < STATS_PERMS; p++) {
+        for (size_t i = 0; i < n; i++) w->perm[i] = (uint32_t)i;
+        allot_rng_shuffle_u32(&r, w->perm, n);
+        for (size_t j = 0; j < na; j++) w->cnt[j] = 0;
+        best = -INFINITY, hits = 0, ties = 0;
+        int ki = 0;
+        for (size_t t = 0; t < n && ki < STATS_NK; t++) {
+            size_t i = w->perm[t];
+            if (w->answer[i] >= 0) w->cnt[w->answer[i]]++;
+            if (w->score[i] >= best) {
+                if (w->score[i] > best) best = w->score[i], hits = 0, ties = 0;
+                hits += w->y[i], ties += 1;
+            }
+            if (t + 1 == (size_t)STATS_K[ki]) {
+                g->sum_maj_k[ki] += majority_hit(w->cnt, na, gold_id) / STATS_PERMS;
+                if (ties > 0) g->sum_best_k[ki] += hits / ties / STATS_PERMS;
+                ki++;
+            }
+        }
+    }
     return 0;
+}
+
+/* "%.4f" of v, or "-" when the figure does not apply (no answers / no scores in the file). */
+static const char *fig(char *buf, size_t n, int applies, double v) {
+    if (applies) snprintf(buf, n, "%.4f", v);
+    else snprintf(buf, n, "-");
+    return buf;
 }
 
 static void print_group(const group_stats *g) {
     double q = (double)g->queries;
-    printf("%s: %zu queries, %zu samples (%.1f / query), %zu null answers (%.4f)\n", g->name, g->queries,
-           g->samples, (double)g->samples / q, g->nulls, (double)g->nulls / (double)g->samples);
-    printf("  mean acc %.4f | 0 correct %.4f | all correct %.4f | pass@1 %.4f | pass@max %.4f | maj@max %.4f"
-           " | best@max %.4f\n",
+    int has_answers = g->nulls < g->samples, has_scores = g->score.n > 0;
+    char b1[32], b2[32];
+    printf("%s: %zu queries, %zu samples (%.1f / query), %zu null or absent answers (%.4f)\n", g->name,
+           g->queries, g->samples, (double)g->samples / q, g->nulls, (double)g->nulls / (double)g->samples);
+    printf("  mean acc %.4f | 0 correct %.4f | all correct %.4f | pass@1 %.4f | pass@max %.4f | maj@max %s"
+           " | best@max %s\n",
            (double)g->correct / (double)g->samples, (double)g->zero / q, (double)g->all / q, g->sum_frac / q,
-           (double)(g->queries - g->zero) / q, g->sum_majority / q, g->sum_best / q);
-    printf("  pass@k (exact):");
+           (double)(g->queries - g->zero) / q, fig(b1, sizeof b1, has_answers, g->sum_majority / q),
+           fig(b2, sizeof b2, has_scores, g->sum_best / q));
+    printf("  k                 ");
     for (int i = 0; i < STATS_NK; i++)
-        if (g->n_pass[i] == g->queries) printf(" @%d %.4f", STATS_K[i], g->sum_pass[i] / q);
+        if (g->n_pass[i] == g->queries) printf(" %7d", STATS_K[i]);
+    printf("\n  pass@k (exact)    ");
+    for (int i = 0; i < STATS_NK; i++)
+        if (g->n_pass[i] == g->queries) printf(" %7.4f", g->sum_pass[i] / q);
+    if (has_answers) {
+        printf("\n  majority@k (est.) ");
+        for (int i = 0; i < STATS_NK; i++)
+            if (g->n_pass[i] == g->queries) printf(" %7.4f", g->sum_maj_k[i] / q);
+    }
+    if (has_scores) {
+        printf("\n  best@k (est.)     ");
+        for (int i = 0; i < STATS_NK; i++)
+            if (g->n_pass[i] == g->queries) printf(" %7.4f", g->sum_best_k[i] / q);
+    }
     printf("\n");
-    dvec a = g->score, b = g->step_min, c = g->step_last;
-    printf("  verifier AUROC (pooled over samples): score %.4f | step min %.4f | step last %.4f\n", auroc(&a),
-           auroc(&b), auroc(&c));
+    if (has_scores) {
+        dvec a = g->score, b = g->step_min, c = g->step_last;
+        printf("  verifier AUROC (pooled over samples): score %.4f | step min %.4f | step last %.4f\n", auroc(&a),
+               auroc(&b), auroc(&c));
+    }
     printf("  mean cost per sample %.4f\n", g->sum_cost / (double)g->samples);
+}
+
+/* How much of the per-query accuracy the cheap surface carries: Pearson correlations and the R^2
+ * of an ordinary least-squares fit on SURF_N surface features (plus an intercept). */
+#define SURF_N 4
+static const char *const SURF_NAMES[SURF_N] = {"prompt bytes", "numbers in prompt", "meta.level",
+                                               "first features entry"};
+
+typedef struct surface_fit {
+    double n, sy, syy;
+    double sx[SURF_N], sxx[SURF_N], sxy[SURF_N];
+    double xtx[SURF_N + 1][SURF_N + 1], xty[SURF_N + 1];
+} surface_fit;
+
+static void surface_add(surface_fit *f, const cJSON *j, double acc) {
+    const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(j, "prompt");
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(j, "meta");
+    const cJSON *level = cJSON_GetObjectItemCaseSensitive(meta, "level");
+    const cJSON *feat = cJSON_GetObjectItemCaseSensitive(j, "features");
+    if (!cJSON_IsString(prompt)) return;
+    double x[SURF_N + 1] = {1.0, 0, 0, 0, 0};
+    const char *p = prompt->valuestring;
+    x[1] = (double)strlen(p);
+    for (size_t i = 0; p[i]; i++)
+        if (p[i] >= '0' && p[i] <= '9' && (i == 0 || p[i - 1] < '0' || p[i - 1] > '9')) x[2] += 1;
+    x[3] = cJSON_IsNumber(level) ? level->valuedouble : 0.0;
+    x[4] = feat && feat->child && cJSON_IsNumber(feat->child) ? feat->child->valuedouble : 0.0;
+    f->n += 1, f->sy += acc, f->syy += acc * acc;
+    for (int a = 0; a < SURF_N; a++) {
+        f->sx[a] += x[a + 1], f->sxx[a] += x[a + 1] * x[a + 1], f->sxy[a] += x[a + 1] * acc;
+    }
+    for (int a = 0; a <= SURF_N; a++) {
+        f->xty[a] += x[a] * acc;
+        for (int b = 0; b <= SURF_N; b++) f->xtx[a][b] += x[a] * x[b];
+    }
+}
+
+static void surface_print(const surface_fit *f) {
+    if (f->n < 10) return;
+    double syy = f->syy - f->sy * f->sy / f->n;
+    printf("surface vs per-query accuracy (all samples), Pearson r:");
+    for (int a = 0; a < SURF_N; a++) {
+        double sxx = f->sxx[a] - f->sx[a] * f->sx[a] / f->n, sxy = f->sxy[a] - f->sx[a] * f->sy / f->n;
+        printf("%s %s %.3f", a ? "," : "", SURF_NAMES[a], sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : 0.0);
+    }
+    /* Normal equations with a tiny ridge (constant columns stay solvable), Gaussian elimination. */
+    double m[SURF_N + 1][SURF_N + 2];
+    for (int a = 0; a <= SURF_N; a++) {
+        for (int b = 0; b <= SURF_N; b++) m[a][b] = f->xtx[a][b] + (a == b && a > 0 ? 1e-6 * f->n : 0.0);
+        m[a][SURF_N + 1] = f->xty[a];
+    }
+    for (int c = 0; c <= SURF_N; c++) {
+        int piv = c;
+        for (int r = c + 1; r <= SURF_N; r++)
+            if (fabs(m[r][c]) > fabs(m[piv][c])) piv = r;
+        for (int k = 0; k <= SURF_N + 1; k++) {
+            double t = m[c][k];
+            m[c][k] = m[piv][k];
+            m[piv][k] = t;
+        }
+        if (m[c][c] == 0) return;
+        for (int r = 0; r <= SURF_N; r++) {
+            if (r == c) continue;
+            double q = m[r][c] / m[c][c];
+            for (int k = c; k <= SURF_N + 1; k++) m[r][k] -= q * m[c][k];
+        }
+    }
+    double beta[SURF_N + 1], sse = f->syy;
+    for (int a = 0; a <= SURF_N; a++) beta[a] = m[a][SURF_N + 1] / m[a][a];
+    for (int a = 0; a <= SURF_N; a++) {
+        sse -= 2 * beta[a] * f->xty[a];
+        for (int b = 0; b <= SURF_N; b++) sse += beta[a] * beta[b] * f->xtx[a][b];
+    }
+    printf("\n  least-squares R^2 of accuracy on these %d features: %.3f\n", SURF_N, syy > 0 ? 1 - sse / syy : 0.0);
 }
 
 static int run_stats(const char *path) {
@@ -889,6 +1065,9 @@ static int run_stats(const char *path) {
         return 1;
     }
     int ng = 1, rc = 0;
+    query_scratch w = {0};
+    surface_fit sf;
+    memset(&sf, 0, sizeof sf);
     snprintf(g[0].name, sizeof g[0].name, "all samples");
     char *line = NULL;
     size_t cap = 0, lineno = 0;
@@ -917,8 +1096,12 @@ static int run_stats(const char *path) {
         const cJSON *meta = cJSON_GetObjectItemCaseSensitive(j, "meta");
         const cJSON *level = meta ? cJSON_GetObjectItemCaseSensitive(meta, "level") : NULL;
         int li = cJSON_IsNumber(level) && level->valuedouble >= 1 && level->valuedouble <= 5 ? level->valueint : 0;
-        int bad = stats_query(&g[0], samples, NULL) || stats_query(&lv[li], samples, NULL);
-        for (int k = 1; k < ng && !bad; k++) bad = stats_query(&g[k], samples, g[k].name);
+        uint64_t qi = (uint64_t)lineno;
+        size_t before_c = g[0].correct, before_n = g[0].samples;
+        int bad = stats_query(&g[0], &w, qi, samples, NULL) || stats_query(&lv[li], &w, qi, samples, NULL);
+        if (!bad && g[0].samples > before_n)
+            surface_add(&sf, j, (double)(g[0].correct - before_c) / (double)(g[0].samples - before_n));
+        for (int k = 1; k < ng && !bad; k++) bad = stats_query(&g[k], &w, qi, samples, g[k].name);
         cJSON_Delete(j);
         if (bad) {
             fprintf(stderr, "allot-gen-runs: out of memory\n");
@@ -927,6 +1110,7 @@ static int run_stats(const char *path) {
         }
     }
     free(line);
+    scratch_free(&w);
     if (fp != stdin) fclose(fp);
     if (rc == 0 && g[0].queries == 0) {
         fprintf(stderr, "allot-gen-runs: %s: no queries\n", path);
@@ -946,6 +1130,7 @@ static int run_stats(const char *path) {
                    (double)x->correct / (double)x->samples, (double)x->zero / q, (double)x->all / q,
                    (double)(x->queries - x->zero) / q, x->sum_majority / q, x->sum_cost / (double)x->samples);
         }
+        surface_print(&sf);
     }
     for (int k = 0; k < STATS_MAX_GROUPS; k++) free(g[k].score.v), free(g[k].step_min.v), free(g[k].step_last.v);
     for (int l = 0; l < 6; l++) free(lv[l].score.v), free(lv[l].step_min.v), free(lv[l].step_last.v);
