@@ -11,6 +11,31 @@
  * value (with its single fractional query) and the Lagrangian dual bound.
  *
  * Arrays acc and cost are n x t, row-major. All outputs are caller-owned.
+ *
+ * Input rules (checked by the solvers, ALLOT_E_INVALID naming query and tier otherwise): every
+ * cost finite and >= 0, every acc finite; budget finite and >= 0 (ALLOT_E_ARGUMENT otherwise);
+ * t in 1..65535 and n < 2^32. n = 0 gives an all-zero, feasible result.
+ *
+ * Tie rules (docs/oracle.md has the long form):
+ *  - Per query, tiers are ordered by (cost ascending, acc descending, index ascending); a tier that
+ *    is not strictly more accurate than every cheaper-or-equal tier before it is dominated and never
+ *    chosen (so duplicates resolve to the lowest index, equal-cost tiers to the most accurate one).
+ *    Hull points that are exactly collinear (equal computed slopes) are kept as separate segments.
+ *  - The exact walk orders hull segments by (slope descending, query ascending, segment ascending)
+ *    and takes whole segments until the first one that does not fit ("fits": running total cost
+ *    <= N*B*(1 + 1e-12)). lambda* is that segment's slope, it is the fractional one in the LP.
+ *  - When no other segment has the same slope as the crossing one, exact and bisect return the same
+ *    integral allocation: every segment steeper than lambda*. At a tie (several segments with slope
+ *    lambda*) exact additionally takes the tied segments that precede the crossing one in the order
+ *    above, while bisect (the pure price allocation, ties to the cheaper tier) takes none of them:
+ *    both are optimal for the same lambda*, both LP values are equal, exact's integral accuracy is
+ *    >= bisect's.
+ *  - Budget below the cheapest allocation: the cheapest allocation, feasible = 0, lambda = the
+ *    largest hull slope (the smallest price at which every query chooses its cheapest tier),
+ *    lp_value = dual_bound = mean_acc (the LP itself is infeasible), frac_query = -1.
+ *  - Budget at or above the all-max-accuracy allocation: lambda = 0, every query at its most
+ *    accurate tier (the cheapest among equally accurate ones), frac_query = -1.
+ *  - Budget exactly at a breakpoint: the segment ending there is taken, frac_query = -1.
  */
 #ifndef ALLOT_ORACLE_H
 #define ALLOT_ORACLE_H
@@ -52,7 +77,7 @@ double allot_oracle_choose(const double *acc, const double *cost, size_t n, size
 
 /** One point of the oracle frontier. */
 typedef struct allot_frontier_point {
-    double lambda;    /**< slope of the segment that ends here */
+    double lambda;    /**< slope of the segment that ends here (+INFINITY for the first point) */
     double mean_cost; /**< mean cost after taking every segment up to this one */
     double mean_acc;  /**< mean accuracy there (the LP frontier is piecewise linear between points) */
 } allot_frontier_point;
@@ -63,5 +88,30 @@ typedef struct allot_frontier_point {
  */
 allot_status allot_oracle_frontier(const double *acc, const double *cost, size_t n, size_t t,
                                    allot_frontier_point **points, size_t *n_points, allot_error *err);
+
+/**
+ * The LP value (mean accuracy) at mean budget B read off a frontier by linear interpolation between
+ * breakpoints. Below the first point returns the first point's accuracy (infeasible), above the
+ * last the last one's.
+ */
+double allot_oracle_frontier_value(const allot_frontier_point *points, size_t n_points, double budget);
+
+/**
+ * The Lagrangian dual in means: (1/N) sum_i max_t (acc - lambda*cost) + lambda*B. At lambda* it
+ * equals the LP value; at any lambda >= 0 it is an upper bound on it.
+ */
+double allot_oracle_dual(const double *acc, const double *cost, size_t n, size_t t, double lambda,
+                         double budget);
+
+/**
+ * One query's largest increment: the largest accuracy step between neighbouring points of any
+ * query's upper concave hull (not divided by N). Rounding the LP's fractional query down loses at
+ * most this / N in mean accuracy, so the integral allocation is within it of the integer optimum.
+ */
+double allot_oracle_max_increment(const double *acc, const double *cost, size_t n, size_t t);
+
+/** Check the input rules above; ALLOT_OK or an error naming the first bad query and tier. */
+allot_status allot_oracle_validate(const double *acc, const double *cost, size_t n, size_t t,
+                                   allot_error *err);
 
 #endif
