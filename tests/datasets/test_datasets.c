@@ -19,6 +19,10 @@
 
 #include <cjson/cJSON.h>
 
+#ifdef ALLOT_HAVE_RUNS_READER
+#include "runs_reader.h"
+#endif
+
 typedef struct tally {
     int passed, failed;
 } tally;
@@ -315,12 +319,43 @@ static size_t check_file(ctx *c, const char *path, size_t want_samples, int want
     return lineno;
 }
 
+#ifdef ALLOT_HAVE_RUNS_READER
+/* The project's reader accepts every line, sees the documented number of samples and models. */
+static void check_with_reader(ctx *c, const char *path, size_t want_lines, size_t want_samples, size_t want_models) {
+    allot_runs_reader *r = NULL;
+    allot_error err = {0};
+    allot_status st = allot_runs_reader_open(path, &r, &err);
+    CHECK(&c->t, st == ALLOT_OK, "reader: %s", err.msg);
+    if (st != ALLOT_OK) return;
+    size_t lines = 0, bad = 0;
+    for (;;) {
+        allot_query q;
+        int has = 0;
+        st = allot_runs_reader_next(r, &q, &has, &err);
+        if (st != ALLOT_OK || !has) break;
+        lines++;
+        bad += q.n_samples != want_samples * want_models || q.n_tiers != 0 || !q.prompt || !q.gold;
+    }
+    CHECK(&c->t, st == ALLOT_OK, "reader: %s", err.msg);
+    CHECK(&c->t, lines == want_lines, "reader: %zu queries, expected %zu", lines, want_lines);
+    CHECK(&c->t, bad == 0, "reader: %zu queries with unexpected contents", bad);
+    CHECK(&c->t, allot_runs_reader_n_models(r) == want_models, "reader: %zu models, expected %zu",
+          allot_runs_reader_n_models(r), want_models);
+    allot_runs_reader_close(r);
+}
+#else
+static void check_with_reader(ctx *c, const char *path, size_t want_lines, size_t want_samples, size_t want_models) {
+    (void)c, (void)path, (void)want_lines, (void)want_samples, (void)want_models;
+}
+#endif
+
 static void test_schema_small(ctx *c) {
     char a[1024];
     path_in(c, "det-a.jsonl", a, sizeof a);
     file_stats fs;
     size_t lines = check_file(c, a, 32, 2, &fs);
     CHECK(&c->t, lines == 300, "expected 300 lines, got %zu", lines);
+    check_with_reader(c, a, 300, 32, 2);
     remove(a);
 }
 
@@ -333,6 +368,7 @@ static void test_default_statistics(ctx *c) {
     file_stats fs;
     size_t lines = check_file(c, d, 64, 1, &fs);
     CHECK(&c->t, lines == 3000, "default file: expected 3000 queries, got %zu", lines);
+    check_with_reader(c, d, 3000, 64, 1);
     if (fs.queries == 0 || fs.samples == 0) return;
     double q = (double)fs.queries;
     double zero = (double)fs.zero / q, all = (double)fs.all / q, pass1 = fs.sum_frac / q;
