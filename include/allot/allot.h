@@ -1,0 +1,42 @@
+/*
+ * allot.h - umbrella header of the allot serving runtime (liballot).
+ *
+ * The runtime predicts, in microseconds, how much test-time compute tier to spend on an LLM query:
+ *
+ *   allot_error.h     status codes and caller-owned error messages
+ *   allot_features.h  the featuriser shared with the trainer (prompt -> dense + hashed features)
+ *   allot_model.h     XGBoost JSON and LIBLINEAR model evaluators (bit-exact)
+ *   allot_policy.h    policy bundles: tiers + features + classifier + decision rule -> a tier
+ *   allot_budget.h    an online controller keeping the mean spent cost at a target
+ *
+ * Depends on libc, libm and cJSON only. See docs/runtime.md for how to embed it.
+ */
+#ifndef ALLOT_H
+#define ALLOT_H
+
+#include "allot/allot_error.h"
+#include "allot/allot_features.h"
+#include "allot/allot_model.h"
+#include "allot/allot_policy.h"
+#include "allot/allot_budget.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Version of this header (semantic versioning). */
+#define ALLOT_VERSION_MAJOR 0
+#define ALLOT_VERSION_MINOR 1
+#define ALLOT_VERSION_PATCH 0
+/** MAJOR * 10000 + MINOR * 100 + PATCH, comparable with allot_version_number(). */
+#define ALLOT_VERSION_NUMBER (ALLOT_VERSION_MAJOR * 10000 + ALLOT_VERSION_MINOR * 100 + ALLOT_VERSION_PATCH)
+
+/** Version of the linked library as "MAJOR.MINOR.PATCH" (static storage). */
+const char *allot_version_string(void);
+/** Version of the linked library as MAJOR * 10000 + MINOR * 100 + PATCH. */
+unsigned allot_version_number(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ALLOT_H */

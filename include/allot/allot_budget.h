@@ -1,0 +1,87 @@
+/*
+ * allot_budget.h - an online budget controller for a serving gateway.
+ *
+ * The calibrated decision rule (allot_policy.h) picks argmax_c log p(c|x) - mu * cost(c): a
+ * larger price mu buys cheaper tiers. The controller keeps the running mean of the costs actually
+ * spent at a target B by adjusting mu after every observed cost c_n (integral control, i.e. dual
+ * ascent on the budget constraint):
+ *
+ *     mu_n = clamp( mu_{n-1} + (gain / B) * (c_n - B) / B,  0,  mu_max )
+ *
+ * Unrolled, while mu stays inside (0, mu_max):
+ *
+ *     spent_n - n * B = (mu_n - mu_0) * B^2 / gain
+ *
+ * so the cumulative overspend is bounded by mu_max * B^2 / gain and the running mean
+ * spent_n / n converges to B at rate 1/n whenever the target is reachable (some mu in
+ * [0, mu_max] spends B on average). When even mu = 0 spends less than B, mu rests at 0 and the
+ * mean stays below the target (a budget is a cap). The factor 1/B makes mu's step scale-free:
+ * mu has units 1/cost, so gain is dimensionless (default 0.05).
+ *
+ * Usage per request:  opts.rule = ALLOT_RULE_CALIBRATED; opts.mu = allot_budget_mu(b);
+ *                     allot_policy_predict(..., &opts, ...); serve; allot_budget_observe(b, cost);
+ *
+ * Threads: one controller may be shared by every request thread. allot_budget_mu() and
+ * allot_budget_observe() are lock-free (C11 atomics; each observation is applied exactly once,
+ * in some order). allot_budget_get_state() reads each field atomically but the fields together
+ * are only a snapshot when no observe() runs concurrently. Create/free are not concurrent-safe.
+ */
+#ifndef ALLOT_BUDGET_H
+#define ALLOT_BUDGET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "allot/allot_error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct allot_budget allot_budget;
+
+/** Controller parameters. */
+typedef struct allot_budget_config {
+    double target; /**< B, the target mean cost per query (> 0, finite) */
+    double mu0;    /**< initial price (>= 0), usually the policy's decision.mu */
+    double gain;   /**< dimensionless step (> 0); default 0.05 */
+    double mu_max; /**< upper clamp of mu (> mu0); default 1000 / B */
+} allot_budget_config;
+
+/** Fill cfg with the defaults for a target and an initial price. */
+void allot_budget_config_default(allot_budget_config *cfg, double target, double mu0);
+
+/** Create a controller (one allocation; the caller owns it). Invalid parameters: ALLOT_E_ARGUMENT. */
+allot_status allot_budget_create(const allot_budget_config *cfg, allot_budget **out, allot_error *err);
+/** Release a controller (NULL allowed). */
+void allot_budget_free(allot_budget *b);
+
+/** The current price mu (lock-free). */
+double allot_budget_mu(const allot_budget *b);
+
+/**
+ * Record the cost actually spent on one query and update mu (lock-free). A negative or
+ * non-finite cost is ignored and returns ALLOT_E_ARGUMENT.
+ */
+allot_status allot_budget_observe(allot_budget *b, double cost);
+
+/** The controller's state. */
+typedef struct allot_budget_state {
+    double target;       /**< B */
+    double mu;           /**< current price */
+    double spent;        /**< sum of observed costs */
+    uint64_t count;      /**< number of observations */
+    double running_mean; /**< spent / count (0 before the first observation) */
+    double overspend;    /**< spent - count * target */
+} allot_budget_state;
+
+/** Read the state (see the threading note above). */
+void allot_budget_get_state(const allot_budget *b, allot_budget_state *state);
+
+/** Forget the observations and restart from price mu0 (>= 0). Not concurrent-safe. */
+void allot_budget_reset(allot_budget *b, double mu0);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ALLOT_BUDGET_H */

@@ -1,0 +1,164 @@
+/*
+ * allot_policy.h - load a policy bundle and decide a query's compute tier.
+ *
+ * A policy bundle (docs/policy-bundle.md) holds the tier table with costs, the feature spec, a
+ * classifier (XGBoost JSON model or LIBLINEAR model) whose classes map to tiers, and a decision
+ * rule. allot_policy_load_*() validates it and builds an immutable allot_policy; predicting a
+ * query then featurises the raw prompt (allot_features.h), evaluates the classifier
+ * (allot_model.h) and applies the rule:
+ *
+ *   argmax      the tier of the most probable class;
+ *   calibrated  the tier of argmax_c [ log p(c|x) - mu * cost(tier(c)) ], mu >= 0 the price of
+ *               compute (the bundle's decision.mu, or a per-call override such as the budget
+ *               controller's current price, allot_budget.h).
+ *
+ * Ownership and threads
+ *   - allot_policy: created by a loader, released by allot_policy_free(). Immutable: any number of
+ *     threads may predict on one shared policy concurrently.
+ *   - allot_workspace: per-thread scratch for predictions, created for one policy with
+ *     allot_workspace_create() and reused across calls (never used by two threads at once). With
+ *     a workspace, predictions perform no heap allocation. A workspace may be NULL when
+ *     allot_policy_needs_workspace() is 0 (small dense policies: scratch then lives on the stack).
+ *   - Strings returned by accessors belong to the policy and live as long as it does.
+ *
+ * Errors: fallible functions return an allot_status and fill an optional allot_error whose message
+ * names the offending bundle field ("classifier.classes[2]: tier index 7 out of range").
+ */
+#ifndef ALLOT_POLICY_H
+#define ALLOT_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "allot/allot_error.h"
+#include "allot/allot_features.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Bundle format name and the highest version this build reads. */
+#define ALLOT_POLICY_FORMAT "allot-policy"
+#define ALLOT_POLICY_VERSION 1
+/** Limits enforced by the loader (hostile input). */
+#define ALLOT_POLICY_MAX_TIERS 4096u
+#define ALLOT_POLICY_MAX_FILE_BYTES (1024u * 1024u * 1024u)
+
+typedef struct allot_policy allot_policy;
+typedef struct allot_workspace allot_workspace;
+
+/** Decision rules. */
+typedef enum allot_rule {
+    ALLOT_RULE_ARGMAX = 0,    /**< tier of the most probable class */
+    ALLOT_RULE_CALIBRATED = 1 /**< tier of argmax_c log p(c|x) - mu * cost(tier(c)) */
+} allot_rule;
+
+/** Classifier families. */
+typedef enum allot_classifier_kind {
+    ALLOT_CLASSIFIER_XGBOOST = 0,
+    ALLOT_CLASSIFIER_LIBLINEAR = 1,
+    ALLOT_CLASSIFIER_CONSTANT = 2 /**< a single class, no model (the oracle picked one tier only) */
+} allot_classifier_kind;
+
+/* ---- loading ------------------------------------------------------------------------------------ */
+
+/** Load a bundle from `len` bytes of JSON in memory (need not be NUL-terminated; not kept). */
+allot_status allot_policy_load_memory(const char *data, size_t len, allot_policy **out, allot_error *err);
+/** Load a bundle from a file (at most ALLOT_POLICY_MAX_FILE_BYTES). */
+allot_status allot_policy_load_file(const char *path, allot_policy **out, allot_error *err);
+/** Release a policy (NULL allowed). No prediction may be running on it. */
+void allot_policy_free(allot_policy *p);
+
+/* ---- inspection --------------------------------------------------------------------------------- */
+
+size_t allot_policy_n_tiers(const allot_policy *p);
+/** Tier i's name (NULL when out of range). */
+const char *allot_policy_tier_name(const allot_policy *p, size_t i);
+/** Tier i's cost (NaN when out of range). */
+double allot_policy_tier_cost(const allot_policy *p, size_t i);
+/** Index of the tier called `name`, or -1. */
+long allot_policy_tier_index(const allot_policy *p, const char *name);
+/** Number of classifier classes (tiers the oracle picked during training). */
+size_t allot_policy_n_classes(const allot_policy *p);
+/** Tier index of class c, or -1 when out of range. */
+long allot_policy_class_tier(const allot_policy *p, size_t c);
+allot_classifier_kind allot_policy_classifier_kind(const allot_policy *p);
+/** The bundle's decision rule and price mu. */
+allot_rule allot_policy_rule(const allot_policy *p);
+double allot_policy_mu(const allot_policy *p);
+/** The policy's featuriser (owned by the policy): names and order of the extra features. */
+const allot_featurizer *allot_policy_featurizer(const allot_policy *p);
+/** 1 when predictions need a workspace (hashed input or large dense vectors), else 0. */
+int allot_policy_needs_workspace(const allot_policy *p);
+
+/* ---- prediction --------------------------------------------------------------------------------- */
+
+/** Create a workspace sized for policy p (one allocation). The policy must outlive it. */
+allot_status allot_workspace_create(const allot_policy *p, allot_workspace **out, allot_error *err);
+/** Release a workspace (NULL allowed). */
+void allot_workspace_free(allot_workspace *ws);
+
+/** Per-call options; pass NULL for the bundle's rule and mu. */
+typedef struct allot_predict_options {
+    int rule;  /**< an allot_rule, or -1 for the bundle's rule */
+    double mu; /**< price for the calibrated rule (finite, >= 0); negative or NaN: the bundle's decision.mu */
+} allot_predict_options;
+
+/** Options meaning "the bundle's rule and mu". */
+#define ALLOT_PREDICT_OPTIONS_DEFAULT {-1, -1.0}
+
+/** One query's input: the raw prompt and its extra features by position (see allot_features.h). */
+typedef struct allot_query_input {
+    const char *prompt;   /**< prompt bytes (NULL allowed when prompt_len is 0) */
+    size_t prompt_len;
+    const double *extras; /**< allot_featurizer_n_extra() values, NaN = missing; or NULL = all missing */
+    size_t n_extras;      /**< allot_featurizer_n_extra(), or 0 with extras NULL */
+} allot_query_input;
+
+/** One decision. */
+typedef struct allot_decision {
+    size_t tier;           /**< the chosen tier index */
+    size_t class_index;    /**< the chosen class (tier == allot_policy_class_tier(p, class_index)) */
+    double cost;           /**< the chosen tier's cost */
+    double expected_cost;  /**< sum over tiers of p(tier|x) * cost(tier) */
+    double probability;    /**< p(chosen class | x) */
+    double mu;             /**< the price used (0 for the argmax rule) */
+    int rule;              /**< the rule used (an allot_rule) */
+} allot_decision;
+
+/**
+ * Decide one query.
+ *   ws         a workspace created for p, or NULL when allot_policy_needs_workspace(p) is 0.
+ *   opts       NULL, or a per-call rule/mu override.
+ *   tier_probs optional: tier_probs_len >= allot_policy_n_tiers(p) doubles receiving p(tier|x)
+ *              (0 for tiers without a class); NULL with 0 to skip.
+ *   out        the decision.
+ * No heap allocation; thread-safe on a shared policy (each thread with its own workspace).
+ */
+allot_status allot_policy_predict(const allot_policy *p, allot_workspace *ws, const allot_query_input *query,
+                                  const allot_predict_options *opts, double *tier_probs, size_t tier_probs_len,
+                                  allot_decision *out, allot_error *err);
+
+/**
+ * Decide n queries: out[i] for queries[i]; tier_probs (optional) holds n * n_tiers values, row i
+ * at tier_probs + i * n_tiers. Same results as n calls of allot_policy_predict(). Stops at the first
+ * failing query and names its index in the message.
+ */
+allot_status allot_policy_predict_batch(const allot_policy *p, allot_workspace *ws, const allot_query_input *queries,
+                                        size_t n, const allot_predict_options *opts, double *tier_probs,
+                                        size_t tier_probs_len, allot_decision *out, allot_error *err);
+
+/**
+ * The decision rule on its own (what allot_policy_predict applies, exposed so that trainers and
+ * tests use the very same arithmetic): returns the chosen class among n classes with
+ * probabilities probs[c] and costs costs[c] (the cost of class c's tier). argmax: the largest
+ * probability; calibrated: the largest log(probs[c]) - mu * costs[c] in double, log(0) = -inf.
+ * Ties go to the smaller class index; classes whose score is NaN are never chosen (class 0 when
+ * all are). n must be >= 1.
+ */
+size_t allot_rule_apply(allot_rule rule, double mu, const double *probs, const double *costs, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ALLOT_POLICY_H */

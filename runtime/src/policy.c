@@ -1,0 +1,725 @@
+/*
+ * policy.c - policy bundles: loading, validation and prediction (include/allot/allot_policy.h).
+ */
+#include "allot/allot_policy.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "allot/allot_model.h"
+#include "features_internal.h"
+
+/* Stack scratch limits for allot_policy_predict without a workspace. */
+#define STACK_MAX_DENSE 256u
+#define STACK_MAX_CLASSES 64u
+
+struct allot_policy {
+    size_t n_tiers;
+    char **tier_name;
+    double *tier_cost;
+    size_t n_classes;
+    size_t *class_tier;
+    double *class_cost;
+    allot_classifier_kind kind;
+    int hashed_input; /* LIBLINEAR input includes the hashed block */
+    allot_featurizer *feat;
+    size_t n_dense;
+    uint32_t hash_dim;
+    allot_xgb_model *xgb;
+    size_t xgb_width; /* PROBA width: n_classes, or 1 for a binary model */
+    allot_linear_model *lin;
+    size_t lin_n_labels;
+    size_t *lin_label_class; /* label position -> class */
+    int lin_prob;            /* logistic solver: predict_probability */
+    size_t lin_n_dec;
+    allot_rule rule;
+    double mu;
+    int needs_ws;
+};
+
+struct allot_workspace {
+    const allot_policy *p;
+    float *dense;
+    float *stdz;
+    uint32_t *sidx;
+    float *sval;
+    allot_linear_feature *lx;
+    float *xout;
+    double *cprob;
+    double *dec;
+};
+
+/* ---- helpers ------------------------------------------------------------------------------------- */
+
+void allot_policy_free(allot_policy *p) {
+    if (!p) return;
+    if (p->tier_name)
+        for (size_t i = 0; i < p->n_tiers; i++) free(p->tier_name[i]);
+    free(p->tier_name);
+    free(p->tier_cost);
+    free(p->class_tier);
+    free(p->class_cost);
+    allot_featurizer_free(p->feat);
+    allot_xgb_model_free(p->xgb);
+    allot_linear_model_free(p->lin);
+    free(p->lin_label_class);
+    free(p);
+}
+
+static char *dup_str(const char *s) {
+    size_t n = strlen(s);
+    char *d = malloc(n + 1);
+    if (d) memcpy(d, s, n + 1);
+    return d;
+}
+
+/* A short, printable rendering of a JSON value's type for error messages. */
+static const char *json_type(const cJSON *it) {
+    if (!it) return "missing";
+    if (cJSON_IsNull(it)) return "null";
+    if (cJSON_IsBool(it)) return "a boolean";
+    if (cJSON_IsNumber(it)) return "a number";
+    if (cJSON_IsString(it)) return "a string";
+    if (cJSON_IsArray(it)) return "an array";
+    if (cJSON_IsObject(it)) return "an object";
+    return "invalid";
+}
+
+/*
+ * Raw-text lookup: the byte range of root[k1][k2] in the original document, so that the XGBoost
+ * model reaches its loader as the trainer wrote it (its float literals parsed once, directly to
+ * float32, as XGBoost does). The document has already been validated by cJSON; this scanner is
+ * still bounds-checked throughout. Returns 1 and the range on success, 0 when not found.
+ */
+static size_t skip_ws(const char *s, size_t n, size_t i) {
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
+    return i;
+}
+
+static size_t skip_string(const char *s, size_t n, size_t i) { /* s[i] == '"' */
+    for (i++; i < n; i++) {
+        if (s[i] == '\\') i++;
+        else if (s[i] == '"') return i + 1;
+    }
+    return n;
+}
+
+static size_t skip_value(const char *s, size_t n, size_t i) {
+    i = skip_ws(s, n, i);
+    if (i >= n) return n;
+    if (s[i] == '"') return skip_string(s, n, i);
+    if (s[i] == '{' || s[i] == '[') {
+        size_t depth = 0;
+        while (i < n) {
+            char c = s[i];
+            if (c == '"') {
+                i = skip_string(s, n, i);
+                continue;
+            }
+            if (c == '{' || c == '[') depth++;
+            else if (c == '}' || c == ']') {
+                depth--;
+                if (depth == 0) return i + 1;
+            }
+            i++;
+        }
+        return n;
+    }
+    while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\t' && s[i] != '\n' &&
+           s[i] != '\r')
+        i++;
+    return i;
+}
+
+/* In the object starting at s[*start] ('{'), find member `key` (compared raw, without unescaping). */
+static int find_member(const char *s, size_t n, size_t obj, const char *key, size_t *vstart, size_t *vend) {
+    size_t i = skip_ws(s, n, obj);
+    if (i >= n || s[i] != '{') return 0;
+    i++;
+    size_t klen = strlen(key);
+    for (;;) {
+        i = skip_ws(s, n, i);
+        if (i >= n || s[i] != '"') return 0;
+        size_t ks = i + 1, ke = skip_string(s, n, i);
+        if (ke > n || ke < ks + 1) return 0;
+        int match = (ke - 1 - ks) == klen && !memcmp(s + ks, key, klen);
+        i = skip_ws(s, n, ke);
+        if (i >= n || s[i] != ':') return 0;
+        i = skip_ws(s, n, i + 1);
+        size_t ve = skip_value(s, n, i);
+        if (match) {
+            *vstart = i;
+            *vend = ve;
+            return 1;
+        }
+        i = skip_ws(s, n, ve);
+        if (i >= n || s[i] != ',') return 0;
+        i++;
+    }
+}
+
+/* ---- loading ---------------------------------------------------------------------------------------- */
+
+static allot_status parse_tiers(allot_policy *p, const cJSON *root, allot_error *err) {
+    const cJSON *tiers = cJSON_GetObjectItemCaseSensitive(root, "tiers");
+    if (!cJSON_IsArray(tiers))
+        return allot_error_set(err, ALLOT_E_INVALID, "tiers: must be an array of {name, cost} (is %s)", json_type(tiers));
+    size_t n = (size_t)cJSON_GetArraySize(tiers);
+    if (n == 0) return allot_error_set(err, ALLOT_E_INVALID, "tiers: must not be empty");
+    if (n > ALLOT_POLICY_MAX_TIERS)
+        return allot_error_set(err, ALLOT_E_INVALID, "tiers: %zu tiers, at most %u allowed", n, ALLOT_POLICY_MAX_TIERS);
+    p->tier_name = calloc(n, sizeof *p->tier_name);
+    p->tier_cost = calloc(n, sizeof *p->tier_cost);
+    if (!p->tier_name || !p->tier_cost) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    p->n_tiers = n;
+    size_t i = 0;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, tiers) {
+        if (!cJSON_IsObject(t)) return allot_error_set(err, ALLOT_E_INVALID, "tiers[%zu]: must be an object", i);
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(t, "name");
+        const cJSON *cost = cJSON_GetObjectItemCaseSensitive(t, "cost");
+        if (!cJSON_IsString(name) || !name->valuestring[0])
+            return allot_error_set(err, ALLOT_E_INVALID, "tiers[%zu].name: must be a non-empty string (is %s)", i,
+                                   json_type(name));
+        if (!cJSON_IsNumber(cost) || !isfinite(cost->valuedouble) || cost->valuedouble < 0)
+            return allot_error_set(err, ALLOT_E_INVALID, "tiers[%zu].cost: must be a finite number >= 0 (is %s)", i,
+                                   json_type(cost));
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(p->tier_name[j], name->valuestring))
+                return allot_error_set(err, ALLOT_E_INVALID, "tiers[%zu].name: duplicate tier '%.64s'", i,
+                                       name->valuestring);
+        p->tier_name[i] = dup_str(name->valuestring);
+        if (!p->tier_name[i]) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+        p->tier_cost[i] = cost->valuedouble;
+        i++;
+    }
+    return ALLOT_OK;
+}
+
+static allot_status parse_classes(allot_policy *p, const cJSON *cls, allot_error *err) {
+    const cJSON *classes = cJSON_GetObjectItemCaseSensitive(cls, "classes");
+    if (!cJSON_IsArray(classes))
+        return allot_error_set(err, ALLOT_E_INVALID, "classifier.classes: must be an array of tier indices (is %s)",
+                               json_type(classes));
+    size_t n = (size_t)cJSON_GetArraySize(classes);
+    if (n == 0) return allot_error_set(err, ALLOT_E_INVALID, "classifier.classes: must not be empty");
+    if (n > p->n_tiers)
+        return allot_error_set(err, ALLOT_E_INVALID, "classifier.classes: %zu classes but only %zu tiers", n, p->n_tiers);
+    p->class_tier = calloc(n, sizeof *p->class_tier);
+    p->class_cost = calloc(n, sizeof *p->class_cost);
+    if (!p->class_tier || !p->class_cost) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    p->n_classes = n;
+    size_t i = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, classes) {
+        if (!cJSON_IsNumber(c) || c->valuedouble != floor(c->valuedouble))
+            return allot_error_set(err, ALLOT_E_INVALID, "classifier.classes[%zu]: must be an integer tier index", i);
+        if (c->valuedouble < 0 || c->valuedouble >= (double)p->n_tiers)
+            return allot_error_set(err, ALLOT_E_INVALID, "classifier.classes[%zu]: tier index %g out of range [0, %zu)",
+                                   i, c->valuedouble, p->n_tiers);
+        size_t t = (size_t)c->valuedouble;
+        for (size_t j = 0; j < i; j++)
+            if (p->class_tier[j] == t)
+                return allot_error_set(err, ALLOT_E_INVALID, "classifier.classes[%zu]: tier %zu already has a class", i,
+                                       t);
+        p->class_tier[i] = t;
+        p->class_cost[i] = p->tier_cost[t];
+        i++;
+    }
+    return ALLOT_OK;
+}
+
+static allot_status prefix_error(allot_error *err, allot_status st, const char *where, const allot_error *sub) {
+    return allot_error_set(err, st, "%s: %s", where, sub->msg[0] ? sub->msg : allot_status_string(st));
+}
+
+static allot_status load_xgboost(allot_policy *p, const cJSON *cls, const char *doc, size_t len, allot_error *err) {
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(cls, "xgboost");
+    allot_error sub;
+    allot_error_clear(&sub);
+    allot_status st;
+    if (cJSON_IsString(m)) {
+        st = allot_xgb_model_load_memory(m->valuestring, strlen(m->valuestring), &p->xgb, &sub);
+    } else if (cJSON_IsObject(m)) {
+        size_t cs, ce, xs, xe;
+        if (find_member(doc, len, skip_ws(doc, len, 0), "classifier", &cs, &ce) &&
+            find_member(doc, ce, cs, "xgboost", &xs, &xe) && xe > xs && doc[xs] == '{') {
+            st = allot_xgb_model_load_memory(doc + xs, xe - xs, &p->xgb, &sub);
+        } else { /* escaped key names: fall back to cJSON's rendering of the object */
+            char *txt = cJSON_PrintUnformatted(m);
+            if (!txt) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+            st = allot_xgb_model_load_memory(txt, strlen(txt), &p->xgb, &sub);
+            cJSON_free(txt);
+        }
+    } else {
+        return allot_error_set(err, ALLOT_E_INVALID, "classifier.xgboost: must be XGBoost's JSON model object (is %s)",
+                               json_type(m));
+    }
+    if (st) return prefix_error(err, st, "classifier.xgboost", &sub);
+    size_t nf = allot_xgb_model_num_features(p->xgb);
+    if (nf > p->n_dense)
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "classifier.xgboost: the model reads %zu features but the feature spec has %zu dense features",
+                               nf, p->n_dense);
+    size_t w = allot_xgb_model_output_width(p->xgb, ALLOT_XGB_OUTPUT_PROBA);
+    if (w == 0)
+        return allot_error_set(err, ALLOT_E_UNSUPPORTED,
+                               "classifier.xgboost: objective '%s' gives no class probabilities",
+                               allot_xgb_model_objective_name(p->xgb));
+    if (!(w == p->n_classes || (w == 1 && p->n_classes == 2)))
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "classifier.xgboost: the model has %zu probability outputs but classifier.classes has %zu classes",
+                               w, p->n_classes);
+    p->xgb_width = w;
+    return ALLOT_OK;
+}
+
+static allot_status load_liblinear(allot_policy *p, const cJSON *cls, allot_error *err) {
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(cls, "liblinear");
+    if (!cJSON_IsString(m))
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "classifier.liblinear: must be the text of a LIBLINEAR model file (is %s)", json_type(m));
+    allot_error sub;
+    allot_error_clear(&sub);
+    allot_status st = allot_linear_model_load_memory(m->valuestring, strlen(m->valuestring), &p->lin, &sub);
+    if (st) return prefix_error(err, st, "classifier.liblinear", &sub);
+    if (allot_linear_model_is_regression(p->lin))
+        return allot_error_set(err, ALLOT_E_UNSUPPORTED, "classifier.liblinear: regression solver '%s' is not a classifier",
+                               allot_linear_model_solver_name(p->lin));
+    size_t nin = p->n_dense + (p->hashed_input ? p->hash_dim : 0);
+    if (allot_linear_model_num_features(p->lin) > nin)
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "classifier.liblinear: the model has %zu features but the input has %zu",
+                               allot_linear_model_num_features(p->lin), nin);
+    size_t nl = allot_linear_model_num_classes(p->lin);
+    if (nl == 0 || nl > p->n_classes)
+        return allot_error_set(err, ALLOT_E_INVALID, "classifier.liblinear: the model has %zu labels, classifier.classes %zu",
+                               nl, p->n_classes);
+    p->lin_label_class = calloc(nl, sizeof *p->lin_label_class);
+    if (!p->lin_label_class) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < nl; i++) {
+        int lab = allot_linear_model_label(p->lin, i);
+        if (lab < 0 || (size_t)lab >= p->n_classes)
+            return allot_error_set(err, ALLOT_E_INVALID,
+                                   "classifier.liblinear: label %d is not a class index in [0, %zu)", lab, p->n_classes);
+        for (size_t j = 0; j < i; j++)
+            if (p->lin_label_class[j] == (size_t)lab)
+                return allot_error_set(err, ALLOT_E_INVALID, "classifier.liblinear: duplicate label %d", lab);
+        p->lin_label_class[i] = (size_t)lab;
+    }
+    p->lin_n_labels = nl;
+    p->lin_prob = allot_linear_model_has_probability(p->lin);
+    p->lin_n_dec = allot_linear_model_num_decision_values(p->lin);
+    return ALLOT_OK;
+}
+
+static allot_status load_doc(allot_policy *p, const cJSON *root, const char *doc, size_t len, allot_error *err) {
+    if (!cJSON_IsObject(root)) return allot_error_set(err, ALLOT_E_INVALID, "policy: the document must be a JSON object");
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
+    if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, ALLOT_POLICY_FORMAT))
+        return allot_error_set(err, ALLOT_E_INVALID, "format: must be \"%s\" (is %s)", ALLOT_POLICY_FORMAT, json_type(fmt));
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "version");
+    if (!cJSON_IsNumber(ver) || ver->valuedouble != floor(ver->valuedouble) || ver->valuedouble < 1)
+        return allot_error_set(err, ALLOT_E_INVALID, "version: must be a positive integer (is %s)", json_type(ver));
+    if (ver->valuedouble > ALLOT_POLICY_VERSION)
+        return allot_error_set(err, ALLOT_E_UNSUPPORTED, "version: %g is newer than this runtime reads (%d)",
+                               ver->valuedouble, ALLOT_POLICY_VERSION);
+    allot_status st = parse_tiers(p, root, err);
+    if (st) return st;
+
+    const cJSON *features = cJSON_GetObjectItemCaseSensitive(root, "features");
+    if (!features) return allot_error_set(err, ALLOT_E_INVALID, "features: missing");
+    st = allot_featurizer_create_cjson(features, "features", &p->feat, err);
+    if (st) return st;
+    p->n_dense = allot_featurizer_n_dense(p->feat);
+    p->hash_dim = allot_featurizer_hash_dim(p->feat);
+
+    const cJSON *cls = cJSON_GetObjectItemCaseSensitive(root, "classifier");
+    if (!cJSON_IsObject(cls))
+        return allot_error_set(err, ALLOT_E_INVALID, "classifier: must be an object (is %s)", json_type(cls));
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(cls, "kind");
+    if (!cJSON_IsString(kind))
+        return allot_error_set(err, ALLOT_E_INVALID, "classifier.kind: must be a string (is %s)", json_type(kind));
+    if (!strcmp(kind->valuestring, "xgboost")) p->kind = ALLOT_CLASSIFIER_XGBOOST;
+    else if (!strcmp(kind->valuestring, "liblinear")) p->kind = ALLOT_CLASSIFIER_LIBLINEAR;
+    else if (!strcmp(kind->valuestring, "constant")) p->kind = ALLOT_CLASSIFIER_CONSTANT;
+    else
+        return allot_error_set(err, ALLOT_E_UNSUPPORTED,
+                               "classifier.kind: '%.32s' is not one of xgboost, liblinear, constant", kind->valuestring);
+    st = parse_classes(p, cls, err);
+    if (st) return st;
+
+    const cJSON *input = cJSON_GetObjectItemCaseSensitive(cls, "input");
+    if (input && !cJSON_IsString(input))
+        return allot_error_set(err, ALLOT_E_INVALID, "classifier.input: must be \"dense\" or \"dense+hashed\"");
+    const char *in = input ? input->valuestring : (p->kind == ALLOT_CLASSIFIER_LIBLINEAR ? "dense+hashed" : "dense");
+    if (!strcmp(in, "dense")) p->hashed_input = 0;
+    else if (!strcmp(in, "dense+hashed")) p->hashed_input = 1;
+    else return allot_error_set(err, ALLOT_E_INVALID, "classifier.input: must be \"dense\" or \"dense+hashed\"");
+    if (p->hashed_input && p->kind == ALLOT_CLASSIFIER_XGBOOST)
+        return allot_error_set(err, ALLOT_E_UNSUPPORTED, "classifier.input: xgboost policies take \"dense\" input");
+    if (p->hashed_input && p->hash_dim == 0) p->hashed_input = 0; /* nothing to append */
+
+    if (p->kind == ALLOT_CLASSIFIER_XGBOOST) st = load_xgboost(p, cls, doc, len, err);
+    else if (p->kind == ALLOT_CLASSIFIER_LIBLINEAR) st = load_liblinear(p, cls, err);
+    else if (p->n_classes != 1)
+        st = allot_error_set(err, ALLOT_E_INVALID, "classifier.classes: a constant classifier has exactly one class");
+    if (st) return st;
+
+    const cJSON *dec = cJSON_GetObjectItemCaseSensitive(root, "decision");
+    p->rule = ALLOT_RULE_ARGMAX;
+    p->mu = 0;
+    if (dec) {
+        if (!cJSON_IsObject(dec)) return allot_error_set(err, ALLOT_E_INVALID, "decision: must be an object");
+        const cJSON *rule = cJSON_GetObjectItemCaseSensitive(dec, "rule");
+        if (rule) {
+            if (cJSON_IsString(rule) && !strcmp(rule->valuestring, "argmax")) p->rule = ALLOT_RULE_ARGMAX;
+            else if (cJSON_IsString(rule) && !strcmp(rule->valuestring, "calibrated")) p->rule = ALLOT_RULE_CALIBRATED;
+            else return allot_error_set(err, ALLOT_E_INVALID, "decision.rule: must be \"argmax\" or \"calibrated\"");
+        }
+        const cJSON *mu = cJSON_GetObjectItemCaseSensitive(dec, "mu");
+        if (mu && !cJSON_IsNull(mu)) {
+            if (!cJSON_IsNumber(mu) || !isfinite(mu->valuedouble) || mu->valuedouble < 0)
+                return allot_error_set(err, ALLOT_E_INVALID, "decision.mu: must be a finite number >= 0 (is %s)",
+                                       json_type(mu));
+            p->mu = mu->valuedouble;
+        } else if (p->rule == ALLOT_RULE_CALIBRATED) {
+            return allot_error_set(err, ALLOT_E_INVALID, "decision.mu: missing (required by the calibrated rule)");
+        }
+    }
+    p->needs_ws = p->hashed_input || p->n_dense > STACK_MAX_DENSE || p->n_classes > STACK_MAX_CLASSES ||
+                  p->xgb_width > STACK_MAX_CLASSES || p->lin_n_dec > STACK_MAX_CLASSES;
+    return ALLOT_OK;
+}
+
+allot_status allot_policy_load_memory(const char *data, size_t len, allot_policy **out, allot_error *err) {
+    if (out) *out = NULL;
+    if (!out || (!data && len)) return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_policy_load_memory: NULL argument");
+    if (!data) data = "";
+    cJSON *root = cJSON_ParseWithLength(data, len);
+    if (!root) /* (cJSON's error pointer is global state, so it is not used) */
+        return allot_error_set(err, ALLOT_E_PARSE, "policy: not valid JSON (truncated or malformed bundle)");
+    allot_policy *p = calloc(1, sizeof *p);
+    if (!p) {
+        cJSON_Delete(root);
+        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    }
+    allot_status st = load_doc(p, root, data, len, err);
+    cJSON_Delete(root);
+    if (st) {
+        allot_policy_free(p);
+        return st;
+    }
+    *out = p;
+    return ALLOT_OK;
+}
+
+allot_status allot_policy_load_file(const char *path, allot_policy **out, allot_error *err) {
+    if (out) *out = NULL;
+    if (!path || !out) return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_policy_load_file: NULL argument");
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return allot_error_set(err, ALLOT_E_IO, "%s: cannot open", path);
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        fclose(fp);
+        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    }
+    for (;;) {
+        if (n == cap) {
+            if (cap >= ALLOT_POLICY_MAX_FILE_BYTES) {
+                free(buf);
+                fclose(fp);
+                return allot_error_set(err, ALLOT_E_INVALID, "%s: larger than %u bytes", path,
+                                       ALLOT_POLICY_MAX_FILE_BYTES);
+            }
+            size_t ncap = cap * 2;
+            char *nb = realloc(buf, ncap);
+            if (!nb) {
+                free(buf);
+                fclose(fp);
+                return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        size_t got = fread(buf + n, 1, cap - n, fp);
+        n += got;
+        if (got == 0) break;
+    }
+    int bad = ferror(fp);
+    fclose(fp);
+    if (bad) {
+        free(buf);
+        return allot_error_set(err, ALLOT_E_IO, "%s: read error", path);
+    }
+    allot_error sub;
+    allot_error_clear(&sub);
+    allot_status st = allot_policy_load_memory(buf, n, out, &sub);
+    free(buf);
+    if (st) return allot_error_set(err, st, "%s: %s", path, sub.msg);
+    return ALLOT_OK;
+}
+
+/* ---- inspection ------------------------------------------------------------------------------------- */
+
+size_t allot_policy_n_tiers(const allot_policy *p) { return p ? p->n_tiers : 0; }
+const char *allot_policy_tier_name(const allot_policy *p, size_t i) {
+    return p && i < p->n_tiers ? p->tier_name[i] : NULL;
+}
+double allot_policy_tier_cost(const allot_policy *p, size_t i) { return p && i < p->n_tiers ? p->tier_cost[i] : NAN; }
+long allot_policy_tier_index(const allot_policy *p, const char *name) {
+    if (!p || !name) return -1;
+    for (size_t i = 0; i < p->n_tiers; i++)
+        if (!strcmp(p->tier_name[i], name)) return (long)i;
+    return -1;
+}
+size_t allot_policy_n_classes(const allot_policy *p) { return p ? p->n_classes : 0; }
+long allot_policy_class_tier(const allot_policy *p, size_t c) {
+    return p && c < p->n_classes ? (long)p->class_tier[c] : -1;
+}
+allot_classifier_kind allot_policy_classifier_kind(const allot_policy *p) {
+    return p ? p->kind : ALLOT_CLASSIFIER_CONSTANT;
+}
+allot_rule allot_policy_rule(const allot_policy *p) { return p ? p->rule : ALLOT_RULE_ARGMAX; }
+double allot_policy_mu(const allot_policy *p) { return p ? p->mu : 0; }
+const allot_featurizer *allot_policy_featurizer(const allot_policy *p) { return p ? p->feat : NULL; }
+int allot_policy_needs_workspace(const allot_policy *p) { return p ? p->needs_ws : 0; }
+
+/* ---- workspaces --------------------------------------------------------------------------------------- */
+
+static size_t align_up(size_t x) { return (x + 15u) & ~(size_t)15u; }
+
+allot_status allot_workspace_create(const allot_policy *p, allot_workspace **out, allot_error *err) {
+    if (out) *out = NULL;
+    if (!p || !out) return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_workspace_create: NULL argument");
+    size_t nd = p->n_dense ? p->n_dense : 1;
+    size_t hd = p->hashed_input ? p->hash_dim : 0;
+    size_t nc = p->n_classes;
+    size_t nw = p->xgb_width > nc ? p->xgb_width : nc;
+    size_t ndec = p->lin_n_dec > nc ? p->lin_n_dec : nc;
+    size_t off[8], total = align_up(sizeof(allot_workspace));
+    size_t sizes[8] = {nd * sizeof(float),
+                       nd * sizeof(float),
+                       (hd ? hd : 1) * sizeof(uint32_t),
+                       (hd ? hd : 1) * sizeof(float),
+                       (nd + hd) * sizeof(allot_linear_feature),
+                       nw * sizeof(float),
+                       nc * sizeof(double),
+                       ndec * sizeof(double)};
+    for (int i = 0; i < 8; i++) {
+        off[i] = total;
+        total += align_up(sizes[i]);
+    }
+    char *mem = malloc(total);
+    if (!mem) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (workspace of %zu bytes)", total);
+    allot_workspace *ws = (allot_workspace *)mem;
+    ws->p = p;
+    ws->dense = (float *)(mem + off[0]);
+    ws->stdz = (float *)(mem + off[1]);
+    ws->sidx = (uint32_t *)(mem + off[2]);
+    ws->sval = (float *)(mem + off[3]);
+    ws->lx = (allot_linear_feature *)(mem + off[4]);
+    ws->xout = (float *)(mem + off[5]);
+    ws->cprob = (double *)(mem + off[6]);
+    ws->dec = (double *)(mem + off[7]);
+    *out = ws;
+    return ALLOT_OK;
+}
+
+void allot_workspace_free(allot_workspace *ws) { free(ws); }
+
+/* ---- the decision rule ----------------------------------------------------------------------------------- */
+
+size_t allot_rule_apply(allot_rule rule, double mu, const double *probs, const double *costs, size_t n) {
+    size_t best = 0;
+    double best_s = -INFINITY;
+    int have = 0;
+    for (size_t c = 0; c < n; c++) {
+        double s = rule == ALLOT_RULE_CALIBRATED ? log(probs[c]) - mu * costs[c] : probs[c];
+        if (isnan(s)) continue;
+        if (!have || s > best_s) {
+            best = c;
+            best_s = s;
+            have = 1;
+        }
+    }
+    return best;
+}
+
+/* ---- prediction ------------------------------------------------------------------------------------------- */
+
+static allot_status predict_core(const allot_policy *p, allot_workspace *ws, const allot_query_input *q,
+                                 allot_rule rule, double mu, double *tier_probs, allot_decision *out,
+                                 allot_error *err) {
+    allot_status st;
+    double *cprob = ws->cprob;
+    if (p->kind == ALLOT_CLASSIFIER_CONSTANT) {
+        cprob[0] = 1.0;
+    } else {
+        size_t n_sparse = 0;
+        st = allot_featurize(p->feat, q->prompt, q->prompt_len, q->extras, q->n_extras, ws->dense,
+                             p->hashed_input ? ws->sidx : NULL, p->hashed_input ? ws->sval : NULL,
+                             p->hashed_input ? p->hash_dim : 0, &n_sparse, err);
+        if (st) return st;
+        if (p->kind == ALLOT_CLASSIFIER_XGBOOST) {
+            st = allot_xgb_model_predict(p->xgb, ALLOT_XGB_OUTPUT_PROBA, ws->dense, p->n_dense, ws->xout,
+                                         p->xgb_width, err);
+            if (st) return st;
+            if (p->xgb_width == 1) { /* binary:logistic: the output is p(class 1) */
+                cprob[1] = (double)ws->xout[0];
+                cprob[0] = 1.0 - cprob[1];
+            } else {
+                for (size_t c = 0; c < p->n_classes; c++) cprob[c] = (double)ws->xout[c];
+            }
+        } else {
+            /* LIBLINEAR input: standardised dense block (indices 1..n_dense), then the hashed block */
+            size_t nnz = 0;
+            allot_featurizer_standardize(p->feat, ws->dense, ws->stdz);
+            for (size_t i = 0; i < p->n_dense; i++)
+                if (ws->stdz[i] != 0.0f) {
+                    ws->lx[nnz].index = (int32_t)(i + 1);
+                    ws->lx[nnz].value = (double)ws->stdz[i];
+                    nnz++;
+                }
+            for (size_t j = 0; j < n_sparse; j++) {
+                ws->lx[nnz].index = (int32_t)(p->n_dense + ws->sidx[j] + 1);
+                ws->lx[nnz].value = (double)ws->sval[j];
+                nnz++;
+            }
+            for (size_t c = 0; c < p->n_classes; c++) cprob[c] = 0;
+            size_t nl = p->lin_n_labels;
+            if (nl == 1) {
+                cprob[p->lin_label_class[0]] = 1.0;
+            } else if (p->lin_prob) {
+                st = allot_linear_model_predict_probability(p->lin, ws->lx, nnz, ws->dec, nl, NULL, err);
+                if (st) return st;
+                for (size_t i = 0; i < nl; i++) cprob[p->lin_label_class[i]] = ws->dec[i];
+            } else {
+                st = allot_linear_model_predict_values(p->lin, ws->lx, nnz, ws->dec, p->lin_n_dec, NULL, err);
+                if (st) return st;
+                if (p->lin_n_dec == 1) { /* two labels: sigmoid of the decision value, as LIBLINEAR's LR */
+                    double p0 = 1.0 / (1.0 + exp(-ws->dec[0]));
+                    cprob[p->lin_label_class[0]] = p0;
+                    cprob[p->lin_label_class[1]] = 1.0 - p0;
+                } else { /* softmax of the decision values */
+                    double mx = ws->dec[0], sum = 0;
+                    for (size_t i = 1; i < nl; i++)
+                        if (ws->dec[i] > mx) mx = ws->dec[i];
+                    for (size_t i = 0; i < nl; i++) sum += exp(ws->dec[i] - mx);
+                    for (size_t i = 0; i < nl; i++) cprob[p->lin_label_class[i]] = exp(ws->dec[i] - mx) / sum;
+                }
+            }
+        }
+    }
+    size_t c = allot_rule_apply(rule, mu, cprob, p->class_cost, p->n_classes);
+    double ec = 0;
+    for (size_t k = 0; k < p->n_classes; k++) ec += cprob[k] * p->class_cost[k];
+    if (tier_probs) {
+        for (size_t t = 0; t < p->n_tiers; t++) tier_probs[t] = 0;
+        for (size_t k = 0; k < p->n_classes; k++) tier_probs[p->class_tier[k]] = cprob[k];
+    }
+    out->tier = p->class_tier[c];
+    out->class_index = c;
+    out->cost = p->class_cost[c];
+    out->expected_cost = ec;
+    out->probability = cprob[c];
+    out->mu = rule == ALLOT_RULE_CALIBRATED ? mu : 0;
+    out->rule = (int)rule;
+    return ALLOT_OK;
+}
+
+static allot_status resolve_options(const allot_policy *p, const allot_predict_options *opts, allot_rule *rule,
+                                    double *mu, allot_error *err) {
+    *rule = p->rule;
+    *mu = p->mu;
+    if (!opts) return ALLOT_OK;
+    if (opts->rule == ALLOT_RULE_ARGMAX || opts->rule == ALLOT_RULE_CALIBRATED) *rule = (allot_rule)opts->rule;
+    else if (opts->rule != -1)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_policy_predict: unknown rule %d", opts->rule);
+    if (opts->mu >= 0) {
+        if (!isfinite(opts->mu))
+            return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_policy_predict: mu must be finite");
+        *mu = opts->mu;
+    }
+    return ALLOT_OK;
+}
+
+/* Scratch on the stack for small dense policies (allot_policy_needs_workspace() == 0). */
+typedef struct {
+    allot_workspace ws;
+    float dense[STACK_MAX_DENSE];
+    float stdz[STACK_MAX_DENSE];
+    allot_linear_feature lx[STACK_MAX_DENSE];
+    float xout[STACK_MAX_CLASSES];
+    double cprob[STACK_MAX_CLASSES];
+    double dec[STACK_MAX_CLASSES];
+} stack_ws;
+
+static void stack_ws_init(stack_ws *s, const allot_policy *p) {
+    s->ws.p = p;
+    s->ws.dense = s->dense;
+    s->ws.stdz = s->stdz;
+    s->ws.sidx = NULL;
+    s->ws.sval = NULL;
+    s->ws.lx = s->lx;
+    s->ws.xout = s->xout;
+    s->ws.cprob = s->cprob;
+    s->ws.dec = s->dec;
+}
+
+static allot_status check_call(const allot_policy *p, allot_workspace *ws, const void *q, const allot_decision *out,
+                               const double *tier_probs, size_t tier_probs_len, size_t n, allot_error *err) {
+    if (!p || !q || !out) return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_policy_predict: NULL argument");
+    if (ws && ws->p != p)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_policy_predict: the workspace was made for another policy");
+    if (!ws && p->needs_ws)
+        return allot_error_set(err, ALLOT_E_ARGUMENT,
+                               "allot_policy_predict: this policy needs a workspace (allot_workspace_create)");
+    if (tier_probs && tier_probs_len / (n ? n : 1) < p->n_tiers)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_policy_predict: tier_probs holds %zu values, need %zu",
+                               tier_probs_len, p->n_tiers * n);
+    return ALLOT_OK;
+}
+
+allot_status allot_policy_predict(const allot_policy *p, allot_workspace *ws, const allot_query_input *query,
+                                  const allot_predict_options *opts, double *tier_probs, size_t tier_probs_len,
+                                  allot_decision *out, allot_error *err) {
+    allot_status st = check_call(p, ws, query, out, tier_probs, tier_probs_len, 1, err);
+    if (st) return st;
+    allot_rule rule;
+    double mu;
+    st = resolve_options(p, opts, &rule, &mu, err);
+    if (st) return st;
+    if (ws) return predict_core(p, ws, query, rule, mu, tier_probs, out, err);
+    stack_ws s;
+    stack_ws_init(&s, p);
+    return predict_core(p, &s.ws, query, rule, mu, tier_probs, out, err);
+}
+
+allot_status allot_policy_predict_batch(const allot_policy *p, allot_workspace *ws, const allot_query_input *queries,
+                                        size_t n, const allot_predict_options *opts, double *tier_probs,
+                                        size_t tier_probs_len, allot_decision *out, allot_error *err) {
+    if (n == 0) return ALLOT_OK;
+    allot_status st = check_call(p, ws, queries, out, tier_probs, tier_probs_len, n, err);
+    if (st) return st;
+    allot_rule rule;
+    double mu;
+    st = resolve_options(p, opts, &rule, &mu, err);
+    if (st) return st;
+    stack_ws s;
+    if (!ws) {
+        stack_ws_init(&s, p);
+        ws = &s.ws;
+    }
+    for (size_t i = 0; i < n; i++) {
+        allot_error sub;
+        allot_error_clear(&sub);
+        st = predict_core(p, ws, &queries[i], rule, mu, tier_probs ? tier_probs + i * p->n_tiers : NULL, &out[i], &sub);
+        if (st) return allot_error_set(err, st, "query %zu: %s", i, sub.msg);
+    }
+    return ALLOT_OK;
+}
