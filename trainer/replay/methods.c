@@ -1,0 +1,622 @@
+/*
+ * methods.c - the allocation methods, each run on one replay order (view).
+ *
+ * Every method hands out samples through one dealer (deal_one): a query's next sample is the next
+ * one of its fixed order; a sample is dealt only if the spend stays within the total budget, and
+ * the run ends at the first sample that would overspend; a query asked for a sample beyond its pool
+ * is marked exhausted (counted once) and skipped. Rounds deal "round-robin": pass r gives one
+ * sample to every picked query whose quota for the round exceeds r, in the round's order, so a
+ * round cut short by the budget leaves the picked queries within one sample of each other.
+ *
+ * The rules, exactly as implemented (docs/replay.md says the same in prose):
+ *
+ * uniform      rounds of one sample for every query, in the view's round order, until the budget
+ *              or every pool runs out (a budget of k x N gives every query exactly k samples).
+ * bandit       (elimination, ucb, gap, entropy; pure exploration over the batch)
+ *              active set A = all queries. Round 0: every query in A gets K samples. Round t > 0:
+ *              elimination picks every query in A; ucb, gap and entropy rank A by their index and
+ *              pick the first ceil(pick_frac x |A|) (at least 1), and deal to them in rank order.
+ *              After a round, a picked query leaves A when one of the samples it received in that
+ *              round has reward >= gamma (reward = correct in {0,1}, or `score` with --reward
+ *              score, NaN = never), or when its pool is exhausted. Ends when the budget runs out
+ *              or A is empty (the rest of the budget is then unspent).
+ *                ucb:     mean reward of the query's samples + c sqrt(ln T / m)  (T = samples dealt
+ *                         in the batch so far, m = the query's samples; m = 0 ranks first)
+ *                gap:     best reward so far - gamma (the query closest to the threshold first)
+ *                entropy: Shannon entropy (nats) of the query's answers so far, null answers
+ *                         counted as one more answer (most diverse first)
+ *              Ties: fewer samples first, then the view's round order. With a perfect verifier
+ *              every active query has reward 0 so far, so ucb and gap reduce to "fewest samples
+ *              first" (round-robin over half the active set); entropy is the rule that sees data.
+ * adaptive-consistency  per query, rounds of one sample for every unstopped query; after each
+ *              sample, with a / b the vote counts of the leading and runner-up non-null answers,
+ *              stop once P(p > 1/2 | p ~ Beta(a+1, b+1)) >= threshold (allot_replay_beta_stop_prob)
+ *              or after ac_max samples.
+ * early-stop   per query, rounds of one window of w samples (the last window cut at es_max);
+ *              stop when the window just drawn holds w identical non-null answers, or at es_max.
+ * bins-oracle / bins-predicted  queries split into two halves (a seeded permutation; fold 0 = the
+ *              first floor(N/2)). For each half: difficulty bins from the other half (edges at the
+ *              20/40/60/80% quantiles of the other half's difficulty scores; a query's bin = number
+ *              of edges <= its score), then per bin a tier k in {0, 1, 2, 4, ..., pool max} chosen
+ *              on the other half to maximise its total accuracy with its total spend <= budget x
+ *              its size (exhaustive search over bins x tiers; ties to the cheaper, then the first
+ *              found), then this half is dealt its bins' k round-robin within budget x its size.
+ *              Oracle difficulty = pass rate over the whole pool (upper bound, not deployable).
+ *              Predicted difficulty = a least-squares line of pass rate on prompt length (bytes),
+ *              fitted on the other half (deployable: the prompt is known before any generation).
+ * oracle       hindsight optimum on the same prefixes: tiers k = 0..pool max with acc = the
+ *              accuracy (or coverage, oracle-coverage) of the first k samples and cost = their
+ *              cost, solved by allot_oracle_solve_exact (integral allocation within budget).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "replay.h"
+#include "replay_internal.h"
+#include "rng.h"
+
+#ifdef ALLOT_REPLAY_HAVE_SOLVE
+#include "oracle.h"
+#endif
+
+/* ---- the dealer --------------------------------------------------------------------------------- */
+
+typedef struct dealer {
+    const allot_replay_view *v;
+    const allot_replay_options *o;
+    size_t *alloc;
+    double total, spent;
+    int budget_out;
+    unsigned char *exhausted;
+    size_t n_exhausted;
+    allot_replay_run_info *info;
+} dealer;
+
+static size_t pool_n(const allot_replay_view *v, size_t i) { return v->off[i + 1] - v->off[i]; }
+
+static const allot_replay_sample *sample_at(const allot_replay_view *v, size_t i, size_t j) {
+    return &v->s[v->off[i] + j];
+}
+
+/* 1: dealt; 0: pool exhausted (marked); -1: the budget would be exceeded (run over). */
+static int deal_one(dealer *d, size_t i) {
+    if (d->budget_out) return -1;
+    if (d->alloc[i] >= pool_n(d->v, i)) {
+        if (!d->exhausted[i]) {
+            d->exhausted[i] = 1;
+            d->n_exhausted++;
+        }
+        return 0;
+    }
+    double c = d->o->unit == ALLOT_REPLAY_UNIT_SAMPLES ? 1.0 : sample_at(d->v, i, d->alloc[i])->cost;
+    if (d->spent + c > d->total + 1e-9 * (d->total > 1 ? d->total : 1)) {
+        d->budget_out = 1;
+        return -1;
+    }
+    d->spent += c;
+    d->alloc[i]++;
+    allot_replay_run_info *in = d->info;
+    if (in->trace && in->trace_len < in->trace_cap) in->trace[in->trace_len] = i;
+    in->trace_len++;
+    return 1;
+}
+
+/* One round: quota[j] samples for picked[j], round-robin. Returns the number of samples dealt. */
+static size_t deal_round(dealer *d, const size_t *picked, const size_t *quota, size_t np) {
+    size_t maxq = 0, dealt = 0;
+    for (size_t j = 0; j < np; j++)
+        if (quota[j] > maxq) maxq = quota[j];
+    for (size_t r = 0; r < maxq && !d->budget_out; r++)
+        for (size_t j = 0; j < np; j++) {
+            if (quota[j] <= r || d->exhausted[picked[j]]) continue;
+            int got = deal_one(d, picked[j]);
+            if (got < 0) return dealt;
+            dealt += (size_t)got;
+        }
+    return dealt;
+}
+
+/* ---- rewards and per-query statistics ----------------------------------------------------------- */
+
+static double reward_of(const allot_replay_sample *s, allot_replay_reward r) {
+    if (r == ALLOT_REPLAY_REWARD_CORRECT) return s->correct ? 1.0 : 0.0;
+    return isnan(s->score) ? -INFINITY : s->score;
+}
+
+/* Entropy (nats) of the answers among query i's first m samples; null answers are one category. */
+static double answer_entropy(const allot_replay_view *v, size_t i, size_t m, int *cnt) {
+    int na = v->pools->q[i].n_answers;
+    for (int a = 0; a <= na; a++) cnt[a] = 0;
+    for (size_t j = 0; j < m; j++) {
+        int a = sample_at(v, i, j)->answer;
+        cnt[a < 0 ? na : a]++;
+    }
+    double h = 0;
+    for (int a = 0; a <= na; a++)
+        if (cnt[a]) {
+            double p = (double)cnt[a] / (double)m;
+            h -= p * log(p);
+        }
+    return h;
+}
+
+/* Leading and runner-up vote counts among non-null answers of the first m samples. */
+static void top_two(const allot_replay_view *v, size_t i, size_t m, int *cnt, int *a, int *b) {
+    int na = v->pools->q[i].n_answers;
+    for (int x = 0; x < na; x++) cnt[x] = 0;
+    for (size_t j = 0; j < m; j++) {
+        int x = sample_at(v, i, j)->answer;
+        if (x >= 0) cnt[x]++;
+    }
+    *a = *b = 0;
+    for (int x = 0; x < na; x++) {
+        if (cnt[x] > *a) {
+            *b = *a;
+            *a = cnt[x];
+        } else if (cnt[x] > *b) {
+            *b = cnt[x];
+        }
+    }
+}
+
+static int max_answers(const allot_replay_view *v) {
+    int m = 0;
+    for (size_t i = 0; i < v->n; i++)
+        if (v->pools->q[i].n_answers > m) m = v->pools->q[i].n_answers;
+    return m;
+}
+
+/* ---- uniform ------------------------------------------------------------------------------------ */
+
+static void run_uniform(dealer *d, size_t *picked, size_t *quota) {
+    const allot_replay_view *v = d->v;
+    for (size_t j = 0; j < v->n; j++) {
+        picked[j] = v->round_order[j];
+        quota[j] = 1;
+    }
+    while (!d->budget_out) {
+        d->info->rounds++;
+        if (deal_round(d, picked, quota, v->n) == 0) break;
+    }
+}
+
+/* ---- bandits ------------------------------------------------------------------------------------ */
+
+typedef struct ranked {
+    double index;
+    size_t m, pos, q;
+} ranked;
+
+static int ranked_cmp(const void *pa, const void *pb) {
+    const ranked *a = pa, *b = pb;
+    if (a->index != b->index) return a->index > b->index ? -1 : 1; /* larger index first */
+    if (a->m != b->m) return a->m < b->m ? -1 : 1;                 /* fewer samples first */
+    return a->pos < b->pos ? -1 : (a->pos > b->pos);               /* then round order */
+}
+
+static allot_status run_bandit(dealer *d, allot_replay_method m, size_t *picked, size_t *quota, allot_error *err) {
+    const allot_replay_view *v = d->v;
+    const allot_replay_options *o = d->o;
+    size_t n = v->n;
+    unsigned char *active = malloc(n ? n : 1);
+    ranked *rk = malloc((n ? n : 1) * sizeof *rk);
+    size_t *start = malloc((n ? n : 1) * sizeof *start);
+    int *cnt = malloc(((size_t)max_answers(v) + 1) * sizeof *cnt);
+    if (!active || !rk || !start || !cnt) {
+        free(active);
+        free(rk);
+        free(start);
+        free(cnt);
+        return allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
+    }
+    memset(active, 1, n);
+    size_t K = o->K > 0 ? (size_t)o->K : 1;
+    for (size_t round = 0; !d->budget_out; round++) {
+        size_t na = 0;
+        for (size_t j = 0; j < n; j++) {
+            size_t q = v->round_order[j];
+            if (!active[q]) continue;
+            ranked *r = &rk[na++];
+            r->q = q;
+            r->pos = j;
+            r->m = d->alloc[q];
+            r->index = 0;
+            if (round == 0 || m == ALLOT_REPLAY_ELIMINATION) continue;
+            if (r->m == 0) {
+                r->index = INFINITY;
+                continue;
+            }
+            double sum = 0, best = -INFINITY;
+            for (size_t s = 0; s < r->m; s++) {
+                double w = reward_of(sample_at(v, q, s), o->reward);
+                if (w > best) best = w;
+                if (isfinite(w)) sum += w;
+            }
+            if (m == ALLOT_REPLAY_UCB) {
+                double T = d->info->trace_len > 1 ? (double)d->info->trace_len : 1.0;
+                r->index = sum / (double)r->m + o->ucb_c * sqrt(log(T) / (double)r->m);
+            } else if (m == ALLOT_REPLAY_GAP) {
+                r->index = best - o->gamma;
+            } else {
+                r->index = answer_entropy(v, q, r->m, cnt);
+            }
+        }
+        if (na == 0) break;
+        size_t np = na;
+        if (round > 0 && m != ALLOT_REPLAY_ELIMINATION) {
+            qsort(rk, na, sizeof *rk, ranked_cmp);
+            double want = ceil(o->pick_frac * (double)na);
+            np = want < 1 ? 1 : (want > (double)na ? na : (size_t)want);
+        }
+        for (size_t j = 0; j < np; j++) {
+            picked[j] = rk[j].q;
+            quota[j] = K;
+            start[j] = d->alloc[rk[j].q];
+        }
+        d->info->rounds++;
+        size_t dealt = deal_round(d, picked, quota, np);
+        for (size_t j = 0; j < np; j++) {
+            size_t q = picked[j];
+            for (size_t s = start[j]; s < d->alloc[q]; s++)
+                if (reward_of(sample_at(v, q, s), o->reward) >= o->gamma) active[q] = 0;
+            if (d->exhausted[q]) active[q] = 0;
+        }
+        if (dealt == 0 && !d->budget_out) {
+            /* nothing could be dealt: every picked query is exhausted and has just left A */
+            int any = 0;
+            for (size_t j = 0; j < np; j++) any |= active[picked[j]];
+            if (any) break; /* cannot happen; guards against a loop */
+        }
+    }
+    free(active);
+    free(rk);
+    free(start);
+    free(cnt);
+    return ALLOT_OK;
+}
+
+/* ---- per-query stopping rules ------------------------------------------------------------------- */
+
+static allot_status run_stopping(dealer *d, allot_replay_method m, double param, size_t *picked, size_t *quota,
+                                 allot_error *err) {
+    const allot_replay_view *v = d->v;
+    const allot_replay_options *o = d->o;
+    size_t n = v->n;
+    unsigned char *stopped = calloc(n ? n : 1, 1);
+    size_t *start = malloc((n ? n : 1) * sizeof *start);
+    int *cnt = malloc(((size_t)max_answers(v) + 1) * sizeof *cnt);
+    if (!stopped || !start || !cnt) {
+        free(stopped);
+        free(start);
+        free(cnt);
+        return allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
+    }
+    int ac = m == ALLOT_REPLAY_ADAPTIVE_CONSISTENCY;
+    double thr = ac ? (isfinite(param) ? param : o->ac_threshold) : 0;
+    size_t w = ac ? 1 : (size_t)(isfinite(param) ? param : o->es_window);
+    if (w < 1) w = 1;
+    size_t maxn = (size_t)(ac ? o->ac_max : o->es_max);
+    if (maxn < 1) maxn = 1;
+    d->info->param = ac ? thr : (double)w;
+    while (!d->budget_out) {
+        size_t np = 0;
+        for (size_t j = 0; j < n; j++) {
+            size_t q = v->round_order[j];
+            if (stopped[q]) continue;
+            picked[np] = q;
+            size_t left = maxn - d->alloc[q];
+            quota[np] = w < left ? w : left;
+            start[np] = d->alloc[q];
+            np++;
+        }
+        if (np == 0) break;
+        d->info->rounds++;
+        deal_round(d, picked, quota, np);
+        if (d->budget_out) break;
+        for (size_t j = 0; j < np; j++) {
+            size_t q = picked[j];
+            size_t mq = d->alloc[q];
+            if (d->exhausted[q] || mq >= maxn) {
+                stopped[q] = 1;
+                continue;
+            }
+            if (ac) {
+                int a, b;
+                top_two(v, q, mq, cnt, &a, &b);
+                if (allot_replay_beta_stop_prob(a, b) >= thr) stopped[q] = 1;
+            } else if (mq - start[j] == w) {
+                int first = sample_at(v, q, start[j])->answer, same = first >= 0;
+                for (size_t s = start[j] + 1; s < mq && same; s++) same = sample_at(v, q, s)->answer == first;
+                if (same) stopped[q] = 1;
+            }
+        }
+    }
+    free(stopped);
+    free(start);
+    free(cnt);
+    return ALLOT_OK;
+}
+
+/* ---- difficulty bins ---------------------------------------------------------------------------- */
+
+static int dbl_cmp(const void *pa, const void *pb) {
+    double a = *(const double *)pa, b = *(const double *)pb;
+    return a < b ? -1 : (a > b);
+}
+
+/* Least-squares line y ~ alpha + beta x over idx[0..n); beta = 0 when x is constant. */
+static void fit_line(const double *x, const double *y, const size_t *idx, size_t n, double *alpha, double *beta) {
+    double mx = 0, my = 0;
+    for (size_t j = 0; j < n; j++) {
+        mx += x[idx[j]];
+        my += y[idx[j]];
+    }
+    mx /= n ? (double)n : 1;
+    my /= n ? (double)n : 1;
+    double sxx = 0, sxy = 0;
+    for (size_t j = 0; j < n; j++) {
+        sxx += (x[idx[j]] - mx) * (x[idx[j]] - mx);
+        sxy += (x[idx[j]] - mx) * (y[idx[j]] - my);
+    }
+    *beta = sxx > 0 ? sxy / sxx : 0;
+    *alpha = my - *beta * mx;
+}
+
+typedef struct bin_search {
+    size_t T;
+    const double *acc, *cost; /* bins x T */
+    double limit;
+    size_t cur[ALLOT_REPLAY_N_BINS], best[ALLOT_REPLAY_N_BINS];
+    double best_acc, best_cost;
+    int found;
+} bin_search;
+
+static void bin_enum(bin_search *s, int b, double acc, double cost) {
+    if (cost > s->limit + 1e-9 * (s->limit > 1 ? s->limit : 1)) return; /* costs are >= 0: prune */
+    if (b == ALLOT_REPLAY_N_BINS) {
+        if (!s->found || acc > s->best_acc + 1e-12 || (fabs(acc - s->best_acc) <= 1e-12 && cost < s->best_cost)) {
+            s->found = 1;
+            s->best_acc = acc;
+            s->best_cost = cost;
+            memcpy(s->best, s->cur, sizeof s->best);
+        }
+        return;
+    }
+    for (size_t t = 0; t < s->T; t++) {
+        s->cur[b] = t;
+        bin_enum(s, b + 1, acc + s->acc[(size_t)b * s->T + t], cost + s->cost[(size_t)b * s->T + t]);
+    }
+}
+
+static int bin_of(double x, const double *edges) {
+    int b = 0;
+    for (int e = 0; e < ALLOT_REPLAY_N_BINS - 1; e++) b += x >= edges[e];
+    return b;
+}
+
+static allot_status run_bins(dealer *d, int predicted, double budget, size_t *picked, size_t *quota,
+                             allot_error *err) {
+    const allot_replay_view *v = d->v;
+    const allot_replay_options *o = d->o;
+    size_t n = v->n, nmax = v->pools->n_max;
+    size_t tiers[64], T = 0;
+    tiers[T++] = 0;
+    for (size_t k = 1; k < nmax && T < 63; k *= 2) tiers[T++] = k;
+    tiers[T++] = nmax;
+    size_t *perm = malloc((n ? n : 1) * sizeof *perm);
+    double *score = malloc((n ? n : 1) * sizeof *score);
+    double *len = malloc((n ? n : 1) * sizeof *len);
+    double *sorted = malloc((n ? n : 1) * sizeof *sorted);
+    double *curve = malloc((nmax + 1) * sizeof *curve);
+    int *scratch = malloc(2 * ((size_t)max_answers(v) + 1) * sizeof *scratch);
+    double *qacc = malloc((n ? n : 1) * T * sizeof *qacc); /* per query x tier */
+    int *bin = malloc((n ? n : 1) * sizeof *bin);
+    unsigned char *len_mark = malloc(n ? n : 1);
+    if (!len_mark || !perm || !score || !len || !sorted || !curve || !scratch || !qacc || !bin) {
+        free(perm), free(score), free(len), free(sorted), free(curve), free(scratch), free(qacc), free(bin), free(len_mark);
+        return allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        allot_replay_query_curve(v, i, o->select, curve, NULL, scratch);
+        size_t pn = pool_n(v, i);
+        for (size_t t = 0; t < T; t++) qacc[i * T + t] = curve[tiers[t] < pn ? tiers[t] : pn];
+        const char *pr = v->pools->q[i].prompt;
+        len[i] = pr ? (double)strlen(pr) : 0.0;
+    }
+    /* the split does not depend on the shuffle: one seeded permutation of the queries */
+    {
+        allot_rng rng;
+        allot_rng_seed_stream(&rng, o->seed, 0x666f6c6473ULL); /* "folds" */
+        uint32_t *p32 = malloc((n ? n : 1) * sizeof *p32);
+        if (!p32) {
+            free(perm), free(score), free(len), free(sorted), free(curve), free(scratch), free(qacc), free(bin), free(len_mark);
+            return allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
+        }
+        for (size_t i = 0; i < n; i++) p32[i] = (uint32_t)i;
+        allot_rng_shuffle_u32(&rng, p32, n);
+        for (size_t i = 0; i < n; i++) perm[i] = p32[i];
+        free(p32);
+    }
+    size_t half = n / 2;
+    double spent_all = 0;
+    for (int fold = 0; fold < 2; fold++) {
+        const size_t *eval = fold == 0 ? perm : perm + half;
+        size_t n_eval = fold == 0 ? half : n - half;
+        const size_t *fit = fold == 0 ? perm + half : perm;
+        size_t n_fit = fold == 0 ? n - half : half;
+        if (n_eval == 0) continue;
+        /* difficulty scores (higher = easier) */
+        if (!predicted) {
+            for (size_t i = 0; i < n; i++) score[i] = v->pass_rate[i];
+        } else {
+            double alpha, beta;
+            fit_line(len, v->pass_rate, fit, n_fit, &alpha, &beta);
+            for (size_t i = 0; i < n; i++) score[i] = alpha + beta * len[i];
+        }
+        double edges[ALLOT_REPLAY_N_BINS - 1];
+        for (size_t j = 0; j < n_fit; j++) sorted[j] = score[fit[j]];
+        qsort(sorted, n_fit, sizeof *sorted, dbl_cmp);
+        for (int e = 0; e < ALLOT_REPLAY_N_BINS - 1; e++)
+            edges[e] = n_fit ? sorted[(size_t)((double)(e + 1) * (double)n_fit / ALLOT_REPLAY_N_BINS)] : 0;
+        for (size_t i = 0; i < n; i++) bin[i] = bin_of(score[i], edges);
+        /* per bin x tier totals on the fitting half */
+        double bacc[ALLOT_REPLAY_N_BINS * 64] = {0}, bcost[ALLOT_REPLAY_N_BINS * 64] = {0};
+        for (size_t j = 0; j < n_fit; j++) {
+            size_t i = fit[j];
+            for (size_t t = 0; t < T; t++) {
+                bacc[(size_t)bin[i] * T + t] += qacc[i * T + t];
+                bcost[(size_t)bin[i] * T + t] += allot_replay_prefix_cost(v, i, tiers[t], o->unit);
+            }
+        }
+        bin_search bs;
+        memset(&bs, 0, sizeof bs);
+        bs.T = T;
+        bs.acc = bacc;
+        bs.cost = bcost;
+        bs.limit = budget * (double)n_fit;
+        bin_enum(&bs, 0, 0.0, 0.0);
+        /* deal this half its bins' tiers within budget x its size */
+        dealer sub = *d;
+        sub.total = isfinite(budget) ? budget * (double)n_eval : INFINITY;
+        sub.spent = 0;
+        sub.budget_out = 0;
+        sub.n_exhausted = 0;
+        /* round order restricted to this half */
+        size_t np = 0;
+        for (size_t i = 0; i < n; i++) len_mark[i] = 0;
+        for (size_t e = 0; e < n_eval; e++) len_mark[eval[e]] = 1;
+        for (size_t j = 0; j < n; j++) {
+            size_t q = v->round_order[j];
+            if (!len_mark[q]) continue;
+            picked[np] = q;
+            size_t want = bs.found ? tiers[bs.best[bin[q]]] : 1;
+            quota[np] = want;
+            np++;
+        }
+        deal_round(&sub, picked, quota, np);
+        spent_all += sub.spent;
+        d->n_exhausted += sub.n_exhausted;
+        d->info->rounds++;
+    }
+    d->spent = spent_all;
+    free(perm), free(score), free(len), free(sorted), free(curve), free(scratch), free(qacc), free(bin), free(len_mark);
+    return ALLOT_OK;
+}
+
+/* ---- oracle ------------------------------------------------------------------------------------- */
+
+static allot_status run_oracle(dealer *d, int coverage, double budget, allot_error *err) {
+#ifdef ALLOT_REPLAY_HAVE_SOLVE
+    const allot_replay_view *v = d->v;
+    const allot_replay_options *o = d->o;
+    size_t n = v->n, T = v->pools->n_max + 1;
+    double *acc = malloc((n ? n : 1) * T * sizeof *acc);
+    double *cost = malloc((n ? n : 1) * T * sizeof *cost);
+    double *curve = malloc(T * sizeof *curve), *cov = malloc(T * sizeof *cov);
+    int *scratch = malloc(2 * ((size_t)max_answers(v) + 1) * sizeof *scratch);
+    int *choice = malloc((n ? n : 1) * sizeof *choice);
+    allot_status st = ALLOT_OK;
+    if (!acc || !cost || !curve || !cov || !scratch || !choice) {
+        st = allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t pn = pool_n(v, i);
+        allot_replay_query_curve(v, i, o->select, curve, cov, scratch);
+        for (size_t k = 0; k < T; k++) {
+            size_t kk = k < pn ? k : pn; /* beyond the pool: the same samples (dominated) */
+            acc[i * T + k] = coverage ? cov[kk] : curve[kk];
+            cost[i * T + k] = allot_replay_prefix_cost(v, i, kk, o->unit);
+        }
+    }
+    allot_oracle_result res;
+    st = allot_oracle_solve_exact(acc, cost, n, T, isfinite(budget) ? budget : 1e300, choice, NULL, &res, err);
+    if (st != ALLOT_OK) goto done;
+    double spent = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t pn = pool_n(v, i), k = (size_t)choice[i];
+        d->alloc[i] = k < pn ? k : pn;
+        spent += allot_replay_prefix_cost(v, i, d->alloc[i], o->unit);
+        d->info->trace_len += d->alloc[i];
+    }
+    d->spent = spent;
+    if (spent > d->total + 1e-9 * (d->total > 1 ? d->total : 1))
+        st = allot_error_set(err, ALLOT_E_CHECK, "replay: oracle spent %.17g > budget total %.17g", spent, d->total);
+done:
+    free(acc);
+    free(cost);
+    free(curve);
+    free(cov);
+    free(scratch);
+    free(choice);
+    return st;
+#else
+    (void)d;
+    (void)coverage;
+    (void)budget;
+    d->info->note = "oracle not built (trainer/solve missing in this tree)";
+    return allot_error_set(err, ALLOT_E_UNSUPPORTED, "replay: %s", d->info->note);
+#endif
+}
+
+/* ---- entry point -------------------------------------------------------------------------------- */
+
+allot_status allot_replay_run(const allot_replay_view *v, allot_replay_method m, double budget, double param,
+                              const allot_replay_options *o, size_t *alloc, allot_replay_run_info *info,
+                              allot_error *err) {
+    size_t *trace = info->trace, cap = info->trace_cap;
+    memset(info, 0, sizeof *info);
+    info->trace = trace;
+    info->trace_cap = cap;
+    info->param = NAN;
+    if (!(budget >= 0)) return allot_error_set(err, ALLOT_E_ARGUMENT, "replay: budget must be >= 0");
+    if (o->reward == ALLOT_REPLAY_REWARD_SCORE && !v->pools->has_scores &&
+        (m >= ALLOT_REPLAY_ELIMINATION && m <= ALLOT_REPLAY_ENTROPY))
+        return allot_error_set(err, ALLOT_E_INVALID, "replay: --reward score needs a score on every sample");
+    size_t n = v->n;
+    memset(alloc, 0, (n ? n : 1) * sizeof *alloc);
+    dealer d;
+    memset(&d, 0, sizeof d);
+    d.v = v;
+    d.o = o;
+    d.alloc = alloc;
+    d.total = budget * (double)n;
+    d.info = info;
+    d.exhausted = calloc(n ? n : 1, 1);
+    size_t *picked = malloc((n ? n : 1) * sizeof *picked);
+    size_t *quota = malloc((n ? n : 1) * sizeof *quota);
+    allot_status st = ALLOT_OK;
+    if (!d.exhausted || !picked || !quota) {
+        st = allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
+        goto done;
+    }
+    switch (m) {
+    case ALLOT_REPLAY_UNIFORM: run_uniform(&d, picked, quota); break;
+    case ALLOT_REPLAY_ELIMINATION:
+    case ALLOT_REPLAY_UCB:
+    case ALLOT_REPLAY_GAP:
+    case ALLOT_REPLAY_ENTROPY: st = run_bandit(&d, m, picked, quota, err); break;
+    case ALLOT_REPLAY_ADAPTIVE_CONSISTENCY:
+    case ALLOT_REPLAY_EARLY_STOP: st = run_stopping(&d, m, param, picked, quota, err); break;
+    case ALLOT_REPLAY_BINS_ORACLE:
+    case ALLOT_REPLAY_BINS_PREDICTED:
+        st = run_bins(&d, m == ALLOT_REPLAY_BINS_PREDICTED, budget, picked, quota, err);
+        break;
+    case ALLOT_REPLAY_ORACLE:
+    case ALLOT_REPLAY_ORACLE_COVERAGE: st = run_oracle(&d, m == ALLOT_REPLAY_ORACLE_COVERAGE, budget, err); break;
+    case ALLOT_REPLAY_POLICY:
+        info->note = "learned policy: the runtime policy API (include/allot/allot_policy.h) is not in this build";
+        st = allot_error_set(err, ALLOT_E_UNSUPPORTED, "replay: %s", info->note);
+        break;
+    default: st = allot_error_set(err, ALLOT_E_ARGUMENT, "replay: unknown method %d", (int)m); break;
+    }
+    info->total = d.total;
+    info->spent = d.spent;
+    info->n_exhausted = d.n_exhausted;
+done:
+    free(d.exhausted);
+    free(picked);
+    free(quota);
+    return st;
+}

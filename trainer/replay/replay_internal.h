@@ -1,0 +1,23 @@
+/*
+ * replay_internal.h - helpers shared by the replay sources (not installed, not for callers).
+ */
+#ifndef ALLOT_REPLAY_INTERNAL_H
+#define ALLOT_REPLAY_INTERNAL_H
+
+#include "replay.h"
+
+/** strdup (C11 has none); NULL in, NULL out. */
+char *allot_replay_strdup(const char *s);
+
+/**
+ * Accuracy of every prefix of query i in one pass: out[k] for k = 0..n (n = pool size) under the
+ * selection rule, and, when cov is not NULL, cov[k] = 1 if any of the first k is correct.
+ * scratch must hold 2 x (n_answers + 1) ints.
+ */
+void allot_replay_query_curve(const allot_replay_view *v, size_t i, allot_replay_select sel, double *out,
+                              double *cov, int *scratch);
+
+/** Sample statistics of x[0..n): mean, sd (n-1 denominator; 0 when n < 2), min, max. */
+allot_replay_stat allot_replay_stats(const double *x, size_t n);
+
+#endif
