@@ -651,7 +651,7 @@ static void generate_query(const gen_options *o, size_t qi, sbuf *b, gen_totals 
             /* Verifier (outcome reward) logit and per-step (process reward) logits share a
              * per-sample component e0; a wrong chain's steps drop from its first error on. */
             double e0 = allot_rng_normal(&r);
-            double q = correct ? VERIF_MU : -VERIF_MU + plaus;
+            double q = correct ? VERIF_MU : -VERIF_MU + 0.7 * plaus;
             double score = sigmoid(verif_off + q + VERIF_SIGMA * e0);
             int n_st = clampi(pb.n_ops + 1 + (long)allot_rng_below(&r, 3) - 1, 1, MAX_STEPS + 2);
             int err_at = correct ? n_st : (int)allot_rng_below(&r, (uint64_t)n_st);
@@ -670,7 +670,7 @@ static void generate_query(const gen_options *o, size_t qi, sbuf *b, gen_totals 
             for (int j = 0; j < n_st; j++) {
                 double l = verif_off + 0.6 * e0 + 0.8 * allot_rng_normal(&r);
                 if (j < err_at) l += 0.5 * VERIF_MU + 0.4;
-                else l += -0.5 * VERIF_MU + plaus - (j == err_at ? 0.6 : 0.0);
+                else l += -0.5 * VERIF_MU + 0.5 * plaus - (j == err_at ? 0.6 : 0.0);
                 sb_printf(b, "%s%.3f", j ? "," : "", sigmoid(l));
             }
             sb_printf(b, "],\"cost\":%.3f}", (double)tokens * ms->price / COST_TOKENS);
@@ -777,8 +777,8 @@ static double auroc(dvec *d) {
 typedef struct group_stats {
     char name[128];
     size_t queries, samples, correct, nulls, zero, all;
-    double sum_frac, sum_majority, sum_best, sum_cost;
-    double sum_pass[STATS_NK], sum_maj_k[STATS_NK], sum_best_k[STATS_NK];
+    double sum_frac, sum_majority, sum_best, sum_best_min, sum_cost;
+    double sum_pass[STATS_NK], sum_maj_k[STATS_NK], sum_best_k[STATS_NK], sum_best_min_k[STATS_NK];
     size_t n_pass[STATS_NK];
     dvec score, step_min, step_last;
 } group_stats;
@@ -789,6 +789,7 @@ typedef struct query_scratch {
     int *answer;        /* answer id per sample, -1 = null */
     int *y;             /* correct */
     double *score;      /* NaN when absent */
+    double *smin;       /* minimum step score, NaN when absent */
     uint32_t *perm;
     const char **names; /* distinct answers */
     size_t *cnt;
@@ -803,9 +804,11 @@ static int scratch_reserve(query_scratch *w, size_t n, size_t na) {
         if (y) w->y = y;
         double *sc = realloc(w->score, cap * sizeof *sc);
         if (sc) w->score = sc;
+        double *sm = realloc(w->smin, cap * sizeof *sm);
+        if (sm) w->smin = sm;
         uint32_t *pm = realloc(w->perm, cap * sizeof *pm);
         if (pm) w->perm = pm;
-        if (!a || !y || !sc || !pm) return -1;
+        if (!a || !y || !sc || !sm || !pm) return -1;
         w->cap = cap;
     }
     if (na > w->acap) {
@@ -821,7 +824,7 @@ static int scratch_reserve(query_scratch *w, size_t n, size_t na) {
 }
 
 static void scratch_free(query_scratch *w) {
-    free(w->answer), free(w->y), free(w->score), free(w->perm), free(w->names), free(w->cnt);
+    free(w->answer), free(w->y), free(w->score), free(w->smin), free(w->perm), free(w->names), free(w->cnt);
 }
 
 /* Exact pass@k = 1 - C(n-c,k)/C(n,k). */
@@ -841,6 +844,17 @@ static double majority_hit(const size_t *cnt, size_t na, int gold_id) {
         else if (cnt[j] == top) ties++;
     }
     return (gold_id >= 0 && top > 0 && cnt[gold_id] == top) ? 1.0 / (double)ties : 0.0;
+}
+
+/* Running best-of-n: the highest score wins, ties split; NaN (no score) never wins. */
+typedef struct best_tracker {
+    double best, hits, ties;
+} best_tracker;
+
+static void best_add(best_tracker *b, double score, int y) {
+    if (!(score >= b->best)) return;
+    if (score > b->best) b->best = score, b->hits = 0, b->ties = 0;
+    b->hits += y, b->ties += 1;
 }
 
 /* Accumulate one query's samples of group g (model == NULL: all samples). */
@@ -873,6 +887,7 @@ static int stats_query(group_stats *g, query_scratch *w, uint64_t qi, const cJSO
         w->score[n] = cJSON_IsNumber(sc) ? sc->valuedouble : NAN;
         if (cJSON_IsNumber(sc) && dvec_push(&g->score, sc->valuedouble, y)) return -1;
         const cJSON *st = cJSON_GetObjectItemCaseSensitive(s, "step_scores");
+        w->smin[n] = NAN;
         if (cJSON_IsArray(st) && cJSON_GetArraySize(st) > 0) {
             double mn = INFINITY, last = NAN;
             const cJSON *e;
@@ -881,6 +896,7 @@ static int stats_query(group_stats *g, query_scratch *w, uint64_t qi, const cJSO
                 if (e->valuedouble < mn) mn = e->valuedouble;
                 last = e->valuedouble;
             }
+            if (isfinite(last)) w->smin[n] = mn;
             if (isfinite(last) && (dvec_push(&g->step_min, mn, y) || dvec_push(&g->step_last, last, y))) return -1;
         }
         n++;
@@ -899,13 +915,10 @@ static int stats_query(group_stats *g, query_scratch *w, uint64_t qi, const cJSO
         if (w->answer[i] >= 0) w->cnt[w->answer[i]]++;
     g->sum_majority += majority_hit(w->cnt, na, gold_id);
     /* best@max: the highest score wins, ties split (samples without a score never win) */
-    double best = -INFINITY, hits = 0, ties = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!(w->score[i] >= best)) continue;
-        if (w->score[i] > best) best = w->score[i], hits = 0, ties = 0;
-        hits += w->y[i], ties += 1;
-    }
-    if (ties > 0) g->sum_best += hits / ties;
+    best_tracker bs = {-INFINITY, 0, 0}, bm = {-INFINITY, 0, 0};
+    for (size_t i = 0; i < n; i++) best_add(&bs, w->score[i], w->y[i]), best_add(&bm, w->smin[i], w->y[i]);
+    if (bs.ties > 0) g->sum_best += bs.hits / bs.ties;
+    if (bm.ties > 0) g->sum_best_min += bm.hits / bm.ties;
     /* maj@k and best@k: the first k samples of STATS_PERMS seeded random orders (the same orders
      * for every k, so the estimated curves are coherent) */
     allot_rng r;
@@ -914,18 +927,17 @@ static int stats_query(group_stats *g, query_scratch *w, uint64_t qi, const cJSO
         for (size_t i = 0; i < n; i++) w->perm[i] = (uint32_t)i;
         allot_rng_shuffle_u32(&r, w->perm, n);
         for (size_t j = 0; j < na; j++) w->cnt[j] = 0;
-        best = -INFINITY, hits = 0, ties = 0;
+        bs.best = bm.best = -INFINITY, bs.hits = bs.ties = bm.hits = bm.ties = 0;
         int ki = 0;
         for (size_t t = 0; t < n && ki < STATS_NK; t++) {
             size_t i = w->perm[t];
             if (w->answer[i] >= 0) w->cnt[w->answer[i]]++;
-            if (w->score[i] >= best) {
-                if (w->score[i] > best) best = w->score[i], hits = 0, ties = 0;
-                hits += w->y[i], ties += 1;
-            }
+            best_add(&bs, w->score[i], w->y[i]);
+            best_add(&bm, w->smin[i], w->y[i]);
             if (t + 1 == (size_t)STATS_K[ki]) {
                 g->sum_maj_k[ki] += majority_hit(w->cnt, na, gold_id) / STATS_PERMS;
-                if (ties > 0) g->sum_best_k[ki] += hits / ties / STATS_PERMS;
+                if (bs.ties > 0) g->sum_best_k[ki] += bs.hits / bs.ties / STATS_PERMS;
+                if (bm.ties > 0) g->sum_best_min_k[ki] += bm.hits / bm.ties / STATS_PERMS;
                 ki++;
             }
         }
@@ -942,15 +954,15 @@ static const char *fig(char *buf, size_t n, int applies, double v) {
 
 static void print_group(const group_stats *g) {
     double q = (double)g->queries;
-    int has_answers = g->nulls < g->samples, has_scores = g->score.n > 0;
-    char b1[32], b2[32];
+    int has_answers = g->nulls < g->samples, has_scores = g->score.n > 0, has_steps = g->step_min.n > 0;
+    char b1[32], b2[32], b3[32];
     printf("%s: %zu queries, %zu samples (%.1f / query), %zu null or absent answers (%.4f)\n", g->name,
            g->queries, g->samples, (double)g->samples / q, g->nulls, (double)g->nulls / (double)g->samples);
     printf("  mean acc %.4f | 0 correct %.4f | all correct %.4f | pass@1 %.4f | pass@max %.4f | maj@max %s"
-           " | best@max %s\n",
+           " | best@max %s | best@max/min %s\n",
            (double)g->correct / (double)g->samples, (double)g->zero / q, (double)g->all / q, g->sum_frac / q,
            (double)(g->queries - g->zero) / q, fig(b1, sizeof b1, has_answers, g->sum_majority / q),
-           fig(b2, sizeof b2, has_scores, g->sum_best / q));
+           fig(b2, sizeof b2, has_scores, g->sum_best / q), fig(b3, sizeof b3, has_steps, g->sum_best_min / q));
     printf("  k                 ");
     for (int i = 0; i < STATS_NK; i++)
         if (g->n_pass[i] == g->queries) printf(" %7d", STATS_K[i]);
@@ -966,6 +978,11 @@ static void print_group(const group_stats *g) {
         printf("\n  best@k (est.)     ");
         for (int i = 0; i < STATS_NK; i++)
             if (g->n_pass[i] == g->queries) printf(" %7.4f", g->sum_best_k[i] / q);
+    }
+    if (has_steps) {
+        printf("\n  best@k/min (est.) ");
+        for (int i = 0; i < STATS_NK; i++)
+            if (g->n_pass[i] == g->queries) printf(" %7.4f", g->sum_best_min_k[i] / q);
     }
     printf("\n");
     if (has_scores) {

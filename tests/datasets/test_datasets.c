@@ -175,7 +175,7 @@ static double auroc(scored *v, size_t n) {
 
 typedef struct file_stats {
     size_t queries, samples, correct, nulls, zero, all;
-    double sum_frac, sum_maj, sum_cost;
+    double sum_frac, sum_maj, sum_cost, sum_best, sum_best_min;
     double level_acc[6];
     size_t level_n[6];
     scored *sc;
@@ -243,6 +243,7 @@ static size_t check_file(ctx *c, const char *path, size_t want_samples, int want
             bad = 1;
         }
         size_t nc = 0;
+        double best = -1, best_hits = 0, best_ties = 0, bmin = -1, bmin_hits = 0, bmin_ties = 0;
         const char *ans[512];
         size_t cnt[512], na = 0, gold_idx = (size_t)-1;
         const cJSON *s;
@@ -270,6 +271,13 @@ static size_t check_file(ctx *c, const char *path, size_t want_samples, int want
             }
             nc += (size_t)y;
             fs->samples++;
+            /* best-of-n by the outcome score and by the minimum step score, ties split */
+            double mn = 2;
+            cJSON_ArrayForEach(e, st) mn = e->valuedouble < mn ? e->valuedouble : mn;
+            if (sc->valuedouble > best) best = sc->valuedouble, best_hits = 0, best_ties = 0;
+            if (sc->valuedouble == best) best_hits += y, best_ties++;
+            if (mn > bmin) bmin = mn, bmin_hits = 0, bmin_ties = 0;
+            if (mn == bmin) bmin_hits += y, bmin_ties++;
             fs->sum_cost += co->valuedouble;
             if (cJSON_IsString(an)) {
                 size_t k = 0;
@@ -300,6 +308,8 @@ static size_t check_file(ctx *c, const char *path, size_t want_samples, int want
             else if (cnt[k] == top) ties++;
         }
         if (gold_idx != (size_t)-1 && cnt[gold_idx] == top) fs->sum_maj += 1.0 / (double)ties;
+        if (best_ties > 0) fs->sum_best += best_hits / best_ties;
+        if (bmin_ties > 0) fs->sum_best_min += bmin_hits / bmin_ties;
         fs->level_acc[level->valueint] += n ? (double)nc / n : 0;
         fs->level_n[level->valueint]++;
         cJSON_Delete(j);
@@ -373,10 +383,15 @@ static void test_default_statistics(ctx *c) {
     double q = (double)fs.queries;
     double zero = (double)fs.zero / q, all = (double)fs.all / q, pass1 = fs.sum_frac / q;
     double passmax = 1.0 - zero, maj = fs.sum_maj / q, nulls = (double)fs.nulls / (double)fs.samples;
-    double cost = fs.sum_cost / (double)fs.samples;
+    double cost = fs.sum_cost / (double)fs.samples, best = fs.sum_best / q, best_min = fs.sum_best_min / q;
     printf("default file: pass@1 %.4f, 0 correct %.4f, all correct %.4f, pass@max %.4f, maj@max %.4f, "
-           "AUROC %.4f, null %.4f, mean cost %.4f\n",
-           pass1, zero, all, passmax, maj, fs.auroc, nulls, cost);
+           "best@max %.4f, best@max/min %.4f, AUROC %.4f, null %.4f, mean cost %.4f\n",
+           pass1, zero, all, passmax, maj, best, best_min, fs.auroc, nulls, cost);
+    /* the ordering of "Let's verify step by step": majority < outcome verifier < process verifier
+     * (min over steps) at large n, all below coverage */
+    CHECK(&c->t, maj < best && best < best_min && best_min < passmax,
+          "expected maj@max %.4f < best@max %.4f < best@max/min %.4f < pass@max %.4f", maj, best, best_min,
+          passmax);
     CHECK(&c->t, zero >= 0.10 && zero <= 0.25, "0-correct fraction %.4f outside [0.10, 0.25]", zero);
     CHECK(&c->t, all >= 0.03 && all <= 0.20, "all-correct fraction %.4f outside [0.03, 0.20]", all);
     CHECK(&c->t, pass1 >= 0.45 && pass1 <= 0.65, "pass@1 %.4f outside [0.45, 0.65]", pass1);
