@@ -1,0 +1,59 @@
+/*
+ * policy_test_util.h - helpers for the policy/feature/budget tests: check counting, a
+ * deterministic prompt generator, and policy bundles built from models trained in the test
+ * through XGBoost's and LIBLINEAR's own C APIs (reference libraries, linked by tests only).
+ */
+#ifndef ALLOT_POLICY_TEST_UTIL_H
+#define ALLOT_POLICY_TEST_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "allot/allot.h"
+
+typedef struct pt_counts {
+    int passed, failed;
+} pt_counts;
+
+/* Record one check; prints failures. Returns cond. */
+int pt_check(pt_counts *c, int cond, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Print "policy: N passed, M failed" and return the exit status. */
+int pt_finish(const pt_counts *c);
+
+/* splitmix64 */
+typedef struct pt_rng {
+    uint64_t s;
+} pt_rng;
+uint64_t pt_next(pt_rng *r);
+double pt_uniform(pt_rng *r);
+
+/* A deterministic synthetic word-problem prompt (malloc'd, NUL-terminated) and a "difficulty"
+ * label in [0, n_classes) correlated with its features. */
+char *pt_make_prompt(pt_rng *r, int n_classes, int *label, double *extra);
+
+/* Tiers used by the test bundles: n tiers "t0".."t{n-1}" with costs 1, 2, 4, 8, ... */
+typedef struct pt_bundle_opts {
+    int n_tiers;
+    int n_classes;          /* classes map to tiers class_tier[c] */
+    const int *class_tier;  /* NULL: class c -> tier c */
+    const char *rule;       /* "argmax" or "calibrated" */
+    double mu;
+    int with_extra;         /* one extra feature "meta.level" */
+    uint32_t hash_dim;
+    int rounds;             /* xgboost rounds */
+} pt_bundle_opts;
+
+/* Train an XGBoost (multi:softprob, or binary:logistic for 2 classes) policy on n generated
+ * prompts and return the bundle text (malloc'd). Also returns the training prompts if wanted. */
+char *pt_bundle_xgboost(const pt_bundle_opts *o, size_t n, uint64_t seed);
+/* Same with LIBLINEAR (L2R_LR, dense+hashed input, standardised dense block). */
+char *pt_bundle_liblinear(const pt_bundle_opts *o, size_t n, uint64_t seed, int solver);
+
+/* Write text to a temporary file; returns the malloc'd path. */
+char *pt_write_temp(const char *text, size_t len, const char *suffix);
+
+#endif
