@@ -6,9 +6,10 @@
  * The generative model is described (with equations and the published statistics it imitates)
  * in datasets/README.md; the constants below carry the same names as the equations there.
  *
- * Determinism: every query draws from its own stream allot_rng_seed_stream(seed, query index),
+ * Determinism: every query draws from its own stream allot_rng_seed_stream(seed, query index) and
  * every number is printed with a fixed format in the C locale, so the same options give a
- * byte-identical file on every platform, and query i does not depend on --queries.
+ * byte-identical file, and query i does not depend on --queries. (exp/log/pow come from libm: a
+ * different libm could in rare cases change a last printed digit; the RNG stream itself is exact.)
  */
 #include <errno.h>
 #include <math.h>
