@@ -117,7 +117,7 @@ static allot_featurizer *make_feat(const pt_bundle_opts *o) {
     return f;
 }
 
-char *pt_bundle_xgboost(const pt_bundle_opts *o, size_t n, uint64_t seed) {
+char *pt_bundle_xgboost(const pt_bundle_opts *o, size_t n, uint64_t seed, char **model_json) {
     allot_featurizer *f = make_feat(o);
     size_t nd = allot_featurizer_n_dense(f);
     float *x = malloc(n * nd * sizeof *x), *y = malloc(n * sizeof *y);
@@ -156,7 +156,8 @@ char *pt_bundle_xgboost(const pt_bundle_opts *o, size_t n, uint64_t seed) {
     memcpy(model, mj, (size_t)ml);
     model[ml] = '\0';
     char *bundle = assemble(o, f, "xgboost", "dense", "xgboost", model);
-    free(model);
+    if (model_json) *model_json = model;
+    else free(model);
     XGBoosterFree(b);
     XGDMatrixFree(d);
     free(x);

@@ -48,8 +48,9 @@ typedef struct pt_bundle_opts {
 } pt_bundle_opts;
 
 /* Train an XGBoost (multi:softprob, or binary:logistic for 2 classes) policy on n generated
- * prompts and return the bundle text (malloc'd). Also returns the training prompts if wanted. */
-char *pt_bundle_xgboost(const pt_bundle_opts *o, size_t n, uint64_t seed);
+ * prompts and return the bundle text (malloc'd); *model_json (if not NULL) receives a malloc'd
+ * copy of XGBoost's JSON model text as embedded. */
+char *pt_bundle_xgboost(const pt_bundle_opts *o, size_t n, uint64_t seed, char **model_json);
 /* Same with LIBLINEAR (L2R_LR, dense+hashed input, standardised dense block). */
 char *pt_bundle_liblinear(const pt_bundle_opts *o, size_t n, uint64_t seed, int solver);
 
