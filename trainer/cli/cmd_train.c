@@ -33,6 +33,9 @@ static void help(FILE *out) {
             "  --features a,b         record features to use (default: all of the curves file's; '' = none)\n"
             "  --meta-features a,b    meta fields to use as features (e.g. level); default none\n"
             "  --hash-dim N           hashed n-gram dimension for liblinear (default 4096; 0 = off)\n"
+            "  --class-weights W      balanced (default: each class weighs the same in training, so rare dear\n"
+            "                         tiers are not drowned and calibration can bring the spend down to B)\n"
+            "                         or none; both learners\n"
             "  --json                 one JSON document on stdout instead of the table\n"
             "  --quiet                no progress on stderr\n"
             "XGBoost:\n"
@@ -42,7 +45,7 @@ static void help(FILE *out) {
             "  --solver NAME (L2R_LR; also L2R_L2LOSS_SVC_DUAL, L2R_L2LOSS_SVC, L2R_L1LOSS_SVC_DUAL,\n"
             "                 MCSVM_CS, L1R_L2LOSS_SVC, L1R_LR, L2R_LR_DUAL)\n"
             "  --C X (default: chosen by k-fold CV over powers of 2 in [--C-min 1/64, --C-max 64])\n"
-            "  --eps X  --bias X (1; < 0 = none)  --class-weights balanced|none (none)\n"
+            "  --eps X  --bias X (1; < 0 = none)\n"
             "\n%s",
             allot_cli_exit_codes_help);
 }
@@ -163,8 +166,8 @@ int allot_cmd_train(int argc, char **argv) {
         case O_EPS: NEED_D(o.linear.eps, dval > 0, "eps"); break;
         case O_BIAS: NEED_D(o.linear.bias, 1, "bias"); break;
         case O_CW:
-            if (!strcmp(optarg, "balanced")) o.linear.class_weights = 1;
-            else if (!strcmp(optarg, "none")) o.linear.class_weights = 0;
+            if (!strcmp(optarg, "balanced")) o.linear.class_weights = o.xgb.class_weights = 1;
+            else if (!strcmp(optarg, "none")) o.linear.class_weights = o.xgb.class_weights = 0;
             else return allot_cli_usage_error(CMD, "--class-weights must be balanced or none");
             break;
         default:

@@ -3,25 +3,14 @@
 
 #include <math.h>
 
+#include "runtime_adapter.h"
+
 int allot_decide_argmax(const double *prob, int K) {
-    int best = 0;
-    for (int c = 1; c < K; c++)
-        if (prob[c] > prob[best]) best = c;
-    return best;
+    return (int)allot_rt_rule_apply(ALLOT_RT_ARGMAX, 0.0, prob, NULL, (size_t)K);
 }
 
 int allot_decide_calibrated(const double *prob, int K, const double *class_cost, double mu) {
-    int best = 0;
-    double bs = -INFINITY;
-    for (int c = 0; c < K; c++) {
-        double p = prob[c] > ALLOT_LEARN_MIN_PROB ? prob[c] : ALLOT_LEARN_MIN_PROB;
-        double s = log(p) - mu * class_cost[c];
-        if (s > bs || (s == bs && class_cost[c] < class_cost[best])) {
-            bs = s;
-            best = c;
-        }
-    }
-    return best;
+    return (int)allot_rt_rule_apply(ALLOT_RT_CALIBRATED, mu, prob, class_cost, (size_t)K);
 }
 
 double allot_calibrated_mean_cost(const double *prob, size_t n, int K, const double *class_cost,
@@ -39,18 +28,16 @@ double allot_calibrate_mu(const double *prob, size_t n, int K, const double *cla
                           double budget) {
     /* slack for rounding in the mean */
     double tol = 1e-9 * (fabs(budget) > 1 ? fabs(budget) : 1);
-    double hi = 1.0;
+    if (allot_calibrated_mean_cost(prob, n, K, class_cost, realised, 0.0, NULL) <= budget + tol) return 0.0;
+    double lo = 0.0, hi = 1.0;
     int it = 0;
-    while (allot_calibrated_mean_cost(prob, n, K, class_cost, realised, hi, NULL) > budget + tol && it++ < 200)
+    while (allot_calibrated_mean_cost(prob, n, K, class_cost, realised, hi, NULL) > budget + tol && it++ < 200) {
+        lo = hi;
         hi *= 2;
+    }
     if (it > 200) return hi;
-    double lo = -1.0;
-    it = 0;
-    while (allot_calibrated_mean_cost(prob, n, K, class_cost, realised, lo, NULL) <= budget + tol && it++ < 200)
-        lo *= 2;
-    if (it > 200) return lo;
     /* invariant: cost(lo) > budget, cost(hi) <= budget */
-    for (int k = 0; k < 200 && hi - lo > 1e-12 * (fabs(hi) > 1 ? fabs(hi) : 1); k++) {
+    for (int k = 0; k < 200 && hi - lo > 1e-12 * (hi > 1 ? hi : 1); k++) {
         double mid = 0.5 * (lo + hi);
         if (allot_calibrated_mean_cost(prob, n, K, class_cost, realised, mid, NULL) <= budget + tol) hi = mid;
         else lo = mid;

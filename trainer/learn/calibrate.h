@@ -1,22 +1,21 @@
 /*
  * calibrate.h - the decision rules and the budget calibration of mu.
  *
- *   argmax:     class = argmax_c p(c|x)                      (first maximum wins)
+ *   argmax:     class = argmax_c p(c|x)
  *   calibrated: class = argmax_c log p(c|x) - mu * cost_c    (cost_c = the bundle price of the
- *               class's tier; ties to the cheaper class, then the lower index)
+ *               class's tier)
  *
- * log p is taken of max(p, ALLOT_LEARN_MIN_PROB) so that a zero probability stays finite.
+ * Both rules are the runtime's allot_rule_apply (include/allot/allot_policy.h), so the trainer,
+ * the audit and serving use the very same arithmetic and tie rules.
  * The mean realised cost of the calibrated rule is non-increasing in mu (for one query, raising mu
  * can only move the argmax to a class of lower or equal price); allot_calibrate_mu finds by
- * bisection the smallest mu (it may be negative: spend more than argmax does) whose mean cost on
- * the given queries is <= the budget.
+ * bisection the smallest mu >= 0 whose mean cost on the given queries is <= the budget (0 when the
+ * argmax rule already meets it: the runtime only accepts mu >= 0).
  */
 #ifndef ALLOT_LEARN_CALIBRATE_H
 #define ALLOT_LEARN_CALIBRATE_H
 
 #include <stddef.h>
-
-#define ALLOT_LEARN_MIN_PROB 1e-300
 
 /** The argmax class of K probabilities. */
 int allot_decide_argmax(const double *prob, int K);
@@ -31,9 +30,8 @@ double allot_calibrated_mean_cost(const double *prob, size_t n, int K, const dou
                                   const double *realised, double mu, int *choice);
 
 /**
- * The smallest mu with mean realised cost <= budget (bisection to ~1e-12 relative). When even the
- * cheapest-choice limit overspends, returns the largest mu tried (the cheapest choices); when
- * spending everything still meets the budget, returns the most negative mu tried.
+ * The smallest mu >= 0 with mean realised cost <= budget (bisection to ~1e-12 relative). When even
+ * the cheapest-choice limit overspends, returns the largest mu tried (the cheapest choices).
  */
 double allot_calibrate_mu(const double *prob, size_t n, int K, const double *class_cost, const double *realised,
                           double budget);

@@ -270,6 +270,32 @@ static allot_status query_extras(const allot_featurizer *f, const allot_curves *
     return ALLOT_OK;
 }
 
+allot_status allot_curves_query_extras(const allot_featurizer *f, const allot_curves *c, size_t i, double *extras,
+                                       allot_error *err) {
+    size_t ne = allot_featurizer_n_extra(f);
+    if (!ne) return ALLOT_OK;
+    long *col = malloc(ne * sizeof *col);
+    const char *meta = c->meta_json ? c->meta_json[i] : NULL;
+    size_t cap = (meta ? strlen(meta) : 2) + 32;
+    char *rec = malloc(cap);
+    allot_status st;
+    if (!col || !rec) {
+        st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory (extras)");
+    } else {
+        for (size_t e = 0; e < ne; e++) {
+            const char *name = allot_featurizer_extra_name(f, e);
+            col[e] = -1;
+            if (name && !strncmp(name, "features.", 9))
+                for (size_t k = 0; k < c->n_features; k++)
+                    if (!strcmp(c->feature_names[k], name + 9)) col[e] = (long)k;
+        }
+        st = query_extras(f, c, i, col, extras, rec, cap, err);
+    }
+    free(col);
+    free(rec);
+    return st;
+}
+
 allot_status allot_feature_matrix_build(const allot_featurizer *f, const allot_curves *c, int want_sparse,
                                         allot_feature_matrix *out, allot_error *err) {
     memset(out, 0, sizeof *out);

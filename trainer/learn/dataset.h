@@ -70,6 +70,14 @@ allot_status allot_extra_names(const allot_curves *c, const char *features, cons
                                size_t *n_names, allot_error *err);
 void allot_free_names(char **names, size_t n);
 
+/**
+ * The featuriser's extra features of curves query i (n_extra values): "features.X" from the
+ * curves table's feature columns, "meta.X" through allot_featurizer_extras_from_record on the
+ * query's meta, exactly as at training time.
+ */
+allot_status allot_curves_query_extras(const allot_featurizer *f, const allot_curves *c, size_t i, double *extras,
+                                       allot_error *err);
+
 /** Features of every query of the curves table, computed by the featuriser. */
 typedef struct allot_feature_matrix {
     size_t n, d;          /**< rows (= curves queries), dense width */

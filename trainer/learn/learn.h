@@ -39,6 +39,7 @@ typedef struct allot_xgb_params {
     double reg_lambda;       /**< L2 on leaf weights (default 1) */
     int early_stopping;      /**< stop after this many rounds without validation improvement (default 20; 0 = off) */
     int nthread;             /**< default 1 (results do not depend on it) */
+    int class_weights;       /**< 1: weight each row by n / (K * n_class) (balanced; default 1) */
 } allot_xgb_params;
 
 /** LIBLINEAR parameters. */
@@ -48,7 +49,7 @@ typedef struct allot_linear_params {
     double c_min, c_max; /**< CV grid: powers of 2 from c_min to c_max (default 2^-6 .. 2^6) */
     double eps;          /**< stopping tolerance (0: LIBLINEAR's default for the solver) */
     double bias;         /**< bias feature value (default 1; < 0: no bias) */
-    int class_weights;   /**< 1: weight each class by n / (K * n_c) (balanced) */
+    int class_weights;   /**< 1: weight each class by n / (K * n_c) (balanced; default 1) */
     int hashed;          /**< 1: feed the hashed n-gram block too (default 1) */
 } allot_linear_params;
 

@@ -32,13 +32,14 @@ void allot_train_options_default(allot_train_options *o) {
     o->xgb.reg_lambda = 1.0;
     o->xgb.early_stopping = 20;
     o->xgb.nthread = 1;
+    o->xgb.class_weights = 1;
     o->linear.solver = 0; /* L2R_LR */
     o->linear.C = 0;
     o->linear.c_min = 1.0 / 64;
     o->linear.c_max = 64;
     o->linear.eps = 0;
     o->linear.bias = 1;
-    o->linear.class_weights = 0;
+    o->linear.class_weights = 1;
     o->linear.hashed = 1;
 }
 
@@ -253,20 +254,10 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
     for (size_t j = 0; j < nt; j++) y[j] = cm.tier_class[tier_lab[j]];
     allot_tier_mean_costs(curves, sp.train_idx, nt, tier_cost);
 
-    /* One class only: the classifier still needs two; the second class maps to the same tier
-     * (classes [t, t]) so every prediction is t, and no real query carries label 1 (see docs). */
+    /* One class only (the oracle picked a single tier on the whole training pool): no classifier
+     * can be trained; the bundle gets the runtime's constant kind (classes [t], no model). */
     int K = cm.n_classes;
     int constant = K == 1;
-    if (constant) {
-        int *ct = realloc(cm.class_tier, 2 * sizeof *ct);
-        if (!ct) {
-            st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
-            goto done;
-        }
-        cm.class_tier = ct;
-        ct[1] = ct[0];
-        cm.n_classes = K = 2;
-    }
     class_cost = malloc((size_t)K * sizeof *class_cost);
     realised_train = malloc(nt * (size_t)K * sizeof *realised_train);
     if (!class_cost || !realised_train) {
@@ -334,7 +325,9 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
     allot_progress_start(&pg, is_xgb ? "train xgboost (folds)" : "train liblinear (C x folds)",
                          n_c * (size_t)opt->folds + 1, opt->progress);
     double mean_rounds = 0;
-    if (is_xgb) {
+    if (constant) {
+        for (size_t j = 0; j < nt; j++) oof[j] = 1.0;
+    } else if (is_xgb) {
         st = cross_validate(&lc, &sp, y, 0, oof, &mean_rounds, &pg, &pg_done, err);
         if (st != ALLOT_OK) goto done;
     } else {
@@ -362,10 +355,12 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
     }
 
     /* 5. the final model on the whole training pool */
-    int rounds = is_xgb ? (int)floor(mean_rounds + 0.5) : 0;
-    if (is_xgb && rounds < 1) rounds = 1;
-    st = fit_rows(&lc, sp.train_idx, y, nt, NULL, NULL, 0, rounds, rep.chosen_C, &final, err);
-    if (st != ALLOT_OK) goto done;
+    int rounds = is_xgb && !constant ? (int)floor(mean_rounds + 0.5) : 0;
+    if (is_xgb && !constant && rounds < 1) rounds = 1;
+    if (!constant) {
+        st = fit_rows(&lc, sp.train_idx, y, nt, NULL, NULL, 0, rounds, rep.chosen_C, &final, err);
+        if (st != ALLOT_OK) goto done;
+    }
     rep.rounds_used = rounds;
     allot_progress_finish(&pg, ++pg_done);
 
@@ -389,7 +384,9 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
             st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
             goto done;
         }
-        st = predict_rows(&lc, &final, sp.test_idx, ns, test_prob, err);
+        if (constant)
+            for (size_t j = 0; j < ns; j++) test_prob[j] = 1.0;
+        else st = predict_rows(&lc, &final, sp.test_idx, ns, test_prob, err);
         if (st == ALLOT_OK)
             st = allot_oracle_labels(curves, sp.test_idx, ns, opt->budget, y_test_tier, NULL, &rep.test_oracle_acc,
                                      &rep.test_oracle_cost, err);
@@ -413,7 +410,8 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
     }
 
     /* 8. the bundle */
-    if (is_xgb) st = allot_xgb_save_json(&final.xgb, &model_text, NULL, err);
+    if (constant) st = ALLOT_OK;
+    else if (is_xgb) st = allot_xgb_save_json(&final.xgb, &model_text, NULL, err);
     else st = allot_linear_model_text(&final.lin, &model_text, err);
     if (st != ALLOT_OK) goto done;
 
@@ -421,7 +419,7 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
     rep.n_train = nt;
     rep.n_test = ns;
     rep.n_tiers = T;
-    rep.n_classes = constant ? 1 : (size_t)K;
+    rep.n_classes = (size_t)K;
 
     char sha[65] = "";
     if (curves_path) {
@@ -451,6 +449,7 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
         cJSON_AddNumberToObject(lp, "lambda", opt->xgb.reg_lambda);
         cJSON_AddNumberToObject(lp, "early_stopping", opt->xgb.early_stopping);
         cJSON_AddNumberToObject(lp, "nthread", opt->xgb.nthread);
+        cJSON_AddBoolToObject(lp, "class_weights_balanced", opt->xgb.class_weights);
         cJSON_AddStringToObject(lp, "tree_method", "hist");
     } else {
         cJSON_AddStringToObject(lp, "solver", allot_linear_solver_name(opt->linear.solver));
@@ -527,12 +526,12 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
         .tier_names = (const char *const *)curves->tier_names,
         .tier_costs = tier_cost,
         .features_spec_json = spec,
-        .kind = is_xgb ? "xgboost" : "liblinear",
+        .kind = constant ? "constant" : is_xgb ? "xgboost" : "liblinear",
         .n_classes = K,
         .class_tier = cm.class_tier,
-        .input = (is_xgb || !want_hash) ? "dense" : "dense+hashed",
-        .xgboost_json = is_xgb ? model_text : NULL,
-        .liblinear_text = is_xgb ? NULL : model_text,
+        .input = (is_xgb || !want_hash || constant) ? "dense" : "dense+hashed",
+        .xgboost_json = is_xgb && !constant ? model_text : NULL,
+        .liblinear_text = !is_xgb && !constant ? model_text : NULL,
         .rule = opt->rule == ALLOT_DECISION_ARGMAX ? "argmax" : "calibrated",
         .mu = rep.mu,
         .provenance_json = prov_text,

@@ -16,8 +16,8 @@
         }                                                                                                      \
     } while (0)
 
-static allot_status make_dmatrix(const float *x, const int *y, size_t n, size_t d, DMatrixHandle *out,
-                                 allot_error *err) {
+static allot_status make_dmatrix(const float *x, const int *y, size_t n, size_t d, int balanced, int K,
+                                 DMatrixHandle *out, allot_error *err) {
     allot_status st = ALLOT_OK;
     float *lab = NULL;
     *out = NULL;
@@ -30,6 +30,15 @@ static allot_status make_dmatrix(const float *x, const int *y, size_t n, size_t 
         }
         for (size_t i = 0; i < n; i++) lab[i] = (float)y[i];
         XGB_CHECK(XGDMatrixSetFloatInfo(*out, "label", lab, (bst_ulong)n), "setting labels");
+        if (balanced) {
+            /* row weight n / (K * n_class): every class carries the same total weight */
+            size_t cnt[256] = {0};
+            for (size_t i = 0; i < n; i++)
+                if (y[i] >= 0 && y[i] < 256) cnt[y[i]]++;
+            for (size_t i = 0; i < n; i++)
+                lab[i] = (float)((double)n / ((double)K * (double)(cnt[y[i] < 256 ? y[i] : 0] ? cnt[y[i]] : 1)));
+            XGB_CHECK(XGDMatrixSetFloatInfo(*out, "weight", lab, (bst_ulong)n), "setting weights");
+        }
     }
 done:
     free(lab);
@@ -56,11 +65,11 @@ allot_status allot_xgb_train(const float *x, const int *y, size_t n, size_t d, i
     DMatrixHandle dtrain = NULL, dval = NULL;
     BoosterHandle bst = NULL, sliced = NULL;
     char buf[64];
-    st = make_dmatrix(x, y, n, d, &dtrain, err);
+    st = make_dmatrix(x, y, n, d, p->class_weights, n_classes, &dtrain, err);
     if (st != ALLOT_OK) return st;
     int use_val = n_val > 0 && rounds_override <= 0 && p->early_stopping > 0;
     if (use_val) {
-        st = make_dmatrix(x_val, y_val, n_val, d, &dval, err);
+        st = make_dmatrix(x_val, y_val, n_val, d, p->class_weights, n_classes, &dval, err);
         if (st != ALLOT_OK) goto done;
     }
     DMatrixHandle cache[2] = {dtrain, dval};
@@ -138,7 +147,7 @@ allot_status allot_xgb_predict(const allot_xgb_fit *m, const float *x, size_t n,
     if (n == 0) return ALLOT_OK;
     allot_status st = ALLOT_OK;
     DMatrixHandle dm = NULL;
-    st = make_dmatrix(x, NULL, n, m->d, &dm, err);
+    st = make_dmatrix(x, NULL, n, m->d, 0, m->n_classes, &dm, err);
     if (st != ALLOT_OK) return st;
     const char *cfg = "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, \"iteration_end\": 0, "
                       "\"strict_shape\": false}";

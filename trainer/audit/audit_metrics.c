@@ -1,0 +1,286 @@
+/* audit_metrics.c - the audit's figures (see audit_metrics.h). */
+#include "audit_metrics.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oracle.h"
+#include "rng.h"
+
+void allot_alloc_eval(const double *acc, const double *cost, size_t n, size_t T, const int *tier, double *mean_acc,
+                      double *mean_cost) {
+    double a = 0, c = 0;
+    for (size_t i = 0; i < n; i++) {
+        a += acc[i * T + (size_t)tier[i]];
+        c += cost[i * T + (size_t)tier[i]];
+    }
+    if (mean_acc) *mean_acc = n ? a / (double)n : 0;
+    if (mean_cost) *mean_cost = n ? c / (double)n : 0;
+}
+
+void allot_tier_means(const double *acc, const double *cost, size_t n, size_t T, double *tier_acc, double *tier_cost) {
+    for (size_t t = 0; t < T; t++) {
+        double a = 0, c = 0;
+        for (size_t i = 0; i < n; i++) {
+            a += acc[i * T + t];
+            c += cost[i * T + t];
+        }
+        tier_acc[t] = n ? a / (double)n : 0;
+        tier_cost[t] = n ? c / (double)n : 0;
+    }
+}
+
+void allot_uniform_frontier_build(const double *tier_acc, const double *tier_cost, size_t T,
+                                  allot_uniform_frontier *out) {
+    memset(out, 0, sizeof *out);
+    if (T > 64) T = 64;
+    int ord[64];
+    for (size_t t = 0; t < T; t++) ord[t] = (int)t;
+    /* sort by (cost asc, acc desc, index asc) */
+    for (size_t a = 1; a < T; a++)
+        for (size_t b = a; b > 0; b--) {
+            int x = ord[b - 1], y = ord[b];
+            int swap = tier_cost[y] < tier_cost[x] || (tier_cost[y] == tier_cost[x] && tier_acc[y] > tier_acc[x]);
+            if (!swap) break;
+            ord[b - 1] = y;
+            ord[b] = x;
+        }
+    size_t m = 0;
+    for (size_t k = 0; k < T; k++) {
+        int t = ord[k];
+        if (m && !(tier_acc[t] > out->acc[m - 1])) continue; /* dominated: not more accurate than a cheaper one */
+        /* pop vertices that fall on or below the chord (upper concave hull) */
+        while (m >= 2) {
+            double x1 = out->cost[m - 2], y1 = out->acc[m - 2], x2 = out->cost[m - 1], y2 = out->acc[m - 1];
+            double cross = (x2 - x1) * (tier_acc[t] - y1) - (y2 - y1) * (tier_cost[t] - x1);
+            if (cross >= 0) m--;
+            else break;
+        }
+        out->tier[m] = t;
+        out->cost[m] = tier_cost[t];
+        out->acc[m] = tier_acc[t];
+        m++;
+    }
+    out->n_pts = m;
+}
+
+double allot_uniform_at(const allot_uniform_frontier *u, double budget, int *lo, int *hi, double *w,
+                        double *mean_cost) {
+    size_t m = u->n_pts;
+    int l = u->tier[0], h = u->tier[0];
+    double ww = 0, a = u->acc[0], c = u->cost[0];
+    if (m && budget >= u->cost[m - 1]) {
+        l = h = u->tier[m - 1];
+        a = u->acc[m - 1];
+        c = u->cost[m - 1];
+    } else if (m && budget > u->cost[0]) {
+        for (size_t k = 0; k + 1 < m; k++) {
+            if (budget >= u->cost[k] && budget < u->cost[k + 1]) {
+                l = u->tier[k];
+                h = u->tier[k + 1];
+                ww = (budget - u->cost[k]) / (u->cost[k + 1] - u->cost[k]);
+                a = (1 - ww) * u->acc[k] + ww * u->acc[k + 1];
+                c = budget;
+                if (ww == 0) h = l;
+                break;
+            }
+        }
+    }
+    if (lo) *lo = l;
+    if (hi) *hi = h;
+    if (w) *w = ww;
+    if (mean_cost) *mean_cost = c;
+    return a;
+}
+
+double allot_uniform_budget_for(const allot_uniform_frontier *u, double a) {
+    size_t m = u->n_pts;
+    if (!m) return INFINITY;
+    if (a <= u->acc[0]) return u->cost[0];
+    for (size_t k = 0; k + 1 < m; k++)
+        if (a <= u->acc[k + 1])
+            return u->cost[k] + (a - u->acc[k]) / (u->acc[k + 1] - u->acc[k]) * (u->cost[k + 1] - u->cost[k]);
+    return INFINITY;
+}
+
+int allot_best_single_tier(const double *tier_acc, const double *tier_cost, size_t T, double budget) {
+    int best = -1;
+    double tol = 1e-9 * (fabs(budget) > 1 ? fabs(budget) : 1);
+    for (size_t t = 0; t < T; t++) {
+        if (tier_cost[t] > budget + tol) continue;
+        if (best < 0 || tier_acc[t] > tier_acc[best] ||
+            (tier_acc[t] == tier_acc[best] && tier_cost[t] < tier_cost[best]))
+            best = (int)t;
+    }
+    return best;
+}
+
+void allot_regret_compute(const double *acc, const double *cost, size_t n, size_t T, double lambda,
+                          const int *oracle_tier, const int *policy_tier, allot_regret *out) {
+    memset(out, 0, sizeof *out);
+    out->lambda = lambda;
+    double rl = 0, ra = 0, sml = 0, sma = 0;
+    size_t mis = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double *a = acc + i * T, *c = cost + i * T;
+        int o = oracle_tier[i], p = policy_tier[i];
+        double vo = a[o] - lambda * c[o], vmin = INFINITY, amin = INFINITY;
+        for (size_t t = 0; t < T; t++) {
+            double v = a[t] - lambda * c[t];
+            if (v < vmin) vmin = v;
+            if (a[t] < amin) amin = a[t];
+        }
+        double gl = vo - vmin, ga = a[o] - amin;
+        if (gl > out->max_gap_lagrangian) out->max_gap_lagrangian = gl;
+        if (ga > out->max_gap_acc) out->max_gap_acc = ga;
+        rl += vo - (a[p] - lambda * c[p]);
+        ra += a[o] - a[p];
+        if (p != o) {
+            mis++;
+            sml += gl;
+            sma += ga;
+        }
+    }
+    double N = n ? (double)n : 1;
+    out->imitation_error = (double)mis / N;
+    out->regret_lagrangian = rl / N;
+    out->regret_acc = ra / N;
+    out->mean_gap_mis_lagrangian = mis ? sml / (double)mis : 0;
+    out->mean_gap_mis_acc = mis ? sma / (double)mis : 0;
+    out->bound_data_lagrangian = sml / N;
+    out->bound_data_acc = sma / N;
+    out->bound_literature_lagrangian = out->imitation_error * out->max_gap_lagrangian;
+    out->bound_literature_acc = out->imitation_error * out->max_gap_acc;
+    const double eps = 1e-12;
+    out->holds = out->regret_lagrangian <= out->bound_data_lagrangian + eps &&
+                 out->bound_data_lagrangian <= out->bound_literature_lagrangian + eps &&
+                 out->regret_acc <= out->bound_data_acc + eps && out->bound_data_acc <= out->bound_literature_acc + eps;
+}
+
+void allot_confusion(const int *oracle_tier, const int *policy_tier, size_t n, size_t T, size_t *conf) {
+    memset(conf, 0, T * T * sizeof *conf);
+    for (size_t i = 0; i < n; i++) conf[(size_t)oracle_tier[i] * T + (size_t)policy_tier[i]]++;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+void allot_bootstrap_mean(const double *d, size_t n, int resamples, uint64_t seed, double level, double *mean,
+                          double *lo, double *hi) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += d[i];
+    *mean = n ? s / (double)n : 0;
+    *lo = *hi = *mean;
+    if (!n || resamples < 2) return;
+    double *m = malloc((size_t)resamples * sizeof *m);
+    if (!m) return;
+    allot_rng rng;
+    allot_rng_seed_stream(&rng, seed, 0xb0075u);
+    for (int r = 0; r < resamples; r++) {
+        double t = 0;
+        for (size_t k = 0; k < n; k++) t += d[allot_rng_below(&rng, n)];
+        m[r] = t / (double)n;
+    }
+    qsort(m, (size_t)resamples, sizeof *m, cmp_double);
+    double alpha = (1 - level) / 2;
+    size_t il = (size_t)floor(alpha * (resamples - 1) + 0.5), ih = (size_t)floor((1 - alpha) * (resamples - 1) + 0.5);
+    *lo = m[il];
+    *hi = m[ih];
+    free(m);
+}
+
+int allot_group_tiers(const double *acc, const double *cost, size_t n, size_t T, const int *group, int G,
+                      double budget, int *tier_out) {
+    double *ga = calloc((size_t)G * T, sizeof *ga), *gc = calloc((size_t)G * T, sizeof *gc);
+    if (!ga || !gc) {
+        free(ga);
+        free(gc);
+        return -1;
+    }
+    /* aggregated query g: acc = sum over its queries * G / n, so that the oracle's mean over G
+     * aggregated queries equals the mean over the n queries (same for cost) */
+    for (size_t i = 0; i < n; i++)
+        for (size_t t = 0; t < T; t++) {
+            ga[(size_t)group[i] * T + t] += acc[i * T + t] * (double)G / (double)n;
+            gc[(size_t)group[i] * T + t] += cost[i * T + t] * (double)G / (double)n;
+        }
+    /* an empty group: any tier; make it free so it never binds */
+    allot_oracle_result r;
+    allot_status st = allot_oracle_solve_exact(ga, gc, (size_t)G, T, budget, tier_out, NULL, &r, NULL);
+    free(ga);
+    free(gc);
+    return st == ALLOT_OK ? 0 : -1;
+}
+
+void allot_score_thresholds(const double *train_score, size_t n_train, const double *mix, const double *tier_cost,
+                            size_t T, double *thresholds_out) {
+    double *s = malloc((n_train ? n_train : 1) * sizeof *s);
+    int *ord = malloc((T ? T : 1) * sizeof *ord);
+    if (!s || !ord) {
+        free(s);
+        free(ord);
+        for (size_t t = 0; t < T; t++) thresholds_out[t] = INFINITY;
+        return;
+    }
+    memcpy(s, train_score, n_train * sizeof *s);
+    qsort(s, n_train, sizeof *s, cmp_double);
+    for (size_t t = 0; t < T; t++) ord[t] = (int)t;
+    for (size_t a = 1; a < T; a++)
+        for (size_t b = a; b > 0 && tier_cost[ord[b]] < tier_cost[ord[b - 1]]; b--) {
+            int x = ord[b];
+            ord[b] = ord[b - 1];
+            ord[b - 1] = x;
+        }
+    double F = 0;
+    for (size_t k = 0; k < T; k++) {
+        int t = ord[k];
+        F += mix[t];
+        if (k == T - 1 || F >= 1 - 1e-12) {
+            thresholds_out[t] = INFINITY;
+            for (size_t r = k + 1; r < T; r++) thresholds_out[ord[r]] = INFINITY;
+            break;
+        }
+        size_t cnt = (size_t)floor(F * (double)n_train + 0.5); /* queries at tiers up to this one */
+        thresholds_out[t] = cnt == 0 ? -INFINITY : s[cnt - 1];
+    }
+    free(s);
+    free(ord);
+}
+
+int allot_score_tier(const double *thresholds, const double *tier_cost, size_t T, double score) {
+    /* first tier in cost order (ties: lower index) whose threshold >= score */
+    int best = -1;
+    for (size_t t = 0; t < T; t++) {
+        if (!(thresholds[t] >= score)) continue;
+        if (best < 0 || tier_cost[t] < tier_cost[best]) best = (int)t;
+    }
+    if (best >= 0) return best;
+    for (size_t t = 0; t < T; t++)
+        if (best < 0 || tier_cost[t] > tier_cost[best]) best = (int)t;
+    return best;
+}
+
+void allot_quantile_edges(const double *score, size_t n, int G, double *edges) {
+    double *s = malloc((n ? n : 1) * sizeof *s);
+    if (!s) {
+        for (int g = 0; g + 1 < G; g++) edges[g] = INFINITY;
+        return;
+    }
+    memcpy(s, score, n * sizeof *s);
+    qsort(s, n, sizeof *s, cmp_double);
+    for (int g = 1; g < G; g++) {
+        size_t k = (size_t)floor((double)g * (double)n / (double)G);
+        edges[g - 1] = n ? s[k ? k - 1 : 0] : INFINITY;
+    }
+    free(s);
+}
+
+int allot_bin_of(const double *edges, int G, double s) {
+    int b = 0;
+    for (int g = 0; g + 1 < G; g++)
+        if (edges[g] < s) b = g + 1;
+    return b;
+}
