@@ -346,10 +346,11 @@ static void lines_gp(FILE *fp, const plot_paths *p, const void *vctx) {
         fputs(first ? "plot " : ", \\\n     ", fp);
         first = 0;
         int bars = se->ylo && se->yhi;
-        fprintf(fp, "datafile index %zu using 1:2%s with %s lc %zu pt %zu title ", s, bars ? ":3:4" : "",
+        /* 8 colours cycle; the dash type changes with each cycle so every series stays distinct */
+        fprintf(fp, "datafile index %zu using 1:2%s with %s lc %zu dt %zu pt %zu title ", s, bars ? ":3:4" : "",
                 bars ? (se->points_only ? "yerrorbars" : "yerrorlines")
                      : (se->points_only ? "points ps 1.6" : "linespoints"),
-                s + 1, (s % 13) + 1);
+                (s % 8) + 1, (s / 8) % 5 + 1, (s % 13) + 1);
         put_gp_string(fp, se->name);
     }
     fputs("\n", fp);

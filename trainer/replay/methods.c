@@ -40,13 +40,18 @@
  *              of edges <= its score), then per bin a tier k in {0, 1, 2, 4, ..., pool max} chosen
  *              on the other half to maximise its total accuracy with its total spend <= budget x
  *              its size (exhaustive search over bins x tiers; ties to the cheaper, then the first
- *              found), then this half is dealt its bins' k round-robin within budget x its size.
+ *              found; a bin no fitting query falls in gets the largest k <= budget), then this half is dealt its bins' k round-robin within budget x its size.
  *              Oracle difficulty = pass rate over the whole pool (upper bound, not deployable).
  *              Predicted difficulty = a least-squares line of pass rate on prompt length (bytes),
  *              fitted on the other half (deployable: the prompt is known before any generation).
- * oracle       hindsight optimum on the same prefixes: tiers k = 0..pool max with acc = the
- *              accuracy (or coverage, oracle-coverage) of the first k samples and cost = their
- *              cost, solved by allot_oracle_solve_exact (integral allocation within budget).
+ * oracle       the budgeted oracle of `allot solve` on curves built from the same pools: tiers
+ *              k = 0..pool max; acc = the expected accuracy of k samples drawn at random from the
+ *              query's pool (majority / best: mean over 64 seeded permutations of the pool, the
+ *              same permutations for every k; oracle-coverage: pass@k exactly); cost = k (or k x
+ *              the pool's mean cost). allot_oracle_solve_exact gives each query its k (integral,
+ *              mean expected cost <= budget); the replay then deals each query its k round-robin
+ *              within the budget, and the allocation is scored on the replayed samples like every
+ *              other method. It knows each query's curve, not the order of its samples.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -476,6 +481,14 @@ static allot_status run_bins(dealer *d, int predicted, double budget, size_t *pi
         bs.cost = bcost;
         bs.limit = budget * (double)n_fit;
         bin_enum(&bs, 0, 0.0, 0.0);
+        /* a bin without any fitting query has no evidence: it gets the largest tier within budget */
+        size_t fit_n[ALLOT_REPLAY_N_BINS] = {0};
+        for (size_t j = 0; j < n_fit; j++) fit_n[bin[fit[j]]]++;
+        size_t fallback = 0;
+        for (size_t t = 0; t < T; t++)
+            if ((double)tiers[t] <= budget) fallback = t;
+        for (int b = 0; b < ALLOT_REPLAY_N_BINS; b++)
+            if (!fit_n[b]) bs.best[b] = fallback;
         /* deal this half its bins' tiers within budget x its size */
         dealer sub = *d;
         sub.total = isfinite(budget) ? budget * (double)n_eval : INFINITY;
@@ -506,55 +519,102 @@ static allot_status run_bins(dealer *d, int predicted, double budget, size_t *pi
 
 /* ---- oracle ------------------------------------------------------------------------------------- */
 
-static allot_status run_oracle(dealer *d, int coverage, double budget, allot_error *err) {
+/* Expected coverage of k samples drawn without replacement from a pool of n with c correct:
+ * pass@k = 1 - C(n-c, k) / C(n, k), as a product so that it stays in range. */
+static double pass_at_k(size_t n, size_t c, size_t k) {
+    if (k == 0) return 0.0;
+    if (n - c < k) return 1.0;
+    double q = 1.0;
+    for (size_t j = 0; j < k; j++) q *= (double)(n - c - j) / (double)(n - j);
+    return 1.0 - q;
+}
+
+#define ALLOT_REPLAY_ORACLE_PERMUTATIONS 64
+
+static allot_status run_oracle(dealer *d, int coverage, double budget, size_t *picked, size_t *quota,
+                               allot_error *err) {
 #ifdef ALLOT_REPLAY_HAVE_SOLVE
     const allot_replay_view *v = d->v;
     const allot_replay_options *o = d->o;
-    size_t n = v->n, T = v->pools->n_max + 1;
-    double *acc = malloc((n ? n : 1) * T * sizeof *acc);
+    const allot_replay_pools *p = v->pools;
+    size_t n = v->n, T = p->n_max + 1;
+    double *acc = calloc((n ? n : 1) * T, sizeof *acc);
     double *cost = malloc((n ? n : 1) * T * sizeof *cost);
-    double *curve = malloc(T * sizeof *curve), *cov = malloc(T * sizeof *cov);
+    double *curve = malloc(T * sizeof *curve);
     int *scratch = malloc(2 * ((size_t)max_answers(v) + 1) * sizeof *scratch);
     int *choice = malloc((n ? n : 1) * sizeof *choice);
+    uint32_t *perm = malloc(T * sizeof *perm);
+    allot_replay_sample *tmp = malloc(T * sizeof *tmp);
     allot_status st = ALLOT_OK;
-    if (!acc || !cost || !curve || !cov || !scratch || !choice) {
+    if (!acc || !cost || !curve || !scratch || !choice || !perm || !tmp) {
         st = allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
-        size_t pn = pool_n(v, i);
-        allot_replay_query_curve(v, i, o->select, curve, cov, scratch);
+        const allot_replay_query *q = &p->q[i];
+        size_t pn = q->n, c = 0;
+        double mean_cost = 0;
+        for (size_t j = 0; j < pn; j++) {
+            c += (size_t)q->s[j].correct;
+            mean_cost += q->s[j].cost / (double)pn;
+        }
+        double *a = &acc[i * T];
+        if (coverage) {
+            for (size_t k = 0; k < T; k++) a[k] = pass_at_k(pn, c, k < pn ? k : pn);
+        } else {
+            /* the first k of seeded random permutations of the pool, the same permutations for every
+             * k (per query, independent of the replay order) */
+            allot_rng rng;
+            allot_rng_seed_stream(&rng, o->seed ^ 0x6f7261636c65ULL /* "oracle" */, allot_hash64(q->id, strlen(q->id)));
+            allot_replay_query one = *q;
+            one.s = tmp;
+            allot_replay_pools pp = *p;
+            pp.q = &one;
+            pp.n = 1;
+            size_t off[2] = {0, pn};
+            allot_replay_view vv;
+            memset(&vv, 0, sizeof vv);
+            vv.pools = &pp;
+            vv.n = 1;
+            vv.off = off;
+            vv.s = tmp;
+            for (int r = 0; r < ALLOT_REPLAY_ORACLE_PERMUTATIONS; r++) {
+                for (uint32_t j = 0; j < pn; j++) perm[j] = j;
+                allot_rng_shuffle_u32(&rng, perm, pn);
+                for (size_t j = 0; j < pn; j++) tmp[j] = q->s[perm[j]];
+                allot_replay_query_curve(&vv, 0, o->select, curve, NULL, scratch);
+                for (size_t k = 0; k < T; k++) a[k] += curve[k < pn ? k : pn] / ALLOT_REPLAY_ORACLE_PERMUTATIONS;
+            }
+        }
         for (size_t k = 0; k < T; k++) {
             size_t kk = k < pn ? k : pn; /* beyond the pool: the same samples (dominated) */
-            acc[i * T + k] = coverage ? cov[kk] : curve[kk];
-            cost[i * T + k] = allot_replay_prefix_cost(v, i, kk, o->unit);
+            cost[i * T + k] = o->unit == ALLOT_REPLAY_UNIT_SAMPLES ? (double)kk : (double)kk * mean_cost;
         }
     }
     allot_oracle_result res;
     st = allot_oracle_solve_exact(acc, cost, n, T, isfinite(budget) ? budget : 1e300, choice, NULL, &res, err);
     if (st != ALLOT_OK) goto done;
-    double spent = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t pn = pool_n(v, i), k = (size_t)choice[i];
-        d->alloc[i] = k < pn ? k : pn;
-        spent += allot_replay_prefix_cost(v, i, d->alloc[i], o->unit);
-        d->info->trace_len += d->alloc[i];
+    /* deal each query its tier within the budget (realised costs may differ from expected ones) */
+    for (size_t j = 0; j < n; j++) {
+        picked[j] = v->round_order[j];
+        quota[j] = (size_t)choice[v->round_order[j]];
     }
-    d->spent = spent;
-    if (spent > d->total + 1e-9 * (d->total > 1 ? d->total : 1))
-        st = allot_error_set(err, ALLOT_E_CHECK, "replay: oracle spent %.17g > budget total %.17g", spent, d->total);
+    deal_round(d, picked, quota, n);
+    d->info->rounds = 1;
 done:
     free(acc);
     free(cost);
     free(curve);
-    free(cov);
     free(scratch);
     free(choice);
+    free(perm);
+    free(tmp);
     return st;
 #else
-    (void)d;
     (void)coverage;
     (void)budget;
+    (void)picked;
+    (void)quota;
     d->info->note = "oracle not built (trainer/solve missing in this tree)";
     return allot_error_set(err, ALLOT_E_UNSUPPORTED, "replay: %s", d->info->note);
 #endif
@@ -604,7 +664,9 @@ allot_status allot_replay_run(const allot_replay_view *v, allot_replay_method m,
         st = run_bins(&d, m == ALLOT_REPLAY_BINS_PREDICTED, budget, picked, quota, err);
         break;
     case ALLOT_REPLAY_ORACLE:
-    case ALLOT_REPLAY_ORACLE_COVERAGE: st = run_oracle(&d, m == ALLOT_REPLAY_ORACLE_COVERAGE, budget, err); break;
+    case ALLOT_REPLAY_ORACLE_COVERAGE:
+        st = run_oracle(&d, m == ALLOT_REPLAY_ORACLE_COVERAGE, budget, picked, quota, err);
+        break;
     case ALLOT_REPLAY_POLICY:
         info->note = "learned policy: the runtime policy API (include/allot/allot_policy.h) is not in this build";
         st = allot_error_set(err, ALLOT_E_UNSUPPORTED, "replay: %s", info->note);
