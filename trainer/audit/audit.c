@@ -280,7 +280,7 @@ typedef struct beval {
     int best_tier;
     double best_acc, best_cost;
     double random_acc, random_cost, random_draw_acc, random_draw_cost;
-    double length_acc, length_cost;
+    double length_acc, length_cost, length_shrink;
     double bins_acc, bins_cost;
     int bins_tier[N_BINS];
     double bins_edges[N_BINS - 1];
@@ -367,7 +367,41 @@ static allot_status eval_budget(const pol *p, double b, uint64_t seed, beval *e,
         }
         for (size_t t = 0; t < T; t++) mix_tr[t] = (double)cnt_tr[t] / (double)ntr;
         allot_tier_means(p->acc_tr, p->cost_tr, ntr, T, ta, trc_cost);
-        allot_score_thresholds(p->len_tr, ntr, mix_tr, trc_cost, T, thr);
+        /* when per-query costs vary with the score (long prompts cost more per sample), the oracle's
+         * mix can overspend: shrink it towards the cheapest tier, mix(s) = (1-s) cheapest + s mix,
+         * with s found by bisection so that the training-pool mean cost meets the budget (the
+         * cumulative fractions grow as s falls, so every query's tier gets cheaper: monotone) */
+        double *mix_s = malloc(T * sizeof *mix_s);
+        if (!mix_s) {
+            free(mix_tr);
+            free(cnt_tr);
+            st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory (audit)");
+            goto done;
+        }
+        size_t cheapest = 0;
+        for (size_t t = 1; t < T; t++)
+            if (trc_cost[t] < trc_cost[cheapest]) cheapest = t;
+        double s_lo = 0, s_hi = 1, s = 1;
+        for (int it = 0; it < 60; it++) {
+            for (size_t t = 0; t < T; t++) mix_s[t] = s * mix_tr[t] + (t == cheapest ? 1 - s : 0);
+            allot_score_thresholds(p->len_tr, ntr, mix_s, trc_cost, T, thr);
+            double cc = 0;
+            for (size_t j = 0; j < ntr; j++) cc += p->cost_tr[j * T + (size_t)allot_score_tier(thr, trc_cost, T, p->len_tr[j])];
+            cc /= (double)ntr;
+            int ok = cc <= b * (1 + 1e-12);
+            if (it == 0 && ok) break; /* the oracle's own mix already meets the budget */
+            if (ok) s_lo = s;
+            else s_hi = s;
+            s = it == 0 ? 0.5 : 0.5 * (s_lo + s_hi);
+            if (it == 59 || s_hi - s_lo < 1e-9) {
+                s = s_lo;
+                for (size_t t = 0; t < T; t++) mix_s[t] = s * mix_tr[t] + (t == cheapest ? 1 - s : 0);
+                allot_score_thresholds(p->len_tr, ntr, mix_s, trc_cost, T, thr);
+                break;
+            }
+        }
+        e->length_shrink = s;
+        free(mix_s);
         free(mix_tr);
         free(cnt_tr);
         for (size_t j = 0; j < nte; j++) lt[j] = allot_score_tier(thr, trc_cost, T, p->len_te[j]);
@@ -531,7 +565,8 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
                             "(expectation; one seeded draw beside)");
     cJSON_AddStringToObject(defs, "prompt_length",
                             "longer prompt -> dearer tier: thresholds on training-pool prompt lengths (bytes) so "
-                            "that the tier frequencies equal the training-pool oracle's at B");
+                            "that the tier frequencies equal the training-pool oracle's at B, shrunk towards the cheapest tier (mix_shrink "
+                            "s: (1-s) cheapest + s mix, bisection) when that overspends on the training pool");
     cJSON_AddStringToObject(defs, "difficulty_bins",
                             "5 quantile bins of the policy's predicted expected cost sum_c p(c|x) cost_c "
                             "(out-of-fold on the training pool); one tier per bin chosen by the exact oracle on "
@@ -626,7 +661,9 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
         add_num(rj, "draw_acc", e.random_draw_acc);
         add_num(rj, "draw_cost", e.random_draw_cost);
         cJSON_AddItemToObject(base, "random_mix", rj);
-        cJSON_AddItemToObject(base, "prompt_length", acc_cost(e.length_acc, e.length_cost));
+        cJSON *plj = acc_cost(e.length_acc, e.length_cost);
+        add_num(plj, "mix_shrink", e.length_shrink);
+        cJSON_AddItemToObject(base, "prompt_length", plj);
         cJSON *dj = acc_cost(e.bins_acc, e.bins_cost);
         cJSON *dt = cJSON_AddArrayToObject(dj, "bin_tiers");
         for (int g = 0; g < N_BINS; g++) cJSON_AddItemToArray(dt, cJSON_CreateString(c->tier_names[e.bins_tier[g]]));
