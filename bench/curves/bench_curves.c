@@ -1,0 +1,137 @@
+/*
+ * bench_curves.c - curves throughput on 10^5 queries x 64 samples (issue 2).
+ *
+ * Generates a labelled-runs JSONL file into a temporary directory (answers with distractors and
+ * nulls, verifier scores, step scores, costs), then times, each on the whole file:
+ *   read      the reader alone (parse + validate), the floor for everything else
+ *   pass      pass@1,2,4,8,16,32,64 (exact)
+ *   best      best@1,2,4,8,16,32,64 (exact, order statistics)
+ *   majority  majority@1,2,4,8,16,32,64 (P permutations, default 256)
+ * and prints queries/s and MB/s of input for each. No assertion on time.
+ *
+ * Usage: bench_curves [N_QUERIES [SAMPLES [PERMUTATIONS]]]   (defaults 100000 64 256)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "curves.h"
+#include "progress.h"
+#include "rng.h"
+#include "runs_reader.h"
+
+static long arg_or(int argc, char **argv, int i, long dflt) {
+    if (argc <= i) return dflt;
+    long v = strtol(argv[i], NULL, 10);
+    return v > 0 ? v : dflt;
+}
+
+static int generate(const char *path, long n, long m) {
+    FILE *fp = fopen(path, "w");
+    if (!fp) return -1;
+    allot_rng rng;
+    allot_rng_seed(&rng, 42);
+    for (long q = 0; q < n; q++) {
+        double p = allot_rng_uniform(&rng); /* per-query solve rate */
+        fprintf(fp, "{\"id\":\"bench-%ld\",\"prompt\":\"synthetic question %ld\",\"meta\":{\"i\":%ld},"
+                    "\"features\":{\"len\":%ld},\"samples\":[",
+                q, q, q, 20 + q % 300);
+        for (long s = 0; s < m; s++) {
+            int ok = allot_rng_uniform(&rng) < p;
+            int wrong = (int)allot_rng_below(&rng, 6);
+            int null = !ok && allot_rng_below(&rng, 10) == 0;
+            double score = ok ? 0.5 + 0.5 * allot_rng_uniform(&rng) : 0.7 * allot_rng_uniform(&rng);
+            fprintf(fp, "%s{\"correct\":%s,\"model\":\"bench-model\",", s ? "," : "", ok ? "true" : "false");
+            if (null)
+                fputs("\"answer\":null,", fp);
+            else if (ok)
+                fputs("\"answer\":\"42\",", fp);
+            else
+                fprintf(fp, "\"answer\":\"%d\",", 100 + wrong);
+            fprintf(fp, "\"score\":%.6f,\"step_scores\":[%.4f,%.4f],\"cost\":%d}", score, score, 1 - score / 2,
+                    200 + (int)allot_rng_below(&rng, 400));
+        }
+        fputs("]}\n", fp);
+    }
+    return fclose(fp) == 0 ? 0 : -1;
+}
+
+int main(int argc, char **argv) {
+    long n = arg_or(argc, argv, 1, 100000), m = arg_or(argc, argv, 2, 64), perms = arg_or(argc, argv, 3, 256);
+    const char *tmp = getenv("TMPDIR");
+    char dir[256], path[300];
+    snprintf(dir, sizeof dir, "%s/allot-bench-curves-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/runs.jsonl", dir);
+    double t0 = allot_now_seconds();
+    if (generate(path, n, m)) {
+        fprintf(stderr, "cannot write %s\n", path);
+        return 1;
+    }
+    struct stat sb;
+    stat(path, &sb);
+    double mb = (double)sb.st_size / 1e6;
+    printf("bench_curves: %ld queries x %ld samples, %.1f MB of JSONL (generated in %.2f s), %ld permutations\n", n, m,
+           mb, allot_now_seconds() - t0, perms);
+    printf("%-10s %10s %12s %10s\n", "stage", "seconds", "queries/s", "MB/s");
+
+    /* the reader alone */
+    allot_error err = {0};
+    allot_runs_reader *r = NULL;
+    t0 = allot_now_seconds();
+    if (allot_runs_reader_open(path, &r, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    allot_query q;
+    int has = 0;
+    long count = 0;
+    while (allot_runs_reader_next(r, &q, &has, &err) == ALLOT_OK && has) count++;
+    allot_runs_reader_close(r);
+    double dt = allot_now_seconds() - t0;
+    if (err.code || count != n) {
+        fprintf(stderr, "read failed: %s\n", err.msg);
+        return 1;
+    }
+    printf("%-10s %10.3f %12.0f %10.1f\n", "read", dt, n / dt, mb / dt);
+
+    static const char *const rules[] = {"pass", "best", "majority"};
+    int rc = 0;
+    for (int i = 0; i < 3; i++) {
+        char spec[256];
+        int len = snprintf(spec, sizeof spec, "%s@", rules[i]);
+        for (long k = 1; k < m; k *= 2) len += snprintf(spec + len, sizeof spec - (size_t)len, "%ld,", k);
+        snprintf(spec + len, sizeof spec - (size_t)len, "%ld", m);
+        allot_tier_set ts;
+        if (allot_tier_set_parse(spec, &ts, &err)) {
+            fprintf(stderr, "%s\n", err.msg);
+            return 1;
+        }
+        allot_curves_options opt;
+        allot_curves_options_default(&opt);
+        opt.permutations = (int)perms;
+        allot_curves *c = NULL;
+        t0 = allot_now_seconds();
+        allot_status st = allot_curves_compute(path, &ts, &opt, &c, &err);
+        dt = allot_now_seconds() - t0;
+        if (st) {
+            fprintf(stderr, "%s\n", err.msg);
+            rc = 1;
+        } else {
+            double mean_last = 0;
+            for (size_t j = 0; j < c->n_queries; j++) mean_last += c->acc[j * c->n_tiers + c->n_tiers - 1];
+            printf("%-10s %10.3f %12.0f %10.1f   (%s; mean acc at k=%ld: %.4f)\n", rules[i], dt, n / dt, mb / dt, spec,
+                   m, mean_last / (double)c->n_queries);
+        }
+        allot_curves_free(c);
+        allot_tier_set_free(&ts);
+    }
+    unlink(path);
+    rmdir(dir);
+    return rc;
+}
