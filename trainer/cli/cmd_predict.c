@@ -1,11 +1,229 @@
-/* allot predict - not implemented yet (placeholder until its issue lands). */
+/*
+ * allot predict - the runtime's command-line face: a policy bundle + queries -> one decision per
+ * query. Uses only the public runtime API (allot.h), exactly as an embedding gateway would.
+ */
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "allot/allot.h"
 #include "cli.h"
 
+static const char *const CMD = "predict";
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: allot predict --model POLICY [--mu X] [--rule argmax|calibrated] [--json] [INPUT]\n"
+            "\n"
+            "Decide the compute tier of every query of INPUT (labelled-runs JSONL; '-' or absent = stdin)\n"
+            "with the policy bundle POLICY (written by 'allot train', docs/policy-bundle.md). Each input\n"
+            "line needs `id` and `prompt`; the record's `features` / `meta` fields supply the policy's\n"
+            "extra features (absent = missing). Other fields (samples, tiers, gold) are ignored.\n"
+            "\n"
+            "Output: one line per query, in input order.\n"
+            "  default  tab-separated: id, tier name, tier index, expected cost, probabilities of every\n"
+            "           tier in tier order (comma-separated)\n"
+            "  --json   one JSON object per line (JSON Lines): {\"id\", \"tier\", \"tier_index\", \"cost\",\n"
+            "           \"expected_cost\", \"probability\", \"rule\", \"mu\", \"probabilities\": {tier: p}}\n"
+            "\n"
+            "options:\n"
+            "  -m, --model POLICY   the policy bundle (required)\n"
+            "      --mu X           use the calibrated rule with price X >= 0 (overrides the bundle)\n"
+            "      --rule R         argmax or calibrated (default: the bundle's decision.rule)\n"
+            "      --json           JSON Lines output\n"
+            "  -h, --help           this help\n"
+            "\n%s",
+            allot_cli_exit_codes_help);
+}
+
+/* Print a JSON string literal (UTF-8 passed through, control characters escaped). */
+static void put_json_string(FILE *out, const char *s) {
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            fputc('\\', out);
+            fputc(*p, out);
+        } else if (*p == '\n') {
+            fputs("\\n", out);
+        } else if (*p == '\t') {
+            fputs("\\t", out);
+        } else if (*p < 0x20) {
+            fprintf(out, "\\u%04x", *p);
+        } else {
+            fputc(*p, out);
+        }
+    }
+    fputc('"', out);
+}
+
+typedef struct {
+    const allot_policy *p;
+    allot_workspace *ws;
+    double *extras;
+    double *probs;
+    size_t n_extra, n_tiers;
+    allot_predict_options opts;
+    int json;
+} predict_ctx;
+
+static int predict_line(predict_ctx *c, const char *input, size_t lineno, const char *line, size_t len) {
+    cJSON *rec = cJSON_ParseWithLength(line, len);
+    allot_error err;
+    allot_error_clear(&err);
+    if (!rec) {
+        allot_error_set(&err, ALLOT_E_PARSE, "%s:%zu: not valid JSON", input, lineno);
+        return allot_cli_fail(CMD, &err);
+    }
+    int rc = ALLOT_EXIT_OK;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(rec, "id");
+    const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(rec, "prompt");
+    if (!cJSON_IsObject(rec)) {
+        allot_error_set(&err, ALLOT_E_INVALID, "%s:%zu: a query must be a JSON object", input, lineno);
+    } else if (!cJSON_IsString(id)) {
+        allot_error_set(&err, ALLOT_E_INVALID, "%s:%zu: id: %s", input, lineno, id ? "must be a string" : "missing");
+    } else if (!cJSON_IsString(prompt)) {
+        allot_error_set(&err, ALLOT_E_INVALID, "%s:%zu: prompt: %s", input, lineno,
+                        prompt ? "must be a string" : "missing");
+    } else {
+        allot_error sub;
+        allot_error_clear(&sub);
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(rec, "features");
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(rec, "meta");
+        if (f && !cJSON_IsObject(f))
+            allot_error_set(&err, ALLOT_E_INVALID, "%s:%zu: features: must be an object", input, lineno);
+        else if (m && !cJSON_IsObject(m))
+            allot_error_set(&err, ALLOT_E_INVALID, "%s:%zu: meta: must be an object", input, lineno);
+        else if (c->n_extra && allot_featurizer_extras_from_record(allot_policy_featurizer(c->p), line, len, c->extras,
+                                                                   &sub) != ALLOT_OK)
+            allot_error_set(&err, sub.code, "%s:%zu: %s", input, lineno, sub.msg);
+        else {
+            allot_query_input q = {prompt->valuestring, strlen(prompt->valuestring), c->n_extra ? c->extras : NULL,
+                                   c->n_extra};
+            allot_decision d;
+            if (allot_policy_predict(c->p, c->ws, &q, &c->opts, c->probs, c->n_tiers, &d, &sub) != ALLOT_OK) {
+                allot_error_set(&err, sub.code, "%s:%zu: %s", input, lineno, sub.msg);
+            } else if (c->json) {
+                fputs("{\"id\":", stdout);
+                put_json_string(stdout, id->valuestring);
+                fputs(",\"tier\":", stdout);
+                put_json_string(stdout, allot_policy_tier_name(c->p, d.tier));
+                printf(",\"tier_index\":%zu,\"cost\":%.17g,\"expected_cost\":%.17g,\"probability\":%.17g,"
+                       "\"rule\":\"%s\",\"mu\":%.17g,\"probabilities\":{",
+                       d.tier, d.cost, d.expected_cost, d.probability,
+                       d.rule == ALLOT_RULE_CALIBRATED ? "calibrated" : "argmax", d.mu);
+                for (size_t t = 0; t < c->n_tiers; t++) {
+                    if (t) putchar(',');
+                    put_json_string(stdout, allot_policy_tier_name(c->p, t));
+                    printf(":%.17g", c->probs[t]);
+                }
+                fputs("}}\n", stdout);
+            } else {
+                printf("%s\t%s\t%zu\t%.6f\t", id->valuestring, allot_policy_tier_name(c->p, d.tier), d.tier,
+                       d.expected_cost);
+                for (size_t t = 0; t < c->n_tiers; t++) printf("%s%.6f", t ? "," : "", c->probs[t]);
+                putchar('\n');
+            }
+        }
+    }
+    if (err.code != ALLOT_OK) rc = allot_cli_fail(CMD, &err);
+    cJSON_Delete(rec);
+    return rc;
+}
+
 int allot_cmd_predict(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "allot predict: not implemented in this version\n");
-    return ALLOT_EXIT_INTERNAL;
+    static const struct option longopts[] = {{"model", required_argument, NULL, 'm'},
+                                             {"mu", required_argument, NULL, 'u'},
+                                             {"rule", required_argument, NULL, 'r'},
+                                             {"json", no_argument, NULL, 'j'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    const char *model = NULL;
+    int json = 0, rule = -1;
+    double mu = -1;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "m:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model = optarg; break;
+        case 'u': {
+            char *end;
+            mu = strtod(optarg, &end);
+            if (end == optarg || *end || !isfinite(mu) || mu < 0)
+                return allot_cli_usage_error(CMD, "--mu needs a finite number >= 0");
+            if (rule < 0) rule = ALLOT_RULE_CALIBRATED;
+            break;
+        }
+        case 'r':
+            if (!strcmp(optarg, "argmax")) rule = ALLOT_RULE_ARGMAX;
+            else if (!strcmp(optarg, "calibrated")) rule = ALLOT_RULE_CALIBRATED;
+            else return allot_cli_usage_error(CMD, "--rule must be argmax or calibrated");
+            break;
+        case 'j': json = 1; break;
+        case 'h': usage(stdout); return ALLOT_EXIT_OK;
+        default: return allot_cli_usage_error(CMD, "unknown option");
+        }
+    }
+    if (!model) return allot_cli_usage_error(CMD, "--model POLICY is required");
+    if (argc - optind > 1) return allot_cli_usage_error(CMD, "at most one INPUT file");
+    const char *input = optind < argc ? argv[optind] : "-";
+
+    allot_error err;
+    allot_error_clear(&err);
+    allot_policy *p = NULL;
+    if (allot_policy_load_file(model, &p, &err) != ALLOT_OK) return allot_cli_fail(CMD, &err);
+    FILE *in = stdin;
+    if (strcmp(input, "-")) {
+        in = fopen(input, "rb");
+        if (!in) {
+            allot_policy_free(p);
+            allot_error_set(&err, ALLOT_E_IO, "%s: cannot open", input);
+            return allot_cli_fail(CMD, &err);
+        }
+    }
+    predict_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.p = p;
+    ctx.n_tiers = allot_policy_n_tiers(p);
+    ctx.n_extra = allot_featurizer_n_extra(allot_policy_featurizer(p));
+    ctx.extras = calloc(ctx.n_extra ? ctx.n_extra : 1, sizeof *ctx.extras);
+    ctx.probs = calloc(ctx.n_tiers, sizeof *ctx.probs);
+    ctx.opts.rule = rule;
+    ctx.opts.mu = mu;
+    ctx.json = json;
+    int rc = ALLOT_EXIT_OK;
+    if (!ctx.extras || !ctx.probs || allot_workspace_create(p, &ctx.ws, &err) != ALLOT_OK) {
+        if (err.code == ALLOT_OK) allot_error_set(&err, ALLOT_E_NOMEM, "out of memory");
+        rc = allot_cli_fail(CMD, &err);
+    }
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    ssize_t got;
+    const char *name = strcmp(input, "-") ? input : "<stdin>";
+    while (rc == ALLOT_EXIT_OK && (got = getline(&line, &cap, in)) != -1) {
+        lineno++;
+        size_t len = (size_t)got;
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
+        size_t i = 0;
+        while (i < len && (line[i] == ' ' || line[i] == '\t')) i++;
+        if (i == len) continue; /* blank line */
+        rc = predict_line(&ctx, name, lineno, line, len);
+    }
+    if (rc == ALLOT_EXIT_OK && ferror(in)) {
+        allot_error_set(&err, ALLOT_E_IO, "%s: read error", name);
+        rc = allot_cli_fail(CMD, &err);
+    }
+    if (rc == ALLOT_EXIT_OK && fflush(stdout) != 0) {
+        allot_error_set(&err, ALLOT_E_IO, "stdout: write error");
+        rc = allot_cli_fail(CMD, &err);
+    }
+    free(line);
+    if (in != stdin) fclose(in);
+    allot_workspace_free(ctx.ws);
+    free(ctx.extras);
+    free(ctx.probs);
+    allot_policy_free(p);
+    return rc;
 }
