@@ -1,0 +1,294 @@
+/*
+ * test_learn.c - allot_learn on synthetic curves: split, class map, calibration, both learners
+ * through the real XGBoost and LIBLINEAR APIs, bundle round trip through the runtime's policy
+ * loader (same probabilities as XGBoost/LIBLINEAR themselves, same tier on every held-out query),
+ * determinism, the constant and two-class cases, and errors.
+ */
+#define CHECK_AREA "learn"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "calibrate.h"
+#include "check.h"
+#include "dataset.h"
+#include "learn.h"
+#include "learn_bundle_check.h"
+#include "learn_test_util.h"
+#include "linear_learner.h"
+#include "xgb_learner.h"
+
+static void test_split(void) {
+    allot_split a, b;
+    allot_error err = {0};
+    REQUIRE_OK(allot_split_make(1000, 0.2, 5, 7, &a, &err));
+    REQUIRE_OK(allot_split_make(1000, 0.2, 5, 7, &b, &err));
+    CHECK(a.n_test == 200 && a.n_train == 800);
+    CHECK(!memcmp(a.test_idx, b.test_idx, a.n_test * sizeof *a.test_idx));
+    size_t fold_n[5] = {0};
+    for (size_t j = 0; j < a.n_train; j++) fold_n[a.fold[a.train_idx[j]]]++;
+    for (int f = 0; f < 5; f++) CHECK(fold_n[f] == 160);
+    for (size_t j = 0; j < a.n_test; j++) CHECK(a.fold[a.test_idx[j]] == -1);
+    allot_split_free(&b);
+    REQUIRE_OK(allot_split_make(1000, 0.2, 5, 8, &b, &err));
+    CHECK(memcmp(a.test_idx, b.test_idx, a.n_test * sizeof *a.test_idx) != 0); /* another seed, another split */
+    allot_split_free(&a);
+    allot_split_free(&b);
+    CHECK(allot_split_make(1, 0.2, 5, 1, &a, &err) != ALLOT_OK);
+    CHECK(allot_split_make(10, 0.2, 9, 1, &a, &err) != ALLOT_OK); /* 8 training queries, 9 folds */
+    CHECK(allot_split_make(10, 1.0, 2, 1, &a, &err) == ALLOT_E_ARGUMENT);
+}
+
+static void test_class_map(void) {
+    int tiers[] = {3, 0, 3, 5, 0};
+    allot_class_map m;
+    allot_error err = {0};
+    REQUIRE_OK(allot_class_map_make(tiers, 5, 7, &m, &err));
+    CHECK(m.n_classes == 3);
+    CHECK(m.class_tier[0] == 0 && m.class_tier[1] == 3 && m.class_tier[2] == 5);
+    CHECK(m.tier_class[0] == 0 && m.tier_class[1] == -1 && m.tier_class[3] == 1 && m.tier_class[5] == 2 &&
+          m.tier_class[6] == -1);
+    allot_class_map_free(&m);
+}
+
+static void test_calibration(void) {
+    /* 200 queries, 3 classes of price 1, 4, 16; random probabilities */
+    size_t n = 200;
+    int K = 3;
+    double price[3] = {1, 4, 16};
+    double *p = malloc(n * 3 * sizeof *p), *real = malloc(n * 3 * sizeof *real);
+    allot_rng rng;
+    allot_rng_seed(&rng, 3);
+    for (size_t i = 0; i < n; i++) {
+        double s = 0;
+        for (int k = 0; k < K; k++) s += (p[i * 3 + k] = allot_rng_uniform(&rng) + 0.01);
+        for (int k = 0; k < K; k++) {
+            p[i * 3 + k] /= s;
+            real[i * 3 + k] = price[k] * (0.8 + 0.4 * allot_rng_uniform(&rng));
+        }
+    }
+    double prev = INFINITY;
+    for (double mu = 0; mu < 2; mu += 0.01) {
+        double cst = allot_calibrated_mean_cost(p, n, K, price, real, mu, NULL);
+        CHECK(cst <= prev + 1e-12);
+        prev = cst;
+    }
+    double argmax_cost = allot_calibrated_mean_cost(p, n, K, price, real, 0, NULL);
+    for (double B = 1.5; B < 12; B += 1.3) {
+        double mu = allot_calibrate_mu(p, n, K, price, real, B);
+        double cst = allot_calibrated_mean_cost(p, n, K, price, real, mu, NULL);
+        CHECK(mu >= 0);
+        CHECKF(cst <= B + 1e-9 || mu == 0, "B %g cost %g", B, cst);
+        if (mu > 1e-9) {
+            /* the smallest such mu: a little less overspends */
+            CHECK(allot_calibrated_mean_cost(p, n, K, price, real, mu * (1 - 1e-6), NULL) > B || mu < 1e-6);
+        } else {
+            CHECK(argmax_cost <= B + 1e-9);
+        }
+    }
+    free(p);
+    free(real);
+}
+
+/* A 3-class problem the learners must beat chance on: class = which third x0 falls in. */
+static void test_learners_direct(void) {
+    size_t n = 600, d = 3;
+    float *x = malloc(n * d * sizeof *x);
+    int *y = malloc(n * sizeof *y), *y2 = malloc(n * sizeof *y2);
+    allot_rng rng;
+    allot_rng_seed(&rng, 11);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < d; j++) x[i * d + j] = (float)allot_rng_uniform(&rng);
+        if (i % 17 == 0) x[i * d + 2] = NAN; /* missing values are fine */
+        y[i] = x[i * d] < 1.0f / 3 ? 0 : x[i * d] < 2.0f / 3 ? 1 : 2;
+        y2[i] = y[i] == 2;
+    }
+    allot_train_options o;
+    allot_train_options_default(&o);
+    allot_error err = {0};
+    for (int K = 2; K <= 3; K++) {
+        allot_xgb_fit m;
+        REQUIRE_OK(allot_xgb_train(x, K == 3 ? y : y2, 500, d, K, x + 500 * d, (K == 3 ? y : y2) + 500, 100, &o.xgb, 0,
+                                   1, &m, &err));
+        CHECK(m.best_rounds >= 1 && m.best_rounds <= o.xgb.rounds);
+        double *pr = malloc(100 * (size_t)K * sizeof *pr);
+        REQUIRE_OK(allot_xgb_predict(&m, x + 500 * d, 100, pr, &err));
+        size_t hit = 0;
+        for (size_t i = 0; i < 100; i++) {
+            double s = 0;
+            for (int k = 0; k < K; k++) s += pr[i * (size_t)K + (size_t)k];
+            CHECK(fabs(s - 1) < 1e-5);
+            hit += allot_decide_argmax(pr + i * (size_t)K, K) == (K == 3 ? y : y2)[500 + i];
+        }
+        CHECKF(hit >= 85, "xgboost K=%d: %zu/100", K, hit);
+        char *js = NULL;
+        REQUIRE_OK(allot_xgb_save_json(&m, &js, NULL, &err));
+        CHECK(strstr(js, K == 3 ? "multi:softprob" : "binary:logistic") != NULL);
+        free(js);
+        free(pr);
+        allot_xgb_fit_free(&m);
+    }
+    /* LIBLINEAR, dense only (NaN imputed at 0 as the featuriser's standardisation does) */
+    for (size_t i = 0; i < n * d; i++)
+        if (isnan(x[i])) x[i] = 0;
+    allot_linear_data dt;
+    REQUIRE_OK(allot_linear_data_build(x, d, NULL, NULL, NULL, 0, NULL, 500, 1.0, &dt, &err));
+    allot_linear_fit lm;
+    REQUIRE_OK(allot_linear_train(&dt, y, 3, &o.linear, 4.0, 1, &lm, &err));
+    allot_linear_data te;
+    size_t rows[100];
+    for (size_t i = 0; i < 100; i++) rows[i] = 500 + i;
+    REQUIRE_OK(allot_linear_data_build(x, d, NULL, NULL, NULL, 0, rows, 100, 1.0, &te, &err));
+    double pr[300];
+    REQUIRE_OK(allot_linear_predict(&lm, &te, pr, &err));
+    size_t hit = 0;
+    for (size_t i = 0; i < 100; i++) hit += allot_decide_argmax(pr + i * 3, 3) == y[500 + i];
+    CHECKF(hit >= 70, "liblinear: %zu/100", hit);
+    char *txt = NULL;
+    REQUIRE_OK(allot_linear_model_text(&lm, &txt, &err));
+    CHECK(strstr(txt, "solver_type L2R_LR") != NULL);
+    free(txt);
+    allot_linear_fit_free(&lm);
+    allot_linear_data_free(&dt);
+    allot_linear_data_free(&te);
+    free(x);
+    free(y);
+    free(y2);
+}
+
+static void train_and_check(const allot_curves *c, const char *curves_path, const char *out, allot_learner_kind l,
+                            double budget, allot_decision_rule rule, allot_train_report *r) {
+    allot_train_options o;
+    allot_train_options_default(&o);
+    o.budget = budget;
+    o.learner = l;
+    o.rule = rule;
+    o.meta_features = "level";
+    o.linear.c_min = 0.25;
+    o.linear.c_max = 4;
+    o.hash_dim = 512;
+    allot_error err = {0};
+    allot_status st = allot_train(c, curves_path, &o, out, r, &err);
+    CHECKF(st == ALLOT_OK, "%s", err.msg);
+    if (st != ALLOT_OK) return;
+    CHECK(r->runtime_parity == 1);
+    bc_result bc;
+    bc_check_bundle(out, c, &bc);
+    CHECK(bc.n_test == r->n_test);
+    CHECKF(bc.tier_mismatch == 0, "%zu tiers differ", bc.tier_mismatch);
+    CHECKF(bc.prob_mismatch == 0, "%s: %zu probabilities differ (max %g)", bc.kind, bc.prob_mismatch, bc.max_prob_diff);
+}
+
+static void test_end_to_end(const char *dir) {
+    char cpath[4096], b1[4096], b2[4096];
+    snprintf(cpath, sizeof cpath, "%s/curves.jsonl", dir);
+    allot_curves *c = tu_roundtrip(tu_make_curves(500, 1, 5), cpath);
+    allot_train_report r;
+    for (int l = 0; l < 2; l++)
+        for (int rule = 0; rule < 2; rule++) {
+            snprintf(b1, sizeof b1, "%s/p-%d-%d.json", dir, l, rule);
+            train_and_check(c, cpath, b1, (allot_learner_kind)l, 4.0, (allot_decision_rule)rule, &r);
+            CHECK(r.n_test == 100 && r.n_train == 400);
+            CHECK(r.n_classes >= 2);
+            CHECKF(r.cv_imitation > 0.3, "learner %d CV imitation %g", l, r.cv_imitation);
+            CHECK(r.oof_cost_calibrated <= 4.0 + 1e-9 || r.mu == 0);
+        }
+    /* the bundle carries what the contract says */
+    snprintf(b1, sizeof b1, "%s/p-0-0.json", dir);
+    char *t = tu_slurp(b1, NULL);
+    cJSON *root = cJSON_Parse(t);
+    CHECK(root != NULL);
+    CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(root, "format")), "allot-policy"));
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(root, "tiers")) == 5);
+    cJSON *prov = cJSON_GetObjectItem(root, "provenance");
+    CHECK(strlen(cJSON_GetStringValue(cJSON_GetObjectItem(prov, "input_sha256"))) == 64);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(prov, "split"), "test_ids")) == 100);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(prov, "validation"), "prob")) == 400);
+    char sha[65];
+    allot_error err = {0};
+    REQUIRE_OK(allot_learn_file_sha256(cpath, sha, &err));
+    CHECK(!strcmp(sha, cJSON_GetStringValue(cJSON_GetObjectItem(prov, "input_sha256"))));
+    cJSON_Delete(root);
+    free(t);
+    /* deterministic: the same input and seed give the same bytes */
+    snprintf(b2, sizeof b2, "%s/again.json", dir);
+    for (int l = 0; l < 2; l++) {
+        snprintf(b1, sizeof b1, "%s/p-%d-0.json", dir, l);
+        train_and_check(c, cpath, b2, (allot_learner_kind)l, 4.0, ALLOT_DECISION_CALIBRATED, &r);
+        size_t l1, l2;
+        char *x1 = tu_slurp(b1, &l1), *x2 = tu_slurp(b2, &l2);
+        CHECKF(l1 == l2 && !memcmp(x1, x2, l1), "learner %d not deterministic", l);
+        free(x1);
+        free(x2);
+    }
+    /* a tiny budget: the oracle picks the cheapest tier only -> a constant policy */
+    snprintf(b1, sizeof b1, "%s/const.json", dir);
+    train_and_check(c, cpath, b1, ALLOT_LEARNER_XGBOOST, 0.0, ALLOT_DECISION_CALIBRATED, &r);
+    CHECK(r.n_classes == 1);
+    t = tu_slurp(b1, NULL);
+    CHECK(t && strstr(t, "\"kind\":\"constant\"") != NULL);
+    free(t);
+    /* errors */
+    allot_train_options o;
+    allot_train_options_default(&o);
+    o.budget = -1;
+    CHECK(allot_train(c, cpath, &o, b1, NULL, &err) == ALLOT_E_ARGUMENT);
+    o.budget = 4;
+    o.features = "nope";
+    CHECK(allot_train(c, cpath, &o, b1, NULL, &err) == ALLOT_E_ARGUMENT);
+    allot_curves_free(c);
+}
+
+/* Two tiers only: XGBoost's binary:logistic path and LIBLINEAR's two-class path. */
+static void test_two_classes(const char *dir) {
+    allot_curves *c = tu_make_curves(300, 0, 9);
+    /* keep tiers k@1 and k@16 */
+    size_t n = c->n_queries, T = c->n_tiers;
+    for (size_t i = 0; i < n; i++) {
+        double a0 = c->acc[i * T], a1 = c->acc[i * T + 4], c0 = c->cost[i * T], c1 = c->cost[i * T + 4];
+        c->acc[i * 2] = a0;
+        c->acc[i * 2 + 1] = a1;
+        c->cost[i * 2] = c0;
+        c->cost[i * 2 + 1] = c1;
+        c->se[i * 2] = c->se[i * 2 + 1] = 0;
+    }
+    for (size_t t = 1; t < 4; t++) free(c->tier_names[t]);
+    c->tier_names[1] = c->tier_names[4];
+    c->n_tiers = 2;
+    char cpath[4096], b[4096];
+    snprintf(cpath, sizeof cpath, "%s/two.jsonl", dir);
+    c = tu_roundtrip(c, cpath);
+    allot_train_report r;
+    for (int l = 0; l < 2; l++) {
+        snprintf(b, sizeof b, "%s/two-%d.json", dir, l);
+        train_and_check(c, cpath, b, (allot_learner_kind)l, 6.0, ALLOT_DECISION_CALIBRATED, &r);
+        CHECK(r.n_classes == 2);
+    }
+    char *t = tu_slurp(b, NULL);
+    CHECK(t && strstr(t, "solver_type L2R_LR") != NULL);
+    free(t);
+    snprintf(b, sizeof b, "%s/two-0.json", dir);
+    t = tu_slurp(b, NULL);
+    CHECK(t && strstr(t, "binary:logistic") != NULL);
+    free(t);
+    allot_curves_free(c);
+}
+
+int main(void) {
+    char *dir = tu_tmpdir();
+    test_split();
+    test_class_map();
+    test_calibration();
+    test_learners_direct();
+    test_end_to_end(dir);
+    test_two_classes(dir);
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    free(dir);
+    return CHECK_DONE();
+}
