@@ -136,8 +136,8 @@ static void bc_check_bundle(const char *bundle_path, const allot_curves *c, bc_r
         free(model);
     } else if (!strcmp(res->kind, "liblinear")) {
         const char *mt = cJSON_GetStringValue(cJSON_GetObjectItem(cl, "liblinear"));
-        char path[4096];
-        snprintf(path, sizeof path, "%s.liblinear-model", bundle_path);
+        char path[4200];
+        snprintf(path, sizeof path, "%.4000s.liblinear-model", bundle_path);
         FILE *fp = fopen(path, "w");
         fputs(mt, fp);
         fclose(fp);

@@ -24,7 +24,7 @@ static char *tu_strdup(const char *s) {
     return d;
 }
 
-static allot_curves *tu_make_curves(size_t n, int vary_cost, uint64_t seed) {
+__attribute__((unused)) static allot_curves *tu_make_curves(size_t n, int vary_cost, uint64_t seed) {
     static const int ks[] = {1, 2, 4, 8, 16};
     size_t T = 5;
     allot_curves *c = calloc(1, sizeof *c);
@@ -87,7 +87,7 @@ static allot_curves *tu_roundtrip(allot_curves *c, const char *path) {
     return r;
 }
 
-static char *tu_slurp(const char *path, size_t *len) {
+__attribute__((unused)) static char *tu_slurp(const char *path, size_t *len) {
     FILE *fp = fopen(path, "rb");
     if (!fp) return NULL;
     fseek(fp, 0, SEEK_END);
