@@ -115,8 +115,8 @@ static const char *const synth[] = {
     "A train travels 120 km in 1.5 hours. What is its average speed?",
     "Compute \\frac{3}{4} + \\frac{5}{6} and simplify.",
     "Prove that the sum of two even integers is even.",
-    "A shop sells 1,250 items per week at $3.20 each. Each month it pays $2,000 in rent. What is the "
-    "profit over 6 months, and what percent of revenue is rent?",
+    ("A shop sells 1,250 items per week at $3.20 each. Each month it pays $2,000 in rent. "
+     "What is the profit over 6 months, and what percent of revenue is rent?"),
     "Write a function that returns the longest palindromic substring of a string of length up to 10^5.",
 };
 
