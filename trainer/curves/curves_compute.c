@@ -88,6 +88,8 @@ typedef struct workspace {
     size_t *ans_first;
     int *midx;                /* per tier: model index */
     double *wmean, *wm2;      /* per tier Welford accumulators */
+    int *kbuf;                /* per tier: ks of one best group */
+    double *kout;             /* per tier: their values */
     unsigned char *model_done;
     size_t cap_models;
 } workspace;
@@ -106,6 +108,8 @@ static void ws_free(workspace *w) {
     free(w->midx);
     free(w->wmean);
     free(w->wm2);
+    free(w->kbuf);
+    free(w->kout);
     free(w->model_done);
 }
 
@@ -194,6 +198,36 @@ static allot_status answer_grades(const allot_query *q, workspace *w, const char
     return ALLOT_OK;
 }
 
+/* Uniform integer in [0, n) for n <= 2^32 from the high 32 bits of one draw (Lemire's
+ * multiply-and-reject: no division except in the rare rejection branch). */
+static uint32_t draw_below(allot_rng *rng, uint32_t n) {
+    uint64_t m = (allot_rng_next(rng) >> 32) * (uint64_t)n;
+    uint32_t low = (uint32_t)m;
+    if (low < n) {
+        uint32_t threshold = (uint32_t)(-n) % n;
+        while (low < threshold) {
+            m = (allot_rng_next(rng) >> 32) * (uint64_t)n;
+            low = (uint32_t)m;
+        }
+    }
+    return (uint32_t)(m >> 32);
+}
+
+/* The first kmax entries of permutation number p of 0..n-1 for one (query, model) stream: a
+ * forward Fisher-Yates shuffle, so entry i depends only on draws 0..i and the k-prefix is the
+ * same whatever kmax (>= k) is. */
+static void perm_prefix(uint64_t seed, uint64_t stream, uint64_t p, uint32_t *perm, size_t n, size_t kmax) {
+    allot_rng rng;
+    allot_rng_seed_stream(&rng, seed, stream ^ ((p + 1) * 0xbf58476d1ce4e5b9ULL));
+    for (size_t j = 0; j < n; j++) perm[j] = (uint32_t)j;
+    for (size_t i = 0; i < kmax && i + 1 < n; i++) {
+        size_t j = i + draw_below(&rng, (uint32_t)(n - i));
+        uint32_t t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+
 /* All tiers of one model for one query. */
 static allot_status model_tiers(const allot_query *q, int model, const char *model_name, const allot_tier_set *ts,
                                 const allot_curves_options *opt, workspace *w, double *acc, double *cost, double *se,
@@ -226,13 +260,25 @@ static allot_status model_tiers(const allot_query *q, int model, const char *mod
         if (tier->rule == ALLOT_RULE_PASS) {
             acc[t] = allot_est_pass(n, c, k);
         } else if (tier->rule == ALLOT_RULE_BEST) {
+            /* all best tiers of one aggregation at once: score and sort the pool once */
+            int first = 1;
+            for (size_t u = 0; u < t; u++)
+                if (w->midx[u] == model && ts->tiers[u].rule == ALLOT_RULE_BEST && ts->tiers[u].agg == tier->agg) first = 0;
+            if (!first) continue;
             for (size_t j = 0; j < n; j++) {
                 allot_status st = sample_score(q, w->pool[j], tier, path, &w->scored[j].score, err);
                 if (st) return st;
                 w->scored[j].correct = q->samples[w->pool[j]].correct;
             }
-            int kk = (int)k;
-            allot_est_best(w->scored, n, &kk, 1, &acc[t]);
+            size_t nk = 0;
+            for (size_t u = t; u < ts->n; u++)
+                if (w->midx[u] == model && ts->tiers[u].rule == ALLOT_RULE_BEST && ts->tiers[u].agg == tier->agg)
+                    w->kbuf[nk++] = ts->tiers[u].k < (int)n ? ts->tiers[u].k : (int)n;
+            allot_est_best(w->scored, n, w->kbuf, nk, w->kout);
+            nk = 0;
+            for (size_t u = t; u < ts->n; u++)
+                if (w->midx[u] == model && ts->tiers[u].rule == ALLOT_RULE_BEST && ts->tiers[u].agg == tier->agg)
+                    acc[u] = w->kout[nk++];
         } else if (is_vote_rule(tier->rule)) {
             if (!any_answer_key)
                 return qerr(err, ALLOT_E_INVALID, path, q->line,
@@ -290,14 +336,12 @@ static allot_status model_tiers(const allot_query *q, int model, const char *mod
             }
         }
         if (!need_perm) continue;
-        /* Same stream for every group of this (query, model): the permutations are identical. */
-        allot_rng rng;
+        /* Permutation p of this (query, model) comes from its own stream, so it is the same for
+         * every group and tier set, and only its first kmax entries need to be drawn. */
         uint64_t stream = allot_hash64(q->id, strlen(q->id)) ^
                           (allot_hash64(model_name, strlen(model_name)) * 0x9e3779b97f4a7c15ULL);
-        allot_rng_seed_stream(&rng, opt->seed, stream);
         for (int p = 0; p < opt->permutations; p++) {
-            for (size_t j = 0; j < n; j++) w->perm[j] = (uint32_t)j;
-            allot_rng_shuffle_u32(&rng, w->perm, n);
+            perm_prefix(opt->seed, stream, (uint64_t)p, w->perm, n, kmax);
             allot_est_vote_prefixes(&pool, w->perm, kmax, w->prefix, w->vote_work);
             for (size_t t = g; t < ts->n; t++) {
                 const allot_tier *tier = &ts->tiers[t];
@@ -467,8 +511,10 @@ allot_status allot_curves_compute(const char *runs_path, const allot_tier_set *t
         w.midx = calloc(tiers->n, sizeof *w.midx);
         w.wmean = calloc(tiers->n, sizeof *w.wmean);
         w.wm2 = calloc(tiers->n, sizeof *w.wm2);
+        w.kbuf = calloc(tiers->n, sizeof *w.kbuf);
+        w.kout = calloc(tiers->n, sizeof *w.kout);
         c->tier_names = calloc(tiers->n, sizeof *c->tier_names);
-        if (!w.midx || !w.wmean || !w.wm2 || !c->tier_names) {
+        if (!w.midx || !w.wmean || !w.wm2 || !w.kbuf || !w.kout || !c->tier_names) {
             st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
             goto done;
         }
