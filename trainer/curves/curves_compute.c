@@ -2,10 +2,10 @@
  * curves_compute.c - the driver: stream labelled runs, compute every query's curve over a tier set.
  *
  * Per query and model the pool is that model's samples in file order. pass and best are exact
- * (estimators.h). majority and vote use opt->permutations permutations of the pool drawn from a
- * stream seeded by (seed, hash(id), hash(model)), so a query's values do not depend on its line or
- * on which other tiers were asked for; one permutation serves every k (coherent curves). k = 1 and
- * k = pool size are computed exactly (se = 0): there is only one k-subset up to order for k = n,
+ * (estimators.h). majority and vote use opt->permutations permutations of the pool, permutation p
+ * drawn from a stream seeded by (seed, hash(id), hash(model), p), so a query's values do not depend
+ * on its line or on which other tiers were asked for; one permutation serves every k (coherent
+ * curves). k = 1 and k = pool size are computed exactly (se = 0): there is only one k-subset up to order for k = n,
  * and for k = 1 the expectation is a plain mean over the pool.
  */
 #include <math.h>
