@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "replay.h"
 #include "rng.h"
@@ -469,6 +470,53 @@ static void test_bandits_equal_uniform(void) {
     CHECK(diff == 0);
 }
 
+/* A constant-classifier bundle (one class: tier majority@2) through the runtime loader. */
+static void test_policy(void) {
+    const char *bundle =
+        "{\"format\":\"allot-policy\",\"version\":1,"
+        "\"tiers\":[{\"name\":\"majority@1\",\"cost\":1},{\"name\":\"majority@2\",\"cost\":2}],"
+        "\"features\":{\"version\":1,\"builtin\":[\"len_bytes\"]},"
+        "\"classifier\":{\"kind\":\"constant\",\"classes\":[1]},\"decision\":{\"rule\":\"argmax\"}}";
+    char path[] = "/tmp/allot-test-replay-policy-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0) return;
+    FILE *fp = fdopen(fd, "w");
+    fputs(bundle, fp);
+    fclose(fp);
+    allot_replay_pools p = {0};
+    add_query(&p, "q0", "AAA", "111", NULL);
+    add_query(&p, "q1", "ABA", "010", NULL);
+    allot_replay_policy *pol = NULL;
+    allot_error err = {0};
+    allot_status st = allot_replay_policy_load(path, &p, &pol, &err);
+    if (st != ALLOT_OK) fprintf(stderr, "policy: %s\n", err.msg);
+    CHECK(st == ALLOT_OK);
+    allot_replay_options o;
+    allot_replay_options_default(&o);
+    o.policy = pol;
+    /* budget 3: the policy's tier (2 samples each) fits: 0 1 0 1 */
+    size_t w[] = {0, 1, 0, 1};
+    size_t alloc[2];
+    expect_trace(&p, ALLOT_REPLAY_POLICY, 3.0, NAN, &o, w, 4, alloc, NULL);
+    CHECK(alloc[0] == 2 && alloc[1] == 2);
+    /* budget 1: no price makes the constant policy cheaper; the budget cuts it round-robin */
+    expect_trace(&p, ALLOT_REPLAY_POLICY, 1.0, NAN, &o, w, 2, alloc, NULL);
+    CHECK(alloc[0] == 1 && alloc[1] == 1);
+    /* without a bundle the method reports itself unavailable */
+    o.policy = NULL;
+    allot_replay_view v;
+    allot_replay_view_make(&p, -1, 1, &v, NULL);
+    allot_replay_run_info info;
+    memset(&info, 0, sizeof info);
+    CHECK(allot_replay_run(&v, ALLOT_REPLAY_POLICY, 1.0, NAN, &o, alloc, &info, &err) == ALLOT_E_UNSUPPORTED);
+    CHECK(info.note != NULL);
+    allot_replay_view_free(&v);
+    allot_replay_policy_free(pol);
+    allot_replay_pools_free(&p);
+    remove(path);
+}
+
 static void test_efficiency(void) {
     double cx[] = {0, 1, 2, 4}, cy[] = {0, 0.4, 0.5, 0.6};
     CHECK(fabs(allot_replay_efficiency(cx, cy, 4, 0.45, 1.0) - 1.5) < 1e-12);
@@ -491,6 +539,7 @@ int main(void) {
     test_beta();
     test_budget_property();
     test_bandits_equal_uniform();
+    test_policy();
     test_efficiency();
     printf("replay: %d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;

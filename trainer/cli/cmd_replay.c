@@ -43,7 +43,10 @@ static const char replay_usage[] =
     "                      (default 5; 0 = the recorded order only)\n"
     "  --seed N            seed of shuffles, round order and the bins' folds (default 1)\n"
     "  --model NAME        the model to replay (required when the file holds several)\n"
-    "  --policy BUNDLE     also replay a learned policy (needs the runtime policy API)\n"
+    "  --policy BUNDLE     also replay a learned policy bundle (`allot train`): at each budget its\n"
+    "                      calibrated rule with the price mu that brings the batch's mean tier cost\n"
+    "                      within the budget (tiers must be RULE@K). Its training queries count as\n"
+    "                      replayed queries too: replay held-out data for an honest figure\n"
     "  --out DIR           write DIR/table.md, DIR/table.json and the figures (gnuplot; the .dat and\n"
     "                      .gp scripts are saved beside): accuracy_vs_budget, coverage_vs_budget,\n"
     "                      spend_per_bucket (at --budget, or the sweep budget nearest 8)\n"
@@ -258,9 +261,20 @@ int allot_cmd_replay(int argc, char **argv) {
         allot_error_set(&err, ALLOT_E_INVALID, "%s: --reward score needs a `score` on every sample", runs);
         return allot_cli_fail(cmd, &err);
     }
+    allot_replay_policy *pol = NULL;
+    if (policy) {
+        st = allot_replay_policy_load(policy, &pools, &pol, &err);
+        if (st != ALLOT_OK) {
+            allot_replay_pools_free(&pools);
+            free(budgets);
+            return allot_cli_fail(cmd, &err);
+        }
+        o.policy = pol;
+    }
     allot_replay_sweep_options so = {budgets, nb, mflags, shuffles, !quiet};
     allot_replay_report rep;
     st = allot_replay_sweep(&pools, &o, &so, runs, &rep, &err);
+    allot_replay_policy_free(pol);
     allot_replay_pools_free(&pools);
     free(budgets);
     if (st != ALLOT_OK) return allot_cli_fail(cmd, &err);

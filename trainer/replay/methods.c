@@ -34,16 +34,24 @@
  *              or after ac_max samples.
  * early-stop   per query, rounds of one window of w samples (the last window cut at es_max);
  *              stop when the window just drawn holds w identical non-null answers, or at es_max.
- * bins-oracle / bins-predicted  queries split into two halves (a seeded permutation; fold 0 = the
- *              first floor(N/2)). For each half: difficulty bins from the other half (edges at the
- *              20/40/60/80% quantiles of the other half's difficulty scores; a query's bin = number
- *              of edges <= its score), then per bin a tier k in {0, 1, 2, 4, ..., pool max} chosen
- *              on the other half to maximise its total accuracy with its total spend <= budget x
- *              its size (exhaustive search over bins x tiers; ties to the cheaper, then the first
- *              found; a bin no fitting query falls in gets the largest k <= budget), then this half is dealt its bins' k round-robin within budget x its size.
+ * bins-oracle / bins-predicted  queries split into two halves (a seeded permutation, the same for
+ *              every replay order; fold 0 = the first floor(N/2)). For each half: difficulty bins
+ *              from the other half (edges at the 20/40/60/80% quantiles of the other half's
+ *              difficulty scores; a query's bin = number of edges <= its score, so tied scores
+ *              share a bin and some bins may stay empty), then per bin a tier k in
+ *              {0, 1, 2, 4, ..., pool max} chosen on the other half: maximise its total expected
+ *              accuracy (the oracle's curves below) with its total expected cost <= budget x its
+ *              size (exhaustive search over bins x tiers; ties to the cheaper, then the first
+ *              found; a bin no fitting query falls in gets the largest k <= budget); then this
+ *              half is dealt its bins' k round-robin within budget x its size.
  *              Oracle difficulty = pass rate over the whole pool (upper bound, not deployable).
- *              Predicted difficulty = a least-squares line of pass rate on prompt length (bytes),
- *              fitted on the other half (deployable: the prompt is known before any generation).
+ *              Predicted difficulty = ridge regression of pass rate on the runtime featuriser's
+ *              built-in text features of the prompt (allot_features.h: lengths, numbers,
+ *              operators, keywords...; standardised, lambda = 0.01 x rows), fitted on the other
+ *              half (deployable: only the prompt, known before any generation, is used).
+ * policy       a learned policy bundle (replay.h, allot_replay_policy): per query the tier of the
+ *              calibrated rule at the smallest price mu whose mean tier cost is <= budget, dealt
+ *              round-robin within the budget; the parameter column reports mu.
  * oracle       the budgeted oracle of `allot solve` on curves built from the same pools: tiers
  *              k = 0..pool max; acc = the expected accuracy of k samples drawn at random from the
  *              query's pool (majority / best: mean over 64 seeded permutations of the pool, the
@@ -57,6 +65,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "allot/allot_features.h"
 #include "replay.h"
 #include "replay_internal.h"
 #include "rng.h"
@@ -350,22 +359,113 @@ static int dbl_cmp(const void *pa, const void *pb) {
     return a < b ? -1 : (a > b);
 }
 
-/* Least-squares line y ~ alpha + beta x over idx[0..n); beta = 0 when x is constant. */
-static void fit_line(const double *x, const double *y, const size_t *idx, size_t n, double *alpha, double *beta) {
-    double mx = 0, my = 0;
-    for (size_t j = 0; j < n; j++) {
-        mx += x[idx[j]];
-        my += y[idx[j]];
+/*
+ * Ridge regression of y on the d columns of X (n x d, row-major) over the rows idx[0..m):
+ * columns standardised on those rows (NaN = the column mean; a constant column is ignored),
+ * penalty lambda = 0.01 m on the standardised weights, intercept = mean of y. Fills pred[i] for
+ * every row i of X. Normal equations solved by Gaussian elimination with partial pivoting.
+ */
+static allot_status ridge_predict(const double *X, const double *y, size_t n, size_t d, const size_t *idx,
+                                  size_t m, double *pred, allot_error *err) {
+    double *mu = calloc(d ? d : 1, sizeof *mu), *sd = calloc(d ? d : 1, sizeof *sd);
+    double *A = calloc((d ? d : 1) * (d + 1), sizeof *A), *w = calloc(d ? d : 1, sizeof *w);
+    if (!mu || !sd || !A || !w) {
+        free(mu), free(sd), free(A), free(w);
+        return allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
     }
-    mx /= n ? (double)n : 1;
-    my /= n ? (double)n : 1;
-    double sxx = 0, sxy = 0;
-    for (size_t j = 0; j < n; j++) {
-        sxx += (x[idx[j]] - mx) * (x[idx[j]] - mx);
-        sxy += (x[idx[j]] - mx) * (y[idx[j]] - my);
+    double ybar = 0;
+    for (size_t r = 0; r < m; r++) ybar += y[idx[r]] / (double)(m ? m : 1);
+    for (size_t j = 0; j < d; j++) {
+        size_t cnt = 0;
+        for (size_t r = 0; r < m; r++) {
+            double x = X[idx[r] * d + j];
+            if (isfinite(x)) {
+                mu[j] += x;
+                cnt++;
+            }
+        }
+        mu[j] = cnt ? mu[j] / (double)cnt : 0;
+        for (size_t r = 0; r < m; r++) {
+            double x = X[idx[r] * d + j];
+            if (isfinite(x)) sd[j] += (x - mu[j]) * (x - mu[j]);
+        }
+        sd[j] = cnt > 1 ? sqrt(sd[j] / (double)(cnt - 1)) : 0;
     }
-    *beta = sxx > 0 ? sxy / sxx : 0;
-    *alpha = my - *beta * mx;
+#define Z(row, j) (sd[j] > 0 && isfinite(X[(row) * d + (j)]) ? (X[(row) * d + (j)] - mu[j]) / sd[j] : 0.0)
+    /* A = [Z'Z + lambda I | Z'(y - ybar)] */
+    double lambda = 0.01 * (double)m + 1e-9;
+    for (size_t r = 0; r < m; r++) {
+        size_t row = idx[r];
+        for (size_t a = 0; a < d; a++) {
+            double za = Z(row, a);
+            if (za == 0) continue;
+            for (size_t b = 0; b < d; b++) A[a * (d + 1) + b] += za * Z(row, b);
+            A[a * (d + 1) + d] += za * (y[row] - ybar);
+        }
+    }
+    for (size_t a = 0; a < d; a++) A[a * (d + 1) + a] += lambda;
+    for (size_t c = 0; c < d; c++) {
+        size_t piv = c;
+        for (size_t r = c + 1; r < d; r++)
+            if (fabs(A[r * (d + 1) + c]) > fabs(A[piv * (d + 1) + c])) piv = r;
+        if (piv != c)
+            for (size_t k = 0; k <= d; k++) {
+                double t = A[c * (d + 1) + k];
+                A[c * (d + 1) + k] = A[piv * (d + 1) + k];
+                A[piv * (d + 1) + k] = t;
+            }
+        double pv = A[c * (d + 1) + c];
+        if (pv == 0) continue; /* cannot happen with lambda > 0 */
+        for (size_t r = c + 1; r < d; r++) {
+            double f = A[r * (d + 1) + c] / pv;
+            if (f == 0) continue;
+            for (size_t k = c; k <= d; k++) A[r * (d + 1) + k] -= f * A[c * (d + 1) + k];
+        }
+    }
+    for (size_t c = d; c-- > 0;) {
+        double sum = A[c * (d + 1) + d];
+        for (size_t k = c + 1; k < d; k++) sum -= A[c * (d + 1) + k] * w[k];
+        w[c] = A[c * (d + 1) + c] != 0 ? sum / A[c * (d + 1) + c] : 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        double s = ybar;
+        for (size_t j = 0; j < d; j++) s += w[j] * Z(i, j);
+        pred[i] = s;
+    }
+#undef Z
+    free(mu), free(sd), free(A), free(w);
+    return ALLOT_OK;
+}
+
+/* The deployable difficulty inputs: the runtime featuriser's built-in text features of the prompt
+ * (include/allot/allot_features.h; no extras, no hashing). n x d into *X (malloc). */
+static allot_status prompt_features(const allot_replay_view *v, double **X, size_t *d, allot_error *err) {
+    allot_featurizer *f = NULL;
+    allot_status st = allot_featurizer_create_default(NULL, 0, 0, &f, err);
+    if (st != ALLOT_OK) return st;
+    size_t nd = allot_featurizer_n_dense(f), n = v->n;
+    float *row = malloc((nd ? nd : 1) * sizeof *row);
+    *X = malloc((n ? n : 1) * (nd ? nd : 1) * sizeof **X);
+    if (!row || !*X) {
+        free(row);
+        free(*X);
+        *X = NULL;
+        allot_featurizer_free(f);
+        return allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
+    }
+    for (size_t i = 0; i < n && st == ALLOT_OK; i++) {
+        const char *pr = v->pools->q[i].prompt;
+        st = allot_featurize(f, pr, pr ? strlen(pr) : 0, NULL, 0, row, NULL, NULL, 0, NULL, err);
+        for (size_t j = 0; j < nd; j++) (*X)[i * nd + j] = row[j];
+    }
+    free(row);
+    allot_featurizer_free(f);
+    *d = nd;
+    if (st != ALLOT_OK) {
+        free(*X);
+        *X = NULL;
+    }
+    return st;
 }
 
 typedef struct bin_search {
@@ -400,125 +500,6 @@ static int bin_of(double x, const double *edges) {
     return b;
 }
 
-static allot_status run_bins(dealer *d, int predicted, double budget, size_t *picked, size_t *quota,
-                             allot_error *err) {
-    const allot_replay_view *v = d->v;
-    const allot_replay_options *o = d->o;
-    size_t n = v->n, nmax = v->pools->n_max;
-    size_t tiers[64], T = 0;
-    tiers[T++] = 0;
-    for (size_t k = 1; k < nmax && T < 63; k *= 2) tiers[T++] = k;
-    tiers[T++] = nmax;
-    size_t *perm = malloc((n ? n : 1) * sizeof *perm);
-    double *score = malloc((n ? n : 1) * sizeof *score);
-    double *len = malloc((n ? n : 1) * sizeof *len);
-    double *sorted = malloc((n ? n : 1) * sizeof *sorted);
-    double *curve = malloc((nmax + 1) * sizeof *curve);
-    int *scratch = malloc(2 * ((size_t)max_answers(v) + 1) * sizeof *scratch);
-    double *qacc = malloc((n ? n : 1) * T * sizeof *qacc); /* per query x tier */
-    int *bin = malloc((n ? n : 1) * sizeof *bin);
-    unsigned char *len_mark = malloc(n ? n : 1);
-    if (!len_mark || !perm || !score || !len || !sorted || !curve || !scratch || !qacc || !bin) {
-        free(perm), free(score), free(len), free(sorted), free(curve), free(scratch), free(qacc), free(bin), free(len_mark);
-        return allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
-    }
-    for (size_t i = 0; i < n; i++) {
-        allot_replay_query_curve(v, i, o->select, curve, NULL, scratch);
-        size_t pn = pool_n(v, i);
-        for (size_t t = 0; t < T; t++) qacc[i * T + t] = curve[tiers[t] < pn ? tiers[t] : pn];
-        const char *pr = v->pools->q[i].prompt;
-        len[i] = pr ? (double)strlen(pr) : 0.0;
-    }
-    /* the split does not depend on the shuffle: one seeded permutation of the queries */
-    {
-        allot_rng rng;
-        allot_rng_seed_stream(&rng, o->seed, 0x666f6c6473ULL); /* "folds" */
-        uint32_t *p32 = malloc((n ? n : 1) * sizeof *p32);
-        if (!p32) {
-            free(perm), free(score), free(len), free(sorted), free(curve), free(scratch), free(qacc), free(bin), free(len_mark);
-            return allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
-        }
-        for (size_t i = 0; i < n; i++) p32[i] = (uint32_t)i;
-        allot_rng_shuffle_u32(&rng, p32, n);
-        for (size_t i = 0; i < n; i++) perm[i] = p32[i];
-        free(p32);
-    }
-    size_t half = n / 2;
-    double spent_all = 0;
-    for (int fold = 0; fold < 2; fold++) {
-        const size_t *eval = fold == 0 ? perm : perm + half;
-        size_t n_eval = fold == 0 ? half : n - half;
-        const size_t *fit = fold == 0 ? perm + half : perm;
-        size_t n_fit = fold == 0 ? n - half : half;
-        if (n_eval == 0) continue;
-        /* difficulty scores (higher = easier) */
-        if (!predicted) {
-            for (size_t i = 0; i < n; i++) score[i] = v->pass_rate[i];
-        } else {
-            double alpha, beta;
-            fit_line(len, v->pass_rate, fit, n_fit, &alpha, &beta);
-            for (size_t i = 0; i < n; i++) score[i] = alpha + beta * len[i];
-        }
-        double edges[ALLOT_REPLAY_N_BINS - 1];
-        for (size_t j = 0; j < n_fit; j++) sorted[j] = score[fit[j]];
-        qsort(sorted, n_fit, sizeof *sorted, dbl_cmp);
-        for (int e = 0; e < ALLOT_REPLAY_N_BINS - 1; e++)
-            edges[e] = n_fit ? sorted[(size_t)((double)(e + 1) * (double)n_fit / ALLOT_REPLAY_N_BINS)] : 0;
-        for (size_t i = 0; i < n; i++) bin[i] = bin_of(score[i], edges);
-        /* per bin x tier totals on the fitting half */
-        double bacc[ALLOT_REPLAY_N_BINS * 64] = {0}, bcost[ALLOT_REPLAY_N_BINS * 64] = {0};
-        for (size_t j = 0; j < n_fit; j++) {
-            size_t i = fit[j];
-            for (size_t t = 0; t < T; t++) {
-                bacc[(size_t)bin[i] * T + t] += qacc[i * T + t];
-                bcost[(size_t)bin[i] * T + t] += allot_replay_prefix_cost(v, i, tiers[t], o->unit);
-            }
-        }
-        bin_search bs;
-        memset(&bs, 0, sizeof bs);
-        bs.T = T;
-        bs.acc = bacc;
-        bs.cost = bcost;
-        bs.limit = budget * (double)n_fit;
-        bin_enum(&bs, 0, 0.0, 0.0);
-        /* a bin without any fitting query has no evidence: it gets the largest tier within budget */
-        size_t fit_n[ALLOT_REPLAY_N_BINS] = {0};
-        for (size_t j = 0; j < n_fit; j++) fit_n[bin[fit[j]]]++;
-        size_t fallback = 0;
-        for (size_t t = 0; t < T; t++)
-            if ((double)tiers[t] <= budget) fallback = t;
-        for (int b = 0; b < ALLOT_REPLAY_N_BINS; b++)
-            if (!fit_n[b]) bs.best[b] = fallback;
-        /* deal this half its bins' tiers within budget x its size */
-        dealer sub = *d;
-        sub.total = isfinite(budget) ? budget * (double)n_eval : INFINITY;
-        sub.spent = 0;
-        sub.budget_out = 0;
-        sub.n_exhausted = 0;
-        /* round order restricted to this half */
-        size_t np = 0;
-        for (size_t i = 0; i < n; i++) len_mark[i] = 0;
-        for (size_t e = 0; e < n_eval; e++) len_mark[eval[e]] = 1;
-        for (size_t j = 0; j < n; j++) {
-            size_t q = v->round_order[j];
-            if (!len_mark[q]) continue;
-            picked[np] = q;
-            size_t want = bs.found ? tiers[bs.best[bin[q]]] : 1;
-            quota[np] = want;
-            np++;
-        }
-        deal_round(&sub, picked, quota, np);
-        spent_all += sub.spent;
-        d->n_exhausted += sub.n_exhausted;
-        d->info->rounds++;
-    }
-    d->spent = spent_all;
-    free(perm), free(score), free(len), free(sorted), free(curve), free(scratch), free(qacc), free(bin), free(len_mark);
-    return ALLOT_OK;
-}
-
-/* ---- oracle ------------------------------------------------------------------------------------- */
-
 /* Expected coverage of k samples drawn without replacement from a pool of n with c correct:
  * pass@k = 1 - C(n-c, k) / C(n, k), as a product so that it stays in range. */
 static double pass_at_k(size_t n, size_t c, size_t k) {
@@ -531,25 +512,26 @@ static double pass_at_k(size_t n, size_t c, size_t k) {
 
 #define ALLOT_REPLAY_ORACLE_PERMUTATIONS 64
 
-static allot_status run_oracle(dealer *d, int coverage, double budget, size_t *picked, size_t *quota,
-                               allot_error *err) {
-#ifdef ALLOT_REPLAY_HAVE_SOLVE
-    const allot_replay_view *v = d->v;
-    const allot_replay_options *o = d->o;
+/*
+ * Every query's expected curve over k = 0..T-1 samples drawn at random from its pool (k beyond
+ * the pool = the whole pool): coverage = pass@k exactly; accuracy (majority / best) = the mean
+ * over ALLOT_REPLAY_ORACLE_PERMUTATIONS seeded permutations of the pool of the accuracy of their
+ * first k (the same permutations for every k; seeded by the query id, independent of the replay
+ * order). cost = k, or k x the pool's mean cost. acc and cost are n x T, row-major.
+ */
+static allot_status expected_curves(const allot_replay_view *v, const allot_replay_options *o, int coverage,
+                                    size_t T, double *acc, double *cost, allot_error *err) {
     const allot_replay_pools *p = v->pools;
-    size_t n = v->n, T = p->n_max + 1;
-    double *acc = calloc((n ? n : 1) * T, sizeof *acc);
-    double *cost = malloc((n ? n : 1) * T * sizeof *cost);
+    size_t n = v->n;
     double *curve = malloc(T * sizeof *curve);
     int *scratch = malloc(2 * ((size_t)max_answers(v) + 1) * sizeof *scratch);
-    int *choice = malloc((n ? n : 1) * sizeof *choice);
     uint32_t *perm = malloc(T * sizeof *perm);
     allot_replay_sample *tmp = malloc(T * sizeof *tmp);
-    allot_status st = ALLOT_OK;
-    if (!acc || !cost || !curve || !scratch || !choice || !perm || !tmp) {
-        st = allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
-        goto done;
+    if (!curve || !scratch || !perm || !tmp) {
+        free(curve), free(scratch), free(perm), free(tmp);
+        return allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
     }
+    memset(acc, 0, (n ? n : 1) * T * sizeof *acc);
     for (size_t i = 0; i < n; i++) {
         const allot_replay_query *q = &p->q[i];
         size_t pn = q->n, c = 0;
@@ -591,6 +573,155 @@ static allot_status run_oracle(dealer *d, int coverage, double budget, size_t *p
             cost[i * T + k] = o->unit == ALLOT_REPLAY_UNIT_SAMPLES ? (double)kk : (double)kk * mean_cost;
         }
     }
+    free(curve), free(scratch), free(perm), free(tmp);
+    return ALLOT_OK;
+}
+
+static allot_status run_bins(dealer *d, int predicted, double budget, size_t *picked, size_t *quota,
+                             allot_error *err) {
+    const allot_replay_view *v = d->v;
+    const allot_replay_options *o = d->o;
+    size_t n = v->n, nmax = v->pools->n_max;
+    size_t tiers[64], T = 0;
+    tiers[T++] = 0;
+    for (size_t k = 1; k < nmax && T < 63; k *= 2) tiers[T++] = k;
+    tiers[T++] = nmax;
+    size_t *perm = malloc((n ? n : 1) * sizeof *perm);
+    double *score = malloc((n ? n : 1) * sizeof *score);
+    double *X = NULL; /* prompt features (bins-predicted) */
+    size_t nx = 0;
+    allot_status st = ALLOT_OK;
+    double *sorted = malloc((n ? n : 1) * sizeof *sorted);
+    double *curve = malloc((nmax + 1) * sizeof *curve);
+    int *scratch = malloc(2 * ((size_t)max_answers(v) + 1) * sizeof *scratch);
+    double *qacc = malloc((n ? n : 1) * T * sizeof *qacc);  /* per query x tier: expected accuracy */
+    double *qcost = malloc((n ? n : 1) * T * sizeof *qcost); /* and expected cost */
+    int *bin = malloc((n ? n : 1) * sizeof *bin);
+    unsigned char *len_mark = malloc(n ? n : 1);
+    if (!len_mark || !qcost || !perm || !score || !sorted || !curve || !scratch || !qacc || !bin) {
+        free(perm), free(score), free(X), free(sorted), free(curve), free(scratch), free(qacc), free(qcost), free(bin), free(len_mark);
+        return allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
+    }
+    /* each query's expected accuracy and cost at every k (what a tier choice is fitted on) */
+    {
+        size_t TT = nmax + 1;
+        double *ea = malloc((n ? n : 1) * TT * sizeof *ea), *ec = malloc((n ? n : 1) * TT * sizeof *ec);
+        if (!ea || !ec) st = allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
+        else st = expected_curves(v, o, 0, TT, ea, ec, err);
+        for (size_t i = 0; st == ALLOT_OK && i < n; i++)
+            for (size_t t = 0; t < T; t++) {
+                qacc[i * T + t] = ea[i * TT + tiers[t]];
+                qcost[i * T + t] = ec[i * TT + tiers[t]];
+            }
+        free(ea);
+        free(ec);
+    }
+    if (predicted && st == ALLOT_OK) st = prompt_features(v, &X, &nx, err);
+    /* the split does not depend on the shuffle: one seeded permutation of the queries */
+    {
+        allot_rng rng;
+        allot_rng_seed_stream(&rng, o->seed, 0x666f6c6473ULL); /* "folds" */
+        uint32_t *p32 = malloc((n ? n : 1) * sizeof *p32);
+        if (!p32) {
+            free(perm), free(score), free(X), free(sorted), free(curve), free(scratch), free(qacc), free(qcost), free(bin), free(len_mark);
+            return allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
+        }
+        for (size_t i = 0; i < n; i++) p32[i] = (uint32_t)i;
+        allot_rng_shuffle_u32(&rng, p32, n);
+        for (size_t i = 0; i < n; i++) perm[i] = p32[i];
+        free(p32);
+    }
+    size_t half = n / 2;
+    double spent_all = 0;
+    for (int fold = 0; fold < 2 && st == ALLOT_OK; fold++) {
+        const size_t *eval = fold == 0 ? perm : perm + half;
+        size_t n_eval = fold == 0 ? half : n - half;
+        const size_t *fit = fold == 0 ? perm + half : perm;
+        size_t n_fit = fold == 0 ? n - half : half;
+        if (n_eval == 0) continue;
+        /* difficulty scores (higher = easier) */
+        if (!predicted) {
+            for (size_t i = 0; i < n; i++) score[i] = v->pass_rate[i];
+        } else {
+            st = ridge_predict(X, v->pass_rate, n, nx, fit, n_fit, score, err);
+            if (st != ALLOT_OK) break;
+        }
+        double edges[ALLOT_REPLAY_N_BINS - 1];
+        for (size_t j = 0; j < n_fit; j++) sorted[j] = score[fit[j]];
+        qsort(sorted, n_fit, sizeof *sorted, dbl_cmp);
+        for (int e = 0; e < ALLOT_REPLAY_N_BINS - 1; e++)
+            edges[e] = n_fit ? sorted[(size_t)((double)(e + 1) * (double)n_fit / ALLOT_REPLAY_N_BINS)] : 0;
+        for (size_t i = 0; i < n; i++) bin[i] = bin_of(score[i], edges);
+        /* per bin x tier totals on the fitting half */
+        double bacc[ALLOT_REPLAY_N_BINS * 64] = {0}, bcost[ALLOT_REPLAY_N_BINS * 64] = {0};
+        for (size_t j = 0; j < n_fit; j++) {
+            size_t i = fit[j];
+            for (size_t t = 0; t < T; t++) {
+                bacc[(size_t)bin[i] * T + t] += qacc[i * T + t];
+                bcost[(size_t)bin[i] * T + t] += qcost[i * T + t];
+            }
+        }
+        bin_search bs;
+        memset(&bs, 0, sizeof bs);
+        bs.T = T;
+        bs.acc = bacc;
+        bs.cost = bcost;
+        bs.limit = budget * (double)n_fit;
+        bin_enum(&bs, 0, 0.0, 0.0);
+        /* a bin without any fitting query has no evidence: it gets the largest tier within budget */
+        size_t fit_n[ALLOT_REPLAY_N_BINS] = {0};
+        for (size_t j = 0; j < n_fit; j++) fit_n[bin[fit[j]]]++;
+        size_t fallback = 0;
+        for (size_t t = 0; t < T; t++)
+            if ((double)tiers[t] <= budget) fallback = t;
+        for (int b = 0; b < ALLOT_REPLAY_N_BINS; b++)
+            if (!fit_n[b]) bs.best[b] = fallback;
+        /* deal this half its bins' tiers within budget x its size */
+        dealer sub = *d;
+        sub.total = isfinite(budget) ? budget * (double)n_eval : INFINITY;
+        sub.spent = 0;
+        sub.budget_out = 0;
+        sub.n_exhausted = 0;
+        /* round order restricted to this half */
+        size_t np = 0;
+        for (size_t i = 0; i < n; i++) len_mark[i] = 0;
+        for (size_t e = 0; e < n_eval; e++) len_mark[eval[e]] = 1;
+        for (size_t j = 0; j < n; j++) {
+            size_t q = v->round_order[j];
+            if (!len_mark[q]) continue;
+            picked[np] = q;
+            size_t want = bs.found ? tiers[bs.best[bin[q]]] : 1;
+            quota[np] = want;
+            np++;
+        }
+        deal_round(&sub, picked, quota, np);
+        spent_all += sub.spent;
+        d->n_exhausted += sub.n_exhausted;
+        d->info->rounds++;
+    }
+    d->spent = spent_all;
+    free(perm), free(score), free(X), free(sorted), free(curve), free(scratch), free(qacc), free(qcost), free(bin), free(len_mark);
+    return st;
+}
+
+/* ---- oracle ------------------------------------------------------------------------------------- */
+
+static allot_status run_oracle(dealer *d, int coverage, double budget, size_t *picked, size_t *quota,
+                               allot_error *err) {
+#ifdef ALLOT_REPLAY_HAVE_SOLVE
+    const allot_replay_view *v = d->v;
+    const allot_replay_options *o = d->o;
+    size_t n = v->n, T = v->pools->n_max + 1;
+    double *acc = calloc((n ? n : 1) * T, sizeof *acc);
+    double *cost = malloc((n ? n : 1) * T * sizeof *cost);
+    int *choice = malloc((n ? n : 1) * sizeof *choice);
+    allot_status st = ALLOT_OK;
+    if (!acc || !cost || !choice) {
+        st = allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
+        goto done;
+    }
+    st = expected_curves(v, o, coverage, T, acc, cost, err);
+    if (st != ALLOT_OK) goto done;
     allot_oracle_result res;
     st = allot_oracle_solve_exact(acc, cost, n, T, isfinite(budget) ? budget : 1e300, choice, NULL, &res, err);
     if (st != ALLOT_OK) goto done;
@@ -604,11 +735,7 @@ static allot_status run_oracle(dealer *d, int coverage, double budget, size_t *p
 done:
     free(acc);
     free(cost);
-    free(curve);
-    free(scratch);
     free(choice);
-    free(perm);
-    free(tmp);
     return st;
 #else
     (void)coverage;
@@ -668,8 +795,23 @@ allot_status allot_replay_run(const allot_replay_view *v, allot_replay_method m,
         st = run_oracle(&d, m == ALLOT_REPLAY_ORACLE_COVERAGE, budget, picked, quota, err);
         break;
     case ALLOT_REPLAY_POLICY:
-        info->note = "learned policy: the runtime policy API (include/allot/allot_policy.h) is not in this build";
-        st = allot_error_set(err, ALLOT_E_UNSUPPORTED, "replay: %s", info->note);
+        if (!o->policy) {
+            info->note = "no policy bundle given (--policy)";
+            st = allot_error_set(err, ALLOT_E_UNSUPPORTED, "replay: %s", info->note);
+            break;
+        }
+        if (allot_replay_policy_plan(o->policy, n, budget, quota, &info->param) != n) {
+            st = allot_error_set(err, ALLOT_E_ARGUMENT, "replay: the policy was predicted for another batch");
+            break;
+        }
+        /* quota is indexed by query; deal in round order */
+        for (size_t j = 0; j < n; j++) picked[j] = quota[j];
+        for (size_t j = 0; j < n; j++) {
+            quota[j] = picked[v->round_order[j]];
+        }
+        for (size_t j = 0; j < n; j++) picked[j] = v->round_order[j];
+        deal_round(&d, picked, quota, n);
+        info->rounds = 1;
         break;
     default: st = allot_error_set(err, ALLOT_E_ARGUMENT, "replay: unknown method %d", (int)m); break;
     }

@@ -38,6 +38,7 @@ typedef struct allot_replay_sample {
 typedef struct allot_replay_query {
     char *id;
     char *prompt;  /**< NULL when absent */
+    char *record;  /**< {"features":{..},"meta":{..}} of the line (for a policy's extra features), or NULL */
     size_t n;      /**< number of samples (>= 1) */
     allot_replay_sample *s;
     int n_answers; /**< answer ids are 0..n_answers-1 */
@@ -112,9 +113,27 @@ typedef struct allot_replay_options {
     int es_window;        /**< early stopping window (default 5) */
     int es_max;           /**< early stopping maximum samples (default 40) */
     uint64_t seed;        /**< shuffles, round order, folds (default 1) */
+    const struct allot_replay_policy *policy; /**< for ALLOT_REPLAY_POLICY (NULL: not available) */
 } allot_replay_options;
 
 void allot_replay_options_default(allot_replay_options *o);
+
+/* ---- a learned policy --------------------------------------------------------------------------- */
+
+/**
+ * A policy bundle's view of a batch: each query's tier probabilities p(tier | x) (computed once by
+ * the runtime, include/allot/allot_policy.h, from the prompt and the line's features/meta), and
+ * each tier's number of samples (parsed from its name, "majority@8" -> 8) and bundle cost.
+ * At budget B the replay applies the calibrated rule argmax log p - mu x cost with mu set by
+ * bisection so that the batch's mean tier cost is at most B (a deployable budget controller: it
+ * looks at predicted costs only), then deals each query its tier's samples within the budget.
+ */
+typedef struct allot_replay_policy allot_replay_policy;
+
+/** Load a bundle and predict every query of p (same order). */
+allot_status allot_replay_policy_load(const char *path, const allot_replay_pools *p, allot_replay_policy **out,
+                                      allot_error *err);
+void allot_replay_policy_free(allot_replay_policy *pp);
 
 /* ---- one replay order --------------------------------------------------------------------------- */
 

@@ -20,4 +20,12 @@ void allot_replay_query_curve(const allot_replay_view *v, size_t i, allot_replay
 /** Sample statistics of x[0..n): mean, sd (n-1 denominator; 0 when n < 2), min, max. */
 allot_replay_stat allot_replay_stats(const double *x, size_t n);
 
+/**
+ * The policy's allocation at mean budget `budget`: k_out[i] = samples of query i's tier under the
+ * calibrated rule with the smallest price mu whose mean tier cost is <= budget (*mu_out).
+ * Returns n, or 0 when the policy was not built for n queries.
+ */
+size_t allot_replay_policy_plan(const allot_replay_policy *pp, size_t n, double budget, size_t *k_out,
+                                double *mu_out);
+
 #endif

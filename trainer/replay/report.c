@@ -36,6 +36,7 @@ static void fmt_stat(char *buf, size_t cap, allot_replay_stat s, int shuffles, i
 static const char *param_label(int m) {
     if (m == ALLOT_REPLAY_ADAPTIVE_CONSISTENCY) return "threshold";
     if (m == ALLOT_REPLAY_EARLY_STOP) return "window";
+    if (m == ALLOT_REPLAY_POLICY) return "mu";
     return "";
 }
 

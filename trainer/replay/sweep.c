@@ -138,7 +138,7 @@ allot_status allot_replay_sweep(const allot_replay_pools *p, const allot_replay_
     r->ac_sweep = calloc(N_AC_GRID, sizeof *r->ac_sweep);
     r->es_sweep = calloc(N_ES_GRID, sizeof *r->es_sweep);
     r->predicted_difficulty = allot_replay_strdup(
-        "least-squares line of pass rate on prompt length in bytes, fitted on the other half (deployable)");
+        "ridge regression of pass rate on the runtime featuriser's built-in prompt features, fitted on the other half (deployable)");
     allot_status st = ALLOT_OK;
     if (!views || !alloc || !cov || !acc || !spent || !exh || !r->runs_path || !r->model || !r->budgets ||
         !r->cells || !r->curve_spent || !r->curve_coverage || !r->curve_accuracy || !r->ac_sweep || !r->es_sweep ||

@@ -1,0 +1,132 @@
+/*
+ * replay_policy.c - a learned policy bundle replayed on a batch (see replay.h).
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "allot/allot_policy.h"
+#include "replay.h"
+#include "replay_internal.h"
+
+struct allot_replay_policy {
+    size_t n, t;
+    double *probs;   /* n x t: p(tier | query) */
+    double *cost;    /* t: the bundle's tier costs */
+    size_t *k;       /* t: samples of each tier */
+    double bundle_mu;
+};
+
+void allot_replay_policy_free(allot_replay_policy *pp) {
+    if (!pp) return;
+    free(pp->probs);
+    free(pp->cost);
+    free(pp->k);
+    free(pp);
+}
+
+/* Samples of a tier from its name: the number after the last '@' ("majority@8", "m:best@4/min"). */
+static int tier_k(const char *name, size_t *k) {
+    const char *at = name ? strrchr(name, '@') : NULL;
+    if (!at || !isdigit((unsigned char)at[1])) return -1;
+    char *end = NULL;
+    unsigned long v = strtoul(at + 1, &end, 10);
+    if (*end && *end != '/') return -1;
+    *k = (size_t)v;
+    return 0;
+}
+
+allot_status allot_replay_policy_load(const char *path, const allot_replay_pools *p, allot_replay_policy **out,
+                                      allot_error *err) {
+    *out = NULL;
+    allot_policy *pol = NULL;
+    allot_status st = allot_policy_load_file(path, &pol, err);
+    if (st != ALLOT_OK) return st;
+    allot_workspace *ws = NULL;
+    const allot_featurizer *f = allot_policy_featurizer(pol);
+    size_t n_extra = allot_featurizer_n_extra(f);
+    double *extras = malloc((n_extra ? n_extra : 1) * sizeof *extras);
+    allot_replay_policy *pp = calloc(1, sizeof *pp);
+    size_t t = allot_policy_n_tiers(pol);
+    if (!extras || !pp) {
+        st = allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
+        goto done;
+    }
+    pp->n = p->n;
+    pp->t = t;
+    pp->bundle_mu = allot_policy_mu(pol);
+    pp->probs = malloc((p->n ? p->n : 1) * t * sizeof *pp->probs);
+    pp->cost = malloc(t * sizeof *pp->cost);
+    pp->k = malloc(t * sizeof *pp->k);
+    if (!pp->probs || !pp->cost || !pp->k) {
+        st = allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
+        goto done;
+    }
+    for (size_t j = 0; j < t; j++) {
+        pp->cost[j] = allot_policy_tier_cost(pol, j);
+        if (tier_k(allot_policy_tier_name(pol, j), &pp->k[j]) != 0) {
+            st = allot_error_set(err, ALLOT_E_UNSUPPORTED,
+                                 "%s: tier '%s' does not name a number of samples (RULE@K): replay cannot deal it",
+                                 path, allot_policy_tier_name(pol, j));
+            goto done;
+        }
+    }
+    if (allot_policy_needs_workspace(pol)) {
+        st = allot_workspace_create(pol, &ws, err);
+        if (st != ALLOT_OK) goto done;
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        const allot_replay_query *q = &p->q[i];
+        for (size_t e = 0; e < n_extra; e++) extras[e] = NAN;
+        if (n_extra && q->record) {
+            st = allot_featurizer_extras_from_record(f, q->record, strlen(q->record), extras, err);
+            if (st != ALLOT_OK) goto done;
+        }
+        allot_query_input in = {q->prompt, q->prompt ? strlen(q->prompt) : 0, n_extra ? extras : NULL, n_extra};
+        allot_decision dec;
+        st = allot_policy_predict(pol, ws, &in, NULL, &pp->probs[i * t], t, &dec, err);
+        if (st != ALLOT_OK) goto done;
+    }
+done:
+    allot_workspace_free(ws);
+    allot_policy_free(pol);
+    free(extras);
+    if (st != ALLOT_OK) {
+        allot_replay_policy_free(pp);
+        return st;
+    }
+    *out = pp;
+    return ALLOT_OK;
+}
+
+/* Tier of query i at price mu (the runtime's own rule arithmetic). */
+static size_t choose(const allot_replay_policy *pp, size_t i, double mu) {
+    return allot_rule_apply(ALLOT_RULE_CALIBRATED, mu, &pp->probs[i * pp->t], pp->cost, pp->t);
+}
+
+static double mean_cost_at(const allot_replay_policy *pp, double mu) {
+    double s = 0;
+    for (size_t i = 0; i < pp->n; i++) s += pp->cost[choose(pp, i, mu)];
+    return pp->n ? s / (double)pp->n : 0;
+}
+
+size_t allot_replay_policy_plan(const allot_replay_policy *pp, size_t n, double budget, size_t *k_out,
+                                double *mu_out) {
+    if (!pp || pp->n != n) return 0;
+    /* the smallest mu whose mean tier cost is within budget (mean cost is non-increasing in mu) */
+    double lo = 0, hi = 1;
+    double mu = 0;
+    if (mean_cost_at(pp, 0) > budget) {
+        while (mean_cost_at(pp, hi) > budget && hi < 1e12) hi *= 2;
+        for (int it = 0; it < 100; it++) {
+            double mid = 0.5 * (lo + hi);
+            if (mean_cost_at(pp, mid) > budget) lo = mid;
+            else hi = mid;
+        }
+        mu = hi;
+    }
+    for (size_t i = 0; i < n; i++) k_out[i] = pp->k[choose(pp, i, mu)];
+    if (mu_out) *mu_out = mu;
+    return n;
+}
