@@ -214,6 +214,11 @@ struct allot_featurizer {
     double *center;       /* n_dense, or NULL */
     double *scale;
     kw_slot kw[KW_TABLE_SIZE];
+    /* first words of the two-word keywords ("how", "show"): only after one of them is a bigram looked up */
+    size_t n_prefix;
+    const char *prefix[8];
+    size_t prefix_len[8];
+    uint32_t prefix_hash[8];
 };
 
 static void kw_build(allot_featurizer *f) {
@@ -229,6 +234,16 @@ static void kw_build(allot_featurizer *f) {
         while (f->kw[s].entry >= 0) s = (s + 1) & (KW_TABLE_SIZE - 1);
         f->kw[s].hash = h;
         f->kw[s].entry = (int16_t)e;
+        if (keywords[e].second) {
+            size_t k = 0;
+            while (k < f->n_prefix && strcmp(f->prefix[k], keywords[e].first)) k++;
+            if (k == f->n_prefix && k < sizeof f->prefix / sizeof f->prefix[0]) {
+                f->prefix[k] = keywords[e].first;
+                f->prefix_len[k] = strlen(keywords[e].first);
+                f->prefix_hash[k] = fnv_str(keywords[e].first);
+                f->n_prefix++;
+            }
+        }
     }
 }
 
@@ -729,10 +744,32 @@ void allot_featurizer_standardize(const allot_featurizer *f, const float *dense,
 
 /* ---- featurisation ------------------------------------------------------------------------------------- */
 
-static int is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
-static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-static int is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-static int is_token_byte(unsigned char c) { return is_digit(c) || is_alpha(c) || c >= 0x80; }
+/* Byte classes (a constant table: whitespace, digit, letter, capital, token byte, sentence end,
+ * UTF-8 continuation byte, and "special": a byte some counter of pass 1 looks at individually). */
+enum { BC_SPACE = 1, BC_DIGIT = 2, BC_ALPHA = 4, BC_UPPER = 8, BC_TOKEN = 16, BC_TERM = 32, BC_CONT = 64, BC_SPECIAL = 128 };
+static const unsigned char byte_class[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 32, 0, 128, 128, 128, 128, 0, 128, 128, 128, 128, 0, 128, 32, 128,
+    18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 0, 128, 128, 128, 128, 160,
+    0, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28,
+    28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 128, 128, 128, 128, 128,
+    128, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20,
+    20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 128, 128, 128, 0, 0,
+    80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80,
+    80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80,
+    80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80,
+    80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80,
+    16, 16, 144, 144, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16, 16, 144, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+};
+
+static int is_space(unsigned char c) { return byte_class[c] & BC_SPACE; }
+static int is_digit(unsigned char c) { return (byte_class[c] & BC_DIGIT) != 0; }
+static int is_alpha(unsigned char c) { return (byte_class[c] & BC_ALPHA) != 0; }
+static int is_token_byte(unsigned char c) { return (byte_class[c] & BC_TOKEN) != 0; }
 
 /* Sparse accumulator over the caller's arrays. */
 typedef struct {
@@ -844,64 +881,81 @@ static int starts_with(const unsigned char *p, size_t n, const char *lit) {
     return n >= m && !memcmp(p, lit, m);
 }
 
-/* Pass 1: byte-level counts, words, lines, LaTeX markers. */
+/* Pass 1: byte-level counts, words, lines, LaTeX markers. Integer counters, converted once. */
 static void pass_bytes(const unsigned char *p, size_t n, double *v) {
-    size_t words = 0, word_bytes = 0, newlines = 0;
+    size_t words = 0, word_bytes = 0, newlines = 0, chars = 0, non_ascii = 0, digits = 0, upper = 0;
+    size_t qmarks = 0, dollars = 0, carets = 0, percents = 0, equals = 0, ops = 0, brackets = 0, code = 0;
+    size_t latex = 0, frac = 0, sqrt_ = 0;
     int in_word = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = p[i];
-        if ((c & 0xC0) != 0x80) v[F_LEN_CHARS] += 1;
-        if (c >= 0x80) v[F_N_NON_ASCII] += 1;
-        if (is_space(c)) {
-            in_word = 0;
-        } else {
-            word_bytes++;
-            if (!in_word) {
-                words++;
-                in_word = 1;
-            }
+        unsigned k = byte_class[c];
+        int ink = !(k & BC_SPACE); /* branch-free counting for the common bytes */
+        chars += !(k & BC_CONT);
+        newlines += c == '\n';
+        word_bytes += (size_t)ink;
+        words += (size_t)(ink & !in_word);
+        in_word = ink;
+        digits += (k & BC_DIGIT) != 0;
+        upper += (k & BC_UPPER) != 0;
+        non_ascii += c >> 7;
+        if (!(k & BC_SPECIAL)) continue;
+        if (c == 0xC2) { /* U+00B7 middle dot */
+            if (i + 1 < n && p[i + 1] == 0xB7) ops++;
+            continue;
         }
-        if (is_digit(c)) v[F_N_DIGITS] += 1;
-        if (c >= 'A' && c <= 'Z') v[F_N_UPPERCASE] += 1;
-        switch (c) {
-        case '\n': newlines++; break;
-        case '?': v[F_N_QUESTION_MARKS] += 1; break;
-        case '$': v[F_N_DOLLARS] += 1; break;
-        case '^': v[F_N_CARETS] += 1; v[F_N_OPERATORS] += 1; break;
-        case '%': v[F_N_PERCENT_SIGNS] += 1; break;
-        case '=': v[F_N_EQUALS] += 1; v[F_N_OPERATORS] += 1; break;
-        case '+': case '-': case '*': case '/': case '<': case '>': v[F_N_OPERATORS] += 1; break;
-        case '(': case ')': case '[': case ']': case '{': case '}': v[F_N_BRACKETS] += 1; break;
-        case ';': case '_': case '`': case '#': case '|': case '&': v[F_N_CODE_PUNCT] += 1; break;
-        case 0xC2: /* U+00B7 middle dot */
-            if (i + 1 < n && p[i + 1] == 0xB7) v[F_N_OPERATORS] += 1;
-            break;
-        case 0xC3: /* U+00D7 times, U+00F7 division */
-            if (i + 1 < n && (p[i + 1] == 0x97 || p[i + 1] == 0xB7)) v[F_N_OPERATORS] += 1;
-            break;
-        case 0xE2: /* U+2212 minus, U+2260 not equal, U+2264 <=, U+2265 >= */
+        if (c == 0xC3) { /* U+00D7 times, U+00F7 division */
+            if (i + 1 < n && (p[i + 1] == 0x97 || p[i + 1] == 0xB7)) ops++;
+            continue;
+        }
+        if (c == 0xE2) { /* U+2212 minus, U+2260 not equal, U+2264 <=, U+2265 >= */
             if (i + 2 < n && ((p[i + 1] == 0x88 && p[i + 2] == 0x92) ||
                               (p[i + 1] == 0x89 && (p[i + 2] == 0xA0 || p[i + 2] == 0xA4 || p[i + 2] == 0xA5))))
-                v[F_N_OPERATORS] += 1;
-            break;
+                ops++;
+            continue;
+        }
+        switch (c) {
+        case '?': qmarks++; break;
+        case '$': dollars++; break;
+        case '^': carets++; ops++; break;
+        case '%': percents++; break;
+        case '=': equals++; ops++; break;
+        case '+': case '-': case '*': case '/': case '<': case '>': ops++; break;
+        case '(': case ')': case '[': case ']': case '{': case '}': brackets++; break;
+        case ';': case '_': case '`': case '#': case '|': case '&': code++; break;
         case '\\':
             if (i + 1 < n && is_alpha(p[i + 1])) {
                 const unsigned char *q = p + i + 1;
                 size_t rest = n - i - 1;
-                v[F_N_LATEX_CMDS] += 1;
+                latex++;
                 if (starts_with(q, rest, "frac") || starts_with(q, rest, "dfrac") || starts_with(q, rest, "tfrac"))
-                    v[F_N_LATEX_FRAC] += 1;
-                if (starts_with(q, rest, "sqrt")) v[F_N_LATEX_SQRT] += 1;
+                    frac++;
+                if (starts_with(q, rest, "sqrt")) sqrt_++;
             }
             break;
         default: break;
         }
     }
     v[F_LEN_BYTES] = (double)n;
+    v[F_LEN_CHARS] = (double)chars;
+    v[F_N_NON_ASCII] = (double)non_ascii;
+    v[F_N_DIGITS] = (double)digits;
+    v[F_N_UPPERCASE] = (double)upper;
+    v[F_N_QUESTION_MARKS] = (double)qmarks;
+    v[F_N_DOLLARS] = (double)dollars;
+    v[F_N_CARETS] = (double)carets;
+    v[F_N_PERCENT_SIGNS] = (double)percents;
+    v[F_N_EQUALS] = (double)equals;
+    v[F_N_OPERATORS] = (double)ops;
+    v[F_N_BRACKETS] = (double)brackets;
+    v[F_N_CODE_PUNCT] = (double)code;
+    v[F_N_LATEX_CMDS] = (double)latex;
+    v[F_N_LATEX_FRAC] = (double)frac;
+    v[F_N_LATEX_SQRT] = (double)sqrt_;
     v[F_N_WORDS] = (double)words;
     v[F_N_LINES] = n == 0 ? 0 : (double)(newlines + (p[n - 1] == '\n' ? 0 : 1));
     v[F_AVG_WORD_LEN] = words ? (double)word_bytes / (double)words : 0;
-    if (v[F_N_PERCENT_SIGNS] > 0) v[F_KW_PERCENT] = 1;
+    if (percents > 0) v[F_KW_PERCENT] = 1;
 }
 
 /* Pass 2: sentences = runs of . ! ? followed by whitespace or the end, plus a final unterminated one. */
@@ -910,10 +964,10 @@ static void pass_sentences(const unsigned char *p, size_t n, double *v) {
     int pending = 0;
     size_t i = 0;
     while (i < n) {
-        unsigned char c = p[i];
-        if (c == '.' || c == '!' || c == '?') {
+        unsigned k = byte_class[p[i]];
+        if (k & BC_TERM) {
             size_t j = i;
-            while (j < n && (p[j] == '.' || p[j] == '!' || p[j] == '?')) j++;
+            while (j < n && (byte_class[p[j]] & BC_TERM)) j++;
             if (j == n || is_space(p[j])) {
                 sentences++;
                 pending = 0;
@@ -923,7 +977,7 @@ static void pass_sentences(const unsigned char *p, size_t n, double *v) {
             i = j;
             continue;
         }
-        if (!is_space(c)) pending = 1;
+        if (!(k & BC_SPACE)) pending = 1;
         i++;
     }
     if (pending) sentences++;
@@ -981,13 +1035,12 @@ static void pass_numbers(const unsigned char *p, size_t n, double *v) {
 
 /* Pass 4: tokens (runs of ASCII letters/digits and bytes >= 0x80), keyword flags, hashed n-grams. */
 static void pass_tokens(const allot_featurizer *f, const unsigned char *p, size_t n, double *v, sparse_acc *acc) {
-    int do_hash = acc != NULL;
-    int bigrams = do_hash && f->ngrams >= 2;
+    const int bigrams = acc != NULL && f->ngrams >= 2;
     uint32_t prev_hash = 0;
     size_t prev_len = 0;
-    int have_prev = 0;
+    int have_prev = 0, prev_prefix = 0;
     char prev_low[KW_MAX_LEN], low[KW_MAX_LEN];
-    size_t i = 0;
+    size_t i = 0, n_tokens = 0;
     while (i < n) {
         if (!is_token_byte(p[i])) {
             i++;
@@ -996,20 +1049,22 @@ static void pass_tokens(const allot_featurizer *f, const unsigned char *p, size_
         size_t s = i;
         while (i < n && is_token_byte(p[i])) i++;
         size_t len = i - s;
-        v[F_N_TOKENS] += 1;
+        n_tokens++;
         uint32_t h = fnv_update_lower(FNV_OFFSET, p + s, len);
-        if (do_hash) sparse_add(acc, h % f->hash_dim);
-        int short_tok = len < KW_MAX_LEN;
+        if (acc) sparse_add(acc, h % f->hash_dim);
+        int short_tok = len < KW_MAX_LEN, prefix = 0;
         if (short_tok) {
             lower_copy(low, p + s, len);
             int e = kw_find(f, h, low, len, NULL, 0);
             if (e >= 0) v[keywords[e].feature] = 1;
+            for (size_t k = 0; k < f->n_prefix; k++)
+                if (f->prefix_hash[k] == h && f->prefix_len[k] == len && !memcmp(f->prefix[k], low, len)) prefix = 1;
         }
-        if (have_prev) {
+        if (have_prev && (bigrams || (prev_prefix && short_tok))) {
             uint32_t bh = (prev_hash ^ (unsigned char)' ') * FNV_PRIME;
             bh = fnv_update_lower(bh, p + s, len);
             if (bigrams) sparse_add(acc, bh % f->hash_dim);
-            if (short_tok && prev_len < KW_MAX_LEN) {
+            if (prev_prefix && short_tok) {
                 int e = kw_find(f, bh, prev_low, prev_len, low, len);
                 if (e >= 0) v[keywords[e].feature] = 1;
             }
@@ -1017,8 +1072,10 @@ static void pass_tokens(const allot_featurizer *f, const unsigned char *p, size_
         prev_hash = h;
         prev_len = len;
         have_prev = 1;
-        if (short_tok) memcpy(prev_low, low, len);
+        prev_prefix = prefix;
+        if (prefix) memcpy(prev_low, low, len);
     }
+    v[F_N_TOKENS] = (double)n_tokens;
 }
 
 allot_status allot_featurize(const allot_featurizer *f, const char *prompt, size_t prompt_len, const double *extras,
