@@ -184,7 +184,7 @@ const char *allot_runs_reader_path(const allot_runs_reader *r) { return r->path;
 static void release_line(allot_runs_reader *r) {
     cJSON_Delete(r->doc);
     r->doc = NULL;
-    free(r->meta_json);
+    cJSON_free(r->meta_json);
     r->meta_json = NULL;
 }
 
