@@ -462,10 +462,31 @@ static cJSON *acc_cost(double acc, double cost) {
     return o;
 }
 
+/* mkdir -p */
 static int ensure_dir(const char *dir, allot_error *err) {
-    if (mkdir(dir, 0777) == 0 || errno == EEXIST) return 0;
-    allot_error_set(err, ALLOT_E_IO, "cannot create directory %s: %s", dir, strerror(errno));
-    return -1;
+    char buf[4096];
+    size_t l = strlen(dir);
+    if (l >= sizeof buf) {
+        allot_error_set(err, ALLOT_E_IO, "output directory path too long");
+        return -1;
+    }
+    memcpy(buf, dir, l + 1);
+    for (size_t i = 1; i <= l; i++) {
+        if (buf[i] != '/' && buf[i] != '\0') continue;
+        char keep = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+            allot_error_set(err, ALLOT_E_IO, "cannot create directory %s: %s", buf, strerror(errno));
+            return -1;
+        }
+        buf[i] = keep;
+    }
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        allot_error_set(err, ALLOT_E_IO, "%s is not a directory", dir);
+        return -1;
+    }
+    return 0;
 }
 
 static double safe_ratio(double a, double b) { return fabs(b) > 1e-15 ? a / b : NAN; }
