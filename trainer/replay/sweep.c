@@ -39,9 +39,11 @@ void allot_replay_report_free(allot_replay_report *r) {
 
 double allot_replay_efficiency(const double *cx, const double *cy, size_t n, double y, double spent) {
     if (!(spent > 0) || n == 0 || isnan(y)) return NAN;
-    if (y <= cy[0]) return cx[0] / spent;
+    const double tol = 1e-12; /* means summed in different orders differ in the last bits */
+    if (y <= cy[0] + tol) return cx[0] / spent;
     for (size_t k = 1; k < n; k++) {
-        if (cy[k] >= y) {
+        if (cy[k] >= y - tol) {
+            if (cy[k] <= y) return cx[k] / spent;
             double dy = cy[k] - cy[k - 1];
             double t = dy > 0 ? (y - cy[k - 1]) / dy : 1.0;
             return (cx[k - 1] + t * (cx[k] - cx[k - 1])) / spent;
