@@ -517,6 +517,19 @@ static void test_policy(void) {
     remove(path);
 }
 
+static void test_keep(void) {
+    allot_replay_pools p = {0};
+    add_query(&p, "a", "AAA", "111", NULL);
+    add_query(&p, "b", "ABCDE", "10000", NULL);
+    add_query(&p, "c", "AB", "10", NULL);
+    const char *ids[] = {"c", "zz", "a"};
+    size_t kept = 0;
+    CHECK(allot_replay_pools_keep(&p, ids, 3, &kept, NULL) == ALLOT_OK);
+    CHECK(kept == 2 && p.n == 2 && p.n_skipped == 1 && p.n_max == 3);
+    CHECK(strcmp(p.q[0].id, "a") == 0 && strcmp(p.q[1].id, "c") == 0);
+    allot_replay_pools_free(&p);
+}
+
 static void test_efficiency(void) {
     double cx[] = {0, 1, 2, 4}, cy[] = {0, 0.4, 0.5, 0.6};
     CHECK(fabs(allot_replay_efficiency(cx, cy, 4, 0.45, 1.0) - 1.5) < 1e-12);
@@ -540,6 +553,7 @@ int main(void) {
     test_budget_property();
     test_bandits_equal_uniform();
     test_policy();
+    test_keep();
     test_efficiency();
     printf("replay: %d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;

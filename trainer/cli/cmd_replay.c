@@ -47,6 +47,8 @@ static const char replay_usage[] =
     "                      calibrated rule with the price mu that brings the batch's mean tier cost\n"
     "                      within the budget (tiers must be RULE@K). Its training queries count as\n"
     "                      replayed queries too: replay held-out data for an honest figure\n"
+    "  --heldout-only      replay (every method) only on the queries the bundle lists as held out\n"
+    "                      from its training (provenance.split.test_ids of `allot train`)\n"
     "  --out DIR           write DIR/table.md, DIR/table.json and the figures (gnuplot; the .dat and\n"
     "                      .gp scripts are saved beside): accuracy_vs_budget, coverage_vs_budget,\n"
     "                      spend_per_bucket (at --budget, or the sweep budget nearest 8)\n"
@@ -118,12 +120,13 @@ int allot_cmd_replay(int argc, char **argv) {
         {"model", required_argument, 0, 'M'},      {"policy", required_argument, 0, 'P'},
         {"out", required_argument, 0, 'o'},        {"json", no_argument, 0, 'j'},
         {"quiet", no_argument, 0, 'q'},            {"help", no_argument, 0, 'h'},
+        {"heldout-only", no_argument, 0, 'H'},
         {0, 0, 0, 0}};
     const char *cmd = "replay";
     allot_replay_options o;
     allot_replay_options_default(&o);
     double budget = NAN;
-    int sweep = 0, shuffles = 5, json = 0, quiet = 0;
+    int sweep = 0, shuffles = 5, json = 0, quiet = 0, heldout = 0;
     const char *sweep_list = NULL, *methods = NULL, *model = NULL, *policy = NULL, *out_dir = NULL;
     optind = 1;
     opterr = 0;
@@ -199,6 +202,7 @@ int allot_cmd_replay(int argc, char **argv) {
         case 'o': out_dir = optarg; break;
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
+        case 'H': heldout = 1; break;
         case 'h': fputs(replay_usage, stdout); fputs(allot_cli_exit_codes_help, stdout); return ALLOT_EXIT_OK;
         default: {
             char msg[128];
@@ -260,6 +264,29 @@ int allot_cmd_replay(int argc, char **argv) {
         free(budgets);
         allot_error_set(&err, ALLOT_E_INVALID, "%s: --reward score needs a `score` on every sample", runs);
         return allot_cli_fail(cmd, &err);
+    }
+    if (heldout) {
+        if (!policy) {
+            allot_replay_pools_free(&pools);
+            free(budgets);
+            return allot_cli_usage_error(cmd, "--heldout-only needs --policy BUNDLE");
+        }
+        char **ids = NULL;
+        size_t n_ids = 0, kept = 0;
+        st = allot_replay_policy_heldout_ids(policy, &ids, &n_ids, &err);
+        if (st == ALLOT_OK && n_ids == 0)
+            st = allot_error_set(&err, ALLOT_E_INVALID, "%s: provenance.split.test_ids: missing or empty", policy);
+        if (st == ALLOT_OK) st = allot_replay_pools_keep(&pools, (const char *const *)ids, n_ids, &kept, &err);
+        for (size_t k = 0; k < n_ids; k++) free(ids[k]);
+        free(ids);
+        if (st == ALLOT_OK && kept == 0)
+            st = allot_error_set(&err, ALLOT_E_INVALID, "%s: none of the bundle's held-out ids is in %s", policy, runs);
+        if (st != ALLOT_OK) {
+            allot_replay_pools_free(&pools);
+            free(budgets);
+            return allot_cli_fail(cmd, &err);
+        }
+        if (!quiet) fprintf(stderr, "allot replay: %zu held-out queries of the bundle kept\n", kept);
     }
     allot_replay_policy *pol = NULL;
     if (policy) {

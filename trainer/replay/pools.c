@@ -229,6 +229,41 @@ allot_status allot_replay_pools_load(const char *path, const char *model, allot_
 }
 #endif
 
+static int str_ptr_cmp(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+allot_status allot_replay_pools_keep(allot_replay_pools *p, const char *const *ids, size_t n_ids, size_t *n_kept,
+                                     allot_error *err) {
+    const char **sorted = malloc((n_ids ? n_ids : 1) * sizeof *sorted);
+    if (!sorted) return allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
+    for (size_t k = 0; k < n_ids; k++) sorted[k] = ids[k];
+    qsort(sorted, n_ids, sizeof *sorted, str_ptr_cmp);
+    size_t w = 0;
+    p->n_max = 0;
+    p->has_scores = 1;
+    for (size_t i = 0; i < p->n; i++) {
+        const char *key = p->q[i].id;
+        if (n_ids && bsearch(&key, sorted, n_ids, sizeof *sorted, str_ptr_cmp)) {
+            p->q[w++] = p->q[i];
+            if (p->q[i].n > p->n_max) p->n_max = p->q[i].n;
+            for (size_t j = 0; j < p->q[i].n; j++)
+                if (isnan(p->q[i].s[j].score)) p->has_scores = 0;
+        } else {
+            free(p->q[i].id);
+            free(p->q[i].prompt);
+            free(p->q[i].record);
+            free(p->q[i].s);
+            p->n_skipped++;
+        }
+    }
+    p->n = w;
+    if (w == 0) p->has_scores = 0;
+    free(sorted);
+    if (n_kept) *n_kept = w;
+    return ALLOT_OK;
+}
+
 /* ---- views -------------------------------------------------------------------------------------- */
 
 void allot_replay_view_free(allot_replay_view *v) {

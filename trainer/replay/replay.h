@@ -68,6 +68,15 @@ allot_status allot_replay_pools_load(const char *path, const char *model, allot_
 allot_status allot_replay_pools_add(allot_replay_pools *p, const char *id, const char *prompt,
                                     const allot_replay_sample *s, size_t n, int n_answers, allot_error *err);
 void allot_replay_pools_free(allot_replay_pools *p);
+/**
+ * Keep only the queries whose id is among ids[0..n_ids) (order kept); the others are dropped and
+ * counted in p->n_skipped. Ids that match no query are ignored; *n_kept receives the queries left.
+ */
+allot_status allot_replay_pools_keep(allot_replay_pools *p, const char *const *ids, size_t n_ids, size_t *n_kept,
+                                     allot_error *err);
+/** The held-out ids of a policy bundle (provenance.split.test_ids), owned by the caller
+ *  (free each string and the array); *n = 0 when the bundle lists none. */
+allot_status allot_replay_policy_heldout_ids(const char *bundle_path, char ***ids, size_t *n, allot_error *err);
 
 /* ---- options ------------------------------------------------------------------------------------ */
 

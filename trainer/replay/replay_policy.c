@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+#include <stdio.h>
+
 #include "allot/allot_policy.h"
 #include "replay.h"
 #include "replay_internal.h"
@@ -129,4 +132,66 @@ size_t allot_replay_policy_plan(const allot_replay_policy *pp, size_t n, double 
     for (size_t i = 0; i < n; i++) k_out[i] = pp->k[choose(pp, i, mu)];
     if (mu_out) *mu_out = mu;
     return n;
+}
+
+allot_status allot_replay_policy_heldout_ids(const char *path, char ***ids, size_t *n, allot_error *err) {
+    *ids = NULL;
+    *n = 0;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return allot_error_set(err, ALLOT_E_IO, "%s: cannot open", path);
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 65536 > cap) {
+            cap = cap ? 2 * cap : 1 << 20;
+            char *nt = realloc(text, cap);
+            if (!nt) {
+                free(text);
+                fclose(fp);
+                return allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
+            }
+            text = nt;
+        }
+        size_t got = fread(text + len, 1, cap - len, fp);
+        len += got;
+        if (got == 0) break;
+    }
+    int bad = ferror(fp);
+    fclose(fp);
+    if (bad) {
+        free(text);
+        return allot_error_set(err, ALLOT_E_IO, "%s: read error", path);
+    }
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    free(text);
+    if (!root) return allot_error_set(err, ALLOT_E_PARSE, "%s: not valid JSON", path);
+    const cJSON *prov = cJSON_GetObjectItemCaseSensitive(root, "provenance");
+    const cJSON *split = prov ? cJSON_GetObjectItemCaseSensitive(prov, "split") : NULL;
+    const cJSON *list = split ? cJSON_GetObjectItemCaseSensitive(split, "test_ids") : NULL;
+    allot_status st = ALLOT_OK;
+    if (cJSON_IsArray(list)) {
+        size_t m = (size_t)cJSON_GetArraySize(list), k = 0;
+        char **out = calloc(m ? m : 1, sizeof *out);
+        if (!out) st = allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
+        const cJSON *it;
+        cJSON_ArrayForEach(it, list) {
+            if (st != ALLOT_OK) break;
+            if (!cJSON_IsString(it)) {
+                st = allot_error_set(err, ALLOT_E_INVALID, "%s: provenance.split.test_ids[%zu]: not a string", path, k);
+                break;
+            }
+            out[k] = allot_replay_strdup(it->valuestring);
+            if (!out[k]) st = allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
+            k++;
+        }
+        if (st != ALLOT_OK) {
+            for (size_t j = 0; out && j < k; j++) free(out[j]);
+            free(out);
+        } else {
+            *ids = out;
+            *n = k;
+        }
+    }
+    cJSON_Delete(root);
+    return st;
 }

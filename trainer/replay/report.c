@@ -43,8 +43,8 @@ static const char *param_label(int m) {
 void allot_replay_report_markdown(const allot_replay_report *r, FILE *fp) {
     const allot_replay_options *o = &r->opts;
     fprintf(fp, "# allot replay\n\n");
-    fprintf(fp, "- input: `%s`, model `%s`: %zu queries (%zu without samples of this model skipped), pools of up "
-                "to %zu samples\n",
+    fprintf(fp, "- input: `%s`, model `%s`: %zu queries replayed (%zu skipped: no sample of this model, or not "
+                "held out with --heldout-only), pools of up to %zu samples\n",
             r->runs_path, r->model, r->n_queries, r->n_skipped, r->n_max);
     fprintf(fp, "- order: %s; budget unit: %s per query; reward: %s; final answer: %s\n",
             r->shuffles > 0 ? "seeded shuffles of each pool (mean ± sd [min–max] over shuffles)" : "recorded order",
