@@ -3,20 +3,22 @@
  *
  * The calibrated decision rule (allot_policy.h) picks argmax_c log p(c|x) - mu * cost(c): a
  * larger price mu buys cheaper tiers. The controller keeps the running mean of the costs actually
- * spent at a target B by adjusting mu after every observed cost c_n (integral control, i.e. dual
- * ascent on the budget constraint):
+ * spent at a target B by adjusting mu after every observed cost c_n. The update is multiplicative
+ * (integral control on log mu), so it needs no knowledge of the policy's price scale, which
+ * varies by orders of magnitude with how confident the classifier is:
  *
- *     mu_n = clamp( mu_{n-1} + (gain / B) * (c_n - B) / B,  0,  mu_max )
+ *     log mu_n = clamp( log mu_{n-1} + gain * (c_n - B) / B,  log mu_min,  log mu_max )
  *
- * Unrolled, while mu stays inside (0, mu_max):
+ * Unrolled, while mu stays strictly inside [mu_min, mu_max]:
  *
- *     spent_n - n * B = (mu_n - mu_0) * B^2 / gain
+ *     spent_n - n * B = (B / gain) * log(mu_n / mu_0)
  *
- * so the cumulative overspend is bounded by mu_max * B^2 / gain and the running mean
- * spent_n / n converges to B at rate 1/n whenever the target is reachable (some mu in
- * [0, mu_max] spends B on average). When even mu = 0 spends less than B, mu rests at 0 and the
- * mean stays below the target (a budget is a cap). The factor 1/B makes mu's step scale-free:
- * mu has units 1/cost, so gain is dimensionless (default 0.05).
+ * so the cumulative overspend is bounded by (B / gain) * log(mu_max / mu_min) and the running
+ * mean spent_n / n converges to B at rate 1/n whenever some price in [mu_min, mu_max] reaches it.
+ * When even the smallest price spends less than B, mu rests at mu_min (essentially the argmax
+ * rule) and the mean stays below the target (a budget is a cap); when B is below the cheapest
+ * tier, mu rests at mu_max (every query gets the cheapest class). gain is dimensionless
+ * (default 0.05: one query costing twice the target raises mu by 5%).
  *
  * Usage per request:  opts.rule = ALLOT_RULE_CALIBRATED; opts.mu = allot_budget_mu(b);
  *                     allot_policy_predict(..., &opts, ...); serve; allot_budget_observe(b, cost);
@@ -43,15 +45,20 @@ typedef struct allot_budget allot_budget;
 /** Controller parameters. */
 typedef struct allot_budget_config {
     double target; /**< B, the target mean cost per query (> 0, finite) */
-    double mu0;    /**< initial price (>= 0), usually the policy's decision.mu */
-    double gain;   /**< dimensionless step (> 0); default 0.05 */
-    double mu_max; /**< upper clamp of mu (> mu0); default 1000 / B */
+    double mu0;    /**< initial price, in [mu_min, mu_max]; usually the policy's decision.mu */
+    double gain;   /**< dimensionless step on log mu (> 0); default 0.05 */
+    double mu_min; /**< lower clamp (> 0); default 1e-6 / B */
+    double mu_max; /**< upper clamp (> mu_min); default 1e3 / B */
 } allot_budget_config;
 
-/** Fill cfg with the defaults for a target and an initial price. */
+/**
+ * Fill cfg with the defaults for a target and an initial price; an initial price <= 0 (an argmax
+ * bundle) is replaced by 0.1 / B, and one outside [mu_min, mu_max] is clamped into it.
+ */
 void allot_budget_config_default(allot_budget_config *cfg, double target, double mu0);
 
-/** Create a controller (one allocation; the caller owns it). Invalid parameters: ALLOT_E_ARGUMENT. */
+/** Create a controller (one allocation; the caller owns it). Invalid parameters: ALLOT_E_ARGUMENT
+ *  (target, gain, mu_min, mu_max finite and > 0, mu_min < mu_max, mu0 in [mu_min, mu_max]). */
 allot_status allot_budget_create(const allot_budget_config *cfg, allot_budget **out, allot_error *err);
 /** Release a controller (NULL allowed). */
 void allot_budget_free(allot_budget *b);
@@ -78,7 +85,8 @@ typedef struct allot_budget_state {
 /** Read the state (see the threading note above). */
 void allot_budget_get_state(const allot_budget *b, allot_budget_state *state);
 
-/** Forget the observations and restart from price mu0 (>= 0). Not concurrent-safe. */
+/** Forget the observations and restart from price mu0 (clamped into [mu_min, mu_max]). Not
+ *  concurrent-safe. */
 void allot_budget_reset(allot_budget *b, double mu0);
 
 #ifdef __cplusplus

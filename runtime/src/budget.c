@@ -7,9 +7,9 @@
 #include <string.h>
 
 struct allot_budget {
-    double target, gain, mu_max;
-    _Atomic uint64_t mu_bits;    /* double bits of mu */
-    _Atomic uint64_t spent_bits; /* double bits of the sum of costs */
+    double target, gain, log_min, log_max;
+    _Atomic uint64_t log_mu_bits; /* double bits of log mu */
+    _Atomic uint64_t spent_bits;  /* double bits of the sum of costs */
     _Atomic uint64_t count;
 };
 
@@ -25,12 +25,17 @@ static double u2d(uint64_t u) {
     return d;
 }
 
+static double clampd(double x, double lo, double hi) { return x < lo ? lo : x > hi ? hi : x; }
+
 void allot_budget_config_default(allot_budget_config *cfg, double target, double mu0) {
     if (!cfg) return;
+    double b = (isfinite(target) && target > 0) ? target : 1.0;
     cfg->target = target;
-    cfg->mu0 = mu0;
     cfg->gain = 0.05;
-    cfg->mu_max = target > 0 ? 1000.0 / target : 1000.0;
+    cfg->mu_min = 1e-6 / b;
+    cfg->mu_max = 1e3 / b;
+    if (!(mu0 > 0) || !isfinite(mu0)) mu0 = 0.1 / b;
+    cfg->mu0 = clampd(mu0, cfg->mu_min, cfg->mu_max);
 }
 
 allot_status allot_budget_create(const allot_budget_config *cfg, allot_budget **out, allot_error *err) {
@@ -40,16 +45,18 @@ allot_status allot_budget_create(const allot_budget_config *cfg, allot_budget **
         return allot_error_set(err, ALLOT_E_ARGUMENT, "budget: target must be finite and > 0");
     if (!isfinite(cfg->gain) || !(cfg->gain > 0))
         return allot_error_set(err, ALLOT_E_ARGUMENT, "budget: gain must be finite and > 0");
-    if (!isfinite(cfg->mu0) || cfg->mu0 < 0)
-        return allot_error_set(err, ALLOT_E_ARGUMENT, "budget: mu0 must be finite and >= 0");
-    if (!isfinite(cfg->mu_max) || !(cfg->mu_max > cfg->mu0))
-        return allot_error_set(err, ALLOT_E_ARGUMENT, "budget: mu_max must be finite and > mu0");
+    if (!isfinite(cfg->mu_min) || !(cfg->mu_min > 0) || !isfinite(cfg->mu_max) || !(cfg->mu_max > cfg->mu_min))
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "budget: need 0 < mu_min < mu_max, both finite");
+    if (!(cfg->mu0 >= cfg->mu_min && cfg->mu0 <= cfg->mu_max))
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "budget: mu0 = %g is outside [mu_min, mu_max] = [%g, %g]", cfg->mu0,
+                               cfg->mu_min, cfg->mu_max);
     allot_budget *b = malloc(sizeof *b);
     if (!b) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
     b->target = cfg->target;
     b->gain = cfg->gain;
-    b->mu_max = cfg->mu_max;
-    atomic_init(&b->mu_bits, d2u(cfg->mu0));
+    b->log_min = log(cfg->mu_min);
+    b->log_max = log(cfg->mu_max);
+    atomic_init(&b->log_mu_bits, d2u(clampd(log(cfg->mu0), b->log_min, b->log_max)));
     atomic_init(&b->spent_bits, d2u(0.0));
     atomic_init(&b->count, 0);
     *out = b;
@@ -60,7 +67,7 @@ void allot_budget_free(allot_budget *b) { free(b); }
 
 double allot_budget_mu(const allot_budget *b) {
     if (!b) return 0;
-    return u2d(atomic_load_explicit(&((allot_budget *)b)->mu_bits, memory_order_relaxed));
+    return exp(u2d(atomic_load_explicit(&((allot_budget *)b)->log_mu_bits, memory_order_relaxed)));
 }
 
 allot_status allot_budget_observe(allot_budget *b, double cost) {
@@ -71,15 +78,11 @@ allot_status allot_budget_observe(allot_budget *b, double cost) {
     while (!atomic_compare_exchange_weak_explicit(&b->spent_bits, &old, d2u(u2d(old) + cost), memory_order_relaxed,
                                                   memory_order_relaxed)) {
     }
-    double step = (b->gain / b->target) * ((cost - b->target) / b->target);
-    old = atomic_load_explicit(&b->mu_bits, memory_order_relaxed);
-    for (;;) {
-        double mu = u2d(old) + step;
-        if (mu < 0) mu = 0;
-        if (mu > b->mu_max) mu = b->mu_max;
-        if (atomic_compare_exchange_weak_explicit(&b->mu_bits, &old, d2u(mu), memory_order_relaxed,
-                                                  memory_order_relaxed))
-            break;
+    double step = b->gain * ((cost - b->target) / b->target);
+    old = atomic_load_explicit(&b->log_mu_bits, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(&b->log_mu_bits, &old,
+                                                  d2u(clampd(u2d(old) + step, b->log_min, b->log_max)),
+                                                  memory_order_relaxed, memory_order_relaxed)) {
     }
     return ALLOT_OK;
 }
@@ -90,7 +93,7 @@ void allot_budget_get_state(const allot_budget *b, allot_budget_state *state) {
     if (!b) return;
     allot_budget *m = (allot_budget *)b;
     state->target = b->target;
-    state->mu = u2d(atomic_load(&m->mu_bits));
+    state->mu = exp(u2d(atomic_load(&m->log_mu_bits)));
     state->spent = u2d(atomic_load(&m->spent_bits));
     state->count = atomic_load(&m->count);
     state->running_mean = state->count ? state->spent / (double)state->count : 0;
@@ -99,9 +102,8 @@ void allot_budget_get_state(const allot_budget *b, allot_budget_state *state) {
 
 void allot_budget_reset(allot_budget *b, double mu0) {
     if (!b) return;
-    if (!isfinite(mu0) || mu0 < 0) mu0 = 0;
-    if (mu0 > b->mu_max) mu0 = b->mu_max;
-    atomic_store(&b->mu_bits, d2u(mu0));
+    double lm = (mu0 > 0 && isfinite(mu0)) ? log(mu0) : b->log_min;
+    atomic_store(&b->log_mu_bits, d2u(clampd(lm, b->log_min, b->log_max)));
     atomic_store(&b->spent_bits, d2u(0.0));
     atomic_store(&b->count, 0);
 }
