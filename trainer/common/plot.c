@@ -176,6 +176,11 @@ static void put_svg_replot(FILE *fp) {
           fp);
 }
 
+/* Twelve distinguishable colours (then dash types / fill patterns tell later series apart). */
+static const char *const series_colours[12] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+                                               "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#aec7e8"};
+#define N_COLOURS (sizeof series_colours / sizeof series_colours[0])
+
 /* ---- running gnuplot ------------------------------------------------------------------------ */
 
 static int file_nonempty(const char *path) {
@@ -346,11 +351,11 @@ static void lines_gp(FILE *fp, const plot_paths *p, const void *vctx) {
         fputs(first ? "plot " : ", \\\n     ", fp);
         first = 0;
         int bars = se->ylo && se->yhi;
-        /* 8 colours cycle; the dash type changes with each cycle so every series stays distinct */
-        fprintf(fp, "datafile index %zu using 1:2%s with %s lc %zu dt %zu pt %zu title ", s, bars ? ":3:4" : "",
+        /* colours cycle; the dash type changes with each cycle so every series stays distinct */
+        fprintf(fp, "datafile index %zu using 1:2%s with %s lc rgb '%s' dt %zu pt %zu title ", s, bars ? ":3:4" : "",
                 bars ? (se->points_only ? "yerrorbars" : "yerrorlines")
                      : (se->points_only ? "points ps 1.6" : "linespoints"),
-                (s % 8) + 1, (s / 8) % 5 + 1, (s % 13) + 1);
+                series_colours[s % N_COLOURS], (s / N_COLOURS) % 5 + 1, (s % 13) + 1);
         put_gp_string(fp, se->name);
     }
     fputs("\n", fp);
@@ -411,7 +416,11 @@ static void bars_gp(FILE *fp, const plot_paths *p, const void *vctx) {
     put_png_terminal(fp);
     for (size_t s = 0; s < c->n_series; s++) {
         fputs(s ? ", \\\n     " : "plot ", fp);
-        fprintf(fp, "datafile using %zu%s lc %zu title ", s + 2, s ? "" : ":xtic(1)", s + 1);
+        if (s < N_COLOURS)
+            fprintf(fp, "datafile using %zu%s lc rgb '%s' title ", s + 2, s ? "" : ":xtic(1)", series_colours[s]);
+        else /* beyond the colours: hatched */
+            fprintf(fp, "datafile using %zu%s lc rgb '%s' fs pattern %zu border -1 title ", s + 2, s ? "" : ":xtic(1)",
+                    series_colours[s % N_COLOURS], s / N_COLOURS + 1);
         put_gp_string(fp, c->names[s]);
     }
     fputs("\n", fp);
