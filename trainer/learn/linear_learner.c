@@ -190,16 +190,20 @@ allot_status allot_linear_predict(const allot_linear_fit *m, const allot_linear_
         if (logistic) {
             predict_probability(mod, x, buf);
         } else {
+            /* as the runtime scores them (runtime/src/policy.c): one decision value -> a sigmoid,
+             * as LIBLINEAR's logistic regression; several -> a softmax */
             predict_values(mod, x, buf);
             if (nc == 2 && mod->param.solver_type != MCSVM_CS) {
-                double d0 = buf[0];
-                buf[0] = d0;
-                buf[1] = -d0;
+                double p0 = 1.0 / (1.0 + exp(-buf[0]));
+                buf[0] = p0;
+                buf[1] = 1.0 - p0;
+            } else {
+                double mx = buf[0], s = 0;
+                for (int k = 1; k < nc; k++)
+                    if (buf[k] > mx) mx = buf[k];
+                for (int k = 0; k < nc; k++) s += exp(buf[k] - mx);
+                for (int k = 0; k < nc; k++) buf[k] = exp(buf[k] - mx) / s;
             }
-            double mx = -INFINITY, s = 0;
-            for (int k = 0; k < nc; k++) mx = buf[k] > mx ? buf[k] : mx;
-            for (int k = 0; k < nc; k++) s += (buf[k] = exp(buf[k] - mx));
-            for (int k = 0; k < nc; k++) buf[k] /= s;
         }
         for (int k = 0; k < nc; k++)
             if (labels[k] >= 0 && labels[k] < K) pr[labels[k]] = buf[k];

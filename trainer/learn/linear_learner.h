@@ -49,8 +49,8 @@ allot_status allot_linear_train(const allot_linear_data *dt, const int *y, int n
 
 /**
  * Class scores of every row: prob[r*K + k] = p(class k) by predict_probability for the logistic
- * solvers; for other solvers a softmax of predict_values' decision values (documented, used only
- * for ranking). Class order is the class index, whatever LIBLINEAR's label order.
+ * solvers; for other solvers, as the runtime scores them: a sigmoid of the one decision value
+ * (two classes) or a softmax of the decision values (used by the rules; not calibrated probabilities). Class order is the class index, whatever LIBLINEAR's label order.
  */
 allot_status allot_linear_predict(const allot_linear_fit *m, const allot_linear_data *dt, double *prob,
                                   allot_error *err);
