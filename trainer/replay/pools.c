@@ -80,11 +80,12 @@ allot_status allot_replay_pools_add(allot_replay_pools *p, const char *id, const
         if (!(s[j].cost >= 0) || !isfinite(s[j].cost))
             return allot_error_set(err, ALLOT_E_INVALID, "replay: %s: sample %zu: bad cost", id, j);
     }
-    if ((p->n & (p->n - 1)) == 0) { /* grow at powers of two */
-        size_t cap = p->n ? 2 * p->n : 16;
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 16;
         allot_replay_query *q = realloc(p->q, cap * sizeof *q);
         if (!q) return allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
         p->q = q;
+        p->cap = cap;
     }
     allot_replay_query *q = &p->q[p->n];
     memset(q, 0, sizeof *q);

@@ -52,6 +52,7 @@ typedef struct allot_replay_pools {
     size_t n_skipped;   /**< queries of the file without any sample of that model (excluded, reported) */
     size_t n_max;       /**< largest pool */
     int has_scores;     /**< 1 when every sample has a score */
+    size_t cap;         /**< allocated entries of q (internal) */
 } allot_replay_pools;
 
 /**
