@@ -20,13 +20,19 @@ static void put_json_string(FILE *out, const char *s) {
 
 int main(int argc, char **argv) {
     if (argc != 4) {
-        fprintf(stderr, "usage: make_test_policy xgboost|liblinear POLICY QUERIES\n");
+        fprintf(stderr, "usage: make_test_policy xgboost|liblinear|tiny-xgboost|tiny-liblinear POLICY QUERIES\n");
         return 1;
     }
     char *bundle;
     if (!strcmp(argv[1], "xgboost")) {
         pt_bundle_opts o = {4, 3, NULL, "calibrated", 0.2, 1, 0, 30};
         bundle = pt_bundle_xgboost(&o, 2000, 42, NULL);
+    } else if (!strcmp(argv[1], "tiny-xgboost")) { /* for the fuzz corpus */
+        pt_bundle_opts o = {3, 2, NULL, "calibrated", 0.2, 1, 0, 2};
+        bundle = pt_bundle_xgboost(&o, 200, 42, NULL);
+    } else if (!strcmp(argv[1], "tiny-liblinear")) {
+        pt_bundle_opts o = {3, 3, NULL, "argmax", 0, 0, 8, 0};
+        bundle = pt_bundle_liblinear(&o, 100, 43, L2R_LR);
     } else {
         pt_bundle_opts o = {4, 4, NULL, "argmax", 0, 1, 1024, 0};
         bundle = pt_bundle_liblinear(&o, 1000, 43, L2R_LR);
