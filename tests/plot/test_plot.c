@@ -176,6 +176,27 @@ int main(void) {
     CHECK(allot_plot_bars("", &ob, groups, 5, names, 2, vals, &err) == ALLOT_E_ARGUMENT);
     CHECK(allot_plot_heatmap("/nonexistent-allot-dir/x", &oh, rows, 3, cols, 3, cm, &err) == ALLOT_E_IO);
 
+    /* without gnuplot on PATH: the .dat and .gp are still written, and the status says so */
+    {
+        char *saved = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+        setenv("PATH", "/nonexistent-allot-bin", 1);
+        char nb[1024], path[1100];
+        snprintf(nb, sizeof nb, "%s/nognuplot", dir);
+        allot_error e2 = {0};
+        CHECK(allot_plot_bars(nb, &ob, groups, 5, names, 2, vals, &e2) == ALLOT_E_UNSUPPORTED);
+        CHECK(strstr(e2.msg, "gnuplot") != NULL);
+        snprintf(path, sizeof path, "%s.dat", nb);
+        CHECK(file_size(path) > 0);
+        unlink(path);
+        snprintf(path, sizeof path, "%s.gp", nb);
+        CHECK(file_size(path) > 0);
+        unlink(path);
+        if (saved) {
+            setenv("PATH", saved, 1);
+            free(saved);
+        }
+    }
+
     if (keep) {
         printf("figures kept in %s\n", dir);
     } else {
