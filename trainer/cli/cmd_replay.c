@@ -25,6 +25,7 @@ static const char replay_usage[] =
     "Options:\n"
     "  --budget B          mean samples (or cost, see --budget-unit) per query\n"
     "  --sweep[=LIST]      run every budget of LIST (default 1,2,4,8,16,32): one table, one plot\n"
+    "                      ('--sweep LIST' works too)\n"
     "  --methods LIST      comma list of uniform,elimination,ucb,gap,entropy,adaptive-consistency,\n"
     "                      early-stop,bins-oracle,bins-predicted,oracle,policy (default: all but policy;\n"
     "                      'oracle' gives two rows: the accuracy and the coverage optimum)\n"
@@ -107,6 +108,14 @@ static int parse_budgets(const char *s, double **out, size_t *n) {
     return 0;
 }
 
+/* Digits, dots and commas only, starting with a digit: a budget list rather than a file name. */
+static int looks_like_budgets(const char *s) {
+    if (!s || !(*s >= '0' && *s <= '9')) return 0;
+    for (; *s; s++)
+        if (!((*s >= '0' && *s <= '9') || *s == '.' || *s == ',')) return 0;
+    return 1;
+}
+
 int allot_cmd_replay(int argc, char **argv) {
     static const struct option opts[] = {
         {"budget", required_argument, 0, 'b'},     {"sweep", optional_argument, 0, 'S'},
@@ -140,6 +149,8 @@ int allot_cmd_replay(int argc, char **argv) {
         case 'S':
             sweep = 1;
             sweep_list = optarg;
+            /* also accept "--sweep 1,2,4" (a separate word that is a budget list) */
+            if (!optarg && optind < argc && looks_like_budgets(argv[optind])) sweep_list = argv[optind++];
             break;
         case 'm': methods = optarg; break;
         case 'u':
