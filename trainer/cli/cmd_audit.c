@@ -145,9 +145,12 @@ int allot_cmd_audit(int argc, char **argv) {
         for (size_t k = 0; k < n_pols; k++) {
             const char *b = strrchr(pols[k], '/');
             b = b ? b + 1 : pols[k];
+            int bl = (int)strlen(b);
+            if (bl > 5 && !strcmp(b + bl - 5, ".json")) bl -= 5;
+            if (bl > 17) bl = 17;
             for (int r = 0; r < 2; r++) {
                 char name[64];
-                snprintf(name, sizeof name, "%.18s (%s)", b, r ? "argmax" : "calibr.");
+                snprintf(name, sizeof name, "%.*s (%s)", bl, b, r ? "argmax" : "calibr.");
                 printf("%-28s %9.4f %9.3f %9.4f %9.4f %9.4f %9.5f %9.5f %9.5f\n", name, sm[k].learned_acc[r],
                        sm[k].learned_cost[r], sm[k].oracle_acc, sm[k].uniform_acc, sm[k].imitation[r],
                        sm[k].regret_lagrangian[r], sm[k].bound_data_lagrangian[r],

@@ -197,7 +197,7 @@ int allot_cmd_train(int argc, char **argv) {
     if (json) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "policy", out);
-        cJSON_AddStringToObject(j, "learner", lname);
+        cJSON_AddStringToObject(j, "learner", r.n_classes == 1 ? "constant" : lname);
         cJSON_AddNumberToObject(j, "budget", o.budget);
         cJSON_AddStringToObject(j, "rule", o.rule == ALLOT_DECISION_ARGMAX ? "argmax" : "calibrated");
         cJSON_AddNumberToObject(j, "queries", (double)r.n_queries);
@@ -234,7 +234,9 @@ int allot_cmd_train(int argc, char **argv) {
         printf("policy %s (%s, rule %s) trained on %zu of %zu queries (%zu held out), %zu tiers, %zu classes\n", out,
                lname, o.rule == ALLOT_DECISION_ARGMAX ? "argmax" : "calibrated", r.n_train, r.n_queries, r.n_test,
                r.n_tiers, r.n_classes);
-        if (o.learner == ALLOT_LEARNER_LIBLINEAR) printf("C (by %d-fold CV)        %g\n", o.folds, r.chosen_C);
+        if (r.n_classes == 1)
+            printf("constant policy          the oracle picked one tier for the whole training pool: nothing to learn\n");
+        else if (o.learner == ALLOT_LEARNER_LIBLINEAR) printf("C (by %d-fold CV)        %g\n", o.folds, r.chosen_C);
         else printf("boosting rounds          %d\n", r.rounds_used);
         printf("oracle on training pool  acc %.4f  cost %.4f  lambda %.6g\n", r.oracle_train_acc,
                r.oracle_train_cost, r.oracle_lambda);
