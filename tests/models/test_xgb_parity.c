@@ -23,8 +23,8 @@
 #include "allot/allot_model.h"
 #include "model_test_util.h"
 
-#define N_TRAIN 12000
-#define N_TEST 12000
+#define N_TRAIN 10000
+#define N_TEST 10000
 #define N_FEAT 24
 
 typedef struct xcase {
@@ -154,7 +154,7 @@ static void run_case(mt_counts *c, const xcase *k, const char *tmpdir) {
     params[p++] = "eta";
     params[p++] = "0.3";
     params[p++] = "nthread";
-    params[p++] = "2";
+    params[p++] = "1";
     params[p++] = "tree_method";
     params[p++] = "hist";
     if (k->n_classes > 2) {
