@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char *dup_str(const char *s) {
@@ -37,6 +38,9 @@ allot_status allot_atomic_open(allot_atomic_file *af, const char *path, allot_er
         release(af);
         return st;
     }
+    /* mkstemp creates 0600; outputs are ordinary readable files (reading the umask would mean
+     * changing it, which is process-wide state). A failure here is harmless, so it is ignored. */
+    (void)fchmod(fd, 0644);
     af->fp = fdopen(fd, "w");
     if (!af->fp) {
         allot_status st = allot_error_set(err, ALLOT_E_IO, "%s: %s", path, strerror(errno));
