@@ -41,8 +41,8 @@ typedef struct allot_featurizer allot_featurizer;
 #define ALLOT_FEATURES_SPEC_VERSION 1
 /** Default dimension of the hashed n-gram block (2^12). */
 #define ALLOT_FEATURES_DEFAULT_HASH_DIM 4096u
-/** Largest accepted hash dimension (2^24). */
-#define ALLOT_FEATURES_MAX_HASH_DIM 16777216u
+/** Largest accepted hash dimension (2^20; a workspace holds about 24 bytes per hashed dimension). */
+#define ALLOT_FEATURES_MAX_HASH_DIM 1048576u
 /** Largest accepted number of extra features. */
 #define ALLOT_FEATURES_MAX_EXTRA 4096u
 

@@ -544,7 +544,7 @@ allot_status allot_featurizer_create_cjson(const cJSON *spec, const char *where,
         if (!cJSON_IsNumber(dim) || dim->valuedouble < 0 || dim->valuedouble > ALLOT_FEATURES_MAX_HASH_DIM ||
             dim->valuedouble != (double)(uint32_t)dim->valuedouble) {
             st = allot_error_set(err, ALLOT_E_INVALID, "%s.hash.dim: %s", where,
-                                 dim ? "must be an integer in [0, 16777216]" : "missing");
+                                 dim ? "must be an integer in [0, 1048576]" : "missing");
             goto fail;
         }
         f->hash_dim = (uint32_t)dim->valuedouble;
