@@ -511,6 +511,9 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
     if (out_dir && ensure_dir(out_dir, err)) return ALLOT_E_IO;
 
     size_t T = c->n_tiers;
+    if (T > ALLOT_AUDIT_MAX_TIERS)
+        return allot_error_set(err, ALLOT_E_UNSUPPORTED, "the audit handles at most %d tiers, the curves file has %zu",
+                               ALLOT_AUDIT_MAX_TIERS, T);
     pol *ps = calloc(n_policies, sizeof *ps);
     cJSON *root = cJSON_CreateObject();
     char *md = NULL;

@@ -34,8 +34,8 @@ void allot_tier_means(const double *acc, const double *cost, size_t n, size_t T,
 void allot_uniform_frontier_build(const double *tier_acc, const double *tier_cost, size_t T,
                                   allot_uniform_frontier *out) {
     memset(out, 0, sizeof *out);
-    if (T > 64) T = 64;
-    int ord[64];
+    if (T > ALLOT_AUDIT_MAX_TIERS) T = ALLOT_AUDIT_MAX_TIERS;
+    int ord[ALLOT_AUDIT_MAX_TIERS];
     for (size_t t = 0; t < T; t++) ord[t] = (int)t;
     /* sort by (cost asc, acc desc, index asc) */
     for (size_t a = 1; a < T; a++)

@@ -24,6 +24,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/** Most tiers the audit handles (allot audit refuses more). */
+#define ALLOT_AUDIT_MAX_TIERS 256
+
 /** Mean accuracy and cost of an allocation (one tier per query). */
 void allot_alloc_eval(const double *acc, const double *cost, size_t n, size_t T, const int *tier, double *mean_acc,
                       double *mean_cost);
@@ -34,9 +37,9 @@ void allot_tier_means(const double *acc, const double *cost, size_t n, size_t T,
 /** The uniform frontier (see the header comment). */
 typedef struct allot_uniform_frontier {
     size_t n_pts;
-    int tier[64];     /**< hull vertices: tiers in increasing mean cost (T <= 64 here; more are truncated) */
-    double cost[64];
-    double acc[64];
+    int tier[ALLOT_AUDIT_MAX_TIERS];     /**< hull vertices: tiers in increasing mean cost */
+    double cost[ALLOT_AUDIT_MAX_TIERS];
+    double acc[ALLOT_AUDIT_MAX_TIERS];
 } allot_uniform_frontier;
 
 void allot_uniform_frontier_build(const double *tier_acc, const double *tier_cost, size_t T,

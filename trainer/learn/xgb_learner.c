@@ -32,11 +32,18 @@ static allot_status make_dmatrix(const float *x, const int *y, size_t n, size_t 
         XGB_CHECK(XGDMatrixSetFloatInfo(*out, "label", lab, (bst_ulong)n), "setting labels");
         if (balanced) {
             /* row weight n / (K * n_class): every class carries the same total weight */
-            size_t cnt[256] = {0};
+            size_t *cnt = calloc((size_t)(K > 0 ? K : 1), sizeof *cnt);
+            if (!cnt) {
+                st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory (weights)");
+                goto done;
+            }
             for (size_t i = 0; i < n; i++)
-                if (y[i] >= 0 && y[i] < 256) cnt[y[i]]++;
-            for (size_t i = 0; i < n; i++)
-                lab[i] = (float)((double)n / ((double)K * (double)(cnt[y[i] < 256 ? y[i] : 0] ? cnt[y[i]] : 1)));
+                if (y[i] >= 0 && y[i] < K) cnt[y[i]]++;
+            for (size_t i = 0; i < n; i++) {
+                size_t k = y[i] >= 0 && y[i] < K ? cnt[y[i]] : 0;
+                lab[i] = (float)((double)n / ((double)K * (double)(k ? k : 1)));
+            }
+            free(cnt);
             XGB_CHECK(XGDMatrixSetFloatInfo(*out, "weight", lab, (bst_ulong)n), "setting weights");
         }
     }
