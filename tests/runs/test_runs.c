@@ -182,6 +182,24 @@ static void test_many_lines(void) {
     unlink(path);
 }
 
+/* open_stream: a caller-owned stream, named in the errors. */
+static void test_stream(void) {
+    static char text[] = "{\"id\":\"s1\",\"samples\":[{\"correct\":true}]}\n{\"id\":\"s2\"}\n";
+    FILE *fp = fmemopen(text, strlen(text), "r");
+    CHECK(fp != NULL);
+    allot_runs_reader *r = NULL;
+    allot_error err = {0};
+    CHECK(allot_runs_reader_open_stream(fp, "<pipe>", &r, &err) == ALLOT_OK);
+    CHECK(strcmp(allot_runs_reader_path(r), "<pipe>") == 0);
+    allot_query q;
+    int has = 0;
+    CHECK(allot_runs_reader_next(r, &q, &has, &err) == ALLOT_OK && has && strcmp(q.id, "s1") == 0);
+    CHECK(allot_runs_reader_next(r, &q, &has, &err) == ALLOT_E_INVALID && !has);
+    CHECK(strncmp(err.msg, "<pipe>:2: samples: missing", 26) == 0);
+    allot_runs_reader_close(r);
+    CHECK(fclose(fp) == 0); /* still open: the reader did not close it */
+}
+
 int main(void) {
     const char *tmp = getenv("TMPDIR");
     snprintf(dir, sizeof dir, "%s/allot-test-runs-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -189,6 +207,7 @@ int main(void) {
     test_valid();
     test_errors();
     test_many_lines();
+    test_stream();
     char path[300];
     snprintf(path, sizeof path, "%s/ok.jsonl", dir);
     unlink(path);

@@ -172,6 +172,21 @@ allot_status allot_runs_reader_open(const char *path, allot_runs_reader **out, a
     return ALLOT_OK;
 }
 
+allot_status allot_runs_reader_open_stream(FILE *fp, const char *name, allot_runs_reader **out, allot_error *err) {
+    *out = NULL;
+    if (!fp || !name) return allot_error_set(err, ALLOT_E_ARGUMENT, "runs reader: no stream or no name");
+    allot_runs_reader *r = calloc(1, sizeof *r);
+    size_t len = strlen(name) + 1;
+    if (!r || !(r->path = malloc(len))) {
+        free(r);
+        return allot_error_set(err, ALLOT_E_NOMEM, "%s: out of memory", name);
+    }
+    memcpy(r->path, name, len);
+    r->fp = fp;
+    *out = r;
+    return ALLOT_OK;
+}
+
 size_t allot_runs_reader_n_models(const allot_runs_reader *r) { return r->models.n; }
 
 const char *allot_runs_reader_model_name(const allot_runs_reader *r, int idx) {

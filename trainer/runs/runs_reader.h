@@ -13,6 +13,7 @@
 #define ALLOT_RUNS_READER_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "allot/allot_error.h"
 
@@ -63,6 +64,12 @@ typedef struct allot_query {
 
 /** Open path for reading ("-" reads stdin). */
 allot_status allot_runs_reader_open(const char *path, allot_runs_reader **out, allot_error *err);
+
+/**
+ * Read from an already open stream (added; e.g. a pipe or fmemopen). name is used in error
+ * messages. The stream stays the caller's: close() does not close it.
+ */
+allot_status allot_runs_reader_open_stream(FILE *fp, const char *name, allot_runs_reader **out, allot_error *err);
 
 /**
  * Read and validate the next query. On success sets *has_query to 1 and fills *q, or sets it to 0
