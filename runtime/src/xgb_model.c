@@ -4,7 +4,7 @@
  * Loading validates the document and compiles every tree into one flat node array:
  *   - nodes are renumbered breadth-first so that the two children of a split are adjacent
  *     (right == left + 1): the next node is `left + go_right`, with no branch;
- *   - a leaf points to itself (threshold NaN, default left), so a tree can be walked for a fixed
+ *   - a leaf points to itself (threshold NaN, missing goes left), so a tree can be walked for a fixed
  *     number of steps (the depth of its group) and several trees can be walked in lockstep to
  *     overlap their memory latency.
  * Evaluation then reproduces XGBoost 1.7.4's CPU predictor: float32 comparisons, NaN follows
@@ -32,7 +32,7 @@
  * child; for a leaf, left is the node itself and `value` is the leaf value. */
 typedef struct xgb_node {
     float thr;      /* split threshold (NaN for leaves) */
-    uint32_t feat;  /* feature index << 1 | default_left */
+    uint32_t feat;  /* feature index << 1 | (missing value goes right, i.e. !default_left) */
     uint32_t left;  /* absolute index of the left child in the model's node array */
     float value;    /* leaf value (0 for splits) */
 } xgb_node;
@@ -381,7 +381,7 @@ static allot_status compile_tree(allot_xgb_model *m, const cJSON *tree, size_t t
         xgb_node *dst = &m->nodes[base + nid];
         if (s->left[old] == -1) {
             dst->thr = NAN;
-            dst->feat = 1u; /* feature 0, default left: NaN threshold always goes "left" = self */
+            dst->feat = 0u; /* feature 0, missing goes left: a NaN threshold always stays on self */
             dst->left = (uint32_t)(base + nid);
             dst->value = s->cond[old];
         } else {
@@ -389,7 +389,7 @@ static allot_status compile_tree(allot_xgb_model *m, const cJSON *tree, size_t t
             s->newid[l] = (uint32_t)next_id;
             s->newid[r] = (uint32_t)next_id + 1;
             dst->thr = s->cond[old];
-            dst->feat = ((uint32_t)s->split_idx[old] << 1) | (uint32_t)(s->dflt[old] != 0);
+            dst->feat = ((uint32_t)s->split_idx[old] << 1) | (uint32_t)(s->dflt[old] == 0);
             dst->left = (uint32_t)(base + next_id);
             dst->value = 0.0f;
             next_id += 2;
@@ -722,18 +722,16 @@ size_t allot_xgb_model_output_width(const allot_xgb_model *m, allot_xgb_output k
 /* ---------------------------------------------------------------------------------------- */
 /* Evaluation                                                                                */
 
-/* One step of a walk: NaN follows the default direction, else x < thr goes left. For a leaf
- * (thr NaN, default left) the walk stays on the leaf. */
+/* One step of a walk, without branches: x >= thr goes right, x < thr left, and a missing
+ * value (NaN: both comparisons false) goes right only when the node's bit 0 says so. A leaf
+ * (thr NaN, bit 0 clear) goes "left" to itself. */
 static inline uint32_t step(const xgb_node *nodes, uint32_t i, const float *row) {
     const xgb_node *nd = &nodes[i];
     float x = row[nd->feat >> 1];
-    uint32_t dl = nd->feat & 1u;
-    /* go_right = NaN ? !dl : !(x < thr); written without branches. For a leaf thr is NaN,
-     * so x < thr is false and x >= thr is false: go_right = dl ? 0 : 1 -> dl = 1 keeps it. */
-    uint32_t lt = x < nd->thr;
     uint32_t ge = x >= nd->thr;
-    uint32_t go_right = dl ? ge : (lt ^ 1u);
-    return nd->left + go_right;
+    uint32_t lt = x < nd->thr;
+    uint32_t missing_right = nd->feat & 1u;
+    return nd->left + (ge | (missing_right & ~(ge | lt)));
 }
 
 /* Accumulate all trees into acc (n_groups floats, initialised by the caller). */
