@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "allot/allot_features.h"
 #include "cli.h"
 #include "curves.h"
 #include "learn.h"
@@ -102,18 +103,18 @@ int allot_cmd_train(int argc, char **argv) {
     opterr = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-#define NEED_D(field, cond, what)                                                                               \
+#define NEED_D(field, cond, what, desc)                                                                         \
     do {                                                                                                        \
         if (parse_double(optarg, &dval) || !(cond)) {                                                           \
-            snprintf(msg, sizeof msg, "--%s: expected %s, got '%s'", what, #cond, optarg);                      \
+            snprintf(msg, sizeof msg, "--%s: expected %s, got '%s'", what, desc, optarg);                       \
             return allot_cli_usage_error(CMD, msg);                                                             \
         }                                                                                                       \
         field = dval;                                                                                           \
     } while (0)
-#define NEED_I(field, cond, what)                                                                               \
+#define NEED_I(field, cond, what, desc)                                                                         \
     do {                                                                                                        \
         if (parse_int(optarg, &ival) || !(cond)) {                                                              \
-            snprintf(msg, sizeof msg, "--%s: expected an integer with %s, got '%s'", what, #cond, optarg);      \
+            snprintf(msg, sizeof msg, "--%s: expected %s, got '%s'", what, desc, optarg);                       \
             return allot_cli_usage_error(CMD, msg);                                                             \
         }                                                                                                       \
         field = ival;                                                                                           \
@@ -121,7 +122,7 @@ int allot_cmd_train(int argc, char **argv) {
         switch (ch) {
         case 'h':
         case O_HELP: help(stdout); return ALLOT_EXIT_OK;
-        case O_BUDGET: NEED_D(o.budget, dval >= 0, "budget"); have_budget = 1; break;
+        case O_BUDGET: NEED_D(o.budget, dval >= 0, "budget", "a finite number >= 0"); have_budget = 1; break;
         case O_OUT: out = optarg; break;
         case O_LEARNER:
             if (!strcmp(optarg, "xgboost")) o.learner = ALLOT_LEARNER_XGBOOST;
@@ -133,8 +134,8 @@ int allot_cmd_train(int argc, char **argv) {
             else if (!strcmp(optarg, "argmax")) o.rule = ALLOT_DECISION_ARGMAX;
             else return allot_cli_usage_error(CMD, "--rule must be calibrated or argmax");
             break;
-        case O_TEST: NEED_D(o.test_fraction, dval >= 0 && dval < 1, "test-fraction"); break;
-        case O_FOLDS: NEED_I(o.folds, ival >= 2, "folds"); break;
+        case O_TEST: NEED_D(o.test_fraction, dval >= 0 && dval < 1, "test-fraction", "a number in [0, 1)"); break;
+        case O_FOLDS: NEED_I(o.folds, ival >= 2, "folds", "an integer >= 2"); break;
         case O_SEED: {
             char *e;
             errno = 0;
@@ -145,26 +146,26 @@ int allot_cmd_train(int argc, char **argv) {
         }
         case O_FEATURES: o.features = optarg; break;
         case O_META: o.meta_features = optarg; break;
-        case O_HASH: NEED_I(o.hash_dim, ival >= 0 && ival <= 16777216, "hash-dim"); break;
+        case O_HASH: NEED_I(o.hash_dim, ival >= 0 && (unsigned)ival <= ALLOT_FEATURES_MAX_HASH_DIM, "hash-dim", "an integer in 0..1048576"); break;
         case O_JSON: json = 1; break;
         case O_QUIET: o.progress = 0; break;
-        case O_ROUNDS: NEED_I(o.xgb.rounds, ival >= 1, "rounds"); break;
-        case O_DEPTH: NEED_I(o.xgb.max_depth, ival >= 1 && ival <= 32, "max-depth"); break;
-        case O_ETA: NEED_D(o.xgb.eta, dval > 0 && dval <= 1, "eta"); break;
-        case O_SUBSAMPLE: NEED_D(o.xgb.subsample, dval > 0 && dval <= 1, "subsample"); break;
-        case O_MCW: NEED_D(o.xgb.min_child_weight, dval >= 0, "min-child-weight"); break;
-        case O_LAMBDA: NEED_D(o.xgb.reg_lambda, dval >= 0, "lambda"); break;
-        case O_ES: NEED_I(o.xgb.early_stopping, ival >= 0, "early-stopping"); break;
-        case O_NTHREAD: NEED_I(o.xgb.nthread, ival >= 1, "nthread"); break;
+        case O_ROUNDS: NEED_I(o.xgb.rounds, ival >= 1, "rounds", "an integer >= 1"); break;
+        case O_DEPTH: NEED_I(o.xgb.max_depth, ival >= 1 && ival <= 32, "max-depth", "an integer in 1..32"); break;
+        case O_ETA: NEED_D(o.xgb.eta, dval > 0 && dval <= 1, "eta", "a number in (0, 1]"); break;
+        case O_SUBSAMPLE: NEED_D(o.xgb.subsample, dval > 0 && dval <= 1, "subsample", "a number in (0, 1]"); break;
+        case O_MCW: NEED_D(o.xgb.min_child_weight, dval >= 0, "min-child-weight", "a number >= 0"); break;
+        case O_LAMBDA: NEED_D(o.xgb.reg_lambda, dval >= 0, "lambda", "a number >= 0"); break;
+        case O_ES: NEED_I(o.xgb.early_stopping, ival >= 0, "early-stopping", "an integer >= 0"); break;
+        case O_NTHREAD: NEED_I(o.xgb.nthread, ival >= 1, "nthread", "an integer >= 1"); break;
         case O_SOLVER:
             o.linear.solver = allot_linear_solver_parse(optarg);
             if (o.linear.solver < 0) return allot_cli_usage_error(CMD, "--solver: unknown LIBLINEAR classification solver");
             break;
-        case O_C: NEED_D(o.linear.C, dval > 0, "C"); break;
-        case O_CMIN: NEED_D(o.linear.c_min, dval > 0, "C-min"); break;
-        case O_CMAX: NEED_D(o.linear.c_max, dval > 0, "C-max"); break;
-        case O_EPS: NEED_D(o.linear.eps, dval > 0, "eps"); break;
-        case O_BIAS: NEED_D(o.linear.bias, 1, "bias"); break;
+        case O_C: NEED_D(o.linear.C, dval > 0, "C", "a number > 0"); break;
+        case O_CMIN: NEED_D(o.linear.c_min, dval > 0, "C-min", "a number > 0"); break;
+        case O_CMAX: NEED_D(o.linear.c_max, dval > 0, "C-max", "a number > 0"); break;
+        case O_EPS: NEED_D(o.linear.eps, dval > 0, "eps", "a number > 0"); break;
+        case O_BIAS: NEED_D(o.linear.bias, 1, "bias", "a number"); break;
         case O_CW:
             if (!strcmp(optarg, "balanced")) o.linear.class_weights = o.xgb.class_weights = 1;
             else if (!strcmp(optarg, "none")) o.linear.class_weights = o.xgb.class_weights = 0;
