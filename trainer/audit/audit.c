@@ -55,6 +55,7 @@ typedef struct pol {
     int bundle_rule;                             /* ALLOT_RT_* */
     double *len_tr, *len_te;                     /* prompt length in bytes */
     double *score_tr, *score_te;                 /* predicted difficulty: expected class cost */
+    cJSON *train_metrics;                        /* a copy of provenance.metrics (may be NULL) */
 } pol;
 
 static void pol_free(pol *p) {
@@ -74,6 +75,7 @@ static void pol_free(pol *p) {
     free(p->len_te);
     free(p->score_tr);
     free(p->score_te);
+    cJSON_Delete(p->train_metrics);
     memset(p, 0, sizeof *p);
 }
 
@@ -148,6 +150,8 @@ static allot_status pol_load(pol *p, const char *path, const allot_curves *c, co
         goto done;
     }
     p->train_budget = bud->valuedouble;
+    cJSON *met = cJSON_GetObjectItemCaseSensitive(prov, "metrics");
+    if (cJSON_IsObject(met)) p->train_metrics = cJSON_Duplicate(met, 1);
     snprintf(p->learner, sizeof p->learner, "%s", cJSON_IsString(lrn) ? lrn->valuestring : "?");
 
     st = allot_rt_load(path, &p->rt, err);
@@ -659,6 +663,10 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
         cJSON_AddNumberToObject(pj, "n_train", (double)p->ntr);
         cJSON_AddNumberToObject(pj, "n_classes", (double)K);
         cJSON_AddNumberToObject(pj, "runtime_decision_mismatches", (double)rt_mismatch);
+        if (p->train_metrics) {
+            cJSON_AddItemToObject(pj, "training_metrics", p->train_metrics); /* from the bundle's provenance */
+            p->train_metrics = NULL;
+        }
 
         cJSON *oj = cJSON_AddObjectToObject(pj, "oracle");
         add_num(oj, "acc", e.oracle_acc);
@@ -1010,6 +1018,16 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
 
     /* accuracy-versus-budget: every allocation of the first policy's held-out set, plus each
      * policy's learned curves (on its own held-out set) */
+    {
+        int same = 1;
+        for (size_t k = 1; k < n_policies; k++)
+            same = same && ps[k].nte == ps[0].nte &&
+                   !memcmp(ps[k].sp.test_idx, ps[0].sp.test_idx, ps[0].nte * sizeof *ps[0].sp.test_idx);
+        cJSON_AddBoolToObject(root, "same_held_out_set", same);
+        if (!same)
+            fprintf(mdf, "Note: the policies were trained with different splits; each block above uses its own "
+                         "held-out set, and the accuracy-vs-budget plot shows the baselines of the first.\n\n");
+    }
     if (o->plots && out_dir) {
         enum { NB = 7 };
         size_t ns = n_sweep, nser = NB + 2 * n_policies;
