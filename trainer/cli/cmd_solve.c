@@ -1,11 +1,453 @@
-/* allot solve - not implemented yet (placeholder until its issue lands). */
+/* allot solve - the exact budgeted oracle on a curves file, beside the uniform baselines (docs/oracle.md). */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <glpk.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "atomic_file.h"
 #include "cli.h"
+#include "curves.h"
+#include "glpk_check.h"
+#include "oracle.h"
+#include "progress.h"
+
+static const char solve_usage[] =
+    "Usage: allot solve [options] CURVES.jsonl --budget B\n"
+    "\n"
+    "The exact budgeted oracle: choose one tier per query to maximise the mean accuracy subject to\n"
+    "a mean cost per query <= B (in the curves' cost unit, e.g. samples). Prints lambda* (the price\n"
+    "at which the budget runs out), the integral allocation's accuracy and cost, the LP relaxation's\n"
+    "value with its one fractional query, the Lagrangian dual bound, how many queries take each tier,\n"
+    "and the uniform baselines (every query at one tier) with the best one within the budget.\n"
+    "\n"
+    "Options:\n"
+    "  --budget B              mean cost per query (required, >= 0)\n"
+    "  --method M              exact (default; per-query concave hulls, segments by slope),\n"
+    "                          bisect (binary search on lambda) or both (both, and their agreement)\n"
+    "  --check glpk            solve the same LP with GLPK's simplex and, when N*T <= the limit, the\n"
+    "                          integer problem with its branch and bound; exit 4 when they disagree\n"
+    "                          (LP beyond 1e-9 relative, or the integral accuracy not within one\n"
+    "                          query's largest hull step / N of GLPK's integer optimum)\n"
+    "  --intopt-max-vars N     limit on N*T for GLPK's branch and bound (default 2000)\n"
+    "  --frontier              also print the whole oracle accuracy-versus-budget frontier\n"
+    "  --out-allocation FILE   write the allocation as CSV 'id,tier' (header line, then one query\n"
+    "                          per line, tier by name), atomically\n"
+    "  --json                  print one JSON document on stdout instead of the tables\n"
+    "  --help                  this text\n"
+    "\n"
+    "An infeasible budget (below the all-cheapest allocation's mean cost) is reported with\n"
+    "feasible = false and the cheapest allocation; it is not an error.\n"
+    "\n";
+
+typedef struct solve_run {
+    const char *method;
+    allot_oracle_result res;
+    int *choice;
+    size_t *counts;
+    double seconds;
+} solve_run;
+
+static int run_method(const allot_curves *c, double budget, int bisect, solve_run *r, allot_error *err) {
+    size_t n = c->n_queries, T = c->n_tiers;
+    r->method = bisect ? "bisect" : "exact";
+    r->choice = malloc((n ? n : 1) * sizeof *r->choice);
+    r->counts = calloc(T ? T : 1, sizeof *r->counts);
+    if (!r->choice || !r->counts) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    double t0 = allot_now_seconds();
+    allot_status st = bisect ? allot_oracle_solve_bisect(c->acc, c->cost, n, T, budget, 200, r->choice, r->counts,
+                                                        &r->res, err)
+                             : allot_oracle_solve_exact(c->acc, c->cost, n, T, budget, r->choice, r->counts, &r->res,
+                                                        err);
+    r->seconds = allot_now_seconds() - t0;
+    return st;
+}
+
+static void free_run(solve_run *r) {
+    free(r->choice);
+    free(r->counts);
+}
+
+/* CSV field: quoted when it holds a comma, quote or line break. */
+static void csv_field(FILE *fp, const char *s) {
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, fp);
+        return;
+    }
+    fputc('"', fp);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', fp);
+        fputc(*s, fp);
+    }
+    fputc('"', fp);
+}
+
+static allot_status write_allocation(const char *path, const allot_curves *c, const int *choice, allot_error *err) {
+    allot_atomic_file af;
+    memset(&af, 0, sizeof af);
+    allot_status st = allot_atomic_open(&af, path, err);
+    if (st != ALLOT_OK) return st;
+    fputs("id,tier\n", af.fp);
+    for (size_t i = 0; i < c->n_queries; i++) {
+        csv_field(af.fp, c->ids[i]);
+        fputc(',', af.fp);
+        csv_field(af.fp, c->tier_names[choice[i]]);
+        fputc('\n', af.fp);
+    }
+    return allot_atomic_commit(&af, err);
+}
+
+static cJSON *run_json(const allot_curves *c, const solve_run *r) {
+    const allot_oracle_result *x = &r->res;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "method", r->method);
+    cJSON_AddBoolToObject(o, "feasible", x->feasible);
+    cJSON_AddNumberToObject(o, "lambda", x->lambda);
+    cJSON_AddNumberToObject(o, "mean_acc", x->mean_acc);
+    cJSON_AddNumberToObject(o, "mean_cost", x->mean_cost);
+    cJSON_AddNumberToObject(o, "lp_value", x->lp_value);
+    cJSON_AddNumberToObject(o, "dual_bound", x->dual_bound);
+    if (x->frac_query >= 0) {
+        cJSON *f = cJSON_AddObjectToObject(o, "fractional");
+        cJSON_AddNumberToObject(f, "query_index", (double)x->frac_query);
+        cJSON_AddStringToObject(f, "id", c->ids[x->frac_query]);
+        cJSON_AddStringToObject(f, "from", c->tier_names[x->frac_from]);
+        cJSON_AddStringToObject(f, "to", c->tier_names[x->frac_to]);
+        cJSON_AddNumberToObject(f, "weight", x->frac_weight);
+    } else {
+        cJSON_AddNullToObject(o, "fractional");
+    }
+    cJSON *counts = cJSON_AddArrayToObject(o, "tier_counts");
+    for (size_t t = 0; t < c->n_tiers; t++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "tier", c->tier_names[t]);
+        cJSON_AddNumberToObject(e, "count", (double)r->counts[t]);
+        cJSON_AddItemToArray(counts, e);
+    }
+    cJSON_AddNumberToObject(o, "seconds", r->seconds);
+    return o;
+}
+
+static void run_print(const allot_curves *c, const solve_run *r, double budget, int best_uniform, const double *u_acc) {
+    const allot_oracle_result *x = &r->res;
+    printf("\noracle (%s, %.4f s)%s\n", r->method, r->seconds,
+           x->feasible ? "" : "  INFEASIBLE: the cheapest allocation exceeds the budget");
+    printf("  lambda*           %.6g\n", x->lambda);
+    printf("  integral          acc %.6f  mean cost %.6f  (budget %g)", x->mean_acc, x->mean_cost, budget);
+    if (best_uniform >= 0)
+        printf("  %+.2f points vs %s", 100 * (x->mean_acc - u_acc[best_uniform]), c->tier_names[best_uniform]);
+    printf("\n");
+    printf("  LP relaxation     %.6f", x->lp_value);
+    if (x->frac_query >= 0)
+        printf("  (fractional query %s: %s -> %s, weight %.4f)", c->ids[x->frac_query], c->tier_names[x->frac_from],
+               c->tier_names[x->frac_to], x->frac_weight);
+    else
+        printf("  (no fractional query)");
+    printf("\n  dual bound        %.6f\n  tier counts      ", x->dual_bound);
+    for (size_t t = 0; t < c->n_tiers; t++) printf(" %s %zu%s", c->tier_names[t], r->counts[t], t + 1 < c->n_tiers ? "," : "");
+    printf("\n");
+}
+
+static int parse_double(const char *s, double *out) {
+    if (!s || !*s) return -1;
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || !isfinite(v)) return -1;
+    *out = v;
+    return 0;
+}
 
 int allot_cmd_solve(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "allot solve: not implemented in this version\n");
-    return ALLOT_EXIT_INTERNAL;
+    static const struct option opts[] = {
+        {"budget", required_argument, NULL, 'b'},         {"method", required_argument, NULL, 'm'},
+        {"check", required_argument, NULL, 'c'},          {"intopt-max-vars", required_argument, NULL, 'I'},
+        {"frontier", no_argument, NULL, 'f'},             {"out-allocation", required_argument, NULL, 'o'},
+        {"json", no_argument, NULL, 'j'},                 {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    double budget = NAN, intopt_max = ALLOT_GLPK_INTOPT_MAX_VARS;
+    int json = 0, frontier = 0, check = 0, use_exact = 1, use_bisect = 0;
+    const char *out_alloc = NULL;
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'b':
+            if (parse_double(optarg, &budget) || budget < 0)
+                return allot_cli_usage_error("solve", "--budget needs a finite number >= 0");
+            break;
+        case 'm':
+            if (!strcmp(optarg, "exact")) {
+                use_exact = 1;
+                use_bisect = 0;
+            } else if (!strcmp(optarg, "bisect")) {
+                use_exact = 0;
+                use_bisect = 1;
+            } else if (!strcmp(optarg, "both")) {
+                use_exact = use_bisect = 1;
+            } else {
+                return allot_cli_usage_error("solve", "--method must be exact, bisect or both");
+            }
+            break;
+        case 'c':
+            if (strcmp(optarg, "glpk")) return allot_cli_usage_error("solve", "--check supports only 'glpk'");
+            check = 1;
+            break;
+        case 'I':
+            if (parse_double(optarg, &intopt_max) || intopt_max < 0 || intopt_max != floor(intopt_max))
+                return allot_cli_usage_error("solve", "--intopt-max-vars needs an integer >= 0");
+            break;
+        case 'f': frontier = 1; break;
+        case 'o': out_alloc = optarg; break;
+        case 'j': json = 1; break;
+        case 'h':
+            fputs(solve_usage, stdout);
+            fputs(allot_cli_exit_codes_help, stdout);
+            return ALLOT_EXIT_OK;
+        case ':': {
+            char msg[128];
+            snprintf(msg, sizeof msg, "option %s needs an argument", argv[optind - 1]);
+            return allot_cli_usage_error("solve", msg);
+        }
+        default: {
+            char msg[128];
+            snprintf(msg, sizeof msg, "unknown option %s", argv[optind - 1]);
+            return allot_cli_usage_error("solve", msg);
+        }
+        }
+    }
+    if (optind != argc - 1)
+        return allot_cli_usage_error("solve", optind >= argc ? "missing CURVES.jsonl" : "exactly one CURVES.jsonl expected");
+    if (isnan(budget)) return allot_cli_usage_error("solve", "--budget is required");
+    const char *path = argv[optind];
+
+    allot_error err = {0};
+    allot_curves *c = NULL;
+    allot_status st = allot_curves_read(path, &c, &err);
+    if (st != ALLOT_OK) return allot_cli_fail("solve", &err);
+    const size_t n = c->n_queries, T = c->n_tiers;
+    int rc = ALLOT_EXIT_OK;
+    solve_run runs[2];
+    memset(runs, 0, sizeof runs);
+    int n_runs = 0;
+    double *u_acc = calloc(T ? T : 1, sizeof *u_acc), *u_cost = calloc(T ? T : 1, sizeof *u_cost);
+    allot_frontier_point *pts = NULL;
+    size_t np = 0;
+    allot_glpk_report rep;
+    memset(&rep, 0, sizeof rep);
+    allot_status check_st = ALLOT_OK;
+    allot_error check_err = {0};
+    if (!u_acc || !u_cost) {
+        allot_error_set(&err, ALLOT_E_NOMEM, "out of memory");
+        rc = allot_cli_fail("solve", &err);
+        goto done;
+    }
+
+    /* uniform baselines: every query at one tier */
+    for (size_t i = 0; i < n; i++)
+        for (size_t t = 0; t < T; t++) {
+            u_acc[t] += c->acc[i * T + t];
+            u_cost[t] += c->cost[i * T + t];
+        }
+    int best_uniform = -1;
+    for (size_t t = 0; t < T && n > 0; t++) {
+        u_acc[t] /= (double)n;
+        u_cost[t] /= (double)n;
+        if (u_cost[t] <= budget * (1 + 1e-12) && (best_uniform < 0 || u_acc[t] > u_acc[best_uniform])) best_uniform = (int)t;
+    }
+
+    if (use_exact && (st = run_method(c, budget, 0, &runs[n_runs++], &err)) != ALLOT_OK) {
+        rc = allot_cli_fail("solve", &err);
+        goto done;
+    }
+    if (use_bisect && (st = run_method(c, budget, 1, &runs[n_runs++], &err)) != ALLOT_OK) {
+        rc = allot_cli_fail("solve", &err);
+        goto done;
+    }
+    /* with --method both: they must agree on lambda* and the LP value */
+    int methods_agree = 1;
+    size_t n_differ = 0;
+    if (n_runs == 2) {
+        const allot_oracle_result *a = &runs[0].res, *b = &runs[1].res;
+        methods_agree = a->feasible == b->feasible &&
+                        fabs(a->lp_value - b->lp_value) <= 1e-9 * fmax(fabs(a->lp_value), fabs(b->lp_value)) + 1e-12 &&
+                        fabs(a->lambda - b->lambda) <= 1e-9 * fmax(a->lambda, b->lambda) + 1e-15;
+        for (size_t i = 0; i < n; i++) n_differ += runs[0].choice[i] != runs[1].choice[i];
+        if (!methods_agree) rc = ALLOT_EXIT_CHECK;
+    }
+    const solve_run *main_run = &runs[0];
+
+    if (frontier && (st = allot_oracle_frontier(c->acc, c->cost, n, T, &pts, &np, &err)) != ALLOT_OK) {
+        rc = allot_cli_fail("solve", &err);
+        goto done;
+    }
+    if (check) {
+        check_st = allot_glpk_check(c->acc, c->cost, n, T, budget, &main_run->res, (size_t)intopt_max, &rep,
+                                    &check_err);
+        glp_free_env();
+        if (check_st == ALLOT_E_CHECK) {
+            rc = ALLOT_EXIT_CHECK;
+        } else if (check_st != ALLOT_OK) {
+            rc = allot_cli_fail("solve", &check_err);
+            goto done;
+        }
+    }
+    if (out_alloc && (st = write_allocation(out_alloc, c, main_run->choice, &err)) != ALLOT_OK) {
+        rc = allot_cli_fail("solve", &err);
+        goto done;
+    }
+
+    if (json) {
+        cJSON *doc = cJSON_CreateObject();
+        cJSON_AddStringToObject(doc, "command", "solve");
+        cJSON_AddStringToObject(doc, "input", path);
+        cJSON_AddNumberToObject(doc, "n_queries", (double)n);
+        cJSON_AddNumberToObject(doc, "n_tiers", (double)T);
+        cJSON_AddNumberToObject(doc, "budget", budget);
+        cJSON *tiers = cJSON_AddArrayToObject(doc, "uniform");
+        for (size_t t = 0; t < T; t++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "tier", c->tier_names[t]);
+            cJSON_AddNumberToObject(o, "mean_acc", u_acc[t]);
+            cJSON_AddNumberToObject(o, "mean_cost", u_cost[t]);
+            cJSON_AddBoolToObject(o, "within_budget", u_cost[t] <= budget * (1 + 1e-12));
+            cJSON_AddItemToArray(tiers, o);
+        }
+        if (best_uniform >= 0) {
+            cJSON *b = cJSON_AddObjectToObject(doc, "best_uniform");
+            cJSON_AddStringToObject(b, "tier", c->tier_names[best_uniform]);
+            cJSON_AddNumberToObject(b, "mean_acc", u_acc[best_uniform]);
+            cJSON_AddNumberToObject(b, "mean_cost", u_cost[best_uniform]);
+            cJSON_AddNumberToObject(b, "oracle_gain", main_run->res.mean_acc - u_acc[best_uniform]);
+        } else {
+            cJSON_AddNullToObject(doc, "best_uniform");
+        }
+        cJSON_AddItemToObject(doc, "oracle", run_json(c, main_run));
+        if (n_runs == 2) {
+            cJSON_AddItemToObject(doc, "bisect", run_json(c, &runs[1]));
+            cJSON *ag = cJSON_AddObjectToObject(doc, "methods");
+            cJSON_AddBoolToObject(ag, "agree", methods_agree);
+            cJSON_AddNumberToObject(ag, "lp_diff", runs[0].res.lp_value - runs[1].res.lp_value);
+            cJSON_AddNumberToObject(ag, "lambda_diff", runs[0].res.lambda - runs[1].res.lambda);
+            cJSON_AddNumberToObject(ag, "queries_differing", (double)n_differ);
+        }
+        if (check) {
+            cJSON *g = cJSON_AddObjectToObject(doc, "glpk");
+            cJSON_AddBoolToObject(g, "lp_feasible", rep.lp_feasible);
+            cJSON_AddNumberToObject(g, "lp_value", rep.lp_value);
+            cJSON_AddNumberToObject(g, "lp_diff", rep.lp_diff);
+            cJSON_AddNumberToObject(g, "lp_rel_diff", rep.lp_rel_diff);
+            cJSON_AddNumberToObject(g, "lp_seconds", rep.lp_seconds);
+            cJSON_AddBoolToObject(g, "int_solved", rep.int_solved);
+            if (rep.int_solved) {
+                cJSON_AddNumberToObject(g, "int_value", rep.int_value);
+                cJSON_AddNumberToObject(g, "int_seconds", rep.int_seconds);
+                cJSON_AddNullToObject(g, "int_skipped");
+            } else {
+                cJSON_AddNullToObject(g, "int_value");
+                char why[160];
+                if (rep.int_timed_out)
+                    snprintf(why, sizeof why, "time limit %d ms", ALLOT_GLPK_INTOPT_TIME_LIMIT_MS);
+                else if (!rep.lp_feasible)
+                    snprintf(why, sizeof why, "LP infeasible");
+                else
+                    snprintf(why, sizeof why, "N*T = %zu > %zu", rep.n_vars, rep.intopt_max_vars);
+                cJSON_AddStringToObject(g, "int_skipped", why);
+            }
+            cJSON_AddNumberToObject(g, "int_gap", rep.int_gap);
+            cJSON_AddNumberToObject(g, "increment", rep.increment);
+            cJSON_AddBoolToObject(g, "lp_ok", rep.lp_ok);
+            cJSON_AddBoolToObject(g, "int_ok", rep.int_ok);
+            cJSON_AddBoolToObject(g, "ok", rep.ok);
+            cJSON_AddStringToObject(g, "message", rep.message);
+        }
+        if (frontier) {
+            cJSON *fa = cJSON_AddArrayToObject(doc, "frontier");
+            for (size_t k = 0; k < np; k++) {
+                cJSON *p = cJSON_CreateObject();
+                cJSON_AddNumberToObject(p, "mean_cost", pts[k].mean_cost);
+                cJSON_AddNumberToObject(p, "mean_acc", pts[k].mean_acc);
+                if (isfinite(pts[k].lambda))
+                    cJSON_AddNumberToObject(p, "lambda", pts[k].lambda);
+                else
+                    cJSON_AddNullToObject(p, "lambda");
+                cJSON_AddItemToArray(fa, p);
+            }
+        }
+        if (out_alloc)
+            cJSON_AddStringToObject(doc, "out_allocation", out_alloc);
+        else
+            cJSON_AddNullToObject(doc, "out_allocation");
+        char *text = cJSON_Print(doc);
+        if (text) {
+            puts(text);
+            cJSON_free(text);
+        } else if (rc == ALLOT_EXIT_OK) {
+            rc = ALLOT_EXIT_INTERNAL;
+        }
+        cJSON_Delete(doc);
+    } else {
+        printf("%s: %zu queries, %zu tiers, budget %g (mean cost per query, in the curves' cost unit)\n", path, n, T,
+               budget);
+        int w = 4;
+        for (size_t t = 0; t < T; t++) {
+            int l = (int)strlen(c->tier_names[t]);
+            if (l > w) w = l;
+        }
+        printf("\nuniform baselines (every query at one tier)\n");
+        printf("  %-*s  %10s  %12s  %s\n", w, "tier", "mean acc", "mean cost", "within budget");
+        for (size_t t = 0; t < T; t++)
+            printf("  %-*s  %10.6f  %12.4f  %s\n", w, c->tier_names[t], u_acc[t], u_cost[t],
+                   u_cost[t] <= budget * (1 + 1e-12) ? "yes" : "no");
+        if (best_uniform >= 0)
+            printf("  best single tier within budget: %s (acc %.6f, cost %.4f)\n", c->tier_names[best_uniform],
+                   u_acc[best_uniform], u_cost[best_uniform]);
+        else
+            printf("  no single tier fits the budget\n");
+        for (int k = 0; k < n_runs; k++) run_print(c, &runs[k], budget, best_uniform, u_acc);
+        if (n_runs == 2)
+            printf("\nexact vs bisect: %s (LP diff %.3g, lambda diff %.3g, %zu queries allocated differently%s)\n",
+                   methods_agree ? "agree" : "DISAGREE", runs[0].res.lp_value - runs[1].res.lp_value,
+                   runs[0].res.lambda - runs[1].res.lambda, n_differ, n_differ ? ": a tie at lambda*" : "");
+        if (check) {
+            printf("\nGLPK check (%s)\n", rep.ok ? "agrees" : "DISAGREES");
+            if (rep.lp_feasible)
+                printf("  LP (simplex)      %.10f  oracle %.10f  diff %.3g (relative %.3g, limit 1e-9)  %s  [%.3f s]\n",
+                       rep.lp_value, main_run->res.lp_value, rep.lp_diff, rep.lp_rel_diff, rep.lp_ok ? "ok" : "FAIL",
+                       rep.lp_seconds);
+            else
+                printf("  LP (simplex)      infeasible  %s\n", rep.lp_ok ? "ok" : "FAIL");
+            if (rep.int_solved)
+                printf("  integer (B&B)     %.10f  oracle integral %.10f  gap %.3g (allowed %.3g)  %s  [%.3f s]\n",
+                       rep.int_value, main_run->res.mean_acc, rep.int_gap, rep.increment, rep.int_ok ? "ok" : "FAIL",
+                       rep.int_seconds);
+            else if (rep.lp_feasible)
+                printf("  integer (B&B)     skipped (%s%zu%s); oracle integral %.10f vs GLPK LP: gap %.3g (allowed "
+                       "%.3g)  %s\n",
+                       rep.int_timed_out ? "time limit; N*T = " : "N*T = ", rep.n_vars,
+                       rep.int_timed_out ? "" : " > --intopt-max-vars", main_run->res.mean_acc, rep.int_gap,
+                       rep.increment, rep.int_ok ? "ok" : "FAIL");
+            if (!rep.ok) printf("  %s\n", rep.message);
+        }
+        if (frontier) {
+            printf("\noracle frontier (%zu breakpoints; the LP value is linear between them)\n", np);
+            printf("  %14s  %10s  %12s\n", "mean cost", "mean acc", "lambda");
+            for (size_t k = 0; k < np; k++) printf("  %14.6f  %10.6f  %12.6g\n", pts[k].mean_cost, pts[k].mean_acc, pts[k].lambda);
+        }
+        if (out_alloc) printf("\nallocation written to %s\n", out_alloc);
+    }
+    if (check && check_st == ALLOT_E_CHECK) fprintf(stderr, "allot solve: %s\n", check_err.msg);
+    if (n_runs == 2 && !methods_agree) fprintf(stderr, "allot solve: exact and bisect disagree\n");
+
+done:
+    for (int k = 0; k < 2; k++) free_run(&runs[k]);
+    free(u_acc);
+    free(u_cost);
+    free(pts);
+    allot_curves_free(c);
+    return rc;
 }
