@@ -278,6 +278,28 @@ static void test_two_classes(const char *dir) {
     allot_curves_free(c);
 }
 
+/* A tier no query should ever take (dominated: k@2 made useless) gets no class and is never predicted. */
+static void test_unpicked_tier(const char *dir) {
+    allot_curves *c = tu_make_curves(300, 0, 13);
+    for (size_t i = 0; i < c->n_queries; i++) c->acc[i * c->n_tiers + 1] = 0.0;
+    char cpath[4096], b[4096];
+    snprintf(cpath, sizeof cpath, "%s/unpicked.jsonl", dir);
+    c = tu_roundtrip(c, cpath);
+    allot_train_report r;
+    for (int l = 0; l < 2; l++) {
+        snprintf(b, sizeof b, "%s/unpicked-%d.json", dir, l);
+        train_and_check(c, cpath, b, (allot_learner_kind)l, 4.0, ALLOT_DECISION_CALIBRATED, &r);
+        CHECKF(r.n_classes >= 2 && r.n_classes <= 4, "%zu classes", r.n_classes);
+        allot_rt_policy *rt = NULL;
+        allot_error err = {0};
+        REQUIRE_OK(allot_rt_load(b, &rt, &err));
+        CHECK(allot_rt_n_classes(rt) == r.n_classes && allot_rt_n_tiers(rt) == 5);
+        for (size_t k = 0; k < r.n_classes; k++) CHECK(allot_rt_class_tier(rt, k) != 1);
+        allot_rt_free(rt);
+    }
+    allot_curves_free(c);
+}
+
 int main(void) {
     char *dir = tu_tmpdir();
     test_split();
@@ -286,6 +308,7 @@ int main(void) {
     test_learners_direct();
     test_end_to_end(dir);
     test_two_classes(dir);
+    test_unpicked_tier(dir);
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
