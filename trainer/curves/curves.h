@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "allot/allot_error.h"
 
@@ -101,6 +102,8 @@ allot_status allot_curves_compute(const char *runs_path, const allot_tier_set *t
 allot_status allot_curves_write(const allot_curves *c, const char *path, allot_error *err);
 /** Read a curves file written by allot_curves_write (errors name file, line, field). */
 allot_status allot_curves_read(const char *path, allot_curves **out, allot_error *err);
+/** Read a curves file from an open stream (added); name is used in errors; fp is not closed. */
+allot_status allot_curves_read_stream(FILE *fp, const char *name, allot_curves **out, allot_error *err);
 /** Free a table (NULL allowed). */
 void allot_curves_free(allot_curves *c);
 

@@ -376,6 +376,13 @@ allot_status allot_curves_read(const char *path, allot_curves **out, allot_error
     *out = NULL;
     FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
     if (!fp) return allot_error_set(err, ALLOT_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    allot_status st = allot_curves_read_stream(fp, path, out, err);
+    if (fp != stdin) fclose(fp);
+    return st;
+}
+
+allot_status allot_curves_read_stream(FILE *fp, const char *path, allot_curves **out, allot_error *err) {
+    *out = NULL;
     allot_curves *c = calloc(1, sizeof *c);
     cread r = {path, 0, err};
     char *line = NULL;
@@ -453,7 +460,6 @@ allot_status allot_curves_read(const char *path, allot_curves **out, allot_error
 done:
     free(line);
     free(ids.slots);
-    if (fp != stdin) fclose(fp);
     if (st) {
         allot_curves_free(c);
         return st;
