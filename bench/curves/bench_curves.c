@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -101,6 +102,9 @@ int main(int argc, char **argv) {
         return 1;
     }
     printf("%-10s %10.3f %10.3f %12.0f %10.1f\n", "read", dt, cpu, n / cpu, mb / cpu);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double rss_read = (double)ru.ru_maxrss / 1024.0;
 
     static const char *const rules[] = {"pass", "best", "majority"};
     int rc = 0;
@@ -135,6 +139,9 @@ int main(int argc, char **argv) {
         allot_curves_free(c);
         allot_tier_set_free(&ts);
     }
+    getrusage(RUSAGE_SELF, &ru);
+    printf("peak RSS: %.1f MB after the read pass, %.1f MB at the end (input %.1f MB: the reader streams)\n",
+           rss_read, (double)ru.ru_maxrss / 1024.0, mb);
     unlink(path);
     rmdir(dir);
     return rc;
