@@ -27,6 +27,9 @@
 #define XGB_MAX_GROUPS 4096
 /* Upper bound on features and nodes: indices are stored in 32 bits. */
 #define XGB_MAX_FEATURES (1u << 30)
+/* Models with at most this many features use the one-comparison walk, which needs a per-call
+ * stack copy of the row (2 x num_feature floats, 8 KiB at most). */
+#define XGB_FAST_FEATURES 1024
 
 /* One compiled node, 16 bytes. For a split, `left` is the left child and left + 1 the right
  * child; for a leaf, left is the node itself and `value` is the leaf value. */
@@ -49,6 +52,7 @@ struct allot_xgb_model {
     size_t n_classes;       /* reported number of classes */
     float *base_margin;     /* per group, after the objective's ProbToMargin */
     float *base_score;      /* per group, as saved */
+    int fast;               /* node feat fields use the one-comparison encoding (see step_fast) */
     allot_xgb_objective objective;
     char objective_name[64];
 };
@@ -579,6 +583,15 @@ static allot_status load_doc(allot_xgb_model *m, const cJSON *root, allot_error 
         t++;
     }
     scratch_free(&s);
+    if (st == ALLOT_OK && m->n_features <= XGB_FAST_FEATURES) {
+        /* Re-encode for step_fast: feature f with missing-goes-right reads slot F + f of the
+         * per-call buffer, where a missing value has been replaced by +inf. */
+        for (size_t i = 0; i < m->n_nodes; i++) {
+            uint32_t f = m->nodes[i].feat;
+            m->nodes[i].feat = (f >> 1) + (f & 1u) * (uint32_t)m->n_features;
+        }
+        m->fast = 1;
+    }
     return st;
 }
 
@@ -734,38 +747,70 @@ static inline uint32_t step(const xgb_node *nodes, uint32_t i, const float *row)
     return nd->left + (ge | (missing_right & ~(ge | lt)));
 }
 
-/* Accumulate all trees into acc (n_groups floats, initialised by the caller). */
-static void accumulate(const allot_xgb_model *m, const float *row, float *acc) {
-    const xgb_node *nodes = m->nodes;
-    size_t t = 0;
-    size_t lane = 0;
-    for (; t + XGB_LANES <= m->n_trees; t += XGB_LANES, lane++) {
-        uint32_t i0 = m->roots[t + 0], i1 = m->roots[t + 1], i2 = m->roots[t + 2], i3 = m->roots[t + 3];
-        uint32_t i4 = m->roots[t + 4], i5 = m->roots[t + 5], i6 = m->roots[t + 6], i7 = m->roots[t + 7];
-        for (uint32_t d = m->lane_depth[lane]; d > 0; d--) {
-            i0 = step(nodes, i0, row);
-            i1 = step(nodes, i1, row);
-            i2 = step(nodes, i2, row);
-            i3 = step(nodes, i3, row);
-            i4 = step(nodes, i4, row);
-            i5 = step(nodes, i5, row);
-            i6 = step(nodes, i6, row);
-            i7 = step(nodes, i7, row);
-        }
-        const uint32_t *g = m->groups + t;
-        acc[g[0]] += nodes[i0].value;
-        acc[g[1]] += nodes[i1].value;
-        acc[g[2]] += nodes[i2].value;
-        acc[g[3]] += nodes[i3].value;
-        acc[g[4]] += nodes[i4].value;
-        acc[g[5]] += nodes[i5].value;
-        acc[g[6]] += nodes[i6].value;
-        acc[g[7]] += nodes[i7].value;
+/* One step of the one-comparison walk. `xb` holds the row twice: slots [0, F) as given (a
+ * missing value stays NaN, and NaN >= thr is false: left), slots [F, 2F) with NaN replaced by
+ * +inf (+inf >= any non-NaN threshold: right). The node's feat field already points at the
+ * right copy, so the walk is x >= thr ? right : left, a single comparison. A leaf (thr NaN)
+ * compares false and stays on itself. Thresholds are never NaN for splits (checked at load). */
+static inline uint32_t step_fast(const xgb_node *nodes, uint32_t i, const float *xb) {
+    const xgb_node *nd = &nodes[i];
+    return nd->left + (uint32_t)(xb[nd->feat] >= nd->thr);
+}
+
+/* Accumulate all trees into acc (n_groups floats, initialised by the caller): XGB_LANES trees
+ * walked in lockstep, their leaves then added in tree order. */
+#define XGB_DEFINE_ACCUMULATE(NAME, STEP)                                                          \
+    static void NAME(const allot_xgb_model *m, const float *row, float *acc) {                    \
+        const xgb_node *nodes = m->nodes;                                                          \
+        size_t t = 0, lane = 0;                                                                    \
+        for (; t + XGB_LANES <= m->n_trees; t += XGB_LANES, lane++) {                              \
+            const uint32_t *r = m->roots + t;                                                      \
+            uint32_t i0 = r[0], i1 = r[1], i2 = r[2], i3 = r[3], i4 = r[4], i5 = r[5], i6 = r[6];   \
+            uint32_t i7 = r[7];                                                                    \
+            for (uint32_t d = m->lane_depth[lane]; d > 0; d--) {                                   \
+                i0 = STEP(nodes, i0, row);                                                         \
+                i1 = STEP(nodes, i1, row);                                                         \
+                i2 = STEP(nodes, i2, row);                                                         \
+                i3 = STEP(nodes, i3, row);                                                         \
+                i4 = STEP(nodes, i4, row);                                                         \
+                i5 = STEP(nodes, i5, row);                                                         \
+                i6 = STEP(nodes, i6, row);                                                         \
+                i7 = STEP(nodes, i7, row);                                                         \
+            }                                                                                      \
+            const uint32_t *g = m->groups + t;                                                     \
+            acc[g[0]] += nodes[i0].value;                                                          \
+            acc[g[1]] += nodes[i1].value;                                                          \
+            acc[g[2]] += nodes[i2].value;                                                          \
+            acc[g[3]] += nodes[i3].value;                                                          \
+            acc[g[4]] += nodes[i4].value;                                                          \
+            acc[g[5]] += nodes[i5].value;                                                          \
+            acc[g[6]] += nodes[i6].value;                                                          \
+            acc[g[7]] += nodes[i7].value;                                                          \
+        }                                                                                          \
+        for (; t < m->n_trees; t++) {                                                              \
+            uint32_t i = m->roots[t];                                                              \
+            for (uint32_t d = m->lane_depth[lane]; d > 0; d--) i = STEP(nodes, i, row);            \
+            acc[m->groups[t]] += nodes[i].value;                                                   \
+        }                                                                                          \
     }
-    for (; t < m->n_trees; t++) {
-        uint32_t i = m->roots[t];
-        for (uint32_t d = m->lane_depth[lane]; d > 0; d--) i = step(nodes, i, row);
-        acc[m->groups[t]] += nodes[i].value;
+
+XGB_DEFINE_ACCUMULATE(accumulate_generic, step)
+XGB_DEFINE_ACCUMULATE(accumulate_fast, step_fast)
+
+/* Margins of one row into acc. */
+static void accumulate(const allot_xgb_model *m, const float *row, float *acc) {
+    memcpy(acc, m->base_margin, m->n_groups * sizeof *acc);
+    if (m->fast) {
+        float xb[2 * XGB_FAST_FEATURES];
+        size_t nf = m->n_features;
+        for (size_t j = 0; j < nf; j++) {
+            float v = row[j];
+            xb[j] = v;
+            xb[nf + j] = isnan(v) ? INFINITY : v;
+        }
+        accumulate_fast(m, xb, acc);
+    } else {
+        accumulate_generic(m, row, acc);
     }
 }
 
@@ -824,7 +869,6 @@ allot_status allot_xgb_model_predict(const allot_xgb_model *m, allot_xgb_output 
         return allot_error_set(err, ALLOT_E_ARGUMENT, "xgb predict: output holds %zu floats, %zu needed", out_len,
                                w);
     float acc[XGB_MAX_GROUPS];
-    memcpy(acc, m->base_margin, m->n_groups * sizeof *acc);
     accumulate(m, row, acc);
     transform(m, kind, acc, out);
     return ALLOT_OK;
@@ -847,7 +891,6 @@ allot_status allot_xgb_model_predict_batch(const allot_xgb_model *m, allot_xgb_o
                                out_len, n_rows * w);
     float acc[XGB_MAX_GROUPS];
     for (size_t r = 0; r < n_rows; r++) {
-        memcpy(acc, m->base_margin, m->n_groups * sizeof *acc);
         accumulate(m, rows + r * row_stride, acc);
         transform(m, kind, acc, out + r * w);
     }

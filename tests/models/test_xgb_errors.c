@@ -226,6 +226,31 @@ static void small_models(mt_counts *c, const char *dir, char **softprob_doc) {
             free(sw);
             cJSON_Delete(root);
         }
+        /* The same model declared with 2000 features takes the generic (two-comparison) walk
+         * used above XGB_FAST_FEATURES features: same results. */
+        {
+            cJSON *root = cJSON_Parse(doc);
+            cJSON *lmp2 = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "learner"), "learner_model_param");
+            cJSON_ReplaceItemInObject(lmp2, "num_feature", cJSON_CreateString("2000"));
+            char *wide = cJSON_PrintUnformatted(root);
+            allot_xgb_model *m3 = NULL;
+            if (mt_check(c, xload(wide, strlen(wide), &m3, &err) == ALLOT_OK, "2000 features: %s", err.msg)) {
+                float *row = calloc(2000, sizeof *row);
+                size_t bad = 0;
+                for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+                    memcpy(row, rows[i].x, sizeof rows[i].x);
+                    float a[2], b3[2];
+                    allot_xgb_model_predict(m, ALLOT_XGB_OUTPUT_VALUE, rows[i].x, 3, a, 2, NULL);
+                    allot_xgb_model_predict(m3, ALLOT_XGB_OUTPUT_VALUE, row, 2000, b3, 2, NULL);
+                    bad += memcmp(a, b3, sizeof a) != 0;
+                }
+                mt_check(c, bad == 0, "2000 features (generic walk): %zu rows differ", bad);
+                free(row);
+            }
+            allot_xgb_model_free(m3);
+            free(wide);
+            cJSON_Delete(root);
+        }
         /* Argument checks. */
         float row[3] = {0, 0, 0}, out[2];
         mt_check(c, allot_xgb_model_predict(m, ALLOT_XGB_OUTPUT_VALUE, row, 2, out, 2, &err) == ALLOT_E_ARGUMENT,
