@@ -1118,7 +1118,13 @@ allot_status allot_featurize(const allot_featurizer *f, const char *prompt, size
                                    sparse_cap, f->hash_dim);
         if (f->norm_l2 && acc.n) {
             double ss = 0;
-            for (size_t k = 0; k < acc.n; k++) ss += (double)acc.val[k] * (double)acc.val[k];
+            for (size_t k = 0; k < acc.n; k++) {
+                /* product and sum in separate statements: no compiler may fuse them into an FMA
+                 * (clang's default -ffp-contract=on fuses within one expression), so the norm is
+                 * the same on every platform */
+                double sq = (double)acc.val[k] * (double)acc.val[k];
+                ss += sq;
+            }
             double norm = sqrt(ss);
             for (size_t k = 0; k < acc.n; k++) acc.val[k] = (float)((double)acc.val[k] / norm);
         }
