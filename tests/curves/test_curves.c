@@ -296,6 +296,19 @@ static void test_compute_vs_brute_force(void) {
     allot_curves_options_default(&opt);
     opt.seed = 12345;
     allot_curves *c = NULL;
+    /* by default every pool here is small enough for the exact average over all k-subsets */
+    CHECKF(allot_curves_compute(runs, &ts, &opt, &c, &err) == ALLOT_OK, "%s", err.msg);
+    int enum_bad = 0;
+    for (int q = 0; q < NQ; q++)
+        for (size_t t = 0; t < T; t++) {
+            const tpool *p = strcmp(want[t].model, MODEL_A) == 0 ? &pa[q] : &pb[q];
+            double b = bf(p, want[t].k, want[t].rule, want[t].agg);
+            enum_bad += fabs(c->acc[q * T + t] - b) > 1e-12 || c->se[q * T + t] != 0;
+        }
+    CHECKF(enum_bad == 0, "%d exact (enumerated) values differ from brute force", enum_bad);
+    allot_curves_free(c);
+    /* the rest of this test exercises the permutations */
+    opt.max_exact_subsets = 0;
     CHECKF(allot_curves_compute(runs, &ts, &opt, &c, &err) == ALLOT_OK, "%s", err.msg);
     CHECK(c->n_queries == NQ && c->n_tiers == T && c->n_features == 2);
     CHECK(strcmp(c->feature_names[0], "len") == 0 && strcmp(c->feature_names[1], "alt") == 0);
@@ -378,7 +391,7 @@ static void test_compute_vs_brute_force(void) {
     allot_curves *rd = NULL;
     CHECKF(allot_curves_read(out1, &rd, &err) == ALLOT_OK, "%s", err.msg);
     CHECK(rd->n_queries == c->n_queries && rd->n_tiers == T && rd->n_features == 2 && rd->seed == 12345);
-    CHECK(rd->permutations == 256 && rd->cap_k == 0 && strcmp(rd->source, runs) == 0);
+    CHECK(rd->permutations == 256 && rd->cap_k == 0 && strcmp(rd->source, runs) == 0 && rd->max_exact_subsets == 0);
     CHECK(rd->tier_defs.n == T);
     int rt_bad = 0;
     for (size_t t = 0; t < T; t++) {

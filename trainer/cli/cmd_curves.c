@@ -30,6 +30,8 @@ static const char curves_usage[] =
     "  --out FILE          write the curves file (atomically; nothing is left behind on error)\n"
     "  --seed N            permutation seed for majority/vote (default 1)\n"
     "  --permutations N    permutations for majority/vote, >= 2 (default 256)\n"
+    "  --exact-subsets N   majority/vote: average over every k-subset exactly when there are at\n"
+    "                      most N of them (default 256; 0 = always permutations)\n"
     "  --cap-k             cap a k larger than a query's pool to the pool size (default: error)\n"
     "  --json              print one JSON document on stdout instead of the table\n"
     "  --quiet             no progress on stderr\n"
@@ -51,6 +53,7 @@ int allot_cmd_curves(int argc, char **argv) {
         {"tiers", required_argument, NULL, 't'},   {"tiers-file", required_argument, NULL, 'T'},
         {"out", required_argument, NULL, 'o'},     {"seed", required_argument, NULL, 's'},
         {"permutations", required_argument, NULL, 'p'}, {"cap-k", no_argument, NULL, 'c'},
+        {"exact-subsets", required_argument, NULL, 'x'},
         {"json", no_argument, NULL, 'j'},          {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     const char *spec = NULL, *tiers_file = NULL, *out_path = NULL;
@@ -73,6 +76,13 @@ int allot_cmd_curves(int argc, char **argv) {
             if (parse_u64(optarg, &v) || v < 2 || v > 100000000)
                 return allot_cli_usage_error("curves", "--permutations needs an integer in [2, 100000000]");
             opt.permutations = (int)v;
+            break;
+        }
+        case 'x': {
+            uint64_t v;
+            if (parse_u64(optarg, &v) || v > 100000000)
+                return allot_cli_usage_error("curves", "--exact-subsets needs an integer in [0, 100000000]");
+            opt.max_exact_subsets = (long)v;
             break;
         }
         case 'c': opt.cap_k = 1; break;
@@ -157,6 +167,7 @@ int allot_cmd_curves(int argc, char **argv) {
         cJSON_AddNumberToObject(doc, "n_queries", (double)n);
         cJSON_AddNumberToObject(doc, "seed", (double)c->seed);
         cJSON_AddNumberToObject(doc, "permutations", c->permutations);
+        cJSON_AddNumberToObject(doc, "max_exact_subsets", (double)c->max_exact_subsets);
         cJSON_AddBoolToObject(doc, "cap_k", c->cap_k);
         cJSON *arr = cJSON_AddArrayToObject(doc, "tiers");
         for (size_t t = 0; t < T; t++) {

@@ -76,6 +76,7 @@ typedef struct allot_curves {
     uint64_t seed;            /**< permutation seed used */
     int permutations;         /**< permutations used for majority/vote (0: none / unknown) */
     int cap_k;                /**< 1 when k was capped to the pool size */
+    long max_exact_subsets;   /**< the option of that name used (0: none / unknown) */
     char *source;             /**< the labelled-runs file the curves came from (owned), or NULL */
 } allot_curves;
 
@@ -85,9 +86,11 @@ typedef struct allot_curves_options {
     int permutations;     /**< permutations for majority/vote (default 256) */
     int cap_k;            /**< 1: a k larger than the pool is capped to the pool; 0: error */
     int progress;         /**< 1: progress on stderr */
+    long max_exact_subsets; /**< majority/vote (added): when C(n,k) <= this, average over every
+                                 k-subset exactly (se 0) instead of permutations; 0 = never */
 } allot_curves_options;
 
-/** Defaults: seed 1, 256 permutations, no capping, no progress. */
+/** Defaults: seed 1, 256 permutations, no capping, no progress, max_exact_subsets 256. */
 void allot_curves_options_default(allot_curves_options *o);
 
 /**

@@ -5,7 +5,8 @@
  * (estimators.h). majority and vote use opt->permutations permutations of the pool, permutation p
  * drawn from a stream seeded by (seed, hash(id), hash(model), p), so a query's values do not depend
  * on its line or on which other tiers were asked for; one permutation serves every k (coherent
- * curves). k = 1 and k = pool size are computed exactly (se = 0): there is only one k-subset up to order for k = n,
+ * curves). k = 1, k = pool size and k with at most opt->max_exact_subsets subsets are computed
+ * exactly (se = 0): there is only one k-subset up to order for k = n,
  * and for k = 1 the expectation is a plain mean over the pool.
  */
 #include <math.h>
@@ -24,6 +25,7 @@ void allot_curves_options_default(allot_curves_options *o) {
     memset(o, 0, sizeof *o);
     o->seed = 1;
     o->permutations = 256;
+    o->max_exact_subsets = 256;
 }
 
 void allot_curves_free(allot_curves *c) {
@@ -89,6 +91,7 @@ typedef struct workspace {
     int *midx;                /* per tier: model index */
     double *wmean, *wm2;      /* per tier Welford accumulators */
     int *kbuf;                /* per tier: ks of one best group */
+    unsigned char *exact;     /* per tier: value computed exactly (no permutations) */
     double *kout;             /* per tier: their values */
     unsigned char *model_done;
     size_t cap_models;
@@ -109,6 +112,7 @@ static void ws_free(workspace *w) {
     free(w->wmean);
     free(w->wm2);
     free(w->kbuf);
+    free(w->exact);
     free(w->kout);
     free(w->model_done);
 }
@@ -228,6 +232,35 @@ static void perm_prefix(uint64_t seed, uint64_t stream, uint64_t p, uint32_t *pe
     }
 }
 
+/* C(n,k) when it is at most limit, else -1. */
+static long choose_upto(size_t n, size_t k, long limit) {
+    if (k > n) return 0;
+    if (k > n - k) k = n - k;
+    double c = 1.0;
+    for (size_t i = 0; i < k; i++) {
+        c = c * (double)(n - i) / (double)(i + 1);
+        if (c > (double)limit + 0.5) return -1;
+    }
+    return (long)(c + 0.5);
+}
+
+/* Mean vote outcome over every k-subset of 0..n-1 (lexicographic combinations in idx[0..k)). */
+static double vote_all_subsets(const allot_vote_pool *pool, size_t n, size_t k, uint32_t *idx, double *work) {
+    for (size_t i = 0; i < k; i++) idx[i] = (uint32_t)i;
+    double sum = 0.0;
+    long count = 0;
+    for (;;) {
+        sum += allot_est_vote_set(pool, idx, k, work);
+        count++;
+        size_t i = k;
+        while (i > 0 && idx[i - 1] == n - k + i - 1) i--;
+        if (i == 0) break;
+        idx[i - 1]++;
+        for (size_t j = i; j < k; j++) idx[j] = idx[j - 1] + 1;
+    }
+    return sum / (double)count;
+}
+
 /* All tiers of one model for one query. */
 static allot_status model_tiers(const allot_query *q, int model, const char *model_name, const allot_tier_set *ts,
                                 const allot_curves_options *opt, workspace *w, double *acc, double *cost, double *se,
@@ -323,6 +356,7 @@ static allot_status model_tiers(const allot_query *q, int model, const char *mod
             const allot_tier *tier = &ts->tiers[t];
             if (w->midx[t] != model || tier->rule != gt->rule || tier->agg != gt->agg) continue;
             size_t k = (size_t)tier->k < n ? (size_t)tier->k : n;
+            w->exact[t] = 1;
             if (k == n) {
                 for (size_t j = 0; j < n; j++) w->perm[j] = (uint32_t)j;
                 acc[t] = allot_est_vote_set(&pool, w->perm, n, w->vote_work);
@@ -330,7 +364,11 @@ static allot_status model_tiers(const allot_query *q, int model, const char *mod
                 double s = 0.0;
                 for (size_t j = 0; j < n; j++) s += w->answer[j] >= 0 ? (double)w->ans_correct[w->answer[j]] : 0.0;
                 acc[t] = s / (double)n;
+            } else if (opt->max_exact_subsets > 0 && choose_upto(n, k, opt->max_exact_subsets) > 0) {
+                /* few subsets: the exact average costs no more than the permutations */
+                acc[t] = vote_all_subsets(&pool, n, k, w->perm, w->vote_work);
             } else {
+                w->exact[t] = 0;
                 need_perm = 1;
                 if (k > kmax) kmax = k;
             }
@@ -346,8 +384,8 @@ static allot_status model_tiers(const allot_query *q, int model, const char *mod
             for (size_t t = g; t < ts->n; t++) {
                 const allot_tier *tier = &ts->tiers[t];
                 if (w->midx[t] != model || tier->rule != gt->rule || tier->agg != gt->agg) continue;
+                if (w->exact[t]) continue;
                 size_t k = (size_t)tier->k < n ? (size_t)tier->k : n;
-                if (k == n || k == 1) continue;
                 double x = w->prefix[k - 1], d = x - w->wmean[t];
                 w->wmean[t] += d / (double)(p + 1);
                 w->wm2[t] += d * (x - w->wmean[t]);
@@ -356,8 +394,7 @@ static allot_status model_tiers(const allot_query *q, int model, const char *mod
         for (size_t t = g; t < ts->n; t++) {
             const allot_tier *tier = &ts->tiers[t];
             if (w->midx[t] != model || tier->rule != gt->rule || tier->agg != gt->agg) continue;
-            size_t k = (size_t)tier->k < n ? (size_t)tier->k : n;
-            if (k == n || k == 1) continue;
+            if (w->exact[t]) continue;
             double P = (double)opt->permutations;
             acc[t] = w->wmean[t];
             se[t] = sqrt(w->wm2[t] / (P - 1.0) / P);
@@ -497,6 +534,7 @@ allot_status allot_curves_compute(const char *runs_path, const allot_tier_set *t
     b.c = c;
     c->seed = opt->seed;
     c->cap_k = opt->cap_k ? 1 : 0;
+    c->max_exact_subsets = opt->max_exact_subsets;
     c->source = allot_cv_strdup(runs_path);
     if (!c->source) {
         st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
@@ -512,9 +550,10 @@ allot_status allot_curves_compute(const char *runs_path, const allot_tier_set *t
         w.wmean = calloc(tiers->n, sizeof *w.wmean);
         w.wm2 = calloc(tiers->n, sizeof *w.wm2);
         w.kbuf = calloc(tiers->n, sizeof *w.kbuf);
+        w.exact = calloc(tiers->n, sizeof *w.exact);
         w.kout = calloc(tiers->n, sizeof *w.kout);
         c->tier_names = calloc(tiers->n, sizeof *c->tier_names);
-        if (!w.midx || !w.wmean || !w.wm2 || !w.kbuf || !w.kout || !c->tier_names) {
+        if (!w.midx || !w.wmean || !w.wm2 || !w.kbuf || !w.kout || !w.exact || !c->tier_names) {
             st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
             goto done;
         }

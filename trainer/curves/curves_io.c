@@ -59,8 +59,8 @@ static void write_header(FILE *fp, const allot_curves *c) {
         fprintf(fp, ",\"seed\":%llu", (unsigned long long)c->seed);
     else
         fprintf(fp, ",\"seed\":\"%llu\"", (unsigned long long)c->seed);
-    fprintf(fp, ",\"permutations\":%d,\"cap_k\":%s,\"n_queries\":%zu,\"features\":[", c->permutations,
-            c->cap_k ? "true" : "false", c->n_queries);
+    fprintf(fp, ",\"permutations\":%d,\"max_exact_subsets\":%ld,\"cap_k\":%s,\"n_queries\":%zu,\"features\":[",
+            c->permutations, c->max_exact_subsets, c->cap_k ? "true" : "false", c->n_queries);
     for (size_t f = 0; f < c->n_features; f++) {
         if (f) fputc(',', fp);
         put_string(fp, c->feature_names[f]);
@@ -194,6 +194,13 @@ static allot_status read_header(const cread *r, const cJSON *h, allot_curves *c,
             perm->valuedouble != floor(perm->valuedouble))
             return cerr(r, ALLOT_E_INVALID, "permutations: expected a non-negative integer");
         c->permutations = (int)perm->valuedouble;
+    }
+    const cJSON *mes = cJSON_GetObjectItemCaseSensitive(h, "max_exact_subsets");
+    if (mes) {
+        if (!cJSON_IsNumber(mes) || mes->valuedouble < 0 || mes->valuedouble > 2147483647.0 ||
+            mes->valuedouble != floor(mes->valuedouble))
+            return cerr(r, ALLOT_E_INVALID, "max_exact_subsets: expected a non-negative integer");
+        c->max_exact_subsets = (long)mes->valuedouble;
     }
     const cJSON *cap = cJSON_GetObjectItemCaseSensitive(h, "cap_k");
     if (cap) {
