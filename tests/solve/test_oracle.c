@@ -54,7 +54,7 @@ typedef struct stats {
 } stats;
 
 static void check_instance(tcount *tc, stats *st, const double *acc, const double *cost, size_t n, size_t t,
-                           double budget, int do_brute, int do_glpk) {
+                           double budget, int do_brute, int do_glpk, int at_breakpoint) {
     int ce[MAXN], cb[MAXN];
     size_t cnt_e[MAXT], cnt_b[MAXT];
     allot_oracle_result re, rb;
@@ -103,6 +103,11 @@ static void check_instance(tcount *tc, stats *st, const double *acc, const doubl
         CHECK(tc, ce[re.frac_query] == re.frac_from, "frac query not at its from tier");
     }
     if (re.lambda == 0) st->unbound++;
+    if (at_breakpoint) {
+        CHECK(tc, re.frac_query == -1, "budget on a breakpoint but fractional query %ld weight %.17g", re.frac_query,
+              re.frac_weight);
+        CHECK(tc, close_rel(re.mean_acc, re.lp_value, 1e-12, 1e-15), "budget on a breakpoint: integral != LP");
+    }
 
     /* frontier: the LP value is the interpolation of the frontier at the budget */
     allot_frontier_point *pts = NULL;
@@ -200,7 +205,7 @@ static void test_random(tcount *tc, stats *st, long count) {
         double budget = pick_budget(&r, acc, cost, n, t, mode, st);
         /* brute force while T^N stays small */
         double combos = pow((double)t, (double)n);
-        check_instance(tc, st, acc, cost, n, t, budget, combos <= 20000, 1);
+        check_instance(tc, st, acc, cost, n, t, budget, combos <= 20000, 1, mode == 3);
     }
 }
 

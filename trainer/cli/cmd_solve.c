@@ -32,7 +32,7 @@ static const char solve_usage[] =
     "                          integer problem with its branch and bound; exit 4 when they disagree\n"
     "                          (LP beyond 1e-9 relative, or the integral accuracy not within one\n"
     "                          query's largest hull step / N of GLPK's integer optimum)\n"
-    "  --intopt-max-vars N     limit on N*T for GLPK's branch and bound (default 2000)\n"
+    "  --intopt-max-vars N     limit on N*T for GLPK's branch and bound (default 10000)\n"
     "  --frontier              also print the whole oracle accuracy-versus-budget frontier\n"
     "  --out-allocation FILE   write the allocation as CSV 'id,tier' (header line, then one query\n"
     "                          per line, tier by name), atomically\n"

@@ -448,8 +448,10 @@ allot_status allot_oracle_solve_exact(const double *acc, const double *cost, siz
         if (crossing < n_cands) {
             const cand *x = &cands[crossing];
             lambda = x->slope;
-            double w = (left - tol) / x->dc; /* left still includes the slack */
-            if (w > 0) {
+            /* left still includes the slack; a remainder within the slack counts as exactly on the
+               breakpoint (no fractional query), like the "fits" test */
+            double real_left = left - tol, w = real_left / x->dc;
+            if (real_left > tol && w > 0) {
                 frac_q = (long)x->q;
                 frac_seg = x->seg;
                 frac_w = w < 1 ? w : 1;
@@ -606,12 +608,12 @@ allot_status allot_oracle_solve_bisect(const double *acc, const double *cost, si
             choose_totals(acc, cost, n, t, bitsd(lob), lo_ch, &lc, &la);
             /* LP: move the queries whose choice differs, in index order, until the budget runs out */
             double rem = cap - tc;
-            for (size_t i = 0; i < n && rem > 0; i++) {
+            for (size_t i = 0; i < n && rem > tol; i++) {
                 if (hi_ch[i] == lo_ch[i]) continue;
                 const double *a = acc + i * t, *c = cost + i * t;
                 double dc = c[lo_ch[i]] - c[hi_ch[i]], da = a[lo_ch[i]] - a[hi_ch[i]];
                 if (!(dc > 0)) continue;
-                if (dc <= rem) {
+                if (dc <= rem + tol) {
                     rem -= dc;
                     extra_acc += da;
                 } else {

@@ -1,0 +1,67 @@
+#!/bin/sh
+# End to end on ../shared/datasets: `allot curves` then `allot solve --check glpk --method both`
+# on every file, with the tier sets below; exits 77 (skipped) when the directory is absent.
+# Usage: test_solve_shared.sh ALLOT DATASETS_DIR WORK_DIR
+set -u
+ALLOT=$1; D=$2; WORK=$3
+if [ ! -d "$D" ]; then
+    echo "skipped: shared datasets directory $D not found"
+    exit 77
+fi
+set -- "$D"/*.jsonl
+if [ ! -e "$1" ]; then
+    echo "skipped: no .jsonl files in $D"
+    exit 77
+fi
+mkdir -p "$WORK" || exit 1
+pass=0; fail=0
+LCB='deepseek-ai/deepseek-coder-1.3b-instruct:pass@1,2,4,10,deepseek-ai/deepseek-coder-6.7b-instruct:pass@1,2,4,10,deepseek-ai/deepseek-coder-33b-instruct:pass@1,2,4,10'
+
+# one case: name runs-file budget uniform-tier-to-compare [tier spec]
+run_case() {
+    name=$1; runs=$2; budget=$3; versus=$4; spec=${5:-}
+    curves="$WORK/$name.curves.jsonl"
+    if [ -n "$spec" ]; then
+        "$ALLOT" curves --quiet --tiers "$spec" --out "$curves" "$runs" >"$WORK/$name.curves.out" 2>&1
+    else
+        "$ALLOT" curves --quiet --out "$curves" "$runs" >"$WORK/$name.curves.out" 2>&1
+    fi
+    rc=$?
+    if [ $rc -ne 0 ]; then
+        fail=$((fail + 1)); echo "FAIL $name: allot curves exit $rc: $(tail -3 "$WORK/$name.curves.out")"; return
+    fi
+    "$ALLOT" solve "$curves" --budget "$budget" --check glpk --method both >"$WORK/$name.solve.out" 2>&1
+    rc=$?
+    if [ $rc -ne 0 ]; then
+        fail=$((fail + 1)); echo "FAIL $name: allot solve --check glpk exit $rc"; cat "$WORK/$name.solve.out"; return
+    fi
+    if ! grep -q "GLPK check (agrees)" "$WORK/$name.solve.out" || ! grep -q "exact vs bisect: agree" "$WORK/$name.solve.out"; then
+        fail=$((fail + 1)); echo "FAIL $name: no agreement line"; cat "$WORK/$name.solve.out"; return
+    fi
+    if [ -n "$versus" ] && ! grep -q "points vs $versus\$" "$WORK/$name.solve.out"; then
+        fail=$((fail + 1)); echo "FAIL $name: oracle not compared with $versus"; cat "$WORK/$name.solve.out"; return
+    fi
+    pass=$((pass + 1))
+    echo "ok   $name (budget $budget): $(grep -m1 'integral' "$WORK/$name.solve.out" | sed 's/^ *//')"
+}
+
+for f in "$D"/*.jsonl; do
+    base=$(basename "$f" .jsonl)
+    case "$base" in
+    gsm8k-llama2-13b-pot48) run_case "$base" "$f" 8 "majority@8" "majority@1,2,4,8,16,32,48" ;;
+    gsm8k-train-codex10)
+        run_case "$base-pass" "$f" 4 "pass@4" "pass@1,2,4,8"
+        run_case "$base-majority" "$f" 4 "majority@4" "majority@1,2,4,8,10" ;;
+    gsm8k-test-gpt3-tiers) run_case "$base" "$f" 175 "175b" ;;
+    livecodebench-open-models) run_case "$base" "$f" 33 "deepseek-ai/deepseek-coder-33b-instruct:pass@1" "$LCB" ;;
+    *)
+        # an unknown file: precomputed tiers if it has them, else pass@1,2,4 (capped); budget 2
+        if "$ALLOT" curves --quiet --out "$WORK/probe.jsonl" "$f" >/dev/null 2>&1; then
+            run_case "$base" "$f" 2 ""
+        else
+            run_case "$base" "$f" 2 "" "pass@1,2,4"
+        fi ;;
+    esac
+done
+echo "solve-shared: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
