@@ -300,8 +300,33 @@ static void test_unpicked_tier(const char *dir) {
     allot_curves_free(c);
 }
 
+/* FIPS 180-4 test vectors: "abc", the empty string, and a two-block message. */
+static void test_sha256(const char *dir) {
+    static const struct {
+        const char *in, *hex;
+    } v[] = {
+        {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+        {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+        {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+    };
+    char path[4096], hex[65];
+    snprintf(path, sizeof path, "%s/sha.txt", dir);
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        FILE *fp = fopen(path, "wb");
+        fputs(v[i].in, fp);
+        fclose(fp);
+        allot_error err = {0};
+        REQUIRE_OK(allot_learn_file_sha256(path, hex, &err));
+        CHECKF(!strcmp(hex, v[i].hex), "sha256(%s) = %s", v[i].in, hex);
+    }
+    allot_error err = {0};
+    CHECK(allot_learn_file_sha256("/nonexistent/x", hex, &err) == ALLOT_E_IO);
+}
+
 int main(void) {
     char *dir = tu_tmpdir();
+    test_sha256(dir);
     test_split();
     test_class_map();
     test_calibration();
