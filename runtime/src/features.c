@@ -776,7 +776,9 @@ typedef struct {
     uint32_t *idx;
     float *val;
     size_t cap, n;
-    int direct;   /* cap >= hash_dim: count directly in val[0..hash_dim) */
+    int direct;   /* cap >= hash_dim: count directly in val[0..hash_dim), see sparse_finish */
+    uint32_t *bits; /* direct mode: bitmap of touched indices, in the last nwords entries of idx[] */
+    size_t nwords;
     int sorted;   /* entries [0, n) are sorted and unique */
     int overflow; /* a distinct index did not fit */
 } sparse_acc;
@@ -823,8 +825,14 @@ static size_t sort_merge(uint32_t *idx, float *val, size_t n) {
 }
 
 static void sparse_add(sparse_acc *a, uint32_t index) {
-    if (a->direct) { /* val[] is a dense count array of hash_dim entries */
-        a->val[index] += 1.0f;
+    if (a->direct) { /* val[] is a dense count array of hash_dim entries, valid where bits are set */
+        uint32_t *w = &a->bits[index >> 5], m = 1u << (index & 31u);
+        if (*w & m) {
+            a->val[index] += 1.0f;
+        } else {
+            *w |= m;
+            a->val[index] = 1.0f;
+        }
         return;
     }
     if (a->overflow) return;
@@ -851,15 +859,37 @@ static void sparse_add(sparse_acc *a, uint32_t index) {
     a->sorted = 0;
 }
 
-/* Finish accumulation: sorted unique (index, count) pairs in idx/val[0..n). */
+static unsigned ctz32(uint32_t x) { /* x != 0 */
+#if defined(__GNUC__) || defined(__clang__)
+    return (unsigned)__builtin_ctz(x);
+#else
+    unsigned n = 0;
+    while (!(x & 1u)) {
+        x >>= 1;
+        n++;
+    }
+    return n;
+#endif
+}
+
+/*
+ * Finish accumulation: sorted unique (index, count) pairs in idx/val[0..n).
+ * Direct mode walks the bitmap, which lives in idx[hash_dim - nwords, hash_dim): word k is read
+ * before any output of its bits is written, and outputs so far number at most 32 (k + 1) <=
+ * hash_dim - nwords + k + 1, the position of word k + 1, so unread words are never overwritten;
+ * val[j] moves down to val[w] with w <= j, in increasing order, so no count is overwritten early.
+ */
 static void sparse_finish(sparse_acc *a, uint32_t hash_dim) {
+    (void)hash_dim;
     if (a->direct) {
         size_t w = 0;
-        for (uint32_t j = 0; j < hash_dim; j++) {
-            float c = a->val[j];
-            if (c != 0.0f) { /* w <= j: compaction in place */
+        for (size_t k = 0; k < a->nwords; k++) {
+            uint32_t word = a->bits[k];
+            while (word) {
+                uint32_t j = (uint32_t)(k * 32u + ctz32(word));
+                word &= word - 1u;
                 a->idx[w] = j;
-                a->val[w] = c;
+                a->val[w] = a->val[j];
                 w++;
             }
         }
@@ -1095,10 +1125,12 @@ allot_status allot_featurize(const allot_featurizer *f, const char *prompt, size
     const unsigned char *p = (const unsigned char *)(prompt ? prompt : "");
     double v[F_COUNT];
     for (int k = 0; k < F_COUNT; k++) v[k] = 0;
-    sparse_acc acc = {sparse_index, sparse_value, sparse_cap, 0, 0, 1, 0};
+    sparse_acc acc = {sparse_index, sparse_value, sparse_cap, 0, 0, NULL, 0, 1, 0};
     if (do_hash && sparse_cap >= f->hash_dim) {
         acc.direct = 1;
-        memset(sparse_value, 0, (size_t)f->hash_dim * sizeof *sparse_value);
+        acc.nwords = ((size_t)f->hash_dim + 31u) / 32u;
+        acc.bits = sparse_index + (f->hash_dim - acc.nwords);
+        memset(acc.bits, 0, acc.nwords * sizeof *acc.bits);
     }
 
     pass_bytes(p, prompt_len, v);

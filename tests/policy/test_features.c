@@ -200,6 +200,34 @@ static void test_edges(void) {
     size_t c4 = 0;
     allot_status s4 = allot_featurize(f, big, L, NULL, 0, dense, i4, v4, 20000, &c4, &e);
     pt_check(&C, s4 == ALLOT_E_ARGUMENT, "4 MiB prompt with 2^16 buckets overflows capacity 20000");
+    /* the direct (bitmap) path, whose bitmap shares the index array with the output, for dimensions
+     * that are not multiples of 32: every bucket hit (indices 0..dim-1, counts summing to the number
+     * of n-grams), and equal to the sort path where that one fits (a short prompt, capacity dim - 1) */
+    uint32_t dims[] = {1, 7, 100, 1000, 4097};
+    const char *shortp = "one two three four five six seven eight nine ten eleven twelve";
+    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
+        allot_featurizer *g = mk(dims[di], "none");
+        static uint32_t ia[8192], ib[8192];
+        static float va[8192], vb[8192];
+        size_t ca = 0, cb = 0;
+        allot_status sa = allot_featurize(g, big, 1u << 20, NULL, 0, dense, ia, va, dims[di], &ca, NULL);
+        int eq = sa == ALLOT_OK && ca == dims[di];
+        double total = 0;
+        for (size_t i = 0; eq && i < ca; i++) {
+            eq = ia[i] == i;
+            total += va[i];
+        }
+        pt_check(&C, eq && total == 2.0 * get(g, dense, "n_tokens") - 1,
+                 "dim %u: every bucket hit, counts sum to 2 tokens - 1", dims[di]);
+        if (dims[di] > 40) {
+            sa = allot_featurize(g, shortp, strlen(shortp), NULL, 0, dense, ia, va, dims[di], &ca, NULL);
+            allot_status sb = allot_featurize(g, shortp, strlen(shortp), NULL, 0, dense, ib, vb, dims[di] - 1, &cb, NULL);
+            eq = sa == ALLOT_OK && sb == ALLOT_OK && ca == cb && ca > 0;
+            for (size_t i = 0; eq && i < ca; i++) eq = ia[i] == ib[i] && va[i] == vb[i];
+            pt_check(&C, eq, "dim %u: bitmap path equals the sort path (%zu entries)", dims[di], ca);
+        }
+        allot_featurizer_free(g);
+    }
     free(big);
     allot_featurizer_free(f);
 }
