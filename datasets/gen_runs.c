@@ -29,11 +29,30 @@
 #define MAX_STEPS 10        /* operations in one problem (the opening sentence excluded) */
 #define MAX_DISTRACTORS 8   /* consistent wrong answers per query */
 #define MAX_MODELS 2
+#ifndef HIDDEN_SD
 #define HIDDEN_SD 0.75      /* h: difficulty invisible in the surface ... */
+#endif
+#ifndef TAIL_P
 #define TAIL_P 0.25         /* ... plus, with probability TAIL_P, an Exp(TAIL_MEAN) hard tail */
+#endif
+#ifndef TAIL_MEAN
 #define TAIL_MEAN 1.0
+#endif
+#ifndef SLOPE_B
 #define SLOPE_B 2.2         /* logit p = A_m - B * eta */
+#endif
+#ifndef UNSOLV_NOISE
 #define UNSOLV_NOISE 1.2    /* unsolvable iff eta + UNSOLV_NOISE * u > C_m */
+#endif
+#ifndef TRAP_P_HARD
+#define TRAP_P_HARD 0.45    /* P(trap) with a percent/fraction/ratio/split step ... */
+#endif
+#ifndef TRAP_P_PLAIN
+#define TRAP_P_PLAIN 0.10   /* ... and without one; plus TRAP_P_ETA * sigmoid(eta) */
+#endif
+#ifndef TRAP_P_ETA
+#define TRAP_P_ETA 0.15
+#endif
 #define VERIF_MU 0.65       /* verifier logit: +MU for correct, -MU for wrong */
 #define VERIF_SIGMA 1.1     /* verifier per-sample noise */
 #define COST_TOKENS 250.0   /* one cost unit = 250 generated tokens at the small model's price */
@@ -582,10 +601,39 @@ static void generate_query(const gen_options *o, size_t qi, sbuf *b, gen_totals 
         add_distractor(dis, &n_dis, (double)pb.gold + 1, gold);
         add_distractor(dis, &n_dis, (double)pb.gold * 10, gold);
     }
+    /* Trap queries: one wrong answer dominates. Usually it is the misreading of a "hard" step
+     * (percent, fraction, ratio, split: left out or reversed), so problems with such steps are
+     * visibly more trap-prone; otherwise the first candidate. */
+    int dominant;
+    {
+        int hard_steps[MAX_STEPS + 2], nh = 0;
+        for (int i = 0; i < pb.n_sent; i++) {
+            op_kind k = pb.steps[i].kind;
+            if (k == OP_PCT_OFF || k == OP_PCT_UP || k == OP_FRAC || k == OP_RATIO || k == OP_DIV || k == OP_AVG)
+                hard_steps[nh++] = i;
+        }
+        double u_trap = allot_rng_uniform(&r);
+        dominant = u_trap < (nh > 0 ? TRAP_P_HARD : TRAP_P_PLAIN) + TRAP_P_ETA * sigmoid(lat.eta);
+        if (dominant && nh > 0 && n_dis > 0) {
+            int st = hard_steps[allot_rng_below(&r, (uint64_t)nh)];
+            int rev = (int)allot_rng_below(&r, 2);
+            double v = rev ? chain_value(&pb, -1, st, pb.n_sent) : chain_value(&pb, st, -1, pb.n_sent);
+            char buf[32];
+            fmt_answer(buf, sizeof buf, v);
+            int at = -1;
+            for (int j = 0; j < n_dis; j++)
+                if (!strcmp(dis[j], buf)) at = j;
+            if (at > 0) { /* move it to the front (the dominant slot) */
+                char tmp[32];
+                memcpy(tmp, dis[at], sizeof tmp);
+                memmove(dis[1], dis[0], (size_t)at * sizeof dis[0]);
+                memcpy(dis[0], tmp, sizeof tmp);
+            }
+        }
+    }
     double dw[MAX_DISTRACTORS], dplaus[MAX_DISTRACTORS], wsum = 0;
     {
         double zipf_s = 0.6 + 1.6 * allot_rng_uniform(&r);
-        int dominant = allot_rng_uniform(&r) < 0.25 + 0.25 * sigmoid(lat.eta);
         for (int j = 0; j < n_dis; j++) {
             dw[j] = 1.0 / pow((double)(j + 1), zipf_s);
             if (j == 0 && dominant) dw[j] *= 3.0 + 3.0 * allot_rng_uniform(&r);
