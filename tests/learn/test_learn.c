@@ -225,6 +225,26 @@ static void test_end_to_end(const char *dir) {
         free(x1);
         free(x2);
     }
+    /* LIBLINEAR's own C search (find_parameters) */
+    {
+        allot_train_options o;
+        allot_train_options_default(&o);
+        o.budget = 4;
+        o.learner = ALLOT_LEARNER_LIBLINEAR;
+        o.linear.liblinear_search = 1;
+        o.linear.c_min = 0.25;
+        o.hash_dim = 512;
+        snprintf(b1, sizeof b1, "%s/findc.json", dir);
+        allot_error e2 = {0};
+        allot_status st = allot_train(c, cpath, &o, b1, &r, &e2);
+        CHECKF(st == ALLOT_OK, "%s", e2.msg);
+        CHECK(r.runtime_parity == 1 && r.chosen_C >= 0.25);
+        t = tu_slurp(b1, NULL);
+        CHECK(t && strstr(t, "find_parameters") != NULL);
+        free(t);
+        o.linear.solver = 4; /* MCSVM_CS: find_parameters cannot search it */
+        CHECK(allot_train(c, cpath, &o, b1, &r, &e2) == ALLOT_E_UNSUPPORTED);
+    }
     /* a tiny budget: the oracle picks the cheapest tier only -> a constant policy */
     snprintf(b1, sizeof b1, "%s/const.json", dir);
     train_and_check(c, cpath, b1, ALLOT_LEARNER_XGBOOST, 0.0, ALLOT_DECISION_CALIBRATED, &r);

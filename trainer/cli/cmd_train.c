@@ -46,6 +46,8 @@ static void help(FILE *out) {
             "  --solver NAME (L2R_LR; also L2R_L2LOSS_SVC_DUAL, L2R_L2LOSS_SVC, L2R_L1LOSS_SVC_DUAL,\n"
             "                 MCSVM_CS, L1R_L2LOSS_SVC, L1R_LR, L2R_LR_DUAL)\n"
             "  --C X (default: chosen by k-fold CV over powers of 2 in [--C-min 1/64, --C-max 64])\n"
+            "  --C-search grid|liblinear  grid (default): the seeded folds over [--C-min, --C-max];\n"
+            "                 liblinear: LIBLINEAR's find_parameters from --C-min (L2R_LR, L2R_L2LOSS_SVC)\n"
             "  --eps X  --bias X (1; < 0 = none)\n"
             "\n%s",
             allot_cli_exit_codes_help);
@@ -72,7 +74,7 @@ static int parse_int(const char *s, int *out) {
 enum {
     O_BUDGET = 256, O_OUT, O_LEARNER, O_RULE, O_TEST, O_FOLDS, O_SEED, O_FEATURES, O_META, O_HASH, O_JSON, O_QUIET,
     O_ROUNDS, O_DEPTH, O_ETA, O_SUBSAMPLE, O_MCW, O_LAMBDA, O_ES, O_NTHREAD, O_SOLVER, O_C, O_CMIN, O_CMAX, O_EPS,
-    O_BIAS, O_CW, O_HELP
+    O_BIAS, O_CW, O_CSEARCH, O_HELP
 };
 
 int allot_cmd_train(int argc, char **argv) {
@@ -90,7 +92,8 @@ int allot_cmd_train(int argc, char **argv) {
         {"solver", required_argument, 0, O_SOLVER}, {"C", required_argument, 0, O_C},
         {"C-min", required_argument, 0, O_CMIN}, {"C-max", required_argument, 0, O_CMAX},
         {"eps", required_argument, 0, O_EPS}, {"bias", required_argument, 0, O_BIAS},
-        {"class-weights", required_argument, 0, O_CW}, {"help", no_argument, 0, O_HELP},
+        {"class-weights", required_argument, 0, O_CW}, {"C-search", required_argument, 0, O_CSEARCH},
+        {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0}};
     allot_train_options o;
     allot_train_options_default(&o);
@@ -166,6 +169,11 @@ int allot_cmd_train(int argc, char **argv) {
         case O_CMAX: NEED_D(o.linear.c_max, dval > 0, "C-max", "a number > 0"); break;
         case O_EPS: NEED_D(o.linear.eps, dval > 0, "eps", "a number > 0"); break;
         case O_BIAS: NEED_D(o.linear.bias, 1, "bias", "a number"); break;
+        case O_CSEARCH:
+            if (!strcmp(optarg, "grid")) o.linear.liblinear_search = 0;
+            else if (!strcmp(optarg, "liblinear")) o.linear.liblinear_search = 1;
+            else return allot_cli_usage_error(CMD, "--C-search must be grid or liblinear");
+            break;
         case O_CW:
             if (!strcmp(optarg, "balanced")) o.linear.class_weights = o.xgb.class_weights = 1;
             else if (!strcmp(optarg, "none")) o.linear.class_weights = o.xgb.class_weights = 0;

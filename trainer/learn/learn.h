@@ -51,6 +51,9 @@ typedef struct allot_linear_params {
     double bias;         /**< bias feature value (default 1; < 0: no bias) */
     int class_weights;   /**< 1: weight each class by n / (K * n_c) (balanced; default 1) */
     int hashed;          /**< 1: feed the hashed n-gram block too (default 1) */
+    int liblinear_search;/**< 1: choose C with LIBLINEAR's find_parameters (its own folds) instead of
+                              the seeded grid; the seeded folds then only give the out-of-fold
+                              probabilities for calibration */
 } allot_linear_params;
 
 /** Everything `allot train` takes. */

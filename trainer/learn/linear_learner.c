@@ -165,6 +165,64 @@ allot_status allot_linear_train(const allot_linear_data *dt, const int *y, int n
     return ALLOT_OK;
 }
 
+allot_status allot_linear_find_C(const allot_linear_data *dt, const int *y, int n_classes,
+                                 const allot_linear_params *p, int folds, double start_C, uint64_t seed,
+                                 double *best_C, double *best_acc, allot_error *err) {
+    if (p->solver != L2R_LR && p->solver != L2R_L2LOSS_SVC)
+        return allot_error_set(err, ALLOT_E_UNSUPPORTED,
+                               "LIBLINEAR's find_parameters searches C for L2R_LR and L2R_L2LOSS_SVC only");
+    if (dt->n < (size_t)folds) return allot_error_set(err, ALLOT_E_INVALID, "fewer rows than folds");
+    set_print_string_function(silent_print);
+    struct problem prob;
+    prob.l = (int)dt->n;
+    prob.n = dt->n_features + (dt->bias >= 0 ? 1 : 0);
+    prob.bias = dt->bias;
+    prob.x = (struct feature_node **)dt->rows;
+    prob.y = malloc(dt->n * sizeof(double));
+    int *wl = malloc((size_t)(n_classes > 0 ? n_classes : 1) * sizeof(int));
+    double *wv = malloc((size_t)(n_classes > 0 ? n_classes : 1) * sizeof(double));
+    if (!prob.y || !wl || !wv) {
+        free(prob.y);
+        free(wl);
+        free(wv);
+        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (LIBLINEAR problem)");
+    }
+    for (size_t i = 0; i < dt->n; i++) prob.y[i] = (double)y[i];
+    struct parameter par;
+    memset(&par, 0, sizeof par);
+    par.solver_type = p->solver;
+    par.C = 1;
+    par.p = 0.1;
+    par.eps = p->eps > 0 ? p->eps : 0.01;
+    if (p->class_weights && n_classes > 0) {
+        int k = 0;
+        for (int c = 0; c < n_classes; c++) {
+            size_t cnt = 0;
+            for (size_t i = 0; i < dt->n; i++) cnt += y[i] == c;
+            if (!cnt) continue;
+            wl[k] = c;
+            wv[k++] = (double)dt->n / ((double)n_classes * (double)cnt);
+        }
+        par.nr_weight = k;
+        par.weight_label = wl;
+        par.weight = wv;
+    }
+    allot_status st = ALLOT_OK;
+    const char *msg = check_parameter(&prob, &par);
+    if (msg) {
+        st = allot_error_set(err, ALLOT_E_ARGUMENT, "LIBLINEAR: %s", msg);
+    } else {
+        double bp = 0, score = 0;
+        srand((unsigned)(seed & 0xffffffffu)); /* find_parameters shuffles its folds with rand() */
+        find_parameters(&prob, &par, folds, start_C, -1, best_C, &bp, &score);
+        if (best_acc) *best_acc = score / 100.0; /* LIBLINEAR reports accuracy in percent */
+    }
+    free(prob.y);
+    free(wl);
+    free(wv);
+    return st;
+}
+
 allot_status allot_linear_predict(const allot_linear_fit *m, const allot_linear_data *dt, double *prob,
                                   allot_error *err) {
     struct model *mod = m->model;

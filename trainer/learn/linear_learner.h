@@ -48,6 +48,15 @@ allot_status allot_linear_train(const allot_linear_data *dt, const int *y, int n
                                 allot_error *err);
 
 /**
+ * LIBLINEAR's own C search (find_parameters, warm-started CV with LIBLINEAR's folds drawn from
+ * rand() after srand(seed)); L2R_LR and L2R_L2LOSS_SVC only (ALLOT_E_UNSUPPORTED otherwise).
+ * start_C <= 0 lets LIBLINEAR pick the smallest C. *best_C, *best_acc (CV accuracy) receive the result.
+ */
+allot_status allot_linear_find_C(const allot_linear_data *dt, const int *y, int n_classes,
+                                 const allot_linear_params *p, int folds, double start_C, uint64_t seed,
+                                 double *best_C, double *best_acc, allot_error *err);
+
+/**
  * Class scores of every row: prob[r*K + k] = p(class k) by predict_probability for the logistic
  * solvers; for other solvers, as the runtime scores them: a sigmoid of the one decision value
  * (two classes) or a softmax of the decision values (used by the rules; not calibrated probabilities). Class order is the class index, whatever LIBLINEAR's label order.

@@ -310,7 +310,16 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
     }
     size_t n_c = 1;
     double cgrid[64];
-    if (!is_xgb && opt->linear.C <= 0) {
+    if (!is_xgb && !constant && opt->linear.C <= 0 && opt->linear.liblinear_search) {
+        allot_linear_data dt;
+        st = lin_data(&lc, sp.train_idx, nt, &dt, err);
+        if (st != ALLOT_OK) goto done;
+        double acc = 0;
+        st = allot_linear_find_C(&dt, y, K, &opt->linear, opt->folds, opt->linear.c_min, opt->seed, &cgrid[0], &acc,
+                                 err);
+        allot_linear_data_free(&dt);
+        if (st != ALLOT_OK) goto done;
+    } else if (!is_xgb && opt->linear.C <= 0) {
         n_c = 0;
         for (double Cv = opt->linear.c_min; Cv <= opt->linear.c_max * (1 + 1e-12) && n_c < 64; Cv *= 2)
             cgrid[n_c++] = Cv;
@@ -455,7 +464,11 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
         cJSON_AddStringToObject(lp, "solver", allot_linear_solver_name(opt->linear.solver));
         cJSON_AddNumberToObject(lp, "C", rep.chosen_C);
         cJSON_AddBoolToObject(lp, "C_by_cv", opt->linear.C <= 0);
-        if (opt->linear.C <= 0) {
+        if (opt->linear.C <= 0 && opt->linear.liblinear_search) {
+            cJSON_AddStringToObject(lp, "C_search", "liblinear find_parameters");
+            cJSON_AddNumberToObject(lp, "C_start", opt->linear.c_min);
+        } else if (opt->linear.C <= 0) {
+            cJSON_AddStringToObject(lp, "C_search", "seeded k-fold grid");
             cJSON_AddNumberToObject(lp, "C_min", opt->linear.c_min);
             cJSON_AddNumberToObject(lp, "C_max", opt->linear.c_max);
         }
