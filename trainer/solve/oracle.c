@@ -684,7 +684,7 @@ allot_status allot_oracle_frontier(const double *acc, const double *cost, size_t
     }
     st = bracket_pass(acc, cost, &hs, -1.0, INFINITY, pos, &cum, &cands, &n_cands, &cap_cands, err);
     if (st != ALLOT_OK) goto done;
-    qsort(cands, n_cands, sizeof *cands, cmp_cand);
+    if (n_cands > 1) qsort(cands, n_cands, sizeof *cands, cmp_cand);
     pts = malloc((n_cands + 1) * sizeof *pts);
     if (!pts) {
         st = allot_error_set(err, ALLOT_E_NOMEM, "oracle: out of memory for %zu frontier points", n_cands + 1);
