@@ -260,6 +260,9 @@ static void test_end_to_end(const char *dir) {
     o.budget = 4;
     o.features = "nope";
     CHECK(allot_train(c, cpath, &o, b1, NULL, &err) == ALLOT_E_ARGUMENT);
+    o.features = NULL;
+    o.meta_features = "no_such_field";
+    CHECK(allot_train(c, cpath, &o, b1, NULL, &err) == ALLOT_E_INVALID);
     allot_curves_free(c);
 }
 

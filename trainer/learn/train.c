@@ -277,6 +277,18 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
     if (st != ALLOT_OK) goto done;
     st = allot_feature_matrix_build(fz, curves, want_hash, &fm, err);
     if (st != ALLOT_OK) goto done;
+    /* a meta field that no query has (a typo, or a string without a number) would be an all-missing
+     * feature: say so instead of training on nothing */
+    for (size_t e = 0, nb = allot_featurizer_n_builtin_used(fz); e < allot_featurizer_n_extra(fz); e++) {
+        size_t present = 0;
+        for (size_t i = 0; i < fm.n; i++) present += !isnan(fm.dense[i * fm.d + nb + e]);
+        if (!present) {
+            st = allot_error_set(err, ALLOT_E_INVALID,
+                                 "feature '%s' is missing (or not a number) in every query of %s",
+                                 allot_featurizer_extra_name(fz, e), curves_path ? curves_path : "the curves");
+            goto done;
+        }
+    }
     if (!is_xgb) {
         /* standardisation fitted on the training pool only, saved in the spec */
         center = malloc((fm.d ? fm.d : 1) * sizeof *center);
