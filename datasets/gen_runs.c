@@ -25,6 +25,8 @@
 #include "rng.h"
 
 /* ---- generative-model constants (see README "Generative model") ---------------------------- */
+/* The latent-difficulty and trap constants may be overridden at compile time (-DHIDDEN_SD=0.4)
+ * for experiments; the default data is always built with the values below. */
 
 #define MAX_STEPS 10        /* operations in one problem (the opening sentence excluded) */
 #define MAX_DISTRACTORS 8   /* consistent wrong answers per query */
