@@ -766,7 +766,6 @@ static const unsigned char byte_class[256] = {
     16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
 };
 
-static int is_space(unsigned char c) { return byte_class[c] & BC_SPACE; }
 static int is_digit(unsigned char c) { return (byte_class[c] & BC_DIGIT) != 0; }
 static int is_alpha(unsigned char c) { return (byte_class[c] & BC_ALPHA) != 0; }
 static int is_token_byte(unsigned char c) { return (byte_class[c] & BC_TOKEN) != 0; }
@@ -911,107 +910,84 @@ static int starts_with(const unsigned char *p, size_t n, const char *lit) {
     return n >= m && !memcmp(p, lit, m);
 }
 
-/* Pass 1: byte-level counts, words, lines, LaTeX markers. Integer counters, converted once. */
+static size_t hist_sum(const uint32_t *h, unsigned lo, unsigned hi) { /* h[lo..hi] */
+    size_t s = 0;
+    for (unsigned c = lo; c <= hi; c++) s += h[c];
+    return s;
+}
+
+/*
+ * Pass 1: every byte-level count from one branch-free loop: a byte histogram, word starts, and
+ * sentence ends (a '.', '!' or '?' followed by whitespace or the end is the last byte of a
+ * terminating run, so counting those bytes counts the runs); a final unterminated sentence exists
+ * when a non-whitespace byte follows the last such terminator. Sequences (LaTeX commands, UTF-8
+ * operators) are looked for only when the histogram says their first byte occurs.
+ */
 static void pass_bytes(const unsigned char *p, size_t n, double *v) {
-    size_t words = 0, word_bytes = 0, newlines = 0, chars = 0, non_ascii = 0, digits = 0, upper = 0;
-    size_t qmarks = 0, dollars = 0, carets = 0, percents = 0, equals = 0, ops = 0, brackets = 0, code = 0;
-    size_t latex = 0, frac = 0, sqrt_ = 0;
-    int in_word = 0;
+    uint32_t h[256];
+    memset(h, 0, sizeof h);
+    size_t words = 0, sentences = 0, last_nonspace = 0, last_term = 0; /* positions + 1; 0 = none */
+    unsigned prev_space = 1;
     for (size_t i = 0; i < n; i++) {
-        unsigned char c = p[i];
-        unsigned k = byte_class[c];
-        int ink = !(k & BC_SPACE); /* branch-free counting for the common bytes */
-        chars += !(k & BC_CONT);
-        newlines += c == '\n';
-        word_bytes += (size_t)ink;
-        words += (size_t)(ink & !in_word);
-        in_word = ink;
-        digits += (k & BC_DIGIT) != 0;
-        upper += (k & BC_UPPER) != 0;
-        non_ascii += c >> 7;
-        if (!(k & BC_SPECIAL)) continue;
-        if (c == 0xC2) { /* U+00B7 middle dot */
-            if (i + 1 < n && p[i + 1] == 0xB7) ops++;
-            continue;
+        unsigned c = p[i], k = byte_class[c];
+        unsigned sp = (k & BC_SPACE) != 0;
+        unsigned next_sp = i + 1 < n ? (byte_class[p[i + 1]] & BC_SPACE) != 0 : 1u;
+        unsigned te = ((k & BC_TERM) != 0) & next_sp;
+        h[c]++;
+        words += (!sp) & prev_space;
+        prev_space = sp;
+        sentences += te;
+        last_term = te ? i + 1 : last_term;
+        last_nonspace = sp ? last_nonspace : i + 1;
+    }
+    size_t spaces = h[' '] + h['\t'] + h['\n'] + h['\r'] + h['\v'] + h['\f'];
+    size_t ops = h['+'] + h['-'] + h['*'] + h['/'] + h['<'] + h['>'] + h['^'] + h['='];
+    size_t latex = 0, frac = 0, sqrt_ = 0;
+    if (h['\\']) {
+        for (const unsigned char *q = memchr(p, '\\', n); q; q = memchr(q + 1, '\\', n - (size_t)(q + 1 - p))) {
+            size_t rest = n - (size_t)(q + 1 - p);
+            if (rest == 0) break;
+            if (!is_alpha(q[1])) continue;
+            latex++;
+            if (starts_with(q + 1, rest, "frac") || starts_with(q + 1, rest, "dfrac") || starts_with(q + 1, rest, "tfrac"))
+                frac++;
+            if (starts_with(q + 1, rest, "sqrt")) sqrt_++;
         }
-        if (c == 0xC3) { /* U+00D7 times, U+00F7 division */
-            if (i + 1 < n && (p[i + 1] == 0x97 || p[i + 1] == 0xB7)) ops++;
-            continue;
-        }
-        if (c == 0xE2) { /* U+2212 minus, U+2260 not equal, U+2264 <=, U+2265 >= */
-            if (i + 2 < n && ((p[i + 1] == 0x88 && p[i + 2] == 0x92) ||
-                              (p[i + 1] == 0x89 && (p[i + 2] == 0xA0 || p[i + 2] == 0xA4 || p[i + 2] == 0xA5))))
-                ops++;
-            continue;
-        }
-        switch (c) {
-        case '?': qmarks++; break;
-        case '$': dollars++; break;
-        case '^': carets++; ops++; break;
-        case '%': percents++; break;
-        case '=': equals++; ops++; break;
-        case '+': case '-': case '*': case '/': case '<': case '>': ops++; break;
-        case '(': case ')': case '[': case ']': case '{': case '}': brackets++; break;
-        case ';': case '_': case '`': case '#': case '|': case '&': code++; break;
-        case '\\':
-            if (i + 1 < n && is_alpha(p[i + 1])) {
-                const unsigned char *q = p + i + 1;
-                size_t rest = n - i - 1;
-                latex++;
-                if (starts_with(q, rest, "frac") || starts_with(q, rest, "dfrac") || starts_with(q, rest, "tfrac"))
-                    frac++;
-                if (starts_with(q, rest, "sqrt")) sqrt_++;
+    }
+    if (h[0xC2] | h[0xC3] | h[0xE2]) {
+        for (size_t i = 0; i + 1 < n; i++) {
+            unsigned c = p[i];
+            if (c == 0xC2) { /* U+00B7 middle dot */
+                ops += p[i + 1] == 0xB7;
+            } else if (c == 0xC3) { /* U+00D7 times, U+00F7 division */
+                ops += p[i + 1] == 0x97 || p[i + 1] == 0xB7;
+            } else if (c == 0xE2 && i + 2 < n) { /* U+2212 minus, U+2260 not equal, U+2264 <=, U+2265 >= */
+                ops += (p[i + 1] == 0x88 && p[i + 2] == 0x92) ||
+                       (p[i + 1] == 0x89 && (p[i + 2] == 0xA0 || p[i + 2] == 0xA4 || p[i + 2] == 0xA5));
             }
-            break;
-        default: break;
         }
     }
     v[F_LEN_BYTES] = (double)n;
-    v[F_LEN_CHARS] = (double)chars;
-    v[F_N_NON_ASCII] = (double)non_ascii;
-    v[F_N_DIGITS] = (double)digits;
-    v[F_N_UPPERCASE] = (double)upper;
-    v[F_N_QUESTION_MARKS] = (double)qmarks;
-    v[F_N_DOLLARS] = (double)dollars;
-    v[F_N_CARETS] = (double)carets;
-    v[F_N_PERCENT_SIGNS] = (double)percents;
-    v[F_N_EQUALS] = (double)equals;
+    v[F_LEN_CHARS] = (double)(n - hist_sum(h, 0x80, 0xBF));
+    v[F_N_NON_ASCII] = (double)hist_sum(h, 0x80, 0xFF);
+    v[F_N_DIGITS] = (double)hist_sum(h, '0', '9');
+    v[F_N_UPPERCASE] = (double)hist_sum(h, 'A', 'Z');
+    v[F_N_QUESTION_MARKS] = (double)h['?'];
+    v[F_N_DOLLARS] = (double)h['$'];
+    v[F_N_CARETS] = (double)h['^'];
+    v[F_N_PERCENT_SIGNS] = (double)h['%'];
+    v[F_N_EQUALS] = (double)h['='];
     v[F_N_OPERATORS] = (double)ops;
-    v[F_N_BRACKETS] = (double)brackets;
-    v[F_N_CODE_PUNCT] = (double)code;
+    v[F_N_BRACKETS] = (double)(h['('] + h[')'] + h['['] + h[']'] + h['{'] + h['}']);
+    v[F_N_CODE_PUNCT] = (double)(h[';'] + h['_'] + h['`'] + h['#'] + h['|'] + h['&']);
     v[F_N_LATEX_CMDS] = (double)latex;
     v[F_N_LATEX_FRAC] = (double)frac;
     v[F_N_LATEX_SQRT] = (double)sqrt_;
     v[F_N_WORDS] = (double)words;
-    v[F_N_LINES] = n == 0 ? 0 : (double)(newlines + (p[n - 1] == '\n' ? 0 : 1));
-    v[F_AVG_WORD_LEN] = words ? (double)word_bytes / (double)words : 0;
-    if (percents > 0) v[F_KW_PERCENT] = 1;
-}
-
-/* Pass 2: sentences = runs of . ! ? followed by whitespace or the end, plus a final unterminated one. */
-static void pass_sentences(const unsigned char *p, size_t n, double *v) {
-    size_t sentences = 0;
-    int pending = 0;
-    size_t i = 0;
-    while (i < n) {
-        unsigned k = byte_class[p[i]];
-        if (k & BC_TERM) {
-            size_t j = i;
-            while (j < n && (byte_class[p[j]] & BC_TERM)) j++;
-            if (j == n || is_space(p[j])) {
-                sentences++;
-                pending = 0;
-            } else {
-                pending = 1;
-            }
-            i = j;
-            continue;
-        }
-        if (!(k & BC_SPACE)) pending = 1;
-        i++;
-    }
-    if (pending) sentences++;
-    v[F_N_SENTENCES] = (double)sentences;
+    v[F_N_LINES] = n == 0 ? 0 : (double)(h['\n'] + (p[n - 1] == '\n' ? 0 : 1));
+    v[F_N_SENTENCES] = (double)(sentences + (last_nonspace > last_term ? 1 : 0));
+    v[F_AVG_WORD_LEN] = words ? (double)(n - spaces) / (double)words : 0;
+    if (h['%'] > 0) v[F_KW_PERCENT] = 1;
 }
 
 /* Pass 3: numbers = digit runs joined by ',' (any number of times) or one '.' between digits. */
@@ -1134,7 +1110,6 @@ allot_status allot_featurize(const allot_featurizer *f, const char *prompt, size
     }
 
     pass_bytes(p, prompt_len, v);
-    pass_sentences(p, prompt_len, v);
     pass_numbers(p, prompt_len, v);
     pass_tokens(f, p, prompt_len, v, do_hash ? &acc : NULL);
 
