@@ -112,7 +112,7 @@ static void test_learners_direct(void) {
     allot_error err = {0};
     for (int K = 2; K <= 3; K++) {
         allot_xgb_fit m;
-        REQUIRE_OK(allot_xgb_train(x, K == 3 ? y : y2, 500, d, K, x + 500 * d, (K == 3 ? y : y2) + 500, 100, &o.xgb, 0,
+        REQUIRE_OK(allot_xgb_train(x, K == 3 ? y : y2, 500, d, K, x + 500 * d, (K == 3 ? y : y2) + 500, 100, NULL, NULL, &o.xgb, 0,
                                    1, &m, &err));
         CHECK(m.best_rounds >= 1 && m.best_rounds <= o.xgb.rounds);
         double *pr = malloc(100 * (size_t)K * sizeof *pr);
@@ -224,6 +224,20 @@ static void test_end_to_end(const char *dir) {
         CHECKF(l1 == l2 && !memcmp(x1, x2, l1), "learner %d not deterministic", l);
         free(x1);
         free(x2);
+    }
+    /* gap-weighted XGBoost */
+    {
+        allot_train_options o;
+        allot_train_options_default(&o);
+        o.budget = 4;
+        o.xgb.gap_weights = 1;
+        snprintf(b1, sizeof b1, "%s/gapw.json", dir);
+        allot_error e2 = {0};
+        CHECKF(allot_train(c, cpath, &o, b1, &r, &e2) == ALLOT_OK, "%s", e2.msg);
+        CHECK(r.runtime_parity == 1);
+        t = tu_slurp(b1, NULL);
+        CHECK(t && strstr(t, "\"gap_weights\":true") != NULL);
+        free(t);
     }
     /* LIBLINEAR's own C search (find_parameters) */
     {

@@ -42,6 +42,8 @@ static void help(FILE *out) {
             "XGBoost:\n"
             "  --rounds N (200)  --max-depth N (4)  --eta X (0.1)  --subsample X (0.8)\n"
             "  --min-child-weight X (1)  --lambda X (1)  --early-stopping N (20; 0 = off)  --nthread N (1)\n"
+            "  --gap-weights     weight each training query by its oracle gap v(o) - min_t v(t), v = acc -\n"
+            "                    lambda*cost (the loss the audit's data-dependent regret bound charges)\n"
             "LIBLINEAR:\n"
             "  --solver NAME (L2R_LR; also L2R_L2LOSS_SVC_DUAL, L2R_L2LOSS_SVC, L2R_L1LOSS_SVC_DUAL,\n"
             "                 MCSVM_CS, L1R_L2LOSS_SVC, L1R_LR, L2R_LR_DUAL)\n"
@@ -74,7 +76,7 @@ static int parse_int(const char *s, int *out) {
 enum {
     O_BUDGET = 256, O_OUT, O_LEARNER, O_RULE, O_TEST, O_FOLDS, O_SEED, O_FEATURES, O_META, O_HASH, O_JSON, O_QUIET,
     O_ROUNDS, O_DEPTH, O_ETA, O_SUBSAMPLE, O_MCW, O_LAMBDA, O_ES, O_NTHREAD, O_SOLVER, O_C, O_CMIN, O_CMAX, O_EPS,
-    O_BIAS, O_CW, O_CSEARCH, O_HELP
+    O_BIAS, O_CW, O_CSEARCH, O_GAPW, O_HELP
 };
 
 int allot_cmd_train(int argc, char **argv) {
@@ -93,6 +95,7 @@ int allot_cmd_train(int argc, char **argv) {
         {"C-min", required_argument, 0, O_CMIN}, {"C-max", required_argument, 0, O_CMAX},
         {"eps", required_argument, 0, O_EPS}, {"bias", required_argument, 0, O_BIAS},
         {"class-weights", required_argument, 0, O_CW}, {"C-search", required_argument, 0, O_CSEARCH},
+        {"gap-weights", no_argument, 0, O_GAPW},
         {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0}};
     allot_train_options o;
@@ -169,6 +172,7 @@ int allot_cmd_train(int argc, char **argv) {
         case O_CMAX: NEED_D(o.linear.c_max, dval > 0, "C-max", "a number > 0"); break;
         case O_EPS: NEED_D(o.linear.eps, dval > 0, "eps", "a number > 0"); break;
         case O_BIAS: NEED_D(o.linear.bias, 1, "bias", "a number"); break;
+        case O_GAPW: o.xgb.gap_weights = 1; break;
         case O_CSEARCH:
             if (!strcmp(optarg, "grid")) o.linear.liblinear_search = 0;
             else if (!strcmp(optarg, "liblinear")) o.linear.liblinear_search = 1;

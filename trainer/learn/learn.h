@@ -40,6 +40,7 @@ typedef struct allot_xgb_params {
     int early_stopping;      /**< stop after this many rounds without validation improvement (default 20; 0 = off) */
     int nthread;             /**< default 1 (results do not depend on it) */
     int class_weights;       /**< 1: weight each row by n / (K * n_class) (balanced; default 1) */
+    int gap_weights;         /**< 1: also weight each row by its oracle gap (regret-weighted imitation; default 0) */
 } allot_xgb_params;
 
 /** LIBLINEAR parameters. */

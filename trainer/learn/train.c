@@ -50,6 +50,7 @@ typedef struct learner_ctx {
     const allot_feature_matrix *fm;
     const float *lin_dense; /* standardised dense block (LIBLINEAR), n x d */
     int K;
+    const double *row_w;    /* per curves row: XGBoost row weight multiplier (gap weights), or NULL */
 } learner_ctx;
 
 typedef struct fitted {
@@ -86,15 +87,25 @@ static allot_status fit_rows(const learner_ctx *lc, const size_t *rows, const in
     if (lc->opt->learner == ALLOT_LEARNER_XGBOOST) {
         float *x = gather_dense(lc->fm, rows, n);
         float *xv = n_val ? gather_dense(lc->fm, val_rows, n_val) : NULL;
-        if (!x || (n_val && !xv)) {
+        double *w = lc->row_w ? malloc((n ? n : 1) * sizeof *w) : NULL;
+        double *wv = lc->row_w ? malloc((n_val ? n_val : 1) * sizeof *wv) : NULL;
+        if (!x || (n_val && !xv) || (lc->row_w && (!w || !wv))) {
             free(x);
             free(xv);
+            free(w);
+            free(wv);
             return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (XGBoost rows)");
         }
-        st = allot_xgb_train(x, y, n, lc->fm->d, lc->K, xv, y_val, n_val, &lc->opt->xgb, rounds_override, lc->opt->seed,
-                             &out->xgb, err);
+        if (lc->row_w) {
+            for (size_t j = 0; j < n; j++) w[j] = lc->row_w[rows[j]];
+            for (size_t j = 0; j < n_val; j++) wv[j] = lc->row_w[val_rows[j]];
+        }
+        st = allot_xgb_train(x, y, n, lc->fm->d, lc->K, xv, y_val, n_val, w, wv, &lc->opt->xgb, rounds_override,
+                             lc->opt->seed, &out->xgb, err);
         free(x);
         free(xv);
+        free(w);
+        free(wv);
         return st;
     }
     allot_linear_data dt;
@@ -218,7 +229,7 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
     size_t n_extra = 0;
     int *tier_lab = NULL, *y = NULL, *y_test_tier = NULL, *choice = NULL;
     double *tier_cost = NULL, *class_cost = NULL, *oof = NULL, *test_prob = NULL, *realised_train = NULL;
-    double *center = NULL, *scale = NULL;
+    double *center = NULL, *scale = NULL, *row_w = NULL;
     float *lin_dense = NULL;
     char *model_text = NULL, *spec = NULL, *prov_text = NULL;
     fitted final;
@@ -311,7 +322,28 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
     }
     allot_featurizer_spec_json(fz, spec, spec_len + 1);
 
-    learner_ctx lc = {opt, &fm, lin_dense, K};
+    /* gap weights (XGBoost): the audit's data-dependent regret bound is the sum of the gaps of the
+     * misclassified queries, gap_i = v_i(o_i) - min_t v_i(t) with v = acc - lambda*cost at the
+     * training oracle's lambda; weighting each row by its gap (normalised to mean 1) makes the
+     * classifier's weighted error that bound */
+    if (is_xgb && opt->xgb.gap_weights) {
+        row_w = calloc(curves->n_queries, sizeof *row_w);
+        if (!row_w) {
+            st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+            goto done;
+        }
+        double sum = 0;
+        for (size_t j = 0; j < nt; j++) {
+            size_t i = sp.train_idx[j];
+            const double *a = curves->acc + i * T, *cc = curves->cost + i * T;
+            double vmin = INFINITY, vo = a[tier_lab[j]] - rep.oracle_lambda * cc[tier_lab[j]];
+            for (size_t t = 0; t < T; t++) vmin = fmin(vmin, a[t] - rep.oracle_lambda * cc[t]);
+            row_w[i] = vo - vmin;
+            sum += row_w[i];
+        }
+        for (size_t j = 0; j < nt; j++) row_w[sp.train_idx[j]] = sum > 0 ? row_w[sp.train_idx[j]] * (double)nt / sum : 1.0;
+    }
+    learner_ctx lc = {opt, &fm, lin_dense, K, row_w};
 
     /* 4. cross-validation on the training pool */
     oof = malloc(nt * (size_t)K * sizeof *oof);
@@ -471,6 +503,7 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
         cJSON_AddNumberToObject(lp, "early_stopping", opt->xgb.early_stopping);
         cJSON_AddNumberToObject(lp, "nthread", opt->xgb.nthread);
         cJSON_AddBoolToObject(lp, "class_weights_balanced", opt->xgb.class_weights);
+        cJSON_AddBoolToObject(lp, "gap_weights", opt->xgb.gap_weights);
         cJSON_AddStringToObject(lp, "tree_method", "hist");
     } else {
         cJSON_AddStringToObject(lp, "solver", allot_linear_solver_name(opt->linear.solver));
@@ -592,6 +625,7 @@ done:
     free(realised_train);
     free(center);
     free(scale);
+    free(row_w);
     free(lin_dense);
     free(model_text);
     free(spec);

@@ -17,7 +17,7 @@
     } while (0)
 
 static allot_status make_dmatrix(const float *x, const int *y, size_t n, size_t d, int balanced, int K,
-                                 DMatrixHandle *out, allot_error *err) {
+                                 const double *row_w, DMatrixHandle *out, allot_error *err) {
     allot_status st = ALLOT_OK;
     float *lab = NULL;
     *out = NULL;
@@ -30,8 +30,9 @@ static allot_status make_dmatrix(const float *x, const int *y, size_t n, size_t 
         }
         for (size_t i = 0; i < n; i++) lab[i] = (float)y[i];
         XGB_CHECK(XGDMatrixSetFloatInfo(*out, "label", lab, (bst_ulong)n), "setting labels");
-        if (balanced) {
-            /* row weight n / (K * n_class): every class carries the same total weight */
+        if (balanced || row_w) {
+            /* balanced: row weight n / (K * n_class), every class carries the same total weight;
+             * times the caller's row weights when given */
             size_t *cnt = calloc((size_t)(K > 0 ? K : 1), sizeof *cnt);
             if (!cnt) {
                 st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory (weights)");
@@ -41,7 +42,8 @@ static allot_status make_dmatrix(const float *x, const int *y, size_t n, size_t 
                 if (y[i] >= 0 && y[i] < K) cnt[y[i]]++;
             for (size_t i = 0; i < n; i++) {
                 size_t k = y[i] >= 0 && y[i] < K ? cnt[y[i]] : 0;
-                lab[i] = (float)((double)n / ((double)K * (double)(k ? k : 1)));
+                double w = balanced ? (double)n / ((double)K * (double)(k ? k : 1)) : 1.0;
+                lab[i] = (float)(w * (row_w ? row_w[i] : 1.0));
             }
             free(cnt);
             XGB_CHECK(XGDMatrixSetFloatInfo(*out, "weight", lab, (bst_ulong)n), "setting weights");
@@ -63,7 +65,8 @@ static double parse_eval(const char *s) {
 }
 
 allot_status allot_xgb_train(const float *x, const int *y, size_t n, size_t d, int n_classes, const float *x_val,
-                             const int *y_val, size_t n_val, const allot_xgb_params *p, int rounds_override,
+                             const int *y_val, size_t n_val, const double *row_w, const double *row_w_val,
+                             const allot_xgb_params *p, int rounds_override,
                              uint64_t seed, allot_xgb_fit *out, allot_error *err) {
     memset(out, 0, sizeof *out);
     if (n_classes < 2) return allot_error_set(err, ALLOT_E_ARGUMENT, "XGBoost needs >= 2 classes");
@@ -72,11 +75,11 @@ allot_status allot_xgb_train(const float *x, const int *y, size_t n, size_t d, i
     DMatrixHandle dtrain = NULL, dval = NULL;
     BoosterHandle bst = NULL, sliced = NULL;
     char buf[64];
-    st = make_dmatrix(x, y, n, d, p->class_weights, n_classes, &dtrain, err);
+    st = make_dmatrix(x, y, n, d, p->class_weights, n_classes, row_w, &dtrain, err);
     if (st != ALLOT_OK) return st;
     int use_val = n_val > 0 && rounds_override <= 0 && p->early_stopping > 0;
     if (use_val) {
-        st = make_dmatrix(x_val, y_val, n_val, d, p->class_weights, n_classes, &dval, err);
+        st = make_dmatrix(x_val, y_val, n_val, d, p->class_weights, n_classes, row_w_val, &dval, err);
         if (st != ALLOT_OK) goto done;
     }
     DMatrixHandle cache[2] = {dtrain, dval};
@@ -154,7 +157,7 @@ allot_status allot_xgb_predict(const allot_xgb_fit *m, const float *x, size_t n,
     if (n == 0) return ALLOT_OK;
     allot_status st = ALLOT_OK;
     DMatrixHandle dm = NULL;
-    st = make_dmatrix(x, NULL, n, m->d, 0, m->n_classes, &dm, err);
+    st = make_dmatrix(x, NULL, n, m->d, 0, m->n_classes, NULL, &dm, err);
     if (st != ALLOT_OK) return st;
     const char *cfg = "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, \"iteration_end\": 0, "
                       "\"strict_shape\": false}";

@@ -26,10 +26,12 @@ typedef struct allot_xgb_fit {
 /**
  * Train on n rows of d float features (row-major, NaN missing) with class labels y in [0,K).
  * When n_val > 0 the validation rows drive early stopping; rounds_override > 0 trains exactly
- * that many rounds without early stopping.
+ * that many rounds without early stopping. row_w / row_w_val (may be NULL) multiply the rows'
+ * weights (the balanced class weights when p->class_weights is set, else 1).
  */
 allot_status allot_xgb_train(const float *x, const int *y, size_t n, size_t d, int n_classes, const float *x_val,
-                             const int *y_val, size_t n_val, const allot_xgb_params *p, int rounds_override,
+                             const int *y_val, size_t n_val, const double *row_w, const double *row_w_val,
+                             const allot_xgb_params *p, int rounds_override,
                              uint64_t seed, allot_xgb_fit *out, allot_error *err);
 
 /** Class probabilities of n rows: prob[r*K + k] (XGBoost's float output widened to double). */
