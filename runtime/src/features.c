@@ -899,11 +899,6 @@ static void sparse_finish(sparse_acc *a, uint32_t hash_dim) {
     }
 }
 
-/* Lower-case n bytes of src into dst. */
-static void lower_copy(char *dst, const unsigned char *src, size_t n) {
-    for (size_t i = 0; i < n; i++) dst[i] = (char)lower_ascii(src[i]);
-}
-
 /* 1 when p[0..n) starts with the literal lit. */
 static int starts_with(const unsigned char *p, size_t n, const char *lit) {
     size_t m = strlen(lit);
@@ -1052,15 +1047,20 @@ static void pass_tokens(const allot_featurizer *f, const unsigned char *p, size_
             i++;
             continue;
         }
+        /* one loop: find the token's end, hash it, keep a lower-cased copy of its first bytes */
         size_t s = i;
-        while (i < n && is_token_byte(p[i])) i++;
+        uint32_t h = FNV_OFFSET;
+        do {
+            unsigned char c = lower_ascii(p[i]);
+            if (i - s < KW_MAX_LEN) low[i - s] = (char)c;
+            h = (h ^ c) * FNV_PRIME;
+            i++;
+        } while (i < n && is_token_byte(p[i]));
         size_t len = i - s;
         n_tokens++;
-        uint32_t h = fnv_update_lower(FNV_OFFSET, p + s, len);
         if (acc) sparse_add(acc, h % f->hash_dim);
         int short_tok = len < KW_MAX_LEN, prefix = 0;
         if (short_tok) {
-            lower_copy(low, p + s, len);
             int e = kw_find(f, h, low, len, NULL, 0);
             if (e >= 0) v[keywords[e].feature] = 1;
             for (size_t k = 0; k < f->n_prefix; k++)
@@ -1068,7 +1068,7 @@ static void pass_tokens(const allot_featurizer *f, const unsigned char *p, size_
         }
         if (have_prev && (bigrams || (prev_prefix && short_tok))) {
             uint32_t bh = (prev_hash ^ (unsigned char)' ') * FNV_PRIME;
-            bh = fnv_update_lower(bh, p + s, len);
+            bh = short_tok ? fnv_update_lower(bh, (const unsigned char *)low, len) : fnv_update_lower(bh, p + s, len);
             if (bigrams) sparse_add(acc, bh % f->hash_dim);
             if (prev_prefix && short_tok) {
                 int e = kw_find(f, bh, prev_low, prev_len, low, len);
