@@ -28,36 +28,36 @@
 /* The latent-difficulty and trap constants may be overridden at compile time (-DHIDDEN_SD=0.4)
  * for experiments; the default data is always built with the values below. */
 
-#define MAX_STEPS 10        /* operations in one problem (the opening sentence excluded) */
-#define MAX_DISTRACTORS 8   /* consistent wrong answers per query */
+#define MAX_STEPS 10      /* operations in one problem (the opening sentence excluded) */
+#define MAX_DISTRACTORS 8 /* consistent wrong answers per query */
 #define MAX_MODELS 2
 #ifndef HIDDEN_SD
-#define HIDDEN_SD 0.75      /* h: difficulty invisible in the surface ... */
+#define HIDDEN_SD 0.75 /* h: difficulty invisible in the surface ... */
 #endif
 #ifndef TAIL_P
-#define TAIL_P 0.25         /* ... plus, with probability TAIL_P, an Exp(TAIL_MEAN) hard tail */
+#define TAIL_P 0.25 /* ... plus, with probability TAIL_P, an Exp(TAIL_MEAN) hard tail */
 #endif
 #ifndef TAIL_MEAN
 #define TAIL_MEAN 1.0
 #endif
 #ifndef SLOPE_B
-#define SLOPE_B 2.2         /* logit p = A_m - B * eta */
+#define SLOPE_B 2.2 /* logit p = A_m - B * eta */
 #endif
 #ifndef UNSOLV_NOISE
-#define UNSOLV_NOISE 1.2    /* unsolvable iff eta + UNSOLV_NOISE * u > C_m */
+#define UNSOLV_NOISE 1.2 /* unsolvable iff eta + UNSOLV_NOISE * u > C_m */
 #endif
 #ifndef TRAP_P_HARD
-#define TRAP_P_HARD 0.45    /* P(trap) with a percent/fraction/ratio/split step ... */
+#define TRAP_P_HARD 0.45 /* P(trap) with a percent/fraction/ratio/split step ... */
 #endif
 #ifndef TRAP_P_PLAIN
-#define TRAP_P_PLAIN 0.10   /* ... and without one; plus TRAP_P_ETA * sigmoid(eta) */
+#define TRAP_P_PLAIN 0.10 /* ... and without one; plus TRAP_P_ETA * sigmoid(eta) */
 #endif
 #ifndef TRAP_P_ETA
 #define TRAP_P_ETA 0.15
 #endif
-#define VERIF_MU 0.65       /* verifier logit: +MU for correct, -MU for wrong */
-#define VERIF_SIGMA 1.1     /* verifier per-sample noise */
-#define COST_TOKENS 250.0   /* one cost unit = 250 generated tokens at the small model's price */
+#define VERIF_MU 0.65     /* verifier logit: +MU for correct, -MU for wrong */
+#define VERIF_SIGMA 1.1   /* verifier per-sample noise */
+#define COST_TOKENS 250.0 /* one cost unit = 250 generated tokens at the small model's price */
 
 typedef struct model_spec {
     const char *name;
@@ -180,9 +180,13 @@ static int parse_args(int argc, char **argv, gen_options *o) {
 
 /* ---- small helpers ---------------------------------------------------------------------------- */
 
-static double sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
+static double sigmoid(double x) {
+    return 1.0 / (1.0 + exp(-x));
+}
 
-static int clampi(long v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : (int)v; }
+static int clampi(long v, int lo, int hi) {
+    return v < lo ? lo : v > hi ? hi : (int)v;
+}
 
 /* Uniform integer in [lo, hi]. */
 static long long uniform_ll(allot_rng *r, long long lo, long long hi) {
@@ -212,7 +216,8 @@ static void sb_reserve(sbuf *b, size_t extra) {
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-static void sb_printf(sbuf *b, const char *fmt, ...) {
+static void
+sb_printf(sbuf *b, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     int len = vsnprintf(NULL, 0, fmt, ap);
@@ -229,7 +234,9 @@ static void sb_printf(sbuf *b, const char *fmt, ...) {
     b->n += (size_t)len;
 }
 
-static void sb_puts(sbuf *b, const char *s) { sb_printf(b, "%s", s); }
+static void sb_puts(sbuf *b, const char *s) {
+    sb_printf(b, "%s", s);
+}
 
 /* Append s as a JSON string literal (quotes included). */
 static void sb_json_string(sbuf *b, const char *s) {
@@ -254,7 +261,16 @@ static void sb_json_string(sbuf *b, const char *s) {
 /* ---- the word problem ------------------------------------------------------------------------- */
 
 typedef enum op_kind {
-    OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_PCT_OFF, OP_PCT_UP, OP_FRAC, OP_RATIO, OP_AVG, OP_NOISE
+    OP_ADD,
+    OP_SUB,
+    OP_MUL,
+    OP_DIV,
+    OP_PCT_OFF,
+    OP_PCT_UP,
+    OP_FRAC,
+    OP_RATIO,
+    OP_AVG,
+    OP_NOISE
 } op_kind;
 
 typedef struct step {
@@ -264,9 +280,9 @@ typedef struct step {
 } step;
 
 typedef struct problem {
-    double d;       /* surface difficulty (drives the structure) */
-    int n_ops;      /* arithmetic operations (NOISE sentences excluded) */
-    int n_sent;     /* entries of steps[] */
+    double d;   /* surface difficulty (drives the structure) */
+    int n_ops;  /* arithmetic operations (NOISE sentences excluded) */
+    int n_sent; /* entries of steps[] */
     step steps[MAX_STEPS + 2];
     long long start;
     long long gold;
@@ -283,9 +299,9 @@ static const struct {
               {"Kemi", "She"},  {"Liam", "He"},   {"Mei", "She"},   {"Nadia", "She"}, {"Omar", "He"},
               {"Priya", "She"}, {"Rosa", "She"},  {"Sami", "He"},   {"Tariq", "He"},  {"Wen", "She"}};
 #define N_PEOPLE (sizeof PEOPLE / sizeof PEOPLE[0])
-static const char *const ITEMS[] = {"apples",  "marbles",  "stickers", "books",   "cookies",
-                                    "pencils", "stamps",   "seashells", "cupcakes", "coins",
-                                    "trading cards", "beads", "postcards", "candles"};
+static const char *const ITEMS[] = {"apples",        "marbles", "stickers",  "books",    "cookies",
+                                    "pencils",       "stamps",  "seashells", "cupcakes", "coins",
+                                    "trading cards", "beads",   "postcards", "candles"};
 #define N_ITEMS (sizeof ITEMS / sizeof ITEMS[0])
 static const char *const CONTAINERS[] = {"boxes", "bags", "jars", "baskets", "crates", "envelopes"};
 #define N_CONTAINERS (sizeof CONTAINERS / sizeof CONTAINERS[0])
@@ -315,21 +331,33 @@ static double chain_value(const problem *pb, int skip, int flip, int stop) {
         if (i == skip) continue;
         step s = pb->steps[i];
         if (i == flip) {
-            if (s.kind == OP_ADD) s.kind = OP_SUB;
-            else if (s.kind == OP_SUB) s.kind = OP_ADD;
-            else if (s.kind == OP_PCT_OFF) s.kind = OP_PCT_UP;
-            else if (s.kind == OP_PCT_UP) s.kind = OP_PCT_OFF;
-            else if (s.kind == OP_MUL) s.kind = OP_DIV;
-            else if (s.kind == OP_DIV || s.kind == OP_AVG) s.kind = OP_MUL;
-            else if (s.kind == OP_RATIO) { long long t = s.a; s.a = s.b; s.b = t; }
-            else if (s.kind == OP_FRAC) s.kind = OP_PCT_UP, s.a = s.a * 100 / s.b;
+            if (s.kind == OP_ADD)
+                s.kind = OP_SUB;
+            else if (s.kind == OP_SUB)
+                s.kind = OP_ADD;
+            else if (s.kind == OP_PCT_OFF)
+                s.kind = OP_PCT_UP;
+            else if (s.kind == OP_PCT_UP)
+                s.kind = OP_PCT_OFF;
+            else if (s.kind == OP_MUL)
+                s.kind = OP_DIV;
+            else if (s.kind == OP_DIV || s.kind == OP_AVG)
+                s.kind = OP_MUL;
+            else if (s.kind == OP_RATIO) {
+                long long t = s.a;
+                s.a = s.b;
+                s.b = t;
+            } else if (s.kind == OP_FRAC)
+                s.kind = OP_PCT_UP, s.a = s.a * 100 / s.b;
         }
         cur = apply_step(&s, cur);
     }
     return cur;
 }
 
-static int divisible(long long v, long long d) { return d > 0 && v % d == 0; }
+static int divisible(long long v, long long d) {
+    return d > 0 && v % d == 0;
+}
 
 /* Choose the next operation given the current value; always succeeds (falls back to ADD). */
 static step make_step(allot_rng *r, const problem *pb, long long cur, int is_last) {
@@ -435,54 +463,69 @@ static void render_prompt(const problem *pb, sbuf *b) {
         sb_puts(b, " ");
         switch (s->kind) {
         case OP_ADD:
-            if (s->variant == 0) sb_printf(b, "%s buys %s more %s.", who, x, it);
-            else if (s->variant == 1) sb_printf(b, "%s gives %s another %s %s.", ot, nm, x, it);
-            else sb_printf(b, "Then %s finds %s more %s.", nm, x, it);
+            if (s->variant == 0)
+                sb_printf(b, "%s buys %s more %s.", who, x, it);
+            else if (s->variant == 1)
+                sb_printf(b, "%s gives %s another %s %s.", ot, nm, x, it);
+            else
+                sb_printf(b, "Then %s finds %s more %s.", nm, x, it);
             break;
         case OP_SUB:
-            if (s->variant == 0) sb_printf(b, "%s gives %s %s to a neighbour.", who, x, it);
-            else if (s->variant == 1) sb_printf(b, "%s loses %s of the %s.", who, x, it);
-            else sb_printf(b, "%s uses %s %s for a school project.", who, x, it);
+            if (s->variant == 0)
+                sb_printf(b, "%s gives %s %s to a neighbour.", who, x, it);
+            else if (s->variant == 1)
+                sb_printf(b, "%s loses %s of the %s.", who, x, it);
+            else
+                sb_printf(b, "%s uses %s %s for a school project.", who, x, it);
             break;
         case OP_MUL:
-            if (s->variant == 0) sb_printf(b, "By the end of the month %s has %s times as many %s.", nm, x, it);
-            else sb_printf(b, "%s's collection of %s then grows to %s times its size.", nm, it, x);
+            if (s->variant == 0)
+                sb_printf(b, "By the end of the month %s has %s times as many %s.", nm, x, it);
+            else
+                sb_printf(b, "%s's collection of %s then grows to %s times its size.", nm, it, x);
             break;
         case OP_DIV:
             sb_printf(b, "%s packs the %s equally into %s %s and keeps only one of them.", who, it, x, co);
             break;
         case OP_PCT_OFF:
-            if (L) sb_printf(b, "%s sells $%lld\\%%$ of the %s.", who, s->a, it);
-            else sb_printf(b, "%s sells %s percent of the %s.", who, x, it);
+            if (L)
+                sb_printf(b, "%s sells $%lld\\%%$ of the %s.", who, s->a, it);
+            else
+                sb_printf(b, "%s sells %s percent of the %s.", who, x, it);
             break;
         case OP_PCT_UP:
-            if (L) sb_printf(b, "The number of %s then increases by $%lld\\%%$.", it, s->a);
-            else sb_printf(b, "The number of %s then increases by %s percent.", it, x);
+            if (L)
+                sb_printf(b, "The number of %s then increases by $%lld\\%%$.", it, s->a);
+            else
+                sb_printf(b, "The number of %s then increases by %s percent.", it, x);
             break;
         case OP_FRAC:
-            if (L) sb_printf(b, "%s gives away $\\frac{%lld}{%lld}$ of the %s.", who, s->a, s->b, it);
-            else sb_printf(b, "%s gives away %lld/%lld of the %s.", who, s->a, s->b, it);
+            if (L)
+                sb_printf(b, "%s gives away $\\frac{%lld}{%lld}$ of the %s.", who, s->a, s->b, it);
+            else
+                sb_printf(b, "%s gives away %lld/%lld of the %s.", who, s->a, s->b, it);
             break;
         case OP_RATIO:
             if (L)
-                sb_printf(b, "%s shares the %s with %s in the ratio $%lld:%lld$ and keeps the larger share.", who,
-                          it, ot, s->a, s->b);
+                sb_printf(b, "%s shares the %s with %s in the ratio $%lld:%lld$ and keeps the larger share.",
+                          who, it, ot, s->a, s->b);
             else
-                sb_printf(b, "%s shares the %s with %s in the ratio %lld:%lld and keeps the larger share.", who,
-                          it, ot, s->a, s->b);
+                sb_printf(b, "%s shares the %s with %s in the ratio %lld:%lld and keeps the larger share.",
+                          who, it, ot, s->a, s->b);
             break;
         case OP_AVG:
             sb_printf(b, "%s shares them equally among %s friends.", who, x);
             avg = 1;
             break;
-        case OP_NOISE:
-            sb_printf(b, "%s's cousin has %s %s, but keeps all of them.", nm, x, it);
-            break;
+        case OP_NOISE: sb_printf(b, "%s's cousin has %s %s, but keeps all of them.", nm, x, it); break;
         }
     }
-    if (avg) sb_printf(b, " On average, how many %s does each friend get?", it);
-    else if (L) sb_printf(b, " Find the number of %s that %s has at the end.", it, nm);
-    else sb_printf(b, " How many %s does %s have now?", it, nm);
+    if (avg)
+        sb_printf(b, " On average, how many %s does each friend get?", it);
+    else if (L)
+        sb_printf(b, " Find the number of %s that %s has at the end.", it, nm);
+    else
+        sb_printf(b, " How many %s does %s have now?", it, nm);
 }
 
 /* Build the problem structure from the surface difficulty d. */
@@ -501,7 +544,8 @@ static void make_problem(allot_rng *r, double d, problem *pb) {
     for (int i = 1; i < pb->digits; i++) scale *= 10;
     pb->start = uniform_ll(r, scale + 1, scale * 10);
     /* Irrelevant information (as in GSM-IC), more often on harder items: numbers without a step. */
-    int noise_at = allot_rng_uniform(r) < 0.1 + 0.25 * sigmoid(d) ? (int)allot_rng_below(r, (uint64_t)pb->n_ops) : -1;
+    int noise_at =
+        allot_rng_uniform(r) < 0.1 + 0.25 * sigmoid(d) ? (int)allot_rng_below(r, (uint64_t)pb->n_ops) : -1;
     long long cur = pb->start;
     for (int i = 0; i < pb->n_ops; i++) {
         if (i == noise_at) {
@@ -531,8 +575,8 @@ static void fmt_answer(char *buf, size_t n, double v) {
 /* ---- one query -------------------------------------------------------------------------------- */
 
 typedef struct query_latent {
-    double eta;                       /* total difficulty = d + h */
-    double p[MAX_MODELS];             /* per-sample solve probability (0 if unsolvable) */
+    double eta;           /* total difficulty = d + h */
+    double p[MAX_MODELS]; /* per-sample solve probability (0 if unsolvable) */
     int unsolvable[MAX_MODELS];
 } query_latent;
 
@@ -588,7 +632,7 @@ static void generate_query(const gen_options *o, size_t qi, sbuf *b, gen_totals 
             cand_kind[nc] = 1, cand_step[nc++] = i; /* reverse step i */
         }
         cand_kind[nc] = 2, cand_step[nc++] = pb.n_sent - 1; /* stop one step early */
-        for (int i = nc; i > 1; i--) {                        /* shuffle candidates */
+        for (int i = nc; i > 1; i--) {                      /* shuffle candidates */
             int j = (int)allot_rng_below(&r, (uint64_t)i);
             int tk = cand_kind[i - 1], ts = cand_step[i - 1];
             cand_kind[i - 1] = cand_kind[j], cand_step[i - 1] = cand_step[j];
@@ -611,7 +655,8 @@ static void generate_query(const gen_options *o, size_t qi, sbuf *b, gen_totals 
         int hard_steps[MAX_STEPS + 2], nh = 0;
         for (int i = 0; i < pb.n_sent; i++) {
             op_kind k = pb.steps[i].kind;
-            if (k == OP_PCT_OFF || k == OP_PCT_UP || k == OP_FRAC || k == OP_RATIO || k == OP_DIV || k == OP_AVG)
+            if (k == OP_PCT_OFF || k == OP_PCT_UP || k == OP_FRAC || k == OP_RATIO || k == OP_DIV ||
+                k == OP_AVG)
                 hard_steps[nh++] = i;
         }
         double u_trap = allot_rng_uniform(&r);
@@ -633,7 +678,7 @@ static void generate_query(const gen_options *o, size_t qi, sbuf *b, gen_totals 
             }
         }
     }
-    double dw[MAX_DISTRACTORS], dplaus[MAX_DISTRACTORS], wsum = 0;
+    double dw[MAX_DISTRACTORS] = {0}, dplaus[MAX_DISTRACTORS] = {0}, wsum = 0;
     {
         double zipf_s = 0.6 + 1.6 * allot_rng_uniform(&r);
         for (int j = 0; j < n_dis; j++) {
@@ -644,7 +689,7 @@ static void generate_query(const gen_options *o, size_t qi, sbuf *b, gen_totals 
             dplaus[j] = 0.8 * allot_rng_normal(&r) + (j == 0 && dominant ? 0.5 : 0.0);
         }
     }
-    double tail = 0.25 + 0.25 * sigmoid(lat.eta - 0.5);   /* wrong answers that are one-off slips */
+    double tail = 0.25 + 0.25 * sigmoid(lat.eta - 0.5);      /* wrong answers that are one-off slips */
     double null_rate = 0.02 + 0.08 * sigmoid(lat.eta - 1.5); /* failed extractions among wrong */
     double verif_off = 0.5 * allot_rng_normal(&r) - 0.25 * lat.eta;
     double mean_tokens = 40.0 + 38.0 * (pb.n_ops + 1) + 6.0 * pb.digits;
@@ -669,8 +714,9 @@ static void generate_query(const gen_options *o, size_t qi, sbuf *b, gen_totals 
     sb_json_string(b, pr.p);
     free(pr.p);
     int hint = clampi(pb.n_ops + lround(0.8 * allot_rng_normal(&r)), 1, MAX_STEPS + 2);
-    sb_printf(b, ",\"gold\":\"%s\",\"meta\":{\"dataset\":\"allot-synthetic\",\"level\":%d},"
-                 "\"features\":{\"n_steps_hint\":%d},\"samples\":[",
+    sb_printf(b,
+              ",\"gold\":\"%s\",\"meta\":{\"dataset\":\"allot-synthetic\",\"level\":%d},"
+              "\"features\":{\"n_steps_hint\":%d},\"samples\":[",
               gold, pb.level, hint);
     int first = 1;
     for (int m = 0; m < o->models; m++) {
@@ -713,15 +759,21 @@ static void generate_query(const gen_options *o, size_t qi, sbuf *b, gen_totals 
             sb_printf(b, "%s{\"model\":\"%s\",\"correct\":%s,\"answer\":", first ? "" : ",", ms->name,
                       correct ? "true" : "false");
             first = 0;
-            if (ans == -2) sb_printf(b, "\"%s\"", gold);
-            else if (ans == -1) sb_puts(b, "null");
-            else if (ans == n_dis) sb_printf(b, "\"%s\"", slip);
-            else sb_printf(b, "\"%s\"", dis[ans]);
+            if (ans == -2)
+                sb_printf(b, "\"%s\"", gold);
+            else if (ans == -1)
+                sb_puts(b, "null");
+            else if (ans == n_dis)
+                sb_printf(b, "\"%s\"", slip);
+            else
+                sb_printf(b, "\"%s\"", dis[ans]);
             sb_printf(b, ",\"score\":%.3f,\"step_scores\":[", score);
             for (int j = 0; j < n_st; j++) {
                 double l = verif_off + 0.6 * e0 + 0.8 * allot_rng_normal(&r);
-                if (j < err_at) l += 0.5 * VERIF_MU + 0.4;
-                else l += -0.5 * VERIF_MU + 0.5 * plaus - (j == err_at ? 0.6 : 0.0);
+                if (j < err_at)
+                    l += 0.5 * VERIF_MU + 0.4;
+                else
+                    l += -0.5 * VERIF_MU + 0.5 * plaus - (j == err_at ? 0.6 : 0.0);
                 sb_printf(b, "%s%.3f", j ? "," : "", sigmoid(l));
             }
             sb_printf(b, "],\"cost\":%.3f}", (double)tokens * ms->price / COST_TOKENS);
@@ -766,8 +818,9 @@ static int generate(const gen_options *o) {
     }
     if (o->verbose) {
         for (int m = 0; m < o->models; m++)
-            fprintf(stderr, "allot-gen-runs: %s: latent unsolvable fraction %.4f, mean p %.4f\n", MODELS[m].name,
-                    (double)tot.unsolvable[m] / (double)tot.queries, tot.sum_p[m] / (double)tot.queries);
+            fprintf(stderr, "allot-gen-runs: %s: latent unsolvable fraction %.4f, mean p %.4f\n",
+                    MODELS[m].name, (double)tot.unsolvable[m] / (double)tot.queries,
+                    tot.sum_p[m] / (double)tot.queries);
     }
     return 0;
 }
@@ -837,10 +890,10 @@ typedef struct group_stats {
 /* Per-query scratch, reused across queries. */
 typedef struct query_scratch {
     size_t cap, acap;
-    int *answer;        /* answer id per sample, -1 = null */
-    int *y;             /* correct */
-    double *score;      /* NaN when absent */
-    double *smin;       /* minimum step score, NaN when absent */
+    int *answer;   /* answer id per sample, -1 = null */
+    int *y;        /* correct */
+    double *score; /* NaN when absent */
+    double *smin;  /* minimum step score, NaN when absent */
     uint32_t *perm;
     const char **names; /* distinct answers */
     size_t *cnt;
@@ -891,8 +944,10 @@ static double pass_at_k(size_t n, size_t c, size_t k) {
 static double majority_hit(const size_t *cnt, size_t na, int gold_id) {
     size_t top = 0, ties = 0;
     for (size_t j = 0; j < na; j++) {
-        if (cnt[j] > top) top = cnt[j], ties = 1;
-        else if (cnt[j] == top) ties++;
+        if (cnt[j] > top)
+            top = cnt[j], ties = 1;
+        else if (cnt[j] == top)
+            ties++;
     }
     return (gold_id >= 0 && top > 0 && cnt[gold_id] == top) ? 1.0 / (double)ties : 0.0;
 }
@@ -909,14 +964,15 @@ static void best_add(best_tracker *b, double score, int y) {
 }
 
 /* Accumulate one query's samples of group g (model == NULL: all samples). */
-static int stats_query(group_stats *g, query_scratch *w, uint64_t qi, const cJSON *samples, const char *model) {
+static int stats_query(group_stats *g, query_scratch *w, uint64_t qi, const cJSON *samples,
+                       const char *model) {
     size_t n = 0, c = 0, na = 0;
     int gold_id = -1;
     const cJSON *s;
     cJSON_ArrayForEach(s, samples) {
         const cJSON *mo = cJSON_GetObjectItemCaseSensitive(s, "model");
         const char *mname = cJSON_IsString(mo) ? mo->valuestring : "";
-        if (model && strcmp(mname, model)) continue;
+        if (model && strcmp(mname, model) != 0) continue;
         if (scratch_reserve(w, n + 1, na + 1)) return -1;
         int y = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "correct"));
         w->y[n] = y;
@@ -927,7 +983,7 @@ static int stats_query(group_stats *g, query_scratch *w, uint64_t qi, const cJSO
         w->answer[n] = -1;
         if (cJSON_IsString(a)) {
             size_t j = 0;
-            while (j < na && strcmp(w->names[j], a->valuestring)) j++;
+            while (j < na && strcmp(w->names[j], a->valuestring) != 0) j++;
             if (j == na) w->names[na++] = a->valuestring;
             w->answer[n] = (int)j;
             if (y) gold_id = (int)j;
@@ -948,7 +1004,8 @@ static int stats_query(group_stats *g, query_scratch *w, uint64_t qi, const cJSO
                 last = e->valuedouble;
             }
             if (isfinite(last)) w->smin[n] = mn;
-            if (isfinite(last) && (dvec_push(&g->step_min, mn, y) || dvec_push(&g->step_last, last, y))) return -1;
+            if (isfinite(last) && (dvec_push(&g->step_min, mn, y) || dvec_push(&g->step_last, last, y)))
+                return -1;
         }
         n++;
     }
@@ -998,14 +1055,16 @@ static int stats_query(group_stats *g, query_scratch *w, uint64_t qi, const cJSO
 
 /* "%.4f" of v, or "-" when the figure does not apply (no answers / no scores in the file). */
 static const char *fig(char *buf, size_t n, int applies, double v) {
-    if (applies) snprintf(buf, n, "%.4f", v);
-    else snprintf(buf, n, "-");
+    if (applies)
+        snprintf(buf, n, "%.4f", v);
+    else
+        snprintf(buf, n, "-");
     return buf;
 }
 
 static void print_group(const group_stats *g) {
     double q = (double)g->queries;
-    int has_answers = g->nulls < g->samples, has_scores = g->score.n > 0, has_steps = g->step_min.n > 0;
+    int has_answers = g->nulls<g->samples, has_scores = g->score.n> 0, has_steps = g->step_min.n > 0;
     char b1[32], b2[32], b3[32];
     printf("%s: %zu queries, %zu samples (%.1f / query), %zu null or absent answers (%.4f)\n", g->name,
            g->queries, g->samples, (double)g->samples / q, g->nulls, (double)g->nulls / (double)g->samples);
@@ -1013,7 +1072,8 @@ static void print_group(const group_stats *g) {
            " | best@max %s | best@max/min %s\n",
            (double)g->correct / (double)g->samples, (double)g->zero / q, (double)g->all / q, g->sum_frac / q,
            (double)(g->queries - g->zero) / q, fig(b1, sizeof b1, has_answers, g->sum_majority / q),
-           fig(b2, sizeof b2, has_scores, g->sum_best / q), fig(b3, sizeof b3, has_steps, g->sum_best_min / q));
+           fig(b2, sizeof b2, has_scores, g->sum_best / q),
+           fig(b3, sizeof b3, has_steps, g->sum_best_min / q));
     printf("  k                 ");
     for (int i = 0; i < STATS_NK; i++)
         if (g->n_pass[i] == g->queries) printf(" %7d", STATS_K[i]);
@@ -1038,8 +1098,8 @@ static void print_group(const group_stats *g) {
     printf("\n");
     if (has_scores) {
         dvec a = g->score, b = g->step_min, c = g->step_last;
-        printf("  verifier AUROC (pooled over samples): score %.4f | step min %.4f | step last %.4f\n", auroc(&a),
-               auroc(&b), auroc(&c));
+        printf("  verifier AUROC (pooled over samples): score %.4f | step min %.4f | step last %.4f\n",
+               auroc(&a), auroc(&b), auroc(&c));
     }
     printf("  mean cost per sample %.4f\n", g->sum_cost / (double)g->samples);
 }
@@ -1115,11 +1175,12 @@ static void surface_print(const surface_fit *f) {
         sse -= 2 * beta[a] * f->xty[a];
         for (int b = 0; b <= SURF_N; b++) sse += beta[a] * beta[b] * f->xtx[a][b];
     }
-    printf("\n  least-squares R^2 of accuracy on these %d features: %.3f\n", SURF_N, syy > 0 ? 1 - sse / syy : 0.0);
+    printf("\n  least-squares R^2 of accuracy on these %d features: %.3f\n", SURF_N,
+           syy > 0 ? 1 - sse / syy : 0.0);
 }
 
 static int run_stats(const char *path) {
-    FILE *fp = strcmp(path, "-") ? fopen(path, "r") : stdin;
+    FILE *fp = strcmp(path, "-") != 0 ? fopen(path, "r") : stdin;
     if (!fp) {
         fprintf(stderr, "allot-gen-runs: %s: %s\n", path, strerror(errno));
         return 1;
@@ -1158,12 +1219,14 @@ static int run_stats(const char *path) {
             const cJSON *mo = cJSON_GetObjectItemCaseSensitive(s, "model");
             const char *mname = cJSON_IsString(mo) ? mo->valuestring : "";
             int k = 1;
-            while (k < ng && strcmp(g[k].name, mname)) k++;
+            while (k < ng && strcmp(g[k].name, mname) != 0) k++;
             if (k == ng && ng < STATS_MAX_GROUPS) snprintf(g[ng++].name, sizeof g[0].name, "%s", mname);
         }
         const cJSON *meta = cJSON_GetObjectItemCaseSensitive(j, "meta");
         const cJSON *level = meta ? cJSON_GetObjectItemCaseSensitive(meta, "level") : NULL;
-        int li = cJSON_IsNumber(level) && level->valuedouble >= 1 && level->valuedouble <= 5 ? level->valueint : 0;
+        int li = 0;
+        if (level && cJSON_IsNumber(level) && level->valuedouble >= 1 && level->valuedouble <= 5)
+            li = level->valueint;
         uint64_t qi = (uint64_t)lineno;
         size_t before_c = g[0].correct, before_n = g[0].samples;
         int bad = stats_query(&g[0], &w, qi, samples, NULL) || stats_query(&lv[li], &w, qi, samples, NULL);
@@ -1200,7 +1263,8 @@ static int run_stats(const char *path) {
         }
         surface_print(&sf);
     }
-    for (int k = 0; k < STATS_MAX_GROUPS; k++) free(g[k].score.v), free(g[k].step_min.v), free(g[k].step_last.v);
+    for (int k = 0; k < STATS_MAX_GROUPS; k++)
+        free(g[k].score.v), free(g[k].step_min.v), free(g[k].step_last.v);
     for (int l = 0; l < 6; l++) free(lv[l].score.v), free(lv[l].step_min.v), free(lv[l].step_last.v);
     free(g);
     free(lv);

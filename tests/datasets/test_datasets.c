@@ -27,16 +27,16 @@ typedef struct tally {
     int passed, failed;
 } tally;
 
-#define CHECK(t, cond, ...)                                                                        \
-    do {                                                                                           \
-        if (cond) {                                                                                \
-            (t)->passed++;                                                                         \
-        } else {                                                                                   \
-            (t)->failed++;                                                                         \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                        \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fprintf(stderr, "\n");                                                                 \
-        }                                                                                          \
+#define CHECK(t, cond, ...)                                                                                  \
+    do {                                                                                                     \
+        if (cond) {                                                                                          \
+            (t)->passed++;                                                                                   \
+        } else {                                                                                             \
+            (t)->failed++;                                                                                   \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                  \
+            fprintf(stderr, __VA_ARGS__);                                                                    \
+            fprintf(stderr, "\n");                                                                           \
+        }                                                                                                    \
     } while (0)
 
 typedef struct ctx {
@@ -89,7 +89,9 @@ static int same_file(const char *a, const char *b) {
     return same;
 }
 
-static void path_in(const ctx *c, const char *name, char *out, size_t n) { snprintf(out, n, "%s/%s", c->dir, name); }
+static void path_in(const ctx *c, const char *name, char *out, size_t n) {
+    snprintf(out, n, "%s/%s", c->dir, name);
+}
 
 /* ---- determinism and command line ---------------------------------------------------------- */
 
@@ -116,7 +118,8 @@ static void test_determinism(ctx *c) {
     CHECK(&c->t, run_gen(c, args) == 0, "generator failed: %s", args);
     size_t na, np;
     char *x = read_file(a, &na), *y = read_file(p, &np);
-    CHECK(&c->t, x && y && np < na && memcmp(x, y, np) == 0, "--queries 100 is not a prefix of --queries 300");
+    CHECK(&c->t, x && y && np < na && memcmp(x, y, np) == 0,
+          "--queries 100 is not a prefix of --queries 300");
     free(x);
     free(y);
     remove(b);
@@ -188,7 +191,9 @@ typedef struct id_set {
     size_t n, cap;
 } id_set;
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 /* Validate every line of path against schema v1 and the generator's documented fields, and
  * compute the statistics of the model `model` (NULL: all samples). Returns lines read. */
@@ -219,13 +224,15 @@ static size_t check_file(ctx *c, const char *path, size_t want_samples, int want
         const cJSON *level = cJSON_GetObjectItemCaseSensitive(meta, "level");
         int ok = cJSON_IsString(id) && cJSON_IsString(prompt) && strlen(prompt->valuestring) > 20 &&
                  cJSON_IsString(gold) && cJSON_IsObject(meta) && cJSON_IsString(ds) &&
-                 !strcmp(ds->valuestring, "allot-synthetic") && cJSON_IsNumber(level) && level->valuedouble >= 1 &&
-                 level->valuedouble <= 5 && level->valuedouble == (double)level->valueint && cJSON_IsObject(feat) &&
+                 !strcmp(ds->valuestring, "allot-synthetic") && cJSON_IsNumber(level) &&
+                 level->valuedouble >= 1 && level->valuedouble <= 5 &&
+                 level->valuedouble == (double)level->valueint && cJSON_IsObject(feat) &&
                  cJSON_IsArray(samples) && !cJSON_GetObjectItemCaseSensitive(j, "tiers");
         const cJSON *f;
         cJSON_ArrayForEach(f, feat) ok = ok && cJSON_IsNumber(f) && isfinite(f->valuedouble);
         if (!ok) {
-            CHECK(&c->t, 0, "%s:%zu: top-level fields do not match schema v1 / the documented fields", path, lineno);
+            CHECK(&c->t, 0, "%s:%zu: top-level fields do not match schema v1 / the documented fields", path,
+                  lineno);
             cJSON_Delete(j);
             bad = 1;
             break;
@@ -239,7 +246,8 @@ static size_t check_file(ctx *c, const char *path, size_t want_samples, int want
         ids.ids[ids.n++] = strdup(id->valuestring);
         int n = cJSON_GetArraySize(samples);
         if ((size_t)n != want_samples * (size_t)want_models) {
-            CHECK(&c->t, 0, "%s:%zu: %d samples, expected %zu", path, lineno, n, want_samples * (size_t)want_models);
+            CHECK(&c->t, 0, "%s:%zu: %d samples, expected %zu", path, lineno, n,
+                  want_samples * (size_t)want_models);
             bad = 1;
         }
         size_t nc = 0;
@@ -255,17 +263,20 @@ static size_t check_file(ctx *c, const char *path, size_t want_samples, int want
             const cJSON *st = cJSON_GetObjectItemCaseSensitive(s, "step_scores");
             const cJSON *co = cJSON_GetObjectItemCaseSensitive(s, "cost");
             int sok = cJSON_IsBool(cor) && cJSON_IsString(mo) && (cJSON_IsString(an) || cJSON_IsNull(an)) &&
-                      cJSON_IsNumber(sc) && sc->valuedouble >= 0 && sc->valuedouble <= 1 && cJSON_IsArray(st) &&
-                      cJSON_GetArraySize(st) >= 1 && cJSON_IsNumber(co) && isfinite(co->valuedouble) &&
-                      co->valuedouble > 0;
+                      cJSON_IsNumber(sc) && sc->valuedouble >= 0 && sc->valuedouble <= 1 &&
+                      cJSON_IsArray(st) && cJSON_GetArraySize(st) >= 1 && cJSON_IsNumber(co) &&
+                      isfinite(co->valuedouble) && co->valuedouble > 0;
             const cJSON *e;
-            cJSON_ArrayForEach(e, st) sok = sok && cJSON_IsNumber(e) && e->valuedouble >= 0 && e->valuedouble <= 1;
+            cJSON_ArrayForEach(e, st) sok =
+                sok && cJSON_IsNumber(e) && e->valuedouble >= 0 && e->valuedouble <= 1;
             int y = cJSON_IsTrue(cor);
             /* the answer is the gold exactly when the sample is correct; null is never correct */
-            if (sok) sok = y ? cJSON_IsString(an) && !strcmp(an->valuestring, gold->valuestring)
-                             : cJSON_IsNull(an) || strcmp(an->valuestring, gold->valuestring) != 0;
+            if (sok)
+                sok = y ? cJSON_IsString(an) && !strcmp(an->valuestring, gold->valuestring)
+                        : cJSON_IsNull(an) || strcmp(an->valuestring, gold->valuestring) != 0;
             if (!sok) {
-                if (!bad) CHECK(&c->t, 0, "%s:%zu: a sample does not match the documented fields", path, lineno);
+                if (!bad)
+                    CHECK(&c->t, 0, "%s:%zu: a sample does not match the documented fields", path, lineno);
                 bad = 1;
                 continue;
             }
@@ -281,7 +292,7 @@ static size_t check_file(ctx *c, const char *path, size_t want_samples, int want
             fs->sum_cost += co->valuedouble;
             if (cJSON_IsString(an)) {
                 size_t k = 0;
-                while (k < na && strcmp(ans[k], an->valuestring)) k++;
+                while (k < na && strcmp(ans[k], an->valuestring) != 0) k++;
                 if (k == na && na < 512) ans[na] = an->valuestring, cnt[na++] = 0;
                 if (k < na) cnt[k]++;
                 if (y) gold_idx = k;
@@ -304,8 +315,10 @@ static size_t check_file(ctx *c, const char *path, size_t want_samples, int want
         fs->sum_frac += n ? (double)nc / n : 0;
         size_t top = 0, ties = 0;
         for (size_t k = 0; k < na; k++) {
-            if (cnt[k] > top) top = cnt[k], ties = 1;
-            else if (cnt[k] == top) ties++;
+            if (cnt[k] > top)
+                top = cnt[k], ties = 1;
+            else if (cnt[k] == top)
+                ties++;
         }
         if (gold_idx != (size_t)-1 && cnt[gold_idx] == top) fs->sum_maj += 1.0 / (double)ties;
         if (best_ties > 0) fs->sum_best += best_hits / best_ties;
@@ -316,7 +329,7 @@ static size_t check_file(ctx *c, const char *path, size_t want_samples, int want
     }
     free(line);
     fclose(fp);
-    qsort(ids.ids, ids.n, sizeof *ids.ids, cmp_str);
+    if (ids.n > 1) qsort(ids.ids, ids.n, sizeof *ids.ids, cmp_str);
     size_t dup = 0;
     for (size_t i = 1; i < ids.n; i++) dup += strcmp(ids.ids[i - 1], ids.ids[i]) == 0;
     CHECK(&c->t, dup == 0, "%s: %zu duplicate ids", path, dup);
@@ -331,7 +344,8 @@ static size_t check_file(ctx *c, const char *path, size_t want_samples, int want
 
 #ifdef ALLOT_HAVE_RUNS_READER
 /* The project's reader accepts every line, sees the documented number of samples and models. */
-static void check_with_reader(ctx *c, const char *path, size_t want_lines, size_t want_samples, size_t want_models) {
+static void check_with_reader(ctx *c, const char *path, size_t want_lines, size_t want_samples,
+                              size_t want_models) {
     allot_runs_reader *r = NULL;
     allot_error err = {0};
     allot_status st = allot_runs_reader_open(path, &r, &err);
@@ -354,7 +368,8 @@ static void check_with_reader(ctx *c, const char *path, size_t want_lines, size_
     allot_runs_reader_close(r);
 }
 #else
-static void check_with_reader(ctx *c, const char *path, size_t want_lines, size_t want_samples, size_t want_models) {
+static void check_with_reader(ctx *c, const char *path, size_t want_lines, size_t want_samples,
+                              size_t want_models) {
     (void)c, (void)path, (void)want_lines, (void)want_samples, (void)want_models;
 }
 #endif
