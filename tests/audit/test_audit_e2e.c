@@ -207,6 +207,29 @@ int main(void) {
     REQUIRE_OK(allot_audit_run(c, cpath, pols, 2, &ao, NULL, &js2, NULL, NULL, &err));
     CHECK(js2 && !strcmp(js, js2));
     free(js2);
+    /* a bundle without the out-of-fold block: the audit falls back on in-sample predictions, says so */
+    {
+        char p3[4096];
+        snprintf(p3, sizeof p3, "%s/policy-noval.json", dir);
+        allot_train_options o;
+        allot_train_options_default(&o);
+        o.budget = B;
+        o.no_validation = 1;
+        REQUIRE_OK(allot_train(c, cpath, &o, p3, NULL, &err));
+        char *t = tu_slurp(p3, NULL);
+        CHECK(t && !strstr(t, "\"validation\""));
+        free(t);
+        const char *one[1] = {p3};
+        char *js3 = NULL;
+        REQUIRE_OK(allot_audit_run(c, cpath, one, 1, &ao, NULL, &js3, NULL, NULL, &err));
+        cJSON *r3 = cJSON_Parse(js3);
+        cJSON *q = cJSON_GetArrayItem(cJSON_GetObjectItem(r3, "policies"), 0);
+        CHECK(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(q, "training_pool_probabilities")), "in-sample") != NULL);
+        /* the held-out figures do not depend on it */
+        CHECK(NEAR(jnum(q, "learned.calibrated.acc"), jnum(cJSON_GetArrayItem(pols_j, 0), "learned.calibrated.acc")));
+        cJSON_Delete(r3);
+        free(js3);
+    }
     /* another curves file (another SHA-256): refused, the split would not be held out */
     char other[4096];
     snprintf(other, sizeof other, "%s/other.jsonl", dir);

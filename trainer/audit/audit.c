@@ -56,6 +56,7 @@ typedef struct pol {
     double *len_tr, *len_te;                     /* prompt length in bytes */
     double *score_tr, *score_te;                 /* predicted difficulty: expected class cost */
     cJSON *train_metrics;                        /* a copy of provenance.metrics (may be NULL) */
+    int in_sample;                               /* no out-of-fold block: training-pool probabilities are in-sample */
 } pol;
 
 static void pol_free(pol *p) {
@@ -134,14 +135,16 @@ static allot_status pol_load(pol *p, const char *path, const allot_curves *c, co
     cJSON *val = cJSON_GetObjectItemCaseSensitive(prov, "validation");
     cJSON *vid = cJSON_GetObjectItemCaseSensitive(val, "ids");
     cJSON *vpr = cJSON_GetObjectItemCaseSensitive(val, "prob");
-    if (!cJSON_IsString(sha) || !cJSON_IsNumber(bud) || !cJSON_IsArray(tid) || !cJSON_IsArray(vid) ||
-        !cJSON_IsArray(vpr)) {
+    if (!cJSON_IsString(sha) || !cJSON_IsNumber(bud) || !cJSON_IsArray(tid)) {
         st = allot_error_set(err, ALLOT_E_INVALID,
-                             "%s: provenance lacks input_sha256, budget, split.test_ids or validation (not "
-                             "written by allot train?)",
+                             "%s: provenance lacks input_sha256, budget or split.test_ids (not written by allot "
+                             "train?)",
                              path);
         goto done;
     }
+    /* without the out-of-fold block (allot train --no-validation) the runtime's in-sample
+     * predictions on the training pool stand in (optimistic; reported) */
+    p->in_sample = !(cJSON_IsArray(vid) && cJSON_IsArray(vpr));
     if (strcmp(sha->valuestring, curves_sha)) {
         st = allot_error_set(err, ALLOT_E_INVALID,
                              "%s was trained on a different curves file (SHA-256 %.12s..., this file %.12s...): "
@@ -179,13 +182,16 @@ static allot_status pol_load(pol *p, const char *path, const allot_curves *c, co
         st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
         goto done;
     }
-    for (size_t j = 0; j < nt; j++) {
-        cJSON *e = cJSON_GetArrayItem(tid, (int)j);
-        if (!cJSON_IsString(e)) {
-            st = allot_error_set(err, ALLOT_E_INVALID, "%s: provenance.split.test_ids[%zu] is not a string", path, j);
-            goto done;
+    {
+        size_t j = 0;
+        const cJSON *e;
+        cJSON_ArrayForEach(e, tid) {
+            if (!cJSON_IsString(e)) {
+                st = allot_error_set(err, ALLOT_E_INVALID, "%s: provenance.split.test_ids[%zu] is not a string", path, j);
+                goto done;
+            }
+            tids[j++] = e->valuestring;
         }
-        tids[j] = e->valuestring;
     }
     st = allot_split_from_test_ids(c, tids, nt, &p->sp, err);
     if (st != ALLOT_OK) goto done;
@@ -241,25 +247,38 @@ static allot_status pol_load(pol *p, const char *path, const allot_curves *c, co
     }
 
     /* validation (out-of-fold) probabilities of the training pool, matched by id */
-    size_t nv = (size_t)cJSON_GetArraySize(vid);
-    if (nv != p->ntr || (size_t)cJSON_GetArraySize(vpr) != nv) {
+    size_t nv = p->in_sample ? p->ntr : (size_t)cJSON_GetArraySize(vid);
+    if (nv != p->ntr || (!p->in_sample && (size_t)cJSON_GetArraySize(vpr) != nv)) {
         st = allot_error_set(err, ALLOT_E_INVALID, "%s: provenance.validation has %zu ids, the training pool %zu",
                              path, nv, p->ntr);
         goto done;
     }
     /* train rows are in curves order; validation ids were written in the same order by allot train */
+    const cJSON *idj = p->in_sample ? NULL : vid->child, *row = p->in_sample ? NULL : vpr->child;
     for (size_t j = 0; j < nv; j++) {
-        cJSON *idj = cJSON_GetArrayItem(vid, (int)j), *row = cJSON_GetArrayItem(vpr, (int)j);
         size_t i = p->sp.train_idx[j];
-        if (!cJSON_IsString(idj) || strcmp(idj->valuestring, c->ids[i]) || cJSON_GetArraySize(row) != (int)K) {
-            st = allot_error_set(err, ALLOT_E_INVALID, "%s: provenance.validation row %zu does not match query %s",
-                                 path, j, c->ids[i]);
-            goto done;
+        if (p->in_sample) {
+            st = allot_curves_query_extras(allot_rt_featurizer(p->rt), c, i, extras, err);
+            if (st != ALLOT_OK) goto done;
+            const char *pr = c->prompts ? c->prompts[i] : NULL;
+            size_t tier;
+            st = allot_rt_predict(p->rt, pr, pr ? strlen(pr) : 0, extras, ne, ALLOT_RT_BUNDLE_RULE, -1.0, &tier,
+                                  p->prob_tr + j * K, err);
+            if (st != ALLOT_OK) goto done;
+        } else {
+            if (!cJSON_IsString(idj) || strcmp(idj->valuestring, c->ids[i]) || cJSON_GetArraySize(row) != (int)K) {
+                st = allot_error_set(err, ALLOT_E_INVALID, "%s: provenance.validation row %zu does not match query %s",
+                                     path, j, c->ids[i]);
+                goto done;
+            }
+            size_t k = 0;
+            const cJSON *v;
+            cJSON_ArrayForEach(v, row) p->prob_tr[j * K + k++] = cJSON_IsNumber(v) ? v->valuedouble : 0.0;
+            idj = idj->next;
+            row = row->next;
         }
         double e = 0;
         for (size_t k = 0; k < K; k++) {
-            cJSON *v = cJSON_GetArrayItem(row, (int)k);
-            p->prob_tr[j * K + k] = cJSON_IsNumber(v) ? v->valuedouble : 0.0;
             p->realised_tr[j * K + k] = c->cost[i * T + (size_t)p->class_tier[k]];
             e += p->prob_tr[j * K + k] * p->class_cost[k];
         }
@@ -663,6 +682,8 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
         cJSON_AddNumberToObject(pj, "n_train", (double)p->ntr);
         cJSON_AddNumberToObject(pj, "n_classes", (double)K);
         cJSON_AddNumberToObject(pj, "runtime_decision_mismatches", (double)rt_mismatch);
+        cJSON_AddStringToObject(pj, "training_pool_probabilities",
+                                p->in_sample ? "in-sample (the bundle has no out-of-fold block)" : "out-of-fold");
         if (p->train_metrics) {
             cJSON_AddItemToObject(pj, "training_metrics", p->train_metrics); /* from the bundle's provenance */
             p->train_metrics = NULL;
@@ -874,6 +895,10 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
         fprintf(mdf, "%zu held-out queries, %zu training queries, %zu classes. Runtime decisions differing from the "
                      "audited ones: %zu.\n\n",
                 nte, p->ntr, K, rt_mismatch);
+        if (p->in_sample)
+            fprintf(mdf, "The bundle carries no out-of-fold probabilities (trained with --no-validation): the sweep's "
+                         "recalibration and the difficulty bins use in-sample predictions on the training pool "
+                         "(optimistic).\n\n");
         fprintf(mdf, "| allocation | accuracy | mean cost | note |\n|---|---|---|---|\n");
         fprintf(mdf, "| oracle | %.4f | %.3f | lambda %.4g |\n", e.oracle_acc, e.oracle_cost, e.oracle_lambda);
         for (int rule = 0; rule < 2; rule++)

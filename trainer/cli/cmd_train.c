@@ -37,6 +37,8 @@ static void help(FILE *out) {
             "  --class-weights W      balanced (default: each class weighs the same in training, so rare dear\n"
             "                         tiers are not drowned and calibration can bring the spend down to B)\n"
             "                         or none; both learners\n"
+            "  --no-validation        leave the training pool's out-of-fold probabilities out of the bundle\n"
+            "                         (smaller for large data; the audit then uses in-sample predictions)\n"
             "  --json                 one JSON document on stdout instead of the table\n"
             "  --quiet                no progress on stderr\n"
             "XGBoost:\n"
@@ -76,7 +78,7 @@ static int parse_int(const char *s, int *out) {
 enum {
     O_BUDGET = 256, O_OUT, O_LEARNER, O_RULE, O_TEST, O_FOLDS, O_SEED, O_FEATURES, O_META, O_HASH, O_JSON, O_QUIET,
     O_ROUNDS, O_DEPTH, O_ETA, O_SUBSAMPLE, O_MCW, O_LAMBDA, O_ES, O_NTHREAD, O_SOLVER, O_C, O_CMIN, O_CMAX, O_EPS,
-    O_BIAS, O_CW, O_CSEARCH, O_GAPW, O_HELP
+    O_BIAS, O_CW, O_CSEARCH, O_GAPW, O_NOVAL, O_HELP
 };
 
 int allot_cmd_train(int argc, char **argv) {
@@ -95,7 +97,7 @@ int allot_cmd_train(int argc, char **argv) {
         {"C-min", required_argument, 0, O_CMIN}, {"C-max", required_argument, 0, O_CMAX},
         {"eps", required_argument, 0, O_EPS}, {"bias", required_argument, 0, O_BIAS},
         {"class-weights", required_argument, 0, O_CW}, {"C-search", required_argument, 0, O_CSEARCH},
-        {"gap-weights", no_argument, 0, O_GAPW},
+        {"gap-weights", no_argument, 0, O_GAPW}, {"no-validation", no_argument, 0, O_NOVAL},
         {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0}};
     allot_train_options o;
@@ -173,6 +175,7 @@ int allot_cmd_train(int argc, char **argv) {
         case O_EPS: NEED_D(o.linear.eps, dval > 0, "eps", "a number > 0"); break;
         case O_BIAS: NEED_D(o.linear.bias, 1, "bias", "a number"); break;
         case O_GAPW: o.xgb.gap_weights = 1; break;
+        case O_NOVAL: o.no_validation = 1; break;
         case O_CSEARCH:
             if (!strcmp(optarg, "grid")) o.linear.liblinear_search = 0;
             else if (!strcmp(optarg, "liblinear")) o.linear.liblinear_search = 1;

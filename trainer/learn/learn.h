@@ -71,6 +71,8 @@ typedef struct allot_train_options {
     allot_xgb_params xgb;
     allot_linear_params linear;
     int progress;               /**< 1: progress on stderr */
+    int no_validation;          /**< 1: leave the out-of-fold probabilities out of the bundle (smaller; the
+                                     audit then falls back on in-sample predictions) */
 } allot_train_options;
 
 void allot_train_options_default(allot_train_options *o);

@@ -559,11 +559,11 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
     cJSON_AddNumberToObject(met, "test_oracle_cost", rep.test_oracle_cost);
     /* out-of-fold probabilities of the training pool: the audit recalibrates mu for other budgets
      * and bins queries by predicted difficulty on them, never touching the held-out queries */
-    cJSON *val = cJSON_AddObjectToObject(prov, "validation");
+    cJSON *val = opt->no_validation ? NULL : cJSON_AddObjectToObject(prov, "validation");
     cJSON_AddStringToObject(val, "kind", "out-of-fold probabilities of the training pool, class order");
     cJSON *vid = cJSON_AddArrayToObject(val, "ids");
     cJSON *vp = cJSON_AddArrayToObject(val, "prob");
-    for (size_t j = 0; j < nt; j++) {
+    for (size_t j = 0; val && j < nt; j++) {
         cJSON_AddItemToArray(vid, cJSON_CreateString(curves->ids[sp.train_idx[j]]));
         cJSON *row = cJSON_CreateArray();
         for (int c = 0; c < K; c++) {
