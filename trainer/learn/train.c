@@ -207,9 +207,9 @@ static void realised(const allot_curves *c, const size_t *rows, size_t n, const 
     *cost = n ? s / (double)n : 0;
 }
 
-static char *basename_of(const char *path) {
+static const char *basename_of(const char *path) {
     const char *s = strrchr(path, '/');
-    return (char *)(s ? s + 1 : path);
+    return s ? s + 1 : path;
 }
 
 allot_status allot_train(const allot_curves *curves, const char *curves_path, const allot_train_options *opt,
