@@ -108,30 +108,40 @@ static size_t build_hull(const double *a, const double *c, size_t t, int *order,
 /* ---------------------------------------------------------------------------------------------- */
 /* validation                                                                                      */
 
-allot_status allot_oracle_validate(const double *acc, const double *cost, size_t n, size_t t, allot_error *err) {
-    if (n > 0 && (!acc || !cost)) return allot_error_set(err, ALLOT_E_ARGUMENT, "oracle: acc or cost is NULL");
-    if (n > 0 && (t == 0 || t > ORACLE_MAX_TIERS))
-        return allot_error_set(err, ALLOT_E_ARGUMENT, "oracle: %zu tiers (need 1..%u)", t, ORACLE_MAX_TIERS);
-    if ((uint64_t)n >= UINT32_MAX) return allot_error_set(err, ALLOT_E_ARGUMENT, "oracle: too many queries (%zu)", n);
-    for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < t; j++) {
-            double a = acc[i * t + j], c = cost[i * t + j];
-            if (!isfinite(a))
-                return allot_error_set(err, ALLOT_E_INVALID, "oracle: query %zu tier %zu: acc is not finite", i, j);
-            if (!isfinite(c) || c < 0)
-                return allot_error_set(err, ALLOT_E_INVALID,
-                                       "oracle: query %zu tier %zu: cost %g is negative or not finite", i, j, c);
-        }
+/* Input rules for one row (query i). */
+static allot_status validate_row(const double *a, const double *c, size_t t, size_t i, allot_error *err) {
+    for (size_t j = 0; j < t; j++) {
+        if (!isfinite(a[j]))
+            return allot_error_set(err, ALLOT_E_INVALID, "oracle: query %zu tier %zu: acc is not finite", i, j);
+        if (!isfinite(c[j]) || c[j] < 0)
+            return allot_error_set(err, ALLOT_E_INVALID, "oracle: query %zu tier %zu: cost %g is negative or not finite",
+                                   i, j, c[j]);
     }
     return ALLOT_OK;
 }
 
+/* Everything but the per-value scan (done row by row where the rows are read anyway). */
+static allot_status check_shape(const double *acc, const double *cost, size_t n, size_t t, allot_error *err) {
+    if (n > 0 && (!acc || !cost)) return allot_error_set(err, ALLOT_E_ARGUMENT, "oracle: acc or cost is NULL");
+    if (n > 0 && (t == 0 || t > ORACLE_MAX_TIERS))
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "oracle: %zu tiers (need 1..%u)", t, ORACLE_MAX_TIERS);
+    if ((uint64_t)n >= UINT32_MAX) return allot_error_set(err, ALLOT_E_ARGUMENT, "oracle: too many queries (%zu)", n);
+    return ALLOT_OK;
+}
+
+allot_status allot_oracle_validate(const double *acc, const double *cost, size_t n, size_t t, allot_error *err) {
+    allot_status st = check_shape(acc, cost, n, t, err);
+    for (size_t i = 0; i < n && st == ALLOT_OK; i++) st = validate_row(acc + i * t, cost + i * t, t, i, err);
+    return st;
+}
+
+/* full: also scan every value (bisect); exact and frontier validate rows while building hulls */
 static allot_status check_args(const double *acc, const double *cost, size_t n, size_t t, double budget,
-                               allot_oracle_result *out, allot_error *err) {
+                               allot_oracle_result *out, int full, allot_error *err) {
     if (!out) return allot_error_set(err, ALLOT_E_ARGUMENT, "oracle: out is NULL");
     if (!isfinite(budget) || budget < 0)
         return allot_error_set(err, ALLOT_E_ARGUMENT, "oracle: budget %g must be finite and >= 0", budget);
-    return allot_oracle_validate(acc, cost, n, t, err);
+    return full ? allot_oracle_validate(acc, cost, n, t, err) : check_shape(acc, cost, n, t, err);
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -183,6 +193,12 @@ static allot_status hull_set_build(const double *acc, const double *cost, size_t
     for (size_t i = 0; i < n; i++) {
         const double *a = acc + i * t, *c = cost + i * t;
         hv_t *hv = hs->v + i * t;
+        allot_status st = validate_row(a, c, t, i, err);
+        if (st != ALLOT_OK) {
+            free(order);
+            hull_set_free(hs);
+            return st;
+        }
         size_t h = build_hull(a, c, t, order, order + t, hv);
         hs->nv[i] = (hv_t)h;
         hs->base_cost += c[hv[0]];
@@ -377,7 +393,7 @@ static allot_status bracket_pass(const double *acc, const double *cost, const hu
 
 allot_status allot_oracle_solve_exact(const double *acc, const double *cost, size_t n, size_t t, double budget,
                                       int *choice, size_t *tier_counts, allot_oracle_result *out, allot_error *err) {
-    allot_status st = check_args(acc, cost, n, t, budget, out, err);
+    allot_status st = check_args(acc, cost, n, t, budget, out, 0, err);
     if (st != ALLOT_OK) return st;
     result_empty(out);
     if (tier_counts) memset(tier_counts, 0, t * sizeof *tier_counts);
@@ -389,10 +405,9 @@ allot_status allot_oracle_solve_exact(const double *acc, const double *cost, siz
 
     const double cap = budget * (double)n, tol = budget_tol(cap);
     hv_t *pos = calloc(n, sizeof *pos);
-    int *ch = malloc(n * sizeof *ch);
     cand *cands = NULL;
     size_t n_cands = 0, cap_cands = 0;
-    if (!pos || !ch) {
+    if (!pos) {
         st = allot_error_set(err, ALLOT_E_NOMEM, "oracle: out of memory");
         goto done;
     }
@@ -461,9 +476,22 @@ allot_status allot_oracle_solve_exact(const double *acc, const double *cost, siz
         }
     }
 
-    for (size_t i = 0; i < n; i++) ch[i] = hs.v[i * t + pos[i]];
-    double sa, sc;
-    finish_alloc(acc, cost, n, t, ch, choice, tier_counts, &sa, &sc);
+    /* one pass: the allocation, its totals, the counts and L(lambda) over all tiers */
+    double sa = 0, sc = 0, dual = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double *a = acc + i * t, *c = cost + i * t;
+        int j = hs.v[i * t + pos[i]];
+        sa += a[j];
+        sc += c[j];
+        if (choice) choice[i] = j;
+        if (tier_counts) tier_counts[j]++;
+        double best = a[0] - lambda * c[0];
+        for (size_t k = 1; k < t; k++) {
+            double v = a[k] - lambda * c[k];
+            if (v > best) best = v;
+        }
+        dual += best;
+    }
     out->lambda = lambda;
     out->mean_acc = sa / (double)n;
     out->mean_cost = sc / (double)n;
@@ -477,12 +505,11 @@ allot_status allot_oracle_solve_exact(const double *acc, const double *cost, siz
         out->frac_weight = frac_w;
         out->lp_value = (sa + frac_w * (a[out->frac_to] - a[out->frac_from])) / (double)n;
     }
-    out->dual_bound = out->feasible ? allot_oracle_dual(acc, cost, n, t, lambda, budget) : out->lp_value;
+    out->dual_bound = out->feasible ? dual / (double)n + lambda * budget : out->lp_value;
 
 done:
     free(cands);
     free(pos);
-    free(ch);
     hull_set_free(&hs);
     return st;
 }
@@ -540,7 +567,7 @@ static double bitsd(uint64_t u) {
 allot_status allot_oracle_solve_bisect(const double *acc, const double *cost, size_t n, size_t t, double budget,
                                        int iters, int *choice, size_t *tier_counts, allot_oracle_result *out,
                                        allot_error *err) {
-    allot_status st = check_args(acc, cost, n, t, budget, out, err);
+    allot_status st = check_args(acc, cost, n, t, budget, out, 1, err);
     if (st != ALLOT_OK) return st;
     result_empty(out);
     if (tier_counts) memset(tier_counts, 0, t * sizeof *tier_counts);
@@ -659,7 +686,7 @@ allot_status allot_oracle_frontier(const double *acc, const double *cost, size_t
     if (!points || !n_points) return allot_error_set(err, ALLOT_E_ARGUMENT, "oracle: points is NULL");
     *points = NULL;
     *n_points = 0;
-    allot_status st = allot_oracle_validate(acc, cost, n, t, err);
+    allot_status st = check_shape(acc, cost, n, t, err);
     if (st != ALLOT_OK) return st;
     if (n == 0) {
         allot_frontier_point *p = malloc(sizeof *p);
