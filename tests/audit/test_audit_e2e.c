@@ -207,6 +207,28 @@ int main(void) {
     REQUIRE_OK(allot_audit_run(c, cpath, pols, 2, &ao, NULL, &js2, NULL, NULL, &err));
     CHECK(js2 && !strcmp(js, js2));
     free(js2);
+    /* --sweep-retrain: training again at the policy's own budget reproduces it exactly */
+    {
+        double sw2[2] = {2.0, B};
+        allot_audit_options ro = ao;
+        ro.sweep = sw2;
+        ro.n_sweep = 2;
+        ro.sweep_retrain = 1;
+        char *jr = NULL;
+        REQUIRE_OK(allot_audit_run(c, cpath, pols, 2, &ro, NULL, &jr, NULL, NULL, &err));
+        cJSON *rr = cJSON_Parse(jr);
+        for (int k = 0; k < 2; k++) {
+            cJSON *sw = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(rr, "policies"), k), "sweep");
+            CHECK(cJSON_GetArraySize(sw) == 2);
+            cJSON *atb = cJSON_GetArrayItem(sw, 1);
+            CHECK(jnum(atb, "budget") == B);
+            CHECK(jnum(atb, "retrained_calibrated.acc") == jnum(atb, "learned_calibrated.acc"));
+            CHECK(jnum(atb, "retrained_argmax.cost") == jnum(atb, "learned_argmax.cost"));
+            CHECK(!isnan(jnum(cJSON_GetArrayItem(sw, 0), "retrained_calibrated.acc")));
+        }
+        cJSON_Delete(rr);
+        free(jr);
+    }
     /* a bundle without the out-of-fold block: the audit falls back on in-sample predictions, says so */
     {
         char p3[4096];

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -15,6 +16,7 @@
 #include "calibrate.h"
 #include "dataset.h"
 #include "learn.h"
+#include "linear_learner.h"
 #include "oracle.h"
 #include "plot.h"
 #include "progress.h"
@@ -308,6 +310,8 @@ typedef struct beval {
     int bins_tier[N_BINS];
     double bins_edges[N_BINS - 1];
     double learned_acc[2], learned_cost[2], mu[2];
+    int has_retrained;
+    double retrained_acc[2], retrained_cost[2]; /* the policy retrained at this budget (--sweep-retrain) */
 } beval;
 
 typedef struct tiers_out {
@@ -517,6 +521,104 @@ static double safe_ratio(double a, double b) { return fabs(b) > 1e-15 ? a / b : 
 static int cmp_d(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* ---- retraining at another budget (--sweep-retrain) ----------------------------------------- */
+
+static double jget(const cJSON *o, const char *k, double dflt) {
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(x) ? x->valuedouble : cJSON_IsBool(x) ? (cJSON_IsTrue(x) ? 1 : 0) : dflt;
+}
+
+/* The training options recorded in a bundle (learner, parameters, split, features); the comma
+ * lists of feature names are written into feat/meta (caller-owned buffers). */
+static allot_status options_from_bundle(const pol *p, allot_train_options *o, char *feat, size_t feat_cap, char *meta,
+                                        size_t meta_cap, allot_error *err) {
+    allot_train_options_default(o);
+    size_t len = 0;
+    char *text = slurp(p->path, &len, err);
+    if (!text) return err ? err->code : ALLOT_E_IO;
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    if (!root) return allot_error_set(err, ALLOT_E_PARSE, "%s: not valid JSON", p->path);
+    const cJSON *prov = cJSON_GetObjectItemCaseSensitive(root, "provenance");
+    const cJSON *lp = cJSON_GetObjectItemCaseSensitive(prov, "learner_params");
+    const cJSON *sp = cJSON_GetObjectItemCaseSensitive(prov, "split");
+    o->learner = !strcmp(p->learner, "liblinear") ? ALLOT_LEARNER_LIBLINEAR : ALLOT_LEARNER_XGBOOST;
+    o->seed = (uint64_t)jget(prov, "seed", 1);
+    o->test_fraction = jget(sp, "test_fraction", 0.2);
+    o->folds = (int)jget(sp, "folds", 5);
+    o->rule = p->bundle_rule == ALLOT_RT_ARGMAX ? ALLOT_DECISION_ARGMAX : ALLOT_DECISION_CALIBRATED;
+    o->xgb.rounds = (int)jget(lp, "max_rounds", o->xgb.rounds);
+    o->xgb.max_depth = (int)jget(lp, "max_depth", o->xgb.max_depth);
+    o->xgb.eta = jget(lp, "eta", o->xgb.eta);
+    o->xgb.subsample = jget(lp, "subsample", o->xgb.subsample);
+    o->xgb.min_child_weight = jget(lp, "min_child_weight", o->xgb.min_child_weight);
+    o->xgb.reg_lambda = jget(lp, "lambda", o->xgb.reg_lambda);
+    o->xgb.early_stopping = (int)jget(lp, "early_stopping", o->xgb.early_stopping);
+    o->xgb.nthread = (int)jget(lp, "nthread", o->xgb.nthread);
+    o->xgb.class_weights = (int)jget(lp, "class_weights_balanced", o->xgb.class_weights);
+    o->xgb.gap_weights = (int)jget(lp, "gap_weights", 0);
+    const cJSON *solver = cJSON_GetObjectItemCaseSensitive(lp, "solver");
+    if (cJSON_IsString(solver) && allot_linear_solver_parse(solver->valuestring) >= 0)
+        o->linear.solver = allot_linear_solver_parse(solver->valuestring);
+    if (!jget(lp, "C_by_cv", 1)) o->linear.C = jget(lp, "C", 1);
+    o->linear.c_min = jget(lp, "C_min", jget(lp, "C_start", o->linear.c_min));
+    o->linear.c_max = jget(lp, "C_max", o->linear.c_max);
+    const cJSON *cs = cJSON_GetObjectItemCaseSensitive(lp, "C_search");
+    o->linear.liblinear_search = cJSON_IsString(cs) && strstr(cs->valuestring, "find_parameters") != NULL;
+    o->linear.eps = jget(lp, "eps", 0);
+    o->linear.bias = jget(lp, "bias", o->linear.bias);
+    o->linear.class_weights = (int)jget(lp, "class_weights", o->linear.class_weights);
+    o->linear.hashed = (int)jget(lp, "hashed", o->linear.hashed);
+    cJSON_Delete(root);
+    const allot_featurizer *f = allot_rt_featurizer(p->rt);
+    o->hash_dim = allot_featurizer_hash_dim(f) ? allot_featurizer_hash_dim(f) : o->hash_dim;
+    size_t fl = 0, ml = 0;
+    feat[0] = meta[0] = '\0';
+    for (size_t e = 0; e < allot_featurizer_n_extra(f); e++) {
+        const char *name = allot_featurizer_extra_name(f, e);
+        int is_f = !strncmp(name, "features.", 9), is_m = !strncmp(name, "meta.", 5);
+        const char *bare = is_f ? name + 9 : is_m ? name + 5 : name;
+        char *buf = is_m ? meta : feat;
+        size_t *l = is_m ? &ml : &fl, cap = is_m ? meta_cap : feat_cap;
+        int w = snprintf(buf + *l, cap - *l, "%s%s", *l ? "," : "", bare);
+        if (w < 0 || (size_t)w >= cap - *l) return allot_error_set(err, ALLOT_E_UNSUPPORTED, "too many feature names");
+        *l += (size_t)w;
+    }
+    o->features = feat;
+    o->meta_features = ml ? meta : NULL;
+    o->no_validation = 0;
+    o->progress = 0;
+    return ALLOT_OK;
+}
+
+/* Retrain policy p at budget b into tmp_path and evaluate it on the same held-out set. */
+static allot_status retrain_eval(const pol *p, const allot_curves *c, const char *curves_path, const char *sha,
+                                 double b, uint64_t seed, const char *tmp_path, beval *x, allot_error *err) {
+    allot_train_options o;
+    char feat[8192], meta[8192];
+    allot_status st = options_from_bundle(p, &o, feat, sizeof feat, meta, sizeof meta, err);
+    if (st != ALLOT_OK) return st;
+    o.budget = b;
+    st = allot_train(c, curves_path, &o, tmp_path, NULL, err);
+    if (st != ALLOT_OK) return st;
+    pol q;
+    st = pol_load(&q, tmp_path, c, sha, err);
+    if (st == ALLOT_OK && (q.nte != p->nte || memcmp(q.sp.test_idx, p->sp.test_idx, p->nte * sizeof *p->sp.test_idx)))
+        st = allot_error_set(err, ALLOT_E_INTERNAL, "retraining %s did not reproduce its held-out split", p->path);
+    beval e;
+    if (st == ALLOT_OK) st = eval_budget(&q, b, seed, &e, NULL, err);
+    if (st == ALLOT_OK) {
+        x->has_retrained = 1;
+        for (int r = 0; r < 2; r++) {
+            x->retrained_acc[r] = e.learned_acc[r];
+            x->retrained_cost[r] = e.learned_cost[r];
+        }
+    }
+    pol_free(&q);
+    remove(tmp_path);
+    return st;
 }
 
 /* ---- the audit ----------------------------------------------------------------------------- */
@@ -873,6 +975,15 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
             st = eval_budget(p, sweep[s], o->seed, &sw[k][s], NULL, err);
             if (st != ALLOT_OK) goto policy_done;
             beval *x = &sw[k][s];
+            if (o->sweep_retrain) {
+                char tmp_path[4200];
+                const char *td = getenv("TMPDIR");
+                /* a scratch bundle, removed after use */
+                snprintf(tmp_path, sizeof tmp_path, "%.4000s/.allot-retrain-%ld-%zu-%zu.json",
+                         out_dir ? out_dir : (td && *td ? td : "/tmp"), (long)getpid(), k, s);
+                st = retrain_eval(p, c, curves_path, sha, sweep[s], o->seed, tmp_path, x, err);
+                if (st != ALLOT_OK) goto policy_done;
+            }
             cJSON *q = cJSON_CreateObject();
             add_num(q, "budget", x->budget);
             cJSON_AddItemToObject(q, "oracle", acc_cost(x->oracle_acc, x->oracle_cost));
@@ -885,6 +996,10 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
             add_num(lc, "mu", x->mu[R_CAL]);
             cJSON_AddItemToObject(q, "learned_calibrated", lc);
             cJSON_AddItemToObject(q, "learned_argmax", acc_cost(x->learned_acc[R_ARG], x->learned_cost[R_ARG]));
+            if (x->has_retrained) {
+                cJSON_AddItemToObject(q, "retrained_calibrated", acc_cost(x->retrained_acc[R_CAL], x->retrained_cost[R_CAL]));
+                cJSON_AddItemToObject(q, "retrained_argmax", acc_cost(x->retrained_acc[R_ARG], x->retrained_cost[R_ARG]));
+            }
             cJSON_AddItemToArray(swj, q);
             allot_progress_update(&pg, ++pg_done);
         }
@@ -962,9 +1077,11 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
                 else fprintf(mdf, " - |");
             fprintf(mdf, "\n");
         }
-        fprintf(mdf, "\nBudget sweep (accuracy / realised mean cost; learned: mu recalibrated per budget):\n\n| budget | "
+        fprintf(mdf, "\nBudget sweep (accuracy / realised mean cost; learned: mu recalibrated per budget%s):\n\n| budget | "
                      "oracle | learned cal. | learned argmax | uniform | best single | random mix | prompt length | "
-                     "difficulty bins |\n|---|---|---|---|---|---|---|---|---|\n");
+                     "difficulty bins |%s\n|---|---|---|---|---|---|---|---|---|%s\n",
+                o->sweep_retrain ? "; retrained: trained again at each budget" : "",
+                o->sweep_retrain ? " retrained cal. | retrained argmax |" : "", o->sweep_retrain ? "---|---|" : "");
         for (size_t s = 0; s < n_sweep; s++) {
             beval *x = &sw[k][s];
             fprintf(mdf, "| %.3g | %.4f / %.2f | %.4f / %.2f | %.4f / %.2f | %.4f / %.2f | ", x->budget, x->oracle_acc,
@@ -972,8 +1089,12 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
                     x->learned_cost[R_ARG], x->uniform_acc, x->uniform_cost);
             if (x->best_tier >= 0) fprintf(mdf, "%.4f / %.2f | ", x->best_acc, x->best_cost);
             else fprintf(mdf, "- | ");
-            fprintf(mdf, "%.4f / %.2f | %.4f / %.2f | %.4f / %.2f |\n", x->random_acc, x->random_cost, x->length_acc,
+            fprintf(mdf, "%.4f / %.2f | %.4f / %.2f | %.4f / %.2f |", x->random_acc, x->random_cost, x->length_acc,
                     x->length_cost, x->bins_acc, x->bins_cost);
+            if (x->has_retrained)
+                fprintf(mdf, " %.4f / %.2f | %.4f / %.2f |", x->retrained_acc[R_CAL], x->retrained_cost[R_CAL],
+                        x->retrained_acc[R_ARG], x->retrained_cost[R_ARG]);
+            fprintf(mdf, "\n");
         }
         fprintf(mdf, "\n");
 
@@ -1055,7 +1176,7 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
     }
     if (o->plots && out_dir) {
         enum { NB = 7 };
-        size_t ns = n_sweep, nser = NB + 2 * n_policies;
+        size_t ns = n_sweep, nser = NB + 3 * n_policies;
         double *xs = malloc(nser * ns * sizeof *xs), *ys = malloc(nser * ns * sizeof *ys);
         allot_plot_series *ser = calloc(nser, sizeof *ser);
         char (*names)[160] = calloc(nser, sizeof *names);
@@ -1089,6 +1210,15 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
                     /* argmax does not depend on the budget: one point */
                     ser[m] = (allot_plot_series){names[m], rule == R_ARG ? 1 : ns, xs + m * ns, ys + m * ns, NULL,
                                                  NULL, rule == R_ARG};
+                }
+            if (o->sweep_retrain)
+                for (size_t k = 0; k < n_policies; k++, m++) {
+                    for (size_t s = 0; s < ns; s++) {
+                        xs[m * ns + s] = sw[k][s].retrained_cost[R_CAL];
+                        ys[m * ns + s] = sw[k][s].retrained_acc[R_CAL];
+                    }
+                    snprintf(names[m], sizeof names[m], "%s (retrained per budget)", ps[k].name);
+                    ser[m] = (allot_plot_series){names[m], ns, xs + m * ns, ys + m * ns, NULL, NULL, 0};
                 }
             char base[4096];
             snprintf(base, sizeof base, "%s/accuracy_vs_budget", out_dir);

@@ -27,6 +27,8 @@ typedef struct allot_audit_options {
     int bootstrap;          /**< resamples (default 1000) */
     int plots;              /**< 1: render plots (default 1) */
     int progress;           /**< 1: progress on stderr */
+    int sweep_retrain;      /**< 1: also retrain each policy at every sweep budget (same learner, parameters
+                                 and split, from the bundle's provenance), beside the recalibrated curve */
 } allot_audit_options;
 
 void allot_audit_options_default(allot_audit_options *o);

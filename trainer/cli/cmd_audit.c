@@ -31,6 +31,8 @@ static void help(FILE *out) {
             "  --out DIR          output directory (created if missing, required)\n"
             "  --sweep b1,b2,...  budgets of the sweep (default: 12 log-spaced between the cheapest and the\n"
             "                     dearest tier; B is always included)\n"
+            "  --sweep-retrain    also train each policy again at every sweep budget (same learner, parameters\n"
+            "                     and split, read from the bundle) and plot that curve too (slower)\n"
             "  --seed S           bootstrap and random-allocation seed (default 1)\n"
             "  --bootstrap N      paired bootstrap resamples (default 1000)\n"
             "  --no-plots         skip the plots\n"
@@ -40,7 +42,7 @@ static void help(FILE *out) {
             allot_cli_exit_codes_help);
 }
 
-enum { O_POLICY = 256, O_BUDGET, O_OUT, O_SWEEP, O_SEED, O_BOOT, O_NOPLOTS, O_JSON, O_QUIET, O_HELP };
+enum { O_POLICY = 256, O_BUDGET, O_OUT, O_SWEEP, O_SEED, O_BOOT, O_NOPLOTS, O_JSON, O_QUIET, O_RETRAIN, O_HELP };
 
 int allot_cmd_audit(int argc, char **argv) {
     static const struct option longopts[] = {
@@ -49,6 +51,7 @@ int allot_cmd_audit(int argc, char **argv) {
         {"seed", required_argument, 0, O_SEED},     {"bootstrap", required_argument, 0, O_BOOT},
         {"no-plots", no_argument, 0, O_NOPLOTS},    {"json", no_argument, 0, O_JSON},
         {"quiet", no_argument, 0, O_QUIET},         {"help", no_argument, 0, O_HELP},
+        {"sweep-retrain", no_argument, 0, O_RETRAIN},
         {0, 0, 0, 0}};
     allot_audit_options o;
     allot_audit_options_default(&o);
@@ -110,6 +113,7 @@ int allot_cmd_audit(int argc, char **argv) {
             break;
         }
         case O_NOPLOTS: o.plots = 0; break;
+        case O_RETRAIN: o.sweep_retrain = 1; break;
         case O_JSON: json = 1; break;
         case O_QUIET: o.progress = 0; break;
         default:
