@@ -92,14 +92,24 @@ static void sort_tiers(const double *a, const double *c, size_t t, int *order, i
  * Slopes are compared exactly as they are later recomputed (same division), so consecutive
  * computed slopes are non-increasing: a query's segments are always taken as a prefix.
  */
-static size_t build_hull(const double *a, const double *c, size_t t, int *order, int *scratch, hv_t *hull) {
+static size_t build_hull(const double *a, const double *c, size_t t, int *order, int *scratch, hv_t *hull,
+                         double *sl) {
+    /* sl[k] (k >= 1) caches the slope of the segment ending at hull[k], computed once */
     sort_tiers(a, c, t, order, scratch);
     size_t h = 0;
     for (size_t j = 0; j < t; j++) {
         int x = order[j];
         /* dominated: not strictly more accurate than a cheaper (or equally cheap) kept tier */
         if (h > 0 && !(a[x] > a[hull[h - 1]])) continue;
-        while (h >= 2 && seg_slope(a, c, hull[h - 1], x) > seg_slope(a, c, hull[h - 2], hull[h - 1])) h--;
+        double s_new = 0;
+        if (h > 0) {
+            s_new = seg_slope(a, c, hull[h - 1], x);
+            while (h >= 2 && s_new > sl[h - 1]) {
+                h--;
+                s_new = seg_slope(a, c, hull[h - 1], x);
+            }
+        }
+        sl[h] = s_new;
         hull[h++] = (hv_t)x;
     }
     return h;
@@ -180,6 +190,7 @@ static allot_status hull_set_build(const double *acc, const double *cost, size_t
     hs->v = malloc(n * t * sizeof *hs->v);
     hs->nv = malloc(n * sizeof *hs->nv);
     int *order = malloc(2 * t * sizeof *order);
+    double *sl = malloc(t * sizeof *sl);
     size_t m_upper = n * (t - 1), stride = 0, next_pick = 0, block = 0;
     uint64_t rs = 0x5EED0F0A11070ull;
     if (sample && m_upper > SAMPLE_MIN_SEGMENTS) {
@@ -188,7 +199,7 @@ static allot_status hull_set_build(const double *acc, const double *cost, size_t
         if (!hs->samples) goto nomem;
         next_pick = (size_t)(mix64(&rs) % stride);
     }
-    if (!hs->v || !hs->nv || !order) goto nomem;
+    if (!hs->v || !hs->nv || !order || !sl) goto nomem;
     size_t g = 0; /* global segment counter */
     for (size_t i = 0; i < n; i++) {
         const double *a = acc + i * t, *c = cost + i * t;
@@ -196,22 +207,20 @@ static allot_status hull_set_build(const double *acc, const double *cost, size_t
         allot_status st = validate_row(a, c, t, i, err);
         if (st != ALLOT_OK) {
             free(order);
+            free(sl);
             hull_set_free(hs);
             return st;
         }
-        size_t h = build_hull(a, c, t, order, order + t, hv);
+        size_t h = build_hull(a, c, t, order, order + t, hv, sl);
         hs->nv[i] = (hv_t)h;
         hs->base_cost += c[hv[0]];
         hs->top_cost += c[hv[h - 1]];
-        if (h > 1) {
-            double s0 = seg_slope(a, c, hv[0], hv[1]);
-            if (s0 > hs->max_slope) hs->max_slope = s0;
-        }
+        if (h > 1 && sl[1] > hs->max_slope) hs->max_slope = sl[1];
         for (size_t j = 0; j + 1 < h; j++) {
             double step = a[hv[j + 1]] - a[hv[j]];
             if (step > hs->max_step) hs->max_step = step;
             if (stride && g == next_pick) {
-                hs->samples[hs->n_samples].slope = seg_slope(a, c, hv[j], hv[j + 1]);
+                hs->samples[hs->n_samples].slope = sl[j + 1];
                 hs->samples[hs->n_samples].dc = c[hv[j + 1]] - c[hv[j]];
                 hs->n_samples++;
                 block++;
@@ -222,9 +231,11 @@ static allot_status hull_set_build(const double *acc, const double *cost, size_t
     }
     hs->m = g;
     free(order);
+    free(sl);
     return ALLOT_OK;
 nomem:
     free(order);
+    free(sl);
     hull_set_free(hs);
     return allot_error_set(err, ALLOT_E_NOMEM, "oracle: out of memory for %zu x %zu hulls", n, t);
 }
@@ -766,11 +777,11 @@ double allot_oracle_max_increment(const double *acc, const double *cost, size_t 
     if (n == 0 || t == 0 || t > ORACLE_MAX_TIERS) return 0;
     hv_t *hv = malloc(t * sizeof *hv);
     int *order = malloc(2 * t * sizeof *order);
-    double best = 0;
-    if (hv && order) {
+    double *sl = malloc(t * sizeof *sl), best = 0;
+    if (hv && order && sl) {
         for (size_t i = 0; i < n; i++) {
             const double *a = acc + i * t, *c = cost + i * t;
-            size_t h = build_hull(a, c, t, order, order + t, hv);
+            size_t h = build_hull(a, c, t, order, order + t, hv, sl);
             for (size_t j = 0; j + 1 < h; j++) {
                 double step = a[hv[j + 1]] - a[hv[j]];
                 if (step > best) best = step;
@@ -779,5 +790,6 @@ double allot_oracle_max_increment(const double *acc, const double *cost, size_t 
     }
     free(hv);
     free(order);
+    free(sl);
     return best;
 }
