@@ -77,7 +77,8 @@ static int time_oracle(const instance *x, int reps, int *choice, timing *tm) {
     }
     for (int r = 0; r < (reps > 1 ? 2 : 1); r++) {
         double t0 = allot_now_seconds();
-        if (allot_oracle_solve_bisect(x->acc, x->cost, x->n, TIERS, x->budget, 200, choice, NULL, &tm->rb, &err)) {
+        if (allot_oracle_solve_bisect(x->acc, x->cost, x->n, TIERS, x->budget, 200, choice, NULL, &tm->rb,
+                                      &err)) {
             fprintf(stderr, "bench_solve: bisect: %s\n", err.msg);
             return -1;
         }
@@ -87,7 +88,9 @@ static int time_oracle(const instance *x, int reps, int *choice, timing *tm) {
     return 0;
 }
 
-static int agree(double a, double b) { return fabs(a - b) <= 1e-9 * fmax(fabs(a), fabs(b)) + 1e-12; }
+static int agree(double a, double b) {
+    return fabs(a - b) <= 1e-9 * fmax(fabs(a), fabs(b)) + 1e-12;
+}
 
 int main(int argc, char **argv) {
     int quick = 0;
@@ -107,11 +110,11 @@ int main(int argc, char **argv) {
     }
     if (quick && max_n > 1000000) max_n = 1000000;
     int bad = 0;
-    printf("bench_solve: %d tiers, budget = mean cost of tier 4, seed %llu%s\n\n", TIERS, (unsigned long long)seed,
-           quick ? " (--quick: no GLPK at 10^4, no 10^7)" : "");
+    printf("bench_solve: %d tiers, budget = mean cost of tier 4, seed %llu%s\n\n", TIERS,
+           (unsigned long long)seed, quick ? " (--quick: no GLPK at 10^4, no 10^7)" : "");
     printf("oracle vs GLPK primal simplex (presolve on) on the same LP\n");
-    printf("%9s  %11s  %11s  %11s  %12s  %12s  %10s  %s\n", "N", "exact s", "bisect s", "GLPK s", "GLPK/exact",
-           "GLPK/bisect", "LP rel diff", "objective");
+    printf("%9s  %11s  %11s  %11s  %12s  %12s  %10s  %s\n", "N", "exact s", "bisect s", "GLPK s",
+           "GLPK/exact", "GLPK/bisect", "LP rel diff", "objective");
     size_t glpk_sizes[2] = {1000, 10000};
     for (int s = 0; s < 2; s++) {
         size_t n = glpk_sizes[s];
@@ -133,17 +136,18 @@ int main(int argc, char **argv) {
         }
         int ok = feasible && agree(tm.re.lp_value, glpk_value) && agree(tm.rb.lp_value, glpk_value);
         bad |= !ok;
-        printf("%9zu  %11.6f  %11.6f  %11.3f  %12.0f  %12.0f  %10.2e  %.10f %s\n", n, tm.exact, tm.bisect, glpk_s,
-               glpk_s / tm.exact, glpk_s / tm.bisect, fabs(tm.re.lp_value - glpk_value) / fabs(glpk_value),
-               tm.re.lp_value, ok ? "agree" : "DISAGREE");
+        printf("%9zu  %11.6f  %11.6f  %11.3f  %12.0f  %12.0f  %10.2e  %.10f %s\n", n, tm.exact, tm.bisect,
+               glpk_s, glpk_s / tm.exact, glpk_s / tm.bisect,
+               fabs(tm.re.lp_value - glpk_value) / fabs(glpk_value), tm.re.lp_value,
+               ok ? "agree" : "DISAGREE");
         free(choice);
         free_instance(&x);
     }
     glp_free_env();
 
     printf("\noracle alone (best of 3 exact, best of 2 bisect; 'ns/qt' = nanoseconds per query x tier)\n");
-    printf("%9s  %11s  %8s  %11s  %8s  %12s  %s\n", "N", "exact s", "ns/qt", "bisect s", "ns/qt", "bisect/exact",
-           "LP value (exact = bisect)");
+    printf("%9s  %11s  %8s  %11s  %8s  %12s  %s\n", "N", "exact s", "ns/qt", "bisect s", "ns/qt",
+           "bisect/exact", "LP value (exact = bisect)");
     for (size_t n = 100000; n <= max_n; n *= 10) {
         instance x;
         int *choice = malloc(n * sizeof *choice);
@@ -156,8 +160,9 @@ int main(int argc, char **argv) {
         int ok = agree(tm.re.lp_value, tm.rb.lp_value);
         bad |= !ok;
         double qt = (double)n * TIERS;
-        printf("%9zu  %11.4f  %8.1f  %11.4f  %8.1f  %12.1f  %.10f %s\n", n, tm.exact, 1e9 * tm.exact / qt, tm.bisect,
-               1e9 * tm.bisect / qt, tm.bisect / tm.exact, tm.re.lp_value, ok ? "agree" : "DISAGREE");
+        printf("%9zu  %11.4f  %8.1f  %11.4f  %8.1f  %12.1f  %.10f %s\n", n, tm.exact, 1e9 * tm.exact / qt,
+               tm.bisect, 1e9 * tm.bisect / qt, tm.bisect / tm.exact, tm.re.lp_value,
+               ok ? "agree" : "DISAGREE");
         free(choice);
         free_instance(&x);
     }

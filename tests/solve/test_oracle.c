@@ -86,12 +86,14 @@ static void check_instance(tcount *tc, stats *st, const double *acc, const doubl
         CHECK(tc, re.mean_cost > budget, "infeasible but cost %g <= %g", re.mean_cost, budget);
         return;
     }
-    CHECK(tc, re.mean_cost <= budget * (1 + 1e-12) + 1e-15, "exact over budget %.17g > %.17g", re.mean_cost, budget);
-    CHECK(tc, rb.mean_cost <= budget * (1 + 1e-12) + 1e-15, "bisect over budget %.17g > %.17g", rb.mean_cost, budget);
+    CHECK(tc, re.mean_cost <= budget * (1 + 1e-12) + 1e-15, "exact over budget %.17g > %.17g", re.mean_cost,
+          budget);
+    CHECK(tc, rb.mean_cost <= budget * (1 + 1e-12) + 1e-15, "bisect over budget %.17g > %.17g", rb.mean_cost,
+          budget);
     CHECK(tc, close_rel(re.lp_value, re.dual_bound, 1e-9, 1e-12), "exact lp %.17g != dual %.17g", re.lp_value,
           re.dual_bound);
-    CHECK(tc, close_rel(rb.lp_value, rb.dual_bound, 1e-9, 1e-12), "bisect lp %.17g != dual %.17g", rb.lp_value,
-          rb.dual_bound);
+    CHECK(tc, close_rel(rb.lp_value, rb.dual_bound, 1e-9, 1e-12), "bisect lp %.17g != dual %.17g",
+          rb.lp_value, rb.dual_bound);
     CHECK(tc, close_rel(re.lp_value, rb.lp_value, 1e-9, 1e-12), "lp exact %.17g != bisect %.17g", re.lp_value,
           rb.lp_value);
     CHECK(tc, close_rel(re.lambda, rb.lambda, 1e-9, 1e-12), "lambda exact %.17g != bisect %.17g", re.lambda,
@@ -104,9 +106,10 @@ static void check_instance(tcount *tc, stats *st, const double *acc, const doubl
     }
     if (re.lambda == 0) st->unbound++;
     if (at_breakpoint) {
-        CHECK(tc, re.frac_query == -1, "budget on a breakpoint but fractional query %ld weight %.17g", re.frac_query,
-              re.frac_weight);
-        CHECK(tc, close_rel(re.mean_acc, re.lp_value, 1e-12, 1e-15), "budget on a breakpoint: integral != LP");
+        CHECK(tc, re.frac_query == -1, "budget on a breakpoint but fractional query %ld weight %.17g",
+              re.frac_query, re.frac_weight);
+        CHECK(tc, close_rel(re.mean_acc, re.lp_value, 1e-12, 1e-15),
+              "budget on a breakpoint: integral != LP");
     }
 
     /* frontier: the LP value is the interpolation of the frontier at the budget */
@@ -116,8 +119,8 @@ static void check_instance(tcount *tc, stats *st, const double *acc, const doubl
     CHECK(tc, s3 == ALLOT_OK, "frontier: %s", err.msg);
     if (s3 == ALLOT_OK) {
         double fv = allot_oracle_frontier_value(pts, np, budget);
-        CHECK(tc, close_rel(fv, re.lp_value, 1e-9, 1e-12), "frontier %.17g != lp %.17g (budget %g)", fv, re.lp_value,
-              budget);
+        CHECK(tc, close_rel(fv, re.lp_value, 1e-9, 1e-12), "frontier %.17g != lp %.17g (budget %g)", fv,
+              re.lp_value, budget);
         for (size_t k = 1; k < np; k++) {
             CHECK(tc, pts[k].mean_cost > pts[k - 1].mean_cost, "frontier cost not increasing");
             CHECK(tc, pts[k].mean_acc >= pts[k - 1].mean_acc, "frontier acc decreasing");
@@ -138,7 +141,8 @@ static void check_instance(tcount *tc, stats *st, const double *acc, const doubl
     if (do_brute) {
         double opt = brute_force(acc, cost, n, t, budget) / (double)n;
         st->brute++;
-        CHECK(tc, re.mean_acc <= opt + 1e-12, "exact integral %.17g above the optimum %.17g", re.mean_acc, opt);
+        CHECK(tc, re.mean_acc <= opt + 1e-12, "exact integral %.17g above the optimum %.17g", re.mean_acc,
+              opt);
         CHECK(tc, opt - re.mean_acc <= inc + 1e-12, "exact integral %.17g more than %.3g below optimum %.17g",
               re.mean_acc, inc, opt);
         CHECK(tc, opt <= re.lp_value + 1e-12, "optimum %.17g above the LP %.17g", opt, re.lp_value);
@@ -146,14 +150,15 @@ static void check_instance(tcount *tc, stats *st, const double *acc, const doubl
 #ifdef ALLOT_TEST_WITH_GLPK
     if (do_glpk) {
         allot_glpk_report rep;
-        allot_status s4 = allot_glpk_check(acc, cost, n, t, budget, &re, ALLOT_GLPK_INTOPT_MAX_VARS, &rep, &err);
+        allot_status s4 =
+            allot_glpk_check(acc, cost, n, t, budget, &re, ALLOT_GLPK_INTOPT_MAX_VARS, &rep, &err);
         CHECK(tc, s4 == ALLOT_OK, "glpk check: %s", err.msg);
         st->glpk_lp++;
         if (rep.int_solved) st->glpk_int++;
         if (do_brute && rep.int_solved) {
             double opt = brute_force(acc, cost, n, t, budget) / (double)n;
-            CHECK(tc, close_rel(opt, rep.int_value, 1e-9, 1e-12), "glpk intopt %.17g != brute %.17g", rep.int_value,
-                  opt);
+            CHECK(tc, close_rel(opt, rep.int_value, 1e-9, 1e-12), "glpk intopt %.17g != brute %.17g",
+                  rep.int_value, opt);
         }
     }
 #else
@@ -239,15 +244,18 @@ static void test_edges(tcount *tc) {
     CHECK(tc, res.feasible && res.frac_query == -1 && res.mean_acc == 0, "n=0 result");
     /* invalid inputs */
     double a1[2] = {0.5, NAN}, c1[2] = {1, 2};
-    CHECK(tc, allot_oracle_solve_exact(a1, c1, 1, 2, 1.0, NULL, NULL, &res, &err) == ALLOT_E_INVALID, "NaN acc");
+    CHECK(tc, allot_oracle_solve_exact(a1, c1, 1, 2, 1.0, NULL, NULL, &res, &err) == ALLOT_E_INVALID,
+          "NaN acc");
     CHECK(tc, strstr(err.msg, "query 0 tier 1") != NULL, "message names query and tier: %s", err.msg);
     double a2[2] = {0.5, 0.6}, c2[2] = {1, -2};
     CHECK(tc, allot_oracle_solve_bisect(a2, c2, 1, 2, 1.0, 64, NULL, NULL, &res, &err) == ALLOT_E_INVALID,
           "negative cost");
     CHECK(tc, allot_oracle_solve_exact(a2, c1, 1, 2, -1.0, NULL, NULL, &res, &err) == ALLOT_E_ARGUMENT,
           "negative budget");
-    CHECK(tc, allot_oracle_solve_exact(a2, c1, 1, 2, NAN, NULL, NULL, &res, &err) == ALLOT_E_ARGUMENT, "NaN budget");
-    CHECK(tc, allot_oracle_solve_exact(a2, c1, 1, 0, 1.0, NULL, NULL, &res, &err) == ALLOT_E_ARGUMENT, "t = 0");
+    CHECK(tc, allot_oracle_solve_exact(a2, c1, 1, 2, NAN, NULL, NULL, &res, &err) == ALLOT_E_ARGUMENT,
+          "NaN budget");
+    CHECK(tc, allot_oracle_solve_exact(a2, c1, 1, 0, 1.0, NULL, NULL, &res, &err) == ALLOT_E_ARGUMENT,
+          "t = 0");
 
     /* duplicates and zero costs: tiers (0.5,0) (0.5,0) (0.9,2) (0.9,2) (0.7,0) -> hull (0.7,0),(0.9,2) */
     double a3[5] = {0.5, 0.5, 0.9, 0.9, 0.7}, c3[5] = {0, 0, 2, 2, 0};
@@ -255,13 +263,16 @@ static void test_edges(tcount *tc) {
     CHECK(tc, ch[0] == 4 && res.feasible, "zero budget picks the free most accurate tier (got %d)", ch[0]);
     CHECK(tc, allot_oracle_solve_exact(a3, c3, 1, 5, 5.0, ch, NULL, &res, &err) == ALLOT_OK, "big budget");
     CHECK(tc, ch[0] == 2 && res.lambda == 0, "max accuracy, lowest index among duplicates (got %d)", ch[0]);
-    CHECK(tc, allot_oracle_solve_bisect(a3, c3, 1, 5, 5.0, 200, ch, NULL, &res, &err) == ALLOT_OK, "bisect big");
+    CHECK(tc, allot_oracle_solve_bisect(a3, c3, 1, 5, 5.0, 200, ch, NULL, &res, &err) == ALLOT_OK,
+          "bisect big");
     CHECK(tc, ch[0] == 2, "bisect: lowest index among duplicates (got %d)", ch[0]);
     CHECK(tc, allot_oracle_solve_exact(a3, c3, 1, 5, 1.0, ch, NULL, &res, &err) == ALLOT_OK, "half");
-    CHECK(tc, ch[0] == 4 && res.frac_query == 0 && res.frac_from == 4 && res.frac_to == 2 &&
-                  fabs(res.frac_weight - 0.5) < 1e-15 && fabs(res.lp_value - 0.8) < 1e-15 &&
-                  fabs(res.lambda - 0.1) < 1e-15,
-          "fractional half step: ch %d w %g lp %g lambda %g", ch[0], res.frac_weight, res.lp_value, res.lambda);
+    CHECK(tc,
+          ch[0] == 4 && res.frac_query == 0 && res.frac_from == 4 && res.frac_to == 2 &&
+              fabs(res.frac_weight - 0.5) < 1e-15 && fabs(res.lp_value - 0.8) < 1e-15 &&
+              fabs(res.lambda - 0.1) < 1e-15,
+          "fractional half step: ch %d w %g lp %g lambda %g", ch[0], res.frac_weight, res.lp_value,
+          res.lambda);
 
     /* infeasible: cheapest allocation */
     double a4[4] = {0.2, 0.8, 0.3, 0.9}, c4[4] = {2, 4, 2, 4};
@@ -277,13 +288,17 @@ static void test_edges(tcount *tc) {
     allot_oracle_result rb;
     int cb[3];
     CHECK(tc, allot_oracle_solve_exact(a5, c5, 3, 2, 2.0, ch, NULL, &res, &err) == ALLOT_OK, "tie exact");
-    CHECK(tc, allot_oracle_solve_bisect(a5, c5, 3, 2, 2.0, 200, cb, NULL, &rb, &err) == ALLOT_OK, "tie bisect");
-    CHECK(tc, ch[0] == 1 && ch[1] == 0 && ch[2] == 0 && res.frac_query == 1 && fabs(res.frac_weight - 0.5) < 1e-15,
+    CHECK(tc, allot_oracle_solve_bisect(a5, c5, 3, 2, 2.0, 200, cb, NULL, &rb, &err) == ALLOT_OK,
+          "tie bisect");
+    CHECK(tc,
+          ch[0] == 1 && ch[1] == 0 && ch[2] == 0 && res.frac_query == 1 &&
+              fabs(res.frac_weight - 0.5) < 1e-15,
           "tie: exact upgrades query 0 only, query 1 fractional");
-    CHECK(tc, cb[0] == 0 && cb[1] == 0 && cb[2] == 0 && rb.frac_query == 1 && fabs(rb.frac_weight - 0.5) < 1e-15,
+    CHECK(tc,
+          cb[0] == 0 && cb[1] == 0 && cb[2] == 0 && rb.frac_query == 1 && fabs(rb.frac_weight - 0.5) < 1e-15,
           "tie: bisect upgrades none, LP fraction on query 1");
-    CHECK(tc, fabs(res.lp_value - 0.4) < 1e-15 && fabs(rb.lp_value - 0.4) < 1e-15, "tie: LP values 0.4 (%g %g)",
-          res.lp_value, rb.lp_value);
+    CHECK(tc, fabs(res.lp_value - 0.4) < 1e-15 && fabs(rb.lp_value - 0.4) < 1e-15,
+          "tie: LP values 0.4 (%g %g)", res.lp_value, rb.lp_value);
     CHECK(tc, fabs(res.lambda - 0.2) < 1e-15 && fabs(rb.lambda - 0.2) < 1e-15, "tie: lambda 0.2");
 }
 
@@ -305,15 +320,18 @@ static void test_large(tcount *tc, long n) {
         for (size_t b = 0; b < sizeof fr / sizeof fr[0]; b++) {
             double lo = pts[0].mean_cost, hi = pts[np - 1].mean_cost, budget = lo + fr[b] * (hi - lo);
             allot_oracle_result re, rb;
-            CHECK(tc, allot_oracle_solve_exact(acc, cost, (size_t)n, t, budget, ce, NULL, &re, &err) == ALLOT_OK,
+            CHECK(tc,
+                  allot_oracle_solve_exact(acc, cost, (size_t)n, t, budget, ce, NULL, &re, &err) == ALLOT_OK,
                   "large exact");
-            CHECK(tc, allot_oracle_solve_bisect(acc, cost, (size_t)n, t, budget, 200, cb, NULL, &rb, &err) == ALLOT_OK,
+            CHECK(tc,
+                  allot_oracle_solve_bisect(acc, cost, (size_t)n, t, budget, 200, cb, NULL, &rb, &err) ==
+                      ALLOT_OK,
                   "large bisect");
             double fv = allot_oracle_frontier_value(pts, np, budget);
             CHECK(tc, close_rel(re.lp_value, fv, 1e-9, 1e-12), "large kind %d: lp %.17g frontier %.17g", kind,
                   re.lp_value, fv);
-            CHECK(tc, close_rel(re.lp_value, rb.lp_value, 1e-9, 1e-12), "large kind %d: exact %.17g bisect %.17g",
-                  kind, re.lp_value, rb.lp_value);
+            CHECK(tc, close_rel(re.lp_value, rb.lp_value, 1e-9, 1e-12),
+                  "large kind %d: exact %.17g bisect %.17g", kind, re.lp_value, rb.lp_value);
             CHECK(tc, close_rel(re.lp_value, re.dual_bound, 1e-9, 1e-12), "large: lp != dual");
             CHECK(tc, re.mean_cost <= budget * (1 + 1e-12), "large: over budget");
             if (kind == 0 && re.lambda > 0 && slope_multiplicity(pts, np, re.lambda) <= 1) {
@@ -340,9 +358,11 @@ int main(int argc, char **argv) {
     test_random(&tc, &st, count);
     test_large(&tc, 100000);
     fprintf(stderr,
-            "instances %ld (brute force %ld, GLPK LP %ld, GLPK intopt %ld, ties %ld, infeasible %ld, lambda=0 %ld, "
+            "instances %ld (brute force %ld, GLPK LP %ld, GLPK intopt %ld, ties %ld, infeasible %ld, "
+            "lambda=0 %ld, "
             "budget at a breakpoint %ld)\n",
-            st.instances, st.brute, st.glpk_lp, st.glpk_int, st.ties, st.infeasible, st.unbound, st.breakpoints);
+            st.instances, st.brute, st.glpk_lp, st.glpk_int, st.ties, st.infeasible, st.unbound,
+            st.breakpoints);
 #ifdef ALLOT_TEST_WITH_GLPK
     glp_free_env(); /* GLPK keeps an environment per thread until told to free it */
 #endif

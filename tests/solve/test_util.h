@@ -15,18 +15,18 @@ typedef struct tcount {
     long pass, fail;
 } tcount;
 
-#define CHECK(tc, cond, ...)                                                                        \
-    do {                                                                                            \
-        if (cond) {                                                                                 \
-            (tc)->pass++;                                                                           \
-        } else {                                                                                    \
-            (tc)->fail++;                                                                           \
-            if ((tc)->fail <= 30) {                                                                 \
-                fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);            \
-                fprintf(stderr, __VA_ARGS__);                                                       \
-                fputc('\n', stderr);                                                                \
-            }                                                                                       \
-        }                                                                                           \
+#define CHECK(tc, cond, ...)                                                                                 \
+    do {                                                                                                     \
+        if (cond) {                                                                                          \
+            (tc)->pass++;                                                                                    \
+        } else {                                                                                             \
+            (tc)->fail++;                                                                                    \
+            if ((tc)->fail <= 30) {                                                                          \
+                fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);                     \
+                fprintf(stderr, __VA_ARGS__);                                                                \
+                fputc('\n', stderr);                                                                         \
+            }                                                                                                \
+        }                                                                                                    \
     } while (0)
 
 static inline int close_rel(double a, double b, double rel, double abs_tol) {

@@ -58,10 +58,10 @@ static int run_method(const allot_curves *c, double budget, int bisect, solve_ru
     r->counts = calloc(T ? T : 1, sizeof *r->counts);
     if (!r->choice || !r->counts) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
     double t0 = allot_now_seconds();
-    allot_status st = bisect ? allot_oracle_solve_bisect(c->acc, c->cost, n, T, budget, 200, r->choice, r->counts,
-                                                        &r->res, err)
-                             : allot_oracle_solve_exact(c->acc, c->cost, n, T, budget, r->choice, r->counts, &r->res,
-                                                        err);
+    allot_status st =
+        bisect ? allot_oracle_solve_bisect(c->acc, c->cost, n, T, budget, 200, r->choice, r->counts, &r->res,
+                                           err)
+               : allot_oracle_solve_exact(c->acc, c->cost, n, T, budget, r->choice, r->counts, &r->res, err);
     r->seconds = allot_now_seconds() - t0;
     return st;
 }
@@ -85,7 +85,8 @@ static void csv_field(FILE *fp, const char *s) {
     fputc('"', fp);
 }
 
-static allot_status write_allocation(const char *path, const allot_curves *c, const int *choice, allot_error *err) {
+static allot_status write_allocation(const char *path, const allot_curves *c, const int *choice,
+                                     allot_error *err) {
     allot_atomic_file af;
     memset(&af, 0, sizeof af);
     allot_status st = allot_atomic_open(&af, path, err);
@@ -131,23 +132,26 @@ static cJSON *run_json(const allot_curves *c, const solve_run *r) {
     return o;
 }
 
-static void run_print(const allot_curves *c, const solve_run *r, double budget, int best_uniform, const double *u_acc) {
+static void run_print(const allot_curves *c, const solve_run *r, double budget, int best_uniform,
+                      const double *u_acc) {
     const allot_oracle_result *x = &r->res;
     printf("\noracle (%s, %.4f s)%s\n", r->method, r->seconds,
            x->feasible ? "" : "  INFEASIBLE: the cheapest allocation exceeds the budget");
     printf("  lambda*           %.6g\n", x->lambda);
     printf("  integral          acc %.6f  mean cost %.6f  (budget %g)", x->mean_acc, x->mean_cost, budget);
     if (best_uniform >= 0)
-        printf("  %+.2f points vs %s", 100 * (x->mean_acc - u_acc[best_uniform]), c->tier_names[best_uniform]);
+        printf("  %+.2f points vs %s", 100 * (x->mean_acc - u_acc[best_uniform]),
+               c->tier_names[best_uniform]);
     printf("\n");
     printf("  LP relaxation     %.6f", x->lp_value);
     if (x->frac_query >= 0)
-        printf("  (fractional query %s: %s -> %s, weight %.4f)", c->ids[x->frac_query], c->tier_names[x->frac_from],
-               c->tier_names[x->frac_to], x->frac_weight);
+        printf("  (fractional query %s: %s -> %s, weight %.4f)", c->ids[x->frac_query],
+               c->tier_names[x->frac_from], c->tier_names[x->frac_to], x->frac_weight);
     else
         printf("  (no fractional query)");
     printf("\n  dual bound        %.6f\n  tier counts      ", x->dual_bound);
-    for (size_t t = 0; t < c->n_tiers; t++) printf(" %s %zu%s", c->tier_names[t], r->counts[t], t + 1 < c->n_tiers ? "," : "");
+    for (size_t t = 0; t < c->n_tiers; t++)
+        printf(" %s %zu%s", c->tier_names[t], r->counts[t], t + 1 < c->n_tiers ? "," : "");
     printf("\n");
 }
 
@@ -162,12 +166,15 @@ static int parse_double(const char *s, double *out) {
 }
 
 int allot_cmd_solve(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"budget", required_argument, NULL, 'b'},         {"method", required_argument, NULL, 'm'},
-        {"check", required_argument, NULL, 'c'},          {"intopt-max-vars", required_argument, NULL, 'I'},
-        {"frontier", no_argument, NULL, 'f'},             {"out-allocation", required_argument, NULL, 'o'},
-        {"json", no_argument, NULL, 'j'},                 {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"budget", required_argument, NULL, 'b'},
+                                         {"method", required_argument, NULL, 'm'},
+                                         {"check", required_argument, NULL, 'c'},
+                                         {"intopt-max-vars", required_argument, NULL, 'I'},
+                                         {"frontier", no_argument, NULL, 'f'},
+                                         {"out-allocation", required_argument, NULL, 'o'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     double budget = NAN, intopt_max = ALLOT_GLPK_INTOPT_MAX_VARS;
     int json = 0, frontier = 0, check = 0, use_exact = 1, use_bisect = 0;
     const char *out_alloc = NULL;
@@ -221,7 +228,8 @@ int allot_cmd_solve(int argc, char **argv) {
         }
     }
     if (optind != argc - 1)
-        return allot_cli_usage_error("solve", optind >= argc ? "missing CURVES.jsonl" : "exactly one CURVES.jsonl expected");
+        return allot_cli_usage_error("solve", optind >= argc ? "missing CURVES.jsonl"
+                                                             : "exactly one CURVES.jsonl expected");
     if (isnan(budget)) return allot_cli_usage_error("solve", "--budget is required");
     const char *path = argv[optind];
 
@@ -257,7 +265,8 @@ int allot_cmd_solve(int argc, char **argv) {
     for (size_t t = 0; t < T && n > 0; t++) {
         u_acc[t] /= (double)n;
         u_cost[t] /= (double)n;
-        if (u_cost[t] <= budget * (1 + 1e-12) && (best_uniform < 0 || u_acc[t] > u_acc[best_uniform])) best_uniform = (int)t;
+        if (u_cost[t] <= budget * (1 + 1e-12) && (best_uniform < 0 || u_acc[t] > u_acc[best_uniform]))
+            best_uniform = (int)t;
     }
 
     if (use_exact && (st = run_method(c, budget, 0, &runs[n_runs++], &err)) != ALLOT_OK) {
@@ -273,9 +282,10 @@ int allot_cmd_solve(int argc, char **argv) {
     size_t n_differ = 0;
     if (n_runs == 2) {
         const allot_oracle_result *a = &runs[0].res, *b = &runs[1].res;
-        methods_agree = a->feasible == b->feasible &&
-                        fabs(a->lp_value - b->lp_value) <= 1e-9 * fmax(fabs(a->lp_value), fabs(b->lp_value)) + 1e-12 &&
-                        fabs(a->lambda - b->lambda) <= 1e-9 * fmax(a->lambda, b->lambda) + 1e-15;
+        methods_agree =
+            a->feasible == b->feasible &&
+            fabs(a->lp_value - b->lp_value) <= 1e-9 * fmax(fabs(a->lp_value), fabs(b->lp_value)) + 1e-12 &&
+            fabs(a->lambda - b->lambda) <= 1e-9 * fmax(a->lambda, b->lambda) + 1e-15;
         for (size_t i = 0; i < n; i++) n_differ += runs[0].choice[i] != runs[1].choice[i];
         if (!methods_agree) rc = ALLOT_EXIT_CHECK;
     }
@@ -391,8 +401,8 @@ int allot_cmd_solve(int argc, char **argv) {
         }
         cJSON_Delete(doc);
     } else {
-        printf("%s: %zu queries, %zu tiers, budget %g (mean cost per query, in the curves' cost unit)\n", path, n, T,
-               budget);
+        printf("%s: %zu queries, %zu tiers, budget %g (mean cost per query, in the curves' cost unit)\n",
+               path, n, T, budget);
         int w = 4;
         for (size_t t = 0; t < T; t++) {
             int l = (int)strlen(c->tier_names[t]);
@@ -404,29 +414,33 @@ int allot_cmd_solve(int argc, char **argv) {
             printf("  %-*s  %10.6f  %12.4f  %s\n", w, c->tier_names[t], u_acc[t], u_cost[t],
                    u_cost[t] <= budget * (1 + 1e-12) ? "yes" : "no");
         if (best_uniform >= 0)
-            printf("  best single tier within budget: %s (acc %.6f, cost %.4f)\n", c->tier_names[best_uniform],
-                   u_acc[best_uniform], u_cost[best_uniform]);
+            printf("  best single tier within budget: %s (acc %.6f, cost %.4f)\n",
+                   c->tier_names[best_uniform], u_acc[best_uniform], u_cost[best_uniform]);
         else
             printf("  no single tier fits the budget\n");
         for (int k = 0; k < n_runs; k++) run_print(c, &runs[k], budget, best_uniform, u_acc);
         if (n_runs == 2)
-            printf("\nexact vs bisect: %s (LP diff %.3g, lambda diff %.3g, %zu queries allocated differently%s)\n",
+            printf("\nexact vs bisect: %s (LP diff %.3g, lambda diff %.3g, %zu queries allocated "
+                   "differently%s)\n",
                    methods_agree ? "agree" : "DISAGREE", runs[0].res.lp_value - runs[1].res.lp_value,
                    runs[0].res.lambda - runs[1].res.lambda, n_differ, n_differ ? ": a tie at lambda*" : "");
         if (check) {
             printf("\nGLPK check (%s)\n", rep.ok ? "agrees" : "DISAGREES");
             if (rep.lp_feasible)
-                printf("  LP (simplex)      %.10f  oracle %.10f  diff %.3g (relative %.3g, limit 1e-9)  %s  [%.3f s]\n",
-                       rep.lp_value, main_run->res.lp_value, rep.lp_diff, rep.lp_rel_diff, rep.lp_ok ? "ok" : "FAIL",
-                       rep.lp_seconds);
+                printf("  LP (simplex)      %.10f  oracle %.10f  diff %.3g (relative %.3g, limit 1e-9)  %s  "
+                       "[%.3f s]\n",
+                       rep.lp_value, main_run->res.lp_value, rep.lp_diff, rep.lp_rel_diff,
+                       rep.lp_ok ? "ok" : "FAIL", rep.lp_seconds);
             else
                 printf("  LP (simplex)      infeasible  %s\n", rep.lp_ok ? "ok" : "FAIL");
             if (rep.int_solved)
-                printf("  integer (B&B)     %.10f  oracle integral %.10f  gap %.3g (allowed %.3g)  %s  [%.3f s]\n",
-                       rep.int_value, main_run->res.mean_acc, rep.int_gap, rep.increment, rep.int_ok ? "ok" : "FAIL",
-                       rep.int_seconds);
+                printf("  integer (B&B)     %.10f  oracle integral %.10f  gap %.3g (allowed %.3g)  %s  [%.3f "
+                       "s]\n",
+                       rep.int_value, main_run->res.mean_acc, rep.int_gap, rep.increment,
+                       rep.int_ok ? "ok" : "FAIL", rep.int_seconds);
             else if (rep.lp_feasible)
-                printf("  integer (B&B)     skipped (%s%zu%s); oracle integral %.10f vs GLPK LP: gap %.3g (allowed "
+                printf("  integer (B&B)     skipped (%s%zu%s); oracle integral %.10f vs GLPK LP: gap %.3g "
+                       "(allowed "
                        "%.3g)  %s\n",
                        rep.int_timed_out ? "time limit; N*T = " : "N*T = ", rep.n_vars,
                        rep.int_timed_out ? "" : " > --intopt-max-vars", main_run->res.mean_acc, rep.int_gap,
@@ -436,7 +450,8 @@ int allot_cmd_solve(int argc, char **argv) {
         if (frontier) {
             printf("\noracle frontier (%zu breakpoints; the LP value is linear between them)\n", np);
             printf("  %14s  %10s  %12s\n", "mean cost", "mean acc", "lambda");
-            for (size_t k = 0; k < np; k++) printf("  %14.6f  %10.6f  %12.6g\n", pts[k].mean_cost, pts[k].mean_acc, pts[k].lambda);
+            for (size_t k = 0; k < np; k++)
+                printf("  %14.6f  %10.6f  %12.6g\n", pts[k].mean_cost, pts[k].mean_acc, pts[k].lambda);
         }
         if (out_alloc) printf("\nallocation written to %s\n", out_alloc);
     }

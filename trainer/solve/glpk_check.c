@@ -104,7 +104,8 @@ allot_status allot_glpk_solve_lp(const double *acc, const double *cost, size_t n
 }
 
 allot_status allot_glpk_solve_int(const double *acc, const double *cost, size_t n, size_t t, double budget,
-                                  double *value, int *feasible, int *choice, double *seconds, allot_error *err) {
+                                  double *value, int *feasible, int *choice, double *seconds,
+                                  allot_error *err) {
     glp_prob *P;
     allot_status st = build_problem(acc, cost, n, t, budget, 1, &P, err);
     if (st != ALLOT_OK) return st;
@@ -170,8 +171,8 @@ allot_status allot_glpk_solve_int(const double *acc, const double *cost, size_t 
 }
 
 allot_status allot_glpk_check(const double *acc, const double *cost, size_t n, size_t t, double budget,
-                              const allot_oracle_result *oracle, size_t intopt_max_vars, allot_glpk_report *rep,
-                              allot_error *err) {
+                              const allot_oracle_result *oracle, size_t intopt_max_vars,
+                              allot_glpk_report *rep, allot_error *err) {
     if (!oracle || !rep) return allot_error_set(err, ALLOT_E_ARGUMENT, "glpk check: NULL argument");
     memset(rep, 0, sizeof *rep);
     rep->lp_value = rep->int_value = NAN;
@@ -200,7 +201,8 @@ allot_status allot_glpk_check(const double *acc, const double *cost, size_t n, s
         rep->lp_ok = rep->int_ok = oracle->feasible == rep->lp_feasible;
         if (!rep->lp_ok)
             snprintf(rep->message, sizeof rep->message, "feasibility differs: oracle %s, GLPK %s",
-                     oracle->feasible ? "feasible" : "infeasible", rep->lp_feasible ? "feasible" : "infeasible");
+                     oracle->feasible ? "feasible" : "infeasible",
+                     rep->lp_feasible ? "feasible" : "infeasible");
     } else {
         double a = oracle->lp_value, b = rep->lp_value, scale = fmax(fabs(a), fabs(b));
         rep->lp_diff = a - b;
@@ -208,8 +210,8 @@ allot_status allot_glpk_check(const double *acc, const double *cost, size_t n, s
         rep->lp_ok = fabs(a - b) <= ALLOT_GLPK_LP_REL_TOL * scale + 1e-12;
         if (!rep->lp_ok)
             snprintf(rep->message, sizeof rep->message,
-                     "LP values differ: oracle %.12g, GLPK %.12g (relative %.3g > %.0e)", a, b, rep->lp_rel_diff,
-                     ALLOT_GLPK_LP_REL_TOL);
+                     "LP values differ: oracle %.12g, GLPK %.12g (relative %.3g > %.0e)", a, b,
+                     rep->lp_rel_diff, ALLOT_GLPK_LP_REL_TOL);
         /* integral rule */
         double ref = rep->int_solved ? rep->int_value : rep->lp_value;
         rep->int_gap = ref - oracle->mean_acc;

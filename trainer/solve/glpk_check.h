@@ -5,7 +5,8 @@
  * sum_{i,t} cost[i][t] x[i][t] <= N*B, objective maximise sum acc[i][t] x[i][t]. It is solved with
  * glp_simplex (primal, presolve on, messages off). For small instances (N*T <= intopt_max_vars)
  * the same problem with binary x is solved with glp_intopt (from the simplex's optimal basis, MIP
- * presolve off, cover, clique, MIR and Gomory cuts on, messages and terminal output off). Values are reported as means (divided by N), like the oracle's.
+ * presolve off, cover, clique, MIR and Gomory cuts on, messages and terminal output off). Values are reported
+ * as means (divided by N), like the oracle's.
  *
  * Check rules (both must hold for rep->ok):
  *  - LP: |oracle lp_value - GLPK LP| <= 1e-9 * max(|oracle|, |GLPK|) + 1e-12 (the absolute
@@ -40,21 +41,21 @@
 #define ALLOT_GLPK_LP_REL_TOL 1e-9
 
 typedef struct allot_glpk_report {
-    int lp_feasible;       /**< GLPK found the LP feasible */
-    double lp_value;       /**< GLPK LP optimum, mean accuracy (NAN when infeasible) */
-    double lp_seconds;     /**< glp_simplex wall time */
-    int int_solved;        /**< 1 if glp_intopt ran (N*T <= limit and the LP was feasible) */
-    int int_timed_out;     /**< 1 if glp_intopt hit ALLOT_GLPK_INTOPT_TIME_LIMIT_MS (then int_solved = 0) */
-    double int_value;      /**< GLPK integer optimum, mean accuracy (NAN when not solved) */
-    double int_seconds;    /**< glp_intopt wall time */
-    size_t n_vars;         /**< N*T */
-    size_t intopt_max_vars;/**< the limit that was applied */
-    double lp_diff;        /**< oracle lp_value - GLPK LP */
-    double lp_rel_diff;    /**< |lp_diff| / max(|oracle|, |GLPK|) (0 when both are 0) */
-    double int_gap;        /**< reference (GLPK integer optimum, else GLPK LP) - oracle integral */
-    double increment;      /**< one query's largest increment, mean accuracy (the allowed gap) */
-    int lp_ok, int_ok, ok; /**< the check rules above */
-    char message[256];     /**< why a check failed, empty when ok */
+    int lp_feasible;        /**< GLPK found the LP feasible */
+    double lp_value;        /**< GLPK LP optimum, mean accuracy (NAN when infeasible) */
+    double lp_seconds;      /**< glp_simplex wall time */
+    int int_solved;         /**< 1 if glp_intopt ran (N*T <= limit and the LP was feasible) */
+    int int_timed_out;      /**< 1 if glp_intopt hit ALLOT_GLPK_INTOPT_TIME_LIMIT_MS (then int_solved = 0) */
+    double int_value;       /**< GLPK integer optimum, mean accuracy (NAN when not solved) */
+    double int_seconds;     /**< glp_intopt wall time */
+    size_t n_vars;          /**< N*T */
+    size_t intopt_max_vars; /**< the limit that was applied */
+    double lp_diff;         /**< oracle lp_value - GLPK LP */
+    double lp_rel_diff;     /**< |lp_diff| / max(|oracle|, |GLPK|) (0 when both are 0) */
+    double int_gap;         /**< reference (GLPK integer optimum, else GLPK LP) - oracle integral */
+    double increment;       /**< one query's largest increment, mean accuracy (the allowed gap) */
+    int lp_ok, int_ok, ok;  /**< the check rules above */
+    char message[256];      /**< why a check failed, empty when ok */
 } allot_glpk_report;
 
 /**
@@ -69,7 +70,8 @@ allot_status allot_glpk_solve_lp(const double *acc, const double *cost, size_t n
  * may be NULL) receives GLPK's allocation.
  */
 allot_status allot_glpk_solve_int(const double *acc, const double *cost, size_t n, size_t t, double budget,
-                                  double *value, int *feasible, int *choice, double *seconds, allot_error *err);
+                                  double *value, int *feasible, int *choice, double *seconds,
+                                  allot_error *err);
 
 /**
  * Run both solves (intopt only when n*t <= intopt_max_vars) and compare with an oracle result for
@@ -77,7 +79,7 @@ allot_status allot_glpk_solve_int(const double *acc, const double *cost, size_t 
  * (with err naming the failed rule) when they do not, another status when GLPK could not run.
  */
 allot_status allot_glpk_check(const double *acc, const double *cost, size_t n, size_t t, double budget,
-                              const allot_oracle_result *oracle, size_t intopt_max_vars, allot_glpk_report *rep,
-                              allot_error *err);
+                              const allot_oracle_result *oracle, size_t intopt_max_vars,
+                              allot_glpk_report *rep, allot_error *err);
 
 #endif

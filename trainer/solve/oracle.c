@@ -25,7 +25,7 @@
 typedef uint16_t hv_t; /* a hull vertex: tier index */
 
 #define ORACLE_MAX_TIERS 65535u
-#define SAMPLE_TARGET 32768u     /* sampled segments for the bracket */
+#define SAMPLE_TARGET 32768u       /* sampled segments for the bracket */
 #define SAMPLE_MIN_SEGMENTS 65536u /* below this many segments, no sampling: select over all */
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -41,7 +41,9 @@ static uint64_t mix64(uint64_t *s) {
 
 /* Slack used by every "fits in the budget" test: a relative 1e-12 of the total budget, so that a
  * budget placed exactly on a breakpoint is not lost to summation order. */
-static double budget_tol(double cap) { return 1e-12 * fabs(cap); }
+static double budget_tol(double cap) {
+    return 1e-12 * fabs(cap);
+}
 
 static double seg_slope(const double *a, const double *c, int from, int to) {
     return (a[to] - a[from]) / (c[to] - c[from]);
@@ -122,24 +124,29 @@ static size_t build_hull(const double *a, const double *c, size_t t, int *order,
 static allot_status validate_row(const double *a, const double *c, size_t t, size_t i, allot_error *err) {
     for (size_t j = 0; j < t; j++) {
         if (!isfinite(a[j]))
-            return allot_error_set(err, ALLOT_E_INVALID, "oracle: query %zu tier %zu: acc is not finite", i, j);
+            return allot_error_set(err, ALLOT_E_INVALID, "oracle: query %zu tier %zu: acc is not finite", i,
+                                   j);
         if (!isfinite(c[j]) || c[j] < 0)
-            return allot_error_set(err, ALLOT_E_INVALID, "oracle: query %zu tier %zu: cost %g is negative or not finite",
-                                   i, j, c[j]);
+            return allot_error_set(err, ALLOT_E_INVALID,
+                                   "oracle: query %zu tier %zu: cost %g is negative or not finite", i, j,
+                                   c[j]);
     }
     return ALLOT_OK;
 }
 
 /* Everything but the per-value scan (done row by row where the rows are read anyway). */
 static allot_status check_shape(const double *acc, const double *cost, size_t n, size_t t, allot_error *err) {
-    if (n > 0 && (!acc || !cost)) return allot_error_set(err, ALLOT_E_ARGUMENT, "oracle: acc or cost is NULL");
+    if (n > 0 && (!acc || !cost))
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "oracle: acc or cost is NULL");
     if (n > 0 && (t == 0 || t > ORACLE_MAX_TIERS))
         return allot_error_set(err, ALLOT_E_ARGUMENT, "oracle: %zu tiers (need 1..%u)", t, ORACLE_MAX_TIERS);
-    if ((uint64_t)n >= UINT32_MAX) return allot_error_set(err, ALLOT_E_ARGUMENT, "oracle: too many queries (%zu)", n);
+    if ((uint64_t)n >= UINT32_MAX)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "oracle: too many queries (%zu)", n);
     return ALLOT_OK;
 }
 
-allot_status allot_oracle_validate(const double *acc, const double *cost, size_t n, size_t t, allot_error *err) {
+allot_status allot_oracle_validate(const double *acc, const double *cost, size_t n, size_t t,
+                                   allot_error *err) {
     allot_status st = check_shape(acc, cost, n, t, err);
     for (size_t i = 0; i < n && st == ALLOT_OK; i++) st = validate_row(acc + i * t, cost + i * t, t, i, err);
     return st;
@@ -276,9 +283,21 @@ static size_t select_crossing(cand *a, size_t k, double rem, double *left) {
             /* median of three random positions */
             size_t p1 = lo + (size_t)(mix64(&rs) % len), p2 = lo + (size_t)(mix64(&rs) % len),
                    p3 = lo + (size_t)(mix64(&rs) % len);
-            if (cand_before(&a[p2], &a[p1])) { size_t x = p1; p1 = p2; p2 = x; }
-            if (cand_before(&a[p3], &a[p2])) { size_t x = p2; p2 = p3; p3 = x; }
-            if (cand_before(&a[p2], &a[p1])) { size_t x = p1; p1 = p2; p2 = x; }
+            if (cand_before(&a[p2], &a[p1])) {
+                size_t x = p1;
+                p1 = p2;
+                p2 = x;
+            }
+            if (cand_before(&a[p3], &a[p2])) {
+                size_t x = p2;
+                p2 = p3;
+                p3 = x;
+            }
+            if (cand_before(&a[p2], &a[p1])) {
+                size_t x = p1;
+                p1 = p2;
+                p2 = x;
+            }
             p = p2;
         }
         cand_swap(&a[p], &a[hi - 1]);
@@ -322,8 +341,8 @@ static int cmp_cand(const void *x, const void *y) {
 /* ---------------------------------------------------------------------------------------------- */
 /* result helpers                                                                                  */
 
-static void finish_alloc(const double *acc, const double *cost, size_t n, size_t t, const int *ch, int *choice,
-                         size_t *tier_counts, double *sum_acc, double *sum_cost) {
+static void finish_alloc(const double *acc, const double *cost, size_t n, size_t t, const int *ch,
+                         int *choice, size_t *tier_counts, double *sum_acc, double *sum_cost) {
     double sa = 0, sc = 0;
     if (tier_counts) memset(tier_counts, 0, t * sizeof *tier_counts);
     for (size_t i = 0; i < n; i++) {
@@ -337,7 +356,8 @@ static void finish_alloc(const double *acc, const double *cost, size_t n, size_t
     *sum_cost = sc;
 }
 
-double allot_oracle_dual(const double *acc, const double *cost, size_t n, size_t t, double lambda, double budget) {
+double allot_oracle_dual(const double *acc, const double *cost, size_t n, size_t t, double lambda,
+                         double budget) {
     if (n == 0) return lambda * budget;
     double s = 0;
     for (size_t i = 0; i < n; i++) {
@@ -364,9 +384,9 @@ static void result_empty(allot_oracle_result *out) {
 
 /* One counting pass with bracket [lo, hi]: segments steeper than hi are taken (pos, *cum),
  * segments inside are appended to the candidates. */
-static allot_status bracket_pass(const double *acc, const double *cost, const hull_set *hs, double lo, double hi,
-                                 hv_t *pos, double *cum, cand **cands, size_t *n_cands, size_t *cap_cands,
-                                 allot_error *err) {
+static allot_status bracket_pass(const double *acc, const double *cost, const hull_set *hs, double lo,
+                                 double hi, hv_t *pos, double *cum, cand **cands, size_t *n_cands,
+                                 size_t *cap_cands, allot_error *err) {
     size_t n = hs->n, t = hs->t, k = 0;
     double s_cum = hs->base_cost;
     for (size_t i = 0; i < n; i++) {
@@ -382,7 +402,8 @@ static allot_status bracket_pass(const double *acc, const double *cost, const hu
                 if (k == *cap_cands) {
                     size_t nc = *cap_cands ? 2 * *cap_cands : 1024;
                     cand *tmp = realloc(*cands, nc * sizeof *tmp);
-                    if (!tmp) return allot_error_set(err, ALLOT_E_NOMEM, "oracle: out of memory for candidates");
+                    if (!tmp)
+                        return allot_error_set(err, ALLOT_E_NOMEM, "oracle: out of memory for candidates");
                     *cands = tmp;
                     *cap_cands = nc;
                 }
@@ -402,8 +423,9 @@ static allot_status bracket_pass(const double *acc, const double *cost, const hu
     return ALLOT_OK;
 }
 
-allot_status allot_oracle_solve_exact(const double *acc, const double *cost, size_t n, size_t t, double budget,
-                                      int *choice, size_t *tier_counts, allot_oracle_result *out, allot_error *err) {
+allot_status allot_oracle_solve_exact(const double *acc, const double *cost, size_t n, size_t t,
+                                      double budget, int *choice, size_t *tier_counts,
+                                      allot_oracle_result *out, allot_error *err) {
     allot_status st = check_args(acc, cost, n, t, budget, out, 0, err);
     if (st != ALLOT_OK) return st;
     result_empty(out);
@@ -529,8 +551,8 @@ done:
 /* price choice and bisection                                                                      */
 
 /* Argmax of acc - lambda*cost per query, ties to the cheaper tier, then the lower index. */
-static void choose_totals(const double *acc, const double *cost, size_t n, size_t t, double lambda, int *choice,
-                          double *tot_cost, double *tot_acc) {
+static void choose_totals(const double *acc, const double *cost, size_t n, size_t t, double lambda,
+                          int *choice, double *tot_cost, double *tot_acc) {
     double sc = 0, sa = 0;
     for (size_t i = 0; i < n; i++) {
         const double *a = acc + i * t, *c = cost + i * t;
@@ -551,8 +573,8 @@ static void choose_totals(const double *acc, const double *cost, size_t n, size_
     *tot_acc = sa;
 }
 
-double allot_oracle_choose(const double *acc, const double *cost, size_t n, size_t t, double lambda, int *choice,
-                           double *mean_acc) {
+double allot_oracle_choose(const double *acc, const double *cost, size_t n, size_t t, double lambda,
+                           int *choice, double *mean_acc) {
     if (n == 0) {
         if (mean_acc) *mean_acc = 0;
         return 0;
@@ -575,9 +597,9 @@ static double bitsd(uint64_t u) {
     return x;
 }
 
-allot_status allot_oracle_solve_bisect(const double *acc, const double *cost, size_t n, size_t t, double budget,
-                                       int iters, int *choice, size_t *tier_counts, allot_oracle_result *out,
-                                       allot_error *err) {
+allot_status allot_oracle_solve_bisect(const double *acc, const double *cost, size_t n, size_t t,
+                                       double budget, int iters, int *choice, size_t *tier_counts,
+                                       allot_oracle_result *out, allot_error *err) {
     allot_status st = check_args(acc, cost, n, t, budget, out, 1, err);
     if (st != ALLOT_OK) return st;
     result_empty(out);
@@ -725,7 +747,8 @@ allot_status allot_oracle_frontier(const double *acc, const double *cost, size_t
     if (n_cands > 1) qsort(cands, n_cands, sizeof *cands, cmp_cand);
     pts = malloc((n_cands + 1) * sizeof *pts);
     if (!pts) {
-        st = allot_error_set(err, ALLOT_E_NOMEM, "oracle: out of memory for %zu frontier points", n_cands + 1);
+        st =
+            allot_error_set(err, ALLOT_E_NOMEM, "oracle: out of memory for %zu frontier points", n_cands + 1);
         goto done;
     }
     double sc = hs.base_cost, sa = 0;
