@@ -201,7 +201,8 @@ int allot_cmd_solve(int argc, char **argv) {
             }
             break;
         case 'c':
-            if (strcmp(optarg, "glpk")) return allot_cli_usage_error("solve", "--check supports only 'glpk'");
+            if (strcmp(optarg, "glpk") != 0)
+                return allot_cli_usage_error("solve", "--check supports only 'glpk'");
             check = 1;
             break;
         case 'I':
@@ -269,11 +270,11 @@ int allot_cmd_solve(int argc, char **argv) {
             best_uniform = (int)t;
     }
 
-    if (use_exact && (st = run_method(c, budget, 0, &runs[n_runs++], &err)) != ALLOT_OK) {
+    if (use_exact && run_method(c, budget, 0, &runs[n_runs++], &err) != ALLOT_OK) {
         rc = allot_cli_fail("solve", &err);
         goto done;
     }
-    if (use_bisect && (st = run_method(c, budget, 1, &runs[n_runs++], &err)) != ALLOT_OK) {
+    if (use_bisect && run_method(c, budget, 1, &runs[n_runs++], &err) != ALLOT_OK) {
         rc = allot_cli_fail("solve", &err);
         goto done;
     }
@@ -291,7 +292,7 @@ int allot_cmd_solve(int argc, char **argv) {
     }
     const solve_run *main_run = &runs[0];
 
-    if (frontier && (st = allot_oracle_frontier(c->acc, c->cost, n, T, &pts, &np, &err)) != ALLOT_OK) {
+    if (frontier && allot_oracle_frontier(c->acc, c->cost, n, T, &pts, &np, &err) != ALLOT_OK) {
         rc = allot_cli_fail("solve", &err);
         goto done;
     }
@@ -306,7 +307,7 @@ int allot_cmd_solve(int argc, char **argv) {
             goto done;
         }
     }
-    if (out_alloc && (st = write_allocation(out_alloc, c, main_run->choice, &err)) != ALLOT_OK) {
+    if (out_alloc && write_allocation(out_alloc, c, main_run->choice, &err) != ALLOT_OK) {
         rc = allot_cli_fail("solve", &err);
         goto done;
     }

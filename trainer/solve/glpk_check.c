@@ -186,7 +186,6 @@ allot_status allot_glpk_check(const double *acc, const double *cost, size_t n, s
         st = allot_glpk_solve_int(acc, cost, n, t, budget, &rep->int_value, &f, NULL, &rep->int_seconds, err);
         if (st == ALLOT_E_UNSUPPORTED) {
             rep->int_timed_out = 1; /* reported as skipped; the LP reference is used instead */
-            st = ALLOT_OK;
             f = 0;
         } else if (st != ALLOT_OK) {
             return st;

@@ -288,16 +288,8 @@ static size_t select_crossing(cand *a, size_t k, double rem, double *left) {
                 p1 = p2;
                 p2 = x;
             }
-            if (cand_before(&a[p3], &a[p2])) {
-                size_t x = p2;
-                p2 = p3;
-                p3 = x;
-            }
-            if (cand_before(&a[p2], &a[p1])) {
-                size_t x = p1;
-                p1 = p2;
-                p2 = x;
-            }
+            /* now a[p1] <= a[p2]; the median is p2, p3 or p1 */
+            if (cand_before(&a[p3], &a[p2])) p2 = cand_before(&a[p3], &a[p1]) ? p1 : p3;
             p = p2;
         }
         cand_swap(&a[p], &a[hi - 1]);
