@@ -45,19 +45,19 @@ static void test_spec(void) {
     allot_tier_set ts;
     allot_error err = {0};
     CHECK(allot_tier_set_parse("majority@1,2,4,8,16,32,48", &ts, &err) == ALLOT_OK);
-    CHECK(ts.n == 7 && ts.tiers[6].k == 48 && ts.tiers[6].rule == ALLOT_RULE_MAJORITY && ts.tiers[6].model == NULL);
+    CHECK(ts.n == 7 && ts.tiers[6].k == 48 && ts.tiers[6].rule == ALLOT_SELECT_MAJORITY && ts.tiers[6].model == NULL);
     CHECK(strcmp(ts.tiers[3].name, "majority@8") == 0);
     allot_tier_set_free(&ts);
 
     CHECK(allot_tier_set_parse("pass@1,best@4/min", &ts, &err) == ALLOT_OK);
-    CHECK(ts.n == 2 && ts.tiers[1].rule == ALLOT_RULE_BEST && ts.tiers[1].agg == ALLOT_STEP_MIN);
+    CHECK(ts.n == 2 && ts.tiers[1].rule == ALLOT_SELECT_BEST && ts.tiers[1].agg == ALLOT_STEP_MIN);
     CHECK(strcmp(ts.tiers[1].name, "best@4/min") == 0);
     allot_tier_set_free(&ts);
 
     CHECK(allot_tier_set_parse("meta-llama/Llama-3-8B:vote@8, best/last@1,4,ollama:llama3:8b:pass@2,3", &ts, &err) ==
           ALLOT_OK);
     CHECK(ts.n == 5);
-    CHECK(strcmp(ts.tiers[0].model, "meta-llama/Llama-3-8B") == 0 && ts.tiers[0].rule == ALLOT_RULE_VOTE);
+    CHECK(strcmp(ts.tiers[0].model, "meta-llama/Llama-3-8B") == 0 && ts.tiers[0].rule == ALLOT_SELECT_VOTE);
     CHECK(strcmp(ts.tiers[0].name, "meta-llama/Llama-3-8B:vote@8") == 0);
     CHECK(ts.tiers[1].agg == ALLOT_STEP_LAST && ts.tiers[2].agg == ALLOT_STEP_LAST && ts.tiers[2].k == 4);
     CHECK(strcmp(ts.tiers[3].model, "ollama:llama3:8b") == 0 && ts.tiers[4].k == 3);
@@ -555,11 +555,11 @@ static void test_precomputed(void) {
     allot_curves *c = NULL;
     CHECKF(allot_curves_compute(path, NULL, NULL, &c, &err) == ALLOT_OK, "%s", err.msg);
     CHECK(c->n_tiers == 2 && strcmp(c->tier_names[0], "small") == 0 && c->acc[2] == 0.1 && c->cost[3] == 175.5);
-    CHECK(c->tier_defs.n == 2 && c->tier_defs.tiers[1].rule == ALLOT_RULE_PRECOMPUTED && c->permutations == 0);
+    CHECK(c->tier_defs.n == 2 && c->tier_defs.tiers[1].rule == ALLOT_SELECT_PRECOMPUTED && c->permutations == 0);
     CHECK(allot_curves_write(c, out, &err) == ALLOT_OK);
     allot_curves *rd = NULL;
     CHECKF(allot_curves_read(out, &rd, &err) == ALLOT_OK, "%s", err.msg);
-    CHECK(rd->tier_defs.n == 2 && rd->tier_defs.tiers[0].rule == ALLOT_RULE_PRECOMPUTED && rd->acc[2] == 0.1);
+    CHECK(rd->tier_defs.n == 2 && rd->tier_defs.tiers[0].rule == ALLOT_SELECT_PRECOMPUTED && rd->acc[2] == 0.1);
     allot_curves_free(rd);
     /* a write that cannot happen leaves no file and no temporary behind */
     char bad[320];

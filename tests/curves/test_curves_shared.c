@@ -115,7 +115,7 @@ static void run_file(const char *dirpath, const char *name) {
     for (size_t i = 0; i < c->n_queries; i++)
         for (size_t t = 1; t < ts.n; t++) {
             const allot_tier *a = &ts.tiers[t - 1], *b = &ts.tiers[t];
-            if (a->rule != ALLOT_RULE_PASS || b->rule != ALLOT_RULE_PASS) continue;
+            if (a->rule != ALLOT_SELECT_PASS || b->rule != ALLOT_SELECT_PASS) continue;
             if ((a->model == NULL) != (b->model == NULL) || (a->model && strcmp(a->model, b->model))) continue;
             if (c->acc[i * c->n_tiers + t] < c->acc[i * c->n_tiers + t - 1] - 1e-12) bad++;
         }

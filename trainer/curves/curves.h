@@ -20,13 +20,13 @@
 #include "allot/allot_error.h"
 
 /** Selection rules. */
-typedef enum allot_rule {
-    ALLOT_RULE_PASS = 0,     /**< coverage: correct if any of the k is correct (perfect verifier) */
-    ALLOT_RULE_MAJORITY = 1, /**< majority vote over answers; null never wins; ties split evenly */
-    ALLOT_RULE_BEST = 2,     /**< the highest-score sample; ties split evenly */
-    ALLOT_RULE_VOTE = 3,     /**< score-weighted vote over answers */
-    ALLOT_RULE_PRECOMPUTED = 4 /**< a `tiers` entry passed through */
-} allot_rule;
+typedef enum allot_select_rule {
+    ALLOT_SELECT_PASS = 0,     /**< coverage: correct if any of the k is correct (perfect verifier) */
+    ALLOT_SELECT_MAJORITY = 1, /**< majority vote over answers; null never wins; ties split evenly */
+    ALLOT_SELECT_BEST = 2,     /**< the highest-score sample; ties split evenly */
+    ALLOT_SELECT_VOTE = 3,     /**< score-weighted vote over answers */
+    ALLOT_SELECT_PRECOMPUTED = 4 /**< a `tiers` entry passed through */
+} allot_select_rule;
 
 /** How a sample's score is derived from `step_scores` when they exist (else `score` is used). */
 typedef enum allot_step_agg {
@@ -42,7 +42,7 @@ typedef struct allot_tier {
     char *name;          /**< display name, e.g. "majority@8" or "llama:best@4/min" (owned) */
     char *model;         /**< model name; NULL = the query's only model (owned) */
     int k;               /**< samples drawn; 0 for precomputed */
-    allot_rule rule;
+    allot_select_rule rule;
     allot_step_agg agg;
 } allot_tier;
 

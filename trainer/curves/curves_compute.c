@@ -180,7 +180,7 @@ static allot_status sample_score(const allot_query *q, size_t i, const allot_tie
     return ALLOT_OK;
 }
 
-static int is_vote_rule(allot_rule r) { return r == ALLOT_RULE_MAJORITY || r == ALLOT_RULE_VOTE; }
+static int is_vote_rule(allot_select_rule r) { return r == ALLOT_SELECT_MAJORITY || r == ALLOT_SELECT_VOTE; }
 
 /* Fill w->ans_correct for the query; conflicting grades of one answer string are an error. */
 static allot_status answer_grades(const allot_query *q, workspace *w, const char *path, allot_error *err) {
@@ -290,13 +290,13 @@ static allot_status model_tiers(const allot_query *q, int model, const char *mod
         }
         cost[t] = (double)k * cost_mean;
         se[t] = 0.0;
-        if (tier->rule == ALLOT_RULE_PASS) {
+        if (tier->rule == ALLOT_SELECT_PASS) {
             acc[t] = allot_est_pass(n, c, k);
-        } else if (tier->rule == ALLOT_RULE_BEST) {
+        } else if (tier->rule == ALLOT_SELECT_BEST) {
             /* all best tiers of one aggregation at once: score and sort the pool once */
             int first = 1;
             for (size_t u = 0; u < t; u++)
-                if (w->midx[u] == model && ts->tiers[u].rule == ALLOT_RULE_BEST && ts->tiers[u].agg == tier->agg) first = 0;
+                if (w->midx[u] == model && ts->tiers[u].rule == ALLOT_SELECT_BEST && ts->tiers[u].agg == tier->agg) first = 0;
             if (!first) continue;
             for (size_t j = 0; j < n; j++) {
                 allot_status st = sample_score(q, w->pool[j], tier, path, &w->scored[j].score, err);
@@ -305,12 +305,12 @@ static allot_status model_tiers(const allot_query *q, int model, const char *mod
             }
             size_t nk = 0;
             for (size_t u = t; u < ts->n; u++)
-                if (w->midx[u] == model && ts->tiers[u].rule == ALLOT_RULE_BEST && ts->tiers[u].agg == tier->agg)
+                if (w->midx[u] == model && ts->tiers[u].rule == ALLOT_SELECT_BEST && ts->tiers[u].agg == tier->agg)
                     w->kbuf[nk++] = ts->tiers[u].k < (int)n ? ts->tiers[u].k : (int)n;
             allot_est_best(w->scored, n, w->kbuf, nk, w->kout);
             nk = 0;
             for (size_t u = t; u < ts->n; u++)
-                if (w->midx[u] == model && ts->tiers[u].rule == ALLOT_RULE_BEST && ts->tiers[u].agg == tier->agg)
+                if (w->midx[u] == model && ts->tiers[u].rule == ALLOT_SELECT_BEST && ts->tiers[u].agg == tier->agg)
                     acc[u] = w->kout[nk++];
         } else if (is_vote_rule(tier->rule)) {
             if (!any_answer_key)
@@ -338,7 +338,7 @@ static allot_status model_tiers(const allot_query *q, int model, const char *mod
             if (w->midx[t] == model && ts->tiers[t].rule == gt->rule && ts->tiers[t].agg == gt->agg) first = 0;
         if (!first) continue;
         /* weights of this group */
-        if (gt->rule == ALLOT_RULE_MAJORITY) {
+        if (gt->rule == ALLOT_SELECT_MAJORITY) {
             for (size_t j = 0; j < n; j++) w->weight[j] = 1.0;
         } else {
             for (size_t j = 0; j < n; j++) {
@@ -421,7 +421,7 @@ static allot_status compute_samples_line(const allot_query *q, const allot_runs_
     int any_vote = 0;
     for (size_t t = 0; t < ts->n; t++) {
         const allot_tier *tier = &ts->tiers[t];
-        if (tier->rule == ALLOT_RULE_PRECOMPUTED)
+        if (tier->rule == ALLOT_SELECT_PRECOMPUTED)
             return qerr(err, ALLOT_E_INVALID, path, q->line, "samples: tier %s is precomputed but this line has samples",
                         tier->name);
         any_vote |= is_vote_rule(tier->rule);
@@ -586,7 +586,7 @@ allot_status allot_curves_compute(const char *runs_path, const allot_tier_set *t
             for (size_t t = 0; t < q.n_tiers; t++) {
                 c->tier_names[t] = allot_cv_strdup(q.tiers[t].name);
                 c->tier_defs.tiers[t].name = allot_cv_strdup(q.tiers[t].name);
-                c->tier_defs.tiers[t].rule = ALLOT_RULE_PRECOMPUTED;
+                c->tier_defs.tiers[t].rule = ALLOT_SELECT_PRECOMPUTED;
                 c->tier_defs.n = t + 1;
                 if (!c->tier_names[t] || !c->tier_defs.tiers[t].name) {
                     st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");

@@ -77,7 +77,7 @@ static void write_header(FILE *fp, const allot_curves *c) {
                 put_string(fp, d->model);
             else
                 fputs("null", fp);
-            fprintf(fp, ",\"rule\":\"%s\",\"k\":%d,\"agg\":", allot_rule_name(d->rule), d->k);
+            fprintf(fp, ",\"rule\":\"%s\",\"k\":%d,\"agg\":", allot_select_rule_name(d->rule), d->k);
             if (d->agg)
                 fprintf(fp, "\"%s\"", allot_step_agg_name(d->agg));
             else
@@ -258,8 +258,8 @@ static allot_status read_header(const cread *r, const cJSON *h, allot_curves *c,
         }
         if (!cJSON_IsString(rule)) return cerr(r, ALLOT_E_INVALID, "tiers[%zu].rule: expected a string", i);
         if (strcmp(rule->valuestring, "precomputed") == 0)
-            d->rule = ALLOT_RULE_PRECOMPUTED;
-        else if (allot_rule_from_name(rule->valuestring, &d->rule))
+            d->rule = ALLOT_SELECT_PRECOMPUTED;
+        else if (allot_select_rule_from_name(rule->valuestring, &d->rule))
             return cerr(r, ALLOT_E_INVALID, "tiers[%zu].rule: unknown rule \"%s\"", i, rule->valuestring);
         const cJSON *model = cJSON_GetObjectItemCaseSensitive(t, "model");
         if (model && !cJSON_IsNull(model)) {

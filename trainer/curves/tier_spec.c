@@ -41,16 +41,16 @@ int allot_cv_reserve(void **buf, size_t *cap, size_t n, size_t sz) {
 static const char *const rule_names[] = {"pass", "majority", "best", "vote", "precomputed"};
 static const char *const agg_names[] = {"", "min", "last", "mean", "prod"};
 
-const char *allot_rule_name(allot_rule r) {
+const char *allot_select_rule_name(allot_select_rule r) {
     return (unsigned)r < sizeof rule_names / sizeof *rule_names ? rule_names[r] : "?";
 }
 const char *allot_step_agg_name(allot_step_agg a) {
     return (unsigned)a < sizeof agg_names / sizeof *agg_names ? agg_names[a] : "?";
 }
-int allot_rule_from_name(const char *s, allot_rule *r) {
+int allot_select_rule_from_name(const char *s, allot_select_rule *r) {
     for (int i = 0; i < 4; i++) /* "precomputed" is not selectable */
         if (strcmp(s, rule_names[i]) == 0) {
-            *r = (allot_rule)i;
+            *r = (allot_select_rule)i;
             return 0;
         }
     return -1;
@@ -64,8 +64,8 @@ int allot_step_agg_from_name(const char *s, allot_step_agg *a) {
     return -1;
 }
 
-char *allot_tier_make_name(const char *model, allot_rule rule, int k, allot_step_agg agg) {
-    const char *rn = allot_rule_name(rule), *an = allot_step_agg_name(agg);
+char *allot_tier_make_name(const char *model, allot_select_rule rule, int k, allot_step_agg agg) {
+    const char *rn = allot_select_rule_name(rule), *an = allot_step_agg_name(agg);
     size_t len = (model ? strlen(model) + 1 : 0) + strlen(rn) + 1 + 12 + 1 + strlen(an) + 1;
     char *s = malloc(len);
     if (!s) return NULL;
@@ -103,9 +103,9 @@ allot_status allot_tier_set_copy(const allot_tier_set *src, allot_tier_set *dst,
 }
 
 /* Append one tier (takes a copy of model); checks the rule/agg combination and duplicate names. */
-static allot_status add_tier(allot_tier_set *ts, size_t *cap, const char *where, const char *model, allot_rule rule,
+static allot_status add_tier(allot_tier_set *ts, size_t *cap, const char *where, const char *model, allot_select_rule rule,
                              int k, allot_step_agg agg, allot_error *err) {
-    if (agg != ALLOT_STEP_NONE && (rule == ALLOT_RULE_PASS || rule == ALLOT_RULE_MAJORITY))
+    if (agg != ALLOT_STEP_NONE && (rule == ALLOT_SELECT_PASS || rule == ALLOT_SELECT_MAJORITY))
         return allot_error_set(err, ALLOT_E_ARGUMENT, "%s: a step aggregation (/%s) applies only to best and vote",
                                where, allot_step_agg_name(agg));
     if (k < 1 || k > ALLOT_MAX_K)
@@ -157,7 +157,7 @@ static int all_digits(const char *s, size_t n) {
 /* One group being collected: the ks are emitted when the group ends (its agg may come last). */
 typedef struct spec_group {
     char *model;
-    allot_rule rule;
+    allot_select_rule rule;
     allot_step_agg agg;
     int agg_from_suffix;
     int *ks;
@@ -289,7 +289,7 @@ allot_status allot_tier_set_parse(const char *spec, allot_tier_set *out, allot_e
                 g.model = NULL;
                 break;
             }
-            if (allot_rule_from_name(rule_s, &g.rule)) {
+            if (allot_select_rule_from_name(rule_s, &g.rule)) {
                 st = allot_error_set(err, ALLOT_E_ARGUMENT, "tier spec '%s': unknown rule '%s' (pass, majority, best, vote)",
                                      spec, rule_s);
                 free(g.model);
@@ -336,8 +336,8 @@ static allot_status load_entry(const cJSON *e, size_t idx, const char *path, all
     if (model && !cJSON_IsNull(model) && !cJSON_IsString(model))
         return allot_error_set(err, ALLOT_E_INVALID, "%s.model: expected a string", where);
     if (!rule) return allot_error_set(err, ALLOT_E_INVALID, "%s.rule: missing", where);
-    allot_rule r;
-    if (!cJSON_IsString(rule) || allot_rule_from_name(rule->valuestring, &r))
+    allot_select_rule r;
+    if (!cJSON_IsString(rule) || allot_select_rule_from_name(rule->valuestring, &r))
         return allot_error_set(err, ALLOT_E_INVALID, "%s.rule: expected one of pass, majority, best, vote", where);
     allot_step_agg a = ALLOT_STEP_NONE;
     if (agg && !cJSON_IsNull(agg) &&
