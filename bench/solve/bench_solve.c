@@ -1,6 +1,6 @@
 /*
  * bench_solve - the budgeted oracle (exact and bisect) against GLPK's primal simplex on the same LP
- * at N = 10^3 and 10^4 queries x 8 tiers, then the oracle alone at 10^5, 10^6 and 10^7.
+ * at N = 10^3 and 10^4 queries x 8 tiers, then the oracle alone at 10^3 ... 10^7.
  *
  * Usage: bench_solve [--quick] [--max-n N] [--seed S]
  *   --quick    skip GLPK at 10^4 (about half a minute) and the 10^7 oracle run
@@ -75,7 +75,7 @@ static int time_oracle(const instance *x, int reps, int *choice, timing *tm) {
         double t1 = allot_now_seconds();
         if (t1 - t0 < tm->exact) tm->exact = t1 - t0;
     }
-    for (int r = 0; r < (reps > 1 ? 2 : 1); r++) {
+    for (int r = 0; r < (reps > 2 ? (reps > 3 ? 5 : 2) : 1); r++) {
         double t0 = allot_now_seconds();
         if (allot_oracle_solve_bisect(x->acc, x->cost, x->n, TIERS, x->budget, 200, choice, NULL, &tm->rb,
                                       &err)) {
@@ -126,7 +126,7 @@ int main(int argc, char **argv) {
             return 1;
         }
         timing tm;
-        if (time_oracle(&x, 5, choice, &tm)) return 1;
+        if (time_oracle(&x, 50, choice, &tm)) return 1;
         double glpk_value = NAN, glpk_s = 0;
         int feasible = 0;
         allot_error err = {0};
@@ -145,10 +145,12 @@ int main(int argc, char **argv) {
     }
     glp_free_env();
 
-    printf("\noracle alone (best of 3 exact, best of 2 bisect; 'ns/qt' = nanoseconds per query x tier)\n");
+    printf("\noracle alone (best of 3 exact runs and 2 bisect runs (50 and 5 up to 10^4); 'ns/qt' = "
+           "nanoseconds per "
+           "query x tier)\n");
     printf("%9s  %11s  %8s  %11s  %8s  %12s  %s\n", "N", "exact s", "ns/qt", "bisect s", "ns/qt",
            "bisect/exact", "LP value (exact = bisect)");
-    for (size_t n = 100000; n <= max_n; n *= 10) {
+    for (size_t n = 1000; n <= max_n; n *= 10) {
         instance x;
         int *choice = malloc(n * sizeof *choice);
         if (make_instance(&x, n, seed) || !choice) {
@@ -156,7 +158,8 @@ int main(int argc, char **argv) {
             return 1;
         }
         timing tm;
-        if (time_oracle(&x, 3, choice, &tm)) return 1;
+        int reps = n <= 10000 ? 50 : 3;
+        if (time_oracle(&x, reps, choice, &tm)) return 1;
         int ok = agree(tm.re.lp_value, tm.rb.lp_value);
         bad |= !ok;
         double qt = (double)n * TIERS;

@@ -25,8 +25,8 @@
 typedef uint16_t hv_t; /* a hull vertex: tier index */
 
 #define ORACLE_MAX_TIERS 65535u
-#define SAMPLE_TARGET 32768u       /* sampled segments for the bracket */
-#define SAMPLE_MIN_SEGMENTS 65536u /* below this many segments, no sampling: select over all */
+#define SAMPLE_MAX 32768u          /* at most this many sampled segments for the bracket */
+#define SAMPLE_MIN_SEGMENTS 16384u /* below this many segments, no sampling: select over all */
 
 /* ---------------------------------------------------------------------------------------------- */
 /* small helpers                                                                                    */
@@ -201,7 +201,11 @@ static allot_status hull_set_build(const double *acc, const double *cost, size_t
     size_t m_upper = n * (t - 1), stride = 0, next_pick = 0, block = 0;
     uint64_t rs = 0x5EED0F0A11070ull;
     if (sample && m_upper > SAMPLE_MIN_SEGMENTS) {
-        stride = m_upper / SAMPLE_TARGET;
+        /* about m^(2/3) samples balances sorting the sample (S log S) against the candidates
+           inside the bracket (~8 m / sqrt(S)) */
+        size_t target = (size_t)pow((double)m_upper, 2.0 / 3.0);
+        if (target > SAMPLE_MAX) target = SAMPLE_MAX;
+        stride = m_upper / target;
         hs->samples = malloc((m_upper / stride + 2) * sizeof *hs->samples);
         if (!hs->samples) goto nomem;
         next_pick = (size_t)(mix64(&rs) % stride);
