@@ -302,7 +302,7 @@ static void test_edges(tcount *tc) {
     CHECK(tc, fabs(res.lambda - 0.2) < 1e-15 && fabs(rb.lambda - 0.2) < 1e-15, "tie: lambda 0.2");
 }
 
-/* Large instances exercise the sampled bracket (more than 65536 segments) against bisect and the
+/* Large instances exercise the sampled bracket (more than 16384 segments) against bisect and the
    full-sort frontier. */
 static void test_large(tcount *tc, long n) {
     const size_t t = 8;
@@ -356,6 +356,7 @@ int main(int argc, char **argv) {
     test_edges(&tc);
     test_monotone(&tc);
     test_random(&tc, &st, count);
+    test_large(&tc, 3000);   /* just above the sampling threshold (16384 segments) */
     test_large(&tc, 100000);
     fprintf(stderr,
             "instances %ld (brute force %ld, GLPK LP %ld, GLPK intopt %ld, ties %ld, infeasible %ld, "
