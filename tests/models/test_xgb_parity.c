@@ -272,6 +272,7 @@ int main(void) {
         {"sqerr_d6", "reg:squarederror", 1, 30, "6", NULL},
         {"sqerr_d3_base", "reg:squarederror", 1, 30, "3", "1.75"},
         {"pseudohuber_d4", "reg:pseudohubererror", 1, 15, "4", NULL},
+        {"sqerr_d11", "reg:squarederror", 1, 6, "11", NULL}, /* deeper than the complete layout */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&c, &cases[i], tmpdir);
     rmdir(tmpdir);
