@@ -51,7 +51,9 @@ void *__wrap_realloc(void *p, size_t n) {
     return __real_realloc(p, n);
 }
 
-static void quiet_print(const char *s) { (void)s; }
+static void quiet_print(const char *s) {
+    (void)s;
+}
 
 #define N_FEAT 32
 #define N_CLASS 4
@@ -83,28 +85,32 @@ static stats summarize(double *lat, size_t n) {
 }
 
 static void print_row(const char *name, stats s, size_t trees) {
-    printf("  %-44s p50 %9.0f ns  p99 %9.0f ns  mean %9.0f ns  (%6.2f ns/tree/row at p50)\n", name, s.p50, s.p99, s.mean,
-           s.p50 / (double)trees);
+    printf("  %-44s p50 %9.0f ns  p99 %9.0f ns  mean %9.0f ns  (%6.2f ns/tree/row at p50)\n", name, s.p50,
+           s.p99, s.mean, s.p50 / (double)trees);
 }
 
 int main(int argc, char **argv) {
     size_t n_rows = 20000;
     int quick = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--rows") == 0 && i + 1 < argc) n_rows = (size_t)strtoul(argv[++i], NULL, 10);
-        else if (strcmp(argv[i], "--quick") == 0) quick = 1;
+        if (strcmp(argv[i], "--rows") == 0 && i + 1 < argc)
+            n_rows = (size_t)strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--quick") == 0)
+            quick = 1;
     }
     if (n_rows < 1000) n_rows = 1000;
     size_t n_xgb_default = quick ? 500 : 3000; /* the default XGBoost call is slow: fewer rows */
     size_t n_train = quick ? 5000 : 20000;
 
-    printf("bench_runtime: XGBoost %d rounds x %d classes, depth 6, %d features, 5%% missing; %zu distinct rows\n",
+    printf("bench_runtime: XGBoost %d rounds x %d classes, depth 6, %d features, 5%% missing; %zu distinct "
+           "rows\n",
            ROUNDS, N_CLASS, N_FEAT, n_rows);
     float *x, *y, *xt, *yt;
     mt_make_data(2024, n_train, N_FEAT, 0.05, N_CLASS, &x, &y);
     mt_make_data(4242, n_rows, N_FEAT, 0.05, N_CLASS, &xt, &yt);
-    const char *params[] = {"objective", "multi:softprob", "num_class", "4", "max_depth", "6", "eta", "0.1",
-                            "tree_method", "hist", "min_child_weight", "0", "lambda", "0.1", NULL};
+    const char *params[] = {
+        "objective",   "multi:softprob", "num_class",        "4", "max_depth", "6",   "eta", "0.1",
+        "tree_method", "hist",           "min_child_weight", "0", "lambda",    "0.1", NULL};
     double t0 = now_ns();
     BoosterHandle b = mt_xgb_train(x, y, n_train, N_FEAT, ROUNDS, params);
     printf("  trained in %.1f s\n", (now_ns() - t0) * 1e-9);
@@ -180,7 +186,8 @@ int main(int argc, char **argv) {
     unsigned long a1 = alloc_calls;
     for (size_t r = 0; r < n_rows; r++) {
         double s = now_ns();
-        allot_xgb_model_predict(m, ALLOT_XGB_OUTPUT_VALUE, xt + r * N_FEAT, N_FEAT, out + r * N_CLASS, N_CLASS, NULL);
+        allot_xgb_model_predict(m, ALLOT_XGB_OUTPUT_VALUE, xt + r * N_FEAT, N_FEAT, out + r * N_CLASS,
+                                N_CLASS, NULL);
         lat[r] = now_ns() - s;
     }
     unsigned long single_allocs = alloc_calls - a1;
@@ -195,17 +202,20 @@ int main(int argc, char **argv) {
     }
     stats s_timer = summarize(lat, 1000);
 
-    printf("\nsingle-row latency over %zu distinct rows (XGBoost default call: %zu rows)\n", n_rows, n_xgb_default);
+    printf("\nsingle-row latency over %zu distinct rows (XGBoost default call: %zu rows)\n", n_rows,
+           n_xgb_default);
     print_row("XGBoost PredictFromDense, default call", s_default, trees);
     print_row("XGBoost PredictFromDense, reused proxy, nthread=1", s_best, trees);
     print_row("allot_xgb_model_predict", s_allot, trees);
     printf("  (clock_gettime overhead per sample: p50 %.0f ns, included above)\n", s_timer.p50);
-    printf("  speed-up at p50: %.1fx vs XGBoost default call, %.1fx vs XGBoost best   (goals: >= 15x, >= 8x)\n",
-           s_default.p50 / s_allot.p50, s_best.p50 / s_allot.p50);
-    printf("  speed-up at p99: %.1fx vs XGBoost default call, %.1fx vs XGBoost best\n", s_default.p99 / s_allot.p99,
-           s_best.p99 / s_allot.p99);
+    printf(
+        "  speed-up at p50: %.1fx vs XGBoost default call, %.1fx vs XGBoost best   (goals: >= 15x, >= 8x)\n",
+        s_default.p50 / s_allot.p50, s_best.p50 / s_allot.p50);
+    printf("  speed-up at p99: %.1fx vs XGBoost default call, %.1fx vs XGBoost best\n",
+           s_default.p99 / s_allot.p99, s_best.p99 / s_allot.p99);
     printf("  allocator calls during %zu allot predictions: %lu\n", n_rows, single_allocs);
-    printf("  bit-for-bit check: %zu of %zu probabilities differ from XGBoost (default vs best call: %zu rows differ)\n",
+    printf("  bit-for-bit check: %zu of %zu probabilities differ from XGBoost (default vs best call: %zu "
+           "rows differ)\n",
            mism, n_rows * N_CLASS, mism_default);
 
     /* ---- batch throughput ---- */
@@ -226,12 +236,15 @@ int main(int argc, char **argv) {
     mt_xgb_predict_dense(b, NULL, xt, n_rows, N_FEAT, 0, &l);
     double xgb_batchn = (now_ns() - t0) / (double)n_rows;
     printf("\nbatch of %zu rows (one call)\n", n_rows);
-    printf("  allot_xgb_model_predict_batch (1 thread)   %8.0f ns/row  %6.2f ns/tree/row  (%lu allocator calls, %zu "
+    printf("  allot_xgb_model_predict_batch (1 thread)   %8.0f ns/row  %6.2f ns/tree/row  (%lu allocator "
+           "calls, %zu "
            "mismatches)\n",
            allot_batch, allot_batch / (double)trees, batch_allocs, mism_b);
-    printf("  XGBoost PredictFromDense, nthread=1        %8.0f ns/row  %6.2f ns/tree/row  (allot %.1fx faster)\n",
+    printf("  XGBoost PredictFromDense, nthread=1        %8.0f ns/row  %6.2f ns/tree/row  (allot %.1fx "
+           "faster)\n",
            xgb_batch1, xgb_batch1 / (double)trees, xgb_batch1 / allot_batch);
-    printf("  XGBoost PredictFromDense, all threads      %8.0f ns/row  %6.2f ns/tree/row  (allot 1 thread %.1fx)\n",
+    printf("  XGBoost PredictFromDense, all threads      %8.0f ns/row  %6.2f ns/tree/row  (allot 1 thread "
+           "%.1fx)\n",
            xgb_batchn, xgb_batchn / (double)trees, xgb_batchn / allot_batch);
 
     /* ---- LIBLINEAR ---- */
@@ -317,11 +330,14 @@ int main(int argc, char **argv) {
             llat[i] = now_ns() - s;
         }
         stats s_linpred = summarize(llat, LT);
-        printf("\nLIBLINEAR L2R_LR, 4 classes, %d features, ~%d nonzeros/row, %d distinct rows\n", LF, 40, LT);
-        printf("  allot_linear_model_predict_values   p50 %6.0f ns  p99 %6.0f ns  (%lu allocator calls)\n", s_lin.p50,
-               s_lin.p99, lin_allocs);
-        printf("  LIBLINEAR predict_values            p50 %6.0f ns  p99 %6.0f ns\n", s_linref.p50, s_linref.p99);
-        printf("  LIBLINEAR predict (allocates)       p50 %6.0f ns  p99 %6.0f ns\n", s_linpred.p50, s_linpred.p99);
+        printf("\nLIBLINEAR L2R_LR, 4 classes, %d features, ~%d nonzeros/row, %d distinct rows\n", LF, 40,
+               LT);
+        printf("  allot_linear_model_predict_values   p50 %6.0f ns  p99 %6.0f ns  (%lu allocator calls)\n",
+               s_lin.p50, s_lin.p99, lin_allocs);
+        printf("  LIBLINEAR predict_values            p50 %6.0f ns  p99 %6.0f ns\n", s_linref.p50,
+               s_linref.p99);
+        printf("  LIBLINEAR predict (allocates)       p50 %6.0f ns  p99 %6.0f ns\n", s_linpred.p50,
+               s_linpred.p99);
         printf("  decision values differing from predict_values: %zu of %d rows\n", lm_mism, LT);
         printf("  load: allot %.0f us, LIBLINEAR load_model %.0f us\n", lload * 1e-3, lload_ref * 1e-3);
         printf("  (text featurisation of a prompt is the policy layer's; not measured here)\n");

@@ -72,7 +72,8 @@ extern "C" {
  *     comparison), else right.
  *   - One float32 accumulator per output group starts at the base margin (base_score for
  *     identity-link objectives, multi-class ones and binary:logitraw; -logf(1/base_score - 1)
- *     for binary:logistic and reg:logistic) and adds the reached leaf value of every tree of that group, in tree order.
+ *     for binary:logistic and reg:logistic) and adds the reached leaf value of every tree of that group, in
+ * tree order.
  */
 
 /** A loaded XGBoost model (opaque, immutable). */
@@ -133,9 +134,8 @@ size_t allot_xgb_model_output_width(const allot_xgb_model *model, allot_xgb_outp
  * Returns ALLOT_E_ARGUMENT on NULL pointers, a short row or buffer, or an unavailable kind.
  * No heap allocation; thread-safe on a shared model.
  */
-allot_status allot_xgb_model_predict(const allot_xgb_model *model, allot_xgb_output kind,
-                                     const float *row, size_t row_len, float *out, size_t out_len,
-                                     allot_error *err);
+allot_status allot_xgb_model_predict(const allot_xgb_model *model, allot_xgb_output kind, const float *row,
+                                     size_t row_len, float *out, size_t out_len, allot_error *err);
 
 /**
  * Predict n_rows rows stored row-major: row r starts at rows + r * row_stride (row_stride >=
@@ -144,8 +144,8 @@ allot_status allot_xgb_model_predict(const allot_xgb_model *model, allot_xgb_out
  * calls of allot_xgb_model_predict, faster (trees are evaluated over blocks of rows).
  */
 allot_status allot_xgb_model_predict_batch(const allot_xgb_model *model, allot_xgb_output kind,
-                                           const float *rows, size_t n_rows, size_t row_stride,
-                                           float *out, size_t out_len, allot_error *err);
+                                           const float *rows, size_t n_rows, size_t row_stride, float *out,
+                                           size_t out_len, allot_error *err);
 
 /* ============================================================================================
  * LIBLINEAR models
@@ -193,8 +193,7 @@ allot_status allot_linear_model_load_memory(const char *data, size_t len, allot_
                                             allot_error *err);
 
 /** Load a model from a LIBLINEAR model file. */
-allot_status allot_linear_model_load_file(const char *path, allot_linear_model **out,
-                                          allot_error *err);
+allot_status allot_linear_model_load_file(const char *path, allot_linear_model **out, allot_error *err);
 
 /** Release a model (NULL is a no-op). */
 void allot_linear_model_free(allot_linear_model *model);
@@ -229,9 +228,8 @@ int allot_linear_model_is_regression(const allot_linear_model *model);
  *             the regression value.
  * No heap allocation; thread-safe on a shared model.
  */
-allot_status allot_linear_model_predict_values(const allot_linear_model *model,
-                                               const allot_linear_feature *x, size_t n,
-                                               double *dec, size_t dec_len, double *predicted,
+allot_status allot_linear_model_predict_values(const allot_linear_model *model, const allot_linear_feature *x,
+                                               size_t n, double *dec, size_t dec_len, double *predicted,
                                                allot_error *err);
 
 /**
@@ -242,9 +240,8 @@ allot_status allot_linear_model_predict_values(const allot_linear_model *model,
  *   predicted as in allot_linear_model_predict_values.
  */
 allot_status allot_linear_model_predict_probability(const allot_linear_model *model,
-                                                    const allot_linear_feature *x, size_t n,
-                                                    double *prob, size_t prob_len,
-                                                    double *predicted, allot_error *err);
+                                                    const allot_linear_feature *x, size_t n, double *prob,
+                                                    size_t prob_len, double *predicted, allot_error *err);
 
 #ifdef __cplusplus
 }

@@ -29,8 +29,8 @@ struct allot_linear_model {
     size_t nr_feature;
     size_t nr_w;
     double bias;
-    int *labels;   /* nr_class entries, NULL for regression */
-    double *w;     /* (nr_feature + (bias >= 0)) * nr_w */
+    int *labels; /* nr_class entries, NULL for regression */
+    double *w;   /* (nr_feature + (bias >= 0)) * nr_w */
 };
 
 static const struct {
@@ -67,7 +67,9 @@ typedef struct lexer {
     size_t line;
 } lexer;
 
-static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+static int is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
 
 /* Next whitespace-separated token; returns its length (0 at end of input). */
 static size_t next_token(lexer *lx, const char **tok) {
@@ -80,7 +82,9 @@ static size_t next_token(lexer *lx, const char **tok) {
     return (size_t)(lx->p - *tok);
 }
 
-static int tok_is(const char *t, size_t n, const char *word) { return strlen(word) == n && memcmp(t, word, n) == 0; }
+static int tok_is(const char *t, size_t n, const char *word) {
+    return strlen(word) == n && memcmp(t, word, n) == 0;
+}
 
 /* Locale-independent decimal to double: [+-]digits[.digits][(e|E)[+-]digits], correctly rounded
  * (strtod on a string without a decimal point does not consult the locale). */
@@ -152,22 +156,25 @@ static allot_status parse_model(allot_linear_model *m, const char *data, size_t 
     long long v;
     for (;;) {
         n = next_token(&lx, &t);
-        if (n == 0) return LERR(ALLOT_E_PARSE, "liblinear model: line %zu: unexpected end of file before \"w\"", lx.line);
+        if (n == 0)
+            return LERR(ALLOT_E_PARSE, "liblinear model: line %zu: unexpected end of file before \"w\"",
+                        lx.line);
         if (tok_is(t, n, "solver_type")) {
             n = next_token(&lx, &t);
             size_t k;
             for (k = 0; k < sizeof solver_table / sizeof solver_table[0]; k++)
                 if (tok_is(t, n, solver_table[k].name)) break;
             if (k == sizeof solver_table / sizeof solver_table[0])
-                return LERR(ALLOT_E_UNSUPPORTED, "liblinear model: line %zu: unknown solver_type \"%.*s\"", lx.line,
-                            (int)(n > 40 ? 40 : n), t);
+                return LERR(ALLOT_E_UNSUPPORTED, "liblinear model: line %zu: unknown solver_type \"%.*s\"",
+                            lx.line, (int)(n > 40 ? 40 : n), t);
             m->solver = solver_table[k].solver;
             have_solver = 1;
         } else if (tok_is(t, n, "nr_class")) {
             n = next_token(&lx, &t);
             if (!parse_long(t, n, 1, LINEAR_MAX_CLASSES, &v))
                 return LERR(ALLOT_E_INVALID, "liblinear model: line %zu: bad nr_class", lx.line);
-            if (m->labels) return LERR(ALLOT_E_INVALID, "liblinear model: line %zu: nr_class after label", lx.line);
+            if (m->labels)
+                return LERR(ALLOT_E_INVALID, "liblinear model: line %zu: nr_class after label", lx.line);
             m->nr_class = (size_t)v;
             have_class = 1;
         } else if (tok_is(t, n, "nr_feature")) {
@@ -184,13 +191,15 @@ static allot_status parse_model(allot_linear_model *m, const char *data, size_t 
         } else if (tok_is(t, n, "label")) {
             if (!have_class)
                 return LERR(ALLOT_E_INVALID, "liblinear model: line %zu: label before nr_class", lx.line);
-            if (m->labels) return LERR(ALLOT_E_INVALID, "liblinear model: line %zu: label given twice", lx.line);
+            if (m->labels)
+                return LERR(ALLOT_E_INVALID, "liblinear model: line %zu: label given twice", lx.line);
             m->labels = malloc(m->nr_class * sizeof *m->labels);
             if (!m->labels) return LERR(ALLOT_E_NOMEM, "liblinear model: out of memory");
             for (size_t i = 0; i < m->nr_class; i++) {
                 n = next_token(&lx, &t);
                 if (!parse_long(t, n, INT32_MIN, INT32_MAX, &v))
-                    return LERR(ALLOT_E_INVALID, "liblinear model: line %zu: label %zu is not an integer", lx.line, i);
+                    return LERR(ALLOT_E_INVALID, "liblinear model: line %zu: label %zu is not an integer",
+                                lx.line, i);
                 m->labels[i] = (int)v;
             }
         } else if (tok_is(t, n, "w")) {
@@ -201,13 +210,15 @@ static allot_status parse_model(allot_linear_model *m, const char *data, size_t 
         }
     }
     if (!have_solver || !have_class || !have_feature || !have_bias)
-        return LERR(ALLOT_E_INVALID, "liblinear model: header lacks %s", !have_solver ? "solver_type"
-                                                                       : !have_class  ? "nr_class"
-                                                                       : !have_feature ? "nr_feature"
-                                                                                       : "bias");
+        return LERR(ALLOT_E_INVALID, "liblinear model: header lacks %s",
+                    !have_solver    ? "solver_type"
+                    : !have_class   ? "nr_class"
+                    : !have_feature ? "nr_feature"
+                                    : "bias");
     int regression = solver_is_regression(m->solver);
     if (regression && m->nr_class != 2)
-        return LERR(ALLOT_E_INVALID, "liblinear model: regression model with nr_class %zu (expected 2)", m->nr_class);
+        return LERR(ALLOT_E_INVALID, "liblinear model: regression model with nr_class %zu (expected 2)",
+                    m->nr_class);
     if (!regression && !m->labels)
         return LERR(ALLOT_E_INVALID, "liblinear model: classification model without a label line");
     m->nr_w = (m->nr_class == 2 && m->solver != ALLOT_LINEAR_MCSVM_CS) || regression ? 1 : m->nr_class;
@@ -216,17 +227,17 @@ static allot_status parse_model(allot_linear_model *m, const char *data, size_t 
      * allocating (a hostile header must not make us allocate gigabytes). */
     size_t remaining = (size_t)(lx.end - lx.p);
     if (rows != 0 && m->nr_w > remaining / 2 / rows)
-        return LERR(ALLOT_E_PARSE, "liblinear model: truncated: %zu x %zu weights announced, input too short", rows,
-                    m->nr_w);
+        return LERR(ALLOT_E_PARSE, "liblinear model: truncated: %zu x %zu weights announced, input too short",
+                    rows, m->nr_w);
     size_t nw = rows * m->nr_w;
     m->w = malloc((nw ? nw : 1) * sizeof *m->w);
     if (!m->w) return LERR(ALLOT_E_NOMEM, "liblinear model: out of memory");
     for (size_t i = 0; i < nw; i++) {
         n = next_token(&lx, &t);
-        if (n == 0)
-            return LERR(ALLOT_E_PARSE, "liblinear model: truncated: %zu of %zu weights read", i, nw);
+        if (n == 0) return LERR(ALLOT_E_PARSE, "liblinear model: truncated: %zu of %zu weights read", i, nw);
         if (!parse_double(t, n, &m->w[i]) || !isfinite(m->w[i]))
-            return LERR(ALLOT_E_INVALID, "liblinear model: line %zu: weight %zu is not a finite number", lx.line, i);
+            return LERR(ALLOT_E_INVALID, "liblinear model: line %zu: weight %zu is not a finite number",
+                        lx.line, i);
     }
     n = next_token(&lx, &t);
     if (n != 0)
@@ -299,27 +310,39 @@ const char *allot_linear_model_solver_name(const allot_linear_model *m) {
         if (solver_table[k].solver == m->solver) return solver_table[k].name;
     return "";
 }
-size_t allot_linear_model_num_classes(const allot_linear_model *m) { return m ? m->nr_class : 0; }
-size_t allot_linear_model_num_features(const allot_linear_model *m) { return m ? m->nr_feature : 0; }
-double allot_linear_model_bias(const allot_linear_model *m) { return m ? m->bias : -1.0; }
+size_t allot_linear_model_num_classes(const allot_linear_model *m) {
+    return m ? m->nr_class : 0;
+}
+size_t allot_linear_model_num_features(const allot_linear_model *m) {
+    return m ? m->nr_feature : 0;
+}
+double allot_linear_model_bias(const allot_linear_model *m) {
+    return m ? m->bias : -1.0;
+}
 int allot_linear_model_label(const allot_linear_model *m, size_t i) {
     return m && m->labels && i < m->nr_class ? m->labels[i] : 0;
 }
-size_t allot_linear_model_num_decision_values(const allot_linear_model *m) { return m ? m->nr_w : 0; }
-int allot_linear_model_has_probability(const allot_linear_model *m) { return m && solver_is_logistic(m->solver); }
-int allot_linear_model_is_regression(const allot_linear_model *m) { return m && solver_is_regression(m->solver); }
+size_t allot_linear_model_num_decision_values(const allot_linear_model *m) {
+    return m ? m->nr_w : 0;
+}
+int allot_linear_model_has_probability(const allot_linear_model *m) {
+    return m && solver_is_logistic(m->solver);
+}
+int allot_linear_model_is_regression(const allot_linear_model *m) {
+    return m && solver_is_regression(m->solver);
+}
 
 /* Shared by both predict functions: dec must hold nr_w doubles. */
-static allot_status decision(const allot_linear_model *m, const allot_linear_feature *x, size_t n, double *dec,
-                             double *predicted, allot_error *err) {
+static allot_status decision(const allot_linear_model *m, const allot_linear_feature *x, size_t n,
+                             double *dec, double *predicted, allot_error *err) {
     const size_t nr_w = m->nr_w;
     const double *w = m->w;
     for (size_t k = 0; k < nr_w; k++) dec[k] = 0;
     for (size_t j = 0; j < n; j++) {
         int32_t idx = x[j].index;
         if (idx < 1)
-            return LERR(ALLOT_E_ARGUMENT, "liblinear predict: feature %zu has index %d (indices start at 1)", j,
-                        (int)idx);
+            return LERR(ALLOT_E_ARGUMENT, "liblinear predict: feature %zu has index %d (indices start at 1)",
+                        j, (int)idx);
         if ((size_t)idx > m->nr_feature) continue; /* unseen in training: ignored, as LIBLINEAR does */
         const double *wi = w + ((size_t)idx - 1) * nr_w;
         double v = x[j].value;
@@ -344,12 +367,13 @@ static allot_status decision(const allot_linear_model *m, const allot_linear_fea
     return ALLOT_OK;
 }
 
-allot_status allot_linear_model_predict_values(const allot_linear_model *m, const allot_linear_feature *x, size_t n,
-                                               double *dec, size_t dec_len, double *predicted, allot_error *err) {
+allot_status allot_linear_model_predict_values(const allot_linear_model *m, const allot_linear_feature *x,
+                                               size_t n, double *dec, size_t dec_len, double *predicted,
+                                               allot_error *err) {
     if (!m || (n && !x)) return LERR(ALLOT_E_ARGUMENT, "liblinear predict: NULL argument");
     if (dec && dec_len < m->nr_w)
-        return LERR(ALLOT_E_ARGUMENT, "liblinear predict: %zu decision values needed, buffer holds %zu", m->nr_w,
-                    dec_len);
+        return LERR(ALLOT_E_ARGUMENT, "liblinear predict: %zu decision values needed, buffer holds %zu",
+                    m->nr_w, dec_len);
     if (dec) return decision(m, x, n, dec, predicted, err);
     /* Only the prediction: use a small stack buffer, or the caller must pass dec. */
     double tmp[256];
@@ -358,16 +382,17 @@ allot_status allot_linear_model_predict_values(const allot_linear_model *m, cons
     return decision(m, x, n, tmp, predicted, err);
 }
 
-allot_status allot_linear_model_predict_probability(const allot_linear_model *m, const allot_linear_feature *x,
-                                                    size_t n, double *prob, size_t prob_len, double *predicted,
-                                                    allot_error *err) {
+allot_status allot_linear_model_predict_probability(const allot_linear_model *m,
+                                                    const allot_linear_feature *x, size_t n, double *prob,
+                                                    size_t prob_len, double *predicted, allot_error *err) {
     if (!m || !prob || (n && !x)) return LERR(ALLOT_E_ARGUMENT, "liblinear predict: NULL argument");
     if (!solver_is_logistic(m->solver))
-        return LERR(ALLOT_E_UNSUPPORTED, "liblinear predict: %s gives no probabilities (logistic solvers only)",
+        return LERR(ALLOT_E_UNSUPPORTED,
+                    "liblinear predict: %s gives no probabilities (logistic solvers only)",
                     allot_linear_model_solver_name(m));
     if (prob_len < m->nr_class)
-        return LERR(ALLOT_E_ARGUMENT, "liblinear predict: %zu probabilities needed, buffer holds %zu", m->nr_class,
-                    prob_len);
+        return LERR(ALLOT_E_ARGUMENT, "liblinear predict: %zu probabilities needed, buffer holds %zu",
+                    m->nr_class, prob_len);
     /* nr_w <= nr_class, so prob doubles as the decision buffer, as in LIBLINEAR. */
     allot_status st = decision(m, x, n, prob, predicted, err);
     if (st) return st;

@@ -43,25 +43,25 @@
 /* One compiled node, 16 bytes. For a split, `left` is the left child and left + 1 the right
  * child; for a leaf, left is the node itself and `value` is the leaf value. */
 typedef struct xgb_node {
-    float thr;      /* split threshold (NaN for leaves) */
-    uint32_t feat;  /* feature index << 1 | (missing value goes right, i.e. !default_left) */
-    uint32_t left;  /* absolute index of the left child in the model's node array */
-    float value;    /* leaf value (0 for splits) */
+    float thr;     /* split threshold (NaN for leaves) */
+    uint32_t feat; /* feature index << 1 | (missing value goes right, i.e. !default_left) */
+    uint32_t left; /* absolute index of the left child in the model's node array */
+    float value;   /* leaf value (0 for splits) */
 } xgb_node;
 
 struct allot_xgb_model {
-    xgb_node *nodes;        /* all trees, each tree's root first */
-    uint32_t *roots;        /* root node index per tree */
-    uint32_t *groups;       /* output group (class) per tree */
-    uint32_t *lane_depth;   /* steps needed for trees [g*XGB_LANES, (g+1)*XGB_LANES) */
+    xgb_node *nodes;      /* all trees, each tree's root first */
+    uint32_t *roots;      /* root node index per tree */
+    uint32_t *groups;     /* output group (class) per tree */
+    uint32_t *lane_depth; /* steps needed for trees [g*XGB_LANES, (g+1)*XGB_LANES) */
     size_t n_trees;
     size_t n_nodes;
     size_t n_features;
-    size_t n_groups;        /* margin width: num_class for multi-class, else 1 */
-    size_t n_classes;       /* reported number of classes */
-    float *base_margin;     /* per group, after the objective's ProbToMargin */
-    float *base_score;      /* per group, as saved */
-    int fast;               /* node feat fields use the one-comparison encoding (see step_fast) */
+    size_t n_groups;    /* margin width: num_class for multi-class, else 1 */
+    size_t n_classes;   /* reported number of classes */
+    float *base_margin; /* per group, after the objective's ProbToMargin */
+    float *base_score;  /* per group, as saved */
+    int fast;           /* node feat fields use the one-comparison encoding (see step_fast) */
     allot_xgb_objective objective;
     char objective_name[64];
 };
@@ -73,8 +73,8 @@ static const cJSON *obj_get(const cJSON *o, const char *key) {
     return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
 }
 
-static allot_status need_obj(const cJSON *parent, const char *key, const char *where,
-                             const cJSON **out, allot_error *err) {
+static allot_status need_obj(const cJSON *parent, const char *key, const char *where, const cJSON **out,
+                             allot_error *err) {
     const cJSON *v = obj_get(parent, key);
     if (!v) return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: missing %s.%s", where, key);
     if (!cJSON_IsObject(v))
@@ -83,8 +83,8 @@ static allot_status need_obj(const cJSON *parent, const char *key, const char *w
     return ALLOT_OK;
 }
 
-static allot_status need_array(const cJSON *parent, const char *key, const char *where,
-                               const cJSON **out, size_t *len, allot_error *err) {
+static allot_status need_array(const cJSON *parent, const char *key, const char *where, const cJSON **out,
+                               size_t *len, allot_error *err) {
     const cJSON *v = obj_get(parent, key);
     if (!v) return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: missing %s.%s", where, key);
     if (!cJSON_IsArray(v))
@@ -111,14 +111,16 @@ static allot_status get_int(const cJSON *parent, const char *key, const char *wh
     } else if (cJSON_IsNumber(v)) {
         double d = v->valuedouble;
         if (!(d >= -9e15 && d <= 9e15) || d != floor(d))
-            return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %s.%s is not an integer", where, key);
+            return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %s.%s is not an integer", where,
+                                   key);
         x = (long long)d;
     } else {
         return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %s.%s has the wrong type", where, key);
     }
     if (x < lo || x > hi)
-        return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %s.%s = %lld is out of range [%lld, %lld]",
-                               where, key, x, lo, hi);
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "xgboost model: %s.%s = %lld is out of range [%lld, %lld]", where, key, x, lo,
+                               hi);
     *out = x;
     return ALLOT_OK;
 }
@@ -173,7 +175,8 @@ static allot_status parse_base_score(const char *s, size_t n_groups, float *out,
             while (e > i && s[e - 1] == ' ') e--;
             float v;
             if (!parse_float_token(s + i, e - i, &v) || !isfinite(v))
-                return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: bad number in base_score \"%.60s\"", s);
+                return allot_error_set(err, ALLOT_E_INVALID,
+                                       "xgboost model: bad number in base_score \"%.60s\"", s);
             if (count >= n_groups)
                 return allot_error_set(err, ALLOT_E_INVALID,
                                        "xgboost model: base_score has more than %zu values", n_groups);
@@ -187,7 +190,8 @@ static allot_status parse_base_score(const char *s, size_t n_groups, float *out,
             for (size_t g = 1; g < n_groups; g++) out[g] = out[0];
         } else if (count != n_groups) {
             return allot_error_set(err, ALLOT_E_INVALID,
-                                   "xgboost model: base_score has %zu values, expected 1 or %zu", count, n_groups);
+                                   "xgboost model: base_score has %zu values, expected 1 or %zu", count,
+                                   n_groups);
         }
         return ALLOT_OK;
     }
@@ -312,18 +316,19 @@ static allot_status compile_tree(allot_xgb_model *m, const cJSON *tree, size_t t
         return st;
     if (n == 0) return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %s has no nodes", where);
     if (n2 != n || n3 != n || n4 != n || n5 != n || (a_type && n6 != n))
-        return allot_error_set(err, ALLOT_E_INVALID,
-                               "xgboost model: %s: node arrays differ in length (left_children %zu, "
-                               "right_children %zu, split_indices %zu, split_conditions %zu, default_left %zu)",
-                               where, n, n2, n3, n4, n5);
+        return allot_error_set(
+            err, ALLOT_E_INVALID,
+            "xgboost model: %s: node arrays differ in length (left_children %zu, "
+            "right_children %zu, split_indices %zu, split_conditions %zu, default_left %zu)",
+            where, n, n2, n3, n4, n5);
     if (n > (size_t)INT32_MAX / 2)
         return allot_error_set(err, ALLOT_E_UNSUPPORTED, "xgboost model: %s has too many nodes", where);
     if (tp && obj_get(tp, "num_nodes")) {
         long long nn;
         if ((st = get_int(tp, "num_nodes", where, 0, LLONG_MAX, &nn, err))) return st;
         if ((size_t)nn != n)
-            return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %s: num_nodes %lld but %zu nodes", where,
-                                   nn, n);
+            return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %s: num_nodes %lld but %zu nodes",
+                                   where, nn, n);
     }
     if (!scratch_reserve(s, n)) return allot_error_set(err, ALLOT_E_NOMEM, "xgboost model: out of memory");
     if ((st = read_ints(a_left, n, -1, (long long)n - 1, s->left, "left_children", t, err))) return st;
@@ -342,8 +347,8 @@ static allot_status compile_tree(allot_xgb_model *m, const cJSON *tree, size_t t
                                        "xgboost model: %s node %zu has one child only (%lld, %lld)", where, i,
                                        (long long)l, (long long)r);
             if (!isfinite(s->cond[i]))
-                return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %s leaf %zu has a non-finite value",
-                                       where, i);
+                return allot_error_set(err, ALLOT_E_INVALID,
+                                       "xgboost model: %s leaf %zu has a non-finite value", where, i);
             continue;
         }
         /* Children come after their parent (XGBoost allocates them so): no cycles possible. */
@@ -364,11 +369,11 @@ static allot_status compile_tree(allot_xgb_model *m, const cJSON *tree, size_t t
                                    where, i);
         if ((uint64_t)s->split_idx[i] >= m->n_features)
             return allot_error_set(err, ALLOT_E_INVALID,
-                                   "xgboost model: %s node %zu splits on feature %lld >= num_feature %zu", where,
-                                   i, (long long)s->split_idx[i], m->n_features);
+                                   "xgboost model: %s node %zu splits on feature %lld >= num_feature %zu",
+                                   where, i, (long long)s->split_idx[i], m->n_features);
         if (isnan(s->cond[i]))
-            return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %s node %zu has a NaN threshold", where,
-                                   i);
+            return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %s node %zu has a NaN threshold",
+                                   where, i);
     }
 
     /* Breadth-first renumbering from the root; children of a split get adjacent slots. The
@@ -427,11 +432,11 @@ static int objective_from_name(const char *name, allot_xgb_objective *obj) {
         const char *name;
         allot_xgb_objective obj;
     } table[] = {
-        {"multi:softprob", ALLOT_XGB_OBJ_SOFTPROB},     {"multi:softmax", ALLOT_XGB_OBJ_SOFTMAX},
-        {"binary:logistic", ALLOT_XGB_OBJ_LOGISTIC},    {"reg:logistic", ALLOT_XGB_OBJ_LOGISTIC},
-        {"binary:logitraw", ALLOT_XGB_OBJ_LOGITRAW},    {"reg:squarederror", ALLOT_XGB_OBJ_IDENTITY},
-        {"reg:linear", ALLOT_XGB_OBJ_IDENTITY},         {"reg:pseudohubererror", ALLOT_XGB_OBJ_IDENTITY},
-        {"reg:absoluteerror", ALLOT_XGB_OBJ_IDENTITY},  {"reg:squaredlogerror", ALLOT_XGB_OBJ_IDENTITY},
+        {"multi:softprob", ALLOT_XGB_OBJ_SOFTPROB},    {"multi:softmax", ALLOT_XGB_OBJ_SOFTMAX},
+        {"binary:logistic", ALLOT_XGB_OBJ_LOGISTIC},   {"reg:logistic", ALLOT_XGB_OBJ_LOGISTIC},
+        {"binary:logitraw", ALLOT_XGB_OBJ_LOGITRAW},   {"reg:squarederror", ALLOT_XGB_OBJ_IDENTITY},
+        {"reg:linear", ALLOT_XGB_OBJ_IDENTITY},        {"reg:pseudohubererror", ALLOT_XGB_OBJ_IDENTITY},
+        {"reg:absoluteerror", ALLOT_XGB_OBJ_IDENTITY}, {"reg:squaredlogerror", ALLOT_XGB_OBJ_IDENTITY},
         {"reg:quantileerror", ALLOT_XGB_OBJ_IDENTITY},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
@@ -457,8 +462,8 @@ static allot_status load_doc(allot_xgb_model *m, const cJSON *root, allot_error 
     if (!cJSON_IsString(oname))
         return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: learner.objective.name is missing");
     if (!objective_from_name(oname->valuestring, &m->objective))
-        return allot_error_set(err, ALLOT_E_UNSUPPORTED, "xgboost model: objective \"%.40s\" is not supported",
-                               oname->valuestring);
+        return allot_error_set(err, ALLOT_E_UNSUPPORTED,
+                               "xgboost model: objective \"%.40s\" is not supported", oname->valuestring);
     snprintf(m->objective_name, sizeof m->objective_name, "%s", oname->valuestring);
 
     const cJSON *gbname = obj_get(gb, "name");
@@ -481,24 +486,27 @@ static allot_status load_doc(allot_xgb_model *m, const cJSON *root, allot_error 
         return st;
     if (num_target > 1)
         return allot_error_set(err, ALLOT_E_UNSUPPORTED,
-                               "xgboost model: num_target %lld: multi-target models are not supported", num_target);
+                               "xgboost model: num_target %lld: multi-target models are not supported",
+                               num_target);
     int multi = m->objective == ALLOT_XGB_OBJ_SOFTPROB || m->objective == ALLOT_XGB_OBJ_SOFTMAX;
     if (multi && num_class < 2)
         return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %s needs num_class >= 2 (got %lld)",
                                m->objective_name, num_class);
     if (!multi && num_class > 1)
-        return allot_error_set(err, ALLOT_E_UNSUPPORTED, "xgboost model: %s with num_class %lld", m->objective_name,
-                               num_class);
+        return allot_error_set(err, ALLOT_E_UNSUPPORTED, "xgboost model: %s with num_class %lld",
+                               m->objective_name, num_class);
     m->n_features = (size_t)num_feature;
     m->n_groups = multi ? (size_t)num_class : 1;
     m->n_classes = multi ? (size_t)num_class : (m->objective == ALLOT_XGB_OBJ_IDENTITY ? 1 : 2);
 
     m->base_margin = malloc(m->n_groups * sizeof *m->base_margin);
     m->base_score = malloc(m->n_groups * sizeof *m->base_score);
-    if (!m->base_margin || !m->base_score) return allot_error_set(err, ALLOT_E_NOMEM, "xgboost model: out of memory");
+    if (!m->base_margin || !m->base_score)
+        return allot_error_set(err, ALLOT_E_NOMEM, "xgboost model: out of memory");
     const cJSON *bs = obj_get(lmp, "base_score");
     if (!cJSON_IsString(bs))
-        return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: learner_model_param.base_score is missing");
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "xgboost model: learner_model_param.base_score is missing");
     if ((st = parse_base_score(bs->valuestring, m->n_groups, m->base_score, err))) return st;
     for (size_t g = 0; g < m->n_groups; g++) {
         float b = m->base_score[g];
@@ -520,21 +528,23 @@ static allot_status load_doc(allot_xgb_model *m, const cJSON *root, allot_error 
     if ((st = need_array(model, "trees", "model", &trees, &n_trees, err))) return st;
     if ((st = need_array(model, "tree_info", "model", &tree_info, &n_info, err))) return st;
     if (n_info != n_trees)
-        return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %zu trees but %zu tree_info entries", n_trees,
-                               n_info);
+        return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %zu trees but %zu tree_info entries",
+                               n_trees, n_info);
     const cJSON *gmp = obj_get(model, "gbtree_model_param");
     if (gmp && obj_get(gmp, "num_trees")) {
         long long nt;
         if ((st = get_int(gmp, "num_trees", "gbtree_model_param", 0, LLONG_MAX, &nt, err))) return st;
         if ((size_t)nt != n_trees)
-            return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: num_trees %lld but %zu trees", nt, n_trees);
+            return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: num_trees %lld but %zu trees", nt,
+                                   n_trees);
     }
     if (gmp && obj_get(gmp, "size_leaf_vector")) {
         long long v;
         if ((st = get_int(gmp, "size_leaf_vector", "gbtree_model_param", 0, LLONG_MAX, &v, err))) return st;
         if (v > 1)
-            return allot_error_set(err, ALLOT_E_UNSUPPORTED,
-                                   "xgboost model: vector-leaf trees (size_leaf_vector %lld) are not supported", v);
+            return allot_error_set(
+                err, ALLOT_E_UNSUPPORTED,
+                "xgboost model: vector-leaf trees (size_leaf_vector %lld) are not supported", v);
     }
     const cJSON *indptr = obj_get(model, "iteration_indptr");
     if (indptr) {
@@ -545,18 +555,20 @@ static allot_status load_doc(allot_xgb_model *m, const cJSON *root, allot_error 
         const cJSON *it;
         cJSON_ArrayForEach(it, indptr) {
             double d = cJSON_IsNumber(it) ? it->valuedouble : NAN;
-            if (!(d >= 0 && d <= (double)n_trees) || d != floor(d) || (k == 0 && d != 0) || (long long)d < prev)
-                return allot_error_set(err, ALLOT_E_INVALID,
-                                       "xgboost model: iteration_indptr[%zu] is not a non-decreasing tree count "
-                                       "starting at 0",
-                                       k);
+            if (!(d >= 0 && d <= (double)n_trees) || d != floor(d) || (k == 0 && d != 0) ||
+                (long long)d < prev)
+                return allot_error_set(
+                    err, ALLOT_E_INVALID,
+                    "xgboost model: iteration_indptr[%zu] is not a non-decreasing tree count "
+                    "starting at 0",
+                    k);
             prev = (long long)d;
             k++;
         }
         if (k == 0 || prev != (long long)n_trees)
-            return allot_error_set(err, ALLOT_E_INVALID,
-                                   "xgboost model: iteration_indptr does not end at the number of trees (%zu)",
-                                   n_trees);
+            return allot_error_set(
+                err, ALLOT_E_INVALID,
+                "xgboost model: iteration_indptr does not end at the number of trees (%zu)", n_trees);
     }
 
     m->n_trees = n_trees;
@@ -647,10 +659,11 @@ allot_status allot_xgb_model_load_memory(const char *data, size_t len, allot_xgb
     cJSON *root = cJSON_ParseWithLengthOpts(data, len, &end, 0);
     if (!root) {
         size_t off = end && end >= data && end <= data + len ? (size_t)(end - data) : 0;
-        return allot_error_set(err, ALLOT_E_PARSE,
-                               "xgboost model: JSON syntax error near byte %zu (truncated file, or NaN/Infinity "
-                               "values?)",
-                               off);
+        return allot_error_set(
+            err, ALLOT_E_PARSE,
+            "xgboost model: JSON syntax error near byte %zu (truncated file, or NaN/Infinity "
+            "values?)",
+            off);
     }
     allot_xgb_model *m = calloc(1, sizeof *m);
     if (!m) {
@@ -676,7 +689,8 @@ allot_status allot_xgb_model_load_file(const char *path, allot_xgb_model **out, 
     *out = NULL;
     if (!path) return allot_error_set(err, ALLOT_E_ARGUMENT, "xgboost model: path is NULL");
     FILE *f = fopen(path, "rb");
-    if (!f) return allot_error_set(err, ALLOT_E_IO, "xgboost model: cannot open %s: %s", path, strerror(errno));
+    if (!f)
+        return allot_error_set(err, ALLOT_E_IO, "xgboost model: cannot open %s: %s", path, strerror(errno));
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap);
     while (buf) {
@@ -712,13 +726,21 @@ allot_status allot_xgb_model_load_file(const char *path, allot_xgb_model **out, 
 /* ---------------------------------------------------------------------------------------- */
 /* Accessors                                                                                 */
 
-size_t allot_xgb_model_num_features(const allot_xgb_model *m) { return m ? m->n_features : 0; }
-size_t allot_xgb_model_num_classes(const allot_xgb_model *m) { return m ? m->n_classes : 0; }
-size_t allot_xgb_model_num_trees(const allot_xgb_model *m) { return m ? m->n_trees : 0; }
+size_t allot_xgb_model_num_features(const allot_xgb_model *m) {
+    return m ? m->n_features : 0;
+}
+size_t allot_xgb_model_num_classes(const allot_xgb_model *m) {
+    return m ? m->n_classes : 0;
+}
+size_t allot_xgb_model_num_trees(const allot_xgb_model *m) {
+    return m ? m->n_trees : 0;
+}
 allot_xgb_objective allot_xgb_model_objective(const allot_xgb_model *m) {
     return m ? m->objective : ALLOT_XGB_OBJ_IDENTITY;
 }
-const char *allot_xgb_model_objective_name(const allot_xgb_model *m) { return m ? m->objective_name : ""; }
+const char *allot_xgb_model_objective_name(const allot_xgb_model *m) {
+    return m ? m->objective_name : "";
+}
 float allot_xgb_model_base_score(const allot_xgb_model *m, size_t group) {
     return m && group < m->n_groups ? m->base_score[group] : 0.0f;
 }
@@ -770,28 +792,28 @@ static inline uint32_t step_fast(const xgb_node *nodes, uint32_t i, const float 
  * walked in lockstep (independent dependency chains overlap their load latency), their leaves
  * then added in tree order. The last, partial group is padded with copies of its last tree,
  * walked but not added. */
-#define XGB_DEFINE_ACCUMULATE(NAME, STEP)                                                          \
-    static void NAME(const allot_xgb_model *m, const float *row, float *acc) {                    \
-        const xgb_node *nodes = m->nodes;                                                          \
-        const size_t n = m->n_trees;                                                               \
-        for (size_t t = 0, lane = 0; t < n; t += XGB_LANES, lane++) {                              \
-            uint32_t ix[XGB_LANES];                                                                \
-            const size_t real = n - t < XGB_LANES ? n - t : XGB_LANES;                             \
-            if (real == XGB_LANES) {                                                               \
-                XGB_UNROLL for (size_t k = 0; k < XGB_LANES; k++) ix[k] = m->roots[t + k];         \
-            } else {                                                                               \
-                for (size_t k = 0; k < XGB_LANES; k++) ix[k] = m->roots[t + (k < real ? k : real - 1)]; \
-            }                                                                                      \
-            for (uint32_t d = m->lane_depth[lane]; d > 0; d--) {                                   \
-                XGB_UNROLL for (size_t k = 0; k < XGB_LANES; k++) ix[k] = STEP(nodes, ix[k], row); \
-            }                                                                                      \
-            const uint32_t *g = m->groups + t;                                                     \
-            if (real == XGB_LANES) {                                                               \
-                XGB_UNROLL for (size_t k = 0; k < XGB_LANES; k++) acc[g[k]] += nodes[ix[k]].value; \
-            } else {                                                                               \
-                for (size_t k = 0; k < real; k++) acc[g[k]] += nodes[ix[k]].value;                \
-            }                                                                                      \
-        }                                                                                          \
+#define XGB_DEFINE_ACCUMULATE(NAME, STEP)                                                                    \
+    static void NAME(const allot_xgb_model *m, const float *row, float *acc) {                               \
+        const xgb_node *nodes = m->nodes;                                                                    \
+        const size_t n = m->n_trees;                                                                         \
+        for (size_t t = 0, lane = 0; t < n; t += XGB_LANES, lane++) {                                        \
+            uint32_t ix[XGB_LANES];                                                                          \
+            const size_t real = n - t < XGB_LANES ? n - t : XGB_LANES;                                       \
+            if (real == XGB_LANES) {                                                                         \
+                XGB_UNROLL for (size_t k = 0; k < XGB_LANES; k++) ix[k] = m->roots[t + k];                   \
+            } else {                                                                                         \
+                for (size_t k = 0; k < XGB_LANES; k++) ix[k] = m->roots[t + (k < real ? k : real - 1)];      \
+            }                                                                                                \
+            for (uint32_t d = m->lane_depth[lane]; d > 0; d--) {                                             \
+                XGB_UNROLL for (size_t k = 0; k < XGB_LANES; k++) ix[k] = STEP(nodes, ix[k], row);           \
+            }                                                                                                \
+            const uint32_t *g = m->groups + t;                                                               \
+            if (real == XGB_LANES) {                                                                         \
+                XGB_UNROLL for (size_t k = 0; k < XGB_LANES; k++) acc[g[k]] += nodes[ix[k]].value;           \
+            } else {                                                                                         \
+                for (size_t k = 0; k < real; k++) acc[g[k]] += nodes[ix[k]].value;                           \
+            }                                                                                                \
+        }                                                                                                    \
     }
 
 XGB_DEFINE_ACCUMULATE(accumulate_generic, step)
@@ -815,7 +837,9 @@ static void accumulate(const allot_xgb_model *m, const float *row, float *acc) {
 }
 
 /* XGBoost's sigmoid for 1.7: 1 / (1 + expf(-x)), in float. */
-static inline float xgb_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+static inline float xgb_sigmoid(float x) {
+    return 1.0f / (1.0f + expf(-x));
+}
 
 /* XGBoost's softmax: max in float, expf(m - max) in float, sum in double, divide by (float)sum. */
 static void xgb_softmax(const float *m, size_t k, float *out) {
@@ -850,7 +874,9 @@ static void transform(const allot_xgb_model *m, allot_xgb_output kind, const flo
         }
         return;
     case ALLOT_XGB_OBJ_LOGISTIC: out[0] = xgb_sigmoid(acc[0]); return;
-    case ALLOT_XGB_OBJ_LOGITRAW: out[0] = kind == ALLOT_XGB_OUTPUT_PROBA ? xgb_sigmoid(acc[0]) : acc[0]; return;
+    case ALLOT_XGB_OBJ_LOGITRAW:
+        out[0] = kind == ALLOT_XGB_OUTPUT_PROBA ? xgb_sigmoid(acc[0]) : acc[0];
+        return;
     case ALLOT_XGB_OBJ_IDENTITY: out[0] = acc[0]; return;
     }
 }
@@ -866,8 +892,8 @@ allot_status allot_xgb_model_predict(const allot_xgb_model *m, allot_xgb_output 
         return allot_error_set(err, ALLOT_E_ARGUMENT, "xgb predict: row has %zu values, the model needs %zu",
                                row_len, m->n_features);
     if (out_len < w)
-        return allot_error_set(err, ALLOT_E_ARGUMENT, "xgb predict: output holds %zu floats, %zu needed", out_len,
-                               w);
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "xgb predict: output holds %zu floats, %zu needed",
+                               out_len, w);
     float acc[XGB_MAX_GROUPS];
     accumulate(m, row, acc);
     transform(m, kind, acc, out);
@@ -881,14 +907,15 @@ allot_status allot_xgb_model_predict_batch(const allot_xgb_model *m, allot_xgb_o
         return allot_error_set(err, ALLOT_E_ARGUMENT, "xgb predict_batch: NULL argument");
     size_t w = allot_xgb_model_output_width(m, kind);
     if (w == 0)
-        return allot_error_set(err, ALLOT_E_ARGUMENT, "xgb predict_batch: output kind %d is not available for %s",
-                               (int)kind, m->objective_name);
+        return allot_error_set(err, ALLOT_E_ARGUMENT,
+                               "xgb predict_batch: output kind %d is not available for %s", (int)kind,
+                               m->objective_name);
     if (row_stride < m->n_features)
         return allot_error_set(err, ALLOT_E_ARGUMENT, "xgb predict_batch: row stride %zu < %zu features",
                                row_stride, m->n_features);
     if (n_rows && out_len / n_rows < w)
-        return allot_error_set(err, ALLOT_E_ARGUMENT, "xgb predict_batch: output holds %zu floats, %zu needed",
-                               out_len, n_rows * w);
+        return allot_error_set(err, ALLOT_E_ARGUMENT,
+                               "xgb predict_batch: output holds %zu floats, %zu needed", out_len, n_rows * w);
     float acc[XGB_MAX_GROUPS];
     for (size_t r = 0; r < n_rows; r++) {
         accumulate(m, rows + r * row_stride, acc);

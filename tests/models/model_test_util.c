@@ -33,7 +33,9 @@ uint64_t mt_next(mt_rng *r) {
     return z ^ (z >> 31);
 }
 
-double mt_uniform(mt_rng *r) { return (double)(mt_next(r) >> 11) * 0x1.0p-53; }
+double mt_uniform(mt_rng *r) {
+    return (double)(mt_next(r) >> 11) * 0x1.0p-53;
+}
 
 double mt_normal(mt_rng *r) {
     double u = mt_uniform(r), v = mt_uniform(r);
@@ -90,14 +92,15 @@ BoosterHandle mt_xgb_train(const float *x, const float *y, size_t n, size_t f, i
     mt_xgb_ok(XGBoosterCreate(&d, 1, &b), "XGBoosterCreate");
     mt_xgb_ok(XGBoosterSetParam(b, "verbosity", "0"), "SetParam");
     mt_xgb_ok(XGBoosterSetParam(b, "seed", "7"), "SetParam");
-    for (size_t i = 0; params && params[i]; i += 2) mt_xgb_ok(XGBoosterSetParam(b, params[i], params[i + 1]), params[i]);
+    for (size_t i = 0; params && params[i]; i += 2)
+        mt_xgb_ok(XGBoosterSetParam(b, params[i], params[i + 1]), params[i]);
     for (int it = 0; it < rounds; it++) mt_xgb_ok(XGBoosterUpdateOneIter(b, it, d), "XGBoosterUpdateOneIter");
     mt_xgb_ok(XGDMatrixFree(d), "XGDMatrixFree");
     return b;
 }
 
-const float *mt_xgb_predict_dense(BoosterHandle b, DMatrixHandle proxy, const float *x, size_t n, size_t f, int type,
-                                  size_t *out_len) {
+const float *mt_xgb_predict_dense(BoosterHandle b, DMatrixHandle proxy, const float *x, size_t n, size_t f,
+                                  int type, size_t *out_len) {
     char arr[256], cfg[256];
     snprintf(arr, sizeof arr,
              "{\"data\": [%" PRIuPTR ", true], \"shape\": [%zu, %zu], \"typestr\": \"<f4\", \"version\": 3}",

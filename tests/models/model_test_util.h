@@ -40,13 +40,14 @@ void mt_make_data(uint64_t seed, size_t n, size_t f, double missing, int n_class
 void mt_xgb_ok(int rc, const char *what);
 
 /* Train a booster on dense data. params: NULL-terminated name/value pairs. */
-BoosterHandle mt_xgb_train(const float *x, const float *y, size_t n, size_t f, int rounds, const char *const *params);
+BoosterHandle mt_xgb_train(const float *x, const float *y, size_t n, size_t f, int rounds,
+                           const char *const *params);
 
 /* Inplace prediction of n rows, the way XGBoost documents it (missing NaN, all trees).
  * type 0 = value, 1 = margin. proxy may be NULL (a new proxy per call). Returns XGBoost's
  * buffer (valid until the next call on the booster) and the number of floats. */
-const float *mt_xgb_predict_dense(BoosterHandle b, DMatrixHandle proxy, const float *x, size_t n, size_t f, int type,
-                                  size_t *out_len);
+const float *mt_xgb_predict_dense(BoosterHandle b, DMatrixHandle proxy, const float *x, size_t n, size_t f,
+                                  int type, size_t *out_len);
 
 /* Save to a JSON buffer (caller frees the copy). */
 char *mt_xgb_save_json(BoosterHandle b, size_t *len);

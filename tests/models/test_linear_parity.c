@@ -30,7 +30,9 @@ typedef struct lcase {
     double bias;
 } lcase;
 
-static void quiet(const char *s) { (void)s; }
+static void quiet(const char *s) {
+    (void)s;
+}
 
 /* Sparse rows: about a third of the features present, increasing indices. Test rows may use
  * indices up to N_FEAT + 5 (unseen in training). Leaves room for the bias node and -1. */
@@ -108,7 +110,8 @@ static void run_case(mt_counts *c, const lcase *k, const char *tmpdir) {
 
     allot_error err = {0};
     allot_linear_model *m = NULL;
-    if (!mt_check(c, allot_linear_model_load_file(path, &m, &err) == ALLOT_OK, "%s: load: %s", k->name, err.msg)) {
+    if (!mt_check(c, allot_linear_model_load_file(path, &m, &err) == ALLOT_OK, "%s: load: %s", k->name,
+                  err.msg)) {
         free_and_destroy_model(&ref);
         free_rows(&tr);
         free_rows(&te);
@@ -124,8 +127,9 @@ static void run_case(mt_counts *c, const lcase *k, const char *tmpdir) {
         size_t got = fread(buf, 1, (size_t)len, f);
         fclose(f);
         allot_linear_model *m2 = NULL;
-        mt_check(c, got == (size_t)len && allot_linear_model_load_memory(buf, (size_t)len, &m2, &err) == ALLOT_OK,
-                 "%s: load_memory: %s", k->name, err.msg);
+        mt_check(
+            c, got == (size_t)len && allot_linear_model_load_memory(buf, (size_t)len, &m2, &err) == ALLOT_OK,
+            "%s: load_memory: %s", k->name, err.msg);
         allot_linear_model_free(m2);
         free(buf);
     }
@@ -175,21 +179,25 @@ static void run_case(mt_counts *c, const lcase *k, const char *tmpdir) {
         if (probs) {
             double lpr = predict_probability(ref, buf, pref);
             double lpg = 0;
-            if (allot_linear_model_predict_probability(m, feats, nf, pgot, 8, &lpg, &err) != ALLOT_OK) status_bad++;
+            if (allot_linear_model_predict_probability(m, feats, nf, pgot, 8, &lpg, &err) != ALLOT_OK)
+                status_bad++;
             if (memcmp(pref, pgot, (size_t)ref->nr_class * sizeof(double)) != 0 || lpr != lpg) prob_mism++;
         }
     }
     mt_check(c, status_bad == 0, "%s: %zu predict calls failed: %s", k->name, status_bad, err.msg);
-    mt_check(c, dec_mism == 0, "%s: %zu of %zu rows with decision values differing from predict_values", k->name,
-             dec_mism, te.n);
+    mt_check(c, dec_mism == 0, "%s: %zu of %zu rows with decision values differing from predict_values",
+             k->name, dec_mism, te.n);
     mt_check(c, label_mism == 0, "%s: %zu predicted labels differ", k->name, label_mism);
     mt_check(c, prob_mism == 0, "%s: %zu probability rows differ", k->name, prob_mism);
-    printf("  %-24s %-20s nr_class %d nr_w %zu bias %g: %zu rows, decision mismatches %zu, label %zu, prob %s%zu\n",
-           k->name, allot_linear_model_solver_name(m), ref->nr_class, nr_w, ref->bias, te.n, dec_mism, label_mism,
-           probs ? "" : "(n/a) ", prob_mism);
+    printf("  %-24s %-20s nr_class %d nr_w %zu bias %g: %zu rows, decision mismatches %zu, label %zu, prob "
+           "%s%zu\n",
+           k->name, allot_linear_model_solver_name(m), ref->nr_class, nr_w, ref->bias, te.n, dec_mism,
+           label_mism, probs ? "" : "(n/a) ", prob_mism);
     /* Probabilities refused for non-logistic solvers. */
     if (!probs)
-        mt_check(c, allot_linear_model_predict_probability(m, feats, 1, pgot, 8, NULL, &err) == ALLOT_E_UNSUPPORTED,
+        mt_check(c,
+                 allot_linear_model_predict_probability(m, feats, 1, pgot, 8, NULL, &err) ==
+                     ALLOT_E_UNSUPPORTED,
                  "%s: probabilities must be refused", k->name);
     allot_linear_model_free(m);
     free_and_destroy_model(&ref);

@@ -30,7 +30,9 @@ static uint64_t rng_next(uint64_t *s) {
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
 }
-static double rng_unif(uint64_t *s) { return (double)(rng_next(s) >> 11) * 0x1.0p-53; }
+static double rng_unif(uint64_t *s) {
+    return (double)(rng_next(s) >> 11) * 0x1.0p-53;
+}
 
 /* Random tree in XGBoost's layout (children allocated in pairs after their parent). */
 static cJSON *random_tree(uint64_t *s, int id) {
@@ -102,10 +104,11 @@ static char *random_linear_text(uint64_t seed) {
     uint64_t s = seed;
     size_t cap = 64 * 1024, o = 0;
     char *b = malloc(cap);
-    o += (size_t)snprintf(b + o, cap - o, "solver_type L2R_LR\nnr_class 4\nlabel 0 1 2 3\nnr_feature %d\nbias 1\nw\n",
-                          N_FEAT);
+    o += (size_t)snprintf(
+        b + o, cap - o, "solver_type L2R_LR\nnr_class 4\nlabel 0 1 2 3\nnr_feature %d\nbias 1\nw\n", N_FEAT);
     for (int i = 0; i < N_FEAT + 1; i++) {
-        for (int k = 0; k < N_CLASS; k++) o += (size_t)snprintf(b + o, cap - o, "%.17g ", rng_unif(&s) * 2 - 1);
+        for (int k = 0; k < N_CLASS; k++)
+            o += (size_t)snprintf(b + o, cap - o, "%.17g ", rng_unif(&s) * 2 - 1);
         o += (size_t)snprintf(b + o, cap - o, "\n");
     }
     return b;
@@ -115,8 +118,8 @@ typedef struct shared {
     const allot_xgb_model *xm;
     const allot_linear_model *lm;
     const float *rows;
-    const float *ref_prob;  /* N_ROWS x N_CLASS */
-    const double *ref_lin;  /* N_ROWS x N_CLASS */
+    const float *ref_prob; /* N_ROWS x N_CLASS */
+    const double *ref_lin; /* N_ROWS x N_CLASS */
 } shared;
 
 typedef struct job {
@@ -155,8 +158,8 @@ static void *worker(void *arg) {
             jb->mismatches += memcmp(prob, sh->ref_lin + r * N_CLASS, sizeof prob) != 0;
         }
         for (size_t r = 0; r + 64 <= N_ROWS; r += 64) {
-            allot_xgb_model_predict_batch(sh->xm, ALLOT_XGB_OUTPUT_VALUE, sh->rows + r * N_FEAT, 64, N_FEAT, batch,
-                                          64 * N_CLASS, NULL);
+            allot_xgb_model_predict_batch(sh->xm, ALLOT_XGB_OUTPUT_VALUE, sh->rows + r * N_FEAT, 64, N_FEAT,
+                                          batch, 64 * N_CLASS, NULL);
             jb->mismatches += memcmp(batch, sh->ref_prob + r * N_CLASS, sizeof(float) * 64 * N_CLASS) != 0;
         }
     }
@@ -179,14 +182,15 @@ int main(void) {
     }
     float *rows = malloc(sizeof(float) * N_ROWS * N_FEAT);
     uint64_t s = 7;
-    for (size_t i = 0; i < (size_t)N_ROWS * N_FEAT; i++) rows[i] = rng_unif(&s) < 0.1 ? NAN : (float)(rng_unif(&s) * 5 - 2.5);
+    for (size_t i = 0; i < (size_t)N_ROWS * N_FEAT; i++)
+        rows[i] = rng_unif(&s) < 0.1 ? NAN : (float)(rng_unif(&s) * 5 - 2.5);
     float *ref_prob = malloc(sizeof(float) * N_ROWS * N_CLASS);
     double *ref_lin = malloc(sizeof(double) * N_ROWS * N_CLASS);
     for (size_t r = 0; r < N_ROWS; r++) {
         allot_linear_feature f[N_FEAT];
         size_t n;
-        allot_xgb_model_predict(xm, ALLOT_XGB_OUTPUT_VALUE, rows + r * N_FEAT, N_FEAT, ref_prob + r * N_CLASS, N_CLASS,
-                                NULL);
+        allot_xgb_model_predict(xm, ALLOT_XGB_OUTPUT_VALUE, rows + r * N_FEAT, N_FEAT, ref_prob + r * N_CLASS,
+                                N_CLASS, NULL);
         to_sparse(rows + r * N_FEAT, f, &n);
         allot_linear_model_predict_probability(lm, f, n, ref_lin + r * N_CLASS, N_CLASS, NULL, NULL);
     }
@@ -212,8 +216,8 @@ int main(void) {
                     jobs[i].mismatches);
         }
     }
-    printf("%d threads x 3 passes x %d rows on one shared XGBoost (%zu trees) and LIBLINEAR model\n", N_THREADS,
-           N_ROWS, allot_xgb_model_num_trees(xm));
+    printf("%d threads x 3 passes x %d rows on one shared XGBoost (%zu trees) and LIBLINEAR model\n",
+           N_THREADS, N_ROWS, allot_xgb_model_num_trees(xm));
     allot_xgb_model_free(xm);
     allot_linear_model_free(lm);
     free(rows);

@@ -53,12 +53,15 @@ static allot_status lload(const char *s, size_t n, allot_linear_model **m, allot
 }
 
 /* Expect a refusal with a given status (0 = any error) and, optionally, a message fragment. */
-static void expect_xgb_error(mt_counts *c, const char *what, const char *doc, allot_status want, const char *frag) {
+static void expect_xgb_error(mt_counts *c, const char *what, const char *doc, allot_status want,
+                             const char *frag) {
     allot_xgb_model *m = NULL;
     allot_error err = {0};
     allot_status st = xload(doc, strlen(doc), &m, &err);
-    int ok = st != ALLOT_OK && m == NULL && (want == ALLOT_OK || st == want) && (!frag || strstr(err.msg, frag));
-    mt_check(c, ok, "%s: expected error %d (%s), got %d: %s", what, (int)want, frag ? frag : "", (int)st, err.msg);
+    int ok =
+        st != ALLOT_OK && m == NULL && (want == ALLOT_OK || st == want) && (!frag || strstr(err.msg, frag));
+    mt_check(c, ok, "%s: expected error %d (%s), got %d: %s", what, (int)want, frag ? frag : "", (int)st,
+             err.msg);
     if (ok) printf("  refused %-34s -> %s: %s\n", what, allot_status_string(st), err.msg);
     allot_xgb_model_free(m);
 }
@@ -76,8 +79,8 @@ static void expect_lin_error(mt_counts *c, const char *what, const char *doc, al
 /* ---- mutations of the small softprob model ------------------------------------------------ */
 
 static cJSON *tree_of(cJSON *root, int t) {
-    cJSON *model = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "learner"), "gradient_booster"),
-                                       "model");
+    cJSON *model = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(root, "learner"), "gradient_booster"), "model");
     return cJSON_GetArrayItem(cJSON_GetObjectItem(model, "trees"), t);
 }
 
@@ -86,7 +89,8 @@ static void set_array_int(cJSON *tree, const char *key, int idx, double v) {
     cJSON_ReplaceItemInArray(a, idx, cJSON_CreateNumber(v));
 }
 
-static void mutate(mt_counts *c, const char *base, const char *what, int which, allot_status want, const char *frag) {
+static void mutate(mt_counts *c, const char *base, const char *what, int which, allot_status want,
+                   const char *frag) {
     cJSON *root = cJSON_Parse(base);
     cJSON *learner = cJSON_GetObjectItem(root, "learner");
     cJSON *lmp = cJSON_GetObjectItem(learner, "learner_model_param");
@@ -94,23 +98,27 @@ static void mutate(mt_counts *c, const char *base, const char *what, int which, 
     cJSON *model = cJSON_GetObjectItem(gb, "model");
     cJSON *t0 = tree_of(root, 0);
     switch (which) {
-    case 0: set_array_int(t0, "left_children", 2, 0); break;          /* back edge: cycle */
-    case 1: set_array_int(t0, "right_children", 0, 9); break;         /* out of range */
-    case 2: set_array_int(t0, "left_children", 2, 1); break;          /* shared child (DAG) */
-    case 3: set_array_int(t0, "split_indices", 2, 3); break;          /* feature >= num_feature */
-    case 4: set_array_int(t0, "split_indices", 0, -1); break;         /* negative feature */
-    case 5:                                                           /* tree_info >= num_class */
+    case 0: set_array_int(t0, "left_children", 2, 0); break;  /* back edge: cycle */
+    case 1: set_array_int(t0, "right_children", 0, 9); break; /* out of range */
+    case 2: set_array_int(t0, "left_children", 2, 1); break;  /* shared child (DAG) */
+    case 3: set_array_int(t0, "split_indices", 2, 3); break;  /* feature >= num_feature */
+    case 4: set_array_int(t0, "split_indices", 0, -1); break; /* negative feature */
+    case 5:                                                   /* tree_info >= num_class */
         cJSON_ReplaceItemInArray(cJSON_GetObjectItem(model, "tree_info"), 1, cJSON_CreateNumber(2));
         break;
     case 6: cJSON_DeleteItemFromArray(cJSON_GetObjectItem(t0, "split_conditions"), 4); break;
-    case 7: cJSON_ReplaceItemInArray(cJSON_GetObjectItem(t0, "split_conditions"), 0, cJSON_CreateString("x")); break;
+    case 7:
+        cJSON_ReplaceItemInArray(cJSON_GetObjectItem(t0, "split_conditions"), 0, cJSON_CreateString("x"));
+        break;
     case 8: cJSON_ReplaceItemInObject(t0, "left_children", cJSON_CreateString("[1,-1,3,-1,-1]")); break;
-    case 9: set_array_int(t0, "split_type", 0, 1); break;             /* categorical */
+    case 9: set_array_int(t0, "split_type", 0, 1); break; /* categorical */
     case 10:
-        cJSON_ReplaceItemInObject(cJSON_GetObjectItem(t0, "tree_param"), "size_leaf_vector", cJSON_CreateString("2"));
+        cJSON_ReplaceItemInObject(cJSON_GetObjectItem(t0, "tree_param"), "size_leaf_vector",
+                                  cJSON_CreateString("2"));
         break;
     case 11:
-        cJSON_ReplaceItemInObject(cJSON_GetObjectItem(learner, "objective"), "name", cJSON_CreateString("rank:pairwise"));
+        cJSON_ReplaceItemInObject(cJSON_GetObjectItem(learner, "objective"), "name",
+                                  cJSON_CreateString("rank:pairwise"));
         break;
     case 12: cJSON_ReplaceItemInObject(gb, "name", cJSON_CreateString("gblinear")); break;
     case 13: cJSON_ReplaceItemInObject(gb, "name", cJSON_CreateString("dart")); break;
@@ -129,13 +137,17 @@ static void mutate(mt_counts *c, const char *base, const char *what, int which, 
         break;
     }
     case 21:
-        cJSON_ReplaceItemInObject(cJSON_GetObjectItem(model, "gbtree_model_param"), "num_trees", cJSON_CreateString("4"));
+        cJSON_ReplaceItemInObject(cJSON_GetObjectItem(model, "gbtree_model_param"), "num_trees",
+                                  cJSON_CreateString("4"));
         break;
-    case 22: set_array_int(t0, "right_children", 2, -1); break;        /* one child only */
+    case 22: set_array_int(t0, "right_children", 2, -1); break; /* one child only */
     case 23: cJSON_DeleteItemFromObject(learner, "gradient_booster"); break;
     case 24: cJSON_ReplaceItemInObject(learner, "learner_model_param", cJSON_CreateArray()); break;
-    case 25: set_array_int(t0, "left_children", 0, 0); break;         /* self loop */
-    case 26: cJSON_ReplaceItemInObject(cJSON_GetObjectItem(t0, "tree_param"), "num_nodes", cJSON_CreateString("99")); break;
+    case 25: set_array_int(t0, "left_children", 0, 0); break; /* self loop */
+    case 26:
+        cJSON_ReplaceItemInObject(cJSON_GetObjectItem(t0, "tree_param"), "num_nodes",
+                                  cJSON_CreateString("99"));
+        break;
     case 27: cJSON_ReplaceItemInObject(lmp, "num_target", cJSON_CreateString("2")); break;
     case 28: set_array_int(t0, "default_left", 0, 2); break;
     case 29: set_array_int(t0, "split_indices", 0, 0.5); break;
@@ -170,10 +182,10 @@ static void small_models(mt_counts *c, const char *dir, char **softprob_doc) {
             float x[3];
             float m0;
         } rows[] = {
-            {{0.0f, 0.0f, 0.0f}, (0.5f + 0.25f) + -2.0f},   /* f0 < .5 left; f1 < 3 left */
-            {{0.5f, 3.0f, -1.0f}, (0.5f + 1.0f) + 0.75f},   /* equal thresholds go right */
-            {{0.6f, 5.0f, -1.5f}, (0.5f + -0.5f) + 0.75f},  /* f2 < -1 left */
-            {{N, N, N}, (0.5f + 0.25f) + 0.75f},            /* NaN: default left, then default right */
+            {{0.0f, 0.0f, 0.0f}, (0.5f + 0.25f) + -2.0f},  /* f0 < .5 left; f1 < 3 left */
+            {{0.5f, 3.0f, -1.0f}, (0.5f + 1.0f) + 0.75f},  /* equal thresholds go right */
+            {{0.6f, 5.0f, -1.5f}, (0.5f + -0.5f) + 0.75f}, /* f2 < -1 left */
+            {{N, N, N}, (0.5f + 0.25f) + 0.75f},           /* NaN: default left, then default right */
             {{1.0f, N, N}, (0.5f + 1.0f) + 0.75f},
             {{-INFINITY, INFINITY, -INFINITY}, (0.5f + 0.25f) + 0.75f},
             {{INFINITY, -INFINITY, INFINITY}, (0.5f + 1.0f) + -2.0f},
@@ -181,24 +193,26 @@ static void small_models(mt_counts *c, const char *dir, char **softprob_doc) {
         };
         for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
             float m0 = margin_of(m, rows[i].x, 0), m1 = margin_of(m, rows[i].x, 1);
-            mt_check(c, memcmp(&m0, &rows[i].m0, 4) == 0 && m1 == 0.625f, "small softprob row %zu: %g %g vs %g 0.625",
-                     i, (double)m0, (double)m1, (double)rows[i].m0);
+            mt_check(c, memcmp(&m0, &rows[i].m0, 4) == 0 && m1 == 0.625f,
+                     "small softprob row %zu: %g %g vs %g 0.625", i, (double)m0, (double)m1,
+                     (double)rows[i].m0);
         }
         /* And XGBoost itself, loading the same hand-written document. */
         BoosterHandle b;
         mt_xgb_ok(XGBoosterCreate(NULL, 0, &b), "XGBoosterCreate");
-        if (mt_check(c, XGBoosterLoadModelFromBuffer(b, doc, (bst_ulong)len) == 0, "XGBoost loads the small model: %s",
-                     XGBGetLastError())) {
+        if (mt_check(c, XGBoosterLoadModelFromBuffer(b, doc, (bst_ulong)len) == 0,
+                     "XGBoost loads the small model: %s", XGBGetLastError())) {
             float x[8 * 3];
             for (size_t i = 0; i < 8; i++) memcpy(x + 3 * i, rows[i].x, sizeof rows[i].x);
             for (int type = 0; type < 2; type++) {
                 size_t rl;
                 const float *ref = mt_xgb_predict_dense(b, NULL, x, 8, 3, type, &rl);
                 float got[16];
-                allot_xgb_model_predict_batch(m, type ? ALLOT_XGB_OUTPUT_MARGIN : ALLOT_XGB_OUTPUT_VALUE, x, 8, 3, got,
-                                              16, NULL);
+                allot_xgb_model_predict_batch(m, type ? ALLOT_XGB_OUTPUT_MARGIN : ALLOT_XGB_OUTPUT_VALUE, x,
+                                              8, 3, got, 16, NULL);
                 mt_check(c, rl == 16 && memcmp(got, ref, sizeof got) == 0,
-                         "small softprob: runtime differs from XGBoost on the hand-written model (type %d)", type);
+                         "small softprob: runtime differs from XGBoost on the hand-written model (type %d)",
+                         type);
             }
         }
         XGBoosterFree(b);
@@ -253,17 +267,23 @@ static void small_models(mt_counts *c, const char *dir, char **softprob_doc) {
         }
         /* Argument checks. */
         float row[3] = {0, 0, 0}, out[2];
-        mt_check(c, allot_xgb_model_predict(m, ALLOT_XGB_OUTPUT_VALUE, row, 2, out, 2, &err) == ALLOT_E_ARGUMENT,
+        mt_check(c,
+                 allot_xgb_model_predict(m, ALLOT_XGB_OUTPUT_VALUE, row, 2, out, 2, &err) == ALLOT_E_ARGUMENT,
                  "short row must be refused");
-        mt_check(c, allot_xgb_model_predict(m, ALLOT_XGB_OUTPUT_VALUE, row, 3, out, 1, &err) == ALLOT_E_ARGUMENT,
+        mt_check(c,
+                 allot_xgb_model_predict(m, ALLOT_XGB_OUTPUT_VALUE, row, 3, out, 1, &err) == ALLOT_E_ARGUMENT,
                  "short output must be refused");
-        mt_check(c, allot_xgb_model_predict(m, ALLOT_XGB_OUTPUT_VALUE, NULL, 3, out, 2, &err) == ALLOT_E_ARGUMENT,
-                 "NULL row must be refused");
+        mt_check(
+            c, allot_xgb_model_predict(m, ALLOT_XGB_OUTPUT_VALUE, NULL, 3, out, 2, &err) == ALLOT_E_ARGUMENT,
+            "NULL row must be refused");
         mt_check(c, allot_xgb_model_predict(m, (allot_xgb_output)7, row, 3, out, 2, &err) == ALLOT_E_ARGUMENT,
                  "bad kind must be refused");
-        mt_check(c, allot_xgb_model_predict_batch(m, ALLOT_XGB_OUTPUT_VALUE, row, 2, 3, out, 2, &err) == ALLOT_E_ARGUMENT,
+        mt_check(c,
+                 allot_xgb_model_predict_batch(m, ALLOT_XGB_OUTPUT_VALUE, row, 2, 3, out, 2, &err) ==
+                     ALLOT_E_ARGUMENT,
                  "short batch output must be refused");
-        mt_check(c, allot_xgb_model_num_trees(m) == 3 && allot_xgb_model_num_classes(m) == 2, "small softprob shape");
+        mt_check(c, allot_xgb_model_num_trees(m) == 3 && allot_xgb_model_num_classes(m) == 2,
+                 "small softprob shape");
     }
     allot_xgb_model_free(m);
 
@@ -277,8 +297,8 @@ static void small_models(mt_counts *c, const char *dir, char **softprob_doc) {
         for (int i = 0; i < 4; i++) {
             float got[1], want_m = (base + leaf[i]) + 0.5f;
             allot_xgb_model_predict(m, ALLOT_XGB_OUTPUT_MARGIN, rows[i], 2, got, 1, NULL);
-            mt_check(c, memcmp(got, &want_m, 4) == 0, "small logistic v3 margin row %d: %g vs %g", i, (double)got[0],
-                     (double)want_m);
+            mt_check(c, memcmp(got, &want_m, 4) == 0, "small logistic v3 margin row %d: %g vs %g", i,
+                     (double)got[0], (double)want_m);
             float want_p = 1.0f / (1.0f + expf(-want_m));
             allot_xgb_model_predict(m, ALLOT_XGB_OUTPUT_VALUE, rows[i], 2, got, 1, NULL);
             mt_check(c, memcmp(got, &want_p, 4) == 0, "small logistic v3 value row %d", i);
@@ -293,7 +313,8 @@ static void truncations(mt_counts *c) {
     /* A small trained model: 2 rounds x 3 classes, depth 2. */
     float *x, *y;
     mt_make_data(3, 300, 4, 0.1, 3, &x, &y);
-    const char *params[] = {"objective", "multi:softprob", "num_class", "3", "max_depth", "2", "nthread", "1", NULL};
+    const char *params[] = {"objective", "multi:softprob", "num_class", "3", "max_depth",
+                            "2",         "nthread",        "1",         NULL};
     BoosterHandle b = mt_xgb_train(x, y, 300, 4, 2, params);
     size_t len;
     char *json = mt_xgb_save_json(b, &len);
@@ -347,8 +368,8 @@ static void linear_truncations(mt_counts *c, const char *dir, const char *name) 
     mt_check(c, lload(doc, len, &m, NULL) == ALLOT_OK, "%s loads", name);
     allot_linear_model_free(m);
     mt_check(c, early == 0, "%s: %zu prefixes cut before the last number were accepted", name, early);
-    printf("  %s: %zu of %zu prefixes refused, %zu accepted (cut inside the final number)\n", name, refused, len,
-           accepted);
+    printf("  %s: %zu of %zu prefixes refused, %zu accepted (cut inside the final number)\n", name, refused,
+           len, accepted);
     free(doc);
 }
 
@@ -361,7 +382,8 @@ static void linear_cases(mt_counts *c, const char *dir) {
         /* w rows: f1 (0.5 -0.25 1), f2 (-1.5 2 0), bias (0.125 0 -0.125), bias value 1 */
         allot_linear_feature f[3] = {{1, 2.0}, {2, 1.0}, {9, 100.0}};
         double dec[3], lab;
-        mt_check(c, allot_linear_model_predict_values(m, f, 3, dec, 3, &lab, &err) == ALLOT_OK, "lr3 predict");
+        mt_check(c, allot_linear_model_predict_values(m, f, 3, dec, 3, &lab, &err) == ALLOT_OK,
+                 "lr3 predict");
         double want[3] = {((0.0 + 0.5 * 2.0) + -1.5 * 1.0) + 0.125 * 1.0, ((0.0 + -0.25 * 2.0) + 2.0) + 0.0,
                           ((0.0 + 1.0 * 2.0) + 0.0) + -0.125};
         mt_check(c, memcmp(dec, want, sizeof want) == 0 && lab == 7, "lr3 decision values %g %g %g label %g",
@@ -372,8 +394,9 @@ static void linear_cases(mt_counts *c, const char *dir) {
         mt_check(c, allot_linear_model_predict_values(m, f, 3, dec, 2, &lab, &err) == ALLOT_E_ARGUMENT,
                  "short decision buffer refused");
         double p[3];
-        mt_check(c, allot_linear_model_predict_probability(m, f, 3, p, 3, &lab, &err) == ALLOT_OK &&
-                        fabs(p[0] + p[1] + p[2] - 1) < 1e-12,
+        mt_check(c,
+                 allot_linear_model_predict_probability(m, f, 3, p, 3, &lab, &err) == ALLOT_OK &&
+                     fabs(p[0] + p[1] + p[2] - 1) < 1e-12,
                  "lr3 probabilities");
     }
     allot_linear_model_free(m);
@@ -381,37 +404,46 @@ static void linear_cases(mt_counts *c, const char *dir) {
     if (mt_check(c, allot_linear_model_load_file(path, &m, &err) == ALLOT_OK, "linear_svr: %s", err.msg)) {
         allot_linear_feature f[1] = {{2, 4.0}};
         double v;
-        mt_check(c, allot_linear_model_predict_values(m, f, 1, NULL, 0, &v, &err) == ALLOT_OK && v == -3.0 + 2.0,
+        mt_check(c,
+                 allot_linear_model_predict_values(m, f, 1, NULL, 0, &v, &err) == ALLOT_OK && v == -3.0 + 2.0,
                  "svr value %g", v);
         mt_check(c, allot_linear_model_is_regression(m), "svr is regression");
     }
     allot_linear_model_free(m);
-    mt_check(c, allot_linear_model_load_file("/nonexistent/x.model", &m, &err) == ALLOT_E_IO, "missing file -> IO");
+    mt_check(c, allot_linear_model_load_file("/nonexistent/x.model", &m, &err) == ALLOT_E_IO,
+             "missing file -> IO");
 
     expect_lin_error(c, "empty", "", ALLOT_E_PARSE);
     expect_lin_error(c, "unknown solver", "solver_type FOO\nnr_class 2\n", ALLOT_E_UNSUPPORTED);
     expect_lin_error(c, "nr_class 0", "solver_type L2R_LR\nnr_class 0\n", ALLOT_E_INVALID);
-    expect_lin_error(c, "short label line", "solver_type L2R_LR\nnr_class 3\nlabel 1 2\nnr_feature 1\nbias -1\nw\n1 2 3\n",
+    expect_lin_error(c, "short label line",
+                     "solver_type L2R_LR\nnr_class 3\nlabel 1 2\nnr_feature 1\nbias -1\nw\n1 2 3\n",
                      ALLOT_E_INVALID);
     expect_lin_error(c, "huge nr_feature, tiny body",
-                     "solver_type L2R_LR\nnr_class 2\nlabel 1 2\nnr_feature 2000000000\nbias -1\nw\n1\n", ALLOT_E_PARSE);
+                     "solver_type L2R_LR\nnr_class 2\nlabel 1 2\nnr_feature 2000000000\nbias -1\nw\n1\n",
+                     ALLOT_E_PARSE);
     expect_lin_error(c, "huge nr_class", "solver_type L2R_LR\nnr_class 99999999\n", ALLOT_E_INVALID);
-    expect_lin_error(c, "text weight", "solver_type L2R_LR\nnr_class 2\nlabel 1 2\nnr_feature 1\nbias -1\nw\nabc\n",
+    expect_lin_error(c, "text weight",
+                     "solver_type L2R_LR\nnr_class 2\nlabel 1 2\nnr_feature 1\nbias -1\nw\nabc\n",
                      ALLOT_E_INVALID);
-    expect_lin_error(c, "nan weight", "solver_type L2R_LR\nnr_class 2\nlabel 1 2\nnr_feature 1\nbias -1\nw\nnan\n",
+    expect_lin_error(c, "nan weight",
+                     "solver_type L2R_LR\nnr_class 2\nlabel 1 2\nnr_feature 1\nbias -1\nw\nnan\n",
                      ALLOT_E_INVALID);
     expect_lin_error(c, "missing bias", "solver_type L2R_LR\nnr_class 2\nlabel 1 2\nnr_feature 1\nw\n1\n",
                      ALLOT_E_INVALID);
     expect_lin_error(c, "text after weights",
-                     "solver_type L2R_LR\nnr_class 2\nlabel 1 2\nnr_feature 1\nbias -1\nw\n1\nextra\n", ALLOT_E_PARSE);
-    expect_lin_error(c, "missing weights", "solver_type L2R_LR\nnr_class 2\nlabel 1 2\nnr_feature 2\nbias 1\nw\n1 2\n",
+                     "solver_type L2R_LR\nnr_class 2\nlabel 1 2\nnr_feature 1\nbias -1\nw\n1\nextra\n",
                      ALLOT_E_PARSE);
-    expect_lin_error(c, "classifier without labels", "solver_type L2R_LR\nnr_class 2\nnr_feature 1\nbias -1\nw\n1\n",
-                     ALLOT_E_INVALID);
+    expect_lin_error(c, "missing weights",
+                     "solver_type L2R_LR\nnr_class 2\nlabel 1 2\nnr_feature 2\nbias 1\nw\n1 2\n",
+                     ALLOT_E_PARSE);
+    expect_lin_error(c, "classifier without labels",
+                     "solver_type L2R_LR\nnr_class 2\nnr_feature 1\nbias -1\nw\n1\n", ALLOT_E_INVALID);
     expect_lin_error(c, "label overflow",
                      "solver_type L2R_LR\nnr_class 2\nlabel 1 99999999999\nnr_feature 1\nbias -1\nw\n1\n",
                      ALLOT_E_INVALID);
-    expect_lin_error(c, "decimal comma", "solver_type L2R_LR\nnr_class 2\nlabel 1 2\nnr_feature 1\nbias -1\nw\n0,5\n",
+    expect_lin_error(c, "decimal comma",
+                     "solver_type L2R_LR\nnr_class 2\nlabel 1 2\nnr_feature 1\nbias -1\nw\n0,5\n",
                      ALLOT_E_INVALID);
     expect_lin_error(c, "binary junk", "\x01\x02\xff\xfe", ALLOT_E_PARSE);
 }
@@ -422,7 +454,8 @@ static void xgb_cases(mt_counts *c, const char *base) {
     expect_xgb_error(c, "null", "null", ALLOT_E_PARSE, NULL);
     expect_xgb_error(c, "array", "[1,2]", ALLOT_E_PARSE, NULL);
     expect_xgb_error(c, "empty object", "{}", ALLOT_E_INVALID, "learner");
-    expect_xgb_error(c, "UBJSON", "{L\x00\x00\x00\x00\x00\x00\x00\x07learner{", ALLOT_E_UNSUPPORTED, "UBJSON");
+    expect_xgb_error(c, "UBJSON", "{L\x00\x00\x00\x00\x00\x00\x00\x07learner{", ALLOT_E_UNSUPPORTED,
+                     "UBJSON");
     expect_xgb_error(c, "UBJSON (i marker)", "{i\x07learner{", ALLOT_E_UNSUPPORTED, "UBJSON");
     expect_xgb_error(c, "legacy binary", "binf\x01\x00", ALLOT_E_UNSUPPORTED, "binary");
     {
@@ -482,7 +515,8 @@ static void xgb_cases(mt_counts *c, const char *base) {
         {"null tree", ALLOT_E_INVALID, "trees[1]"},
         {"no left_children", ALLOT_E_INVALID, "left_children"},
     };
-    for (int i = 0; i < (int)(sizeof muts / sizeof muts[0]); i++) mutate(c, base, muts[i].what, i, muts[i].want, muts[i].frag);
+    for (int i = 0; i < (int)(sizeof muts / sizeof muts[0]); i++)
+        mutate(c, base, muts[i].what, i, muts[i].want, muts[i].frag);
     allot_xgb_model *m = NULL;
     allot_error err = {0};
     mt_check(c, allot_xgb_model_load_file("/nonexistent/m.json", &m, &err) == ALLOT_E_IO && m == NULL,

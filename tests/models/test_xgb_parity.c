@@ -43,13 +43,13 @@ static size_t first_diff(const float *a, const float *b, size_t n) {
 }
 
 /* Compare runtime and XGBoost on all test rows for one output kind. */
-static void compare(mt_counts *c, const char *name, const char *how, const allot_xgb_model *m, BoosterHandle b,
-                    const float *x, size_t n, size_t f, allot_xgb_output kind, int type) {
+static void compare(mt_counts *c, const char *name, const char *how, const allot_xgb_model *m,
+                    BoosterHandle b, const float *x, size_t n, size_t f, allot_xgb_output kind, int type) {
     size_t ref_len;
     const float *ref = mt_xgb_predict_dense(b, NULL, x, n, f, type, &ref_len);
     size_t w = allot_xgb_model_output_width(m, kind);
-    if (!mt_check(c, ref_len == n * w, "%s/%s: width %zu x %zu rows but XGBoost returned %zu", name, how, w, n,
-                  ref_len))
+    if (!mt_check(c, ref_len == n * w, "%s/%s: width %zu x %zu rows but XGBoost returned %zu", name, how, w,
+                  n, ref_len))
         return;
     float *got = malloc(n * w * sizeof *got);
     float *gotb = malloc(n * w * sizeof *gotb);
@@ -63,10 +63,11 @@ static void compare(mt_counts *c, const char *name, const char *how, const allot
     size_t d = first_diff(got, ref, n * w);
     size_t mism = 0;
     for (size_t i = 0; i < n * w; i++) mism += memcmp(&got[i], &ref[i], sizeof(float)) != 0;
-    mt_check(c, d == n * w, "%s/%s: %zu of %zu values differ; first at row %zu: %.9g vs XGBoost %.9g", name, how,
-             mism, n * w, d / w, (double)got[d < n * w ? d : 0], (double)ref[d < n * w ? d : 0]);
+    mt_check(c, d == n * w, "%s/%s: %zu of %zu values differ; first at row %zu: %.9g vs XGBoost %.9g", name,
+             how, mism, n * w, d / w, (double)got[d < n * w ? d : 0], (double)ref[d < n * w ? d : 0]);
     mt_check(c, first_diff(gotb, ref, n * w) == n * w, "%s/%s: batch differs from XGBoost", name, how);
-    printf("  %-28s %-8s %zu rows x %zu outputs: %zu mismatches (memcmp on float32)\n", name, how, n, w, mism);
+    printf("  %-28s %-8s %zu rows x %zu outputs: %zu mismatches (memcmp on float32)\n", name, how, n, w,
+           mism);
     free(got);
     free(gotb);
 }
@@ -121,8 +122,9 @@ static char *convert_like_newer(const char *json, const char *base_score_str, in
 }
 
 /* XGBoost margins given explicit per-row, per-group base margins on a proxy DMatrix. */
-static const float *xgb_margin_with_base(BoosterHandle b, const float *x, size_t n, size_t f, const float *base,
-                                         size_t groups, size_t *len, DMatrixHandle *proxy_out) {
+static const float *xgb_margin_with_base(BoosterHandle b, const float *x, size_t n, size_t f,
+                                         const float *base, size_t groups, size_t *len,
+                                         DMatrixHandle *proxy_out) {
     DMatrixHandle proxy;
     mt_xgb_ok(XGProxyDMatrixCreate(&proxy), "XGProxyDMatrixCreate");
     float *bm = malloc(n * groups * sizeof *bm);
@@ -201,7 +203,8 @@ static void run_case(mt_counts *c, const xcase *k, const char *tmpdir) {
     snprintf(scalar, sizeof scalar, "%.9g", (double)bsf);
     int groups = k->n_classes > 2 ? k->n_classes : 1;
     int o = snprintf(bracket, sizeof bracket, "[");
-    for (int g = 0; g < groups; g++) o += snprintf(bracket + o, sizeof bracket - o, "%s%.9E", g ? "," : "", (double)bsf);
+    for (int g = 0; g < groups; g++)
+        o += snprintf(bracket + o, sizeof bracket - o, "%s%.9E", g ? "," : "", (double)bsf);
     snprintf(bracket + o, sizeof bracket - o, "]");
     const char *forms[2] = {scalar, bracket};
     for (int fi = 0; fi < 2; fi++) {
@@ -209,7 +212,8 @@ static void run_case(mt_counts *c, const xcase *k, const char *tmpdir) {
         char nm[96];
         snprintf(nm, sizeof nm, "%s[3.x %s]", k->name, fi ? "bracket" : "scalar");
         st = allot_xgb_model_load_memory(conv, strlen(conv), &m, &err);
-        if (mt_check(c, st == ALLOT_OK, "%s: load: %s", nm, err.msg)) check_model_against(c, nm, m, b, xt, N_TEST, N_FEAT);
+        if (mt_check(c, st == ALLOT_OK, "%s: load: %s", nm, err.msg))
+            check_model_against(c, nm, m, b, xt, N_TEST, N_FEAT);
         allot_xgb_model_free(m);
         free(conv);
     }
@@ -236,9 +240,10 @@ static void run_case(mt_counts *c, const xcase *k, const char *tmpdir) {
                                         (size_t)groups, NULL);
             size_t mism = 0;
             for (size_t i = 0; i < rl; i++) mism += memcmp(&got[i], &ref[i], sizeof(float)) != 0;
-            mt_check(c, rl == (size_t)N_TEST * groups && mism == 0, "%s per-class base: %zu mismatches", k->name, mism);
-            printf("  %-28s %-8s %d rows x %d outputs: %zu mismatches (memcmp on float32)\n", k->name, "perclass",
-                   N_TEST, groups, mism);
+            mt_check(c, rl == (size_t)N_TEST * groups && mism == 0, "%s per-class base: %zu mismatches",
+                     k->name, mism);
+            printf("  %-28s %-8s %d rows x %d outputs: %zu mismatches (memcmp on float32)\n", k->name,
+                   "perclass", N_TEST, groups, mism);
             free(got);
             XGDMatrixFree(proxy);
         }
