@@ -293,7 +293,7 @@ static allot_status compile_tree(allot_xgb_model *m, const cJSON *tree, size_t t
     if (tp) {
         const cJSON *slv = obj_get(tp, "size_leaf_vector");
         if (slv) {
-            long long v;
+            long long v = 0;
             allot_status st = get_int(tp, "size_leaf_vector", where, 0, LLONG_MAX, &v, err);
             if (st) return st;
             if (v > 1)
@@ -304,8 +304,9 @@ static allot_status compile_tree(allot_xgb_model *m, const cJSON *tree, size_t t
         }
     }
 
-    const cJSON *a_left, *a_right, *a_idx, *a_cond, *a_dl, *a_type = NULL;
-    size_t n, n2, n3, n4, n5, n6 = 0;
+    /* Out-parameters are only written on success; initialised for the static analyser. */
+    const cJSON *a_left = NULL, *a_right = NULL, *a_idx = NULL, *a_cond = NULL, *a_dl = NULL, *a_type = NULL;
+    size_t n = 0, n2 = 0, n3 = 0, n4 = 0, n5 = 0, n6 = 0;
     allot_status st;
     if ((st = need_array(tree, "left_children", where, &a_left, &n, err))) return st;
     if ((st = need_array(tree, "right_children", where, &a_right, &n2, err))) return st;
@@ -324,7 +325,7 @@ static allot_status compile_tree(allot_xgb_model *m, const cJSON *tree, size_t t
     if (n > (size_t)INT32_MAX / 2)
         return allot_error_set(err, ALLOT_E_UNSUPPORTED, "xgboost model: %s has too many nodes", where);
     if (tp && obj_get(tp, "num_nodes")) {
-        long long nn;
+        long long nn = 0;
         if ((st = get_int(tp, "num_nodes", where, 0, LLONG_MAX, &nn, err))) return st;
         if ((size_t)nn != n)
             return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: %s: num_nodes %lld but %zu nodes",
@@ -450,7 +451,7 @@ static int objective_from_name(const char *name, allot_xgb_objective *obj) {
 
 static allot_status load_doc(allot_xgb_model *m, const cJSON *root, allot_error *err) {
     allot_status st;
-    const cJSON *learner, *lmp, *objective, *gb, *model;
+    const cJSON *learner = NULL, *lmp = NULL, *objective = NULL, *gb = NULL, *model = NULL;
     if (!cJSON_IsObject(root))
         return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: the document is not a JSON object");
     if ((st = need_obj(root, "learner", "model", &learner, err))) return st;
@@ -475,7 +476,7 @@ static allot_status load_doc(allot_xgb_model *m, const cJSON *root, allot_error 
                                gbname->valuestring);
     if ((st = need_obj(gb, "model", "gradient_booster", &model, err))) return st;
 
-    long long num_feature, num_class = 0, num_target = 1;
+    long long num_feature = 0, num_class = 0, num_target = 1;
     if ((st = get_int(lmp, "num_feature", "learner_model_param", 1, XGB_MAX_FEATURES, &num_feature, err)))
         return st;
     if (obj_get(lmp, "num_class") &&
@@ -500,7 +501,7 @@ static allot_status load_doc(allot_xgb_model *m, const cJSON *root, allot_error 
     m->n_classes = multi ? (size_t)num_class : (m->objective == ALLOT_XGB_OBJ_IDENTITY ? 1 : 2);
 
     m->base_margin = malloc(m->n_groups * sizeof *m->base_margin);
-    m->base_score = malloc(m->n_groups * sizeof *m->base_score);
+    m->base_score = calloc(m->n_groups, sizeof *m->base_score);
     if (!m->base_margin || !m->base_score)
         return allot_error_set(err, ALLOT_E_NOMEM, "xgboost model: out of memory");
     const cJSON *bs = obj_get(lmp, "base_score");
@@ -523,8 +524,8 @@ static allot_status load_doc(allot_xgb_model *m, const cJSON *root, allot_error 
         }
     }
 
-    const cJSON *trees, *tree_info;
-    size_t n_trees, n_info;
+    const cJSON *trees = NULL, *tree_info = NULL;
+    size_t n_trees = 0, n_info = 0;
     if ((st = need_array(model, "trees", "model", &trees, &n_trees, err))) return st;
     if ((st = need_array(model, "tree_info", "model", &tree_info, &n_info, err))) return st;
     if (n_info != n_trees)
@@ -532,14 +533,14 @@ static allot_status load_doc(allot_xgb_model *m, const cJSON *root, allot_error 
                                n_trees, n_info);
     const cJSON *gmp = obj_get(model, "gbtree_model_param");
     if (gmp && obj_get(gmp, "num_trees")) {
-        long long nt;
+        long long nt = 0;
         if ((st = get_int(gmp, "num_trees", "gbtree_model_param", 0, LLONG_MAX, &nt, err))) return st;
         if ((size_t)nt != n_trees)
             return allot_error_set(err, ALLOT_E_INVALID, "xgboost model: num_trees %lld but %zu trees", nt,
                                    n_trees);
     }
     if (gmp && obj_get(gmp, "size_leaf_vector")) {
-        long long v;
+        long long v = 0;
         if ((st = get_int(gmp, "size_leaf_vector", "gbtree_model_param", 0, LLONG_MAX, &v, err))) return st;
         if (v > 1)
             return allot_error_set(
