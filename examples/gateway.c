@@ -76,7 +76,10 @@ static void *serve(void *arg) {
     for (size_t i = w->id; i < sh->n_req; i += sh->n_threads) {
         const request *r = &sh->req[i];
         allot_query_input q = {r->prompt, r->prompt_len, sh->n_extra ? r->extras : NULL, sh->n_extra};
-        allot_predict_options opts = {ALLOT_RULE_CALIBRATED, allot_budget_mu(sh->budget)};
+        /* the controller's price is mu for classifier bundles, lambda for value bundles */
+        allot_predict_options opts = {
+            allot_policy_rule(sh->policy) == ALLOT_RULE_VALUE ? ALLOT_RULE_VALUE : ALLOT_RULE_CALIBRATED,
+            allot_budget_mu(sh->budget)};
         allot_decision d;
         double t0 = now_us();
         allot_status st = allot_policy_predict(sh->policy, ws, &q, &opts, NULL, 0, &d, &err);

@@ -22,6 +22,15 @@
  *
  * Usage per request:  opts.rule = ALLOT_RULE_CALIBRATED; opts.mu = allot_budget_mu(b);
  *                     allot_policy_predict(..., &opts, ...); serve; allot_budget_observe(b, cost);
+ * For a value bundle (allot_policy_rule() == ALLOT_RULE_VALUE) use opts.rule = ALLOT_RULE_VALUE:
+ * the controller's price is then the value rule's lambda, which is >= 0 by construction.
+ *
+ * Prices are positive: the controller works on log mu. The calibrated rule also accepts mu < 0
+ * (an underspending classifier raised to B by calibration); the controller does not go there: a
+ * bundle whose decision.mu is <= 0 starts at the default 0.1 / B, and the lowest price it reaches,
+ * mu_min, spends about what argmax spends, so with such a bundle the running mean can settle below
+ * the target. (A budget is a cap; raising the spend online is left to the value rule's lambda or a
+ * recalibrated bundle.)
  *
  * Threads: one controller may be shared by every request thread. allot_budget_mu() and
  * allot_budget_observe() are lock-free (C11 atomics; each observation is applied exactly once,

@@ -8,9 +8,15 @@
  * (allot_model.h) and applies the rule:
  *
  *   argmax      the tier of the most probable class;
- *   calibrated  the tier of argmax_c [ log p(c|x) - mu * cost(tier(c)) ], mu >= 0 the price of
+ *   calibrated  the tier of argmax_c [ log p(c|x) - mu * cost(tier(c)) ], mu the price of
  *               compute (the bundle's decision.mu, or a per-call override such as the budget
- *               controller's current price, allot_budget.h).
+ *               controller's current price, allot_budget.h). Any finite mu: mu > 0 spends less
+ *               than argmax, mu < 0 more (calibration raises an underspending classifier's spend).
+ *   value       value policies (classifier.target "value"): the model predicts each tier's
+ *               accuracy acc_t(x) instead of class probabilities; the tier of
+ *               argmax_t [ acc_t(x) - lambda * cost_t ] (ties to the cheaper tier, then the lower
+ *               index): the oracle's per-query rule on predicted curves. lambda = decision.lambda
+ *               or the per-call price.
  *
  * Ownership and threads
  *   - allot_policy: created by a loader, released by allot_policy_free(). Immutable: any number of
@@ -27,6 +33,7 @@
 #ifndef ALLOT_POLICY_H
 #define ALLOT_POLICY_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,8 +57,10 @@ typedef struct allot_workspace allot_workspace;
 /** Decision rules. */
 typedef enum allot_rule {
     ALLOT_RULE_ARGMAX = 0,    /**< tier of the most probable class */
-    ALLOT_RULE_CALIBRATED = 1 /**< tier of argmax_c log p(c|x) - mu * cost(tier(c)) */
+    ALLOT_RULE_CALIBRATED = 1, /**< tier of argmax_c log p(c|x) - mu * cost(tier(c)) */
+    ALLOT_RULE_VALUE = 2       /**< tier of argmax_t acc_t(x) - mu * cost_t, ties to the cheaper tier (value policies) */
 } allot_rule;
+
 
 /** Classifier families. */
 typedef enum allot_classifier_kind {
@@ -83,7 +92,7 @@ size_t allot_policy_n_classes(const allot_policy *p);
 /** Tier index of class c, or -1 when out of range. */
 long allot_policy_class_tier(const allot_policy *p, size_t c);
 allot_classifier_kind allot_policy_classifier_kind(const allot_policy *p);
-/** The bundle's decision rule and price mu. */
+/** The bundle's decision rule and price: decision.mu (argmax, calibrated) or decision.lambda (value). */
 allot_rule allot_policy_rule(const allot_policy *p);
 double allot_policy_mu(const allot_policy *p);
 /** The policy's featuriser (owned by the policy): names and order of the extra features. */
@@ -98,14 +107,19 @@ allot_status allot_workspace_create(const allot_policy *p, allot_workspace **out
 /** Release a workspace (NULL allowed). */
 void allot_workspace_free(allot_workspace *ws);
 
-/** Per-call options; pass NULL for the bundle's rule and mu. */
+/**
+ * Per-call options; pass NULL for the bundle's rule and price.
+ * The sentinel for "the bundle's price" is NaN (any finite mu, negative included, is a price;
+ * +-infinity is ALLOT_E_ARGUMENT). Any rule may be used with any policy: the rules only differ in
+ * the arithmetic on the per-class scores (probabilities, or predicted accuracies for value policies).
+ */
 typedef struct allot_predict_options {
     int rule;  /**< an allot_rule, or -1 for the bundle's rule */
-    double mu; /**< price for the calibrated rule (finite, >= 0); negative or NaN: the bundle's decision.mu */
+    double mu; /**< price mu (calibrated) or lambda (value), any finite value; NaN: the bundle's */
 } allot_predict_options;
 
-/** Options meaning "the bundle's rule and mu". */
-#define ALLOT_PREDICT_OPTIONS_DEFAULT {-1, -1.0}
+/** Options meaning "the bundle's rule and price". */
+#define ALLOT_PREDICT_OPTIONS_DEFAULT {-1, NAN}
 
 /** One query's input: the raw prompt and its extra features by position (see allot_features.h). */
 typedef struct allot_query_input {
@@ -120,9 +134,9 @@ typedef struct allot_decision {
     size_t tier;           /**< the chosen tier index */
     size_t class_index;    /**< the chosen class (tier == allot_policy_class_tier(p, class_index)) */
     double cost;           /**< the chosen tier's cost */
-    double expected_cost;  /**< sum over tiers of p(tier|x) * cost(tier) */
-    double probability;    /**< p(chosen class | x) */
-    double mu;             /**< the price used (0 for the argmax rule) */
+    double expected_cost;  /**< sum over tiers of p(tier|x) * cost(tier); value policies: NaN (no probabilities) */
+    double probability;    /**< p(chosen class | x); value policies: the chosen tier's predicted accuracy */
+    double mu;             /**< the price used (mu or lambda; 0 for the argmax rule) */
     int rule;              /**< the rule used (an allot_rule) */
 } allot_decision;
 
@@ -131,7 +145,8 @@ typedef struct allot_decision {
  *   ws         a workspace created for p, or NULL when allot_policy_needs_workspace(p) is 0.
  *   opts       NULL, or a per-call rule/mu override.
  *   tier_probs optional: tier_probs_len >= allot_policy_n_tiers(p) doubles receiving p(tier|x)
- *              (0 for tiers without a class); NULL with 0 to skip.
+ *              (0 for tiers without a class); for value policies the predicted accuracies
+ *              acc_t(x) in [0,1] (0 for tiers without a model); NULL with 0 to skip.
  *   out        the decision.
  * No heap allocation; thread-safe on a shared policy (each thread with its own workspace).
  */
@@ -152,9 +167,10 @@ allot_status allot_policy_predict_batch(const allot_policy *p, allot_workspace *
  * The decision rule on its own (what allot_policy_predict applies, exposed so that trainers and
  * tests use the very same arithmetic): returns the chosen class among n classes with
  * probabilities probs[c] and costs costs[c] (the cost of class c's tier). argmax: the largest
- * probability; calibrated: the largest log(probs[c]) - mu * costs[c] in double, log(0) = -inf.
- * Ties go to the smaller class index; classes whose score is NaN are never chosen (class 0 when
- * all are). n must be >= 1.
+ * probability; calibrated: the largest log(probs[c]) - mu * costs[c] in double, log(0) = -inf;
+ * ties go to the smaller class index. value (probs = predicted accuracies): the largest
+ * probs[c] - mu * costs[c] in double; ties go to the cheaper class, then the smaller index.
+ * Classes whose score is NaN are never chosen (class 0 when all are). n must be >= 1.
  */
 size_t allot_rule_apply(allot_rule rule, double mu, const double *probs, const double *costs, size_t n);
 

@@ -382,8 +382,8 @@ static allot_status load_doc(allot_policy *p, const cJSON *root, const char *doc
         }
         const cJSON *mu = cJSON_GetObjectItemCaseSensitive(dec, "mu");
         if (mu && !cJSON_IsNull(mu)) {
-            if (!cJSON_IsNumber(mu) || !isfinite(mu->valuedouble) || mu->valuedouble < 0)
-                return allot_error_set(err, ALLOT_E_INVALID, "decision.mu: must be a finite number >= 0 (is %s)",
+            if (!cJSON_IsNumber(mu) || !isfinite(mu->valuedouble)) /* mu < 0 raises the spend */
+                return allot_error_set(err, ALLOT_E_INVALID, "decision.mu: must be a finite number (is %s)",
                                        json_type(mu));
             p->mu = mu->valuedouble;
         } else if (p->rule == ALLOT_RULE_CALIBRATED) {
@@ -539,9 +539,12 @@ size_t allot_rule_apply(allot_rule rule, double mu, const double *probs, const d
     double best_s = -INFINITY;
     int have = 0;
     for (size_t c = 0; c < n; c++) {
-        double s = rule == ALLOT_RULE_CALIBRATED ? log(probs[c]) - mu * costs[c] : probs[c];
+        double s = rule == ALLOT_RULE_CALIBRATED ? log(probs[c]) - mu * costs[c]
+                   : rule == ALLOT_RULE_VALUE    ? probs[c] - mu * costs[c]
+                                                 : probs[c];
         if (isnan(s)) continue;
-        if (!have || s > best_s) {
+        /* value rule: equal net values go to the cheaper tier, as the oracle's per-query rule */
+        if (!have || s > best_s || (rule == ALLOT_RULE_VALUE && s == best_s && costs[c] < costs[best])) {
             best = c;
             best_s = s;
             have = 1;
@@ -627,7 +630,7 @@ static allot_status predict_core(const allot_policy *p, allot_workspace *ws, con
     out->cost = p->class_cost[c];
     out->expected_cost = ec;
     out->probability = cprob[c];
-    out->mu = rule == ALLOT_RULE_CALIBRATED ? mu : 0;
+    out->mu = rule == ALLOT_RULE_ARGMAX ? 0 : mu;
     out->rule = (int)rule;
     return ALLOT_OK;
 }
@@ -637,10 +640,11 @@ static allot_status resolve_options(const allot_policy *p, const allot_predict_o
     *rule = p->rule;
     *mu = p->mu;
     if (!opts) return ALLOT_OK;
-    if (opts->rule == ALLOT_RULE_ARGMAX || opts->rule == ALLOT_RULE_CALIBRATED) *rule = (allot_rule)opts->rule;
+    if (opts->rule == ALLOT_RULE_ARGMAX || opts->rule == ALLOT_RULE_CALIBRATED || opts->rule == ALLOT_RULE_VALUE)
+        *rule = (allot_rule)opts->rule;
     else if (opts->rule != -1)
         return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_policy_predict: unknown rule %d", opts->rule);
-    if (opts->mu >= 0) {
+    if (!isnan(opts->mu)) { /* NaN: the bundle's price */
         if (!isfinite(opts->mu))
             return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_policy_predict: mu must be finite");
         *mu = opts->mu;

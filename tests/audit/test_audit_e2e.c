@@ -61,7 +61,7 @@ static void check_policy(const cJSON *pj, const char *bundle, const allot_curves
     for (size_t j = 0; j < nt; j++) {
         size_t i = sp.test_idx[j], tier;
         REQUIRE_OK(allot_curves_query_extras(f, c, i, ex, &err));
-        REQUIRE_OK(allot_rt_predict(rt, c->prompts[i], strlen(c->prompts[i]), ex, ne, ALLOT_RT_BUNDLE_RULE, -1, &tier,
+        REQUIRE_OK(allot_rt_predict(rt, c->prompts[i], strlen(c->prompts[i]), ex, ne, ALLOT_RT_BUNDLE_RULE, NAN, &tier,
                                     NULL, &err));
         pt[j] = (int)tier;
         la += a[j * T + tier];

@@ -100,7 +100,7 @@ static void bc_check_bundle(const char *bundle_path, const allot_curves *c, bc_r
         size_t i = sp.test_idx[j];
         CHECK(allot_curves_query_extras(f, c, i, extras, &err) == ALLOT_OK);
         const char *pr = c->prompts[i];
-        CHECKF(allot_rt_predict(rt, pr, pr ? strlen(pr) : 0, extras, ne, ALLOT_RT_BUNDLE_RULE, -1.0, &rt_tier[j],
+        CHECKF(allot_rt_predict(rt, pr, pr ? strlen(pr) : 0, extras, ne, ALLOT_RT_BUNDLE_RULE, NAN, &rt_tier[j],
                                 rt_prob + j * K, &err) == ALLOT_OK,
                "%s", err.msg);
     }

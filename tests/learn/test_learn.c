@@ -81,13 +81,19 @@ static void test_calibration(void) {
     for (double B = 1.5; B < 12; B += 1.3) {
         double mu = allot_calibrate_mu(p, n, K, price, real, B);
         double cst = allot_calibrated_mean_cost(p, n, K, price, real, mu, NULL);
-        CHECK(mu >= 0);
-        CHECKF(cst <= B + 1e-9 || mu == 0, "B %g cost %g", B, cst);
+        CHECKF(cst <= B + 1e-9, "B %g cost %g", B, cst);
         if (mu > 1e-9) {
             /* the smallest such mu: a little less overspends */
             CHECK(allot_calibrated_mean_cost(p, n, K, price, real, mu * (1 - 1e-6), NULL) > B || mu < 1e-6);
+            CHECK(argmax_cost > B);
         } else {
+            /* argmax underspends: a negative price raises the spend to B (a little lower overspends) */
             CHECK(argmax_cost <= B + 1e-9);
+            CHECKF(mu < 0 || argmax_cost > B - 1e-9, "B %g mu %g argmax cost %g", B, mu, argmax_cost);
+            if (mu < -1e-6) {
+                CHECK(cst > argmax_cost - 1e-12);
+                CHECK(allot_calibrated_mean_cost(p, n, K, price, real, mu * (1 + 1e-6), NULL) > B);
+            }
         }
     }
     free(p);

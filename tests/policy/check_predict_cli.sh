@@ -51,8 +51,11 @@ printf '{"id":"a","prompt":"x"\n' | "$allot" predict --model "$dir/xgb.json" > /
 check "bad JSON line: exit 2 (rc $rc)" "[ $rc -eq 2 ] && grep -q ':1: not valid JSON' '$tmp/err'"
 printf '{"id":"a","prompt":"x","meta":3}\n' | "$allot" predict --model "$dir/xgb.json" > /dev/null 2> "$tmp/err"; rc=$?
 check "meta not an object: exit 2 (rc $rc)" "[ $rc -eq 2 ] && grep -q 'meta: must be an object' '$tmp/err'"
-"$allot" predict --model "$dir/xgb.json" --mu -1 < /dev/null 2> /dev/null; rc=$?
-check "--mu -1: exit 1 (rc $rc)" "[ $rc -eq 1 ]"
+"$allot" predict --model "$dir/xgb.json" --mu inf < /dev/null 2> /dev/null; rc=$?
+check "--mu inf: exit 1 (rc $rc)" "[ $rc -eq 1 ]"
+out=$(printf '{"id":"a","prompt":"How many apples?"}\n' | "$allot" predict --model "$dir/xgb.json" --mu -0.5 --json); rc=$?
+check "--mu -0.5 (a negative price raises the spend): exit 0, calibrated at -0.5 (rc $rc)" \
+    "[ $rc -eq 0 ] && echo '$out' | grep -q '\"rule\":\"calibrated\",\"mu\":-0.5'"
 "$allot" predict --model "$dir/xgb.json" /nonexistent.jsonl 2> /dev/null; rc=$?
 check "missing input: exit 3 (rc $rc)" "[ $rc -eq 3 ]"
 

@@ -307,6 +307,19 @@ static void test_rule(void) {
              "switch at mu = log 2.5");
     double p3[3] = {0.0, 0.0, 1.0};
     pt_check(&C, allot_rule_apply(ALLOT_RULE_CALIBRATED, 100, p3, c1, 3) == 2, "p = 0 is never bought (log 0 = -inf)");
+    /* a negative price raises the spend: class 1 up to mu = -log(.5/.3)/2, then class 2 */
+    pt_check(&C, allot_rule_apply(ALLOT_RULE_CALIBRATED, -0.25, p2, c1, 3) == 1 &&
+                     allot_rule_apply(ALLOT_RULE_CALIBRATED, -0.26, p2, c1, 3) == 2,
+             "negative mu buys dearer classes (switch 1 -> 2 at mu = -log(.5/.3)/2 = -0.2554)");
+    pt_check(&C, allot_rule_apply(ALLOT_RULE_CALIBRATED, -100, p3, c1, 3) == 2, "negative mu: p = 0 still never bought");
+    /* the value rule on predicted accuracies: acc - lambda * cost, ties to the cheaper class */
+    double v1[3] = {0.5, 0.625, 0.75}, cv[3] = {4, 1, 2};
+    pt_check(&C, allot_rule_apply(ALLOT_RULE_VALUE, 0, v1, cv, 3) == 2, "value lambda 0: most accurate");
+    pt_check(&C, allot_rule_apply(ALLOT_RULE_VALUE, 0.125, v1, cv, 3) == 1, "value lambda 1/8: 0, .5, .5 -> the cheaper");
+    pt_check(&C, allot_rule_apply(ALLOT_RULE_VALUE, 0.25, v1, cv, 3) == 1, "value lambda 1/4: -.5, .375, .25");
+    double v2[3] = {0.5, 0.5, 0.25}, cv2[3] = {1, 1, 0};
+    pt_check(&C, allot_rule_apply(ALLOT_RULE_VALUE, 0, v2, cv2, 3) == 0, "value: equal value and cost -> smaller index");
+    pt_check(&C, allot_rule_apply(ALLOT_RULE_VALUE, 0.25, v2, cv2, 3) == 2, "value: .25 .25 .25 -> the cheapest");
     double p4[3] = {0.25, 0.5, 0.25};
     pt_check(&C, allot_rule_apply(ALLOT_RULE_ARGMAX, 0, p4, c1, 3) == 1, "argmax .25 .5 .25");
     double p5[3] = {0.4, 0.4, 0.2};
@@ -395,7 +408,7 @@ static void test_constant_and_errors(void) {
         {"\"kind\":\"constant\",", "\"kind\":\"liblinear\",\"liblinear\":\"solver_type L2R_LR\\nnr_class 2\\n\",",
          ALLOT_E_PARSE, "classifier.liblinear"},
         {"\"rule\":\"calibrated\"", "\"rule\":\"greedy\"", ALLOT_E_INVALID, "decision.rule"},
-        {"\"mu\":0.5", "\"mu\":-0.5", ALLOT_E_INVALID, "decision.mu"},
+        {"\"mu\":0.5", "\"mu\":1e999", ALLOT_E_INVALID, "decision.mu"},
         {"\"mu\":0.5", "\"mu\":\"x\"", ALLOT_E_INVALID, "decision.mu"},
         {",\"mu\":0.5", "", ALLOT_E_INVALID, "decision.mu"},
         {"\"decision\":{", "\"decision\":7,\"x\":{", ALLOT_E_INVALID, "decision"},

@@ -239,7 +239,7 @@ static allot_status pol_load(pol *p, const char *path, const allot_curves *c, co
         if (st != ALLOT_OK) goto done;
         const char *pr = c->prompts ? c->prompts[i] : NULL;
         size_t pl = pr ? strlen(pr) : 0;
-        st = allot_rt_predict(p->rt, pr, pl, extras, ne, ALLOT_RT_BUNDLE_RULE, -1.0, &p->rt_tier_te[j],
+        st = allot_rt_predict(p->rt, pr, pl, extras, ne, ALLOT_RT_BUNDLE_RULE, NAN, &p->rt_tier_te[j],
                               p->prob_te + j * K, err);
         if (st != ALLOT_OK) goto done;
         p->len_te[j] = (double)pl;
@@ -264,7 +264,7 @@ static allot_status pol_load(pol *p, const char *path, const allot_curves *c, co
             if (st != ALLOT_OK) goto done;
             const char *pr = c->prompts ? c->prompts[i] : NULL;
             size_t tier;
-            st = allot_rt_predict(p->rt, pr, pr ? strlen(pr) : 0, extras, ne, ALLOT_RT_BUNDLE_RULE, -1.0, &tier,
+            st = allot_rt_predict(p->rt, pr, pr ? strlen(pr) : 0, extras, ne, ALLOT_RT_BUNDLE_RULE, NAN, &tier,
                                   p->prob_tr + j * K, err);
             if (st != ALLOT_OK) goto done;
         } else {

@@ -16,7 +16,7 @@ static const char *const CMD = "predict";
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: allot predict --model POLICY [--mu X] [--rule argmax|calibrated] [--json] [INPUT]\n"
+            "usage: allot predict --model POLICY [--mu X] [--rule argmax|calibrated|value] [--json] [INPUT]\n"
             "\n"
             "Decide the compute tier of every query of INPUT (labelled-runs JSONL; '-' or absent = stdin)\n"
             "with the policy bundle POLICY (written by 'allot train', docs/policy-bundle.md). Each input\n"
@@ -25,14 +25,17 @@ static void usage(FILE *out) {
             "\n"
             "Output: one line per query, in input order.\n"
             "  default  tab-separated: id, tier name, tier index, expected cost, probabilities of every\n"
-            "           tier in tier order (comma-separated)\n"
+            "           tier in tier order (comma-separated); value policies (classifier.target\n"
+            "           \"value\"): the predicted accuracy of every tier instead, expected cost NaN\n"
             "  --json   one JSON object per line (JSON Lines): {\"id\", \"tier\", \"tier_index\", \"cost\",\n"
             "           \"expected_cost\", \"probability\", \"rule\", \"mu\", \"probabilities\": {tier: p}}\n"
             "\n"
             "options:\n"
             "  -m, --model POLICY   the policy bundle (required)\n"
-            "      --mu X           use the calibrated rule with price X >= 0 (overrides the bundle)\n"
-            "      --rule R         argmax or calibrated (default: the bundle's decision.rule)\n"
+            "      --mu X           price X, any finite number (overrides the bundle): the calibrated\n"
+            "                       rule's mu (X < 0 spends more than argmax) or the value rule's lambda;\n"
+            "                       selects the calibrated rule unless --rule or the bundle says value\n"
+            "      --rule R         argmax, calibrated or value (default: the bundle's decision.rule)\n"
             "      --json           JSON Lines output\n"
             "  -h, --help           this help\n"
             "\n%s",
@@ -113,7 +116,8 @@ static int predict_line(predict_ctx *c, const char *input, size_t lineno, const 
                 printf(",\"tier_index\":%zu,\"cost\":%.17g,\"expected_cost\":%.17g,\"probability\":%.17g,"
                        "\"rule\":\"%s\",\"mu\":%.17g,\"probabilities\":{",
                        d.tier, d.cost, d.expected_cost, d.probability,
-                       d.rule == ALLOT_RULE_CALIBRATED ? "calibrated" : "argmax", d.mu);
+                       d.rule == ALLOT_RULE_CALIBRATED ? "calibrated" : d.rule == ALLOT_RULE_VALUE ? "value" : "argmax",
+                       d.mu);
                 for (size_t t = 0; t < c->n_tiers; t++) {
                     if (t) putchar(',');
                     put_json_string(stdout, allot_policy_tier_name(c->p, t));
@@ -142,7 +146,8 @@ int allot_cmd_predict(int argc, char **argv) {
                                              {NULL, 0, NULL, 0}};
     const char *model = NULL;
     int json = 0, rule = -1;
-    double mu = -1;
+    double mu = NAN; /* NaN: the bundle's price */
+    int mu_given = 0;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:h", longopts, NULL)) != -1) {
@@ -151,15 +156,15 @@ int allot_cmd_predict(int argc, char **argv) {
         case 'u': {
             char *end;
             mu = strtod(optarg, &end);
-            if (end == optarg || *end || !isfinite(mu) || mu < 0)
-                return allot_cli_usage_error(CMD, "--mu needs a finite number >= 0");
-            if (rule < 0) rule = ALLOT_RULE_CALIBRATED;
+            if (end == optarg || *end || !isfinite(mu)) return allot_cli_usage_error(CMD, "--mu needs a finite number");
+            mu_given = 1;
             break;
         }
         case 'r':
             if (!strcmp(optarg, "argmax")) rule = ALLOT_RULE_ARGMAX;
             else if (!strcmp(optarg, "calibrated")) rule = ALLOT_RULE_CALIBRATED;
-            else return allot_cli_usage_error(CMD, "--rule must be argmax or calibrated");
+            else if (!strcmp(optarg, "value")) rule = ALLOT_RULE_VALUE;
+            else return allot_cli_usage_error(CMD, "--rule must be argmax, calibrated or value");
             break;
         case 'j': json = 1; break;
         case 'h': usage(stdout); return ALLOT_EXIT_OK;
@@ -174,6 +179,8 @@ int allot_cmd_predict(int argc, char **argv) {
     allot_error_clear(&err);
     allot_policy *p = NULL;
     if (allot_policy_load_file(model, &p, &err) != ALLOT_OK) return allot_cli_fail(CMD, &err);
+    /* a price without a rule: the calibrated rule (the value rule for value bundles) */
+    if (mu_given && rule < 0) rule = allot_policy_rule(p) == ALLOT_RULE_VALUE ? ALLOT_RULE_VALUE : ALLOT_RULE_CALIBRATED;
     FILE *in = stdin;
     if (strcmp(input, "-")) {
         in = fopen(input, "rb");

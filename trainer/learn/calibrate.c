@@ -28,16 +28,28 @@ double allot_calibrate_mu(const double *prob, size_t n, int K, const double *cla
                           double budget) {
     /* slack for rounding in the mean */
     double tol = 1e-9 * (fabs(budget) > 1 ? fabs(budget) : 1);
-    if (allot_calibrated_mean_cost(prob, n, K, class_cost, realised, 0.0, NULL) <= budget + tol) return 0.0;
-    double lo = 0.0, hi = 1.0;
-    int it = 0;
-    while (allot_calibrated_mean_cost(prob, n, K, class_cost, realised, hi, NULL) > budget + tol && it++ < 200) {
-        lo = hi;
-        hi *= 2;
+    double lo, hi; /* invariant: cost(lo) > budget, cost(hi) <= budget */
+    if (allot_calibrated_mean_cost(prob, n, K, class_cost, realised, 0.0, NULL) <= budget + tol) {
+        /* argmax meets B: raise the spend with a negative price while it still does */
+        hi = 0.0;
+        lo = -1.0;
+        int it = 0;
+        while (allot_calibrated_mean_cost(prob, n, K, class_cost, realised, lo, NULL) <= budget + tol) {
+            if (++it > 64) return lo; /* even the dearest choices fit */
+            hi = lo;
+            lo *= 2;
+        }
+    } else {
+        lo = 0.0;
+        hi = 1.0;
+        int it = 0;
+        while (allot_calibrated_mean_cost(prob, n, K, class_cost, realised, hi, NULL) > budget + tol && it++ < 200) {
+            lo = hi;
+            hi *= 2;
+        }
+        if (it > 200) return hi;
     }
-    if (it > 200) return hi;
-    /* invariant: cost(lo) > budget, cost(hi) <= budget */
-    for (int k = 0; k < 200 && hi - lo > 1e-12 * (hi > 1 ? hi : 1); k++) {
+    for (int k = 0; k < 200 && hi - lo > 1e-12 * (fabs(hi) > 1 ? fabs(hi) : 1); k++) {
         double mid = 0.5 * (lo + hi);
         if (allot_calibrated_mean_cost(prob, n, K, class_cost, realised, mid, NULL) <= budget + tol) hi = mid;
         else lo = mid;

@@ -9,8 +9,9 @@
  * the audit and serving use the very same arithmetic and tie rules.
  * The mean realised cost of the calibrated rule is non-increasing in mu (for one query, raising mu
  * can only move the argmax to a class of lower or equal price); allot_calibrate_mu finds by
- * bisection the smallest mu >= 0 whose mean cost on the given queries is <= the budget (0 when the
- * argmax rule already meets it: the runtime only accepts mu >= 0).
+ * bisection the smallest mu (any sign) whose mean cost on the given queries is <= the budget:
+ * mu > 0 when argmax overspends, mu < 0 when it underspends (a negative price raises the spend
+ * towards B; it stays finite, so a class of probability 0 is still never chosen).
  */
 #ifndef ALLOT_LEARN_CALIBRATE_H
 #define ALLOT_LEARN_CALIBRATE_H
@@ -30,8 +31,9 @@ double allot_calibrated_mean_cost(const double *prob, size_t n, int K, const dou
                                   const double *realised, double mu, int *choice);
 
 /**
- * The smallest mu >= 0 with mean realised cost <= budget (bisection to ~1e-12 relative). When even
- * the cheapest-choice limit overspends, returns the largest mu tried (the cheapest choices).
+ * The smallest mu with mean realised cost <= budget (bisection to ~1e-12 relative). When even the
+ * cheapest-choice limit overspends, returns the largest mu tried (the cheapest choices); when even
+ * the dearest-choice limit stays within budget, the most negative mu tried (-2^64).
  */
 double allot_calibrate_mu(const double *prob, size_t n, int K, const double *class_cost, const double *realised,
                           double budget);

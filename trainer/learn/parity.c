@@ -1,4 +1,5 @@
 /* parity.c - trainer/runtime decision parity (see learn_internal.h). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,7 +31,7 @@ allot_status allot_learn_runtime_parity(const char *path, const allot_curves *c,
         if (st != ALLOT_OK) goto done;
         const char *pr = c->prompts ? c->prompts[i] : NULL;
         size_t tier = 0;
-        st = allot_rt_predict(p, pr, pr ? strlen(pr) : 0, extras, ne, ALLOT_RT_BUNDLE_RULE, -1.0, &tier, NULL, err);
+        st = allot_rt_predict(p, pr, pr ? strlen(pr) : 0, extras, ne, ALLOT_RT_BUNDLE_RULE, NAN, &tier, NULL, err);
         if (st != ALLOT_OK) goto done;
         size_t cls = allot_rt_rule_apply(argmax_rule ? ALLOT_RT_ARGMAX : ALLOT_RT_CALIBRATED, mu,
                                          prob + j * (size_t)K, class_cost, (size_t)K);

@@ -7,6 +7,10 @@
 
 #include "allot/allot_policy.h"
 
+_Static_assert(ALLOT_RT_ARGMAX == (int)ALLOT_RULE_ARGMAX && ALLOT_RT_CALIBRATED == (int)ALLOT_RULE_CALIBRATED &&
+                   ALLOT_RT_VALUE == (int)ALLOT_RULE_VALUE,
+               "runtime_adapter.h rule numbers must match allot_policy.h");
+
 struct allot_rt_policy {
     allot_policy *p;
     allot_workspace *ws;
@@ -46,9 +50,7 @@ const char *allot_rt_tier_name(const allot_rt_policy *r, size_t t) { return allo
 double allot_rt_tier_cost(const allot_rt_policy *r, size_t t) { return allot_policy_tier_cost(r->p, t); }
 size_t allot_rt_n_classes(const allot_rt_policy *r) { return allot_policy_n_classes(r->p); }
 long allot_rt_class_tier(const allot_rt_policy *r, size_t c) { return allot_policy_class_tier(r->p, c); }
-int allot_rt_rule(const allot_rt_policy *r) {
-    return allot_policy_rule(r->p) == ALLOT_RULE_ARGMAX ? ALLOT_RT_ARGMAX : ALLOT_RT_CALIBRATED;
-}
+int allot_rt_rule(const allot_rt_policy *r) { return (int)allot_policy_rule(r->p); }
 double allot_rt_mu(const allot_rt_policy *r) { return allot_policy_mu(r->p); }
 const allot_featurizer *allot_rt_featurizer(const allot_rt_policy *r) { return allot_policy_featurizer(r->p); }
 
@@ -56,8 +58,7 @@ allot_status allot_rt_predict(allot_rt_policy *r, const char *prompt, size_t pro
                               size_t n_extras, int rule, double mu, size_t *tier, double *class_prob,
                               allot_error *err) {
     allot_query_input q = {prompt, prompt_len, n_extras ? extras : NULL, n_extras};
-    allot_predict_options o = {rule < 0 ? -1 : (rule == ALLOT_RT_ARGMAX ? ALLOT_RULE_ARGMAX : ALLOT_RULE_CALIBRATED),
-                               mu >= 0 ? mu : -1.0};
+    allot_predict_options o = {rule < 0 ? -1 : rule, mu}; /* ALLOT_RT_* == allot_rule values; NaN mu: the bundle's */
     allot_decision d;
     allot_status st = allot_policy_predict(r->p, r->ws, &q, &o, r->tier_probs, r->n_tiers, &d, err);
     if (st != ALLOT_OK) return st;
@@ -73,5 +74,5 @@ allot_status allot_rt_predict(allot_rt_policy *r, const char *prompt, size_t pro
 }
 
 size_t allot_rt_rule_apply(int rule, double mu, const double *probs, const double *costs, size_t n) {
-    return allot_rule_apply(rule == ALLOT_RT_ARGMAX ? ALLOT_RULE_ARGMAX : ALLOT_RULE_CALIBRATED, mu, probs, costs, n);
+    return allot_rule_apply((allot_rule)rule, mu, probs, costs, n);
 }

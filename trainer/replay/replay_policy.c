@@ -19,6 +19,7 @@ struct allot_replay_policy {
     double *cost;    /* t: the bundle's tier costs */
     size_t *k;       /* t: samples of each tier */
     double bundle_mu;
+    allot_rule rule; /* calibrated (classifier bundles) or value (value bundles) */
 };
 
 void allot_replay_policy_free(allot_replay_policy *pp) {
@@ -59,6 +60,7 @@ allot_status allot_replay_policy_load(const char *path, const allot_replay_pools
     pp->n = p->n;
     pp->t = t;
     pp->bundle_mu = allot_policy_mu(pol);
+    pp->rule = allot_policy_rule(pol) == ALLOT_RULE_VALUE ? ALLOT_RULE_VALUE : ALLOT_RULE_CALIBRATED;
     pp->probs = malloc((p->n ? p->n : 1) * t * sizeof *pp->probs);
     pp->cost = malloc(t * sizeof *pp->cost);
     pp->k = malloc(t * sizeof *pp->k);
@@ -105,7 +107,7 @@ done:
 
 /* Tier of query i at price mu (the runtime's own rule arithmetic). */
 static size_t choose(const allot_replay_policy *pp, size_t i, double mu) {
-    return allot_rule_apply(ALLOT_RULE_CALIBRATED, mu, &pp->probs[i * pp->t], pp->cost, pp->t);
+    return allot_rule_apply(pp->rule, mu, &pp->probs[i * pp->t], pp->cost, pp->t);
 }
 
 static double mean_cost_at(const allot_replay_policy *pp, double mu) {
@@ -117,11 +119,22 @@ static double mean_cost_at(const allot_replay_policy *pp, double mu) {
 size_t allot_replay_policy_plan(const allot_replay_policy *pp, size_t n, double budget, size_t *k_out,
                                 double *mu_out) {
     if (!pp || pp->n != n) return 0;
-    /* the smallest mu whose mean tier cost is within budget (mean cost is non-increasing in mu) */
+    /* the smallest mu whose mean tier cost is within budget (mean cost is non-increasing in mu);
+     * the calibrated rule also takes mu < 0 when mu = 0 underspends (raising the spend to B), the
+     * value rule's lambda stays >= 0 (beyond lambda 0 more spend buys no predicted accuracy) */
     double lo = 0, hi = 1;
     double mu = 0;
     if (mean_cost_at(pp, 0) > budget) {
         while (mean_cost_at(pp, hi) > budget && hi < 1e12) hi *= 2;
+    } else if (pp->rule == ALLOT_RULE_CALIBRATED) {
+        hi = 0;
+        lo = -1;
+        while (mean_cost_at(pp, lo) <= budget && lo > -1e12) {
+            hi = lo;
+            lo *= 2;
+        }
+    }
+    if (hi != lo && (mean_cost_at(pp, 0) > budget || pp->rule == ALLOT_RULE_CALIBRATED)) {
         for (int it = 0; it < 100; it++) {
             double mid = 0.5 * (lo + hi);
             if (mean_cost_at(pp, mid) > budget) lo = mid;
