@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "allot/allot_features.h"
 #include "allot/allot_model.h"
 #include "model_test_util.h"
 
@@ -87,6 +88,93 @@ static stats summarize(double *lat, size_t n) {
 static void print_row(const char *name, stats s, size_t trees) {
     printf("  %-44s p50 %9.0f ns  p99 %9.0f ns  mean %9.0f ns  (%6.2f ns/tree/row at p50)\n", name, s.p50,
            s.p99, s.mean, s.p50 / (double)trees);
+}
+
+/* The gateway's LIBLINEAR path end to end: featurise a distinct ~500-byte prompt with the
+ * default featuriser (built-in features + hashed uni/bigrams, allot_features.h), standardise,
+ * then class probabilities of a 4-class L2R_LR model over all those features (random weights:
+ * the cost does not depend on their values). */
+static void bench_text_path(allot_error *err) {
+    allot_featurizer *fz = NULL;
+    if (allot_featurizer_create_default(NULL, 0, ALLOT_FEATURES_DEFAULT_HASH_DIM, &fz, err) != ALLOT_OK) {
+        printf("  text path: featurizer: %s\n", err->msg);
+        return;
+    }
+    size_t nd = allot_featurizer_n_dense(fz), hd = allot_featurizer_hash_dim(fz);
+    size_t nf = nd + hd;
+    mt_rng g = {321};
+    size_t cap = 64 + (nf + 1) * 4 * 24, o = 0;
+    char *txt = malloc(cap);
+    o += (size_t)snprintf(txt + o, cap - o,
+                          "solver_type L2R_LR\nnr_class 4\nlabel 0 1 2 3\nnr_feature %zu\nbias 1\nw\n", nf);
+    for (size_t i = 0; i < nf + 1; i++) {
+        for (int k = 0; k < 4; k++) o += (size_t)snprintf(txt + o, cap - o, "%.17g ", mt_normal(&g) * 0.1);
+        o += (size_t)snprintf(txt + o, cap - o, "\n");
+    }
+    allot_linear_model *lm = NULL;
+    if (allot_linear_model_load_memory(txt, o, &lm, err) != ALLOT_OK) {
+        printf("  text path: model: %s\n", err->msg);
+        free(txt);
+        allot_featurizer_free(fz);
+        return;
+    }
+    enum { NP = 4000, PLEN = 500 };
+    static const char *words[] = {"prove",       "that", "the",    "sum",    "of",     "integer",
+                                  "x",           "=",    "solve",  "for",    "if",     "and",
+                                  "only",        "when", "2",      "17",     "matrix", "compute",
+                                  "probability", "a",    "circle", "radius", "find",   "(3)"};
+    char *prompts = malloc((size_t)NP * PLEN);
+    for (size_t p = 0; p < NP; p++) {
+        char *q = prompts + p * PLEN;
+        size_t k = 0;
+        while (k < PLEN) {
+            const char *w = words[mt_next(&g) % (sizeof words / sizeof words[0])];
+            for (size_t c = 0; w[c] && k < PLEN; c++) q[k++] = w[c];
+            if (k < PLEN) q[k++] = (mt_next(&g) % 9 == 0) ? '\n' : ' ';
+        }
+    }
+    float *dense = malloc(nd * sizeof *dense);
+    uint32_t *sidx = malloc(hd * sizeof *sidx);
+    float *sval = malloc(hd * sizeof *sval);
+    allot_linear_feature *feat = malloc((nf + 1) * sizeof *feat);
+    double *lat = malloc(NP * sizeof *lat), *lat_f = malloc(NP * sizeof *lat_f), prob[4], pred;
+    unsigned long a0 = alloc_calls;
+    size_t total_nnz = 0;
+    for (size_t p = 0; p < NP; p++) {
+        double s = now_ns();
+        size_t cnt = 0, n = 0;
+        allot_featurize(fz, prompts + p * PLEN, PLEN, NULL, 0, dense, sidx, sval, hd, &cnt, NULL);
+        allot_featurizer_standardize(fz, dense, dense);
+        double s2 = now_ns();
+        for (size_t i = 0; i < nd; i++)
+            if (dense[i] != 0) feat[n++] = (allot_linear_feature){(int32_t)(i + 1), dense[i]};
+        for (size_t i = 0; i < cnt; i++)
+            feat[n++] = (allot_linear_feature){(int32_t)(nd + 1 + sidx[i]), sval[i]};
+        allot_linear_model_predict_probability(lm, feat, n, prob, 4, &pred, NULL);
+        double e = now_ns();
+        lat[p] = e - s;
+        lat_f[p] = s2 - s;
+        total_nnz += n;
+    }
+    unsigned long allocs = alloc_calls - a0;
+    stats st = summarize(lat, NP), sf = summarize(lat_f, NP);
+    printf("\ntext path: featurise a distinct %d-byte prompt (%zu dense + %zu hashed dims, ~%zu nonzeros) + "
+           "LIBLINEAR 4-class probabilities\n",
+           PLEN, nd, hd, total_nnz / NP);
+    printf(
+        "  featurise + predict_probability   p50 %6.0f ns  p99 %6.0f ns  (featurise alone p50 %.0f ns; %lu "
+        "allocator calls in %d queries)\n",
+        st.p50, st.p99, sf.p50, allocs, NP);
+    allot_linear_model_free(lm);
+    allot_featurizer_free(fz);
+    free(txt);
+    free(prompts);
+    free(dense);
+    free(sidx);
+    free(sval);
+    free(feat);
+    free(lat);
+    free(lat_f);
 }
 
 int main(int argc, char **argv) {
@@ -340,7 +428,7 @@ int main(int argc, char **argv) {
                s_linpred.p99);
         printf("  decision values differing from predict_values: %zu of %d rows\n", lm_mism, LT);
         printf("  load: allot %.0f us, LIBLINEAR load_model %.0f us\n", lload * 1e-3, lload_ref * 1e-3);
-        printf("  (text featurisation of a prompt is the policy layer's; not measured here)\n");
+        bench_text_path(&err);
         allot_linear_model_free(am);
         free_and_destroy_model(&lm);
         free_and_destroy_model(&lm2);
