@@ -65,6 +65,9 @@ extern "C" {
  *                                     1               margin (identity link)       unsupported
  *   reg:logistic                      1               sigmoid(margin)              unsupported
  * MARGIN width is the number of output groups: num_class for multi-class models, else 1.
+ * Limits: num_class <= 1024, num_feature <= 2^30, 32-bit node indices. A prediction uses at
+ * most 12 KiB of stack (per-class accumulators, and for models with <= 1024 features a copy of
+ * the row with missing values pre-mapped) and no heap.
  *
  * Semantics, exactly as XGBoost 1.7.4 (verified by the parity suite in tests/models):
  *   - Features are float32. A feature value that is NaN is missing (XGBoost with missing=NaN)

@@ -33,7 +33,7 @@
 #define XGB_UNROLL
 #endif
 /* Upper bound on output groups: the per-call accumulators live on the stack. */
-#define XGB_MAX_GROUPS 4096
+#define XGB_MAX_GROUPS 1024
 /* Upper bound on features and nodes: indices are stored in 32 bits. */
 #define XGB_MAX_FEATURES (1u << 30)
 /* Models with at most this many features use the one-comparison walk, which needs a per-call
