@@ -837,9 +837,15 @@ static void accumulate(const allot_xgb_model *m, const float *row, float *acc) {
     }
 }
 
-/* XGBoost's sigmoid for 1.7: 1 / (1 + expf(-x)), in float. */
+/* XGBoost 1.7.4's sigmoid, in float: the exponent is clamped at 88.7 (no overflow to inf, so a
+ * very negative margin gives a tiny denormal instead of 0) and 1e-16f is added to the
+ * denominator, in this order (checked bit for bit against XGBoost in test_xgb_errors). */
 static inline float xgb_sigmoid(float x) {
-    return 1.0f / (1.0f + expf(-x));
+    const float eps = 1e-16f;
+    float nx = -x;
+    float e = 88.7f < nx ? 88.7f : nx; /* std::min(-x, 88.7f) */
+    float denom = expf(e) + 1.0f + eps;
+    return 1.0f / denom;
 }
 
 /* XGBoost's softmax: max in float, expf(m - max) in float, sum in double, divide by (float)sum. */

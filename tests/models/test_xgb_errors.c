@@ -76,6 +76,22 @@ static void expect_lin_error(mt_counts *c, const char *what, const char *doc, al
     allot_linear_model_free(m);
 }
 
+/* Replace the first occurrence of `from` (which must occur) in the heap string s. */
+static char *replace_once(char *s, const char *from, const char *to) {
+    char *p = s ? strstr(s, from) : NULL;
+    if (!p) {
+        free(s);
+        return NULL;
+    }
+    size_t a = (size_t)(p - s), lf = strlen(from), lt = strlen(to), ls = strlen(s);
+    char *r = malloc(ls - lf + lt + 1);
+    memcpy(r, s, a);
+    memcpy(r + a, to, lt);
+    memcpy(r + a + lt, p + lf, ls - a - lf + 1);
+    free(s);
+    return r;
+}
+
 /* ---- mutations of the small softprob model ------------------------------------------------ */
 
 static cJSON *tree_of(cJSON *root, int t) {
@@ -216,6 +232,48 @@ static void small_models(mt_counts *c, const char *dir, char **softprob_doc) {
             }
         }
         XGBoosterFree(b);
+        /* The same trees as binary:logistic with extreme leaves: margins far beyond the float
+         * range of expf, checked against XGBoost's own sigmoid bit for bit. */
+        for (int variant = 0; variant < 2; variant++) {
+            /* Edited as text: a cJSON round trip would print 1E0 as 1, which XGBoost rejects.
+             * Variant 0: binary:logistic; variant 1 keeps multi:softprob (extreme margins through
+             * the softmax). */
+            char *ldoc = strdup(doc);
+            if (variant == 0) {
+                ldoc = replace_once(
+                    ldoc, "\"name\":\"multi:softprob\",\"softmax_multiclass_param\":{\"num_class\":\"2\"}",
+                    "\"name\":\"binary:logistic\",\"reg_loss_param\":{\"scale_pos_weight\":\"1\"}");
+                ldoc = replace_once(ldoc, "\"num_class\":\"2\",\"num_feature\"",
+                                    "\"num_class\":\"0\",\"num_feature\"");
+                ldoc = replace_once(ldoc, "\"base_score\":\"5E-1\"", "\"base_score\":\"2E-1\"");
+                ldoc = replace_once(ldoc, "\"tree_info\":[0,1,0]", "\"tree_info\":[0,0,0]");
+            }
+            ldoc = replace_once(ldoc, "[5E-1,2.5E-1,-1E0,-5E-1,1E0]", "[5E-1,-1E2,-1E0,9.55E1,-8.725E1]");
+            const char *vname = variant ? "extreme softprob" : "extreme logistic";
+            allot_xgb_model *ml = NULL;
+            BoosterHandle bl;
+            mt_xgb_ok(XGBoosterCreate(NULL, 0, &bl), "XGBoosterCreate");
+            if (mt_check(c, ldoc != NULL, "%s: edit failed", vname) &&
+                mt_check(c, xload(ldoc, strlen(ldoc), &ml, &err) == ALLOT_OK, "%s: %s", vname, err.msg) &&
+                mt_check(c, XGBoosterLoadModelFromBuffer(bl, ldoc, (bst_ulong)strlen(ldoc)) == 0,
+                         "XGBoost loads the %s model: %s", vname, XGBGetLastError())) {
+                float x[8 * 3];
+                for (size_t i = 0; i < 8; i++) memcpy(x + 3 * i, rows[i].x, sizeof rows[i].x);
+                for (int type = 0; type < 2; type++) {
+                    allot_xgb_output kind = type ? ALLOT_XGB_OUTPUT_MARGIN : ALLOT_XGB_OUTPUT_VALUE;
+                    size_t w = allot_xgb_model_output_width(ml, kind), rl;
+                    const float *ref = mt_xgb_predict_dense(bl, NULL, x, 8, 3, type, &rl);
+                    float got[16];
+                    allot_xgb_model_predict_batch(ml, kind, x, 8, 3, got, 16, NULL);
+                    mt_check(c, rl == 8 * w && memcmp(got, ref, rl * sizeof(float)) == 0,
+                             "%s (type %d): runtime %g %g vs XGBoost %g %g", vname, type, (double)got[0],
+                             (double)got[2], (double)ref[0], (double)ref[2]);
+                }
+            }
+            XGBoosterFree(bl);
+            allot_xgb_model_free(ml);
+            free(ldoc);
+        }
         /* Tree 2 rewritten with its children in the other order (left = 2, right = 1) and the
          * leaves moved along: same function. XGBoost 1.7.4's predictor assumes right == left + 1
          * (it reads out of bounds on such a tree), so this is checked against the hand values. */
