@@ -197,8 +197,15 @@ static void run_case(mt_counts *c, const xcase *k, const char *tmpdir) {
     unlink(path);
 
     /* Hand-converted 2.x/3.x-style documents with the same base score: same outputs. */
-    const char *bs = k->base_score ? k->base_score : "0.5";
-    float bsf = strtof(bs, NULL);
+    /* The base score as saved (XGBoost may have estimated it from the labels). */
+    float bsf = 0.5f;
+    {
+        cJSON *r = cJSON_Parse(json);
+        cJSON *b0 = cJSON_GetObjectItem(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(r, "learner"), "learner_model_param"), "base_score");
+        if (cJSON_IsString(b0)) bsf = strtof(b0->valuestring, NULL);
+        cJSON_Delete(r);
+    }
     char scalar[64], bracket[1024];
     snprintf(scalar, sizeof scalar, "%.9g", (double)bsf);
     int groups = k->n_classes > 2 ? k->n_classes : 1;
@@ -277,7 +284,9 @@ int main(void) {
         {"sqerr_d6", "reg:squarederror", 1, 30, "6", NULL},
         {"sqerr_d3_base", "reg:squarederror", 1, 30, "3", "1.75"},
         {"pseudohuber_d4", "reg:pseudohubererror", 1, 15, "4", NULL},
-        {"sqerr_d11", "reg:squarederror", 1, 6, "11", NULL}, /* deeper than the complete layout */
+        {"sqerr_d11", "reg:squarederror", 1, 6, "11", NULL}, /* deeper than 8 levels */
+        {"reglogistic_d4", "reg:logistic", 2, 12, "4", "0.4"},
+        {"abserr_d5", "reg:absoluteerror", 1, 12, "5", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&c, &cases[i], tmpdir);
     rmdir(tmpdir);
