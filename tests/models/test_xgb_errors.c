@@ -592,6 +592,15 @@ int main(int argc, char **argv) {
     linear_truncations(&c, dir, "linear_lr3.model");
     linear_truncations(&c, dir, "linear_svc2.model");
     linear_truncations(&c, dir, "linear_svr.model");
+    static const char *const trained[] = {"xgb_trained_softprob3.json", "xgb_trained_logistic.json"};
+    for (size_t i = 0; i < 2; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, trained[i]);
+        allot_xgb_model *m = NULL;
+        allot_error err = {0};
+        mt_check(&c, allot_xgb_model_load_file(path, &m, &err) == ALLOT_OK, "corpus %s: %s", trained[i], err.msg);
+        allot_xgb_model_free(m);
+    }
     free(base);
     return mt_finish(&c);
 }
