@@ -62,6 +62,12 @@ typedef enum allot_rule {
 } allot_rule;
 
 
+/** What the model predicts (the bundle's classifier.target). */
+typedef enum allot_policy_target {
+    ALLOT_TARGET_TIER = 0, /**< class probabilities p(class|x) over the oracle's tiers (default) */
+    ALLOT_TARGET_VALUE = 1 /**< one regressor per class (tier) predicting the query's accuracy there, in [0,1] */
+} allot_policy_target;
+
 /** Classifier families. */
 typedef enum allot_classifier_kind {
     ALLOT_CLASSIFIER_XGBOOST = 0,
@@ -95,6 +101,8 @@ allot_classifier_kind allot_policy_classifier_kind(const allot_policy *p);
 /** The bundle's decision rule and price: decision.mu (argmax, calibrated) or decision.lambda (value). */
 allot_rule allot_policy_rule(const allot_policy *p);
 double allot_policy_mu(const allot_policy *p);
+/** ALLOT_TARGET_TIER (a classifier) or ALLOT_TARGET_VALUE (per-tier accuracy regressors). */
+allot_policy_target allot_policy_target_kind(const allot_policy *p);
 /** The policy's featuriser (owned by the policy): names and order of the extra features. */
 const allot_featurizer *allot_policy_featurizer(const allot_policy *p);
 /** 1 when predictions need a workspace (hashed input or large dense vectors), else 0. */

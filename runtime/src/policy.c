@@ -38,6 +38,9 @@ struct allot_policy {
     allot_rule rule;
     double mu;
     int needs_ws;
+    allot_policy_target target;
+    allot_xgb_model **xgb_t;    /* value target: one reg:logistic model per class */
+    allot_linear_model **lin_t; /* value target: one SVR model per class */
 };
 
 struct allot_workspace {
@@ -66,6 +69,10 @@ void allot_policy_free(allot_policy *p) {
     allot_xgb_model_free(p->xgb);
     allot_linear_model_free(p->lin);
     free(p->lin_label_class);
+    for (size_t c = 0; p->xgb_t && c < p->n_classes; c++) allot_xgb_model_free(p->xgb_t[c]);
+    for (size_t c = 0; p->lin_t && c < p->n_classes; c++) allot_linear_model_free(p->lin_t[c]);
+    free(p->xgb_t);
+    free(p->lin_t);
     free(p);
 }
 
@@ -151,6 +158,26 @@ static int find_member(const char *s, size_t n, size_t obj, const char *key, siz
         i = skip_ws(s, n, i + 1);
         size_t ve = skip_value(s, n, i);
         if (match) {
+            *vstart = i;
+            *vend = ve;
+            return 1;
+        }
+        i = skip_ws(s, n, ve);
+        if (i >= n || s[i] != ',') return 0;
+        i++;
+    }
+}
+
+/* In the array starting at s[arr] ('['), the byte range of element idx. */
+static int find_element(const char *s, size_t n, size_t arr, size_t idx, size_t *vstart, size_t *vend) {
+    size_t i = skip_ws(s, n, arr);
+    if (i >= n || s[i] != '[') return 0;
+    i++;
+    for (size_t k = 0;; k++) {
+        i = skip_ws(s, n, i);
+        if (i >= n || s[i] == ']') return 0;
+        size_t ve = skip_value(s, n, i);
+        if (k == idx) {
             *vstart = i;
             *vend = ve;
             return 1;
@@ -316,6 +343,103 @@ static allot_status load_liblinear(allot_policy *p, const cJSON *cls, allot_erro
     return ALLOT_OK;
 }
 
+/* Value target, XGBoost: classifier.xgboost_per_tier, one reg:logistic model per class, each given
+ * to the model loader as its original bytes (as load_xgboost does). */
+static allot_status load_xgboost_value(allot_policy *p, const cJSON *cls, const char *doc, size_t len,
+                                       allot_error *err) {
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(cls, "xgboost_per_tier");
+    if (!cJSON_IsArray(arr))
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "classifier.xgboost_per_tier: must be an array of XGBoost JSON models (is %s)",
+                               json_type(arr));
+    if ((size_t)cJSON_GetArraySize(arr) != p->n_classes)
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "classifier.xgboost_per_tier: %d models but classifier.classes has %zu classes",
+                               cJSON_GetArraySize(arr), p->n_classes);
+    p->xgb_t = calloc(p->n_classes, sizeof *p->xgb_t);
+    if (!p->xgb_t) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    size_t cs, ce, as, ae;
+    int raw = find_member(doc, len, skip_ws(doc, len, 0), "classifier", &cs, &ce) &&
+              find_member(doc, ce, cs, "xgboost_per_tier", &as, &ae);
+    size_t c = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, arr) {
+        char where[64];
+        snprintf(where, sizeof where, "classifier.xgboost_per_tier[%zu]", c);
+        allot_error sub;
+        allot_error_clear(&sub);
+        allot_status st;
+        size_t vs, ve;
+        if (cJSON_IsString(m)) {
+            st = allot_xgb_model_load_memory(m->valuestring, strlen(m->valuestring), &p->xgb_t[c], &sub);
+        } else if (cJSON_IsObject(m)) {
+            if (raw && find_element(doc, ae, as, c, &vs, &ve) && ve > vs && doc[vs] == '{') {
+                st = allot_xgb_model_load_memory(doc + vs, ve - vs, &p->xgb_t[c], &sub);
+            } else {
+                char *txt = cJSON_PrintUnformatted(m);
+                if (!txt) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+                st = allot_xgb_model_load_memory(txt, strlen(txt), &p->xgb_t[c], &sub);
+                cJSON_free(txt);
+            }
+        } else {
+            return allot_error_set(err, ALLOT_E_INVALID, "%s: must be XGBoost's JSON model object (is %s)", where,
+                                   json_type(m));
+        }
+        if (st) return prefix_error(err, st, where, &sub);
+        if (allot_xgb_model_num_features(p->xgb_t[c]) > p->n_dense)
+            return allot_error_set(err, ALLOT_E_INVALID,
+                                   "%s: the model reads %zu features but the feature spec has %zu dense features", where,
+                                   allot_xgb_model_num_features(p->xgb_t[c]), p->n_dense);
+        /* predicted accuracies must lie in [0,1]: a sigmoid-link model with one output */
+        if (allot_xgb_model_objective(p->xgb_t[c]) != ALLOT_XGB_OBJ_LOGISTIC ||
+            allot_xgb_model_output_width(p->xgb_t[c], ALLOT_XGB_OUTPUT_VALUE) != 1)
+            return allot_error_set(err, ALLOT_E_UNSUPPORTED,
+                                   "%s: objective '%s' does not predict an accuracy in [0,1] (need reg:logistic)", where,
+                                   allot_xgb_model_objective_name(p->xgb_t[c]));
+        c++;
+    }
+    p->xgb_width = 1;
+    return ALLOT_OK;
+}
+
+/* Value target, LIBLINEAR: classifier.liblinear_per_tier, one regression (SVR) model text per class. */
+static allot_status load_liblinear_value(allot_policy *p, const cJSON *cls, allot_error *err) {
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(cls, "liblinear_per_tier");
+    if (!cJSON_IsArray(arr))
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "classifier.liblinear_per_tier: must be an array of LIBLINEAR model texts (is %s)",
+                               json_type(arr));
+    if ((size_t)cJSON_GetArraySize(arr) != p->n_classes)
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "classifier.liblinear_per_tier: %d models but classifier.classes has %zu classes",
+                               cJSON_GetArraySize(arr), p->n_classes);
+    p->lin_t = calloc(p->n_classes, sizeof *p->lin_t);
+    if (!p->lin_t) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    size_t nin = p->n_dense + (p->hashed_input ? p->hash_dim : 0);
+    size_t c = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, arr) {
+        char where[64];
+        snprintf(where, sizeof where, "classifier.liblinear_per_tier[%zu]", c);
+        if (!cJSON_IsString(m))
+            return allot_error_set(err, ALLOT_E_INVALID, "%s: must be the text of a LIBLINEAR model file (is %s)", where,
+                                   json_type(m));
+        allot_error sub;
+        allot_error_clear(&sub);
+        allot_status st = allot_linear_model_load_memory(m->valuestring, strlen(m->valuestring), &p->lin_t[c], &sub);
+        if (st) return prefix_error(err, st, where, &sub);
+        if (!allot_linear_model_is_regression(p->lin_t[c]) || allot_linear_model_num_decision_values(p->lin_t[c]) != 1)
+            return allot_error_set(err, ALLOT_E_UNSUPPORTED, "%s: solver '%s' is not a regression (need an SVR solver)",
+                                   where, allot_linear_model_solver_name(p->lin_t[c]));
+        if (allot_linear_model_num_features(p->lin_t[c]) > nin)
+            return allot_error_set(err, ALLOT_E_INVALID, "%s: the model has %zu features but the input has %zu", where,
+                                   allot_linear_model_num_features(p->lin_t[c]), nin);
+        c++;
+    }
+    p->lin_n_dec = 1;
+    return ALLOT_OK;
+}
+
 static allot_status load_doc(allot_policy *p, const cJSON *root, const char *doc, size_t len, allot_error *err) {
     if (!cJSON_IsObject(root)) return allot_error_set(err, ALLOT_E_INVALID, "policy: the document must be a JSON object");
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
@@ -351,6 +475,16 @@ static allot_status load_doc(allot_policy *p, const cJSON *root, const char *doc
                                "classifier.kind: '%.32s' is not one of xgboost, liblinear, constant", kind->valuestring);
     st = parse_classes(p, cls, err);
     if (st) return st;
+    const cJSON *target = cJSON_GetObjectItemCaseSensitive(cls, "target");
+    p->target = ALLOT_TARGET_TIER;
+    if (target) {
+        if (cJSON_IsString(target) && !strcmp(target->valuestring, "tier")) p->target = ALLOT_TARGET_TIER;
+        else if (cJSON_IsString(target) && !strcmp(target->valuestring, "value")) p->target = ALLOT_TARGET_VALUE;
+        else return allot_error_set(err, ALLOT_E_INVALID, "classifier.target: must be \"tier\" or \"value\"");
+        if (p->target == ALLOT_TARGET_VALUE && p->kind == ALLOT_CLASSIFIER_CONSTANT)
+            return allot_error_set(err, ALLOT_E_INVALID,
+                                   "classifier.target: \"value\" needs per-tier models (kind xgboost or liblinear)");
+    }
 
     const cJSON *input = cJSON_GetObjectItemCaseSensitive(cls, "input");
     if (input && !cJSON_IsString(input))
@@ -363,14 +497,18 @@ static allot_status load_doc(allot_policy *p, const cJSON *root, const char *doc
         return allot_error_set(err, ALLOT_E_UNSUPPORTED, "classifier.input: xgboost policies take \"dense\" input");
     if (p->hashed_input && p->hash_dim == 0) p->hashed_input = 0; /* nothing to append */
 
-    if (p->kind == ALLOT_CLASSIFIER_XGBOOST) st = load_xgboost(p, cls, doc, len, err);
+    if (p->target == ALLOT_TARGET_VALUE && p->kind == ALLOT_CLASSIFIER_XGBOOST)
+        st = load_xgboost_value(p, cls, doc, len, err);
+    else if (p->target == ALLOT_TARGET_VALUE) st = load_liblinear_value(p, cls, err);
+    else if (p->kind == ALLOT_CLASSIFIER_XGBOOST) st = load_xgboost(p, cls, doc, len, err);
     else if (p->kind == ALLOT_CLASSIFIER_LIBLINEAR) st = load_liblinear(p, cls, err);
     else if (p->n_classes != 1)
         st = allot_error_set(err, ALLOT_E_INVALID, "classifier.classes: a constant classifier has exactly one class");
     if (st) return st;
 
     const cJSON *dec = cJSON_GetObjectItemCaseSensitive(root, "decision");
-    p->rule = ALLOT_RULE_ARGMAX;
+    /* default: argmax; the value rule at lambda 0 for value policies */
+    p->rule = p->target == ALLOT_TARGET_VALUE ? ALLOT_RULE_VALUE : ALLOT_RULE_ARGMAX;
     p->mu = 0;
     if (dec) {
         if (!cJSON_IsObject(dec)) return allot_error_set(err, ALLOT_E_INVALID, "decision: must be an object");
@@ -378,9 +516,24 @@ static allot_status load_doc(allot_policy *p, const cJSON *root, const char *doc
         if (rule) {
             if (cJSON_IsString(rule) && !strcmp(rule->valuestring, "argmax")) p->rule = ALLOT_RULE_ARGMAX;
             else if (cJSON_IsString(rule) && !strcmp(rule->valuestring, "calibrated")) p->rule = ALLOT_RULE_CALIBRATED;
-            else return allot_error_set(err, ALLOT_E_INVALID, "decision.rule: must be \"argmax\" or \"calibrated\"");
+            else if (cJSON_IsString(rule) && !strcmp(rule->valuestring, "value")) p->rule = ALLOT_RULE_VALUE;
+            else
+                return allot_error_set(err, ALLOT_E_INVALID,
+                                       "decision.rule: must be \"argmax\", \"calibrated\" or \"value\"");
         }
-        const cJSON *mu = cJSON_GetObjectItemCaseSensitive(dec, "mu");
+        if (p->rule == ALLOT_RULE_VALUE && p->target != ALLOT_TARGET_VALUE)
+            return allot_error_set(err, ALLOT_E_INVALID,
+                                   "decision.rule: \"value\" needs predicted accuracies (classifier.target \"value\")");
+        const cJSON *lambda = cJSON_GetObjectItemCaseSensitive(dec, "lambda");
+        if (p->rule == ALLOT_RULE_VALUE) {
+            if (!lambda || cJSON_IsNull(lambda))
+                return allot_error_set(err, ALLOT_E_INVALID, "decision.lambda: missing (required by the value rule)");
+            if (!cJSON_IsNumber(lambda) || !isfinite(lambda->valuedouble) || lambda->valuedouble < 0)
+                return allot_error_set(err, ALLOT_E_INVALID, "decision.lambda: must be a finite number >= 0 (is %s)",
+                                       json_type(lambda));
+            p->mu = lambda->valuedouble;
+        }
+        const cJSON *mu = p->rule == ALLOT_RULE_VALUE ? NULL : cJSON_GetObjectItemCaseSensitive(dec, "mu");
         if (mu && !cJSON_IsNull(mu)) {
             if (!cJSON_IsNumber(mu) || !isfinite(mu->valuedouble)) /* mu < 0 raises the spend */
                 return allot_error_set(err, ALLOT_E_INVALID, "decision.mu: must be a finite number (is %s)",
@@ -486,6 +639,7 @@ allot_classifier_kind allot_policy_classifier_kind(const allot_policy *p) {
 }
 allot_rule allot_policy_rule(const allot_policy *p) { return p ? p->rule : ALLOT_RULE_ARGMAX; }
 double allot_policy_mu(const allot_policy *p) { return p ? p->mu : 0; }
+allot_policy_target allot_policy_target_kind(const allot_policy *p) { return p ? p->target : ALLOT_TARGET_TIER; }
 const allot_featurizer *allot_policy_featurizer(const allot_policy *p) { return p ? p->feat : NULL; }
 int allot_policy_needs_workspace(const allot_policy *p) { return p ? p->needs_ws : 0; }
 
@@ -568,7 +722,15 @@ static allot_status predict_core(const allot_policy *p, allot_workspace *ws, con
                              p->hashed_input ? ws->sidx : NULL, p->hashed_input ? ws->sval : NULL,
                              p->hashed_input ? p->hash_dim : 0, &n_sparse, err);
         if (st) return st;
-        if (p->kind == ALLOT_CLASSIFIER_XGBOOST) {
+        if (p->target == ALLOT_TARGET_VALUE && p->kind == ALLOT_CLASSIFIER_XGBOOST) {
+            /* one reg:logistic model per class: its prediction is the predicted accuracy */
+            for (size_t c = 0; c < p->n_classes; c++) {
+                st = allot_xgb_model_predict(p->xgb_t[c], ALLOT_XGB_OUTPUT_VALUE, ws->dense, p->n_dense, ws->xout, 1,
+                                             err);
+                if (st) return st;
+                cprob[c] = (double)ws->xout[0];
+            }
+        } else if (p->kind == ALLOT_CLASSIFIER_XGBOOST) {
             st = allot_xgb_model_predict(p->xgb, ALLOT_XGB_OUTPUT_PROBA, ws->dense, p->n_dense, ws->xout,
                                          p->xgb_width, err);
             if (st) return st;
@@ -595,7 +757,16 @@ static allot_status predict_core(const allot_policy *p, allot_workspace *ws, con
             }
             for (size_t c = 0; c < p->n_classes; c++) cprob[c] = 0;
             size_t nl = p->lin_n_labels;
-            if (nl == 1) {
+            if (p->target == ALLOT_TARGET_VALUE) {
+                /* one SVR per class; clipping the regression value to [0,1] is part of the rule */
+                for (size_t c = 0; c < p->n_classes; c++) {
+                    double v;
+                    st = allot_linear_model_predict_values(p->lin_t[c], ws->lx, nnz, ws->dec, 1, NULL, err);
+                    if (st) return st;
+                    v = ws->dec[0];
+                    cprob[c] = v < 0 ? 0.0 : v > 1 ? 1.0 : v;
+                }
+            } else if (nl == 1) {
                 cprob[p->lin_label_class[0]] = 1.0;
             } else if (p->lin_prob) {
                 st = allot_linear_model_predict_probability(p->lin, ws->lx, nnz, ws->dec, nl, NULL, err);
@@ -620,7 +791,9 @@ static allot_status predict_core(const allot_policy *p, allot_workspace *ws, con
     }
     size_t c = allot_rule_apply(rule, mu, cprob, p->class_cost, p->n_classes);
     double ec = 0;
-    for (size_t k = 0; k < p->n_classes; k++) ec += cprob[k] * p->class_cost[k];
+    if (p->target == ALLOT_TARGET_VALUE) ec = NAN; /* no probabilities: no expected cost */
+    else
+        for (size_t k = 0; k < p->n_classes; k++) ec += cprob[k] * p->class_cost[k];
     if (tier_probs) {
         for (size_t t = 0; t < p->n_tiers; t++) tier_probs[t] = 0;
         for (size_t k = 0; k < p->n_classes; k++) tier_probs[p->class_tier[k]] = cprob[k];

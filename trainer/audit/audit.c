@@ -59,7 +59,27 @@ typedef struct pol {
     double *score_tr, *score_te;                 /* predicted difficulty: expected class cost */
     cJSON *train_metrics;                        /* a copy of provenance.metrics (may be NULL) */
     int in_sample;                               /* no out-of-fold block: training-pool probabilities are in-sample */
+    int value;                                   /* value policy: the scores are predicted accuracies */
 } pol;
+
+/* The runtime rule behind a report rule: for value policies both are the value rule (calibrated
+ * lambda, and lambda 0 = the most accurate predicted tier). */
+static int rt_rule_of(const pol *p, int rule) {
+    if (p->value) return ALLOT_RT_VALUE;
+    return rule == R_CAL ? ALLOT_RT_CALIBRATED : ALLOT_RT_ARGMAX;
+}
+
+/* Predicted difficulty of one query: the expected class cost sum_c p(c|x) cost_c for classifiers;
+ * for value policies 1 - the mean predicted accuracy over tiers. Only its order matters (bins). */
+static double difficulty_score(const pol *p, const double *score) {
+    double e = 0;
+    if (p->value) {
+        for (size_t k = 0; k < p->K; k++) e += score[k];
+        return 1.0 - e / (double)p->K;
+    }
+    for (size_t k = 0; k < p->K; k++) e += score[k] * p->class_cost[k];
+    return e;
+}
 
 static void pol_free(pol *p) {
     allot_rt_free(p->rt);
@@ -175,6 +195,7 @@ static allot_status pol_load(pol *p, const char *path, const allot_curves *c, co
     p->K = allot_rt_n_classes(p->rt);
     p->bundle_rule = allot_rt_rule(p->rt);
     p->bundle_mu = allot_rt_mu(p->rt);
+    p->value = allot_rt_is_value(p->rt);
     size_t K = p->K;
 
     /* split: the bundle's held-out ids */
@@ -243,9 +264,7 @@ static allot_status pol_load(pol *p, const char *path, const allot_curves *c, co
                               p->prob_te + j * K, err);
         if (st != ALLOT_OK) goto done;
         p->len_te[j] = (double)pl;
-        double e = 0;
-        for (size_t k = 0; k < K; k++) e += p->prob_te[j * K + k] * p->class_cost[k];
-        p->score_te[j] = e;
+        p->score_te[j] = difficulty_score(p, p->prob_te + j * K);
     }
 
     /* validation (out-of-fold) probabilities of the training pool, matched by id */
@@ -279,12 +298,8 @@ static allot_status pol_load(pol *p, const char *path, const allot_curves *c, co
             idj = idj->next;
             row = row->next;
         }
-        double e = 0;
-        for (size_t k = 0; k < K; k++) {
-            p->realised_tr[j * K + k] = c->cost[i * T + (size_t)p->class_tier[k]];
-            e += p->prob_tr[j * K + k] * p->class_cost[k];
-        }
-        p->score_tr[j] = e;
+        for (size_t k = 0; k < K; k++) p->realised_tr[j * K + k] = c->cost[i * T + (size_t)p->class_tier[k]];
+        p->score_tr[j] = difficulty_score(p, p->prob_tr + j * K);
         p->len_tr[j] = c->prompts && c->prompts[i] ? (double)strlen(c->prompts[i]) : 0.0;
     }
 done:
@@ -450,12 +465,12 @@ static allot_status eval_budget(const pol *p, double b, uint64_t seed, beval *e,
      * out-of-fold probabilities at b) and argmax */
     double mu = p->bundle_mu;
     if (fabs(b - p->train_budget) > 1e-12 * (fabs(b) > 1 ? fabs(b) : 1) && ntr)
-        mu = allot_calibrate_mu(p->prob_tr, ntr, (int)K, p->class_cost, p->realised_tr, b);
+        mu = allot_calibrate_price(rt_rule_of(p, R_CAL), p->prob_tr, ntr, (int)K, p->class_cost, p->realised_tr, b);
     e->mu[R_CAL] = mu;
     e->mu[R_ARG] = 0;
     for (int rule = 0; rule < 2; rule++) {
         for (size_t j = 0; j < nte; j++) {
-            size_t cls = allot_rt_rule_apply(rule == R_CAL ? ALLOT_RT_CALIBRATED : ALLOT_RT_ARGMAX, e->mu[rule],
+            size_t cls = allot_rt_rule_apply(rt_rule_of(p, rule), e->mu[rule],
                                              p->prob_te + j * K, p->class_cost, K);
             lt[j] = p->class_tier[cls];
         }
@@ -549,6 +564,12 @@ static allot_status options_from_bundle(const pol *p, allot_train_options *o, ch
     o->test_fraction = jget(sp, "test_fraction", 0.2);
     o->folds = (int)jget(sp, "folds", 5);
     o->rule = p->bundle_rule == ALLOT_RT_ARGMAX ? ALLOT_DECISION_ARGMAX : ALLOT_DECISION_CALIBRATED;
+    const cJSON *tg = cJSON_GetObjectItemCaseSensitive(prov, "target");
+    o->target = cJSON_IsString(tg) && !strcmp(tg->valuestring, "value") ? ALLOT_TARGET_TIER_VALUE : ALLOT_TARGET_TIER_LABEL;
+    /* a value bundle's rule is "value" either way: the training option is in the provenance */
+    const cJSON *ro = cJSON_GetObjectItemCaseSensitive(prov, "rule_option");
+    if (p->value) o->rule = cJSON_IsString(ro) && !strcmp(ro->valuestring, "argmax") ? ALLOT_DECISION_ARGMAX
+                                                                                     : ALLOT_DECISION_CALIBRATED;
     o->xgb.rounds = (int)jget(lp, "max_rounds", o->xgb.rounds);
     o->xgb.max_depth = (int)jget(lp, "max_depth", o->xgb.max_depth);
     o->xgb.eta = jget(lp, "eta", o->xgb.eta);
@@ -777,6 +798,11 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
         cJSON_AddStringToObject(pj, "policy", p->path);
         cJSON_AddStringToObject(pj, "name", p->name);
         cJSON_AddStringToObject(pj, "learner", p->learner);
+        cJSON_AddStringToObject(pj, "target", p->value ? "value" : "tier");
+        if (p->value)
+            cJSON_AddStringToObject(pj, "rules",
+                                    "value policy: 'calibrated' = the value rule argmax_t acc_hat_t - lambda cost_t at "
+                                    "the calibrated lambda (reported as mu); 'argmax' = the value rule at lambda 0");
         add_num(pj, "trained_budget", p->train_budget);
         cJSON_AddStringToObject(pj, "bundle_rule", RULE_NAME[brule]);
         add_num(pj, "bundle_mu", p->bundle_mu);
@@ -1014,6 +1040,10 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
             fprintf(mdf, "The bundle carries no out-of-fold probabilities (trained with --no-validation): the sweep's "
                          "recalibration and the difficulty bins use in-sample predictions on the training pool "
                          "(optimistic).\n\n");
+        if (p->value)
+            fprintf(mdf, "Value policy (per-tier accuracy regressors): *calibrated* is the value rule argmax_t "
+                         "acc_hat_t - lambda cost_t at the calibrated lambda (shown as mu), *argmax* the value rule at "
+                         "lambda 0 (the most accurate predicted tier).\n\n");
         fprintf(mdf, "| allocation | accuracy | mean cost | note |\n|---|---|---|---|\n");
         fprintf(mdf, "| oracle | %.4f | %.3f | lambda %.4g |\n", e.oracle_acc, e.oracle_cost, e.oracle_lambda);
         for (int rule = 0; rule < 2; rule++)

@@ -28,7 +28,10 @@ static void usage(FILE *out) {
             "           tier in tier order (comma-separated); value policies (classifier.target\n"
             "           \"value\"): the predicted accuracy of every tier instead, expected cost NaN\n"
             "  --json   one JSON object per line (JSON Lines): {\"id\", \"tier\", \"tier_index\", \"cost\",\n"
-            "           \"expected_cost\", \"probability\", \"rule\", \"mu\", \"probabilities\": {tier: p}}\n"
+            "           \"expected_cost\", \"probability\", \"rule\", \"mu\", \"probabilities\": {tier: p}};\n"
+            "           value policies: \"accuracy\" (the chosen tier's predicted accuracy) and\n"
+            "           \"accuracies\": {tier: predicted accuracy} instead, \"expected_cost\" null,\n"
+            "           \"mu\" = the value rule's lambda\n"
             "\n"
             "options:\n"
             "  -m, --model POLICY   the policy bundle (required)\n"
@@ -113,11 +116,17 @@ static int predict_line(predict_ctx *c, const char *input, size_t lineno, const 
                 put_json_string(stdout, id->valuestring);
                 fputs(",\"tier\":", stdout);
                 put_json_string(stdout, allot_policy_tier_name(c->p, d.tier));
-                printf(",\"tier_index\":%zu,\"cost\":%.17g,\"expected_cost\":%.17g,\"probability\":%.17g,"
-                       "\"rule\":\"%s\",\"mu\":%.17g,\"probabilities\":{",
-                       d.tier, d.cost, d.expected_cost, d.probability,
+                /* value policies predict accuracies, not probabilities: other keys, no expected cost */
+                int v = allot_policy_target_kind(c->p) == ALLOT_TARGET_VALUE;
+                if (v)
+                    printf(",\"tier_index\":%zu,\"cost\":%.17g,\"expected_cost\":null,\"accuracy\":%.17g,",
+                           d.tier, d.cost, d.probability);
+                else
+                    printf(",\"tier_index\":%zu,\"cost\":%.17g,\"expected_cost\":%.17g,\"probability\":%.17g,",
+                           d.tier, d.cost, d.expected_cost, d.probability);
+                printf("\"rule\":\"%s\",\"mu\":%.17g,\"%s\":{",
                        d.rule == ALLOT_RULE_CALIBRATED ? "calibrated" : d.rule == ALLOT_RULE_VALUE ? "value" : "argmax",
-                       d.mu);
+                       d.mu, v ? "accuracies" : "probabilities");
                 for (size_t t = 0; t < c->n_tiers; t++) {
                     if (t) putchar(',');
                     put_json_string(stdout, allot_policy_tier_name(c->p, t));

@@ -27,7 +27,12 @@ static void help(FILE *out) {
             "  --budget B             mean cost per query (required)\n"
             "  --out PATH             policy bundle to write (required)\n"
             "  --learner NAME         xgboost (default) or liblinear\n"
-            "  --rule NAME            calibrated (default: argmax log p - mu*cost, mu meets B) or argmax\n"
+            "  --target NAME          tier (default: a classifier of the oracle's tier) or value (one\n"
+            "                         regressor per tier predicts the query's accuracy there; the value\n"
+            "                         rule argmax_t acc_hat_t - lambda*cost_t, lambda >= 0 meets B)\n"
+            "  --rule NAME            calibrated (default: argmax log p - mu*cost, mu of any sign meets B;\n"
+            "                         value target: the value rule at the calibrated lambda) or argmax\n"
+            "                         (value target: the value rule at lambda 0)\n"
             "  --test-fraction F      held out for `allot audit`, never trained on (default 0.2)\n"
             "  --folds K              k-fold cross-validation on the rest (default 5)\n"
             "  --seed S               split and learner seed (default 1)\n"
@@ -50,6 +55,8 @@ static void help(FILE *out) {
             "  --solver NAME (L2R_LR; also L2R_L2LOSS_SVC_DUAL, L2R_L2LOSS_SVC, L2R_L1LOSS_SVC_DUAL,\n"
             "                 MCSVM_CS, L1R_L2LOSS_SVC, L1R_LR, L2R_LR_DUAL)\n"
             "  --C X (default: chosen by k-fold CV over powers of 2 in [--C-min 1/64, --C-max 64])\n"
+            "  value target: L2R_L2LOSS_SVR (p = 0) per tier, C per tier by out-of-fold squared error,\n"
+            "                 predictions clipped to [0,1]; --solver and --C-search do not apply\n"
             "  --C-search grid|liblinear  grid (default): the seeded folds over [--C-min, --C-max];\n"
             "                 liblinear: LIBLINEAR's find_parameters from --C-min (L2R_LR, L2R_L2LOSS_SVC)\n"
             "  --eps X  --bias X (1; < 0 = none)\n"
@@ -78,7 +85,7 @@ static int parse_int(const char *s, int *out) {
 enum {
     O_BUDGET = 256, O_OUT, O_LEARNER, O_RULE, O_TEST, O_FOLDS, O_SEED, O_FEATURES, O_META, O_HASH, O_JSON, O_QUIET,
     O_ROUNDS, O_DEPTH, O_ETA, O_SUBSAMPLE, O_MCW, O_LAMBDA, O_ES, O_NTHREAD, O_SOLVER, O_C, O_CMIN, O_CMAX, O_EPS,
-    O_BIAS, O_CW, O_CSEARCH, O_GAPW, O_NOVAL, O_HELP
+    O_BIAS, O_CW, O_CSEARCH, O_GAPW, O_NOVAL, O_TARGET, O_HELP
 };
 
 int allot_cmd_train(int argc, char **argv) {
@@ -98,6 +105,7 @@ int allot_cmd_train(int argc, char **argv) {
         {"eps", required_argument, 0, O_EPS}, {"bias", required_argument, 0, O_BIAS},
         {"class-weights", required_argument, 0, O_CW}, {"C-search", required_argument, 0, O_CSEARCH},
         {"gap-weights", no_argument, 0, O_GAPW}, {"no-validation", no_argument, 0, O_NOVAL},
+        {"target", required_argument, 0, O_TARGET},
         {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0}};
     allot_train_options o;
@@ -141,6 +149,11 @@ int allot_cmd_train(int argc, char **argv) {
             if (!strcmp(optarg, "calibrated")) o.rule = ALLOT_DECISION_CALIBRATED;
             else if (!strcmp(optarg, "argmax")) o.rule = ALLOT_DECISION_ARGMAX;
             else return allot_cli_usage_error(CMD, "--rule must be calibrated or argmax");
+            break;
+        case O_TARGET:
+            if (!strcmp(optarg, "tier")) o.target = ALLOT_TARGET_TIER_LABEL;
+            else if (!strcmp(optarg, "value")) o.target = ALLOT_TARGET_TIER_VALUE;
+            else return allot_cli_usage_error(CMD, "--target must be tier or value");
             break;
         case O_TEST: NEED_D(o.test_fraction, dval >= 0 && dval < 1, "test-fraction", "a number in [0, 1)"); break;
         case O_FOLDS: NEED_I(o.folds, ival >= 2, "folds", "an integer >= 2"); break;
@@ -198,6 +211,8 @@ int allot_cmd_train(int argc, char **argv) {
     if (!out) return allot_cli_usage_error(CMD, "--out is required");
     if (o.linear.c_min > o.linear.c_max) return allot_cli_usage_error(CMD, "--C-min must be <= --C-max");
     if (o.learner == ALLOT_LEARNER_LIBLINEAR && o.hash_dim == 0) o.linear.hashed = 0;
+    if (o.target == ALLOT_TARGET_TIER_VALUE && (o.xgb.gap_weights || o.linear.liblinear_search))
+        return allot_cli_usage_error(CMD, "--gap-weights and --C-search liblinear apply to --target tier only");
     const char *path = argv[optind];
 
     allot_error err = {0};
@@ -215,6 +230,7 @@ int allot_cmd_train(int argc, char **argv) {
         cJSON_AddStringToObject(j, "policy", out);
         cJSON_AddStringToObject(j, "learner", r.n_classes == 1 ? "constant" : lname);
         cJSON_AddNumberToObject(j, "budget", o.budget);
+        cJSON_AddStringToObject(j, "target", o.target == ALLOT_TARGET_TIER_VALUE ? "value" : "tier");
         cJSON_AddStringToObject(j, "rule", o.rule == ALLOT_DECISION_ARGMAX ? "argmax" : "calibrated");
         cJSON_AddNumberToObject(j, "queries", (double)r.n_queries);
         cJSON_AddNumberToObject(j, "train", (double)r.n_train);
@@ -247,11 +263,16 @@ int allot_cmd_train(int argc, char **argv) {
         free(s);
         cJSON_Delete(j);
     } else {
-        printf("policy %s (%s, rule %s) trained on %zu of %zu queries (%zu held out), %zu tiers, %zu classes\n", out,
-               lname, o.rule == ALLOT_DECISION_ARGMAX ? "argmax" : "calibrated", r.n_train, r.n_queries, r.n_test,
-               r.n_tiers, r.n_classes);
+        int v = o.target == ALLOT_TARGET_TIER_VALUE;
+        printf("policy %s (%s%s, rule %s) trained on %zu of %zu queries (%zu held out), %zu tiers, %zu classes\n",
+               out, lname, v ? " value regressors" : "",
+               v ? (o.rule == ALLOT_DECISION_ARGMAX ? "value, lambda 0" : "value") :
+                   (o.rule == ALLOT_DECISION_ARGMAX ? "argmax" : "calibrated"),
+               r.n_train, r.n_queries, r.n_test, r.n_tiers, r.n_classes);
+        if (v) printf("(value target: 'argmax' = the value rule at lambda 0, 'calibrated' = at the calibrated lambda)\n");
         if (r.n_classes == 1)
             printf("constant policy          the oracle picked one tier for the whole training pool: nothing to learn\n");
+        else if (v) printf("per-tier C / rounds      see provenance.learner_params\n");
         else if (o.learner == ALLOT_LEARNER_LIBLINEAR) printf("C (by %d-fold CV)        %g\n", o.folds, r.chosen_C);
         else printf("boosting rounds          %d\n", r.rounds_used);
         printf("oracle on training pool  acc %.4f  cost %.4f  lambda %.6g\n", r.oracle_train_acc,
@@ -264,7 +285,7 @@ int allot_cmd_train(int argc, char **argv) {
         printf("%-24s %10.4f %10.4f   (budget %g)\n", "held-out mean cost", r.test_cost_argmax, r.test_cost_calibrated,
                o.budget);
         printf("%-24s %10.4f %10.4f\n", "held-out imitation", r.test_imitation_argmax, r.test_imitation_calibrated);
-        printf("mu (calibrated price)    %.6g\n", r.mu);
+        printf("%-24s %.6g\n", v ? "lambda (value price)" : "mu (calibrated price)", r.mu);
         printf("runtime parity           %s\n", r.runtime_parity > 0    ? "same tier on every held-out query"
                                                 : r.runtime_parity == 0 ? "MISMATCH"
                                                                         : "not checked");

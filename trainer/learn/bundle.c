@@ -52,9 +52,22 @@ allot_status allot_bundle_render(const allot_bundle_parts *p, char **text, allot
     cJSON_AddStringToObject(cl, "input", p->input);
     if (p->xgboost_json) cJSON_AddStringToObject(cl, "xgboost", PH_XGBOOST);
     if (p->liblinear_text) cJSON_AddStringToObject(cl, "liblinear", p->liblinear_text);
+    if (p->target) cJSON_AddStringToObject(cl, "target", p->target);
+    if (p->xgboost_per_tier) {
+        cJSON *arr = cJSON_AddArrayToObject(cl, "xgboost_per_tier");
+        for (size_t m = 0; m < p->n_models; m++) {
+            char ph[64];
+            snprintf(ph, sizeof ph, "%s%zu@@", PH_XGBOOST, m);
+            cJSON_AddItemToArray(arr, cJSON_CreateString(ph));
+        }
+    }
+    if (p->liblinear_per_tier) {
+        cJSON *arr = cJSON_AddArrayToObject(cl, "liblinear_per_tier");
+        for (size_t m = 0; m < p->n_models; m++) cJSON_AddItemToArray(arr, cJSON_CreateString(p->liblinear_per_tier[m]));
+    }
     cJSON *dec = cJSON_AddObjectToObject(root, "decision");
     cJSON_AddStringToObject(dec, "rule", p->rule);
-    cJSON_AddNumberToObject(dec, "mu", p->mu);
+    cJSON_AddNumberToObject(dec, strcmp(p->rule, "value") ? "mu" : "lambda", p->mu);
     cJSON_AddStringToObject(root, "provenance", PH_PROVENANCE);
     char *s = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
@@ -64,6 +77,14 @@ allot_status allot_bundle_render(const allot_bundle_parts *p, char **text, allot
         splice(&s, PH_PROVENANCE, p->provenance_json ? p->provenance_json : "{}")) {
         free(s);
         return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (bundle text)");
+    }
+    for (size_t m = 0; p->xgboost_per_tier && m < p->n_models; m++) {
+        char ph[64];
+        snprintf(ph, sizeof ph, "%s%zu@@", PH_XGBOOST, m);
+        if (splice(&s, ph, p->xgboost_per_tier[m])) {
+            free(s);
+            return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (bundle text)");
+        }
     }
     /* end with a newline, as every allot text file does */
     size_t l = strlen(s);

@@ -13,6 +13,45 @@ int allot_decide_calibrated(const double *prob, int K, const double *class_cost,
     return (int)allot_rt_rule_apply(ALLOT_RT_CALIBRATED, mu, prob, class_cost, (size_t)K);
 }
 
+int allot_decide_rule(int rule, const double *score, int K, const double *class_cost, double mu) {
+    return (int)allot_rt_rule_apply(rule, mu, score, class_cost, (size_t)K);
+}
+
+double allot_rule_mean_cost(int rule, const double *score, size_t n, int K, const double *class_cost,
+                            const double *realised, double mu, int *choice) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = allot_decide_rule(rule, score + i * (size_t)K, K, class_cost, mu);
+        if (choice) choice[i] = c;
+        s += realised[i * (size_t)K + (size_t)c];
+    }
+    return n ? s / (double)n : 0.0;
+}
+
+double allot_calibrate_price(int rule, const double *score, size_t n, int K, const double *class_cost,
+                             const double *realised, double budget) {
+    if (rule == ALLOT_RT_CALIBRATED) return allot_calibrate_mu(score, n, K, class_cost, realised, budget);
+    if (rule != ALLOT_RT_VALUE) return 0.0;
+    double tol = 1e-9 * (fabs(budget) > 1 ? fabs(budget) : 1);
+    if (allot_rule_mean_cost(rule, score, n, K, class_cost, realised, 0.0, NULL) <= budget + tol) return 0.0;
+    /* lambda is in accuracy per unit of cost: start the bracket at 1 / (largest price) */
+    double cmax = 0;
+    for (int c = 0; c < K; c++) cmax = class_cost[c] > cmax ? class_cost[c] : cmax;
+    double lo = 0.0, hi = cmax > 0 ? 1.0 / cmax : 1.0;
+    int it = 0;
+    while (allot_rule_mean_cost(rule, score, n, K, class_cost, realised, hi, NULL) > budget + tol && it++ < 200) {
+        lo = hi;
+        hi *= 2;
+    }
+    if (it > 200) return hi;
+    for (int k = 0; k < 200 && hi - lo > 1e-12 * (hi > 1 ? hi : 1); k++) {
+        double mid = 0.5 * (lo + hi);
+        if (allot_rule_mean_cost(rule, score, n, K, class_cost, realised, mid, NULL) <= budget + tol) hi = mid;
+        else lo = mid;
+    }
+    return hi;
+}
+
 double allot_calibrated_mean_cost(const double *prob, size_t n, int K, const double *class_cost,
                                   const double *realised, double mu, int *choice) {
     double s = 0;

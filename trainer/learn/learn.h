@@ -13,6 +13,12 @@
  *   5. the calibrated rule argmax_c log p(c|x) - mu * cost(tier of c), mu set by binary search on
  *      the out-of-fold probabilities so that the mean cost on the training pool meets the budget;
  *   6. the policy bundle (docs/policy-bundle.md), written atomically.
+ *
+ * Target "value" (--target value) replaces steps 4-5: one regressor per tier predicts the query's
+ * accuracy at that tier (XGBoost reg:logistic, or LIBLINEAR L2R_L2LOSS_SVR clipped to [0,1]), and
+ * the value rule argmax_t acc_hat_t(x) - lambda * cost_t decides (ties to the cheaper tier), lambda
+ * >= 0 the smallest price whose out-of-fold mean realised cost meets the budget; the oracle's tiers
+ * are then only used to report imitation.
  */
 #ifndef ALLOT_LEARN_H
 #define ALLOT_LEARN_H
@@ -26,7 +32,12 @@
 /** Which classifier. */
 typedef enum allot_learner_kind { ALLOT_LEARNER_XGBOOST = 0, ALLOT_LEARNER_LIBLINEAR = 1 } allot_learner_kind;
 
-/** Which decision rule the bundle's `decision.rule` names (both are always reported). */
+/** What the learner predicts: the oracle's tier (a classifier, default) or each tier's accuracy. */
+typedef enum allot_train_target { ALLOT_TARGET_TIER_LABEL = 0, ALLOT_TARGET_TIER_VALUE = 1 } allot_train_target;
+
+/** Which decision rule the bundle's `decision.rule` names (both are always reported). For the value
+ *  target, "calibrated" is the value rule at the calibrated lambda and "argmax" the value rule at
+ *  lambda = 0 (the most accurate predicted tier). */
 typedef enum allot_decision_rule { ALLOT_DECISION_CALIBRATED = 0, ALLOT_DECISION_ARGMAX = 1 } allot_decision_rule;
 
 /** XGBoost parameters (defaults in allot_train_options_default). */
@@ -61,6 +72,7 @@ typedef struct allot_linear_params {
 typedef struct allot_train_options {
     double budget;              /**< mean cost per query */
     allot_learner_kind learner;
+    allot_train_target target;  /**< tier labels (default) or per-tier accuracy values */
     allot_decision_rule rule;   /**< the rule the bundle uses (default calibrated) */
     double test_fraction;       /**< held out for the audit (default 0.2) */
     int folds;                  /**< k of k-fold CV on the training pool (default 5, >= 2) */
@@ -86,9 +98,10 @@ typedef struct allot_train_report {
     double cv_imitation_calibrated;
     double oof_cost_argmax;     /**< out-of-fold mean cost of the argmax rule */
     double oof_acc_argmax, oof_acc_calibrated, oof_cost_calibrated;
-    double mu;                  /**< calibrated price */
-    double chosen_C;            /**< LIBLINEAR: C used (0 for XGBoost) */
-    int rounds_used;            /**< XGBoost: boosting rounds of the final model (0 for LIBLINEAR) */
+    double mu;                  /**< calibrated price (value target: lambda) */
+    double chosen_C;            /**< LIBLINEAR: C used (0 for XGBoost; value target: the first tier's) */
+    int rounds_used;            /**< XGBoost: boosting rounds of the final model (0 for LIBLINEAR; value
+                                     target: the first tier's) */
     double test_imitation_argmax, test_imitation_calibrated; /**< on the held-out set */
     double test_cost_argmax, test_cost_calibrated, test_acc_argmax, test_acc_calibrated;
     double test_oracle_acc, test_oracle_cost;

@@ -165,6 +165,51 @@ allot_status allot_linear_train(const allot_linear_data *dt, const int *y, int n
     return ALLOT_OK;
 }
 
+allot_status allot_linear_train_value(const allot_linear_data *dt, const double *y, const allot_linear_params *p,
+                                      double C, uint64_t seed, allot_linear_fit *out, allot_error *err) {
+    memset(out, 0, sizeof *out);
+    if (dt->n == 0) return allot_error_set(err, ALLOT_E_ARGUMENT, "LIBLINEAR: no training rows");
+    set_print_string_function(silent_print);
+    struct problem prob;
+    prob.l = (int)dt->n;
+    prob.n = dt->n_features + (dt->bias >= 0 ? 1 : 0);
+    prob.bias = dt->bias;
+    prob.x = (struct feature_node **)dt->rows;
+    prob.y = malloc(dt->n * sizeof(double));
+    if (!prob.y) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (LIBLINEAR problem)");
+    memcpy(prob.y, y, dt->n * sizeof(double));
+    struct parameter par;
+    memset(&par, 0, sizeof par);
+    par.solver_type = L2R_L2LOSS_SVR;
+    par.C = C;
+    par.p = 0; /* no epsilon-insensitive zone: squared loss on every residual (accuracies live in [0,1]) */
+    par.eps = p->eps > 0 ? p->eps : 0.0001; /* LIBLINEAR's default for L2R_L2LOSS_SVR (train.c) */
+    const char *msg = check_parameter(&prob, &par);
+    if (msg) {
+        free(prob.y);
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "LIBLINEAR: %s", msg);
+    }
+    srand((unsigned)(seed & 0xffffffffu));
+    struct model *m = train(&prob, &par);
+    free(prob.y);
+    if (!m) return allot_error_set(err, ALLOT_E_INTERNAL, "LIBLINEAR train() failed");
+    out->model = m;
+    out->n_classes = 1;
+    return ALLOT_OK;
+}
+
+allot_status allot_linear_predict_value(const allot_linear_fit *m, const allot_linear_data *dt, double *out,
+                                        allot_error *err) {
+    struct model *mod = m->model;
+    double dec[2];
+    for (size_t r = 0; r < dt->n; r++) {
+        predict_values(mod, dt->rows[r], dec);
+        out[r] = dec[0] < 0 ? 0.0 : dec[0] > 1 ? 1.0 : dec[0]; /* the decision rule's clip, as the runtime */
+    }
+    (void)err;
+    return ALLOT_OK;
+}
+
 allot_status allot_linear_find_C(const allot_linear_data *dt, const int *y, int n_classes,
                                  const allot_linear_params *p, int folds, double start_C, uint64_t seed,
                                  double *best_C, double *best_acc, allot_error *err) {

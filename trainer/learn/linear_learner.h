@@ -48,6 +48,22 @@ allot_status allot_linear_train(const allot_linear_data *dt, const int *y, int n
                                 allot_error *err);
 
 /**
+ * Value target: one L2-regularised L2-loss support vector regression (L2R_L2LOSS_SVR, primal,
+ * epsilon p = 0, so plain regularised least squares on the residuals) on labels y in [0,1]
+ * (a query's accuracy at one tier). The solver of p is ignored; p->eps (0: LIBLINEAR's default
+ * 0.0001 for this solver) and the data's bias apply.
+ */
+allot_status allot_linear_train_value(const allot_linear_data *dt, const double *y, const allot_linear_params *p,
+                                      double C, uint64_t seed, allot_linear_fit *out, allot_error *err);
+
+/**
+ * Predicted accuracies of every row: predict_values' value clipped to [0,1] (clipping is part of
+ * the decision rule: the runtime clips the same way).
+ */
+allot_status allot_linear_predict_value(const allot_linear_fit *m, const allot_linear_data *dt, double *out,
+                                        allot_error *err);
+
+/**
  * LIBLINEAR's own C search (find_parameters, warm-started CV with LIBLINEAR's folds drawn from
  * rand() after srand(seed)); L2R_LR and L2R_L2LOSS_SVC only (ALLOT_E_UNSUPPORTED otherwise).
  * start_C <= 0 lets LIBLINEAR pick the smallest C. *best_C, *best_acc (CV accuracy) receive the result.

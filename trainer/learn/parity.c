@@ -9,7 +9,7 @@
 
 allot_status allot_learn_runtime_parity(const char *path, const allot_curves *c, const size_t *rows, size_t n,
                                         const double *prob, int K, const int *class_tier, const double *class_cost,
-                                        double mu, int argmax_rule, int *parity, allot_error *err) {
+                                        double mu, int rule, int *parity, allot_error *err) {
     *parity = 0;
     allot_rt_policy *p = NULL;
     double *extras = NULL;
@@ -33,7 +33,7 @@ allot_status allot_learn_runtime_parity(const char *path, const allot_curves *c,
         size_t tier = 0;
         st = allot_rt_predict(p, pr, pr ? strlen(pr) : 0, extras, ne, ALLOT_RT_BUNDLE_RULE, NAN, &tier, NULL, err);
         if (st != ALLOT_OK) goto done;
-        size_t cls = allot_rt_rule_apply(argmax_rule ? ALLOT_RT_ARGMAX : ALLOT_RT_CALIBRATED, mu,
+        size_t cls = allot_rt_rule_apply(rule, mu,
                                          prob + j * (size_t)K, class_cost, (size_t)K);
         if ((long)tier != (long)class_tier[cls]) {
             if (!bad) {

@@ -53,6 +53,7 @@ long allot_rt_class_tier(const allot_rt_policy *r, size_t c) { return allot_poli
 int allot_rt_rule(const allot_rt_policy *r) { return (int)allot_policy_rule(r->p); }
 double allot_rt_mu(const allot_rt_policy *r) { return allot_policy_mu(r->p); }
 const allot_featurizer *allot_rt_featurizer(const allot_rt_policy *r) { return allot_policy_featurizer(r->p); }
+int allot_rt_is_value(const allot_rt_policy *r) { return allot_policy_target_kind(r->p) == ALLOT_TARGET_VALUE; }
 
 allot_status allot_rt_predict(allot_rt_policy *r, const char *prompt, size_t prompt_len, const double *extras,
                               size_t n_extras, int rule, double mu, size_t *tier, double *class_prob,

@@ -30,6 +30,8 @@ long allot_rt_class_tier(const allot_rt_policy *p, size_t c);
 int allot_rt_rule(const allot_rt_policy *p);
 double allot_rt_mu(const allot_rt_policy *p);
 const allot_featurizer *allot_rt_featurizer(const allot_rt_policy *p);
+/** 1 for a value policy (classifier.target "value": the class scores are predicted accuracies). */
+int allot_rt_is_value(const allot_rt_policy *p);
 
 /**
  * Decide one query with the runtime (rule: ALLOT_RT_*; mu: the price, any finite value, or NaN for

@@ -13,6 +13,7 @@
 #include "learn_internal.h"
 #include "linear_learner.h"
 #include "progress.h"
+#include "runtime_adapter.h"
 #include "xgb_learner.h"
 
 void allot_train_options_default(allot_train_options *o) {
@@ -51,6 +52,7 @@ typedef struct learner_ctx {
     const float *lin_dense; /* standardised dense block (LIBLINEAR), n x d */
     int K;
     const double *row_w;    /* per curves row: XGBoost row weight multiplier (gap weights), or NULL */
+    const allot_curves *c;  /* value target: the labels are c->acc */
 } learner_ctx;
 
 typedef struct fitted {
@@ -183,14 +185,113 @@ done:
     return st;
 }
 
-static double imitation(const double *prob, const int *y, size_t n, int K, const double *class_cost, double mu,
-                        int calibrated) {
-    size_t hit = 0;
-    for (size_t i = 0; i < n; i++) {
-        const double *p = prob + i * (size_t)K;
-        int c = calibrated ? allot_decide_calibrated(p, K, class_cost, mu) : allot_decide_argmax(p, K);
-        hit += c == y[i];
+/* ---- value target: one accuracy regressor per tier ------------------------------------------ */
+
+/* Fit tier t's regressor on rows (labels acc(row, t)); XGBoost early-stops on val_rows when given. */
+static allot_status fit_value_rows(const learner_ctx *lc, size_t t, const size_t *rows, size_t n,
+                                   const size_t *val_rows, size_t n_val, int rounds_override, double C, fitted *out,
+                                   allot_error *err) {
+    memset(out, 0, sizeof *out);
+    size_t T = lc->c->n_tiers;
+    allot_status st;
+    if (lc->opt->learner == ALLOT_LEARNER_XGBOOST) {
+        float *x = gather_dense(lc->fm, rows, n);
+        float *xv = n_val ? gather_dense(lc->fm, val_rows, n_val) : NULL;
+        float *y = malloc((n ? n : 1) * sizeof *y), *yv = malloc((n_val ? n_val : 1) * sizeof *yv);
+        if (!x || (n_val && !xv) || !y || !yv) {
+            st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory (XGBoost rows)");
+        } else {
+            for (size_t j = 0; j < n; j++) y[j] = (float)lc->c->acc[rows[j] * T + t];
+            for (size_t j = 0; j < n_val; j++) yv[j] = (float)lc->c->acc[val_rows[j] * T + t];
+            st = allot_xgb_train_value(x, y, n, lc->fm->d, xv, yv, n_val, &lc->opt->xgb, rounds_override,
+                                       lc->opt->seed, &out->xgb, err);
+        }
+        free(x);
+        free(xv);
+        free(y);
+        free(yv);
+        return st;
     }
+    double *y = malloc((n ? n : 1) * sizeof *y);
+    if (!y) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (labels)");
+    for (size_t j = 0; j < n; j++) y[j] = lc->c->acc[rows[j] * T + t];
+    allot_linear_data dt;
+    st = lin_data(lc, rows, n, &dt, err);
+    if (st == ALLOT_OK) st = allot_linear_train_value(&dt, y, &lc->opt->linear, C, lc->opt->seed, &out->lin, err);
+    allot_linear_data_free(&dt);
+    free(y);
+    return st;
+}
+
+/* Predicted accuracies of rows by one tier's regressor (out[j], in [0,1]). */
+static allot_status predict_value_rows(const learner_ctx *lc, const fitted *f, const size_t *rows, size_t n,
+                                       double *out, allot_error *err) {
+    allot_status st;
+    if (lc->opt->learner == ALLOT_LEARNER_XGBOOST) {
+        float *x = gather_dense(lc->fm, rows, n);
+        if (!x) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (XGBoost rows)");
+        st = allot_xgb_predict(&f->xgb, x, n, out, err);
+        free(x);
+        return st;
+    }
+    allot_linear_data dt;
+    st = lin_data(lc, rows, n, &dt, err);
+    if (st != ALLOT_OK) return st;
+    st = allot_linear_predict_value(&f->lin, &dt, out, err);
+    allot_linear_data_free(&dt);
+    return st;
+}
+
+/* k-fold CV of every tier's regressor: out-of-fold predictions oof (n_train x T) and, for XGBoost,
+ * the mean best number of rounds of each tier. C[t]: LIBLINEAR's C of tier t. */
+static allot_status cross_validate_value(const learner_ctx *lc, const allot_split *sp, const double *C, double *oof,
+                                         double *mean_rounds, allot_progress *pg, size_t *pg_done, allot_error *err) {
+    size_t nt = sp->n_train, T = lc->c->n_tiers;
+    size_t *tr = malloc(nt * sizeof *tr), *va = malloc(nt * sizeof *va), *va_pos = malloc(nt * sizeof *va_pos);
+    double *pr = malloc(nt * sizeof *pr);
+    allot_status st = ALLOT_OK;
+    if (!tr || !va || !va_pos || !pr) {
+        st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory (cross-validation)");
+        goto done;
+    }
+    if (mean_rounds)
+        for (size_t t = 0; t < T; t++) mean_rounds[t] = 0;
+    for (int f = 0; f < sp->folds; f++) {
+        size_t a = 0, b = 0;
+        for (size_t j = 0; j < nt; j++) {
+            size_t r = sp->train_idx[j];
+            if (sp->fold[r] == f) {
+                va[b] = r;
+                va_pos[b++] = j;
+            } else {
+                tr[a++] = r;
+            }
+        }
+        for (size_t t = 0; t < T; t++) {
+            fitted m;
+            st = fit_value_rows(lc, t, tr, a, va, b, 0, C ? C[t] : 0, &m, err);
+            if (st != ALLOT_OK) goto done;
+            st = predict_value_rows(lc, &m, va, b, pr, err);
+            if (mean_rounds) mean_rounds[t] += (double)m.xgb.best_rounds / sp->folds;
+            fitted_free(&m);
+            if (st != ALLOT_OK) goto done;
+            for (size_t j = 0; j < b; j++) oof[va_pos[j] * T + t] = pr[j];
+        }
+        allot_progress_update(pg, ++*pg_done);
+    }
+done:
+    free(tr);
+    free(va);
+    free(va_pos);
+    free(pr);
+    return st;
+}
+
+/* Imitation accuracy (class == label) of rule at price mu. */
+static double imitation(const double *prob, const int *y, size_t n, int K, const double *class_cost, double mu,
+                        int rule) {
+    size_t hit = 0;
+    for (size_t i = 0; i < n; i++) hit += allot_decide_rule(rule, prob + i * (size_t)K, K, class_cost, mu) == y[i];
     return n ? (double)hit / (double)n : 0.0;
 }
 
@@ -239,6 +340,14 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
     memset(&pg, 0, sizeof pg);
     size_t T = curves->n_tiers;
     const int is_xgb = opt->learner == ALLOT_LEARNER_XGBOOST;
+    const int value = opt->target == ALLOT_TARGET_TIER_VALUE;
+    /* the calibrated rule and the uncalibrated one (at price 0): value policies use the value rule */
+    const int rule_cal = value ? ALLOT_RT_VALUE : ALLOT_RT_CALIBRATED;
+    const int rule_arg = value ? ALLOT_RT_VALUE : ALLOT_RT_ARGMAX;
+    fitted *finals = NULL;        /* value target: one regressor per tier */
+    char **tier_texts = NULL;     /* value target: their model texts */
+    double *C_t = NULL, *rounds_t = NULL;
+    int *rounds_int = NULL;
 
     if (!(opt->budget >= 0) || !isfinite(opt->budget))
         return allot_error_set(err, ALLOT_E_ARGUMENT, "--budget must be a finite number >= 0");
@@ -260,7 +369,19 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
     st = allot_oracle_labels(curves, sp.train_idx, nt, opt->budget, tier_lab, &rep.oracle_lambda,
                              &rep.oracle_train_acc, &rep.oracle_train_cost, err);
     if (st != ALLOT_OK) goto done;
-    st = allot_class_map_make(tier_lab, nt, T, &cm, err);
+    if (value) {
+        /* every tier is a class: each gets an accuracy regressor, whatever the oracle picked */
+        int *all = malloc(T * sizeof *all);
+        if (!all) {
+            st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+            goto done;
+        }
+        for (size_t t = 0; t < T; t++) all[t] = (int)t;
+        st = allot_class_map_make(all, T, T, &cm, err);
+        free(all);
+    } else {
+        st = allot_class_map_make(tier_lab, nt, T, &cm, err);
+    }
     if (st != ALLOT_OK) goto done;
     for (size_t j = 0; j < nt; j++) y[j] = cm.tier_class[tier_lab[j]];
     allot_tier_mean_costs(curves, sp.train_idx, nt, tier_cost);
@@ -268,7 +389,7 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
     /* One class only (the oracle picked a single tier on the whole training pool): no classifier
      * can be trained; the bundle gets the runtime's constant kind (classes [t], no model). */
     int K = cm.n_classes;
-    int constant = K == 1;
+    int constant = !value && K == 1;
     class_cost = malloc((size_t)K * sizeof *class_cost);
     realised_train = malloc(nt * (size_t)K * sizeof *realised_train);
     if (!class_cost || !realised_train) {
@@ -326,7 +447,7 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
      * misclassified queries, gap_i = v_i(o_i) - min_t v_i(t) with v = acc - lambda*cost at the
      * training oracle's lambda; weighting each row by its gap (normalised to mean 1) makes the
      * classifier's weighted error that bound */
-    if (is_xgb && opt->xgb.gap_weights) {
+    if (is_xgb && opt->xgb.gap_weights && !value) {
         row_w = calloc(curves->n_queries, sizeof *row_w);
         if (!row_w) {
             st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
@@ -343,7 +464,7 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
         }
         for (size_t j = 0; j < nt; j++) row_w[sp.train_idx[j]] = sum > 0 ? row_w[sp.train_idx[j]] * (double)nt / sum : 1.0;
     }
-    learner_ctx lc = {opt, &fm, lin_dense, K, row_w};
+    learner_ctx lc = {opt, &fm, lin_dense, K, row_w, curves};
 
     /* 4. cross-validation on the training pool */
     oof = malloc(nt * (size_t)K * sizeof *oof);
@@ -354,7 +475,7 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
     }
     size_t n_c = 1;
     double cgrid[64];
-    if (!is_xgb && !constant && opt->linear.C <= 0 && opt->linear.liblinear_search) {
+    if (!is_xgb && !constant && !value && opt->linear.C <= 0 && opt->linear.liblinear_search) {
         allot_linear_data dt;
         st = lin_data(&lc, sp.train_idx, nt, &dt, err);
         if (st != ALLOT_OK) goto done;
@@ -378,7 +499,62 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
     allot_progress_start(&pg, is_xgb ? "train xgboost (folds)" : "train liblinear (C x folds)",
                          n_c * (size_t)opt->folds + 1, opt->progress);
     double mean_rounds = 0;
-    if (constant) {
+    int rounds = 0;
+    if (value) {
+        C_t = calloc(T, sizeof *C_t);
+        rounds_t = calloc(T, sizeof *rounds_t);
+        rounds_int = calloc(T, sizeof *rounds_int);
+        finals = calloc(T, sizeof *finals);
+        tier_texts = calloc(T, sizeof *tier_texts);
+        if (!C_t || !rounds_t || !rounds_int || !finals || !tier_texts) {
+            st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+            goto done;
+        }
+        if (is_xgb) {
+            st = cross_validate_value(&lc, &sp, NULL, oof, rounds_t, &pg, &pg_done, err);
+            if (st != ALLOT_OK) goto done;
+        } else {
+            /* C of each tier's regression by out-of-fold squared error (ties: the smaller C) */
+            double *tmp = malloc(nt * T * sizeof *tmp), *Cv = malloc(T * sizeof *Cv), *best = malloc(T * sizeof *best);
+            if (!tmp || !Cv || !best) {
+                free(tmp);
+                free(Cv);
+                free(best);
+                st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+                goto done;
+            }
+            for (size_t t = 0; t < T; t++) best[t] = INFINITY;
+            for (size_t g = 0; g < n_c && st == ALLOT_OK; g++) {
+                for (size_t t = 0; t < T; t++) Cv[t] = cgrid[g];
+                st = cross_validate_value(&lc, &sp, Cv, tmp, NULL, &pg, &pg_done, err);
+                for (size_t t = 0; t < T && st == ALLOT_OK; t++) {
+                    double se = 0;
+                    for (size_t j = 0; j < nt; j++) {
+                        double r = tmp[j * T + t] - curves->acc[sp.train_idx[j] * T + t];
+                        se += r * r;
+                    }
+                    if (se < best[t] * (1 - 1e-12)) {
+                        best[t] = se;
+                        C_t[t] = cgrid[g];
+                        for (size_t j = 0; j < nt; j++) oof[j * T + t] = tmp[j * T + t];
+                    }
+                }
+            }
+            free(tmp);
+            free(Cv);
+            free(best);
+            if (st != ALLOT_OK) goto done;
+        }
+        /* the final regressors on the whole training pool */
+        for (size_t t = 0; t < T; t++) {
+            rounds_int[t] = is_xgb ? (int)floor(rounds_t[t] + 0.5) : 0;
+            if (is_xgb && rounds_int[t] < 1) rounds_int[t] = 1;
+            st = fit_value_rows(&lc, t, sp.train_idx, nt, NULL, 0, rounds_int[t], C_t[t], &finals[t], err);
+            if (st != ALLOT_OK) goto done;
+        }
+        rounds = rounds_int[0];
+        rep.chosen_C = C_t[0];
+    } else if (constant) {
         for (size_t j = 0; j < nt; j++) oof[j] = 1.0;
     } else if (is_xgb) {
         st = cross_validate(&lc, &sp, y, 0, oof, &mean_rounds, &pg, &pg_done, err);
@@ -408,9 +584,9 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
     }
 
     /* 5. the final model on the whole training pool */
-    int rounds = is_xgb && !constant ? (int)floor(mean_rounds + 0.5) : 0;
+    if (!value) rounds = is_xgb && !constant ? (int)floor(mean_rounds + 0.5) : 0;
     if (is_xgb && !constant && rounds < 1) rounds = 1;
-    if (!constant) {
+    if (!constant && !value) {
         st = fit_rows(&lc, sp.train_idx, y, nt, NULL, NULL, 0, rounds, rep.chosen_C, &final, err);
         if (st != ALLOT_OK) goto done;
     }
@@ -418,12 +594,12 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
     allot_progress_finish(&pg, ++pg_done);
 
     /* 6. calibration on the out-of-fold probabilities */
-    rep.mu = allot_calibrate_mu(oof, nt, K, class_cost, realised_train, opt->budget);
-    rep.cv_imitation = imitation(oof, y, nt, K, class_cost, 0, 0);
-    rep.cv_imitation_calibrated = imitation(oof, y, nt, K, class_cost, rep.mu, 1);
-    for (size_t j = 0; j < nt; j++) choice[j] = allot_decide_argmax(oof + j * (size_t)K, K);
+    rep.mu = allot_calibrate_price(rule_cal, oof, nt, K, class_cost, realised_train, opt->budget);
+    rep.cv_imitation = imitation(oof, y, nt, K, class_cost, 0, rule_arg);
+    rep.cv_imitation_calibrated = imitation(oof, y, nt, K, class_cost, rep.mu, rule_cal);
+    allot_rule_mean_cost(rule_arg, oof, nt, K, class_cost, realised_train, 0, choice);
     realised(curves, sp.train_idx, nt, &cm, choice, &rep.oof_acc_argmax, &rep.oof_cost_argmax);
-    allot_calibrated_mean_cost(oof, nt, K, class_cost, realised_train, rep.mu, choice);
+    allot_rule_mean_cost(rule_cal, oof, nt, K, class_cost, realised_train, rep.mu, choice);
     realised(curves, sp.train_idx, nt, &cm, choice, &rep.oof_acc_calibrated, &rep.oof_cost_calibrated);
 
     /* 7. held-out figures (the audit computes the full set) */
@@ -437,9 +613,19 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
             st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
             goto done;
         }
-        if (constant)
+        if (constant) {
             for (size_t j = 0; j < ns; j++) test_prob[j] = 1.0;
-        else st = predict_rows(&lc, &final, sp.test_idx, ns, test_prob, err);
+        } else if (value) {
+            double *col = malloc(ns * sizeof *col);
+            if (!col) st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+            for (size_t t = 0; t < T && st == ALLOT_OK; t++) {
+                st = predict_value_rows(&lc, &finals[t], sp.test_idx, ns, col, err);
+                for (size_t j = 0; j < ns && st == ALLOT_OK; j++) test_prob[j * T + t] = col[j];
+            }
+            free(col);
+        } else {
+            st = predict_rows(&lc, &final, sp.test_idx, ns, test_prob, err);
+        }
         if (st == ALLOT_OK)
             st = allot_oracle_labels(curves, sp.test_idx, ns, opt->budget, y_test_tier, NULL, &rep.test_oracle_acc,
                                      &rep.test_oracle_cost, err);
@@ -451,7 +637,8 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
         for (int rule = 0; rule < 2; rule++) {
             for (size_t j = 0; j < ns; j++) {
                 const double *p = test_prob + j * (size_t)K;
-                tc[j] = rule ? allot_decide_calibrated(p, K, class_cost, rep.mu) : allot_decide_argmax(p, K);
+                tc[j] = rule ? allot_decide_rule(rule_cal, p, K, class_cost, rep.mu)
+                             : allot_decide_rule(rule_arg, p, K, class_cost, 0);
                 if (cm.class_tier[tc[j]] == y_test_tier[j]) *(rule ? &hit_c : &hit_a) += 1;
             }
             if (rule) realised(curves, sp.test_idx, ns, &cm, tc, &rep.test_acc_calibrated, &rep.test_cost_calibrated);
@@ -464,6 +651,10 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
 
     /* 8. the bundle */
     if (constant) st = ALLOT_OK;
+    else if (value)
+        for (size_t t = 0; t < T && st == ALLOT_OK; t++)
+            st = is_xgb ? allot_xgb_save_json(&finals[t].xgb, &tier_texts[t], NULL, err)
+                        : allot_linear_model_text(&finals[t].lin, &tier_texts[t], err);
     else if (is_xgb) st = allot_xgb_save_json(&final.xgb, &model_text, NULL, err);
     else st = allot_linear_model_text(&final.lin, &model_text, err);
     if (st != ALLOT_OK) goto done;
@@ -490,9 +681,17 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
     cJSON_AddNumberToObject(prov, "budget", opt->budget);
     cJSON_AddNumberToObject(prov, "seed", (double)opt->seed);
     cJSON_AddStringToObject(prov, "learner", is_xgb ? "xgboost" : "liblinear");
+    cJSON_AddStringToObject(prov, "target", value ? "value" : "tier");
+    cJSON_AddStringToObject(prov, "rule_option", opt->rule == ALLOT_DECISION_ARGMAX ? "argmax" : "calibrated");
     cJSON *lp = cJSON_AddObjectToObject(prov, "learner_params");
+    if (value) {
+        /* per-tier figures of the value target's regressors */
+        cJSON *a = cJSON_AddArrayToObject(lp, is_xgb ? "rounds_per_tier" : "C_per_tier");
+        for (size_t t = 0; t < T; t++)
+            cJSON_AddItemToArray(a, cJSON_CreateNumber(is_xgb ? (double)rounds_int[t] : C_t[t]));
+    }
     if (is_xgb) {
-        cJSON_AddStringToObject(lp, "objective", K == 2 ? "binary:logistic" : "multi:softprob");
+        cJSON_AddStringToObject(lp, "objective", value ? "reg:logistic" : K == 2 ? "binary:logistic" : "multi:softprob");
         cJSON_AddNumberToObject(lp, "max_rounds", opt->xgb.rounds);
         cJSON_AddNumberToObject(lp, "rounds", rounds);
         cJSON_AddNumberToObject(lp, "max_depth", opt->xgb.max_depth);
@@ -506,7 +705,8 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
         cJSON_AddBoolToObject(lp, "gap_weights", opt->xgb.gap_weights);
         cJSON_AddStringToObject(lp, "tree_method", "hist");
     } else {
-        cJSON_AddStringToObject(lp, "solver", allot_linear_solver_name(opt->linear.solver));
+        cJSON_AddStringToObject(lp, "solver", allot_linear_solver_name(value ? 11 /* L2R_L2LOSS_SVR */ : opt->linear.solver));
+        if (value) cJSON_AddNumberToObject(lp, "svr_p", 0);
         cJSON_AddNumberToObject(lp, "C", rep.chosen_C);
         cJSON_AddBoolToObject(lp, "C_by_cv", opt->linear.C <= 0);
         if (opt->linear.C <= 0 && opt->linear.liblinear_search) {
@@ -560,7 +760,8 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
     /* out-of-fold probabilities of the training pool: the audit recalibrates mu for other budgets
      * and bins queries by predicted difficulty on them, never touching the held-out queries */
     cJSON *val = opt->no_validation ? NULL : cJSON_AddObjectToObject(prov, "validation");
-    cJSON_AddStringToObject(val, "kind", "out-of-fold probabilities of the training pool, class order");
+    cJSON_AddStringToObject(val, "kind", value ? "out-of-fold predicted accuracies of the training pool, tier order"
+                                               : "out-of-fold probabilities of the training pool, class order");
     cJSON *vid = cJSON_AddArrayToObject(val, "ids");
     cJSON *vp = cJSON_AddArrayToObject(val, "prob");
     for (size_t j = 0; val && j < nt; j++) {
@@ -588,10 +789,14 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
         .n_classes = K,
         .class_tier = cm.class_tier,
         .input = (is_xgb || !want_hash || constant) ? "dense" : "dense+hashed",
-        .xgboost_json = is_xgb && !constant ? model_text : NULL,
-        .liblinear_text = !is_xgb && !constant ? model_text : NULL,
-        .rule = opt->rule == ALLOT_DECISION_ARGMAX ? "argmax" : "calibrated",
-        .mu = rep.mu,
+        .xgboost_json = is_xgb && !constant && !value ? model_text : NULL,
+        .liblinear_text = !is_xgb && !constant && !value ? model_text : NULL,
+        .target = value ? "value" : NULL,
+        .n_models = value ? T : 0,
+        .xgboost_per_tier = value && is_xgb ? (const char *const *)tier_texts : NULL,
+        .liblinear_per_tier = value && !is_xgb ? (const char *const *)tier_texts : NULL,
+        .rule = value ? "value" : opt->rule == ALLOT_DECISION_ARGMAX ? "argmax" : "calibrated",
+        .mu = value && opt->rule == ALLOT_DECISION_ARGMAX ? 0.0 : rep.mu,
         .provenance_json = prov_text,
     };
     st = allot_bundle_write(&parts, out_path, err);
@@ -599,8 +804,9 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
 
     /* 9. the runtime must give the trainer's tier on every held-out query */
     if (ns) {
+        int brule = value ? ALLOT_RT_VALUE : opt->rule == ALLOT_DECISION_ARGMAX ? ALLOT_RT_ARGMAX : ALLOT_RT_CALIBRATED;
         st = allot_learn_runtime_parity(out_path, curves, sp.test_idx, ns, test_prob, K, cm.class_tier, class_cost,
-                                        rep.mu, opt->rule == ALLOT_DECISION_ARGMAX,
+                                        value && opt->rule == ALLOT_DECISION_ARGMAX ? 0.0 : rep.mu, brule,
                                         &rep.runtime_parity, err);
         if (st != ALLOT_OK) goto done;
     }
@@ -614,6 +820,13 @@ done:
     allot_featurizer_free(fz);
     allot_free_names(extra, n_extra);
     fitted_free(&final);
+    for (size_t t = 0; finals && t < T; t++) fitted_free(&finals[t]);
+    free(finals);
+    for (size_t t = 0; tier_texts && t < T; t++) free(tier_texts[t]);
+    free(tier_texts);
+    free(C_t);
+    free(rounds_t);
+    free(rounds_int);
     free(tier_lab);
     free(y);
     free(y_test_tier);

@@ -64,29 +64,25 @@ static double parse_eval(const char *s) {
     return c ? strtod(c + 1, NULL) : NAN;
 }
 
-allot_status allot_xgb_train(const float *x, const int *y, size_t n, size_t d, int n_classes, const float *x_val,
-                             const int *y_val, size_t n_val, const double *row_w, const double *row_w_val,
-                             const allot_xgb_params *p, int rounds_override,
-                             uint64_t seed, allot_xgb_fit *out, allot_error *err) {
-    memset(out, 0, sizeof *out);
-    if (n_classes < 2) return allot_error_set(err, ALLOT_E_ARGUMENT, "XGBoost needs >= 2 classes");
-    if (n == 0 || d == 0) return allot_error_set(err, ALLOT_E_ARGUMENT, "XGBoost: empty training matrix");
+/*
+ * Configure a booster on dtrain (and dval for early stopping when use_val) and boost it.
+ * n_classes >= 2: classification as the header says; n_classes == 1: reg:logistic (labels in [0,1],
+ * predictions sigmoid(margin) in (0,1)), early stopping on the validation RMSE.
+ */
+static allot_status boost(DMatrixHandle dtrain, DMatrixHandle dval, int use_val, size_t d, int n_classes,
+                          const allot_xgb_params *p, int rounds_override, uint64_t seed, allot_xgb_fit *out,
+                          allot_error *err) {
     allot_status st = ALLOT_OK;
-    DMatrixHandle dtrain = NULL, dval = NULL;
     BoosterHandle bst = NULL, sliced = NULL;
     char buf[64];
-    st = make_dmatrix(x, y, n, d, p->class_weights, n_classes, row_w, &dtrain, err);
-    if (st != ALLOT_OK) return st;
-    int use_val = n_val > 0 && rounds_override <= 0 && p->early_stopping > 0;
-    if (use_val) {
-        st = make_dmatrix(x_val, y_val, n_val, d, p->class_weights, n_classes, row_w_val, &dval, err);
-        if (st != ALLOT_OK) goto done;
-    }
     DMatrixHandle cache[2] = {dtrain, dval};
     XGB_CHECK(XGBoosterCreate(cache, use_val ? 2 : 1, &bst), "booster creation");
     XGB_CHECK(XGBoosterSetParam(bst, "verbosity", "0"), "setting verbosity");
     XGB_CHECK(XGBoosterSetParam(bst, "tree_method", "hist"), "setting tree_method");
-    if (n_classes == 2) {
+    if (n_classes == 1) {
+        XGB_CHECK(XGBoosterSetParam(bst, "objective", "reg:logistic"), "setting objective");
+        XGB_CHECK(XGBoosterSetParam(bst, "eval_metric", "rmse"), "setting eval_metric");
+    } else if (n_classes == 2) {
         XGB_CHECK(XGBoosterSetParam(bst, "objective", "binary:logistic"), "setting objective");
         XGB_CHECK(XGBoosterSetParam(bst, "eval_metric", "logloss"), "setting eval_metric");
     } else {
@@ -148,6 +144,67 @@ allot_status allot_xgb_train(const float *x, const int *y, size_t n, size_t d, i
     out->d = d;
 done:
     if (bst) XGBoosterFree(bst);
+    return st;
+}
+
+allot_status allot_xgb_train(const float *x, const int *y, size_t n, size_t d, int n_classes, const float *x_val,
+                             const int *y_val, size_t n_val, const double *row_w, const double *row_w_val,
+                             const allot_xgb_params *p, int rounds_override,
+                             uint64_t seed, allot_xgb_fit *out, allot_error *err) {
+    memset(out, 0, sizeof *out);
+    if (n_classes < 2) return allot_error_set(err, ALLOT_E_ARGUMENT, "XGBoost needs >= 2 classes");
+    if (n == 0 || d == 0) return allot_error_set(err, ALLOT_E_ARGUMENT, "XGBoost: empty training matrix");
+    allot_status st = ALLOT_OK;
+    DMatrixHandle dtrain = NULL, dval = NULL;
+    st = make_dmatrix(x, y, n, d, p->class_weights, n_classes, row_w, &dtrain, err);
+    if (st != ALLOT_OK) return st;
+    int use_val = n_val > 0 && rounds_override <= 0 && p->early_stopping > 0;
+    if (use_val) {
+        st = make_dmatrix(x_val, y_val, n_val, d, p->class_weights, n_classes, row_w_val, &dval, err);
+        if (st != ALLOT_OK) goto done;
+    }
+    st = boost(dtrain, dval, use_val, d, n_classes, p, rounds_override, seed, out, err);
+done:
+    if (dtrain) XGDMatrixFree(dtrain);
+    if (dval) XGDMatrixFree(dval);
+    return st;
+}
+
+/* A DMatrix with real-valued labels (no weights). */
+static allot_status make_dmatrix_reg(const float *x, const float *y, size_t n, size_t d, DMatrixHandle *out,
+                                     allot_error *err) {
+    allot_status st = ALLOT_OK;
+    *out = NULL;
+    XGB_CHECK(XGDMatrixCreateFromMat(x, (bst_ulong)n, (bst_ulong)d, NAN, out), "DMatrix creation");
+    XGB_CHECK(XGDMatrixSetFloatInfo(*out, "label", y, (bst_ulong)n), "setting labels");
+done:
+    if (st != ALLOT_OK && *out) {
+        XGDMatrixFree(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+allot_status allot_xgb_train_value(const float *x, const float *y, size_t n, size_t d, const float *x_val,
+                                   const float *y_val, size_t n_val, const allot_xgb_params *p, int rounds_override,
+                                   uint64_t seed, allot_xgb_fit *out, allot_error *err) {
+    memset(out, 0, sizeof *out);
+    if (n == 0 || d == 0) return allot_error_set(err, ALLOT_E_ARGUMENT, "XGBoost: empty training matrix");
+    for (size_t i = 0; i < n; i++)
+        if (!(y[i] >= 0.0f && y[i] <= 1.0f))
+            return allot_error_set(err, ALLOT_E_ARGUMENT, "XGBoost reg:logistic: label %zu (%g) is not in [0, 1]", i,
+                                   (double)y[i]);
+    allot_status st = ALLOT_OK;
+    DMatrixHandle dtrain = NULL, dval = NULL;
+    st = make_dmatrix_reg(x, y, n, d, &dtrain, err);
+    if (st != ALLOT_OK) return st;
+    int use_val = n_val > 0 && rounds_override <= 0 && p->early_stopping > 0;
+    if (use_val) {
+        st = make_dmatrix_reg(x_val, y_val, n_val, d, &dval, err);
+        if (st != ALLOT_OK) goto done;
+    }
+    st = boost(dtrain, dval, use_val, d, 1, p, rounds_override, seed, out, err);
+done:
     if (dtrain) XGDMatrixFree(dtrain);
     if (dval) XGDMatrixFree(dval);
     return st;
@@ -166,7 +223,9 @@ allot_status allot_xgb_predict(const allot_xgb_fit *m, const float *x, size_t n,
     const float *res = NULL;
     XGB_CHECK(XGBoosterPredictFromDMatrix(m->booster, dm, cfg, &shape, &dim, &res), "prediction");
     size_t K = (size_t)m->n_classes;
-    if (K == 2) {
+    if (K == 1) { /* reg:logistic: one value per row */
+        for (size_t i = 0; i < n; i++) prob[i] = (double)res[i];
+    } else if (K == 2) {
         for (size_t i = 0; i < n; i++) {
             prob[i * 2 + 1] = (double)res[i];
             prob[i * 2] = 1.0 - (double)res[i];
