@@ -306,24 +306,35 @@ int main(int argc, char **argv) {
            "rows differ)\n",
            mism, n_rows * N_CLASS, mism_default);
 
-    /* ---- batch throughput ---- */
+    /* ---- batch throughput: best of 5 calls over all rows (one number per call is exposed to
+     * the machine's noise; the minimum is the least disturbed) ---- */
+    double allot_batch = 1e300, xgb_batch1 = 1e300, xgb_batchn = 1e300;
     unsigned long a2 = alloc_calls;
-    t0 = now_ns();
-    allot_xgb_model_predict_batch(m, ALLOT_XGB_OUTPUT_VALUE, xt, n_rows, N_FEAT, out, n_rows * N_CLASS, NULL);
-    double allot_batch = (now_ns() - t0) / (double)n_rows;
+    for (int rep = 0; rep < 5; rep++) {
+        t0 = now_ns();
+        allot_xgb_model_predict_batch(m, ALLOT_XGB_OUTPUT_VALUE, xt, n_rows, N_FEAT, out, n_rows * N_CLASS,
+                                      NULL);
+        double e = (now_ns() - t0) / (double)n_rows;
+        if (e < allot_batch) allot_batch = e;
+    }
     unsigned long batch_allocs = alloc_calls - a2;
     size_t mism_b = 0;
     for (size_t i = 0; i < n_rows * N_CLASS; i++) mism_b += memcmp(&out[i], &ref[i], sizeof(float)) != 0;
     size_t l;
-    t0 = now_ns();
-    mt_xgb_predict_dense(b, NULL, xt, n_rows, N_FEAT, 0, &l);
-    double xgb_batch1 = (now_ns() - t0) / (double)n_rows;
+    for (int rep = 0; rep < 5; rep++) {
+        t0 = now_ns();
+        mt_xgb_predict_dense(b, NULL, xt, n_rows, N_FEAT, 0, &l);
+        double e = (now_ns() - t0) / (double)n_rows;
+        if (e < xgb_batch1) xgb_batch1 = e;
+    }
     mt_xgb_ok(XGBoosterSetParam(b, "nthread", "0"), "nthread");
-    mt_xgb_predict_dense(b, NULL, xt, 64, N_FEAT, 0, &l);
-    t0 = now_ns();
-    mt_xgb_predict_dense(b, NULL, xt, n_rows, N_FEAT, 0, &l);
-    double xgb_batchn = (now_ns() - t0) / (double)n_rows;
-    printf("\nbatch of %zu rows (one call)\n", n_rows);
+    for (int rep = 0; rep < 5; rep++) {
+        t0 = now_ns();
+        mt_xgb_predict_dense(b, NULL, xt, n_rows, N_FEAT, 0, &l);
+        double e = (now_ns() - t0) / (double)n_rows;
+        if (e < xgb_batchn) xgb_batchn = e;
+    }
+    printf("\nbatch of %zu rows in one call (best of 5 calls)\n", n_rows);
     printf("  allot_xgb_model_predict_batch (1 thread)   %8.0f ns/row  %6.2f ns/tree/row  (%lu allocator "
            "calls, %zu "
            "mismatches)\n",
