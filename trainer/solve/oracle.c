@@ -39,14 +39,73 @@ static uint64_t mix64(uint64_t *s) {
     return z ^ (z >> 31);
 }
 
-/* Slack used by every "fits in the budget" test: a relative 1e-12 of the total budget, so that a
- * budget placed exactly on a breakpoint is not lost to summation order. */
+/* Slack of every "fits in the budget" test: 8 units in the last place of the total budget. Totals
+ * are compensated sums (within about one rounding of exact), so a budget computed as the cost of
+ * some allocation (a frontier breakpoint, B = total / N) compares as exactly on it, while the slack
+ * can buy no more than lambda* x 8 ulps of budget in the LP. */
 static double budget_tol(double cap) {
-    return 1e-12 * fabs(cap);
+    return 8 * DBL_EPSILON * fabs(cap);
+}
+
+/* Neumaier's compensated sum. */
+typedef struct ksum {
+    double s, c;
+} ksum;
+
+static inline void ks_add(ksum *k, double x) {
+    double t = k->s + x;
+    if (fabs(k->s) >= fabs(x))
+        k->c += (k->s - t) + x;
+    else
+        k->c += (x - t) + k->s;
+    k->s = t;
+}
+
+static inline double ks_val(const ksum *k) {
+    return k->s + k->c;
+}
+
+/* k - x without losing k's small parts (x close to k). */
+static inline double ks_minus(const ksum *k, double x) {
+    return (k->s - x) + k->c;
+}
+
+/*
+ * The segment (cost dc) where the budget runs out, with `left` of the budget remaining before it.
+ * A remainder or shortfall within rounding - at most min(8 ulps of the budget, 1e-9 x dc) - counts
+ * as exactly on a breakpoint: returns 1 (take the segment whole), 0 (nothing fractional), or -1 (a
+ * genuine fraction left / dc). The LP value moves by at most 1e-9 of one hull step.
+ */
+static int breakpoint_rule(double left, double dc, double tol) {
+    double eps = fmin(tol, 1e-9 * dc);
+    if (dc - left <= eps) return 1;
+    if (left <= eps) return 0;
+    return -1;
 }
 
 static double seg_slope(const double *a, const double *c, int from, int to) {
     return (a[to] - a[from]) / (c[to] - c[from]);
+}
+
+/*
+ * The smallest optimal price when the budget sits exactly on a breakpoint: the steepest slope from
+ * any query's current tier (cur_tier(i)) to a costlier, more accurate tier, 0 if there is none.
+ * Scans all tiers (O(N T)); used only in that case, identically by exact and bisect.
+ */
+static double next_price(const double *acc, const double *cost, size_t n, size_t t, const hv_t *hull,
+                         const hv_t *pos, const int *ch) {
+    double best = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double *a = acc + i * t, *c = cost + i * t;
+        int b = hull ? hull[i * t + pos[i]] : ch[i];
+        for (size_t j = 0; j < t; j++) {
+            if (c[j] > c[b] && a[j] > a[b]) {
+                double sl = seg_slope(a, c, b, (int)j);
+                if (sl > best) best = sl;
+            }
+        }
+    }
+    return best;
 }
 
 /* Tier order: cheaper first; at equal cost more accurate first; then lower index. */
@@ -170,13 +229,14 @@ typedef struct seg_sample {
 
 typedef struct hull_set {
     size_t n, t;
-    hv_t *v;          /* n x t vertex tier indices (first nv[i] valid) */
-    hv_t *nv;         /* vertices per query */
-    size_t m;         /* total hull segments */
-    double base_cost; /* total cost of the all-cheapest allocation */
-    double top_cost;  /* total cost of the all-most-accurate allocation */
-    double max_slope; /* largest segment slope (0 if none) */
-    double max_step;  /* largest segment accuracy step */
+    hv_t *v;            /* n x t vertex tier indices (first nv[i] valid) */
+    hv_t *nv;           /* vertices per query */
+    size_t m;           /* total hull segments */
+    ksum base_k, top_k; /* the same two totals, compensated */
+    double base_cost;   /* total cost of the all-cheapest allocation */
+    double top_cost;    /* total cost of the all-most-accurate allocation */
+    double max_slope;   /* largest segment slope (0 if none) */
+    double max_step;    /* largest segment accuracy step */
     /* the sample (only when sampling) */
     seg_sample *samples;
     size_t n_samples;
@@ -212,6 +272,7 @@ static allot_status hull_set_build(const double *acc, const double *cost, size_t
     }
     if (!hs->v || !hs->nv || !order || !sl) goto nomem;
     size_t g = 0; /* global segment counter */
+    ksum base = {0, 0}, top = {0, 0};
     for (size_t i = 0; i < n; i++) {
         const double *a = acc + i * t, *c = cost + i * t;
         hv_t *hv = hs->v + i * t;
@@ -224,8 +285,8 @@ static allot_status hull_set_build(const double *acc, const double *cost, size_t
         }
         size_t h = build_hull(a, c, t, order, order + t, hv, sl);
         hs->nv[i] = (hv_t)h;
-        hs->base_cost += c[hv[0]];
-        hs->top_cost += c[hv[h - 1]];
+        ks_add(&base, c[hv[0]]);
+        ks_add(&top, c[hv[h - 1]]);
         if (h > 1 && sl[1] > hs->max_slope) hs->max_slope = sl[1];
         for (size_t j = 0; j + 1 < h; j++) {
             double step = a[hv[j + 1]] - a[hv[j]];
@@ -241,6 +302,10 @@ static allot_status hull_set_build(const double *acc, const double *cost, size_t
         }
     }
     hs->m = g;
+    hs->base_k = base;
+    hs->top_k = top;
+    hs->base_cost = ks_val(&base);
+    hs->top_cost = ks_val(&top);
     free(order);
     free(sl);
     return ALLOT_OK;
@@ -299,22 +364,23 @@ static size_t select_crossing(cand *a, size_t k, double rem, double *left) {
         cand_swap(&a[p], &a[hi - 1]);
         const cand piv = a[hi - 1];
         size_t store = lo;
-        double w = 0;
+        ksum wk = {0, 0};
         for (size_t i = lo; i + 1 < hi; i++) {
             if (cand_before(&a[i], &piv)) {
-                w += a[i].dc;
+                ks_add(&wk, a[i].dc);
                 cand_swap(&a[i], &a[store]);
                 store++;
             }
         }
         cand_swap(&a[store], &a[hi - 1]);
+        double w = ks_val(&wk);
         if (w > rem) {
             hi = store; /* the crossing is before the pivot */
         } else if (w + piv.dc > rem) {
             *left = rem - w;
             return store;
         } else {
-            rem -= w + piv.dc;
+            rem = fmax(0.0, (rem - w) - piv.dc); /* rounding must not make it negative */
             lo = store + 1;
         }
     }
@@ -339,17 +405,17 @@ static int cmp_cand(const void *x, const void *y) {
 
 static void finish_alloc(const double *acc, const double *cost, size_t n, size_t t, const int *ch,
                          int *choice, size_t *tier_counts, double *sum_acc, double *sum_cost) {
-    double sa = 0, sc = 0;
+    ksum ka = {0, 0}, kc = {0, 0};
     if (tier_counts) memset(tier_counts, 0, t * sizeof *tier_counts);
     for (size_t i = 0; i < n; i++) {
         int j = ch[i];
-        sa += acc[i * t + (size_t)j];
-        sc += cost[i * t + (size_t)j];
+        ks_add(&ka, acc[i * t + (size_t)j]);
+        ks_add(&kc, cost[i * t + (size_t)j]);
         if (tier_counts) tier_counts[j]++;
         if (choice) choice[i] = j;
     }
-    *sum_acc = sa;
-    *sum_cost = sc;
+    *sum_acc = ks_val(&ka);
+    *sum_cost = ks_val(&kc);
 }
 
 double allot_oracle_dual(const double *acc, const double *cost, size_t n, size_t t, double lambda,
@@ -381,10 +447,10 @@ static void result_empty(allot_oracle_result *out) {
 /* One counting pass with bracket [lo, hi]: segments steeper than hi are taken (pos, *cum),
  * segments inside are appended to the candidates. */
 static allot_status bracket_pass(const double *acc, const double *cost, const hull_set *hs, double lo,
-                                 double hi, hv_t *pos, double *cum, cand **cands, size_t *n_cands,
+                                 double hi, hv_t *pos, ksum *cum, cand **cands, size_t *n_cands,
                                  size_t *cap_cands, allot_error *err) {
     size_t n = hs->n, t = hs->t, k = 0;
-    double s_cum = hs->base_cost;
+    ksum s_cum = hs->base_k;
     for (size_t i = 0; i < n; i++) {
         const double *a = acc + i * t, *c = cost + i * t;
         const hv_t *hv = hs->v + i * t;
@@ -393,7 +459,7 @@ static allot_status bracket_pass(const double *acc, const double *cost, const hu
             double s = seg_slope(a, c, hv[j], hv[j + 1]);
             if (s > hi) {
                 p++;
-                s_cum += c[hv[j + 1]] - c[hv[j]];
+                ks_add(&s_cum, c[hv[j + 1]] - c[hv[j]]);
             } else if (s >= lo) {
                 if (k == *cap_cands) {
                     size_t nc = *cap_cands ? 2 * *cap_cands : 1024;
@@ -444,11 +510,11 @@ allot_status allot_oracle_solve_exact(const double *acc, const double *cost, siz
     long frac_q = -1;
     size_t frac_seg = 0;
     double frac_w = 0, lambda = 0;
-    if (!(hs.base_cost <= cap + tol)) {
+    if (!(ks_minus(&hs.base_k, cap) <= tol)) {
         /* infeasible: everyone at the cheapest tier (pos = 0) */
         out->feasible = 0;
         lambda = hs.max_slope;
-    } else if (hs.top_cost <= cap + tol) {
+    } else if (ks_minus(&hs.top_k, cap) <= 0) {
         /* the budget never binds */
         for (size_t i = 0; i < n; i++) pos[i] = (hv_t)(hs.nv[i] - 1);
         lambda = 0;
@@ -468,18 +534,21 @@ allot_status allot_oracle_solve_exact(const double *acc, const double *cost, siz
             if (hs.n_samples > 0 && attempt < 2) {
                 double scale = (double)hs.m / (double)hs.n_samples, est = hs.base_cost;
                 size_t p = 0, mg = attempt == 0 ? margin : 8 * margin;
-                while (p < hs.n_samples && est + scale * hs.samples[p].dc <= cap + tol) {
+                while (p < hs.n_samples && est + scale * hs.samples[p].dc <= cap) {
                     est += scale * hs.samples[p].dc;
                     p++;
                 }
                 if (p >= mg) hi = hs.samples[p - mg].slope;
                 if (p + mg < hs.n_samples) lo = hs.samples[p + mg].slope;
             }
-            double cum;
+            ksum cum;
             st = bracket_pass(acc, cost, &hs, lo, hi, pos, &cum, &cands, &n_cands, &cap_cands, err);
             if (st != ALLOT_OK) goto done;
-            double rem = cap + tol - cum;
-            if (rem < 0) continue; /* crossing is steeper than the bracket */
+            double rem = -ks_minus(&cum, cap);
+            if (rem < 0) {
+                if (hi < INFINITY) continue; /* crossing is steeper than the bracket */
+                rem = 0; /* the cheapest allocation is over the budget by less than the slack */
+            }
             crossing = select_crossing(cands, n_cands, rem, &left);
             if (crossing == n_cands && lo >= 0) continue; /* crossing is flatter than the bracket */
             found = 1;
@@ -492,13 +561,17 @@ allot_status allot_oracle_solve_exact(const double *acc, const double *cost, siz
         if (crossing < n_cands) {
             const cand *x = &cands[crossing];
             lambda = x->slope;
-            /* left still includes the slack; a remainder within the slack counts as exactly on the
-               breakpoint (no fractional query), like the "fits" test */
-            double real_left = left - tol, w = real_left / x->dc;
-            if (real_left > tol && w > 0) {
+            switch (breakpoint_rule(left, x->dc, tol)) {
+            case 1: /* on the breakpoint at its end: taken whole; lambda* the next segment's slope */
+                pos[x->q]++;
+                lambda = next_price(acc, cost, n, t, hs.v, pos, NULL);
+                break;
+            case 0: break; /* on the breakpoint at its start: nothing fractional */
+            default:
                 frac_q = (long)x->q;
                 frac_seg = x->seg;
-                frac_w = w < 1 ? w : 1;
+                frac_w = left / x->dc;
+                break;
             }
         } else {
             lambda = 0; /* everything fit after all (rounding at the very top) */
@@ -506,12 +579,12 @@ allot_status allot_oracle_solve_exact(const double *acc, const double *cost, siz
     }
 
     /* one pass: the allocation, its totals, the counts and L(lambda) over all tiers */
-    double sa = 0, sc = 0, dual = 0;
+    ksum ka = {0, 0}, kc = {0, 0}, kd = {0, 0};
     for (size_t i = 0; i < n; i++) {
         const double *a = acc + i * t, *c = cost + i * t;
         int j = hs.v[i * t + pos[i]];
-        sa += a[j];
-        sc += c[j];
+        ks_add(&ka, a[j]);
+        ks_add(&kc, c[j]);
         if (choice) choice[i] = j;
         if (tier_counts) tier_counts[j]++;
         double best = a[0] - lambda * c[0];
@@ -519,8 +592,9 @@ allot_status allot_oracle_solve_exact(const double *acc, const double *cost, siz
             double v = a[k] - lambda * c[k];
             if (v > best) best = v;
         }
-        dual += best;
+        ks_add(&kd, best);
     }
+    const double sa = ks_val(&ka), sc = ks_val(&kc), dual = ks_val(&kd);
     out->lambda = lambda;
     out->mean_acc = sa / (double)n;
     out->mean_cost = sc / (double)n;
@@ -548,8 +622,9 @@ done:
 
 /* Argmax of acc - lambda*cost per query, ties to the cheaper tier, then the lower index. */
 static void choose_totals(const double *acc, const double *cost, size_t n, size_t t, double lambda,
-                          int *choice, double *tot_cost, double *tot_acc) {
-    double sc = 0, sa = 0;
+                          int *choice, ksum *tot_cost, double *tot_acc) {
+    ksum kc = {0, 0};
+    double sa = 0;
     for (size_t i = 0; i < n; i++) {
         const double *a = acc + i * t, *c = cost + i * t;
         size_t b = 0;
@@ -562,10 +637,10 @@ static void choose_totals(const double *acc, const double *cost, size_t n, size_
             }
         }
         if (choice) choice[i] = (int)b;
-        sc += c[b];
+        ks_add(&kc, c[b]); /* compared with the budget: compensated */
         sa += a[b];
     }
-    *tot_cost = sc;
+    *tot_cost = kc;
     *tot_acc = sa;
 }
 
@@ -575,10 +650,11 @@ double allot_oracle_choose(const double *acc, const double *cost, size_t n, size
         if (mean_acc) *mean_acc = 0;
         return 0;
     }
-    double sc, sa;
+    ksum sc;
+    double sa;
     choose_totals(acc, cost, n, t, lambda, choice, &sc, &sa);
     if (mean_acc) *mean_acc = sa / (double)n;
-    return sc / (double)n;
+    return ks_val(&sc) / (double)n;
 }
 
 static uint64_t dbits(double x) {
@@ -611,14 +687,15 @@ allot_status allot_oracle_solve_bisect(const double *acc, const double *cost, si
     }
 
     /* the cheapest allocation and the steepest first hull segment (the largest useful price) */
-    double base_cost = 0, max_slope = 0;
+    double max_slope = 0;
+    ksum kbase = {0, 0};
     for (size_t i = 0; i < n; i++) {
         const double *a = acc + i * t, *c = cost + i * t;
         size_t b = 0;
         for (size_t j = 1; j < t; j++)
             if (tier_before(a, c, (int)j, (int)b)) b = j;
         hi_ch[i] = (int)b;
-        base_cost += c[b];
+        ks_add(&kbase, c[b]);
         for (size_t j = 0; j < t; j++) {
             if (c[j] > c[b] && a[j] > a[b]) {
                 double s = seg_slope(a, c, (int)b, (int)j);
@@ -630,21 +707,25 @@ allot_status allot_oracle_solve_bisect(const double *acc, const double *cost, si
     long frac_q = -1;
     int frac_from = -1, frac_to = -1;
     double frac_w = 0, lambda = 0, extra_acc = 0;
-    double tc, ta;
-    if (!(base_cost <= cap + tol)) {
+    ksum tc;
+    double ta;
+    if (!(ks_minus(&kbase, cap) <= tol)) {
         out->feasible = 0;
+        lambda = max_slope;
+    } else if (ks_minus(&kbase, cap) > 0) {
+        /* the cheapest allocation is over the budget by less than the slack: on its breakpoint */
         lambda = max_slope;
     } else {
         choose_totals(acc, cost, n, t, 0.0, hi_ch, &tc, &ta);
-        if (!(tc <= cap + tol)) {
+        if (ks_minus(&tc, cap) > 0) {
             /* binding: invariant cost(lo) > cap >= cost(hi); search over the ordered doubles */
             double hi = max_slope > 0 ? max_slope * (1 + 1e-9) + DBL_MIN : DBL_MIN;
             choose_totals(acc, cost, n, t, hi, NULL, &tc, &ta);
-            for (int g = 0; g < 64 && !(tc <= cap + tol); g++) {
+            for (int g = 0; g < 64 && ks_minus(&tc, cap) > 0; g++) {
                 hi *= 2;
                 choose_totals(acc, cost, n, t, hi, NULL, &tc, &ta);
             }
-            if (!(tc <= cap + tol)) {
+            if (ks_minus(&tc, cap) > 0) {
                 free(hi_ch);
                 free(lo_ch);
                 return allot_error_set(err, ALLOT_E_INTERNAL, "oracle: no price reaches the budget");
@@ -653,32 +734,51 @@ allot_status allot_oracle_solve_bisect(const double *acc, const double *cost, si
             for (int it = 0; it < iters && hib - lob > 1; it++) {
                 uint64_t mid = lob + (hib - lob) / 2;
                 choose_totals(acc, cost, n, t, bitsd(mid), NULL, &tc, &ta);
-                if (tc <= cap + tol)
+                if (ks_minus(&tc, cap) <= 0)
                     hib = mid;
                 else
                     lob = mid;
             }
             lambda = bitsd(hib);
-            double lc, la;
+            ksum lc;
+            double la;
             choose_totals(acc, cost, n, t, lambda, hi_ch, &tc, &ta);
             choose_totals(acc, cost, n, t, bitsd(lob), lo_ch, &lc, &la);
-            /* LP: move the queries whose choice differs, in index order, until the budget runs out */
-            double rem = cap - tc;
-            for (size_t i = 0; i < n && rem > tol; i++) {
+            /* LP: move the queries whose choice differs, in index order (the order exact takes tied
+               segments in), until the budget runs out */
+            double rem = -ks_minus(&tc, cap);
+            int crossed = 0;
+            for (size_t i = 0; i < n && !crossed; i++) {
                 if (hi_ch[i] == lo_ch[i]) continue;
                 const double *a = acc + i * t, *c = cost + i * t;
                 double dc = c[lo_ch[i]] - c[hi_ch[i]], da = a[lo_ch[i]] - a[hi_ch[i]];
                 if (!(dc > 0)) continue;
-                if (dc <= rem + tol) {
+                if (dc <= rem) {
                     rem -= dc;
                     extra_acc += da;
-                } else {
+                    continue;
+                }
+                int rule = breakpoint_rule(rem, dc, tol);
+                if (rule == 1) {
+                    /* the budget sits on the breakpoint after this query: the integral allocation
+                       takes every query moved so far and this one, like exact */
+                    for (size_t q = 0; q <= i; q++) hi_ch[q] = lo_ch[q];
+                    extra_acc = 0;
+                    lambda = next_price(acc, cost, n, t, NULL, NULL, hi_ch);
+                } else if (rule < 0) {
                     frac_q = (long)i;
                     frac_from = hi_ch[i];
                     frac_to = lo_ch[i];
                     frac_w = rem / dc;
-                    break;
                 }
+                crossed = 1;
+            }
+            if (!crossed && extra_acc != 0) {
+                /* every differing query fit: cost(lo) exceeded the budget only by rounding, the
+                   budget is on the breakpoint after all of them */
+                memcpy(hi_ch, lo_ch, n * sizeof *hi_ch);
+                extra_acc = 0;
+                lambda = next_price(acc, cost, n, t, NULL, NULL, hi_ch);
             }
         }
     }
@@ -733,7 +833,7 @@ allot_status allot_oracle_frontier(const double *acc, const double *cost, size_t
     size_t n_cands = 0, cap_cands = 0;
     hv_t *pos = malloc(n * sizeof *pos);
     allot_frontier_point *pts = NULL;
-    double cum = 0;
+    ksum cum = {0, 0};
     if (!pos) {
         st = allot_error_set(err, ALLOT_E_NOMEM, "oracle: out of memory");
         goto done;
@@ -747,20 +847,20 @@ allot_status allot_oracle_frontier(const double *acc, const double *cost, size_t
             allot_error_set(err, ALLOT_E_NOMEM, "oracle: out of memory for %zu frontier points", n_cands + 1);
         goto done;
     }
-    double sc = hs.base_cost, sa = 0;
-    for (size_t i = 0; i < n; i++) sa += acc[i * t + hs.v[i * t]];
+    ksum sc = hs.base_k, sa = {0, 0};
+    for (size_t i = 0; i < n; i++) ks_add(&sa, acc[i * t + hs.v[i * t]]);
     pts[0].lambda = INFINITY;
-    pts[0].mean_cost = sc / (double)n;
-    pts[0].mean_acc = sa / (double)n;
+    pts[0].mean_cost = ks_val(&sc) / (double)n;
+    pts[0].mean_acc = ks_val(&sa) / (double)n;
     for (size_t k = 0; k < n_cands; k++) {
         const cand *x = &cands[k];
         const hv_t *hv = hs.v + (size_t)x->q * t;
         const double *a = acc + (size_t)x->q * t;
-        sc += x->dc;
-        sa += a[hv[x->seg + 1]] - a[hv[x->seg]];
+        ks_add(&sc, x->dc);
+        ks_add(&sa, a[hv[x->seg + 1]] - a[hv[x->seg]]);
         pts[k + 1].lambda = x->slope;
-        pts[k + 1].mean_cost = sc / (double)n;
-        pts[k + 1].mean_acc = sa / (double)n;
+        pts[k + 1].mean_cost = ks_val(&sc) / (double)n;
+        pts[k + 1].mean_acc = ks_val(&sa) / (double)n;
     }
     *points = pts;
     *n_points = n_cands + 1;

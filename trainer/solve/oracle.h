@@ -22,20 +22,25 @@
  *    chosen (so duplicates resolve to the lowest index, equal-cost tiers to the most accurate one).
  *    Hull points that are exactly collinear (equal computed slopes) are kept as separate segments.
  *  - The exact walk orders hull segments by (slope descending, query ascending, segment ascending)
- *    and takes whole segments until the first one that does not fit ("fits": running total cost
- *    <= N*B*(1 + 1e-12)). lambda* is that segment's slope, it is the fractional one in the LP.
+ *    and takes whole segments until the first one that does not fit (running total cost <= N*B,
+ *    totals as compensated sums). lambda* is that segment's slope; it is the fractional one in the
+ *    LP.
+ *  - Budget on a breakpoint: if that segment is short of fitting, or has a remainder, by at most
+ *    min(8 ulps of N*B, 1e-9 x its cost), it is taken whole (or not at all) and frac_query = -1;
+ *    lambda* is then the smallest optimal price, the slope of the next segment (0 if none).
  *  - When no other segment has the same slope as the crossing one, exact and bisect return the same
  *    integral allocation: every segment steeper than lambda*. At a tie (several segments with slope
  *    lambda*) exact additionally takes the tied segments that precede the crossing one in the order
  *    above, while bisect (the pure price allocation, ties to the cheaper tier) takes none of them:
  *    both are optimal for the same lambda*, both LP values are equal, exact's integral accuracy is
- *    >= bisect's.
- *  - Budget below the cheapest allocation: the cheapest allocation, feasible = 0, lambda = the
- *    largest hull slope (the smallest price at which every query chooses its cheapest tier),
- *    lp_value = dual_bound = mean_acc (the LP itself is infeasible), frac_query = -1.
+ *    >= bisect's. (When the budget is on a breakpoint inside or at the end of the tied group,
+ *    bisect takes the same queries as exact: those its LP moves whole, in query order.)
+ *  - Budget below the cheapest allocation (by more than 8 ulps): the cheapest allocation,
+ *    feasible = 0, lambda = the largest hull slope (the smallest price at which every query
+ *    chooses its cheapest tier), lp_value = dual_bound = mean_acc (the LP itself is infeasible),
+ *    frac_query = -1.
  *  - Budget at or above the all-max-accuracy allocation: lambda = 0, every query at its most
  *    accurate tier (the cheapest among equally accurate ones), frac_query = -1.
- *  - Budget exactly at a breakpoint: the segment ending there is taken, frac_query = -1.
  */
 #ifndef ALLOT_ORACLE_H
 #define ALLOT_ORACLE_H
