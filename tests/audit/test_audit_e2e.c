@@ -4,7 +4,9 @@
  * allot_oracle_solve_exact, the learned tiers from the runtime's own decisions, uniform from tier
  * means by hand, imitation/confusion/regret/bounds/gain capture from their definitions. Also: the
  * report files and plots exist, a curves file with another SHA-256 is refused, the sweep is
- * monotone for the oracle, and the same inputs give the same report.
+ * monotone for the oracle, and the same inputs give the same report. Value policies (--target
+ * value, both learners) are audited beside the tier policies with the same checks (their
+ * 'calibrated' rule is the value rule at the calibrated lambda, 'argmax' the value rule at 0).
  */
 #define CHECK_AREA "audit"
 #include <math.h>
@@ -150,7 +152,7 @@ static void check_policy(const cJSON *pj, const char *bundle, const allot_curves
 
 int main(void) {
     char *dir = tu_tmpdir();
-    char cpath[4096], p1[4096], p2[4096], out[4096], path[4200];
+    char cpath[4096], p1[4096], p2[4096], p4[4096], p5[4096], out[4096], path[4200];
     snprintf(cpath, sizeof cpath, "%s/curves.jsonl", dir);
     allot_curves *c = tu_roundtrip(tu_make_curves(600, 1, 21), cpath);
     allot_error err = {0};
@@ -165,26 +167,33 @@ int main(void) {
         o.hash_dim = 256;
         snprintf(l ? p2 : p1, sizeof p1, "%s/policy-%s.json", dir, l ? "liblinear" : "xgboost");
         REQUIRE_OK(allot_train(c, cpath, &o, l ? p2 : p1, NULL, &err));
+        o.target = ALLOT_TARGET_TIER_VALUE;
+        snprintf(l ? p5 : p4, sizeof p4, "%s/policy-value-%s.json", dir, l ? "liblinear" : "xgboost");
+        REQUIRE_OK(allot_train(c, cpath, &o, l ? p5 : p4, NULL, &err));
     }
     snprintf(out, sizeof out, "%s/audit", dir);
     allot_audit_options ao;
     allot_audit_options_default(&ao);
     ao.budget = B;
     ao.bootstrap = 300;
-    const char *pols[2] = {p1, p2};
-    allot_audit_summary sm[2];
+    const char *pols[4] = {p1, p2, p4, p5};
+    allot_audit_summary sm[4];
     char *js = NULL, *md = NULL;
-    allot_status st = allot_audit_run(c, cpath, pols, 2, &ao, out, &js, &md, sm, &err);
+    allot_status st = allot_audit_run(c, cpath, pols, 4, &ao, out, &js, &md, sm, &err);
     CHECKF(st == ALLOT_OK, "%s", err.msg);
     CHECK(js && md);
     cJSON *rep = cJSON_Parse(js);
     CHECK(rep != NULL);
     CHECK(cJSON_IsTrue(cJSON_GetObjectItem(rep, "all_regret_bounds_hold")));
     cJSON *pols_j = cJSON_GetObjectItem(rep, "policies");
-    CHECK(cJSON_GetArraySize(pols_j) == 2);
-    check_policy(cJSON_GetArrayItem(pols_j, 0), p1, c, B);
-    check_policy(cJSON_GetArrayItem(pols_j, 1), p2, c, B);
-    CHECK(sm[0].bounds_hold && sm[1].bounds_hold);
+    CHECK(cJSON_GetArraySize(pols_j) == 4);
+    for (int k = 0; k < 4; k++) {
+        check_policy(cJSON_GetArrayItem(pols_j, k), pols[k], c, B);
+        CHECK(sm[k].bounds_hold);
+        const char *tg = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(pols_j, k), "target"));
+        CHECKF(tg && !strcmp(tg, k < 2 ? "tier" : "value"), "policy %d target %s", k, tg ? tg : "?");
+    }
+    CHECK(strstr(md, "Value policy") != NULL);
     /* files */
     struct stat sb;
     snprintf(path, sizeof path, "%s/report.json", out);
@@ -204,7 +213,7 @@ int main(void) {
     /* same inputs, same report */
     char *js2 = NULL;
     ao.plots = 0;
-    REQUIRE_OK(allot_audit_run(c, cpath, pols, 2, &ao, NULL, &js2, NULL, NULL, &err));
+    REQUIRE_OK(allot_audit_run(c, cpath, pols, 4, &ao, NULL, &js2, NULL, NULL, &err));
     CHECK(js2 && !strcmp(js, js2));
     free(js2);
     /* --sweep-retrain: training again at the policy's own budget reproduces it exactly */
@@ -215,9 +224,9 @@ int main(void) {
         ro.n_sweep = 2;
         ro.sweep_retrain = 1;
         char *jr = NULL;
-        REQUIRE_OK(allot_audit_run(c, cpath, pols, 2, &ro, NULL, &jr, NULL, NULL, &err));
+        REQUIRE_OK(allot_audit_run(c, cpath, pols, 4, &ro, NULL, &jr, NULL, NULL, &err));
         cJSON *rr = cJSON_Parse(jr);
-        for (int k = 0; k < 2; k++) {
+        for (int k = 0; k < 4; k++) {
             cJSON *sw = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(rr, "policies"), k), "sweep");
             CHECK(cJSON_GetArraySize(sw) == 2);
             cJSON *atb = cJSON_GetArrayItem(sw, 1);

@@ -89,6 +89,39 @@ int main(int argc, char **argv) {
     snprintf(args, sizeof args, "audit '%s' --policy '%s/none.json' --budget 4 --out '%s' --quiet", cpath, dir, out);
     CHECK(run(args, NULL) == 3);
 
+    /* value policies: train, predict (per-tier predicted accuracies), audit */
+    {
+        char pv[4096], q[4096], po[4096];
+        snprintf(pv, sizeof pv, "%s/policy-value.json", dir);
+        snprintf(q, sizeof q, "%s/queries.jsonl", dir);
+        snprintf(po, sizeof po, "%s/pred.jsonl", dir);
+        snprintf(args, sizeof args, "train '%s' --budget 4 --target value --out '%s' --quiet", cpath, pv);
+        CHECK(run(args, NULL) == 0);
+        FILE *fp = fopen(q, "w");
+        fputs("{\"id\":\"a\",\"prompt\":\"Compute 12 + step ?\",\"features\":{\"hint\":0.5}}\n"
+              "{\"id\":\"b\",\"prompt\":\"Compute 12 + step step 12 + step step 12 + ?\"}\n",
+              fp);
+        fclose(fp);
+        snprintf(args, sizeof args, "predict --model '%s' --json '%s'", pv, q);
+        CHECK(run(args, po) == 0);
+        char *pt = tu_slurp(po, NULL);
+        CHECK(pt && strstr(pt, "\"rule\":\"value\"") && strstr(pt, "\"accuracies\":{\"k@1\":") &&
+              strstr(pt, "\"expected_cost\":null"));
+        free(pt);
+        snprintf(args, sizeof args, "predict --model '%s' --mu 0 --json '%s'", pv, q);
+        CHECK(run(args, po) == 0);
+        pt = tu_slurp(po, NULL);
+        CHECK(pt && strstr(pt, "\"rule\":\"value\",\"mu\":0,"));
+        free(pt);
+        snprintf(args, sizeof args, "audit '%s' --policy '%s' --policy '%s' --budget 4 --out '%s' --quiet", cpath, px,
+                 pv, out);
+        CHECK(run(args, NULL) == 0);
+        snprintf(args, sizeof args, "train '%s' --budget 4 --target values --out '%s'", cpath, pv);
+        CHECK(run(args, NULL) == 1);
+        snprintf(args, sizeof args, "train '%s' --budget 4 --target value --gap-weights --out '%s'", cpath, pv);
+        CHECK(run(args, NULL) == 1);
+    }
+
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);

@@ -3,7 +3,9 @@
  * queries, compute their features with the policy's featuriser, and compare the runtime's class
  * probabilities and tiers with XGBoost's own prediction (XGBoosterPredictFromDMatrix on the
  * bundle's model text) or LIBLINEAR's own predict_probability (load_model on the bundle's model
- * text). Used by test_learn and test_learn_shared.
+ * text). Value bundles (classifier.target "value"): every tier's model, XGBoost's reg:logistic
+ * prediction or LIBLINEAR's predict_values clipped to [0,1], compared bit for bit with the runtime's
+ * predicted accuracies. Used by test_learn and test_learn_shared.
  */
 #ifndef ALLOT_LEARN_BUNDLE_CHECK_H
 #define ALLOT_LEARN_BUNDLE_CHECK_H
@@ -52,10 +54,45 @@ static char *bc_raw_object(const char *doc, const char *key) {
     return out;
 }
 
+/* The raw text of the idx-th object of the array value of "key" (first occurrence), malloc'd. */
+static char *bc_raw_array_object(const char *doc, const char *key, size_t idx) {
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":[", key);
+    const char *p = strstr(doc, pat);
+    if (!p) return NULL;
+    p += strlen(pat);
+    for (size_t k = 0;; k++) {
+        while (*p == ' ' || *p == ',') p++;
+        if (*p != '{') return NULL;
+        int depth = 0, in_str = 0;
+        const char *q = p;
+        for (; *q; q++) {
+            if (in_str) {
+                if (*q == '\\' && q[1]) q++;
+                else if (*q == '"') in_str = 0;
+                continue;
+            }
+            if (*q == '"') in_str = 1;
+            else if (*q == '{') depth++;
+            else if (*q == '}' && --depth == 0) break;
+        }
+        if (!*q) return NULL;
+        if (k == idx) {
+            size_t len = (size_t)(q - p) + 1;
+            char *out = malloc(len + 1);
+            memcpy(out, p, len);
+            out[len] = '\0';
+            return out;
+        }
+        p = q + 1;
+    }
+}
+
 typedef struct bc_result {
     size_t n_test, tier_mismatch, prob_mismatch;
     double max_prob_diff;
     const char *kind;
+    int value; /* a value bundle: probabilities are predicted accuracies, compared exactly */
 } bc_result;
 
 /* Compare runtime and library predictions on the bundle's held-out queries. */
@@ -70,6 +107,8 @@ static void bc_check_bundle(const char *bundle_path, const allot_curves *c, bc_r
     cJSON *cl = cJSON_GetObjectItem(root, "classifier");
     const char *kind = cJSON_GetStringValue(cJSON_GetObjectItem(cl, "kind"));
     res->kind = !kind ? "?" : !strcmp(kind, "xgboost") ? "xgboost" : !strcmp(kind, "liblinear") ? "liblinear" : "constant";
+    const char *target = cJSON_GetStringValue(cJSON_GetObjectItem(cl, "target"));
+    res->value = target && !strcmp(target, "value");
     cJSON *tid = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "provenance"), "split"), "test_ids");
     size_t nt = (size_t)cJSON_GetArraySize(tid);
     const char **ids = malloc((nt ? nt : 1) * sizeof *ids);
@@ -105,7 +144,67 @@ static void bc_check_bundle(const char *bundle_path, const allot_curves *c, bc_r
                "%s", err.msg);
     }
 
-    if (!strcmp(res->kind, "xgboost")) {
+    if (res->value && !strcmp(res->kind, "xgboost")) {
+        float *x = malloc(sp.n_test * fm.d * sizeof *x);
+        for (size_t j = 0; j < sp.n_test; j++) memcpy(x + j * fm.d, fm.dense + sp.test_idx[j] * fm.d, fm.d * sizeof *x);
+        DMatrixHandle dm = NULL;
+        CHECK(XGDMatrixCreateFromMat(x, sp.n_test, fm.d, NAN, &dm) == 0);
+        for (size_t k = 0; k < K; k++) {
+            char *model = bc_raw_array_object(text, "xgboost_per_tier", k);
+            CHECK(model != NULL);
+            if (!model) break;
+            BoosterHandle b = NULL;
+            CHECK(XGBoosterCreate(NULL, 0, &b) == 0);
+            CHECK(XGBoosterLoadModelFromBuffer(b, model, strlen(model)) == 0);
+            const bst_ulong *shape = NULL;
+            bst_ulong dim = 0;
+            const float *out = NULL;
+            CHECK(XGBoosterPredictFromDMatrix(b, dm,
+                                              "{\"type\":0,\"training\":false,\"iteration_begin\":0,\"iteration_end\":0,"
+                                              "\"strict_shape\":false}",
+                                              &shape, &dim, &out) == 0);
+            for (size_t j = 0; j < sp.n_test; j++) lib_prob[j * K + k] = (double)out[j];
+            XGBoosterFree(b);
+            free(model);
+        }
+        XGDMatrixFree(dm);
+        free(x);
+    } else if (res->value && !strcmp(res->kind, "liblinear")) {
+        cJSON *arr = cJSON_GetObjectItem(cl, "liblinear_per_tier");
+        CHECK(cJSON_GetArraySize(arr) == (int)K);
+        size_t d = fm.d;
+        float *z = malloc((d ? d : 1) * sizeof *z);
+        struct feature_node *xn = malloc((d + fm.hash_dim + 2) * sizeof *xn);
+        for (size_t k = 0; k < K && k < (size_t)cJSON_GetArraySize(arr); k++) {
+            const char *mt = cJSON_GetStringValue(cJSON_GetArrayItem(arr, (int)k));
+            char path[4200];
+            snprintf(path, sizeof path, "%.4000s.liblinear-model", bundle_path);
+            FILE *fp = fopen(path, "w");
+            fputs(mt, fp);
+            fclose(fp);
+            struct model *m = load_model(path);
+            unlink(path);
+            CHECK(m != NULL);
+            if (!m) break;
+            for (size_t j = 0; j < sp.n_test; j++) {
+                size_t i = sp.test_idx[j], at = 0;
+                allot_featurizer_standardize(f, fm.dense + i * d, z);
+                for (size_t q = 0; q < d; q++)
+                    if (z[q] != 0.0f) xn[at++] = (struct feature_node){(int)q + 1, z[q]};
+                if (hashed)
+                    for (size_t e = fm.sp_start[i]; e < fm.sp_start[i + 1]; e++)
+                        xn[at++] = (struct feature_node){(int)d + 1 + (int)fm.sp_index[e], fm.sp_value[e]};
+                if (m->bias >= 0) xn[at++] = (struct feature_node){m->nr_feature + 1, m->bias};
+                xn[at].index = -1;
+                double v;
+                predict_values(m, xn, &v);
+                lib_prob[j * K + k] = v < 0 ? 0.0 : v > 1 ? 1.0 : v;
+            }
+            free_and_destroy_model(&m);
+        }
+        free(z);
+        free(xn);
+    } else if (!strcmp(res->kind, "xgboost")) {
         char *model = bc_raw_object(text, "xgboost");
         CHECK(model != NULL);
         BoosterHandle b = NULL;
@@ -169,16 +268,16 @@ static void bc_check_bundle(const char *bundle_path, const allot_curves *c, bc_r
     } else {
         for (size_t j = 0; j < sp.n_test * K; j++) lib_prob[j] = 1.0;
     }
-    int argmax = allot_rt_rule(rt) == ALLOT_RT_ARGMAX;
+    int rule = allot_rt_rule(rt);
     double mu = allot_rt_mu(rt);
     for (size_t j = 0; j < sp.n_test; j++) {
         for (size_t k = 0; k < K; k++) {
             double dlt = fabs(rt_prob[j * K + k] - lib_prob[j * K + k]);
             if (dlt > res->max_prob_diff) res->max_prob_diff = dlt;
-            if (dlt > 1e-12) res->prob_mismatch++;
+            /* predicted accuracies must be the libraries' values bit for bit */
+            if (res->value ? rt_prob[j * K + k] != lib_prob[j * K + k] : dlt > 1e-12) res->prob_mismatch++;
         }
-        size_t cls = allot_rt_rule_apply(argmax ? ALLOT_RT_ARGMAX : ALLOT_RT_CALIBRATED, mu, lib_prob + j * K,
-                                         class_cost, K);
+        size_t cls = allot_rt_rule_apply(rule, mu, lib_prob + j * K, class_cost, K);
         if ((size_t)class_tier[cls] != rt_tier[j]) res->tier_mismatch++;
     }
     free(extras);

@@ -2,7 +2,11 @@
  * test_learn.c - allot_learn on synthetic curves: split, class map, calibration, both learners
  * through the real XGBoost and LIBLINEAR APIs, bundle round trip through the runtime's policy
  * loader (same probabilities as XGBoost/LIBLINEAR themselves, same tier on every held-out query),
- * determinism, the constant and two-class cases, and errors.
+ * determinism, the constant and two-class cases, and errors. Value policies (--target value):
+ * per-tier regressors through both libraries, bit-for-bit parity of the predicted accuracies, the
+ * value rule's calibration, and the uninformative-features case (the allocation reduces to the
+ * single-tier/hull choice on the training mean curve). Negative mu: calibration raises an
+ * underspending classifier's spend to the budget.
  */
 #define CHECK_AREA "learn"
 #include <math.h>
@@ -20,6 +24,7 @@
 #include "learn_bundle_check.h"
 #include "learn_test_util.h"
 #include "linear_learner.h"
+#include "oracle.h"
 #include "xgb_learner.h"
 
 static void test_split(void) {
@@ -343,6 +348,227 @@ static void test_unpicked_tier(const char *dir) {
     allot_curves_free(c);
 }
 
+/* Train a value policy (defaults as the CLI's unless o is given) and check it against the libraries. */
+static void train_value_and_check(const allot_curves *c, const char *curves_path, const char *out,
+                                  allot_learner_kind l, double budget, allot_decision_rule rule,
+                                  const allot_train_options *given, allot_train_report *r) {
+    allot_train_options o;
+    if (given) o = *given;
+    else {
+        allot_train_options_default(&o);
+        o.linear.c_min = 0.25;
+        o.linear.c_max = 4;
+        o.hash_dim = 512;
+    }
+    o.budget = budget;
+    o.learner = l;
+    o.rule = rule;
+    o.target = ALLOT_TARGET_TIER_VALUE;
+    allot_error err = {0};
+    allot_status st = allot_train(c, curves_path, &o, out, r, &err);
+    CHECKF(st == ALLOT_OK, "%s", err.msg);
+    if (st != ALLOT_OK) return;
+    CHECK(r->runtime_parity == 1);
+    CHECK(r->n_classes == c->n_tiers);
+    bc_result bc;
+    bc_check_bundle(out, c, &bc);
+    CHECK(bc.value == 1);
+    CHECK(bc.n_test == r->n_test);
+    CHECKF(bc.tier_mismatch == 0, "value %s: %zu tiers differ", bc.kind, bc.tier_mismatch);
+    CHECKF(bc.prob_mismatch == 0, "value %s: %zu predicted accuracies differ from the library's (max %g)", bc.kind,
+           bc.prob_mismatch, bc.max_prob_diff);
+}
+
+static void test_value(const char *dir) {
+    char cpath[4096], b1[4096], b2[4096];
+    snprintf(cpath, sizeof cpath, "%s/value-curves.jsonl", dir);
+    allot_curves *c = tu_roundtrip(tu_make_curves(500, 1, 5), cpath);
+    allot_train_report r;
+    for (int l = 0; l < 2; l++)
+        for (int rule = 0; rule < 2; rule++) {
+            snprintf(b1, sizeof b1, "%s/v-%d-%d.json", dir, l, rule);
+            train_value_and_check(c, cpath, b1, (allot_learner_kind)l, 4.0, (allot_decision_rule)rule, NULL, &r);
+            CHECK(r.n_test == 100 && r.n_train == 400 && r.n_classes == 5);
+            CHECKF(r.mu >= 0, "lambda %g", r.mu);
+            /* lambda is the smallest price meeting B on the out-of-fold predictions */
+            CHECKF(r.oof_cost_calibrated <= 4.0 + 1e-9, "value %d: OOF cost %g", l, r.oof_cost_calibrated);
+            CHECK(r.mu > 0 || r.oof_cost_argmax <= 4.0 + 1e-9);
+            printf("value %-9s rule %d: OOF cost %.3f (lambda 0: %.3f), lambda %.5g, held-out acc %.4f cost %.3f "
+                   "(lambda 0: %.4f / %.3f), oracle %.4f\n",
+                   l ? "liblinear" : "xgboost", rule, r.oof_cost_calibrated, r.oof_cost_argmax, r.mu,
+                   r.test_acc_calibrated, r.test_cost_calibrated, r.test_acc_argmax, r.test_cost_argmax,
+                   r.test_oracle_acc);
+            /* the bundle: target, per-tier models, the value rule */
+            char *t = tu_slurp(b1, NULL);
+            cJSON *root = cJSON_Parse(t);
+            cJSON *cl = cJSON_GetObjectItem(root, "classifier"), *dec = cJSON_GetObjectItem(root, "decision");
+            CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(cl, "target")), "value"));
+            CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(cl, l ? "liblinear_per_tier" : "xgboost_per_tier")) == 5);
+            CHECK(cJSON_GetObjectItem(cl, l ? "xgboost_per_tier" : "liblinear_per_tier") == NULL);
+            CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(dec, "rule")), "value"));
+            double lam = cJSON_GetNumberValue(cJSON_GetObjectItem(dec, "lambda"));
+            CHECKF(rule == ALLOT_DECISION_ARGMAX ? lam == 0 : lam == r.mu, "decision.lambda %g, trained %g", lam, r.mu);
+            cJSON *prov = cJSON_GetObjectItem(root, "provenance");
+            CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(prov, "target")), "value"));
+            CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(prov, "validation"), "prob")) == 400);
+            cJSON_Delete(root);
+            free(t);
+        }
+    /* deterministic */
+    for (int l = 0; l < 2; l++) {
+        snprintf(b1, sizeof b1, "%s/v-%d-0.json", dir, l);
+        snprintf(b2, sizeof b2, "%s/v-again.json", dir);
+        train_value_and_check(c, cpath, b2, (allot_learner_kind)l, 4.0, ALLOT_DECISION_CALIBRATED, NULL, &r);
+        size_t l1, l2;
+        char *x1 = tu_slurp(b1, &l1), *x2 = tu_slurp(b2, &l2);
+        CHECKF(l1 == l2 && !memcmp(x1, x2, l1), "value learner %d not deterministic", l);
+        free(x1);
+        free(x2);
+    }
+    allot_curves_free(c);
+}
+
+/* Uninformative features (one prompt for every query, no record features): every regressor predicts
+ * about its tier's training mean for every query, so the value policy gives every query the same
+ * tier: at a budget equal to a hull tier's cost, exactly the oracle's choice on the training pool's
+ * mean curve (one "query" with the mean accuracies and costs: the uniform allocation, a single
+ * tier); between two hull tiers, uniform mixes them and the value policy gives every query one of
+ * the two (which one depends on where the folds' switch points fall: lambda is calibrated on
+ * out-of-fold predictions of five slightly different fold models). */
+static void test_value_uninformative(const char *dir) {
+    char cpath[4096], b[4096];
+    snprintf(cpath, sizeof cpath, "%s/flat-curves.jsonl", dir);
+    allot_curves *c = tu_make_curves(400, 0, 21);
+    for (size_t i = 0; i < c->n_queries; i++) {
+        free(c->prompts[i]);
+        c->prompts[i] = tu_strdup("Compute 12 + step step ?");
+    }
+    c = tu_roundtrip(c, cpath);
+    size_t T = c->n_tiers;
+    static const double budgets[] = {1, 2, 4, 8, 3, 6};
+    for (size_t bi = 0; bi < sizeof budgets / sizeof budgets[0]; bi++) {
+        double B = budgets[bi];
+        int vertex = B == 1 || B == 2 || B == 4 || B == 8; /* tier costs are exactly 1, 2, 4, 8, 16 */
+        for (int l = 0; l < 2; l++) {
+            allot_train_options o;
+            allot_train_options_default(&o);
+            o.features = "";
+            o.hash_dim = 64;
+            o.linear.c_min = 0.25;
+            o.linear.c_max = 4;
+            /* let the boosted constant converge to the mean */
+            o.xgb.eta = 0.3;
+            o.xgb.early_stopping = 0;
+            snprintf(b, sizeof b, "%s/flat-%d.json", dir, l);
+            allot_train_report r;
+            train_value_and_check(c, cpath, b, (allot_learner_kind)l, B, ALLOT_DECISION_CALIBRATED, &o, &r);
+            /* the training pool's mean curve, from the bundle's split */
+            char *t = tu_slurp(b, NULL);
+            cJSON *root = cJSON_Parse(t);
+            cJSON *tid = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "provenance"), "split"),
+                                             "test_ids");
+            size_t nt = (size_t)cJSON_GetArraySize(tid);
+            const char **ids = malloc(nt * sizeof *ids);
+            for (size_t j = 0; j < nt; j++) ids[j] = cJSON_GetArrayItem(tid, (int)j)->valuestring;
+            allot_split sp;
+            allot_error err = {0};
+            REQUIRE_OK(allot_split_from_test_ids(c, ids, nt, &sp, &err));
+            double ma[16] = {0}, mc[16] = {0};
+            for (size_t j = 0; j < sp.n_train; j++)
+                for (size_t k = 0; k < T; k++) {
+                    ma[k] += c->acc[sp.train_idx[j] * T + k];
+                    mc[k] += c->cost[sp.train_idx[j] * T + k];
+                }
+            for (size_t k = 0; k < T; k++) { /* sums first: integer costs give exact means */
+                ma[k] /= (double)sp.n_train;
+                mc[k] /= (double)sp.n_train;
+            }
+            int want = -1, lo = -1, hi = -1;
+            allot_oracle_result orr;
+            REQUIRE_OK(allot_oracle_solve_exact(ma, mc, 1, T, B, &want, NULL, &orr, &err));
+            /* the hull neighbours around B: the oracle's tiers just below and just above it */
+            REQUIRE_OK(allot_oracle_solve_exact(ma, mc, 1, T, B, &lo, NULL, &orr, &err));
+            for (size_t k = 0; k < T; k++)
+                if (mc[k] > B && hi < 0) {
+                    int h = -1;
+                    REQUIRE_OK(allot_oracle_solve_exact(ma, mc, 1, T, mc[k], &h, NULL, &orr, &err));
+                    hi = h;
+                }
+            /* every held-out query, through the runtime */
+            allot_rt_policy *rt = NULL;
+            REQUIRE_OK(allot_rt_load(b, &rt, &err));
+            size_t same = 0, first = 99;
+            for (size_t j = 0; j < sp.n_test; j++) {
+                size_t i = sp.test_idx[j], tier = 99;
+                REQUIRE_OK(allot_rt_predict(rt, c->prompts[i], strlen(c->prompts[i]), NULL, 0, ALLOT_RT_BUNDLE_RULE,
+                                            NAN, &tier, NULL, &err));
+                if (j == 0) first = tier;
+                same += tier == first;
+            }
+            CHECKF(same == sp.n_test, "%s B=%g: one tier for every held-out query (%zu of %zu)",
+                   l ? "liblinear" : "xgboost", B, same, sp.n_test);
+            if (vertex) {
+                CHECKF((int)first == want, "%s B=%g: held-out tier %zu, the mean curve's hull tier %d",
+                       l ? "liblinear" : "xgboost", B, first, want);
+                CHECKF(fabs(r.oof_cost_calibrated - mc[want]) < 1e-9, "B=%g: OOF cost %g, tier %d costs %g", B,
+                       r.oof_cost_calibrated, want, mc[want]);
+            } else {
+                CHECKF((int)first == lo || (int)first == hi, "%s B=%g: held-out tier %zu, hull neighbours %d / %d",
+                       l ? "liblinear" : "xgboost", B, first, lo, hi);
+            }
+            allot_rt_free(rt);
+            allot_split_free(&sp);
+            free(ids);
+            cJSON_Delete(root);
+            free(t);
+        }
+    }
+    allot_curves_free(c);
+}
+
+/* Unweighted classifiers lean to the cheap majority and underspend: the calibrated rule now takes a
+ * negative mu and raises the out-of-fold spend to the budget. */
+static void test_negative_mu(const char *dir) {
+    char cpath[4096], b[4096];
+    snprintf(cpath, sizeof cpath, "%s/neg-curves.jsonl", dir);
+    allot_curves *c = tu_roundtrip(tu_make_curves(500, 1, 5), cpath);
+    int negative_seen = 0;
+    for (int l = 0; l < 2; l++) {
+        for (double B = 3; B <= 9; B += 3) {
+            allot_train_options o;
+            allot_train_options_default(&o);
+            o.budget = B;
+            o.learner = (allot_learner_kind)l;
+            o.xgb.class_weights = 0;
+            o.linear.class_weights = 0;
+            o.linear.c_min = 0.25;
+            o.linear.c_max = 4;
+            o.hash_dim = 512;
+            snprintf(b, sizeof b, "%s/neg-%d.json", dir, l);
+            allot_train_report r;
+            allot_error err = {0};
+            CHECKF(allot_train(c, cpath, &o, b, &r, &err) == ALLOT_OK, "%s", err.msg);
+            CHECK(r.runtime_parity == 1);
+            CHECKF(r.oof_cost_calibrated <= B + 1e-9, "B %g: OOF cost %g", B, r.oof_cost_calibrated);
+            if (r.oof_cost_argmax < B - 1e-9) {
+                CHECKF(r.mu < 0, "argmax underspends (%g < %g) but mu = %g", r.oof_cost_argmax, B, r.mu);
+                CHECK(r.oof_cost_calibrated >= r.oof_cost_argmax);
+                negative_seen += r.mu < 0 && r.oof_cost_calibrated > r.oof_cost_argmax;
+            }
+            printf("unweighted %-9s B=%g: argmax OOF cost %.3f, calibrated %.3f (mu %.4g), held-out %.3f / %.3f\n",
+                   l ? "liblinear" : "xgboost", B, r.oof_cost_argmax, r.oof_cost_calibrated, r.mu, r.test_cost_argmax,
+                   r.test_cost_calibrated);
+            /* the bundle carries the negative mu and the runtime accepts it */
+            allot_rt_policy *rt = NULL;
+            REQUIRE_OK(allot_rt_load(b, &rt, &err));
+            CHECK(allot_rt_mu(rt) == r.mu);
+            allot_rt_free(rt);
+        }
+    }
+    CHECKF(negative_seen > 0, "no case where a negative mu raised the spend");
+    allot_curves_free(c);
+}
+
 /* FIPS 180-4 test vectors: "abc", the empty string, and a two-block message. */
 static void test_sha256(const char *dir) {
     static const struct {
@@ -377,6 +603,9 @@ int main(void) {
     test_end_to_end(dir);
     test_two_classes(dir);
     test_unpicked_tier(dir);
+    test_value(dir);
+    test_value_uninformative(dir);
+    test_negative_mu(dir);
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);

@@ -1,7 +1,8 @@
 /*
  * test_learn_shared.c - both learners train and predict on the real shared datasets
  * (ALLOT_SHARED_DATASETS): curves -> allot_train -> the runtime gives the trainer's tier on every
- * held-out query and the same probabilities as XGBoost / LIBLINEAR themselves.
+ * held-out query and the same probabilities as XGBoost / LIBLINEAR themselves; value policies
+ * (--target value) too, with predicted accuracies equal to the libraries' bit for bit.
  * Exits 77 ("skipped") when the folder or a file is absent.
  */
 #define CHECK_AREA "learn"
@@ -57,14 +58,16 @@ int main(int argc, char **argv) {
         allot_tier_set_free(&ts);
         snprintf(cpath, sizeof cpath, "%s/curves-%zu.jsonl", tmp, s);
         c = tu_roundtrip(c, cpath);
-        for (int l = 0; l < 2; l++) {
+        for (int lt = 0; lt < 4; lt++) {
+            int l = lt % 2, value = lt / 2;
             allot_train_options o;
             allot_train_options_default(&o);
             o.budget = SETS[s].budget;
             o.learner = (allot_learner_kind)l;
+            o.target = value ? ALLOT_TARGET_TIER_VALUE : ALLOT_TARGET_TIER_LABEL;
             o.linear.c_min = 0.125; /* a shorter C grid keeps the suite fast */
             o.linear.c_max = 2;
-            snprintf(bpath, sizeof bpath, "%s/policy-%zu-%d.json", tmp, s, l);
+            snprintf(bpath, sizeof bpath, "%s/policy-%zu-%d.json", tmp, s, lt);
             allot_train_report r;
             allot_status st = allot_train(c, cpath, &o, bpath, &r, &err);
             CHECKF(st == ALLOT_OK, "%s %s: %s", SETS[s].file, l ? "liblinear" : "xgboost", err.msg);
@@ -76,9 +79,10 @@ int main(int argc, char **argv) {
             CHECKF(bc.tier_mismatch == 0, "%s: %zu tiers differ", SETS[s].file, bc.tier_mismatch);
             CHECKF(bc.prob_mismatch == 0, "%s %s: %zu probabilities differ (max %g)", SETS[s].file, bc.kind,
                    bc.prob_mismatch, bc.max_prob_diff);
-            printf("%s %-9s B=%g: %zu classes, held-out imitation %.3f (calibrated), acc %.4f cost %.3f, oracle "
+            CHECK(bc.value == value);
+            printf("%s %-9s%s B=%g: %zu classes, held-out imitation %.3f (calibrated), acc %.4f cost %.3f, oracle "
                    "%.4f, parity ok\n",
-                   SETS[s].file, l ? "liblinear" : "xgboost", SETS[s].budget, r.n_classes,
+                   SETS[s].file, l ? "liblinear" : "xgboost", value ? " value" : "", SETS[s].budget, r.n_classes,
                    r.test_imitation_calibrated, r.test_acc_calibrated, r.test_cost_calibrated, r.test_oracle_acc);
             ran++;
         }
