@@ -6,7 +6,9 @@
  *     (right == left + 1): the next node is `left + go_right`, with no branch;
  *   - a leaf points to itself (threshold NaN, missing goes left), so a tree can be walked for a fixed
  *     number of steps (the depth of its group) and several trees can be walked in lockstep to
- *     overlap their memory latency.
+ *     overlap their memory latency;
+ *   - for models with <= 1024 features the nodes are re-encoded as 8-byte compact nodes walked
+ *     with a single comparison per step (see step_compact).
  * Evaluation then reproduces XGBoost 1.7.4's CPU predictor: float32 comparisons, NaN follows
  * the default direction, one float32 accumulator per output group, leaves added in tree order.
  */
@@ -49,6 +51,16 @@ typedef struct xgb_node {
     float value;   /* leaf value (0 for splits) */
 } xgb_node;
 
+/* The compact node used when the model has at most XGB_FAST_FEATURES features and no tree is so
+ * large that a left child lies more than 65535 nodes after its parent: 8 bytes, so twice as many
+ * per cache line, and addressable with a scaled index. `feat` indexes the per-call row buffer
+ * (see step_compact), `delta` is left child - node (0 for a leaf, which thus stays put). */
+typedef struct xgb_cnode {
+    float thr;
+    uint16_t feat;
+    uint16_t delta;
+} xgb_cnode;
+
 struct allot_xgb_model {
     xgb_node *nodes;      /* all trees, each tree's root first */
     uint32_t *roots;      /* root node index per tree */
@@ -61,7 +73,8 @@ struct allot_xgb_model {
     size_t n_classes;   /* reported number of classes */
     float *base_margin; /* per group, after the objective's ProbToMargin */
     float *base_score;  /* per group, as saved */
-    int fast;           /* node feat fields use the one-comparison encoding (see step_fast) */
+    xgb_cnode *cnodes;  /* compact nodes (one-comparison walk), or NULL: use `nodes` */
+    float *cvalues;     /* leaf value per compact node */
     allot_xgb_objective objective;
     char objective_name[64];
 };
@@ -606,13 +619,26 @@ static allot_status load_doc(allot_xgb_model *m, const cJSON *root, allot_error 
     }
     scratch_free(&s);
     if (st == ALLOT_OK && m->n_features <= XGB_FAST_FEATURES) {
-        /* Re-encode for step_fast: feature f with missing-goes-right reads slot F + f of the
-         * per-call buffer, where a missing value has been replaced by +inf. */
+        /* Compact encoding for step_compact: feature f whose missing value goes right reads slot
+         * F + f of the per-call buffer, where a missing value has been replaced by +inf. */
+        m->cnodes = malloc((m->n_nodes ? m->n_nodes : 1) * sizeof *m->cnodes);
+        m->cvalues = malloc((m->n_nodes ? m->n_nodes : 1) * sizeof *m->cvalues);
+        if (!m->cnodes || !m->cvalues)
+            return allot_error_set(err, ALLOT_E_NOMEM, "xgboost model: out of memory");
         for (size_t i = 0; i < m->n_nodes; i++) {
-            uint32_t f = m->nodes[i].feat;
-            m->nodes[i].feat = (f >> 1) + (f & 1u) * (uint32_t)m->n_features;
+            const xgb_node *nd = &m->nodes[i];
+            size_t delta = nd->left - i; /* left >= i: children follow their parent */
+            if (delta > UINT16_MAX) {    /* a huge tree: keep the generic walk */
+                free(m->cnodes);
+                free(m->cvalues);
+                m->cnodes = NULL;
+                m->cvalues = NULL;
+                break;
+            }
+            uint32_t f = (nd->feat >> 1) + (nd->feat & 1u) * (uint32_t)m->n_features;
+            m->cnodes[i] = (xgb_cnode){nd->thr, (uint16_t)f, (uint16_t)delta};
+            m->cvalues[i] = nd->value;
         }
-        m->fast = 1;
     }
     return st;
 }
@@ -622,6 +648,8 @@ static void model_free_parts(allot_xgb_model *m) {
     free(m->roots);
     free(m->groups);
     free(m->lane_depth);
+    free(m->cnodes);
+    free(m->cvalues);
     free(m->base_margin);
     free(m->base_score);
     free(m);
@@ -782,20 +810,21 @@ static inline uint32_t step(const xgb_node *nodes, uint32_t i, const float *row)
 /* One step of the one-comparison walk. `xb` holds the row twice: slots [0, F) as given (a
  * missing value stays NaN, and NaN >= thr is false: left), slots [F, 2F) with NaN replaced by
  * +inf (+inf >= any non-NaN threshold: right). The node's feat field already points at the
- * right copy, so the walk is x >= thr ? right : left, a single comparison. A leaf (thr NaN)
- * compares false and stays on itself. Thresholds are never NaN for splits (checked at load). */
-static inline uint32_t step_fast(const xgb_node *nodes, uint32_t i, const float *xb) {
-    const xgb_node *nd = &nodes[i];
-    return nd->left + (uint32_t)(xb[nd->feat] >= nd->thr);
+ * copy matching its default direction, so the walk is x >= thr ? right : left, a single
+ * comparison. A leaf (thr NaN, delta 0) compares false and stays on itself. Split thresholds
+ * are never NaN (checked at load). */
+static inline uint32_t step_compact(const xgb_cnode *nodes, uint32_t i, const float *xb) {
+    const xgb_cnode *nd = &nodes[i];
+    return i + nd->delta + (uint32_t)(xb[nd->feat] >= nd->thr);
 }
 
 /* Accumulate all trees into acc (n_groups floats, initialised by the caller): XGB_LANES trees
  * walked in lockstep (independent dependency chains overlap their load latency), their leaves
  * then added in tree order. The last, partial group is padded with copies of its last tree,
  * walked but not added. */
-#define XGB_DEFINE_ACCUMULATE(NAME, STEP)                                                                    \
+#define XGB_DEFINE_ACCUMULATE(NAME, STEP, NODE_T, NODES, VALUE)                                              \
     static void NAME(const allot_xgb_model *m, const float *row, float *acc) {                               \
-        const xgb_node *nodes = m->nodes;                                                                    \
+        const NODE_T *nodes = m->NODES;                                                                      \
         const size_t n = m->n_trees;                                                                         \
         for (size_t t = 0, lane = 0; t < n; t += XGB_LANES, lane++) {                                        \
             uint32_t ix[XGB_LANES];                                                                          \
@@ -810,20 +839,22 @@ static inline uint32_t step_fast(const xgb_node *nodes, uint32_t i, const float 
             }                                                                                                \
             const uint32_t *g = m->groups + t;                                                               \
             if (real == XGB_LANES) {                                                                         \
-                XGB_UNROLL for (size_t k = 0; k < XGB_LANES; k++) acc[g[k]] += nodes[ix[k]].value;           \
+                XGB_UNROLL for (size_t k = 0; k < XGB_LANES; k++) acc[g[k]] += VALUE(ix[k]);                 \
             } else {                                                                                         \
-                for (size_t k = 0; k < real; k++) acc[g[k]] += nodes[ix[k]].value;                           \
+                for (size_t k = 0; k < real; k++) acc[g[k]] += VALUE(ix[k]);                                 \
             }                                                                                                \
         }                                                                                                    \
     }
 
-XGB_DEFINE_ACCUMULATE(accumulate_generic, step)
-XGB_DEFINE_ACCUMULATE(accumulate_fast, step_fast)
+#define XGB_NODE_VALUE(i) nodes[i].value
+#define XGB_CNODE_VALUE(i) m->cvalues[i]
+XGB_DEFINE_ACCUMULATE(accumulate_generic, step, xgb_node, nodes, XGB_NODE_VALUE)
+XGB_DEFINE_ACCUMULATE(accumulate_compact, step_compact, xgb_cnode, cnodes, XGB_CNODE_VALUE)
 
 /* Margins of one row into acc. */
 static void accumulate(const allot_xgb_model *m, const float *row, float *acc) {
     memcpy(acc, m->base_margin, m->n_groups * sizeof *acc);
-    if (m->fast) {
+    if (m->cnodes) {
         float xb[2 * XGB_FAST_FEATURES];
         size_t nf = m->n_features;
         for (size_t j = 0; j < nf; j++) {
@@ -831,7 +862,7 @@ static void accumulate(const allot_xgb_model *m, const float *row, float *acc) {
             xb[j] = v;
             xb[nf + j] = isnan(v) ? INFINITY : v;
         }
-        accumulate_fast(m, xb, acc);
+        accumulate_compact(m, xb, acc);
     } else {
         accumulate_generic(m, row, acc);
     }
