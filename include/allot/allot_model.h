@@ -75,8 +75,10 @@ extern "C" {
  *     comparison), else right.
  *   - One float32 accumulator per output group starts at the base margin (base_score for
  *     identity-link objectives, multi-class ones and binary:logitraw; -logf(1/base_score - 1)
- *     for binary:logistic and reg:logistic) and adds the reached leaf value of every tree of that group, in
- * tree order.
+ *     for binary:logistic and reg:logistic) and adds the reached leaf value of every tree of
+ *     that group, in tree order. A per-class base_score array (3.1+) gives one start per class.
+ *   - softmax: max in float, expf(m - max) in float, summed in double, divided by (float)sum;
+ *     sigmoid: 1.0f / ((expf(min(-x, 88.7f)) + 1.0f) + 1e-16f), all in float.
  */
 
 /** A loaded XGBoost model (opaque, immutable). */
@@ -113,7 +115,8 @@ void allot_xgb_model_free(allot_xgb_model *model);
 
 /** Number of input features: every row passed to predict must hold at least this many floats. */
 size_t allot_xgb_model_num_features(const allot_xgb_model *model);
-/** Number of classes (>= 2 for classification; 1 for regression and binary models). */
+/** Number of classes: num_class for multi-class, 2 for binary:logistic, binary:logitraw and
+ *  reg:logistic, 1 for identity-link regression. */
 size_t allot_xgb_model_num_classes(const allot_xgb_model *model);
 /** Number of trees (all are used for prediction). */
 size_t allot_xgb_model_num_trees(const allot_xgb_model *model);
