@@ -34,6 +34,7 @@ typedef struct xcase {
     int rounds;
     const char *depth;
     const char *base_score; /* NULL = default */
+    const char *parallel;   /* num_parallel_tree, NULL = 1 (boosted random forest otherwise) */
 } xcase;
 
 static size_t first_diff(const float *a, const float *b, size_t n) {
@@ -147,7 +148,7 @@ static void run_case(mt_counts *c, const xcase *k, const char *tmpdir) {
     mt_make_data(5000 + (uint64_t)k->rounds, N_TEST, N_FEAT, 0.10, k->n_classes, &xt, &yt);
     char ncls[16];
     snprintf(ncls, sizeof ncls, "%d", k->n_classes);
-    const char *params[24];
+    const char *params[32];
     int p = 0;
     params[p++] = "objective";
     params[p++] = k->objective;
@@ -166,6 +167,14 @@ static void run_case(mt_counts *c, const xcase *k, const char *tmpdir) {
     if (k->base_score) {
         params[p++] = "base_score";
         params[p++] = k->base_score;
+    }
+    if (k->parallel) {
+        params[p++] = "num_parallel_tree";
+        params[p++] = k->parallel;
+        params[p++] = "subsample";
+        params[p++] = "0.8";
+        params[p++] = "colsample_bynode";
+        params[p++] = "0.8";
     }
     params[p] = NULL;
     BoosterHandle b = mt_xgb_train(x, y, N_TRAIN, N_FEAT, k->rounds, params);
@@ -274,19 +283,20 @@ int main(void) {
         return 2;
     }
     static const xcase cases[] = {
-        {"softprob4_d3", "multi:softprob", 4, 40, "3", NULL},
-        {"softprob4_d6", "multi:softprob", 4, 25, "6", NULL},
-        {"softprob4_d8", "multi:softprob", 4, 8, "8", NULL},
-        {"softmax3_d4", "multi:softmax", 3, 20, "4", NULL},
-        {"logistic_d5", "binary:logistic", 2, 30, "5", "0.3"},
-        {"logistic_d2", "binary:logistic", 2, 50, "2", NULL},
-        {"logitraw_d4", "binary:logitraw", 2, 20, "4", "0.6"},
-        {"sqerr_d6", "reg:squarederror", 1, 30, "6", NULL},
-        {"sqerr_d3_base", "reg:squarederror", 1, 30, "3", "1.75"},
-        {"pseudohuber_d4", "reg:pseudohubererror", 1, 15, "4", NULL},
-        {"sqerr_d11", "reg:squarederror", 1, 6, "11", NULL}, /* deeper than 8 levels */
-        {"reglogistic_d4", "reg:logistic", 2, 12, "4", "0.4"},
-        {"abserr_d5", "reg:absoluteerror", 1, 12, "5", NULL},
+        {"softprob4_d3", "multi:softprob", 4, 40, "3", NULL, NULL},
+        {"softprob4_d6", "multi:softprob", 4, 25, "6", NULL, NULL},
+        {"softprob4_d8", "multi:softprob", 4, 8, "8", NULL, NULL},
+        {"softmax3_d4", "multi:softmax", 3, 20, "4", NULL, NULL},
+        {"logistic_d5", "binary:logistic", 2, 30, "5", "0.3", NULL},
+        {"logistic_d2", "binary:logistic", 2, 50, "2", NULL, NULL},
+        {"logitraw_d4", "binary:logitraw", 2, 20, "4", "0.6", NULL},
+        {"sqerr_d6", "reg:squarederror", 1, 30, "6", NULL, NULL},
+        {"sqerr_d3_base", "reg:squarederror", 1, 30, "3", "1.75", NULL},
+        {"pseudohuber_d4", "reg:pseudohubererror", 1, 15, "4", NULL, NULL},
+        {"sqerr_d11", "reg:squarederror", 1, 6, "11", NULL, NULL}, /* deeper than 8 levels */
+        {"reglogistic_d4", "reg:logistic", 2, 12, "4", "0.4", NULL},
+        {"abserr_d5", "reg:absoluteerror", 1, 12, "5", NULL, NULL},
+        {"forest_softprob4", "multi:softprob", 4, 4, "5", NULL, "3"}, /* 3 parallel trees per class */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&c, &cases[i], tmpdir);
     rmdir(tmpdir);
