@@ -739,6 +739,7 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
                             "s: (1-s) cheapest + s mix, bisection) when that overspends on the training pool");
     cJSON_AddStringToObject(defs, "difficulty_bins",
                             "5 quantile bins of the policy's predicted expected cost sum_c p(c|x) cost_c "
+                            "(value policies: 1 - the mean predicted accuracy over tiers) "
                             "(out-of-fold on the training pool); one tier per bin chosen by the exact oracle on "
                             "the training pool under B");
     cJSON_AddStringToObject(defs, "gap",
@@ -804,7 +805,7 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
                                     "value policy: 'calibrated' = the value rule argmax_t acc_hat_t - lambda cost_t at "
                                     "the calibrated lambda (reported as mu); 'argmax' = the value rule at lambda 0");
         add_num(pj, "trained_budget", p->train_budget);
-        cJSON_AddStringToObject(pj, "bundle_rule", RULE_NAME[brule]);
+        cJSON_AddStringToObject(pj, "bundle_rule", p->value ? "value" : RULE_NAME[brule]);
         add_num(pj, "bundle_mu", p->bundle_mu);
         cJSON_AddNumberToObject(pj, "n_test", (double)nte);
         cJSON_AddNumberToObject(pj, "n_train", (double)p->ntr);
@@ -1031,8 +1032,8 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
         }
 
         /* report.md */
-        fprintf(mdf, "## %s (%s, trained at budget %g, bundle rule %s)\n\n", p->name, p->learner, p->train_budget,
-                RULE_NAME[brule]);
+        fprintf(mdf, "## %s (%s%s, trained at budget %g, bundle rule %s)\n\n", p->name, p->learner,
+                p->value ? " value regressors" : "", p->train_budget, p->value ? "value" : RULE_NAME[brule]);
         fprintf(mdf, "%zu held-out queries, %zu training queries, %zu classes. Runtime decisions differing from the "
                      "audited ones: %zu.\n\n",
                 nte, p->ntr, K, rt_mismatch);
