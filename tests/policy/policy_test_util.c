@@ -166,6 +166,74 @@ char *pt_bundle_xgboost(const pt_bundle_opts *o, size_t n, uint64_t seed, char *
     return bundle;
 }
 
+char *pt_bundle_value_xgboost(const pt_bundle_opts *o, size_t n, uint64_t seed) {
+    allot_featurizer *f = make_feat(o);
+    size_t nd = allot_featurizer_n_dense(f);
+    float *x = malloc(n * nd * sizeof *x), *y = malloc(n * sizeof *y);
+    int *lab = malloc(n * sizeof *lab);
+    pt_rng r = {seed};
+    for (size_t i = 0; i < n; i++) {
+        double ex;
+        char *p = pt_make_prompt(&r, 3, &lab[i], &ex);
+        allot_featurize(f, p, strlen(p), o->with_extra ? &ex : NULL, o->with_extra ? 1 : 0, x + i * nd, NULL, NULL, 0,
+                        NULL, NULL);
+        free(p);
+    }
+    DMatrixHandle d;
+    xgb_ok(XGDMatrixCreateFromMat(x, (bst_ulong)n, (bst_ulong)nd, NAN, &d), "DMatrix");
+    size_t speclen = allot_featurizer_spec_json(f, NULL, 0);
+    char *spec = malloc(speclen + 1);
+    allot_featurizer_spec_json(f, spec, speclen + 1);
+    size_t cap = speclen + 4096, len = 0;
+    char *b = malloc(cap);
+    len += (size_t)snprintf(b, cap, "{\"format\": \"allot-policy\", \"version\": 1, \"tiers\": [");
+    for (int t = 0; t < o->n_tiers; t++)
+        len += (size_t)snprintf(b + len, cap - len, "%s{\"name\": \"t%d\", \"cost\": %g}", t ? ", " : "", t,
+                                ldexp(1.0, t));
+    len += (size_t)snprintf(b + len, cap - len,
+                            "], \"features\": %s, \"classifier\": {\"kind\": \"xgboost\", \"target\": \"value\", "
+                            "\"classes\": [",
+                            spec);
+    for (int t = 0; t < o->n_tiers; t++) len += (size_t)snprintf(b + len, cap - len, "%s%d", t ? ", " : "", t);
+    len += (size_t)snprintf(b + len, cap - len, "], \"input\": \"dense\", \"xgboost_per_tier\": [");
+    for (int t = 0; t < o->n_tiers; t++) {
+        for (size_t i = 0; i < n; i++) {
+            double a = 0.85 - 0.3 * lab[i] + 0.08 * t + 0.1 * (pt_uniform(&r) - 0.5);
+            y[i] = (float)(a < 0 ? 0 : a > 1 ? 1 : a);
+        }
+        BoosterHandle bst;
+        xgb_ok(XGDMatrixSetFloatInfo(d, "label", y, (bst_ulong)n), "label");
+        xgb_ok(XGBoosterCreate(&d, 1, &bst), "Booster");
+        xgb_ok(XGBoosterSetParam(bst, "verbosity", "0"), "param");
+        xgb_ok(XGBoosterSetParam(bst, "nthread", "1"), "param");
+        xgb_ok(XGBoosterSetParam(bst, "max_depth", "4"), "param");
+        xgb_ok(XGBoosterSetParam(bst, "objective", "reg:logistic"), "param");
+        for (int it = 0; it < (o->rounds ? o->rounds : 20); it++) xgb_ok(XGBoosterUpdateOneIter(bst, it, d), "update");
+        bst_ulong ml;
+        const char *mj;
+        xgb_ok(XGBoosterSaveModelToBuffer(bst, "{\"format\": \"json\"}", &ml, &mj), "save");
+        if (len + (size_t)ml + 4096 > cap) {
+            cap = (len + (size_t)ml + 4096) * 2;
+            b = realloc(b, cap);
+            if (!b) exit(2);
+        }
+        if (t) b[len++] = ',';
+        memcpy(b + len, mj, (size_t)ml);
+        len += (size_t)ml;
+        XGBoosterFree(bst);
+    }
+    snprintf(b + len, cap - len,
+             "]}, \"decision\": {\"rule\": \"value\", \"lambda\": %.17g}, \"provenance\": {\"input\": \"test\"}}",
+             o->mu);
+    XGDMatrixFree(d);
+    free(spec);
+    free(x);
+    free(y);
+    free(lab);
+    allot_featurizer_free(f);
+    return b;
+}
+
 static void quiet(const char *s) { (void)s; }
 
 char *pt_bundle_liblinear(const pt_bundle_opts *o, size_t n, uint64_t seed, int solver) {

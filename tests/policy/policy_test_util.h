@@ -54,6 +54,12 @@ char *pt_bundle_xgboost(const pt_bundle_opts *o, size_t n, uint64_t seed, char *
 /* Same with LIBLINEAR (L2R_LR, dense+hashed input, standardised dense block). */
 char *pt_bundle_liblinear(const pt_bundle_opts *o, size_t n, uint64_t seed, int solver);
 
+/* A value policy (classifier.target "value"): one XGBoost reg:logistic regressor per tier (o->n_tiers
+ * of them; o->n_classes, class_tier, rule and hash_dim are ignored) predicting a synthetic accuracy
+ * that falls with the prompt's difficulty label and rises with the tier; decision {"rule": "value",
+ * "lambda": o->mu}. Bundle text, malloc'd. */
+char *pt_bundle_value_xgboost(const pt_bundle_opts *o, size_t n, uint64_t seed);
+
 /* Write text to a temporary file; returns the malloc'd path. */
 char *pt_write_temp(const char *text, size_t len, const char *suffix);
 

@@ -17,7 +17,7 @@
 
 static pt_counts C;
 
-#define NT 4     /* tiers t0..t3, costs 1, 2, 4, 8 */
+#define NT 4 /* tiers t0..t3, costs 1, 2, 4, 8 */
 #define NTRAIN 500
 #define NQ 600
 #define LAMBDA 0.02
@@ -29,7 +29,9 @@ static void xgb_ok(int rc, const char *what) {
     }
 }
 
-static void quiet(const char *s) { (void)s; }
+static void quiet(const char *s) {
+    (void)s;
+}
 
 /* A query's accuracy at tier t: rises with the tier, falls with the prompt's difficulty label. */
 static double true_acc(int label, int t, pt_rng *r) {
@@ -53,13 +55,16 @@ static char *assemble_value(const allot_featurizer *f, const char *kind, const c
     char *b = malloc(cap);
     size_t n = (size_t)snprintf(b, cap, "{\"format\":\"allot-policy\",\"version\":1,\"tiers\":[");
     for (int t = 0; t < NT; t++)
-        n += (size_t)snprintf(b + n, cap - n, "%s{\"name\":\"t%d\",\"cost\":%g}", t ? "," : "", t, ldexp(1.0, t));
-    n += (size_t)snprintf(b + n, cap - n,
-                          "],\"features\":%s,\"classifier\":{\"kind\":\"%s\",\"target\":\"value\",\"classes\":[0,1,2,3],"
-                          "\"input\":\"%s\",\"%s\":[",
-                          spec, kind, input, key);
+        n += (size_t)snprintf(b + n, cap - n, "%s{\"name\":\"t%d\",\"cost\":%g}", t ? "," : "", t,
+                              ldexp(1.0, t));
+    n += (size_t)snprintf(
+        b + n, cap - n,
+        "],\"features\":%s,\"classifier\":{\"kind\":\"%s\",\"target\":\"value\",\"classes\":[0,1,2,3],"
+        "\"input\":\"%s\",\"%s\":[",
+        spec, kind, input, key);
     for (int t = 0; t < n_models; t++) n += (size_t)snprintf(b + n, cap - n, "%s%s", t ? "," : "", models[t]);
-    snprintf(b + n, cap - n, "]},\"decision\":{\"rule\":\"value\",\"lambda\":%.17g},\"provenance\":{}}", LAMBDA);
+    snprintf(b + n, cap - n, "]},\"decision\":{\"rule\":\"value\",\"lambda\":%.17g},\"provenance\":{}}",
+             LAMBDA);
     free(spec);
     return b;
 }
@@ -93,8 +98,8 @@ static void expect_error(const char *text, allot_status code, const char *field,
     allot_error e;
     allot_error_clear(&e);
     allot_status st = allot_policy_load_memory(text, strlen(text), &p, &e);
-    pt_check(&C, st == code && p == NULL && strstr(e.msg, field) != NULL, "%s: want %d '%s', got %d '%s'", what,
-             (int)code, field, (int)st, e.msg);
+    pt_check(&C, st == code && p == NULL && strstr(e.msg, field) != NULL, "%s: want %d '%s', got %d '%s'",
+             what, (int)code, field, (int)st, e.msg);
     allot_policy_free(p);
 }
 
@@ -138,14 +143,16 @@ static void test_xgboost(void) {
     }
     char *bundle = assemble_value(f, "xgboost", "dense", "xgboost_per_tier", models, NT);
     allot_policy *p = load(bundle);
-    pt_check(&C, allot_policy_target_kind(p) == ALLOT_TARGET_VALUE && allot_policy_rule(p) == ALLOT_RULE_VALUE &&
-                     allot_policy_mu(p) == LAMBDA && allot_policy_n_classes(p) == NT,
+    pt_check(&C,
+             allot_policy_target_kind(p) == ALLOT_TARGET_VALUE && allot_policy_rule(p) == ALLOT_RULE_VALUE &&
+                 allot_policy_mu(p) == LAMBDA && allot_policy_n_classes(p) == NT,
              "xgb value: target, rule, lambda, classes");
 
     /* XGBoost's own predictions of every evaluation query, per tier */
     float *ex = malloc(NQ * nd * sizeof *ex);
-    for (int i = 0; i < NQ; i++) allot_featurize(f, eval_prompt[i], strlen(eval_prompt[i]), NULL, 0, ex + (size_t)i * nd,
-                                                 NULL, NULL, 0, NULL, NULL);
+    for (int i = 0; i < NQ; i++)
+        allot_featurize(f, eval_prompt[i], strlen(eval_prompt[i]), NULL, 0, ex + (size_t)i * nd, NULL, NULL,
+                        0, NULL, NULL);
     double *ref = malloc(NQ * NT * sizeof *ref);
     DMatrixHandle de;
     xgb_ok(XGDMatrixCreateFromMat(ex, NQ, (bst_ulong)nd, NAN, &de), "DMatrix");
@@ -153,10 +160,11 @@ static void test_xgboost(void) {
         const bst_ulong *shape;
         bst_ulong dim;
         const float *out;
-        xgb_ok(XGBoosterPredictFromDMatrix(bst[t], de,
-                                           "{\"type\":0,\"training\":false,\"iteration_begin\":0,\"iteration_end\":0,"
-                                           "\"strict_shape\":false}",
-                                           &shape, &dim, &out),
+        xgb_ok(XGBoosterPredictFromDMatrix(
+                   bst[t], de,
+                   "{\"type\":0,\"training\":false,\"iteration_begin\":0,\"iteration_end\":0,"
+                   "\"strict_shape\":false}",
+                   &shape, &dim, &out),
                "predict");
         for (int i = 0; i < NQ; i++) ref[i * NT + t] = (double)out[i];
     }
@@ -180,8 +188,8 @@ static void test_xgboost(void) {
             if (tp[t] != rf[t]) bit_equal = 0;
         size_t want = allot_rule_apply(ALLOT_RULE_VALUE, LAMBDA, rf, costs, NT);
         if (dd.tier != want || dd.class_index != want) tier_ok = 0;
-        if (!isnan(dd.expected_cost) || dd.probability != rf[want] || dd.mu != LAMBDA || dd.rule != ALLOT_RULE_VALUE ||
-            dd.cost != costs[want])
+        if (!isnan(dd.expected_cost) || dd.probability != rf[want] || dd.mu != LAMBDA ||
+            dd.rule != ALLOT_RULE_VALUE || dd.cost != costs[want])
             fields_ok = 0;
         seen[dd.tier]++;
         allot_predict_options o0 = {ALLOT_RULE_VALUE, 0.0}, ob = {-1, 1e6}, on = {-1, -1.0}, onan = {-1, NAN};
@@ -198,21 +206,24 @@ static void test_xgboost(void) {
         if (dn.tier != allot_rule_apply(ALLOT_RULE_VALUE, -1.0, rf, costs, NT) || dn.mu != -1.0) neg_ok = 0;
         if (dnan.tier != dd.tier || dnan.mu != LAMBDA) nan_ok = 0;
     }
-    pt_check(&C, bit_equal, "xgb value: predicted accuracies equal XGBoost's reg:logistic predictions bit for bit");
+    pt_check(&C, bit_equal,
+             "xgb value: predicted accuracies equal XGBoost's reg:logistic predictions bit for bit");
     pt_check(&C, tier_ok, "xgb value: tier = the value rule on XGBoost's predictions (%d queries)", NQ);
-    pt_check(&C, fields_ok, "xgb value: decision fields (accuracy as probability, NaN expected cost, lambda)");
+    pt_check(&C, fields_ok,
+             "xgb value: decision fields (accuracy as probability, NaN expected cost, lambda)");
     pt_check(&C, lambda0_ok, "xgb value: lambda 0 = the most accurate predicted tier");
     pt_check(&C, big_ok, "xgb value: a huge lambda = the cheapest tier");
     pt_check(&C, neg_ok, "xgb value: a negative per-call price is a price");
     pt_check(&C, nan_ok, "xgb value: NaN per-call price = the bundle's lambda");
-    pt_check(&C, seen[0] + seen[1] + seen[2] + seen[3] == NQ && (seen[0] < NQ), "xgb value: tiers used %d %d %d %d",
-             seen[0], seen[1], seen[2], seen[3]);
+    pt_check(&C, seen[0] + seen[1] + seen[2] + seen[3] == NQ && (seen[0] < NQ),
+             "xgb value: tiers used %d %d %d %d", seen[0], seen[1], seen[2], seen[3]);
 
     /* batch = single; no allocation per call */
     {
         allot_query_input ins[8];
         allot_decision db[8], ds;
-        for (int i = 0; i < 8; i++) ins[i] = (allot_query_input){eval_prompt[i], strlen(eval_prompt[i]), NULL, 0};
+        for (int i = 0; i < 8; i++)
+            ins[i] = (allot_query_input){eval_prompt[i], strlen(eval_prompt[i]), NULL, 0};
         int same = allot_policy_predict_batch(p, ws, ins, 8, NULL, NULL, 0, db, NULL) == ALLOT_OK;
         for (int i = 0; i < 8 && same; i++) {
             allot_policy_predict(p, ws, &ins[i], NULL, NULL, 0, &ds, NULL);
@@ -240,7 +251,8 @@ static void test_xgboost(void) {
         {"\"lambda\":", "\"lambda\":-1,\"x\":", ALLOT_E_INVALID, "decision.lambda"},
         {"\"lambda\":", "\"lambda\":\"a\",\"x\":", ALLOT_E_INVALID, "decision.lambda"},
         {"\"rule\":\"value\"", "\"rule\":\"values\"", ALLOT_E_INVALID, "decision.rule"},
-        {"\"xgboost_per_tier\":[", "\"xgboost_per_tier\":[7,", ALLOT_E_INVALID, "classifier.xgboost_per_tier"},
+        {"\"xgboost_per_tier\":[", "\"xgboost_per_tier\":[7,", ALLOT_E_INVALID,
+         "classifier.xgboost_per_tier"},
         {"\"kind\":\"xgboost\"", "\"kind\":\"constant\"", ALLOT_E_INVALID, "classifier.target"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
@@ -257,7 +269,8 @@ static void test_xgboost(void) {
         char *tier_bundle = pt_bundle_xgboost(&o, 200, 3, &mc);
         char *bad_models[NT] = {models[0], mc, models[2], models[3]};
         char *s = assemble_value(f, "xgboost", "dense", "xgboost_per_tier", bad_models, NT);
-        expect_error(s, ALLOT_E_UNSUPPORTED, "classifier.xgboost_per_tier[1]", "softprob model as a per-tier model");
+        expect_error(s, ALLOT_E_UNSUPPORTED, "classifier.xgboost_per_tier[1]",
+                     "softprob model as a per-tier model");
         free(s);
         /* the value rule needs predicted accuracies */
         s = mutate(tier_bundle, "\"rule\": \"argmax\", \"mu\": 0", "\"rule\": \"value\", \"lambda\": 0");
@@ -342,8 +355,8 @@ static char *model_text(const struct model *m) {
 }
 
 /* LIBLINEAR rows of a prompt: standardised dense block, hashed block, bias node (index nd+hd+1). */
-static struct feature_node *lin_row(const allot_featurizer *f, const char *pr, float *x, float *z, uint32_t *si,
-                                    float *sv) {
+static struct feature_node *lin_row(const allot_featurizer *f, const char *pr, float *x, float *z,
+                                    uint32_t *si, float *sv) {
     size_t nd = allot_featurizer_n_dense(f), cnt = 0, k = 0;
     uint32_t hd = allot_featurizer_hash_dim(f);
     allot_featurize(f, pr, strlen(pr), NULL, 0, x, si, sv, hd, &cnt, NULL);
@@ -429,8 +442,10 @@ static void test_liblinear(void) {
             if (tp[t] != rf[t]) equal = 0;
         if (dd.tier != allot_rule_apply(ALLOT_RULE_VALUE, LAMBDA, rf, costs, NT)) tier_ok = 0;
     }
-    pt_check(&C, equal, "liblinear value: predicted accuracies = predict_values clipped to [0,1] (%d clipped)", clipped);
-    pt_check(&C, tier_ok, "liblinear value: tier = the value rule on LIBLINEAR's predictions (%d queries)", NQ);
+    pt_check(&C, equal,
+             "liblinear value: predicted accuracies = predict_values clipped to [0,1] (%d clipped)", clipped);
+    pt_check(&C, tier_ok, "liblinear value: tier = the value rule on LIBLINEAR's predictions (%d queries)",
+             NQ);
     {
         allot_query_input in = {eval_prompt[0], strlen(eval_prompt[0]), NULL, 0};
         allot_decision dd;
@@ -452,10 +467,12 @@ static void test_liblinear(void) {
         allot_policy_free(pq);
         free(s2);
         s2 = mutate(bundle, "\"classes\":[0,1,2,3]", "\"classes\":[0,1,2]");
-        expect_error(s2, ALLOT_E_INVALID, "classifier.liblinear_per_tier", "liblinear value: 4 models, 3 classes");
+        expect_error(s2, ALLOT_E_INVALID, "classifier.liblinear_per_tier",
+                     "liblinear value: 4 models, 3 classes");
         free(s2);
         s2 = mutate(bundle, "\"liblinear_per_tier\":[", "\"liblinear_per_tier\":[{},");
-        expect_error(s2, ALLOT_E_INVALID, "classifier.liblinear_per_tier", "liblinear value: an object per tier");
+        expect_error(s2, ALLOT_E_INVALID, "classifier.liblinear_per_tier",
+                     "liblinear value: an object per tier");
         free(s2);
     }
     for (int t = 0; t < NT; t++) {
