@@ -101,6 +101,16 @@ static void test_calibration(void) {
             }
         }
     }
+    /* no price binds: one class -> mu 0; two classes whose dearest choices fit -> the least
+     * negative price at full spend (the switch point log(.8/.2) / (2 - 1) = -1.386...) */
+    {
+        double p1[2] = {1.0, 1.0}, c1[1] = {3}, r1[2] = {3, 3};
+        CHECK(allot_calibrate_mu(p1, 2, 1, c1, r1, 10) == 0);
+        double p2[4] = {0.8, 0.2, 0.8, 0.2}, c2[2] = {1, 2}, r2[4] = {1, 2, 1, 2};
+        double m2 = allot_calibrate_mu(p2, 2, 2, c2, r2, 10);
+        CHECKF(fabs(m2 + log(4.0)) < 1e-9, "saturated mu %g", m2);
+        CHECK(allot_calibrated_mean_cost(p2, 2, 2, c2, r2, m2, NULL) == 2);
+    }
     free(p);
     free(real);
 }

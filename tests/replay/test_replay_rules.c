@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "replay.h"
+#include "replay_internal.h" /* allot_replay_policy_plan */
 #include "rng.h"
 
 static int g_pass, g_fail; /* counters of this test program only */
@@ -517,6 +518,58 @@ static void test_policy(void) {
     remove(path);
 }
 
+/* A value bundle (one LIBLINEAR regression per tier, constant predictions 0.5, 0.7, 0.75): replay
+ * applies the value rule with the smallest lambda >= 0 meeting the budget. */
+static void test_policy_value(void) {
+    const char *bundle =
+        "{\"format\":\"allot-policy\",\"version\":1,"
+        "\"tiers\":[{\"name\":\"majority@1\",\"cost\":1},{\"name\":\"majority@2\",\"cost\":2},"
+        "{\"name\":\"majority@4\",\"cost\":4}],"
+        "\"features\":{\"version\":1,\"builtin\":[\"len_bytes\"]},"
+        "\"classifier\":{\"kind\":\"liblinear\",\"target\":\"value\",\"classes\":[0,1,2],\"input\":\"dense\","
+        "\"liblinear_per_tier\":["
+        "\"solver_type L2R_L2LOSS_SVR\\nnr_class 2\\nnr_feature 0\\nbias 1\\nw\\n0.5\\n\","
+        "\"solver_type L2R_L2LOSS_SVR\\nnr_class 2\\nnr_feature 0\\nbias 1\\nw\\n0.7\\n\","
+        "\"solver_type L2R_L2LOSS_SVR\\nnr_class 2\\nnr_feature 0\\nbias 1\\nw\\n0.75\\n\"]},"
+        "\"decision\":{\"rule\":\"value\",\"lambda\":0}}";
+    char path[] = "/tmp/allot-test-replay-policy-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0) return;
+    FILE *fp = fdopen(fd, "w");
+    fputs(bundle, fp);
+    fclose(fp);
+    allot_replay_pools p = {0};
+    add_query(&p, "q0", "AAA", "111", NULL);
+    add_query(&p, "q1", "ABA", "010", NULL);
+    allot_replay_policy *pol = NULL;
+    allot_error err = {0};
+    allot_status st = allot_replay_policy_load(path, &p, &pol, &err);
+    if (st != ALLOT_OK) fprintf(stderr, "value policy: %s\n", err.msg);
+    CHECK(st == ALLOT_OK);
+    if (st != ALLOT_OK) {
+        allot_replay_pools_free(&p);
+        remove(path);
+        return;
+    }
+    /* budget 3: lambda 0 picks majority@4 (4 > 3); from lambda 0.025 majority@2 (2 samples each) */
+    size_t k[2];
+    double mu = -1;
+    CHECK(allot_replay_policy_plan(pol, 2, 3.0, k, &mu) == 2);
+    CHECK(k[0] == 2 && k[1] == 2);
+    CHECK(fabs(mu - 0.025) < 1e-6);
+    /* budget 1.5: majority@1 from lambda 0.2 */
+    CHECK(allot_replay_policy_plan(pol, 2, 1.5, k, &mu) == 2);
+    CHECK(k[0] == 1 && k[1] == 1);
+    CHECK(fabs(mu - 0.2) < 1e-6);
+    /* budget 4: lambda 0, the most accurate predicted tier */
+    CHECK(allot_replay_policy_plan(pol, 2, 4.0, k, &mu) == 2);
+    CHECK(k[0] == 4 && k[1] == 4 && mu == 0);
+    allot_replay_policy_free(pol);
+    allot_replay_pools_free(&p);
+    remove(path);
+}
+
 static void test_keep(void) {
     allot_replay_pools p = {0};
     add_query(&p, "a", "AAA", "111", NULL);
@@ -553,6 +606,7 @@ int main(void) {
     test_budget_property();
     test_bandits_equal_uniform();
     test_policy();
+    test_policy_value();
     test_keep();
     test_efficiency();
     printf("replay: %d passed, %d failed\n", g_pass, g_fail);

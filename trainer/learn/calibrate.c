@@ -74,7 +74,20 @@ double allot_calibrate_mu(const double *prob, size_t n, int K, const double *cla
         lo = -1.0;
         int it = 0;
         while (allot_calibrated_mean_cost(prob, n, K, class_cost, realised, lo, NULL) <= budget + tol) {
-            if (++it > 64) return lo; /* even the dearest choices fit */
+            if (++it > 64) {
+                /* even the dearest choices fit: no price binds. Return the least negative price
+                 * that already spends as much as any (0 when no price changes the spend, e.g. a
+                 * single class), rather than an arbitrary huge one */
+                double sat = allot_calibrated_mean_cost(prob, n, K, class_cost, realised, lo, NULL);
+                double a = lo, b = 0.0; /* cost(a) == sat; find the largest such price */
+                if (allot_calibrated_mean_cost(prob, n, K, class_cost, realised, b, NULL) >= sat - tol) return 0.0;
+                for (int k = 0; k < 200 && b - a > 1e-12 * (fabs(a) > 1 ? fabs(a) : 1); k++) {
+                    double mid = 0.5 * (a + b);
+                    if (allot_calibrated_mean_cost(prob, n, K, class_cost, realised, mid, NULL) >= sat - tol) a = mid;
+                    else b = mid;
+                }
+                return a;
+            }
             hi = lo;
             lo *= 2;
         }

@@ -33,7 +33,8 @@ double allot_calibrated_mean_cost(const double *prob, size_t n, int K, const dou
 /**
  * The smallest mu with mean realised cost <= budget (bisection to ~1e-12 relative). When even the
  * cheapest-choice limit overspends, returns the largest mu tried (the cheapest choices); when even
- * the dearest-choice limit stays within budget, the most negative mu tried (-2^64).
+ * the dearest-choice limit stays within budget (no price binds), the least negative mu that spends
+ * as much as any price does (0 when no price changes the spend, e.g. a single class).
  */
 double allot_calibrate_mu(const double *prob, size_t n, int K, const double *class_cost, const double *realised,
                           double budget);

@@ -133,6 +133,18 @@ size_t allot_replay_policy_plan(const allot_replay_policy *pp, size_t n, double 
             hi = lo;
             lo *= 2;
         }
+        if (mean_cost_at(pp, lo) <= budget) { /* no price binds: the least negative one at full spend */
+            double sat = mean_cost_at(pp, lo);
+            hi = 0;
+            if (mean_cost_at(pp, 0) >= sat) lo = hi = 0;
+            for (int it = 0; it < 100 && lo != hi; it++) {
+                double mid = 0.5 * (lo + hi);
+                if (mean_cost_at(pp, mid) >= sat) lo = mid;
+                else hi = mid;
+            }
+            mu = lo;
+            hi = lo; /* nothing left to bisect */
+        }
     }
     if (hi != lo && (mean_cost_at(pp, 0) > budget || pp->rule == ALLOT_RULE_CALIBRATED)) {
         for (int it = 0; it < 100; it++) {
