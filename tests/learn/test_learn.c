@@ -240,7 +240,7 @@ static void test_end_to_end(const char *dir) {
     for (int l = 0; l < 2; l++) {
         snprintf(b1, sizeof b1, "%s/p-%d-0.json", dir, l);
         train_and_check(c, cpath, b2, (allot_learner_kind)l, 4.0, ALLOT_DECISION_CALIBRATED, &r);
-        size_t l1, l2;
+        size_t l1 = 0, l2 = 0;
         char *x1 = tu_slurp(b1, &l1), *x2 = tu_slurp(b2, &l2);
         CHECKF(l1 == l2 && !memcmp(x1, x2, l1), "learner %d not deterministic", l);
         free(x1);
@@ -429,7 +429,7 @@ static void test_value(const char *dir) {
         snprintf(b1, sizeof b1, "%s/v-%d-0.json", dir, l);
         snprintf(b2, sizeof b2, "%s/v-again.json", dir);
         train_value_and_check(c, cpath, b2, (allot_learner_kind)l, 4.0, ALLOT_DECISION_CALIBRATED, NULL, &r);
-        size_t l1, l2;
+        size_t l1 = 0, l2 = 0;
         char *x1 = tu_slurp(b1, &l1), *x2 = tu_slurp(b2, &l2);
         CHECKF(l1 == l2 && !memcmp(x1, x2, l1), "value learner %d not deterministic", l);
         free(x1);
