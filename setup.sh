@@ -36,18 +36,24 @@ build() {  # build DIR [cmake options...]
 demo() {
   deps
   build build
-  local out=out/default
+  local out=out/default allot=./build/trainer/cli/allot
   mkdir -p "$out"
+  echo "== 1. embedded default data: synthetic labelled runs (datasets/README.md)"
   ./build/datasets/allot-gen-runs --seed 1 --out "$out/runs.jsonl"
-  ./build/trainer/cli/allot curves "$out/runs.jsonl" --tiers majority@1,2,4,8,16,32 --out "$out/curves.jsonl"
-  ./build/trainer/cli/allot solve "$out/curves.jsonl" --budget 8 --check glpk
-  if [ -x ./build/trainer/cli/allot ] && ./build/trainer/cli/allot train --help >/dev/null 2>&1; then
-    ./build/trainer/cli/allot train "$out/curves.jsonl" --budget 8 --learner xgboost --out "$out/policy-xgboost.json"
-    ./build/trainer/cli/allot train "$out/curves.jsonl" --budget 8 --learner liblinear --out "$out/policy-liblinear.json"
-    ./build/trainer/cli/allot audit "$out/curves.jsonl" --policy "$out/policy-xgboost.json" \
-      --policy "$out/policy-liblinear.json" --budget 8 --out "$out/audit"
-  fi
-  echo "demo: outputs in $out/"
+  echo "== 2. curves: majority vote over k = 1..32 samples"
+  $allot curves "$out/runs.jsonl" --tiers majority@1,2,4,8,16,32 --out "$out/curves.jsonl"
+  echo "== 3. solve: the exact oracle at a mean budget of 8, cross-checked by GLPK"
+  $allot solve "$out/curves.jsonl" --budget 8 --check glpk
+  echo "== 4. train: tier policies (imitate the oracle) and value policies (predict each tier's accuracy)"
+  for learner in xgboost liblinear; do
+    $allot train "$out/curves.jsonl" --budget 8 --learner $learner --out "$out/policy-$learner.json"
+    $allot train "$out/curves.jsonl" --budget 8 --learner $learner --target value --out "$out/policy-value-$learner.json"
+  done
+  echo "== 5. audit on the held-out queries: report.md, report.json and plots"
+  $allot audit "$out/curves.jsonl" --budget 8 --out "$out/audit" \
+    --policy "$out/policy-xgboost.json" --policy "$out/policy-liblinear.json" \
+    --policy "$out/policy-value-xgboost.json" --policy "$out/policy-value-liblinear.json"
+  echo "demo: outputs in $out/ (report: $out/audit/report.md)"
 }
 
 tests() {
