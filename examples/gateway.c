@@ -128,18 +128,25 @@ int main(int argc, char **argv) {
     size_t n_threads = 4, n_requests = 0;
     double budget = NAN;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--threads") && i + 1 < argc) n_threads = (size_t)strtoul(argv[++i], NULL, 10);
-        else if (!strcmp(argv[i], "--budget") && i + 1 < argc) budget = strtod(argv[++i], NULL);
-        else if (!strcmp(argv[i], "--requests") && i + 1 < argc) n_requests = (size_t)strtoul(argv[++i], NULL, 10);
-        else if (!policy_path) policy_path = argv[i];
-        else if (!queries_path) queries_path = argv[i];
+        if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            n_threads = (size_t)strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--budget") && i + 1 < argc)
+            budget = strtod(argv[++i], NULL);
+        else if (!strcmp(argv[i], "--requests") && i + 1 < argc)
+            n_requests = (size_t)strtoul(argv[++i], NULL, 10);
+        else if (!policy_path)
+            policy_path = argv[i];
+        else if (!queries_path)
+            queries_path = argv[i];
         else {
-            fprintf(stderr, "usage: %s POLICY [QUERIES.jsonl] [--threads N] [--budget B] [--requests N]\n", argv[0]);
+            fprintf(stderr, "usage: %s POLICY [QUERIES.jsonl] [--threads N] [--budget B] [--requests N]\n",
+                    argv[0]);
             return 1;
         }
     }
     if (!policy_path || n_threads == 0 || n_threads > 256) {
-        fprintf(stderr, "usage: %s POLICY [QUERIES.jsonl] [--threads N] [--budget B] [--requests N]\n", argv[0]);
+        fprintf(stderr, "usage: %s POLICY [QUERIES.jsonl] [--threads N] [--budget B] [--requests N]\n",
+                argv[0]);
         return 1;
     }
     printf("allot %s (header %d.%d.%d)\n", allot_version_string(), ALLOT_VERSION_MAJOR, ALLOT_VERSION_MINOR,
@@ -156,8 +163,9 @@ int main(int argc, char **argv) {
     double load_ms = (now_us() - t0) / 1e3;
     const allot_featurizer *feat = allot_policy_featurizer(policy);
     size_t n_tiers = allot_policy_n_tiers(policy), n_extra = allot_featurizer_n_extra(feat);
-    printf("policy %s: %zu tiers, %zu classes, %zu features (+%u hashed), loaded in %.2f ms\n", policy_path, n_tiers,
-           allot_policy_n_classes(policy), allot_featurizer_n_dense(feat), allot_featurizer_hash_dim(feat), load_ms);
+    printf("policy %s: %zu tiers, %zu classes, %zu features (+%u hashed), loaded in %.2f ms\n", policy_path,
+           n_tiers, allot_policy_n_classes(policy), allot_featurizer_n_dense(feat),
+           allot_featurizer_hash_dim(feat), load_ms);
 
     /* 2. the request stream */
     size_t cap = 1024, n = 0;
@@ -178,7 +186,8 @@ int main(int argc, char **argv) {
             req[n].prompt = prompt;
             req[n].prompt_len = strlen(prompt);
             req[n].extras = calloc(n_extra ? n_extra : 1, sizeof(double));
-            if (n_extra && allot_featurizer_extras_from_record(feat, line, (size_t)got, req[n].extras, &err) != ALLOT_OK) {
+            if (n_extra && allot_featurizer_extras_from_record(feat, line, (size_t)got, req[n].extras,
+                                                               &err) != ALLOT_OK) {
                 fprintf(stderr, "gateway: %s:%zu: %s\n", queries_path, n + 1, err.msg);
                 return 2;
             }
@@ -261,16 +270,21 @@ int main(int argc, char **argv) {
     allot_budget_state st;
     allot_budget_get_state(ctl, &st);
     qsort(lat, nl, sizeof *lat, cmp_double);
-    printf("served %llu requests from %zu threads (%zu distinct prompts)\n", (unsigned long long)st.count, n_threads, n);
+    printf("served %llu requests from %zu threads (%zu distinct prompts)\n", (unsigned long long)st.count,
+           n_threads, n);
     printf("budget: target %.4f, running mean %.4f (%+.2f%%), final mu %.6g (started at %.6g)\n", st.target,
            st.running_mean, 100.0 * (st.running_mean - st.target) / st.target, st.mu, cfg.mu0);
     printf("tiers:");
     for (size_t k = 0; k < n_tiers; k++)
-        printf(" %s=%zu (%.1f%%)", allot_policy_tier_name(policy, k), tiers[k], 100.0 * (double)tiers[k] / (double)nl);
+        printf(" %s=%zu (%.1f%%)", allot_policy_tier_name(policy, k), tiers[k],
+               100.0 * (double)tiers[k] / (double)nl);
     printf("\n");
-    if (nl) printf("predict latency: p50 %.2f us, p99 %.2f us\n", lat[nl / 2], lat[(size_t)(0.99 * (double)(nl - 1))]);
+    if (nl)
+        printf("predict latency: p50 %.2f us, p99 %.2f us\n", lat[nl / 2],
+               lat[(size_t)(0.99 * (double)(nl - 1))]);
     int on_target = fabs(st.running_mean - st.target) / st.target < 0.05;
-    printf("%s\n", on_target ? "budget kept (within 5%)" : "budget NOT within 5% (target may be unreachable)");
+    printf("%s\n",
+           on_target ? "budget kept (within 5%)" : "budget NOT within 5% (target may be unreachable)");
 
     for (size_t t = 0; t < n_threads; t++) {
         free(w[t].tier_count);

@@ -37,8 +37,9 @@ static int generate(const char *path, long n, long m) {
     allot_rng_seed(&rng, 42);
     for (long q = 0; q < n; q++) {
         double p = allot_rng_uniform(&rng); /* per-query solve rate */
-        fprintf(fp, "{\"id\":\"bench-%ld\",\"prompt\":\"synthetic question %ld\",\"meta\":{\"i\":%ld},"
-                    "\"features\":{\"len\":%ld},\"samples\":[",
+        fprintf(fp,
+                "{\"id\":\"bench-%ld\",\"prompt\":\"synthetic question %ld\",\"meta\":{\"i\":%ld},"
+                "\"features\":{\"len\":%ld},\"samples\":[",
                 q, q, q, 20 + q % 300);
         for (long s = 0; s < m; s++) {
             int ok = allot_rng_uniform(&rng) < p;
@@ -52,8 +53,8 @@ static int generate(const char *path, long n, long m) {
                 fputs("\"answer\":\"42\",", fp);
             else
                 fprintf(fp, "\"answer\":\"%d\",", 100 + wrong);
-            fprintf(fp, "\"score\":%.6f,\"step_scores\":[%.4f,%.4f],\"cost\":%d}", score, score, 1 - score / 2,
-                    200 + (int)allot_rng_below(&rng, 400));
+            fprintf(fp, "\"score\":%.6f,\"step_scores\":[%.4f,%.4f],\"cost\":%d}", score, score,
+                    1 - score / 2, 200 + (int)allot_rng_below(&rng, 400));
         }
         fputs("]}\n", fp);
     }
@@ -78,9 +79,11 @@ int main(int argc, char **argv) {
     struct stat sb;
     stat(path, &sb);
     double mb = (double)sb.st_size / 1e6;
-    printf("bench_curves: %ld queries x %ld samples, %.1f MB of JSONL (generated in %.2f s), %ld permutations\n", n, m,
-           mb, allot_now_seconds() - t0, perms);
-    printf("%-10s %10s %10s %12s %10s   (rates per CPU second)\n", "stage", "wall s", "cpu s", "queries/s", "MB/s");
+    printf(
+        "bench_curves: %ld queries x %ld samples, %.1f MB of JSONL (generated in %.2f s), %ld permutations\n",
+        n, m, mb, allot_now_seconds() - t0, perms);
+    printf("%-10s %10s %10s %12s %10s   (rates per CPU second)\n", "stage", "wall s", "cpu s", "queries/s",
+           "MB/s");
 
     /* the reader alone */
     allot_error err = {0};
@@ -133,8 +136,8 @@ int main(int argc, char **argv) {
         } else {
             double mean_last = 0;
             for (size_t j = 0; j < c->n_queries; j++) mean_last += c->acc[j * c->n_tiers + c->n_tiers - 1];
-            printf("%-10s %10.3f %10.3f %12.0f %10.1f   (%s; mean acc at k=%ld: %.4f)\n", rules[i], dt, cpu, n / cpu, mb / cpu, spec,
-                   m, mean_last / (double)c->n_queries);
+            printf("%-10s %10.3f %10.3f %12.0f %10.1f   (%s; mean acc at k=%ld: %.4f)\n", rules[i], dt, cpu,
+                   n / cpu, mb / cpu, spec, m, mean_last / (double)c->n_queries);
         }
         allot_curves_free(c);
         allot_tier_set_free(&ts);

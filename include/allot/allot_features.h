@@ -70,8 +70,7 @@ allot_status allot_featurizer_create(const char *spec_json, size_t len, allot_fe
  * (0 disables hashing; ALLOT_FEATURES_DEFAULT_HASH_DIM is the usual choice). No standardisation.
  */
 allot_status allot_featurizer_create_default(const char *const *extra_names, size_t n_extra,
-                                             uint32_t hash_dim, allot_featurizer **out,
-                                             allot_error *err);
+                                             uint32_t hash_dim, allot_featurizer **out, allot_error *err);
 
 /**
  * Set (or, with n == 0 and NULL arrays, clear) the per-dense-feature standardisation used by
@@ -112,8 +111,7 @@ uint32_t allot_featurizer_hash_dim(const allot_featurizer *f);
 /** 1 when the spec carries standardisation arrays, else 0. */
 int allot_featurizer_has_standardization(const allot_featurizer *f);
 /** Standardisation center/scale of dense feature i (NULL outputs allowed); 0/1 when absent. */
-void allot_featurizer_standardization(const allot_featurizer *f, size_t i, double *center,
-                                      double *scale);
+void allot_featurizer_standardization(const allot_featurizer *f, size_t i, double *center, double *scale);
 
 /* ---- featurisation (thread-safe, allocation-free) --------------------------------------------- */
 
@@ -139,9 +137,8 @@ void allot_featurizer_standardization(const allot_featurizer *f, size_t i, doubl
  * Returns ALLOT_OK, or ALLOT_E_ARGUMENT for NULL/size-mismatched arguments.
  */
 allot_status allot_featurize(const allot_featurizer *f, const char *prompt, size_t prompt_len,
-                             const double *extras, size_t n_extras, float *dense_out,
-                             uint32_t *sparse_index, float *sparse_value, size_t sparse_cap,
-                             size_t *sparse_count, allot_error *err);
+                             const double *extras, size_t n_extras, float *dense_out, uint32_t *sparse_index,
+                             float *sparse_value, size_t sparse_cap, size_t *sparse_count, allot_error *err);
 
 /**
  * Standardise a dense vector for a linear model: out[i] = (float)(((double)x[i] - center[i]) /

@@ -56,16 +56,17 @@ typedef struct allot_workspace allot_workspace;
 
 /** Decision rules. */
 typedef enum allot_rule {
-    ALLOT_RULE_ARGMAX = 0,    /**< tier of the most probable class */
+    ALLOT_RULE_ARGMAX = 0,     /**< tier of the most probable class */
     ALLOT_RULE_CALIBRATED = 1, /**< tier of argmax_c log p(c|x) - mu * cost(tier(c)) */
-    ALLOT_RULE_VALUE = 2       /**< tier of argmax_t acc_t(x) - mu * cost_t, ties to the cheaper tier (value policies) */
+    ALLOT_RULE_VALUE =
+        2 /**< tier of argmax_t acc_t(x) - mu * cost_t, ties to the cheaper tier (value policies) */
 } allot_rule;
-
 
 /** What the model predicts (the bundle's classifier.target). */
 typedef enum allot_policy_target {
     ALLOT_TARGET_TIER = 0, /**< class probabilities p(class|x) over the oracle's tiers (default) */
-    ALLOT_TARGET_VALUE = 1 /**< one regressor per class (tier) predicting the query's accuracy there, in [0,1] */
+    ALLOT_TARGET_VALUE =
+        1 /**< one regressor per class (tier) predicting the query's accuracy there, in [0,1] */
 } allot_policy_target;
 
 /** Classifier families. */
@@ -127,11 +128,12 @@ typedef struct allot_predict_options {
 } allot_predict_options;
 
 /** Options meaning "the bundle's rule and price". */
-#define ALLOT_PREDICT_OPTIONS_DEFAULT {-1, NAN}
+#define ALLOT_PREDICT_OPTIONS_DEFAULT                                                                        \
+    { -1, NAN }
 
 /** One query's input: the raw prompt and its extra features by position (see allot_features.h). */
 typedef struct allot_query_input {
-    const char *prompt;   /**< prompt bytes (NULL allowed when prompt_len is 0) */
+    const char *prompt; /**< prompt bytes (NULL allowed when prompt_len is 0) */
     size_t prompt_len;
     const double *extras; /**< allot_featurizer_n_extra() values, NaN = missing; or NULL = all missing */
     size_t n_extras;      /**< allot_featurizer_n_extra(), or 0 with extras NULL */
@@ -139,13 +141,14 @@ typedef struct allot_query_input {
 
 /** One decision. */
 typedef struct allot_decision {
-    size_t tier;           /**< the chosen tier index */
-    size_t class_index;    /**< the chosen class (tier == allot_policy_class_tier(p, class_index)) */
-    double cost;           /**< the chosen tier's cost */
-    double expected_cost;  /**< sum over tiers of p(tier|x) * cost(tier); value policies: NaN (no probabilities) */
-    double probability;    /**< p(chosen class | x); value policies: the chosen tier's predicted accuracy */
-    double mu;             /**< the price used (mu or lambda; 0 for the argmax rule) */
-    int rule;              /**< the rule used (an allot_rule) */
+    size_t tier;          /**< the chosen tier index */
+    size_t class_index;   /**< the chosen class (tier == allot_policy_class_tier(p, class_index)) */
+    double cost;          /**< the chosen tier's cost */
+    double expected_cost; /**< sum over tiers of p(tier|x) * cost(tier); value policies: NaN (no
+                             probabilities) */
+    double probability;   /**< p(chosen class | x); value policies: the chosen tier's predicted accuracy */
+    double mu;            /**< the price used (mu or lambda; 0 for the argmax rule) */
+    int rule;             /**< the rule used (an allot_rule) */
 } allot_decision;
 
 /**
@@ -159,16 +162,17 @@ typedef struct allot_decision {
  * No heap allocation; thread-safe on a shared policy (each thread with its own workspace).
  */
 allot_status allot_policy_predict(const allot_policy *p, allot_workspace *ws, const allot_query_input *query,
-                                  const allot_predict_options *opts, double *tier_probs, size_t tier_probs_len,
-                                  allot_decision *out, allot_error *err);
+                                  const allot_predict_options *opts, double *tier_probs,
+                                  size_t tier_probs_len, allot_decision *out, allot_error *err);
 
 /**
  * Decide n queries: out[i] for queries[i]; tier_probs (optional) holds n * n_tiers values, row i
  * at tier_probs + i * n_tiers. Same results as n calls of allot_policy_predict(). Stops at the first
  * failing query and names its index in the message.
  */
-allot_status allot_policy_predict_batch(const allot_policy *p, allot_workspace *ws, const allot_query_input *queries,
-                                        size_t n, const allot_predict_options *opts, double *tier_probs,
+allot_status allot_policy_predict_batch(const allot_policy *p, allot_workspace *ws,
+                                        const allot_query_input *queries, size_t n,
+                                        const allot_predict_options *opts, double *tier_probs,
                                         size_t tier_probs_len, allot_decision *out, allot_error *err);
 
 /**

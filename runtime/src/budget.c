@@ -25,7 +25,9 @@ static double u2d(uint64_t u) {
     return d;
 }
 
-static double clampd(double x, double lo, double hi) { return x < lo ? lo : x > hi ? hi : x; }
+static double clampd(double x, double lo, double hi) {
+    return x < lo ? lo : x > hi ? hi : x;
+}
 
 void allot_budget_config_default(allot_budget_config *cfg, double target, double mu0) {
     if (!cfg) return;
@@ -45,10 +47,12 @@ allot_status allot_budget_create(const allot_budget_config *cfg, allot_budget **
         return allot_error_set(err, ALLOT_E_ARGUMENT, "budget: target must be finite and > 0");
     if (!isfinite(cfg->gain) || !(cfg->gain > 0))
         return allot_error_set(err, ALLOT_E_ARGUMENT, "budget: gain must be finite and > 0");
-    if (!isfinite(cfg->mu_min) || !(cfg->mu_min > 0) || !isfinite(cfg->mu_max) || !(cfg->mu_max > cfg->mu_min))
+    if (!isfinite(cfg->mu_min) || !(cfg->mu_min > 0) || !isfinite(cfg->mu_max) ||
+        !(cfg->mu_max > cfg->mu_min))
         return allot_error_set(err, ALLOT_E_ARGUMENT, "budget: need 0 < mu_min < mu_max, both finite");
     if (!(cfg->mu0 >= cfg->mu_min && cfg->mu0 <= cfg->mu_max))
-        return allot_error_set(err, ALLOT_E_ARGUMENT, "budget: mu0 = %g is outside [mu_min, mu_max] = [%g, %g]", cfg->mu0,
+        return allot_error_set(err, ALLOT_E_ARGUMENT,
+                               "budget: mu0 = %g is outside [mu_min, mu_max] = [%g, %g]", cfg->mu0,
                                cfg->mu_min, cfg->mu_max);
     allot_budget *b = malloc(sizeof *b);
     if (!b) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
@@ -63,7 +67,9 @@ allot_status allot_budget_create(const allot_budget_config *cfg, allot_budget **
     return ALLOT_OK;
 }
 
-void allot_budget_free(allot_budget *b) { free(b); }
+void allot_budget_free(allot_budget *b) {
+    free(b);
+}
 
 double allot_budget_mu(const allot_budget *b) {
     if (!b) return 0;
@@ -75,8 +81,8 @@ allot_status allot_budget_observe(allot_budget *b, double cost) {
     if (!isfinite(cost) || cost < 0) return ALLOT_E_ARGUMENT;
     atomic_fetch_add_explicit(&b->count, 1, memory_order_relaxed);
     uint64_t old = atomic_load_explicit(&b->spent_bits, memory_order_relaxed);
-    while (!atomic_compare_exchange_weak_explicit(&b->spent_bits, &old, d2u(u2d(old) + cost), memory_order_relaxed,
-                                                  memory_order_relaxed)) {
+    while (!atomic_compare_exchange_weak_explicit(&b->spent_bits, &old, d2u(u2d(old) + cost),
+                                                  memory_order_relaxed, memory_order_relaxed)) {
     }
     double step = b->gain * ((cost - b->target) / b->target);
     old = atomic_load_explicit(&b->log_mu_bits, memory_order_relaxed);

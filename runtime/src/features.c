@@ -74,15 +74,17 @@ enum {
 };
 
 static const char *const builtin_names[F_COUNT] = {
-    "len_bytes", "len_chars", "n_words", "n_lines", "n_sentences", "n_question_marks",
-    "avg_word_len", "n_tokens", "n_digits", "n_numbers", "max_number_log10", "n_decimals",
-    "n_operators", "n_equals", "n_latex_cmds", "n_latex_frac", "n_latex_sqrt", "n_dollars",
-    "n_carets", "n_brackets", "n_code_punct", "n_uppercase", "n_non_ascii", "n_percent_signs",
-    "q_how_many", "q_how_much", "q_how", "q_what", "q_which", "q_why", "q_when", "q_where", "q_who",
-    "q_find", "q_compute", "q_prove",
-    "kw_percent", "kw_ratio", "kw_average", "kw_probability", "kw_fraction", "kw_remainder",
-    "kw_total", "kw_each", "kw_multiple", "kw_money", "kw_time", "kw_geometry",
-    "kw_number_theory", "kw_algebra", "kw_code", "kw_negation",
+    "len_bytes",        "len_chars",    "n_words",     "n_lines",          "n_sentences",
+    "n_question_marks", "avg_word_len", "n_tokens",    "n_digits",         "n_numbers",
+    "max_number_log10", "n_decimals",   "n_operators", "n_equals",         "n_latex_cmds",
+    "n_latex_frac",     "n_latex_sqrt", "n_dollars",   "n_carets",         "n_brackets",
+    "n_code_punct",     "n_uppercase",  "n_non_ascii", "n_percent_signs",  "q_how_many",
+    "q_how_much",       "q_how",        "q_what",      "q_which",          "q_why",
+    "q_when",           "q_where",      "q_who",       "q_find",           "q_compute",
+    "q_prove",          "kw_percent",   "kw_ratio",    "kw_average",       "kw_probability",
+    "kw_fraction",      "kw_remainder", "kw_total",    "kw_each",          "kw_multiple",
+    "kw_money",         "kw_time",      "kw_geometry", "kw_number_theory", "kw_algebra",
+    "kw_code",          "kw_negation",
 };
 
 /* Keyword -> flag feature. A two-word entry matches the bigram "first second". */
@@ -93,93 +95,247 @@ typedef struct {
 } keyword_entry;
 
 static const keyword_entry keywords[] = {
-    {"how", "many", F_Q_HOW_MANY}, {"how", "much", F_Q_HOW_MUCH},
-    {"how", NULL, F_Q_HOW}, {"what", NULL, F_Q_WHAT}, {"which", NULL, F_Q_WHICH},
-    {"why", NULL, F_Q_WHY}, {"when", NULL, F_Q_WHEN}, {"where", NULL, F_Q_WHERE},
-    {"who", NULL, F_Q_WHO}, {"whom", NULL, F_Q_WHO}, {"whose", NULL, F_Q_WHO},
-    {"find", NULL, F_Q_FIND}, {"determine", NULL, F_Q_FIND},
-    {"compute", NULL, F_Q_COMPUTE}, {"calculate", NULL, F_Q_COMPUTE}, {"evaluate", NULL, F_Q_COMPUTE},
-    {"simplify", NULL, F_Q_COMPUTE}, {"solve", NULL, F_Q_COMPUTE},
-    {"prove", NULL, F_Q_PROVE}, {"show", "that", F_Q_PROVE},
-    {"percent", NULL, F_KW_PERCENT}, {"percentage", NULL, F_KW_PERCENT}, {"percents", NULL, F_KW_PERCENT},
-    {"ratio", NULL, F_KW_RATIO}, {"ratios", NULL, F_KW_RATIO}, {"proportion", NULL, F_KW_RATIO},
-    {"proportional", NULL, F_KW_RATIO}, {"rate", NULL, F_KW_RATIO},
-    {"average", NULL, F_KW_AVERAGE}, {"mean", NULL, F_KW_AVERAGE}, {"median", NULL, F_KW_AVERAGE},
-    {"probability", NULL, F_KW_PROBABILITY}, {"chance", NULL, F_KW_PROBABILITY},
-    {"likely", NULL, F_KW_PROBABILITY}, {"random", NULL, F_KW_PROBABILITY},
-    {"randomly", NULL, F_KW_PROBABILITY}, {"expected", NULL, F_KW_PROBABILITY},
-    {"fraction", NULL, F_KW_FRACTION}, {"fractions", NULL, F_KW_FRACTION}, {"half", NULL, F_KW_FRACTION},
-    {"third", NULL, F_KW_FRACTION}, {"quarter", NULL, F_KW_FRACTION},
-    {"remainder", NULL, F_KW_REMAINDER}, {"remaining", NULL, F_KW_REMAINDER},
-    {"left", NULL, F_KW_REMAINDER}, {"rest", NULL, F_KW_REMAINDER},
-    {"total", NULL, F_KW_TOTAL}, {"altogether", NULL, F_KW_TOTAL}, {"sum", NULL, F_KW_TOTAL},
+    {"how", "many", F_Q_HOW_MANY},
+    {"how", "much", F_Q_HOW_MUCH},
+    {"how", NULL, F_Q_HOW},
+    {"what", NULL, F_Q_WHAT},
+    {"which", NULL, F_Q_WHICH},
+    {"why", NULL, F_Q_WHY},
+    {"when", NULL, F_Q_WHEN},
+    {"where", NULL, F_Q_WHERE},
+    {"who", NULL, F_Q_WHO},
+    {"whom", NULL, F_Q_WHO},
+    {"whose", NULL, F_Q_WHO},
+    {"find", NULL, F_Q_FIND},
+    {"determine", NULL, F_Q_FIND},
+    {"compute", NULL, F_Q_COMPUTE},
+    {"calculate", NULL, F_Q_COMPUTE},
+    {"evaluate", NULL, F_Q_COMPUTE},
+    {"simplify", NULL, F_Q_COMPUTE},
+    {"solve", NULL, F_Q_COMPUTE},
+    {"prove", NULL, F_Q_PROVE},
+    {"show", "that", F_Q_PROVE},
+    {"percent", NULL, F_KW_PERCENT},
+    {"percentage", NULL, F_KW_PERCENT},
+    {"percents", NULL, F_KW_PERCENT},
+    {"ratio", NULL, F_KW_RATIO},
+    {"ratios", NULL, F_KW_RATIO},
+    {"proportion", NULL, F_KW_RATIO},
+    {"proportional", NULL, F_KW_RATIO},
+    {"rate", NULL, F_KW_RATIO},
+    {"average", NULL, F_KW_AVERAGE},
+    {"mean", NULL, F_KW_AVERAGE},
+    {"median", NULL, F_KW_AVERAGE},
+    {"probability", NULL, F_KW_PROBABILITY},
+    {"chance", NULL, F_KW_PROBABILITY},
+    {"likely", NULL, F_KW_PROBABILITY},
+    {"random", NULL, F_KW_PROBABILITY},
+    {"randomly", NULL, F_KW_PROBABILITY},
+    {"expected", NULL, F_KW_PROBABILITY},
+    {"fraction", NULL, F_KW_FRACTION},
+    {"fractions", NULL, F_KW_FRACTION},
+    {"half", NULL, F_KW_FRACTION},
+    {"third", NULL, F_KW_FRACTION},
+    {"quarter", NULL, F_KW_FRACTION},
+    {"remainder", NULL, F_KW_REMAINDER},
+    {"remaining", NULL, F_KW_REMAINDER},
+    {"left", NULL, F_KW_REMAINDER},
+    {"rest", NULL, F_KW_REMAINDER},
+    {"total", NULL, F_KW_TOTAL},
+    {"altogether", NULL, F_KW_TOTAL},
+    {"sum", NULL, F_KW_TOTAL},
     {"combined", NULL, F_KW_TOTAL},
-    {"each", NULL, F_KW_EACH}, {"per", NULL, F_KW_EACH}, {"every", NULL, F_KW_EACH},
-    {"times", NULL, F_KW_MULTIPLE}, {"twice", NULL, F_KW_MULTIPLE}, {"double", NULL, F_KW_MULTIPLE},
+    {"each", NULL, F_KW_EACH},
+    {"per", NULL, F_KW_EACH},
+    {"every", NULL, F_KW_EACH},
+    {"times", NULL, F_KW_MULTIPLE},
+    {"twice", NULL, F_KW_MULTIPLE},
+    {"double", NULL, F_KW_MULTIPLE},
     {"triple", NULL, F_KW_MULTIPLE},
-    {"dollar", NULL, F_KW_MONEY}, {"dollars", NULL, F_KW_MONEY}, {"cent", NULL, F_KW_MONEY},
-    {"cents", NULL, F_KW_MONEY}, {"price", NULL, F_KW_MONEY}, {"cost", NULL, F_KW_MONEY},
-    {"costs", NULL, F_KW_MONEY}, {"pay", NULL, F_KW_MONEY}, {"paid", NULL, F_KW_MONEY},
-    {"earn", NULL, F_KW_MONEY}, {"earns", NULL, F_KW_MONEY}, {"profit", NULL, F_KW_MONEY},
-    {"hour", NULL, F_KW_TIME}, {"hours", NULL, F_KW_TIME}, {"minute", NULL, F_KW_TIME},
-    {"minutes", NULL, F_KW_TIME}, {"second", NULL, F_KW_TIME}, {"seconds", NULL, F_KW_TIME},
-    {"day", NULL, F_KW_TIME}, {"days", NULL, F_KW_TIME}, {"week", NULL, F_KW_TIME},
-    {"weeks", NULL, F_KW_TIME}, {"month", NULL, F_KW_TIME}, {"months", NULL, F_KW_TIME},
-    {"year", NULL, F_KW_TIME}, {"years", NULL, F_KW_TIME},
-    {"triangle", NULL, F_KW_GEOMETRY}, {"circle", NULL, F_KW_GEOMETRY}, {"square", NULL, F_KW_GEOMETRY},
-    {"rectangle", NULL, F_KW_GEOMETRY}, {"area", NULL, F_KW_GEOMETRY}, {"perimeter", NULL, F_KW_GEOMETRY},
-    {"radius", NULL, F_KW_GEOMETRY}, {"angle", NULL, F_KW_GEOMETRY}, {"volume", NULL, F_KW_GEOMETRY},
+    {"dollar", NULL, F_KW_MONEY},
+    {"dollars", NULL, F_KW_MONEY},
+    {"cent", NULL, F_KW_MONEY},
+    {"cents", NULL, F_KW_MONEY},
+    {"price", NULL, F_KW_MONEY},
+    {"cost", NULL, F_KW_MONEY},
+    {"costs", NULL, F_KW_MONEY},
+    {"pay", NULL, F_KW_MONEY},
+    {"paid", NULL, F_KW_MONEY},
+    {"earn", NULL, F_KW_MONEY},
+    {"earns", NULL, F_KW_MONEY},
+    {"profit", NULL, F_KW_MONEY},
+    {"hour", NULL, F_KW_TIME},
+    {"hours", NULL, F_KW_TIME},
+    {"minute", NULL, F_KW_TIME},
+    {"minutes", NULL, F_KW_TIME},
+    {"second", NULL, F_KW_TIME},
+    {"seconds", NULL, F_KW_TIME},
+    {"day", NULL, F_KW_TIME},
+    {"days", NULL, F_KW_TIME},
+    {"week", NULL, F_KW_TIME},
+    {"weeks", NULL, F_KW_TIME},
+    {"month", NULL, F_KW_TIME},
+    {"months", NULL, F_KW_TIME},
+    {"year", NULL, F_KW_TIME},
+    {"years", NULL, F_KW_TIME},
+    {"triangle", NULL, F_KW_GEOMETRY},
+    {"circle", NULL, F_KW_GEOMETRY},
+    {"square", NULL, F_KW_GEOMETRY},
+    {"rectangle", NULL, F_KW_GEOMETRY},
+    {"area", NULL, F_KW_GEOMETRY},
+    {"perimeter", NULL, F_KW_GEOMETRY},
+    {"radius", NULL, F_KW_GEOMETRY},
+    {"angle", NULL, F_KW_GEOMETRY},
+    {"volume", NULL, F_KW_GEOMETRY},
     {"polygon", NULL, F_KW_GEOMETRY},
-    {"integer", NULL, F_KW_NUMBER_THEORY}, {"integers", NULL, F_KW_NUMBER_THEORY},
-    {"prime", NULL, F_KW_NUMBER_THEORY}, {"primes", NULL, F_KW_NUMBER_THEORY},
-    {"divisible", NULL, F_KW_NUMBER_THEORY}, {"divisor", NULL, F_KW_NUMBER_THEORY},
-    {"divisors", NULL, F_KW_NUMBER_THEORY}, {"digit", NULL, F_KW_NUMBER_THEORY},
-    {"digits", NULL, F_KW_NUMBER_THEORY}, {"gcd", NULL, F_KW_NUMBER_THEORY},
-    {"lcm", NULL, F_KW_NUMBER_THEORY}, {"modulo", NULL, F_KW_NUMBER_THEORY},
-    {"equation", NULL, F_KW_ALGEBRA}, {"equations", NULL, F_KW_ALGEBRA},
-    {"polynomial", NULL, F_KW_ALGEBRA}, {"variable", NULL, F_KW_ALGEBRA},
-    {"function", NULL, F_KW_ALGEBRA}, {"roots", NULL, F_KW_ALGEBRA}, {"real", NULL, F_KW_ALGEBRA},
-    {"return", NULL, F_KW_CODE}, {"input", NULL, F_KW_CODE}, {"output", NULL, F_KW_CODE},
-    {"array", NULL, F_KW_CODE}, {"string", NULL, F_KW_CODE}, {"print", NULL, F_KW_CODE},
-    {"implement", NULL, F_KW_CODE}, {"program", NULL, F_KW_CODE}, {"constraints", NULL, F_KW_CODE},
-    {"stdin", NULL, F_KW_CODE}, {"queries", NULL, F_KW_CODE},
-    {"not", NULL, F_KW_NEGATION}, {"no", NULL, F_KW_NEGATION}, {"never", NULL, F_KW_NEGATION},
-    {"except", NULL, F_KW_NEGATION}, {"without", NULL, F_KW_NEGATION},
+    {"integer", NULL, F_KW_NUMBER_THEORY},
+    {"integers", NULL, F_KW_NUMBER_THEORY},
+    {"prime", NULL, F_KW_NUMBER_THEORY},
+    {"primes", NULL, F_KW_NUMBER_THEORY},
+    {"divisible", NULL, F_KW_NUMBER_THEORY},
+    {"divisor", NULL, F_KW_NUMBER_THEORY},
+    {"divisors", NULL, F_KW_NUMBER_THEORY},
+    {"digit", NULL, F_KW_NUMBER_THEORY},
+    {"digits", NULL, F_KW_NUMBER_THEORY},
+    {"gcd", NULL, F_KW_NUMBER_THEORY},
+    {"lcm", NULL, F_KW_NUMBER_THEORY},
+    {"modulo", NULL, F_KW_NUMBER_THEORY},
+    {"equation", NULL, F_KW_ALGEBRA},
+    {"equations", NULL, F_KW_ALGEBRA},
+    {"polynomial", NULL, F_KW_ALGEBRA},
+    {"variable", NULL, F_KW_ALGEBRA},
+    {"function", NULL, F_KW_ALGEBRA},
+    {"roots", NULL, F_KW_ALGEBRA},
+    {"real", NULL, F_KW_ALGEBRA},
+    {"return", NULL, F_KW_CODE},
+    {"input", NULL, F_KW_CODE},
+    {"output", NULL, F_KW_CODE},
+    {"array", NULL, F_KW_CODE},
+    {"string", NULL, F_KW_CODE},
+    {"print", NULL, F_KW_CODE},
+    {"implement", NULL, F_KW_CODE},
+    {"program", NULL, F_KW_CODE},
+    {"constraints", NULL, F_KW_CODE},
+    {"stdin", NULL, F_KW_CODE},
+    {"queries", NULL, F_KW_CODE},
+    {"not", NULL, F_KW_NEGATION},
+    {"no", NULL, F_KW_NEGATION},
+    {"never", NULL, F_KW_NEGATION},
+    {"except", NULL, F_KW_NEGATION},
+    {"without", NULL, F_KW_NEGATION},
 };
 #define N_KEYWORDS (sizeof keywords / sizeof keywords[0])
 
 /* log10(n / 10) for n = 10..99, used by max_number_log10 (two significant digits). */
 static const double log10_lead2[90] = {
-    0, 0.04139268515822507, 0.079181246047624818, 0.11394335230683678, 0.14612803567823801,
-    0.17609125905568124, 0.20411998265592482, 0.23044892137827391, 0.25527250510330607, 0.27875360095282892,
-    0.3010299956639812, 0.3222192947339193, 0.34242268082220628, 0.36172783601759284, 0.38021124171160603,
-    0.3979400086720376, 0.41497334797081797, 0.43136376415898736, 0.44715803134221921, 0.46239799789895608,
-    0.47712125471966244, 0.49136169383427269, 0.50514997831990605, 0.51851393987788741, 0.53147891704225514,
-    0.54406804435027567, 0.55630250076728727, 0.56820172406699498, 0.57978359661681012, 0.59106460702649921,
-    0.6020599913279624, 0.61278385671973545, 0.62324929039790045, 0.63346845557958653, 0.64345267648618742,
-    0.65321251377534373, 0.66275783168157409, 0.67209785793571752, 0.68124123737558717, 0.69019608002851374,
-    0.69897000433601886, 0.70757017609793638, 0.71600334363479923, 0.72427586960078905, 0.7323937598229685,
-    0.74036268949424389, 0.74818802700620046, 0.75587485567249146, 0.76342799356293733, 0.77085201164214423,
-    0.77815125038364363, 0.78532983501076703, 0.79239168949825389, 0.79934054945358168, 0.80617997398388719,
-    0.81291335664285558, 0.81954393554186866, 0.82607480270082645, 0.83250891270623628, 0.83884909073725533,
-    0.84509804001425681, 0.85125834871907524, 0.85733249643126852, 0.86332286012045589, 0.86923171973097624,
-    0.87506126339170009, 0.88081359228079137, 0.88649072517248184, 0.89209460269048035, 0.89762709129044138,
-    0.90308998699194354, 0.90848501887864974, 0.91381385238371671, 0.91907809237607396, 0.9242792860618817,
-    0.92941892571429274, 0.93449845124356767, 0.93951925261861846, 0.94448267215016868, 0.9493900066449128,
-    0.95424250943932487, 0.95904139232109353, 0.96378782734555524, 0.96848294855393513, 0.97312785359969867,
-    0.97772360528884772, 0.98227123303956843, 0.98677173426624476, 0.99122607569249488, 0.9956351945975499,
+    0,
+    0.04139268515822507,
+    0.079181246047624818,
+    0.11394335230683678,
+    0.14612803567823801,
+    0.17609125905568124,
+    0.20411998265592482,
+    0.23044892137827391,
+    0.25527250510330607,
+    0.27875360095282892,
+    0.3010299956639812,
+    0.3222192947339193,
+    0.34242268082220628,
+    0.36172783601759284,
+    0.38021124171160603,
+    0.3979400086720376,
+    0.41497334797081797,
+    0.43136376415898736,
+    0.44715803134221921,
+    0.46239799789895608,
+    0.47712125471966244,
+    0.49136169383427269,
+    0.50514997831990605,
+    0.51851393987788741,
+    0.53147891704225514,
+    0.54406804435027567,
+    0.55630250076728727,
+    0.56820172406699498,
+    0.57978359661681012,
+    0.59106460702649921,
+    0.6020599913279624,
+    0.61278385671973545,
+    0.62324929039790045,
+    0.63346845557958653,
+    0.64345267648618742,
+    0.65321251377534373,
+    0.66275783168157409,
+    0.67209785793571752,
+    0.68124123737558717,
+    0.69019608002851374,
+    0.69897000433601886,
+    0.70757017609793638,
+    0.71600334363479923,
+    0.72427586960078905,
+    0.7323937598229685,
+    0.74036268949424389,
+    0.74818802700620046,
+    0.75587485567249146,
+    0.76342799356293733,
+    0.77085201164214423,
+    0.77815125038364363,
+    0.78532983501076703,
+    0.79239168949825389,
+    0.79934054945358168,
+    0.80617997398388719,
+    0.81291335664285558,
+    0.81954393554186866,
+    0.82607480270082645,
+    0.83250891270623628,
+    0.83884909073725533,
+    0.84509804001425681,
+    0.85125834871907524,
+    0.85733249643126852,
+    0.86332286012045589,
+    0.86923171973097624,
+    0.87506126339170009,
+    0.88081359228079137,
+    0.88649072517248184,
+    0.89209460269048035,
+    0.89762709129044138,
+    0.90308998699194354,
+    0.90848501887864974,
+    0.91381385238371671,
+    0.91907809237607396,
+    0.9242792860618817,
+    0.92941892571429274,
+    0.93449845124356767,
+    0.93951925261861846,
+    0.94448267215016868,
+    0.9493900066449128,
+    0.95424250943932487,
+    0.95904139232109353,
+    0.96378782734555524,
+    0.96848294855393513,
+    0.97312785359969867,
+    0.97772360528884772,
+    0.98227123303956843,
+    0.98677173426624476,
+    0.99122607569249488,
+    0.9956351945975499,
 };
 
-size_t allot_features_n_builtin(void) { return F_COUNT; }
+size_t allot_features_n_builtin(void) {
+    return F_COUNT;
+}
 
-const char *allot_features_builtin_name(size_t i) { return i < F_COUNT ? builtin_names[i] : NULL; }
+const char *allot_features_builtin_name(size_t i) {
+    return i < F_COUNT ? builtin_names[i] : NULL;
+}
 
 /* ---- FNV-1a ------------------------------------------------------------------------------------ */
 
 #define FNV_OFFSET 2166136261u
 #define FNV_PRIME 16777619u
 
-static unsigned char lower_ascii(unsigned char c) { return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c; }
+static unsigned char lower_ascii(unsigned char c) {
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
 
 static uint32_t fnv_update_lower(uint32_t h, const unsigned char *p, size_t n) {
     for (size_t i = 0; i < n; i++) {
@@ -204,14 +360,14 @@ typedef struct {
 } kw_slot;
 
 struct allot_featurizer {
-    size_t n_builtin;     /* built-ins used */
-    int *builtin;         /* their ids, in dense order */
+    size_t n_builtin; /* built-ins used */
+    int *builtin;     /* their ids, in dense order */
     size_t n_extra;
-    char **extra;         /* extra names */
+    char **extra; /* extra names */
     uint32_t hash_dim;
-    int ngrams;           /* 1 or 2 */
-    int norm_l2;          /* 1 = L2-normalise the hashed block, 0 = raw counts */
-    double *center;       /* n_dense, or NULL */
+    int ngrams;     /* 1 or 2 */
+    int norm_l2;    /* 1 = L2-normalise the hashed block, 0 = raw counts */
+    double *center; /* n_dense, or NULL */
     double *scale;
     kw_slot kw[KW_TABLE_SIZE];
     /* first words of the two-word keywords ("how", "show"): only after one of them is a bigram looked up */
@@ -248,15 +404,18 @@ static void kw_build(allot_featurizer *f) {
 }
 
 /* Look up a (lower-cased) word or bigram; returns the keyword entry or -1. */
-static int kw_find(const allot_featurizer *f, uint32_t h, const char *w1, size_t n1, const char *w2, size_t n2) {
+static int kw_find(const allot_featurizer *f, uint32_t h, const char *w1, size_t n1, const char *w2,
+                   size_t n2) {
     uint32_t s = h & (KW_TABLE_SIZE - 1);
     while (f->kw[s].entry >= 0) {
         if (f->kw[s].hash == h) {
             const keyword_entry *k = &keywords[f->kw[s].entry];
             int ok = strlen(k->first) == n1 && !memcmp(k->first, w1, n1);
             if (ok) {
-                if (w2) ok = k->second && strlen(k->second) == n2 && !memcmp(k->second, w2, n2);
-                else ok = k->second == NULL;
+                if (w2)
+                    ok = k->second && strlen(k->second) == n2 && !memcmp(k->second, w2, n2);
+                else
+                    ok = k->second == NULL;
             }
             if (ok) return f->kw[s].entry;
         }
@@ -299,7 +458,8 @@ static allot_status check_extra_name(const char *name, const char *where, size_t
                                "%s[%zu]: extra feature '%s' must start with 'features.' or 'meta.'", where, i,
                                name);
     if (!strcmp(name, "features.") || !strcmp(name, "meta."))
-        return allot_error_set(err, ALLOT_E_INVALID, "%s[%zu]: extra feature '%s' names no field", where, i, name);
+        return allot_error_set(err, ALLOT_E_INVALID, "%s[%zu]: extra feature '%s' names no field", where, i,
+                               name);
     return ALLOT_OK;
 }
 
@@ -316,8 +476,8 @@ static allot_status set_extras(allot_featurizer *f, const char *const *names, si
         if (st) return st;
         for (size_t j = 0; j < i; j++)
             if (!strcmp(names[j], names[i]))
-                return allot_error_set(err, ALLOT_E_INVALID, "%s[%zu]: duplicate extra feature '%s'", where, i,
-                                       names[i]);
+                return allot_error_set(err, ALLOT_E_INVALID, "%s[%zu]: duplicate extra feature '%s'", where,
+                                       i, names[i]);
         size_t len = strlen(names[i]);
         f->extra[i] = malloc(len + 1);
         if (!f->extra[i]) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
@@ -327,8 +487,8 @@ static allot_status set_extras(allot_featurizer *f, const char *const *names, si
     return ALLOT_OK;
 }
 
-allot_status allot_featurizer_create_default(const char *const *extra_names, size_t n_extra, uint32_t hash_dim,
-                                             allot_featurizer **out, allot_error *err) {
+allot_status allot_featurizer_create_default(const char *const *extra_names, size_t n_extra,
+                                             uint32_t hash_dim, allot_featurizer **out, allot_error *err) {
     if (!out) return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurizer_create_default: out is NULL");
     if (n_extra && !extra_names)
         return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurizer_create_default: extra_names is NULL");
@@ -354,8 +514,8 @@ allot_status allot_featurizer_create_default(const char *const *extra_names, siz
     return ALLOT_OK;
 }
 
-allot_status allot_featurizer_set_standardization(allot_featurizer *f, const double *center, const double *scale,
-                                                  size_t n, allot_error *err) {
+allot_status allot_featurizer_set_standardization(allot_featurizer *f, const double *center,
+                                                  const double *scale, size_t n, allot_error *err) {
     if (!f) return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurizer_set_standardization: f is NULL");
     if (n == 0 && !center && !scale) {
         free(f->center);
@@ -365,8 +525,9 @@ allot_status allot_featurizer_set_standardization(allot_featurizer *f, const dou
     }
     size_t nd = allot_featurizer_n_dense(f);
     if (!center || !scale || n != nd)
-        return allot_error_set(err, ALLOT_E_ARGUMENT,
-                               "standardisation needs center and scale arrays of n_dense = %zu values (got %zu)", nd, n);
+        return allot_error_set(
+            err, ALLOT_E_ARGUMENT,
+            "standardisation needs center and scale arrays of n_dense = %zu values (got %zu)", nd, n);
     for (size_t i = 0; i < n; i++) {
         if (!isfinite(center[i]))
             return allot_error_set(err, ALLOT_E_INVALID, "standardize.center[%zu]: not a finite number", i);
@@ -390,7 +551,8 @@ allot_status allot_featurizer_set_standardization(allot_featurizer *f, const dou
 
 /* ---- spec parsing -------------------------------------------------------------------------------- */
 
-static allot_status parse_standardize(allot_featurizer *f, const cJSON *std, const char *where, allot_error *err) {
+static allot_status parse_standardize(allot_featurizer *f, const cJSON *std, const char *where,
+                                      allot_error *err) {
     if (!cJSON_IsObject(std))
         return allot_error_set(err, ALLOT_E_INVALID, "%s.standardize: must be an object", where);
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(std, "center");
@@ -405,8 +567,8 @@ static allot_status parse_standardize(allot_featurizer *f, const cJSON *std, con
         size_t n = (size_t)cJSON_GetArraySize(arr[k]);
         if (n != nd)
             return allot_error_set(err, ALLOT_E_INVALID,
-                                   "%s.standardize.%s: has %zu values, the spec has %zu dense features", where,
-                                   nm[k], n, nd);
+                                   "%s.standardize.%s: has %zu values, the spec has %zu dense features",
+                                   where, nm[k], n, nd);
     }
     double *cv = malloc((nd ? nd : 1) * sizeof *cv), *sv = malloc((nd ? nd : 1) * sizeof *sv);
     if (!cv || !sv) {
@@ -421,8 +583,8 @@ static allot_status parse_standardize(allot_featurizer *f, const cJSON *std, con
             if (!cJSON_IsNumber(it)) {
                 free(cv);
                 free(sv);
-                return allot_error_set(err, ALLOT_E_INVALID, "%s.standardize.%s[%zu]: must be a number", where,
-                                       nm[k], i);
+                return allot_error_set(err, ALLOT_E_INVALID, "%s.standardize.%s[%zu]: must be a number",
+                                       where, nm[k], i);
             }
             (k ? sv : cv)[i++] = it->valuedouble;
         }
@@ -440,13 +602,16 @@ allot_status allot_featurizer_create_cjson(const cJSON *spec, const char *where,
                                            allot_error *err) {
     if (!where) where = "features";
     if (!out) return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurizer_create: out is NULL");
-    if (!cJSON_IsObject(spec)) return allot_error_set(err, ALLOT_E_INVALID, "%s: must be a JSON object", where);
+    if (!cJSON_IsObject(spec))
+        return allot_error_set(err, ALLOT_E_INVALID, "%s: must be a JSON object", where);
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(spec, "version");
     if (ver) {
-        if (!cJSON_IsNumber(ver)) return allot_error_set(err, ALLOT_E_INVALID, "%s.version: must be a number", where);
+        if (!cJSON_IsNumber(ver))
+            return allot_error_set(err, ALLOT_E_INVALID, "%s.version: must be a number", where);
         if (ver->valuedouble != ALLOT_FEATURES_SPEC_VERSION)
-            return allot_error_set(err, ALLOT_E_UNSUPPORTED, "%s.version: %g is not supported (this build reads %d)",
-                                   where, ver->valuedouble, ALLOT_FEATURES_SPEC_VERSION);
+            return allot_error_set(err, ALLOT_E_UNSUPPORTED,
+                                   "%s.version: %g is not supported (this build reads %d)", where,
+                                   ver->valuedouble, ALLOT_FEATURES_SPEC_VERSION);
     }
     allot_featurizer *f = featurizer_new();
     if (!f) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
@@ -464,8 +629,8 @@ allot_status allot_featurizer_create_cjson(const cJSON *spec, const char *where,
     }
     size_t nb = (size_t)cJSON_GetArraySize(bi);
     if (nb > F_COUNT) {
-        st = allot_error_set(err, ALLOT_E_INVALID, "%s.builtin: %zu names but only %d built-in features exist", where,
-                             nb, F_COUNT);
+        st = allot_error_set(err, ALLOT_E_INVALID,
+                             "%s.builtin: %zu names but only %d built-in features exist", where, nb, F_COUNT);
         goto fail;
     }
     f->builtin = malloc((nb ? nb : 1) * sizeof *f->builtin);
@@ -483,14 +648,15 @@ allot_status allot_featurizer_create_cjson(const cJSON *spec, const char *where,
             }
             int id = builtin_id(it->valuestring);
             if (id < 0) {
-                st = allot_error_set(err, ALLOT_E_UNSUPPORTED, "%s.builtin[%zu]: unknown built-in feature '%.64s'",
-                                     where, i, it->valuestring);
+                st = allot_error_set(err, ALLOT_E_UNSUPPORTED,
+                                     "%s.builtin[%zu]: unknown built-in feature '%.64s'", where, i,
+                                     it->valuestring);
                 goto fail;
             }
             for (size_t j = 0; j < i; j++)
                 if (f->builtin[j] == id) {
-                    st = allot_error_set(err, ALLOT_E_INVALID, "%s.builtin[%zu]: duplicate feature '%s'", where, i,
-                                         it->valuestring);
+                    st = allot_error_set(err, ALLOT_E_INVALID, "%s.builtin[%zu]: duplicate feature '%s'",
+                                         where, i, it->valuestring);
                     goto fail;
                 }
             f->builtin[i++] = id;
@@ -558,18 +724,22 @@ allot_status allot_featurizer_create_cjson(const cJSON *spec, const char *where,
         }
         const cJSON *fn = cJSON_GetObjectItemCaseSensitive(hs, "function");
         if (fn && (!cJSON_IsString(fn) || strcmp(fn->valuestring, "fnv1a32"))) {
-            st = allot_error_set(err, ALLOT_E_UNSUPPORTED, "%s.hash.function: only \"fnv1a32\" is supported", where);
+            st = allot_error_set(err, ALLOT_E_UNSUPPORTED, "%s.hash.function: only \"fnv1a32\" is supported",
+                                 where);
             goto fail;
         }
         const cJSON *tk = cJSON_GetObjectItemCaseSensitive(hs, "tokens");
         if (tk && (!cJSON_IsString(tk) || strcmp(tk->valuestring, "alnum-lower"))) {
-            st = allot_error_set(err, ALLOT_E_UNSUPPORTED, "%s.hash.tokens: only \"alnum-lower\" is supported", where);
+            st = allot_error_set(err, ALLOT_E_UNSUPPORTED,
+                                 "%s.hash.tokens: only \"alnum-lower\" is supported", where);
             goto fail;
         }
         const cJSON *nm = cJSON_GetObjectItemCaseSensitive(hs, "norm");
         if (nm) {
-            if (cJSON_IsString(nm) && !strcmp(nm->valuestring, "l2")) f->norm_l2 = 1;
-            else if (cJSON_IsString(nm) && !strcmp(nm->valuestring, "none")) f->norm_l2 = 0;
+            if (cJSON_IsString(nm) && !strcmp(nm->valuestring, "l2"))
+                f->norm_l2 = 1;
+            else if (cJSON_IsString(nm) && !strcmp(nm->valuestring, "none"))
+                f->norm_l2 = 0;
             else {
                 st = allot_error_set(err, ALLOT_E_INVALID, "%s.hash.norm: must be \"l2\" or \"none\"", where);
                 goto fail;
@@ -590,7 +760,8 @@ fail:
     return st;
 }
 
-allot_status allot_featurizer_create(const char *spec_json, size_t len, allot_featurizer **out, allot_error *err) {
+allot_status allot_featurizer_create(const char *spec_json, size_t len, allot_featurizer **out,
+                                     allot_error *err) {
     if (!out || (!spec_json && len))
         return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurizer_create: NULL argument");
     cJSON *spec = cJSON_ParseWithLength(spec_json ? spec_json : "", len);
@@ -615,7 +786,9 @@ static void sb_putn(sbuf *b, const char *s, size_t n) {
     b->len += n;
 }
 
-static void sb_puts(sbuf *b, const char *s) { sb_putn(b, s, strlen(s)); }
+static void sb_puts(sbuf *b, const char *s) {
+    sb_putn(b, s, strlen(s));
+}
 
 static void sb_json_string(sbuf *b, const char *s) {
     sb_putn(b, "\"", 1);
@@ -691,7 +864,9 @@ static float to_f32(double x) {
 
 /* ---- shape ------------------------------------------------------------------------------------------- */
 
-size_t allot_featurizer_n_dense(const allot_featurizer *f) { return f ? f->n_builtin + f->n_extra : 0; }
+size_t allot_featurizer_n_dense(const allot_featurizer *f) {
+    return f ? f->n_builtin + f->n_extra : 0;
+}
 
 const char *allot_featurizer_dense_name(const allot_featurizer *f, size_t i) {
     if (!f) return NULL;
@@ -700,8 +875,12 @@ const char *allot_featurizer_dense_name(const allot_featurizer *f, size_t i) {
     return NULL;
 }
 
-size_t allot_featurizer_n_builtin_used(const allot_featurizer *f) { return f ? f->n_builtin : 0; }
-size_t allot_featurizer_n_extra(const allot_featurizer *f) { return f ? f->n_extra : 0; }
+size_t allot_featurizer_n_builtin_used(const allot_featurizer *f) {
+    return f ? f->n_builtin : 0;
+}
+size_t allot_featurizer_n_extra(const allot_featurizer *f) {
+    return f ? f->n_extra : 0;
+}
 
 const char *allot_featurizer_extra_name(const allot_featurizer *f, size_t i) {
     return (f && i < f->n_extra) ? f->extra[i] : NULL;
@@ -714,8 +893,12 @@ long allot_featurizer_extra_index(const allot_featurizer *f, const char *name) {
     return -1;
 }
 
-uint32_t allot_featurizer_hash_dim(const allot_featurizer *f) { return f ? f->hash_dim : 0; }
-int allot_featurizer_has_standardization(const allot_featurizer *f) { return f && f->center ? 1 : 0; }
+uint32_t allot_featurizer_hash_dim(const allot_featurizer *f) {
+    return f ? f->hash_dim : 0;
+}
+int allot_featurizer_has_standardization(const allot_featurizer *f) {
+    return f && f->center ? 1 : 0;
+}
 
 void allot_featurizer_standardization(const allot_featurizer *f, size_t i, double *center, double *scale) {
     double c = 0, s = 1;
@@ -746,36 +929,47 @@ void allot_featurizer_standardize(const allot_featurizer *f, const float *dense,
 
 /* Byte classes (a constant table: whitespace, digit, letter, capital, token byte, sentence end,
  * UTF-8 continuation byte, and "special": a byte some counter of pass 1 looks at individually). */
-enum { BC_SPACE = 1, BC_DIGIT = 2, BC_ALPHA = 4, BC_UPPER = 8, BC_TOKEN = 16, BC_TERM = 32, BC_CONT = 64, BC_SPECIAL = 128 };
+enum {
+    BC_SPACE = 1,
+    BC_DIGIT = 2,
+    BC_ALPHA = 4,
+    BC_UPPER = 8,
+    BC_TOKEN = 16,
+    BC_TERM = 32,
+    BC_CONT = 64,
+    BC_SPECIAL = 128
+};
 static const unsigned char byte_class[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    1, 32, 0, 128, 128, 128, 128, 0, 128, 128, 128, 128, 0, 128, 32, 128,
-    18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 0, 128, 128, 128, 128, 160,
-    0, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28,
-    28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 128, 128, 128, 128, 128,
-    128, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20,
-    20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 128, 128, 128, 0, 0,
-    80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80,
-    80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80,
-    80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80,
-    80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80, 80,
-    16, 16, 144, 144, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-    16, 16, 144, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    0,  0,   0,  0,   0,   0,   0,   0,   0,   1,  1,  1,  1,  1,   0,   0,   0,   0,   0,   0,   0,   0,
+    0,  0,   0,  0,   0,   0,   0,   0,   0,   0,  1,  32, 0,  128, 128, 128, 128, 0,   128, 128, 128, 128,
+    0,  128, 32, 128, 18,  18,  18,  18,  18,  18, 18, 18, 18, 18,  0,   128, 128, 128, 128, 160, 0,   28,
+    28, 28,  28, 28,  28,  28,  28,  28,  28,  28, 28, 28, 28, 28,  28,  28,  28,  28,  28,  28,  28,  28,
+    28, 28,  28, 128, 128, 128, 128, 128, 128, 20, 20, 20, 20, 20,  20,  20,  20,  20,  20,  20,  20,  20,
+    20, 20,  20, 20,  20,  20,  20,  20,  20,  20, 20, 20, 20, 128, 128, 128, 0,   0,   80,  80,  80,  80,
+    80, 80,  80, 80,  80,  80,  80,  80,  80,  80, 80, 80, 80, 80,  80,  80,  80,  80,  80,  80,  80,  80,
+    80, 80,  80, 80,  80,  80,  80,  80,  80,  80, 80, 80, 80, 80,  80,  80,  80,  80,  80,  80,  80,  80,
+    80, 80,  80, 80,  80,  80,  80,  80,  80,  80, 80, 80, 80, 80,  80,  80,  16,  16,  144, 144, 16,  16,
+    16, 16,  16, 16,  16,  16,  16,  16,  16,  16, 16, 16, 16, 16,  16,  16,  16,  16,  16,  16,  16,  16,
+    16, 16,  16, 16,  16,  16,  144, 16,  16,  16, 16, 16, 16, 16,  16,  16,  16,  16,  16,  16,  16,  16,
+    16, 16,  16, 16,  16,  16,  16,  16,  16,  16, 16, 16, 16, 16,
 };
 
-static int is_digit(unsigned char c) { return (byte_class[c] & BC_DIGIT) != 0; }
-static int is_alpha(unsigned char c) { return (byte_class[c] & BC_ALPHA) != 0; }
-static int is_token_byte(unsigned char c) { return (byte_class[c] & BC_TOKEN) != 0; }
+static int is_digit(unsigned char c) {
+    return (byte_class[c] & BC_DIGIT) != 0;
+}
+static int is_alpha(unsigned char c) {
+    return (byte_class[c] & BC_ALPHA) != 0;
+}
+static int is_token_byte(unsigned char c) {
+    return (byte_class[c] & BC_TOKEN) != 0;
+}
 
 /* Sparse accumulator over the caller's arrays. */
 typedef struct {
     uint32_t *idx;
     float *val;
     size_t cap, n;
-    int direct;   /* cap >= hash_dim: count directly in val[0..hash_dim), see sparse_finish */
+    int direct;     /* cap >= hash_dim: count directly in val[0..hash_dim), see sparse_finish */
     uint32_t *bits; /* direct mode: bitmap of touched indices, in the last nwords entries of idx[] */
     size_t nwords;
     int sorted;   /* entries [0, n) are sorted and unique */
@@ -813,7 +1007,8 @@ static size_t sort_merge(uint32_t *idx, float *val, size_t n) {
     }
     size_t w = 0;
     for (size_t r = 1; r < n; r++) {
-        if (idx[r] == idx[w]) val[w] += val[r];
+        if (idx[r] == idx[w])
+            val[w] += val[r];
         else {
             w++;
             idx[w] = idx[r];
@@ -844,11 +1039,15 @@ static void sparse_add(sparse_acc *a, uint32_t index) {
             size_t lo = 0, hi = a->n;
             while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
-                if (a->idx[mid] < index) lo = mid + 1;
-                else hi = mid;
+                if (a->idx[mid] < index)
+                    lo = mid + 1;
+                else
+                    hi = mid;
             }
-            if (lo < a->n && a->idx[lo] == index) a->val[lo] += 1.0f;
-            else a->overflow = 1;
+            if (lo < a->n && a->idx[lo] == index)
+                a->val[lo] += 1.0f;
+            else
+                a->overflow = 1;
             return;
         }
     }
@@ -939,12 +1138,14 @@ static void pass_bytes(const unsigned char *p, size_t n, double *v) {
     size_t ops = h['+'] + h['-'] + h['*'] + h['/'] + h['<'] + h['>'] + h['^'] + h['='];
     size_t latex = 0, frac = 0, sqrt_ = 0;
     if (h['\\']) {
-        for (const unsigned char *q = memchr(p, '\\', n); q; q = memchr(q + 1, '\\', n - (size_t)(q + 1 - p))) {
+        for (const unsigned char *q = memchr(p, '\\', n); q;
+             q = memchr(q + 1, '\\', n - (size_t)(q + 1 - p))) {
             size_t rest = n - (size_t)(q + 1 - p);
             if (rest == 0) break;
             if (!is_alpha(q[1])) continue;
             latex++;
-            if (starts_with(q + 1, rest, "frac") || starts_with(q + 1, rest, "dfrac") || starts_with(q + 1, rest, "tfrac"))
+            if (starts_with(q + 1, rest, "frac") || starts_with(q + 1, rest, "dfrac") ||
+                starts_with(q + 1, rest, "tfrac"))
                 frac++;
             if (starts_with(q + 1, rest, "sqrt")) sqrt_++;
         }
@@ -1035,7 +1236,8 @@ static void pass_numbers(const unsigned char *p, size_t n, double *v) {
 }
 
 /* Pass 4: tokens (runs of ASCII letters/digits and bytes >= 0x80), keyword flags, hashed n-grams. */
-static void pass_tokens(const allot_featurizer *f, const unsigned char *p, size_t n, double *v, sparse_acc *acc) {
+static void pass_tokens(const allot_featurizer *f, const unsigned char *p, size_t n, double *v,
+                        sparse_acc *acc) {
     const int bigrams = acc != NULL && f->ngrams >= 2;
     uint32_t prev_hash = 0;
     size_t prev_len = 0;
@@ -1064,11 +1266,13 @@ static void pass_tokens(const allot_featurizer *f, const unsigned char *p, size_
             int e = kw_find(f, h, low, len, NULL, 0);
             if (e >= 0) v[keywords[e].feature] = 1;
             for (size_t k = 0; k < f->n_prefix; k++)
-                if (f->prefix_hash[k] == h && f->prefix_len[k] == len && !memcmp(f->prefix[k], low, len)) prefix = 1;
+                if (f->prefix_hash[k] == h && f->prefix_len[k] == len && !memcmp(f->prefix[k], low, len))
+                    prefix = 1;
         }
         if (have_prev && (bigrams || (prev_prefix && short_tok))) {
             uint32_t bh = (prev_hash ^ (unsigned char)' ') * FNV_PRIME;
-            bh = short_tok ? fnv_update_lower(bh, (const unsigned char *)low, len) : fnv_update_lower(bh, p + s, len);
+            bh = short_tok ? fnv_update_lower(bh, (const unsigned char *)low, len)
+                           : fnv_update_lower(bh, p + s, len);
             if (bigrams) sparse_add(acc, bh % f->hash_dim);
             if (prev_prefix && short_tok) {
                 int e = kw_find(f, bh, prev_low, prev_len, low, len);
@@ -1084,18 +1288,21 @@ static void pass_tokens(const allot_featurizer *f, const unsigned char *p, size_
     v[F_N_TOKENS] = (double)n_tokens;
 }
 
-allot_status allot_featurize(const allot_featurizer *f, const char *prompt, size_t prompt_len, const double *extras,
-                             size_t n_extras, float *dense_out, uint32_t *sparse_index, float *sparse_value,
-                             size_t sparse_cap, size_t *sparse_count, allot_error *err) {
+allot_status allot_featurize(const allot_featurizer *f, const char *prompt, size_t prompt_len,
+                             const double *extras, size_t n_extras, float *dense_out, uint32_t *sparse_index,
+                             float *sparse_value, size_t sparse_cap, size_t *sparse_count, allot_error *err) {
     if (sparse_count) *sparse_count = 0;
     if (!f || !dense_out)
         return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurize: NULL featuriser or dense_out");
-    if (!prompt && prompt_len) return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurize: prompt is NULL");
+    if (!prompt && prompt_len)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurize: prompt is NULL");
     if (!(n_extras == 0 && !extras) && !(n_extras == f->n_extra && extras))
-        return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurize: %zu extra values given, the spec has %zu",
-                               n_extras, f->n_extra);
+        return allot_error_set(err, ALLOT_E_ARGUMENT,
+                               "allot_featurize: %zu extra values given, the spec has %zu", n_extras,
+                               f->n_extra);
     if (sparse_index && (!sparse_value || !sparse_count))
-        return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurize: sparse_value and sparse_count are required");
+        return allot_error_set(err, ALLOT_E_ARGUMENT,
+                               "allot_featurize: sparse_value and sparse_count are required");
     int do_hash = sparse_index != NULL && f->hash_dim > 0;
 
     const unsigned char *p = (const unsigned char *)(prompt ? prompt : "");
@@ -1195,8 +1402,8 @@ static double json_value_number(const cJSON *it) {
     return NAN;
 }
 
-allot_status allot_featurizer_extras_from_record(const allot_featurizer *f, const char *record_json, size_t len,
-                                                 double *extras_out, allot_error *err) {
+allot_status allot_featurizer_extras_from_record(const allot_featurizer *f, const char *record_json,
+                                                 size_t len, double *extras_out, allot_error *err) {
     if (!f || (!record_json && len) || (!extras_out && f->n_extra))
         return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurizer_extras_from_record: NULL argument");
     if (f->n_extra == 0) return ALLOT_OK;
@@ -1211,8 +1418,10 @@ allot_status allot_featurizer_extras_from_record(const allot_featurizer *f, cons
     for (size_t i = 0; i < f->n_extra; i++) {
         const char *name = f->extra[i];
         const cJSON *it = NULL;
-        if (!strncmp(name, "features.", 9)) it = cJSON_IsObject(feats) ? cJSON_GetObjectItemCaseSensitive(feats, name + 9) : NULL;
-        else if (!strncmp(name, "meta.", 5)) it = lookup_path(meta, name + 5, 0);
+        if (!strncmp(name, "features.", 9))
+            it = cJSON_IsObject(feats) ? cJSON_GetObjectItemCaseSensitive(feats, name + 9) : NULL;
+        else if (!strncmp(name, "meta.", 5))
+            it = lookup_path(meta, name + 5, 0);
         extras_out[i] = json_value_number(it);
     }
     cJSON_Delete(rec);

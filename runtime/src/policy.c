@@ -108,8 +108,10 @@ static size_t skip_ws(const char *s, size_t n, size_t i) {
 
 static size_t skip_string(const char *s, size_t n, size_t i) { /* s[i] == '"' */
     for (i++; i < n; i++) {
-        if (s[i] == '\\') i++;
-        else if (s[i] == '"') return i + 1;
+        if (s[i] == '\\')
+            i++;
+        else if (s[i] == '"')
+            return i + 1;
     }
     return n;
 }
@@ -126,7 +128,8 @@ static size_t skip_value(const char *s, size_t n, size_t i) {
                 i = skip_string(s, n, i);
                 continue;
             }
-            if (c == '{' || c == '[') depth++;
+            if (c == '{' || c == '[')
+                depth++;
             else if (c == '}' || c == ']') {
                 depth--;
                 if (depth == 0) return i + 1;
@@ -135,8 +138,8 @@ static size_t skip_value(const char *s, size_t n, size_t i) {
         }
         return n;
     }
-    while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\t' && s[i] != '\n' &&
-           s[i] != '\r')
+    while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\t' &&
+           s[i] != '\n' && s[i] != '\r')
         i++;
     return i;
 }
@@ -193,11 +196,13 @@ static int find_element(const char *s, size_t n, size_t arr, size_t idx, size_t 
 static allot_status parse_tiers(allot_policy *p, const cJSON *root, allot_error *err) {
     const cJSON *tiers = cJSON_GetObjectItemCaseSensitive(root, "tiers");
     if (!cJSON_IsArray(tiers))
-        return allot_error_set(err, ALLOT_E_INVALID, "tiers: must be an array of {name, cost} (is %s)", json_type(tiers));
+        return allot_error_set(err, ALLOT_E_INVALID, "tiers: must be an array of {name, cost} (is %s)",
+                               json_type(tiers));
     size_t n = (size_t)cJSON_GetArraySize(tiers);
     if (n == 0) return allot_error_set(err, ALLOT_E_INVALID, "tiers: must not be empty");
     if (n > ALLOT_POLICY_MAX_TIERS)
-        return allot_error_set(err, ALLOT_E_INVALID, "tiers: %zu tiers, at most %u allowed", n, ALLOT_POLICY_MAX_TIERS);
+        return allot_error_set(err, ALLOT_E_INVALID, "tiers: %zu tiers, at most %u allowed", n,
+                               ALLOT_POLICY_MAX_TIERS);
     p->tier_name = calloc(n, sizeof *p->tier_name);
     p->tier_cost = calloc(n, sizeof *p->tier_cost);
     if (!p->tier_name || !p->tier_cost) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
@@ -205,14 +210,16 @@ static allot_status parse_tiers(allot_policy *p, const cJSON *root, allot_error 
     size_t i = 0;
     const cJSON *t;
     cJSON_ArrayForEach(t, tiers) {
-        if (!cJSON_IsObject(t)) return allot_error_set(err, ALLOT_E_INVALID, "tiers[%zu]: must be an object", i);
+        if (!cJSON_IsObject(t))
+            return allot_error_set(err, ALLOT_E_INVALID, "tiers[%zu]: must be an object", i);
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(t, "name");
         const cJSON *cost = cJSON_GetObjectItemCaseSensitive(t, "cost");
         if (!cJSON_IsString(name) || !name->valuestring[0])
-            return allot_error_set(err, ALLOT_E_INVALID, "tiers[%zu].name: must be a non-empty string (is %s)", i,
-                                   json_type(name));
+            return allot_error_set(err, ALLOT_E_INVALID,
+                                   "tiers[%zu].name: must be a non-empty string (is %s)", i, json_type(name));
         if (!cJSON_IsNumber(cost) || !isfinite(cost->valuedouble) || cost->valuedouble < 0)
-            return allot_error_set(err, ALLOT_E_INVALID, "tiers[%zu].cost: must be a finite number >= 0 (is %s)", i,
+            return allot_error_set(err, ALLOT_E_INVALID,
+                                   "tiers[%zu].cost: must be a finite number >= 0 (is %s)", i,
                                    json_type(cost));
         for (size_t j = 0; j < i; j++)
             if (!strcmp(p->tier_name[j], name->valuestring))
@@ -229,12 +236,14 @@ static allot_status parse_tiers(allot_policy *p, const cJSON *root, allot_error 
 static allot_status parse_classes(allot_policy *p, const cJSON *cls, allot_error *err) {
     const cJSON *classes = cJSON_GetObjectItemCaseSensitive(cls, "classes");
     if (!cJSON_IsArray(classes))
-        return allot_error_set(err, ALLOT_E_INVALID, "classifier.classes: must be an array of tier indices (is %s)",
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "classifier.classes: must be an array of tier indices (is %s)",
                                json_type(classes));
     size_t n = (size_t)cJSON_GetArraySize(classes);
     if (n == 0) return allot_error_set(err, ALLOT_E_INVALID, "classifier.classes: must not be empty");
     if (n > p->n_tiers)
-        return allot_error_set(err, ALLOT_E_INVALID, "classifier.classes: %zu classes but only %zu tiers", n, p->n_tiers);
+        return allot_error_set(err, ALLOT_E_INVALID, "classifier.classes: %zu classes but only %zu tiers", n,
+                               p->n_tiers);
     p->class_tier = calloc(n, sizeof *p->class_tier);
     p->class_cost = calloc(n, sizeof *p->class_cost);
     if (!p->class_tier || !p->class_cost) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
@@ -243,15 +252,17 @@ static allot_status parse_classes(allot_policy *p, const cJSON *cls, allot_error
     const cJSON *c;
     cJSON_ArrayForEach(c, classes) {
         if (!cJSON_IsNumber(c) || c->valuedouble != floor(c->valuedouble))
-            return allot_error_set(err, ALLOT_E_INVALID, "classifier.classes[%zu]: must be an integer tier index", i);
+            return allot_error_set(err, ALLOT_E_INVALID,
+                                   "classifier.classes[%zu]: must be an integer tier index", i);
         if (c->valuedouble < 0 || c->valuedouble >= (double)p->n_tiers)
-            return allot_error_set(err, ALLOT_E_INVALID, "classifier.classes[%zu]: tier index %g out of range [0, %zu)",
-                                   i, c->valuedouble, p->n_tiers);
+            return allot_error_set(err, ALLOT_E_INVALID,
+                                   "classifier.classes[%zu]: tier index %g out of range [0, %zu)", i,
+                                   c->valuedouble, p->n_tiers);
         size_t t = (size_t)c->valuedouble;
         for (size_t j = 0; j < i; j++)
             if (p->class_tier[j] == t)
-                return allot_error_set(err, ALLOT_E_INVALID, "classifier.classes[%zu]: tier %zu already has a class", i,
-                                       t);
+                return allot_error_set(err, ALLOT_E_INVALID,
+                                       "classifier.classes[%zu]: tier %zu already has a class", i, t);
         p->class_tier[i] = t;
         p->class_cost[i] = p->tier_cost[t];
         i++;
@@ -259,11 +270,13 @@ static allot_status parse_classes(allot_policy *p, const cJSON *cls, allot_error
     return ALLOT_OK;
 }
 
-static allot_status prefix_error(allot_error *err, allot_status st, const char *where, const allot_error *sub) {
+static allot_status prefix_error(allot_error *err, allot_status st, const char *where,
+                                 const allot_error *sub) {
     return allot_error_set(err, st, "%s: %s", where, sub->msg[0] ? sub->msg : allot_status_string(st));
 }
 
-static allot_status load_xgboost(allot_policy *p, const cJSON *cls, const char *doc, size_t len, allot_error *err) {
+static allot_status load_xgboost(allot_policy *p, const cJSON *cls, const char *doc, size_t len,
+                                 allot_error *err) {
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(cls, "xgboost");
     allot_error sub;
     allot_error_clear(&sub);
@@ -282,15 +295,17 @@ static allot_status load_xgboost(allot_policy *p, const cJSON *cls, const char *
             cJSON_free(txt);
         }
     } else {
-        return allot_error_set(err, ALLOT_E_INVALID, "classifier.xgboost: must be XGBoost's JSON model object (is %s)",
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "classifier.xgboost: must be XGBoost's JSON model object (is %s)",
                                json_type(m));
     }
     if (st) return prefix_error(err, st, "classifier.xgboost", &sub);
     size_t nf = allot_xgb_model_num_features(p->xgb);
     if (nf > p->n_dense)
-        return allot_error_set(err, ALLOT_E_INVALID,
-                               "classifier.xgboost: the model reads %zu features but the feature spec has %zu dense features",
-                               nf, p->n_dense);
+        return allot_error_set(
+            err, ALLOT_E_INVALID,
+            "classifier.xgboost: the model reads %zu features but the feature spec has %zu dense features",
+            nf, p->n_dense);
     size_t w = allot_xgb_model_output_width(p->xgb, ALLOT_XGB_OUTPUT_PROBA);
     if (w == 0)
         return allot_error_set(err, ALLOT_E_UNSUPPORTED,
@@ -298,7 +313,8 @@ static allot_status load_xgboost(allot_policy *p, const cJSON *cls, const char *
                                allot_xgb_model_objective_name(p->xgb));
     if (!(w == p->n_classes || (w == 1 && p->n_classes == 2)))
         return allot_error_set(err, ALLOT_E_INVALID,
-                               "classifier.xgboost: the model has %zu probability outputs but classifier.classes has %zu classes",
+                               "classifier.xgboost: the model has %zu probability outputs but "
+                               "classifier.classes has %zu classes",
                                w, p->n_classes);
     p->xgb_width = w;
     return ALLOT_OK;
@@ -308,13 +324,15 @@ static allot_status load_liblinear(allot_policy *p, const cJSON *cls, allot_erro
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(cls, "liblinear");
     if (!cJSON_IsString(m))
         return allot_error_set(err, ALLOT_E_INVALID,
-                               "classifier.liblinear: must be the text of a LIBLINEAR model file (is %s)", json_type(m));
+                               "classifier.liblinear: must be the text of a LIBLINEAR model file (is %s)",
+                               json_type(m));
     allot_error sub;
     allot_error_clear(&sub);
     allot_status st = allot_linear_model_load_memory(m->valuestring, strlen(m->valuestring), &p->lin, &sub);
     if (st) return prefix_error(err, st, "classifier.liblinear", &sub);
     if (allot_linear_model_is_regression(p->lin))
-        return allot_error_set(err, ALLOT_E_UNSUPPORTED, "classifier.liblinear: regression solver '%s' is not a classifier",
+        return allot_error_set(err, ALLOT_E_UNSUPPORTED,
+                               "classifier.liblinear: regression solver '%s' is not a classifier",
                                allot_linear_model_solver_name(p->lin));
     size_t nin = p->n_dense + (p->hashed_input ? p->hash_dim : 0);
     if (allot_linear_model_num_features(p->lin) > nin)
@@ -323,15 +341,17 @@ static allot_status load_liblinear(allot_policy *p, const cJSON *cls, allot_erro
                                allot_linear_model_num_features(p->lin), nin);
     size_t nl = allot_linear_model_num_classes(p->lin);
     if (nl == 0 || nl > p->n_classes)
-        return allot_error_set(err, ALLOT_E_INVALID, "classifier.liblinear: the model has %zu labels, classifier.classes %zu",
-                               nl, p->n_classes);
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "classifier.liblinear: the model has %zu labels, classifier.classes %zu", nl,
+                               p->n_classes);
     p->lin_label_class = calloc(nl, sizeof *p->lin_label_class);
     if (!p->lin_label_class) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
     for (size_t i = 0; i < nl; i++) {
         int lab = allot_linear_model_label(p->lin, i);
         if (lab < 0 || (size_t)lab >= p->n_classes)
             return allot_error_set(err, ALLOT_E_INVALID,
-                                   "classifier.liblinear: label %d is not a class index in [0, %zu)", lab, p->n_classes);
+                                   "classifier.liblinear: label %d is not a class index in [0, %zu)", lab,
+                                   p->n_classes);
         for (size_t j = 0; j < i; j++)
             if (p->lin_label_class[j] == (size_t)lab)
                 return allot_error_set(err, ALLOT_E_INVALID, "classifier.liblinear: duplicate label %d", lab);
@@ -353,9 +373,10 @@ static allot_status load_xgboost_value(allot_policy *p, const cJSON *cls, const 
                                "classifier.xgboost_per_tier: must be an array of XGBoost JSON models (is %s)",
                                json_type(arr));
     if ((size_t)cJSON_GetArraySize(arr) != p->n_classes)
-        return allot_error_set(err, ALLOT_E_INVALID,
-                               "classifier.xgboost_per_tier: %d models but classifier.classes has %zu classes",
-                               cJSON_GetArraySize(arr), p->n_classes);
+        return allot_error_set(
+            err, ALLOT_E_INVALID,
+            "classifier.xgboost_per_tier: %d models but classifier.classes has %zu classes",
+            cJSON_GetArraySize(arr), p->n_classes);
     p->xgb_t = calloc(p->n_classes, sizeof *p->xgb_t);
     if (!p->xgb_t) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
     size_t cs, ce, as, ae;
@@ -382,20 +403,22 @@ static allot_status load_xgboost_value(allot_policy *p, const cJSON *cls, const 
                 cJSON_free(txt);
             }
         } else {
-            return allot_error_set(err, ALLOT_E_INVALID, "%s: must be XGBoost's JSON model object (is %s)", where,
-                                   json_type(m));
+            return allot_error_set(err, ALLOT_E_INVALID, "%s: must be XGBoost's JSON model object (is %s)",
+                                   where, json_type(m));
         }
         if (st) return prefix_error(err, st, where, &sub);
         if (allot_xgb_model_num_features(p->xgb_t[c]) > p->n_dense)
-            return allot_error_set(err, ALLOT_E_INVALID,
-                                   "%s: the model reads %zu features but the feature spec has %zu dense features", where,
-                                   allot_xgb_model_num_features(p->xgb_t[c]), p->n_dense);
+            return allot_error_set(
+                err, ALLOT_E_INVALID,
+                "%s: the model reads %zu features but the feature spec has %zu dense features", where,
+                allot_xgb_model_num_features(p->xgb_t[c]), p->n_dense);
         /* predicted accuracies must lie in [0,1]: a sigmoid-link model with one output */
         if (allot_xgb_model_objective(p->xgb_t[c]) != ALLOT_XGB_OBJ_LOGISTIC ||
             allot_xgb_model_output_width(p->xgb_t[c], ALLOT_XGB_OUTPUT_VALUE) != 1)
-            return allot_error_set(err, ALLOT_E_UNSUPPORTED,
-                                   "%s: objective '%s' does not predict an accuracy in [0,1] (need reg:logistic)", where,
-                                   allot_xgb_model_objective_name(p->xgb_t[c]));
+            return allot_error_set(
+                err, ALLOT_E_UNSUPPORTED,
+                "%s: objective '%s' does not predict an accuracy in [0,1] (need reg:logistic)", where,
+                allot_xgb_model_objective_name(p->xgb_t[c]));
         c++;
     }
     p->xgb_width = 1;
@@ -406,13 +429,15 @@ static allot_status load_xgboost_value(allot_policy *p, const cJSON *cls, const 
 static allot_status load_liblinear_value(allot_policy *p, const cJSON *cls, allot_error *err) {
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(cls, "liblinear_per_tier");
     if (!cJSON_IsArray(arr))
-        return allot_error_set(err, ALLOT_E_INVALID,
-                               "classifier.liblinear_per_tier: must be an array of LIBLINEAR model texts (is %s)",
-                               json_type(arr));
+        return allot_error_set(
+            err, ALLOT_E_INVALID,
+            "classifier.liblinear_per_tier: must be an array of LIBLINEAR model texts (is %s)",
+            json_type(arr));
     if ((size_t)cJSON_GetArraySize(arr) != p->n_classes)
-        return allot_error_set(err, ALLOT_E_INVALID,
-                               "classifier.liblinear_per_tier: %d models but classifier.classes has %zu classes",
-                               cJSON_GetArraySize(arr), p->n_classes);
+        return allot_error_set(
+            err, ALLOT_E_INVALID,
+            "classifier.liblinear_per_tier: %d models but classifier.classes has %zu classes",
+            cJSON_GetArraySize(arr), p->n_classes);
     p->lin_t = calloc(p->n_classes, sizeof *p->lin_t);
     if (!p->lin_t) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
     size_t nin = p->n_dense + (p->hashed_input ? p->hash_dim : 0);
@@ -422,17 +447,22 @@ static allot_status load_liblinear_value(allot_policy *p, const cJSON *cls, allo
         char where[64];
         snprintf(where, sizeof where, "classifier.liblinear_per_tier[%zu]", c);
         if (!cJSON_IsString(m))
-            return allot_error_set(err, ALLOT_E_INVALID, "%s: must be the text of a LIBLINEAR model file (is %s)", where,
+            return allot_error_set(err, ALLOT_E_INVALID,
+                                   "%s: must be the text of a LIBLINEAR model file (is %s)", where,
                                    json_type(m));
         allot_error sub;
         allot_error_clear(&sub);
-        allot_status st = allot_linear_model_load_memory(m->valuestring, strlen(m->valuestring), &p->lin_t[c], &sub);
+        allot_status st =
+            allot_linear_model_load_memory(m->valuestring, strlen(m->valuestring), &p->lin_t[c], &sub);
         if (st) return prefix_error(err, st, where, &sub);
-        if (!allot_linear_model_is_regression(p->lin_t[c]) || allot_linear_model_num_decision_values(p->lin_t[c]) != 1)
-            return allot_error_set(err, ALLOT_E_UNSUPPORTED, "%s: solver '%s' is not a regression (need an SVR solver)",
-                                   where, allot_linear_model_solver_name(p->lin_t[c]));
+        if (!allot_linear_model_is_regression(p->lin_t[c]) ||
+            allot_linear_model_num_decision_values(p->lin_t[c]) != 1)
+            return allot_error_set(err, ALLOT_E_UNSUPPORTED,
+                                   "%s: solver '%s' is not a regression (need an SVR solver)", where,
+                                   allot_linear_model_solver_name(p->lin_t[c]));
         if (allot_linear_model_num_features(p->lin_t[c]) > nin)
-            return allot_error_set(err, ALLOT_E_INVALID, "%s: the model has %zu features but the input has %zu", where,
+            return allot_error_set(err, ALLOT_E_INVALID,
+                                   "%s: the model has %zu features but the input has %zu", where,
                                    allot_linear_model_num_features(p->lin_t[c]), nin);
         c++;
     }
@@ -440,14 +470,18 @@ static allot_status load_liblinear_value(allot_policy *p, const cJSON *cls, allo
     return ALLOT_OK;
 }
 
-static allot_status load_doc(allot_policy *p, const cJSON *root, const char *doc, size_t len, allot_error *err) {
-    if (!cJSON_IsObject(root)) return allot_error_set(err, ALLOT_E_INVALID, "policy: the document must be a JSON object");
+static allot_status load_doc(allot_policy *p, const cJSON *root, const char *doc, size_t len,
+                             allot_error *err) {
+    if (!cJSON_IsObject(root))
+        return allot_error_set(err, ALLOT_E_INVALID, "policy: the document must be a JSON object");
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
     if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, ALLOT_POLICY_FORMAT))
-        return allot_error_set(err, ALLOT_E_INVALID, "format: must be \"%s\" (is %s)", ALLOT_POLICY_FORMAT, json_type(fmt));
+        return allot_error_set(err, ALLOT_E_INVALID, "format: must be \"%s\" (is %s)", ALLOT_POLICY_FORMAT,
+                               json_type(fmt));
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "version");
     if (!cJSON_IsNumber(ver) || ver->valuedouble != floor(ver->valuedouble) || ver->valuedouble < 1)
-        return allot_error_set(err, ALLOT_E_INVALID, "version: must be a positive integer (is %s)", json_type(ver));
+        return allot_error_set(err, ALLOT_E_INVALID, "version: must be a positive integer (is %s)",
+                               json_type(ver));
     if (ver->valuedouble > ALLOT_POLICY_VERSION)
         return allot_error_set(err, ALLOT_E_UNSUPPORTED, "version: %g is newer than this runtime reads (%d)",
                                ver->valuedouble, ALLOT_POLICY_VERSION);
@@ -466,44 +500,64 @@ static allot_status load_doc(allot_policy *p, const cJSON *root, const char *doc
         return allot_error_set(err, ALLOT_E_INVALID, "classifier: must be an object (is %s)", json_type(cls));
     const cJSON *kind = cJSON_GetObjectItemCaseSensitive(cls, "kind");
     if (!cJSON_IsString(kind))
-        return allot_error_set(err, ALLOT_E_INVALID, "classifier.kind: must be a string (is %s)", json_type(kind));
-    if (!strcmp(kind->valuestring, "xgboost")) p->kind = ALLOT_CLASSIFIER_XGBOOST;
-    else if (!strcmp(kind->valuestring, "liblinear")) p->kind = ALLOT_CLASSIFIER_LIBLINEAR;
-    else if (!strcmp(kind->valuestring, "constant")) p->kind = ALLOT_CLASSIFIER_CONSTANT;
+        return allot_error_set(err, ALLOT_E_INVALID, "classifier.kind: must be a string (is %s)",
+                               json_type(kind));
+    if (!strcmp(kind->valuestring, "xgboost"))
+        p->kind = ALLOT_CLASSIFIER_XGBOOST;
+    else if (!strcmp(kind->valuestring, "liblinear"))
+        p->kind = ALLOT_CLASSIFIER_LIBLINEAR;
+    else if (!strcmp(kind->valuestring, "constant"))
+        p->kind = ALLOT_CLASSIFIER_CONSTANT;
     else
         return allot_error_set(err, ALLOT_E_UNSUPPORTED,
-                               "classifier.kind: '%.32s' is not one of xgboost, liblinear, constant", kind->valuestring);
+                               "classifier.kind: '%.32s' is not one of xgboost, liblinear, constant",
+                               kind->valuestring);
     st = parse_classes(p, cls, err);
     if (st) return st;
     const cJSON *target = cJSON_GetObjectItemCaseSensitive(cls, "target");
     p->target = ALLOT_TARGET_TIER;
     if (target) {
-        if (cJSON_IsString(target) && !strcmp(target->valuestring, "tier")) p->target = ALLOT_TARGET_TIER;
-        else if (cJSON_IsString(target) && !strcmp(target->valuestring, "value")) p->target = ALLOT_TARGET_VALUE;
-        else return allot_error_set(err, ALLOT_E_INVALID, "classifier.target: must be \"tier\" or \"value\"");
+        if (cJSON_IsString(target) && !strcmp(target->valuestring, "tier"))
+            p->target = ALLOT_TARGET_TIER;
+        else if (cJSON_IsString(target) && !strcmp(target->valuestring, "value"))
+            p->target = ALLOT_TARGET_VALUE;
+        else
+            return allot_error_set(err, ALLOT_E_INVALID, "classifier.target: must be \"tier\" or \"value\"");
         if (p->target == ALLOT_TARGET_VALUE && p->kind == ALLOT_CLASSIFIER_CONSTANT)
-            return allot_error_set(err, ALLOT_E_INVALID,
-                                   "classifier.target: \"value\" needs per-tier models (kind xgboost or liblinear)");
+            return allot_error_set(
+                err, ALLOT_E_INVALID,
+                "classifier.target: \"value\" needs per-tier models (kind xgboost or liblinear)");
     }
 
     const cJSON *input = cJSON_GetObjectItemCaseSensitive(cls, "input");
     if (input && !cJSON_IsString(input))
-        return allot_error_set(err, ALLOT_E_INVALID, "classifier.input: must be \"dense\" or \"dense+hashed\"");
-    const char *in = input ? input->valuestring : (p->kind == ALLOT_CLASSIFIER_LIBLINEAR ? "dense+hashed" : "dense");
-    if (!strcmp(in, "dense")) p->hashed_input = 0;
-    else if (!strcmp(in, "dense+hashed")) p->hashed_input = 1;
-    else return allot_error_set(err, ALLOT_E_INVALID, "classifier.input: must be \"dense\" or \"dense+hashed\"");
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "classifier.input: must be \"dense\" or \"dense+hashed\"");
+    const char *in =
+        input ? input->valuestring : (p->kind == ALLOT_CLASSIFIER_LIBLINEAR ? "dense+hashed" : "dense");
+    if (!strcmp(in, "dense"))
+        p->hashed_input = 0;
+    else if (!strcmp(in, "dense+hashed"))
+        p->hashed_input = 1;
+    else
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "classifier.input: must be \"dense\" or \"dense+hashed\"");
     if (p->hashed_input && p->kind == ALLOT_CLASSIFIER_XGBOOST)
-        return allot_error_set(err, ALLOT_E_UNSUPPORTED, "classifier.input: xgboost policies take \"dense\" input");
+        return allot_error_set(err, ALLOT_E_UNSUPPORTED,
+                               "classifier.input: xgboost policies take \"dense\" input");
     if (p->hashed_input && p->hash_dim == 0) p->hashed_input = 0; /* nothing to append */
 
     if (p->target == ALLOT_TARGET_VALUE && p->kind == ALLOT_CLASSIFIER_XGBOOST)
         st = load_xgboost_value(p, cls, doc, len, err);
-    else if (p->target == ALLOT_TARGET_VALUE) st = load_liblinear_value(p, cls, err);
-    else if (p->kind == ALLOT_CLASSIFIER_XGBOOST) st = load_xgboost(p, cls, doc, len, err);
-    else if (p->kind == ALLOT_CLASSIFIER_LIBLINEAR) st = load_liblinear(p, cls, err);
+    else if (p->target == ALLOT_TARGET_VALUE)
+        st = load_liblinear_value(p, cls, err);
+    else if (p->kind == ALLOT_CLASSIFIER_XGBOOST)
+        st = load_xgboost(p, cls, doc, len, err);
+    else if (p->kind == ALLOT_CLASSIFIER_LIBLINEAR)
+        st = load_liblinear(p, cls, err);
     else if (p->n_classes != 1)
-        st = allot_error_set(err, ALLOT_E_INVALID, "classifier.classes: a constant classifier has exactly one class");
+        st = allot_error_set(err, ALLOT_E_INVALID,
+                             "classifier.classes: a constant classifier has exactly one class");
     if (st) return st;
 
     const cJSON *dec = cJSON_GetObjectItemCaseSensitive(root, "decision");
@@ -514,22 +568,28 @@ static allot_status load_doc(allot_policy *p, const cJSON *root, const char *doc
         if (!cJSON_IsObject(dec)) return allot_error_set(err, ALLOT_E_INVALID, "decision: must be an object");
         const cJSON *rule = cJSON_GetObjectItemCaseSensitive(dec, "rule");
         if (rule) {
-            if (cJSON_IsString(rule) && !strcmp(rule->valuestring, "argmax")) p->rule = ALLOT_RULE_ARGMAX;
-            else if (cJSON_IsString(rule) && !strcmp(rule->valuestring, "calibrated")) p->rule = ALLOT_RULE_CALIBRATED;
-            else if (cJSON_IsString(rule) && !strcmp(rule->valuestring, "value")) p->rule = ALLOT_RULE_VALUE;
+            if (cJSON_IsString(rule) && !strcmp(rule->valuestring, "argmax"))
+                p->rule = ALLOT_RULE_ARGMAX;
+            else if (cJSON_IsString(rule) && !strcmp(rule->valuestring, "calibrated"))
+                p->rule = ALLOT_RULE_CALIBRATED;
+            else if (cJSON_IsString(rule) && !strcmp(rule->valuestring, "value"))
+                p->rule = ALLOT_RULE_VALUE;
             else
                 return allot_error_set(err, ALLOT_E_INVALID,
                                        "decision.rule: must be \"argmax\", \"calibrated\" or \"value\"");
         }
         if (p->rule == ALLOT_RULE_VALUE && p->target != ALLOT_TARGET_VALUE)
-            return allot_error_set(err, ALLOT_E_INVALID,
-                                   "decision.rule: \"value\" needs predicted accuracies (classifier.target \"value\")");
+            return allot_error_set(
+                err, ALLOT_E_INVALID,
+                "decision.rule: \"value\" needs predicted accuracies (classifier.target \"value\")");
         const cJSON *lambda = cJSON_GetObjectItemCaseSensitive(dec, "lambda");
         if (p->rule == ALLOT_RULE_VALUE) {
             if (!lambda || cJSON_IsNull(lambda))
-                return allot_error_set(err, ALLOT_E_INVALID, "decision.lambda: missing (required by the value rule)");
+                return allot_error_set(err, ALLOT_E_INVALID,
+                                       "decision.lambda: missing (required by the value rule)");
             if (!cJSON_IsNumber(lambda) || !isfinite(lambda->valuedouble) || lambda->valuedouble < 0)
-                return allot_error_set(err, ALLOT_E_INVALID, "decision.lambda: must be a finite number >= 0 (is %s)",
+                return allot_error_set(err, ALLOT_E_INVALID,
+                                       "decision.lambda: must be a finite number >= 0 (is %s)",
                                        json_type(lambda));
             p->mu = lambda->valuedouble;
         }
@@ -540,7 +600,8 @@ static allot_status load_doc(allot_policy *p, const cJSON *root, const char *doc
                                        json_type(mu));
             p->mu = mu->valuedouble;
         } else if (p->rule == ALLOT_RULE_CALIBRATED) {
-            return allot_error_set(err, ALLOT_E_INVALID, "decision.mu: missing (required by the calibrated rule)");
+            return allot_error_set(err, ALLOT_E_INVALID,
+                                   "decision.mu: missing (required by the calibrated rule)");
         }
     }
     p->needs_ws = p->hashed_input || p->n_dense > STACK_MAX_DENSE || p->n_classes > STACK_MAX_CLASSES ||
@@ -550,7 +611,8 @@ static allot_status load_doc(allot_policy *p, const cJSON *root, const char *doc
 
 allot_status allot_policy_load_memory(const char *data, size_t len, allot_policy **out, allot_error *err) {
     if (out) *out = NULL;
-    if (!out || (!data && len)) return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_policy_load_memory: NULL argument");
+    if (!out || (!data && len))
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_policy_load_memory: NULL argument");
     if (!data) data = "";
     cJSON *root = cJSON_ParseWithLength(data, len);
     if (!root) /* (cJSON's error pointer is global state, so it is not used) */
@@ -619,33 +681,51 @@ allot_status allot_policy_load_file(const char *path, allot_policy **out, allot_
 
 /* ---- inspection ------------------------------------------------------------------------------------- */
 
-size_t allot_policy_n_tiers(const allot_policy *p) { return p ? p->n_tiers : 0; }
+size_t allot_policy_n_tiers(const allot_policy *p) {
+    return p ? p->n_tiers : 0;
+}
 const char *allot_policy_tier_name(const allot_policy *p, size_t i) {
     return p && i < p->n_tiers ? p->tier_name[i] : NULL;
 }
-double allot_policy_tier_cost(const allot_policy *p, size_t i) { return p && i < p->n_tiers ? p->tier_cost[i] : NAN; }
+double allot_policy_tier_cost(const allot_policy *p, size_t i) {
+    return p && i < p->n_tiers ? p->tier_cost[i] : NAN;
+}
 long allot_policy_tier_index(const allot_policy *p, const char *name) {
     if (!p || !name) return -1;
     for (size_t i = 0; i < p->n_tiers; i++)
         if (!strcmp(p->tier_name[i], name)) return (long)i;
     return -1;
 }
-size_t allot_policy_n_classes(const allot_policy *p) { return p ? p->n_classes : 0; }
+size_t allot_policy_n_classes(const allot_policy *p) {
+    return p ? p->n_classes : 0;
+}
 long allot_policy_class_tier(const allot_policy *p, size_t c) {
     return p && c < p->n_classes ? (long)p->class_tier[c] : -1;
 }
 allot_classifier_kind allot_policy_classifier_kind(const allot_policy *p) {
     return p ? p->kind : ALLOT_CLASSIFIER_CONSTANT;
 }
-allot_rule allot_policy_rule(const allot_policy *p) { return p ? p->rule : ALLOT_RULE_ARGMAX; }
-double allot_policy_mu(const allot_policy *p) { return p ? p->mu : 0; }
-allot_policy_target allot_policy_target_kind(const allot_policy *p) { return p ? p->target : ALLOT_TARGET_TIER; }
-const allot_featurizer *allot_policy_featurizer(const allot_policy *p) { return p ? p->feat : NULL; }
-int allot_policy_needs_workspace(const allot_policy *p) { return p ? p->needs_ws : 0; }
+allot_rule allot_policy_rule(const allot_policy *p) {
+    return p ? p->rule : ALLOT_RULE_ARGMAX;
+}
+double allot_policy_mu(const allot_policy *p) {
+    return p ? p->mu : 0;
+}
+allot_policy_target allot_policy_target_kind(const allot_policy *p) {
+    return p ? p->target : ALLOT_TARGET_TIER;
+}
+const allot_featurizer *allot_policy_featurizer(const allot_policy *p) {
+    return p ? p->feat : NULL;
+}
+int allot_policy_needs_workspace(const allot_policy *p) {
+    return p ? p->needs_ws : 0;
+}
 
 /* ---- workspaces --------------------------------------------------------------------------------------- */
 
-static size_t align_up(size_t x) { return (x + 15u) & ~(size_t)15u; }
+static size_t align_up(size_t x) {
+    return (x + 15u) & ~(size_t)15u;
+}
 
 allot_status allot_workspace_create(const allot_policy *p, allot_workspace **out, allot_error *err) {
     if (out) *out = NULL;
@@ -684,9 +764,12 @@ allot_status allot_workspace_create(const allot_policy *p, allot_workspace **out
     return ALLOT_OK;
 }
 
-void allot_workspace_free(allot_workspace *ws) { free(ws); }
+void allot_workspace_free(allot_workspace *ws) {
+    free(ws);
+}
 
-/* ---- the decision rule ----------------------------------------------------------------------------------- */
+/* ---- the decision rule -----------------------------------------------------------------------------------
+ */
 
 size_t allot_rule_apply(allot_rule rule, double mu, const double *probs, const double *costs, size_t n) {
     size_t best = 0;
@@ -707,7 +790,8 @@ size_t allot_rule_apply(allot_rule rule, double mu, const double *probs, const d
     return best;
 }
 
-/* ---- prediction ------------------------------------------------------------------------------------------- */
+/* ---- prediction -------------------------------------------------------------------------------------------
+ */
 
 static allot_status predict_core(const allot_policy *p, allot_workspace *ws, const allot_query_input *q,
                                  allot_rule rule, double mu, double *tier_probs, allot_decision *out,
@@ -725,8 +809,8 @@ static allot_status predict_core(const allot_policy *p, allot_workspace *ws, con
         if (p->target == ALLOT_TARGET_VALUE && p->kind == ALLOT_CLASSIFIER_XGBOOST) {
             /* one reg:logistic model per class: its prediction is the predicted accuracy */
             for (size_t c = 0; c < p->n_classes; c++) {
-                st = allot_xgb_model_predict(p->xgb_t[c], ALLOT_XGB_OUTPUT_VALUE, ws->dense, p->n_dense, ws->xout, 1,
-                                             err);
+                st = allot_xgb_model_predict(p->xgb_t[c], ALLOT_XGB_OUTPUT_VALUE, ws->dense, p->n_dense,
+                                             ws->xout, 1, err);
                 if (st) return st;
                 cprob[c] = (double)ws->xout[0];
             }
@@ -791,7 +875,8 @@ static allot_status predict_core(const allot_policy *p, allot_workspace *ws, con
     }
     size_t c = allot_rule_apply(rule, mu, cprob, p->class_cost, p->n_classes);
     double ec = 0;
-    if (p->target == ALLOT_TARGET_VALUE) ec = NAN; /* no probabilities: no expected cost */
+    if (p->target == ALLOT_TARGET_VALUE)
+        ec = NAN; /* no probabilities: no expected cost */
     else
         for (size_t k = 0; k < p->n_classes; k++) ec += cprob[k] * p->class_cost[k];
     if (tier_probs) {
@@ -808,12 +893,13 @@ static allot_status predict_core(const allot_policy *p, allot_workspace *ws, con
     return ALLOT_OK;
 }
 
-static allot_status resolve_options(const allot_policy *p, const allot_predict_options *opts, allot_rule *rule,
-                                    double *mu, allot_error *err) {
+static allot_status resolve_options(const allot_policy *p, const allot_predict_options *opts,
+                                    allot_rule *rule, double *mu, allot_error *err) {
     *rule = p->rule;
     *mu = p->mu;
     if (!opts) return ALLOT_OK;
-    if (opts->rule == ALLOT_RULE_ARGMAX || opts->rule == ALLOT_RULE_CALIBRATED || opts->rule == ALLOT_RULE_VALUE)
+    if (opts->rule == ALLOT_RULE_ARGMAX || opts->rule == ALLOT_RULE_CALIBRATED ||
+        opts->rule == ALLOT_RULE_VALUE)
         *rule = (allot_rule)opts->rule;
     else if (opts->rule != -1)
         return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_policy_predict: unknown rule %d", opts->rule);
@@ -848,23 +934,28 @@ static void stack_ws_init(stack_ws *s, const allot_policy *p) {
     s->ws.dec = s->dec;
 }
 
-static allot_status check_call(const allot_policy *p, allot_workspace *ws, const void *q, const allot_decision *out,
-                               const double *tier_probs, size_t tier_probs_len, size_t n, allot_error *err) {
-    if (!p || !q || !out) return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_policy_predict: NULL argument");
+static allot_status check_call(const allot_policy *p, allot_workspace *ws, const void *q,
+                               const allot_decision *out, const double *tier_probs, size_t tier_probs_len,
+                               size_t n, allot_error *err) {
+    if (!p || !q || !out)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_policy_predict: NULL argument");
     if (ws && ws->p != p)
-        return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_policy_predict: the workspace was made for another policy");
-    if (!ws && p->needs_ws)
         return allot_error_set(err, ALLOT_E_ARGUMENT,
-                               "allot_policy_predict: this policy needs a workspace (allot_workspace_create)");
+                               "allot_policy_predict: the workspace was made for another policy");
+    if (!ws && p->needs_ws)
+        return allot_error_set(
+            err, ALLOT_E_ARGUMENT,
+            "allot_policy_predict: this policy needs a workspace (allot_workspace_create)");
     if (tier_probs && tier_probs_len / (n ? n : 1) < p->n_tiers)
-        return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_policy_predict: tier_probs holds %zu values, need %zu",
-                               tier_probs_len, p->n_tiers * n);
+        return allot_error_set(err, ALLOT_E_ARGUMENT,
+                               "allot_policy_predict: tier_probs holds %zu values, need %zu", tier_probs_len,
+                               p->n_tiers * n);
     return ALLOT_OK;
 }
 
 allot_status allot_policy_predict(const allot_policy *p, allot_workspace *ws, const allot_query_input *query,
-                                  const allot_predict_options *opts, double *tier_probs, size_t tier_probs_len,
-                                  allot_decision *out, allot_error *err) {
+                                  const allot_predict_options *opts, double *tier_probs,
+                                  size_t tier_probs_len, allot_decision *out, allot_error *err) {
     allot_status st = check_call(p, ws, query, out, tier_probs, tier_probs_len, 1, err);
     if (st) return st;
     allot_rule rule;
@@ -877,8 +968,9 @@ allot_status allot_policy_predict(const allot_policy *p, allot_workspace *ws, co
     return predict_core(p, &s.ws, query, rule, mu, tier_probs, out, err);
 }
 
-allot_status allot_policy_predict_batch(const allot_policy *p, allot_workspace *ws, const allot_query_input *queries,
-                                        size_t n, const allot_predict_options *opts, double *tier_probs,
+allot_status allot_policy_predict_batch(const allot_policy *p, allot_workspace *ws,
+                                        const allot_query_input *queries, size_t n,
+                                        const allot_predict_options *opts, double *tier_probs,
                                         size_t tier_probs_len, allot_decision *out, allot_error *err) {
     if (n == 0) return ALLOT_OK;
     allot_status st = check_call(p, ws, queries, out, tier_probs, tier_probs_len, n, err);
@@ -895,7 +987,8 @@ allot_status allot_policy_predict_batch(const allot_policy *p, allot_workspace *
     for (size_t i = 0; i < n; i++) {
         allot_error sub;
         allot_error_clear(&sub);
-        st = predict_core(p, ws, &queries[i], rule, mu, tier_probs ? tier_probs + i * p->n_tiers : NULL, &out[i], &sub);
+        st = predict_core(p, ws, &queries[i], rule, mu, tier_probs ? tier_probs + i * p->n_tiers : NULL,
+                          &out[i], &sub);
         if (st) return allot_error_set(err, st, "query %zu: %s", i, sub.msg);
     }
     return ALLOT_OK;

@@ -5,7 +5,10 @@
 #define ALLOT_STR(x) ALLOT_STR2(x)
 
 const char *allot_version_string(void) {
-    return ALLOT_STR(ALLOT_VERSION_MAJOR) "." ALLOT_STR(ALLOT_VERSION_MINOR) "." ALLOT_STR(ALLOT_VERSION_PATCH);
+    return ALLOT_STR(ALLOT_VERSION_MAJOR) "." ALLOT_STR(ALLOT_VERSION_MINOR) "." ALLOT_STR(
+        ALLOT_VERSION_PATCH);
 }
 
-unsigned allot_version_number(void) { return ALLOT_VERSION_NUMBER; }
+unsigned allot_version_number(void) {
+    return ALLOT_VERSION_NUMBER;
+}

@@ -30,7 +30,8 @@ static double jnum(const cJSON *o, const char *path) {
     char buf[256];
     snprintf(buf, sizeof buf, "%s", path);
     const cJSON *x = o;
-    for (char *s = strtok(buf, "."); s && x; s = strtok(NULL, ".")) x = cJSON_GetObjectItemCaseSensitive(x, s);
+    for (char *s = strtok(buf, "."); s && x; s = strtok(NULL, "."))
+        x = cJSON_GetObjectItemCaseSensitive(x, s);
     return cJSON_IsNumber(x) ? x->valuedouble : NAN;
 }
 
@@ -42,14 +43,16 @@ static void check_policy(const cJSON *pj, const char *bundle, const allot_curves
     REQUIRE_OK(allot_rt_load(bundle, &rt, &err));
     char *text = tu_slurp(bundle, NULL);
     cJSON *root = cJSON_Parse(text);
-    cJSON *tid = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "provenance"), "split"), "test_ids");
+    cJSON *tid = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "provenance"), "split"),
+                                     "test_ids");
     size_t nt = (size_t)cJSON_GetArraySize(tid), T = c->n_tiers;
     const char **ids = malloc(nt * sizeof *ids);
     for (size_t j = 0; j < nt; j++) ids[j] = cJSON_GetArrayItem(tid, (int)j)->valuestring;
     allot_split sp;
     REQUIRE_OK(allot_split_from_test_ids(c, ids, nt, &sp, &err));
     CHECK(jnum(pj, "n_test") == (double)nt);
-    double *a = allot_gather_rows(c->acc, T, sp.test_idx, nt), *cc = allot_gather_rows(c->cost, T, sp.test_idx, nt);
+    double *a = allot_gather_rows(c->acc, T, sp.test_idx, nt),
+           *cc = allot_gather_rows(c->cost, T, sp.test_idx, nt);
     /* the oracle */
     int *o = malloc(nt * sizeof *o), *pt = malloc(nt * sizeof *pt);
     allot_oracle_result r;
@@ -63,8 +66,8 @@ static void check_policy(const cJSON *pj, const char *bundle, const allot_curves
     for (size_t j = 0; j < nt; j++) {
         size_t i = sp.test_idx[j], tier;
         REQUIRE_OK(allot_curves_query_extras(f, c, i, ex, &err));
-        REQUIRE_OK(allot_rt_predict(rt, c->prompts[i], strlen(c->prompts[i]), ex, ne, ALLOT_RT_BUNDLE_RULE, NAN, &tier,
-                                    NULL, &err));
+        REQUIRE_OK(allot_rt_predict(rt, c->prompts[i], strlen(c->prompts[i]), ex, ne, ALLOT_RT_BUNDLE_RULE,
+                                    NAN, &tier, NULL, &err));
         pt[j] = (int)tier;
         la += a[j * T + tier];
         lc += cc[j * T + tier];
@@ -77,7 +80,8 @@ static void check_policy(const cJSON *pj, const char *bundle, const allot_curves
     size_t hit = 0;
     for (size_t j = 0; j < nt; j++) hit += o[j] == pt[j];
     CHECK(NEAR(jnum(pj, "learned.calibrated.imitation_accuracy"), (double)hit / (double)nt));
-    cJSON *conf = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(pj, "learned"), "calibrated"), "confusion");
+    cJSON *conf = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(pj, "learned"), "calibrated"),
+                                      "confusion");
     for (size_t t = 0; t < T; t++)
         for (size_t u = 0; u < T; u++) {
             size_t k = 0;
@@ -227,7 +231,8 @@ int main(void) {
         REQUIRE_OK(allot_audit_run(c, cpath, pols, 4, &ro, NULL, &jr, NULL, NULL, &err));
         cJSON *rr = cJSON_Parse(jr);
         for (int k = 0; k < 4; k++) {
-            cJSON *sw = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(rr, "policies"), k), "sweep");
+            cJSON *sw =
+                cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(rr, "policies"), k), "sweep");
             CHECK(cJSON_GetArraySize(sw) == 2);
             cJSON *atb = cJSON_GetArrayItem(sw, 1);
             CHECK(jnum(atb, "budget") == B);
@@ -255,9 +260,11 @@ int main(void) {
         REQUIRE_OK(allot_audit_run(c, cpath, one, 1, &ao, NULL, &js3, NULL, NULL, &err));
         cJSON *r3 = cJSON_Parse(js3);
         cJSON *q = cJSON_GetArrayItem(cJSON_GetObjectItem(r3, "policies"), 0);
-        CHECK(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(q, "training_pool_probabilities")), "in-sample") != NULL);
+        CHECK(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(q, "training_pool_probabilities")),
+                     "in-sample") != NULL);
         /* the held-out figures do not depend on it */
-        CHECK(NEAR(jnum(q, "learned.calibrated.acc"), jnum(cJSON_GetArrayItem(pols_j, 0), "learned.calibrated.acc")));
+        CHECK(NEAR(jnum(q, "learned.calibrated.acc"),
+                   jnum(cJSON_GetArrayItem(pols_j, 0), "learned.calibrated.acc")));
         cJSON_Delete(r3);
         free(js3);
     }

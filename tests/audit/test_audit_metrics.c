@@ -54,7 +54,8 @@ static void test_hand_case(void) {
      * Lagrangian regret = (0 + (.8-.55) + (-.3+.1) + 0)/4 = 0.0125
      * gaps: q0 .3-.1=.2, q1 .8-.55=.25, q2 -.3-(-.3)=0, q3 .6-.3=.3; max .3
      * misclassified: q1, q2 -> eps .5; data bound (.25+0)/4 = .0625; literature .5*.3 = .15
-     * accuracy: regret (0 - .05 + .1 + 0)/4 = .0125; gaps .3, 0, .1, .4: data (0+.1)/4 = .025, literature .2 */
+     * accuracy: regret (0 - .05 + .1 + 0)/4 = .0125; gaps .3, 0, .1, .4: data (0+.1)/4 = .025, literature .2
+     */
     int o[4] = {1, 0, 2, 1}, p[4] = {1, 2, 0, 1};
     allot_regret r;
     allot_regret_compute(ACC, COST, 4, 3, 0.1, o, p, &r);
@@ -106,7 +107,8 @@ static void test_hand_case(void) {
     double edges[4];
     allot_quantile_edges(sc, 10, 5, edges);
     CHECK(edges[0] == 2 && edges[1] == 4 && edges[2] == 6 && edges[3] == 8);
-    CHECK(allot_bin_of(edges, 5, 2) == 0 && allot_bin_of(edges, 5, 3) == 1 && allot_bin_of(edges, 5, 10) == 4);
+    CHECK(allot_bin_of(edges, 5, 2) == 0 && allot_bin_of(edges, 5, 3) == 1 &&
+          allot_bin_of(edges, 5, 10) == 4);
 
     /* bootstrap: mean exact, interval around it, deterministic for a seed, degenerate for constants */
     double d[6] = {1, 0, 0, 1, 1, 0}, m, l1, h1, l2, h2;

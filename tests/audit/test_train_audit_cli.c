@@ -20,7 +20,8 @@ static const char *allot_bin;
 /* Run "allot ARGS" with stdout to out_path (or /dev/null); returns the exit code. */
 static int run(const char *args, const char *out_path) {
     char cmd[16384];
-    snprintf(cmd, sizeof cmd, "'%s' %s > '%s' 2>/dev/null", allot_bin, args, out_path ? out_path : "/dev/null");
+    snprintf(cmd, sizeof cmd, "'%s' %s > '%s' 2>/dev/null", allot_bin, args,
+             out_path ? out_path : "/dev/null");
     int st = system(cmd);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
@@ -45,7 +46,8 @@ int main(int argc, char **argv) {
     /* the demo's commands */
     snprintf(args, sizeof args, "train '%s' --budget 4 --learner xgboost --out '%s' --quiet", cpath, px);
     CHECK(run(args, NULL) == 0);
-    snprintf(args, sizeof args, "train '%s' --budget 4 --learner liblinear --out '%s' --quiet --C-min 0.5 --C-max 2 --json",
+    snprintf(args, sizeof args,
+             "train '%s' --budget 4 --learner liblinear --out '%s' --quiet --C-min 0.5 --C-max 2 --json",
              cpath, pl);
     CHECK(run(args, js) == 0);
     char *t = tu_slurp(js, NULL);
@@ -55,7 +57,8 @@ int main(int argc, char **argv) {
     CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(j, "learner")), "liblinear"));
     cJSON_Delete(j);
     free(t);
-    snprintf(args, sizeof args, "audit '%s' --policy '%s' --policy '%s' --budget 4 --out '%s' --quiet --sweep 1,2,8 --json",
+    snprintf(args, sizeof args,
+             "audit '%s' --policy '%s' --policy '%s' --budget 4 --out '%s' --quiet --sweep 1,2,8 --json",
              cpath, px, pl, out);
     CHECK(run(args, js) == 0);
     t = tu_slurp(js, NULL);
@@ -63,7 +66,8 @@ int main(int argc, char **argv) {
     CHECK(j != NULL);
     CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(j, "policies")) == 2);
     /* the sweep holds the given budgets plus B */
-    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "policies"), 0), "sweep")) == 4);
+    CHECK(cJSON_GetArraySize(
+              cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "policies"), 0), "sweep")) == 4);
     cJSON_Delete(j);
     free(t);
     struct stat sb;
@@ -86,7 +90,8 @@ int main(int argc, char **argv) {
     CHECK(run(args, NULL) == 1);
     snprintf(args, sizeof args, "audit '%s' --policy '%s' --budget 4 --out '%s' --quiet", other, px, out);
     CHECK(run(args, NULL) == 2); /* trained on another curves file */
-    snprintf(args, sizeof args, "audit '%s' --policy '%s/none.json' --budget 4 --out '%s' --quiet", cpath, dir, out);
+    snprintf(args, sizeof args, "audit '%s' --policy '%s/none.json' --budget 4 --out '%s' --quiet", cpath,
+             dir, out);
     CHECK(run(args, NULL) == 3);
 
     /* value policies: train, predict (per-tier predicted accuracies), audit */
@@ -113,12 +118,13 @@ int main(int argc, char **argv) {
         pt = tu_slurp(po, NULL);
         CHECK(pt && strstr(pt, "\"rule\":\"value\",\"mu\":0,"));
         free(pt);
-        snprintf(args, sizeof args, "audit '%s' --policy '%s' --policy '%s' --budget 4 --out '%s' --quiet", cpath, px,
-                 pv, out);
+        snprintf(args, sizeof args, "audit '%s' --policy '%s' --policy '%s' --budget 4 --out '%s' --quiet",
+                 cpath, px, pv, out);
         CHECK(run(args, NULL) == 0);
         snprintf(args, sizeof args, "train '%s' --budget 4 --target values --out '%s'", cpath, pv);
         CHECK(run(args, NULL) == 1);
-        snprintf(args, sizeof args, "train '%s' --budget 4 --target value --gap-weights --out '%s'", cpath, pv);
+        snprintf(args, sizeof args, "train '%s' --budget 4 --target value --gap-weights --out '%s'", cpath,
+                 pv);
         CHECK(run(args, NULL) == 1);
     }
 

@@ -15,7 +15,9 @@
 
 static char dir[256];
 
-static void path_in(char *buf, size_t size, const char *name) { snprintf(buf, size, "%s/%s", dir, name); }
+static void path_in(char *buf, size_t size, const char *name) {
+    snprintf(buf, size, "%s/%s", dir, name);
+}
 
 static void write_file(const char *path, const char *text) {
     FILE *fp = fopen(path, "w");
@@ -45,7 +47,8 @@ static void test_spec(void) {
     allot_tier_set ts;
     allot_error err = {0};
     CHECK(allot_tier_set_parse("majority@1,2,4,8,16,32,48", &ts, &err) == ALLOT_OK);
-    CHECK(ts.n == 7 && ts.tiers[6].k == 48 && ts.tiers[6].rule == ALLOT_SELECT_MAJORITY && ts.tiers[6].model == NULL);
+    CHECK(ts.n == 7 && ts.tiers[6].k == 48 && ts.tiers[6].rule == ALLOT_SELECT_MAJORITY &&
+          ts.tiers[6].model == NULL);
     CHECK(strcmp(ts.tiers[3].name, "majority@8") == 0);
     allot_tier_set_free(&ts);
 
@@ -54,8 +57,8 @@ static void test_spec(void) {
     CHECK(strcmp(ts.tiers[1].name, "best@4/min") == 0);
     allot_tier_set_free(&ts);
 
-    CHECK(allot_tier_set_parse("meta-llama/Llama-3-8B:vote@8, best/last@1,4,ollama:llama3:8b:pass@2,3", &ts, &err) ==
-          ALLOT_OK);
+    CHECK(allot_tier_set_parse("meta-llama/Llama-3-8B:vote@8, best/last@1,4,ollama:llama3:8b:pass@2,3", &ts,
+                               &err) == ALLOT_OK);
     CHECK(ts.n == 5);
     CHECK(strcmp(ts.tiers[0].model, "meta-llama/Llama-3-8B") == 0 && ts.tiers[0].rule == ALLOT_SELECT_VOTE);
     CHECK(strcmp(ts.tiers[0].name, "meta-llama/Llama-3-8B:vote@8") == 0);
@@ -73,10 +76,10 @@ static void test_spec(void) {
     CHECK(ts.n == 2 && strcmp(ts.tiers[1].model, "123/x") == 0);
     allot_tier_set_free(&ts);
 
-    static const char *const bad[] = {"",           "majority",      "majority@",   "majority@0", "majority@x",
-                                      "4,pass@1",   "foo@3",         "pass@1/min",  "best@4/max", ":pass@1",
-                                      "pass@1,,2",  "best@4/min,8",  "pass@2,2",    "best/min@4/last",
-                                      "pass@1@2",   "majority@9999999"};
+    static const char *const bad[] = {"",           "majority",        "majority@", "majority@0",
+                                      "majority@x", "4,pass@1",        "foo@3",     "pass@1/min",
+                                      "best@4/max", ":pass@1",         "pass@1,,2", "best@4/min,8",
+                                      "pass@2,2",   "best/min@4/last", "pass@1@2",  "majority@9999999"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         allot_error e = {0};
         CHECKF(allot_tier_set_parse(bad[i], &ts, &e) == ALLOT_E_ARGUMENT, "spec '%s' accepted", bad[i]);
@@ -87,12 +90,15 @@ static void test_spec(void) {
 static void test_tier_file(void) {
     char path[300];
     path_in(path, sizeof path, "tiers.json");
-    write_file(path, "{\"format\":\"allot-tiers\",\"version\":1,\"tiers\":[{\"rule\":\"majority\",\"k\":[1,2,4]},"
-                     "{\"model\":\"m1\",\"rule\":\"best\",\"k\":4,\"agg\":\"min\"},{\"rule\":\"pass\",\"k\":3,\"agg\":null}]}");
+    write_file(path,
+               "{\"format\":\"allot-tiers\",\"version\":1,\"tiers\":[{\"rule\":\"majority\",\"k\":[1,2,4]},"
+               "{\"model\":\"m1\",\"rule\":\"best\",\"k\":4,\"agg\":\"min\"},{\"rule\":\"pass\",\"k\":3,"
+               "\"agg\":null}]}");
     allot_tier_set ts;
     allot_error err = {0};
     CHECK(allot_tier_set_load(path, &ts, &err) == ALLOT_OK);
-    CHECK(ts.n == 5 && ts.tiers[2].k == 4 && strcmp(ts.tiers[3].name, "m1:best@4/min") == 0 && ts.tiers[4].k == 3);
+    CHECK(ts.n == 5 && ts.tiers[2].k == 4 && strcmp(ts.tiers[3].name, "m1:best@4/min") == 0 &&
+          ts.tiers[4].k == 3);
     allot_tier_set_free(&ts);
     write_file(path, "[{\"rule\":\"vote\",\"k\":2}]");
     CHECK(allot_tier_set_load(path, &ts, &err) == ALLOT_OK && ts.n == 1);
@@ -145,7 +151,8 @@ static void make_pool(allot_rng *rng, tpool *p) {
     }
 }
 
-/* Sample score as the library computes it (same operation order). agg: 0 score, 1 min, 2 last, 3 mean, 4 prod */
+/* Sample score as the library computes it (same operation order). agg: 0 score, 1 min, 2 last, 3 mean, 4 prod
+ */
 static double agg_score(const tpool *p, int i, int agg) {
     const double *v = p->steps[i];
     int n = p->n_steps[i];
@@ -214,7 +221,8 @@ static double bf(const tpool *p, int k, int rule, int agg) {
 }
 
 static void put_sample(FILE *fp, const tpool *p, int i, const char *model, int first) {
-    fprintf(fp, "%s{\"correct\":%s,\"model\":\"%s\"", first ? "" : ",", p->correct[i] ? "true" : "false", model);
+    fprintf(fp, "%s{\"correct\":%s,\"model\":\"%s\"", first ? "" : ",", p->correct[i] ? "true" : "false",
+            model);
     if (p->answer[i] >= 0)
         fprintf(fp, ",\"answer\":\"ans%d\"", p->answer[i]);
     else
@@ -280,13 +288,14 @@ static void test_compute_vs_brute_force(void) {
                        "org/model-7b:majority@1,2,3,org/model-7b:vote@2,3,org/model-7b:vote/min@3,"
                        "ollama:x:1:majority@2,3,ollama:x:1:best@2/last,ollama:x:1:best@2/prod,"
                        "ollama:x:1:best@3/mean,ollama:x:1:pass@3";
-    static const ttier want[] = {{"org/model-7b", 0, 1, 0}, {"org/model-7b", 0, 2, 0}, {"org/model-7b", 0, 3, 0},
-                                 {"org/model-7b", 1, 1, 0}, {"org/model-7b", 1, 2, 0}, {"org/model-7b", 1, 3, 0},
-                                 {"org/model-7b", 1, 2, 1}, {"org/model-7b", 1, 3, 1}, {"org/model-7b", 2, 1, 0},
-                                 {"org/model-7b", 2, 2, 0}, {"org/model-7b", 2, 3, 0}, {"org/model-7b", 3, 2, 0},
-                                 {"org/model-7b", 3, 3, 0}, {"org/model-7b", 3, 3, 1}, {"ollama:x:1", 2, 2, 0},
-                                 {"ollama:x:1", 2, 3, 0},   {"ollama:x:1", 1, 2, 2},   {"ollama:x:1", 1, 2, 4},
-                                 {"ollama:x:1", 1, 3, 3},   {"ollama:x:1", 0, 3, 0}};
+    static const ttier want[] = {
+        {"org/model-7b", 0, 1, 0}, {"org/model-7b", 0, 2, 0}, {"org/model-7b", 0, 3, 0},
+        {"org/model-7b", 1, 1, 0}, {"org/model-7b", 1, 2, 0}, {"org/model-7b", 1, 3, 0},
+        {"org/model-7b", 1, 2, 1}, {"org/model-7b", 1, 3, 1}, {"org/model-7b", 2, 1, 0},
+        {"org/model-7b", 2, 2, 0}, {"org/model-7b", 2, 3, 0}, {"org/model-7b", 3, 2, 0},
+        {"org/model-7b", 3, 3, 0}, {"org/model-7b", 3, 3, 1}, {"ollama:x:1", 2, 2, 0},
+        {"ollama:x:1", 2, 3, 0},   {"ollama:x:1", 1, 2, 2},   {"ollama:x:1", 1, 2, 4},
+        {"ollama:x:1", 1, 3, 3},   {"ollama:x:1", 0, 3, 0}};
     const size_t T = sizeof want / sizeof *want;
     allot_tier_set ts;
     allot_error err = {0};
@@ -391,13 +400,16 @@ static void test_compute_vs_brute_force(void) {
     allot_curves *rd = NULL;
     CHECKF(allot_curves_read(out1, &rd, &err) == ALLOT_OK, "%s", err.msg);
     CHECK(rd->n_queries == c->n_queries && rd->n_tiers == T && rd->n_features == 2 && rd->seed == 12345);
-    CHECK(rd->permutations == 256 && rd->cap_k == 0 && strcmp(rd->source, runs) == 0 && rd->max_exact_subsets == 0);
+    CHECK(rd->permutations == 256 && rd->cap_k == 0 && strcmp(rd->source, runs) == 0 &&
+          rd->max_exact_subsets == 0);
     CHECK(rd->tier_defs.n == T);
     int rt_bad = 0;
     for (size_t t = 0; t < T; t++) {
         rt_bad += strcmp(rd->tier_names[t], c->tier_names[t]) != 0;
-        rt_bad += rd->tier_defs.tiers[t].k != ts.tiers[t].k || rd->tier_defs.tiers[t].rule != ts.tiers[t].rule ||
-                  rd->tier_defs.tiers[t].agg != ts.tiers[t].agg || strcmp(rd->tier_defs.tiers[t].model, ts.tiers[t].model);
+        rt_bad += rd->tier_defs.tiers[t].k != ts.tiers[t].k ||
+                  rd->tier_defs.tiers[t].rule != ts.tiers[t].rule ||
+                  rd->tier_defs.tiers[t].agg != ts.tiers[t].agg ||
+                  strcmp(rd->tier_defs.tiers[t].model, ts.tiers[t].model);
     }
     for (size_t i = 0; i < NQ * T; i++)
         rt_bad += rd->acc[i] != c->acc[i] || rd->cost[i] != c->cost[i] || rd->se[i] != c->se[i];
@@ -434,26 +446,36 @@ typedef struct cerr_case {
     const char *needle;
 } cerr_case;
 
-#define S2 "\"samples\":[{\"correct\":true,\"answer\":\"1\",\"score\":0.5},{\"correct\":false,\"answer\":\"2\",\"score\":0.25}]"
+#define S2                                                                                                   \
+    "\"samples\":[{\"correct\":true,\"answer\":\"1\",\"score\":0.5},{\"correct\":false,\"answer\":\"2\","    \
+    "\"score\":0.25}]"
 
 static void test_compute_errors(void) {
     static const cerr_case cases[] = {
         {"{\"id\":\"a\"," S2 "}\n", "pass@3", 1, "tier pass@3: k = 3 but model \"\" has only 2 samples"},
-        {"{\"id\":\"a\"," S2 "}\n{\"id\":\"b\",\"samples\":[{\"correct\":true}]}\n", "pass@2", 2, "only 1 samples"},
-        {"{\"id\":\"a\",\"samples\":[{\"correct\":true,\"answer\":\"1\"}]}\n", "best@1", 1, "samples[0].score: missing"},
+        {"{\"id\":\"a\"," S2 "}\n{\"id\":\"b\",\"samples\":[{\"correct\":true}]}\n", "pass@2", 2,
+         "only 1 samples"},
+        {"{\"id\":\"a\",\"samples\":[{\"correct\":true,\"answer\":\"1\"}]}\n", "best@1", 1,
+         "samples[0].score: missing"},
         {"{\"id\":\"a\"," S2 "}\n", "best@1/min", 1, "samples[0].step_scores: missing or empty"},
         {"{\"id\":\"a\",\"samples\":[{\"correct\":true,\"answer\":\"1\",\"score\":-1}]}\n", "vote@1", 1,
          "samples[0].score: negative"},
-        {"{\"id\":\"a\",\"samples\":[{\"correct\":true},{\"correct\":false}]}\n", "majority@2", 1, "samples[0].answer: missing"},
-        {"{\"id\":\"a\",\"samples\":[{\"correct\":true,\"model\":\"x\"},{\"correct\":false,\"model\":\"y\"}]}\n", "pass@1", 1,
-         "names no model but the query has samples of 2 models"},
-        {"{\"id\":\"a\",\"samples\":[{\"correct\":true,\"model\":\"x\"}]}\n", "y:pass@1", 1, "no sample of model \"y\""},
-        {"{\"id\":\"a\",\"tiers\":{\"t\":{\"acc\":1,\"cost\":1}}}\n", "pass@1", 1, "tiers: this line has precomputed tiers"},
+        {"{\"id\":\"a\",\"samples\":[{\"correct\":true},{\"correct\":false}]}\n", "majority@2", 1,
+         "samples[0].answer: missing"},
+        {"{\"id\":\"a\",\"samples\":[{\"correct\":true,\"model\":\"x\"},{\"correct\":false,\"model\":\"y\"}]}"
+         "\n",
+         "pass@1", 1, "names no model but the query has samples of 2 models"},
+        {"{\"id\":\"a\",\"samples\":[{\"correct\":true,\"model\":\"x\"}]}\n", "y:pass@1", 1,
+         "no sample of model \"y\""},
+        {"{\"id\":\"a\",\"tiers\":{\"t\":{\"acc\":1,\"cost\":1}}}\n", "pass@1", 1,
+         "tiers: this line has precomputed tiers"},
         {"{\"id\":\"a\",\"tiers\":{\"t\":{\"acc\":1,\"cost\":1}}}\n{\"id\":\"b\"," S2 "}\n", NULL, 2,
          "every line must"},
         {"{\"id\":\"a\"," S2 "}\n", NULL, 1, "no tier set given"},
-        {"{\"id\":\"a\",\"samples\":[{\"correct\":true,\"answer\":\"1\"},{\"correct\":false,\"answer\":\"1\"}]}\n",
-         "majority@2", 1, "samples[1].correct: answer \"1\" is graded incorrect here but correct in samples[0]"},
+        {"{\"id\":\"a\",\"samples\":[{\"correct\":true,\"answer\":\"1\"},{\"correct\":false,\"answer\":\"1\"}"
+         "]}\n",
+         "majority@2", 1,
+         "samples[1].correct: answer \"1\" is graded incorrect here but correct in samples[0]"},
         {"{\"id\":\"a\"," S2 "}\n{\"id\":\"a\"," S2 "}\n", "pass@1", 2, "id: duplicate"},
     };
     char path[300];
@@ -469,8 +491,8 @@ static void test_compute_errors(void) {
         char where[320];
         snprintf(where, sizeof where, "%s:%zu: ", path, cases[i].line);
         CHECKF(st == ALLOT_E_INVALID && c == NULL, "case %zu: status %d (%s)", i, (int)st, err.msg);
-        CHECKF(strncmp(err.msg, where, strlen(where)) == 0 && strstr(err.msg, cases[i].needle), "case %zu: '%s'", i,
-               err.msg);
+        CHECKF(strncmp(err.msg, where, strlen(where)) == 0 && strstr(err.msg, cases[i].needle),
+               "case %zu: '%s'", i, err.msg);
     }
     /* --cap-k: k is capped to the pool, value and cost */
     write_file(path, "{\"id\":\"a\"," S2 "}\n");
@@ -489,7 +511,8 @@ static void test_compute_errors(void) {
     CHECK(allot_curves_compute(path, &ts, &opt, &c, &err) == ALLOT_E_ARGUMENT && c == NULL);
     allot_tier_set_free(&ts);
     /* all answers null: majority is 0, not an error */
-    write_file(path, "{\"id\":\"a\",\"samples\":[{\"correct\":false,\"answer\":null},{\"correct\":false,\"answer\":null}]}\n");
+    write_file(path, "{\"id\":\"a\",\"samples\":[{\"correct\":false,\"answer\":null},{\"correct\":false,"
+                     "\"answer\":null}]}\n");
     CHECK(allot_tier_set_parse("majority@1,2", &ts, &err) == ALLOT_OK);
     CHECK(allot_curves_compute(path, &ts, NULL, &c, &err) == ALLOT_OK);
     CHECK(c->acc[0] == 0 && c->acc[1] == 0);
@@ -507,19 +530,24 @@ static void test_read_errors(void) {
         {"{\"version\":1,\"tiers\":[{\"name\":\"a\"}]}\n", NULL, 1, "format: missing"},
         {"{\"format\":\"allot-curves\",\"version\":2,\"tiers\":[{\"name\":\"a\"}]}\n", NULL, 1, "version"},
         {"{\"format\":\"allot-curves\",\"version\":1}\n", NULL, 1, "tiers: missing"},
-        {HDR "}\n{\"id\":\"q\",\"acc\":[0,1.5],\"cost\":[1,2],\"se\":[0,0]}\n", NULL, 2, "acc[1]: outside [0,1]"},
+        {HDR "}\n{\"id\":\"q\",\"acc\":[0,1.5],\"cost\":[1,2],\"se\":[0,0]}\n", NULL, 2,
+         "acc[1]: outside [0,1]"},
         {HDR "}\n{\"id\":\"q\",\"acc\":[0,1],\"cost\":[1,-2],\"se\":[0,0]}\n", NULL, 2, "cost[1]: negative"},
-        {HDR "}\n{\"id\":\"q\",\"acc\":[0,1],\"cost\":[1,2],\"se\":[0]}\n", NULL, 2, "se: 1 values for 2 tiers"},
+        {HDR "}\n{\"id\":\"q\",\"acc\":[0,1],\"cost\":[1,2],\"se\":[0]}\n", NULL, 2,
+         "se: 1 values for 2 tiers"},
         {HDR "}\n{\"id\":\"q\",\"acc\":[0,1],\"cost\":[1,2]}\n", NULL, 2, "se: missing"},
         {HDR "}\n{\"acc\":[0,1],\"cost\":[1,2],\"se\":[0,0]}\n", NULL, 2, "id: missing"},
-        {HDR "}\n{\"id\":\"q\",\"acc\":[0,1],\"cost\":[1,2],\"se\":[0,0]}\n\n{\"id\":\"q\",\"acc\":[0,1],\"cost\":[1,2],\"se\":[0,0]}\n",
+        {HDR "}\n{\"id\":\"q\",\"acc\":[0,1],\"cost\":[1,2],\"se\":[0,0]}\n\n{\"id\":\"q\",\"acc\":[0,1],"
+             "\"cost\":[1,2],\"se\":[0,0]}\n",
          NULL, 4, "id: duplicate"},
-        {HDR ",\"features\":[\"f\"]}\n{\"id\":\"q\",\"features\":{\"g\":1},\"acc\":[0,1],\"cost\":[1,2],\"se\":[0,0]}\n", NULL,
-         2, "features.g: not listed"},
-        {HDR ",\"n_queries\":2}\n{\"id\":\"q\",\"acc\":[0,1],\"cost\":[1,2],\"se\":[0,0]}\n", NULL, 1, "n_queries"},
+        {HDR ",\"features\":[\"f\"]}\n{\"id\":\"q\",\"features\":{\"g\":1},\"acc\":[0,1],\"cost\":[1,2],"
+             "\"se\":[0,0]}\n",
+         NULL, 2, "features.g: not listed"},
+        {HDR ",\"n_queries\":2}\n{\"id\":\"q\",\"acc\":[0,1],\"cost\":[1,2],\"se\":[0,0]}\n", NULL, 1,
+         "n_queries"},
         {HDR "}\n{\"id\":\"q\",\"acc\":[0,1],\"cost\":[1,2],\"se\":[0,0]\n", NULL, 2, "invalid JSON"},
-        {"{\"format\":\"allot-curves\",\"version\":1,\"tiers\":[{\"name\":\"a\"},{\"name\":\"a\"}]}\n", NULL, 1,
-         "tiers[1].name: duplicate"},
+        {"{\"format\":\"allot-curves\",\"version\":1,\"tiers\":[{\"name\":\"a\"},{\"name\":\"a\"}]}\n", NULL,
+         1, "tiers[1].name: duplicate"},
     };
     char path[300];
     path_in(path, sizeof path, "bad-curves.jsonl");
@@ -531,15 +559,16 @@ static void test_read_errors(void) {
         char where[320];
         snprintf(where, sizeof where, "%s:%zu: ", path, cases[i].line);
         CHECKF(st != ALLOT_OK && c == NULL, "read case %zu accepted", i);
-        CHECKF(strncmp(err.msg, where, strlen(where)) == 0 && strstr(err.msg, cases[i].needle), "read case %zu: '%s'", i,
-               err.msg);
+        CHECKF(strncmp(err.msg, where, strlen(where)) == 0 && strstr(err.msg, cases[i].needle),
+               "read case %zu: '%s'", i, err.msg);
     }
     /* a minimal hand-written file without provenance reads fine */
     write_file(path, HDR "}\n{\"id\":\"q\",\"acc\":[0,1],\"cost\":[1,2],\"se\":[0,0]}\n");
     allot_error err = {0};
     allot_curves *c = NULL;
     CHECKF(allot_curves_read(path, &c, &err) == ALLOT_OK, "%s", err.msg);
-    CHECK(c->n_queries == 1 && c->n_tiers == 2 && c->tier_defs.n == 0 && c->prompts[0] == NULL && c->acc[1] == 1);
+    CHECK(c->n_queries == 1 && c->n_tiers == 2 && c->tier_defs.n == 0 && c->prompts[0] == NULL &&
+          c->acc[1] == 1);
     allot_curves_free(c);
     unlink(path);
 }
@@ -549,17 +578,22 @@ static void test_precomputed(void) {
     char path[300], out[300];
     path_in(path, sizeof path, "pre.jsonl");
     path_in(out, sizeof out, "pre-curves.jsonl");
-    write_file(path, "{\"id\":\"a\",\"tiers\":{\"small\":{\"acc\":0.25,\"cost\":6},\"big\":{\"acc\":1,\"cost\":175}}}\n"
-                     "{\"id\":\"b\",\"tiers\":{\"big\":{\"acc\":0,\"cost\":175.5},\"small\":{\"acc\":0.1,\"cost\":6}}}\n");
+    write_file(
+        path,
+        "{\"id\":\"a\",\"tiers\":{\"small\":{\"acc\":0.25,\"cost\":6},\"big\":{\"acc\":1,\"cost\":175}}}\n"
+        "{\"id\":\"b\",\"tiers\":{\"big\":{\"acc\":0,\"cost\":175.5},\"small\":{\"acc\":0.1,\"cost\":6}}}\n");
     allot_error err = {0};
     allot_curves *c = NULL;
     CHECKF(allot_curves_compute(path, NULL, NULL, &c, &err) == ALLOT_OK, "%s", err.msg);
-    CHECK(c->n_tiers == 2 && strcmp(c->tier_names[0], "small") == 0 && c->acc[2] == 0.1 && c->cost[3] == 175.5);
-    CHECK(c->tier_defs.n == 2 && c->tier_defs.tiers[1].rule == ALLOT_SELECT_PRECOMPUTED && c->permutations == 0);
+    CHECK(c->n_tiers == 2 && strcmp(c->tier_names[0], "small") == 0 && c->acc[2] == 0.1 &&
+          c->cost[3] == 175.5);
+    CHECK(c->tier_defs.n == 2 && c->tier_defs.tiers[1].rule == ALLOT_SELECT_PRECOMPUTED &&
+          c->permutations == 0);
     CHECK(allot_curves_write(c, out, &err) == ALLOT_OK);
     allot_curves *rd = NULL;
     CHECKF(allot_curves_read(out, &rd, &err) == ALLOT_OK, "%s", err.msg);
-    CHECK(rd->tier_defs.n == 2 && rd->tier_defs.tiers[0].rule == ALLOT_SELECT_PRECOMPUTED && rd->acc[2] == 0.1);
+    CHECK(rd->tier_defs.n == 2 && rd->tier_defs.tiers[0].rule == ALLOT_SELECT_PRECOMPUTED &&
+          rd->acc[2] == 0.1);
     allot_curves_free(rd);
     /* a write that cannot happen leaves no file and no temporary behind */
     char bad[320];

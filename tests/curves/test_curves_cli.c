@@ -75,12 +75,16 @@ int main(int argc, char **argv) {
     char runs[300], bad[300], args[1024];
     snprintf(runs, sizeof runs, "%s/runs.jsonl", dir);
     snprintf(bad, sizeof bad, "%s/bad.jsonl", dir);
-    write_file(runs, "{\"id\":\"a\",\"samples\":[{\"correct\":true,\"answer\":\"1\"},{\"correct\":false,\"answer\":\"2\"},"
-                     "{\"correct\":true,\"answer\":\"1\"}]}\n"
-                     "{\"id\":\"b\",\"samples\":[{\"correct\":false,\"answer\":\"3\"},{\"correct\":false,\"answer\":null},"
-                     "{\"correct\":true,\"answer\":\"4\"}]}\n");
-    write_file(bad, "{\"id\":\"a\",\"samples\":[{\"correct\":true}]}\n{\"id\":\"b\",\"samples\":[{\"correct\":true}]}\n"
-                    "{\"id\":\"c\",\"samples\":[{\"answer\":\"x\"}]}\n");
+    write_file(
+        runs,
+        "{\"id\":\"a\",\"samples\":[{\"correct\":true,\"answer\":\"1\"},{\"correct\":false,\"answer\":\"2\"},"
+        "{\"correct\":true,\"answer\":\"1\"}]}\n"
+        "{\"id\":\"b\",\"samples\":[{\"correct\":false,\"answer\":\"3\"},{\"correct\":false,\"answer\":null},"
+        "{\"correct\":true,\"answer\":\"4\"}]}\n");
+    write_file(
+        bad,
+        "{\"id\":\"a\",\"samples\":[{\"correct\":true}]}\n{\"id\":\"b\",\"samples\":[{\"correct\":true}]}\n"
+        "{\"id\":\"c\",\"samples\":[{\"answer\":\"x\"}]}\n");
 
     CHECK(run("--help") == 0);
     char *s = out_text("stdout");
@@ -119,14 +123,16 @@ int main(int argc, char **argv) {
     CHECK(run(args) == 3);
 
     /* the table and --json */
-    snprintf(args, sizeof args, "--quiet --tiers pass@1,3,majority@1,2,3 --out '%s/out.jsonl' '%s'", dir, runs);
+    snprintf(args, sizeof args, "--quiet --tiers pass@1,3,majority@1,2,3 --out '%s/out.jsonl' '%s'", dir,
+             runs);
     CHECK(run(args) == 0);
     s = out_text("stdout");
     CHECK(strstr(s, "majority@2") && strstr(s, "mean acc"));
     free(s);
     CHECK(access(want, F_OK) == 0);
     char *first = slurp(want);
-    snprintf(args, sizeof args, "--quiet --json --tiers pass@1,3,majority@1,2,3 --out '%s/out.jsonl' '%s'", dir, runs);
+    snprintf(args, sizeof args, "--quiet --json --tiers pass@1,3,majority@1,2,3 --out '%s/out.jsonl' '%s'",
+             dir, runs);
     CHECK(run(args) == 0);
     char *second = slurp(want);
     CHECK(first && second && strcmp(first, second) == 0); /* deterministic */
@@ -139,10 +145,12 @@ int main(int argc, char **argv) {
     CHECK(cJSON_GetObjectItem(doc, "n_queries")->valuedouble == 2);
     cJSON *tiers = cJSON_GetObjectItem(doc, "tiers");
     CHECK(cJSON_GetArraySize(tiers) == 5);
-    cJSON *t0 = cJSON_GetArrayItem(tiers, 0), *t1 = cJSON_GetArrayItem(tiers, 1), *t4 = cJSON_GetArrayItem(tiers, 4);
+    cJSON *t0 = cJSON_GetArrayItem(tiers, 0), *t1 = cJSON_GetArrayItem(tiers, 1),
+          *t4 = cJSON_GetArrayItem(tiers, 4);
     CHECK(strcmp(cJSON_GetObjectItem(t0, "name")->valuestring, "pass@1") == 0);
     /* pass@1: (2/3 + 1/3)/2; pass@3: 1; majority@3: (1 + 0.5)/2 (query b: "3" and "4" tie) */
-    CHECK(cJSON_GetObjectItem(t0, "mean_acc")->valuedouble > 0.4999 && cJSON_GetObjectItem(t0, "mean_acc")->valuedouble < 0.5001);
+    CHECK(cJSON_GetObjectItem(t0, "mean_acc")->valuedouble > 0.4999 &&
+          cJSON_GetObjectItem(t0, "mean_acc")->valuedouble < 0.5001);
     CHECK(cJSON_GetObjectItem(t1, "mean_acc")->valuedouble == 1.0);
     CHECK(cJSON_GetObjectItem(t4, "mean_acc")->valuedouble == 0.75);
     CHECK(cJSON_GetObjectItem(t4, "mean_cost")->valuedouble == 3.0);

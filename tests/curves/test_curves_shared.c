@@ -83,8 +83,8 @@ static char *spec_for(const char *path) {
         for (int rule = 0; rule < 2; rule++) {
             if (rule == 1 && !answers[m]) continue;
             size_t len = strlen(spec);
-            snprintf(spec + len, cap - len, "%s%s%s%s@", len ? "," : "", nm > 1 ? name : "", nm > 1 ? ":" : "",
-                     rule ? "majority" : "pass");
+            snprintf(spec + len, cap - len, "%s%s%s%s@", len ? "," : "", nm > 1 ? name : "",
+                     nm > 1 ? ":" : "", rule ? "majority" : "pass");
             for (size_t k = 1; k < n; k *= 2) {
                 len = strlen(spec);
                 snprintf(spec + len, cap - len, "%zu,", k);
@@ -116,12 +116,14 @@ static void run_file(const char *dirpath, const char *name) {
         for (size_t t = 1; t < ts.n; t++) {
             const allot_tier *a = &ts.tiers[t - 1], *b = &ts.tiers[t];
             if (a->rule != ALLOT_SELECT_PASS || b->rule != ALLOT_SELECT_PASS) continue;
-            if ((a->model == NULL) != (b->model == NULL) || (a->model && strcmp(a->model, b->model))) continue;
+            if ((a->model == NULL) != (b->model == NULL) || (a->model && strcmp(a->model, b->model)))
+                continue;
             if (c->acc[i * c->n_tiers + t] < c->acc[i * c->n_tiers + t - 1] - 1e-12) bad++;
         }
     CHECKF(bad == 0, "%s: %d non-monotone pass steps", name, bad);
     int out_of_range = 0;
-    for (size_t i = 0; i < c->n_queries * c->n_tiers; i++) out_of_range += !(c->acc[i] >= 0 && c->acc[i] <= 1 && c->se[i] >= 0);
+    for (size_t i = 0; i < c->n_queries * c->n_tiers; i++)
+        out_of_range += !(c->acc[i] >= 0 && c->acc[i] <= 1 && c->se[i] >= 0);
     CHECK(out_of_range == 0);
     /* write, read back, compare */
     CHECKF(allot_curves_write(c, out, &err) == ALLOT_OK, "%s", err.msg);

@@ -28,7 +28,8 @@ static void random_pool(allot_rng *rng, size_t n, pool *p) {
     p->n = n;
     p->n_answers = 1 + (size_t)allot_rng_below(rng, 4);
     if (p->n_answers > n) p->n_answers = n;
-    for (size_t a = 0; a < p->n_answers; a++) p->answer_correct[a] = a == 0 ? (allot_rng_below(rng, 4) != 0) : 0;
+    for (size_t a = 0; a < p->n_answers; a++)
+        p->answer_correct[a] = a == 0 ? (allot_rng_below(rng, 4) != 0) : 0;
     for (size_t i = 0; i < n; i++) {
         /* about one in five null */
         p->answer[i] = allot_rng_below(rng, 5) == 0 ? -1 : (int)allot_rng_below(rng, p->n_answers);
@@ -164,11 +165,12 @@ static void test_against_brute_force(void) {
                     }
                     count++;
                 } while (next_perm(perm, n));
-                CHECKF(mismatches == 0, "rule %d n=%zu: %ld prefixes differ from the set evaluation", rule, n, mismatches);
+                CHECKF(mismatches == 0, "rule %d n=%zu: %ld prefixes differ from the set evaluation", rule, n,
+                       mismatches);
                 for (size_t k = 1; k <= n; k++) {
                     double b = brute(&p, k, rule);
-                    CHECKF(fabs(sum[k - 1] / (double)count - b) < 1e-12, "rule %d n=%zu k=%zu: %.17g vs %.17g", rule,
-                           n, k, sum[k - 1] / (double)count, b);
+                    CHECKF(fabs(sum[k - 1] / (double)count - b) < 1e-12,
+                           "rule %d n=%zu k=%zu: %.17g vs %.17g", rule, n, k, sum[k - 1] / (double)count, b);
                 }
             }
         }

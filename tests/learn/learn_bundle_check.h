@@ -39,13 +39,18 @@ static char *bc_raw_object(const char *doc, const char *key) {
     const char *q = p;
     for (; *q; q++) {
         if (in_str) {
-            if (*q == '\\' && q[1]) q++;
-            else if (*q == '"') in_str = 0;
+            if (*q == '\\' && q[1])
+                q++;
+            else if (*q == '"')
+                in_str = 0;
             continue;
         }
-        if (*q == '"') in_str = 1;
-        else if (*q == '{') depth++;
-        else if (*q == '}' && --depth == 0) break;
+        if (*q == '"')
+            in_str = 1;
+        else if (*q == '{')
+            depth++;
+        else if (*q == '}' && --depth == 0)
+            break;
     }
     size_t len = (size_t)(q - p) + 1;
     char *out = malloc(len + 1);
@@ -68,13 +73,18 @@ static char *bc_raw_array_object(const char *doc, const char *key, size_t idx) {
         const char *q = p;
         for (; *q; q++) {
             if (in_str) {
-                if (*q == '\\' && q[1]) q++;
-                else if (*q == '"') in_str = 0;
+                if (*q == '\\' && q[1])
+                    q++;
+                else if (*q == '"')
+                    in_str = 0;
                 continue;
             }
-            if (*q == '"') in_str = 1;
-            else if (*q == '{') depth++;
-            else if (*q == '}' && --depth == 0) break;
+            if (*q == '"')
+                in_str = 1;
+            else if (*q == '{')
+                depth++;
+            else if (*q == '}' && --depth == 0)
+                break;
         }
         if (!*q) return NULL;
         if (k == idx) {
@@ -106,10 +116,14 @@ static void bc_check_bundle(const char *bundle_path, const allot_curves *c, bc_r
     CHECK(root != NULL);
     cJSON *cl = cJSON_GetObjectItem(root, "classifier");
     const char *kind = cJSON_GetStringValue(cJSON_GetObjectItem(cl, "kind"));
-    res->kind = !kind ? "?" : !strcmp(kind, "xgboost") ? "xgboost" : !strcmp(kind, "liblinear") ? "liblinear" : "constant";
+    res->kind = !kind                        ? "?"
+                : !strcmp(kind, "xgboost")   ? "xgboost"
+                : !strcmp(kind, "liblinear") ? "liblinear"
+                                             : "constant";
     const char *target = cJSON_GetStringValue(cJSON_GetObjectItem(cl, "target"));
     res->value = target && !strcmp(target, "value");
-    cJSON *tid = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "provenance"), "split"), "test_ids");
+    cJSON *tid = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "provenance"), "split"),
+                                     "test_ids");
     size_t nt = (size_t)cJSON_GetArraySize(tid);
     const char **ids = malloc((nt ? nt : 1) * sizeof *ids);
     for (size_t j = 0; j < nt; j++) ids[j] = cJSON_GetArrayItem(tid, (int)j)->valuestring;
@@ -127,7 +141,8 @@ static void bc_check_bundle(const char *bundle_path, const allot_curves *c, bc_r
     int hashed = !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(cl, "input")), "dense+hashed");
     CHECK(allot_feature_matrix_build(f, c, hashed, &fm, &err) == ALLOT_OK);
     double *extras = malloc((ne ? ne : 1) * sizeof *extras);
-    double *rt_prob = malloc(sp.n_test * K * sizeof *rt_prob), *lib_prob = malloc(sp.n_test * K * sizeof *lib_prob);
+    double *rt_prob = malloc(sp.n_test * K * sizeof *rt_prob),
+           *lib_prob = malloc(sp.n_test * K * sizeof *lib_prob);
     size_t *rt_tier = malloc(sp.n_test * sizeof *rt_tier);
     double *class_cost = malloc(K * sizeof *class_cost);
     int *class_tier = malloc(K * sizeof *class_tier);
@@ -139,14 +154,15 @@ static void bc_check_bundle(const char *bundle_path, const allot_curves *c, bc_r
         size_t i = sp.test_idx[j];
         CHECK(allot_curves_query_extras(f, c, i, extras, &err) == ALLOT_OK);
         const char *pr = c->prompts[i];
-        CHECKF(allot_rt_predict(rt, pr, pr ? strlen(pr) : 0, extras, ne, ALLOT_RT_BUNDLE_RULE, NAN, &rt_tier[j],
-                                rt_prob + j * K, &err) == ALLOT_OK,
+        CHECKF(allot_rt_predict(rt, pr, pr ? strlen(pr) : 0, extras, ne, ALLOT_RT_BUNDLE_RULE, NAN,
+                                &rt_tier[j], rt_prob + j * K, &err) == ALLOT_OK,
                "%s", err.msg);
     }
 
     if (res->value && !strcmp(res->kind, "xgboost")) {
         float *x = malloc(sp.n_test * fm.d * sizeof *x);
-        for (size_t j = 0; j < sp.n_test; j++) memcpy(x + j * fm.d, fm.dense + sp.test_idx[j] * fm.d, fm.d * sizeof *x);
+        for (size_t j = 0; j < sp.n_test; j++)
+            memcpy(x + j * fm.d, fm.dense + sp.test_idx[j] * fm.d, fm.d * sizeof *x);
         DMatrixHandle dm = NULL;
         CHECK(XGDMatrixCreateFromMat(x, sp.n_test, fm.d, NAN, &dm) == 0);
         for (size_t k = 0; k < K; k++) {
@@ -159,10 +175,11 @@ static void bc_check_bundle(const char *bundle_path, const allot_curves *c, bc_r
             const bst_ulong *shape = NULL;
             bst_ulong dim = 0;
             const float *out = NULL;
-            CHECK(XGBoosterPredictFromDMatrix(b, dm,
-                                              "{\"type\":0,\"training\":false,\"iteration_begin\":0,\"iteration_end\":0,"
-                                              "\"strict_shape\":false}",
-                                              &shape, &dim, &out) == 0);
+            CHECK(XGBoosterPredictFromDMatrix(
+                      b, dm,
+                      "{\"type\":0,\"training\":false,\"iteration_begin\":0,\"iteration_end\":0,"
+                      "\"strict_shape\":false}",
+                      &shape, &dim, &out) == 0);
             for (size_t j = 0; j < sp.n_test; j++) lib_prob[j * K + k] = (double)out[j];
             XGBoosterFree(b);
             free(model);
@@ -211,16 +228,18 @@ static void bc_check_bundle(const char *bundle_path, const allot_curves *c, bc_r
         CHECK(XGBoosterCreate(NULL, 0, &b) == 0);
         CHECK(XGBoosterLoadModelFromBuffer(b, model, strlen(model)) == 0);
         float *x = malloc(sp.n_test * fm.d * sizeof *x);
-        for (size_t j = 0; j < sp.n_test; j++) memcpy(x + j * fm.d, fm.dense + sp.test_idx[j] * fm.d, fm.d * sizeof *x);
+        for (size_t j = 0; j < sp.n_test; j++)
+            memcpy(x + j * fm.d, fm.dense + sp.test_idx[j] * fm.d, fm.d * sizeof *x);
         DMatrixHandle dm = NULL;
         CHECK(XGDMatrixCreateFromMat(x, sp.n_test, fm.d, NAN, &dm) == 0);
         const bst_ulong *shape = NULL;
         bst_ulong dim = 0;
         const float *out = NULL;
-        CHECK(XGBoosterPredictFromDMatrix(b, dm,
-                                          "{\"type\":0,\"training\":false,\"iteration_begin\":0,\"iteration_end\":0,"
-                                          "\"strict_shape\":false}",
-                                          &shape, &dim, &out) == 0);
+        CHECK(XGBoosterPredictFromDMatrix(
+                  b, dm,
+                  "{\"type\":0,\"training\":false,\"iteration_begin\":0,\"iteration_end\":0,"
+                  "\"strict_shape\":false}",
+                  &shape, &dim, &out) == 0);
         for (size_t j = 0; j < sp.n_test; j++) {
             if (K == 2) {
                 lib_prob[j * 2 + 1] = out[j];

@@ -40,7 +40,8 @@ static void test_split(void) {
     for (size_t j = 0; j < a.n_test; j++) CHECK(a.fold[a.test_idx[j]] == -1);
     allot_split_free(&b);
     REQUIRE_OK(allot_split_make(1000, 0.2, 5, 8, &b, &err));
-    CHECK(memcmp(a.test_idx, b.test_idx, a.n_test * sizeof *a.test_idx) != 0); /* another seed, another split */
+    CHECK(memcmp(a.test_idx, b.test_idx, a.n_test * sizeof *a.test_idx) !=
+          0); /* another seed, another split */
     allot_split_free(&a);
     allot_split_free(&b);
     CHECK(allot_split_make(1, 0.2, 5, 1, &a, &err) != ALLOT_OK);
@@ -133,8 +134,8 @@ static void test_learners_direct(void) {
     allot_error err = {0};
     for (int K = 2; K <= 3; K++) {
         allot_xgb_fit m;
-        REQUIRE_OK(allot_xgb_train(x, K == 3 ? y : y2, 500, d, K, x + 500 * d, (K == 3 ? y : y2) + 500, 100, NULL, NULL, &o.xgb, 0,
-                                   1, &m, &err));
+        REQUIRE_OK(allot_xgb_train(x, K == 3 ? y : y2, 500, d, K, x + 500 * d, (K == 3 ? y : y2) + 500, 100,
+                                   NULL, NULL, &o.xgb, 0, 1, &m, &err));
         CHECK(m.best_rounds >= 1 && m.best_rounds <= o.xgb.rounds);
         double *pr = malloc(100 * (size_t)K * sizeof *pr);
         REQUIRE_OK(allot_xgb_predict(&m, x + 500 * d, 100, pr, &err));
@@ -181,8 +182,9 @@ static void test_learners_direct(void) {
     free(y2);
 }
 
-static void train_and_check(const allot_curves *c, const char *curves_path, const char *out, allot_learner_kind l,
-                            double budget, allot_decision_rule rule, allot_train_report *r) {
+static void train_and_check(const allot_curves *c, const char *curves_path, const char *out,
+                            allot_learner_kind l, double budget, allot_decision_rule rule,
+                            allot_train_report *r) {
     allot_train_options o;
     allot_train_options_default(&o);
     o.budget = budget;
@@ -201,7 +203,8 @@ static void train_and_check(const allot_curves *c, const char *curves_path, cons
     bc_check_bundle(out, c, &bc);
     CHECK(bc.n_test == r->n_test);
     CHECKF(bc.tier_mismatch == 0, "%zu tiers differ", bc.tier_mismatch);
-    CHECKF(bc.prob_mismatch == 0, "%s: %zu probabilities differ (max %g)", bc.kind, bc.prob_mismatch, bc.max_prob_diff);
+    CHECKF(bc.prob_mismatch == 0, "%s: %zu probabilities differ (max %g)", bc.kind, bc.prob_mismatch,
+           bc.max_prob_diff);
 }
 
 static void test_end_to_end(const char *dir) {
@@ -363,7 +366,8 @@ static void train_value_and_check(const allot_curves *c, const char *curves_path
                                   allot_learner_kind l, double budget, allot_decision_rule rule,
                                   const allot_train_options *given, allot_train_report *r) {
     allot_train_options o;
-    if (given) o = *given;
+    if (given)
+        o = *given;
     else {
         allot_train_options_default(&o);
         o.linear.c_min = 0.25;
@@ -385,8 +389,8 @@ static void train_value_and_check(const allot_curves *c, const char *curves_path
     CHECK(bc.value == 1);
     CHECK(bc.n_test == r->n_test);
     CHECKF(bc.tier_mismatch == 0, "value %s: %zu tiers differ", bc.kind, bc.tier_mismatch);
-    CHECKF(bc.prob_mismatch == 0, "value %s: %zu predicted accuracies differ from the library's (max %g)", bc.kind,
-           bc.prob_mismatch, bc.max_prob_diff);
+    CHECKF(bc.prob_mismatch == 0, "value %s: %zu predicted accuracies differ from the library's (max %g)",
+           bc.kind, bc.prob_mismatch, bc.max_prob_diff);
 }
 
 static void test_value(const char *dir) {
@@ -397,13 +401,15 @@ static void test_value(const char *dir) {
     for (int l = 0; l < 2; l++)
         for (int rule = 0; rule < 2; rule++) {
             snprintf(b1, sizeof b1, "%s/v-%d-%d.json", dir, l, rule);
-            train_value_and_check(c, cpath, b1, (allot_learner_kind)l, 4.0, (allot_decision_rule)rule, NULL, &r);
+            train_value_and_check(c, cpath, b1, (allot_learner_kind)l, 4.0, (allot_decision_rule)rule, NULL,
+                                  &r);
             CHECK(r.n_test == 100 && r.n_train == 400 && r.n_classes == 5);
             CHECKF(r.mu >= 0, "lambda %g", r.mu);
             /* lambda is the smallest price meeting B on the out-of-fold predictions */
             CHECKF(r.oof_cost_calibrated <= 4.0 + 1e-9, "value %d: OOF cost %g", l, r.oof_cost_calibrated);
             CHECK(r.mu > 0 || r.oof_cost_argmax <= 4.0 + 1e-9);
-            printf("value %-9s rule %d: OOF cost %.3f (lambda 0: %.3f), lambda %.5g, held-out acc %.4f cost %.3f "
+            printf("value %-9s rule %d: OOF cost %.3f (lambda 0: %.3f), lambda %.5g, held-out acc %.4f cost "
+                   "%.3f "
                    "(lambda 0: %.4f / %.3f), oracle %.4f\n",
                    l ? "liblinear" : "xgboost", rule, r.oof_cost_calibrated, r.oof_cost_argmax, r.mu,
                    r.test_acc_calibrated, r.test_cost_calibrated, r.test_acc_argmax, r.test_cost_argmax,
@@ -413,14 +419,17 @@ static void test_value(const char *dir) {
             cJSON *root = cJSON_Parse(t);
             cJSON *cl = cJSON_GetObjectItem(root, "classifier"), *dec = cJSON_GetObjectItem(root, "decision");
             CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(cl, "target")), "value"));
-            CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(cl, l ? "liblinear_per_tier" : "xgboost_per_tier")) == 5);
+            CHECK(cJSON_GetArraySize(
+                      cJSON_GetObjectItem(cl, l ? "liblinear_per_tier" : "xgboost_per_tier")) == 5);
             CHECK(cJSON_GetObjectItem(cl, l ? "xgboost_per_tier" : "liblinear_per_tier") == NULL);
             CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(dec, "rule")), "value"));
             double lam = cJSON_GetNumberValue(cJSON_GetObjectItem(dec, "lambda"));
-            CHECKF(rule == ALLOT_DECISION_ARGMAX ? lam == 0 : lam == r.mu, "decision.lambda %g, trained %g", lam, r.mu);
+            CHECKF(rule == ALLOT_DECISION_ARGMAX ? lam == 0 : lam == r.mu, "decision.lambda %g, trained %g",
+                   lam, r.mu);
             cJSON *prov = cJSON_GetObjectItem(root, "provenance");
             CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(prov, "target")), "value"));
-            CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(prov, "validation"), "prob")) == 400);
+            CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(prov, "validation"), "prob")) ==
+                  400);
             cJSON_Delete(root);
             free(t);
         }
@@ -475,8 +484,8 @@ static void test_value_uninformative(const char *dir) {
             /* the training pool's mean curve, from the bundle's split */
             char *t = tu_slurp(b, NULL);
             cJSON *root = cJSON_Parse(t);
-            cJSON *tid = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "provenance"), "split"),
-                                             "test_ids");
+            cJSON *tid = cJSON_GetObjectItem(
+                cJSON_GetObjectItem(cJSON_GetObjectItem(root, "provenance"), "split"), "test_ids");
             size_t nt = (size_t)cJSON_GetArraySize(tid);
             const char **ids = malloc(nt * sizeof *ids);
             for (size_t j = 0; j < nt; j++) ids[j] = cJSON_GetArrayItem(tid, (int)j)->valuestring;
@@ -510,8 +519,8 @@ static void test_value_uninformative(const char *dir) {
             size_t same = 0, first = 99;
             for (size_t j = 0; j < sp.n_test; j++) {
                 size_t i = sp.test_idx[j], tier = 99;
-                REQUIRE_OK(allot_rt_predict(rt, c->prompts[i], strlen(c->prompts[i]), NULL, 0, ALLOT_RT_BUNDLE_RULE,
-                                            NAN, &tier, NULL, &err));
+                REQUIRE_OK(allot_rt_predict(rt, c->prompts[i], strlen(c->prompts[i]), NULL, 0,
+                                            ALLOT_RT_BUNDLE_RULE, NAN, &tier, NULL, &err));
                 if (j == 0) first = tier;
                 same += tier == first;
             }
@@ -520,11 +529,12 @@ static void test_value_uninformative(const char *dir) {
             if (vertex) {
                 CHECKF((int)first == want, "%s B=%g: held-out tier %zu, the mean curve's hull tier %d",
                        l ? "liblinear" : "xgboost", B, first, want);
-                CHECKF(fabs(r.oof_cost_calibrated - mc[want]) < 1e-9, "B=%g: OOF cost %g, tier %d costs %g", B,
-                       r.oof_cost_calibrated, want, mc[want]);
+                CHECKF(fabs(r.oof_cost_calibrated - mc[want]) < 1e-9, "B=%g: OOF cost %g, tier %d costs %g",
+                       B, r.oof_cost_calibrated, want, mc[want]);
             } else {
-                CHECKF((int)first == lo || (int)first == hi, "%s B=%g: held-out tier %zu, hull neighbours %d / %d",
-                       l ? "liblinear" : "xgboost", B, first, lo, hi);
+                CHECKF((int)first == lo || (int)first == hi,
+                       "%s B=%g: held-out tier %zu, hull neighbours %d / %d", l ? "liblinear" : "xgboost", B,
+                       first, lo, hi);
             }
             allot_rt_free(rt);
             allot_split_free(&sp);
@@ -565,9 +575,10 @@ static void test_negative_mu(const char *dir) {
                 CHECK(r.oof_cost_calibrated >= r.oof_cost_argmax);
                 negative_seen += r.mu < 0 && r.oof_cost_calibrated > r.oof_cost_argmax;
             }
-            printf("unweighted %-9s B=%g: argmax OOF cost %.3f, calibrated %.3f (mu %.4g), held-out %.3f / %.3f\n",
-                   l ? "liblinear" : "xgboost", B, r.oof_cost_argmax, r.oof_cost_calibrated, r.mu, r.test_cost_argmax,
-                   r.test_cost_calibrated);
+            printf("unweighted %-9s B=%g: argmax OOF cost %.3f, calibrated %.3f (mu %.4g), held-out %.3f / "
+                   "%.3f\n",
+                   l ? "liblinear" : "xgboost", B, r.oof_cost_argmax, r.oof_cost_calibrated, r.mu,
+                   r.test_cost_argmax, r.test_cost_calibrated);
             /* the bundle carries the negative mu and the runtime accepts it */
             allot_rt_policy *rt = NULL;
             REQUIRE_OK(allot_rt_load(b, &rt, &err));

@@ -26,8 +26,8 @@ static const ds SETS[] = {
     {"gsm8k-llama2-13b-pot48.jsonl", "majority@1,2,4,8,16,32,48", 8},
     {"gsm8k-train-codex10.jsonl", "majority@1,2,4,8,10", 4},
     {"livecodebench-open-models.jsonl",
-     LCB "-1.3b-instruct:pass@1," LCB "-6.7b-instruct:pass@1," LCB "-33b-instruct:pass@1," LCB "-33b-instruct:pass@2," LCB
-         "-33b-instruct:pass@4," LCB "-33b-instruct:pass@10",
+     LCB "-1.3b-instruct:pass@1," LCB "-6.7b-instruct:pass@1," LCB "-33b-instruct:pass@1," LCB
+         "-33b-instruct:pass@2," LCB "-33b-instruct:pass@4," LCB "-33b-instruct:pass@10",
      40},
     {"gsm8k-test-gpt3-tiers.jsonl", NULL, 400},
 };
@@ -80,10 +80,12 @@ int main(int argc, char **argv) {
             CHECKF(bc.prob_mismatch == 0, "%s %s: %zu probabilities differ (max %g)", SETS[s].file, bc.kind,
                    bc.prob_mismatch, bc.max_prob_diff);
             CHECK(bc.value == value);
-            printf("%s %-9s%s B=%g: %zu classes, held-out imitation %.3f (calibrated), acc %.4f cost %.3f, oracle "
+            printf("%s %-9s%s B=%g: %zu classes, held-out imitation %.3f (calibrated), acc %.4f cost %.3f, "
+                   "oracle "
                    "%.4f, parity ok\n",
-                   SETS[s].file, l ? "liblinear" : "xgboost", value ? " value" : "", SETS[s].budget, r.n_classes,
-                   r.test_imitation_calibrated, r.test_acc_calibrated, r.test_cost_calibrated, r.test_oracle_acc);
+                   SETS[s].file, l ? "liblinear" : "xgboost", value ? " value" : "", SETS[s].budget,
+                   r.n_classes, r.test_imitation_calibrated, r.test_acc_calibrated, r.test_cost_calibrated,
+                   r.test_oracle_acc);
             ran++;
         }
         allot_curves_free(c);

@@ -598,7 +598,8 @@ int main(int argc, char **argv) {
         snprintf(path, sizeof path, "%s/%s", dir, trained[i]);
         allot_xgb_model *m = NULL;
         allot_error err = {0};
-        mt_check(&c, allot_xgb_model_load_file(path, &m, &err) == ALLOT_OK, "corpus %s: %s", trained[i], err.msg);
+        mt_check(&c, allot_xgb_model_load_file(path, &m, &err) == ALLOT_OK, "corpus %s: %s", trained[i],
+                 err.msg);
         allot_xgb_model_free(m);
     }
     free(base);

@@ -13,14 +13,14 @@
 
 static int g_pass, g_fail; /* test-program counters only */
 
-#define CHECK(cond)                                                                \
-    do {                                                                           \
-        if (cond) {                                                                \
-            g_pass++;                                                              \
-        } else {                                                                   \
-            g_fail++;                                                              \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                          \
+#define CHECK(cond)                                                                                          \
+    do {                                                                                                     \
+        if (cond) {                                                                                          \
+            g_pass++;                                                                                        \
+        } else {                                                                                             \
+            g_fail++;                                                                                        \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                         \
+        }                                                                                                    \
     } while (0)
 
 static long file_size(const char *path) {

@@ -11,7 +11,9 @@ void *__wrap_realloc(void *p, size_t n);
 
 static _Thread_local size_t allocs;
 
-size_t pt_alloc_count(void) { return allocs; }
+size_t pt_alloc_count(void) {
+    return allocs;
+}
 void *__wrap_malloc(size_t n) {
     allocs++;
     return __real_malloc(n);

@@ -73,8 +73,8 @@ int main(int argc, char **argv) {
         double t0 = cpu_ns();
         for (int rep = 0; rep < REPS; rep++)
             for (int i = 0; i < N; i++)
-                allot_featurize(f, prompt[i], len[i], NULL, 0, dense, mode ? si : NULL, mode ? sv : NULL, 4096, &cnt,
-                                NULL);
+                allot_featurize(f, prompt[i], len[i], NULL, 0, dense, mode ? si : NULL, mode ? sv : NULL,
+                                4096, &cnt, NULL);
         double t = (cpu_ns() - t0) / (REPS * N);
         printf("featurize %-22s %7.0f ns per prompt, %zu allocations in %d calls\n",
                mode ? "dense + hashed (4096):" : "dense only:", t, pt_alloc_count() - a0, REPS * N);
@@ -105,8 +105,8 @@ int main(int argc, char **argv) {
             }
         size_t allocs = pt_alloc_count() - a0;
         qsort(lat, k, sizeof *lat, cmp);
-        printf("%s: load %.2f ms; predict p50 %.0f ns, p99 %.0f ns; %zu allocations in %zu calls\n", argv[a], load / 1e6,
-               lat[k / 2], lat[(size_t)(0.99 * (double)(k - 1))], allocs, k);
+        printf("%s: load %.2f ms; predict p50 %.0f ns, p99 %.0f ns; %zu allocations in %zu calls\n", argv[a],
+               load / 1e6, lat[k / 2], lat[(size_t)(0.99 * (double)(k - 1))], allocs, k);
         free(lat);
         allot_workspace_free(ws);
         allot_policy_free(p);

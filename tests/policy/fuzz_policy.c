@@ -53,7 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (buf) {
                 allot_featurizer_spec_json(f, buf, len + 1);
                 allot_featurizer *g = NULL;
-                if (allot_featurizer_create(buf, len, &g, &err) != ALLOT_OK) abort(); /* round trip must load */
+                if (allot_featurizer_create(buf, len, &g, &err) != ALLOT_OK)
+                    abort(); /* round trip must load */
                 allot_featurizer_free(g);
                 free(buf);
             }

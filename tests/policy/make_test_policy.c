@@ -11,16 +11,20 @@
 static void put_json_string(FILE *out, const char *s) {
     fputc('"', out);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(out, "\\%c", *p);
-        else if (*p < 0x20) fprintf(out, "\\u%04x", *p);
-        else fputc(*p, out);
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(out, "\\u%04x", *p);
+        else
+            fputc(*p, out);
     }
     fputc('"', out);
 }
 
 int main(int argc, char **argv) {
     if (argc != 4) {
-        fprintf(stderr, "usage: make_test_policy xgboost|liblinear|tiny-xgboost|tiny-liblinear POLICY QUERIES\n");
+        fprintf(stderr,
+                "usage: make_test_policy xgboost|liblinear|tiny-xgboost|tiny-liblinear POLICY QUERIES\n");
         return 1;
     }
     char *bundle;
@@ -53,8 +57,10 @@ int main(int argc, char **argv) {
         char *p = pt_make_prompt(&r, 3, NULL, &ex);
         fprintf(fp, "{\"id\":\"q%d\",\"prompt\":", i);
         put_json_string(fp, p);
-        if (isnan(ex)) fprintf(fp, ",\"meta\":{\"dataset\":\"synthetic\"}}\n");
-        else fprintf(fp, ",\"meta\":{\"level\":%.17g}}\n", ex);
+        if (isnan(ex))
+            fprintf(fp, ",\"meta\":{\"dataset\":\"synthetic\"}}\n");
+        else
+            fprintf(fp, ",\"meta\":{\"level\":%.17g}}\n", ex);
         free(p);
     }
     fclose(fp);

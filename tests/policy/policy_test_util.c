@@ -37,13 +37,20 @@ uint64_t pt_next(pt_rng *r) {
     return z ^ (z >> 31);
 }
 
-double pt_uniform(pt_rng *r) { return (double)(pt_next(r) >> 11) * (1.0 / 9007199254740992.0); }
+double pt_uniform(pt_rng *r) {
+    return (double)(pt_next(r) >> 11) * (1.0 / 9007199254740992.0);
+}
 
-static const char *const names[] = {"Janet", "Tom", "A farmer", "Maria", "The school", "A baker", "Liu", "Ahmed"};
-static const char *const things[] = {"apples", "eggs", "books", "cookies", "marbles", "tickets", "pencils", "cars"};
-static const char *const qs[] = {"How many %s are left?", "How much money, in dollars, is earned?",
-                                 "What is the total number of %s?", "What percent of the %s were sold?",
-                                 "Find the average number of %s per day.", "Compute the ratio of %s sold to kept."};
+static const char *const names[] = {"Janet",      "Tom",     "A farmer", "Maria",
+                                    "The school", "A baker", "Liu",      "Ahmed"};
+static const char *const things[] = {"apples",  "eggs",    "books",   "cookies",
+                                     "marbles", "tickets", "pencils", "cars"};
+static const char *const qs[] = {"How many %s are left?",
+                                 "How much money, in dollars, is earned?",
+                                 "What is the total number of %s?",
+                                 "What percent of the %s were sold?",
+                                 "Find the average number of %s per day.",
+                                 "Compute the ratio of %s sold to kept."};
 
 char *pt_make_prompt(pt_rng *r, int n_classes, int *label, double *extra) {
     size_t cap = 2048, len = 0;
@@ -55,10 +62,22 @@ char *pt_make_prompt(pt_rng *r, int n_classes, int *label, double *extra) {
                             (int)(pt_uniform(r) * (steps > 3 ? 5000 : 50)) + 2, thing);
     for (int i = 1; i < steps && len < cap - 200; i++) {
         switch (pt_next(r) % 4) {
-        case 0: len += (size_t)snprintf(s + len, cap - len, " Each day %d more %s arrive.", (int)(pt_uniform(r) * 30) + 1, thing); break;
-        case 1: len += (size_t)snprintf(s + len, cap - len, " Then $%d.%02d is paid for %d of them.", (int)(pt_uniform(r) * 90), (int)(pt_uniform(r) * 100), (int)(pt_uniform(r) * 9) + 1); break;
-        case 2: len += (size_t)snprintf(s + len, cap - len, " A third of the rest, \\frac{1}{3}, is given away."); break;
-        default: len += (size_t)snprintf(s + len, cap - len, " %d%% of them are red and 3^2 = 9 are blue.", (int)(pt_uniform(r) * 100)); break;
+        case 0:
+            len += (size_t)snprintf(s + len, cap - len, " Each day %d more %s arrive.",
+                                    (int)(pt_uniform(r) * 30) + 1, thing);
+            break;
+        case 1:
+            len += (size_t)snprintf(s + len, cap - len, " Then $%d.%02d is paid for %d of them.",
+                                    (int)(pt_uniform(r) * 90), (int)(pt_uniform(r) * 100),
+                                    (int)(pt_uniform(r) * 9) + 1);
+            break;
+        case 2:
+            len += (size_t)snprintf(s + len, cap - len, " A third of the rest, \\frac{1}{3}, is given away.");
+            break;
+        default:
+            len += (size_t)snprintf(s + len, cap - len, " %d%% of them are red and 3^2 = 9 are blue.",
+                                    (int)(pt_uniform(r) * 100));
+            break;
         }
     }
     char q[128];
@@ -90,9 +109,10 @@ static char *assemble(const pt_bundle_opts *o, const allot_featurizer *f, const 
     if (!b || !spec) exit(2);
     size_t n = (size_t)snprintf(b, cap, "{\"format\": \"allot-policy\", \"version\": 1, \"tiers\": [");
     for (int t = 0; t < o->n_tiers; t++)
-        n += (size_t)snprintf(b + n, cap - n, "%s{\"name\": \"t%d\", \"cost\": %g}", t ? ", " : "", t, ldexp(1.0, t));
-    n += (size_t)snprintf(b + n, cap - n, "], \"features\": %s, \"classifier\": {\"kind\": \"%s\", \"classes\": [", spec,
-                          kind);
+        n += (size_t)snprintf(b + n, cap - n, "%s{\"name\": \"t%d\", \"cost\": %g}", t ? ", " : "", t,
+                              ldexp(1.0, t));
+    n += (size_t)snprintf(
+        b + n, cap - n, "], \"features\": %s, \"classifier\": {\"kind\": \"%s\", \"classes\": [", spec, kind);
     for (int c = 0; c < o->n_classes; c++)
         n += (size_t)snprintf(b + n, cap - n, "%s%d", c ? ", " : "", o->class_tier ? o->class_tier[c] : c);
     n += (size_t)snprintf(b + n, cap - n, "], \"input\": \"%s\", \"%s\": ", input, model_key);
@@ -100,7 +120,8 @@ static char *assemble(const pt_bundle_opts *o, const allot_featurizer *f, const 
     memcpy(b + n, model_text_json, ml);
     n += ml;
     snprintf(b + n, cap - n,
-             "}, \"decision\": {\"rule\": \"%s\", \"mu\": %.17g}, \"provenance\": {\"input\": \"test\", \"seed\": 1}}",
+             "}, \"decision\": {\"rule\": \"%s\", \"mu\": %.17g}, \"provenance\": {\"input\": \"test\", "
+             "\"seed\": 1}}",
              o->rule ? o->rule : "argmax", o->mu);
     free(spec);
     return b;
@@ -126,8 +147,8 @@ char *pt_bundle_xgboost(const pt_bundle_opts *o, size_t n, uint64_t seed, char *
         int lab;
         double ex;
         char *p = pt_make_prompt(&r, o->n_classes, &lab, &ex);
-        allot_featurize(f, p, strlen(p), o->with_extra ? &ex : NULL, o->with_extra ? 1 : 0, x + i * nd, NULL, NULL, 0,
-                        NULL, NULL);
+        allot_featurize(f, p, strlen(p), o->with_extra ? &ex : NULL, o->with_extra ? 1 : 0, x + i * nd, NULL,
+                        NULL, 0, NULL, NULL);
         y[i] = (float)lab;
         free(p);
     }
@@ -148,7 +169,8 @@ char *pt_bundle_xgboost(const pt_bundle_opts *o, size_t n, uint64_t seed, char *
         xgb_ok(XGBoosterSetParam(b, "objective", "multi:softprob"), "param");
         xgb_ok(XGBoosterSetParam(b, "num_class", nc), "param");
     }
-    for (int it = 0; it < (o->rounds ? o->rounds : 20); it++) xgb_ok(XGBoosterUpdateOneIter(b, it, d), "update");
+    for (int it = 0; it < (o->rounds ? o->rounds : 20); it++)
+        xgb_ok(XGBoosterUpdateOneIter(b, it, d), "update");
     bst_ulong ml;
     const char *mj;
     xgb_ok(XGBoosterSaveModelToBuffer(b, "{\"format\": \"json\"}", &ml, &mj), "save");
@@ -156,8 +178,10 @@ char *pt_bundle_xgboost(const pt_bundle_opts *o, size_t n, uint64_t seed, char *
     memcpy(model, mj, (size_t)ml);
     model[ml] = '\0';
     char *bundle = assemble(o, f, "xgboost", "dense", "xgboost", model);
-    if (model_json) *model_json = model;
-    else free(model);
+    if (model_json)
+        *model_json = model;
+    else
+        free(model);
     XGBoosterFree(b);
     XGDMatrixFree(d);
     free(x);
@@ -175,8 +199,8 @@ char *pt_bundle_value_xgboost(const pt_bundle_opts *o, size_t n, uint64_t seed) 
     for (size_t i = 0; i < n; i++) {
         double ex;
         char *p = pt_make_prompt(&r, 3, &lab[i], &ex);
-        allot_featurize(f, p, strlen(p), o->with_extra ? &ex : NULL, o->with_extra ? 1 : 0, x + i * nd, NULL, NULL, 0,
-                        NULL, NULL);
+        allot_featurize(f, p, strlen(p), o->with_extra ? &ex : NULL, o->with_extra ? 1 : 0, x + i * nd, NULL,
+                        NULL, 0, NULL, NULL);
         free(p);
     }
     DMatrixHandle d;
@@ -190,11 +214,13 @@ char *pt_bundle_value_xgboost(const pt_bundle_opts *o, size_t n, uint64_t seed) 
     for (int t = 0; t < o->n_tiers; t++)
         len += (size_t)snprintf(b + len, cap - len, "%s{\"name\": \"t%d\", \"cost\": %g}", t ? ", " : "", t,
                                 ldexp(1.0, t));
-    len += (size_t)snprintf(b + len, cap - len,
-                            "], \"features\": %s, \"classifier\": {\"kind\": \"xgboost\", \"target\": \"value\", "
-                            "\"classes\": [",
-                            spec);
-    for (int t = 0; t < o->n_tiers; t++) len += (size_t)snprintf(b + len, cap - len, "%s%d", t ? ", " : "", t);
+    len += (size_t)snprintf(
+        b + len, cap - len,
+        "], \"features\": %s, \"classifier\": {\"kind\": \"xgboost\", \"target\": \"value\", "
+        "\"classes\": [",
+        spec);
+    for (int t = 0; t < o->n_tiers; t++)
+        len += (size_t)snprintf(b + len, cap - len, "%s%d", t ? ", " : "", t);
     len += (size_t)snprintf(b + len, cap - len, "], \"input\": \"dense\", \"xgboost_per_tier\": [");
     for (int t = 0; t < o->n_tiers; t++) {
         for (size_t i = 0; i < n; i++) {
@@ -208,7 +234,8 @@ char *pt_bundle_value_xgboost(const pt_bundle_opts *o, size_t n, uint64_t seed) 
         xgb_ok(XGBoosterSetParam(bst, "nthread", "1"), "param");
         xgb_ok(XGBoosterSetParam(bst, "max_depth", "4"), "param");
         xgb_ok(XGBoosterSetParam(bst, "objective", "reg:logistic"), "param");
-        for (int it = 0; it < (o->rounds ? o->rounds : 20); it++) xgb_ok(XGBoosterUpdateOneIter(bst, it, d), "update");
+        for (int it = 0; it < (o->rounds ? o->rounds : 20); it++)
+            xgb_ok(XGBoosterUpdateOneIter(bst, it, d), "update");
         bst_ulong ml;
         const char *mj;
         xgb_ok(XGBoosterSaveModelToBuffer(bst, "{\"format\": \"json\"}", &ml, &mj), "save");
@@ -222,9 +249,10 @@ char *pt_bundle_value_xgboost(const pt_bundle_opts *o, size_t n, uint64_t seed) 
         len += (size_t)ml;
         XGBoosterFree(bst);
     }
-    snprintf(b + len, cap - len,
-             "]}, \"decision\": {\"rule\": \"value\", \"lambda\": %.17g}, \"provenance\": {\"input\": \"test\"}}",
-             o->mu);
+    snprintf(
+        b + len, cap - len,
+        "]}, \"decision\": {\"rule\": \"value\", \"lambda\": %.17g}, \"provenance\": {\"input\": \"test\"}}",
+        o->mu);
     XGDMatrixFree(d);
     free(spec);
     free(x);
@@ -234,7 +262,9 @@ char *pt_bundle_value_xgboost(const pt_bundle_opts *o, size_t n, uint64_t seed) 
     return b;
 }
 
-static void quiet(const char *s) { (void)s; }
+static void quiet(const char *s) {
+    (void)s;
+}
 
 char *pt_bundle_liblinear(const pt_bundle_opts *o, size_t n, uint64_t seed, int solver) {
     allot_featurizer *f = make_feat(o);
@@ -251,8 +281,8 @@ char *pt_bundle_liblinear(const pt_bundle_opts *o, size_t n, uint64_t seed, int 
     double *extras = malloc(n * sizeof *extras);
     for (size_t i = 0; i < n; i++) {
         prompts[i] = pt_make_prompt(&r, o->n_classes, &labs[i], &extras[i]);
-        allot_featurize(f, prompts[i], strlen(prompts[i]), o->with_extra ? &extras[i] : NULL, o->with_extra ? 1 : 0,
-                        x + i * nd, NULL, NULL, 0, NULL, NULL);
+        allot_featurize(f, prompts[i], strlen(prompts[i]), o->with_extra ? &extras[i] : NULL,
+                        o->with_extra ? 1 : 0, x + i * nd, NULL, NULL, 0, NULL, NULL);
     }
     /* standardisation: mean / std over non-missing values (std 1 when constant) */
     double *c = calloc(nd, sizeof *c), *s = calloc(nd, sizeof *s);
@@ -273,14 +303,15 @@ char *pt_bundle_liblinear(const pt_bundle_opts *o, size_t n, uint64_t seed, int 
     float *z = malloc(nd * sizeof *z);
     for (size_t i = 0; i < n; i++) {
         size_t cnt = 0;
-        allot_featurize(f, prompts[i], strlen(prompts[i]), o->with_extra ? &extras[i] : NULL, o->with_extra ? 1 : 0,
-                        x + i * nd, hd ? si : NULL, hd ? sv : NULL, hd, &cnt, NULL);
+        allot_featurize(f, prompts[i], strlen(prompts[i]), o->with_extra ? &extras[i] : NULL,
+                        o->with_extra ? 1 : 0, x + i * nd, hd ? si : NULL, hd ? sv : NULL, hd, &cnt, NULL);
         allot_featurizer_standardize(f, x + i * nd, z);
         rows[i] = malloc((nd + cnt + 2) * sizeof **rows);
         size_t k = 0;
         for (size_t j = 0; j < nd; j++)
             if (z[j] != 0.0f) rows[i][k++] = (struct feature_node){(int)j + 1, (double)z[j]};
-        for (size_t j = 0; j < cnt; j++) rows[i][k++] = (struct feature_node){(int)(nd + si[j] + 1), (double)sv[j]};
+        for (size_t j = 0; j < cnt; j++)
+            rows[i][k++] = (struct feature_node){(int)(nd + si[j] + 1), (double)sv[j]};
         rows[i][k++] = (struct feature_node){(int)(nd + hd + 1), 1.0}; /* bias node */
         rows[i][k] = (struct feature_node){-1, 0};
         y[i] = labs[i];

@@ -38,13 +38,13 @@ char *pt_make_prompt(pt_rng *r, int n_classes, int *label, double *extra);
 /* Tiers used by the test bundles: n tiers "t0".."t{n-1}" with costs 1, 2, 4, 8, ... */
 typedef struct pt_bundle_opts {
     int n_tiers;
-    int n_classes;          /* classes map to tiers class_tier[c] */
-    const int *class_tier;  /* NULL: class c -> tier c */
-    const char *rule;       /* "argmax" or "calibrated" */
+    int n_classes;         /* classes map to tiers class_tier[c] */
+    const int *class_tier; /* NULL: class c -> tier c */
+    const char *rule;      /* "argmax" or "calibrated" */
     double mu;
-    int with_extra;         /* one extra feature "meta.level" */
+    int with_extra; /* one extra feature "meta.level" */
     uint32_t hash_dim;
-    int rounds;             /* xgboost rounds */
+    int rounds; /* xgboost rounds */
 } pt_bundle_opts;
 
 /* Train an XGBoost (multi:softprob, or binary:logistic for 2 classes) policy on n generated

@@ -75,10 +75,12 @@ int main(void) {
         double ident;
         double mean = simulate(targets[t], 20000, 7 + (uint64_t)t, 0.0, &st, &ident);
         double rel = fabs(mean - targets[t]) / targets[t];
-        printf("target %.2f: running mean %.4f after %llu queries (rel. error %.2e), mu %.4f\n", targets[t], mean,
-               (unsigned long long)st.count, rel, st.mu);
-        pt_check(&C, rel < 0.01, "target %.1f: running mean %.4f within 1%% after 20000 queries", targets[t], mean);
-        pt_check(&C, ident < 1e-6, "target %.1f: overspend = (B / gain) log(mu / mu0) holds (err %.2e)", targets[t], ident);
+        printf("target %.2f: running mean %.4f after %llu queries (rel. error %.2e), mu %.4f\n", targets[t],
+               mean, (unsigned long long)st.count, rel, st.mu);
+        pt_check(&C, rel < 0.01, "target %.1f: running mean %.4f within 1%% after 20000 queries", targets[t],
+                 mean);
+        pt_check(&C, ident < 1e-6, "target %.1f: overspend = (B / gain) log(mu / mu0) holds (err %.2e)",
+                 targets[t], ident);
         pt_check(&C, st.count == 20000 && st.mu > 0, "target %.1f: count and a positive price", targets[t]);
     }
     /* the same from a bad initial price converges too */
@@ -89,30 +91,36 @@ int main(void) {
     pt_check(&C, fabs(mean - 3.0) / 3.0 < 0.01, "from mu0 = 1e-5 (too generous): mean %.4f within 1%%", mean);
     /* generous target: mu rests at mu_min, mean below target */
     mean = simulate(100.0, 5000, 5, 0.0, &st, NULL);
-    pt_check(&C, st.mu < 1.0001e-8 && mean < 100.0, "unreachable-from-above target: mu at mu_min (%g), mean %.2f < 100",
-             st.mu, mean);
+    pt_check(&C, st.mu < 1.0001e-8 && mean < 100.0,
+             "unreachable-from-above target: mu at mu_min (%g), mean %.2f < 100", st.mu, mean);
     /* impossible target: mu climbs to the clamp, spends the cheapest tier */
     mean = simulate(0.5, 5000, 5, 0.0, &st, NULL);
-    pt_check(&C, st.mu > 1.0 && mean < 1.31, "target below the cheapest tier: mu %.1f grows, mean %.3f ~ cheapest", st.mu,
-             mean);
+    pt_check(&C, st.mu > 1.0 && mean < 1.31,
+             "target below the cheapest tier: mu %.1f grows, mean %.3f ~ cheapest", st.mu, mean);
 
     /* one update by hand: log mu1 = log mu0 + gain * (c - B) / B */
     allot_budget_config cfg;
     allot_budget_config_default(&cfg, 4.0, 0.25);
-    pt_check(&C, cfg.gain == 0.05 && cfg.mu_min == 1e-6 / 4.0 && cfg.mu_max == 1e3 / 4.0 && cfg.mu0 == 0.25, "defaults");
+    pt_check(&C, cfg.gain == 0.05 && cfg.mu_min == 1e-6 / 4.0 && cfg.mu_max == 1e3 / 4.0 && cfg.mu0 == 0.25,
+             "defaults");
     allot_budget *b;
     allot_budget_create(&cfg, &b, NULL);
     allot_budget_observe(b, 6.0);
     double want = 0.25 * exp(0.05 * (6.0 - 4.0) / 4.0);
-    pt_check(&C, fabs(allot_budget_mu(b) - want) < 1e-15, "one update by hand (%.17g vs %.17g)", allot_budget_mu(b), want);
+    pt_check(&C, fabs(allot_budget_mu(b) - want) < 1e-15, "one update by hand (%.17g vs %.17g)",
+             allot_budget_mu(b), want);
     allot_budget_observe(b, 0.0);
     allot_budget_get_state(b, &st);
-    pt_check(&C, st.count == 2 && st.spent == 6.0 && st.running_mean == 3.0 && st.overspend == -2.0, "state fields");
-    pt_check(&C, allot_budget_observe(b, -1) == ALLOT_E_ARGUMENT && allot_budget_observe(b, NAN) == ALLOT_E_ARGUMENT,
+    pt_check(&C, st.count == 2 && st.spent == 6.0 && st.running_mean == 3.0 && st.overspend == -2.0,
+             "state fields");
+    pt_check(&C,
+             allot_budget_observe(b, -1) == ALLOT_E_ARGUMENT &&
+                 allot_budget_observe(b, NAN) == ALLOT_E_ARGUMENT,
              "negative / NaN costs refused");
     allot_budget_reset(b, 0.1);
     allot_budget_get_state(b, &st);
-    pt_check(&C, st.count == 0 && st.spent == 0 && fabs(st.mu - 0.1) < 1e-15 && st.running_mean == 0, "reset");
+    pt_check(&C, st.count == 0 && st.spent == 0 && fabs(st.mu - 0.1) < 1e-15 && st.running_mean == 0,
+             "reset");
     allot_budget_config c0;
     allot_budget_config_default(&c0, 4.0, 0.0);
     pt_check(&C, c0.mu0 == 0.025, "an argmax bundle's mu 0 starts at 0.1 / B");
@@ -126,8 +134,10 @@ int main(void) {
     for (int i = 0; i < 8; i++) pthread_create(&th[i], NULL, observer, &a);
     for (int i = 0; i < 8; i++) pthread_join(th[i], NULL);
     allot_budget_get_state(b, &st);
-    pt_check(&C, st.count == 80000 && st.spent == 80000.0, "8 threads x 10000 observations: count and spent exact");
-    pt_check(&C, fabs(log(st.mu)) < 1e-9, "8 threads: 40000 up and 40000 down steps cancel (mu %.12f)", st.mu);
+    pt_check(&C, st.count == 80000 && st.spent == 80000.0,
+             "8 threads x 10000 observations: count and spent exact");
+    pt_check(&C, fabs(log(st.mu)) < 1e-9, "8 threads: 40000 up and 40000 down steps cancel (mu %.12f)",
+             st.mu);
     allot_budget_free(b);
 
     /* configuration errors */

@@ -23,7 +23,8 @@ static allot_featurizer *mk(uint32_t dim, const char *norm) {
     size_t n = 0;
     n += (size_t)snprintf(spec + n, sizeof spec - n, "{\"version\":1,\"builtin\":[");
     for (size_t i = 0; i < allot_features_n_builtin(); i++)
-        n += (size_t)snprintf(spec + n, sizeof spec - n, "%s\"%s\"", i ? "," : "", allot_features_builtin_name(i));
+        n += (size_t)snprintf(spec + n, sizeof spec - n, "%s\"%s\"", i ? "," : "",
+                              allot_features_builtin_name(i));
     snprintf(spec + n, sizeof spec - n, "],\"extra\":[],\"hash\":{\"dim\":%u,\"norm\":\"%s\"}}", dim, norm);
     allot_featurizer *f;
     allot_error e;
@@ -41,7 +42,8 @@ static float sval[1 << 16];
 static size_t feat(const allot_featurizer *f, const char *p, size_t len) {
     size_t cnt = 0;
     allot_error e;
-    allot_status st = allot_featurize(f, p, len, NULL, 0, dense, sidx, sval, sizeof sidx / sizeof sidx[0], &cnt, &e);
+    allot_status st =
+        allot_featurize(f, p, len, NULL, 0, dense, sidx, sval, sizeof sidx / sizeof sidx[0], &cnt, &e);
     if (st) {
         fprintf(stderr, "featurize: %s\n", e.msg);
         exit(2);
@@ -51,8 +53,8 @@ static size_t feat(const allot_featurizer *f, const char *p, size_t len) {
 
 static void test_table(void) {
     pt_check(&C, allot_features_n_builtin() == 52, "52 built-ins (got %zu)", allot_features_n_builtin());
-    const char *pins[][2] = {{"0", "len_bytes"}, {"6", "avg_word_len"}, {"10", "max_number_log10"},
-                             {"24", "q_how_many"}, {"36", "kw_percent"}, {"51", "kw_negation"}};
+    const char *pins[][2] = {{"0", "len_bytes"},   {"6", "avg_word_len"}, {"10", "max_number_log10"},
+                             {"24", "q_how_many"}, {"36", "kw_percent"},  {"51", "kw_negation"}};
     for (size_t i = 0; i < sizeof pins / sizeof pins[0]; i++) {
         const char *nm = allot_features_builtin_name((size_t)atoi(pins[i][0]));
         pt_check(&C, nm && !strcmp(nm, pins[i][1]), "builtin %s is %s", pins[i][0], pins[i][1]);
@@ -69,13 +71,13 @@ static void test_known_values(void) {
     struct {
         const char *name;
         double v;
-    } want[] = {{"len_bytes", 102},      {"len_chars", 100},       {"n_words", 19},         {"n_lines", 1},
-                {"n_sentences", 3},      {"n_question_marks", 1},  {"n_tokens", 23},        {"n_digits", 14},
-                {"n_numbers", 7},        {"n_decimals", 2},        {"n_operators", 3},      {"n_equals", 1},
-                {"n_latex_cmds", 1},     {"n_latex_frac", 1},      {"n_latex_sqrt", 0},     {"n_carets", 1},
-                {"n_brackets", 4},       {"n_uppercase", 3},       {"n_non_ascii", 3},      {"q_how_many", 1},
-                {"q_how", 1},            {"q_how_much", 0},        {"q_compute", 1},        {"kw_each", 1},
-                {"kw_money", 1},         {"kw_time", 1},           {"kw_percent", 0},       {"q_what", 0}};
+    } want[] = {{"len_bytes", 102},  {"len_chars", 100},      {"n_words", 19},     {"n_lines", 1},
+                {"n_sentences", 3},  {"n_question_marks", 1}, {"n_tokens", 23},    {"n_digits", 14},
+                {"n_numbers", 7},    {"n_decimals", 2},       {"n_operators", 3},  {"n_equals", 1},
+                {"n_latex_cmds", 1}, {"n_latex_frac", 1},     {"n_latex_sqrt", 0}, {"n_carets", 1},
+                {"n_brackets", 4},   {"n_uppercase", 3},      {"n_non_ascii", 3},  {"q_how_many", 1},
+                {"q_how", 1},        {"q_how_much", 0},       {"q_compute", 1},    {"kw_each", 1},
+                {"kw_money", 1},     {"kw_time", 1},          {"kw_percent", 0},   {"q_what", 0}};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         double got = get(f, dense, want[i].name);
         pt_check(&C, got == want[i].v, "known prompt: %s = %g (want %g)", want[i].name, got, want[i].v);
@@ -88,15 +90,19 @@ static void test_known_values(void) {
     feat(f, "16", 2);
     pt_check(&C, get(f, dense, "max_number_log10") == (float)(1 + 0.20411998265592482), "log10(16)");
     feat(f, "0.25 and 0.0007", 15);
-    pt_check(&C, get(f, dense, "max_number_log10") == 0 && get(f, dense, "n_numbers") == 2, "numbers < 1 give 0");
+    pt_check(&C, get(f, dense, "max_number_log10") == 0 && get(f, dense, "n_numbers") == 2,
+             "numbers < 1 give 0");
     feat(f, "5.5", 3);
-    pt_check(&C, get(f, dense, "max_number_log10") == (float)0.74036268949424389, "log10(5.5) from the fraction digit");
+    pt_check(&C, get(f, dense, "max_number_log10") == (float)0.74036268949424389,
+             "log10(5.5) from the fraction digit");
     feat(f, "007 and 1.2.3", 13);
     pt_check(&C, get(f, dense, "n_numbers") == 3 && get(f, dense, "n_decimals") == 1, "1.2.3 is 1.2 and 3");
-    pt_check(&C, get(f, dense, "max_number_log10") == (float)0.84509804001425681, "leading zeros stripped: 007 = 7");
+    pt_check(&C, get(f, dense, "max_number_log10") == (float)0.84509804001425681,
+             "leading zeros stripped: 007 = 7");
     /* lines and sentences */
     feat(f, "a\nb\n", 4);
-    pt_check(&C, get(f, dense, "n_lines") == 2 && get(f, dense, "n_sentences") == 1, "lines/sentences of a\\nb\\n");
+    pt_check(&C, get(f, dense, "n_lines") == 2 && get(f, dense, "n_sentences") == 1,
+             "lines/sentences of a\\nb\\n");
     feat(f, "Really?! Yes... e.g. no", 23);
     /* "?!" ends one, "..." another, "g." another ("e." is followed by a letter), "no" is unterminated */
     pt_check(&C, get(f, dense, "n_sentences") == 4, "sentences: Really?! | Yes... | e.g. | no (%g)",
@@ -104,7 +110,8 @@ static void test_known_values(void) {
     /* percent flag from the sign, show that, UTF-8 operators */
     const char *u = "Show that 50% \xC3\x97 2 \xE2\x88\x92 1 \xE2\x89\xA4 3 \xC3\xB7 x";
     feat(f, u, strlen(u));
-    pt_check(&C, get(f, dense, "kw_percent") == 1 && get(f, dense, "q_prove") == 1, "%% sign and 'show that'");
+    pt_check(&C, get(f, dense, "kw_percent") == 1 && get(f, dense, "q_prove") == 1,
+             "%% sign and 'show that'");
     pt_check(&C, get(f, dense, "n_operators") == 4, "UTF-8 operators (got %g)", get(f, dense, "n_operators"));
     pt_check(&C, get(f, dense, "len_chars") == 29, "UTF-8 code points (got %g)", get(f, dense, "len_chars"));
     allot_featurizer_free(f);
@@ -116,7 +123,8 @@ static void test_hash_pins(void) {
     pt_check(&C, n == 1 && sidx[0] == 3213 && sval[0] == 1.0f, "h(how) mod 4096 = 3213");
     n = feat(f, "How many", 8);
     float r3 = (float)(1.0 / sqrt(3.0));
-    pt_check(&C, n == 3 && sidx[0] == 3120 && sidx[1] == 3213 && sidx[2] == 4002, "how many -> 3120, 3213, 4002");
+    pt_check(&C, n == 3 && sidx[0] == 3120 && sidx[1] == 3213 && sidx[2] == 4002,
+             "how many -> 3120, 3213, 4002");
     pt_check(&C, sval[0] == r3 && sval[1] == r3 && sval[2] == r3, "l2-normalised counts 1/sqrt(3)");
     n = feat(f, "16", 2);
     pt_check(&C, n == 1 && sidx[0] == 1822, "h(16) -> 1822");
@@ -129,7 +137,8 @@ static void test_hash_pins(void) {
     n = feat(f, "how how how", 11);
     /* unigram how x3 at 3213, bigram "how how" x2 */
     int ok = n == 2;
-    for (size_t i = 0; i < n; i++) ok = ok && ((sidx[i] == 3213 && sval[i] == 3.0f) || (sidx[i] != 3213 && sval[i] == 2.0f));
+    for (size_t i = 0; i < n; i++)
+        ok = ok && ((sidx[i] == 3213 && sval[i] == 3.0f) || (sidx[i] != 3213 && sval[i] == 2.0f));
     pt_check(&C, ok, "norm none: raw counts 3 and 2");
     allot_featurizer_free(f);
 
@@ -150,8 +159,9 @@ static void test_edges(void) {
     for (size_t i = 0; i < nd; i++) zero = zero && dense[i] == 0.0f;
     pt_check(&C, zero && n == 0, "empty prompt: all zero, no n-grams");
     size_t cnt = 7;
-    pt_check(&C, allot_featurize(f, NULL, 0, NULL, 0, dense, sidx, sval, 4096, &cnt, NULL) == ALLOT_OK && cnt == 0,
-             "NULL prompt with length 0");
+    pt_check(
+        &C, allot_featurize(f, NULL, 0, NULL, 0, dense, sidx, sval, 4096, &cnt, NULL) == ALLOT_OK && cnt == 0,
+        "NULL prompt with length 0");
     pt_check(&C, allot_featurize(f, NULL, 3, NULL, 0, dense, NULL, NULL, 0, NULL, NULL) == ALLOT_E_ARGUMENT,
              "NULL prompt with length 3 refused");
     pt_check(&C, allot_featurize(f, "x", 1, NULL, 0, NULL, NULL, NULL, 0, NULL, NULL) == ALLOT_E_ARGUMENT,
@@ -162,9 +172,11 @@ static void test_edges(void) {
     /* invalid UTF-8, NUL bytes */
     const char bad[] = "\xff\xfe\x80 abc\0def \xc3";
     n = feat(f, bad, sizeof bad - 1);
-    pt_check(&C, get(f, dense, "len_bytes") == (float)(sizeof bad - 1) && n > 0, "invalid UTF-8 and NUL bytes accepted");
+    pt_check(&C, get(f, dense, "len_bytes") == (float)(sizeof bad - 1) && n > 0,
+             "invalid UTF-8 and NUL bytes accepted");
 
-    /* a long prompt: 4 MiB of pseudo-random words; direct (cap = dim) and compacting (small cap) paths agree */
+    /* a long prompt: 4 MiB of pseudo-random words; direct (cap = dim) and compacting (small cap) paths agree
+     */
     size_t L = 4u << 20;
     char *big = malloc(L);
     pt_rng r = {99};
@@ -186,13 +198,15 @@ static void test_edges(void) {
     allot_status s1 = allot_featurize(f, txt, strlen(txt), NULL, 0, dense, i1, v1, 64, &c1, NULL);
     allot_status s2 = allot_featurize(f, txt, strlen(txt), NULL, 0, dense, i2, v2, 1 << 16, &c2, NULL);
     int same = s1 == ALLOT_OK && s2 == ALLOT_OK && c1 == c2;
-    for (size_t i = 0; same && i < c1; i++) same = i1[i] == i2[i] && v1[i] == v2[i] && (i == 0 || i1[i] > i1[i - 1]);
+    for (size_t i = 0; same && i < c1; i++)
+        same = i1[i] == i2[i] && v1[i] == v2[i] && (i == 0 || i1[i] > i1[i - 1]);
     pt_check(&C, same, "small-capacity path equals the direct path (%zu vs %zu)", c1, c2);
     uint32_t i3[8];
     float v3[8];
     allot_error e;
-    pt_check(&C, allot_featurize(f, txt, strlen(txt), NULL, 0, dense, i3, v3, 8, &c1, &e) == ALLOT_E_ARGUMENT &&
-                     strstr(e.msg, "capacity"),
+    pt_check(&C,
+             allot_featurize(f, txt, strlen(txt), NULL, 0, dense, i3, v3, 8, &c1, &e) == ALLOT_E_ARGUMENT &&
+                 strstr(e.msg, "capacity"),
              "too small a capacity is refused with a message");
     /* the long prompt through the sort path with capacity 20000 < dim */
     static uint32_t i4[20000];
@@ -221,7 +235,8 @@ static void test_edges(void) {
                  "dim %u: every bucket hit, counts sum to 2 tokens - 1", dims[di]);
         if (dims[di] > 40) {
             sa = allot_featurize(g, shortp, strlen(shortp), NULL, 0, dense, ia, va, dims[di], &ca, NULL);
-            allot_status sb = allot_featurize(g, shortp, strlen(shortp), NULL, 0, dense, ib, vb, dims[di] - 1, &cb, NULL);
+            allot_status sb =
+                allot_featurize(g, shortp, strlen(shortp), NULL, 0, dense, ib, vb, dims[di] - 1, &cb, NULL);
             eq = sa == ALLOT_OK && sb == ALLOT_OK && ca == cb && ca > 0;
             for (size_t i = 0; eq && i < ca; i++) eq = ia[i] == ib[i] && va[i] == vb[i];
             pt_check(&C, eq, "dim %u: bitmap path equals the sort path (%zu entries)", dims[di], ca);
@@ -238,8 +253,10 @@ static void test_spec(void) {
     allot_error e;
     pt_check(&C, allot_featurizer_create_default(extra, 2, 4096, &f, &e) == ALLOT_OK, "default with extras");
     pt_check(&C, allot_featurizer_n_dense(f) == 54 && allot_featurizer_n_extra(f) == 2, "n_dense 54");
-    pt_check(&C, !strcmp(allot_featurizer_dense_name(f, 53), "features.n_steps_hint"), "extra names follow built-ins");
-    pt_check(&C, allot_featurizer_extra_index(f, "meta.level") == 0 && allot_featurizer_extra_index(f, "x") == -1,
+    pt_check(&C, !strcmp(allot_featurizer_dense_name(f, 53), "features.n_steps_hint"),
+             "extra names follow built-ins");
+    pt_check(&C,
+             allot_featurizer_extra_index(f, "meta.level") == 0 && allot_featurizer_extra_index(f, "x") == -1,
              "extra_index");
     double c[54], s[54];
     for (int i = 0; i < 54; i++) {
@@ -251,7 +268,8 @@ static void test_spec(void) {
     size_t len = allot_featurizer_spec_json(f, buf, sizeof buf);
     pt_check(&C, len < sizeof buf && strlen(buf) == len, "spec_json length");
     char small[10];
-    pt_check(&C, allot_featurizer_spec_json(f, small, sizeof small) == len && strlen(small) == 9, "spec_json truncates");
+    pt_check(&C, allot_featurizer_spec_json(f, small, sizeof small) == len && strlen(small) == 9,
+             "spec_json truncates");
     allot_featurizer *g;
     pt_check(&C, allot_featurizer_create(buf, len, &g, &e) == ALLOT_OK, "spec round trip loads");
     char buf2[16384];
@@ -264,11 +282,14 @@ static void test_spec(void) {
     for (int i = 0; i < 54; i++) in[i] = (float)i;
     in[3] = NAN;
     allot_featurizer_standardize(g, in, out);
-    pt_check(&C, out[3] == 0.0f && out[10] == (float)((10.0 - c[10]) / s[10]), "standardize: NaN -> 0, (x-c)/s");
+    pt_check(&C, out[3] == 0.0f && out[10] == (float)((10.0 - c[10]) / s[10]),
+             "standardize: NaN -> 0, (x-c)/s");
     /* extras from a record */
     double ex[2];
     const char *rec = "{\"id\":\"q\",\"meta\":{\"level\":\"Level 5\"},\"features\":{\"n_steps_hint\":2.5}}";
-    pt_check(&C, allot_featurizer_extras_from_record(g, rec, strlen(rec), ex, &e) == ALLOT_OK && ex[0] == 5 && ex[1] == 2.5,
+    pt_check(&C,
+             allot_featurizer_extras_from_record(g, rec, strlen(rec), ex, &e) == ALLOT_OK && ex[0] == 5 &&
+                 ex[1] == 2.5,
              "extras from a record: 'Level 5' -> 5, 2.5");
     const char *rec2 = "{\"meta\":{\"level\":true}}";
     allot_featurizer_extras_from_record(g, rec2, strlen(rec2), ex, &e);
@@ -303,14 +324,17 @@ static void test_spec(void) {
         {"{\"builtin\":[],\"hash\":{\"dim\":33554432}}", ALLOT_E_INVALID, "features.hash.dim"},
         {"{\"builtin\":[],\"hash\":{}}", ALLOT_E_INVALID, "features.hash.dim"},
         {"{\"builtin\":[],\"hash\":{\"dim\":8,\"norm\":\"l1\"}}", ALLOT_E_INVALID, "features.hash.norm"},
-        {"{\"builtin\":[],\"hash\":{\"dim\":8,\"function\":\"murmur\"}}", ALLOT_E_UNSUPPORTED, "features.hash.function"},
+        {"{\"builtin\":[],\"hash\":{\"dim\":8,\"function\":\"murmur\"}}", ALLOT_E_UNSUPPORTED,
+         "features.hash.function"},
         {"{\"builtin\":[],\"hash\":{\"dim\":8,\"ngrams\":3}}", ALLOT_E_INVALID, "features.hash.ngrams"},
-        {"{\"builtin\":[\"len_bytes\"],\"standardize\":{\"center\":[0],\"scale\":[0]}}", ALLOT_E_INVALID, "scale[0]"},
+        {"{\"builtin\":[\"len_bytes\"],\"standardize\":{\"center\":[0],\"scale\":[0]}}", ALLOT_E_INVALID,
+         "scale[0]"},
         {"{\"builtin\":[\"len_bytes\"],\"standardize\":{\"center\":[0,1],\"scale\":[1,1]}}", ALLOT_E_INVALID,
          "features.standardize.center"},
         {"{\"builtin\":[\"len_bytes\"],\"standardize\":{\"center\":[\"a\"],\"scale\":[1]}}", ALLOT_E_INVALID,
          "features.standardize.center[0]"},
-        {"{\"builtin\":[\"len_bytes\"],\"standardize\":{\"scale\":[1]}}", ALLOT_E_INVALID, "features.standardize.center"},
+        {"{\"builtin\":[\"len_bytes\"],\"standardize\":{\"scale\":[1]}}", ALLOT_E_INVALID,
+         "features.standardize.center"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         allot_featurizer *h = NULL;
@@ -327,8 +351,10 @@ static void test_spec(void) {
     for (size_t cut = 0; cut < len; cut++) {
         allot_featurizer *h = NULL;
         allot_status st = allot_featurizer_create(buf, cut, &h, NULL);
-        if (st == ALLOT_OK) allot_featurizer_free(h);
-        else clean = clean && h == NULL;
+        if (st == ALLOT_OK)
+            allot_featurizer_free(h);
+        else
+            clean = clean && h == NULL;
         if (st == ALLOT_OK) clean = 0; /* a truncated object never parses */
     }
     pt_check(&C, clean, "every truncation of a spec is refused cleanly");

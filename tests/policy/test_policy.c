@@ -67,7 +67,8 @@ static void test_xgboost_parity(int n_classes, const int *class_tier, int with_e
     size_t nd = allot_featurizer_n_dense(f);
     pt_check(&C, allot_policy_n_tiers(p) == 4 && allot_policy_n_classes(p) == (size_t)n_classes,
              "xgb %d: shape", n_classes);
-    pt_check(&C, allot_policy_rule(p) == ALLOT_RULE_CALIBRATED && allot_policy_mu(p) == 0.05, "xgb: rule and mu");
+    pt_check(&C, allot_policy_rule(p) == ALLOT_RULE_CALIBRATED && allot_policy_mu(p) == 0.05,
+             "xgb: rule and mu");
     pt_check(&C, allot_policy_classifier_kind(p) == ALLOT_CLASSIFIER_XGBOOST, "xgb: kind");
     BoosterHandle b;
     xgb_ok(XGBoosterCreate(NULL, 0, &b), "create");
@@ -76,8 +77,8 @@ static void test_xgboost_parity(int n_classes, const int *class_tier, int with_e
     make_queries(&q, 777);
     float *rows = malloc(NQ * nd * sizeof *rows);
     for (int i = 0; i < NQ; i++)
-        allot_featurize(f, q.prompt[i], strlen(q.prompt[i]), with_extra ? &q.extra[i] : NULL, with_extra ? 1 : 0,
-                        rows + (size_t)i * nd, NULL, NULL, 0, NULL, NULL);
+        allot_featurize(f, q.prompt[i], strlen(q.prompt[i]), with_extra ? &q.extra[i] : NULL,
+                        with_extra ? 1 : 0, rows + (size_t)i * nd, NULL, NULL, 0, NULL, NULL);
     char arr[256];
     snprintf(arr, sizeof arr,
              "{\"data\": [%" PRIuPTR ", true], \"shape\": [%d, %zu], \"typestr\": \"<f4\", \"version\": 3}",
@@ -91,11 +92,13 @@ static void test_xgboost_parity(int n_classes, const int *class_tier, int with_e
     allot_workspace *ws;
     allot_workspace_create(p, &ws, NULL);
     double costs[4], tp[4];
-    for (int c = 0; c < n_classes; c++) costs[c] = allot_policy_tier_cost(p, (size_t)allot_policy_class_tier(p, (size_t)c));
+    for (int c = 0; c < n_classes; c++)
+        costs[c] = allot_policy_tier_cost(p, (size_t)allot_policy_class_tier(p, (size_t)c));
     int bit_equal = 1, rule_equal = 1, ec_ok = 1, zero_ok = 1, mu_zero_is_argmax = 1;
     int seen[4] = {0, 0, 0, 0};
     for (int i = 0; i < NQ; i++) {
-        allot_query_input in = {q.prompt[i], strlen(q.prompt[i]), with_extra ? &q.extra[i] : NULL, with_extra ? 1u : 0u};
+        allot_query_input in = {q.prompt[i], strlen(q.prompt[i]), with_extra ? &q.extra[i] : NULL,
+                                with_extra ? 1u : 0u};
         allot_decision d;
         allot_error e;
         if (allot_policy_predict(p, ws, &in, NULL, tp, 4, &d, &e)) {
@@ -104,8 +107,10 @@ static void test_xgboost_parity(int n_classes, const int *class_tier, int with_e
         }
         double pc[4];
         for (int c = 0; c < n_classes; c++) {
-            if (n_classes == 2) pc[c] = c == 1 ? (double)ref[i] : 1.0 - (double)ref[i];
-            else pc[c] = (double)ref[(size_t)i * (size_t)n_classes + (size_t)c];
+            if (n_classes == 2)
+                pc[c] = c == 1 ? (double)ref[i] : 1.0 - (double)ref[i];
+            else
+                pc[c] = (double)ref[(size_t)i * (size_t)n_classes + (size_t)c];
             size_t t = (size_t)allot_policy_class_tier(p, (size_t)c);
             if (tp[t] != pc[c]) bit_equal = 0;
         }
@@ -127,19 +132,23 @@ static void test_xgboost_parity(int n_classes, const int *class_tier, int with_e
         allot_policy_predict(p, ws, &in, &oa, NULL, 0, &da, NULL);
         if (d0.class_index != da.class_index && d0.probability != da.probability) mu_zero_is_argmax = 0;
     }
-    pt_check(&C, bit_equal, "xgb %d classes%s: probabilities bit-equal to XGBoosterPredictFromDense on %d queries",
+    pt_check(&C, bit_equal,
+             "xgb %d classes%s: probabilities bit-equal to XGBoosterPredictFromDense on %d queries",
              n_classes, with_extra ? " (+extra)" : "", NQ);
-    pt_check(&C, rule_equal, "xgb %d: decisions equal the calibrated rule on XGBoost's probabilities", n_classes);
+    pt_check(&C, rule_equal, "xgb %d: decisions equal the calibrated rule on XGBoost's probabilities",
+             n_classes);
     pt_check(&C, ec_ok, "xgb %d: expected cost = sum p * cost", n_classes);
     pt_check(&C, zero_ok, "xgb %d: tiers without a class have probability 0", n_classes);
     pt_check(&C, mu_zero_is_argmax, "xgb %d: calibrated with mu 0 = argmax", n_classes);
-    pt_check(&C, seen[allot_policy_class_tier(p, 0)] > 0, "xgb %d: the cheap tier is chosen sometimes", n_classes);
+    pt_check(&C, seen[allot_policy_class_tier(p, 0)] > 0, "xgb %d: the cheap tier is chosen sometimes",
+             n_classes);
 
     /* a large price always buys the cheapest class */
     allot_predict_options big = {ALLOT_RULE_CALIBRATED, 1e6};
     int cheapest = 1;
     for (int i = 0; i < 50; i++) {
-        allot_query_input in = {q.prompt[i], strlen(q.prompt[i]), with_extra ? &q.extra[i] : NULL, with_extra ? 1u : 0u};
+        allot_query_input in = {q.prompt[i], strlen(q.prompt[i]), with_extra ? &q.extra[i] : NULL,
+                                with_extra ? 1u : 0u};
         allot_decision d;
         allot_policy_predict(p, ws, &in, &big, NULL, 0, &d, NULL);
         if (d.cost != costs[0]) cheapest = 0;
@@ -182,15 +191,19 @@ static void test_xgboost_parity(int n_classes, const int *class_tier, int with_e
     /* argument errors */
     allot_predict_options badrule = {7, -1}, badmu = {ALLOT_RULE_CALIBRATED, INFINITY};
     allot_decision d;
-    pt_check(&C, allot_policy_predict(p, ws, &ins[0], &badrule, NULL, 0, &d, &e) == ALLOT_E_ARGUMENT, "bad rule refused");
-    pt_check(&C, allot_policy_predict(p, ws, &ins[0], &badmu, NULL, 0, &d, &e) == ALLOT_E_ARGUMENT, "infinite mu refused");
-    pt_check(&C, allot_policy_predict(p, ws, &ins[0], NULL, tp, 3, &d, &e) == ALLOT_E_ARGUMENT, "short tier_probs refused");
+    pt_check(&C, allot_policy_predict(p, ws, &ins[0], &badrule, NULL, 0, &d, &e) == ALLOT_E_ARGUMENT,
+             "bad rule refused");
+    pt_check(&C, allot_policy_predict(p, ws, &ins[0], &badmu, NULL, 0, &d, &e) == ALLOT_E_ARGUMENT,
+             "infinite mu refused");
+    pt_check(&C, allot_policy_predict(p, ws, &ins[0], NULL, tp, 3, &d, &e) == ALLOT_E_ARGUMENT,
+             "short tier_probs refused");
     if (with_extra) {
         allot_query_input bad = {ins[0].prompt, ins[0].prompt_len, ins[0].extras, 2};
         pt_check(&C, allot_policy_predict(p, ws, &bad, NULL, NULL, 0, &d, &e) == ALLOT_E_ARGUMENT,
                  "wrong number of extras refused");
         allot_query_input none = {ins[0].prompt, ins[0].prompt_len, NULL, 0};
-        pt_check(&C, allot_policy_predict(p, ws, &none, NULL, NULL, 0, &d, &e) == ALLOT_OK, "extras omitted = missing");
+        pt_check(&C, allot_policy_predict(p, ws, &none, NULL, NULL, 0, &d, &e) == ALLOT_OK,
+                 "extras omitted = missing");
     }
     free(ins);
     free(ds);
@@ -273,15 +286,18 @@ static void test_liblinear_parity(int n_classes, int solver) {
         for (int c = 0; c < n_classes; c++)
             if (tp[c] != ref[c]) equal = 0;
         double costs[3] = {1, 2, 4};
-        if (d.class_index != allot_rule_apply(ALLOT_RULE_ARGMAX, 0, ref, costs, (size_t)n_classes)) rule_ok = 0;
+        if (d.class_index != allot_rule_apply(ALLOT_RULE_ARGMAX, 0, ref, costs, (size_t)n_classes))
+            rule_ok = 0;
     }
-    pt_check(&C, equal, "liblinear solver %d, %d classes: probabilities equal LIBLINEAR's on %d queries", solver,
-             n_classes, NQ);
+    pt_check(&C, equal, "liblinear solver %d, %d classes: probabilities equal LIBLINEAR's on %d queries",
+             solver, n_classes, NQ);
     pt_check(&C, rule_ok, "liblinear solver %d, %d classes: argmax decisions", solver, n_classes);
     allot_decision d;
     allot_query_input in = {q.prompt[0], strlen(q.prompt[0]), &q.extra[0], 1};
     allot_error e;
-    pt_check(&C, allot_policy_predict(p, NULL, &in, NULL, NULL, 0, &d, &e) == ALLOT_E_ARGUMENT && strstr(e.msg, "workspace"),
+    pt_check(&C,
+             allot_policy_predict(p, NULL, &in, NULL, NULL, 0, &d, &e) == ALLOT_E_ARGUMENT &&
+                 strstr(e.msg, "workspace"),
              "liblinear: NULL workspace refused with a message");
     size_t before = pt_alloc_count();
     for (int i = 0; i < 200; i++) allot_policy_predict(p, ws, &in, NULL, NULL, 0, &d, NULL);
@@ -299,45 +315,55 @@ static void test_rule(void) {
     double p2[3] = {0.2, 0.5, 0.3};
     /* scores: log .2 - mu, log .5 - 2 mu, log .3 - 4 mu */
     pt_check(&C, allot_rule_apply(ALLOT_RULE_CALIBRATED, 0, p2, c1, 3) == 1, "calibrated mu 0 -> class 1");
-    pt_check(&C, allot_rule_apply(ALLOT_RULE_CALIBRATED, 0.9, p2, c1, 3) == 1, "mu 0.9: -2.509 < -2.493 -> class 1");
-    pt_check(&C, allot_rule_apply(ALLOT_RULE_CALIBRATED, 1.0, p2, c1, 3) == 0, "mu 1.0: -2.609 > -2.693 -> class 0");
+    pt_check(&C, allot_rule_apply(ALLOT_RULE_CALIBRATED, 0.9, p2, c1, 3) == 1,
+             "mu 0.9: -2.509 < -2.493 -> class 1");
+    pt_check(&C, allot_rule_apply(ALLOT_RULE_CALIBRATED, 1.0, p2, c1, 3) == 0,
+             "mu 1.0: -2.609 > -2.693 -> class 0");
     /* the switch point is mu = log(.5/.2) = 0.9163 */
-    pt_check(&C, allot_rule_apply(ALLOT_RULE_CALIBRATED, 0.916, p2, c1, 3) == 1 &&
-                     allot_rule_apply(ALLOT_RULE_CALIBRATED, 0.9164, p2, c1, 3) == 0,
+    pt_check(&C,
+             allot_rule_apply(ALLOT_RULE_CALIBRATED, 0.916, p2, c1, 3) == 1 &&
+                 allot_rule_apply(ALLOT_RULE_CALIBRATED, 0.9164, p2, c1, 3) == 0,
              "switch at mu = log 2.5");
     double p3[3] = {0.0, 0.0, 1.0};
-    pt_check(&C, allot_rule_apply(ALLOT_RULE_CALIBRATED, 100, p3, c1, 3) == 2, "p = 0 is never bought (log 0 = -inf)");
+    pt_check(&C, allot_rule_apply(ALLOT_RULE_CALIBRATED, 100, p3, c1, 3) == 2,
+             "p = 0 is never bought (log 0 = -inf)");
     /* a negative price raises the spend: class 1 up to mu = -log(.5/.3)/2, then class 2 */
-    pt_check(&C, allot_rule_apply(ALLOT_RULE_CALIBRATED, -0.25, p2, c1, 3) == 1 &&
-                     allot_rule_apply(ALLOT_RULE_CALIBRATED, -0.26, p2, c1, 3) == 2,
+    pt_check(&C,
+             allot_rule_apply(ALLOT_RULE_CALIBRATED, -0.25, p2, c1, 3) == 1 &&
+                 allot_rule_apply(ALLOT_RULE_CALIBRATED, -0.26, p2, c1, 3) == 2,
              "negative mu buys dearer classes (switch 1 -> 2 at mu = -log(.5/.3)/2 = -0.2554)");
-    pt_check(&C, allot_rule_apply(ALLOT_RULE_CALIBRATED, -100, p3, c1, 3) == 2, "negative mu: p = 0 still never bought");
+    pt_check(&C, allot_rule_apply(ALLOT_RULE_CALIBRATED, -100, p3, c1, 3) == 2,
+             "negative mu: p = 0 still never bought");
     /* the value rule on predicted accuracies: acc - lambda * cost, ties to the cheaper class */
     double v1[3] = {0.5, 0.625, 0.75}, cv[3] = {4, 1, 2};
     pt_check(&C, allot_rule_apply(ALLOT_RULE_VALUE, 0, v1, cv, 3) == 2, "value lambda 0: most accurate");
-    pt_check(&C, allot_rule_apply(ALLOT_RULE_VALUE, 0.125, v1, cv, 3) == 1, "value lambda 1/8: 0, .5, .5 -> the cheaper");
-    pt_check(&C, allot_rule_apply(ALLOT_RULE_VALUE, 0.25, v1, cv, 3) == 1, "value lambda 1/4: -.5, .375, .25");
+    pt_check(&C, allot_rule_apply(ALLOT_RULE_VALUE, 0.125, v1, cv, 3) == 1,
+             "value lambda 1/8: 0, .5, .5 -> the cheaper");
+    pt_check(&C, allot_rule_apply(ALLOT_RULE_VALUE, 0.25, v1, cv, 3) == 1,
+             "value lambda 1/4: -.5, .375, .25");
     double v2[3] = {0.5, 0.5, 0.25}, cv2[3] = {1, 1, 0};
-    pt_check(&C, allot_rule_apply(ALLOT_RULE_VALUE, 0, v2, cv2, 3) == 0, "value: equal value and cost -> smaller index");
-    pt_check(&C, allot_rule_apply(ALLOT_RULE_VALUE, 0.25, v2, cv2, 3) == 2, "value: .25 .25 .25 -> the cheapest");
+    pt_check(&C, allot_rule_apply(ALLOT_RULE_VALUE, 0, v2, cv2, 3) == 0,
+             "value: equal value and cost -> smaller index");
+    pt_check(&C, allot_rule_apply(ALLOT_RULE_VALUE, 0.25, v2, cv2, 3) == 2,
+             "value: .25 .25 .25 -> the cheapest");
     double p4[3] = {0.25, 0.5, 0.25};
     pt_check(&C, allot_rule_apply(ALLOT_RULE_ARGMAX, 0, p4, c1, 3) == 1, "argmax .25 .5 .25");
     double p5[3] = {0.4, 0.4, 0.2};
     pt_check(&C, allot_rule_apply(ALLOT_RULE_ARGMAX, 0, p5, c1, 3) == 0, "ties go to the smaller class");
     double c5[3] = {2, 2, 2};
-    pt_check(&C, allot_rule_apply(ALLOT_RULE_CALIBRATED, 1, p5, c5, 3) == 0, "calibrated ties go to the smaller class");
+    pt_check(&C, allot_rule_apply(ALLOT_RULE_CALIBRATED, 1, p5, c5, 3) == 0,
+             "calibrated ties go to the smaller class");
     double p6[3] = {NAN, 0.1, 0.9};
     pt_check(&C, allot_rule_apply(ALLOT_RULE_ARGMAX, 0, p6, c1, 3) == 2, "NaN is never chosen");
     double p7[1] = {1};
     pt_check(&C, allot_rule_apply(ALLOT_RULE_CALIBRATED, 5, p7, c1, 1) == 0, "one class");
 }
 
-static const char *SMALL =
-    "{\"format\":\"allot-policy\",\"version\":1,"
-    "\"tiers\":[{\"name\":\"a\",\"cost\":1},{\"name\":\"b\",\"cost\":4}],"
-    "\"features\":{\"builtin\":[\"len_bytes\"]},"
-    "\"classifier\":{\"kind\":\"constant\",\"classes\":[1]},"
-    "\"decision\":{\"rule\":\"calibrated\",\"mu\":0.5}}";
+static const char *SMALL = "{\"format\":\"allot-policy\",\"version\":1,"
+                           "\"tiers\":[{\"name\":\"a\",\"cost\":1},{\"name\":\"b\",\"cost\":4}],"
+                           "\"features\":{\"builtin\":[\"len_bytes\"]},"
+                           "\"classifier\":{\"kind\":\"constant\",\"classes\":[1]},"
+                           "\"decision\":{\"rule\":\"calibrated\",\"mu\":0.5}}";
 
 /* Replace the first occurrence of `from` in SMALL by `to`. */
 static char *mutate(const char *base, const char *from, const char *to) {
@@ -361,11 +387,13 @@ static void test_constant_and_errors(void) {
     double tp[2];
     allot_query_input in = {"hello", 5, NULL, 0};
     allot_status st = allot_policy_predict(p, NULL, &in, NULL, tp, 2, &d, NULL);
-    pt_check(&C, st == ALLOT_OK && d.tier == 1 && d.cost == 4 && tp[0] == 0 && tp[1] == 1 && d.expected_cost == 4 &&
-                     d.mu == 0.5,
+    pt_check(&C,
+             st == ALLOT_OK && d.tier == 1 && d.cost == 4 && tp[0] == 0 && tp[1] == 1 &&
+                 d.expected_cost == 4 && d.mu == 0.5,
              "constant policy: tier b, p = (0, 1), expected cost 4");
     pt_check(&C, allot_policy_tier_index(p, "b") == 1 && allot_policy_tier_index(p, "z") == -1, "tier_index");
-    pt_check(&C, !strcmp(allot_policy_tier_name(p, 0), "a") && allot_policy_tier_name(p, 2) == NULL, "tier_name");
+    pt_check(&C, !strcmp(allot_policy_tier_name(p, 0), "a") && allot_policy_tier_name(p, 2) == NULL,
+             "tier_name");
     allot_policy_free(p);
 
     struct {
@@ -379,8 +407,10 @@ static void test_constant_and_errors(void) {
         {"\"version\":1", "\"version\":\"1\"", ALLOT_E_INVALID, "version"},
         {"\"version\":1", "\"version\":0.5", ALLOT_E_INVALID, "version"},
         {"\"tiers\":[", "\"tiers\":{\"x\":[", ALLOT_E_PARSE, "JSON"},
-        {"\"tiers\":[{\"name\":\"a\",\"cost\":1},{\"name\":\"b\",\"cost\":4}]", "\"tiers\":[]", ALLOT_E_INVALID, "tiers"},
-        {"\"tiers\":[{\"name\":\"a\",\"cost\":1},{\"name\":\"b\",\"cost\":4}]", "\"tierz\":[]", ALLOT_E_INVALID, "tiers"},
+        {"\"tiers\":[{\"name\":\"a\",\"cost\":1},{\"name\":\"b\",\"cost\":4}]", "\"tiers\":[]",
+         ALLOT_E_INVALID, "tiers"},
+        {"\"tiers\":[{\"name\":\"a\",\"cost\":1},{\"name\":\"b\",\"cost\":4}]", "\"tierz\":[]",
+         ALLOT_E_INVALID, "tiers"},
         {"{\"name\":\"a\",\"cost\":1}", "7", ALLOT_E_INVALID, "tiers[0]"},
         {"{\"name\":\"a\",\"cost\":1}", "{\"cost\":1}", ALLOT_E_INVALID, "tiers[0].name"},
         {"{\"name\":\"a\",\"cost\":1}", "{\"name\":\"\",\"cost\":1}", ALLOT_E_INVALID, "tiers[0].name"},
@@ -388,7 +418,8 @@ static void test_constant_and_errors(void) {
         {"{\"name\":\"a\",\"cost\":1}", "{\"name\":\"a\",\"cost\":\"1\"}", ALLOT_E_INVALID, "tiers[0].cost"},
         {"{\"name\":\"a\",\"cost\":1}", "{\"name\":\"b\",\"cost\":1}", ALLOT_E_INVALID, "tiers[1].name"},
         {"\"features\":{\"builtin\":[\"len_bytes\"]},", "", ALLOT_E_INVALID, "features"},
-        {"\"builtin\":[\"len_bytes\"]", "\"builtin\":[\"len_bites\"]", ALLOT_E_UNSUPPORTED, "features.builtin[0]"},
+        {"\"builtin\":[\"len_bytes\"]", "\"builtin\":[\"len_bites\"]", ALLOT_E_UNSUPPORTED,
+         "features.builtin[0]"},
         {"\"features\":{\"builtin\":[\"len_bytes\"]}", "\"features\":3", ALLOT_E_INVALID, "features"},
         {"\"classifier\":{\"kind\":\"constant\",\"classes\":[1]},", "", ALLOT_E_INVALID, "classifier"},
         {"\"kind\":\"constant\"", "\"kind\":\"forest\"", ALLOT_E_UNSUPPORTED, "classifier.kind"},
@@ -402,11 +433,14 @@ static void test_constant_and_errors(void) {
         {"\"classes\":[1]", "\"classes\":{}", ALLOT_E_INVALID, "classifier.classes"},
         {"\"classes\":[1]", "\"classes\":[1],\"input\":\"sparse\"", ALLOT_E_INVALID, "classifier.input"},
         {"\"kind\":\"constant\"", "\"kind\":\"xgboost\"", ALLOT_E_INVALID, "classifier.xgboost"},
-        {"\"kind\":\"constant\",", "\"kind\":\"xgboost\",\"xgboost\":{\"learner\":7},", ALLOT_E_INVALID, "classifier.xgboost"},
-        {"\"kind\":\"constant\",", "\"kind\":\"xgboost\",\"xgboost\":\"{\",", ALLOT_E_PARSE, "classifier.xgboost"},
+        {"\"kind\":\"constant\",", "\"kind\":\"xgboost\",\"xgboost\":{\"learner\":7},", ALLOT_E_INVALID,
+         "classifier.xgboost"},
+        {"\"kind\":\"constant\",", "\"kind\":\"xgboost\",\"xgboost\":\"{\",", ALLOT_E_PARSE,
+         "classifier.xgboost"},
         {"\"kind\":\"constant\"", "\"kind\":\"liblinear\"", ALLOT_E_INVALID, "classifier.liblinear"},
-        {"\"kind\":\"constant\",", "\"kind\":\"liblinear\",\"liblinear\":\"solver_type L2R_LR\\nnr_class 2\\n\",",
-         ALLOT_E_PARSE, "classifier.liblinear"},
+        {"\"kind\":\"constant\",",
+         "\"kind\":\"liblinear\",\"liblinear\":\"solver_type L2R_LR\\nnr_class 2\\n\",", ALLOT_E_PARSE,
+         "classifier.liblinear"},
         {"\"rule\":\"calibrated\"", "\"rule\":\"greedy\"", ALLOT_E_INVALID, "decision.rule"},
         {"\"mu\":0.5", "\"mu\":1e999", ALLOT_E_INVALID, "decision.mu"},
         {"\"mu\":0.5", "\"mu\":\"x\"", ALLOT_E_INVALID, "decision.mu"},
@@ -421,14 +455,16 @@ static void test_constant_and_errors(void) {
         st = allot_policy_load_memory(s, strlen(s), &q, &e);
         int ok = st == cases[i].code && q == NULL && strstr(e.msg, cases[i].field) != NULL;
         if (!ok && st == ALLOT_E_INVALID && cases[i].code == ALLOT_E_PARSE) ok = 0;
-        pt_check(&C, ok, "bad bundle %zu (%s): want %d '%s', got %d '%s'", i, cases[i].to, cases[i].code, cases[i].field,
-                 st, e.msg);
+        pt_check(&C, ok, "bad bundle %zu (%s): want %d '%s', got %d '%s'", i, cases[i].to, cases[i].code,
+                 cases[i].field, st, e.msg);
         if (q) allot_policy_free(q);
         free(s);
     }
     allot_error e;
     allot_policy *q = NULL;
-    pt_check(&C, allot_policy_load_file("/nonexistent/policy.json", &q, &e) == ALLOT_E_IO && strstr(e.msg, "/nonexistent"),
+    pt_check(&C,
+             allot_policy_load_file("/nonexistent/policy.json", &q, &e) == ALLOT_E_IO &&
+                 strstr(e.msg, "/nonexistent"),
              "missing file: I/O error naming the path");
     pt_check(&C, allot_policy_load_file("/", &q, &e) == ALLOT_E_IO, "a directory: I/O error");
     pt_check(&C, allot_policy_load_memory("", 0, &q, &e) == ALLOT_E_PARSE, "empty document");
@@ -460,7 +496,8 @@ static void test_hostile(void) {
     FILE *fp = fopen(path, "wb");
     fwrite(text, 1, n / 2, fp);
     fclose(fp);
-    pt_check(&C, allot_policy_load_file(path, &p, &e) == ALLOT_E_PARSE && strstr(e.msg, path), "truncated file");
+    pt_check(&C, allot_policy_load_file(path, &p, &e) == ALLOT_E_PARSE && strstr(e.msg, path),
+             "truncated file");
     unlink(path);
     free(path);
     pt_rng r = {2024};
@@ -488,8 +525,8 @@ static void test_hostile(void) {
             failed++;
         }
     }
-    pt_check(&C, loaded + failed == 400, "400 corrupted bundles: %d loaded and predicted, %d refused, no crash", loaded,
-             failed);
+    pt_check(&C, loaded + failed == 400,
+             "400 corrupted bundles: %d loaded and predicted, %d refused, no crash", loaded, failed);
     free(mut);
     free(text);
 }

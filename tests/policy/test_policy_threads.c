@@ -37,7 +37,8 @@ static void *worker(void *a) {
             int k = (i * 7 + rep * 13) % NQ; /* each thread walks the queries in its own order */
             if (allot_policy_predict(j->p, ws, &j->in[k], NULL, probs, j->n_tiers, &d, NULL) != ALLOT_OK ||
                 d.tier != j->ref[k].tier ||
-                (d.expected_cost != j->ref[k].expected_cost && !(isnan(d.expected_cost) && isnan(j->ref[k].expected_cost))) ||
+                (d.expected_cost != j->ref[k].expected_cost &&
+                 !(isnan(d.expected_cost) && isnan(j->ref[k].expected_cost))) ||
                 memcmp(probs, j->ref_probs + (size_t)k * j->n_tiers, j->n_tiers * sizeof *probs) != 0)
                 j->mismatches++;
             if (j->budget) allot_budget_observe(j->budget, d.cost);
@@ -86,8 +87,9 @@ static void run(const char *what, const char *bundle, int use_ws) {
     }
     allot_budget_state st;
     allot_budget_get_state(b, &st);
-    pt_check(&C, mism == 0, "%s: %d threads x %d predictions equal the single-threaded results (%d mismatches)", what,
-             NT, 3 * NQ, mism);
+    pt_check(&C, mism == 0,
+             "%s: %d threads x %d predictions equal the single-threaded results (%d mismatches)", what, NT,
+             3 * NQ, mism);
     pt_check(&C, st.count == (uint64_t)NT * 3 * NQ, "%s: shared controller saw every observation", what);
     allot_budget_free(b);
     free(ref);

@@ -16,14 +16,14 @@
 
 static int g_pass, g_fail; /* counters of this test program only */
 
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        if (cond) {                                                                   \
-            g_pass++;                                                                 \
-        } else {                                                                      \
-            g_fail++;                                                                 \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);  \
-        }                                                                             \
+#define CHECK(cond)                                                                                          \
+    do {                                                                                                     \
+        if (cond) {                                                                                          \
+            g_pass++;                                                                                        \
+        } else {                                                                                             \
+            g_fail++;                                                                                        \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                         \
+        }                                                                                                    \
     } while (0)
 
 static char *report_text(const allot_replay_report *r) {
@@ -95,10 +95,19 @@ static void run_file(const char *path, size_t want_n, size_t want_max) {
         st = allot_replay_report_write(&r1, dir, 4.0, note, sizeof note, &err);
         if (st != ALLOT_OK) fprintf(stderr, "%s\n", err.msg);
         CHECK(st == ALLOT_OK);
-        const char *files[] = {"table.md", "table.json", "accuracy_vs_budget.dat", "accuracy_vs_budget.gp",
-                               "accuracy_vs_budget.png", "accuracy_vs_budget.svg", "coverage_vs_budget.dat",
-                               "coverage_vs_budget.gp", "coverage_vs_budget.png", "coverage_vs_budget.svg",
-                               "spend_per_bucket.dat", "spend_per_bucket.gp", "spend_per_bucket.png",
+        const char *files[] = {"table.md",
+                               "table.json",
+                               "accuracy_vs_budget.dat",
+                               "accuracy_vs_budget.gp",
+                               "accuracy_vs_budget.png",
+                               "accuracy_vs_budget.svg",
+                               "coverage_vs_budget.dat",
+                               "coverage_vs_budget.gp",
+                               "coverage_vs_budget.png",
+                               "coverage_vs_budget.svg",
+                               "spend_per_bucket.dat",
+                               "spend_per_bucket.gp",
+                               "spend_per_bucket.png",
                                "spend_per_bucket.svg"};
         for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
             char fp[4200];

@@ -16,14 +16,14 @@
 
 static int g_pass, g_fail; /* counters of this test program only */
 
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        if (cond) {                                                                   \
-            g_pass++;                                                                 \
-        } else {                                                                      \
-            g_fail++;                                                                 \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);  \
-        }                                                                             \
+#define CHECK(cond)                                                                                          \
+    do {                                                                                                     \
+        if (cond) {                                                                                          \
+            g_pass++;                                                                                        \
+        } else {                                                                                             \
+            g_fail++;                                                                                        \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                         \
+        }                                                                                                    \
     } while (0)
 
 /* answers: a string, one char per sample: 'A'..'Z' answer ids 0..25, '.' null; correct: '1'/'0';
@@ -238,8 +238,10 @@ static void test_bins(void) {
     for (int i = 0; i < 10; i++) {
         char id[32];
         snprintf(id, sizeof id, "q%d", i);
-        if (i % 2) add_query(&p, id, "AAAA", "1111", NULL);
-        else add_query(&p, id, "BCDE", "0000", NULL);
+        if (i % 2)
+            add_query(&p, id, "AAAA", "1111", NULL);
+        else
+            add_query(&p, id, "BCDE", "0000", NULL);
     }
     allot_replay_options o;
     allot_replay_options_default(&o);
@@ -388,7 +390,8 @@ static void test_budget_property(void) {
                 size_t alloc[16];
                 allot_replay_run_info info;
                 memset(&info, 0, sizeof info);
-                allot_status st = allot_replay_run(&v, (allot_replay_method)m, budget, NAN, &o, alloc, &info, &err);
+                allot_status st =
+                    allot_replay_run(&v, (allot_replay_method)m, budget, NAN, &o, alloc, &info, &err);
                 if (st == ALLOT_E_UNSUPPORTED) continue;
                 if (st != ALLOT_OK) {
                     fprintf(stderr, "%s: %s\n", allot_replay_method_name((allot_replay_method)m), err.msg);
@@ -400,8 +403,8 @@ static void test_budget_property(void) {
                 allot_replay_evaluate(&v, alloc, &o, &mt);
                 double total = budget * (double)nq;
                 if (mt.total_spent > total + 1e-9 * (total > 1 ? total : 1)) {
-                    fprintf(stderr, "%s spent %g > %g (trial %d)\n", allot_replay_method_name((allot_replay_method)m),
-                            mt.total_spent, total, trial);
+                    fprintf(stderr, "%s spent %g > %g (trial %d)\n",
+                            allot_replay_method_name((allot_replay_method)m), mt.total_spent, total, trial);
                     over++;
                 }
                 if (fabs(mt.total_spent - info.spent) > 1e-9 * (total > 1 ? total : 1)) over++;

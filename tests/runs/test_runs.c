@@ -24,14 +24,16 @@ static void test_valid(void) {
     char path[300];
     snprintf(path, sizeof path, "%s/ok.jsonl", dir);
     write_file(path,
-               "{\"id\":\"a\",\"prompt\":\"p\",\"gold\":\"4\",\"meta\":{\"level\":3, \"s\":\"x\"},\"features\":{\"len\":12,\"z\":-1.5},"
+               "{\"id\":\"a\",\"prompt\":\"p\",\"gold\":\"4\",\"meta\":{\"level\":3, "
+               "\"s\":\"x\"},\"features\":{\"len\":12,\"z\":-1.5},"
                "\"samples\":[{\"correct\":true,\"answer\":\"4\",\"score\":0.5,\"cost\":2},"
                "{\"correct\":false,\"answer\":\"5\",\"step_scores\":[0.1,0.2]},"
                "{\"correct\":true,\"answer\":\"4\",\"model\":\"m/x-1\"},{\"correct\":false,\"answer\":null},"
                "{\"correct\":false}]}\n"
                "\n   \r\n"
                "{\"id\":\"b\",\"tiers\":{\"t1\":{\"acc\":0.25,\"cost\":3},\"t2\":{\"acc\":1,\"cost\":0}}}\n"
-               "{\"id\":\"c\",\"tiers\":{\"t2\":{\"acc\":0,\"cost\":1},\"t1\":{\"acc\":0.5,\"cost\":2}},\"extra\":1}");
+               "{\"id\":\"c\",\"tiers\":{\"t2\":{\"acc\":0,\"cost\":1},\"t1\":{\"acc\":0.5,\"cost\":2}},"
+               "\"extra\":1}");
     allot_runs_reader *r = NULL;
     allot_error err = {0};
     CHECK(allot_runs_reader_open(path, &r, &err) == ALLOT_OK);
@@ -46,7 +48,8 @@ static void test_valid(void) {
     CHECK(q.samples[3].answer == -1 && q.samples[3].answer_present == 1);
     CHECK(q.samples[4].answer == -1 && q.samples[4].answer_present == 0);
     CHECK(strcmp(q.answers[0], "4") == 0 && strcmp(q.answers[1], "5") == 0);
-    CHECK(q.samples[0].cost == 2 && q.samples[1].cost == 1 && q.samples[0].score == 0.5 && isnan(q.samples[1].score));
+    CHECK(q.samples[0].cost == 2 && q.samples[1].cost == 1 && q.samples[0].score == 0.5 &&
+          isnan(q.samples[1].score));
     CHECK(q.samples[1].n_steps == 2 && q.step_scores[q.samples[1].step_offset + 1] == 0.2);
     CHECK(q.samples[0].model == q.samples[1].model && q.samples[2].model != q.samples[0].model);
     CHECK(allot_runs_reader_n_models(r) == 2);
@@ -80,23 +83,31 @@ static void test_errors(void) {
         {"{\"id\":7,\"samples\":[{\"correct\":true}]}\n", 1, "id: expected a string"},
         {"{\"id\":\"\",\"samples\":[{\"correct\":true}]}\n", 1, "id: empty"},
         {"G{\"id\":\"g\",\"samples\":[{\"correct\":false}]}\n", 2, "id: duplicate"},
-        {"G{\"id\":\"h\",\"samples\":[{\"correct\":true},{\"answer\":\"1\"}]}\n", 2, "samples[1].correct: missing"},
+        {"G{\"id\":\"h\",\"samples\":[{\"correct\":true},{\"answer\":\"1\"}]}\n", 2,
+         "samples[1].correct: missing"},
         {"{\"id\":\"h\",\"samples\":[{\"correct\":1}]}\n", 1, "samples[0].correct: expected true or false"},
         {"{\"id\":\"h\",\"samples\":[{\"correct\":true,\"cost\":-1}]}\n", 1, "samples[0].cost: negative"},
-        {"{\"id\":\"h\",\"samples\":[{\"correct\":true,\"cost\":\"1\"}]}\n", 1, "samples[0].cost: expected a number"},
-        {"{\"id\":\"h\",\"samples\":[{\"correct\":true,\"cost\":1e999}]}\n", 1, "samples[0].cost: not a finite number"},
+        {"{\"id\":\"h\",\"samples\":[{\"correct\":true,\"cost\":\"1\"}]}\n", 1,
+         "samples[0].cost: expected a number"},
+        {"{\"id\":\"h\",\"samples\":[{\"correct\":true,\"cost\":1e999}]}\n", 1,
+         "samples[0].cost: not a finite number"},
         {"{\"id\":\"h\",\"samples\":[{\"correct\":true,\"cost\":NaN}]}\n", 1, "invalid JSON"},
-        {"{\"id\":\"h\",\"samples\":[{\"correct\":true,\"score\":null}]}\n", 1, "samples[0].score: expected a number"},
+        {"{\"id\":\"h\",\"samples\":[{\"correct\":true,\"score\":null}]}\n", 1,
+         "samples[0].score: expected a number"},
         {"{\"id\":\"h\",\"samples\":[{\"correct\":true,\"step_scores\":[1,\"x\"]}]}\n", 1,
          "samples[0].step_scores[1]: expected a number"},
-        {"{\"id\":\"h\",\"samples\":[{\"correct\":true,\"step_scores\":3}]}\n", 1, "samples[0].step_scores: expected an array"},
-        {"{\"id\":\"h\",\"samples\":[{\"correct\":true,\"answer\":4}]}\n", 1, "samples[0].answer: expected a string or null"},
-        {"{\"id\":\"h\",\"samples\":[{\"correct\":true,\"model\":null}]}\n", 1, "samples[0].model: expected a string"},
+        {"{\"id\":\"h\",\"samples\":[{\"correct\":true,\"step_scores\":3}]}\n", 1,
+         "samples[0].step_scores: expected an array"},
+        {"{\"id\":\"h\",\"samples\":[{\"correct\":true,\"answer\":4}]}\n", 1,
+         "samples[0].answer: expected a string or null"},
+        {"{\"id\":\"h\",\"samples\":[{\"correct\":true,\"model\":null}]}\n", 1,
+         "samples[0].model: expected a string"},
         {"{\"id\":\"h\",\"samples\":[3]}\n", 1, "samples[0]: expected an object"},
         {"{\"id\":\"h\",\"samples\":[]}\n", 1, "samples: empty"},
         {"{\"id\":\"h\",\"samples\":{}}\n", 1, "samples: expected an array"},
         {"{\"id\":\"h\"}\n", 1, "samples: missing"},
-        {"{\"id\":\"h\",\"samples\":[{\"correct\":true}],\"tiers\":{\"t\":{\"acc\":1,\"cost\":1}}}\n", 1, "not both"},
+        {"{\"id\":\"h\",\"samples\":[{\"correct\":true}],\"tiers\":{\"t\":{\"acc\":1,\"cost\":1}}}\n", 1,
+         "not both"},
         {"{\"id\":\"h\",\"tiers\":{\"t\":{\"acc\":1.5,\"cost\":1}}}\n", 1, "tiers.t.acc: outside [0,1]"},
         {"{\"id\":\"h\",\"tiers\":{\"t\":{\"acc\":-0.1,\"cost\":1}}}\n", 1, "tiers.t.acc: outside [0,1]"},
         {"{\"id\":\"h\",\"tiers\":{\"t\":{\"acc\":1,\"cost\":-2}}}\n", 1, "tiers.t.cost: negative"},
@@ -104,7 +115,8 @@ static void test_errors(void) {
         {"{\"id\":\"h\",\"tiers\":{\"t\":{\"acc\":1}}}\n", 1, "tiers.t.cost: missing"},
         {"{\"id\":\"h\",\"tiers\":{\"t\":{\"acc\":true,\"cost\":1}}}\n", 1, "tiers.t.acc: expected a number"},
         {"{\"id\":\"h\",\"tiers\":{}}\n", 1, "tiers: empty"},
-        {"{\"id\":\"h\",\"tiers\":{\"t\":{\"acc\":1,\"cost\":1},\"t\":{\"acc\":1,\"cost\":1}}}\n", 1, "tiers.t: duplicate"},
+        {"{\"id\":\"h\",\"tiers\":{\"t\":{\"acc\":1,\"cost\":1},\"t\":{\"acc\":1,\"cost\":1}}}\n", 1,
+         "tiers.t: duplicate"},
         {"{\"id\":\"h\",\"tiers\":{\"t\":{\"acc\":1,\"cost\":1},\"u\":{\"acc\":1,\"cost\":1}}}\n"
          "{\"id\":\"i\",\"tiers\":{\"t\":{\"acc\":1,\"cost\":1}}}\n",
          2, "tiers.u: missing"},
@@ -112,8 +124,10 @@ static void test_errors(void) {
          "{\"id\":\"i\",\"tiers\":{\"t\":{\"acc\":1,\"cost\":1},\"v\":{\"acc\":1,\"cost\":1}}}\n",
          2, "tiers.v: not a tier of the first tiers line"},
         {"{\"id\":\"h\",\"meta\":[1],\"samples\":[{\"correct\":true}]}\n", 1, "meta: expected an object"},
-        {"{\"id\":\"h\",\"features\":{\"a\":\"x\"},\"samples\":[{\"correct\":true}]}\n", 1, "features.a: expected a number"},
-        {"{\"id\":\"h\",\"features\":{\"a\":1,\"a\":2},\"samples\":[{\"correct\":true}]}\n", 1, "features.a: duplicate"},
+        {"{\"id\":\"h\",\"features\":{\"a\":\"x\"},\"samples\":[{\"correct\":true}]}\n", 1,
+         "features.a: expected a number"},
+        {"{\"id\":\"h\",\"features\":{\"a\":1,\"a\":2},\"samples\":[{\"correct\":true}]}\n", 1,
+         "features.a: duplicate"},
         {"{\"id\":\"h\",\"prompt\":5,\"samples\":[{\"correct\":true}]}\n", 1, "prompt: expected a string"},
         {"{\"id\":\"h\",\"gold\":5,\"samples\":[{\"correct\":true}]}\n", 1, "gold: expected a string"},
     };
@@ -140,8 +154,8 @@ static void test_errors(void) {
         char where[320];
         snprintf(where, sizeof where, "%s:%zu: ", path, cases[i].line);
         CHECKF(st == ALLOT_E_PARSE || st == ALLOT_E_INVALID, "case %zu: status %d", i, (int)st);
-        CHECKF(strncmp(err.msg, where, strlen(where)) == 0, "case %zu: message '%s' does not start with '%s'", i,
-               err.msg, where);
+        CHECKF(strncmp(err.msg, where, strlen(where)) == 0, "case %zu: message '%s' does not start with '%s'",
+               i, err.msg, where);
         CHECKF(strstr(err.msg, cases[i].needle) != NULL, "case %zu: message '%s' lacks '%s'", i, err.msg,
                cases[i].needle);
     }
@@ -161,7 +175,9 @@ static void test_many_lines(void) {
     for (int i = 0; i < n; i++) {
         fprintf(fp, "{\"id\":\"q%d\",\"samples\":[", i);
         int m = i == 777 ? 5000 : 3;
-        for (int j = 0; j < m; j++) fprintf(fp, "%s{\"correct\":%s,\"answer\":\"%d\"}", j ? "," : "", (i + j) % 2 ? "true" : "false", j % 7);
+        for (int j = 0; j < m; j++)
+            fprintf(fp, "%s{\"correct\":%s,\"answer\":\"%d\"}", j ? "," : "", (i + j) % 2 ? "true" : "false",
+                    j % 7);
         fputs("]}\n", fp);
     }
     CHECK(fclose(fp) == 0);

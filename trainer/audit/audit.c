@@ -58,8 +58,8 @@ typedef struct pol {
     double *len_tr, *len_te;                     /* prompt length in bytes */
     double *score_tr, *score_te;                 /* predicted difficulty: expected class cost */
     cJSON *train_metrics;                        /* a copy of provenance.metrics (may be NULL) */
-    int in_sample;                               /* no out-of-fold block: training-pool probabilities are in-sample */
-    int value;                                   /* value policy: the scores are predicted accuracies */
+    int in_sample; /* no out-of-fold block: training-pool probabilities are in-sample */
+    int value;     /* value policy: the scores are predicted accuracies */
 } pol;
 
 /* The runtime rule behind a report rule: for value policies both are the value rule (calibrated
@@ -158,20 +158,22 @@ static allot_status pol_load(pol *p, const char *path, const allot_curves *c, co
     cJSON *vid = cJSON_GetObjectItemCaseSensitive(val, "ids");
     cJSON *vpr = cJSON_GetObjectItemCaseSensitive(val, "prob");
     if (!cJSON_IsString(sha) || !cJSON_IsNumber(bud) || !cJSON_IsArray(tid)) {
-        st = allot_error_set(err, ALLOT_E_INVALID,
-                             "%s: provenance lacks input_sha256, budget or split.test_ids (not written by allot "
-                             "train?)",
-                             path);
+        st = allot_error_set(
+            err, ALLOT_E_INVALID,
+            "%s: provenance lacks input_sha256, budget or split.test_ids (not written by allot "
+            "train?)",
+            path);
         goto done;
     }
     /* without the out-of-fold block (allot train --no-validation) the runtime's in-sample
      * predictions on the training pool stand in (optimistic; reported) */
     p->in_sample = !(cJSON_IsArray(vid) && cJSON_IsArray(vpr));
     if (strcmp(sha->valuestring, curves_sha)) {
-        st = allot_error_set(err, ALLOT_E_INVALID,
-                             "%s was trained on a different curves file (SHA-256 %.12s..., this file %.12s...): "
-                             "its held-out split would not be held out",
-                             path, sha->valuestring, curves_sha);
+        st = allot_error_set(
+            err, ALLOT_E_INVALID,
+            "%s was trained on a different curves file (SHA-256 %.12s..., this file %.12s...): "
+            "its held-out split would not be held out",
+            path, sha->valuestring, curves_sha);
         goto done;
     }
     p->train_budget = bud->valuedouble;
@@ -188,8 +190,8 @@ static allot_status pol_load(pol *p, const char *path, const allot_curves *c, co
     }
     for (size_t t = 0; t < T; t++)
         if (strcmp(allot_rt_tier_name(p->rt, t), c->tier_names[t])) {
-            st = allot_error_set(err, ALLOT_E_INVALID, "%s: tier %zu is '%s', the curves file's '%s'", path, t,
-                                 allot_rt_tier_name(p->rt, t), c->tier_names[t]);
+            st = allot_error_set(err, ALLOT_E_INVALID, "%s: tier %zu is '%s', the curves file's '%s'", path,
+                                 t, allot_rt_tier_name(p->rt, t), c->tier_names[t]);
             goto done;
         }
     p->K = allot_rt_n_classes(p->rt);
@@ -210,7 +212,8 @@ static allot_status pol_load(pol *p, const char *path, const allot_curves *c, co
         const cJSON *e;
         cJSON_ArrayForEach(e, tid) {
             if (!cJSON_IsString(e)) {
-                st = allot_error_set(err, ALLOT_E_INVALID, "%s: provenance.split.test_ids[%zu] is not a string", path, j);
+                st = allot_error_set(err, ALLOT_E_INVALID,
+                                     "%s: provenance.split.test_ids[%zu] is not a string", path, j);
                 goto done;
             }
             tids[j++] = e->valuestring;
@@ -219,7 +222,8 @@ static allot_status pol_load(pol *p, const char *path, const allot_curves *c, co
     st = allot_split_from_test_ids(c, tids, nt, &p->sp, err);
     if (st != ALLOT_OK) goto done;
     if (p->sp.n_test == 0) {
-        st = allot_error_set(err, ALLOT_E_INVALID, "%s has no held-out queries (trained with --test-fraction 0)", path);
+        st = allot_error_set(err, ALLOT_E_INVALID,
+                             "%s has no held-out queries (trained with --test-fraction 0)", path);
         goto done;
     }
     p->nte = p->sp.n_test;
@@ -241,9 +245,9 @@ static allot_status pol_load(pol *p, const char *path, const allot_curves *c, co
     p->score_te = malloc(p->nte * sizeof(double));
     size_t ne = allot_featurizer_n_extra(allot_rt_featurizer(p->rt));
     extras = malloc((ne ? ne : 1) * sizeof(double));
-    if (!p->class_tier || !p->class_cost || !p->acc_te || !p->cost_te || !p->acc_tr || !p->cost_tr || !p->prob_te ||
-        !p->prob_tr || !p->realised_tr || !p->rt_tier_te || !p->len_tr || !p->len_te || !p->score_tr ||
-        !p->score_te || !extras) {
+    if (!p->class_tier || !p->class_cost || !p->acc_te || !p->cost_te || !p->acc_tr || !p->cost_tr ||
+        !p->prob_te || !p->prob_tr || !p->realised_tr || !p->rt_tier_te || !p->len_tr || !p->len_te ||
+        !p->score_tr || !p->score_te || !extras) {
         st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
         goto done;
     }
@@ -270,8 +274,9 @@ static allot_status pol_load(pol *p, const char *path, const allot_curves *c, co
     /* validation (out-of-fold) probabilities of the training pool, matched by id */
     size_t nv = p->in_sample ? p->ntr : (size_t)cJSON_GetArraySize(vid);
     if (nv != p->ntr || (!p->in_sample && (size_t)cJSON_GetArraySize(vpr) != nv)) {
-        st = allot_error_set(err, ALLOT_E_INVALID, "%s: provenance.validation has %zu ids, the training pool %zu",
-                             path, nv, p->ntr);
+        st =
+            allot_error_set(err, ALLOT_E_INVALID,
+                            "%s: provenance.validation has %zu ids, the training pool %zu", path, nv, p->ntr);
         goto done;
     }
     /* train rows are in curves order; validation ids were written in the same order by allot train */
@@ -283,13 +288,15 @@ static allot_status pol_load(pol *p, const char *path, const allot_curves *c, co
             if (st != ALLOT_OK) goto done;
             const char *pr = c->prompts ? c->prompts[i] : NULL;
             size_t tier;
-            st = allot_rt_predict(p->rt, pr, pr ? strlen(pr) : 0, extras, ne, ALLOT_RT_BUNDLE_RULE, NAN, &tier,
-                                  p->prob_tr + j * K, err);
+            st = allot_rt_predict(p->rt, pr, pr ? strlen(pr) : 0, extras, ne, ALLOT_RT_BUNDLE_RULE, NAN,
+                                  &tier, p->prob_tr + j * K, err);
             if (st != ALLOT_OK) goto done;
         } else {
-            if (!cJSON_IsString(idj) || strcmp(idj->valuestring, c->ids[i]) || cJSON_GetArraySize(row) != (int)K) {
-                st = allot_error_set(err, ALLOT_E_INVALID, "%s: provenance.validation row %zu does not match query %s",
-                                     path, j, c->ids[i]);
+            if (!cJSON_IsString(idj) || strcmp(idj->valuestring, c->ids[i]) ||
+                cJSON_GetArraySize(row) != (int)K) {
+                st = allot_error_set(err, ALLOT_E_INVALID,
+                                     "%s: provenance.validation row %zu does not match query %s", path, j,
+                                     c->ids[i]);
                 goto done;
             }
             size_t k = 0;
@@ -333,12 +340,14 @@ typedef struct tiers_out {
     int *oracle, *learned[2], *length, *bins;
 } tiers_out;
 
-static allot_status eval_budget(const pol *p, double b, uint64_t seed, beval *e, tiers_out *to, allot_error *err) {
+static allot_status eval_budget(const pol *p, double b, uint64_t seed, beval *e, tiers_out *to,
+                                allot_error *err) {
     memset(e, 0, sizeof *e);
     e->budget = b;
     size_t T = p->T, K = p->K, nte = p->nte, ntr = p->ntr;
     allot_status st = ALLOT_OK;
-    int *orc = malloc(nte * sizeof *orc), *lt = malloc(nte * sizeof *lt), *trc = malloc((ntr ? ntr : 1) * sizeof *trc);
+    int *orc = malloc(nte * sizeof *orc), *lt = malloc(nte * sizeof *lt),
+        *trc = malloc((ntr ? ntr : 1) * sizeof *trc);
     int *grp = malloc((ntr ? ntr : 1) * sizeof *grp);
     size_t *cnt = calloc(T, sizeof *cnt);
     double *ta = malloc(T * sizeof *ta), *tc = malloc(T * sizeof *tc), *mix = malloc(T * sizeof *mix);
@@ -428,12 +437,15 @@ static allot_status eval_budget(const pol *p, double b, uint64_t seed, beval *e,
             for (size_t t = 0; t < T; t++) mix_s[t] = s * mix_tr[t] + (t == cheapest ? 1 - s : 0);
             allot_score_thresholds(p->len_tr, ntr, mix_s, trc_cost, T, thr);
             double cc = 0;
-            for (size_t j = 0; j < ntr; j++) cc += p->cost_tr[j * T + (size_t)allot_score_tier(thr, trc_cost, T, p->len_tr[j])];
+            for (size_t j = 0; j < ntr; j++)
+                cc += p->cost_tr[j * T + (size_t)allot_score_tier(thr, trc_cost, T, p->len_tr[j])];
             cc /= (double)ntr;
             int ok = cc <= b * (1 + 1e-12);
             if (it == 0 && ok) break; /* the oracle's own mix already meets the budget */
-            if (ok) s_lo = s;
-            else s_hi = s;
+            if (ok)
+                s_lo = s;
+            else
+                s_hi = s;
             s = it == 0 ? 0.5 : 0.5 * (s_lo + s_hi);
             if (it == 59 || s_hi - s_lo < 1e-9) {
                 s = s_lo;
@@ -457,7 +469,8 @@ static allot_status eval_budget(const pol *p, double b, uint64_t seed, beval *e,
             st = allot_error_set(err, ALLOT_E_NOMEM, "difficulty bins: allocation failed");
             goto done;
         }
-        for (size_t j = 0; j < nte; j++) lt[j] = e->bins_tier[allot_bin_of(e->bins_edges, N_BINS, p->score_te[j])];
+        for (size_t j = 0; j < nte; j++)
+            lt[j] = e->bins_tier[allot_bin_of(e->bins_edges, N_BINS, p->score_te[j])];
         allot_alloc_eval(p->acc_te, p->cost_te, nte, T, lt, &e->bins_acc, &e->bins_cost);
         if (to && to->bins) memcpy(to->bins, lt, nte * sizeof *lt);
     }
@@ -465,13 +478,14 @@ static allot_status eval_budget(const pol *p, double b, uint64_t seed, beval *e,
      * out-of-fold probabilities at b) and argmax */
     double mu = p->bundle_mu;
     if (fabs(b - p->train_budget) > 1e-12 * (fabs(b) > 1 ? fabs(b) : 1) && ntr)
-        mu = allot_calibrate_price(rt_rule_of(p, R_CAL), p->prob_tr, ntr, (int)K, p->class_cost, p->realised_tr, b);
+        mu = allot_calibrate_price(rt_rule_of(p, R_CAL), p->prob_tr, ntr, (int)K, p->class_cost,
+                                   p->realised_tr, b);
     e->mu[R_CAL] = mu;
     e->mu[R_ARG] = 0;
     for (int rule = 0; rule < 2; rule++) {
         for (size_t j = 0; j < nte; j++) {
-            size_t cls = allot_rt_rule_apply(rt_rule_of(p, rule), e->mu[rule],
-                                             p->prob_te + j * K, p->class_cost, K);
+            size_t cls =
+                allot_rt_rule_apply(rt_rule_of(p, rule), e->mu[rule], p->prob_te + j * K, p->class_cost, K);
             lt[j] = p->class_tier[cls];
         }
         allot_alloc_eval(p->acc_te, p->cost_te, nte, T, lt, &e->learned_acc[rule], &e->learned_cost[rule]);
@@ -494,8 +508,12 @@ done:
 
 /* ---- report helpers ------------------------------------------------------------------------ */
 
-static cJSON *num_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
-static void add_num(cJSON *o, const char *k, double v) { cJSON_AddItemToObject(o, k, num_or_null(v)); }
+static cJSON *num_or_null(double v) {
+    return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+}
+static void add_num(cJSON *o, const char *k, double v) {
+    cJSON_AddItemToObject(o, k, num_or_null(v));
+}
 
 static cJSON *acc_cost(double acc, double cost) {
     cJSON *o = cJSON_CreateObject();
@@ -531,7 +549,9 @@ static int ensure_dir(const char *dir, allot_error *err) {
     return 0;
 }
 
-static double safe_ratio(double a, double b) { return fabs(b) > 1e-15 ? a / b : NAN; }
+static double safe_ratio(double a, double b) {
+    return fabs(b) > 1e-15 ? a / b : NAN;
+}
 
 static int cmp_d(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -547,8 +567,8 @@ static double jget(const cJSON *o, const char *k, double dflt) {
 
 /* The training options recorded in a bundle (learner, parameters, split, features); the comma
  * lists of feature names are written into feat/meta (caller-owned buffers). */
-static allot_status options_from_bundle(const pol *p, allot_train_options *o, char *feat, size_t feat_cap, char *meta,
-                                        size_t meta_cap, allot_error *err) {
+static allot_status options_from_bundle(const pol *p, allot_train_options *o, char *feat, size_t feat_cap,
+                                        char *meta, size_t meta_cap, allot_error *err) {
     allot_train_options_default(o);
     size_t len = 0;
     char *text = slurp(p->path, &len, err);
@@ -565,11 +585,13 @@ static allot_status options_from_bundle(const pol *p, allot_train_options *o, ch
     o->folds = (int)jget(sp, "folds", 5);
     o->rule = p->bundle_rule == ALLOT_RT_ARGMAX ? ALLOT_DECISION_ARGMAX : ALLOT_DECISION_CALIBRATED;
     const cJSON *tg = cJSON_GetObjectItemCaseSensitive(prov, "target");
-    o->target = cJSON_IsString(tg) && !strcmp(tg->valuestring, "value") ? ALLOT_TARGET_TIER_VALUE : ALLOT_TARGET_TIER_LABEL;
+    o->target = cJSON_IsString(tg) && !strcmp(tg->valuestring, "value") ? ALLOT_TARGET_TIER_VALUE
+                                                                        : ALLOT_TARGET_TIER_LABEL;
     /* a value bundle's rule is "value" either way: the training option is in the provenance */
     const cJSON *ro = cJSON_GetObjectItemCaseSensitive(prov, "rule_option");
-    if (p->value) o->rule = cJSON_IsString(ro) && !strcmp(ro->valuestring, "argmax") ? ALLOT_DECISION_ARGMAX
-                                                                                     : ALLOT_DECISION_CALIBRATED;
+    if (p->value)
+        o->rule = cJSON_IsString(ro) && !strcmp(ro->valuestring, "argmax") ? ALLOT_DECISION_ARGMAX
+                                                                           : ALLOT_DECISION_CALIBRATED;
     o->xgb.rounds = (int)jget(lp, "max_rounds", o->xgb.rounds);
     o->xgb.max_depth = (int)jget(lp, "max_depth", o->xgb.max_depth);
     o->xgb.eta = jget(lp, "eta", o->xgb.eta);
@@ -604,7 +626,8 @@ static allot_status options_from_bundle(const pol *p, allot_train_options *o, ch
         char *buf = is_m ? meta : feat;
         size_t *l = is_m ? &ml : &fl, cap = is_m ? meta_cap : feat_cap;
         int w = snprintf(buf + *l, cap - *l, "%s%s", *l ? "," : "", bare);
-        if (w < 0 || (size_t)w >= cap - *l) return allot_error_set(err, ALLOT_E_UNSUPPORTED, "too many feature names");
+        if (w < 0 || (size_t)w >= cap - *l)
+            return allot_error_set(err, ALLOT_E_UNSUPPORTED, "too many feature names");
         *l += (size_t)w;
     }
     o->features = feat;
@@ -615,8 +638,9 @@ static allot_status options_from_bundle(const pol *p, allot_train_options *o, ch
 }
 
 /* Retrain policy p at budget b into tmp_path and evaluate it on the same held-out set. */
-static allot_status retrain_eval(const pol *p, const allot_curves *c, const char *curves_path, const char *sha,
-                                 double b, uint64_t seed, const char *tmp_path, beval *x, allot_error *err) {
+static allot_status retrain_eval(const pol *p, const allot_curves *c, const char *curves_path,
+                                 const char *sha, double b, uint64_t seed, const char *tmp_path, beval *x,
+                                 allot_error *err) {
     allot_train_options o;
     char feat[8192], meta[8192];
     allot_status st = options_from_bundle(p, &o, feat, sizeof feat, meta, sizeof meta, err);
@@ -626,8 +650,10 @@ static allot_status retrain_eval(const pol *p, const allot_curves *c, const char
     if (st != ALLOT_OK) return st;
     pol q;
     st = pol_load(&q, tmp_path, c, sha, err);
-    if (st == ALLOT_OK && (q.nte != p->nte || memcmp(q.sp.test_idx, p->sp.test_idx, p->nte * sizeof *p->sp.test_idx)))
-        st = allot_error_set(err, ALLOT_E_INTERNAL, "retraining %s did not reproduce its held-out split", p->path);
+    if (st == ALLOT_OK &&
+        (q.nte != p->nte || memcmp(q.sp.test_idx, p->sp.test_idx, p->nte * sizeof *p->sp.test_idx)))
+        st = allot_error_set(err, ALLOT_E_INTERNAL, "retraining %s did not reproduce its held-out split",
+                             p->path);
     beval e;
     if (st == ALLOT_OK) st = eval_budget(&q, b, seed, &e, NULL, err);
     if (st == ALLOT_OK) {
@@ -645,12 +671,14 @@ static allot_status retrain_eval(const pol *p, const allot_curves *c, const char
 /* ---- the audit ----------------------------------------------------------------------------- */
 
 allot_status allot_audit_run(const allot_curves *c, const char *curves_path, const char *const *policies,
-                             size_t n_policies, const allot_audit_options *o, const char *out_dir, char **report_json,
-                             char **report_md, allot_audit_summary *summaries, allot_error *err) {
+                             size_t n_policies, const allot_audit_options *o, const char *out_dir,
+                             char **report_json, char **report_md, allot_audit_summary *summaries,
+                             allot_error *err) {
     if (report_json) *report_json = NULL;
     if (report_md) *report_md = NULL;
     if (!n_policies) return allot_error_set(err, ALLOT_E_ARGUMENT, "no policy to audit");
-    if (!(o->budget >= 0) || !isfinite(o->budget)) return allot_error_set(err, ALLOT_E_ARGUMENT, "--budget must be >= 0");
+    if (!(o->budget >= 0) || !isfinite(o->budget))
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "--budget must be >= 0");
     char sha[65];
     allot_status st = allot_learn_file_sha256(curves_path, sha, err);
     if (st != ALLOT_OK) return st;
@@ -658,7 +686,8 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
 
     size_t T = c->n_tiers;
     if (T > ALLOT_AUDIT_MAX_TIERS)
-        return allot_error_set(err, ALLOT_E_UNSUPPORTED, "the audit handles at most %d tiers, the curves file has %zu",
+        return allot_error_set(err, ALLOT_E_UNSUPPORTED,
+                               "the audit handles at most %d tiers, the curves file has %zu",
                                ALLOT_AUDIT_MAX_TIERS, T);
     pol *ps = calloc(n_policies, sizeof *ps);
     cJSON *root = cJSON_CreateObject();
@@ -726,40 +755,51 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
     cJSON *tiers_j = cJSON_AddArrayToObject(root, "tiers");
     for (size_t t = 0; t < T; t++) cJSON_AddItemToArray(tiers_j, cJSON_CreateString(c->tier_names[t]));
     cJSON *defs = cJSON_AddObjectToObject(root, "definitions");
-    cJSON_AddStringToObject(defs, "uniform",
-                            "upper concave hull of the single tiers' (mean cost, mean acc) on the held-out set; at B "
-                            "one tier or the expected mixture of the two neighbouring hull tiers costing exactly B");
-    cJSON_AddStringToObject(defs, "best_single", "the most accurate single tier whose held-out mean cost is <= B");
-    cJSON_AddStringToObject(defs, "random_mix",
-                            "each query draws a tier independently with the held-out oracle's tier frequencies "
-                            "(expectation; one seeded draw beside)");
-    cJSON_AddStringToObject(defs, "prompt_length",
-                            "longer prompt -> dearer tier: thresholds on training-pool prompt lengths (bytes) so "
-                            "that the tier frequencies equal the training-pool oracle's at B, shrunk towards the cheapest tier (mix_shrink "
-                            "s: (1-s) cheapest + s mix, bisection) when that overspends on the training pool");
-    cJSON_AddStringToObject(defs, "difficulty_bins",
-                            "5 quantile bins of the policy's predicted expected cost sum_c p(c|x) cost_c "
-                            "(value policies: 1 - the mean predicted accuracy over tiers) "
-                            "(out-of-fold on the training pool); one tier per bin chosen by the exact oracle on "
-                            "the training pool under B");
-    cJSON_AddStringToObject(defs, "gap",
-                            "gap_i = v_i(o_i) - min_t v_i(t), v_i(t) = acc_i(t) - lambda*cost_i(t) at the held-out "
-                            "oracle's lambda (Lagrangian) or v = acc (accuracy); o_i = the oracle's tier");
+    cJSON_AddStringToObject(
+        defs, "uniform",
+        "upper concave hull of the single tiers' (mean cost, mean acc) on the held-out set; at B "
+        "one tier or the expected mixture of the two neighbouring hull tiers costing exactly B");
+    cJSON_AddStringToObject(defs, "best_single",
+                            "the most accurate single tier whose held-out mean cost is <= B");
+    cJSON_AddStringToObject(
+        defs, "random_mix",
+        "each query draws a tier independently with the held-out oracle's tier frequencies "
+        "(expectation; one seeded draw beside)");
+    cJSON_AddStringToObject(
+        defs, "prompt_length",
+        "longer prompt -> dearer tier: thresholds on training-pool prompt lengths (bytes) so "
+        "that the tier frequencies equal the training-pool oracle's at B, shrunk towards the cheapest tier "
+        "(mix_shrink "
+        "s: (1-s) cheapest + s mix, bisection) when that overspends on the training pool");
+    cJSON_AddStringToObject(
+        defs, "difficulty_bins",
+        "5 quantile bins of the policy's predicted expected cost sum_c p(c|x) cost_c "
+        "(value policies: 1 - the mean predicted accuracy over tiers) "
+        "(out-of-fold on the training pool); one tier per bin chosen by the exact oracle on "
+        "the training pool under B");
+    cJSON_AddStringToObject(
+        defs, "gap",
+        "gap_i = v_i(o_i) - min_t v_i(t), v_i(t) = acc_i(t) - lambda*cost_i(t) at the held-out "
+        "oracle's lambda (Lagrangian) or v = acc (accuracy); o_i = the oracle's tier");
     cJSON_AddStringToObject(defs, "bound_literature", "imitation error x max_i gap_i");
     cJSON_AddStringToObject(defs, "bound_data", "(1/n) sum over misclassified queries of gap_i");
     cJSON_AddStringToObject(defs, "gain_capture", "(learned - uniform) / (oracle - uniform), accuracy at B");
-    cJSON_AddStringToObject(defs, "efficiency",
-                            "budget the uniform frontier needs to reach the learned accuracy, and its ratio to the "
-                            "learned policy's realised mean cost");
-    cJSON_AddStringToObject(defs, "sweep",
-                            "per budget b: oracle, baselines and heuristics re-solved at b; the learned classifier "
-                            "is kept and only mu is recalibrated on the out-of-fold probabilities at b");
+    cJSON_AddStringToObject(
+        defs, "efficiency",
+        "budget the uniform frontier needs to reach the learned accuracy, and its ratio to the "
+        "learned policy's realised mean cost");
+    cJSON_AddStringToObject(
+        defs, "sweep",
+        "per budget b: oracle, baselines and heuristics re-solved at b; the learned classifier "
+        "is kept and only mu is recalibrated on the out-of-fold probabilities at b");
     cJSON *pols_j = cJSON_AddArrayToObject(root, "policies");
 
-    fprintf(mdf, "# allot audit\n\ncurves `%s` (SHA-256 `%.16s...`), budget **%g**, %zu tiers.\n\n", curves_path, sha,
-            o->budget, T);
-    fprintf(mdf, "Every figure is on the held-out queries recorded in each policy's provenance (never trained on).\n"
-                 "Definitions: docs/learn-and-audit.md.\n\n");
+    fprintf(mdf, "# allot audit\n\ncurves `%s` (SHA-256 `%.16s...`), budget **%g**, %zu tiers.\n\n",
+            curves_path, sha, o->budget, T);
+    fprintf(
+        mdf,
+        "Every figure is on the held-out queries recorded in each policy's provenance (never trained on).\n"
+        "Definitions: docs/learn-and-audit.md.\n\n");
 
     allot_progress pg;
     allot_progress_start(&pg, "audit sweep (policy x budget)", n_policies * n_sweep, o->progress);
@@ -768,7 +808,8 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
     for (size_t k = 0; k < n_policies; k++) {
         pol *p = &ps[k];
         size_t nte = p->nte, K = p->K;
-        int *to_orc = malloc(nte * sizeof(int)), *to_l[2] = {malloc(nte * sizeof(int)), malloc(nte * sizeof(int))};
+        int *to_orc = malloc(nte * sizeof(int)),
+            *to_l[2] = {malloc(nte * sizeof(int)), malloc(nte * sizeof(int))};
         int *to_len = malloc(nte * sizeof(int)), *to_bins = malloc(nte * sizeof(int));
         size_t *conf = malloc(T * T * sizeof *conf);
         double *diff = malloc(nte * sizeof *diff);
@@ -801,9 +842,10 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
         cJSON_AddStringToObject(pj, "learner", p->learner);
         cJSON_AddStringToObject(pj, "target", p->value ? "value" : "tier");
         if (p->value)
-            cJSON_AddStringToObject(pj, "rules",
-                                    "value policy: 'calibrated' = the value rule argmax_t acc_hat_t - lambda cost_t at "
-                                    "the calibrated lambda (reported as mu); 'argmax' = the value rule at lambda 0");
+            cJSON_AddStringToObject(
+                pj, "rules",
+                "value policy: 'calibrated' = the value rule argmax_t acc_hat_t - lambda cost_t at "
+                "the calibrated lambda (reported as mu); 'argmax' = the value rule at lambda 0");
         add_num(pj, "trained_budget", p->train_budget);
         cJSON_AddStringToObject(pj, "bundle_rule", p->value ? "value" : RULE_NAME[brule]);
         add_num(pj, "bundle_mu", p->bundle_mu);
@@ -812,9 +854,11 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
         cJSON_AddNumberToObject(pj, "n_classes", (double)K);
         cJSON_AddNumberToObject(pj, "runtime_decision_mismatches", (double)rt_mismatch);
         cJSON_AddStringToObject(pj, "training_pool_probabilities",
-                                p->in_sample ? "in-sample (the bundle has no out-of-fold block)" : "out-of-fold");
+                                p->in_sample ? "in-sample (the bundle has no out-of-fold block)"
+                                             : "out-of-fold");
         if (p->train_metrics) {
-            cJSON_AddItemToObject(pj, "training_metrics", p->train_metrics); /* from the bundle's provenance */
+            cJSON_AddItemToObject(pj, "training_metrics",
+                                  p->train_metrics); /* from the bundle's provenance */
             p->train_metrics = NULL;
         }
 
@@ -836,8 +880,10 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
         add_num(uj, "weight_hi", e.uniform_w);
         cJSON_AddItemToObject(base, "uniform", uj);
         cJSON *bj = acc_cost(e.best_acc, e.best_cost);
-        if (e.best_tier >= 0) cJSON_AddStringToObject(bj, "tier", c->tier_names[e.best_tier]);
-        else cJSON_AddNullToObject(bj, "tier");
+        if (e.best_tier >= 0)
+            cJSON_AddStringToObject(bj, "tier", c->tier_names[e.best_tier]);
+        else
+            cJSON_AddNullToObject(bj, "tier");
         cJSON_AddItemToObject(base, "best_single", bj);
         cJSON *rj = acc_cost(e.random_acc, e.random_cost);
         add_num(rj, "draw_acc", e.random_draw_acc);
@@ -848,7 +894,8 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
         cJSON_AddItemToObject(base, "prompt_length", plj);
         cJSON *dj = acc_cost(e.bins_acc, e.bins_cost);
         cJSON *dt = cJSON_AddArrayToObject(dj, "bin_tiers");
-        for (int g = 0; g < N_BINS; g++) cJSON_AddItemToArray(dt, cJSON_CreateString(c->tier_names[e.bins_tier[g]]));
+        for (int g = 0; g < N_BINS; g++)
+            cJSON_AddItemToArray(dt, cJSON_CreateString(c->tier_names[e.bins_tier[g]]));
         cJSON *de = cJSON_AddArrayToObject(dj, "bin_edges");
         for (int g = 0; g + 1 < N_BINS; g++) cJSON_AddItemToArray(de, num_or_null(e.bins_edges[g]));
         cJSON_AddItemToObject(base, "difficulty_bins", dj);
@@ -884,10 +931,12 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
             cJSON *cm = cJSON_AddArrayToObject(x, "confusion");
             for (size_t t = 0; t < T; t++) {
                 cJSON *row = cJSON_CreateArray();
-                for (size_t u = 0; u < T; u++) cJSON_AddItemToArray(row, cJSON_CreateNumber((double)conf[t * T + u]));
+                for (size_t u = 0; u < T; u++)
+                    cJSON_AddItemToArray(row, cJSON_CreateNumber((double)conf[t * T + u]));
                 cJSON_AddItemToArray(cm, row);
             }
-            allot_regret_compute(p->acc_te, p->cost_te, nte, T, e.oracle_lambda, to_orc, to_l[rule], &rg[rule]);
+            allot_regret_compute(p->acc_te, p->cost_te, nte, T, e.oracle_lambda, to_orc, to_l[rule],
+                                 &rg[rule]);
             if (!rg[rule].holds) all_hold = 0;
             cJSON *rr = cJSON_AddObjectToObject(x, "regret");
             add_num(rr, "lambda", rg[rule].lambda);
@@ -929,7 +978,8 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
                 double uacc = (1 - e.uniform_w) * a[e.uniform_lo] + e.uniform_w * a[e.uniform_hi];
                 diff[j] = a[to_l[rule][j]] - uacc;
             }
-            allot_bootstrap_mean(diff, nte, o->bootstrap, o->seed, 0.95, &ci[rule][0], &ci[rule][1], &ci[rule][2]);
+            allot_bootstrap_mean(diff, nte, o->bootstrap, o->seed, 0.95, &ci[rule][0], &ci[rule][1],
+                                 &ci[rule][2]);
             cJSON *bs = cJSON_AddObjectToObject(x, "learned_minus_uniform");
             add_num(bs, "mean", ci[rule][0]);
             add_num(bs, "ci95_lo", ci[rule][1]);
@@ -942,8 +992,8 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
         static const char *const BUCKET[N_BUCKETS] = {"0-0.2 (hardest)", "0.2-0.4", "0.4-0.6", "0.6-0.8",
                                                       "0.8-1 (easiest)"};
         enum { S_ORACLE, S_CAL, S_ARG, S_UNIFORM, S_LENGTH, S_BINS, N_SER };
-        static const char *const SER[N_SER] = {"oracle", "learned (calibrated)", "learned (argmax)", "uniform",
-                                               "prompt length", "difficulty bins"};
+        static const char *const SER[N_SER] = {"oracle",  "learned (calibrated)", "learned (argmax)",
+                                               "uniform", "prompt length",        "difficulty bins"};
         double bucket_cost[N_SER * N_BUCKETS], bucket_acc[N_SER * N_BUCKETS];
         size_t bucket_n[N_BUCKETS] = {0};
         memset(bucket_cost, 0, sizeof bucket_cost);
@@ -972,7 +1022,8 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
             }
         }
         cJSON *bk = cJSON_AddObjectToObject(pj, "by_difficulty");
-        cJSON_AddStringToObject(bk, "bucket_by", "the query's mean accuracy over all tiers (held-out), 5 equal-width buckets");
+        cJSON_AddStringToObject(bk, "bucket_by",
+                                "the query's mean accuracy over all tiers (held-out), 5 equal-width buckets");
         cJSON *bb = cJSON_AddArrayToObject(bk, "buckets");
         for (int g = 0; g < N_BUCKETS; g++) {
             cJSON *q = cJSON_CreateObject();
@@ -1022,10 +1073,13 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
             cJSON *lc = acc_cost(x->learned_acc[R_CAL], x->learned_cost[R_CAL]);
             add_num(lc, "mu", x->mu[R_CAL]);
             cJSON_AddItemToObject(q, "learned_calibrated", lc);
-            cJSON_AddItemToObject(q, "learned_argmax", acc_cost(x->learned_acc[R_ARG], x->learned_cost[R_ARG]));
+            cJSON_AddItemToObject(q, "learned_argmax",
+                                  acc_cost(x->learned_acc[R_ARG], x->learned_cost[R_ARG]));
             if (x->has_retrained) {
-                cJSON_AddItemToObject(q, "retrained_calibrated", acc_cost(x->retrained_acc[R_CAL], x->retrained_cost[R_CAL]));
-                cJSON_AddItemToObject(q, "retrained_argmax", acc_cost(x->retrained_acc[R_ARG], x->retrained_cost[R_ARG]));
+                cJSON_AddItemToObject(q, "retrained_calibrated",
+                                      acc_cost(x->retrained_acc[R_CAL], x->retrained_cost[R_CAL]));
+                cJSON_AddItemToObject(q, "retrained_argmax",
+                                      acc_cost(x->retrained_acc[R_ARG], x->retrained_cost[R_ARG]));
             }
             cJSON_AddItemToArray(swj, q);
             allot_progress_update(&pg, ++pg_done);
@@ -1034,48 +1088,64 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
         /* report.md */
         fprintf(mdf, "## %s (%s%s, trained at budget %g, bundle rule %s)\n\n", p->name, p->learner,
                 p->value ? " value regressors" : "", p->train_budget, p->value ? "value" : RULE_NAME[brule]);
-        fprintf(mdf, "%zu held-out queries, %zu training queries, %zu classes. Runtime decisions differing from the "
-                     "audited ones: %zu.\n\n",
-                nte, p->ntr, K, rt_mismatch);
+        fprintf(
+            mdf,
+            "%zu held-out queries, %zu training queries, %zu classes. Runtime decisions differing from the "
+            "audited ones: %zu.\n\n",
+            nte, p->ntr, K, rt_mismatch);
         if (p->in_sample)
-            fprintf(mdf, "The bundle carries no out-of-fold probabilities (trained with --no-validation): the sweep's "
-                         "recalibration and the difficulty bins use in-sample predictions on the training pool "
-                         "(optimistic).\n\n");
+            fprintf(
+                mdf,
+                "The bundle carries no out-of-fold probabilities (trained with --no-validation): the sweep's "
+                "recalibration and the difficulty bins use in-sample predictions on the training pool "
+                "(optimistic).\n\n");
         if (p->value)
-            fprintf(mdf, "Value policy (per-tier accuracy regressors): *calibrated* is the value rule argmax_t "
-                         "acc_hat_t - lambda cost_t at the calibrated lambda (shown as mu), *argmax* the value rule at "
-                         "lambda 0 (the most accurate predicted tier).\n\n");
+            fprintf(mdf,
+                    "Value policy (per-tier accuracy regressors): *calibrated* is the value rule argmax_t "
+                    "acc_hat_t - lambda cost_t at the calibrated lambda (shown as mu), *argmax* the value "
+                    "rule at "
+                    "lambda 0 (the most accurate predicted tier).\n\n");
         fprintf(mdf, "| allocation | accuracy | mean cost | note |\n|---|---|---|---|\n");
-        fprintf(mdf, "| oracle | %.4f | %.3f | lambda %.4g |\n", e.oracle_acc, e.oracle_cost, e.oracle_lambda);
+        fprintf(mdf, "| oracle | %.4f | %.3f | lambda %.4g |\n", e.oracle_acc, e.oracle_cost,
+                e.oracle_lambda);
         for (int rule = 0; rule < 2; rule++)
-            fprintf(mdf, "| learned (%s) | %.4f | %.3f | mu %.4g; imitation %.4f; gain capture %.3f |\n", RULE_NAME[rule],
-                    e.learned_acc[rule], e.learned_cost[rule], e.mu[rule], 1 - rg[rule].imitation_error, gain[rule]);
+            fprintf(mdf, "| learned (%s) | %.4f | %.3f | mu %.4g; imitation %.4f; gain capture %.3f |\n",
+                    RULE_NAME[rule], e.learned_acc[rule], e.learned_cost[rule], e.mu[rule],
+                    1 - rg[rule].imitation_error, gain[rule]);
         fprintf(mdf, "| uniform | %.4f | %.3f | %s/%s, w %.3f |\n", e.uniform_acc, e.uniform_cost,
                 c->tier_names[e.uniform_lo], c->tier_names[e.uniform_hi], e.uniform_w);
         if (e.best_tier >= 0)
-            fprintf(mdf, "| best single tier | %.4f | %.3f | %s |\n", e.best_acc, e.best_cost, c->tier_names[e.best_tier]);
-        else fprintf(mdf, "| best single tier | - | - | no tier within budget |\n");
-        fprintf(mdf, "| random, oracle's mix | %.4f | %.3f | expectation; one draw %.4f |\n", e.random_acc, e.random_cost,
-                e.random_draw_acc);
+            fprintf(mdf, "| best single tier | %.4f | %.3f | %s |\n", e.best_acc, e.best_cost,
+                    c->tier_names[e.best_tier]);
+        else
+            fprintf(mdf, "| best single tier | - | - | no tier within budget |\n");
+        fprintf(mdf, "| random, oracle's mix | %.4f | %.3f | expectation; one draw %.4f |\n", e.random_acc,
+                e.random_cost, e.random_draw_acc);
         fprintf(mdf, "| prompt-length heuristic | %.4f | %.3f | |\n", e.length_acc, e.length_cost);
         fprintf(mdf, "| difficulty-bin heuristic | %.4f | %.3f | |\n\n", e.bins_acc, e.bins_cost);
-        fprintf(mdf, "| rule | regret (Lagrangian) | data bound | literature bound | regret (accuracy) | data bound | "
-                     "literature bound | holds |\n|---|---|---|---|---|---|---|---|\n");
+        fprintf(
+            mdf,
+            "| rule | regret (Lagrangian) | data bound | literature bound | regret (accuracy) | data bound | "
+            "literature bound | holds |\n|---|---|---|---|---|---|---|---|\n");
         for (int rule = 0; rule < 2; rule++)
             fprintf(mdf, "| %s | %.5f | %.5f | %.5f | %.5f | %.5f | %.5f | %s |\n", RULE_NAME[rule],
-                    rg[rule].regret_lagrangian, rg[rule].bound_data_lagrangian, rg[rule].bound_literature_lagrangian,
-                    rg[rule].regret_acc, rg[rule].bound_data_acc, rg[rule].bound_literature_acc,
-                    rg[rule].holds ? "yes" : "NO");
-        fprintf(mdf, "\n| rule | learned - uniform | 95%% CI (paired bootstrap, %d) | uniform budget for same acc | "
-                     "ratio to learned cost |\n|---|---|---|---|---|\n",
-                o->bootstrap);
+                    rg[rule].regret_lagrangian, rg[rule].bound_data_lagrangian,
+                    rg[rule].bound_literature_lagrangian, rg[rule].regret_acc, rg[rule].bound_data_acc,
+                    rg[rule].bound_literature_acc, rg[rule].holds ? "yes" : "NO");
+        fprintf(
+            mdf,
+            "\n| rule | learned - uniform | 95%% CI (paired bootstrap, %d) | uniform budget for same acc | "
+            "ratio to learned cost |\n|---|---|---|---|---|\n",
+            o->bootstrap);
         for (int rule = 0; rule < 2; rule++)
-            fprintf(mdf, "| %s | %+.4f | [%+.4f, %+.4f] | %s%.3f | %.3f |\n", RULE_NAME[rule], ci[rule][0], ci[rule][1],
-                    ci[rule][2], isfinite(eff_budget[rule]) ? "" : "beyond frontier ",
+            fprintf(mdf, "| %s | %+.4f | [%+.4f, %+.4f] | %s%.3f | %.3f |\n", RULE_NAME[rule], ci[rule][0],
+                    ci[rule][1], ci[rule][2], isfinite(eff_budget[rule]) ? "" : "beyond frontier ",
                     isfinite(eff_budget[rule]) ? eff_budget[rule] : 0.0,
                     safe_ratio(eff_budget[rule], e.learned_cost[rule]));
-        fprintf(mdf, "\nImitation per tier (calibrated rule; recall = policy picks the oracle's tier):\n\n| tier | "
-                     "oracle n | policy n | recall |\n|---|---|---|---|\n");
+        fprintf(
+            mdf,
+            "\nImitation per tier (calibrated rule; recall = policy picks the oracle's tier):\n\n| tier | "
+            "oracle n | policy n | recall |\n|---|---|---|---|\n");
         allot_confusion(to_orc, to_l[R_CAL], nte, T, conf);
         for (size_t t = 0; t < T; t++) {
             size_t row = 0, col = 0;
@@ -1083,8 +1153,11 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
                 row += conf[t * T + u];
                 col += conf[u * T + t];
             }
-            if (row) fprintf(mdf, "| %s | %zu | %zu | %.3f |\n", c->tier_names[t], row, col, (double)conf[t * T + t] / (double)row);
-            else fprintf(mdf, "| %s | 0 | %zu | - |\n", c->tier_names[t], col);
+            if (row)
+                fprintf(mdf, "| %s | %zu | %zu | %.3f |\n", c->tier_names[t], row, col,
+                        (double)conf[t * T + t] / (double)row);
+            else
+                fprintf(mdf, "| %s | 0 | %zu | - |\n", c->tier_names[t], col);
         }
         fprintf(mdf, "\nConfusion matrix (rows: oracle tier, columns: policy tier, calibrated rule):\n\n| |");
         for (size_t u = 0; u < T; u++) fprintf(mdf, " %s |", c->tier_names[u]);
@@ -1104,27 +1177,35 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
         for (int g = 0; g < N_BUCKETS; g++) {
             fprintf(mdf, "| %s | %zu |", BUCKET[g], bucket_n[g]);
             for (int s = 0; s < N_SER; s++)
-                if (bucket_n[g]) fprintf(mdf, " %.2f |", bucket_cost[s * N_BUCKETS + g]);
-                else fprintf(mdf, " - |");
+                if (bucket_n[g])
+                    fprintf(mdf, " %.2f |", bucket_cost[s * N_BUCKETS + g]);
+                else
+                    fprintf(mdf, " - |");
             fprintf(mdf, "\n");
         }
-        fprintf(mdf, "\nBudget sweep (accuracy / realised mean cost; learned: mu recalibrated per budget%s):\n\n| budget | "
-                     "oracle | learned cal. | learned argmax | uniform | best single | random mix | prompt length | "
-                     "difficulty bins |%s\n|---|---|---|---|---|---|---|---|---|%s\n",
-                o->sweep_retrain ? "; retrained: trained again at each budget" : "",
-                o->sweep_retrain ? " retrained cal. | retrained argmax |" : "", o->sweep_retrain ? "---|---|" : "");
+        fprintf(
+            mdf,
+            "\nBudget sweep (accuracy / realised mean cost; learned: mu recalibrated per budget%s):\n\n| "
+            "budget | "
+            "oracle | learned cal. | learned argmax | uniform | best single | random mix | prompt length | "
+            "difficulty bins |%s\n|---|---|---|---|---|---|---|---|---|%s\n",
+            o->sweep_retrain ? "; retrained: trained again at each budget" : "",
+            o->sweep_retrain ? " retrained cal. | retrained argmax |" : "",
+            o->sweep_retrain ? "---|---|" : "");
         for (size_t s = 0; s < n_sweep; s++) {
             beval *x = &sw[k][s];
-            fprintf(mdf, "| %.3g | %.4f / %.2f | %.4f / %.2f | %.4f / %.2f | %.4f / %.2f | ", x->budget, x->oracle_acc,
-                    x->oracle_cost, x->learned_acc[R_CAL], x->learned_cost[R_CAL], x->learned_acc[R_ARG],
-                    x->learned_cost[R_ARG], x->uniform_acc, x->uniform_cost);
-            if (x->best_tier >= 0) fprintf(mdf, "%.4f / %.2f | ", x->best_acc, x->best_cost);
-            else fprintf(mdf, "- | ");
-            fprintf(mdf, "%.4f / %.2f | %.4f / %.2f | %.4f / %.2f |", x->random_acc, x->random_cost, x->length_acc,
-                    x->length_cost, x->bins_acc, x->bins_cost);
+            fprintf(mdf, "| %.3g | %.4f / %.2f | %.4f / %.2f | %.4f / %.2f | %.4f / %.2f | ", x->budget,
+                    x->oracle_acc, x->oracle_cost, x->learned_acc[R_CAL], x->learned_cost[R_CAL],
+                    x->learned_acc[R_ARG], x->learned_cost[R_ARG], x->uniform_acc, x->uniform_cost);
+            if (x->best_tier >= 0)
+                fprintf(mdf, "%.4f / %.2f | ", x->best_acc, x->best_cost);
+            else
+                fprintf(mdf, "- | ");
+            fprintf(mdf, "%.4f / %.2f | %.4f / %.2f | %.4f / %.2f |", x->random_acc, x->random_cost,
+                    x->length_acc, x->length_cost, x->bins_acc, x->bins_cost);
             if (x->has_retrained)
-                fprintf(mdf, " %.4f / %.2f | %.4f / %.2f |", x->retrained_acc[R_CAL], x->retrained_cost[R_CAL],
-                        x->retrained_acc[R_ARG], x->retrained_cost[R_ARG]);
+                fprintf(mdf, " %.4f / %.2f | %.4f / %.2f |", x->retrained_acc[R_CAL],
+                        x->retrained_cost[R_CAL], x->retrained_acc[R_ARG], x->retrained_cost[R_ARG]);
             fprintf(mdf, "\n");
         }
         fprintf(mdf, "\n");
@@ -1139,7 +1220,8 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
             for (int g = 0; g < N_BUCKETS; g++) gnames[g] = BUCKET[g];
             allot_plot_opts po = {"Mean compute per difficulty bucket (held-out)", "mean accuracy over tiers",
                                   "mean cost", 0};
-            if (allot_plot_bars(pbase, &po, gnames, N_BUCKETS, SER, N_SER, bucket_cost, &perr) != ALLOT_OK && o->progress)
+            if (allot_plot_bars(pbase, &po, gnames, N_BUCKETS, SER, N_SER, bucket_cost, &perr) != ALLOT_OK &&
+                o->progress)
                 fprintf(stderr, "allot audit: plot %s: %s\n", pbase, perr.msg);
             /* confusion matrix heat map (calibrated rule) */
             double *cv = malloc(T * T * sizeof *cv);
@@ -1202,27 +1284,29 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
                    !memcmp(ps[k].sp.test_idx, ps[0].sp.test_idx, ps[0].nte * sizeof *ps[0].sp.test_idx);
         cJSON_AddBoolToObject(root, "same_held_out_set", same);
         if (!same)
-            fprintf(mdf, "Note: the policies were trained with different splits; each block above uses its own "
-                         "held-out set, and the accuracy-vs-budget plot shows the baselines of the first.\n\n");
+            fprintf(mdf,
+                    "Note: the policies were trained with different splits; each block above uses its own "
+                    "held-out set, and the accuracy-vs-budget plot shows the baselines of the first.\n\n");
     }
     if (o->plots && out_dir) {
         enum { NB = 7 };
         size_t ns = n_sweep, nser = NB + 3 * n_policies;
         double *xs = malloc(nser * ns * sizeof *xs), *ys = malloc(nser * ns * sizeof *ys);
         allot_plot_series *ser = calloc(nser, sizeof *ser);
-        char (*names)[160] = calloc(nser, sizeof *names);
+        char(*names)[160] = calloc(nser, sizeof *names);
         if (xs && ys && ser && names) {
             size_t m = 0;
-            static const char *const BN[NB] = {"oracle", "uniform", "best single tier", "random (oracle mix)",
-                                               "prompt length", "difficulty bins", "oracle frontier (LP)"};
+            static const char *const BN[NB] = {
+                "oracle",        "uniform",         "best single tier",    "random (oracle mix)",
+                "prompt length", "difficulty bins", "oracle frontier (LP)"};
             for (int b = 0; b < NB - 1; b++, m++) {
                 size_t cnt = 0;
                 for (size_t s = 0; s < ns; s++) {
                     beval *x = &sw[0][s];
-                    double xa[6] = {x->oracle_cost, x->uniform_cost, x->best_cost, x->random_cost, x->length_cost,
-                                    x->bins_cost};
-                    double ya[6] = {x->oracle_acc, x->uniform_acc, x->best_acc, x->random_acc, x->length_acc,
-                                    x->bins_acc};
+                    double xa[6] = {x->oracle_cost, x->uniform_cost, x->best_cost,
+                                    x->random_cost, x->length_cost,  x->bins_cost};
+                    double ya[6] = {x->oracle_acc, x->uniform_acc, x->best_acc,
+                                    x->random_acc, x->length_acc,  x->bins_acc};
                     if (!isfinite(xa[b]) || !isfinite(ya[b])) continue;
                     xs[m * ns + cnt] = xa[b];
                     ys[m * ns + cnt] = ya[b];
@@ -1239,8 +1323,9 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
                     }
                     snprintf(names[m], sizeof names[m], "%s (%s)", ps[k].name, RULE_NAME[rule]);
                     /* argmax does not depend on the budget: one point */
-                    ser[m] = (allot_plot_series){names[m], rule == R_ARG ? 1 : ns, xs + m * ns, ys + m * ns, NULL,
-                                                 NULL, rule == R_ARG};
+                    ser[m] =
+                        (allot_plot_series){names[m], rule == R_ARG ? 1 : ns, xs + m * ns, ys + m * ns, NULL,
+                                            NULL,     rule == R_ARG};
                 }
             if (o->sweep_retrain)
                 for (size_t k = 0; k < n_policies; k++, m++) {
@@ -1253,7 +1338,8 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
                 }
             char base[4096];
             snprintf(base, sizeof base, "%s/accuracy_vs_budget", out_dir);
-            allot_plot_opts po = {"Held-out accuracy vs realised mean cost", "mean cost per query", "accuracy", 1};
+            allot_plot_opts po = {"Held-out accuracy vs realised mean cost", "mean cost per query",
+                                  "accuracy", 1};
             allot_error perr = {0};
             if (allot_plot_lines(base, &po, ser, m, &perr) != ALLOT_OK && o->progress)
                 fprintf(stderr, "allot audit: plot %s: %s\n", base, perr.msg);
@@ -1293,15 +1379,18 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
                 st = allot_atomic_write(path, md, md_len, err);
             }
         }
-        if (st == ALLOT_OK && report_json) *report_json = js;
-        else free(js);
+        if (st == ALLOT_OK && report_json)
+            *report_json = js;
+        else
+            free(js);
         if (st != ALLOT_OK) goto done;
     }
     if (report_md) {
         *report_md = md;
         md = NULL;
     }
-    if (!all_hold) st = allot_error_set(err, ALLOT_E_CHECK, "a regret exceeds its bound (see report.json): a bug");
+    if (!all_hold)
+        st = allot_error_set(err, ALLOT_E_CHECK, "a regret exceeds its bound (see report.json): a bug");
 done:
     if (mdf) fclose(mdf);
     free(md);

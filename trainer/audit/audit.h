@@ -20,15 +20,16 @@
 #include "curves.h"
 
 typedef struct allot_audit_options {
-    double budget;          /**< the audit budget (mean cost per query) */
-    const double *sweep;    /**< budgets of the sweep, or NULL for the default (12 log-spaced between the cheapest and the dearest tier) */
+    double budget;       /**< the audit budget (mean cost per query) */
+    const double *sweep; /**< budgets of the sweep, or NULL for the default (12 log-spaced between the
+                            cheapest and the dearest tier) */
     size_t n_sweep;
-    uint64_t seed;          /**< bootstrap and random-allocation seed (default 1) */
-    int bootstrap;          /**< resamples (default 1000) */
-    int plots;              /**< 1: render plots (default 1) */
-    int progress;           /**< 1: progress on stderr */
-    int sweep_retrain;      /**< 1: also retrain each policy at every sweep budget (same learner, parameters
-                                 and split, from the bundle's provenance), beside the recalibrated curve */
+    uint64_t seed;     /**< bootstrap and random-allocation seed (default 1) */
+    int bootstrap;     /**< resamples (default 1000) */
+    int plots;         /**< 1: render plots (default 1) */
+    int progress;      /**< 1: progress on stderr */
+    int sweep_retrain; /**< 1: also retrain each policy at every sweep budget (same learner, parameters
+                            and split, from the bundle's provenance), beside the recalibrated curve */
 } allot_audit_options;
 
 void allot_audit_options_default(allot_audit_options *o);
@@ -42,7 +43,7 @@ typedef struct allot_audit_summary {
     double regret_acc[2], bound_data_acc[2], bound_literature_acc[2];
     double gain_capture[2];
     double uniform_acc, best_single_acc, random_acc, length_acc, bins_acc;
-    int bounds_hold;        /**< 1 when regret <= bound for both rules (a theorem: 0 means a bug) */
+    int bounds_hold; /**< 1 when regret <= bound for both rules (a theorem: 0 means a bug) */
 } allot_audit_summary;
 
 /**
@@ -51,7 +52,8 @@ typedef struct allot_audit_summary {
  * reports if a regret exceeds its bound.
  */
 allot_status allot_audit_run(const allot_curves *c, const char *curves_path, const char *const *policies,
-                             size_t n_policies, const allot_audit_options *o, const char *out_dir, char **report_json,
-                             char **report_md, allot_audit_summary *summaries, allot_error *err);
+                             size_t n_policies, const allot_audit_options *o, const char *out_dir,
+                             char **report_json, char **report_md, allot_audit_summary *summaries,
+                             allot_error *err);
 
 #endif

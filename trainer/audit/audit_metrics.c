@@ -8,8 +8,8 @@
 #include "oracle.h"
 #include "rng.h"
 
-void allot_alloc_eval(const double *acc, const double *cost, size_t n, size_t T, const int *tier, double *mean_acc,
-                      double *mean_cost) {
+void allot_alloc_eval(const double *acc, const double *cost, size_t n, size_t T, const int *tier,
+                      double *mean_acc, double *mean_cost) {
     double a = 0, c = 0;
     for (size_t i = 0; i < n; i++) {
         a += acc[i * T + (size_t)tier[i]];
@@ -19,7 +19,8 @@ void allot_alloc_eval(const double *acc, const double *cost, size_t n, size_t T,
     if (mean_cost) *mean_cost = n ? c / (double)n : 0;
 }
 
-void allot_tier_means(const double *acc, const double *cost, size_t n, size_t T, double *tier_acc, double *tier_cost) {
+void allot_tier_means(const double *acc, const double *cost, size_t n, size_t T, double *tier_acc,
+                      double *tier_cost) {
     for (size_t t = 0; t < T; t++) {
         double a = 0, c = 0;
         for (size_t i = 0; i < n; i++) {
@@ -41,7 +42,8 @@ void allot_uniform_frontier_build(const double *tier_acc, const double *tier_cos
     for (size_t a = 1; a < T; a++)
         for (size_t b = a; b > 0; b--) {
             int x = ord[b - 1], y = ord[b];
-            int swap = tier_cost[y] < tier_cost[x] || (tier_cost[y] == tier_cost[x] && tier_acc[y] > tier_acc[x]);
+            int swap =
+                tier_cost[y] < tier_cost[x] || (tier_cost[y] == tier_cost[x] && tier_acc[y] > tier_acc[x]);
             if (!swap) break;
             ord[b - 1] = y;
             ord[b] = x;
@@ -49,13 +51,16 @@ void allot_uniform_frontier_build(const double *tier_acc, const double *tier_cos
     size_t m = 0;
     for (size_t k = 0; k < T; k++) {
         int t = ord[k];
-        if (m && !(tier_acc[t] > out->acc[m - 1])) continue; /* dominated: not more accurate than a cheaper one */
+        if (m && !(tier_acc[t] > out->acc[m - 1]))
+            continue; /* dominated: not more accurate than a cheaper one */
         /* pop vertices that fall on or below the chord (upper concave hull) */
         while (m >= 2) {
             double x1 = out->cost[m - 2], y1 = out->acc[m - 2], x2 = out->cost[m - 1], y2 = out->acc[m - 1];
             double cross = (x2 - x1) * (tier_acc[t] - y1) - (y2 - y1) * (tier_cost[t] - x1);
-            if (cross >= 0) m--;
-            else break;
+            if (cross >= 0)
+                m--;
+            else
+                break;
         }
         out->tier[m] = t;
         out->cost[m] = tier_cost[t];
@@ -155,7 +160,8 @@ void allot_regret_compute(const double *acc, const double *cost, size_t n, size_
     const double eps = 1e-12;
     out->holds = out->regret_lagrangian <= out->bound_data_lagrangian + eps &&
                  out->bound_data_lagrangian <= out->bound_literature_lagrangian + eps &&
-                 out->regret_acc <= out->bound_data_acc + eps && out->bound_data_acc <= out->bound_literature_acc + eps;
+                 out->regret_acc <= out->bound_data_acc + eps &&
+                 out->bound_data_acc <= out->bound_literature_acc + eps;
 }
 
 void allot_confusion(const int *oracle_tier, const int *policy_tier, size_t n, size_t T, size_t *conf) {
@@ -186,7 +192,8 @@ void allot_bootstrap_mean(const double *d, size_t n, int resamples, uint64_t see
     }
     qsort(m, (size_t)resamples, sizeof *m, cmp_double);
     double alpha = (1 - level) / 2;
-    size_t il = (size_t)floor(alpha * (resamples - 1) + 0.5), ih = (size_t)floor((1 - alpha) * (resamples - 1) + 0.5);
+    size_t il = (size_t)floor(alpha * (resamples - 1) + 0.5),
+           ih = (size_t)floor((1 - alpha) * (resamples - 1) + 0.5);
     *lo = m[il];
     *hi = m[ih];
     free(m);
@@ -215,8 +222,8 @@ int allot_group_tiers(const double *acc, const double *cost, size_t n, size_t T,
     return st == ALLOT_OK ? 0 : -1;
 }
 
-void allot_score_thresholds(const double *train_score, size_t n_train, const double *mix, const double *tier_cost,
-                            size_t T, double *thresholds_out) {
+void allot_score_thresholds(const double *train_score, size_t n_train, const double *mix,
+                            const double *tier_cost, size_t T, double *thresholds_out) {
     double *s = malloc((n_train ? n_train : 1) * sizeof *s);
     int *ord = malloc((T ? T : 1) * sizeof *ord);
     if (!s || !ord) {

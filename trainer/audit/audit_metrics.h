@@ -28,16 +28,17 @@
 #define ALLOT_AUDIT_MAX_TIERS 256
 
 /** Mean accuracy and cost of an allocation (one tier per query). */
-void allot_alloc_eval(const double *acc, const double *cost, size_t n, size_t T, const int *tier, double *mean_acc,
-                      double *mean_cost);
+void allot_alloc_eval(const double *acc, const double *cost, size_t n, size_t T, const int *tier,
+                      double *mean_acc, double *mean_cost);
 
 /** Single tiers' mean accuracy and cost (out arrays of T). */
-void allot_tier_means(const double *acc, const double *cost, size_t n, size_t T, double *tier_acc, double *tier_cost);
+void allot_tier_means(const double *acc, const double *cost, size_t n, size_t T, double *tier_acc,
+                      double *tier_cost);
 
 /** The uniform frontier (see the header comment). */
 typedef struct allot_uniform_frontier {
     size_t n_pts;
-    int tier[ALLOT_AUDIT_MAX_TIERS];     /**< hull vertices: tiers in increasing mean cost */
+    int tier[ALLOT_AUDIT_MAX_TIERS]; /**< hull vertices: tiers in increasing mean cost */
     double cost[ALLOT_AUDIT_MAX_TIERS];
     double acc[ALLOT_AUDIT_MAX_TIERS];
 } allot_uniform_frontier;
@@ -56,14 +57,14 @@ int allot_best_single_tier(const double *tier_acc, const double *tier_cost, size
 /** Regret figures of a policy against the oracle (see the header comment). */
 typedef struct allot_regret {
     double lambda;
-    double imitation_error;      /**< fraction of queries with p_i != o_i */
-    double regret_lagrangian;    /**< (1/n) sum v_i(o_i) - v_i(p_i) */
-    double regret_acc;           /**< oracle mean acc - policy mean acc */
+    double imitation_error;   /**< fraction of queries with p_i != o_i */
+    double regret_lagrangian; /**< (1/n) sum v_i(o_i) - v_i(p_i) */
+    double regret_acc;        /**< oracle mean acc - policy mean acc */
     double max_gap_lagrangian, max_gap_acc;
-    double mean_gap_mis_lagrangian, mean_gap_mis_acc;   /**< mean gap over misclassified queries (0 if none) */
+    double mean_gap_mis_lagrangian, mean_gap_mis_acc; /**< mean gap over misclassified queries (0 if none) */
     double bound_literature_lagrangian, bound_literature_acc; /**< eps * max gap */
-    double bound_data_lagrangian, bound_data_acc;       /**< eps * mean gap over misclassified */
-    int holds;                   /**< 1 when every regret <= its bounds (1e-12 slack for rounding) */
+    double bound_data_lagrangian, bound_data_acc;             /**< eps * mean gap over misclassified */
+    int holds; /**< 1 when every regret <= its bounds (1e-12 slack for rounding) */
 } allot_regret;
 
 void allot_regret_compute(const double *acc, const double *cost, size_t n, size_t T, double lambda,
@@ -90,8 +91,8 @@ int allot_group_tiers(const double *acc, const double *cost, size_t n, size_t T,
  * mean cost `tier_cost`): the lowest scores get the cheapest tier in the mix. thresholds_out
  * (T entries): a query with score s takes the first tier (in cost order) whose threshold >= s.
  */
-void allot_score_thresholds(const double *train_score, size_t n_train, const double *mix, const double *tier_cost,
-                            size_t T, double *thresholds_out);
+void allot_score_thresholds(const double *train_score, size_t n_train, const double *mix,
+                            const double *tier_cost, size_t T, double *thresholds_out);
 int allot_score_tier(const double *thresholds, const double *tier_cost, size_t T, double score);
 
 /** Quantile edges for G bins of scores (G-1 inner edges, sorted copy); bin of s = number of edges < s. */

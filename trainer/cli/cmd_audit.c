@@ -13,46 +13,58 @@
 static const char *const CMD = "audit";
 
 static void help(FILE *out) {
-    fprintf(out,
-            "usage: allot audit CURVES --policy P.json [--policy P2.json ...] --budget B --out DIR [options]\n"
-            "\n"
-            "Audit learned policies on the held-out queries recorded in each bundle's provenance (the curves\n"
-            "file must be the one the policy was trained on: its SHA-256 is checked). Compares the oracle,\n"
-            "the learned policy under both decision rules (evaluated through the runtime's policy loader),\n"
-            "uniform allocation, the best single tier, random allocation with the oracle's tier mix, a\n"
-            "prompt-length heuristic and a difficulty-bin heuristic; reports imitation accuracy and the\n"
-            "confusion matrix, regret with the literature's and the data-dependent bound (exit 4 if a\n"
-            "regret exceeds its bound), gain capture, efficiency and a paired bootstrap interval, and a\n"
-            "budget sweep (mu recalibrated per budget). Writes DIR/report.json, DIR/report.md and plots\n"
-            "(PNG + SVG, with their .gp gnuplot scripts and .dat data beside).\n"
-            "\n"
-            "  --policy PATH      a policy bundle written by allot train (repeatable, required)\n"
-            "  --budget B         the audit budget (mean cost per query, required)\n"
-            "  --out DIR          output directory (created if missing, required)\n"
-            "  --sweep b1,b2,...  budgets of the sweep (default: 12 log-spaced between the cheapest and the\n"
-            "                     dearest tier; B is always included)\n"
-            "  --sweep-retrain    also train each policy again at every sweep budget (same learner, parameters\n"
-            "                     and split, read from the bundle) and plot that curve too (slower)\n"
-            "  --seed S           bootstrap and random-allocation seed (default 1)\n"
-            "  --bootstrap N      paired bootstrap resamples (default 1000)\n"
-            "  --no-plots         skip the plots\n"
-            "  --json             print report.json on stdout instead of the summary table\n"
-            "  --quiet            no progress on stderr\n"
-            "\n%s",
-            allot_cli_exit_codes_help);
+    fprintf(
+        out,
+        "usage: allot audit CURVES --policy P.json [--policy P2.json ...] --budget B --out DIR [options]\n"
+        "\n"
+        "Audit learned policies on the held-out queries recorded in each bundle's provenance (the curves\n"
+        "file must be the one the policy was trained on: its SHA-256 is checked). Compares the oracle,\n"
+        "the learned policy under both decision rules (evaluated through the runtime's policy loader),\n"
+        "uniform allocation, the best single tier, random allocation with the oracle's tier mix, a\n"
+        "prompt-length heuristic and a difficulty-bin heuristic; reports imitation accuracy and the\n"
+        "confusion matrix, regret with the literature's and the data-dependent bound (exit 4 if a\n"
+        "regret exceeds its bound), gain capture, efficiency and a paired bootstrap interval, and a\n"
+        "budget sweep (mu recalibrated per budget). Writes DIR/report.json, DIR/report.md and plots\n"
+        "(PNG + SVG, with their .gp gnuplot scripts and .dat data beside).\n"
+        "\n"
+        "  --policy PATH      a policy bundle written by allot train (repeatable, required)\n"
+        "  --budget B         the audit budget (mean cost per query, required)\n"
+        "  --out DIR          output directory (created if missing, required)\n"
+        "  --sweep b1,b2,...  budgets of the sweep (default: 12 log-spaced between the cheapest and the\n"
+        "                     dearest tier; B is always included)\n"
+        "  --sweep-retrain    also train each policy again at every sweep budget (same learner, parameters\n"
+        "                     and split, read from the bundle) and plot that curve too (slower)\n"
+        "  --seed S           bootstrap and random-allocation seed (default 1)\n"
+        "  --bootstrap N      paired bootstrap resamples (default 1000)\n"
+        "  --no-plots         skip the plots\n"
+        "  --json             print report.json on stdout instead of the summary table\n"
+        "  --quiet            no progress on stderr\n"
+        "\n%s",
+        allot_cli_exit_codes_help);
 }
 
-enum { O_POLICY = 256, O_BUDGET, O_OUT, O_SWEEP, O_SEED, O_BOOT, O_NOPLOTS, O_JSON, O_QUIET, O_RETRAIN, O_HELP };
+enum {
+    O_POLICY = 256,
+    O_BUDGET,
+    O_OUT,
+    O_SWEEP,
+    O_SEED,
+    O_BOOT,
+    O_NOPLOTS,
+    O_JSON,
+    O_QUIET,
+    O_RETRAIN,
+    O_HELP
+};
 
 int allot_cmd_audit(int argc, char **argv) {
     static const struct option longopts[] = {
-        {"policy", required_argument, 0, O_POLICY}, {"budget", required_argument, 0, O_BUDGET},
-        {"out", required_argument, 0, O_OUT},       {"sweep", required_argument, 0, O_SWEEP},
-        {"seed", required_argument, 0, O_SEED},     {"bootstrap", required_argument, 0, O_BOOT},
-        {"no-plots", no_argument, 0, O_NOPLOTS},    {"json", no_argument, 0, O_JSON},
-        {"quiet", no_argument, 0, O_QUIET},         {"help", no_argument, 0, O_HELP},
-        {"sweep-retrain", no_argument, 0, O_RETRAIN},
-        {0, 0, 0, 0}};
+        {"policy", required_argument, 0, O_POLICY},   {"budget", required_argument, 0, O_BUDGET},
+        {"out", required_argument, 0, O_OUT},         {"sweep", required_argument, 0, O_SWEEP},
+        {"seed", required_argument, 0, O_SEED},       {"bootstrap", required_argument, 0, O_BOOT},
+        {"no-plots", no_argument, 0, O_NOPLOTS},      {"json", no_argument, 0, O_JSON},
+        {"quiet", no_argument, 0, O_QUIET},           {"help", no_argument, 0, O_HELP},
+        {"sweep-retrain", no_argument, 0, O_RETRAIN}, {0, 0, 0, 0}};
     allot_audit_options o;
     allot_audit_options_default(&o);
     o.progress = 1;
@@ -90,7 +102,8 @@ int allot_cmd_audit(int argc, char **argv) {
                 errno = 0;
                 double v = strtod(s, &e);
                 if (errno || e == s || !isfinite(v) || v < 0 || n_sweep >= 256 || (*e && *e != ','))
-                    return allot_cli_usage_error(CMD, "--sweep: expected budgets b1,b2,... (finite, >= 0, at most 256)");
+                    return allot_cli_usage_error(
+                        CMD, "--sweep: expected budgets b1,b2,... (finite, >= 0, at most 256)");
                 sweep[n_sweep++] = v;
                 s = *e ? e + 1 : e;
             }
@@ -100,7 +113,8 @@ int allot_cmd_audit(int argc, char **argv) {
         case O_SEED: {
             errno = 0;
             unsigned long long v = strtoull(optarg, &e, 10);
-            if (errno || e == optarg || *e) return allot_cli_usage_error(CMD, "--seed: expected a non-negative integer");
+            if (errno || e == optarg || *e)
+                return allot_cli_usage_error(CMD, "--seed: expected a non-negative integer");
             o.seed = (uint64_t)v;
             break;
         }
@@ -162,10 +176,11 @@ int allot_cmd_audit(int argc, char **argv) {
             }
             printf("%-28s best single %.4f  random mix %.4f  prompt length %.4f  difficulty bins %.4f  gain "
                    "capture %.3f / %.3f\n",
-                   "", sm[k].best_single_acc, sm[k].random_acc, sm[k].length_acc, sm[k].bins_acc, sm[k].gain_capture[0],
-                   sm[k].gain_capture[1]);
+                   "", sm[k].best_single_acc, sm[k].random_acc, sm[k].length_acc, sm[k].bins_acc,
+                   sm[k].gain_capture[0], sm[k].gain_capture[1]);
         }
-        printf("\nregret <= bound: %s\n", st == ALLOT_E_CHECK ? "VIOLATED (a bug; see report.json)" : "holds for every policy and rule");
+        printf("\nregret <= bound: %s\n",
+               st == ALLOT_E_CHECK ? "VIOLATED (a bug; see report.json)" : "holds for every policy and rule");
     }
     if (st == ALLOT_E_CHECK) return allot_cli_fail(CMD, &err);
     return ALLOT_EXIT_OK;

@@ -25,7 +25,8 @@ static const char curves_usage[] =
     "                      (ITEM := [MODEL:]RULE@K[,K...][/AGG]; RULE pass|majority|best|vote;\n"
     "                      AGG min|last|mean|prod scores a sample from its step_scores; MODEL is\n"
     "                      everything before the last ':' of the item)\n"
-    "  --tiers-file FILE   tier set from a JSON file ({\"tiers\":[{\"model\":..,\"rule\":..,\"k\":..,\"agg\":..}]})\n"
+    "  --tiers-file FILE   tier set from a JSON file "
+    "({\"tiers\":[{\"model\":..,\"rule\":..,\"k\":..,\"agg\":..}]})\n"
     "                      Without --tiers/--tiers-file the input must hold precomputed `tiers`.\n"
     "  --out FILE          write the curves file (atomically; nothing is left behind on error)\n"
     "  --seed N            permutation seed for majority/vote (default 1)\n"
@@ -49,13 +50,17 @@ static int parse_u64(const char *s, uint64_t *out) {
 }
 
 int allot_cmd_curves(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"tiers", required_argument, NULL, 't'},   {"tiers-file", required_argument, NULL, 'T'},
-        {"out", required_argument, NULL, 'o'},     {"seed", required_argument, NULL, 's'},
-        {"permutations", required_argument, NULL, 'p'}, {"cap-k", no_argument, NULL, 'c'},
-        {"exact-subsets", required_argument, NULL, 'x'},
-        {"json", no_argument, NULL, 'j'},          {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"tiers", required_argument, NULL, 't'},
+                                         {"tiers-file", required_argument, NULL, 'T'},
+                                         {"out", required_argument, NULL, 'o'},
+                                         {"seed", required_argument, NULL, 's'},
+                                         {"permutations", required_argument, NULL, 'p'},
+                                         {"cap-k", no_argument, NULL, 'c'},
+                                         {"exact-subsets", required_argument, NULL, 'x'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     const char *spec = NULL, *tiers_file = NULL, *out_path = NULL;
     int json = 0, quiet = 0;
     allot_curves_options opt;
@@ -69,7 +74,8 @@ int allot_cmd_curves(int argc, char **argv) {
         case 'T': tiers_file = optarg; break;
         case 'o': out_path = optarg; break;
         case 's':
-            if (parse_u64(optarg, &opt.seed)) return allot_cli_usage_error("curves", "--seed needs an unsigned integer");
+            if (parse_u64(optarg, &opt.seed))
+                return allot_cli_usage_error("curves", "--seed needs an unsigned integer");
             break;
         case 'p': {
             uint64_t v;
@@ -105,7 +111,8 @@ int allot_cmd_curves(int argc, char **argv) {
         }
     }
     if (optind != argc - 1)
-        return allot_cli_usage_error("curves", optind >= argc ? "missing RUNS.jsonl" : "exactly one RUNS.jsonl expected");
+        return allot_cli_usage_error("curves", optind >= argc ? "missing RUNS.jsonl"
+                                                              : "exactly one RUNS.jsonl expected");
     if (spec && tiers_file) return allot_cli_usage_error("curves", "give --tiers or --tiers-file, not both");
     const char *runs = argv[optind];
     opt.progress = !quiet;
@@ -203,16 +210,18 @@ int allot_cmd_curves(int argc, char **argv) {
         }
         cJSON_Delete(doc);
     } else {
-        printf("%s: %zu queries, %zu tiers%s%s\n", runs, n, T, out_path ? " -> " : "", out_path ? out_path : "");
+        printf("%s: %zu queries, %zu tiers%s%s\n", runs, n, T, out_path ? " -> " : "",
+               out_path ? out_path : "");
         int w = 4;
         for (size_t t = 0; t < T; t++) {
             int l = (int)strlen(c->tier_names[t]);
             if (l > w) w = l;
         }
-        printf("%-*s  %10s  %12s  %10s  %12s\n", w, "tier", "mean acc", "mean cost", "mean se", "se(mean acc)");
+        printf("%-*s  %10s  %12s  %10s  %12s\n", w, "tier", "mean acc", "mean cost", "mean se",
+               "se(mean acc)");
         for (size_t t = 0; t < T; t++)
-            printf("%-*s  %10.4f  %12.4f  %10.4f  %12.6f\n", w, c->tier_names[t], mean_acc[t], mean_cost[t], mean_se[t],
-                   se_of_mean[t]);
+            printf("%-*s  %10.4f  %12.4f  %10.4f  %12.6f\n", w, c->tier_names[t], mean_acc[t], mean_cost[t],
+                   mean_se[t], se_of_mean[t]);
     }
     free(mean_acc);
     free(mean_cost);

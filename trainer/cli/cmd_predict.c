@@ -15,34 +15,35 @@
 static const char *const CMD = "predict";
 
 static void usage(FILE *out) {
-    fprintf(out,
-            "usage: allot predict --model POLICY [--mu X] [--rule argmax|calibrated|value] [--json] [INPUT]\n"
-            "\n"
-            "Decide the compute tier of every query of INPUT (labelled-runs JSONL; '-' or absent = stdin)\n"
-            "with the policy bundle POLICY (written by 'allot train', docs/policy-bundle.md). Each input\n"
-            "line needs `id` and `prompt`; the record's `features` / `meta` fields supply the policy's\n"
-            "extra features (absent = missing). Other fields (samples, tiers, gold) are ignored.\n"
-            "\n"
-            "Output: one line per query, in input order.\n"
-            "  default  tab-separated: id, tier name, tier index, expected cost, probabilities of every\n"
-            "           tier in tier order (comma-separated); value policies (classifier.target\n"
-            "           \"value\"): the predicted accuracy of every tier instead, expected cost NaN\n"
-            "  --json   one JSON object per line (JSON Lines): {\"id\", \"tier\", \"tier_index\", \"cost\",\n"
-            "           \"expected_cost\", \"probability\", \"rule\", \"mu\", \"probabilities\": {tier: p}};\n"
-            "           value policies: \"accuracy\" (the chosen tier's predicted accuracy) and\n"
-            "           \"accuracies\": {tier: predicted accuracy} instead, \"expected_cost\" null,\n"
-            "           \"mu\" = the value rule's lambda\n"
-            "\n"
-            "options:\n"
-            "  -m, --model POLICY   the policy bundle (required)\n"
-            "      --mu X           price X, any finite number (overrides the bundle): the calibrated\n"
-            "                       rule's mu (X < 0 spends more than argmax) or the value rule's lambda;\n"
-            "                       selects the calibrated rule unless --rule or the bundle says value\n"
-            "      --rule R         argmax, calibrated or value (default: the bundle's decision.rule)\n"
-            "      --json           JSON Lines output\n"
-            "  -h, --help           this help\n"
-            "\n%s",
-            allot_cli_exit_codes_help);
+    fprintf(
+        out,
+        "usage: allot predict --model POLICY [--mu X] [--rule argmax|calibrated|value] [--json] [INPUT]\n"
+        "\n"
+        "Decide the compute tier of every query of INPUT (labelled-runs JSONL; '-' or absent = stdin)\n"
+        "with the policy bundle POLICY (written by 'allot train', docs/policy-bundle.md). Each input\n"
+        "line needs `id` and `prompt`; the record's `features` / `meta` fields supply the policy's\n"
+        "extra features (absent = missing). Other fields (samples, tiers, gold) are ignored.\n"
+        "\n"
+        "Output: one line per query, in input order.\n"
+        "  default  tab-separated: id, tier name, tier index, expected cost, probabilities of every\n"
+        "           tier in tier order (comma-separated); value policies (classifier.target\n"
+        "           \"value\"): the predicted accuracy of every tier instead, expected cost NaN\n"
+        "  --json   one JSON object per line (JSON Lines): {\"id\", \"tier\", \"tier_index\", \"cost\",\n"
+        "           \"expected_cost\", \"probability\", \"rule\", \"mu\", \"probabilities\": {tier: p}};\n"
+        "           value policies: \"accuracy\" (the chosen tier's predicted accuracy) and\n"
+        "           \"accuracies\": {tier: predicted accuracy} instead, \"expected_cost\" null,\n"
+        "           \"mu\" = the value rule's lambda\n"
+        "\n"
+        "options:\n"
+        "  -m, --model POLICY   the policy bundle (required)\n"
+        "      --mu X           price X, any finite number (overrides the bundle): the calibrated\n"
+        "                       rule's mu (X < 0 spends more than argmax) or the value rule's lambda;\n"
+        "                       selects the calibrated rule unless --rule or the bundle says value\n"
+        "      --rule R         argmax, calibrated or value (default: the bundle's decision.rule)\n"
+        "      --json           JSON Lines output\n"
+        "  -h, --help           this help\n"
+        "\n%s",
+        allot_cli_exit_codes_help);
 }
 
 /* Print a JSON string literal (UTF-8 passed through, control characters escaped). */
@@ -89,7 +90,8 @@ static int predict_line(predict_ctx *c, const char *input, size_t lineno, const 
     if (!cJSON_IsObject(rec)) {
         allot_error_set(&err, ALLOT_E_INVALID, "%s:%zu: a query must be a JSON object", input, lineno);
     } else if (!cJSON_IsString(id)) {
-        allot_error_set(&err, ALLOT_E_INVALID, "%s:%zu: id: %s", input, lineno, id ? "must be a string" : "missing");
+        allot_error_set(&err, ALLOT_E_INVALID, "%s:%zu: id: %s", input, lineno,
+                        id ? "must be a string" : "missing");
     } else if (!cJSON_IsString(prompt)) {
         allot_error_set(&err, ALLOT_E_INVALID, "%s:%zu: prompt: %s", input, lineno,
                         prompt ? "must be a string" : "missing");
@@ -102,12 +104,12 @@ static int predict_line(predict_ctx *c, const char *input, size_t lineno, const 
             allot_error_set(&err, ALLOT_E_INVALID, "%s:%zu: features: must be an object", input, lineno);
         else if (m && !cJSON_IsObject(m))
             allot_error_set(&err, ALLOT_E_INVALID, "%s:%zu: meta: must be an object", input, lineno);
-        else if (c->n_extra && allot_featurizer_extras_from_record(allot_policy_featurizer(c->p), line, len, c->extras,
-                                                                   &sub) != ALLOT_OK)
+        else if (c->n_extra && allot_featurizer_extras_from_record(allot_policy_featurizer(c->p), line, len,
+                                                                   c->extras, &sub) != ALLOT_OK)
             allot_error_set(&err, sub.code, "%s:%zu: %s", input, lineno, sub.msg);
         else {
-            allot_query_input q = {prompt->valuestring, strlen(prompt->valuestring), c->n_extra ? c->extras : NULL,
-                                   c->n_extra};
+            allot_query_input q = {prompt->valuestring, strlen(prompt->valuestring),
+                                   c->n_extra ? c->extras : NULL, c->n_extra};
             allot_decision d;
             if (allot_policy_predict(c->p, c->ws, &q, &c->opts, c->probs, c->n_tiers, &d, &sub) != ALLOT_OK) {
                 allot_error_set(&err, sub.code, "%s:%zu: %s", input, lineno, sub.msg);
@@ -122,10 +124,13 @@ static int predict_line(predict_ctx *c, const char *input, size_t lineno, const 
                     printf(",\"tier_index\":%zu,\"cost\":%.17g,\"expected_cost\":null,\"accuracy\":%.17g,",
                            d.tier, d.cost, d.probability);
                 else
-                    printf(",\"tier_index\":%zu,\"cost\":%.17g,\"expected_cost\":%.17g,\"probability\":%.17g,",
-                           d.tier, d.cost, d.expected_cost, d.probability);
+                    printf(
+                        ",\"tier_index\":%zu,\"cost\":%.17g,\"expected_cost\":%.17g,\"probability\":%.17g,",
+                        d.tier, d.cost, d.expected_cost, d.probability);
                 printf("\"rule\":\"%s\",\"mu\":%.17g,\"%s\":{",
-                       d.rule == ALLOT_RULE_CALIBRATED ? "calibrated" : d.rule == ALLOT_RULE_VALUE ? "value" : "argmax",
+                       d.rule == ALLOT_RULE_CALIBRATED ? "calibrated"
+                       : d.rule == ALLOT_RULE_VALUE    ? "value"
+                                                       : "argmax",
                        d.mu, v ? "accuracies" : "probabilities");
                 for (size_t t = 0; t < c->n_tiers; t++) {
                     if (t) putchar(',');
@@ -147,12 +152,10 @@ static int predict_line(predict_ctx *c, const char *input, size_t lineno, const 
 }
 
 int allot_cmd_predict(int argc, char **argv) {
-    static const struct option longopts[] = {{"model", required_argument, NULL, 'm'},
-                                             {"mu", required_argument, NULL, 'u'},
-                                             {"rule", required_argument, NULL, 'r'},
-                                             {"json", no_argument, NULL, 'j'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"model", required_argument, NULL, 'm'}, {"mu", required_argument, NULL, 'u'},
+        {"rule", required_argument, NULL, 'r'},  {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
     const char *model = NULL;
     int json = 0, rule = -1;
     double mu = NAN; /* NaN: the bundle's price */
@@ -165,15 +168,20 @@ int allot_cmd_predict(int argc, char **argv) {
         case 'u': {
             char *end;
             mu = strtod(optarg, &end);
-            if (end == optarg || *end || !isfinite(mu)) return allot_cli_usage_error(CMD, "--mu needs a finite number");
+            if (end == optarg || *end || !isfinite(mu))
+                return allot_cli_usage_error(CMD, "--mu needs a finite number");
             mu_given = 1;
             break;
         }
         case 'r':
-            if (!strcmp(optarg, "argmax")) rule = ALLOT_RULE_ARGMAX;
-            else if (!strcmp(optarg, "calibrated")) rule = ALLOT_RULE_CALIBRATED;
-            else if (!strcmp(optarg, "value")) rule = ALLOT_RULE_VALUE;
-            else return allot_cli_usage_error(CMD, "--rule must be argmax, calibrated or value");
+            if (!strcmp(optarg, "argmax"))
+                rule = ALLOT_RULE_ARGMAX;
+            else if (!strcmp(optarg, "calibrated"))
+                rule = ALLOT_RULE_CALIBRATED;
+            else if (!strcmp(optarg, "value"))
+                rule = ALLOT_RULE_VALUE;
+            else
+                return allot_cli_usage_error(CMD, "--rule must be argmax, calibrated or value");
             break;
         case 'j': json = 1; break;
         case 'h': usage(stdout); return ALLOT_EXIT_OK;
@@ -189,7 +197,8 @@ int allot_cmd_predict(int argc, char **argv) {
     allot_policy *p = NULL;
     if (allot_policy_load_file(model, &p, &err) != ALLOT_OK) return allot_cli_fail(CMD, &err);
     /* a price without a rule: the calibrated rule (the value rule for value bundles) */
-    if (mu_given && rule < 0) rule = allot_policy_rule(p) == ALLOT_RULE_VALUE ? ALLOT_RULE_VALUE : ALLOT_RULE_CALIBRATED;
+    if (mu_given && rule < 0)
+        rule = allot_policy_rule(p) == ALLOT_RULE_VALUE ? ALLOT_RULE_VALUE : ALLOT_RULE_CALIBRATED;
     FILE *in = stdin;
     if (strcmp(input, "-")) {
         in = fopen(input, "rb");

@@ -95,8 +95,10 @@ static int parse_budgets(const char *s, double **out, size_t *n) {
     char *save = NULL;
     for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         double v;
-        if (parse_double(tok, &v) != 0 || !(v > 0)) bad = 1;
-        else b[k++] = v;
+        if (parse_double(tok, &v) != 0 || !(v > 0))
+            bad = 1;
+        else
+            b[k++] = v;
     }
     free(copy);
     if (bad || k == 0) {
@@ -117,20 +119,30 @@ static int looks_like_budgets(const char *s) {
 }
 
 int allot_cmd_replay(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"budget", required_argument, 0, 'b'},     {"sweep", optional_argument, 0, 'S'},
-        {"methods", required_argument, 0, 'm'},    {"budget-unit", required_argument, 0, 'u'},
-        {"reward", required_argument, 0, 'r'},     {"select", required_argument, 0, 'l'},
-        {"K", required_argument, 0, 'K'},          {"gamma", required_argument, 0, 'g'},
-        {"ucb-c", required_argument, 0, 'c'},      {"pick-frac", required_argument, 0, 'f'},
-        {"ac-threshold", required_argument, 0, 'a'}, {"ac-max", required_argument, 0, 'A'},
-        {"window", required_argument, 0, 'w'},     {"es-max", required_argument, 0, 'E'},
-        {"shuffles", required_argument, 0, 's'},   {"seed", required_argument, 0, 'd'},
-        {"model", required_argument, 0, 'M'},      {"policy", required_argument, 0, 'P'},
-        {"out", required_argument, 0, 'o'},        {"json", no_argument, 0, 'j'},
-        {"quiet", no_argument, 0, 'q'},            {"help", no_argument, 0, 'h'},
-        {"heldout-only", no_argument, 0, 'H'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"budget", required_argument, 0, 'b'},
+                                         {"sweep", optional_argument, 0, 'S'},
+                                         {"methods", required_argument, 0, 'm'},
+                                         {"budget-unit", required_argument, 0, 'u'},
+                                         {"reward", required_argument, 0, 'r'},
+                                         {"select", required_argument, 0, 'l'},
+                                         {"K", required_argument, 0, 'K'},
+                                         {"gamma", required_argument, 0, 'g'},
+                                         {"ucb-c", required_argument, 0, 'c'},
+                                         {"pick-frac", required_argument, 0, 'f'},
+                                         {"ac-threshold", required_argument, 0, 'a'},
+                                         {"ac-max", required_argument, 0, 'A'},
+                                         {"window", required_argument, 0, 'w'},
+                                         {"es-max", required_argument, 0, 'E'},
+                                         {"shuffles", required_argument, 0, 's'},
+                                         {"seed", required_argument, 0, 'd'},
+                                         {"model", required_argument, 0, 'M'},
+                                         {"policy", required_argument, 0, 'P'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"quiet", no_argument, 0, 'q'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {"heldout-only", no_argument, 0, 'H'},
+                                         {0, 0, 0, 0}};
     const char *cmd = "replay";
     allot_replay_options o;
     allot_replay_options_default(&o);
@@ -154,25 +166,36 @@ int allot_cmd_replay(int argc, char **argv) {
             break;
         case 'm': methods = optarg; break;
         case 'u':
-            if (!strcmp(optarg, "samples")) o.unit = ALLOT_REPLAY_UNIT_SAMPLES;
-            else if (!strcmp(optarg, "cost")) o.unit = ALLOT_REPLAY_UNIT_COST;
-            else return allot_cli_usage_error(cmd, "--budget-unit is samples or cost");
+            if (!strcmp(optarg, "samples"))
+                o.unit = ALLOT_REPLAY_UNIT_SAMPLES;
+            else if (!strcmp(optarg, "cost"))
+                o.unit = ALLOT_REPLAY_UNIT_COST;
+            else
+                return allot_cli_usage_error(cmd, "--budget-unit is samples or cost");
             break;
         case 'r':
-            if (!strcmp(optarg, "correct")) o.reward = ALLOT_REPLAY_REWARD_CORRECT;
-            else if (!strcmp(optarg, "score")) o.reward = ALLOT_REPLAY_REWARD_SCORE;
-            else return allot_cli_usage_error(cmd, "--reward is correct or score");
+            if (!strcmp(optarg, "correct"))
+                o.reward = ALLOT_REPLAY_REWARD_CORRECT;
+            else if (!strcmp(optarg, "score"))
+                o.reward = ALLOT_REPLAY_REWARD_SCORE;
+            else
+                return allot_cli_usage_error(cmd, "--reward is correct or score");
             break;
         case 'l':
-            if (!strcmp(optarg, "majority")) o.select = ALLOT_REPLAY_SELECT_MAJORITY;
-            else if (!strcmp(optarg, "best")) o.select = ALLOT_REPLAY_SELECT_BEST;
-            else return allot_cli_usage_error(cmd, "--select is majority or best");
+            if (!strcmp(optarg, "majority"))
+                o.select = ALLOT_REPLAY_SELECT_MAJORITY;
+            else if (!strcmp(optarg, "best"))
+                o.select = ALLOT_REPLAY_SELECT_BEST;
+            else
+                return allot_cli_usage_error(cmd, "--select is majority or best");
             break;
         case 'K':
-            if (parse_int(optarg, 1, 1000000, &o.K) != 0) return allot_cli_usage_error(cmd, "--K needs an integer >= 1");
+            if (parse_int(optarg, 1, 1000000, &o.K) != 0)
+                return allot_cli_usage_error(cmd, "--K needs an integer >= 1");
             break;
         case 'g':
-            if (parse_double(optarg, &o.gamma) != 0) return allot_cli_usage_error(cmd, "--gamma needs a number");
+            if (parse_double(optarg, &o.gamma) != 0)
+                return allot_cli_usage_error(cmd, "--gamma needs a number");
             break;
         case 'c':
             if (parse_double(optarg, &o.ucb_c) != 0 || o.ucb_c < 0)
@@ -187,14 +210,16 @@ int allot_cmd_replay(int argc, char **argv) {
                 return allot_cli_usage_error(cmd, "--ac-threshold needs a number in (0, 1)");
             break;
         case 'A':
-            if (parse_int(optarg, 1, 1000000, &o.ac_max) != 0) return allot_cli_usage_error(cmd, "--ac-max needs an integer >= 1");
+            if (parse_int(optarg, 1, 1000000, &o.ac_max) != 0)
+                return allot_cli_usage_error(cmd, "--ac-max needs an integer >= 1");
             break;
         case 'w':
             if (parse_int(optarg, 1, 1000000, &o.es_window) != 0)
                 return allot_cli_usage_error(cmd, "--window needs an integer >= 1");
             break;
         case 'E':
-            if (parse_int(optarg, 1, 1000000, &o.es_max) != 0) return allot_cli_usage_error(cmd, "--es-max needs an integer >= 1");
+            if (parse_int(optarg, 1, 1000000, &o.es_max) != 0)
+                return allot_cli_usage_error(cmd, "--es-max needs an integer >= 1");
             break;
         case 's':
             if (parse_int(optarg, 0, 100000, &shuffles) != 0)
@@ -204,7 +229,8 @@ int allot_cmd_replay(int argc, char **argv) {
             char *end = NULL;
             errno = 0;
             unsigned long long v = strtoull(optarg, &end, 10);
-            if (errno || *end || !*optarg || *optarg == '-') return allot_cli_usage_error(cmd, "--seed needs an integer >= 0");
+            if (errno || *end || !*optarg || *optarg == '-')
+                return allot_cli_usage_error(cmd, "--seed needs an integer >= 0");
             o.seed = (uint64_t)v;
             break;
         }
@@ -214,7 +240,10 @@ int allot_cmd_replay(int argc, char **argv) {
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
         case 'H': heldout = 1; break;
-        case 'h': fputs(replay_usage, stdout); fputs(allot_cli_exit_codes_help, stdout); return ALLOT_EXIT_OK;
+        case 'h':
+            fputs(replay_usage, stdout);
+            fputs(allot_cli_exit_codes_help, stdout);
+            return ALLOT_EXIT_OK;
         default: {
             char msg[128];
             snprintf(msg, sizeof msg, "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -248,7 +277,8 @@ int allot_cmd_replay(int argc, char **argv) {
         }
         free(copy);
     }
-    if (mflags[ALLOT_REPLAY_POLICY] && !policy) return allot_cli_usage_error(cmd, "method policy needs --policy BUNDLE");
+    if (mflags[ALLOT_REPLAY_POLICY] && !policy)
+        return allot_cli_usage_error(cmd, "method policy needs --policy BUNDLE");
     mflags[ALLOT_REPLAY_UNIFORM] = 1; /* the efficiency ratios are against uniform */
 
     double *budgets = NULL;
@@ -286,12 +316,15 @@ int allot_cmd_replay(int argc, char **argv) {
         size_t n_ids = 0, kept = 0;
         st = allot_replay_policy_heldout_ids(policy, &ids, &n_ids, &err);
         if (st == ALLOT_OK && n_ids == 0)
-            st = allot_error_set(&err, ALLOT_E_INVALID, "%s: provenance.split.test_ids: missing or empty", policy);
-        if (st == ALLOT_OK) st = allot_replay_pools_keep(&pools, (const char *const *)ids, n_ids, &kept, &err);
+            st = allot_error_set(&err, ALLOT_E_INVALID, "%s: provenance.split.test_ids: missing or empty",
+                                 policy);
+        if (st == ALLOT_OK)
+            st = allot_replay_pools_keep(&pools, (const char *const *)ids, n_ids, &kept, &err);
         for (size_t k = 0; k < n_ids; k++) free(ids[k]);
         free(ids);
         if (st == ALLOT_OK && kept == 0)
-            st = allot_error_set(&err, ALLOT_E_INVALID, "%s: none of the bundle's held-out ids is in %s", policy, runs);
+            st = allot_error_set(&err, ALLOT_E_INVALID, "%s: none of the bundle's held-out ids is in %s",
+                                 policy, runs);
         if (st != ALLOT_OK) {
             allot_replay_pools_free(&pools);
             free(budgets);
@@ -330,8 +363,11 @@ int allot_cmd_replay(int argc, char **argv) {
             allot_replay_report_free(&rep);
             return allot_cli_fail(cmd, &err);
         }
-        if (note[0]) fprintf(stderr, "allot replay: figures not rendered: %s\n", note);
-        else if (!quiet) fprintf(stderr, "allot replay: wrote %s/table.md, table.json, accuracy_vs_budget.png/.svg\n", out_dir);
+        if (note[0])
+            fprintf(stderr, "allot replay: figures not rendered: %s\n", note);
+        else if (!quiet)
+            fprintf(stderr, "allot replay: wrote %s/table.md, table.json, accuracy_vs_budget.png/.svg\n",
+                    out_dir);
     }
     if (json) {
         st = allot_replay_report_json(&rep, stdout, &err);

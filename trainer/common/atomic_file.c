@@ -33,8 +33,8 @@ allot_status allot_atomic_open(allot_atomic_file *af, const char *path, allot_er
     memcpy(af->tmp_path + n, ".tmp.XXXXXX", 12);
     int fd = mkstemp(af->tmp_path);
     if (fd < 0) {
-        allot_status st = allot_error_set(err, ALLOT_E_IO, "%s: cannot create temporary file: %s", path,
-                                          strerror(errno));
+        allot_status st =
+            allot_error_set(err, ALLOT_E_IO, "%s: cannot create temporary file: %s", path, strerror(errno));
         release(af);
         return st;
     }

@@ -13,9 +13,9 @@
 #include "allot/allot_error.h"
 
 typedef struct allot_atomic_file {
-    FILE *fp;            /**< write here */
-    char *path;          /**< final path (owned) */
-    char *tmp_path;      /**< temporary path (owned) */
+    FILE *fp;       /**< write here */
+    char *path;     /**< final path (owned) */
+    char *tmp_path; /**< temporary path (owned) */
 } allot_atomic_file;
 
 /** Open a temporary file beside path. On success af->fp is ready for writing. */

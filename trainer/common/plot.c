@@ -33,8 +33,8 @@
 /* ---- paths ---------------------------------------------------------------------------------- */
 
 typedef struct plot_paths {
-    char *dir;  /* directory of out_base ("." when none) */
-    char *base; /* basename of out_base */
+    char *dir;                  /* directory of out_base ("." when none) */
+    char *base;                 /* basename of out_base */
     char *dat, *gp, *png, *svg; /* full paths */
 } plot_paths;
 
@@ -177,8 +177,9 @@ static void put_svg_replot(FILE *fp) {
 }
 
 /* Twelve distinguishable colours (then dash types / fill patterns tell later series apart). */
-static const char *const series_colours[12] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
-                                               "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#aec7e8"};
+static const char *const series_colours[12] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
+                                               "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                                               "#bcbd22", "#17becf", "#000000", "#aec7e8"};
 #define N_COLOURS (sizeof series_colours / sizeof series_colours[0])
 
 /* ---- running gnuplot ------------------------------------------------------------------------ */
@@ -352,7 +353,8 @@ static void lines_gp(FILE *fp, const plot_paths *p, const void *vctx) {
         first = 0;
         int bars = se->ylo && se->yhi;
         /* colours cycle; the dash type changes with each cycle so every series stays distinct */
-        fprintf(fp, "datafile index %zu using 1:2%s with %s lc rgb '%s' dt %zu pt %zu title ", s, bars ? ":3:4" : "",
+        fprintf(fp, "datafile index %zu using 1:2%s with %s lc rgb '%s' dt %zu pt %zu title ", s,
+                bars ? ":3:4" : "",
                 bars ? (se->points_only ? "yerrorbars" : "yerrorlines")
                      : (se->points_only ? "points ps 1.6" : "linespoints"),
                 series_colours[s % N_COLOURS], (s / N_COLOURS) % 5 + 1, (s % 13) + 1);
@@ -362,8 +364,8 @@ static void lines_gp(FILE *fp, const plot_paths *p, const void *vctx) {
     put_svg_replot(fp);
 }
 
-allot_status allot_plot_lines(const char *out_base, const allot_plot_opts *opts, const allot_plot_series *series,
-                              size_t n_series, allot_error *err) {
+allot_status allot_plot_lines(const char *out_base, const allot_plot_opts *opts,
+                              const allot_plot_series *series, size_t n_series, allot_error *err) {
     if (!series || n_series == 0) return allot_error_set(err, ALLOT_E_ARGUMENT, "plot: no series");
     int any = 0;
     for (size_t s = 0; s < n_series; s++) {
@@ -417,19 +419,20 @@ static void bars_gp(FILE *fp, const plot_paths *p, const void *vctx) {
     for (size_t s = 0; s < c->n_series; s++) {
         fputs(s ? ", \\\n     " : "plot ", fp);
         if (s < N_COLOURS)
-            fprintf(fp, "datafile using %zu%s lc rgb '%s' title ", s + 2, s ? "" : ":xtic(1)", series_colours[s]);
+            fprintf(fp, "datafile using %zu%s lc rgb '%s' title ", s + 2, s ? "" : ":xtic(1)",
+                    series_colours[s]);
         else /* beyond the colours: hatched */
-            fprintf(fp, "datafile using %zu%s lc rgb '%s' fs pattern %zu border -1 title ", s + 2, s ? "" : ":xtic(1)",
-                    series_colours[s % N_COLOURS], s / N_COLOURS + 1);
+            fprintf(fp, "datafile using %zu%s lc rgb '%s' fs pattern %zu border -1 title ", s + 2,
+                    s ? "" : ":xtic(1)", series_colours[s % N_COLOURS], s / N_COLOURS + 1);
         put_gp_string(fp, c->names[s]);
     }
     fputs("\n", fp);
     put_svg_replot(fp);
 }
 
-allot_status allot_plot_bars(const char *out_base, const allot_plot_opts *opts, const char *const *group_names,
-                             size_t n_groups, const char *const *series_names, size_t n_series,
-                             const double *values, allot_error *err) {
+allot_status allot_plot_bars(const char *out_base, const allot_plot_opts *opts,
+                             const char *const *group_names, size_t n_groups, const char *const *series_names,
+                             size_t n_series, const double *values, allot_error *err) {
     if (!group_names || !series_names || !values || n_groups == 0 || n_series == 0)
         return allot_error_set(err, ALLOT_E_ARGUMENT, "plot: bars need at least one group and one series");
     bars_ctx c = {opts, group_names, n_groups, series_names, n_series, values};
@@ -492,9 +495,9 @@ static void heat_gp(FILE *fp, const plot_paths *p, const void *vctx) {
     put_svg_replot(fp);
 }
 
-allot_status allot_plot_heatmap(const char *out_base, const allot_plot_opts *opts, const char *const *row_names,
-                                size_t rows, const char *const *col_names, size_t cols, const double *values,
-                                allot_error *err) {
+allot_status allot_plot_heatmap(const char *out_base, const allot_plot_opts *opts,
+                                const char *const *row_names, size_t rows, const char *const *col_names,
+                                size_t cols, const double *values, allot_error *err) {
     if (!row_names || !col_names || !values || rows == 0 || cols == 0)
         return allot_error_set(err, ALLOT_E_ARGUMENT, "plot: a heat map needs at least one row and column");
     heat_ctx c = {opts, row_names, rows, col_names, cols, values};

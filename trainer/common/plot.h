@@ -35,13 +35,13 @@ allot_status allot_plot_lines(const char *out_base, const allot_plot_opts *opts,
                               const allot_plot_series *series, size_t n_series, allot_error *err);
 
 /** Grouped bar chart: n_groups categories (x labels) x n_series bars; values[s*n_groups + g]. */
-allot_status allot_plot_bars(const char *out_base, const allot_plot_opts *opts, const char *const *group_names,
-                             size_t n_groups, const char *const *series_names, size_t n_series,
-                             const double *values, allot_error *err);
+allot_status allot_plot_bars(const char *out_base, const allot_plot_opts *opts,
+                             const char *const *group_names, size_t n_groups, const char *const *series_names,
+                             size_t n_series, const double *values, allot_error *err);
 
 /** Heat map of a rows x cols matrix (e.g. a confusion matrix), cells annotated with their values. */
-allot_status allot_plot_heatmap(const char *out_base, const allot_plot_opts *opts, const char *const *row_names,
-                                size_t rows, const char *const *col_names, size_t cols, const double *values,
-                                allot_error *err);
+allot_status allot_plot_heatmap(const char *out_base, const allot_plot_opts *opts,
+                                const char *const *row_names, size_t rows, const char *const *col_names,
+                                size_t cols, const double *values, allot_error *err);
 
 #endif

@@ -19,7 +19,9 @@ void allot_rng_seed_stream(allot_rng *rng, uint64_t seed, uint64_t stream) {
     allot_rng_seed(rng, splitmix64(&x));
 }
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static uint64_t rotl(uint64_t x, int k) {
+    return (x << k) | (x >> (64 - k));
+}
 
 uint64_t allot_rng_next(allot_rng *rng) {
     uint64_t *s = rng->s;
@@ -34,7 +36,9 @@ uint64_t allot_rng_next(allot_rng *rng) {
     return result;
 }
 
-double allot_rng_uniform(allot_rng *rng) { return (double)(allot_rng_next(rng) >> 11) * 0x1.0p-53; }
+double allot_rng_uniform(allot_rng *rng) {
+    return (double)(allot_rng_next(rng) >> 11) * 0x1.0p-53;
+}
 
 uint64_t allot_rng_below(allot_rng *rng, uint64_t n) {
     /* Lemire's rejection on the high bits would need 128-bit products; plain rejection is enough. */

@@ -21,10 +21,10 @@
 
 /** Selection rules. */
 typedef enum allot_select_rule {
-    ALLOT_SELECT_PASS = 0,     /**< coverage: correct if any of the k is correct (perfect verifier) */
-    ALLOT_SELECT_MAJORITY = 1, /**< majority vote over answers; null never wins; ties split evenly */
-    ALLOT_SELECT_BEST = 2,     /**< the highest-score sample; ties split evenly */
-    ALLOT_SELECT_VOTE = 3,     /**< score-weighted vote over answers */
+    ALLOT_SELECT_PASS = 0,       /**< coverage: correct if any of the k is correct (perfect verifier) */
+    ALLOT_SELECT_MAJORITY = 1,   /**< majority vote over answers; null never wins; ties split evenly */
+    ALLOT_SELECT_BEST = 2,       /**< the highest-score sample; ties split evenly */
+    ALLOT_SELECT_VOTE = 3,       /**< score-weighted vote over answers */
     ALLOT_SELECT_PRECOMPUTED = 4 /**< a `tiers` entry passed through */
 } allot_select_rule;
 
@@ -39,9 +39,9 @@ typedef enum allot_step_agg {
 
 /** One compute tier. */
 typedef struct allot_tier {
-    char *name;          /**< display name, e.g. "majority@8" or "llama:best@4/min" (owned) */
-    char *model;         /**< model name; NULL = the query's only model (owned) */
-    int k;               /**< samples drawn; 0 for precomputed */
+    char *name;  /**< display name, e.g. "majority@8" or "llama:best@4/min" (owned) */
+    char *model; /**< model name; NULL = the query's only model (owned) */
+    int k;       /**< samples drawn; 0 for precomputed */
     allot_select_rule rule;
     allot_step_agg agg;
 } allot_tier;
@@ -61,16 +61,16 @@ void allot_tier_set_free(allot_tier_set *ts);
 /** In-memory curves table: n_queries x n_tiers, row-major. Owned by whoever created it. */
 typedef struct allot_curves {
     size_t n_queries, n_tiers;
-    char **tier_names;      /**< n_tiers */
-    char **ids;             /**< n_queries */
-    char **prompts;         /**< n_queries; entries may be NULL */
-    char **meta_json;       /**< n_queries; compact JSON text or NULL */
+    char **tier_names; /**< n_tiers */
+    char **ids;        /**< n_queries */
+    char **prompts;    /**< n_queries; entries may be NULL */
+    char **meta_json;  /**< n_queries; compact JSON text or NULL */
     size_t n_features;
-    char **feature_names;   /**< n_features (union over queries, in order of first appearance) */
-    double *features;       /**< n_queries x n_features; NaN where a query lacks the feature */
-    double *acc;            /**< n_queries x n_tiers, in [0,1] */
-    double *cost;           /**< n_queries x n_tiers, >= 0 */
-    double *se;             /**< n_queries x n_tiers, >= 0 */
+    char **feature_names; /**< n_features (union over queries, in order of first appearance) */
+    double *features;     /**< n_queries x n_features; NaN where a query lacks the feature */
+    double *acc;          /**< n_queries x n_tiers, in [0,1] */
+    double *cost;         /**< n_queries x n_tiers, >= 0 */
+    double *se;           /**< n_queries x n_tiers, >= 0 */
     /* Provenance (added; all optional: a zeroed value means unknown and is written as such). */
     allot_tier_set tier_defs; /**< definitions of the n_tiers tiers, or n == 0 when unknown */
     uint64_t seed;            /**< permutation seed used */
@@ -82,10 +82,10 @@ typedef struct allot_curves {
 
 /** Options of allot_curves_compute. */
 typedef struct allot_curves_options {
-    uint64_t seed;        /**< permutation seed (default 1) */
-    int permutations;     /**< permutations for majority/vote (default 256) */
-    int cap_k;            /**< 1: a k larger than the pool is capped to the pool; 0: error */
-    int progress;         /**< 1: progress on stderr */
+    uint64_t seed;          /**< permutation seed (default 1) */
+    int permutations;       /**< permutations for majority/vote (default 256) */
+    int cap_k;              /**< 1: a k larger than the pool is capped to the pool; 0: error */
+    int progress;           /**< 1: progress on stderr */
     long max_exact_subsets; /**< majority/vote (added): when C(n,k) <= this, average over every
                                  k-subset exactly (se 0) instead of permutations; 0 = never */
 } allot_curves_options;

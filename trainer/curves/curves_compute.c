@@ -51,12 +51,14 @@ void allot_curves_free(allot_curves *c) {
     free(c);
 }
 
-static allot_status qerr(allot_error *err, allot_status code, const char *path, size_t line, const char *fmt, ...)
+static allot_status qerr(allot_error *err, allot_status code, const char *path, size_t line, const char *fmt,
+                         ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 5, 6)))
 #endif
     ;
-static allot_status qerr(allot_error *err, allot_status code, const char *path, size_t line, const char *fmt, ...) {
+static allot_status qerr(allot_error *err, allot_status code, const char *path, size_t line, const char *fmt,
+                         ...) {
     char msg[ALLOT_ERROR_MSG_SIZE];
     va_list ap;
     va_start(ap, fmt);
@@ -77,8 +79,8 @@ typedef struct builder {
 
 /* Per-query working memory (reused). */
 typedef struct workspace {
-    size_t cap_n;             /* samples */
-    uint32_t *pool;           /* sample index of each pool entry */
+    size_t cap_n;   /* samples */
+    uint32_t *pool; /* sample index of each pool entry */
     uint32_t *perm;
     int *answer;
     double *weight;
@@ -86,13 +88,13 @@ typedef struct workspace {
     double *vote_work;
     allot_scored *scored;
     unsigned char *ans_correct;
-    signed char *ans_seen;    /* -1 unseen, else the correct flag of its first sample */
+    signed char *ans_seen; /* -1 unseen, else the correct flag of its first sample */
     size_t *ans_first;
-    int *midx;                /* per tier: model index */
-    double *wmean, *wm2;      /* per tier Welford accumulators */
-    int *kbuf;                /* per tier: ks of one best group */
-    unsigned char *exact;     /* per tier: value computed exactly (no permutations) */
-    double *kout;             /* per tier: their values */
+    int *midx;            /* per tier: model index */
+    double *wmean, *wm2;  /* per tier Welford accumulators */
+    int *kbuf;            /* per tier: ks of one best group */
+    unsigned char *exact; /* per tier: value computed exactly (no permutations) */
+    double *kout;         /* per tier: their values */
     unsigned char *model_done;
     size_t cap_models;
 } workspace;
@@ -121,11 +123,11 @@ static int ws_reserve(workspace *w, size_t n) {
     if (n <= w->cap_n) return 0;
     size_t c = w->cap_n ? w->cap_n : 64;
     while (c < n) c *= 2;
-#define GROW(p) \
-    do { \
-        void *q_ = realloc((p), c * sizeof *(p)); \
-        if (!q_) return -1; \
-        (p) = q_; \
+#define GROW(p)                                                                                              \
+    do {                                                                                                     \
+        void *q_ = realloc((p), c * sizeof *(p));                                                            \
+        if (!q_) return -1;                                                                                  \
+        (p) = q_;                                                                                            \
     } while (0)
     GROW(w->pool);
     GROW(w->perm);
@@ -143,20 +145,21 @@ static int ws_reserve(workspace *w, size_t n) {
 }
 
 /* Score of sample i under agg; error naming the sample when it has none. */
-static allot_status sample_score(const allot_query *q, size_t i, const allot_tier *t, const char *path, double *out,
-                                 allot_error *err) {
+static allot_status sample_score(const allot_query *q, size_t i, const allot_tier *t, const char *path,
+                                 double *out, allot_error *err) {
     const allot_sample *s = &q->samples[i];
     if (t->agg == ALLOT_STEP_NONE) {
         if (isnan(s->score))
             return qerr(err, ALLOT_E_INVALID, path, q->line,
-                        "samples[%zu].score: missing (tier %s needs it; with step_scores use /min, /last, /mean or /prod)",
+                        "samples[%zu].score: missing (tier %s needs it; with step_scores use /min, /last, "
+                        "/mean or /prod)",
                         i, t->name);
         *out = s->score;
         return ALLOT_OK;
     }
     if (s->n_steps == 0)
-        return qerr(err, ALLOT_E_INVALID, path, q->line, "samples[%zu].step_scores: missing or empty (tier %s needs them)",
-                    i, t->name);
+        return qerr(err, ALLOT_E_INVALID, path, q->line,
+                    "samples[%zu].step_scores: missing or empty (tier %s needs them)", i, t->name);
     const double *v = q->step_scores + s->step_offset;
     double x = v[0];
     switch (t->agg) {
@@ -174,13 +177,16 @@ static allot_status sample_score(const allot_query *q, size_t i, const allot_tie
     default: break;
     }
     if (!isfinite(x))
-        return qerr(err, ALLOT_E_INVALID, path, q->line, "samples[%zu].step_scores: the %s is not finite (tier %s)", i,
+        return qerr(err, ALLOT_E_INVALID, path, q->line,
+                    "samples[%zu].step_scores: the %s is not finite (tier %s)", i,
                     allot_step_agg_name(t->agg), t->name);
     *out = x;
     return ALLOT_OK;
 }
 
-static int is_vote_rule(allot_select_rule r) { return r == ALLOT_SELECT_MAJORITY || r == ALLOT_SELECT_VOTE; }
+static int is_vote_rule(allot_select_rule r) {
+    return r == ALLOT_SELECT_MAJORITY || r == ALLOT_SELECT_VOTE;
+}
 
 /* Fill w->ans_correct for the query; conflicting grades of one answer string are an error. */
 static allot_status answer_grades(const allot_query *q, workspace *w, const char *path, allot_error *err) {
@@ -196,7 +202,8 @@ static allot_status answer_grades(const allot_query *q, workspace *w, const char
         } else if (w->ans_seen[a] != c) {
             return qerr(err, ALLOT_E_INVALID, path, q->line,
                         "samples[%zu].correct: answer \"%s\" is graded %s here but %s in samples[%zu]", i,
-                        q->answers[a], c ? "correct" : "incorrect", c ? "incorrect" : "correct", w->ans_first[a]);
+                        q->answers[a], c ? "correct" : "incorrect", c ? "incorrect" : "correct",
+                        w->ans_first[a]);
         }
     }
     return ALLOT_OK;
@@ -262,9 +269,9 @@ static double vote_all_subsets(const allot_vote_pool *pool, size_t n, size_t k, 
 }
 
 /* All tiers of one model for one query. */
-static allot_status model_tiers(const allot_query *q, int model, const char *model_name, const allot_tier_set *ts,
-                                const allot_curves_options *opt, workspace *w, double *acc, double *cost, double *se,
-                                const char *path, allot_error *err) {
+static allot_status model_tiers(const allot_query *q, int model, const char *model_name,
+                                const allot_tier_set *ts, const allot_curves_options *opt, workspace *w,
+                                double *acc, double *cost, double *se, const char *path, allot_error *err) {
     size_t n = 0, c = 0;
     double cost_sum = 0.0;
     int any_answer_key = 0;
@@ -284,7 +291,8 @@ static allot_status model_tiers(const allot_query *q, int model, const char *mod
         if (k > n) {
             if (!opt->cap_k)
                 return qerr(err, ALLOT_E_INVALID, path, q->line,
-                            "tier %s: k = %zu but model \"%s\" has only %zu samples for this query (use --cap-k to cap k)",
+                            "tier %s: k = %zu but model \"%s\" has only %zu samples for this query (use "
+                            "--cap-k to cap k)",
                             tier->name, k, model_name, n);
             k = n;
         }
@@ -296,7 +304,9 @@ static allot_status model_tiers(const allot_query *q, int model, const char *mod
             /* all best tiers of one aggregation at once: score and sort the pool once */
             int first = 1;
             for (size_t u = 0; u < t; u++)
-                if (w->midx[u] == model && ts->tiers[u].rule == ALLOT_SELECT_BEST && ts->tiers[u].agg == tier->agg) first = 0;
+                if (w->midx[u] == model && ts->tiers[u].rule == ALLOT_SELECT_BEST &&
+                    ts->tiers[u].agg == tier->agg)
+                    first = 0;
             if (!first) continue;
             for (size_t j = 0; j < n; j++) {
                 allot_status st = sample_score(q, w->pool[j], tier, path, &w->scored[j].score, err);
@@ -305,18 +315,21 @@ static allot_status model_tiers(const allot_query *q, int model, const char *mod
             }
             size_t nk = 0;
             for (size_t u = t; u < ts->n; u++)
-                if (w->midx[u] == model && ts->tiers[u].rule == ALLOT_SELECT_BEST && ts->tiers[u].agg == tier->agg)
+                if (w->midx[u] == model && ts->tiers[u].rule == ALLOT_SELECT_BEST &&
+                    ts->tiers[u].agg == tier->agg)
                     w->kbuf[nk++] = ts->tiers[u].k < (int)n ? ts->tiers[u].k : (int)n;
             allot_est_best(w->scored, n, w->kbuf, nk, w->kout);
             nk = 0;
             for (size_t u = t; u < ts->n; u++)
-                if (w->midx[u] == model && ts->tiers[u].rule == ALLOT_SELECT_BEST && ts->tiers[u].agg == tier->agg)
+                if (w->midx[u] == model && ts->tiers[u].rule == ALLOT_SELECT_BEST &&
+                    ts->tiers[u].agg == tier->agg)
                     acc[u] = w->kout[nk++];
         } else if (is_vote_rule(tier->rule)) {
             if (!any_answer_key)
-                return qerr(err, ALLOT_E_INVALID, path, q->line,
-                            "samples[%zu].answer: missing (tier %s needs answers; no sample of model \"%s\" has one)",
-                            (size_t)w->pool[0], tier->name, model_name);
+                return qerr(
+                    err, ALLOT_E_INVALID, path, q->line,
+                    "samples[%zu].answer: missing (tier %s needs answers; no sample of model \"%s\" has one)",
+                    (size_t)w->pool[0], tier->name, model_name);
             any_perm = 1;
         }
     }
@@ -335,7 +348,8 @@ static allot_status model_tiers(const allot_query *q, int model, const char *mod
         if (w->midx[g] != model || !is_vote_rule(gt->rule)) continue;
         int first = 1;
         for (size_t t = 0; t < g; t++)
-            if (w->midx[t] == model && ts->tiers[t].rule == gt->rule && ts->tiers[t].agg == gt->agg) first = 0;
+            if (w->midx[t] == model && ts->tiers[t].rule == gt->rule && ts->tiers[t].agg == gt->agg)
+                first = 0;
         if (!first) continue;
         /* weights of this group */
         if (gt->rule == ALLOT_SELECT_MAJORITY) {
@@ -346,7 +360,8 @@ static allot_status model_tiers(const allot_query *q, int model, const char *mod
                 if (st) return st;
                 if (w->weight[j] < 0)
                     return qerr(err, ALLOT_E_INVALID, path, q->line,
-                                "samples[%zu].score: negative (%.17g); tier %s sums scores as vote weights, which must be >= 0",
+                                "samples[%zu].score: negative (%.17g); tier %s sums scores as vote weights, "
+                                "which must be >= 0",
                                 (size_t)w->pool[j], w->weight[j], gt->name);
             }
         }
@@ -362,7 +377,8 @@ static allot_status model_tiers(const allot_query *q, int model, const char *mod
                 acc[t] = allot_est_vote_set(&pool, w->perm, n, w->vote_work);
             } else if (k == 1) {
                 double s = 0.0;
-                for (size_t j = 0; j < n; j++) s += w->answer[j] >= 0 ? (double)w->ans_correct[w->answer[j]] : 0.0;
+                for (size_t j = 0; j < n; j++)
+                    s += w->answer[j] >= 0 ? (double)w->ans_correct[w->answer[j]] : 0.0;
                 acc[t] = s / (double)n;
             } else if (opt->max_exact_subsets > 0 && choose_upto(n, k, opt->max_exact_subsets) > 0) {
                 /* few subsets: the exact average costs no more than the permutations */
@@ -403,9 +419,10 @@ static allot_status model_tiers(const allot_query *q, int model, const char *mod
     return ALLOT_OK;
 }
 
-static allot_status compute_samples_line(const allot_query *q, const allot_runs_reader *r, const allot_tier_set *ts,
-                                         const allot_curves_options *opt, workspace *w, double *acc, double *cost,
-                                         double *se, allot_error *err) {
+static allot_status compute_samples_line(const allot_query *q, const allot_runs_reader *r,
+                                         const allot_tier_set *ts, const allot_curves_options *opt,
+                                         workspace *w, double *acc, double *cost, double *se,
+                                         allot_error *err) {
     const char *path = allot_runs_reader_path(r);
     size_t n_models = allot_runs_reader_n_models(r);
     if (ws_reserve(w, q->n_samples + 1) ||
@@ -422,13 +439,14 @@ static allot_status compute_samples_line(const allot_query *q, const allot_runs_
     for (size_t t = 0; t < ts->n; t++) {
         const allot_tier *tier = &ts->tiers[t];
         if (tier->rule == ALLOT_SELECT_PRECOMPUTED)
-            return qerr(err, ALLOT_E_INVALID, path, q->line, "samples: tier %s is precomputed but this line has samples",
-                        tier->name);
+            return qerr(err, ALLOT_E_INVALID, path, q->line,
+                        "samples: tier %s is precomputed but this line has samples", tier->name);
         any_vote |= is_vote_rule(tier->rule);
         if (!tier->model) {
             if (distinct > 1)
                 return qerr(err, ALLOT_E_INVALID, path, q->line,
-                            "samples: tier %s names no model but the query has samples of %zu models (write MODEL:%s)",
+                            "samples: tier %s names no model but the query has samples of %zu models (write "
+                            "MODEL:%s)",
                             tier->name, distinct, tier->name);
             w->midx[t] = q->samples[0].model;
             continue;
@@ -438,8 +456,8 @@ static allot_status compute_samples_line(const allot_query *q, const allot_runs_
             if (w->model_done[m] && strcmp(allot_runs_reader_model_name(r, (int)m), tier->model) == 0)
                 w->midx[t] = (int)m;
         if (w->midx[t] < 0)
-            return qerr(err, ALLOT_E_INVALID, path, q->line, "samples: tier %s: no sample of model \"%s\" in this query",
-                        tier->name, tier->model);
+            return qerr(err, ALLOT_E_INVALID, path, q->line,
+                        "samples: tier %s: no sample of model \"%s\" in this query", tier->name, tier->model);
     }
     if (any_vote) {
         allot_status st = answer_grades(q, w, path, err);
@@ -450,7 +468,8 @@ static allot_status compute_samples_line(const allot_query *q, const allot_runs_
         int m = w->midx[t];
         if (w->model_done[m]) continue;
         w->model_done[m] = 1;
-        allot_status st = model_tiers(q, m, allot_runs_reader_model_name(r, m), ts, opt, w, acc, cost, se, path, err);
+        allot_status st =
+            model_tiers(q, m, allot_runs_reader_model_name(r, m), ts, opt, w, acc, cost, se, path, err);
         if (st) return st;
     }
     return ALLOT_OK;
@@ -461,11 +480,11 @@ static int builder_grow(builder *b, size_t n_tiers) {
     allot_curves *c = b->c;
     if (c->n_queries < b->cap_q) return 0;
     size_t cap = b->cap_q ? b->cap_q * 2 : 256;
-#define GROWQ(p, per) \
-    do { \
-        void *q_ = realloc((p), cap * (per) * sizeof *(p)); \
-        if (!q_) return -1; \
-        (p) = q_; \
+#define GROWQ(p, per)                                                                                        \
+    do {                                                                                                     \
+        void *q_ = realloc((p), cap * (per) * sizeof *(p));                                                  \
+        if (!q_) return -1;                                                                                  \
+        (p) = q_;                                                                                            \
     } while (0)
     GROWQ(c->ids, 1);
     GROWQ(c->prompts, 1);
@@ -493,7 +512,8 @@ static allot_status add_features(builder *b, const allot_query *q, allot_error *
                     break;
                 }
         if (f == c->n_features) {
-            if (allot_cv_reserve((void **)&c->feature_names, &b->feat_cap, c->n_features + 1, sizeof *c->feature_names))
+            if (allot_cv_reserve((void **)&c->feature_names, &b->feat_cap, c->n_features + 1,
+                                 sizeof *c->feature_names))
                 return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
             if (!(c->feature_names[c->n_features] = allot_cv_strdup(name)))
                 return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
@@ -509,8 +529,8 @@ static allot_status add_features(builder *b, const allot_query *q, allot_error *
     return ALLOT_OK;
 }
 
-allot_status allot_curves_compute(const char *runs_path, const allot_tier_set *tiers, const allot_curves_options *opt,
-                                  allot_curves **out, allot_error *err) {
+allot_status allot_curves_compute(const char *runs_path, const allot_tier_set *tiers,
+                                  const allot_curves_options *opt, allot_curves **out, allot_error *err) {
     *out = NULL;
     allot_curves_options defaults;
     if (!opt) {
@@ -572,8 +592,9 @@ allot_status allot_curves_compute(const char *runs_path, const allot_tier_set *t
         if (!has) break;
         if (c->n_queries == 0 && precomputed) {
             if (!q.n_tiers) {
-                st = qerr(err, ALLOT_E_INVALID, runs_path, q.line,
-                          "samples: no tier set given (e.g. --tiers majority@1,4,16) and this line has samples");
+                st = qerr(
+                    err, ALLOT_E_INVALID, runs_path, q.line,
+                    "samples: no tier set given (e.g. --tiers majority@1,4,16) and this line has samples");
                 goto done;
             }
             c->n_tiers = q.n_tiers;
@@ -599,11 +620,13 @@ allot_status allot_curves_compute(const char *runs_path, const allot_tier_set *t
             goto done;
         }
         size_t row = c->n_queries;
-        double *acc = c->acc + row * c->n_tiers, *cost = c->cost + row * c->n_tiers, *se = c->se + row * c->n_tiers;
+        double *acc = c->acc + row * c->n_tiers, *cost = c->cost + row * c->n_tiers,
+               *se = c->se + row * c->n_tiers;
         if (precomputed) {
             if (!q.n_tiers) {
                 st = qerr(err, ALLOT_E_INVALID, runs_path, q.line,
-                          "samples: the first line has precomputed tiers, so every line must (no tier set was given)");
+                          "samples: the first line has precomputed tiers, so every line must (no tier set "
+                          "was given)");
                 goto done;
             }
             for (size_t t = 0; t < c->n_tiers; t++) {
@@ -613,8 +636,9 @@ allot_status allot_curves_compute(const char *runs_path, const allot_tier_set *t
             }
         } else {
             if (q.n_tiers) {
-                st = qerr(err, ALLOT_E_INVALID, runs_path, q.line,
-                          "tiers: this line has precomputed tiers; a tier set (--tiers) applies only to samples");
+                st = qerr(
+                    err, ALLOT_E_INVALID, runs_path, q.line,
+                    "tiers: this line has precomputed tiers; a tier set (--tiers) applies only to samples");
                 goto done;
             }
             if ((st = compute_samples_line(&q, r, tiers, opt, &w, acc, cost, se, err))) goto done;
@@ -646,7 +670,8 @@ allot_status allot_curves_compute(const char *runs_path, const allot_tier_set *t
         for (size_t i = 0; i < c->n_queries * c->n_features; i++) c->features[i] = NAN;
         b.foff[c->n_queries] = b.n_fv;
         for (size_t i = 0; i < c->n_queries; i++)
-            for (size_t v = b.foff[i]; v < b.foff[i + 1]; v++) c->features[i * c->n_features + b.fidx[v]] = b.fval[v];
+            for (size_t v = b.foff[i]; v < b.foff[i + 1]; v++)
+                c->features[i * c->n_features + b.fidx[v]] = b.fval[v];
     }
 done:
     allot_runs_reader_close(r);

@@ -59,7 +59,8 @@ static void write_header(FILE *fp, const allot_curves *c) {
         fprintf(fp, ",\"seed\":%llu", (unsigned long long)c->seed);
     else
         fprintf(fp, ",\"seed\":\"%llu\"", (unsigned long long)c->seed);
-    fprintf(fp, ",\"permutations\":%d,\"max_exact_subsets\":%ld,\"cap_k\":%s,\"n_queries\":%zu,\"features\":[",
+    fprintf(fp,
+            ",\"permutations\":%d,\"max_exact_subsets\":%ld,\"cap_k\":%s,\"n_queries\":%zu,\"features\":[",
             c->permutations, c->max_exact_subsets, c->cap_k ? "true" : "false", c->n_queries);
     for (size_t f = 0; f < c->n_features; f++) {
         if (f) fputc(',', fp);
@@ -225,14 +226,17 @@ static allot_status read_header(const cread *r, const cJSON *h, allot_curves *c,
             if (!cJSON_IsString(f)) return cerr(r, ALLOT_E_INVALID, "features[%zu]: expected a string", i);
             for (size_t j = 0; j < i; j++)
                 if (strcmp(c->feature_names[j], f->valuestring) == 0)
-                    return cerr(r, ALLOT_E_INVALID, "features[%zu]: duplicate name \"%s\"", i, f->valuestring);
-            if (!(c->feature_names[i] = allot_cv_strdup(f->valuestring))) return cerr(r, ALLOT_E_NOMEM, "out of memory");
+                    return cerr(r, ALLOT_E_INVALID, "features[%zu]: duplicate name \"%s\"", i,
+                                f->valuestring);
+            if (!(c->feature_names[i] = allot_cv_strdup(f->valuestring)))
+                return cerr(r, ALLOT_E_NOMEM, "out of memory");
             c->n_features = i + 1;
         }
     }
     const cJSON *tiers = cJSON_GetObjectItemCaseSensitive(h, "tiers");
     if (!tiers) return cerr(r, ALLOT_E_INVALID, "tiers: missing");
-    if (!cJSON_IsArray(tiers) || !tiers->child) return cerr(r, ALLOT_E_INVALID, "tiers: expected a non-empty array");
+    if (!cJSON_IsArray(tiers) || !tiers->child)
+        return cerr(r, ALLOT_E_INVALID, "tiers: expected a non-empty array");
     size_t n = (size_t)cJSON_GetArraySize(tiers), i = 0;
     c->tier_names = calloc(n, sizeof *c->tier_names);
     c->tier_defs.tiers = calloc(n, sizeof *c->tier_defs.tiers);
@@ -246,10 +250,12 @@ static allot_status read_header(const cread *r, const cJSON *h, allot_curves *c,
         if (!cJSON_IsString(name)) return cerr(r, ALLOT_E_INVALID, "tiers[%zu].name: expected a string", i);
         for (size_t j = 0; j < i; j++)
             if (strcmp(c->tier_names[j], name->valuestring) == 0)
-                return cerr(r, ALLOT_E_INVALID, "tiers[%zu].name: duplicate tier \"%s\"", i, name->valuestring);
+                return cerr(r, ALLOT_E_INVALID, "tiers[%zu].name: duplicate tier \"%s\"", i,
+                            name->valuestring);
         allot_tier *d = &c->tier_defs.tiers[i];
         c->tier_defs.n = i + 1;
-        if (!(c->tier_names[i] = allot_cv_strdup(name->valuestring)) || !(d->name = allot_cv_strdup(name->valuestring)))
+        if (!(c->tier_names[i] = allot_cv_strdup(name->valuestring)) ||
+            !(d->name = allot_cv_strdup(name->valuestring)))
             return cerr(r, ALLOT_E_NOMEM, "out of memory");
         const cJSON *rule = cJSON_GetObjectItemCaseSensitive(t, "rule");
         if (!rule) {
@@ -263,12 +269,15 @@ static allot_status read_header(const cread *r, const cJSON *h, allot_curves *c,
             return cerr(r, ALLOT_E_INVALID, "tiers[%zu].rule: unknown rule \"%s\"", i, rule->valuestring);
         const cJSON *model = cJSON_GetObjectItemCaseSensitive(t, "model");
         if (model && !cJSON_IsNull(model)) {
-            if (!cJSON_IsString(model)) return cerr(r, ALLOT_E_INVALID, "tiers[%zu].model: expected a string or null", i);
-            if (!(d->model = allot_cv_strdup(model->valuestring))) return cerr(r, ALLOT_E_NOMEM, "out of memory");
+            if (!cJSON_IsString(model))
+                return cerr(r, ALLOT_E_INVALID, "tiers[%zu].model: expected a string or null", i);
+            if (!(d->model = allot_cv_strdup(model->valuestring)))
+                return cerr(r, ALLOT_E_NOMEM, "out of memory");
         }
         const cJSON *k = cJSON_GetObjectItemCaseSensitive(t, "k");
         if (k) {
-            if (!cJSON_IsNumber(k) || k->valuedouble < 0 || k->valuedouble > 1e9 || k->valuedouble != floor(k->valuedouble))
+            if (!cJSON_IsNumber(k) || k->valuedouble < 0 || k->valuedouble > 1e9 ||
+                k->valuedouble != floor(k->valuedouble))
                 return cerr(r, ALLOT_E_INVALID, "tiers[%zu].k: expected a non-negative integer", i);
             d->k = (int)k->valuedouble;
         }
@@ -283,7 +292,8 @@ static allot_status read_header(const cread *r, const cJSON *h, allot_curves *c,
 }
 
 /* Read a numeric array of exactly n entries into out, each checked by kind. */
-static allot_status read_row(const cread *r, const cJSON *q, const char *key, size_t n, double *out, int is_acc) {
+static allot_status read_row(const cread *r, const cJSON *q, const char *key, size_t n, double *out,
+                             int is_acc) {
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(q, key);
     if (!a) return cerr(r, ALLOT_E_INVALID, "%s: missing", key);
     if (!cJSON_IsArray(a)) return cerr(r, ALLOT_E_INVALID, "%s: expected an array of numbers", key);
@@ -294,7 +304,8 @@ static allot_status read_row(const cread *r, const cJSON *q, const char *key, si
         if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
             return cerr(r, ALLOT_E_INVALID, "%s[%zu]: expected a finite number", key, i);
         double x = v->valuedouble;
-        if (is_acc && (x < 0 || x > 1)) return cerr(r, ALLOT_E_INVALID, "%s[%zu]: outside [0,1] (%.17g)", key, i, x);
+        if (is_acc && (x < 0 || x > 1))
+            return cerr(r, ALLOT_E_INVALID, "%s[%zu]: outside [0,1] (%.17g)", key, i, x);
         if (x < 0) return cerr(r, ALLOT_E_INVALID, "%s[%zu]: negative (%.17g)", key, i, x);
         out[i] = x;
     }
@@ -341,12 +352,14 @@ static allot_status read_query(const cread *r, const cJSON *q, allot_curves *c, 
     if (!cJSON_IsObject(q)) return cerr(r, ALLOT_E_INVALID, "expected a JSON object");
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(q, "id");
     if (!id) return cerr(r, ALLOT_E_INVALID, "id: missing");
-    if (!cJSON_IsString(id) || !id->valuestring[0]) return cerr(r, ALLOT_E_INVALID, "id: expected a non-empty string");
+    if (!cJSON_IsString(id) || !id->valuestring[0])
+        return cerr(r, ALLOT_E_INVALID, "id: expected a non-empty string");
     if (!(c->ids[row] = allot_cv_strdup(id->valuestring))) return cerr(r, ALLOT_E_NOMEM, "out of memory");
     const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(q, "prompt");
     if (prompt) {
         if (!cJSON_IsString(prompt)) return cerr(r, ALLOT_E_INVALID, "prompt: expected a string");
-        if (!(c->prompts[row] = allot_cv_strdup(prompt->valuestring))) return cerr(r, ALLOT_E_NOMEM, "out of memory");
+        if (!(c->prompts[row] = allot_cv_strdup(prompt->valuestring)))
+            return cerr(r, ALLOT_E_NOMEM, "out of memory");
     }
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(q, "meta");
     if (meta) {
@@ -366,7 +379,8 @@ static allot_status read_query(const cread *r, const cJSON *q, allot_curves *c, 
             size_t j = 0;
             while (j < c->n_features && strcmp(c->feature_names[j], f->string) != 0) j++;
             if (j == c->n_features)
-                return cerr(r, ALLOT_E_INVALID, "features.%s: not listed in the header's features", f->string);
+                return cerr(r, ALLOT_E_INVALID, "features.%s: not listed in the header's features",
+                            f->string);
             if (!cJSON_IsNumber(f) || !isfinite(f->valuedouble))
                 return cerr(r, ALLOT_E_INVALID, "features.%s: expected a finite number", f->string);
             if (!isnan(frow[j])) return cerr(r, ALLOT_E_INVALID, "features.%s: duplicate", f->string);
@@ -416,12 +430,14 @@ allot_status allot_curves_read_stream(FILE *fp, const char *path, allot_curves *
         const char *end = NULL;
         cJSON *doc = cJSON_ParseWithLengthOpts(line, len, &end, 0);
         if (!doc) {
-            st = cerr(&r, ALLOT_E_PARSE, "invalid JSON near byte %zu", end ? (size_t)(end - line) + 1 : (size_t)1);
+            st = cerr(&r, ALLOT_E_PARSE, "invalid JSON near byte %zu",
+                      end ? (size_t)(end - line) + 1 : (size_t)1);
             break;
         }
         for (const char *p = end; p < line + len && !st; p++)
             if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
-                st = cerr(&r, ALLOT_E_PARSE, "invalid JSON: trailing text at byte %zu", (size_t)(p - line) + 1);
+                st = cerr(&r, ALLOT_E_PARSE, "invalid JSON: trailing text at byte %zu",
+                          (size_t)(p - line) + 1);
         if (!st && !have_header) {
             st = read_header(&r, doc, c, &declared);
             have_header = 1;
@@ -430,7 +446,8 @@ allot_status allot_curves_read_stream(FILE *fp, const char *path, allot_curves *
             size_t row = c->n_queries;
             if (row == cap_q) {
                 size_t nc = cap_q ? cap_q * 2 : 256;
-                void *p1 = realloc(c->ids, nc * sizeof *c->ids), *p2 = p1 ? realloc(c->prompts, nc * sizeof *c->prompts) : NULL;
+                void *p1 = realloc(c->ids, nc * sizeof *c->ids),
+                     *p2 = p1 ? realloc(c->prompts, nc * sizeof *c->prompts) : NULL;
                 if (p1) c->ids = p1;
                 if (p2) c->prompts = p2;
                 void *p3 = p2 ? realloc(c->meta_json, nc * sizeof *c->meta_json) : NULL;
@@ -441,7 +458,8 @@ allot_status allot_curves_read_stream(FILE *fp, const char *path, allot_curves *
                 if (p5) c->cost = p5;
                 void *p6 = p5 ? realloc(c->se, nc * c->n_tiers * sizeof *c->se) : NULL;
                 if (p6) c->se = p6;
-                void *p7 = p6 && c->n_features ? realloc(c->features, nc * c->n_features * sizeof *c->features) : p6;
+                void *p7 =
+                    p6 && c->n_features ? realloc(c->features, nc * c->n_features * sizeof *c->features) : p6;
                 if (p7 && c->n_features) c->features = p7;
                 if (!p7) {
                     cJSON_Delete(doc);
@@ -454,16 +472,19 @@ allot_status allot_curves_read_stream(FILE *fp, const char *path, allot_curves *
             c->n_queries++;
             st = read_query(&r, doc, c, row);
             int dup = 0;
-            if (!st && idset_insert(&ids, c->ids, row, &dup)) st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+            if (!st && idset_insert(&ids, c->ids, row, &dup))
+                st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
             if (!st && dup) st = cerr(&r, ALLOT_E_INVALID, "id: duplicate id \"%s\"", c->ids[row]);
         }
         cJSON_Delete(doc);
         if (st) break;
     }
-    if (!st && !have_header) st = allot_error_set(err, ALLOT_E_INVALID, "%s: empty file (no curves header)", path);
+    if (!st && !have_header)
+        st = allot_error_set(err, ALLOT_E_INVALID, "%s: empty file (no curves header)", path);
     if (!st && declared != (size_t)-1 && declared != c->n_queries)
-        st = allot_error_set(err, ALLOT_E_INVALID, "%s:%zu: n_queries: the header declares %zu queries but the file has %zu",
-                             path, header_line, declared, c->n_queries);
+        st = allot_error_set(err, ALLOT_E_INVALID,
+                             "%s:%zu: n_queries: the header declares %zu queries but the file has %zu", path,
+                             header_line, declared, c->n_queries);
 done:
     free(line);
     free(ids.slots);

@@ -12,7 +12,9 @@ double allot_est_choose_ratio(size_t a, size_t n, size_t k) {
     return r;
 }
 
-double allot_est_pass(size_t n, size_t c, size_t k) { return 1.0 - allot_est_choose_ratio(n - c, n, k); }
+double allot_est_pass(size_t n, size_t c, size_t k) {
+    return 1.0 - allot_est_choose_ratio(n - c, n, k);
+}
 
 static int by_score_desc(const void *pa, const void *pb) {
     const allot_scored *a = pa, *b = pb;
@@ -42,11 +44,11 @@ void allot_est_best(allot_scored *items, size_t n, const int *ks, size_t nk, dou
     }
 }
 
-void allot_est_vote_prefixes(const allot_vote_pool *pool, const uint32_t *order, size_t len, double *prefix_out,
-                             double *work) {
+void allot_est_vote_prefixes(const allot_vote_pool *pool, const uint32_t *order, size_t len,
+                             double *prefix_out, double *work) {
     double *sum = work; /* -1 marks an answer not drawn yet (weights are >= 0) */
     for (size_t a = 0; a < pool->n_answers; a++) sum[a] = -1.0;
-    double best = -1.0;     /* largest sum among drawn answers */
+    double best = -1.0; /* largest sum among drawn answers */
     size_t n_win = 0, n_win_correct = 0;
     for (size_t j = 0; j < len; j++) {
         uint32_t s = order[j];

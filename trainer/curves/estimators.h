@@ -44,9 +44,9 @@ void allot_est_best(allot_scored *items, size_t n, const int *ks, size_t nk, dou
 
 /** A pool for the vote rules. */
 typedef struct allot_vote_pool {
-    size_t n;                     /**< pool size */
-    const int *answer;            /**< n answer ids in [0, n_answers), -1 = null (never wins) */
-    const double *weight;         /**< n weights >= 0 (all 1 for majority); NULL means all 1 */
+    size_t n;             /**< pool size */
+    const int *answer;    /**< n answer ids in [0, n_answers), -1 = null (never wins) */
+    const double *weight; /**< n weights >= 0 (all 1 for majority); NULL means all 1 */
     size_t n_answers;
     const unsigned char *answer_correct; /**< n_answers flags: 1 when that answer is correct */
 } allot_vote_pool;
@@ -56,8 +56,8 @@ typedef struct allot_vote_pool {
  * order[0..j] (j+1 samples), for j < len. Incremental, O(len + n_answers).
  * work: n_answers doubles.
  */
-void allot_est_vote_prefixes(const allot_vote_pool *pool, const uint32_t *order, size_t len, double *prefix_out,
-                             double *work);
+void allot_est_vote_prefixes(const allot_vote_pool *pool, const uint32_t *order, size_t len,
+                             double *prefix_out, double *work);
 
 /** Outcome of the vote on one explicit set of samples idx[0..len). work as above. */
 double allot_est_vote_set(const allot_vote_pool *pool, const uint32_t *idx, size_t len, double *work);

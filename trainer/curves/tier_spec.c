@@ -69,7 +69,8 @@ char *allot_tier_make_name(const char *model, allot_select_rule rule, int k, all
     size_t len = (model ? strlen(model) + 1 : 0) + strlen(rn) + 1 + 12 + 1 + strlen(an) + 1;
     char *s = malloc(len);
     if (!s) return NULL;
-    snprintf(s, len, "%s%s%s@%d%s%s", model ? model : "", model ? ":" : "", rn, k, agg ? "/" : "", agg ? an : "");
+    snprintf(s, len, "%s%s%s@%d%s%s", model ? model : "", model ? ":" : "", rn, k, agg ? "/" : "",
+             agg ? an : "");
     return s;
 }
 
@@ -103,13 +104,15 @@ allot_status allot_tier_set_copy(const allot_tier_set *src, allot_tier_set *dst,
 }
 
 /* Append one tier (takes a copy of model); checks the rule/agg combination and duplicate names. */
-static allot_status add_tier(allot_tier_set *ts, size_t *cap, const char *where, const char *model, allot_select_rule rule,
-                             int k, allot_step_agg agg, allot_error *err) {
+static allot_status add_tier(allot_tier_set *ts, size_t *cap, const char *where, const char *model,
+                             allot_select_rule rule, int k, allot_step_agg agg, allot_error *err) {
     if (agg != ALLOT_STEP_NONE && (rule == ALLOT_SELECT_PASS || rule == ALLOT_SELECT_MAJORITY))
-        return allot_error_set(err, ALLOT_E_ARGUMENT, "%s: a step aggregation (/%s) applies only to best and vote",
-                               where, allot_step_agg_name(agg));
+        return allot_error_set(err, ALLOT_E_ARGUMENT,
+                               "%s: a step aggregation (/%s) applies only to best and vote", where,
+                               allot_step_agg_name(agg));
     if (k < 1 || k > ALLOT_MAX_K)
-        return allot_error_set(err, ALLOT_E_ARGUMENT, "%s: k must be an integer in [1, %d]", where, ALLOT_MAX_K);
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "%s: k must be an integer in [1, %d]", where,
+                               ALLOT_MAX_K);
     if (model && !model[0]) return allot_error_set(err, ALLOT_E_ARGUMENT, "%s: empty model name", where);
     if (allot_cv_reserve((void **)&ts->tiers, cap, ts->n + 1, sizeof *ts->tiers))
         return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
@@ -126,7 +129,8 @@ static allot_status add_tier(allot_tier_set *ts, size_t *cap, const char *where,
     t.agg = agg;
     for (size_t i = 0; i < ts->n; i++)
         if (strcmp(ts->tiers[i].name, t.name) == 0) {
-            allot_status st = allot_error_set(err, ALLOT_E_ARGUMENT, "%s: tier %s given twice", where, t.name);
+            allot_status st =
+                allot_error_set(err, ALLOT_E_ARGUMENT, "%s: tier %s given twice", where, t.name);
             free(t.name);
             free(t.model);
             return st;
@@ -165,7 +169,8 @@ typedef struct spec_group {
     int open;
 } spec_group;
 
-static allot_status flush_group(spec_group *g, allot_tier_set *ts, size_t *cap, const char *spec, allot_error *err) {
+static allot_status flush_group(spec_group *g, allot_tier_set *ts, size_t *cap, const char *spec,
+                                allot_error *err) {
     allot_status st = ALLOT_OK;
     for (size_t i = 0; i < g->nk && st == ALLOT_OK; i++)
         st = add_tier(ts, cap, spec, g->model, g->rule, g->ks[i], g->agg, err);
@@ -205,27 +210,30 @@ allot_status allot_tier_set_parse(const char *spec, allot_tier_set *out, allot_e
         if (!strchr(item, '@') && all_digits(item, head)) {
             /* continuation: K[/AGG] of the open group */
             if (!g.open) {
-                st = allot_error_set(err, ALLOT_E_ARGUMENT, "tier spec '%s': '%s' has no rule (write e.g. majority@%s)",
-                                     spec, item, item);
+                st = allot_error_set(err, ALLOT_E_ARGUMENT,
+                                     "tier spec '%s': '%s' has no rule (write e.g. majority@%s)", spec, item,
+                                     item);
                 break;
             }
             if (g.agg_from_suffix == 2) {
                 st = allot_error_set(err, ALLOT_E_ARGUMENT,
-                                     "tier spec '%s': a '/agg' suffix must follow the last k of its group", spec);
+                                     "tier spec '%s': a '/agg' suffix must follow the last k of its group",
+                                     spec);
                 break;
             }
             if (slash_end) {
                 *slash_end = '\0';
                 allot_step_agg a;
                 if (allot_step_agg_from_name(slash_end + 1, &a)) {
-                    st = allot_error_set(err, ALLOT_E_ARGUMENT,
-                                         "tier spec '%s': unknown step aggregation '%s' (min, last, mean, prod)", spec,
-                                         slash_end + 1);
+                    st = allot_error_set(
+                        err, ALLOT_E_ARGUMENT,
+                        "tier spec '%s': unknown step aggregation '%s' (min, last, mean, prod)", spec,
+                        slash_end + 1);
                     break;
                 }
                 if (g.agg && g.agg != a) {
-                    st = allot_error_set(err, ALLOT_E_ARGUMENT, "tier spec '%s': two different aggregations in one group",
-                                         spec);
+                    st = allot_error_set(err, ALLOT_E_ARGUMENT,
+                                         "tier spec '%s': two different aggregations in one group", spec);
                     break;
                 }
                 g.agg = a;
@@ -245,7 +253,8 @@ allot_status allot_tier_set_parse(const char *spec, allot_tier_set *out, allot_e
                 *colon = '\0';
                 rest = colon + 1;
                 if (!*item) {
-                    st = allot_error_set(err, ALLOT_E_ARGUMENT, "tier spec '%s': empty model name before ':'", spec);
+                    st = allot_error_set(err, ALLOT_E_ARGUMENT, "tier spec '%s': empty model name before ':'",
+                                         spec);
                     break;
                 }
                 g.model = allot_cv_strdup(item);
@@ -257,7 +266,8 @@ allot_status allot_tier_set_parse(const char *spec, allot_tier_set *out, allot_e
             char *at = strchr(rest, '@');
             if (!at || strchr(at + 1, '@')) {
                 st = allot_error_set(err, ALLOT_E_ARGUMENT,
-                                     "tier spec '%s': item '%s' must look like [MODEL:]RULE@K[,K...][/AGG]", spec, rest);
+                                     "tier spec '%s': item '%s' must look like [MODEL:]RULE@K[,K...][/AGG]",
+                                     spec, rest);
                 free(g.model);
                 g.model = NULL;
                 break;
@@ -278,27 +288,31 @@ allot_status allot_tier_set_parse(const char *spec, allot_tier_set *out, allot_e
             }
             if (bad_agg) {
                 st = allot_error_set(err, ALLOT_E_ARGUMENT,
-                                     "tier spec '%s': unknown step aggregation '%s' (min, last, mean, prod)", spec, bad_agg);
+                                     "tier spec '%s': unknown step aggregation '%s' (min, last, mean, prod)",
+                                     spec, bad_agg);
                 free(g.model);
                 g.model = NULL;
                 break;
             }
             if (a1 && a2 && a1 != a2) {
-                st = allot_error_set(err, ALLOT_E_ARGUMENT, "tier spec '%s': two different aggregations in one group", spec);
+                st = allot_error_set(err, ALLOT_E_ARGUMENT,
+                                     "tier spec '%s': two different aggregations in one group", spec);
                 free(g.model);
                 g.model = NULL;
                 break;
             }
             if (allot_select_rule_from_name(rule_s, &g.rule)) {
-                st = allot_error_set(err, ALLOT_E_ARGUMENT, "tier spec '%s': unknown rule '%s' (pass, majority, best, vote)",
-                                     spec, rule_s);
+                st = allot_error_set(err, ALLOT_E_ARGUMENT,
+                                     "tier spec '%s': unknown rule '%s' (pass, majority, best, vote)", spec,
+                                     rule_s);
                 free(g.model);
                 g.model = NULL;
                 break;
             }
             int k = parse_k(ks);
             if (k < 0) {
-                st = allot_error_set(err, ALLOT_E_ARGUMENT, "tier spec '%s': '%s' is not a positive integer k", spec, ks);
+                st = allot_error_set(err, ALLOT_E_ARGUMENT,
+                                     "tier spec '%s': '%s' is not a positive integer k", spec, ks);
                 free(g.model);
                 g.model = NULL;
                 break;
@@ -338,7 +352,8 @@ static allot_status load_entry(const cJSON *e, size_t idx, const char *path, all
     if (!rule) return allot_error_set(err, ALLOT_E_INVALID, "%s.rule: missing", where);
     allot_select_rule r;
     if (!cJSON_IsString(rule) || allot_select_rule_from_name(rule->valuestring, &r))
-        return allot_error_set(err, ALLOT_E_INVALID, "%s.rule: expected one of pass, majority, best, vote", where);
+        return allot_error_set(err, ALLOT_E_INVALID, "%s.rule: expected one of pass, majority, best, vote",
+                               where);
     allot_step_agg a = ALLOT_STEP_NONE;
     if (agg && !cJSON_IsNull(agg) &&
         (!cJSON_IsString(agg) || (agg->valuestring[0] && allot_step_agg_from_name(agg->valuestring, &a))))
@@ -350,8 +365,9 @@ static allot_status load_entry(const cJSON *e, size_t idx, const char *path, all
     for (; ks; ks = cJSON_IsArray(k) ? ks->next : NULL) {
         double v = cJSON_IsNumber(ks) ? ks->valuedouble : -1;
         if (!(v >= 1 && v <= ALLOT_MAX_K && v == (double)(int)v))
-            return allot_error_set(err, ALLOT_E_INVALID, "%s.k: expected an integer in [1, %d] or an array of them",
-                                   where, ALLOT_MAX_K);
+            return allot_error_set(err, ALLOT_E_INVALID,
+                                   "%s.k: expected an integer in [1, %d] or an array of them", where,
+                                   ALLOT_MAX_K);
         allot_status st = add_tier(ts, cap, where, mname, r, (int)v, a, err);
         if (st == ALLOT_E_ARGUMENT) { /* bad content of a file: input error, not usage */
             if (err) err->code = ALLOT_E_INVALID;

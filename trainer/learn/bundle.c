@@ -48,7 +48,8 @@ allot_status allot_bundle_render(const allot_bundle_parts *p, char **text, allot
     cJSON *cl = cJSON_AddObjectToObject(root, "classifier");
     cJSON_AddStringToObject(cl, "kind", p->kind);
     cJSON *classes = cJSON_AddArrayToObject(cl, "classes");
-    for (int c = 0; c < p->n_classes; c++) cJSON_AddItemToArray(classes, cJSON_CreateNumber(p->class_tier[c]));
+    for (int c = 0; c < p->n_classes; c++)
+        cJSON_AddItemToArray(classes, cJSON_CreateNumber(p->class_tier[c]));
     cJSON_AddStringToObject(cl, "input", p->input);
     if (p->xgboost_json) cJSON_AddStringToObject(cl, "xgboost", PH_XGBOOST);
     if (p->liblinear_text) cJSON_AddStringToObject(cl, "liblinear", p->liblinear_text);
@@ -63,7 +64,8 @@ allot_status allot_bundle_render(const allot_bundle_parts *p, char **text, allot
     }
     if (p->liblinear_per_tier) {
         cJSON *arr = cJSON_AddArrayToObject(cl, "liblinear_per_tier");
-        for (size_t m = 0; m < p->n_models; m++) cJSON_AddItemToArray(arr, cJSON_CreateString(p->liblinear_per_tier[m]));
+        for (size_t m = 0; m < p->n_models; m++)
+            cJSON_AddItemToArray(arr, cJSON_CreateString(p->liblinear_per_tier[m]));
     }
     cJSON *dec = cJSON_AddObjectToObject(root, "decision");
     cJSON_AddStringToObject(dec, "rule", p->rule);

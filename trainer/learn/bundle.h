@@ -20,17 +20,17 @@ typedef struct allot_bundle_parts {
     const char *features_spec_json; /**< allot_featurizer_spec_json() text */
     const char *kind;               /**< "xgboost" | "liblinear" */
     int n_classes;
-    const int *class_tier;          /**< class -> tier */
-    const char *input;              /**< "dense" | "dense+hashed" */
-    const char *xgboost_json;       /**< kind xgboost: XGBoost's JSON model text */
-    const char *liblinear_text;     /**< kind liblinear: the model file text */
-    const char *target;             /**< NULL (tier classifier) | "value" */
-    size_t n_models;                /**< target value: one model per class (= tier) */
+    const int *class_tier;                 /**< class -> tier */
+    const char *input;                     /**< "dense" | "dense+hashed" */
+    const char *xgboost_json;              /**< kind xgboost: XGBoost's JSON model text */
+    const char *liblinear_text;            /**< kind liblinear: the model file text */
+    const char *target;                    /**< NULL (tier classifier) | "value" */
+    size_t n_models;                       /**< target value: one model per class (= tier) */
     const char *const *xgboost_per_tier;   /**< target value, kind xgboost: n_models JSON model texts */
     const char *const *liblinear_per_tier; /**< target value, kind liblinear: n_models model file texts */
-    const char *rule;               /**< "calibrated" | "argmax" | "value" */
-    double mu;                      /**< decision.mu, or decision.lambda for the value rule */
-    const char *provenance_json;    /**< a JSON object's text (built by the caller with cJSON) */
+    const char *rule;                      /**< "calibrated" | "argmax" | "value" */
+    double mu;                             /**< decision.mu, or decision.lambda for the value rule */
+    const char *provenance_json;           /**< a JSON object's text (built by the caller with cJSON) */
 } allot_bundle_parts;
 
 /** Render the bundle as text (malloc'd, NUL-terminated). */

@@ -39,15 +39,18 @@ double allot_calibrate_price(int rule, const double *score, size_t n, int K, con
     for (int c = 0; c < K; c++) cmax = class_cost[c] > cmax ? class_cost[c] : cmax;
     double lo = 0.0, hi = cmax > 0 ? 1.0 / cmax : 1.0;
     int it = 0;
-    while (allot_rule_mean_cost(rule, score, n, K, class_cost, realised, hi, NULL) > budget + tol && it++ < 200) {
+    while (allot_rule_mean_cost(rule, score, n, K, class_cost, realised, hi, NULL) > budget + tol &&
+           it++ < 200) {
         lo = hi;
         hi *= 2;
     }
     if (it > 200) return hi;
     for (int k = 0; k < 200 && hi - lo > 1e-12 * (hi > 1 ? hi : 1); k++) {
         double mid = 0.5 * (lo + hi);
-        if (allot_rule_mean_cost(rule, score, n, K, class_cost, realised, mid, NULL) <= budget + tol) hi = mid;
-        else lo = mid;
+        if (allot_rule_mean_cost(rule, score, n, K, class_cost, realised, mid, NULL) <= budget + tol)
+            hi = mid;
+        else
+            lo = mid;
     }
     return hi;
 }
@@ -63,8 +66,8 @@ double allot_calibrated_mean_cost(const double *prob, size_t n, int K, const dou
     return n ? s / (double)n : 0.0;
 }
 
-double allot_calibrate_mu(const double *prob, size_t n, int K, const double *class_cost, const double *realised,
-                          double budget) {
+double allot_calibrate_mu(const double *prob, size_t n, int K, const double *class_cost,
+                          const double *realised, double budget) {
     /* slack for rounding in the mean */
     double tol = 1e-9 * (fabs(budget) > 1 ? fabs(budget) : 1);
     double lo, hi; /* invariant: cost(lo) > budget, cost(hi) <= budget */
@@ -80,11 +83,14 @@ double allot_calibrate_mu(const double *prob, size_t n, int K, const double *cla
                  * single class), rather than an arbitrary huge one */
                 double sat = allot_calibrated_mean_cost(prob, n, K, class_cost, realised, lo, NULL);
                 double a = lo, b = 0.0; /* cost(a) == sat; find the largest such price */
-                if (allot_calibrated_mean_cost(prob, n, K, class_cost, realised, b, NULL) >= sat - tol) return 0.0;
+                if (allot_calibrated_mean_cost(prob, n, K, class_cost, realised, b, NULL) >= sat - tol)
+                    return 0.0;
                 for (int k = 0; k < 200 && b - a > 1e-12 * (fabs(a) > 1 ? fabs(a) : 1); k++) {
                     double mid = 0.5 * (a + b);
-                    if (allot_calibrated_mean_cost(prob, n, K, class_cost, realised, mid, NULL) >= sat - tol) a = mid;
-                    else b = mid;
+                    if (allot_calibrated_mean_cost(prob, n, K, class_cost, realised, mid, NULL) >= sat - tol)
+                        a = mid;
+                    else
+                        b = mid;
                 }
                 return a;
             }
@@ -95,7 +101,8 @@ double allot_calibrate_mu(const double *prob, size_t n, int K, const double *cla
         lo = 0.0;
         hi = 1.0;
         int it = 0;
-        while (allot_calibrated_mean_cost(prob, n, K, class_cost, realised, hi, NULL) > budget + tol && it++ < 200) {
+        while (allot_calibrated_mean_cost(prob, n, K, class_cost, realised, hi, NULL) > budget + tol &&
+               it++ < 200) {
             lo = hi;
             hi *= 2;
         }
@@ -103,8 +110,10 @@ double allot_calibrate_mu(const double *prob, size_t n, int K, const double *cla
     }
     for (int k = 0; k < 200 && hi - lo > 1e-12 * (fabs(hi) > 1 ? fabs(hi) : 1); k++) {
         double mid = 0.5 * (lo + hi);
-        if (allot_calibrated_mean_cost(prob, n, K, class_cost, realised, mid, NULL) <= budget + tol) hi = mid;
-        else lo = mid;
+        if (allot_calibrated_mean_cost(prob, n, K, class_cost, realised, mid, NULL) <= budget + tol)
+            hi = mid;
+        else
+            lo = mid;
     }
     return hi;
 }

@@ -36,8 +36,8 @@ double allot_calibrated_mean_cost(const double *prob, size_t n, int K, const dou
  * the dearest-choice limit stays within budget (no price binds), the least negative mu that spends
  * as much as any price does (0 when no price changes the spend, e.g. a single class).
  */
-double allot_calibrate_mu(const double *prob, size_t n, int K, const double *class_cost, const double *realised,
-                          double budget);
+double allot_calibrate_mu(const double *prob, size_t n, int K, const double *class_cost,
+                          const double *realised, double budget);
 
 /* ---- any rule (ALLOT_RT_ARGMAX, ALLOT_RT_CALIBRATED, ALLOT_RT_VALUE of runtime_adapter.h) ---- */
 

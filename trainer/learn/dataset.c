@@ -14,12 +14,14 @@ allot_status allot_split_make(size_t n, double test_fraction, int folds, uint64_
     memset(out, 0, sizeof *out);
     if (n < 2) return allot_error_set(err, ALLOT_E_INVALID, "need at least 2 queries to split, have %zu", n);
     if (!(test_fraction >= 0.0 && test_fraction < 1.0))
-        return allot_error_set(err, ALLOT_E_ARGUMENT, "test fraction must be in [0, 1), got %g", test_fraction);
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "test fraction must be in [0, 1), got %g",
+                               test_fraction);
     if (folds < 2) return allot_error_set(err, ALLOT_E_ARGUMENT, "folds must be >= 2, got %d", folds);
     size_t n_test = (size_t)floor(test_fraction * (double)n + 0.5);
     if (n_test >= n) n_test = n - 1;
     if (n - n_test < (size_t)folds)
-        return allot_error_set(err, ALLOT_E_INVALID, "%zu training queries cannot make %d folds", n - n_test, folds);
+        return allot_error_set(err, ALLOT_E_INVALID, "%zu training queries cannot make %d folds", n - n_test,
+                               folds);
     uint32_t *perm = malloc(n * sizeof *perm);
     out->train_idx = malloc((n - n_test) * sizeof(size_t));
     out->test_idx = malloc((n_test ? n_test : 1) * sizeof(size_t));
@@ -36,8 +38,10 @@ allot_status allot_split_make(size_t n, double test_fraction, int folds, uint64_
     for (size_t j = 0; j < n; j++) out->fold[perm[j]] = j < n_test ? -1 : (int)((j - n_test) % (size_t)folds);
     size_t a = 0, b = 0;
     for (size_t i = 0; i < n; i++) {
-        if (out->fold[i] < 0) out->test_idx[b++] = i;
-        else out->train_idx[a++] = i;
+        if (out->fold[i] < 0)
+            out->test_idx[b++] = i;
+        else
+            out->train_idx[a++] = i;
     }
     free(perm);
     out->n = n;
@@ -87,8 +91,8 @@ allot_status allot_split_from_test_ids(const allot_curves *c, const char *const 
     if (found != n_test) {
         allot_split_free(out);
         return allot_error_set(err, ALLOT_E_INVALID,
-                               "%zu of the policy's %zu held-out ids are not in the curves file", n_test - found,
-                               n_test);
+                               "%zu of the policy's %zu held-out ids are not in the curves file",
+                               n_test - found, n_test);
     }
     return ALLOT_OK;
 }
@@ -181,7 +185,7 @@ void allot_free_names(char **names, size_t n) {
 }
 
 static allot_status push_name(char ***names, size_t *n, const char *prefix, const char *name, size_t len,
-                               allot_error *err) {
+                              allot_error *err) {
     char **grown = realloc(*names, (*n + 1) * sizeof *grown);
     if (!grown) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (feature names)");
     *names = grown;
@@ -211,10 +215,11 @@ static allot_status push_list(char ***names, size_t *n, const char *prefix, cons
             if (check) {
                 int known = 0;
                 for (size_t f = 0; f < check->n_features; f++)
-                    if (strlen(check->feature_names[f]) == len && !memcmp(check->feature_names[f], p, len)) known = 1;
+                    if (strlen(check->feature_names[f]) == len && !memcmp(check->feature_names[f], p, len))
+                        known = 1;
                 if (!known)
-                    return allot_error_set(err, ALLOT_E_ARGUMENT, "--features: the curves file has no feature '%.*s'",
-                                           (int)len, p);
+                    return allot_error_set(err, ALLOT_E_ARGUMENT,
+                                           "--features: the curves file has no feature '%.*s'", (int)len, p);
             }
             allot_status st = push_name(names, n, prefix, p, len, err);
             if (st != ALLOT_OK) return st;
@@ -232,7 +237,8 @@ allot_status allot_extra_names(const allot_curves *c, const char *features, cons
     allot_status st = ALLOT_OK;
     if (!features) {
         for (size_t f = 0; f < c->n_features && st == ALLOT_OK; f++)
-            st = push_name(names, n_names, "features.", c->feature_names[f], strlen(c->feature_names[f]), err);
+            st =
+                push_name(names, n_names, "features.", c->feature_names[f], strlen(c->feature_names[f]), err);
     } else {
         st = push_list(names, n_names, "features.", features, c, err);
     }
@@ -262,7 +268,8 @@ static allot_status query_extras(const allot_featurizer *f, const allot_curves *
     if (!ne) return ALLOT_OK;
     const char *meta = c->meta_json ? c->meta_json[i] : NULL;
     int n = snprintf(rec, rec_cap, "{\"meta\":%s}", meta ? meta : "{}");
-    if (n < 0 || (size_t)n >= rec_cap) return allot_error_set(err, ALLOT_E_INVALID, "query %s: meta too long", c->ids[i]);
+    if (n < 0 || (size_t)n >= rec_cap)
+        return allot_error_set(err, ALLOT_E_INVALID, "query %s: meta too long", c->ids[i]);
     allot_status st = allot_featurizer_extras_from_record(f, rec, (size_t)n, extras, err);
     if (st != ALLOT_OK) return st;
     for (size_t e = 0; e < ne; e++)
@@ -270,8 +277,8 @@ static allot_status query_extras(const allot_featurizer *f, const allot_curves *
     return ALLOT_OK;
 }
 
-allot_status allot_curves_query_extras(const allot_featurizer *f, const allot_curves *c, size_t i, double *extras,
-                                       allot_error *err) {
+allot_status allot_curves_query_extras(const allot_featurizer *f, const allot_curves *c, size_t i,
+                                       double *extras, allot_error *err) {
     size_t ne = allot_featurizer_n_extra(f);
     if (!ne) return ALLOT_OK;
     long *col = malloc(ne * sizeof *col);
@@ -309,7 +316,8 @@ allot_status allot_feature_matrix_build(const allot_featurizer *f, const allot_c
     long *col = malloc((ne ? ne : 1) * sizeof(long));
     size_t meta_max = 0;
     for (size_t i = 0; i < n; i++)
-        if (c->meta_json && c->meta_json[i] && strlen(c->meta_json[i]) > meta_max) meta_max = strlen(c->meta_json[i]);
+        if (c->meta_json && c->meta_json[i] && strlen(c->meta_json[i]) > meta_max)
+            meta_max = strlen(c->meta_json[i]);
     size_t rec_cap = meta_max + 32;
     char *rec = malloc(rec_cap);
     uint32_t *sidx = hd ? malloc(hd * sizeof *sidx) : NULL;

@@ -49,8 +49,8 @@ allot_status allot_oracle_labels(const allot_curves *c, const size_t *idx, size_
 /** Classes = the tiers that occur as labels, in tier order. */
 typedef struct allot_class_map {
     int n_classes;
-    int *class_tier;  /**< n_classes: class -> tier */
-    int *tier_class;  /**< n_tiers: tier -> class, -1 for a tier never picked */
+    int *class_tier; /**< n_classes: class -> tier */
+    int *tier_class; /**< n_tiers: tier -> class, -1 for a tier never picked */
     size_t n_tiers;
 } allot_class_map;
 
@@ -75,15 +75,15 @@ void allot_free_names(char **names, size_t n);
  * curves table's feature columns, "meta.X" through allot_featurizer_extras_from_record on the
  * query's meta, exactly as at training time.
  */
-allot_status allot_curves_query_extras(const allot_featurizer *f, const allot_curves *c, size_t i, double *extras,
-                                       allot_error *err);
+allot_status allot_curves_query_extras(const allot_featurizer *f, const allot_curves *c, size_t i,
+                                       double *extras, allot_error *err);
 
 /** Features of every query of the curves table, computed by the featuriser. */
 typedef struct allot_feature_matrix {
-    size_t n, d;          /**< rows (= curves queries), dense width */
-    float *dense;         /**< n x d raw dense features (NaN = missing) */
-    uint32_t hash_dim;    /**< 0 when no hashed block */
-    size_t *sp_start;     /**< n+1 offsets into sp_index/sp_value (NULL when no hashed block) */
+    size_t n, d;       /**< rows (= curves queries), dense width */
+    float *dense;      /**< n x d raw dense features (NaN = missing) */
+    uint32_t hash_dim; /**< 0 when no hashed block */
+    size_t *sp_start;  /**< n+1 offsets into sp_index/sp_value (NULL when no hashed block) */
     uint32_t *sp_index;
     float *sp_value;
 } allot_feature_matrix;
@@ -93,7 +93,8 @@ allot_status allot_feature_matrix_build(const allot_featurizer *f, const allot_c
                                         allot_feature_matrix *out, allot_error *err);
 void allot_feature_matrix_free(allot_feature_matrix *m);
 
-/** Mean and standard deviation (population; 1 when 0 or undefined) of each dense column over rows idx, NaN skipped. */
+/** Mean and standard deviation (population; 1 when 0 or undefined) of each dense column over rows idx, NaN
+ * skipped. */
 void allot_dense_moments(const allot_feature_matrix *m, const size_t *idx, size_t n_idx, double *center,
                          double *scale);
 

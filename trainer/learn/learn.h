@@ -33,12 +33,18 @@
 typedef enum allot_learner_kind { ALLOT_LEARNER_XGBOOST = 0, ALLOT_LEARNER_LIBLINEAR = 1 } allot_learner_kind;
 
 /** What the learner predicts: the oracle's tier (a classifier, default) or each tier's accuracy. */
-typedef enum allot_train_target { ALLOT_TARGET_TIER_LABEL = 0, ALLOT_TARGET_TIER_VALUE = 1 } allot_train_target;
+typedef enum allot_train_target {
+    ALLOT_TARGET_TIER_LABEL = 0,
+    ALLOT_TARGET_TIER_VALUE = 1
+} allot_train_target;
 
 /** Which decision rule the bundle's `decision.rule` names (both are always reported). For the value
  *  target, "calibrated" is the value rule at the calibrated lambda and "argmax" the value rule at
  *  lambda = 0 (the most accurate predicted tier). */
-typedef enum allot_decision_rule { ALLOT_DECISION_CALIBRATED = 0, ALLOT_DECISION_ARGMAX = 1 } allot_decision_rule;
+typedef enum allot_decision_rule {
+    ALLOT_DECISION_CALIBRATED = 0,
+    ALLOT_DECISION_ARGMAX = 1
+} allot_decision_rule;
 
 /** XGBoost parameters (defaults in allot_train_options_default). */
 typedef struct allot_xgb_params {
@@ -48,43 +54,44 @@ typedef struct allot_xgb_params {
     double subsample;        /**< row subsample per tree (default 0.8) */
     double min_child_weight; /**< default 1 */
     double reg_lambda;       /**< L2 on leaf weights (default 1) */
-    int early_stopping;      /**< stop after this many rounds without validation improvement (default 20; 0 = off) */
-    int nthread;             /**< default 1 (results do not depend on it) */
-    int class_weights;       /**< 1: weight each row by n / (K * n_class) (balanced; default 1) */
-    int gap_weights;         /**< 1: also weight each row by its oracle gap (regret-weighted imitation; default 0) */
+    int early_stopping; /**< stop after this many rounds without validation improvement (default 20; 0 = off)
+                         */
+    int nthread;        /**< default 1 (results do not depend on it) */
+    int class_weights;  /**< 1: weight each row by n / (K * n_class) (balanced; default 1) */
+    int gap_weights; /**< 1: also weight each row by its oracle gap (regret-weighted imitation; default 0) */
 } allot_xgb_params;
 
 /** LIBLINEAR parameters. */
 typedef struct allot_linear_params {
-    int solver;          /**< linear.h solver_type (default L2R_LR) */
-    double C;            /**< > 0: fixed C; <= 0: chosen by k-fold CV over c_grid (default) */
-    double c_min, c_max; /**< CV grid: powers of 2 from c_min to c_max (default 2^-6 .. 2^6) */
-    double eps;          /**< stopping tolerance (0: LIBLINEAR's default for the solver) */
-    double bias;         /**< bias feature value (default 1; < 0: no bias) */
-    int class_weights;   /**< 1: weight each class by n / (K * n_c) (balanced; default 1) */
-    int hashed;          /**< 1: feed the hashed n-gram block too (default 1) */
-    int liblinear_search;/**< 1: choose C with LIBLINEAR's find_parameters (its own folds) instead of
-                              the seeded grid; the seeded folds then only give the out-of-fold
-                              probabilities for calibration */
+    int solver;           /**< linear.h solver_type (default L2R_LR) */
+    double C;             /**< > 0: fixed C; <= 0: chosen by k-fold CV over c_grid (default) */
+    double c_min, c_max;  /**< CV grid: powers of 2 from c_min to c_max (default 2^-6 .. 2^6) */
+    double eps;           /**< stopping tolerance (0: LIBLINEAR's default for the solver) */
+    double bias;          /**< bias feature value (default 1; < 0: no bias) */
+    int class_weights;    /**< 1: weight each class by n / (K * n_c) (balanced; default 1) */
+    int hashed;           /**< 1: feed the hashed n-gram block too (default 1) */
+    int liblinear_search; /**< 1: choose C with LIBLINEAR's find_parameters (its own folds) instead of
+                               the seeded grid; the seeded folds then only give the out-of-fold
+                               probabilities for calibration */
 } allot_linear_params;
 
 /** Everything `allot train` takes. */
 typedef struct allot_train_options {
-    double budget;              /**< mean cost per query */
+    double budget; /**< mean cost per query */
     allot_learner_kind learner;
-    allot_train_target target;  /**< tier labels (default) or per-tier accuracy values */
-    allot_decision_rule rule;   /**< the rule the bundle uses (default calibrated) */
-    double test_fraction;       /**< held out for the audit (default 0.2) */
-    int folds;                  /**< k of k-fold CV on the training pool (default 5, >= 2) */
-    uint64_t seed;              /**< split, XGBoost and LIBLINEAR seeds (default 1) */
-    const char *meta_features;  /**< comma list of meta fields to use as features, or NULL */
-    const char *features;       /**< comma list of record features to use; NULL = all of them; "" = none */
-    uint32_t hash_dim;          /**< hashed n-gram dimension (default 4096; LIBLINEAR only uses it) */
+    allot_train_target target; /**< tier labels (default) or per-tier accuracy values */
+    allot_decision_rule rule;  /**< the rule the bundle uses (default calibrated) */
+    double test_fraction;      /**< held out for the audit (default 0.2) */
+    int folds;                 /**< k of k-fold CV on the training pool (default 5, >= 2) */
+    uint64_t seed;             /**< split, XGBoost and LIBLINEAR seeds (default 1) */
+    const char *meta_features; /**< comma list of meta fields to use as features, or NULL */
+    const char *features;      /**< comma list of record features to use; NULL = all of them; "" = none */
+    uint32_t hash_dim;         /**< hashed n-gram dimension (default 4096; LIBLINEAR only uses it) */
     allot_xgb_params xgb;
     allot_linear_params linear;
-    int progress;               /**< 1: progress on stderr */
-    int no_validation;          /**< 1: leave the out-of-fold probabilities out of the bundle (smaller; the
-                                     audit then falls back on in-sample predictions) */
+    int progress;      /**< 1: progress on stderr */
+    int no_validation; /**< 1: leave the out-of-fold probabilities out of the bundle (smaller; the
+                            audit then falls back on in-sample predictions) */
 } allot_train_options;
 
 void allot_train_options_default(allot_train_options *o);
@@ -92,20 +99,21 @@ void allot_train_options_default(allot_train_options *o);
 /** Figures of a training run (also written under provenance.metrics). */
 typedef struct allot_train_report {
     size_t n_queries, n_train, n_test, n_tiers, n_classes;
-    double oracle_lambda;       /**< oracle price on the training pool */
+    double oracle_lambda; /**< oracle price on the training pool */
     double oracle_train_acc, oracle_train_cost;
-    double cv_imitation;        /**< out-of-fold imitation accuracy (argmax rule) */
+    double cv_imitation; /**< out-of-fold imitation accuracy (argmax rule) */
     double cv_imitation_calibrated;
-    double oof_cost_argmax;     /**< out-of-fold mean cost of the argmax rule */
+    double oof_cost_argmax; /**< out-of-fold mean cost of the argmax rule */
     double oof_acc_argmax, oof_acc_calibrated, oof_cost_calibrated;
-    double mu;                  /**< calibrated price (value target: lambda) */
-    double chosen_C;            /**< LIBLINEAR: C used (0 for XGBoost; value target: the first tier's) */
-    int rounds_used;            /**< XGBoost: boosting rounds of the final model (0 for LIBLINEAR; value
-                                     target: the first tier's) */
+    double mu;       /**< calibrated price (value target: lambda) */
+    double chosen_C; /**< LIBLINEAR: C used (0 for XGBoost; value target: the first tier's) */
+    int rounds_used; /**< XGBoost: boosting rounds of the final model (0 for LIBLINEAR; value
+                          target: the first tier's) */
     double test_imitation_argmax, test_imitation_calibrated; /**< on the held-out set */
     double test_cost_argmax, test_cost_calibrated, test_acc_argmax, test_acc_calibrated;
     double test_oracle_acc, test_oracle_cost;
-    int runtime_parity;         /**< 1: the runtime loaded the bundle and gave the trainer's tier on every held-out query */
+    int runtime_parity; /**< 1: the runtime loaded the bundle and gave the trainer's tier on every held-out
+                           query */
     double seconds;
 } allot_train_report;
 

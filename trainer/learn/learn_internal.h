@@ -15,7 +15,8 @@
  * *parity = 1 when every tier matches; ALLOT_E_CHECK (naming the first mismatch) otherwise.
  */
 allot_status allot_learn_runtime_parity(const char *path, const allot_curves *c, const size_t *rows, size_t n,
-                                        const double *prob, int K, const int *class_tier, const double *class_cost,
-                                        double mu, int rule, int *parity, allot_error *err);
+                                        const double *prob, int K, const int *class_tier,
+                                        const double *class_cost, double mu, int rule, int *parity,
+                                        allot_error *err);
 
 #endif

@@ -10,7 +10,9 @@
 
 #include <linear.h>
 
-static void silent_print(const char *s) { (void)s; }
+static void silent_print(const char *s) {
+    (void)s;
+}
 
 static const struct {
     int id;
@@ -45,9 +47,10 @@ const char *allot_linear_solver_name(int solver) {
     return "?";
 }
 
-allot_status allot_linear_data_build(const float *dense, size_t d, const size_t *sp_start, const uint32_t *sp_index,
-                                     const float *sp_value, uint32_t hash_dim, const size_t *rows, size_t n,
-                                     double bias, allot_linear_data *out, allot_error *err) {
+allot_status allot_linear_data_build(const float *dense, size_t d, const size_t *sp_start,
+                                     const uint32_t *sp_index, const float *sp_value, uint32_t hash_dim,
+                                     const size_t *rows, size_t n, double bias, allot_linear_data *out,
+                                     allot_error *err) {
     memset(out, 0, sizeof *out);
     size_t total = 0;
     for (size_t j = 0; j < n; j++) {
@@ -128,11 +131,13 @@ allot_status allot_linear_train(const allot_linear_data *dt, const int *y, int n
     par.solver_type = p->solver;
     par.C = C;
     par.p = 0.1;
-    if (p->eps > 0) par.eps = p->eps;
-    else par.eps = (p->solver == L2R_LR || p->solver == L2R_L2LOSS_SVC || p->solver == L1R_LR ||
-                    p->solver == L1R_L2LOSS_SVC)
-                       ? 0.01
-                       : 0.1; /* LIBLINEAR's own defaults (train.c) */
+    if (p->eps > 0)
+        par.eps = p->eps;
+    else
+        par.eps = (p->solver == L2R_LR || p->solver == L2R_L2LOSS_SVC || p->solver == L1R_LR ||
+                   p->solver == L1R_L2LOSS_SVC)
+                      ? 0.01
+                      : 0.1; /* LIBLINEAR's own defaults (train.c) */
     if (p->class_weights && n_classes > 0) {
         /* balanced: w_c = n / (K * n_c) for the classes present */
         int k = 0;
@@ -165,8 +170,9 @@ allot_status allot_linear_train(const allot_linear_data *dt, const int *y, int n
     return ALLOT_OK;
 }
 
-allot_status allot_linear_train_value(const allot_linear_data *dt, const double *y, const allot_linear_params *p,
-                                      double C, uint64_t seed, allot_linear_fit *out, allot_error *err) {
+allot_status allot_linear_train_value(const allot_linear_data *dt, const double *y,
+                                      const allot_linear_params *p, double C, uint64_t seed,
+                                      allot_linear_fit *out, allot_error *err) {
     memset(out, 0, sizeof *out);
     if (dt->n == 0) return allot_error_set(err, ALLOT_E_ARGUMENT, "LIBLINEAR: no training rows");
     set_print_string_function(silent_print);
@@ -323,7 +329,8 @@ allot_status allot_linear_model_text(const allot_linear_fit *m, char **text, all
     char path[4096];
     snprintf(path, sizeof path, "%s/allot-liblinear-XXXXXX", dir && *dir ? dir : "/tmp");
     int fd = mkstemp(path);
-    if (fd < 0) return allot_error_set(err, ALLOT_E_IO, "cannot create a temporary file in %s", dir ? dir : "/tmp");
+    if (fd < 0)
+        return allot_error_set(err, ALLOT_E_IO, "cannot create a temporary file in %s", dir ? dir : "/tmp");
     close(fd);
     /* LIBLINEAR 2.3 can only save to a file (and switches the locale to "C" while doing so) */
     if (save_model(path, m->model) != 0) {

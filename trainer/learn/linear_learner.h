@@ -20,10 +20,10 @@
 /** A sparse design matrix in LIBLINEAR's layout (each row ends with index -1). */
 typedef struct allot_linear_data {
     size_t n;
-    int n_features;      /**< highest feature index (without bias) */
-    double bias;         /**< < 0: no bias node */
-    void **rows;         /**< n pointers to struct feature_node arrays (owned through `pool`) */
-    void *pool;          /**< one allocation holding every node */
+    int n_features; /**< highest feature index (without bias) */
+    double bias;    /**< < 0: no bias node */
+    void **rows;    /**< n pointers to struct feature_node arrays (owned through `pool`) */
+    void *pool;     /**< one allocation holding every node */
 } allot_linear_data;
 
 /**
@@ -31,9 +31,10 @@ typedef struct allot_linear_data {
  * imputed; zeros skipped) followed by sparse entries sp_index/sp_value[sp_start[r]..sp_start[r+1])
  * at offset d (sp_start may be NULL: no sparse block). rows selects which input rows (NULL: all n).
  */
-allot_status allot_linear_data_build(const float *dense, size_t d, const size_t *sp_start, const uint32_t *sp_index,
-                                     const float *sp_value, uint32_t hash_dim, const size_t *rows, size_t n,
-                                     double bias, allot_linear_data *out, allot_error *err);
+allot_status allot_linear_data_build(const float *dense, size_t d, const size_t *sp_start,
+                                     const uint32_t *sp_index, const float *sp_value, uint32_t hash_dim,
+                                     const size_t *rows, size_t n, double bias, allot_linear_data *out,
+                                     allot_error *err);
 void allot_linear_data_free(allot_linear_data *dt);
 
 /** A trained model (struct model *). */
@@ -53,8 +54,9 @@ allot_status allot_linear_train(const allot_linear_data *dt, const int *y, int n
  * (a query's accuracy at one tier). The solver of p is ignored; p->eps (0: LIBLINEAR's default
  * 0.0001 for this solver) and the data's bias apply.
  */
-allot_status allot_linear_train_value(const allot_linear_data *dt, const double *y, const allot_linear_params *p,
-                                      double C, uint64_t seed, allot_linear_fit *out, allot_error *err);
+allot_status allot_linear_train_value(const allot_linear_data *dt, const double *y,
+                                      const allot_linear_params *p, double C, uint64_t seed,
+                                      allot_linear_fit *out, allot_error *err);
 
 /**
  * Predicted accuracies of every row: predict_values' value clipped to [0,1] (clipping is part of
@@ -75,7 +77,8 @@ allot_status allot_linear_find_C(const allot_linear_data *dt, const int *y, int 
 /**
  * Class scores of every row: prob[r*K + k] = p(class k) by predict_probability for the logistic
  * solvers; for other solvers, as the runtime scores them: a sigmoid of the one decision value
- * (two classes) or a softmax of the decision values (used by the rules; not calibrated probabilities). Class order is the class index, whatever LIBLINEAR's label order.
+ * (two classes) or a softmax of the decision values (used by the rules; not calibrated probabilities). Class
+ * order is the class index, whatever LIBLINEAR's label order.
  */
 allot_status allot_linear_predict(const allot_linear_fit *m, const allot_linear_data *dt, double *prob,
                                   allot_error *err);

@@ -8,8 +8,9 @@
 #include "runtime_adapter.h"
 
 allot_status allot_learn_runtime_parity(const char *path, const allot_curves *c, const size_t *rows, size_t n,
-                                        const double *prob, int K, const int *class_tier, const double *class_cost,
-                                        double mu, int rule, int *parity, allot_error *err) {
+                                        const double *prob, int K, const int *class_tier,
+                                        const double *class_cost, double mu, int rule, int *parity,
+                                        allot_error *err) {
     *parity = 0;
     allot_rt_policy *p = NULL;
     double *extras = NULL;
@@ -31,10 +32,10 @@ allot_status allot_learn_runtime_parity(const char *path, const allot_curves *c,
         if (st != ALLOT_OK) goto done;
         const char *pr = c->prompts ? c->prompts[i] : NULL;
         size_t tier = 0;
-        st = allot_rt_predict(p, pr, pr ? strlen(pr) : 0, extras, ne, ALLOT_RT_BUNDLE_RULE, NAN, &tier, NULL, err);
+        st = allot_rt_predict(p, pr, pr ? strlen(pr) : 0, extras, ne, ALLOT_RT_BUNDLE_RULE, NAN, &tier, NULL,
+                              err);
         if (st != ALLOT_OK) goto done;
-        size_t cls = allot_rt_rule_apply(rule, mu,
-                                         prob + j * (size_t)K, class_cost, (size_t)K);
+        size_t cls = allot_rt_rule_apply(rule, mu, prob + j * (size_t)K, class_cost, (size_t)K);
         if ((long)tier != (long)class_tier[cls]) {
             if (!bad) {
                 first = i;
@@ -45,10 +46,11 @@ allot_status allot_learn_runtime_parity(const char *path, const allot_curves *c,
         }
     }
     if (bad) {
-        st = allot_error_set(err, ALLOT_E_CHECK,
-                             "runtime parity: the runtime's tier differs from the trainer's on %zu of %zu held-out "
-                             "queries (first: %s, trainer tier %d, runtime tier %zu)",
-                             bad, n, c->ids[first], want, got);
+        st = allot_error_set(
+            err, ALLOT_E_CHECK,
+            "runtime parity: the runtime's tier differs from the trainer's on %zu of %zu held-out "
+            "queries (first: %s, trainer tier %d, runtime tier %zu)",
+            bad, n, c->ids[first], want, got);
         goto done;
     }
     *parity = 1;

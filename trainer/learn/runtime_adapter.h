@@ -26,7 +26,8 @@ const char *allot_rt_tier_name(const allot_rt_policy *p, size_t t);
 double allot_rt_tier_cost(const allot_rt_policy *p, size_t t);
 size_t allot_rt_n_classes(const allot_rt_policy *p);
 long allot_rt_class_tier(const allot_rt_policy *p, size_t c);
-/** The bundle's rule (ALLOT_RT_ARGMAX, ALLOT_RT_CALIBRATED or ALLOT_RT_VALUE) and its price (mu or lambda). */
+/** The bundle's rule (ALLOT_RT_ARGMAX, ALLOT_RT_CALIBRATED or ALLOT_RT_VALUE) and its price (mu or lambda).
+ */
 int allot_rt_rule(const allot_rt_policy *p);
 double allot_rt_mu(const allot_rt_policy *p);
 const allot_featurizer *allot_rt_featurizer(const allot_rt_policy *p);

@@ -51,8 +51,8 @@ typedef struct learner_ctx {
     const allot_feature_matrix *fm;
     const float *lin_dense; /* standardised dense block (LIBLINEAR), n x d */
     int K;
-    const double *row_w;    /* per curves row: XGBoost row weight multiplier (gap weights), or NULL */
-    const allot_curves *c;  /* value target: the labels are c->acc */
+    const double *row_w;   /* per curves row: XGBoost row weight multiplier (gap weights), or NULL */
+    const allot_curves *c; /* value target: the labels are c->acc */
 } learner_ctx;
 
 typedef struct fitted {
@@ -76,14 +76,15 @@ static allot_status lin_data(const learner_ctx *lc, const size_t *rows, size_t n
                              allot_error *err) {
     const allot_feature_matrix *fm = lc->fm;
     int hashed = lc->opt->linear.hashed && fm->sp_start;
-    return allot_linear_data_build(lc->lin_dense, fm->d, hashed ? fm->sp_start : NULL, fm->sp_index, fm->sp_value,
-                                   hashed ? fm->hash_dim : 0, rows, n, lc->opt->linear.bias, dt, err);
+    return allot_linear_data_build(lc->lin_dense, fm->d, hashed ? fm->sp_start : NULL, fm->sp_index,
+                                   fm->sp_value, hashed ? fm->hash_dim : 0, rows, n, lc->opt->linear.bias, dt,
+                                   err);
 }
 
 /* Fit on rows (labels y); XGBoost early-stops on (val_rows, y_val) when given. */
-static allot_status fit_rows(const learner_ctx *lc, const size_t *rows, const int *y, size_t n, const size_t *val_rows,
-                             const int *y_val, size_t n_val, int rounds_override, double C, fitted *out,
-                             allot_error *err) {
+static allot_status fit_rows(const learner_ctx *lc, const size_t *rows, const int *y, size_t n,
+                             const size_t *val_rows, const int *y_val, size_t n_val, int rounds_override,
+                             double C, fitted *out, allot_error *err) {
     memset(out, 0, sizeof *out);
     allot_status st;
     if (lc->opt->learner == ALLOT_LEARNER_XGBOOST) {
@@ -102,8 +103,8 @@ static allot_status fit_rows(const learner_ctx *lc, const size_t *rows, const in
             for (size_t j = 0; j < n; j++) w[j] = lc->row_w[rows[j]];
             for (size_t j = 0; j < n_val; j++) wv[j] = lc->row_w[val_rows[j]];
         }
-        st = allot_xgb_train(x, y, n, lc->fm->d, lc->K, xv, y_val, n_val, w, wv, &lc->opt->xgb, rounds_override,
-                             lc->opt->seed, &out->xgb, err);
+        st = allot_xgb_train(x, y, n, lc->fm->d, lc->K, xv, y_val, n_val, w, wv, &lc->opt->xgb,
+                             rounds_override, lc->opt->seed, &out->xgb, err);
         free(x);
         free(xv);
         free(w);
@@ -118,8 +119,8 @@ static allot_status fit_rows(const learner_ctx *lc, const size_t *rows, const in
     return st;
 }
 
-static allot_status predict_rows(const learner_ctx *lc, const fitted *f, const size_t *rows, size_t n, double *prob,
-                                 allot_error *err) {
+static allot_status predict_rows(const learner_ctx *lc, const fitted *f, const size_t *rows, size_t n,
+                                 double *prob, allot_error *err) {
     allot_status st;
     if (lc->opt->learner == ALLOT_LEARNER_XGBOOST) {
         float *x = gather_dense(lc->fm, rows, n);
@@ -142,7 +143,8 @@ static allot_status cross_validate(const learner_ctx *lc, const allot_split *sp,
                                    double *oof, double *mean_rounds, allot_progress *pg, size_t *pg_done,
                                    allot_error *err) {
     size_t nt = sp->n_train;
-    size_t *tr = malloc(nt * sizeof *tr), *va = malloc(nt * sizeof *va), *va_pos = malloc(nt * sizeof *va_pos);
+    size_t *tr = malloc(nt * sizeof *tr), *va = malloc(nt * sizeof *va),
+           *va_pos = malloc(nt * sizeof *va_pos);
     int *ytr = malloc(nt * sizeof *ytr), *yva = malloc(nt * sizeof *yva);
     double *pr = malloc(nt * (size_t)lc->K * sizeof *pr);
     allot_status st = ALLOT_OK;
@@ -171,7 +173,8 @@ static allot_status cross_validate(const learner_ctx *lc, const allot_split *sp,
         rounds_sum += m.xgb.best_rounds;
         fitted_free(&m);
         if (st != ALLOT_OK) goto done;
-        for (size_t j = 0; j < b; j++) memcpy(oof + va_pos[j] * (size_t)lc->K, pr + j * (size_t)lc->K, (size_t)lc->K * sizeof *pr);
+        for (size_t j = 0; j < b; j++)
+            memcpy(oof + va_pos[j] * (size_t)lc->K, pr + j * (size_t)lc->K, (size_t)lc->K * sizeof *pr);
         allot_progress_update(pg, ++*pg_done);
     }
     if (mean_rounds) *mean_rounds = rounds_sum / sp->folds;
@@ -189,8 +192,8 @@ done:
 
 /* Fit tier t's regressor on rows (labels acc(row, t)); XGBoost early-stops on val_rows when given. */
 static allot_status fit_value_rows(const learner_ctx *lc, size_t t, const size_t *rows, size_t n,
-                                   const size_t *val_rows, size_t n_val, int rounds_override, double C, fitted *out,
-                                   allot_error *err) {
+                                   const size_t *val_rows, size_t n_val, int rounds_override, double C,
+                                   fitted *out, allot_error *err) {
     memset(out, 0, sizeof *out);
     size_t T = lc->c->n_tiers;
     allot_status st;
@@ -217,7 +220,8 @@ static allot_status fit_value_rows(const learner_ctx *lc, size_t t, const size_t
     for (size_t j = 0; j < n; j++) y[j] = lc->c->acc[rows[j] * T + t];
     allot_linear_data dt;
     st = lin_data(lc, rows, n, &dt, err);
-    if (st == ALLOT_OK) st = allot_linear_train_value(&dt, y, &lc->opt->linear, C, lc->opt->seed, &out->lin, err);
+    if (st == ALLOT_OK)
+        st = allot_linear_train_value(&dt, y, &lc->opt->linear, C, lc->opt->seed, &out->lin, err);
     allot_linear_data_free(&dt);
     free(y);
     return st;
@@ -244,10 +248,12 @@ static allot_status predict_value_rows(const learner_ctx *lc, const fitted *f, c
 
 /* k-fold CV of every tier's regressor: out-of-fold predictions oof (n_train x T) and, for XGBoost,
  * the mean best number of rounds of each tier. C[t]: LIBLINEAR's C of tier t. */
-static allot_status cross_validate_value(const learner_ctx *lc, const allot_split *sp, const double *C, double *oof,
-                                         double *mean_rounds, allot_progress *pg, size_t *pg_done, allot_error *err) {
+static allot_status cross_validate_value(const learner_ctx *lc, const allot_split *sp, const double *C,
+                                         double *oof, double *mean_rounds, allot_progress *pg,
+                                         size_t *pg_done, allot_error *err) {
     size_t nt = sp->n_train, T = lc->c->n_tiers;
-    size_t *tr = malloc(nt * sizeof *tr), *va = malloc(nt * sizeof *va), *va_pos = malloc(nt * sizeof *va_pos);
+    size_t *tr = malloc(nt * sizeof *tr), *va = malloc(nt * sizeof *va),
+           *va_pos = malloc(nt * sizeof *va_pos);
     double *pr = malloc(nt * sizeof *pr);
     allot_status st = ALLOT_OK;
     if (!tr || !va || !va_pos || !pr) {
@@ -288,10 +294,11 @@ done:
 }
 
 /* Imitation accuracy (class == label) of rule at price mu. */
-static double imitation(const double *prob, const int *y, size_t n, int K, const double *class_cost, double mu,
-                        int rule) {
+static double imitation(const double *prob, const int *y, size_t n, int K, const double *class_cost,
+                        double mu, int rule) {
     size_t hit = 0;
-    for (size_t i = 0; i < n; i++) hit += allot_decide_rule(rule, prob + i * (size_t)K, K, class_cost, mu) == y[i];
+    for (size_t i = 0; i < n; i++)
+        hit += allot_decide_rule(rule, prob + i * (size_t)K, K, class_cost, mu) == y[i];
     return n ? (double)hit / (double)n : 0.0;
 }
 
@@ -344,8 +351,8 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
     /* the calibrated rule and the uncalibrated one (at price 0): value policies use the value rule */
     const int rule_cal = value ? ALLOT_RT_VALUE : ALLOT_RT_CALIBRATED;
     const int rule_arg = value ? ALLOT_RT_VALUE : ALLOT_RT_ARGMAX;
-    fitted *finals = NULL;        /* value target: one regressor per tier */
-    char **tier_texts = NULL;     /* value target: their model texts */
+    fitted *finals = NULL;    /* value target: one regressor per tier */
+    char **tier_texts = NULL; /* value target: their model texts */
     double *C_t = NULL, *rounds_t = NULL;
     int *rounds_int = NULL;
 
@@ -399,13 +406,15 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
     for (int c = 0; c < K; c++) class_cost[c] = tier_cost[cm.class_tier[c]];
     for (size_t j = 0; j < nt; j++)
         for (int c = 0; c < K; c++)
-            realised_train[j * (size_t)K + (size_t)c] = curves->cost[sp.train_idx[j] * T + (size_t)cm.class_tier[c]];
+            realised_train[j * (size_t)K + (size_t)c] =
+                curves->cost[sp.train_idx[j] * T + (size_t)cm.class_tier[c]];
 
     /* 3. features through the runtime's featuriser */
     st = allot_extra_names(curves, opt->features, opt->meta_features, &extra, &n_extra, err);
     if (st != ALLOT_OK) goto done;
     int want_hash = !is_xgb && opt->linear.hashed && opt->hash_dim > 0;
-    st = allot_featurizer_create_default((const char *const *)extra, n_extra, want_hash ? opt->hash_dim : 0, &fz, err);
+    st = allot_featurizer_create_default((const char *const *)extra, n_extra, want_hash ? opt->hash_dim : 0,
+                                         &fz, err);
     if (st != ALLOT_OK) goto done;
     st = allot_feature_matrix_build(fz, curves, want_hash, &fm, err);
     if (st != ALLOT_OK) goto done;
@@ -415,9 +424,9 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
         size_t present = 0;
         for (size_t i = 0; i < fm.n; i++) present += !isnan(fm.dense[i * fm.d + nb + e]);
         if (!present) {
-            st = allot_error_set(err, ALLOT_E_INVALID,
-                                 "feature '%s' is missing (or not a number) in every query of %s",
-                                 allot_featurizer_extra_name(fz, e), curves_path ? curves_path : "the curves");
+            st = allot_error_set(
+                err, ALLOT_E_INVALID, "feature '%s' is missing (or not a number) in every query of %s",
+                allot_featurizer_extra_name(fz, e), curves_path ? curves_path : "the curves");
             goto done;
         }
     }
@@ -433,7 +442,8 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
         allot_dense_moments(&fm, sp.train_idx, nt, center, scale);
         st = allot_featurizer_set_standardization(fz, center, scale, fm.d, err);
         if (st != ALLOT_OK) goto done;
-        for (size_t i = 0; i < fm.n; i++) allot_featurizer_standardize(fz, fm.dense + i * fm.d, lin_dense + i * fm.d);
+        for (size_t i = 0; i < fm.n; i++)
+            allot_featurizer_standardize(fz, fm.dense + i * fm.d, lin_dense + i * fm.d);
     }
     size_t spec_len = allot_featurizer_spec_json(fz, NULL, 0);
     spec = malloc(spec_len + 1);
@@ -462,7 +472,8 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
             row_w[i] = vo - vmin;
             sum += row_w[i];
         }
-        for (size_t j = 0; j < nt; j++) row_w[sp.train_idx[j]] = sum > 0 ? row_w[sp.train_idx[j]] * (double)nt / sum : 1.0;
+        for (size_t j = 0; j < nt; j++)
+            row_w[sp.train_idx[j]] = sum > 0 ? row_w[sp.train_idx[j]] * (double)nt / sum : 1.0;
     }
     learner_ctx lc = {opt, &fm, lin_dense, K, row_w, curves};
 
@@ -480,8 +491,8 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
         st = lin_data(&lc, sp.train_idx, nt, &dt, err);
         if (st != ALLOT_OK) goto done;
         double acc = 0;
-        st = allot_linear_find_C(&dt, y, K, &opt->linear, opt->folds, opt->linear.c_min, opt->seed, &cgrid[0], &acc,
-                                 err);
+        st = allot_linear_find_C(&dt, y, K, &opt->linear, opt->folds, opt->linear.c_min, opt->seed, &cgrid[0],
+                                 &acc, err);
         allot_linear_data_free(&dt);
         if (st != ALLOT_OK) goto done;
     } else if (!is_xgb && opt->linear.C <= 0) {
@@ -515,7 +526,8 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
             if (st != ALLOT_OK) goto done;
         } else {
             /* C of each tier's regression by out-of-fold squared error (ties: the smaller C) */
-            double *tmp = malloc(nt * T * sizeof *tmp), *Cv = malloc(T * sizeof *Cv), *best = malloc(T * sizeof *best);
+            double *tmp = malloc(nt * T * sizeof *tmp), *Cv = malloc(T * sizeof *Cv),
+                   *best = malloc(T * sizeof *best);
             if (!tmp || !Cv || !best) {
                 free(tmp);
                 free(Cv);
@@ -627,8 +639,8 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
             st = predict_rows(&lc, &final, sp.test_idx, ns, test_prob, err);
         }
         if (st == ALLOT_OK)
-            st = allot_oracle_labels(curves, sp.test_idx, ns, opt->budget, y_test_tier, NULL, &rep.test_oracle_acc,
-                                     &rep.test_oracle_cost, err);
+            st = allot_oracle_labels(curves, sp.test_idx, ns, opt->budget, y_test_tier, NULL,
+                                     &rep.test_oracle_acc, &rep.test_oracle_cost, err);
         if (st != ALLOT_OK) {
             free(tc);
             goto done;
@@ -641,8 +653,11 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
                              : allot_decide_rule(rule_arg, p, K, class_cost, 0);
                 if (cm.class_tier[tc[j]] == y_test_tier[j]) *(rule ? &hit_c : &hit_a) += 1;
             }
-            if (rule) realised(curves, sp.test_idx, ns, &cm, tc, &rep.test_acc_calibrated, &rep.test_cost_calibrated);
-            else realised(curves, sp.test_idx, ns, &cm, tc, &rep.test_acc_argmax, &rep.test_cost_argmax);
+            if (rule)
+                realised(curves, sp.test_idx, ns, &cm, tc, &rep.test_acc_calibrated,
+                         &rep.test_cost_calibrated);
+            else
+                realised(curves, sp.test_idx, ns, &cm, tc, &rep.test_acc_argmax, &rep.test_cost_argmax);
         }
         rep.test_imitation_argmax = (double)hit_a / (double)ns;
         rep.test_imitation_calibrated = (double)hit_c / (double)ns;
@@ -650,13 +665,16 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
     }
 
     /* 8. the bundle */
-    if (constant) st = ALLOT_OK;
+    if (constant)
+        st = ALLOT_OK;
     else if (value)
         for (size_t t = 0; t < T && st == ALLOT_OK; t++)
             st = is_xgb ? allot_xgb_save_json(&finals[t].xgb, &tier_texts[t], NULL, err)
                         : allot_linear_model_text(&finals[t].lin, &tier_texts[t], err);
-    else if (is_xgb) st = allot_xgb_save_json(&final.xgb, &model_text, NULL, err);
-    else st = allot_linear_model_text(&final.lin, &model_text, err);
+    else if (is_xgb)
+        st = allot_xgb_save_json(&final.xgb, &model_text, NULL, err);
+    else
+        st = allot_linear_model_text(&final.lin, &model_text, err);
     if (st != ALLOT_OK) goto done;
 
     rep.n_queries = curves->n_queries;
@@ -682,7 +700,8 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
     cJSON_AddNumberToObject(prov, "seed", (double)opt->seed);
     cJSON_AddStringToObject(prov, "learner", is_xgb ? "xgboost" : "liblinear");
     cJSON_AddStringToObject(prov, "target", value ? "value" : "tier");
-    cJSON_AddStringToObject(prov, "rule_option", opt->rule == ALLOT_DECISION_ARGMAX ? "argmax" : "calibrated");
+    cJSON_AddStringToObject(prov, "rule_option",
+                            opt->rule == ALLOT_DECISION_ARGMAX ? "argmax" : "calibrated");
     cJSON *lp = cJSON_AddObjectToObject(prov, "learner_params");
     if (value) {
         /* per-tier figures of the value target's regressors */
@@ -691,7 +710,10 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
             cJSON_AddItemToArray(a, cJSON_CreateNumber(is_xgb ? (double)rounds_int[t] : C_t[t]));
     }
     if (is_xgb) {
-        cJSON_AddStringToObject(lp, "objective", value ? "reg:logistic" : K == 2 ? "binary:logistic" : "multi:softprob");
+        cJSON_AddStringToObject(lp, "objective",
+                                value    ? "reg:logistic"
+                                : K == 2 ? "binary:logistic"
+                                         : "multi:softprob");
         cJSON_AddNumberToObject(lp, "max_rounds", opt->xgb.rounds);
         cJSON_AddNumberToObject(lp, "rounds", rounds);
         cJSON_AddNumberToObject(lp, "max_depth", opt->xgb.max_depth);
@@ -705,7 +727,8 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
         cJSON_AddBoolToObject(lp, "gap_weights", opt->xgb.gap_weights);
         cJSON_AddStringToObject(lp, "tree_method", "hist");
     } else {
-        cJSON_AddStringToObject(lp, "solver", allot_linear_solver_name(value ? 11 /* L2R_L2LOSS_SVR */ : opt->linear.solver));
+        cJSON_AddStringToObject(
+            lp, "solver", allot_linear_solver_name(value ? 11 /* L2R_L2LOSS_SVR */ : opt->linear.solver));
         if (value) cJSON_AddNumberToObject(lp, "svr_p", 0);
         cJSON_AddNumberToObject(lp, "C", rep.chosen_C);
         cJSON_AddBoolToObject(lp, "C_by_cv", opt->linear.C <= 0);
@@ -729,7 +752,8 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
     cJSON_AddNumberToObject(spj, "n_train", (double)nt);
     cJSON_AddNumberToObject(spj, "n_test", (double)ns);
     cJSON *tid = cJSON_AddArrayToObject(spj, "test_ids");
-    for (size_t j = 0; j < ns; j++) cJSON_AddItemToArray(tid, cJSON_CreateString(curves->ids[sp.test_idx[j]]));
+    for (size_t j = 0; j < ns; j++)
+        cJSON_AddItemToArray(tid, cJSON_CreateString(curves->ids[sp.test_idx[j]]));
     cJSON *orc = cJSON_AddObjectToObject(prov, "oracle_train");
     cJSON_AddNumberToObject(orc, "lambda", rep.oracle_lambda);
     cJSON_AddNumberToObject(orc, "mean_acc", rep.oracle_train_acc);
@@ -760,8 +784,9 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
     /* out-of-fold probabilities of the training pool: the audit recalibrates mu for other budgets
      * and bins queries by predicted difficulty on them, never touching the held-out queries */
     cJSON *val = opt->no_validation ? NULL : cJSON_AddObjectToObject(prov, "validation");
-    cJSON_AddStringToObject(val, "kind", value ? "out-of-fold predicted accuracies of the training pool, tier order"
-                                               : "out-of-fold probabilities of the training pool, class order");
+    cJSON_AddStringToObject(val, "kind",
+                            value ? "out-of-fold predicted accuracies of the training pool, tier order"
+                                  : "out-of-fold probabilities of the training pool, class order");
     cJSON *vid = cJSON_AddArrayToObject(val, "ids");
     cJSON *vp = cJSON_AddArrayToObject(val, "prob");
     for (size_t j = 0; val && j < nt; j++) {
@@ -785,7 +810,9 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
         .tier_names = (const char *const *)curves->tier_names,
         .tier_costs = tier_cost,
         .features_spec_json = spec,
-        .kind = constant ? "constant" : is_xgb ? "xgboost" : "liblinear",
+        .kind = constant ? "constant"
+                : is_xgb ? "xgboost"
+                         : "liblinear",
         .n_classes = K,
         .class_tier = cm.class_tier,
         .input = (is_xgb || !want_hash || constant) ? "dense" : "dense+hashed",
@@ -795,7 +822,9 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
         .n_models = value ? T : 0,
         .xgboost_per_tier = value && is_xgb ? (const char *const *)tier_texts : NULL,
         .liblinear_per_tier = value && !is_xgb ? (const char *const *)tier_texts : NULL,
-        .rule = value ? "value" : opt->rule == ALLOT_DECISION_ARGMAX ? "argmax" : "calibrated",
+        .rule = value                                ? "value"
+                : opt->rule == ALLOT_DECISION_ARGMAX ? "argmax"
+                                                     : "calibrated",
         .mu = value && opt->rule == ALLOT_DECISION_ARGMAX ? 0.0 : rep.mu,
         .provenance_json = prov_text,
     };
@@ -804,10 +833,12 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
 
     /* 9. the runtime must give the trainer's tier on every held-out query */
     if (ns) {
-        int brule = value ? ALLOT_RT_VALUE : opt->rule == ALLOT_DECISION_ARGMAX ? ALLOT_RT_ARGMAX : ALLOT_RT_CALIBRATED;
-        st = allot_learn_runtime_parity(out_path, curves, sp.test_idx, ns, test_prob, K, cm.class_tier, class_cost,
-                                        value && opt->rule == ALLOT_DECISION_ARGMAX ? 0.0 : rep.mu, brule,
-                                        &rep.runtime_parity, err);
+        int brule = value                                ? ALLOT_RT_VALUE
+                    : opt->rule == ALLOT_DECISION_ARGMAX ? ALLOT_RT_ARGMAX
+                                                         : ALLOT_RT_CALIBRATED;
+        st = allot_learn_runtime_parity(
+            out_path, curves, sp.test_idx, ns, test_prob, K, cm.class_tier, class_cost,
+            value && opt->rule == ALLOT_DECISION_ARGMAX ? 0.0 : rep.mu, brule, &rep.runtime_parity, err);
         if (st != ALLOT_OK) goto done;
     }
     rep.seconds = allot_now_seconds() - t0;

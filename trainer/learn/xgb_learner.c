@@ -8,12 +8,12 @@
 
 #include <xgboost/c_api.h>
 
-#define XGB_CHECK(call, what)                                                                                  \
-    do {                                                                                                       \
-        if ((call) != 0) {                                                                                     \
-            st = allot_error_set(err, ALLOT_E_INTERNAL, "XGBoost %s failed: %s", what, XGBGetLastError());     \
-            goto done;                                                                                         \
-        }                                                                                                      \
+#define XGB_CHECK(call, what)                                                                                \
+    do {                                                                                                     \
+        if ((call) != 0) {                                                                                   \
+            st = allot_error_set(err, ALLOT_E_INTERNAL, "XGBoost %s failed: %s", what, XGBGetLastError());   \
+            goto done;                                                                                       \
+        }                                                                                                    \
     } while (0)
 
 static allot_status make_dmatrix(const float *x, const int *y, size_t n, size_t d, int balanced, int K,
@@ -147,9 +147,9 @@ done:
     return st;
 }
 
-allot_status allot_xgb_train(const float *x, const int *y, size_t n, size_t d, int n_classes, const float *x_val,
-                             const int *y_val, size_t n_val, const double *row_w, const double *row_w_val,
-                             const allot_xgb_params *p, int rounds_override,
+allot_status allot_xgb_train(const float *x, const int *y, size_t n, size_t d, int n_classes,
+                             const float *x_val, const int *y_val, size_t n_val, const double *row_w,
+                             const double *row_w_val, const allot_xgb_params *p, int rounds_override,
                              uint64_t seed, allot_xgb_fit *out, allot_error *err) {
     memset(out, 0, sizeof *out);
     if (n_classes < 2) return allot_error_set(err, ALLOT_E_ARGUMENT, "XGBoost needs >= 2 classes");
@@ -186,14 +186,14 @@ done:
 }
 
 allot_status allot_xgb_train_value(const float *x, const float *y, size_t n, size_t d, const float *x_val,
-                                   const float *y_val, size_t n_val, const allot_xgb_params *p, int rounds_override,
-                                   uint64_t seed, allot_xgb_fit *out, allot_error *err) {
+                                   const float *y_val, size_t n_val, const allot_xgb_params *p,
+                                   int rounds_override, uint64_t seed, allot_xgb_fit *out, allot_error *err) {
     memset(out, 0, sizeof *out);
     if (n == 0 || d == 0) return allot_error_set(err, ALLOT_E_ARGUMENT, "XGBoost: empty training matrix");
     for (size_t i = 0; i < n; i++)
         if (!(y[i] >= 0.0f && y[i] <= 1.0f))
-            return allot_error_set(err, ALLOT_E_ARGUMENT, "XGBoost reg:logistic: label %zu (%g) is not in [0, 1]", i,
-                                   (double)y[i]);
+            return allot_error_set(err, ALLOT_E_ARGUMENT,
+                                   "XGBoost reg:logistic: label %zu (%g) is not in [0, 1]", i, (double)y[i]);
     allot_status st = ALLOT_OK;
     DMatrixHandle dtrain = NULL, dval = NULL;
     st = make_dmatrix_reg(x, y, n, d, &dtrain, err);
@@ -210,7 +210,8 @@ done:
     return st;
 }
 
-allot_status allot_xgb_predict(const allot_xgb_fit *m, const float *x, size_t n, double *prob, allot_error *err) {
+allot_status allot_xgb_predict(const allot_xgb_fit *m, const float *x, size_t n, double *prob,
+                               allot_error *err) {
     if (n == 0) return ALLOT_OK;
     allot_status st = ALLOT_OK;
     DMatrixHandle dm = NULL;
@@ -243,7 +244,8 @@ allot_status allot_xgb_save_json(const allot_xgb_fit *m, char **json, size_t *le
     bst_ulong olen = 0;
     const char *data = NULL;
     *json = NULL;
-    XGB_CHECK(XGBoosterSaveModelToBuffer(m->booster, "{\"format\": \"json\"}", &olen, &data), "saving the model");
+    XGB_CHECK(XGBoosterSaveModelToBuffer(m->booster, "{\"format\": \"json\"}", &olen, &data),
+              "saving the model");
     *json = malloc((size_t)olen + 1);
     if (!*json) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (model text)");
     memcpy(*json, data, (size_t)olen);

@@ -31,9 +31,9 @@ typedef struct allot_xgb_fit {
  * that many rounds without early stopping. row_w / row_w_val (may be NULL) multiply the rows'
  * weights (the balanced class weights when p->class_weights is set, else 1).
  */
-allot_status allot_xgb_train(const float *x, const int *y, size_t n, size_t d, int n_classes, const float *x_val,
-                             const int *y_val, size_t n_val, const double *row_w, const double *row_w_val,
-                             const allot_xgb_params *p, int rounds_override,
+allot_status allot_xgb_train(const float *x, const int *y, size_t n, size_t d, int n_classes,
+                             const float *x_val, const int *y_val, size_t n_val, const double *row_w,
+                             const double *row_w_val, const allot_xgb_params *p, int rounds_override,
                              uint64_t seed, allot_xgb_fit *out, allot_error *err);
 
 /**
@@ -41,14 +41,16 @@ allot_status allot_xgb_train(const float *x, const int *y, size_t n, size_t d, i
  * rounds_override as allot_xgb_train; the class/gap weights do not apply).
  */
 allot_status allot_xgb_train_value(const float *x, const float *y, size_t n, size_t d, const float *x_val,
-                                   const float *y_val, size_t n_val, const allot_xgb_params *p, int rounds_override,
-                                   uint64_t seed, allot_xgb_fit *out, allot_error *err);
+                                   const float *y_val, size_t n_val, const allot_xgb_params *p,
+                                   int rounds_override, uint64_t seed, allot_xgb_fit *out, allot_error *err);
 
 /** Class probabilities of n rows: prob[r*K + k] (XGBoost's float output widened to double);
  *  a reg:logistic model (K = 1): its prediction, prob[r]. */
-allot_status allot_xgb_predict(const allot_xgb_fit *m, const float *x, size_t n, double *prob, allot_error *err);
+allot_status allot_xgb_predict(const allot_xgb_fit *m, const float *x, size_t n, double *prob,
+                               allot_error *err);
 
-/** XGBoost's own JSON model text (XGBoosterSaveModelToBuffer {"format":"json"}); *json is malloc'd, NUL-terminated. */
+/** XGBoost's own JSON model text (XGBoosterSaveModelToBuffer {"format":"json"}); *json is malloc'd,
+ * NUL-terminated. */
 allot_status allot_xgb_save_json(const allot_xgb_fit *m, char **json, size_t *len, allot_error *err);
 
 void allot_xgb_fit_free(allot_xgb_fit *m);

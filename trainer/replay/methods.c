@@ -87,7 +87,9 @@ typedef struct dealer {
     allot_replay_run_info *info;
 } dealer;
 
-static size_t pool_n(const allot_replay_view *v, size_t i) { return v->off[i + 1] - v->off[i]; }
+static size_t pool_n(const allot_replay_view *v, size_t i) {
+    return v->off[i + 1] - v->off[i];
+}
 
 static const allot_replay_sample *sample_at(const allot_replay_view *v, size_t i, size_t j) {
     return &v->s[v->off[i] + j];
@@ -209,7 +211,8 @@ static int ranked_cmp(const void *pa, const void *pb) {
     return a->pos < b->pos ? -1 : (a->pos > b->pos);               /* then round order */
 }
 
-static allot_status run_bandit(dealer *d, allot_replay_method m, size_t *picked, size_t *quota, allot_error *err) {
+static allot_status run_bandit(dealer *d, allot_replay_method m, size_t *picked, size_t *quota,
+                               allot_error *err) {
     const allot_replay_view *v = d->v;
     const allot_replay_options *o = d->o;
     size_t n = v->n;
@@ -292,8 +295,8 @@ static allot_status run_bandit(dealer *d, allot_replay_method m, size_t *picked,
 
 /* ---- per-query stopping rules ------------------------------------------------------------------- */
 
-static allot_status run_stopping(dealer *d, allot_replay_method m, double param, size_t *picked, size_t *quota,
-                                 allot_error *err) {
+static allot_status run_stopping(dealer *d, allot_replay_method m, double param, size_t *picked,
+                                 size_t *quota, allot_error *err) {
     const allot_replay_view *v = d->v;
     const allot_replay_options *o = d->o;
     size_t n = v->n;
@@ -391,7 +394,7 @@ static allot_status ridge_predict(const double *X, const double *y, size_t n, si
         }
         sd[j] = cnt > 1 ? sqrt(sd[j] / (double)(cnt - 1)) : 0;
     }
-#define Z(row, j) (sd[j] > 0 && isfinite(X[(row) * d + (j)]) ? (X[(row) * d + (j)] - mu[j]) / sd[j] : 0.0)
+#define Z(row, j) (sd[j] > 0 && isfinite(X[(row)*d + (j)]) ? (X[(row)*d + (j)] - mu[j]) / sd[j] : 0.0)
     /* A = [Z'Z + lambda I | Z'(y - ybar)] */
     double lambda = 0.01 * (double)m + 1e-9;
     for (size_t r = 0; r < m; r++) {
@@ -480,7 +483,8 @@ typedef struct bin_search {
 static void bin_enum(bin_search *s, int b, double acc, double cost) {
     if (cost > s->limit + 1e-9 * (s->limit > 1 ? s->limit : 1)) return; /* costs are >= 0: prune */
     if (b == ALLOT_REPLAY_N_BINS) {
-        if (!s->found || acc > s->best_acc + 1e-12 || (fabs(acc - s->best_acc) <= 1e-12 && cost < s->best_cost)) {
+        if (!s->found || acc > s->best_acc + 1e-12 ||
+            (fabs(acc - s->best_acc) <= 1e-12 && cost < s->best_cost)) {
             s->found = 1;
             s->best_acc = acc;
             s->best_cost = cost;
@@ -547,7 +551,8 @@ static allot_status expected_curves(const allot_replay_view *v, const allot_repl
             /* the first k of seeded random permutations of the pool, the same permutations for every
              * k (per query, independent of the replay order) */
             allot_rng rng;
-            allot_rng_seed_stream(&rng, o->seed ^ 0x6f7261636c65ULL /* "oracle" */, allot_hash64(q->id, strlen(q->id)));
+            allot_rng_seed_stream(&rng, o->seed ^ 0x6f7261636c65ULL /* "oracle" */,
+                                  allot_hash64(q->id, strlen(q->id)));
             allot_replay_query one = *q;
             one.s = tmp;
             allot_replay_pools pp = *p;
@@ -565,7 +570,8 @@ static allot_status expected_curves(const allot_replay_view *v, const allot_repl
                 allot_rng_shuffle_u32(&rng, perm, pn);
                 for (size_t j = 0; j < pn; j++) tmp[j] = q->s[perm[j]];
                 allot_replay_query_curve(&vv, 0, o->select, curve, NULL, scratch);
-                for (size_t k = 0; k < T; k++) a[k] += curve[k < pn ? k : pn] / ALLOT_REPLAY_ORACLE_PERMUTATIONS;
+                for (size_t k = 0; k < T; k++)
+                    a[k] += curve[k < pn ? k : pn] / ALLOT_REPLAY_ORACLE_PERMUTATIONS;
             }
         }
         for (size_t k = 0; k < T; k++) {
@@ -594,20 +600,23 @@ static allot_status run_bins(dealer *d, int predicted, double budget, size_t *pi
     double *sorted = malloc((n ? n : 1) * sizeof *sorted);
     double *curve = malloc((nmax + 1) * sizeof *curve);
     int *scratch = malloc(2 * ((size_t)max_answers(v) + 1) * sizeof *scratch);
-    double *qacc = malloc((n ? n : 1) * T * sizeof *qacc);  /* per query x tier: expected accuracy */
+    double *qacc = malloc((n ? n : 1) * T * sizeof *qacc);   /* per query x tier: expected accuracy */
     double *qcost = malloc((n ? n : 1) * T * sizeof *qcost); /* and expected cost */
     int *bin = malloc((n ? n : 1) * sizeof *bin);
     unsigned char *len_mark = malloc(n ? n : 1);
     if (!len_mark || !qcost || !perm || !score || !sorted || !curve || !scratch || !qacc || !bin) {
-        free(perm), free(score), free(X), free(sorted), free(curve), free(scratch), free(qacc), free(qcost), free(bin), free(len_mark);
+        free(perm), free(score), free(X), free(sorted), free(curve), free(scratch), free(qacc), free(qcost),
+            free(bin), free(len_mark);
         return allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
     }
     /* each query's expected accuracy and cost at every k (what a tier choice is fitted on) */
     {
         size_t TT = nmax + 1;
         double *ea = malloc((n ? n : 1) * TT * sizeof *ea), *ec = malloc((n ? n : 1) * TT * sizeof *ec);
-        if (!ea || !ec) st = allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
-        else st = expected_curves(v, o, 0, TT, ea, ec, err);
+        if (!ea || !ec)
+            st = allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
+        else
+            st = expected_curves(v, o, 0, TT, ea, ec, err);
         for (size_t i = 0; st == ALLOT_OK && i < n; i++)
             for (size_t t = 0; t < T; t++) {
                 qacc[i * T + t] = ea[i * TT + tiers[t]];
@@ -623,7 +632,8 @@ static allot_status run_bins(dealer *d, int predicted, double budget, size_t *pi
         allot_rng_seed_stream(&rng, o->seed, 0x666f6c6473ULL); /* "folds" */
         uint32_t *p32 = malloc((n ? n : 1) * sizeof *p32);
         if (!p32) {
-            free(perm), free(score), free(X), free(sorted), free(curve), free(scratch), free(qacc), free(qcost), free(bin), free(len_mark);
+            free(perm), free(score), free(X), free(sorted), free(curve), free(scratch), free(qacc),
+                free(qcost), free(bin), free(len_mark);
             return allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
         }
         for (size_t i = 0; i < n; i++) p32[i] = (uint32_t)i;
@@ -700,7 +710,8 @@ static allot_status run_bins(dealer *d, int predicted, double budget, size_t *pi
         d->info->rounds++;
     }
     d->spent = spent_all;
-    free(perm), free(score), free(X), free(sorted), free(curve), free(scratch), free(qacc), free(qcost), free(bin), free(len_mark);
+    free(perm), free(score), free(X), free(sorted), free(curve), free(scratch), free(qacc), free(qcost),
+        free(bin), free(len_mark);
     return st;
 }
 
@@ -723,7 +734,8 @@ static allot_status run_oracle(dealer *d, int coverage, double budget, size_t *p
     st = expected_curves(v, o, coverage, T, acc, cost, err);
     if (st != ALLOT_OK) goto done;
     allot_oracle_result res;
-    st = allot_oracle_solve_exact(acc, cost, n, T, isfinite(budget) ? budget : 1e300, choice, NULL, &res, err);
+    st =
+        allot_oracle_solve_exact(acc, cost, n, T, isfinite(budget) ? budget : 1e300, choice, NULL, &res, err);
     if (st != ALLOT_OK) goto done;
     /* deal each query its tier within the budget (realised costs may differ from expected ones) */
     for (size_t j = 0; j < n; j++) {

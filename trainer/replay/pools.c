@@ -34,8 +34,10 @@ void allot_replay_options_default(allot_replay_options *o) {
 }
 
 static const char *const method_names[ALLOT_REPLAY_N_METHODS] = {
-    "uniform", "elimination", "ucb", "gap", "entropy", "adaptive-consistency", "early-stop",
-    "bins-oracle", "bins-predicted", "oracle", "oracle-coverage", "policy"};
+    "uniform",    "elimination",     "ucb",
+    "gap",        "entropy",         "adaptive-consistency",
+    "early-stop", "bins-oracle",     "bins-predicted",
+    "oracle",     "oracle-coverage", "policy"};
 
 const char *allot_replay_method_name(allot_replay_method m) {
     return (m >= 0 && m < ALLOT_REPLAY_N_METHODS) ? method_names[m] : "?";
@@ -72,11 +74,12 @@ char *allot_replay_strdup(const char *s) {
 
 allot_status allot_replay_pools_add(allot_replay_pools *p, const char *id, const char *prompt,
                                     const allot_replay_sample *s, size_t n, int n_answers, allot_error *err) {
-    if (!id || !s || n == 0) return allot_error_set(err, ALLOT_E_ARGUMENT, "replay: query needs an id and samples");
+    if (!id || !s || n == 0)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "replay: query needs an id and samples");
     for (size_t j = 0; j < n; j++) {
         if (s[j].answer < -1 || s[j].answer >= n_answers)
-            return allot_error_set(err, ALLOT_E_ARGUMENT, "replay: %s: sample %zu: answer id %d out of range", id,
-                                   j, s[j].answer);
+            return allot_error_set(err, ALLOT_E_ARGUMENT, "replay: %s: sample %zu: answer id %d out of range",
+                                   id, j, s[j].answer);
         if (!(s[j].cost >= 0) || !isfinite(s[j].cost))
             return allot_error_set(err, ALLOT_E_INVALID, "replay: %s: sample %zu: bad cost", id, j);
     }
@@ -155,9 +158,10 @@ allot_status allot_replay_pools_load(const char *path, const char *model, allot_
         st = allot_runs_reader_next(r, &q, &has, err);
         if (st != ALLOT_OK || !has) break;
         if (q.n_samples == 0) {
-            st = allot_error_set(err, ALLOT_E_UNSUPPORTED,
-                                 "%s:%zu: samples: replay needs recorded samples (this line has precomputed tiers)",
-                                 path, q.line);
+            st = allot_error_set(
+                err, ALLOT_E_UNSUPPORTED,
+                "%s:%zu: samples: replay needs recorded samples (this line has precomputed tiers)", path,
+                q.line);
             break;
         }
         if (cap < q.n_samples) {
@@ -205,13 +209,14 @@ allot_status allot_replay_pools_load(const char *path, const char *model, allot_
                 if (w < 0) break;
                 used += (size_t)w;
             }
-            st = allot_error_set(err, ALLOT_E_ARGUMENT, "%s: %zu models (%s): choose one with --model", path, nm,
-                                 list);
+            st = allot_error_set(err, ALLOT_E_ARGUMENT, "%s: %zu models (%s): choose one with --model", path,
+                                 nm, list);
         } else if (out->n == 0) {
             st = allot_error_set(err, ALLOT_E_INVALID, "%s: no query has samples%s%s", path,
                                  model ? " of model " : "", model ? model : "");
         } else {
-            out->model = allot_replay_strdup(model ? model : (nm == 1 ? allot_runs_reader_model_name(r, 0) : ""));
+            out->model =
+                allot_replay_strdup(model ? model : (nm == 1 ? allot_runs_reader_model_name(r, 0) : ""));
             if (!out->model) st = allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
         }
     }
@@ -225,8 +230,8 @@ allot_status allot_replay_pools_load(const char *path, const char *model, allot_
                                      allot_error *err) {
     (void)model;
     memset(out, 0, sizeof *out);
-    return allot_error_set(err, ALLOT_E_UNSUPPORTED, "%s: this build has no labelled-runs reader (trainer/runs)",
-                           path);
+    return allot_error_set(err, ALLOT_E_UNSUPPORTED,
+                           "%s: this build has no labelled-runs reader (trainer/runs)", path);
 }
 #endif
 
@@ -234,8 +239,8 @@ static int str_ptr_cmp(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-allot_status allot_replay_pools_keep(allot_replay_pools *p, const char *const *ids, size_t n_ids, size_t *n_kept,
-                                     allot_error *err) {
+allot_status allot_replay_pools_keep(allot_replay_pools *p, const char *const *ids, size_t n_ids,
+                                     size_t *n_kept, allot_error *err) {
     const char **sorted = malloc((n_ids ? n_ids : 1) * sizeof *sorted);
     if (!sorted) return allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
     for (size_t k = 0; k < n_ids; k++) sorted[k] = ids[k];

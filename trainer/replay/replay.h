@@ -37,9 +37,9 @@ typedef struct allot_replay_sample {
 /** One query's pool, samples in recorded order. */
 typedef struct allot_replay_query {
     char *id;
-    char *prompt;  /**< NULL when absent */
-    char *record;  /**< {"features":{..},"meta":{..}} of the line (for a policy's extra features), or NULL */
-    size_t n;      /**< number of samples (>= 1) */
+    char *prompt; /**< NULL when absent */
+    char *record; /**< {"features":{..},"meta":{..}} of the line (for a policy's extra features), or NULL */
+    size_t n;     /**< number of samples (>= 1) */
     allot_replay_sample *s;
     int n_answers; /**< answer ids are 0..n_answers-1 */
 } allot_replay_query;
@@ -48,11 +48,11 @@ typedef struct allot_replay_query {
 typedef struct allot_replay_pools {
     size_t n;
     allot_replay_query *q;
-    char *model;        /**< the model replayed ("" = the file's unnamed model) */
-    size_t n_skipped;   /**< queries of the file without any sample of that model (excluded, reported) */
-    size_t n_max;       /**< largest pool */
-    int has_scores;     /**< 1 when every sample has a score */
-    size_t cap;         /**< allocated entries of q (internal) */
+    char *model;      /**< the model replayed ("" = the file's unnamed model) */
+    size_t n_skipped; /**< queries of the file without any sample of that model (excluded, reported) */
+    size_t n_max;     /**< largest pool */
+    int has_scores;   /**< 1 when every sample has a score */
+    size_t cap;       /**< allocated entries of q (internal) */
 } allot_replay_pools;
 
 /**
@@ -73,17 +73,27 @@ void allot_replay_pools_free(allot_replay_pools *p);
  * Keep only the queries whose id is among ids[0..n_ids) (order kept); the others are dropped and
  * counted in p->n_skipped. Ids that match no query are ignored; *n_kept receives the queries left.
  */
-allot_status allot_replay_pools_keep(allot_replay_pools *p, const char *const *ids, size_t n_ids, size_t *n_kept,
-                                     allot_error *err);
+allot_status allot_replay_pools_keep(allot_replay_pools *p, const char *const *ids, size_t n_ids,
+                                     size_t *n_kept, allot_error *err);
 /** The held-out ids of a policy bundle (provenance.split.test_ids), owned by the caller
  *  (free each string and the array); *n = 0 when the bundle lists none. */
-allot_status allot_replay_policy_heldout_ids(const char *bundle_path, char ***ids, size_t *n, allot_error *err);
+allot_status allot_replay_policy_heldout_ids(const char *bundle_path, char ***ids, size_t *n,
+                                             allot_error *err);
 
 /* ---- options ------------------------------------------------------------------------------------ */
 
-typedef enum allot_replay_unit { ALLOT_REPLAY_UNIT_SAMPLES = 0, ALLOT_REPLAY_UNIT_COST = 1 } allot_replay_unit;
-typedef enum allot_replay_reward { ALLOT_REPLAY_REWARD_CORRECT = 0, ALLOT_REPLAY_REWARD_SCORE = 1 } allot_replay_reward;
-typedef enum allot_replay_select { ALLOT_REPLAY_SELECT_MAJORITY = 0, ALLOT_REPLAY_SELECT_BEST = 1 } allot_replay_select;
+typedef enum allot_replay_unit {
+    ALLOT_REPLAY_UNIT_SAMPLES = 0,
+    ALLOT_REPLAY_UNIT_COST = 1
+} allot_replay_unit;
+typedef enum allot_replay_reward {
+    ALLOT_REPLAY_REWARD_CORRECT = 0,
+    ALLOT_REPLAY_REWARD_SCORE = 1
+} allot_replay_reward;
+typedef enum allot_replay_select {
+    ALLOT_REPLAY_SELECT_MAJORITY = 0,
+    ALLOT_REPLAY_SELECT_BEST = 1
+} allot_replay_select;
 
 /** The methods. The order is the order of tables and plots. */
 typedef enum allot_replay_method {
@@ -114,15 +124,15 @@ typedef struct allot_replay_options {
     allot_replay_unit unit;
     allot_replay_reward reward;
     allot_replay_select select;
-    int K;                /**< bandit: samples per picked query per round (default 1) */
-    double gamma;         /**< bandit: a query leaves once a sample's reward >= gamma (default 1) */
-    double ucb_c;         /**< UCB exploration constant (default 1) */
-    double pick_frac;     /**< UCB/Gap/Entropy: a round picks ceil(pick_frac x |active|) queries (default 0.5) */
-    double ac_threshold;  /**< Adaptive-Consistency stopping probability (default 0.95) */
-    int ac_max;           /**< Adaptive-Consistency maximum samples (default 40) */
-    int es_window;        /**< early stopping window (default 5) */
-    int es_max;           /**< early stopping maximum samples (default 40) */
-    uint64_t seed;        /**< shuffles, round order, folds (default 1) */
+    int K;            /**< bandit: samples per picked query per round (default 1) */
+    double gamma;     /**< bandit: a query leaves once a sample's reward >= gamma (default 1) */
+    double ucb_c;     /**< UCB exploration constant (default 1) */
+    double pick_frac; /**< UCB/Gap/Entropy: a round picks ceil(pick_frac x |active|) queries (default 0.5) */
+    double ac_threshold;                      /**< Adaptive-Consistency stopping probability (default 0.95) */
+    int ac_max;                               /**< Adaptive-Consistency maximum samples (default 40) */
+    int es_window;                            /**< early stopping window (default 5) */
+    int es_max;                               /**< early stopping maximum samples (default 40) */
+    uint64_t seed;                            /**< shuffles, round order, folds (default 1) */
     const struct allot_replay_policy *policy; /**< for ALLOT_REPLAY_POLICY (NULL: not available) */
 } allot_replay_options;
 
@@ -141,8 +151,8 @@ void allot_replay_options_default(allot_replay_options *o);
 typedef struct allot_replay_policy allot_replay_policy;
 
 /** Load a bundle and predict every query of p (same order). */
-allot_status allot_replay_policy_load(const char *path, const allot_replay_pools *p, allot_replay_policy **out,
-                                      allot_error *err);
+allot_status allot_replay_policy_load(const char *path, const allot_replay_pools *p,
+                                      allot_replay_policy **out, allot_error *err);
 void allot_replay_policy_free(allot_replay_policy *pp);
 
 /* ---- one replay order --------------------------------------------------------------------------- */
@@ -155,11 +165,11 @@ void allot_replay_policy_free(allot_replay_policy *pp);
 typedef struct allot_replay_view {
     const allot_replay_pools *pools;
     size_t n;
-    size_t *off;             /**< n + 1 offsets into s */
-    allot_replay_sample *s;  /**< ordered samples */
-    double *prefix_cost;     /**< off[n] + n entries: prefix_cost[off[i] + i + k] = cost of first k samples */
-    size_t *round_order;     /**< n query indices */
-    double *pass_rate;       /**< per query: fraction of the whole pool correct */
+    size_t *off;            /**< n + 1 offsets into s */
+    allot_replay_sample *s; /**< ordered samples */
+    double *prefix_cost;    /**< off[n] + n entries: prefix_cost[off[i] + i + k] = cost of first k samples */
+    size_t *round_order;    /**< n query indices */
+    double *pass_rate;      /**< per query: fraction of the whole pool correct */
 } allot_replay_view;
 
 allot_status allot_replay_view_make(const allot_replay_pools *p, long shuffle, uint64_t seed,
@@ -173,15 +183,15 @@ double allot_replay_prefix_cost(const allot_replay_view *v, size_t i, size_t k, 
 
 /** What a run did besides alloc. */
 typedef struct allot_replay_run_info {
-    size_t n_exhausted;  /**< queries that wanted another sample but whose pool was empty */
-    double param;        /**< the stopping parameter used (AC threshold, window), else NaN */
-    double total;        /**< the budget total (budget x N) */
-    double spent;        /**< what was spent (<= total) */
-    size_t rounds;       /**< bandit / stopping rounds */
-    size_t *trace;       /**< optional caller array: the query index of every sample dealt, in order */
+    size_t n_exhausted; /**< queries that wanted another sample but whose pool was empty */
+    double param;       /**< the stopping parameter used (AC threshold, window), else NaN */
+    double total;       /**< the budget total (budget x N) */
+    double spent;       /**< what was spent (<= total) */
+    size_t rounds;      /**< bandit / stopping rounds */
+    size_t *trace;      /**< optional caller array: the query index of every sample dealt, in order */
     size_t trace_cap;
-    size_t trace_len;    /**< samples dealt (may exceed trace_cap; only trace_cap are stored) */
-    const char *note;    /**< static text when a method could not run (e.g. oracle not built) */
+    size_t trace_len; /**< samples dealt (may exceed trace_cap; only trace_cap are stored) */
+    const char *note; /**< static text when a method could not run (e.g. oracle not built) */
 } allot_replay_run_info;
 
 /**
@@ -231,11 +241,11 @@ typedef struct allot_replay_stat {
 
 /** One method at one budget, over the shuffles. */
 typedef struct allot_replay_cell {
-    int ran;                      /**< 0 when the method could not run (note says why) */
+    int ran; /**< 0 when the method could not run (note says why) */
     const char *note;
     allot_replay_stat coverage, accuracy, spent; /**< spent = mean per query */
-    double exhausted;             /**< mean number of exhausted queries */
-    double param;                 /**< stopping parameter used (NaN when none) */
+    double exhausted;                            /**< mean number of exhausted queries */
+    double param;                                /**< stopping parameter used (NaN when none) */
     double bucket_spent[ALLOT_REPLAY_N_BINS];
     double eff_coverage, eff_accuracy; /**< efficiency ratio vs uniform; INFINITY = ">max"; NaN = n/a */
 } allot_replay_cell;
@@ -250,12 +260,12 @@ typedef struct allot_replay_report {
     char *runs_path;
     char *model;
     size_t n_queries, n_skipped, n_max;
-    int shuffles;                 /**< 0 = recorded order only */
+    int shuffles; /**< 0 = recorded order only */
     allot_replay_options opts;
     int methods[ALLOT_REPLAY_N_METHODS]; /**< 1 = requested */
     size_t n_budgets;
     double *budgets;
-    allot_replay_cell *cells;     /**< n_budgets x ALLOT_REPLAY_N_METHODS */
+    allot_replay_cell *cells; /**< n_budgets x ALLOT_REPLAY_N_METHODS */
     size_t bucket_n[ALLOT_REPLAY_N_BINS];
     /* uniform's full curve (k = 0..n_max samples each), means over shuffles, for the ratios */
     size_t n_curve;
@@ -283,7 +293,8 @@ allot_status allot_replay_sweep(const allot_replay_pools *p, const allot_replay_
 void allot_replay_report_free(allot_replay_report *r);
 
 /** Efficiency ratio: budget uniform needs to reach y on its curve (linear interpolation) / spent. */
-double allot_replay_efficiency(const double *curve_x, const double *curve_y, size_t n, double y, double spent);
+double allot_replay_efficiency(const double *curve_x, const double *curve_y, size_t n, double y,
+                               double spent);
 
 /** Human-readable table (markdown) to fp. */
 void allot_replay_report_markdown(const allot_replay_report *r, FILE *fp);

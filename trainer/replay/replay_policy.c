@@ -15,9 +15,9 @@
 
 struct allot_replay_policy {
     size_t n, t;
-    double *probs;   /* n x t: p(tier | query) */
-    double *cost;    /* t: the bundle's tier costs */
-    size_t *k;       /* t: samples of each tier */
+    double *probs; /* n x t: p(tier | query) */
+    double *cost;  /* t: the bundle's tier costs */
+    size_t *k;     /* t: samples of each tier */
     double bundle_mu;
     allot_rule rule; /* calibrated (classifier bundles) or value (value bundles) */
 };
@@ -41,8 +41,8 @@ static int tier_k(const char *name, size_t *k) {
     return 0;
 }
 
-allot_status allot_replay_policy_load(const char *path, const allot_replay_pools *p, allot_replay_policy **out,
-                                      allot_error *err) {
+allot_status allot_replay_policy_load(const char *path, const allot_replay_pools *p,
+                                      allot_replay_policy **out, allot_error *err) {
     *out = NULL;
     allot_policy *pol = NULL;
     allot_status st = allot_policy_load_file(path, &pol, err);
@@ -71,9 +71,10 @@ allot_status allot_replay_policy_load(const char *path, const allot_replay_pools
     for (size_t j = 0; j < t; j++) {
         pp->cost[j] = allot_policy_tier_cost(pol, j);
         if (tier_k(allot_policy_tier_name(pol, j), &pp->k[j]) != 0) {
-            st = allot_error_set(err, ALLOT_E_UNSUPPORTED,
-                                 "%s: tier '%s' does not name a number of samples (RULE@K): replay cannot deal it",
-                                 path, allot_policy_tier_name(pol, j));
+            st = allot_error_set(
+                err, ALLOT_E_UNSUPPORTED,
+                "%s: tier '%s' does not name a number of samples (RULE@K): replay cannot deal it", path,
+                allot_policy_tier_name(pol, j));
             goto done;
         }
     }
@@ -88,7 +89,8 @@ allot_status allot_replay_policy_load(const char *path, const allot_replay_pools
             st = allot_featurizer_extras_from_record(f, q->record, strlen(q->record), extras, err);
             if (st != ALLOT_OK) goto done;
         }
-        allot_query_input in = {q->prompt, q->prompt ? strlen(q->prompt) : 0, n_extra ? extras : NULL, n_extra};
+        allot_query_input in = {q->prompt, q->prompt ? strlen(q->prompt) : 0, n_extra ? extras : NULL,
+                                n_extra};
         allot_decision dec;
         st = allot_policy_predict(pol, ws, &in, NULL, &pp->probs[i * t], t, &dec, err);
         if (st != ALLOT_OK) goto done;
@@ -139,8 +141,10 @@ size_t allot_replay_policy_plan(const allot_replay_policy *pp, size_t n, double 
             if (mean_cost_at(pp, 0) >= sat) lo = hi = 0;
             for (int it = 0; it < 100 && lo != hi; it++) {
                 double mid = 0.5 * (lo + hi);
-                if (mean_cost_at(pp, mid) >= sat) lo = mid;
-                else hi = mid;
+                if (mean_cost_at(pp, mid) >= sat)
+                    lo = mid;
+                else
+                    hi = mid;
             }
             mu = lo;
             hi = lo; /* nothing left to bisect */
@@ -149,8 +153,10 @@ size_t allot_replay_policy_plan(const allot_replay_policy *pp, size_t n, double 
     if (hi != lo && (mean_cost_at(pp, 0) > budget || pp->rule == ALLOT_RULE_CALIBRATED)) {
         for (int it = 0; it < 100; it++) {
             double mid = 0.5 * (lo + hi);
-            if (mean_cost_at(pp, mid) > budget) lo = mid;
-            else hi = mid;
+            if (mean_cost_at(pp, mid) > budget)
+                lo = mid;
+            else
+                hi = mid;
         }
         mu = hi;
     }
@@ -202,7 +208,8 @@ allot_status allot_replay_policy_heldout_ids(const char *path, char ***ids, size
         cJSON_ArrayForEach(it, list) {
             if (st != ALLOT_OK) break;
             if (!cJSON_IsString(it)) {
-                st = allot_error_set(err, ALLOT_E_INVALID, "%s: provenance.split.test_ids[%zu]: not a string", path, k);
+                st = allot_error_set(err, ALLOT_E_INVALID, "%s: provenance.split.test_ids[%zu]: not a string",
+                                     path, k);
                 break;
             }
             out[k] = allot_replay_strdup(it->valuestring);

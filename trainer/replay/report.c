@@ -43,26 +43,35 @@ static const char *param_label(int m) {
 void allot_replay_report_markdown(const allot_replay_report *r, FILE *fp) {
     const allot_replay_options *o = &r->opts;
     fprintf(fp, "# allot replay\n\n");
-    fprintf(fp, "- input: `%s`, model `%s`: %zu queries replayed (%zu skipped: no sample of this model, or not "
-                "held out with --heldout-only), pools of up to %zu samples\n",
+    fprintf(fp,
+            "- input: `%s`, model `%s`: %zu queries replayed (%zu skipped: no sample of this model, or not "
+            "held out with --heldout-only), pools of up to %zu samples\n",
             r->runs_path, r->model, r->n_queries, r->n_skipped, r->n_max);
     fprintf(fp, "- order: %s; budget unit: %s per query; reward: %s; final answer: %s\n",
-            r->shuffles > 0 ? "seeded shuffles of each pool (mean ± sd [min–max] over shuffles)" : "recorded order",
+            r->shuffles > 0 ? "seeded shuffles of each pool (mean ± sd [min–max] over shuffles)"
+                            : "recorded order",
             o->unit == ALLOT_REPLAY_UNIT_COST ? "mean cost" : "mean samples",
             o->reward == ALLOT_REPLAY_REWARD_SCORE ? "score" : "correctness (perfect verifier)",
-            o->select == ALLOT_REPLAY_SELECT_BEST ? "best score" : "majority vote (null never wins, ties split)");
-    fprintf(fp, "- shuffles: %d, seed: %llu; bandit K = %d, gamma = %g, ucb c = %g, pick fraction = %g; "
-                "adaptive-consistency max %d; early-stop max %d\n",
-            r->shuffles, (unsigned long long)o->seed, o->K, o->gamma, o->ucb_c, o->pick_frac, o->ac_max, o->es_max);
-    fprintf(fp, "- bins-oracle uses the pass rate over all samples: an upper bound, not deployable. "
-                "bins-predicted: %s.\n",
+            o->select == ALLOT_REPLAY_SELECT_BEST ? "best score"
+                                                  : "majority vote (null never wins, ties split)");
+    fprintf(fp,
+            "- shuffles: %d, seed: %llu; bandit K = %d, gamma = %g, ucb c = %g, pick fraction = %g; "
+            "adaptive-consistency max %d; early-stop max %d\n",
+            r->shuffles, (unsigned long long)o->seed, o->K, o->gamma, o->ucb_c, o->pick_frac, o->ac_max,
+            o->es_max);
+    fprintf(fp,
+            "- bins-oracle uses the pass rate over all samples: an upper bound, not deployable. "
+            "bins-predicted: %s.\n",
             r->predicted_difficulty);
-    fprintf(fp, "- efficiency = the budget uniform needs to reach the same coverage / accuracy (interpolated on its "
-                "curve) / the budget the method spent; >max = uniform never reaches it.\n\n");
+    fprintf(
+        fp,
+        "- efficiency = the budget uniform needs to reach the same coverage / accuracy (interpolated on its "
+        "curve) / the budget the method spent; >max = uniform never reaches it.\n\n");
     for (size_t b = 0; b < r->n_budgets; b++) {
         fprintf(fp, "## budget %g\n\n", r->budgets[b]);
-        fprintf(fp, "| method | spent / query | coverage %% | accuracy %% | eff. (coverage) | eff. (accuracy) | "
-                    "exhausted | parameter |\n|---|---|---|---|---|---|---|---|\n");
+        fprintf(fp,
+                "| method | spent / query | coverage %% | accuracy %% | eff. (coverage) | eff. (accuracy) | "
+                "exhausted | parameter |\n|---|---|---|---|---|---|---|---|\n");
         for (int m = 0; m < ALLOT_REPLAY_N_METHODS; m++) {
             if (!r->methods[m]) continue;
             const allot_replay_cell *c = cell(r, b, m);
@@ -110,10 +119,12 @@ void allot_replay_report_markdown(const allot_replay_report *r, FILE *fp) {
         fmt_stat(sp, sizeof sp, defs[k]->spent, r->shuffles, 0);
         fmt_stat(cv, sizeof cv, defs[k]->coverage, r->shuffles, 1);
         fmt_stat(ac, sizeof ac, defs[k]->accuracy, r->shuffles, 1);
-        fprintf(fp, "## %s without a budget cap\n\nAt its default (%s %g, max %d): spends %s samples per query, "
-                    "coverage %s %%, accuracy %s %%.\n\n| %s | spent / query | coverage %% | accuracy %% |\n|---|---|---|---|\n",
-                name, param_label(ms[k]), defs[k]->param, k == 0 ? r->opts.ac_max : r->opts.es_max, sp, cv, ac,
-                param_label(ms[k]));
+        fprintf(fp,
+                "## %s without a budget cap\n\nAt its default (%s %g, max %d): spends %s samples per query, "
+                "coverage %s %%, accuracy %s %%.\n\n| %s | spent / query | coverage %% | accuracy %% "
+                "|\n|---|---|---|---|\n",
+                name, param_label(ms[k]), defs[k]->param, k == 0 ? r->opts.ac_max : r->opts.es_max, sp, cv,
+                ac, param_label(ms[k]));
         for (size_t g = 0; g < ns[k]; g++) {
             fmt_stat(sp, sizeof sp, sweeps[k][g].spent, r->shuffles, 0);
             fmt_stat(cv, sizeof cv, sweeps[k][g].coverage, r->shuffles, 1);
@@ -287,7 +298,8 @@ static allot_status plot_metric(const allot_replay_report *r, const char *dir, i
         char *nm = names + ns * 96;
         snprintf(nm, 96, "%s%s", allot_replay_method_name((allot_replay_method)m),
                  m == ALLOT_REPLAY_BINS_ORACLE ? " (upper bound)" : "");
-        series[ns] = (allot_plot_series){nm, n, x, y, r->shuffles > 1 ? lo : NULL, r->shuffles > 1 ? hi : NULL, 0};
+        series[ns] =
+            (allot_plot_series){nm, n, x, y, r->shuffles > 1 ? lo : NULL, r->shuffles > 1 ? hi : NULL, 0};
         ns++;
     }
     const allot_replay_param_point *sw[2] = {r->ac_sweep, r->es_sweep};
@@ -311,7 +323,7 @@ static allot_status plot_metric(const allot_replay_report *r, const char *dir, i
              r->runs_path, r->n_queries);
     allot_plot_opts po = {title,
                           r->opts.unit == ALLOT_REPLAY_UNIT_COST ? "mean cost per query spent"
-                                                                  : "mean samples per query spent",
+                                                                 : "mean samples per query spent",
                           which ? "accuracy (final answer)" : "coverage (any correct)", 1};
     char *base = join(dir, which ? "accuracy_vs_budget" : "coverage_vs_budget");
     allot_status st = base ? allot_plot_lines(base, &po, series, ns, err)
@@ -323,7 +335,8 @@ static allot_status plot_metric(const allot_replay_report *r, const char *dir, i
     return st;
 }
 
-static allot_status plot_buckets(const allot_replay_report *r, const char *dir, double budget, allot_error *err) {
+static allot_status plot_buckets(const allot_replay_report *r, const char *dir, double budget,
+                                 allot_error *err) {
     size_t b = 0;
     for (size_t k = 0; k < r->n_budgets; k++)
         if (fabs(r->budgets[k] - budget) < fabs(r->budgets[b] - budget)) b = k;
@@ -336,7 +349,8 @@ static allot_status plot_buckets(const allot_replay_report *r, const char *dir, 
         const allot_replay_cell *c = cell(r, b, m);
         if (!r->methods[m] || !c->ran) continue;
         names[ns] = allot_replay_method_name((allot_replay_method)m);
-        for (int k = 0; k < ALLOT_REPLAY_N_BINS; k++) vals[ns * ALLOT_REPLAY_N_BINS + (size_t)k] = c->bucket_spent[k];
+        for (int k = 0; k < ALLOT_REPLAY_N_BINS; k++)
+            vals[ns * ALLOT_REPLAY_N_BINS + (size_t)k] = c->bucket_spent[k];
         ns++;
     }
     if (ns == 0) return ALLOT_OK;

@@ -55,8 +55,8 @@ double allot_replay_efficiency(const double *cx, const double *cy, size_t n, dou
 /* Run method m with parameter param at budget over every view; metrics per view into arrays. */
 static allot_status run_views(const allot_replay_view *views, size_t nv, allot_replay_method m, double budget,
                               double param, const allot_replay_options *o, size_t *alloc, double *cov,
-                              double *acc, double *spent, double *exhausted, double *bucket, double *param_used,
-                              const char **note, allot_error *err) {
+                              double *acc, double *spent, double *exhausted, double *bucket,
+                              double *param_used, const char **note, allot_error *err) {
     if (bucket) memset(bucket, 0, ALLOT_REPLAY_N_BINS * sizeof *bucket);
     for (size_t s = 0; s < nv; s++) {
         allot_replay_run_info info;
@@ -88,8 +88,8 @@ static allot_status param_sweep(const allot_replay_view *views, size_t nv, allot
                                 double *cov, double *acc, double *spent, allot_replay_param_point *out,
                                 allot_error *err) {
     for (size_t g = 0; g < ng; g++) {
-        allot_status st = run_views(views, nv, m, INFINITY, grid[g], o, alloc, cov, acc, spent, NULL, NULL, NULL,
-                                    NULL, err);
+        allot_status st = run_views(views, nv, m, INFINITY, grid[g], o, alloc, cov, acc, spent, NULL, NULL,
+                                    NULL, NULL, err);
         if (st != ALLOT_OK) return st;
         out[g].param = grid[g];
         out[g].coverage = allot_replay_stats(cov, nv);
@@ -127,7 +127,8 @@ allot_status allot_replay_sweep(const allot_replay_pools *p, const allot_replay_
     size_t nv = so->shuffles > 0 ? (size_t)so->shuffles : 1;
     allot_replay_view *views = calloc(nv, sizeof *views);
     size_t *alloc = malloc(p->n * sizeof *alloc);
-    double *cov = malloc(nv * sizeof *cov), *acc = malloc(nv * sizeof *acc), *spent = malloc(nv * sizeof *spent);
+    double *cov = malloc(nv * sizeof *cov), *acc = malloc(nv * sizeof *acc),
+           *spent = malloc(nv * sizeof *spent);
     double *exh = malloc(nv * sizeof *exh);
     size_t nc = p->n_max + 1;
     r->runs_path = allot_replay_strdup(runs_path ? runs_path : "");
@@ -139,12 +140,13 @@ allot_status allot_replay_sweep(const allot_replay_pools *p, const allot_replay_
     r->curve_accuracy = calloc(nc, sizeof(double));
     r->ac_sweep = calloc(N_AC_GRID, sizeof *r->ac_sweep);
     r->es_sweep = calloc(N_ES_GRID, sizeof *r->es_sweep);
-    r->predicted_difficulty = allot_replay_strdup(
-        "ridge regression of pass rate on the runtime featuriser's built-in prompt features, fitted on the other half (deployable)");
+    r->predicted_difficulty =
+        allot_replay_strdup("ridge regression of pass rate on the runtime featuriser's built-in prompt "
+                            "features, fitted on the other half (deployable)");
     allot_status st = ALLOT_OK;
     if (!views || !alloc || !cov || !acc || !spent || !exh || !r->runs_path || !r->model || !r->budgets ||
-        !r->cells || !r->curve_spent || !r->curve_coverage || !r->curve_accuracy || !r->ac_sweep || !r->es_sweep ||
-        !r->predicted_difficulty) {
+        !r->cells || !r->curve_spent || !r->curve_coverage || !r->curve_accuracy || !r->ac_sweep ||
+        !r->es_sweep || !r->predicted_difficulty) {
         st = allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
         goto done;
     }
@@ -180,11 +182,11 @@ allot_status allot_replay_sweep(const allot_replay_pools *p, const allot_replay_
     size_t total_steps = so->n_budgets * ALLOT_REPLAY_N_METHODS + 2, step = 0;
     allot_progress_start(&prog, "replay", total_steps, so->progress);
     if (so->methods[ALLOT_REPLAY_ADAPTIVE_CONSISTENCY]) {
-        st = param_sweep(views, nv, ALLOT_REPLAY_ADAPTIVE_CONSISTENCY, ac_grid, N_AC_GRID, o, alloc, cov, acc, spent,
-                         r->ac_sweep, err);
+        st = param_sweep(views, nv, ALLOT_REPLAY_ADAPTIVE_CONSISTENCY, ac_grid, N_AC_GRID, o, alloc, cov, acc,
+                         spent, r->ac_sweep, err);
         if (st != ALLOT_OK) goto done;
-        st = run_views(views, nv, ALLOT_REPLAY_ADAPTIVE_CONSISTENCY, INFINITY, o->ac_threshold, o, alloc, cov, acc,
-                       spent, NULL, NULL, NULL, NULL, err);
+        st = run_views(views, nv, ALLOT_REPLAY_ADAPTIVE_CONSISTENCY, INFINITY, o->ac_threshold, o, alloc, cov,
+                       acc, spent, NULL, NULL, NULL, NULL, err);
         if (st != ALLOT_OK) goto done;
         r->ac_default.param = o->ac_threshold;
         r->ac_default.coverage = allot_replay_stats(cov, nv);
@@ -219,8 +221,8 @@ allot_status allot_replay_sweep(const allot_replay_pools *p, const allot_replay_
             if (m == ALLOT_REPLAY_EARLY_STOP) param = pick_param(r->es_sweep, N_ES_GRID, budget);
             allot_error e2 = {0};
             const char *note = NULL;
-            allot_status rs = run_views(views, nv, (allot_replay_method)m, budget, param, o, alloc, cov, acc, spent,
-                                        exh, c->bucket_spent, &c->param, &note, &e2);
+            allot_status rs = run_views(views, nv, (allot_replay_method)m, budget, param, o, alloc, cov, acc,
+                                        spent, exh, c->bucket_spent, &c->param, &note, &e2);
             if (rs == ALLOT_E_UNSUPPORTED) {
                 c->ran = 0;
                 c->note = note ? note : "not available in this build";
@@ -237,10 +239,10 @@ allot_status allot_replay_sweep(const allot_replay_pools *p, const allot_replay_
             c->spent = allot_replay_stats(spent, nv);
             allot_replay_stat ex = allot_replay_stats(exh, nv);
             c->exhausted = ex.mean;
-            c->eff_coverage =
-                allot_replay_efficiency(r->curve_spent, r->curve_coverage, nc, c->coverage.mean, c->spent.mean);
-            c->eff_accuracy =
-                allot_replay_efficiency(r->curve_spent, r->curve_accuracy, nc, c->accuracy.mean, c->spent.mean);
+            c->eff_coverage = allot_replay_efficiency(r->curve_spent, r->curve_coverage, nc, c->coverage.mean,
+                                                      c->spent.mean);
+            c->eff_accuracy = allot_replay_efficiency(r->curve_spent, r->curve_accuracy, nc, c->accuracy.mean,
+                                                      c->spent.mean);
         }
     }
     allot_progress_finish(&prog, step);

@@ -21,7 +21,7 @@
 
 /* Open-addressing set of owned strings (ids, model names). Index table holds entry+1, 0 = empty. */
 typedef struct strset {
-    char **items;    /* insertion order */
+    char **items; /* insertion order */
     size_t n, items_cap;
     uint32_t *slots; /* capacity: power of two */
     size_t n_slots;
@@ -34,8 +34,8 @@ struct allot_runs_reader {
     char *line;
     size_t line_cap;
     size_t lineno;
-    cJSON *doc;       /* current line's tree */
-    char *meta_json;  /* current line's compact meta */
+    cJSON *doc;      /* current line's tree */
+    char *meta_json; /* current line's compact meta */
     strset ids;
     strset models;
     allot_sample *samples;
@@ -57,7 +57,9 @@ struct allot_runs_reader {
     size_t tier_names_line;
 };
 
-static uint64_t hash_str(const char *s) { return allot_hash64(s, strlen(s)); }
+static uint64_t hash_str(const char *s) {
+    return allot_hash64(s, strlen(s));
+}
 
 static void strset_free(strset *s) {
     for (size_t i = 0; i < s->n; i++) free(s->items[i]);
@@ -128,14 +130,14 @@ static int reserve(void **buf, size_t *cap, size_t n, size_t sz) {
 
 /* Errors are "path:line: field: problem". */
 #define RERR(r, err, code, ...) reader_error((r), (err), (code), __VA_ARGS__)
-static allot_status reader_error(const allot_runs_reader *r, allot_error *err, allot_status code, const char *fmt,
-                                 ...)
+static allot_status reader_error(const allot_runs_reader *r, allot_error *err, allot_status code,
+                                 const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
 #endif
     ;
-static allot_status reader_error(const allot_runs_reader *r, allot_error *err, allot_status code, const char *fmt,
-                                 ...) {
+static allot_status reader_error(const allot_runs_reader *r, allot_error *err, allot_status code,
+                                 const char *fmt, ...) {
     char msg[ALLOT_ERROR_MSG_SIZE];
     va_list ap;
     va_start(ap, fmt);
@@ -172,7 +174,8 @@ allot_status allot_runs_reader_open(const char *path, allot_runs_reader **out, a
     return ALLOT_OK;
 }
 
-allot_status allot_runs_reader_open_stream(FILE *fp, const char *name, allot_runs_reader **out, allot_error *err) {
+allot_status allot_runs_reader_open_stream(FILE *fp, const char *name, allot_runs_reader **out,
+                                           allot_error *err) {
     *out = NULL;
     if (!fp || !name) return allot_error_set(err, ALLOT_E_ARGUMENT, "runs reader: no stream or no name");
     allot_runs_reader *r = calloc(1, sizeof *r);
@@ -187,14 +190,18 @@ allot_status allot_runs_reader_open_stream(FILE *fp, const char *name, allot_run
     return ALLOT_OK;
 }
 
-size_t allot_runs_reader_n_models(const allot_runs_reader *r) { return r->models.n; }
+size_t allot_runs_reader_n_models(const allot_runs_reader *r) {
+    return r->models.n;
+}
 
 const char *allot_runs_reader_model_name(const allot_runs_reader *r, int idx) {
     if (idx < 0 || (size_t)idx >= r->models.n) return NULL;
     return r->models.items[idx];
 }
 
-const char *allot_runs_reader_path(const allot_runs_reader *r) { return r->path; }
+const char *allot_runs_reader_path(const allot_runs_reader *r) {
+    return r->path;
+}
 
 static void release_line(allot_runs_reader *r) {
     cJSON_Delete(r->doc);
@@ -279,7 +286,8 @@ static allot_status parse_samples(allot_runs_reader *r, const cJSON *arr, allot_
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(s, "model");
         const char *mname = "";
         if (m) {
-            if (!cJSON_IsString(m)) return RERR(r, err, ALLOT_E_INVALID, "samples[%zu].model: expected a string", i);
+            if (!cJSON_IsString(m))
+                return RERR(r, err, ALLOT_E_INVALID, "samples[%zu].model: expected a string", i);
             mname = m->valuestring;
         }
         if (last_model_name && strcmp(last_model_name, mname) == 0) {
@@ -316,7 +324,8 @@ static allot_status parse_samples(allot_runs_reader *r, const cJSON *arr, allot_
             snprintf(field, sizeof field, "samples[%zu].cost", i);
             allot_status st = get_number(r, co, field, &out->cost, err);
             if (st) return st;
-            if (out->cost < 0) return RERR(r, err, ALLOT_E_INVALID, "samples[%zu].cost: negative (%.17g)", i, out->cost);
+            if (out->cost < 0)
+                return RERR(r, err, ALLOT_E_INVALID, "samples[%zu].cost: negative (%.17g)", i, out->cost);
         }
 
         const cJSON *ss = cJSON_GetObjectItemCaseSensitive(s, "step_scores");
@@ -324,7 +333,8 @@ static allot_status parse_samples(allot_runs_reader *r, const cJSON *arr, allot_
         out->n_steps = 0;
         if (ss) {
             if (!cJSON_IsArray(ss))
-                return RERR(r, err, ALLOT_E_INVALID, "samples[%zu].step_scores: expected an array of numbers", i);
+                return RERR(r, err, ALLOT_E_INVALID, "samples[%zu].step_scores: expected an array of numbers",
+                            i);
             size_t ns = (size_t)cJSON_GetArraySize(ss);
             if (reserve((void **)&r->steps, &r->steps_cap, n_steps + ns, sizeof *r->steps))
                 return RERR(r, err, ALLOT_E_NOMEM, "out of memory");
@@ -382,8 +392,8 @@ static allot_status parse_tiers(allot_runs_reader *r, const cJSON *obj, allot_qu
         size_t j = 0;
         while (j < r->n_tier_names && strcmp(r->tier_names[j], t->string) != 0) j++;
         if (j == r->n_tier_names)
-            return RERR(r, err, ALLOT_E_INVALID, "tiers.%s: not a tier of the first tiers line (line %zu)", t->string,
-                        r->tier_names_line);
+            return RERR(r, err, ALLOT_E_INVALID, "tiers.%s: not a tier of the first tiers line (line %zu)",
+                        t->string, r->tier_names_line);
         for (const cJSON *u = obj->child; u != t; u = u->next)
             if (strcmp(u->string, t->string) == 0)
                 return RERR(r, err, ALLOT_E_INVALID, "tiers.%s: duplicate tier name", t->string);
@@ -393,7 +403,8 @@ static allot_status parse_tiers(allot_runs_reader *r, const cJSON *obj, allot_qu
         const char *name = r->tier_names[j];
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, name);
         if (!t)
-            return RERR(r, err, ALLOT_E_INVALID, "tiers.%s: missing (every line must have the tiers of line %zu)", name,
+            return RERR(r, err, ALLOT_E_INVALID,
+                        "tiers.%s: missing (every line must have the tiers of line %zu)", name,
                         r->tier_names_line);
         if (!cJSON_IsObject(t)) return RERR(r, err, ALLOT_E_INVALID, "tiers.%s: expected an object", name);
         allot_tier_outcome *o = &r->tiers[j];
@@ -410,14 +421,16 @@ static allot_status parse_tiers(allot_runs_reader *r, const cJSON *obj, allot_qu
         snprintf(field, sizeof field, "tiers.%s.cost", name);
         st = get_number(r, cost, field, &o->cost, err);
         if (st) return st;
-        if (o->cost < 0) return RERR(r, err, ALLOT_E_INVALID, "tiers.%s.cost: negative (%.17g)", name, o->cost);
+        if (o->cost < 0)
+            return RERR(r, err, ALLOT_E_INVALID, "tiers.%s.cost: negative (%.17g)", name, o->cost);
     }
     q->n_tiers = r->n_tier_names;
     q->tiers = r->tiers;
     return ALLOT_OK;
 }
 
-static allot_status parse_line(allot_runs_reader *r, const char *text, size_t len, allot_query *q, allot_error *err) {
+static allot_status parse_line(allot_runs_reader *r, const char *text, size_t len, allot_query *q,
+                               allot_error *err) {
     const char *end = NULL;
     r->doc = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!r->doc) {
@@ -474,13 +487,16 @@ static allot_status parse_line(allot_runs_reader *r, const char *text, size_t le
 
     const cJSON *samples = cJSON_GetObjectItemCaseSensitive(doc, "samples");
     const cJSON *tiers = cJSON_GetObjectItemCaseSensitive(doc, "tiers");
-    if (!samples && !tiers) return RERR(r, err, ALLOT_E_INVALID, "samples: missing (a query needs samples or tiers)");
-    if (samples && tiers) return RERR(r, err, ALLOT_E_INVALID, "tiers: a query has samples or tiers, not both");
+    if (!samples && !tiers)
+        return RERR(r, err, ALLOT_E_INVALID, "samples: missing (a query needs samples or tiers)");
+    if (samples && tiers)
+        return RERR(r, err, ALLOT_E_INVALID, "tiers: a query has samples or tiers, not both");
     allot_status st = samples ? parse_samples(r, samples, q, err) : parse_tiers(r, tiers, q, err);
     if (st) return st;
 
     /* Duplicate check last, so that the id is recorded only for a valid line. */
-    if (strset_find(&r->ids, q->id) >= 0) return RERR(r, err, ALLOT_E_INVALID, "id: duplicate id \"%s\"", q->id);
+    if (strset_find(&r->ids, q->id) >= 0)
+        return RERR(r, err, ALLOT_E_INVALID, "id: duplicate id \"%s\"", q->id);
     if (strset_add(&r->ids, q->id) < 0) return RERR(r, err, ALLOT_E_NOMEM, "out of memory");
     q->line = r->lineno;
     return ALLOT_OK;
@@ -501,11 +517,11 @@ allot_status allot_runs_reader_next(allot_runs_reader *r, allot_query *q, int *h
         }
         r->lineno++;
         size_t len = (size_t)got;
-        if (memchr(r->line, '\0', len))
-            return RERR(r, err, ALLOT_E_PARSE, "invalid JSON: NUL byte in line");
+        if (memchr(r->line, '\0', len)) return RERR(r, err, ALLOT_E_PARSE, "invalid JSON: NUL byte in line");
         int blank = 1;
         for (size_t i = 0; i < len && blank; i++)
-            if (r->line[i] != ' ' && r->line[i] != '\t' && r->line[i] != '\r' && r->line[i] != '\n') blank = 0;
+            if (r->line[i] != ' ' && r->line[i] != '\t' && r->line[i] != '\r' && r->line[i] != '\n')
+                blank = 0;
         if (blank) continue;
         allot_status st = parse_line(r, r->line, len, q, err);
         if (st) {

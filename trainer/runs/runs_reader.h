@@ -21,14 +21,14 @@ typedef struct allot_runs_reader allot_runs_reader;
 
 /** One graded sample. */
 typedef struct allot_sample {
-    int model;           /**< index into the reader's model table (allot_runs_reader_model_name) */
-    int correct;         /**< 0 or 1 */
-    int answer;          /**< per-query answer id (equal strings, equal ids), -1 = null / absent */
-    double score;        /**< verifier score; NaN when absent */
-    double cost;         /**< sample cost; 1 when absent */
-    size_t step_offset;  /**< first step score in allot_query.step_scores */
-    size_t n_steps;      /**< number of step scores (0 when absent) */
-    int answer_present;  /**< 1 when the sample has an `answer` key (even null); 0 when absent (added) */
+    int model;          /**< index into the reader's model table (allot_runs_reader_model_name) */
+    int correct;        /**< 0 or 1 */
+    int answer;         /**< per-query answer id (equal strings, equal ids), -1 = null / absent */
+    double score;       /**< verifier score; NaN when absent */
+    double cost;        /**< sample cost; 1 when absent */
+    size_t step_offset; /**< first step score in allot_query.step_scores */
+    size_t n_steps;     /**< number of step scores (0 when absent) */
+    int answer_present; /**< 1 when the sample has an `answer` key (even null); 0 when absent (added) */
 } allot_sample;
 
 /** A precomputed tier outcome ("tiers" object). */
@@ -46,18 +46,18 @@ typedef struct allot_named_value {
 
 /** One query (one line), as a view into reader-owned memory. */
 typedef struct allot_query {
-    size_t line;            /**< 1-based line number in the file */
+    size_t line; /**< 1-based line number in the file */
     const char *id;
-    const char *prompt;     /**< NULL when absent */
-    const char *gold;       /**< NULL when absent */
-    const char *meta_json;  /**< compact JSON text of `meta`, NULL when absent */
+    const char *prompt;    /**< NULL when absent */
+    const char *gold;      /**< NULL when absent */
+    const char *meta_json; /**< compact JSON text of `meta`, NULL when absent */
     size_t n_features;
     const allot_named_value *features;
-    size_t n_samples;       /**< 0 when the line has `tiers` instead */
+    size_t n_samples; /**< 0 when the line has `tiers` instead */
     const allot_sample *samples;
     const double *step_scores;
-    size_t n_answers;       /**< number of distinct non-null answers (ids 0..n_answers-1) */
-    size_t n_tiers;         /**< 0 when the line has `samples` instead */
+    size_t n_answers; /**< number of distinct non-null answers (ids 0..n_answers-1) */
+    size_t n_tiers;   /**< 0 when the line has `samples` instead */
     const allot_tier_outcome *tiers;
     const char *const *answers; /**< n_answers answer strings, indexed by allot_sample.answer (added) */
 } allot_query;
@@ -69,7 +69,8 @@ allot_status allot_runs_reader_open(const char *path, allot_runs_reader **out, a
  * Read from an already open stream (added; e.g. a pipe or fmemopen). name is used in error
  * messages. The stream stays the caller's: close() does not close it.
  */
-allot_status allot_runs_reader_open_stream(FILE *fp, const char *name, allot_runs_reader **out, allot_error *err);
+allot_status allot_runs_reader_open_stream(FILE *fp, const char *name, allot_runs_reader **out,
+                                           allot_error *err);
 
 /**
  * Read and validate the next query. On success sets *has_query to 1 and fills *q, or sets it to 0
