@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "audit_metrics.h"
-#include "check.h"
+#include "../common/check_continue.h"
 #include "oracle.h"
 #include "rng.h"
 

@@ -12,7 +12,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "check.h"
+#include "../common/check_continue.h"
 #include "learn_test_util.h"
 
 static const char *allot_bin;

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "../common/check_stop.h"
 #include "curves.h"
 #include "rng.h"
 

@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "../common/check_stop.h"
 
 static char dir[256];
 static const char *allot;

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "../common/check_stop.h"
 #include "curves.h"
 #include "runs_reader.h"
 

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "check.h"
+#include "../common/check_stop.h"
 #include "estimators.h"
 #include "rng.h"
 

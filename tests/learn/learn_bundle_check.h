@@ -21,7 +21,7 @@
 #include <xgboost/c_api.h>
 
 #include "calibrate.h"
-#include "check.h"
+#include "../common/check_continue.h"
 #include "dataset.h"
 #include "learn_test_util.h"
 #include "runtime_adapter.h"

@@ -18,7 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "calibrate.h"
-#include "check.h"
+#include "../common/check_continue.h"
 #include "dataset.h"
 #include "learn.h"
 #include "learn_bundle_check.h"

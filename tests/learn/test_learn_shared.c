@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "check.h"
+#include "../common/check_continue.h"
 #include "learn.h"
 #include "learn_bundle_check.h"
 #include "learn_test_util.h"

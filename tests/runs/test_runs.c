@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "../common/check_stop.h"
 #include "runs_reader.h"
 
 static char dir[256];

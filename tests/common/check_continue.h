@@ -1,6 +1,7 @@
-/* check.h - assertion counting for the learn/audit tests; the last line is "<area>: N passed, M failed". */
-#ifndef ALLOT_LEARN_TEST_CHECK_H
-#define ALLOT_LEARN_TEST_CHECK_H
+/* check_continue.h - assertion counting for plain C tests that keep going after a failed check;
+ * the last line printed is "<CHECK_AREA>: N passed, M failed". */
+#ifndef ALLOT_TEST_CHECK_CONTINUE_H
+#define ALLOT_TEST_CHECK_CONTINUE_H
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,7 @@
-/* check.h - a tiny assertion helper for plain C tests: CHECK prints file:line and fails the test. */
-#ifndef ALLOT_TEST_CHECK_H
-#define ALLOT_TEST_CHECK_H
+/* check_stop.h - assertion counting for plain C tests that stop at the first failed check (file:line
+ * and the condition on stderr); CHECK_DONE(name) prints "<name>: N passed, M failed". */
+#ifndef ALLOT_TEST_CHECK_STOP_H
+#define ALLOT_TEST_CHECK_STOP_H
 
 #include <stdio.h>
 #include <stdlib.h>
