@@ -11,6 +11,7 @@
  * order, in double, so the results are bit-identical.
  */
 #include "allot/allot_model.h"
+#include "runtime_io.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -90,30 +91,7 @@ static int tok_is(const char *t, size_t n, const char *word) {
  * (strtod on a string without a decimal point does not consult the locale). */
 static int parse_double(const char *s, size_t n, double *out) {
     char buf[160];
-    size_t i = 0, k = 0, frac = 0, nd = 0;
-    if (n == 0 || n > 120) return 0;
-    if (s[i] == '+' || s[i] == '-') buf[k++] = s[i++];
-    while (i < n && s[i] >= '0' && s[i] <= '9') buf[k++] = s[i++], nd++;
-    if (i < n && s[i] == '.') {
-        i++;
-        while (i < n && s[i] >= '0' && s[i] <= '9') buf[k++] = s[i++], nd++, frac++;
-    }
-    if (nd == 0) return 0;
-    long e = 0;
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        int neg = 0;
-        if (i < n && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
-        size_t e0 = i;
-        while (i < n && s[i] >= '0' && s[i] <= '9') {
-            if (e < 100000) e = e * 10 + (s[i] - '0');
-            i++;
-        }
-        if (i == e0) return 0;
-        if (neg) e = -e;
-    }
-    if (i != n) return 0;
-    snprintf(buf + k, sizeof buf - k, "e%ld", e - (long)frac);
+    if (!allot_rt_decimal_canonical(s, n, 120, buf, sizeof buf)) return 0;
     *out = strtod(buf, NULL);
     return 1;
 }
@@ -265,29 +243,10 @@ allot_status allot_linear_model_load_file(const char *path, allot_linear_model *
     if (!out) return LERR(ALLOT_E_ARGUMENT, "liblinear model: out is NULL");
     *out = NULL;
     if (!path) return LERR(ALLOT_E_ARGUMENT, "liblinear model: path is NULL");
-    FILE *f = fopen(path, "rb");
-    if (!f) return LERR(ALLOT_E_IO, "liblinear model: cannot open %s: %s", path, strerror(errno));
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        len += fread(buf + len, 1, cap - len, f);
-        if (len < cap) break;
-        char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    int rerr = ferror(f);
-    fclose(f);
-    if (!buf) return LERR(ALLOT_E_NOMEM, "liblinear model: out of memory reading %s", path);
-    if (rerr) {
-        free(buf);
-        return LERR(ALLOT_E_IO, "liblinear model: read error on %s", path);
-    }
+    char *buf;
+    size_t len;
+    allot_status rs = allot_rt_read_file("liblinear model", path, 0, &buf, &len, err);
+    if (rs != ALLOT_OK) return rs;
     allot_status st = allot_linear_model_load_memory(buf, len, out, err);
     free(buf);
     if (st && err) {

@@ -2,6 +2,7 @@
  * policy.c - policy bundles: loading, validation and prediction (include/allot/allot_policy.h).
  */
 #include "allot/allot_policy.h"
+#include "runtime_io.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -635,42 +636,10 @@ allot_status allot_policy_load_memory(const char *data, size_t len, allot_policy
 allot_status allot_policy_load_file(const char *path, allot_policy **out, allot_error *err) {
     if (out) *out = NULL;
     if (!path || !out) return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_policy_load_file: NULL argument");
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return allot_error_set(err, ALLOT_E_IO, "%s: cannot open", path);
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    if (!buf) {
-        fclose(fp);
-        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
-    }
-    for (;;) {
-        if (n == cap) {
-            if (cap >= ALLOT_POLICY_MAX_FILE_BYTES) {
-                free(buf);
-                fclose(fp);
-                return allot_error_set(err, ALLOT_E_INVALID, "%s: larger than %u bytes", path,
-                                       ALLOT_POLICY_MAX_FILE_BYTES);
-            }
-            size_t ncap = cap * 2;
-            char *nb = realloc(buf, ncap);
-            if (!nb) {
-                free(buf);
-                fclose(fp);
-                return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        size_t got = fread(buf + n, 1, cap - n, fp);
-        n += got;
-        if (got == 0) break;
-    }
-    int bad = ferror(fp);
-    fclose(fp);
-    if (bad) {
-        free(buf);
-        return allot_error_set(err, ALLOT_E_IO, "%s: read error", path);
-    }
+    char *buf;
+    size_t n;
+    allot_status rs = allot_rt_read_file("policy bundle", path, ALLOT_POLICY_MAX_FILE_BYTES, &buf, &n, err);
+    if (rs != ALLOT_OK) return rs;
     allot_error sub;
     allot_error_clear(&sub);
     allot_status st = allot_policy_load_memory(buf, n, out, &sub);

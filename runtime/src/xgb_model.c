@@ -13,6 +13,7 @@
  * the default direction, one float32 accumulator per output group, leaves added in tree order.
  */
 #include "allot/allot_model.h"
+#include "runtime_io.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -142,33 +143,9 @@ static allot_status get_int(const cJSON *parent, const char *key, const char *wh
  * Locale-independent: the syntax is checked here and the decimal point removed (the exponent
  * is adjusted instead), so strtof never sees a character whose meaning depends on the locale. */
 static int parse_float_token(const char *s, size_t n, float *out) {
-    char digits[80];
-    size_t i = 0, k = 0, frac = 0;
-    if (n == 0 || n > 64) return 0;
-    if (s[i] == '+' || s[i] == '-') digits[k++] = s[i++];
-    size_t nd = 0;
-    while (i < n && s[i] >= '0' && s[i] <= '9') digits[k++] = s[i++], nd++;
-    if (i < n && s[i] == '.') {
-        i++;
-        while (i < n && s[i] >= '0' && s[i] <= '9') digits[k++] = s[i++], nd++, frac++;
-    }
-    if (nd == 0) return 0;
-    long exp10 = 0;
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        int neg = 0;
-        if (i < n && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
-        size_t e0 = i;
-        while (i < n && s[i] >= '0' && s[i] <= '9') {
-            if (exp10 < 100000) exp10 = exp10 * 10 + (s[i] - '0');
-            i++;
-        }
-        if (i == e0) return 0;
-        if (neg) exp10 = -exp10;
-    }
-    if (i != n) return 0;
-    snprintf(digits + k, sizeof digits - k, "e%ld", exp10 - (long)frac);
-    *out = strtof(digits, NULL);
+    char digits[96];
+    if (!allot_rt_decimal_canonical(s, n, 64, digits, sizeof digits)) return 0;
+    *out = strtof(digits, NULL); /* straight to float32: no double rounding */
     return 1;
 }
 
@@ -717,31 +694,10 @@ allot_status allot_xgb_model_load_file(const char *path, allot_xgb_model **out, 
     if (!out) return allot_error_set(err, ALLOT_E_ARGUMENT, "xgboost model: out is NULL");
     *out = NULL;
     if (!path) return allot_error_set(err, ALLOT_E_ARGUMENT, "xgboost model: path is NULL");
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return allot_error_set(err, ALLOT_E_IO, "xgboost model: cannot open %s: %s", path, strerror(errno));
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (len < cap) break;
-        char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    int rerr = ferror(f);
-    fclose(f);
-    if (!buf) return allot_error_set(err, ALLOT_E_NOMEM, "xgboost model: out of memory reading %s", path);
-    if (rerr) {
-        free(buf);
-        return allot_error_set(err, ALLOT_E_IO, "xgboost model: read error on %s", path);
-    }
+    char *buf;
+    size_t len;
+    allot_status rs = allot_rt_read_file("xgboost model", path, 0, &buf, &len, err);
+    if (rs != ALLOT_OK) return rs;
     allot_status st = allot_xgb_model_load_memory(buf, len, out, err);
     free(buf);
     if (st && err) {

@@ -1,0 +1,30 @@
+/*
+ * runtime_io.h - internal helpers shared by the runtime's loaders (not part of the public API).
+ *
+ * One way to read a whole file, and one locale-independent scanner of decimal numbers, so that
+ * the XGBoost, LIBLINEAR and policy loaders validate and convert numbers identically.
+ */
+#ifndef ALLOT_RUNTIME_IO_H
+#define ALLOT_RUNTIME_IO_H
+
+#include <stddef.h>
+
+#include "allot/allot_error.h"
+
+/**
+ * Read the whole file at path into a new malloc'ed buffer (*data, NUL-terminated; the NUL is not
+ * counted in *len). max_bytes > 0 refuses larger files with ALLOT_E_INVALID. Errors read
+ * "<what>: cannot open <path>: <reason>", "<what>: read error on <path>", ...
+ */
+allot_status allot_rt_read_file(const char *what, const char *path, size_t max_bytes, char **data,
+                                size_t *len, allot_error *err);
+
+/**
+ * Check that s[0..n) is a plain decimal number ([+-]digits[.digits][(e|E)[+-]digits], at least one
+ * digit, n <= max_len) and rewrite it into out (size out_size) without a decimal point, the
+ * exponent adjusted instead ("-1.25E0" -> "-125e-2"), so that strtod/strtof never meet a
+ * character whose meaning depends on the locale. Returns 1 on success, 0 if s is not such a number.
+ */
+int allot_rt_decimal_canonical(const char *s, size_t n, size_t max_len, char *out, size_t out_size);
+
+#endif
