@@ -158,25 +158,32 @@ int allot_cmd_audit(int argc, char **argv) {
         free(js);
     } else {
         printf("audit at budget %g on held-out queries; report in %s/report.md\n\n", o.budget, out);
-        printf("%-28s %9s %9s %9s %9s %9s %9s %9s %9s\n", "policy (rule)", "acc", "cost", "oracle", "uniform",
-               "imitat.", "regretL", "boundD", "boundLit");
+        /* the policy column is as wide as the longest file name (without directory and .json) */
+        int name_len[64], width = (int)strlen("policy (rule)");
+        const char *base[64];
         for (size_t k = 0; k < n_pols; k++) {
             const char *b = strrchr(pols[k], '/');
-            b = b ? b + 1 : pols[k];
+            base[k] = b = b ? b + 1 : pols[k];
             int bl = (int)strlen(b);
             if (bl > 5 && !strcmp(b + bl - 5, ".json")) bl -= 5;
-            if (bl > 17) bl = 17;
+            if (bl > 60) bl = 60;
+            name_len[k] = bl;
+            if (bl + 10 > width) width = bl + 10;
+        }
+        printf("%-*s %9s %9s %9s %9s %9s %9s %9s %9s\n", width, "policy (rule)", "acc", "cost", "oracle",
+               "uniform", "imitat.", "regretL", "boundD", "boundLit");
+        for (size_t k = 0; k < n_pols; k++) {
             for (int r = 0; r < 2; r++) {
-                char name[64];
-                snprintf(name, sizeof name, "%.*s (%s)", bl, b, r ? "argmax" : "calibr.");
-                printf("%-28s %9.4f %9.3f %9.4f %9.4f %9.4f %9.5f %9.5f %9.5f\n", name, sm[k].learned_acc[r],
-                       sm[k].learned_cost[r], sm[k].oracle_acc, sm[k].uniform_acc, sm[k].imitation[r],
-                       sm[k].regret_lagrangian[r], sm[k].bound_data_lagrangian[r],
+                char name[80];
+                snprintf(name, sizeof name, "%.*s (%s)", name_len[k], base[k], r ? "argmax" : "calibr.");
+                printf("%-*s %9.4f %9.3f %9.4f %9.4f %9.4f %9.5f %9.5f %9.5f\n", width, name,
+                       sm[k].learned_acc[r], sm[k].learned_cost[r], sm[k].oracle_acc, sm[k].uniform_acc,
+                       sm[k].imitation[r], sm[k].regret_lagrangian[r], sm[k].bound_data_lagrangian[r],
                        sm[k].bound_literature_lagrangian[r]);
             }
-            printf("%-28s best single %.4f  random mix %.4f  prompt length %.4f  difficulty bins %.4f  gain "
+            printf("%-*s best single %.4f  random mix %.4f  prompt length %.4f  difficulty bins %.4f  gain "
                    "capture %.3f / %.3f\n",
-                   "", sm[k].best_single_acc, sm[k].random_acc, sm[k].length_acc, sm[k].bins_acc,
+                   width, "", sm[k].best_single_acc, sm[k].random_acc, sm[k].length_acc, sm[k].bins_acc,
                    sm[k].gain_capture[0], sm[k].gain_capture[1]);
         }
         printf("\nregret <= bound: %s\n",
