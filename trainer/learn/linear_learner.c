@@ -105,65 +105,82 @@ void allot_linear_data_free(allot_linear_data *dt) {
     memset(dt, 0, sizeof *dt);
 }
 
-allot_status allot_linear_train(const allot_linear_data *dt, const int *y, int n_classes,
-                                const allot_linear_params *p, double C, uint64_t seed, allot_linear_fit *out,
-                                allot_error *err) {
-    memset(out, 0, sizeof *out);
-    if (dt->n == 0) return allot_error_set(err, ALLOT_E_ARGUMENT, "LIBLINEAR: no training rows");
-    set_print_string_function(silent_print);
+/* A classification problem and its parameters as LIBLINEAR takes them, with the buffers they own. */
+typedef struct classify_setup {
     struct problem prob;
-    prob.l = (int)dt->n;
-    prob.n = dt->n_features + (dt->bias >= 0 ? 1 : 0);
-    prob.bias = dt->bias;
-    prob.x = (struct feature_node **)dt->rows;
-    prob.y = malloc(dt->n * sizeof(double));
-    int *wl = malloc((size_t)(n_classes > 0 ? n_classes : 1) * sizeof(int));
-    double *wv = malloc((size_t)(n_classes > 0 ? n_classes : 1) * sizeof(double));
-    if (!prob.y || !wl || !wv) {
-        free(prob.y);
-        free(wl);
-        free(wv);
+    struct parameter par;
+    int *weight_label;
+    double *weight;
+} classify_setup;
+
+static void classify_setup_free(classify_setup *s) {
+    free(s->prob.y);
+    free(s->weight_label);
+    free(s->weight);
+}
+
+/* Labels y (class indices), solver, C, LIBLINEAR's default stopping tolerance for the solver, and
+ * balanced class weights w_c = n / (K n_c) for the classes present when asked. Checked with
+ * check_parameter(). */
+static allot_status classify_setup_init(classify_setup *s, const allot_linear_data *dt, const int *y,
+                                        int n_classes, const allot_linear_params *p, double C,
+                                        allot_error *err) {
+    memset(s, 0, sizeof *s);
+    set_print_string_function(silent_print);
+    s->prob.l = (int)dt->n;
+    s->prob.n = dt->n_features + (dt->bias >= 0 ? 1 : 0);
+    s->prob.bias = dt->bias;
+    s->prob.x = (struct feature_node **)dt->rows;
+    s->prob.y = malloc(dt->n * sizeof(double));
+    s->weight_label = malloc((size_t)(n_classes > 0 ? n_classes : 1) * sizeof(int));
+    s->weight = malloc((size_t)(n_classes > 0 ? n_classes : 1) * sizeof(double));
+    if (!s->prob.y || !s->weight_label || !s->weight) {
+        classify_setup_free(s);
         return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (LIBLINEAR problem)");
     }
-    for (size_t i = 0; i < dt->n; i++) prob.y[i] = (double)y[i];
-    struct parameter par;
-    memset(&par, 0, sizeof par);
-    par.solver_type = p->solver;
-    par.C = C;
-    par.p = 0.1;
+    for (size_t i = 0; i < dt->n; i++) s->prob.y[i] = (double)y[i];
+    s->par.solver_type = p->solver;
+    s->par.C = C;
+    s->par.p = 0.1;
     if (p->eps > 0)
-        par.eps = p->eps;
+        s->par.eps = p->eps;
     else
-        par.eps = (p->solver == L2R_LR || p->solver == L2R_L2LOSS_SVC || p->solver == L1R_LR ||
-                   p->solver == L1R_L2LOSS_SVC)
-                      ? 0.01
-                      : 0.1; /* LIBLINEAR's own defaults (train.c) */
+        s->par.eps = (p->solver == L2R_LR || p->solver == L2R_L2LOSS_SVC || p->solver == L1R_LR ||
+                      p->solver == L1R_L2LOSS_SVC)
+                         ? 0.01
+                         : 0.1; /* LIBLINEAR's own defaults (train.c) */
     if (p->class_weights && n_classes > 0) {
-        /* balanced: w_c = n / (K * n_c) for the classes present */
         int k = 0;
         for (int c = 0; c < n_classes; c++) {
             size_t cnt = 0;
             for (size_t i = 0; i < dt->n; i++) cnt += y[i] == c;
             if (!cnt) continue;
-            wl[k] = c;
-            wv[k++] = (double)dt->n / ((double)n_classes * (double)cnt);
+            s->weight_label[k] = c;
+            s->weight[k++] = (double)dt->n / ((double)n_classes * (double)cnt);
         }
-        par.nr_weight = k;
-        par.weight_label = wl;
-        par.weight = wv;
+        s->par.nr_weight = k;
+        s->par.weight_label = s->weight_label;
+        s->par.weight = s->weight;
     }
-    const char *msg = check_parameter(&prob, &par);
+    const char *msg = check_parameter(&s->prob, &s->par);
     if (msg) {
-        free(prob.y);
-        free(wl);
-        free(wv);
+        classify_setup_free(s);
         return allot_error_set(err, ALLOT_E_ARGUMENT, "LIBLINEAR: %s", msg);
     }
+    return ALLOT_OK;
+}
+
+allot_status allot_linear_train(const allot_linear_data *dt, const int *y, int n_classes,
+                                const allot_linear_params *p, double C, uint64_t seed, allot_linear_fit *out,
+                                allot_error *err) {
+    memset(out, 0, sizeof *out);
+    if (dt->n == 0) return allot_error_set(err, ALLOT_E_ARGUMENT, "LIBLINEAR: no training rows");
+    classify_setup s;
+    allot_status st = classify_setup_init(&s, dt, y, n_classes, p, C, err);
+    if (st != ALLOT_OK) return st;
     srand((unsigned)(seed & 0xffffffffu)); /* see the header: LIBLINEAR's only source of randomness */
-    struct model *m = train(&prob, &par);
-    free(prob.y);
-    free(wl);
-    free(wv);
+    struct model *m = train(&s.prob, &s.par);
+    classify_setup_free(&s);
     if (!m) return allot_error_set(err, ALLOT_E_INTERNAL, "LIBLINEAR train() failed");
     out->model = m;
     out->n_classes = n_classes;
@@ -223,55 +240,15 @@ allot_status allot_linear_find_C(const allot_linear_data *dt, const int *y, int 
         return allot_error_set(err, ALLOT_E_UNSUPPORTED,
                                "LIBLINEAR's find_parameters searches C for L2R_LR and L2R_L2LOSS_SVC only");
     if (dt->n < (size_t)folds) return allot_error_set(err, ALLOT_E_INVALID, "fewer rows than folds");
-    set_print_string_function(silent_print);
-    struct problem prob;
-    prob.l = (int)dt->n;
-    prob.n = dt->n_features + (dt->bias >= 0 ? 1 : 0);
-    prob.bias = dt->bias;
-    prob.x = (struct feature_node **)dt->rows;
-    prob.y = malloc(dt->n * sizeof(double));
-    int *wl = malloc((size_t)(n_classes > 0 ? n_classes : 1) * sizeof(int));
-    double *wv = malloc((size_t)(n_classes > 0 ? n_classes : 1) * sizeof(double));
-    if (!prob.y || !wl || !wv) {
-        free(prob.y);
-        free(wl);
-        free(wv);
-        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (LIBLINEAR problem)");
-    }
-    for (size_t i = 0; i < dt->n; i++) prob.y[i] = (double)y[i];
-    struct parameter par;
-    memset(&par, 0, sizeof par);
-    par.solver_type = p->solver;
-    par.C = 1;
-    par.p = 0.1;
-    par.eps = p->eps > 0 ? p->eps : 0.01;
-    if (p->class_weights && n_classes > 0) {
-        int k = 0;
-        for (int c = 0; c < n_classes; c++) {
-            size_t cnt = 0;
-            for (size_t i = 0; i < dt->n; i++) cnt += y[i] == c;
-            if (!cnt) continue;
-            wl[k] = c;
-            wv[k++] = (double)dt->n / ((double)n_classes * (double)cnt);
-        }
-        par.nr_weight = k;
-        par.weight_label = wl;
-        par.weight = wv;
-    }
-    allot_status st = ALLOT_OK;
-    const char *msg = check_parameter(&prob, &par);
-    if (msg) {
-        st = allot_error_set(err, ALLOT_E_ARGUMENT, "LIBLINEAR: %s", msg);
-    } else {
-        double bp = 0, score = 0;
-        srand((unsigned)(seed & 0xffffffffu)); /* find_parameters shuffles its folds with rand() */
-        find_parameters(&prob, &par, folds, start_C, -1, best_C, &bp, &score);
-        if (best_acc) *best_acc = score / 100.0; /* LIBLINEAR reports accuracy in percent */
-    }
-    free(prob.y);
-    free(wl);
-    free(wv);
-    return st;
+    classify_setup su;
+    allot_status st = classify_setup_init(&su, dt, y, n_classes, p, 1.0, err);
+    if (st != ALLOT_OK) return st;
+    double bp = 0, score = 0;
+    srand((unsigned)(seed & 0xffffffffu)); /* find_parameters shuffles its folds with rand() */
+    find_parameters(&su.prob, &su.par, folds, start_C, -1, best_C, &bp, &score);
+    if (best_acc) *best_acc = score / 100.0; /* LIBLINEAR reports accuracy in percent */
+    classify_setup_free(&su);
+    return ALLOT_OK;
 }
 
 allot_status allot_linear_predict(const allot_linear_fit *m, const allot_linear_data *dt, double *prob,
