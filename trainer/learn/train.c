@@ -119,20 +119,23 @@ static allot_status fit_rows(const learner_ctx *lc, const size_t *rows, const in
     return st;
 }
 
+/* Class probabilities (n x K) of a tier policy's classifier, or, with value = 1, the predicted
+ * accuracies (n) of one tier's regressor, for the given rows. */
 static allot_status predict_rows(const learner_ctx *lc, const fitted *f, const size_t *rows, size_t n,
-                                 double *prob, allot_error *err) {
+                                 int value, double *out, allot_error *err) {
     allot_status st;
     if (lc->opt->learner == ALLOT_LEARNER_XGBOOST) {
         float *x = gather_dense(lc->fm, rows, n);
         if (!x) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (XGBoost rows)");
-        st = allot_xgb_predict(&f->xgb, x, n, prob, err);
+        st = allot_xgb_predict(&f->xgb, x, n, out, err);
         free(x);
         return st;
     }
     allot_linear_data dt;
     st = lin_data(lc, rows, n, &dt, err);
     if (st != ALLOT_OK) return st;
-    st = allot_linear_predict(&f->lin, &dt, prob, err);
+    st = value ? allot_linear_predict_value(&f->lin, &dt, out, err)
+               : allot_linear_predict(&f->lin, &dt, out, err);
     allot_linear_data_free(&dt);
     return st;
 }
@@ -169,7 +172,7 @@ static allot_status cross_validate(const learner_ctx *lc, const allot_split *sp,
         fitted m;
         st = fit_rows(lc, tr, ytr, a, va, yva, b, 0, C, &m, err);
         if (st != ALLOT_OK) goto done;
-        st = predict_rows(lc, &m, va, b, pr, err);
+        st = predict_rows(lc, &m, va, b, 0, pr, err);
         rounds_sum += m.xgb.best_rounds;
         fitted_free(&m);
         if (st != ALLOT_OK) goto done;
@@ -227,25 +230,6 @@ static allot_status fit_value_rows(const learner_ctx *lc, size_t t, const size_t
     return st;
 }
 
-/* Predicted accuracies of rows by one tier's regressor (out[j], in [0,1]). */
-static allot_status predict_value_rows(const learner_ctx *lc, const fitted *f, const size_t *rows, size_t n,
-                                       double *out, allot_error *err) {
-    allot_status st;
-    if (lc->opt->learner == ALLOT_LEARNER_XGBOOST) {
-        float *x = gather_dense(lc->fm, rows, n);
-        if (!x) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (XGBoost rows)");
-        st = allot_xgb_predict(&f->xgb, x, n, out, err);
-        free(x);
-        return st;
-    }
-    allot_linear_data dt;
-    st = lin_data(lc, rows, n, &dt, err);
-    if (st != ALLOT_OK) return st;
-    st = allot_linear_predict_value(&f->lin, &dt, out, err);
-    allot_linear_data_free(&dt);
-    return st;
-}
-
 /* k-fold CV of every tier's regressor: out-of-fold predictions oof (n_train x T) and, for XGBoost,
  * the mean best number of rounds of each tier. C[t]: LIBLINEAR's C of tier t. */
 static allot_status cross_validate_value(const learner_ctx *lc, const allot_split *sp, const double *C,
@@ -277,7 +261,7 @@ static allot_status cross_validate_value(const learner_ctx *lc, const allot_spli
             fitted m;
             st = fit_value_rows(lc, t, tr, a, va, b, 0, C ? C[t] : 0, &m, err);
             if (st != ALLOT_OK) goto done;
-            st = predict_value_rows(lc, &m, va, b, pr, err);
+            st = predict_rows(lc, &m, va, b, 1, pr, err);
             if (mean_rounds) mean_rounds[t] += (double)m.xgb.best_rounds / sp->folds;
             fitted_free(&m);
             if (st != ALLOT_OK) goto done;
@@ -631,12 +615,12 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
             double *col = malloc(ns * sizeof *col);
             if (!col) st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
             for (size_t t = 0; t < T && st == ALLOT_OK; t++) {
-                st = predict_value_rows(&lc, &finals[t], sp.test_idx, ns, col, err);
+                st = predict_rows(&lc, &finals[t], sp.test_idx, ns, 1, col, err);
                 for (size_t j = 0; j < ns && st == ALLOT_OK; j++) test_prob[j * T + t] = col[j];
             }
             free(col);
         } else {
-            st = predict_rows(&lc, &final, sp.test_idx, ns, test_prob, err);
+            st = predict_rows(&lc, &final, sp.test_idx, ns, 0, test_prob, err);
         }
         if (st == ALLOT_OK)
             st = allot_oracle_labels(curves, sp.test_idx, ns, opt->budget, y_test_tier, NULL,
