@@ -33,6 +33,12 @@ int allot_cli_exit_code(allot_status st);
 int allot_cli_fail(const char *cmd, const allot_error *err);
 /** Print "allot <cmd>: <message>" + a hint to run --help, return ALLOT_EXIT_USAGE. */
 int allot_cli_usage_error(const char *cmd, const char *message);
+/**
+ * The usage error for an option getopt_long rejected (call it from the switch's default case, with
+ * opterr = 0): "option --x needs an argument" for ':' (optstring starting with ':'), else "unknown
+ * or incomplete option --x". Returns ALLOT_EXIT_USAGE.
+ */
+int allot_cli_bad_option(const char *cmd, int opt, char **argv);
 /** The exit-code paragraph every --help ends with. */
 extern const char allot_cli_exit_codes_help[];
 

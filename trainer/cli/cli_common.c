@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -29,4 +30,14 @@ int allot_cli_fail(const char *cmd, const allot_error *err) {
 int allot_cli_usage_error(const char *cmd, const char *message) {
     fprintf(stderr, "allot %s: %s\nRun 'allot %s --help' for usage.\n", cmd, message, cmd);
     return ALLOT_EXIT_USAGE;
+}
+
+int allot_cli_bad_option(const char *cmd, int opt, char **argv) {
+    char msg[160];
+    const char *arg = optind > 0 ? argv[optind - 1] : "?";
+    if (opt == ':')
+        snprintf(msg, sizeof msg, "option %s needs an argument", arg);
+    else
+        snprintf(msg, sizeof msg, "unknown or incomplete option %s", arg);
+    return allot_cli_usage_error(cmd, msg);
 }

@@ -74,7 +74,6 @@ int allot_cmd_audit(int argc, char **argv) {
     int json = 0, have_budget = 0;
     double sweep[256];
     size_t n_sweep = 0;
-    char msg[256];
     optind = 1;
     opterr = 0;
     int ch;
@@ -130,9 +129,7 @@ int allot_cmd_audit(int argc, char **argv) {
         case O_RETRAIN: o.sweep_retrain = 1; break;
         case O_JSON: json = 1; break;
         case O_QUIET: o.progress = 0; break;
-        default:
-            snprintf(msg, sizeof msg, "unknown or incomplete option '%s'", argv[optind - 1]);
-            return allot_cli_usage_error(CMD, msg);
+        default: return allot_cli_bad_option(CMD, ch, argv);
         }
     }
     if (optind != argc - 1) return allot_cli_usage_error(CMD, "expected exactly one CURVES file");

@@ -98,16 +98,7 @@ int allot_cmd_curves(int argc, char **argv) {
             fputs(curves_usage, stdout);
             fputs(allot_cli_exit_codes_help, stdout);
             return ALLOT_EXIT_OK;
-        case ':': {
-            char msg[128];
-            snprintf(msg, sizeof msg, "option %s needs an argument", argv[optind - 1]);
-            return allot_cli_usage_error("curves", msg);
-        }
-        default: {
-            char msg[128];
-            snprintf(msg, sizeof msg, "unknown option %s", argv[optind - 1]);
-            return allot_cli_usage_error("curves", msg);
-        }
+        default: return allot_cli_bad_option("curves", ch, argv);
         }
     }
     if (optind != argc - 1)

@@ -162,6 +162,7 @@ int allot_cmd_predict(int argc, char **argv) {
     int mu_given = 0;
     int c;
     optind = 1;
+    opterr = 0; /* allot_cli_bad_option reports rejected options */
     while ((c = getopt_long(argc, argv, "m:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
@@ -185,7 +186,7 @@ int allot_cmd_predict(int argc, char **argv) {
             break;
         case 'j': json = 1; break;
         case 'h': usage(stdout); return ALLOT_EXIT_OK;
-        default: return allot_cli_usage_error(CMD, "unknown option");
+        default: return allot_cli_bad_option(CMD, c, argv);
         }
     }
     if (!model) return allot_cli_usage_error(CMD, "--model POLICY is required");

@@ -244,11 +244,7 @@ int allot_cmd_replay(int argc, char **argv) {
             fputs(replay_usage, stdout);
             fputs(allot_cli_exit_codes_help, stdout);
             return ALLOT_EXIT_OK;
-        default: {
-            char msg[128];
-            snprintf(msg, sizeof msg, "unknown or incomplete option '%s'", argv[optind - 1]);
-            return allot_cli_usage_error(cmd, msg);
-        }
+        default: return allot_cli_bad_option(cmd, ch, argv);
         }
     }
     if (optind != argc - 1) return allot_cli_usage_error(cmd, "expected exactly one RUNS file");

@@ -218,16 +218,7 @@ int allot_cmd_solve(int argc, char **argv) {
             fputs(solve_usage, stdout);
             fputs(allot_cli_exit_codes_help, stdout);
             return ALLOT_EXIT_OK;
-        case ':': {
-            char msg[128];
-            snprintf(msg, sizeof msg, "option %s needs an argument", argv[optind - 1]);
-            return allot_cli_usage_error("solve", msg);
-        }
-        default: {
-            char msg[128];
-            snprintf(msg, sizeof msg, "unknown option %s", argv[optind - 1]);
-            return allot_cli_usage_error("solve", msg);
-        }
+        default: return allot_cli_bad_option("solve", ch, argv);
         }
     }
     if (optind != argc - 1)

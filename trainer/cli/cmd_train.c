@@ -272,9 +272,7 @@ int allot_cmd_train(int argc, char **argv) {
             else
                 return allot_cli_usage_error(CMD, "--class-weights must be balanced or none");
             break;
-        default:
-            snprintf(msg, sizeof msg, "unknown or incomplete option '%s'", argv[optind - 1]);
-            return allot_cli_usage_error(CMD, msg);
+        default: return allot_cli_bad_option(CMD, ch, argv);
         }
 #undef NEED_D
 #undef NEED_I
