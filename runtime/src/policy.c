@@ -640,12 +640,9 @@ allot_status allot_policy_load_file(const char *path, allot_policy **out, allot_
     size_t n;
     allot_status rs = allot_rt_read_file("policy bundle", path, ALLOT_POLICY_MAX_FILE_BYTES, &buf, &n, err);
     if (rs != ALLOT_OK) return rs;
-    allot_error sub;
-    allot_error_clear(&sub);
-    allot_status st = allot_policy_load_memory(buf, n, out, &sub);
+    allot_status st = allot_policy_load_memory(buf, n, out, err);
     free(buf);
-    if (st) return allot_error_set(err, st, "%s: %s", path, sub.msg);
-    return ALLOT_OK;
+    return st == ALLOT_OK ? ALLOT_OK : allot_rt_error_prefix(err, st, path);
 }
 
 /* ---- inspection ------------------------------------------------------------------------------------- */

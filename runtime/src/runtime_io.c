@@ -49,6 +49,13 @@ allot_status allot_rt_read_file(const char *what, const char *path, size_t max_b
     return ALLOT_OK;
 }
 
+allot_status allot_rt_error_prefix(allot_error *err, allot_status st, const char *prefix) {
+    if (!err) return st;
+    char tmp[ALLOT_ERROR_MSG_SIZE];
+    snprintf(tmp, sizeof tmp, "%s", err->msg);
+    return allot_error_set(err, st, "%s: %s", prefix, tmp);
+}
+
 int allot_rt_decimal_canonical(const char *s, size_t n, size_t max_len, char *out, size_t out_size) {
     size_t i = 0, k = 0, frac = 0, nd = 0;
     /* the digits, a sign and "e-NNNNNN" must fit */

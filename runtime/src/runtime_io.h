@@ -19,6 +19,9 @@
 allot_status allot_rt_read_file(const char *what, const char *path, size_t max_bytes, char **data,
                                 size_t *len, allot_error *err);
 
+/** Set err's code to st and prefix its message with "<prefix>: "; err may be NULL. Returns st. */
+allot_status allot_rt_error_prefix(allot_error *err, allot_status st, const char *prefix);
+
 /**
  * Check that s[0..n) is a plain decimal number ([+-]digits[.digits][(e|E)[+-]digits], at least one
  * digit, n <= max_len) and rewrite it into out (size out_size) without a decimal point, the

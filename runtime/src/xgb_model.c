@@ -700,12 +700,7 @@ allot_status allot_xgb_model_load_file(const char *path, allot_xgb_model **out, 
     if (rs != ALLOT_OK) return rs;
     allot_status st = allot_xgb_model_load_memory(buf, len, out, err);
     free(buf);
-    if (st && err) {
-        char tmp[ALLOT_ERROR_MSG_SIZE];
-        snprintf(tmp, sizeof tmp, "%s", err->msg);
-        allot_error_set(err, st, "%s: %s", path, tmp);
-    }
-    return st;
+    return st == ALLOT_OK ? ALLOT_OK : allot_rt_error_prefix(err, st, path);
 }
 
 /* ---------------------------------------------------------------------------------------- */
