@@ -474,6 +474,19 @@ static void test_bandits_equal_uniform(void) {
     CHECK(diff == 0);
 }
 
+/* Write text to a new temporary file named from the template path (mkstemp); 1 on success. */
+static int write_temp(char *path, const char *text) {
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0) return 0;
+    FILE *fp = fdopen(fd, "w");
+    CHECK(fp != NULL);
+    if (!fp) return 0;
+    fputs(text, fp);
+    fclose(fp);
+    return 1;
+}
+
 /* A constant-classifier bundle (one class: tier majority@2) through the runtime loader. */
 static void test_policy(void) {
     const char *bundle =
@@ -482,12 +495,7 @@ static void test_policy(void) {
         "\"features\":{\"version\":1,\"builtin\":[\"len_bytes\"]},"
         "\"classifier\":{\"kind\":\"constant\",\"classes\":[1]},\"decision\":{\"rule\":\"argmax\"}}";
     char path[] = "/tmp/allot-test-replay-policy-XXXXXX";
-    int fd = mkstemp(path);
-    CHECK(fd >= 0);
-    if (fd < 0) return;
-    FILE *fp = fdopen(fd, "w");
-    fputs(bundle, fp);
-    fclose(fp);
+    if (!write_temp(path, bundle)) return;
     allot_replay_pools p = {0};
     add_query(&p, "q0", "AAA", "111", NULL);
     add_query(&p, "q1", "ABA", "010", NULL);
@@ -536,12 +544,7 @@ static void test_policy_value(void) {
         "\"solver_type L2R_L2LOSS_SVR\\nnr_class 2\\nnr_feature 0\\nbias 1\\nw\\n0.75\\n\"]},"
         "\"decision\":{\"rule\":\"value\",\"lambda\":0}}";
     char path[] = "/tmp/allot-test-replay-policy-XXXXXX";
-    int fd = mkstemp(path);
-    CHECK(fd >= 0);
-    if (fd < 0) return;
-    FILE *fp = fdopen(fd, "w");
-    fputs(bundle, fp);
-    fclose(fp);
+    if (!write_temp(path, bundle)) return;
     allot_replay_pools p = {0};
     add_query(&p, "q0", "AAA", "111", NULL);
     add_query(&p, "q1", "ABA", "010", NULL);
