@@ -8,6 +8,7 @@
  *   allot_model.h     XGBoost JSON and LIBLINEAR model evaluators (bit-exact)
  *   allot_policy.h    policy bundles: tiers + features + classifier + decision rule -> a tier
  *   allot_budget.h    an online controller keeping the mean spent cost at a target
+ *   allot_sequential.h  sequential policies: stop or draw more samples, stage by stage
  *
  * Depends on libc, libm and cJSON only. See docs/runtime.md for how to embed it.
  */
@@ -19,6 +20,7 @@
 #include "allot/allot_model.h"
 #include "allot/allot_policy.h"
 #include "allot/allot_budget.h"
+#include "allot/allot_sequential.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -44,9 +44,10 @@
 extern "C" {
 #endif
 
-/** Bundle format name and the highest version this build reads. */
+/** Bundle format name and the highest version this build reads (1: static policies; 2: adds
+ *  sequential policies, allot_sequential.h). */
 #define ALLOT_POLICY_FORMAT "allot-policy"
-#define ALLOT_POLICY_VERSION 1
+#define ALLOT_POLICY_VERSION 2
 /** Limits enforced by the loader (hostile input). */
 #define ALLOT_POLICY_MAX_TIERS 4096u
 #define ALLOT_POLICY_MAX_FILE_BYTES (1024u * 1024u * 1024u)

@@ -12,49 +12,8 @@
 
 #include "allot/allot_model.h"
 #include "features_internal.h"
-
-/* Stack scratch limits for allot_policy_predict without a workspace. */
-#define STACK_MAX_DENSE 256u
-#define STACK_MAX_CLASSES 64u
-
-struct allot_policy {
-    size_t n_tiers;
-    char **tier_name;
-    double *tier_cost;
-    size_t n_classes;
-    size_t *class_tier;
-    double *class_cost;
-    allot_classifier_kind kind;
-    int hashed_input; /* LIBLINEAR input includes the hashed block */
-    allot_featurizer *feat;
-    size_t n_dense;
-    uint32_t hash_dim;
-    allot_xgb_model *xgb;
-    size_t xgb_width; /* PROBA width: n_classes, or 1 for a binary model */
-    allot_linear_model *lin;
-    size_t lin_n_labels;
-    size_t *lin_label_class; /* label position -> class */
-    int lin_prob;            /* logistic solver: predict_probability */
-    size_t lin_n_dec;
-    allot_rule rule;
-    double mu;
-    int needs_ws;
-    allot_policy_target target;
-    allot_xgb_model **xgb_t;    /* value target: one reg:logistic model per class */
-    allot_linear_model **lin_t; /* value target: one SVR model per class */
-};
-
-struct allot_workspace {
-    const allot_policy *p;
-    float *dense;
-    float *stdz;
-    uint32_t *sidx;
-    float *sval;
-    allot_linear_feature *lx;
-    float *xout;
-    double *cprob;
-    double *dec;
-};
+#include "ladder_internal.h"
+#include "policy_internal.h"
 
 /* ---- helpers ------------------------------------------------------------------------------------- */
 
@@ -74,6 +33,9 @@ void allot_policy_free(allot_policy *p) {
     for (size_t c = 0; p->lin_t && c < p->n_classes; c++) allot_linear_model_free(p->lin_t[c]);
     free(p->xgb_t);
     free(p->lin_t);
+    allot_ladder_free(p->ladder);
+    free(p->in_center);
+    free(p->in_scale);
     free(p);
 }
 
@@ -408,11 +370,11 @@ static allot_status load_xgboost_value(allot_policy *p, const cJSON *cls, const 
                                    where, json_type(m));
         }
         if (st) return prefix_error(err, st, where, &sub);
-        if (allot_xgb_model_num_features(p->xgb_t[c]) > p->n_dense)
+        if (allot_xgb_model_num_features(p->xgb_t[c]) > p->n_inputs)
             return allot_error_set(
-                err, ALLOT_E_INVALID,
-                "%s: the model reads %zu features but the feature spec has %zu dense features", where,
-                allot_xgb_model_num_features(p->xgb_t[c]), p->n_dense);
+                err, ALLOT_E_INVALID, "%s: the model reads %zu features but the %s has %zu", where,
+                allot_xgb_model_num_features(p->xgb_t[c]),
+                p->ladder ? "input (prompt + state features)" : "feature spec's dense vector", p->n_inputs);
         /* predicted accuracies must lie in [0,1]: a sigmoid-link model with one output */
         if (allot_xgb_model_objective(p->xgb_t[c]) != ALLOT_XGB_OBJ_LOGISTIC ||
             allot_xgb_model_output_width(p->xgb_t[c], ALLOT_XGB_OUTPUT_VALUE) != 1)
@@ -441,7 +403,7 @@ static allot_status load_liblinear_value(allot_policy *p, const cJSON *cls, allo
             cJSON_GetArraySize(arr), p->n_classes);
     p->lin_t = calloc(p->n_classes, sizeof *p->lin_t);
     if (!p->lin_t) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
-    size_t nin = p->n_dense + (p->hashed_input ? p->hash_dim : 0);
+    size_t nin = p->n_inputs + (p->hashed_input ? p->hash_dim : 0);
     size_t c = 0;
     const cJSON *m;
     cJSON_ArrayForEach(m, arr) {
@@ -471,6 +433,76 @@ static allot_status load_liblinear_value(allot_policy *p, const cJSON *cls, allo
     return ALLOT_OK;
 }
 
+/* A standardisation array of n finite numbers (scales > 0). */
+static allot_status parse_std_array(const cJSON *arr, const char *where, size_t n, int scale, double **out,
+                                    allot_error *err) {
+    if (!cJSON_IsArray(arr) || (size_t)cJSON_GetArraySize(arr) != n)
+        return allot_error_set(err, ALLOT_E_INVALID, "%s: must be an array of %zu numbers", where, n);
+    *out = malloc((n ? n : 1) * sizeof **out);
+    if (!*out) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    size_t i = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, arr) {
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || (scale && !(v->valuedouble > 0)))
+            return allot_error_set(err, ALLOT_E_INVALID, "%s[%zu]: must be a finite number%s", where, i,
+                                   scale ? " > 0" : "");
+        (*out)[i++] = v->valuedouble;
+    }
+    return ALLOT_OK;
+}
+
+/* The "sequential" section (docs/sequential.md): the ladder and, for LIBLINEAR, the input's
+ * standardisation. Static bundles have none. */
+static allot_status load_sequential(allot_policy *p, const cJSON *root, double version, allot_error *err) {
+    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(root, "sequential");
+    if (!seq) return ALLOT_OK;
+    if (version < 2)
+        return allot_error_set(err, ALLOT_E_INVALID, "sequential: needs bundle version 2 (is %g)", version);
+    allot_status st = allot_ladder_create_cjson(seq, "sequential", &p->ladder, err);
+    if (st) return st;
+    p->n_inputs = p->n_dense + allot_ladder_n_state(p->ladder);
+    const cJSON *sd = cJSON_GetObjectItemCaseSensitive(seq, "standardization");
+    if (!sd) return ALLOT_OK;
+    if (!cJSON_IsObject(sd))
+        return allot_error_set(err, ALLOT_E_INVALID, "sequential.standardization: must be an object");
+    st = parse_std_array(cJSON_GetObjectItemCaseSensitive(sd, "center"), "sequential.standardization.center",
+                         p->n_inputs, 0, &p->in_center, err);
+    if (!st)
+        st = parse_std_array(cJSON_GetObjectItemCaseSensitive(sd, "scale"),
+                             "sequential.standardization.scale", p->n_inputs, 1, &p->in_scale, err);
+    return st;
+}
+
+/* A sequential bundle's classifier: value regressors, one per stage, tiers = stages in order. */
+static allot_status check_sequential_classifier(const allot_policy *p, const cJSON *cls, allot_error *err) {
+    size_t ns = allot_ladder_n_stages(p->ladder);
+    if (p->target != ALLOT_TARGET_VALUE)
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "classifier.target: a sequential policy predicts values (\"value\")");
+    if (p->n_tiers != ns || p->n_classes != ns)
+        return allot_error_set(
+            err, ALLOT_E_INVALID,
+            "tiers: a sequential policy has one tier and one class per stage (%zu stages, %zu "
+            "tiers, %zu classes)",
+            ns, p->n_tiers, p->n_classes);
+    for (size_t i = 0; i < ns; i++) {
+        if (p->class_tier[i] != i)
+            return allot_error_set(err, ALLOT_E_INVALID, "classifier.classes[%zu]: must be %zu (stage order)",
+                                   i, i);
+        if (strcmp(p->tier_name[i], allot_ladder_stage_name(p->ladder, i)))
+            return allot_error_set(err, ALLOT_E_INVALID,
+                                   "tiers[%zu].name: '%.64s' is not stage %zu ('%.64s')", i, p->tier_name[i],
+                                   i, allot_ladder_stage_name(p->ladder, i));
+    }
+    const cJSON *input = cJSON_GetObjectItemCaseSensitive(cls, "input");
+    if (!cJSON_IsString(input) || strcmp(input->valuestring, "state"))
+        return allot_error_set(err, ALLOT_E_INVALID, "classifier.input: a sequential policy reads \"state\"");
+    if (p->kind == ALLOT_CLASSIFIER_LIBLINEAR && !p->in_center)
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "sequential.standardization: required by a LIBLINEAR sequential policy");
+    return ALLOT_OK;
+}
+
 static allot_status load_doc(allot_policy *p, const cJSON *root, const char *doc, size_t len,
                              allot_error *err) {
     if (!cJSON_IsObject(root))
@@ -495,6 +527,9 @@ static allot_status load_doc(allot_policy *p, const cJSON *root, const char *doc
     if (st) return st;
     p->n_dense = allot_featurizer_n_dense(p->feat);
     p->hash_dim = allot_featurizer_hash_dim(p->feat);
+    p->n_inputs = p->n_dense;
+    st = load_sequential(p, root, ver->valuedouble, err);
+    if (st) return st;
 
     const cJSON *cls = cJSON_GetObjectItemCaseSensitive(root, "classifier");
     if (!cJSON_IsObject(cls))
@@ -536,7 +571,9 @@ static allot_status load_doc(allot_policy *p, const cJSON *root, const char *doc
                                "classifier.input: must be \"dense\" or \"dense+hashed\"");
     const char *in =
         input ? input->valuestring : (p->kind == ALLOT_CLASSIFIER_LIBLINEAR ? "dense+hashed" : "dense");
-    if (!strcmp(in, "dense"))
+    if (p->ladder && !strcmp(in, "state"))
+        p->hashed_input = 0;
+    else if (!strcmp(in, "dense"))
         p->hashed_input = 0;
     else if (!strcmp(in, "dense+hashed"))
         p->hashed_input = 1;
@@ -547,6 +584,10 @@ static allot_status load_doc(allot_policy *p, const cJSON *root, const char *doc
         return allot_error_set(err, ALLOT_E_UNSUPPORTED,
                                "classifier.input: xgboost policies take \"dense\" input");
     if (p->hashed_input && p->hash_dim == 0) p->hashed_input = 0; /* nothing to append */
+    if (p->ladder) {
+        st = check_sequential_classifier(p, cls, err);
+        if (st) return st;
+    }
 
     if (p->target == ALLOT_TARGET_VALUE && p->kind == ALLOT_CLASSIFIER_XGBOOST)
         st = load_xgboost_value(p, cls, doc, len, err);
@@ -605,8 +646,9 @@ static allot_status load_doc(allot_policy *p, const cJSON *root, const char *doc
                                    "decision.mu: missing (required by the calibrated rule)");
         }
     }
-    p->needs_ws = p->hashed_input || p->n_dense > STACK_MAX_DENSE || p->n_classes > STACK_MAX_CLASSES ||
-                  p->xgb_width > STACK_MAX_CLASSES || p->lin_n_dec > STACK_MAX_CLASSES;
+    p->needs_ws = p->ladder || p->hashed_input || p->n_dense > STACK_MAX_DENSE ||
+                  p->n_classes > STACK_MAX_CLASSES || p->xgb_width > STACK_MAX_CLASSES ||
+                  p->lin_n_dec > STACK_MAX_CLASSES;
     return ALLOT_OK;
 }
 
@@ -696,21 +738,23 @@ static size_t align_up(size_t x) {
 allot_status allot_workspace_create(const allot_policy *p, allot_workspace **out, allot_error *err) {
     if (out) *out = NULL;
     if (!p || !out) return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_workspace_create: NULL argument");
-    size_t nd = p->n_dense ? p->n_dense : 1;
+    size_t nd = p->n_inputs ? p->n_inputs : 1; /* n_dense, or prompt + state for a sequential policy */
     size_t hd = p->hashed_input ? p->hash_dim : 0;
     size_t nc = p->n_classes;
     size_t nw = p->xgb_width > nc ? p->xgb_width : nc;
     size_t ndec = p->lin_n_dec > nc ? p->lin_n_dec : nc;
-    size_t off[8], total = align_up(sizeof(allot_workspace));
-    size_t sizes[8] = {nd * sizeof(float),
+    size_t scratch = allot_ladder_scratch_size(p->ladder);
+    size_t off[9], total = align_up(sizeof(allot_workspace));
+    size_t sizes[9] = {nd * sizeof(float),
                        nd * sizeof(float),
                        (hd ? hd : 1) * sizeof(uint32_t),
                        (hd ? hd : 1) * sizeof(float),
                        (nd + hd) * sizeof(allot_linear_feature),
                        nw * sizeof(float),
                        nc * sizeof(double),
-                       ndec * sizeof(double)};
-    for (int i = 0; i < 8; i++) {
+                       ndec * sizeof(double),
+                       scratch};
+    for (int i = 0; i < 9; i++) {
         off[i] = total;
         total += align_up(sizes[i]);
     }
@@ -726,6 +770,8 @@ allot_status allot_workspace_create(const allot_policy *p, allot_workspace **out
     ws->xout = (float *)(mem + off[5]);
     ws->cprob = (double *)(mem + off[6]);
     ws->dec = (double *)(mem + off[7]);
+    ws->scratch = scratch ? mem + off[8] : NULL;
+    ws->scratch_size = scratch;
     *out = ws;
     return ALLOT_OK;
 }
@@ -759,6 +805,101 @@ size_t allot_rule_apply(allot_rule rule, double mu, const double *probs, const d
 /* ---- prediction -------------------------------------------------------------------------------------------
  */
 
+/* LIBLINEAR input of the model input x (n_inputs floats) into ws->lx: standardised values (NaN ->
+ * the center, i.e. 0) at indices 1..n_inputs with zeros omitted, then the n_sparse hashed entries
+ * of ws->sidx/sval at n_dense + j + 1. Returns the number of entries. */
+static size_t linear_input(const allot_policy *p, allot_workspace *ws, const float *x, size_t n_sparse) {
+    size_t nnz = 0;
+    if (p->in_center) {
+        for (size_t i = 0; i < p->n_inputs; i++)
+            ws->stdz[i] = isnan(x[i]) ? 0.0f : (float)(((double)x[i] - p->in_center[i]) / p->in_scale[i]);
+    } else {
+        allot_featurizer_standardize(p->feat, x, ws->stdz);
+    }
+    for (size_t i = 0; i < p->n_inputs; i++)
+        if (ws->stdz[i] != 0.0f) {
+            ws->lx[nnz].index = (int32_t)(i + 1);
+            ws->lx[nnz].value = (double)ws->stdz[i];
+            nnz++;
+        }
+    for (size_t j = 0; j < n_sparse; j++) {
+        ws->lx[nnz].index = (int32_t)(p->n_dense + ws->sidx[j] + 1);
+        ws->lx[nnz].value = (double)ws->sval[j];
+        nnz++;
+    }
+    return nnz;
+}
+
+/* Value target: the predicted accuracies of classes [c0, c1) into ws->cprob, from the model input x
+ * (XGBoost) or the LIBLINEAR input already in ws->lx (nnz entries). */
+static allot_status value_models(const allot_policy *p, allot_workspace *ws, const float *x, size_t nnz,
+                                 size_t c0, size_t c1, allot_error *err) {
+    for (size_t c = c0; c < c1; c++) {
+        allot_status st;
+        if (p->kind == ALLOT_CLASSIFIER_XGBOOST) { /* one reg:logistic model per class */
+            st = allot_xgb_model_predict(p->xgb_t[c], ALLOT_XGB_OUTPUT_VALUE, x, p->n_inputs, ws->xout, 1,
+                                         err);
+            if (st) return st;
+            ws->cprob[c] = (double)ws->xout[0];
+        } else { /* one SVR per class; clipping the regression value to [0,1] is part of the rule */
+            st = allot_linear_model_predict_values(p->lin_t[c], ws->lx, nnz, ws->dec, 1, NULL, err);
+            if (st) return st;
+            double v = ws->dec[0];
+            ws->cprob[c] = v < 0 ? 0.0 : v > 1 ? 1.0 : v;
+        }
+    }
+    return ALLOT_OK;
+}
+
+allot_status allot_policy_values(const allot_policy *p, allot_workspace *ws, const float *x, size_t c0,
+                                 size_t c1, allot_error *err) {
+    size_t nnz = p->kind == ALLOT_CLASSIFIER_LIBLINEAR ? linear_input(p, ws, x, 0) : 0;
+    return value_models(p, ws, x, nnz, c0, c1, err);
+}
+
+/* A tier classifier's class probabilities into ws->cprob (LIBLINEAR input in ws->lx, nnz entries). */
+static allot_status class_probabilities(const allot_policy *p, allot_workspace *ws, size_t nnz,
+                                        allot_error *err) {
+    double *cprob = ws->cprob;
+    allot_status st;
+    if (p->kind == ALLOT_CLASSIFIER_XGBOOST) {
+        st = allot_xgb_model_predict(p->xgb, ALLOT_XGB_OUTPUT_PROBA, ws->dense, p->n_dense, ws->xout,
+                                     p->xgb_width, err);
+        if (st) return st;
+        if (p->xgb_width == 1) { /* binary:logistic: the output is p(class 1) */
+            cprob[1] = (double)ws->xout[0];
+            cprob[0] = 1.0 - cprob[1];
+        } else {
+            for (size_t c = 0; c < p->n_classes; c++) cprob[c] = (double)ws->xout[c];
+        }
+        return ALLOT_OK;
+    }
+    for (size_t c = 0; c < p->n_classes; c++) cprob[c] = 0;
+    size_t nl = p->lin_n_labels;
+    if (nl == 1) {
+        cprob[p->lin_label_class[0]] = 1.0;
+    } else if (p->lin_prob) {
+        st = allot_linear_model_predict_probability(p->lin, ws->lx, nnz, ws->dec, nl, NULL, err);
+        if (st) return st;
+        for (size_t i = 0; i < nl; i++) cprob[p->lin_label_class[i]] = ws->dec[i];
+    } else {
+        st = allot_linear_model_predict_values(p->lin, ws->lx, nnz, ws->dec, p->lin_n_dec, NULL, err);
+        if (st) return st;
+        if (p->lin_n_dec == 1) { /* two labels: sigmoid of the decision value, as LIBLINEAR's LR */
+            double p0 = 1.0 / (1.0 + exp(-ws->dec[0]));
+            cprob[p->lin_label_class[0]] = p0;
+            cprob[p->lin_label_class[1]] = 1.0 - p0;
+        } else { /* softmax of the decision values */
+            double mx = ws->dec[0], sum = 0;
+            for (size_t i = 1; i < nl; i++)
+                if (ws->dec[i] > mx) mx = ws->dec[i];
+            for (size_t i = 0; i < nl; i++) sum += exp(ws->dec[i] - mx);
+            for (size_t i = 0; i < nl; i++) cprob[p->lin_label_class[i]] = exp(ws->dec[i] - mx) / sum;
+        }
+    }
+    return ALLOT_OK;
+}
+
 static allot_status predict_core(const allot_policy *p, allot_workspace *ws, const allot_query_input *q,
                                  allot_rule rule, double mu, double *tier_probs, allot_decision *out,
                                  allot_error *err) {
@@ -767,77 +908,15 @@ static allot_status predict_core(const allot_policy *p, allot_workspace *ws, con
     if (p->kind == ALLOT_CLASSIFIER_CONSTANT) {
         cprob[0] = 1.0;
     } else {
-        size_t n_sparse = 0;
+        size_t n_sparse = 0, nnz = 0;
         st = allot_featurize(p->feat, q->prompt, q->prompt_len, q->extras, q->n_extras, ws->dense,
                              p->hashed_input ? ws->sidx : NULL, p->hashed_input ? ws->sval : NULL,
                              p->hashed_input ? p->hash_dim : 0, &n_sparse, err);
         if (st) return st;
-        if (p->target == ALLOT_TARGET_VALUE && p->kind == ALLOT_CLASSIFIER_XGBOOST) {
-            /* one reg:logistic model per class: its prediction is the predicted accuracy */
-            for (size_t c = 0; c < p->n_classes; c++) {
-                st = allot_xgb_model_predict(p->xgb_t[c], ALLOT_XGB_OUTPUT_VALUE, ws->dense, p->n_dense,
-                                             ws->xout, 1, err);
-                if (st) return st;
-                cprob[c] = (double)ws->xout[0];
-            }
-        } else if (p->kind == ALLOT_CLASSIFIER_XGBOOST) {
-            st = allot_xgb_model_predict(p->xgb, ALLOT_XGB_OUTPUT_PROBA, ws->dense, p->n_dense, ws->xout,
-                                         p->xgb_width, err);
-            if (st) return st;
-            if (p->xgb_width == 1) { /* binary:logistic: the output is p(class 1) */
-                cprob[1] = (double)ws->xout[0];
-                cprob[0] = 1.0 - cprob[1];
-            } else {
-                for (size_t c = 0; c < p->n_classes; c++) cprob[c] = (double)ws->xout[c];
-            }
-        } else {
-            /* LIBLINEAR input: standardised dense block (indices 1..n_dense), then the hashed block */
-            size_t nnz = 0;
-            allot_featurizer_standardize(p->feat, ws->dense, ws->stdz);
-            for (size_t i = 0; i < p->n_dense; i++)
-                if (ws->stdz[i] != 0.0f) {
-                    ws->lx[nnz].index = (int32_t)(i + 1);
-                    ws->lx[nnz].value = (double)ws->stdz[i];
-                    nnz++;
-                }
-            for (size_t j = 0; j < n_sparse; j++) {
-                ws->lx[nnz].index = (int32_t)(p->n_dense + ws->sidx[j] + 1);
-                ws->lx[nnz].value = (double)ws->sval[j];
-                nnz++;
-            }
-            for (size_t c = 0; c < p->n_classes; c++) cprob[c] = 0;
-            size_t nl = p->lin_n_labels;
-            if (p->target == ALLOT_TARGET_VALUE) {
-                /* one SVR per class; clipping the regression value to [0,1] is part of the rule */
-                for (size_t c = 0; c < p->n_classes; c++) {
-                    double v;
-                    st = allot_linear_model_predict_values(p->lin_t[c], ws->lx, nnz, ws->dec, 1, NULL, err);
-                    if (st) return st;
-                    v = ws->dec[0];
-                    cprob[c] = v < 0 ? 0.0 : v > 1 ? 1.0 : v;
-                }
-            } else if (nl == 1) {
-                cprob[p->lin_label_class[0]] = 1.0;
-            } else if (p->lin_prob) {
-                st = allot_linear_model_predict_probability(p->lin, ws->lx, nnz, ws->dec, nl, NULL, err);
-                if (st) return st;
-                for (size_t i = 0; i < nl; i++) cprob[p->lin_label_class[i]] = ws->dec[i];
-            } else {
-                st = allot_linear_model_predict_values(p->lin, ws->lx, nnz, ws->dec, p->lin_n_dec, NULL, err);
-                if (st) return st;
-                if (p->lin_n_dec == 1) { /* two labels: sigmoid of the decision value, as LIBLINEAR's LR */
-                    double p0 = 1.0 / (1.0 + exp(-ws->dec[0]));
-                    cprob[p->lin_label_class[0]] = p0;
-                    cprob[p->lin_label_class[1]] = 1.0 - p0;
-                } else { /* softmax of the decision values */
-                    double mx = ws->dec[0], sum = 0;
-                    for (size_t i = 1; i < nl; i++)
-                        if (ws->dec[i] > mx) mx = ws->dec[i];
-                    for (size_t i = 0; i < nl; i++) sum += exp(ws->dec[i] - mx);
-                    for (size_t i = 0; i < nl; i++) cprob[p->lin_label_class[i]] = exp(ws->dec[i] - mx) / sum;
-                }
-            }
-        }
+        if (p->kind == ALLOT_CLASSIFIER_LIBLINEAR) nnz = linear_input(p, ws, ws->dense, n_sparse);
+        st = p->target == ALLOT_TARGET_VALUE ? value_models(p, ws, ws->dense, nnz, 0, p->n_classes, err)
+                                             : class_probabilities(p, ws, nnz, err);
+        if (st) return st;
     }
     size_t c = allot_rule_apply(rule, mu, cprob, p->class_cost, p->n_classes);
     double ec = 0;
@@ -898,6 +977,8 @@ static void stack_ws_init(stack_ws *s, const allot_policy *p) {
     s->ws.xout = s->xout;
     s->ws.cprob = s->cprob;
     s->ws.dec = s->dec;
+    s->ws.scratch = NULL;
+    s->ws.scratch_size = 0;
 }
 
 static allot_status check_call(const allot_policy *p, allot_workspace *ws, const void *q,
@@ -905,6 +986,10 @@ static allot_status check_call(const allot_policy *p, allot_workspace *ws, const
                                size_t n, allot_error *err) {
     if (!p || !q || !out)
         return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_policy_predict: NULL argument");
+    if (p->ladder)
+        return allot_error_set(err, ALLOT_E_ARGUMENT,
+                               "allot_policy_predict: a sequential policy decides stage by stage "
+                               "(allot_policy_step, allot_sequential.h)");
     if (ws && ws->p != p)
         return allot_error_set(err, ALLOT_E_ARGUMENT,
                                "allot_policy_predict: the workspace was made for another policy");

@@ -403,7 +403,7 @@ static void test_constant_and_errors(void) {
     } cases[] = {
         {"\"format\":\"allot-policy\"", "\"format\":\"other\"", ALLOT_E_INVALID, "format"},
         {"\"format\":\"allot-policy\",", "", ALLOT_E_INVALID, "format"},
-        {"\"version\":1", "\"version\":2", ALLOT_E_UNSUPPORTED, "version"},
+        {"\"version\":1", "\"version\":3", ALLOT_E_UNSUPPORTED, "version"},
         {"\"version\":1", "\"version\":\"1\"", ALLOT_E_INVALID, "version"},
         {"\"version\":1", "\"version\":0.5", ALLOT_E_INVALID, "version"},
         {"\"tiers\":[", "\"tiers\":{\"x\":[", ALLOT_E_PARSE, "JSON"},

@@ -1,0 +1,67 @@
+/*
+ * policy_internal.h - the policy and workspace structs, shared by policy.c (static policies, loading)
+ * and sequential.c (sequential policies). Not installed.
+ */
+#ifndef ALLOT_POLICY_INTERNAL_H
+#define ALLOT_POLICY_INTERNAL_H
+
+#include "allot/allot_model.h"
+#include "allot/allot_policy.h"
+#include "allot/allot_sequential.h"
+
+/* Stack scratch limits for allot_policy_predict without a workspace. */
+#define STACK_MAX_DENSE 256u
+#define STACK_MAX_CLASSES 64u
+
+struct allot_policy {
+    size_t n_tiers;
+    char **tier_name;
+    double *tier_cost;
+    size_t n_classes;
+    size_t *class_tier;
+    double *class_cost;
+    allot_classifier_kind kind;
+    int hashed_input; /* LIBLINEAR input includes the hashed block */
+    allot_featurizer *feat;
+    size_t n_dense;
+    uint32_t hash_dim;
+    allot_xgb_model *xgb;
+    size_t xgb_width; /* PROBA width: n_classes, or 1 for a binary model */
+    allot_linear_model *lin;
+    size_t lin_n_labels;
+    size_t *lin_label_class; /* label position -> class */
+    int lin_prob;            /* logistic solver: predict_probability */
+    size_t lin_n_dec;
+    allot_rule rule;
+    double mu;
+    int needs_ws;
+    allot_policy_target target;
+    allot_xgb_model **xgb_t;    /* value target: one reg:logistic model per class */
+    allot_linear_model **lin_t; /* value target: one SVR model per class */
+    /* sequential policies (the bundle's "sequential" section); NULL / 0 for static ones */
+    allot_ladder *ladder;
+    size_t n_inputs;              /* model input: n_dense (static) or n_dense + state features */
+    double *in_center, *in_scale; /* LIBLINEAR: standardisation of the n_inputs input values */
+};
+
+struct allot_workspace {
+    const allot_policy *p;
+    float *dense;
+    float *stdz;
+    uint32_t *sidx;
+    float *sval;
+    allot_linear_feature *lx;
+    float *xout;
+    double *cprob;
+    double *dec;
+    void *scratch; /* sequential: the ladder's scratch */
+    size_t scratch_size;
+};
+
+/** Evaluate the per-class value models of p on the model input x (n_inputs floats; LIBLINEAR
+ *  standardises it with in_center/in_scale or the featuriser's) for classes [c0, c1) into
+ *  ws->cprob; used by the sequential step. */
+allot_status allot_policy_values(const allot_policy *p, allot_workspace *ws, const float *x, size_t c0,
+                                 size_t c1, allot_error *err);
+
+#endif
