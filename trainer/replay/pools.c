@@ -126,24 +126,6 @@ void allot_replay_pools_free(allot_replay_pools *p) {
 }
 
 #ifdef ALLOT_REPLAY_HAVE_RUNS
-/* {"features":{...},"meta":...} of a line, for a policy's extra features. */
-static char *record_json(const allot_query *q) {
-    cJSON *root = cJSON_CreateObject();
-    if (!root) return NULL;
-    if (q->n_features) {
-        cJSON *f = cJSON_AddObjectToObject(root, "features");
-        for (size_t k = 0; f && k < q->n_features; k++)
-            cJSON_AddNumberToObject(f, q->features[k].name, q->features[k].value);
-    }
-    if (q->meta_json) {
-        cJSON *m = cJSON_Parse(q->meta_json);
-        if (m) cJSON_AddItemToObject(root, "meta", m);
-    }
-    char *text = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    return text; /* cJSON's allocator is malloc by default: free() releases it */
-}
-
 allot_status allot_replay_pools_load(const char *path, const char *model, allot_replay_pools *out,
                                      allot_error *err) {
     memset(out, 0, sizeof *out);
@@ -190,7 +172,7 @@ allot_status allot_replay_pools_load(const char *path, const char *model, allot_
         st = allot_replay_pools_add(out, q.id, q.prompt, buf, n, (int)q.n_answers, err);
         if (st != ALLOT_OK) break;
         if (q.n_features || q.meta_json) {
-            char *rec = record_json(&q);
+            char *rec = allot_runs_record_json(&q);
             if (!rec) {
                 st = allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
                 break;

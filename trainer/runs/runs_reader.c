@@ -532,3 +532,20 @@ allot_status allot_runs_reader_next(allot_runs_reader *r, allot_query *q, int *h
         return ALLOT_OK;
     }
 }
+
+char *allot_runs_record_json(const allot_query *q) {
+    cJSON *root = cJSON_CreateObject();
+    if (!root) return NULL;
+    if (q->n_features) {
+        cJSON *f = cJSON_AddObjectToObject(root, "features");
+        for (size_t k = 0; f && k < q->n_features; k++)
+            cJSON_AddNumberToObject(f, q->features[k].name, q->features[k].value);
+    }
+    if (q->meta_json) {
+        cJSON *m = cJSON_Parse(q->meta_json);
+        if (m) cJSON_AddItemToObject(root, "meta", m);
+    }
+    char *text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return text; /* cJSON's allocator is malloc by default: free() releases it */
+}

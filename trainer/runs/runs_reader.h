@@ -84,6 +84,12 @@ size_t allot_runs_reader_n_models(const allot_runs_reader *r);
 const char *allot_runs_reader_model_name(const allot_runs_reader *r, int idx);
 /** Path as given to open (reader-owned). */
 const char *allot_runs_reader_path(const allot_runs_reader *r);
+/**
+ * {"features":{...},"meta":...} of a query as compact JSON (malloc'd; NULL when memory runs out):
+ * what a policy's featuriser reads extra features from (allot_featurizer_extras_from_record).
+ */
+char *allot_runs_record_json(const allot_query *q);
+
 /** Close and free; NULL is allowed. */
 void allot_runs_reader_close(allot_runs_reader *r);
 
