@@ -13,6 +13,7 @@
 #define PH_FEATURES "@@ALLOT_FEATURES@@"
 #define PH_XGBOOST "@@ALLOT_XGBOOST@@"
 #define PH_PROVENANCE "@@ALLOT_PROVENANCE@@"
+#define PH_SEQUENTIAL "@@ALLOT_SEQUENTIAL@@"
 
 /* Replace the first quoted occurrence of ph ("ph") in *s by rep. */
 static int splice(char **s, const char *ph, const char *rep) {
@@ -36,7 +37,7 @@ allot_status allot_bundle_render(const allot_bundle_parts *p, char **text, allot
     cJSON *root = cJSON_CreateObject();
     if (!root) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (bundle)");
     cJSON_AddStringToObject(root, "format", "allot-policy");
-    cJSON_AddNumberToObject(root, "version", 1);
+    cJSON_AddNumberToObject(root, "version", p->sequential_json ? 2 : 1);
     cJSON *tiers = cJSON_AddArrayToObject(root, "tiers");
     for (size_t t = 0; t < p->n_tiers; t++) {
         cJSON *o = cJSON_CreateObject();
@@ -45,6 +46,7 @@ allot_status allot_bundle_render(const allot_bundle_parts *p, char **text, allot
         cJSON_AddItemToArray(tiers, o);
     }
     cJSON_AddStringToObject(root, "features", PH_FEATURES);
+    if (p->sequential_json) cJSON_AddStringToObject(root, "sequential", PH_SEQUENTIAL);
     cJSON *cl = cJSON_AddObjectToObject(root, "classifier");
     cJSON_AddStringToObject(cl, "kind", p->kind);
     cJSON *classes = cJSON_AddArrayToObject(cl, "classes");
@@ -76,6 +78,7 @@ allot_status allot_bundle_render(const allot_bundle_parts *p, char **text, allot
     if (!s) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (bundle text)");
     if (splice(&s, PH_FEATURES, p->features_spec_json) ||
         (p->xgboost_json && splice(&s, PH_XGBOOST, p->xgboost_json)) ||
+        (p->sequential_json && splice(&s, PH_SEQUENTIAL, p->sequential_json)) ||
         splice(&s, PH_PROVENANCE, p->provenance_json ? p->provenance_json : "{}")) {
         free(s);
         return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (bundle text)");

@@ -1,0 +1,735 @@
+/* seq_train.c - `allot train --stages` (see seq_train.h for the steps). */
+#include "seq_train.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "allot/allot_sequential.h"
+#include "bundle.h"
+#include "dataset.h"
+#include "linear_learner.h"
+#include "progress.h"
+#include "util.h"
+#include "xgb_learner.h"
+
+void allot_sq_train_options_default(allot_sq_train_options *o) {
+    allot_train_options t;
+    allot_train_options_default(&t);
+    memset(o, 0, sizeof *o);
+    o->budget = NAN;
+    o->learner = ALLOT_LEARNER_XGBOOST;
+    o->test_fraction = 0.2;
+    o->folds = 5;
+    o->seed = 1;
+    o->orderings = 8;
+    o->continuations = 16;
+    o->xgb = t.xgb;
+    o->linear = t.linear;
+    o->linear.C = 1.0;
+}
+
+/* ---- the step rule on predictions (the runtime's allot_policy_step arithmetic) ------------------- */
+
+/* At stage s with predictions v: the stage maximising v_t - lambda c_t over t >= s (ties: the earlier). */
+static size_t best_stage(const double *v, size_t s, size_t S, const double *c, double lambda) {
+    size_t best = s;
+    double bv = v[s] - lambda * c[s];
+    for (size_t t = s + 1; t < S; t++) {
+        double x = v[t] - lambda * c[t];
+        if (x > bv || (isnan(bv) && !isnan(x))) {
+            best = t;
+            bv = x;
+        }
+    }
+    return best;
+}
+
+/* The stage trajectory `base` (its stage-0 row) stops at, at price lambda. */
+static size_t stop_stage(const double *pred, size_t base, size_t S, const double *c, double lambda) {
+    for (size_t s = 0; s + 1 < S; s++)
+        if (best_stage(pred + (base + s) * S, s, S, c, lambda) == s) return s;
+    return S - 1;
+}
+
+void allot_sq_replay(const double *pred, const allot_sq_rows *rows, const size_t *traj, size_t n_traj,
+                     const double *stage_cost, double lambda, double *acc, double *cost, size_t *stop) {
+    double a = 0, c = 0;
+    size_t S = rows->S;
+    for (size_t j = 0; j < n_traj; j++) {
+        size_t base = traj[j] * S, s = stop_stage(pred, base, S, stage_cost, lambda);
+        a += rows->acc[base + s];
+        c += rows->cost[base + s];
+        if (stop) stop[j] = s;
+    }
+    *acc = n_traj ? a / (double)n_traj : NAN;
+    *cost = n_traj ? c / (double)n_traj : NAN;
+}
+
+double allot_sq_calibrate(const double *pred, const allot_sq_rows *rows, const size_t *traj, size_t n_traj,
+                          const double *stage_cost, double budget) {
+    double acc, cost;
+    allot_sq_replay(pred, rows, traj, n_traj, stage_cost, 0, &acc, &cost, NULL);
+    if (cost <= budget) return 0;
+    /* above 1 / (smallest stage step) no predicted accuracy gain pays for a step: stop at stage 0 */
+    double step = INFINITY;
+    for (size_t s = 0; s + 1 < rows->S; s++)
+        if (stage_cost[s + 1] - stage_cost[s] > 0) step = fmin(step, stage_cost[s + 1] - stage_cost[s]);
+    double lo = 0, hi = isfinite(step) ? 2.0 / step : 1.0;
+    for (int it = 0; it < 200 && hi - lo > 1e-15 * hi; it++) {
+        double mid = 0.5 * (lo + hi);
+        allot_sq_replay(pred, rows, traj, n_traj, stage_cost, mid, &acc, &cost, NULL);
+        if (cost <= budget)
+            hi = mid;
+        else
+            lo = mid;
+    }
+    return hi;
+}
+
+/* ---- the training context ------------------------------------------------------------------------ */
+
+typedef struct stage_model {
+    allot_xgb_fit xgb;
+    allot_linear_fit lin;
+} stage_model;
+
+typedef struct sq_ctx {
+    const allot_sq_train_options *o;
+    const char *runs_path, *stages;
+    allot_ladder *ladder;
+    allot_sq_data data;
+    allot_featurizer *fz;
+    char **extra;
+    size_t n_extra;
+    allot_split split;
+    allot_sq_rows train, test;
+    size_t S;
+    size_t *train_traj, *test_traj; /* 0..n_traj-1 */
+    double *stage_cost;             /* S: mean cumulative cost over the training rows */
+    double *center, *scale;         /* LIBLINEAR input standardisation (n_inputs) */
+    float *lin_train, *lin_test;    /* standardised inputs (LIBLINEAR) */
+    double *oof, *test_pred;        /* n x S predictions */
+    stage_model *final;             /* S */
+    int *rounds;                    /* S: XGBoost rounds of the final models */
+    allot_progress pg;
+    size_t pg_done;
+    allot_sq_train_report rep;
+} sq_ctx;
+
+static void ctx_free(sq_ctx *c) {
+    allot_ladder_free(c->ladder);
+    allot_sq_data_free(&c->data);
+    allot_featurizer_free(c->fz);
+    allot_free_names(c->extra, c->n_extra);
+    allot_split_free(&c->split);
+    allot_sq_rows_free(&c->train);
+    allot_sq_rows_free(&c->test);
+    free(c->train_traj);
+    free(c->test_traj);
+    free(c->stage_cost);
+    free(c->center);
+    free(c->scale);
+    free(c->lin_train);
+    free(c->lin_test);
+    free(c->oof);
+    free(c->test_pred);
+    for (size_t t = 0; c->final && t < c->S; t++) {
+        allot_xgb_fit_free(&c->final[t].xgb);
+        allot_linear_fit_free(&c->final[t].lin);
+    }
+    free(c->final);
+    free(c->rounds);
+}
+
+static allot_status nomem(allot_error *err) {
+    return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+}
+
+/* 1. the ladder and the runs */
+static allot_status load_inputs(sq_ctx *c, allot_error *err) {
+    allot_status st = allot_sq_ladder_parse(c->stages, &c->ladder, err);
+    if (!st) st = allot_sq_load(c->runs_path, c->ladder, &c->data, err);
+    if (!st) c->S = allot_ladder_n_stages(c->ladder);
+    return st;
+}
+
+/* The featuriser's extra names: record features ("a,b"; NULL = all seen; "" = none) and meta fields. */
+static allot_status extra_names(sq_ctx *c, allot_error *err) {
+    const char *lists[2] = {c->o->features, c->o->meta_features};
+    for (int kind = 0; kind < 2; kind++) {
+        if (kind == 0 && !lists[0]) { /* every record feature of the file */
+            for (size_t f = 0; f < c->data.n_feature_names; f++) {
+                char name[512];
+                snprintf(name, sizeof name, "features.%s", c->data.feature_names[f]);
+                char **g = realloc(c->extra, (c->n_extra + 1) * sizeof *g);
+                if (!g || !(g[c->n_extra] = allot_strdup(name))) return nomem(err);
+                c->extra = g;
+                c->n_extra++;
+            }
+            continue;
+        }
+        char *buf = lists[kind] ? allot_strdup(lists[kind]) : NULL;
+        if (lists[kind] && !buf) return nomem(err);
+        for (char *tok = buf ? strtok(buf, ",") : NULL; tok; tok = strtok(NULL, ",")) {
+            char name[512];
+            snprintf(name, sizeof name, "%s.%s", kind ? "meta" : "features", tok);
+            char **g = realloc(c->extra, (c->n_extra + 1) * sizeof *g);
+            if (!g || !(g[c->n_extra] = allot_strdup(name))) {
+                free(buf);
+                return nomem(err);
+            }
+            c->extra = g;
+            c->n_extra++;
+        }
+        free(buf);
+    }
+    return ALLOT_OK;
+}
+
+/* 2. the prompt featuriser and the split */
+static allot_status featurizer_and_split(sq_ctx *c, allot_error *err) {
+    allot_status st = extra_names(c, err);
+    if (!st) st = allot_featurizer_create_default((const char *const *)c->extra, c->n_extra, 0, &c->fz, err);
+    if (!st) st = allot_split_make(c->data.n, c->o->test_fraction, c->o->folds, c->o->seed, &c->split, err);
+    return st;
+}
+
+static size_t *iota(size_t n) {
+    size_t *v = malloc((n ? n : 1) * sizeof *v);
+    for (size_t i = 0; v && i < n; i++) v[i] = i;
+    return v;
+}
+
+/* 3. rows of the training pool (with targets) and of the held-out queries */
+static allot_status build_rows(sq_ctx *c, allot_error *err) {
+    allot_sq_row_options ro = {c->o->orderings, c->o->continuations, c->o->seed, 1};
+    allot_status st =
+        allot_sq_rows_build(&c->data, c->ladder, c->fz, c->split.train_idx, c->split.n_train, &ro,
+                            c->o->progress ? "rows (training queries)" : NULL, &c->train, err);
+    ro.with_targets = 0;
+    if (!st)
+        st = allot_sq_rows_build(&c->data, c->ladder, c->fz, c->split.test_idx, c->split.n_test, &ro,
+                                 c->o->progress ? "rows (held-out queries)" : NULL, &c->test, err);
+    if (st) return st;
+    c->train_traj = iota(c->train.n_traj);
+    c->test_traj = iota(c->test.n_traj);
+    c->stage_cost = calloc(c->S, sizeof *c->stage_cost);
+    if (!c->train_traj || !c->test_traj || !c->stage_cost) return nomem(err);
+    for (size_t j = 0; j < c->train.n_traj; j++)
+        for (size_t s = 0; s < c->S; s++)
+            c->stage_cost[s] += c->train.cost[j * c->S + s] / (double)c->train.n_traj;
+    c->rep.n_rows = c->train.n;
+    c->rep.n_inputs = c->train.d;
+    return ALLOT_OK;
+}
+
+/* LIBLINEAR: the input standardisation of the training rows (mean, population sd; 1 when 0), NaN
+ * skipped, and the standardised matrices (NaN -> 0), exactly as the runtime standardises. */
+static float *standardize(const allot_sq_rows *r, const double *center, const double *scale) {
+    float *z = malloc((r->n ? r->n : 1) * r->d * sizeof *z);
+    for (size_t i = 0; z && i < r->n * r->d; i++) {
+        float x = r->x[i];
+        size_t k = i % r->d;
+        z[i] = isnan(x) ? 0.0f : (float)(((double)x - center[k]) / scale[k]);
+    }
+    return z;
+}
+
+static allot_status linear_inputs(sq_ctx *c, allot_error *err) {
+    if (c->o->learner != ALLOT_LEARNER_LIBLINEAR) return ALLOT_OK;
+    size_t d = c->train.d;
+    c->center = calloc(d, sizeof *c->center);
+    c->scale = calloc(d, sizeof *c->scale);
+    if (!c->center || !c->scale) return nomem(err);
+    for (size_t k = 0; k < d; k++) {
+        double sum = 0, sq = 0;
+        size_t n = 0;
+        for (size_t i = 0; i < c->train.n; i++) {
+            float x = c->train.x[i * d + k];
+            if (isnan(x)) continue;
+            sum += x;
+            n++;
+        }
+        double mean = n ? sum / (double)n : 0;
+        for (size_t i = 0; i < c->train.n; i++) {
+            float x = c->train.x[i * d + k];
+            if (!isnan(x)) sq += ((double)x - mean) * ((double)x - mean);
+        }
+        double sd = n ? sqrt(sq / (double)n) : 0;
+        c->center[k] = mean;
+        c->scale[k] = sd > 0 && isfinite(sd) ? sd : 1.0;
+    }
+    c->lin_train = standardize(&c->train, c->center, c->scale);
+    c->lin_test = standardize(&c->test, c->center, c->scale);
+    return c->lin_train && c->lin_test ? ALLOT_OK : nomem(err);
+}
+
+/* ---- one stage's regressor ------------------------------------------------------------------------ */
+
+/* Rows (of r) of the given trajectories whose stage is <= t. */
+static size_t stage_rows(const allot_sq_rows *r, const size_t *traj, size_t n_traj, size_t t, size_t *out) {
+    size_t n = 0;
+    for (size_t j = 0; j < n_traj; j++)
+        for (size_t s = 0; s <= t; s++) out[n++] = traj[j] * r->S + s;
+    return n;
+}
+
+static float *gather_x(const float *x, size_t d, const size_t *rows, size_t n) {
+    float *g = malloc((n ? n : 1) * d * sizeof *g);
+    for (size_t j = 0; g && j < n; j++) memcpy(g + j * d, x + rows[j] * d, d * sizeof *g);
+    return g;
+}
+
+/* Fit stage t's regressor on rows tr (labels y[.][t]); XGBoost early-stops on va when given. */
+static allot_status fit_stage(const sq_ctx *c, size_t t, const size_t *tr, size_t ntr, const size_t *va,
+                              size_t nva, int rounds, stage_model *m, allot_error *err) {
+    memset(m, 0, sizeof *m);
+    size_t d = c->train.d, S = c->S;
+    allot_status st;
+    if (c->o->learner == ALLOT_LEARNER_XGBOOST) {
+        float *x = gather_x(c->train.x, d, tr, ntr), *xv = nva ? gather_x(c->train.x, d, va, nva) : NULL;
+        float *y = malloc((ntr ? ntr : 1) * sizeof *y), *yv = malloc((nva ? nva : 1) * sizeof *yv);
+        if (!x || (nva && !xv) || !y || !yv) {
+            st = nomem(err);
+        } else {
+            for (size_t j = 0; j < ntr; j++) y[j] = c->train.y[tr[j] * S + t];
+            for (size_t j = 0; j < nva; j++) yv[j] = c->train.y[va[j] * S + t];
+            st = allot_xgb_train_value(x, y, ntr, d, xv, yv, nva, &c->o->xgb, rounds, c->o->seed, &m->xgb,
+                                       err);
+        }
+        free(x);
+        free(xv);
+        free(y);
+        free(yv);
+        return st;
+    }
+    double *y = malloc((ntr ? ntr : 1) * sizeof *y);
+    if (!y) return nomem(err);
+    for (size_t j = 0; j < ntr; j++) y[j] = c->train.y[tr[j] * S + t];
+    allot_linear_data dt;
+    st = allot_linear_data_build(c->lin_train, d, NULL, NULL, NULL, 0, tr, ntr, c->o->linear.bias, &dt, err);
+    if (!st) st = allot_linear_train_value(&dt, y, &c->o->linear, c->o->linear.C, c->o->seed, &m->lin, err);
+    allot_linear_data_free(&dt);
+    free(y);
+    return st;
+}
+
+/* Stage t's predictions of the given rows (x: their matrix, standardised for LIBLINEAR) into
+ * pred[row * S + t]. */
+static allot_status predict_stage(const sq_ctx *c, const stage_model *m, size_t t, const float *x,
+                                  const size_t *rows, size_t n, double *pred, allot_error *err) {
+    size_t d = c->train.d;
+    double *out = malloc((n ? n : 1) * sizeof *out);
+    if (!out) return nomem(err);
+    allot_status st;
+    if (c->o->learner == ALLOT_LEARNER_XGBOOST) {
+        float *g = gather_x(x, d, rows, n);
+        st = g ? allot_xgb_predict(&m->xgb, g, n, out, err) : nomem(err);
+        free(g);
+    } else {
+        allot_linear_data dt;
+        st = allot_linear_data_build(x, d, NULL, NULL, NULL, 0, rows, n, c->o->linear.bias, &dt, err);
+        if (!st) st = allot_linear_predict_value(&m->lin, &dt, out, err);
+        allot_linear_data_free(&dt);
+    }
+    for (size_t j = 0; !st && j < n; j++) pred[rows[j] * c->S + t] = out[j];
+    free(out);
+    return st;
+}
+
+static void stage_model_free(stage_model *m) {
+    allot_xgb_fit_free(&m->xgb);
+    allot_linear_fit_free(&m->lin);
+}
+
+static double *nan_matrix(size_t n, size_t S) {
+    double *m = malloc((n ? n : 1) * S * sizeof *m);
+    for (size_t i = 0; m && i < n * S; i++) m[i] = NAN;
+    return m;
+}
+
+/* ---- 4. out-of-fold predictions ---------------------------------------------------------------- */
+
+/* Training trajectories in fold f (in = 1) or outside it (in = 0). */
+static size_t fold_traj(const sq_ctx *c, int f, int in, size_t *out) {
+    size_t n = 0;
+    for (size_t j = 0; j < c->train.n_traj; j++) {
+        int fj = c->split.fold[c->train.traj_query[j]];
+        if ((fj == f) == in) out[n++] = j;
+    }
+    return n;
+}
+
+static allot_status cross_validate(sq_ctx *c, double *mean_rounds, allot_error *err) {
+    size_t nt = c->train.n_traj, S = c->S;
+    size_t *tin = malloc((nt ? nt : 1) * sizeof *tin), *tout = malloc((nt ? nt : 1) * sizeof *tout);
+    size_t *rin = malloc((c->train.n ? c->train.n : 1) * sizeof *rin);
+    size_t *rout = malloc((c->train.n ? c->train.n : 1) * sizeof *rout);
+    c->oof = nan_matrix(c->train.n, S);
+    allot_status st = tin && tout && rin && rout && c->oof ? ALLOT_OK : nomem(err);
+    const float *x = c->lin_train ? c->lin_train : c->train.x;
+    for (int f = 0; f < c->split.folds && !st; f++) {
+        size_t ni = fold_traj(c, f, 1, tin), no = fold_traj(c, f, 0, tout);
+        for (size_t t = 0; t < S && !st; t++) {
+            size_t nri = stage_rows(&c->train, tin, ni, t, rin),
+                   nro = stage_rows(&c->train, tout, no, t, rout);
+            stage_model m;
+            st = fit_stage(c, t, rout, nro, rin, nri, 0, &m, err);
+            if (!st) st = predict_stage(c, &m, t, x, rin, nri, c->oof, err);
+            mean_rounds[t] += (double)m.xgb.best_rounds / c->split.folds;
+            stage_model_free(&m);
+            allot_progress_update(&c->pg, ++c->pg_done);
+        }
+    }
+    free(tin);
+    free(tout);
+    free(rin);
+    free(rout);
+    return st;
+}
+
+/* ---- 5-6. calibration, final models, held-out figures ----------------------------------------------- */
+
+static allot_status final_models(sq_ctx *c, const double *mean_rounds, allot_error *err) {
+    size_t S = c->S;
+    size_t *rows = malloc((c->train.n ? c->train.n : 1) * sizeof *rows);
+    size_t *trows = malloc((c->test.n ? c->test.n : 1) * sizeof *trows);
+    c->final = calloc(S, sizeof *c->final);
+    c->rounds = calloc(S, sizeof *c->rounds);
+    c->test_pred = nan_matrix(c->test.n, S);
+    allot_status st = rows && trows && c->final && c->rounds && c->test_pred ? ALLOT_OK : nomem(err);
+    for (size_t t = 0; t < S && !st; t++) {
+        int r = (int)floor(mean_rounds[t] + 0.5);
+        c->rounds[t] = c->o->learner == ALLOT_LEARNER_XGBOOST ? (r < 1 ? 1 : r) : 0;
+        size_t n = stage_rows(&c->train, c->train_traj, c->train.n_traj, t, rows);
+        st = fit_stage(c, t, rows, n, NULL, 0, c->rounds[t], &c->final[t], err);
+        size_t nt = stage_rows(&c->test, c->test_traj, c->test.n_traj, t, trows);
+        if (!st && nt)
+            st = predict_stage(c, &c->final[t], t, c->lin_test ? c->lin_test : c->test.x, trows, nt,
+                               c->test_pred, err);
+        allot_progress_update(&c->pg, ++c->pg_done);
+    }
+    free(rows);
+    free(trows);
+    return st;
+}
+
+/* The best mixture of fixed stages at mean cost `cost` (upper hull of (mean cost, mean acc)), and
+ * the hindsight per-query best fixed stage whose mean cost fits. */
+static double fixed_stage_hull(const allot_sq_rows *r, double cost) {
+    size_t S = r->S;
+    double xs[ALLOT_LADDER_MAX_STAGES], ys[ALLOT_LADDER_MAX_STAGES];
+    if (S == 0 || S > ALLOT_LADDER_MAX_STAGES) return NAN;
+    for (size_t s = 0; s < S; s++) {
+        xs[s] = ys[s] = 0;
+        for (size_t j = 0; j < r->n_traj; j++) {
+            xs[s] += r->cost[j * S + s] / (double)r->n_traj;
+            ys[s] += r->acc[j * S + s] / (double)r->n_traj;
+        }
+    }
+    double best = ys[0];
+    for (size_t a = 0; a < S; a++)
+        for (size_t b = 0; b < S; b++) {
+            if (xs[a] <= cost && xs[b] >= cost && xs[b] > xs[a]) {
+                double w = (cost - xs[a]) / (xs[b] - xs[a]);
+                best = fmax(best, ys[a] + w * (ys[b] - ys[a]));
+            } else if (xs[a] <= cost) {
+                best = fmax(best, ys[a]);
+            }
+        }
+    return best;
+}
+
+static void figures(sq_ctx *c) {
+    allot_sq_train_report *r = &c->rep;
+    allot_sq_replay(c->oof, &c->train, c->train_traj, c->train.n_traj, c->stage_cost, r->lambda, &r->oof_acc,
+                    &r->oof_cost, NULL);
+    if (!c->test.n_traj) return;
+    allot_sq_replay(c->test_pred, &c->test, c->test_traj, c->test.n_traj, c->stage_cost, r->lambda,
+                    &r->test_acc, &r->test_cost, NULL);
+    r->test_uniform_acc = fixed_stage_hull(&c->test, r->test_cost);
+}
+
+/* ---- 7. the bundle ------------------------------------------------------------------------------------- */
+
+/* The "sequential" object: the ladder's spec, plus the input standardisation for LIBLINEAR. */
+static char *sequential_json(const sq_ctx *c) {
+    size_t len = allot_ladder_spec_json(c->ladder, NULL, 0);
+    char *spec = malloc(len + 1);
+    if (!spec) return NULL;
+    allot_ladder_spec_json(c->ladder, spec, len + 1);
+    cJSON *o = cJSON_Parse(spec);
+    free(spec);
+    if (!o) return NULL;
+    if (c->center) {
+        cJSON *sd = cJSON_AddObjectToObject(o, "standardization");
+        cJSON_AddItemToObject(sd, "center", cJSON_CreateDoubleArray(c->center, (int)c->train.d));
+        cJSON_AddItemToObject(sd, "scale", cJSON_CreateDoubleArray(c->scale, (int)c->train.d));
+    }
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
+}
+
+/* A seed as JSON: a number when it is exact as a double (<= 2^53), else a decimal string. */
+static void add_seed(cJSON *o, const char *key, uint64_t seed) {
+    if (seed <= (1ull << 53)) {
+        cJSON_AddNumberToObject(o, key, (double)seed);
+    } else {
+        char b[24];
+        snprintf(b, sizeof b, "%llu", (unsigned long long)seed);
+        cJSON_AddStringToObject(o, key, b);
+    }
+}
+
+static char *provenance_json(const sq_ctx *c, const char *sha) {
+    const allot_sq_train_options *o = c->o;
+    const allot_sq_train_report *r = &c->rep;
+    const char *base = strrchr(c->runs_path, '/');
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "tool", "allot train --stages");
+    cJSON_AddStringToObject(p, "input", base ? base + 1 : c->runs_path);
+    cJSON_AddStringToObject(p, "input_sha256", sha);
+    cJSON_AddStringToObject(p, "stages", c->stages);
+    cJSON_AddNumberToObject(p, "budget", o->budget);
+    add_seed(p, "seed", o->seed);
+    cJSON_AddStringToObject(p, "learner", o->learner == ALLOT_LEARNER_XGBOOST ? "xgboost" : "liblinear");
+    cJSON_AddStringToObject(p, "target", "sequential");
+    cJSON_AddNumberToObject(p, "orderings", o->orderings);
+    cJSON_AddNumberToObject(p, "continuations", o->continuations);
+    cJSON *lp = cJSON_AddObjectToObject(p, "learner_params");
+    if (o->learner == ALLOT_LEARNER_XGBOOST) {
+        cJSON_AddStringToObject(lp, "objective", "reg:logistic");
+        cJSON_AddItemToObject(lp, "rounds_per_stage", cJSON_CreateIntArray(c->rounds, (int)c->S));
+        cJSON_AddNumberToObject(lp, "max_rounds", o->xgb.rounds);
+        cJSON_AddNumberToObject(lp, "max_depth", o->xgb.max_depth);
+        cJSON_AddNumberToObject(lp, "eta", o->xgb.eta);
+        cJSON_AddNumberToObject(lp, "subsample", o->xgb.subsample);
+        cJSON_AddNumberToObject(lp, "early_stopping", o->xgb.early_stopping);
+    } else {
+        cJSON_AddStringToObject(lp, "solver", "L2R_L2LOSS_SVR");
+        cJSON_AddNumberToObject(lp, "C", o->linear.C);
+        cJSON_AddNumberToObject(lp, "bias", o->linear.bias);
+    }
+    cJSON *sp = cJSON_AddObjectToObject(p, "split");
+    cJSON_AddNumberToObject(sp, "test_fraction", o->test_fraction);
+    cJSON_AddNumberToObject(sp, "folds", o->folds);
+    add_seed(sp, "seed", o->seed);
+    cJSON_AddNumberToObject(sp, "n_train", (double)c->split.n_train);
+    cJSON_AddNumberToObject(sp, "n_test", (double)c->split.n_test);
+    cJSON *ids = cJSON_AddArrayToObject(sp, "test_ids");
+    for (size_t j = 0; j < c->split.n_test; j++)
+        cJSON_AddItemToArray(ids, cJSON_CreateString(c->data.q[c->split.test_idx[j]].id));
+    cJSON *m = cJSON_AddObjectToObject(p, "metrics");
+    cJSON_AddNumberToObject(m, "lambda", r->lambda);
+    cJSON_AddNumberToObject(m, "oof_acc", r->oof_acc);
+    cJSON_AddNumberToObject(m, "oof_cost", r->oof_cost);
+    if (c->test.n_traj) {
+        cJSON_AddNumberToObject(m, "test_acc", r->test_acc);
+        cJSON_AddNumberToObject(m, "test_cost", r->test_cost);
+        cJSON_AddNumberToObject(m, "test_uniform_acc_at_cost", r->test_uniform_acc);
+    }
+    char *text = cJSON_PrintUnformatted(p);
+    cJSON_Delete(p);
+    return text;
+}
+
+static allot_status write_bundle(sq_ctx *c, const char *out_path, allot_error *err) {
+    size_t S = c->S;
+    int is_xgb = c->o->learner == ALLOT_LEARNER_XGBOOST;
+    char **texts = calloc(S, sizeof *texts), **names = calloc(S, sizeof *names), *spec = NULL, *seq = NULL,
+         *prov = NULL, sha[65] = "";
+    int *classes = calloc(S, sizeof *classes);
+    allot_status st = texts && names && classes ? ALLOT_OK : nomem(err);
+    for (size_t t = 0; t < S && !st; t++) {
+        classes[t] = (int)t;
+        allot_stage_info si;
+        allot_ladder_stage(c->ladder, t, &si, NULL);
+        names[t] = (char *)si.name;
+        st = is_xgb ? allot_xgb_save_json(&c->final[t].xgb, &texts[t], NULL, err)
+                    : allot_linear_model_text(&c->final[t].lin, &texts[t], err);
+    }
+    if (!st) {
+        size_t len = allot_featurizer_spec_json(c->fz, NULL, 0);
+        if ((spec = malloc(len + 1))) allot_featurizer_spec_json(c->fz, spec, len + 1);
+        seq = sequential_json(c);
+        st = allot_learn_file_sha256(c->runs_path, sha, err);
+        prov = st ? NULL : provenance_json(c, sha);
+        if (!st && (!spec || !seq || !prov)) st = nomem(err);
+    }
+    if (!st) {
+        allot_bundle_parts parts = {
+            .n_tiers = S,
+            .tier_names = (const char *const *)names,
+            .tier_costs = c->stage_cost,
+            .features_spec_json = spec,
+            .kind = is_xgb ? "xgboost" : "liblinear",
+            .n_classes = (int)S,
+            .class_tier = classes,
+            .input = "state",
+            .target = "value",
+            .n_models = S,
+            .xgboost_per_tier = is_xgb ? (const char *const *)texts : NULL,
+            .liblinear_per_tier = is_xgb ? NULL : (const char *const *)texts,
+            .rule = "value",
+            .mu = c->rep.lambda,
+            .provenance_json = prov,
+            .sequential_json = seq,
+        };
+        st = allot_bundle_write(&parts, out_path, err);
+    }
+    for (size_t t = 0; texts && t < S; t++) free(texts[t]);
+    free(texts);
+    free(names);
+    free(classes);
+    free(spec);
+    free(seq);
+    free(prov);
+    return st;
+}
+
+/* ---- 8. the runtime must reproduce every held-out step -------------------------------------------- */
+
+typedef struct parity_work {
+    allot_policy *p;
+    allot_workspace *ws;
+    float *in;
+    double *vals, *extras;
+    allot_sample_view *views;
+    const allot_sq_sample **seq;
+    uint32_t *perm;
+} parity_work;
+
+static void parity_free(parity_work *w) {
+    allot_workspace_free(w->ws);
+    allot_policy_free(w->p);
+    free(w->in);
+    free(w->vals);
+    free(w->extras);
+    free(w->views);
+    free(w->seq);
+    free(w->perm);
+}
+
+/* Compare one held-out step (trajectory j, stage s) with the runtime's. */
+static allot_status parity_step(const sq_ctx *c, parity_work *w, const allot_sq_query *q, size_t j, size_t s,
+                                allot_error *err) {
+    size_t S = c->S, row = j * S + s, d = c->test.d;
+    allot_seq_query sq = ALLOT_SEQ_QUERY_INIT;
+    size_t ne = allot_featurizer_n_extra(allot_policy_featurizer(w->p));
+    sq.query = (allot_query_input){q->prompt, q->prompt ? strlen(q->prompt) : 0, ne ? w->extras : NULL, ne};
+    sq.samples = w->views;
+    sq.n_samples = allot_sq_stage_samples(c->ladder, s);
+    allot_status st = allot_policy_step_inputs(w->p, w->ws, &sq, w->in, d, w->vals, S, err);
+    if (st) return st;
+    for (size_t k = 0; k < d; k++)
+        if (memcmp(&w->in[k], &c->test.x[row * d + k], sizeof *w->in))
+            return allot_error_set(
+                err, ALLOT_E_CHECK,
+                "runtime parity: query '%s' stage %zu: input %zu is %.9g in the runtime, %.9g in "
+                "the trainer",
+                q->id, s, k, (double)w->in[k], (double)c->test.x[row * d + k]);
+    for (size_t t = s; t < S; t++)
+        if (memcmp(&w->vals[t], &c->test_pred[row * S + t], sizeof(double)))
+            return allot_error_set(
+                err, ALLOT_E_CHECK,
+                "runtime parity: query '%s' stage %zu: stage %zu's prediction %.17g differs from "
+                "the trainer's %.17g",
+                q->id, s, t, w->vals[t], c->test_pred[row * S + t]);
+    allot_step step = ALLOT_STEP_INIT;
+    if ((st = allot_policy_step(w->p, w->ws, &sq, NULL, &step, err))) return st;
+    size_t want = best_stage(c->test_pred + row * S, s, S, c->stage_cost, c->rep.lambda);
+    if (step.stop != (want == s || s + 1 == S))
+        return allot_error_set(err, ALLOT_E_CHECK,
+                               "runtime parity: query '%s' stage %zu: the decision differs", q->id, s);
+    return ALLOT_OK;
+}
+
+static allot_status runtime_parity(sq_ctx *c, const char *path, allot_error *err) {
+    if (!c->test.n_traj) return ALLOT_OK;
+    parity_work w;
+    memset(&w, 0, sizeof w);
+    size_t ms = allot_ladder_max_samples(c->ladder), pool = 0, S = c->S;
+    for (size_t i = 0; i < c->data.n; i++)
+        pool = c->data.q[i].off[c->data.n_models] > pool ? c->data.q[i].off[c->data.n_models] : pool;
+    allot_status st = allot_policy_load_file(path, &w.p, err);
+    if (!st) st = allot_workspace_create(w.p, &w.ws, err);
+    if (!st) {
+        size_t ne = allot_featurizer_n_extra(allot_policy_featurizer(w.p));
+        w.in = malloc(c->test.d * sizeof *w.in);
+        w.vals = malloc(S * sizeof *w.vals);
+        w.extras = malloc((ne ? ne : 1) * sizeof *w.extras);
+        w.views = malloc(ms * sizeof *w.views);
+        w.seq = malloc(ms * sizeof *w.seq);
+        w.perm = malloc((pool ? pool : 1) * sizeof *w.perm);
+        if (!w.in || !w.vals || !w.extras || !w.views || !w.seq || !w.perm) st = nomem(err);
+    }
+    size_t R = (size_t)c->o->orderings;
+    for (size_t j = 0; j < c->test.n_traj && !st; j++) {
+        const allot_sq_query *q = &c->data.q[c->test.traj_query[j]];
+        const allot_featurizer *f = allot_policy_featurizer(w.p);
+        if (allot_featurizer_n_extra(f))
+            st = allot_featurizer_extras_from_record(f, q->record, strlen(q->record), w.extras, err);
+        allot_sq_ordering(c->ladder, q, c->o->seed, (uint32_t)(j % R), w.perm, w.views, w.seq);
+        for (size_t s = 0; s < S && !st; s++) st = parity_step(c, &w, q, j, s, err);
+        if (!st) c->rep.parity_steps += S;
+    }
+    c->rep.runtime_parity = !st && c->test.n_traj > 0;
+    parity_free(&w);
+    return st;
+}
+
+/* ---- the orchestrator ------------------------------------------------------------------------------- */
+
+static allot_status check_options(const allot_sq_train_options *o, allot_error *err) {
+    if (!(o->budget >= 0) || !isfinite(o->budget))
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "--budget must be a finite number >= 0");
+    if (o->orderings < 1 || o->orderings > 1024 || o->continuations < 1 || o->continuations > 4096)
+        return allot_error_set(err, ALLOT_E_ARGUMENT,
+                               "--orderings must be in [1, 1024], --continuations in [1, 4096]");
+    if (o->learner == ALLOT_LEARNER_LIBLINEAR && !(o->linear.C > 0))
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "--C must be > 0 for a sequential LIBLINEAR policy");
+    return ALLOT_OK;
+}
+
+allot_status allot_sq_train(const char *runs_path, const char *stages, const allot_sq_train_options *o,
+                            const char *out_path, allot_sq_train_report *report, allot_error *err) {
+    double t0 = allot_now_seconds();
+    sq_ctx c;
+    memset(&c, 0, sizeof c);
+    c.o = o;
+    c.runs_path = runs_path;
+    c.stages = stages;
+    double mean_rounds[ALLOT_LADDER_MAX_STAGES] = {0};
+    allot_status st = check_options(o, err);
+    if (!st) st = load_inputs(&c, err);
+    if (!st) st = featurizer_and_split(&c, err);
+    if (!st) st = build_rows(&c, err);
+    if (!st) st = linear_inputs(&c, err);
+    if (!st) {
+        allot_progress_start(&c.pg, "train sequential (folds x stages, then final)",
+                             (size_t)c.split.folds * c.S + c.S, o->progress);
+        st = cross_validate(&c, mean_rounds, err);
+    }
+    if (!st)
+        c.rep.lambda =
+            allot_sq_calibrate(c.oof, &c.train, c.train_traj, c.train.n_traj, c.stage_cost, o->budget);
+    if (!st) st = final_models(&c, mean_rounds, err);
+    allot_progress_finish(&c.pg, c.pg_done);
+    if (!st) {
+        figures(&c);
+        st = write_bundle(&c, out_path, err);
+    }
+    if (!st) st = runtime_parity(&c, out_path, err);
+    c.rep.n_queries = c.data.n;
+    c.rep.n_train = c.split.n_train;
+    c.rep.n_test = c.split.n_test;
+    c.rep.n_stages = c.S;
+    c.rep.seconds = allot_now_seconds() - t0;
+    if (report) *report = c.rep;
+    ctx_free(&c);
+    return st;
+}

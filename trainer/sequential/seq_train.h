@@ -1,0 +1,74 @@
+/*
+ * seq_train.h - `allot train --stages`: learn a sequential policy from labelled runs.
+ *
+ * Steps (docs/sequential.md):
+ *   1. the ladder (--stages) and the labelled runs, as per-model sample pools;
+ *   2. a seeded split: held-out queries (never trained on; recorded in the bundle) and k folds;
+ *   3. rows: for every training query, seeded orderings of its samples, and at every stage the
+ *      state features (the runtime's allot_ladder_state) and the expected accuracy of stopping at
+ *      each later stage (seq_data.h);
+ *   4. one accuracy regressor per stage (XGBoost reg:logistic or LIBLINEAR L2-loss SVR through
+ *      trainer/learn), trained on the rows of the stages up to it, with out-of-fold predictions by
+ *      query folds;
+ *   5. calibration: the smallest price lambda >= 0 whose replayed mean spend on the out-of-fold
+ *      training trajectories is <= the budget (the decision is the runtime's allot_policy_step rule);
+ *   6. the final regressors on every training row, the bundle (version 2, "sequential"), and a check
+ *      that the runtime reproduces the trainer's inputs, predictions and decisions on every
+ *      held-out step.
+ */
+#ifndef ALLOT_SEQ_TRAIN_H
+#define ALLOT_SEQ_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "allot/allot_error.h"
+#include "learn.h"
+#include "seq_data.h"
+
+typedef struct allot_sq_train_options {
+    double budget;              /**< mean cost per query */
+    allot_learner_kind learner; /**< XGBoost (default) or LIBLINEAR */
+    double test_fraction;       /**< held out (default 0.2; 0 trains on everything) */
+    int folds;                  /**< query folds for out-of-fold predictions (default 5) */
+    uint64_t seed;              /**< split, orderings, continuations, learners (default 1) */
+    int orderings;              /**< orderings per training query (default 8) */
+    int continuations;          /**< continuations per row for the targets (default 16) */
+    const char *features;       /**< record features for the prompt block: NULL all, "" none, or "a,b" */
+    const char *meta_features;  /**< meta fields as features ("a,b"), or NULL */
+    allot_xgb_params xgb;
+    allot_linear_params linear; /**< C > 0 fixed; otherwise C = 1 (documented) */
+    int progress;
+} allot_sq_train_options;
+
+void allot_sq_train_options_default(allot_sq_train_options *o);
+
+typedef struct allot_sq_train_report {
+    size_t n_queries, n_train, n_test, n_stages, n_rows, n_inputs;
+    double lambda;
+    double oof_acc, oof_cost;   /**< training pool, out-of-fold predictions, at lambda */
+    double test_acc, test_cost; /**< held-out queries (their orderings), final models, at lambda */
+    double test_uniform_acc;    /**< held-out: the best mixture of fixed stages at test_cost */
+    size_t parity_steps;        /**< held-out steps the runtime reproduced bit for bit */
+    int runtime_parity;         /**< 1: every held-out step matched; 0: nothing held out */
+    double seconds;
+} allot_sq_train_report;
+
+/** Train and write the bundle atomically to out_path. report may be NULL. */
+allot_status allot_sq_train(const char *runs_path, const char *stages, const allot_sq_train_options *o,
+                            const char *out_path, allot_sq_train_report *report, allot_error *err);
+
+/**
+ * Replay trajectories (rows of seq_data.h: trajectory j's stage s at row traj[j] * S + s) under the
+ * step rule at price lambda with per-row predictions pred (n x S; entries for passed stages unused):
+ * *acc / *cost receive the means of the realised accuracy and cost at the stop stages; stop (may
+ * be NULL) the stop stage of each trajectory.
+ */
+void allot_sq_replay(const double *pred, const allot_sq_rows *rows, const size_t *traj, size_t n_traj,
+                     const double *stage_cost, double lambda, double *acc, double *cost, size_t *stop);
+
+/** The smallest lambda >= 0 whose replayed mean cost is <= budget (0 when lambda 0 meets it). */
+double allot_sq_calibrate(const double *pred, const allot_sq_rows *rows, const size_t *traj, size_t n_traj,
+                          const double *stage_cost, double budget);
+
+#endif
