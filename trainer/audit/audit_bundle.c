@@ -1,6 +1,7 @@
 /* audit_bundle.c - one policy bundle under audit: load, check, predict (see audit_internal.h). */
 #include "audit_internal.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,6 +291,30 @@ static double jget(const cJSON *o, const char *k, double dflt) {
     return cJSON_IsNumber(x) ? x->valuedouble : cJSON_IsBool(x) ? (cJSON_IsTrue(x) ? 1 : 0) : dflt;
 }
 
+/* provenance.seed: a JSON number (<= 2^53) or a decimal string (any uint64); absent: 1. */
+static allot_status provenance_seed(const allot_audit_bundle *b, uint64_t *seed, allot_error *err) {
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(b->provenance, "seed");
+    *seed = 1;
+    if (!s || cJSON_IsNull(s)) return ALLOT_OK;
+    if (cJSON_IsNumber(s) && s->valuedouble >= 0 && s->valuedouble < 18446744073709551616.0 &&
+        s->valuedouble == floor(s->valuedouble)) {
+        *seed = (uint64_t)s->valuedouble;
+        return ALLOT_OK;
+    }
+    if (cJSON_IsString(s) && s->valuestring[0] >= '0' && s->valuestring[0] <= '9') {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(s->valuestring, &end, 10);
+        if (!errno && !*end) {
+            *seed = (uint64_t)v;
+            return ALLOT_OK;
+        }
+    }
+    return allot_error_set(
+        err, ALLOT_E_INVALID,
+        "%s: provenance.seed: expected a non-negative integer (a number, or a decimal string)", b->path);
+}
+
 /* provenance.learner_params of an XGBoost bundle. */
 static void xgb_params(const cJSON *lp, allot_xgb_params *x) {
     x->rounds = (int)jget(lp, "max_rounds", x->rounds);
@@ -353,7 +378,8 @@ allot_status allot_audit_train_options(const allot_audit_bundle *b, allot_train_
     const cJSON *tg = cJSON_GetObjectItemCaseSensitive(prov, "target");
     const cJSON *ro = cJSON_GetObjectItemCaseSensitive(prov, "rule_option");
     const cJSON *lp = cJSON_GetObjectItemCaseSensitive(prov, "learner_params");
-    o->seed = (uint64_t)jget(prov, "seed", 1);
+    allot_status st = provenance_seed(b, &o->seed, err);
+    if (st != ALLOT_OK) return st;
     o->learner = !strcmp(b->learner, "liblinear") ? ALLOT_LEARNER_LIBLINEAR : ALLOT_LEARNER_XGBOOST;
     o->test_fraction = jget(sp, "test_fraction", 0.2);
     o->folds = (int)jget(sp, "folds", 5);
