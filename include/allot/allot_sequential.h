@@ -16,10 +16,11 @@
  *                    training rows with it and the runtime decides with it, so serving computes
  *                    what training saw, bit for bit (integer arithmetic and IEEE +,-,*,/ only).
  *   a sequential allot_policy   a bundle (docs/policy-bundle.md, "sequential") holding a ladder,
- *                    one accuracy regressor per stage (XGBoost or LIBLINEAR) and a price lambda.
- *                    allot_policy_step() predicts, from the state, the accuracy of stopping at
- *                    every stage still reachable, and stops when the current stage maximises
- *                    predicted accuracy - lambda * cost; otherwise it names the next stage.
+ *                    one regressor per stage (XGBoost or LIBLINEAR) and a price lambda. Model 0
+ *                    predicts the accuracy of stopping now; model t >= 1 the accuracy GAINED by
+ *                    stopping at stage t instead of now. allot_policy_step() stops unless some later
+ *                    stage's predicted gain exceeds lambda times its extra cost; otherwise it names
+ *                    the next stage.
  *
  * Threads and memory: ladders and policies are immutable after loading; any number of threads may
  * use one concurrently. Per-call scratch comes from the caller (allot_ladder_scratch_size(), or the
@@ -173,8 +174,8 @@ typedef struct allot_step {
     size_t draw;         /**< when !stop: how many more samples of next_model */
     long answer_sample;  /**< when stopping: a sample carrying the answer (-1: none) */
     double value_now;    /**< predicted accuracy of stopping now (NaN before any sample) */
-    double value_target; /**< predicted accuracy at the stage the rule aims for (itself when stopping) */
-    size_t target_stage; /**< the stage maximising predicted accuracy - lambda * cost */
+    double value_target; /**< predicted accuracy gain at the stage the rule aims for (0 when stopping) */
+    size_t target_stage; /**< the stage maximising predicted gain - lambda * extra cost */
     double lambda;       /**< the price used */
     double cost_spent;   /**< the samples' summed cost */
 } allot_step;
@@ -191,20 +192,22 @@ allot_status allot_policy_prompt_features(const allot_policy *p, const allot_que
 /**
  * Decide one step. opts: NULL, or a per-call price (opts->mu, e.g. the budget controller's; the
  * rule must be -1 or ALLOT_RULE_VALUE). Before any sample the decision is always "draw stage 0".
- * At the last stage it is always "stop". In between: with v_t the predicted accuracy of stopping
- * at stage t and c_t the stage's cost in the bundle (its mean cumulative cost in training), stop
- * when the current stage s maximises v_t - lambda * c_t over t >= s (ties to the cheaper stage);
- * otherwise draw the next stage. ws: a workspace of p (required). No allocation; thread-safe with
- * one workspace per thread.
+ * At the last stage it is always "stop". In between, at stage s: with g_t = 2 o_t - 1 the predicted
+ * gain of stopping at stage t > s instead of now (o_t: model t's output in (0,1), in double) and c_t
+ * the stage's cost in the bundle (its mean cumulative cost in training), the target is the stage
+ * maximising g_t - lambda * (c_t - c_s), the current stage scoring 0 and ties going to the earlier
+ * stage; stop when the target is s, else draw the next stage. ws: a workspace of p (required). No
+ * allocation; thread-safe with one workspace per thread.
  */
 allot_status allot_policy_step(const allot_policy *p, allot_workspace *ws, const allot_seq_query *q,
                                const allot_predict_options *opts, allot_step *out, allot_error *err);
 
 /**
  * The full model input of a step (allot_policy_n_inputs() floats: the prompt's dense features,
- * then the state features) and, in values (may be NULL; allot_ladder_n_stages() doubles), the
- * predicted accuracy of stopping at each reachable stage (NaN for stages already passed). What
- * allot_policy_step() decides from; exposed for audits and tests.
+ * then the state features) and, in values (may be NULL; allot_ladder_n_stages() doubles), what
+ * allot_policy_step() decides from: values[s] the predicted accuracy of stopping now at the stage
+ * s the samples complete, values[t > s] the predicted gains g_t, NaN for t < s (and everywhere
+ * before any sample). Exposed for audits and tests.
  */
 allot_status allot_policy_step_inputs(const allot_policy *p, allot_workspace *ws, const allot_seq_query *q,
                                       float *inputs, size_t inputs_len, double *values, size_t values_len,

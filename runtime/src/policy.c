@@ -744,17 +744,18 @@ allot_status allot_workspace_create(const allot_policy *p, allot_workspace **out
     size_t nw = p->xgb_width > nc ? p->xgb_width : nc;
     size_t ndec = p->lin_n_dec > nc ? p->lin_n_dec : nc;
     size_t scratch = allot_ladder_scratch_size(p->ladder);
-    size_t off[9], total = align_up(sizeof(allot_workspace));
-    size_t sizes[9] = {nd * sizeof(float),
-                       nd * sizeof(float),
-                       (hd ? hd : 1) * sizeof(uint32_t),
-                       (hd ? hd : 1) * sizeof(float),
-                       (nd + hd) * sizeof(allot_linear_feature),
-                       nw * sizeof(float),
-                       nc * sizeof(double),
-                       ndec * sizeof(double),
-                       scratch};
-    for (int i = 0; i < 9; i++) {
+    size_t off[10], total = align_up(sizeof(allot_workspace));
+    size_t sizes[10] = {nd * sizeof(float),
+                        nd * sizeof(float),
+                        (hd ? hd : 1) * sizeof(uint32_t),
+                        (hd ? hd : 1) * sizeof(float),
+                        (nd + hd) * sizeof(allot_linear_feature),
+                        nw * sizeof(float),
+                        nc * sizeof(double),
+                        ndec * sizeof(double),
+                        scratch,
+                        (p->ladder ? nc : 0) * sizeof(double)};
+    for (int i = 0; i < 10; i++) {
         off[i] = total;
         total += align_up(sizes[i]);
     }
@@ -772,6 +773,7 @@ allot_status allot_workspace_create(const allot_policy *p, allot_workspace **out
     ws->dec = (double *)(mem + off[7]);
     ws->scratch = scratch ? mem + off[8] : NULL;
     ws->scratch_size = scratch;
+    ws->stage_values = p->ladder ? (double *)(mem + off[9]) : NULL;
     *out = ws;
     return ALLOT_OK;
 }
@@ -979,6 +981,7 @@ static void stack_ws_init(stack_ws *s, const allot_policy *p) {
     s->ws.dec = s->dec;
     s->ws.scratch = NULL;
     s->ws.scratch_size = 0;
+    s->ws.stage_values = NULL;
 }
 
 static allot_status check_call(const allot_policy *p, allot_workspace *ws, const void *q,

@@ -54,7 +54,8 @@ struct allot_workspace {
     float *xout;
     double *cprob;
     double *dec;
-    void *scratch; /* sequential: the ladder's scratch */
+    void *scratch;        /* sequential: the ladder's scratch */
+    double *stage_values; /* sequential: one value per stage */
     size_t scratch_size;
 };
 

@@ -62,6 +62,19 @@ static allot_status step_input(const allot_policy *p, allot_workspace *ws, const
                               ws->dense + p->n_dense, sum, err);
 }
 
+/* The step values of a completed stage s into v: v[s] the predicted accuracy of stopping now (model
+ * 0), v[t > s] the predicted gain of stopping at t instead (model t's output o mapped to 2o - 1). */
+static allot_status step_values(const allot_policy *p, allot_workspace *ws, size_t s, double *v,
+                                allot_error *err) {
+    size_t ns = allot_ladder_n_stages(p->ladder);
+    allot_status st = allot_policy_values(p, ws, ws->dense, 0, 1, err);
+    if (st) return st;
+    v[s] = ws->cprob[0];
+    if (s + 1 < ns && (st = allot_policy_values(p, ws, ws->dense, s + 1, ns, err))) return st;
+    for (size_t t = s + 1; t < ns; t++) v[t] = 2.0 * ws->cprob[t] - 1.0;
+    return ALLOT_OK;
+}
+
 allot_status allot_policy_step_inputs(const allot_policy *p, allot_workspace *ws, const allot_seq_query *q,
                                       float *inputs, size_t inputs_len, double *values, size_t values_len,
                                       allot_error *err) {
@@ -75,10 +88,8 @@ allot_status allot_policy_step_inputs(const allot_policy *p, allot_workspace *ws
     if ((st = step_input(p, ws, q, &sum, err))) return st;
     if (inputs) memcpy(inputs, ws->dense, p->n_inputs * sizeof *inputs);
     if (!values) return ALLOT_OK;
-    size_t from = sum.stage < 0 ? ns : (size_t)sum.stage;
-    if ((st = allot_policy_values(p, ws, ws->dense, from, ns, err))) return st;
-    for (size_t t = 0; t < ns; t++) values[t] = t < from ? NAN : ws->cprob[t];
-    return ALLOT_OK;
+    for (size_t t = 0; t < ns; t++) values[t] = NAN;
+    return sum.stage < 0 ? ALLOT_OK : step_values(p, ws, (size_t)sum.stage, values, err);
 }
 
 /* The price of a call: the bundle's lambda, or a finite per-call one (value rule only). */
@@ -131,19 +142,20 @@ allot_status allot_policy_step(const allot_policy *p, allot_workspace *ws, const
         return ALLOT_OK;
     }
     size_t s = (size_t)sum.stage;
-    if ((st = allot_policy_values(p, ws, ws->dense, s, ns, err))) return st;
-    /* the value rule over the reachable stages (ties to the cheaper one: the earlier stage) */
+    double *v = ws->stage_values;
+    if ((st = step_values(p, ws, s, v, err))) return st;
+    /* stop unless some later stage's predicted gain beats its extra cost (ties: the earlier stage) */
     size_t best = s;
-    double best_v = ws->cprob[s] - lambda * p->class_cost[s];
+    double best_v = 0;
     for (size_t t = s + 1; t < ns; t++) {
-        double v = ws->cprob[t] - lambda * p->class_cost[t];
-        if (v > best_v || (isnan(best_v) && !isnan(v))) {
+        double x = v[t] - lambda * (p->class_cost[t] - p->class_cost[s]);
+        if (x > best_v) {
             best = t;
-            best_v = v;
+            best_v = x;
         }
     }
-    out->value_now = ws->cprob[s];
-    out->value_target = ws->cprob[best];
+    out->value_now = v[s];
+    out->value_target = best == s ? 0.0 : v[best];
     out->target_stage = best;
     if (best == s || s + 1 == ns) {
         out->stop = 1;

@@ -53,6 +53,48 @@ allot_status allot_split_make(size_t n, double test_fraction, int folds, uint64_
     return ALLOT_OK;
 }
 
+allot_status allot_split_make_part(size_t n, int parts, int part, int folds, uint64_t seed, allot_split *out,
+                                   allot_error *err) {
+    memset(out, 0, sizeof *out);
+    if (parts < 2 || part < 0 || part >= parts)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "test part %d/%d: need 0 <= part < parts, parts >= 2",
+                               part, parts);
+    if (n < (size_t)parts)
+        return allot_error_set(err, ALLOT_E_INVALID, "%zu queries cannot make %d parts", n, parts);
+    if (folds < 2) return allot_error_set(err, ALLOT_E_ARGUMENT, "folds must be >= 2, got %d", folds);
+    size_t lo = n * (size_t)part / (size_t)parts, hi = n * (size_t)(part + 1) / (size_t)parts;
+    if (n - (hi - lo) < (size_t)folds)
+        return allot_error_set(err, ALLOT_E_INVALID, "%zu training queries cannot make %d folds",
+                               n - (hi - lo), folds);
+    uint32_t *perm = malloc(n * sizeof *perm);
+    out->train_idx = malloc((n - (hi - lo)) * sizeof(size_t));
+    out->test_idx = malloc((hi - lo ? hi - lo : 1) * sizeof(size_t));
+    out->fold = malloc(n * sizeof(int));
+    if (!perm || !out->train_idx || !out->test_idx || !out->fold) {
+        free(perm);
+        allot_split_free(out);
+        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (split)");
+    }
+    for (size_t i = 0; i < n; i++) perm[i] = (uint32_t)i;
+    allot_rng rng;
+    allot_rng_seed_stream(&rng, seed, 0x5b117u); /* the permutation of allot_split_make */
+    allot_rng_shuffle_u32(&rng, perm, n);
+    for (size_t j = 0, k = 0; j < n; j++)
+        out->fold[perm[j]] = j >= lo && j < hi ? -1 : (int)(k++ % (size_t)folds);
+    for (size_t i = 0; i < n; i++) {
+        if (out->fold[i] < 0)
+            out->test_idx[out->n_test++] = i;
+        else
+            out->train_idx[out->n_train++] = i;
+    }
+    free(perm);
+    out->n = n;
+    out->folds = folds;
+    out->seed = seed;
+    out->test_fraction = (double)(hi - lo) / (double)n;
+    return ALLOT_OK;
+}
+
 static int cmp_str_ptr(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }

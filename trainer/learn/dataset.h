@@ -30,6 +30,13 @@ typedef struct allot_split {
 
 allot_status allot_split_make(size_t n, double test_fraction, int folds, uint64_t seed, allot_split *out,
                               allot_error *err);
+/**
+ * Cross-fitting: the same seeded permutation as allot_split_make cut into `parts` contiguous parts;
+ * part `part` is held out and the rest makes the training pool (k folds). Training with part 0, 1,
+ * ..., parts-1 holds every query out exactly once.
+ */
+allot_status allot_split_make_part(size_t n, int parts, int part, int folds, uint64_t seed, allot_split *out,
+                                   allot_error *err);
 /** The split recorded in a bundle: test ids given explicitly (folds unused, fold[] = 0 for train). */
 allot_status allot_split_from_test_ids(const allot_curves *c, const char *const *test_ids, size_t n_test,
                                        allot_split *out, allot_error *err);

@@ -33,13 +33,14 @@ void allot_sq_train_options_default(allot_sq_train_options *o) {
 
 /* ---- the step rule on predictions (the runtime's allot_policy_step arithmetic) ------------------- */
 
-/* At stage s with predictions v: the stage maximising v_t - lambda c_t over t >= s (ties: the earlier). */
-static size_t best_stage(const double *v, size_t s, size_t S, const double *c, double lambda) {
+/* At stage s with values v (v[t > s]: predicted gains of stopping at t instead of now): the stage
+ * maximising gain_t - lambda (c_t - c_s), the current one scoring 0; ties go to the earlier stage. */
+size_t allot_sq_best_stage(const double *v, size_t s, size_t S, const double *c, double lambda) {
     size_t best = s;
-    double bv = v[s] - lambda * c[s];
+    double bv = 0;
     for (size_t t = s + 1; t < S; t++) {
-        double x = v[t] - lambda * c[t];
-        if (x > bv || (isnan(bv) && !isnan(x))) {
+        double x = v[t] - lambda * (c[t] - c[s]);
+        if (x > bv) {
             best = t;
             bv = x;
         }
@@ -50,7 +51,7 @@ static size_t best_stage(const double *v, size_t s, size_t S, const double *c, d
 /* The stage trajectory `base` (its stage-0 row) stops at, at price lambda. */
 static size_t stop_stage(const double *pred, size_t base, size_t S, const double *c, double lambda) {
     for (size_t s = 0; s + 1 < S; s++)
-        if (best_stage(pred + (base + s) * S, s, S, c, lambda) == s) return s;
+        if (allot_sq_best_stage(pred + (base + s) * S, s, S, c, lambda) == s) return s;
     return S - 1;
 }
 
@@ -70,15 +71,21 @@ void allot_sq_replay(const double *pred, const allot_sq_rows *rows, const size_t
 
 double allot_sq_calibrate(const double *pred, const allot_sq_rows *rows, const size_t *traj, size_t n_traj,
                           const double *stage_cost, double budget) {
-    double acc, cost;
-    allot_sq_replay(pred, rows, traj, n_traj, stage_cost, 0, &acc, &cost, NULL);
-    if (cost <= budget) return 0;
-    /* above 1 / (smallest stage step) no predicted accuracy gain pays for a step: stop at stage 0 */
-    double step = INFINITY;
+    /* beyond +-2 / (smallest stage step) no predicted gain (in [-1, 1]) outweighs a step's price:
+     * every trajectory stops at stage 0 (positive price) or goes to the last stage (negative) */
+    double step = INFINITY, acc, cost;
     for (size_t s = 0; s + 1 < rows->S; s++)
         if (stage_cost[s + 1] - stage_cost[s] > 0) step = fmin(step, stage_cost[s + 1] - stage_cost[s]);
-    double lo = 0, hi = isfinite(step) ? 2.0 / step : 1.0;
-    for (int it = 0; it < 200 && hi - lo > 1e-15 * hi; it++) {
+    double bound = isfinite(step) ? 2.5 / step : 1.0;
+    allot_sq_replay(pred, rows, traj, n_traj, stage_cost, 0, &acc, &cost, NULL);
+    int under = cost <= budget && getenv("ALLOT_SQ_NEG");
+    if (cost <= budget && !under) return 0;
+    double lo = under ? -bound : 0, hi = under ? 0 : bound;
+    if (under) {
+        allot_sq_replay(pred, rows, traj, n_traj, stage_cost, lo, &acc, &cost, NULL);
+        if (cost <= budget) return lo;
+    }
+    for (int it = 0; it < 200 && hi - lo > 1e-15 * fabs(hi - lo + 1e-300) + 1e-18; it++) {
         double mid = 0.5 * (lo + hi);
         allot_sq_replay(pred, rows, traj, n_traj, stage_cost, mid, &acc, &cost, NULL);
         if (cost <= budget)
@@ -192,8 +199,15 @@ static allot_status extra_names(sq_ctx *c, allot_error *err) {
 /* 2. the prompt featuriser and the split */
 static allot_status featurizer_and_split(sq_ctx *c, allot_error *err) {
     allot_status st = extra_names(c, err);
-    if (!st) st = allot_featurizer_create_default((const char *const *)c->extra, c->n_extra, 0, &c->fz, err);
-    if (!st) st = allot_split_make(c->data.n, c->o->test_fraction, c->o->folds, c->o->seed, &c->split, err);
+    if (!st && getenv("ALLOT_SQ_NO_PROMPT")) {
+        st = allot_featurizer_create("{\"version\":1,\"builtin\":[]}", 26, &c->fz, err);
+    } else if (!st)
+        st = allot_featurizer_create_default((const char *const *)c->extra, c->n_extra, 0, &c->fz, err);
+    if (!st && c->o->test_parts >= 2)
+        st = allot_split_make_part(c->data.n, c->o->test_parts, c->o->test_part, c->o->folds, c->o->seed,
+                                   &c->split, err);
+    else if (!st)
+        st = allot_split_make(c->data.n, c->o->test_fraction, c->o->folds, c->o->seed, &c->split, err);
     return st;
 }
 
@@ -270,11 +284,21 @@ static allot_status linear_inputs(sq_ctx *c, allot_error *err) {
 /* ---- one stage's regressor ------------------------------------------------------------------------ */
 
 /* Rows (of r) of the given trajectories whose stage is <= t. */
+/* The rows model t learns from: model 0 (the accuracy of stopping now) every row; model t >= 1 (the
+ * gain of going on to stage t) the rows of the stages before t. */
 static size_t stage_rows(const allot_sq_rows *r, const size_t *traj, size_t n_traj, size_t t, size_t *out) {
-    size_t n = 0;
+    size_t n = 0, last = t == 0 ? r->S : t;
     for (size_t j = 0; j < n_traj; j++)
-        for (size_t s = 0; s <= t; s++) out[n++] = traj[j] * r->S + s;
+        for (size_t s = 0; s < last; s++) out[n++] = traj[j] * r->S + s;
     return n;
+}
+
+/* Model t's label of a row: the accuracy now (t = 0), or the gain of stopping at t instead of now
+ * mapped from [-1, 1] to [0, 1] (t >= 1). */
+static double stage_label(const allot_sq_rows *r, size_t row, size_t t) {
+    size_t s = row % r->S;
+    const float *y = r->y + row * r->S;
+    return t == 0 ? (double)y[s] : ((double)y[t] - (double)y[s] + 1.0) / 2.0;
 }
 
 static float *gather_x(const float *x, size_t d, const size_t *rows, size_t n) {
@@ -283,11 +307,11 @@ static float *gather_x(const float *x, size_t d, const size_t *rows, size_t n) {
     return g;
 }
 
-/* Fit stage t's regressor on rows tr (labels y[.][t]); XGBoost early-stops on va when given. */
+/* Fit model t on rows tr (labels stage_label); XGBoost early-stops on va when given. */
 static allot_status fit_stage(const sq_ctx *c, size_t t, const size_t *tr, size_t ntr, const size_t *va,
                               size_t nva, int rounds, stage_model *m, allot_error *err) {
     memset(m, 0, sizeof *m);
-    size_t d = c->train.d, S = c->S;
+    size_t d = c->train.d;
     allot_status st;
     if (c->o->learner == ALLOT_LEARNER_XGBOOST) {
         float *x = gather_x(c->train.x, d, tr, ntr), *xv = nva ? gather_x(c->train.x, d, va, nva) : NULL;
@@ -295,8 +319,8 @@ static allot_status fit_stage(const sq_ctx *c, size_t t, const size_t *tr, size_
         if (!x || (nva && !xv) || !y || !yv) {
             st = nomem(err);
         } else {
-            for (size_t j = 0; j < ntr; j++) y[j] = c->train.y[tr[j] * S + t];
-            for (size_t j = 0; j < nva; j++) yv[j] = c->train.y[va[j] * S + t];
+            for (size_t j = 0; j < ntr; j++) y[j] = (float)stage_label(&c->train, tr[j], t);
+            for (size_t j = 0; j < nva; j++) yv[j] = (float)stage_label(&c->train, va[j], t);
             st = allot_xgb_train_value(x, y, ntr, d, xv, yv, nva, &c->o->xgb, rounds, c->o->seed, &m->xgb,
                                        err);
         }
@@ -308,7 +332,7 @@ static allot_status fit_stage(const sq_ctx *c, size_t t, const size_t *tr, size_
     }
     double *y = malloc((ntr ? ntr : 1) * sizeof *y);
     if (!y) return nomem(err);
-    for (size_t j = 0; j < ntr; j++) y[j] = c->train.y[tr[j] * S + t];
+    for (size_t j = 0; j < ntr; j++) y[j] = stage_label(&c->train, tr[j], t);
     allot_linear_data dt;
     st = allot_linear_data_build(c->lin_train, d, NULL, NULL, NULL, 0, tr, ntr, c->o->linear.bias, &dt, err);
     if (!st) st = allot_linear_train_value(&dt, y, &c->o->linear, c->o->linear.C, c->o->seed, &m->lin, err);
@@ -335,7 +359,14 @@ static allot_status predict_stage(const sq_ctx *c, const stage_model *m, size_t 
         if (!st) st = allot_linear_predict_value(&m->lin, &dt, out, err);
         allot_linear_data_free(&dt);
     }
-    for (size_t j = 0; !st && j < n; j++) pred[rows[j] * c->S + t] = out[j];
+    /* as the runtime reports them: the accuracy now at the row's own stage (model 0), gains after it */
+    for (size_t j = 0; !st && j < n; j++) {
+        size_t s = rows[j] % c->S;
+        if (t == 0)
+            pred[rows[j] * c->S + s] = out[j];
+        else
+            pred[rows[j] * c->S + t] = 2.0 * out[j] - 1.0;
+    }
     free(out);
     return st;
 }
@@ -515,7 +546,11 @@ static char *provenance_json(const sq_ctx *c, const char *sha) {
         cJSON_AddNumberToObject(lp, "bias", o->linear.bias);
     }
     cJSON *sp = cJSON_AddObjectToObject(p, "split");
-    cJSON_AddNumberToObject(sp, "test_fraction", o->test_fraction);
+    cJSON_AddNumberToObject(sp, "test_fraction", c->split.test_fraction);
+    if (o->test_parts >= 2) {
+        cJSON_AddNumberToObject(sp, "test_part", o->test_part);
+        cJSON_AddNumberToObject(sp, "test_parts", o->test_parts);
+    }
     cJSON_AddNumberToObject(sp, "folds", o->folds);
     add_seed(sp, "seed", o->seed);
     cJSON_AddNumberToObject(sp, "n_train", (double)c->split.n_train);
@@ -641,7 +676,7 @@ static allot_status parity_step(const sq_ctx *c, parity_work *w, const allot_sq_
                 q->id, s, t, w->vals[t], c->test_pred[row * S + t]);
     allot_step step = ALLOT_STEP_INIT;
     if ((st = allot_policy_step(w->p, w->ws, &sq, NULL, &step, err))) return st;
-    size_t want = best_stage(c->test_pred + row * S, s, S, c->stage_cost, c->rep.lambda);
+    size_t want = allot_sq_best_stage(c->test_pred + row * S, s, S, c->stage_cost, c->rep.lambda);
     if (step.stop != (want == s || s + 1 == S))
         return allot_error_set(err, ALLOT_E_CHECK,
                                "runtime parity: query '%s' stage %zu: the decision differs", q->id, s);

@@ -30,6 +30,8 @@ typedef struct allot_sq_train_options {
     double budget;              /**< mean cost per query */
     allot_learner_kind learner; /**< XGBoost (default) or LIBLINEAR */
     double test_fraction;       /**< held out (default 0.2; 0 trains on everything) */
+    int test_parts, test_part;  /**< test_parts >= 2: hold out part test_part of test_parts instead
+                                     (cross-fitting, allot_split_make_part); 0: test_fraction */
     int folds;                  /**< query folds for out-of-fold predictions (default 5) */
     uint64_t seed;              /**< split, orderings, continuations, learners (default 1) */
     int orderings;              /**< orderings per training query (default 8) */
@@ -66,6 +68,11 @@ allot_status allot_sq_train(const char *runs_path, const char *stages, const all
  */
 void allot_sq_replay(const double *pred, const allot_sq_rows *rows, const size_t *traj, size_t n_traj,
                      const double *stage_cost, double lambda, double *acc, double *cost, size_t *stop);
+
+/** The step rule at stage s with values v (S values; v[t > s] the predicted gains of stopping at t
+ *  instead of now): the stage maximising v_t - lambda (c_t - c_s) over t > s, the current stage scoring
+ *  0, ties to the earlier stage (a NaN gain never wins); the runtime's allot_policy_step arithmetic. */
+size_t allot_sq_best_stage(const double *v, size_t s, size_t S, const double *stage_cost, double lambda);
 
 /** The smallest lambda >= 0 whose replayed mean cost is <= budget (0 when lambda 0 meets it). */
 double allot_sq_calibrate(const double *pred, const allot_sq_rows *rows, const size_t *traj, size_t n_traj,
