@@ -202,16 +202,7 @@ typedef struct sbuf {
 } sbuf;
 
 static void sb_reserve(sbuf *b, size_t extra) {
-    if (b->oom || b->n + extra + 1 <= b->cap) return;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->n + extra + 1) cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-        b->oom = 1;
-        return;
-    }
-    b->p = p;
-    b->cap = cap;
+    if (!b->oom && allot_reserve((void **)&b->p, &b->cap, b->n + extra + 1, 1)) b->oom = 1;
 }
 
 #if defined(__GNUC__)
