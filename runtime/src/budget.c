@@ -55,7 +55,7 @@ allot_status allot_budget_create(const allot_budget_config *cfg, allot_budget **
                                "budget: mu0 = %g is outside [mu_min, mu_max] = [%g, %g]", cfg->mu0,
                                cfg->mu_min, cfg->mu_max);
     allot_budget *b = malloc(sizeof *b);
-    if (!b) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    if (!b) return allot_error_set(err, ALLOT_E_NOMEM, "budget: out of memory");
     b->target = cfg->target;
     b->gain = cfg->gain;
     b->log_min = log(cfg->mu_min);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "features_internal.h"
+#include "runtime_io.h"
 
 /* ---- built-in feature table ------------------------------------------------------------------- */
 
@@ -470,7 +471,7 @@ static allot_status set_extras(allot_featurizer *f, const char *const *names, si
                                ALLOT_FEATURES_MAX_EXTRA);
     if (n == 0) return ALLOT_OK;
     f->extra = calloc(n, sizeof *f->extra);
-    if (!f->extra) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    if (!f->extra) return allot_error_set(err, ALLOT_E_NOMEM, "%s: out of memory", where);
     for (size_t i = 0; i < n; i++) {
         allot_status st = check_extra_name(names[i], where, i, err);
         if (st) return st;
@@ -480,7 +481,7 @@ static allot_status set_extras(allot_featurizer *f, const char *const *names, si
                                        i, names[i]);
         size_t len = strlen(names[i]);
         f->extra[i] = malloc(len + 1);
-        if (!f->extra[i]) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+        if (!f->extra[i]) return allot_error_set(err, ALLOT_E_NOMEM, "%s[%zu]: out of memory", where, i);
         memcpy(f->extra[i], names[i], len + 1);
         f->n_extra = i + 1;
     }
@@ -496,11 +497,11 @@ allot_status allot_featurizer_create_default(const char *const *extra_names, siz
         return allot_error_set(err, ALLOT_E_ARGUMENT, "hash_dim %u exceeds the maximum %u", hash_dim,
                                ALLOT_FEATURES_MAX_HASH_DIM);
     allot_featurizer *f = featurizer_new();
-    if (!f) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    if (!f) return allot_error_set(err, ALLOT_E_NOMEM, "features: out of memory");
     f->builtin = malloc(F_COUNT * sizeof *f->builtin);
     if (!f->builtin) {
         allot_featurizer_free(f);
-        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+        return allot_error_set(err, ALLOT_E_NOMEM, "features: out of memory");
     }
     for (int i = 0; i < F_COUNT; i++) f->builtin[i] = i;
     f->n_builtin = F_COUNT;
@@ -538,7 +539,7 @@ allot_status allot_featurizer_set_standardization(allot_featurizer *f, const dou
     if (!c || !s) {
         free(c);
         free(s);
-        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+        return allot_error_set(err, ALLOT_E_NOMEM, "standardize: out of memory");
     }
     memcpy(c, center, n * sizeof *c);
     memcpy(s, scale, n * sizeof *s);
@@ -574,7 +575,7 @@ static allot_status parse_standardize(allot_featurizer *f, const cJSON *std, con
     if (!cv || !sv) {
         free(cv);
         free(sv);
-        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+        return allot_error_set(err, ALLOT_E_NOMEM, "%s.standardize: out of memory", where);
     }
     for (int k = 0; k < 2; k++) {
         size_t i = 0;
@@ -594,6 +595,7 @@ static allot_status parse_standardize(allot_featurizer *f, const cJSON *std, con
     allot_status st = allot_featurizer_set_standardization(f, cv, sv, nd, &sub);
     free(cv);
     free(sv);
+    if (st == ALLOT_E_NOMEM) return allot_error_set(err, st, "%s.standardize: out of memory", where);
     if (st) return allot_error_set(err, st, "%s.%s", where, sub.msg);
     return ALLOT_OK;
 }
@@ -614,7 +616,7 @@ allot_status allot_featurizer_create_cjson(const cJSON *spec, const char *where,
                                    ver->valuedouble, ALLOT_FEATURES_SPEC_VERSION);
     }
     allot_featurizer *f = featurizer_new();
-    if (!f) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    if (!f) return allot_error_set(err, ALLOT_E_NOMEM, "%s: out of memory", where);
     allot_status st = ALLOT_OK;
 
     /* builtin */
@@ -635,7 +637,7 @@ allot_status allot_featurizer_create_cjson(const cJSON *spec, const char *where,
     }
     f->builtin = malloc((nb ? nb : 1) * sizeof *f->builtin);
     if (!f->builtin) {
-        st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+        st = allot_error_set(err, ALLOT_E_NOMEM, "%s.builtin: out of memory", where);
         goto fail;
     }
     {
@@ -679,7 +681,7 @@ allot_status allot_featurizer_create_cjson(const cJSON *spec, const char *where,
         }
         const char **names = calloc(ne ? ne : 1, sizeof *names);
         if (!names) {
-            st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+            st = allot_error_set(err, ALLOT_E_NOMEM, "%s.extra: out of memory", where);
             goto fail;
         }
         size_t i = 0;
@@ -764,7 +766,10 @@ allot_status allot_featurizer_create(const char *spec_json, size_t len, allot_fe
                                      allot_error *err) {
     if (!out || (!spec_json && len))
         return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurizer_create: NULL argument");
-    cJSON *spec = cJSON_ParseWithLength(spec_json ? spec_json : "", len);
+    int nomem;
+    cJSON *spec = allot_rt_json_parse(spec_json ? spec_json : "", len, NULL, &nomem);
+    if (!spec && nomem)
+        return allot_error_set(err, ALLOT_E_NOMEM, "features: out of memory parsing the spec");
     if (!spec) return allot_error_set(err, ALLOT_E_PARSE, "features: the spec is not valid JSON");
     allot_status st = allot_featurizer_create_cjson(spec, "features", out, err);
     cJSON_Delete(spec);
@@ -1407,7 +1412,9 @@ allot_status allot_featurizer_extras_from_record(const allot_featurizer *f, cons
     if (!f || (!record_json && len) || (!extras_out && f->n_extra))
         return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurizer_extras_from_record: NULL argument");
     if (f->n_extra == 0) return ALLOT_OK;
-    cJSON *rec = cJSON_ParseWithLength(record_json ? record_json : "", len);
+    int nomem;
+    cJSON *rec = allot_rt_json_parse(record_json ? record_json : "", len, NULL, &nomem);
+    if (!rec && nomem) return allot_error_set(err, ALLOT_E_NOMEM, "record: out of memory parsing the record");
     if (!rec) return allot_error_set(err, ALLOT_E_PARSE, "record: not valid JSON");
     if (!cJSON_IsObject(rec)) {
         cJSON_Delete(rec);

@@ -168,7 +168,7 @@ static allot_status parse_tiers(allot_policy *p, const cJSON *root, allot_error 
                                ALLOT_POLICY_MAX_TIERS);
     p->tier_name = calloc(n, sizeof *p->tier_name);
     p->tier_cost = calloc(n, sizeof *p->tier_cost);
-    if (!p->tier_name || !p->tier_cost) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    if (!p->tier_name || !p->tier_cost) return allot_error_set(err, ALLOT_E_NOMEM, "tiers: out of memory");
     p->n_tiers = n;
     size_t i = 0;
     const cJSON *t;
@@ -189,7 +189,7 @@ static allot_status parse_tiers(allot_policy *p, const cJSON *root, allot_error 
                 return allot_error_set(err, ALLOT_E_INVALID, "tiers[%zu].name: duplicate tier '%.64s'", i,
                                        name->valuestring);
         p->tier_name[i] = dup_str(name->valuestring);
-        if (!p->tier_name[i]) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+        if (!p->tier_name[i]) return allot_error_set(err, ALLOT_E_NOMEM, "tiers[%zu].name: out of memory", i);
         p->tier_cost[i] = cost->valuedouble;
         i++;
     }
@@ -209,7 +209,8 @@ static allot_status parse_classes(allot_policy *p, const cJSON *cls, allot_error
                                p->n_tiers);
     p->class_tier = calloc(n, sizeof *p->class_tier);
     p->class_cost = calloc(n, sizeof *p->class_cost);
-    if (!p->class_tier || !p->class_cost) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    if (!p->class_tier || !p->class_cost)
+        return allot_error_set(err, ALLOT_E_NOMEM, "classifier.classes: out of memory");
     p->n_classes = n;
     size_t i = 0;
     const cJSON *c;
@@ -253,7 +254,7 @@ static allot_status load_xgboost(allot_policy *p, const cJSON *cls, const char *
             st = allot_xgb_model_load_memory(doc + xs, xe - xs, &p->xgb, &sub);
         } else { /* escaped key names: fall back to cJSON's rendering of the object */
             char *txt = cJSON_PrintUnformatted(m);
-            if (!txt) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+            if (!txt) return allot_error_set(err, ALLOT_E_NOMEM, "classifier.xgboost: out of memory");
             st = allot_xgb_model_load_memory(txt, strlen(txt), &p->xgb, &sub);
             cJSON_free(txt);
         }
@@ -308,7 +309,8 @@ static allot_status load_liblinear(allot_policy *p, const cJSON *cls, allot_erro
                                "classifier.liblinear: the model has %zu labels, classifier.classes %zu", nl,
                                p->n_classes);
     p->lin_label_class = calloc(nl, sizeof *p->lin_label_class);
-    if (!p->lin_label_class) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    if (!p->lin_label_class)
+        return allot_error_set(err, ALLOT_E_NOMEM, "classifier.liblinear: out of memory");
     for (size_t i = 0; i < nl; i++) {
         int lab = allot_linear_model_label(p->lin, i);
         if (lab < 0 || (size_t)lab >= p->n_classes)
@@ -341,7 +343,7 @@ static allot_status load_xgboost_value(allot_policy *p, const cJSON *cls, const 
             "classifier.xgboost_per_tier: %d models but classifier.classes has %zu classes",
             cJSON_GetArraySize(arr), p->n_classes);
     p->xgb_t = calloc(p->n_classes, sizeof *p->xgb_t);
-    if (!p->xgb_t) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    if (!p->xgb_t) return allot_error_set(err, ALLOT_E_NOMEM, "classifier.xgboost_per_tier: out of memory");
     size_t cs, ce, as, ae;
     int raw = find_member(doc, len, skip_ws(doc, len, 0), "classifier", &cs, &ce) &&
               find_member(doc, ce, cs, "xgboost_per_tier", &as, &ae);
@@ -361,7 +363,7 @@ static allot_status load_xgboost_value(allot_policy *p, const cJSON *cls, const 
                 st = allot_xgb_model_load_memory(doc + vs, ve - vs, &p->xgb_t[c], &sub);
             } else {
                 char *txt = cJSON_PrintUnformatted(m);
-                if (!txt) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+                if (!txt) return allot_error_set(err, ALLOT_E_NOMEM, "%s: out of memory", where);
                 st = allot_xgb_model_load_memory(txt, strlen(txt), &p->xgb_t[c], &sub);
                 cJSON_free(txt);
             }
@@ -402,7 +404,7 @@ static allot_status load_liblinear_value(allot_policy *p, const cJSON *cls, allo
             "classifier.liblinear_per_tier: %d models but classifier.classes has %zu classes",
             cJSON_GetArraySize(arr), p->n_classes);
     p->lin_t = calloc(p->n_classes, sizeof *p->lin_t);
-    if (!p->lin_t) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    if (!p->lin_t) return allot_error_set(err, ALLOT_E_NOMEM, "classifier.liblinear_per_tier: out of memory");
     size_t nin = p->n_inputs + (p->hashed_input ? p->hash_dim : 0);
     size_t c = 0;
     const cJSON *m;
@@ -439,7 +441,7 @@ static allot_status parse_std_array(const cJSON *arr, const char *where, size_t 
     if (!cJSON_IsArray(arr) || (size_t)cJSON_GetArraySize(arr) != n)
         return allot_error_set(err, ALLOT_E_INVALID, "%s: must be an array of %zu numbers", where, n);
     *out = malloc((n ? n : 1) * sizeof **out);
-    if (!*out) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    if (!*out) return allot_error_set(err, ALLOT_E_NOMEM, "%s: out of memory", where);
     size_t i = 0;
     const cJSON *v;
     cJSON_ArrayForEach(v, arr) {
@@ -657,13 +659,16 @@ allot_status allot_policy_load_memory(const char *data, size_t len, allot_policy
     if (!out || (!data && len))
         return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_policy_load_memory: NULL argument");
     if (!data) data = "";
-    cJSON *root = cJSON_ParseWithLength(data, len);
+    int nomem;
+    cJSON *root = allot_rt_json_parse(data, len, NULL, &nomem);
+    if (!root && nomem)
+        return allot_error_set(err, ALLOT_E_NOMEM, "policy: out of memory parsing the bundle");
     if (!root) /* (cJSON's error pointer is global state, so it is not used) */
         return allot_error_set(err, ALLOT_E_PARSE, "policy: not valid JSON (truncated or malformed bundle)");
     allot_policy *p = calloc(1, sizeof *p);
     if (!p) {
         cJSON_Delete(root);
-        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+        return allot_error_set(err, ALLOT_E_NOMEM, "policy: out of memory");
     }
     allot_status st = load_doc(p, root, data, len, err);
     cJSON_Delete(root);

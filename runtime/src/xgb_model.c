@@ -662,7 +662,10 @@ allot_status allot_xgb_model_load_memory(const char *data, size_t len, allot_xgb
                                (unsigned)(unsigned char)data[i]);
     }
     const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(data, len, &end, 0);
+    int nomem;
+    cJSON *root = allot_rt_json_parse(data, len, &end, &nomem);
+    if (!root && nomem)
+        return allot_error_set(err, ALLOT_E_NOMEM, "xgboost model: out of memory parsing the JSON");
     if (!root) {
         size_t off = end && end >= data && end <= data + len ? (size_t)(end - data) : 0;
         return allot_error_set(

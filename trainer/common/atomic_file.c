@@ -6,12 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char *dup_str(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
+#include "util.h"
 
 static void release(allot_atomic_file *af) {
     free(af->path);
@@ -23,7 +18,7 @@ static void release(allot_atomic_file *af) {
 allot_status allot_atomic_open(allot_atomic_file *af, const char *path, allot_error *err) {
     memset(af, 0, sizeof *af);
     size_t n = strlen(path);
-    af->path = dup_str(path);
+    af->path = allot_strdup(path);
     af->tmp_path = malloc(n + 12);
     if (!af->path || !af->tmp_path) {
         release(af);

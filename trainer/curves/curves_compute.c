@@ -20,6 +20,7 @@
 #include "progress.h"
 #include "rng.h"
 #include "runs_reader.h"
+#include "util.h"
 
 void allot_curves_options_default(allot_curves_options *o) {
     memset(o, 0, sizeof *o);
@@ -74,7 +75,8 @@ typedef struct builder {
     uint32_t *fidx;
     double *fval;
     size_t n_fv, fv_cap;
-    size_t *foff; /* cap_q + 1 */
+    size_t *foff; /* one entry per row plus one */
+    size_t foff_cap;
 } builder;
 
 /* Per-query working memory (reused). */
@@ -120,26 +122,15 @@ static void ws_free(workspace *w) {
 }
 
 static int ws_reserve(workspace *w, size_t n) {
-    if (n <= w->cap_n) return 0;
-    size_t c = w->cap_n ? w->cap_n : 64;
-    while (c < n) c *= 2;
-#define GROW(p)                                                                                              \
-    do {                                                                                                     \
-        void *q_ = realloc((p), c * sizeof *(p));                                                            \
-        if (!q_) return -1;                                                                                  \
-        (p) = q_;                                                                                            \
-    } while (0)
-    GROW(w->pool);
-    GROW(w->perm);
-    GROW(w->answer);
-    GROW(w->weight);
-    GROW(w->prefix);
-    GROW(w->vote_work);
-    GROW(w->scored);
-    GROW(w->ans_correct);
-    GROW(w->ans_seen);
-    GROW(w->ans_first);
+    /* Every per-sample array has capacity w->cap_n: each grows from the same old capacity, so each
+     * ends at the same new one (after a failure some may be larger than cap_n, which is harmless). */
+    size_t c = w->cap_n;
+#define GROW(p) (c = w->cap_n, allot_reserve((void **)&(p), &c, n, sizeof *(p)))
+    int failed = GROW(w->pool) || GROW(w->perm) || GROW(w->answer) || GROW(w->weight) || GROW(w->prefix) ||
+                 GROW(w->vote_work) || GROW(w->scored) || GROW(w->ans_correct) || GROW(w->ans_seen) ||
+                 GROW(w->ans_first);
 #undef GROW
+    if (failed) return -1;
     w->cap_n = c;
     return 0;
 }
@@ -426,7 +417,7 @@ static allot_status compute_samples_line(const allot_query *q, const allot_runs_
     const char *path = allot_runs_reader_path(r);
     size_t n_models = allot_runs_reader_n_models(r);
     if (ws_reserve(w, q->n_samples + 1) ||
-        allot_cv_reserve((void **)&w->model_done, &w->cap_models, n_models, sizeof *w->model_done))
+        allot_reserve((void **)&w->model_done, &w->cap_models, n_models, sizeof *w->model_done))
         return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
     memset(w->model_done, 0, n_models);
     size_t distinct = 0;
@@ -475,27 +466,16 @@ static allot_status compute_samples_line(const allot_query *q, const allot_runs_
     return ALLOT_OK;
 }
 
-/* Make room for one more query row. */
+/* Make room for one more query row: the per-query arrays share the capacity cap_q (in rows; acc,
+ * cost and se hold n_tiers doubles a row), foff has one entry more and its own capacity. */
 static int builder_grow(builder *b, size_t n_tiers) {
     allot_curves *c = b->c;
-    if (c->n_queries < b->cap_q) return 0;
-    size_t cap = b->cap_q ? b->cap_q * 2 : 256;
-#define GROWQ(p, per)                                                                                        \
-    do {                                                                                                     \
-        void *q_ = realloc((p), cap * (per) * sizeof *(p));                                                  \
-        if (!q_) return -1;                                                                                  \
-        (p) = q_;                                                                                            \
-    } while (0)
-    GROWQ(c->ids, 1);
-    GROWQ(c->prompts, 1);
-    GROWQ(c->meta_json, 1);
-    GROWQ(c->acc, n_tiers);
-    GROWQ(c->cost, n_tiers);
-    GROWQ(c->se, n_tiers);
-    void *q2 = realloc(b->foff, (cap + 1) * sizeof *b->foff);
-    if (!q2) return -1;
-    b->foff = q2;
+    size_t rows = c->n_queries + 1, cap = b->cap_q;
+#define GROWQ(p, per) (cap = b->cap_q, allot_reserve((void **)&(p), &cap, rows, (per) * sizeof *(p)))
+    int failed = GROWQ(c->ids, 1) || GROWQ(c->prompts, 1) || GROWQ(c->meta_json, 1) ||
+                 GROWQ(c->acc, n_tiers) || GROWQ(c->cost, n_tiers) || GROWQ(c->se, n_tiers);
 #undef GROWQ
+    if (failed || allot_reserve((void **)&b->foff, &b->foff_cap, rows + 1, sizeof *b->foff)) return -1;
     b->cap_q = cap;
     return 0;
 }
@@ -512,16 +492,16 @@ static allot_status add_features(builder *b, const allot_query *q, allot_error *
                     break;
                 }
         if (f == c->n_features) {
-            if (allot_cv_reserve((void **)&c->feature_names, &b->feat_cap, c->n_features + 1,
-                                 sizeof *c->feature_names))
+            if (allot_reserve((void **)&c->feature_names, &b->feat_cap, c->n_features + 1,
+                              sizeof *c->feature_names))
                 return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
-            if (!(c->feature_names[c->n_features] = allot_cv_strdup(name)))
+            if (!(c->feature_names[c->n_features] = allot_strdup(name)))
                 return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
             c->n_features++;
         }
         size_t cap = b->fv_cap;
-        if (allot_cv_reserve((void **)&b->fidx, &cap, b->n_fv + 1, sizeof *b->fidx) ||
-            allot_cv_reserve((void **)&b->fval, &b->fv_cap, b->n_fv + 1, sizeof *b->fval))
+        if (allot_reserve((void **)&b->fidx, &cap, b->n_fv + 1, sizeof *b->fidx) ||
+            allot_reserve((void **)&b->fval, &b->fv_cap, b->n_fv + 1, sizeof *b->fval))
             return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
         b->fidx[b->n_fv] = (uint32_t)f;
         b->fval[b->n_fv++] = q->features[i].value;
@@ -555,7 +535,7 @@ allot_status allot_curves_compute(const char *runs_path, const allot_tier_set *t
     c->seed = opt->seed;
     c->cap_k = opt->cap_k ? 1 : 0;
     c->max_exact_subsets = opt->max_exact_subsets;
-    c->source = allot_cv_strdup(runs_path);
+    c->source = allot_strdup(runs_path);
     if (!c->source) {
         st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
         goto done;
@@ -578,7 +558,7 @@ allot_status allot_curves_compute(const char *runs_path, const allot_tier_set *t
             goto done;
         }
         for (size_t t = 0; t < tiers->n; t++)
-            if (!(c->tier_names[t] = allot_cv_strdup(tiers->tiers[t].name))) {
+            if (!(c->tier_names[t] = allot_strdup(tiers->tiers[t].name))) {
                 st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
                 goto done;
             }
@@ -605,8 +585,8 @@ allot_status allot_curves_compute(const char *runs_path, const allot_tier_set *t
                 goto done;
             }
             for (size_t t = 0; t < q.n_tiers; t++) {
-                c->tier_names[t] = allot_cv_strdup(q.tiers[t].name);
-                c->tier_defs.tiers[t].name = allot_cv_strdup(q.tiers[t].name);
+                c->tier_names[t] = allot_strdup(q.tiers[t].name);
+                c->tier_defs.tiers[t].name = allot_strdup(q.tiers[t].name);
                 c->tier_defs.tiers[t].rule = ALLOT_SELECT_PRECOMPUTED;
                 c->tier_defs.n = t + 1;
                 if (!c->tier_names[t] || !c->tier_defs.tiers[t].name) {
@@ -645,9 +625,9 @@ allot_status allot_curves_compute(const char *runs_path, const allot_tier_set *t
         }
         b.foff[row] = b.n_fv;
         if ((st = add_features(&b, &q, err))) goto done;
-        c->ids[row] = allot_cv_strdup(q.id);
-        c->prompts[row] = q.prompt ? allot_cv_strdup(q.prompt) : NULL;
-        c->meta_json[row] = q.meta_json ? allot_cv_strdup(q.meta_json) : NULL;
+        c->ids[row] = allot_strdup(q.id);
+        c->prompts[row] = q.prompt ? allot_strdup(q.prompt) : NULL;
+        c->meta_json[row] = q.meta_json ? allot_strdup(q.meta_json) : NULL;
         c->n_queries++;
         if (!c->ids[row] || (q.prompt && !c->prompts[row]) || (q.meta_json && !c->meta_json[row])) {
             st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");

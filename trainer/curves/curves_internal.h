@@ -8,10 +8,6 @@
 
 #include "curves.h"
 
-/** strdup for C11 (NULL in, NULL out). */
-char *allot_cv_strdup(const char *s);
-/** Grow *buf (element size sz) to at least n elements; 0 on success, -1 out of memory. */
-int allot_cv_reserve(void **buf, size_t *cap, size_t n, size_t sz);
 /** Name of a rule ("pass", ...) and of an aggregation ("min", ...; "" for none). */
 const char *allot_select_rule_name(allot_select_rule r);
 const char *allot_step_agg_name(allot_step_agg a);

@@ -15,6 +15,7 @@
 #include "atomic_file.h"
 #include "curves_internal.h"
 #include "rng.h"
+#include "util.h"
 
 #define ALLOT_CURVES_FORMAT "allot-curves"
 #define ALLOT_CURVES_VERSION 1
@@ -172,7 +173,7 @@ static allot_status read_header(const cread *r, const cJSON *h, allot_curves *c,
     const cJSON *src = cJSON_GetObjectItemCaseSensitive(h, "source");
     if (src && !cJSON_IsNull(src)) {
         if (!cJSON_IsString(src)) return cerr(r, ALLOT_E_INVALID, "source: expected a string or null");
-        if (!(c->source = allot_cv_strdup(src->valuestring))) return cerr(r, ALLOT_E_NOMEM, "out of memory");
+        if (!(c->source = allot_strdup(src->valuestring))) return cerr(r, ALLOT_E_NOMEM, "out of memory");
     }
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(h, "seed");
     if (seed) {
@@ -228,7 +229,7 @@ static allot_status read_header(const cread *r, const cJSON *h, allot_curves *c,
                 if (strcmp(c->feature_names[j], f->valuestring) == 0)
                     return cerr(r, ALLOT_E_INVALID, "features[%zu]: duplicate name \"%s\"", i,
                                 f->valuestring);
-            if (!(c->feature_names[i] = allot_cv_strdup(f->valuestring)))
+            if (!(c->feature_names[i] = allot_strdup(f->valuestring)))
                 return cerr(r, ALLOT_E_NOMEM, "out of memory");
             c->n_features = i + 1;
         }
@@ -254,8 +255,8 @@ static allot_status read_header(const cread *r, const cJSON *h, allot_curves *c,
                             name->valuestring);
         allot_tier *d = &c->tier_defs.tiers[i];
         c->tier_defs.n = i + 1;
-        if (!(c->tier_names[i] = allot_cv_strdup(name->valuestring)) ||
-            !(d->name = allot_cv_strdup(name->valuestring)))
+        if (!(c->tier_names[i] = allot_strdup(name->valuestring)) ||
+            !(d->name = allot_strdup(name->valuestring)))
             return cerr(r, ALLOT_E_NOMEM, "out of memory");
         const cJSON *rule = cJSON_GetObjectItemCaseSensitive(t, "rule");
         if (!rule) {
@@ -271,7 +272,7 @@ static allot_status read_header(const cread *r, const cJSON *h, allot_curves *c,
         if (model && !cJSON_IsNull(model)) {
             if (!cJSON_IsString(model))
                 return cerr(r, ALLOT_E_INVALID, "tiers[%zu].model: expected a string or null", i);
-            if (!(d->model = allot_cv_strdup(model->valuestring)))
+            if (!(d->model = allot_strdup(model->valuestring)))
                 return cerr(r, ALLOT_E_NOMEM, "out of memory");
         }
         const cJSON *k = cJSON_GetObjectItemCaseSensitive(t, "k");
@@ -354,11 +355,11 @@ static allot_status read_query(const cread *r, const cJSON *q, allot_curves *c, 
     if (!id) return cerr(r, ALLOT_E_INVALID, "id: missing");
     if (!cJSON_IsString(id) || !id->valuestring[0])
         return cerr(r, ALLOT_E_INVALID, "id: expected a non-empty string");
-    if (!(c->ids[row] = allot_cv_strdup(id->valuestring))) return cerr(r, ALLOT_E_NOMEM, "out of memory");
+    if (!(c->ids[row] = allot_strdup(id->valuestring))) return cerr(r, ALLOT_E_NOMEM, "out of memory");
     const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(q, "prompt");
     if (prompt) {
         if (!cJSON_IsString(prompt)) return cerr(r, ALLOT_E_INVALID, "prompt: expected a string");
-        if (!(c->prompts[row] = allot_cv_strdup(prompt->valuestring)))
+        if (!(c->prompts[row] = allot_strdup(prompt->valuestring)))
             return cerr(r, ALLOT_E_NOMEM, "out of memory");
     }
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(q, "meta");
@@ -366,7 +367,7 @@ static allot_status read_query(const cread *r, const cJSON *q, allot_curves *c, 
         if (!cJSON_IsObject(meta)) return cerr(r, ALLOT_E_INVALID, "meta: expected an object");
         char *m = cJSON_PrintUnformatted(meta);
         if (!m) return cerr(r, ALLOT_E_NOMEM, "out of memory");
-        c->meta_json[row] = allot_cv_strdup(m);
+        c->meta_json[row] = allot_strdup(m);
         cJSON_free(m);
         if (!c->meta_json[row]) return cerr(r, ALLOT_E_NOMEM, "out of memory");
     }
@@ -400,6 +401,21 @@ allot_status allot_curves_read(const char *path, allot_curves **out, allot_error
     allot_status st = allot_curves_read_stream(fp, path, out, err);
     if (fp != stdin) fclose(fp);
     return st;
+}
+
+/* Make room for `rows` query rows: every per-query array of c has capacity *cap_q rows (acc, cost
+ * and se hold n_tiers doubles a row, features n_features). Each grows from the same old capacity,
+ * so each ends at the same new one. 0 on success, -1 when memory runs out. */
+static int reserve_rows(allot_curves *c, size_t *cap_q, size_t rows) {
+    size_t cap = *cap_q;
+#define GROW_ROWS(p, per) (cap = *cap_q, allot_reserve((void **)&(p), &cap, rows, (per) * sizeof *(p)))
+    int failed = GROW_ROWS(c->ids, 1) || GROW_ROWS(c->prompts, 1) || GROW_ROWS(c->meta_json, 1) ||
+                 GROW_ROWS(c->acc, c->n_tiers) || GROW_ROWS(c->cost, c->n_tiers) ||
+                 GROW_ROWS(c->se, c->n_tiers) || (c->n_features && GROW_ROWS(c->features, c->n_features));
+#undef GROW_ROWS
+    if (failed) return -1;
+    *cap_q = cap;
+    return 0;
 }
 
 allot_status allot_curves_read_stream(FILE *fp, const char *path, allot_curves **out, allot_error *err) {
@@ -444,29 +460,10 @@ allot_status allot_curves_read_stream(FILE *fp, const char *path, allot_curves *
             header_line = r.line;
         } else if (!st) {
             size_t row = c->n_queries;
-            if (row == cap_q) {
-                size_t nc = cap_q ? cap_q * 2 : 256;
-                void *p1 = realloc(c->ids, nc * sizeof *c->ids),
-                     *p2 = p1 ? realloc(c->prompts, nc * sizeof *c->prompts) : NULL;
-                if (p1) c->ids = p1;
-                if (p2) c->prompts = p2;
-                void *p3 = p2 ? realloc(c->meta_json, nc * sizeof *c->meta_json) : NULL;
-                if (p3) c->meta_json = p3;
-                void *p4 = p3 ? realloc(c->acc, nc * c->n_tiers * sizeof *c->acc) : NULL;
-                if (p4) c->acc = p4;
-                void *p5 = p4 ? realloc(c->cost, nc * c->n_tiers * sizeof *c->cost) : NULL;
-                if (p5) c->cost = p5;
-                void *p6 = p5 ? realloc(c->se, nc * c->n_tiers * sizeof *c->se) : NULL;
-                if (p6) c->se = p6;
-                void *p7 =
-                    p6 && c->n_features ? realloc(c->features, nc * c->n_features * sizeof *c->features) : p6;
-                if (p7 && c->n_features) c->features = p7;
-                if (!p7) {
-                    cJSON_Delete(doc);
-                    st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
-                    break;
-                }
-                cap_q = nc;
+            if (reserve_rows(c, &cap_q, row + 1)) {
+                cJSON_Delete(doc);
+                st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+                break;
             }
             c->ids[row] = c->prompts[row] = c->meta_json[row] = NULL;
             c->n_queries++;

@@ -16,27 +16,9 @@
 #include <string.h>
 
 #include "curves_internal.h"
+#include "util.h"
 
 #define ALLOT_MAX_K 1000000
-
-char *allot_cv_strdup(const char *s) {
-    if (!s) return NULL;
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
-int allot_cv_reserve(void **buf, size_t *cap, size_t n, size_t sz) {
-    if (n <= *cap) return 0;
-    size_t c = *cap ? *cap : 16;
-    while (c < n) c *= 2;
-    void *p = realloc(*buf, c * sz);
-    if (!p) return -1;
-    *buf = p;
-    *cap = c;
-    return 0;
-}
 
 static const char *const rule_names[] = {"pass", "majority", "best", "vote", "precomputed"};
 static const char *const agg_names[] = {"", "min", "last", "mean", "prod"};
@@ -93,8 +75,8 @@ allot_status allot_tier_set_copy(const allot_tier_set *src, allot_tier_set *dst,
     dst->n = src->n;
     for (size_t i = 0; i < src->n; i++) {
         dst->tiers[i] = src->tiers[i];
-        dst->tiers[i].name = allot_cv_strdup(src->tiers[i].name);
-        dst->tiers[i].model = allot_cv_strdup(src->tiers[i].model);
+        dst->tiers[i].name = allot_strdup(src->tiers[i].name);
+        dst->tiers[i].model = allot_strdup(src->tiers[i].model);
         if (!dst->tiers[i].name || (src->tiers[i].model && !dst->tiers[i].model)) {
             allot_tier_set_free(dst);
             return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
@@ -114,11 +96,11 @@ static allot_status add_tier(allot_tier_set *ts, size_t *cap, const char *where,
         return allot_error_set(err, ALLOT_E_ARGUMENT, "%s: k must be an integer in [1, %d]", where,
                                ALLOT_MAX_K);
     if (model && !model[0]) return allot_error_set(err, ALLOT_E_ARGUMENT, "%s: empty model name", where);
-    if (allot_cv_reserve((void **)&ts->tiers, cap, ts->n + 1, sizeof *ts->tiers))
+    if (allot_reserve((void **)&ts->tiers, cap, ts->n + 1, sizeof *ts->tiers))
         return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
     allot_tier t = {0};
     t.name = allot_tier_make_name(model, rule, k, agg);
-    t.model = allot_cv_strdup(model);
+    t.model = allot_strdup(model);
     if (!t.name || (model && !t.model)) {
         free(t.name);
         free(t.model);
@@ -186,7 +168,7 @@ static allot_status flush_group(spec_group *g, allot_tier_set *ts, size_t *cap, 
 allot_status allot_tier_set_parse(const char *spec, allot_tier_set *out, allot_error *err) {
     memset(out, 0, sizeof *out);
     if (!spec || !*spec) return allot_error_set(err, ALLOT_E_ARGUMENT, "tier spec: empty");
-    char *buf = allot_cv_strdup(spec);
+    char *buf = allot_strdup(spec);
     if (!buf) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
     size_t cap = 0;
     spec_group g = {0};
@@ -240,7 +222,7 @@ allot_status allot_tier_set_parse(const char *spec, allot_tier_set *out, allot_e
                 g.agg_from_suffix = 2;
             }
             int k = parse_k(item);
-            if (allot_cv_reserve((void **)&g.ks, &g.cap, g.nk + 1, sizeof *g.ks)) {
+            if (allot_reserve((void **)&g.ks, &g.cap, g.nk + 1, sizeof *g.ks)) {
                 st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
                 break;
             }
@@ -257,7 +239,7 @@ allot_status allot_tier_set_parse(const char *spec, allot_tier_set *out, allot_e
                                          spec);
                     break;
                 }
-                g.model = allot_cv_strdup(item);
+                g.model = allot_strdup(item);
                 if (!g.model) {
                     st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
                     break;
@@ -320,7 +302,7 @@ allot_status allot_tier_set_parse(const char *spec, allot_tier_set *out, allot_e
             g.agg = a1 ? a1 : a2;
             g.agg_from_suffix = a2 ? 2 : 0;
             g.open = 1;
-            if (allot_cv_reserve((void **)&g.ks, &g.cap, 1, sizeof *g.ks)) {
+            if (allot_reserve((void **)&g.ks, &g.cap, 1, sizeof *g.ks)) {
                 st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
                 break;
             }
@@ -385,7 +367,7 @@ allot_status allot_tier_set_load(const char *path, allot_tier_set *out, allot_er
     char *text = NULL;
     size_t len = 0, cap = 0;
     for (;;) {
-        if (allot_cv_reserve((void **)&text, &cap, len + 4097, 1)) {
+        if (allot_reserve((void **)&text, &cap, len + 4097, 1)) {
             fclose(fp);
             free(text);
             return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");

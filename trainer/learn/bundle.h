@@ -31,8 +31,8 @@ typedef struct allot_bundle_parts {
     const char *rule;                      /**< "calibrated" | "argmax" | "value" */
     double mu;                             /**< decision.mu, or decision.lambda for the value rule */
     const char *provenance_json;           /**< a JSON object's text (built by the caller with cJSON) */
-    const char *sequential_json;           /**< a sequential policy's "sequential" object text (docs/sequential.md),
-                                                spliced verbatim; the bundle is then version 2. NULL: static */
+    const char *sequential_json; /**< a sequential policy's "sequential" object text (docs/sequential.md),
+                                      spliced verbatim; the bundle is then version 2. NULL: static */
 } allot_bundle_parts;
 
 /** Render the bundle as text (malloc'd, NUL-terminated). */

@@ -8,6 +8,7 @@
 #include "replay.h"
 #include "replay_internal.h"
 #include "rng.h"
+#include "util.h"
 
 #ifdef ALLOT_REPLAY_HAVE_RUNS
 #include <cjson/cJSON.h>
@@ -64,14 +65,6 @@ const char *allot_replay_bucket_name(int b) {
 
 /* ---- pools -------------------------------------------------------------------------------------- */
 
-char *allot_replay_strdup(const char *s) {
-    if (!s) return NULL;
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
 allot_status allot_replay_pools_add(allot_replay_pools *p, const char *id, const char *prompt,
                                     const allot_replay_sample *s, size_t n, int n_answers, allot_error *err) {
     if (!id || !s || n == 0)
@@ -83,17 +76,12 @@ allot_status allot_replay_pools_add(allot_replay_pools *p, const char *id, const
         if (!(s[j].cost >= 0) || !isfinite(s[j].cost))
             return allot_error_set(err, ALLOT_E_INVALID, "replay: %s: sample %zu: bad cost", id, j);
     }
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? 2 * p->cap : 16;
-        allot_replay_query *q = realloc(p->q, cap * sizeof *q);
-        if (!q) return allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
-        p->q = q;
-        p->cap = cap;
-    }
+    if (allot_reserve((void **)&p->q, &p->cap, p->n + 1, sizeof *p->q))
+        return allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
     allot_replay_query *q = &p->q[p->n];
     memset(q, 0, sizeof *q);
-    q->id = allot_replay_strdup(id);
-    q->prompt = prompt ? allot_replay_strdup(prompt) : NULL;
+    q->id = allot_strdup(id);
+    q->prompt = prompt ? allot_strdup(prompt) : NULL;
     q->s = malloc(n * sizeof *q->s);
     if (!q->id || (prompt && !q->prompt) || !q->s) {
         free(q->id);
@@ -146,14 +134,9 @@ allot_status allot_replay_pools_load(const char *path, const char *model, allot_
                 q.line);
             break;
         }
-        if (cap < q.n_samples) {
-            cap = q.n_samples;
-            allot_replay_sample *nb = realloc(buf, cap * sizeof *nb);
-            if (!nb) {
-                st = allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
-                break;
-            }
-            buf = nb;
+        if (allot_reserve((void **)&buf, &cap, q.n_samples, sizeof *buf)) {
+            st = allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
+            break;
         }
         size_t n = 0;
         for (size_t j = 0; j < q.n_samples; j++) {
@@ -197,8 +180,7 @@ allot_status allot_replay_pools_load(const char *path, const char *model, allot_
             st = allot_error_set(err, ALLOT_E_INVALID, "%s: no query has samples%s%s", path,
                                  model ? " of model " : "", model ? model : "");
         } else {
-            out->model =
-                allot_replay_strdup(model ? model : (nm == 1 ? allot_runs_reader_model_name(r, 0) : ""));
+            out->model = allot_strdup(model ? model : (nm == 1 ? allot_runs_reader_model_name(r, 0) : ""));
             if (!out->model) st = allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
         }
     }

@@ -6,9 +6,6 @@
 
 #include "replay.h"
 
-/** strdup (C11 has none); NULL in, NULL out. */
-char *allot_replay_strdup(const char *s);
-
 /**
  * Accuracy of every prefix of query i in one pass: out[k] for k = 0..n (n = pool size) under the
  * selection rule, and, when cov is not NULL, cov[k] = 1 if any of the first k is correct.

@@ -12,6 +12,7 @@
 #include "allot/allot_policy.h"
 #include "replay.h"
 #include "replay_internal.h"
+#include "util.h"
 
 struct allot_replay_policy {
     size_t n, t;
@@ -212,7 +213,7 @@ allot_status allot_replay_policy_heldout_ids(const char *path, char ***ids, size
                                      path, k);
                 break;
             }
-            out[k] = allot_replay_strdup(it->valuestring);
+            out[k] = allot_strdup(it->valuestring);
             if (!out[k]) st = allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
             k++;
         }

@@ -16,6 +16,7 @@
 #include "progress.h"
 #include "replay.h"
 #include "replay_internal.h"
+#include "util.h"
 
 static const double ac_grid[] = {0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 0.9999, 0.99999, 0.999999};
 static const double es_grid[] = {2, 3, 4, 5, 6, 8, 10, 12, 16};
@@ -131,8 +132,8 @@ allot_status allot_replay_sweep(const allot_replay_pools *p, const allot_replay_
            *spent = malloc(nv * sizeof *spent);
     double *exh = malloc(nv * sizeof *exh);
     size_t nc = p->n_max + 1;
-    r->runs_path = allot_replay_strdup(runs_path ? runs_path : "");
-    r->model = allot_replay_strdup(p->model ? p->model : "");
+    r->runs_path = allot_strdup(runs_path ? runs_path : "");
+    r->model = allot_strdup(p->model ? p->model : "");
     r->budgets = malloc(so->n_budgets * sizeof *r->budgets);
     r->cells = calloc(so->n_budgets * ALLOT_REPLAY_N_METHODS, sizeof *r->cells);
     r->curve_spent = calloc(nc, sizeof(double));
@@ -141,8 +142,8 @@ allot_status allot_replay_sweep(const allot_replay_pools *p, const allot_replay_
     r->ac_sweep = calloc(N_AC_GRID, sizeof *r->ac_sweep);
     r->es_sweep = calloc(N_ES_GRID, sizeof *r->es_sweep);
     r->predicted_difficulty =
-        allot_replay_strdup("ridge regression of pass rate on the runtime featuriser's built-in prompt "
-                            "features, fitted on the other half (deployable)");
+        allot_strdup("ridge regression of pass rate on the runtime featuriser's built-in prompt "
+                     "features, fitted on the other half (deployable)");
     allot_status st = ALLOT_OK;
     if (!views || !alloc || !cov || !acc || !spent || !exh || !r->runs_path || !r->model || !r->budgets ||
         !r->cells || !r->curve_spent || !r->curve_coverage || !r->curve_accuracy || !r->ac_sweep ||

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "rng.h"
+#include "util.h"
 
 /* Open-addressing set of owned strings (ids, model names). Index table holds entry+1, 0 = empty. */
 typedef struct strset {
@@ -97,35 +98,15 @@ static int strset_rehash(strset *s, size_t n_slots) {
 /* Add key (copied); returns its index, or -1 on out of memory. Caller checks absence first. */
 static long strset_add(strset *s, const char *key) {
     if ((s->n + 1) * 2 > s->n_slots && strset_rehash(s, s->n_slots ? s->n_slots * 2 : 64) != 0) return -1;
-    if (s->n == s->items_cap) {
-        size_t cap = s->items_cap ? s->items_cap * 2 : 64;
-        char **items = realloc(s->items, cap * sizeof *items);
-        if (!items) return -1;
-        s->items = items;
-        s->items_cap = cap;
-    }
-    size_t len = strlen(key) + 1;
-    char *copy = malloc(len);
+    if (allot_reserve((void **)&s->items, &s->items_cap, s->n + 1, sizeof *s->items)) return -1;
+    char *copy = allot_strdup(key);
     if (!copy) return -1;
-    memcpy(copy, key, len);
     s->items[s->n] = copy;
     size_t mask = s->n_slots - 1;
     size_t i = (size_t)hash_str(key) & mask;
     while (s->slots[i]) i = (i + 1) & mask;
     s->slots[i] = (uint32_t)(s->n + 1);
     return (long)s->n++;
-}
-
-/* Grow *buf to hold at least n elements of size sz. */
-static int reserve(void **buf, size_t *cap, size_t n, size_t sz) {
-    if (n <= *cap) return 0;
-    size_t c = *cap ? *cap : 16;
-    while (c < n) c *= 2;
-    void *p = realloc(*buf, c * sz);
-    if (!p) return -1;
-    *buf = p;
-    *cap = c;
-    return 0;
 }
 
 /* Errors are "path:line: field: problem". */
@@ -151,13 +132,11 @@ allot_status allot_runs_reader_open(const char *path, allot_runs_reader **out, a
     if (!path) return allot_error_set(err, ALLOT_E_ARGUMENT, "runs reader: no path");
     allot_runs_reader *r = calloc(1, sizeof *r);
     if (!r) return allot_error_set(err, ALLOT_E_NOMEM, "%s: out of memory", path);
-    size_t len = strlen(path) + 1;
-    r->path = malloc(len);
+    r->path = allot_strdup(path);
     if (!r->path) {
         free(r);
         return allot_error_set(err, ALLOT_E_NOMEM, "%s: out of memory", path);
     }
-    memcpy(r->path, path, len);
     if (strcmp(path, "-") == 0) {
         r->fp = stdin;
     } else {
@@ -179,12 +158,10 @@ allot_status allot_runs_reader_open_stream(FILE *fp, const char *name, allot_run
     *out = NULL;
     if (!fp || !name) return allot_error_set(err, ALLOT_E_ARGUMENT, "runs reader: no stream or no name");
     allot_runs_reader *r = calloc(1, sizeof *r);
-    size_t len = strlen(name) + 1;
-    if (!r || !(r->path = malloc(len))) {
+    if (!r || !(r->path = allot_strdup(name))) {
         free(r);
         return allot_error_set(err, ALLOT_E_NOMEM, "%s: out of memory", name);
     }
-    memcpy(r->path, name, len);
     r->fp = fp;
     *out = r;
     return ALLOT_OK;
@@ -258,17 +235,12 @@ static allot_status parse_samples(allot_runs_reader *r, const cJSON *arr, allot_
     size_t n = (size_t)cJSON_GetArraySize(arr);
     if (n == 0) return RERR(r, err, ALLOT_E_INVALID, "samples: empty array");
     if (n > UINT32_MAX / 4) return RERR(r, err, ALLOT_E_INVALID, "samples: too many samples");
-    if (reserve((void **)&r->samples, &r->samples_cap, n, sizeof *r->samples) ||
-        reserve((void **)&r->answers, &r->answers_cap, n, sizeof *r->answers))
+    /* The answer hash table has at least 2n slots; allot_reserve doubles from 16, so its capacity
+     * stays a power of two (intern_answer masks with it). */
+    if (allot_reserve((void **)&r->samples, &r->samples_cap, n, sizeof *r->samples) ||
+        allot_reserve((void **)&r->answers, &r->answers_cap, n, sizeof *r->answers) ||
+        allot_reserve((void **)&r->ans_slots, &r->ans_slots_cap, 2 * n, sizeof *r->ans_slots))
         return RERR(r, err, ALLOT_E_NOMEM, "out of memory");
-    size_t slots = 16;
-    while (slots < 2 * n) slots *= 2;
-    if (slots > r->ans_slots_cap) {
-        uint32_t *p = realloc(r->ans_slots, slots * sizeof *p);
-        if (!p) return RERR(r, err, ALLOT_E_NOMEM, "out of memory");
-        r->ans_slots = p;
-        r->ans_slots_cap = slots;
-    }
     memset(r->ans_slots, 0, r->ans_slots_cap * sizeof *r->ans_slots);
     size_t n_answers = 0, n_steps = 0, i = 0;
     long last_model = -1;
@@ -336,7 +308,7 @@ static allot_status parse_samples(allot_runs_reader *r, const cJSON *arr, allot_
                 return RERR(r, err, ALLOT_E_INVALID, "samples[%zu].step_scores: expected an array of numbers",
                             i);
             size_t ns = (size_t)cJSON_GetArraySize(ss);
-            if (reserve((void **)&r->steps, &r->steps_cap, n_steps + ns, sizeof *r->steps))
+            if (allot_reserve((void **)&r->steps, &r->steps_cap, n_steps + ns, sizeof *r->steps))
                 return RERR(r, err, ALLOT_E_NOMEM, "out of memory");
             size_t j = 0;
             for (const cJSON *v = ss->child; v; v = v->next, j++) {
@@ -372,20 +344,18 @@ static allot_status parse_tiers(allot_runs_reader *r, const cJSON *obj, allot_qu
                     free(names);
                     return RERR(r, err, ALLOT_E_INVALID, "tiers.%s: duplicate tier name", t->string);
                 }
-            size_t len = strlen(t->string) + 1;
-            names[i] = malloc(len);
+            names[i] = allot_strdup(t->string);
             if (!names[i]) {
                 for (size_t k = 0; k < i; k++) free(names[k]);
                 free(names);
                 return RERR(r, err, ALLOT_E_NOMEM, "out of memory");
             }
-            memcpy(names[i], t->string, len);
         }
         r->tier_names = names;
         r->n_tier_names = n;
         r->tier_names_line = r->lineno;
     }
-    if (reserve((void **)&r->tiers, &r->tiers_cap, r->n_tier_names, sizeof *r->tiers))
+    if (allot_reserve((void **)&r->tiers, &r->tiers_cap, r->n_tier_names, sizeof *r->tiers))
         return RERR(r, err, ALLOT_E_NOMEM, "out of memory");
     /* Every key must be one of the fixed names, each exactly once. */
     for (const cJSON *t = obj->child; t; t = t->next) {
@@ -469,7 +439,7 @@ static allot_status parse_line(allot_runs_reader *r, const char *text, size_t le
     if (feats) {
         if (!cJSON_IsObject(feats)) return RERR(r, err, ALLOT_E_INVALID, "features: expected an object");
         size_t n = (size_t)cJSON_GetArraySize(feats), i = 0;
-        if (reserve((void **)&r->feats, &r->feats_cap, n, sizeof *r->feats))
+        if (allot_reserve((void **)&r->feats, &r->feats_cap, n, sizeof *r->feats))
             return RERR(r, err, ALLOT_E_NOMEM, "out of memory");
         char field[ALLOT_ERROR_MSG_SIZE / 2];
         for (const cJSON *f = feats->child; f; f = f->next, i++) {
