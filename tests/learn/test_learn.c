@@ -25,6 +25,7 @@
 #include "learn_test_util.h"
 #include "linear_learner.h"
 #include "oracle.h"
+#include "seed.h"
 #include "xgb_learner.h"
 
 static void test_split(void) {
@@ -614,9 +615,64 @@ static void test_sha256(const char *dir) {
     CHECK(allot_learn_file_sha256("/nonexistent/x", hex, &err) == ALLOT_E_IO);
 }
 
+/* Seeds in text and JSON: the whole 64-bit range, numbers up to 2^53 and strings above. */
+static void test_seed_json(void) {
+    uint64_t v = 0;
+    CHECK(allot_seed_parse("0", &v) == 0 && v == 0);
+    CHECK(allot_seed_parse("007", &v) == 0 && v == 7);
+    CHECK(allot_seed_parse("18446744073709551615", &v) == 0 && v == UINT64_MAX);
+    v = 42;
+    const char *bad[] = {"",
+                         "-1",
+                         "+1",
+                         " 1",
+                         "1 ",
+                         "1x",
+                         "0x10",
+                         "1e3",
+                         "1.0",
+                         "18446744073709551616",
+                         "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECKF(allot_seed_parse(bad[i], &v) == -1 && v == 42, "'%s' accepted", bad[i]);
+    CHECK(allot_seed_parse(NULL, &v) == -1);
+
+    static const struct {
+        uint64_t seed;
+        const char *json;
+    } w[] = {{1, "{\"seed\":1}"},
+             {4294967296ULL, "{\"seed\":4294967296}"},
+             {1234567890123456ULL, "{\"seed\":1234567890123456}"}, /* cJSON's printer would round it */
+             {9007199254740992ULL, "{\"seed\":9007199254740992}"},
+             {9007199254740993ULL, "{\"seed\":\"9007199254740993\"}"},
+             {UINT64_MAX, "{\"seed\":\"18446744073709551615\"}"}};
+    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
+        cJSON *o = cJSON_CreateObject();
+        CHECK(allot_seed_add_to_object(o, "seed", w[i].seed) != NULL);
+        char *text = cJSON_PrintUnformatted(o);
+        CHECKF(!strcmp(text, w[i].json), "seed %llu written as %s", (unsigned long long)w[i].seed, text);
+        cJSON *back = cJSON_Parse(text);
+        v = 0;
+        CHECK(allot_seed_from_json(cJSON_GetObjectItem(back, "seed"), &v) == 0 && v == w[i].seed);
+        cJSON_Delete(back);
+        free(text);
+        cJSON_Delete(o);
+    }
+    const char *bad_json[] = {"-1",   "1.5",  "1e300", "9007199254740994", "\"-1\"", "\"x\"",
+                              "true", "null", "[1]"};
+    for (size_t i = 0; i < sizeof bad_json / sizeof bad_json[0]; i++) {
+        cJSON *j = cJSON_Parse(bad_json[i]);
+        v = 42;
+        CHECKF(allot_seed_from_json(j, &v) == -1 && v == 42, "seed %s accepted", bad_json[i]);
+        cJSON_Delete(j);
+    }
+    CHECK(allot_seed_from_json(NULL, &v) == -1);
+}
+
 int main(void) {
     char *dir = tu_tmpdir();
     test_sha256(dir);
+    test_seed_json();
     test_split();
     test_class_map();
     test_calibration();
