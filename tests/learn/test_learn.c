@@ -669,10 +669,43 @@ static void test_seed_json(void) {
     CHECK(allot_seed_from_json(NULL, &v) == -1);
 }
 
+/* A seed above 2^53 reaches the bundle's provenance exactly (as a string), and trains like any. */
+static void test_seed_provenance(const char *dir) {
+    char cpath[4096], b[4096];
+    snprintf(cpath, sizeof cpath, "%s/curves-seed.jsonl", dir);
+    snprintf(b, sizeof b, "%s/seed.json", dir);
+    allot_curves *c = tu_roundtrip(tu_make_curves(200, 1, 3), cpath);
+    static const uint64_t seeds[] = {9007199254740992ULL, 9007199254740993ULL, UINT64_MAX};
+    for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
+        allot_train_options o;
+        allot_train_options_default(&o);
+        o.budget = 4;
+        o.seed = seeds[i];
+        o.progress = 0;
+        allot_train_report r;
+        allot_error err = {0};
+        CHECKF(allot_train(c, cpath, &o, b, &r, &err) == ALLOT_OK, "%s", err.msg);
+        char *t = tu_slurp(b, NULL);
+        cJSON *root = cJSON_Parse(t);
+        cJSON *prov = cJSON_GetObjectItem(root, "provenance");
+        const cJSON *s1 = cJSON_GetObjectItem(prov, "seed");
+        const cJSON *s2 = cJSON_GetObjectItem(cJSON_GetObjectItem(prov, "split"), "seed");
+        CHECK(seeds[i] > ALLOT_SEED_JSON_NUMBER_MAX ? cJSON_IsString(s1) && cJSON_IsString(s2)
+                                                    : cJSON_IsNumber(s1) && cJSON_IsNumber(s2));
+        uint64_t v1 = 0, v2 = 0;
+        CHECK(allot_seed_from_json(s1, &v1) == 0 && v1 == seeds[i]);
+        CHECK(allot_seed_from_json(s2, &v2) == 0 && v2 == seeds[i]);
+        cJSON_Delete(root);
+        free(t);
+    }
+    allot_curves_free(c);
+}
+
 int main(void) {
     char *dir = tu_tmpdir();
     test_sha256(dir);
     test_seed_json();
+    test_seed_provenance(dir);
     test_split();
     test_class_map();
     test_calibration();
