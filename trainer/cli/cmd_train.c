@@ -145,7 +145,7 @@ static int set_option(train_cli *t, int ch, const char *arg) {
     static const char *const learners[] = {"xgboost", "liblinear", NULL};
     static const allot_learner_kind learner_of[] = {ALLOT_LEARNER_XGBOOST, ALLOT_LEARNER_LIBLINEAR};
     static const char *const rules[] = {"calibrated", "argmax", NULL};
-    static const allot_decision_rule rule_of[] = {ALLOT_DECISION_CALIBRATED, ALLOT_DECISION_ARGMAX};
+    static const allot_rule rule_of[] = {ALLOT_RULE_CALIBRATED, ALLOT_RULE_ARGMAX};
     static const char *const targets[] = {"tier", "value", NULL};
     static const allot_train_target target_of[] = {ALLOT_TARGET_TIER_LABEL, ALLOT_TARGET_TIER_VALUE};
     static const char *const weights[] = {"balanced", "none", NULL};
@@ -206,7 +206,7 @@ static void print_json(const train_cli *t, const allot_train_report *r) {
     cJSON_AddStringToObject(j, "learner", r->n_classes == 1 ? "constant" : lname);
     cJSON_AddNumberToObject(j, "budget", t->o.budget);
     cJSON_AddStringToObject(j, "target", t->o.target == ALLOT_TARGET_TIER_VALUE ? "value" : "tier");
-    cJSON_AddStringToObject(j, "rule", t->o.rule == ALLOT_DECISION_ARGMAX ? "argmax" : "calibrated");
+    cJSON_AddStringToObject(j, "rule", t->o.rule == ALLOT_RULE_ARGMAX ? "argmax" : "calibrated");
     cJSON_AddNumberToObject(j, "queries", (double)r->n_queries);
     cJSON_AddNumberToObject(j, "train", (double)r->n_train);
     cJSON_AddNumberToObject(j, "test", (double)r->n_test);
@@ -249,8 +249,8 @@ static void print_table(const train_cli *t, const allot_train_report *r) {
     printf("policy %s (%s%s, rule %s) trained on %zu of %zu queries (%zu held out), %zu tiers, %zu "
            "classes\n",
            t->out, lname, v ? " value regressors" : "",
-           v ? (t->o.rule == ALLOT_DECISION_ARGMAX ? "value, lambda 0" : "value")
-             : (t->o.rule == ALLOT_DECISION_ARGMAX ? "argmax" : "calibrated"),
+           v ? (t->o.rule == ALLOT_RULE_ARGMAX ? "value, lambda 0" : "value")
+             : (t->o.rule == ALLOT_RULE_ARGMAX ? "argmax" : "calibrated"),
            r->n_train, r->n_queries, r->n_test, r->n_tiers, r->n_classes);
     if (v)
         printf("(value target: 'argmax' = the value rule at lambda 0, 'calibrated' = at the calibrated "

@@ -157,7 +157,7 @@ allot_status allot_provenance_render(const allot_provenance *p, char **json, all
     allot_seed_add_to_object(prov, "seed", o->seed);
     cJSON_AddStringToObject(prov, "learner", o->learner == ALLOT_LEARNER_XGBOOST ? "xgboost" : "liblinear");
     cJSON_AddStringToObject(prov, "target", is_value(p) ? "value" : "tier");
-    cJSON_AddStringToObject(prov, "rule_option", o->rule == ALLOT_DECISION_ARGMAX ? "argmax" : "calibrated");
+    cJSON_AddStringToObject(prov, "rule_option", o->rule == ALLOT_RULE_ARGMAX ? "argmax" : "calibrated");
     add_learner_params(prov, p);
     add_split(prov, p);
     add_oracle(prov, p);

@@ -23,7 +23,7 @@ void allot_train_options_default(allot_train_options *o) {
     memset(o, 0, sizeof *o);
     o->budget = NAN;
     o->learner = ALLOT_LEARNER_XGBOOST;
-    o->rule = ALLOT_DECISION_CALIBRATED;
+    o->rule = ALLOT_RULE_CALIBRATED;
     o->test_fraction = 0.2;
     o->folds = 5;
     o->seed = 1;
@@ -155,11 +155,11 @@ static allot_status out_of_memory(allot_error *err) {
 /* The rule the bundle names and its price (the value target's "argmax" is the value rule at 0). */
 static allot_rule bundle_rule(const train_ctx *tc) {
     if (tc->value) return ALLOT_RULE_VALUE;
-    return tc->opt->rule == ALLOT_DECISION_ARGMAX ? ALLOT_RULE_ARGMAX : ALLOT_RULE_CALIBRATED;
+    return tc->opt->rule;
 }
 
 static double bundle_price(const train_ctx *tc) {
-    return tc->value && tc->opt->rule == ALLOT_DECISION_ARGMAX ? 0.0 : tc->rep.mu;
+    return tc->value && tc->opt->rule == ALLOT_RULE_ARGMAX ? 0.0 : tc->rep.mu;
 }
 
 static const char *rule_name(allot_rule rule) {
@@ -660,6 +660,10 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
     double t0 = allot_now_seconds();
     if (!(opt->budget >= 0) || !isfinite(opt->budget))
         return allot_error_set(err, ALLOT_E_ARGUMENT, "--budget must be a finite number >= 0");
+    if (opt->rule != ALLOT_RULE_CALIBRATED && opt->rule != ALLOT_RULE_ARGMAX)
+        return allot_error_set(err, ALLOT_E_ARGUMENT,
+                               "allot_train: rule %d: not ALLOT_RULE_CALIBRATED or ALLOT_RULE_ARGMAX",
+                               (int)opt->rule);
     if (curves->n_tiers < 1) return allot_error_set(err, ALLOT_E_INVALID, "%s: no tiers", curves_path);
 
     train_ctx tc;
