@@ -24,7 +24,51 @@
 #include "../common/check_continue.h"
 #include "dataset.h"
 #include "learn_test_util.h"
-#include "runtime_adapter.h"
+#include "allot/allot_policy.h"
+
+/* A bundle loaded by the runtime (allot_policy.h) with a workspace and room for the tier scores. */
+typedef struct bc_runtime {
+    allot_policy *p;
+    allot_workspace *ws;
+    double *tier_probs;
+} bc_runtime;
+
+__attribute__((unused)) static void bc_runtime_free(bc_runtime *rt) {
+    allot_workspace_free(rt->ws);
+    allot_policy_free(rt->p);
+    free(rt->tier_probs);
+    memset(rt, 0, sizeof *rt);
+}
+
+__attribute__((unused)) static allot_status bc_runtime_load(const char *path, bc_runtime *rt,
+                                                            allot_error *err) {
+    memset(rt, 0, sizeof *rt);
+    allot_status st = allot_policy_load_file(path, &rt->p, err);
+    if (st == ALLOT_OK) st = allot_workspace_create(rt->p, &rt->ws, err);
+    if (st == ALLOT_OK) rt->tier_probs = calloc(allot_policy_n_tiers(rt->p) + 1, sizeof *rt->tier_probs);
+    if (st == ALLOT_OK && !rt->tier_probs) st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    if (st != ALLOT_OK) bc_runtime_free(rt);
+    return st;
+}
+
+/* Decide one query with the bundle's rule and price; class_prob (may be NULL) receives the
+ * runtime's score of every class (probabilities, or predicted accuracies for value bundles). */
+__attribute__((unused)) static allot_status bc_runtime_predict(bc_runtime *rt, const char *prompt,
+                                                               const double *extras, size_t n_extras,
+                                                               size_t *tier, double *class_prob,
+                                                               allot_error *err) {
+    size_t T = allot_policy_n_tiers(rt->p);
+    allot_query_input q = {prompt, prompt ? strlen(prompt) : 0, n_extras ? extras : NULL, n_extras};
+    allot_decision d;
+    allot_status st = allot_policy_predict(rt->p, rt->ws, &q, NULL, rt->tier_probs, T, &d, err);
+    if (st != ALLOT_OK) return st;
+    *tier = d.tier;
+    for (size_t c = 0; class_prob && c < allot_policy_n_classes(rt->p); c++) {
+        long t = allot_policy_class_tier(rt->p, c);
+        class_prob[c] = t >= 0 && (size_t)t < T ? rt->tier_probs[t] : NAN;
+    }
+    return ALLOT_OK;
+}
 
 /* The raw text of the JSON object value of "key" (first occurrence), malloc'd. */
 static char *bc_raw_object(const char *doc, const char *key) {
@@ -132,11 +176,11 @@ static void bc_check_bundle(const char *bundle_path, const allot_curves *c, bc_r
     CHECK(allot_split_from_test_ids(c, ids, nt, &sp, &err) == ALLOT_OK);
     res->n_test = sp.n_test;
 
-    allot_rt_policy *rt = NULL;
-    CHECKF(allot_rt_load(bundle_path, &rt, &err) == ALLOT_OK, "%s", err.msg);
-    if (!rt) return;
-    const allot_featurizer *f = allot_rt_featurizer(rt);
-    size_t K = allot_rt_n_classes(rt), ne = allot_featurizer_n_extra(f);
+    bc_runtime rt;
+    CHECKF(bc_runtime_load(bundle_path, &rt, &err) == ALLOT_OK, "%s", err.msg);
+    if (!rt.p) return;
+    const allot_featurizer *f = allot_policy_featurizer(rt.p);
+    size_t K = allot_policy_n_classes(rt.p), ne = allot_featurizer_n_extra(f);
     allot_feature_matrix fm;
     int hashed = !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(cl, "input")), "dense+hashed");
     CHECK(allot_feature_matrix_build(f, c, hashed, &fm, &err) == ALLOT_OK);
@@ -147,16 +191,15 @@ static void bc_check_bundle(const char *bundle_path, const allot_curves *c, bc_r
     double *class_cost = malloc(K * sizeof *class_cost);
     int *class_tier = malloc(K * sizeof *class_tier);
     for (size_t k = 0; k < K; k++) {
-        class_tier[k] = (int)allot_rt_class_tier(rt, k);
-        class_cost[k] = allot_rt_tier_cost(rt, (size_t)class_tier[k]);
+        class_tier[k] = (int)allot_policy_class_tier(rt.p, k);
+        class_cost[k] = allot_policy_tier_cost(rt.p, (size_t)class_tier[k]);
     }
     for (size_t j = 0; j < sp.n_test; j++) {
         size_t i = sp.test_idx[j];
         CHECK(allot_curves_query_extras(f, c, i, extras, &err) == ALLOT_OK);
         const char *pr = c->prompts[i];
-        CHECKF(allot_rt_predict(rt, pr, pr ? strlen(pr) : 0, extras, ne, ALLOT_RT_BUNDLE_RULE, NAN,
-                                &rt_tier[j], rt_prob + j * K, &err) == ALLOT_OK,
-               "%s", err.msg);
+        CHECKF(bc_runtime_predict(&rt, pr, extras, ne, &rt_tier[j], rt_prob + j * K, &err) == ALLOT_OK, "%s",
+               err.msg);
     }
 
     if (res->value && !strcmp(res->kind, "xgboost")) {
@@ -287,8 +330,8 @@ static void bc_check_bundle(const char *bundle_path, const allot_curves *c, bc_r
     } else {
         for (size_t j = 0; j < sp.n_test * K; j++) lib_prob[j] = 1.0;
     }
-    int rule = allot_rt_rule(rt);
-    double mu = allot_rt_mu(rt);
+    allot_rule rule = allot_policy_rule(rt.p);
+    double mu = allot_policy_mu(rt.p);
     for (size_t j = 0; j < sp.n_test; j++) {
         for (size_t k = 0; k < K; k++) {
             double dlt = fabs(rt_prob[j * K + k] - lib_prob[j * K + k]);
@@ -296,7 +339,7 @@ static void bc_check_bundle(const char *bundle_path, const allot_curves *c, bc_r
             /* predicted accuracies must be the libraries' values bit for bit */
             if (res->value ? rt_prob[j * K + k] != lib_prob[j * K + k] : dlt > 1e-12) res->prob_mismatch++;
         }
-        size_t cls = allot_rt_rule_apply(rule, mu, lib_prob + j * K, class_cost, K);
+        size_t cls = allot_rule_apply(rule, mu, lib_prob + j * K, class_cost, K);
         if ((size_t)class_tier[cls] != rt_tier[j]) res->tier_mismatch++;
     }
     free(extras);
@@ -308,7 +351,7 @@ static void bc_check_bundle(const char *bundle_path, const allot_curves *c, bc_r
     free(ids);
     allot_feature_matrix_free(&fm);
     allot_split_free(&sp);
-    allot_rt_free(rt);
+    bc_runtime_free(&rt);
     cJSON_Delete(root);
     free(text);
 }

@@ -25,7 +25,11 @@
 #include "learn_test_util.h"
 #include "linear_learner.h"
 #include "oracle.h"
+#include "seed.h"
 #include "xgb_learner.h"
+
+/* The two rules a bundle may name, in the order of the tests' file names (p-L-0 is calibrated). */
+static const allot_rule rules[] = {ALLOT_RULE_CALIBRATED, ALLOT_RULE_ARGMAX};
 
 static void test_split(void) {
     allot_split a, b;
@@ -183,8 +187,7 @@ static void test_learners_direct(void) {
 }
 
 static void train_and_check(const allot_curves *c, const char *curves_path, const char *out,
-                            allot_learner_kind l, double budget, allot_decision_rule rule,
-                            allot_train_report *r) {
+                            allot_learner_kind l, double budget, allot_rule rule, allot_train_report *r) {
     allot_train_options o;
     allot_train_options_default(&o);
     o.budget = budget;
@@ -215,7 +218,7 @@ static void test_end_to_end(const char *dir) {
     for (int l = 0; l < 2; l++)
         for (int rule = 0; rule < 2; rule++) {
             snprintf(b1, sizeof b1, "%s/p-%d-%d.json", dir, l, rule);
-            train_and_check(c, cpath, b1, (allot_learner_kind)l, 4.0, (allot_decision_rule)rule, &r);
+            train_and_check(c, cpath, b1, (allot_learner_kind)l, 4.0, rules[rule], &r);
             CHECK(r.n_test == 100 && r.n_train == 400);
             CHECK(r.n_classes >= 2);
             CHECKF(r.cv_imitation > 0.3, "learner %d CV imitation %g", l, r.cv_imitation);
@@ -242,7 +245,7 @@ static void test_end_to_end(const char *dir) {
     snprintf(b2, sizeof b2, "%s/again.json", dir);
     for (int l = 0; l < 2; l++) {
         snprintf(b1, sizeof b1, "%s/p-%d-0.json", dir, l);
-        train_and_check(c, cpath, b2, (allot_learner_kind)l, 4.0, ALLOT_DECISION_CALIBRATED, &r);
+        train_and_check(c, cpath, b2, (allot_learner_kind)l, 4.0, ALLOT_RULE_CALIBRATED, &r);
         size_t l1 = 0, l2 = 0;
         char *x1 = tu_slurp(b1, &l1), *x2 = tu_slurp(b2, &l2);
         CHECKF(l1 == l2 && !memcmp(x1, x2, l1), "learner %d not deterministic", l);
@@ -285,7 +288,7 @@ static void test_end_to_end(const char *dir) {
     }
     /* a tiny budget: the oracle picks the cheapest tier only -> a constant policy */
     snprintf(b1, sizeof b1, "%s/const.json", dir);
-    train_and_check(c, cpath, b1, ALLOT_LEARNER_XGBOOST, 0.0, ALLOT_DECISION_CALIBRATED, &r);
+    train_and_check(c, cpath, b1, ALLOT_LEARNER_XGBOOST, 0.0, ALLOT_RULE_CALIBRATED, &r);
     CHECK(r.n_classes == 1);
     t = tu_slurp(b1, NULL);
     CHECK(t && strstr(t, "\"kind\":\"constant\"") != NULL);
@@ -326,7 +329,7 @@ static void test_two_classes(const char *dir) {
     allot_train_report r;
     for (int l = 0; l < 2; l++) {
         snprintf(b, sizeof b, "%s/two-%d.json", dir, l);
-        train_and_check(c, cpath, b, (allot_learner_kind)l, 6.0, ALLOT_DECISION_CALIBRATED, &r);
+        train_and_check(c, cpath, b, (allot_learner_kind)l, 6.0, ALLOT_RULE_CALIBRATED, &r);
         CHECK(r.n_classes == 2);
     }
     char *t = tu_slurp(b, NULL);
@@ -349,21 +352,21 @@ static void test_unpicked_tier(const char *dir) {
     allot_train_report r;
     for (int l = 0; l < 2; l++) {
         snprintf(b, sizeof b, "%s/unpicked-%d.json", dir, l);
-        train_and_check(c, cpath, b, (allot_learner_kind)l, 4.0, ALLOT_DECISION_CALIBRATED, &r);
+        train_and_check(c, cpath, b, (allot_learner_kind)l, 4.0, ALLOT_RULE_CALIBRATED, &r);
         CHECKF(r.n_classes >= 2 && r.n_classes <= 4, "%zu classes", r.n_classes);
-        allot_rt_policy *rt = NULL;
+        allot_policy *rt = NULL;
         allot_error err = {0};
-        REQUIRE_OK(allot_rt_load(b, &rt, &err));
-        CHECK(allot_rt_n_classes(rt) == r.n_classes && allot_rt_n_tiers(rt) == 5);
-        for (size_t k = 0; k < r.n_classes; k++) CHECK(allot_rt_class_tier(rt, k) != 1);
-        allot_rt_free(rt);
+        REQUIRE_OK(allot_policy_load_file(b, &rt, &err));
+        CHECK(allot_policy_n_classes(rt) == r.n_classes && allot_policy_n_tiers(rt) == 5);
+        for (size_t k = 0; k < r.n_classes; k++) CHECK(allot_policy_class_tier(rt, k) != 1);
+        allot_policy_free(rt);
     }
     allot_curves_free(c);
 }
 
 /* Train a value policy (defaults as the CLI's unless o is given) and check it against the libraries. */
 static void train_value_and_check(const allot_curves *c, const char *curves_path, const char *out,
-                                  allot_learner_kind l, double budget, allot_decision_rule rule,
+                                  allot_learner_kind l, double budget, allot_rule rule,
                                   const allot_train_options *given, allot_train_report *r) {
     allot_train_options o;
     if (given)
@@ -401,8 +404,7 @@ static void test_value(const char *dir) {
     for (int l = 0; l < 2; l++)
         for (int rule = 0; rule < 2; rule++) {
             snprintf(b1, sizeof b1, "%s/v-%d-%d.json", dir, l, rule);
-            train_value_and_check(c, cpath, b1, (allot_learner_kind)l, 4.0, (allot_decision_rule)rule, NULL,
-                                  &r);
+            train_value_and_check(c, cpath, b1, (allot_learner_kind)l, 4.0, rules[rule], NULL, &r);
             CHECK(r.n_test == 100 && r.n_train == 400 && r.n_classes == 5);
             CHECKF(r.mu >= 0, "lambda %g", r.mu);
             /* lambda is the smallest price meeting B on the out-of-fold predictions */
@@ -424,8 +426,8 @@ static void test_value(const char *dir) {
             CHECK(cJSON_GetObjectItem(cl, l ? "xgboost_per_tier" : "liblinear_per_tier") == NULL);
             CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(dec, "rule")), "value"));
             double lam = cJSON_GetNumberValue(cJSON_GetObjectItem(dec, "lambda"));
-            CHECKF(rule == ALLOT_DECISION_ARGMAX ? lam == 0 : lam == r.mu, "decision.lambda %g, trained %g",
-                   lam, r.mu);
+            CHECKF(rules[rule] == ALLOT_RULE_ARGMAX ? lam == 0 : lam == r.mu,
+                   "decision.lambda %g, trained %g", lam, r.mu);
             cJSON *prov = cJSON_GetObjectItem(root, "provenance");
             CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(prov, "target")), "value"));
             CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(prov, "validation"), "prob")) ==
@@ -437,7 +439,7 @@ static void test_value(const char *dir) {
     for (int l = 0; l < 2; l++) {
         snprintf(b1, sizeof b1, "%s/v-%d-0.json", dir, l);
         snprintf(b2, sizeof b2, "%s/v-again.json", dir);
-        train_value_and_check(c, cpath, b2, (allot_learner_kind)l, 4.0, ALLOT_DECISION_CALIBRATED, NULL, &r);
+        train_value_and_check(c, cpath, b2, (allot_learner_kind)l, 4.0, ALLOT_RULE_CALIBRATED, NULL, &r);
         size_t l1 = 0, l2 = 0;
         char *x1 = tu_slurp(b1, &l1), *x2 = tu_slurp(b2, &l2);
         CHECKF(l1 == l2 && !memcmp(x1, x2, l1), "value learner %d not deterministic", l);
@@ -480,7 +482,7 @@ static void test_value_uninformative(const char *dir) {
             o.xgb.early_stopping = 0;
             snprintf(b, sizeof b, "%s/flat-%d.json", dir, l);
             allot_train_report r;
-            train_value_and_check(c, cpath, b, (allot_learner_kind)l, B, ALLOT_DECISION_CALIBRATED, &o, &r);
+            train_value_and_check(c, cpath, b, (allot_learner_kind)l, B, ALLOT_RULE_CALIBRATED, &o, &r);
             /* the training pool's mean curve, from the bundle's split */
             char *t = tu_slurp(b, NULL);
             cJSON *root = cJSON_Parse(t);
@@ -514,13 +516,12 @@ static void test_value_uninformative(const char *dir) {
                     hi = h;
                 }
             /* every held-out query, through the runtime */
-            allot_rt_policy *rt = NULL;
-            REQUIRE_OK(allot_rt_load(b, &rt, &err));
+            bc_runtime rt;
+            REQUIRE_OK(bc_runtime_load(b, &rt, &err));
             size_t same = 0, first = 99;
             for (size_t j = 0; j < sp.n_test; j++) {
                 size_t i = sp.test_idx[j], tier = 99;
-                REQUIRE_OK(allot_rt_predict(rt, c->prompts[i], strlen(c->prompts[i]), NULL, 0,
-                                            ALLOT_RT_BUNDLE_RULE, NAN, &tier, NULL, &err));
+                REQUIRE_OK(bc_runtime_predict(&rt, c->prompts[i], NULL, 0, &tier, NULL, &err));
                 if (j == 0) first = tier;
                 same += tier == first;
             }
@@ -536,7 +537,7 @@ static void test_value_uninformative(const char *dir) {
                        "%s B=%g: held-out tier %zu, hull neighbours %d / %d", l ? "liblinear" : "xgboost", B,
                        first, lo, hi);
             }
-            allot_rt_free(rt);
+            bc_runtime_free(&rt);
             allot_split_free(&sp);
             free(ids);
             cJSON_Delete(root);
@@ -580,10 +581,10 @@ static void test_negative_mu(const char *dir) {
                    l ? "liblinear" : "xgboost", B, r.oof_cost_argmax, r.oof_cost_calibrated, r.mu,
                    r.test_cost_argmax, r.test_cost_calibrated);
             /* the bundle carries the negative mu and the runtime accepts it */
-            allot_rt_policy *rt = NULL;
-            REQUIRE_OK(allot_rt_load(b, &rt, &err));
-            CHECK(allot_rt_mu(rt) == r.mu);
-            allot_rt_free(rt);
+            allot_policy *rt = NULL;
+            REQUIRE_OK(allot_policy_load_file(b, &rt, &err));
+            CHECK(allot_policy_mu(rt) == r.mu);
+            allot_policy_free(rt);
         }
     }
     CHECKF(negative_seen > 0, "no case where a negative mu raised the spend");
@@ -614,9 +615,120 @@ static void test_sha256(const char *dir) {
     CHECK(allot_learn_file_sha256("/nonexistent/x", hex, &err) == ALLOT_E_IO);
 }
 
+/* Seeds in text and JSON: the whole 64-bit range, numbers up to 2^53 and strings above. */
+static void test_seed_json(void) {
+    uint64_t v = 0;
+    CHECK(allot_seed_parse("0", &v) == 0 && v == 0);
+    CHECK(allot_seed_parse("007", &v) == 0 && v == 7);
+    CHECK(allot_seed_parse("18446744073709551615", &v) == 0 && v == UINT64_MAX);
+    v = 42;
+    const char *bad[] = {"",
+                         "-1",
+                         "+1",
+                         " 1",
+                         "1 ",
+                         "1x",
+                         "0x10",
+                         "1e3",
+                         "1.0",
+                         "18446744073709551616",
+                         "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECKF(allot_seed_parse(bad[i], &v) == -1 && v == 42, "'%s' accepted", bad[i]);
+    CHECK(allot_seed_parse(NULL, &v) == -1);
+
+    static const struct {
+        uint64_t seed;
+        const char *json;
+    } w[] = {{1, "{\"seed\":1}"},
+             {4294967296ULL, "{\"seed\":4294967296}"},
+             {1234567890123456ULL, "{\"seed\":1234567890123456}"}, /* cJSON's printer would round it */
+             {9007199254740992ULL, "{\"seed\":9007199254740992}"},
+             {9007199254740993ULL, "{\"seed\":\"9007199254740993\"}"},
+             {UINT64_MAX, "{\"seed\":\"18446744073709551615\"}"}};
+    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
+        cJSON *o = cJSON_CreateObject();
+        CHECK(allot_seed_add_to_object(o, "seed", w[i].seed) != NULL);
+        char *text = cJSON_PrintUnformatted(o);
+        CHECKF(!strcmp(text, w[i].json), "seed %llu written as %s", (unsigned long long)w[i].seed, text);
+        cJSON *back = cJSON_Parse(text);
+        v = 0;
+        CHECK(allot_seed_from_json(cJSON_GetObjectItem(back, "seed"), &v) == 0 && v == w[i].seed);
+        cJSON_Delete(back);
+        free(text);
+        cJSON_Delete(o);
+    }
+    const char *bad_json[] = {"-1",   "1.5",  "1e300", "9007199254740994", "\"-1\"", "\"x\"",
+                              "true", "null", "[1]"};
+    for (size_t i = 0; i < sizeof bad_json / sizeof bad_json[0]; i++) {
+        cJSON *j = cJSON_Parse(bad_json[i]);
+        v = 42;
+        CHECKF(allot_seed_from_json(j, &v) == -1 && v == 42, "seed %s accepted", bad_json[i]);
+        cJSON_Delete(j);
+    }
+    CHECK(allot_seed_from_json(NULL, &v) == -1);
+}
+
+/* A seed above 2^53 reaches the bundle's provenance exactly (as a string), and trains like any. */
+static void test_seed_provenance(const char *dir) {
+    char cpath[4096], b[4096];
+    snprintf(cpath, sizeof cpath, "%s/curves-seed.jsonl", dir);
+    snprintf(b, sizeof b, "%s/seed.json", dir);
+    allot_curves *c = tu_roundtrip(tu_make_curves(200, 1, 3), cpath);
+    static const uint64_t seeds[] = {9007199254740992ULL, 9007199254740993ULL, UINT64_MAX};
+    for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
+        allot_train_options o;
+        allot_train_options_default(&o);
+        o.budget = 4;
+        o.seed = seeds[i];
+        o.progress = 0;
+        allot_train_report r;
+        allot_error err = {0};
+        CHECKF(allot_train(c, cpath, &o, b, &r, &err) == ALLOT_OK, "%s", err.msg);
+        char *t = tu_slurp(b, NULL);
+        cJSON *root = cJSON_Parse(t);
+        cJSON *prov = cJSON_GetObjectItem(root, "provenance");
+        const cJSON *s1 = cJSON_GetObjectItem(prov, "seed");
+        const cJSON *s2 = cJSON_GetObjectItem(cJSON_GetObjectItem(prov, "split"), "seed");
+        CHECK(seeds[i] > ALLOT_SEED_JSON_NUMBER_MAX ? cJSON_IsString(s1) && cJSON_IsString(s2)
+                                                    : cJSON_IsNumber(s1) && cJSON_IsNumber(s2));
+        uint64_t v1 = 0, v2 = 0;
+        CHECK(allot_seed_from_json(s1, &v1) == 0 && v1 == seeds[i]);
+        CHECK(allot_seed_from_json(s2, &v2) == 0 && v2 == seeds[i]);
+        cJSON_Delete(root);
+        free(t);
+    }
+    allot_curves_free(c);
+}
+
+/* allot_train_options.rule takes the runtime's ALLOT_RULE_CALIBRATED or ALLOT_RULE_ARGMAX only. */
+static void test_rule_option(const char *dir) {
+    char cpath[4096], b[4096];
+    snprintf(cpath, sizeof cpath, "%s/curves-rule.jsonl", dir);
+    snprintf(b, sizeof b, "%s/rule.json", dir);
+    allot_curves *c = tu_roundtrip(tu_make_curves(100, 1, 4), cpath);
+    allot_train_options o;
+    allot_train_options_default(&o);
+    CHECK(o.rule == ALLOT_RULE_CALIBRATED);
+    o.budget = 4;
+    o.progress = 0;
+    allot_train_report r;
+    allot_error err = {0};
+    static const int bad[] = {ALLOT_RULE_VALUE, -1, 7};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        o.rule = (allot_rule)bad[i];
+        CHECKF(allot_train(c, cpath, &o, b, &r, &err) == ALLOT_E_ARGUMENT, "rule %d accepted", bad[i]);
+        CHECK(access(b, F_OK) != 0);
+    }
+    allot_curves_free(c);
+}
+
 int main(void) {
     char *dir = tu_tmpdir();
     test_sha256(dir);
+    test_seed_json();
+    test_seed_provenance(dir);
+    test_rule_option(dir);
     test_split();
     test_class_map();
     test_calibration();

@@ -1,9 +1,15 @@
 /*
  * cli.h - the `allot` command-line tool: one subcommand per pipeline stage.
  *
- * Each subcommand lives in its own cmd_<name>.c, parses its options with getopt_long, calls the
- * stage's library and prints a table (or, with --json, exactly one JSON document on stdout with the
- * same figures). Errors go to stderr as "allot <cmd>: <message>".
+ * Each subcommand lives in its own cmd_<name>.c, parses its options with getopt_long (option
+ * values through cli_opts.h), calls the stage's library and prints a table (or, with --json,
+ * exactly one JSON document on stdout with the same figures). Errors go to stderr as
+ * "allot <cmd>: <message>"; a bad option value is named with the value:
+ * "allot train: --seed: not an unsigned 64-bit integer: '-1'".
+ *
+ * Conventions every subcommand follows: its help starts with "Usage: allot <cmd> ...", lists its
+ * options under "Options:" and ends with the exit-code paragraph (allot_cli_help); -h/--help,
+ * -V/--version ("allot <cmd> <version>") and, where there is an --out, -o.
  *
  * Exit codes (documented in README.md and every --help):
  *   0  success
@@ -41,6 +47,10 @@ int allot_cli_usage_error(const char *cmd, const char *message);
 int allot_cli_bad_option(const char *cmd, int opt, char **argv);
 /** The exit-code paragraph every --help ends with. */
 extern const char allot_cli_exit_codes_help[];
+/** Print a subcommand's help text and then the exit-code paragraph on stdout; returns ALLOT_EXIT_OK. */
+int allot_cli_help(const char *text);
+/** Print "allot <cmd> <version>" (allot_version_string()) on stdout; returns ALLOT_EXIT_OK. */
+int allot_cli_version(const char *cmd);
 
 /* Subcommands: argv[0] is the subcommand name. */
 int allot_cmd_curves(int argc, char **argv);

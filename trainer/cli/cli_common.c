@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "allot/allot.h"
 #include "cli.h"
 
 const char allot_cli_exit_codes_help[] =
@@ -40,4 +41,15 @@ int allot_cli_bad_option(const char *cmd, int opt, char **argv) {
     else
         snprintf(msg, sizeof msg, "unknown or incomplete option %s", arg);
     return allot_cli_usage_error(cmd, msg);
+}
+
+int allot_cli_help(const char *text) {
+    fputs(text, stdout);
+    fputs(allot_cli_exit_codes_help, stdout);
+    return ALLOT_EXIT_OK;
+}
+
+int allot_cli_version(const char *cmd) {
+    printf("allot %s %s\n", cmd, allot_version_string());
+    return ALLOT_EXIT_OK;
 }

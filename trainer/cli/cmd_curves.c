@@ -1,6 +1,5 @@
 /* allot curves - per-query accuracy-versus-cost curves over a tier set (docs/curves-format.md). */
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdint.h>
@@ -9,7 +8,11 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_opts.h"
 #include "curves.h"
+#include "seed.h"
+
+static const char *const CMD = "curves";
 
 static const char curves_usage[] =
     "Usage: allot curves [options] RUNS.jsonl\n"
@@ -28,7 +31,7 @@ static const char curves_usage[] =
     "  --tiers-file FILE   tier set from a JSON file "
     "({\"tiers\":[{\"model\":..,\"rule\":..,\"k\":..,\"agg\":..}]})\n"
     "                      Without --tiers/--tiers-file the input must hold precomputed `tiers`.\n"
-    "  --out FILE          write the curves file (atomically; nothing is left behind on error)\n"
+    "  -o, --out FILE      write the curves file (atomically; nothing is left behind on error)\n"
     "  --seed N            permutation seed for majority/vote (default 1)\n"
     "  --permutations N    permutations for majority/vote, >= 2 (default 256)\n"
     "  --exact-subsets N   majority/vote: average over every k-subset exactly when there are at\n"
@@ -36,18 +39,9 @@ static const char curves_usage[] =
     "  --cap-k             cap a k larger than a query's pool to the pool size (default: error)\n"
     "  --json              print one JSON document on stdout instead of the table\n"
     "  --quiet             no progress on stderr\n"
-    "  --help              this text\n"
+    "  -h, --help          this text\n"
+    "  -V, --version       print the version\n"
     "\n";
-
-static int parse_u64(const char *s, uint64_t *out) {
-    if (!s || !*s || *s == '-' || *s == '+') return -1;
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end) return -1;
-    *out = (uint64_t)v;
-    return 0;
-}
 
 int allot_cmd_curves(int argc, char **argv) {
     static const struct option opts[] = {{"tiers", required_argument, NULL, 't'},
@@ -60,51 +54,44 @@ int allot_cmd_curves(int argc, char **argv) {
                                          {"json", no_argument, NULL, 'j'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
+                                         {"version", no_argument, NULL, 'V'},
                                          {NULL, 0, NULL, 0}};
     const char *spec = NULL, *tiers_file = NULL, *out_path = NULL;
-    int json = 0, quiet = 0;
+    int json = 0, quiet = 0, bad;
+    uint64_t count;
     allot_curves_options opt;
     allot_curves_options_default(&opt);
     optind = 1;
     opterr = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":hVo:", opts, NULL)) != -1) {
         switch (ch) {
         case 't': spec = optarg; break;
         case 'T': tiers_file = optarg; break;
         case 'o': out_path = optarg; break;
         case 's':
-            if (parse_u64(optarg, &opt.seed))
-                return allot_cli_usage_error("curves", "--seed needs an unsigned integer");
+            if ((bad = allot_opt_seed(CMD, "--seed", optarg, &opt.seed))) return bad;
             break;
-        case 'p': {
-            uint64_t v;
-            if (parse_u64(optarg, &v) || v < 2 || v > 100000000)
-                return allot_cli_usage_error("curves", "--permutations needs an integer in [2, 100000000]");
-            opt.permutations = (int)v;
+        case 'p':
+            if ((bad = allot_opt_count(CMD, "--permutations", optarg, 2, 100000000, &count))) return bad;
+            opt.permutations = (int)count;
             break;
-        }
-        case 'x': {
-            uint64_t v;
-            if (parse_u64(optarg, &v) || v > 100000000)
-                return allot_cli_usage_error("curves", "--exact-subsets needs an integer in [0, 100000000]");
-            opt.max_exact_subsets = (long)v;
+        case 'x':
+            if ((bad = allot_opt_count(CMD, "--exact-subsets", optarg, 0, 100000000, &count))) return bad;
+            opt.max_exact_subsets = (long)count;
             break;
-        }
         case 'c': opt.cap_k = 1; break;
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
-        case 'h':
-            fputs(curves_usage, stdout);
-            fputs(allot_cli_exit_codes_help, stdout);
-            return ALLOT_EXIT_OK;
-        default: return allot_cli_bad_option("curves", ch, argv);
+        case 'h': return allot_cli_help(curves_usage);
+        case 'V': return allot_cli_version(CMD);
+        default: return allot_cli_bad_option(CMD, ch, argv);
         }
     }
     if (optind != argc - 1)
-        return allot_cli_usage_error("curves", optind >= argc ? "missing RUNS.jsonl"
-                                                              : "exactly one RUNS.jsonl expected");
-    if (spec && tiers_file) return allot_cli_usage_error("curves", "give --tiers or --tiers-file, not both");
+        return allot_cli_usage_error(CMD, optind >= argc ? "missing RUNS.jsonl"
+                                                         : "exactly one RUNS.jsonl expected");
+    if (spec && tiers_file) return allot_cli_usage_error(CMD, "give --tiers or --tiers-file, not both");
     const char *runs = argv[optind];
     opt.progress = !quiet;
 
@@ -113,18 +100,18 @@ int allot_cmd_curves(int argc, char **argv) {
     allot_status st = ALLOT_OK;
     if (spec) {
         st = allot_tier_set_parse(spec, &ts, &err);
-        if (st) return allot_cli_usage_error("curves", err.msg);
+        if (st) return allot_cli_usage_error(CMD, err.msg);
     } else if (tiers_file) {
         st = allot_tier_set_load(tiers_file, &ts, &err);
-        if (st) return allot_cli_fail("curves", &err);
+        if (st) return allot_cli_fail(CMD, &err);
     }
     allot_curves *c = NULL;
     st = allot_curves_compute(runs, &ts, &opt, &c, &err);
     allot_tier_set_free(&ts);
-    if (st) return allot_cli_fail("curves", &err);
+    if (st) return allot_cli_fail(CMD, &err);
     if (out_path && (st = allot_curves_write(c, out_path, &err))) {
         allot_curves_free(c);
-        return allot_cli_fail("curves", &err);
+        return allot_cli_fail(CMD, &err);
     }
 
     size_t n = c->n_queries, T = c->n_tiers;
@@ -137,7 +124,7 @@ int allot_cmd_curves(int argc, char **argv) {
         free(se_of_mean);
         allot_curves_free(c);
         allot_error_set(&err, ALLOT_E_NOMEM, "out of memory");
-        return allot_cli_fail("curves", &err);
+        return allot_cli_fail(CMD, &err);
     }
     for (size_t i = 0; i < n; i++)
         for (size_t t = 0; t < T; t++) {
@@ -163,7 +150,7 @@ int allot_cmd_curves(int argc, char **argv) {
         else
             cJSON_AddNullToObject(doc, "out");
         cJSON_AddNumberToObject(doc, "n_queries", (double)n);
-        cJSON_AddNumberToObject(doc, "seed", (double)c->seed);
+        allot_seed_add_to_object(doc, "seed", c->seed);
         cJSON_AddNumberToObject(doc, "permutations", c->permutations);
         cJSON_AddNumberToObject(doc, "max_exact_subsets", (double)c->max_exact_subsets);
         cJSON_AddBoolToObject(doc, "cap_k", c->cap_k);

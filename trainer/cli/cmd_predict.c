@@ -11,40 +11,38 @@
 
 #include "allot/allot.h"
 #include "cli.h"
+#include "cli_opts.h"
 
 static const char *const CMD = "predict";
 
-static void usage(FILE *out) {
-    fprintf(
-        out,
-        "usage: allot predict --model POLICY [--mu X] [--rule argmax|calibrated|value] [--json] [INPUT]\n"
-        "\n"
-        "Decide the compute tier of every query of INPUT (labelled-runs JSONL; '-' or absent = stdin)\n"
-        "with the policy bundle POLICY (written by 'allot train', docs/policy-bundle.md). Each input\n"
-        "line needs `id` and `prompt`; the record's `features` / `meta` fields supply the policy's\n"
-        "extra features (absent = missing). Other fields (samples, tiers, gold) are ignored.\n"
-        "\n"
-        "Output: one line per query, in input order.\n"
-        "  default  tab-separated: id, tier name, tier index, expected cost, probabilities of every\n"
-        "           tier in tier order (comma-separated); value policies (classifier.target\n"
-        "           \"value\"): the predicted accuracy of every tier instead, expected cost NaN\n"
-        "  --json   one JSON object per line (JSON Lines): {\"id\", \"tier\", \"tier_index\", \"cost\",\n"
-        "           \"expected_cost\", \"probability\", \"rule\", \"mu\", \"probabilities\": {tier: p}};\n"
-        "           value policies: \"accuracy\" (the chosen tier's predicted accuracy) and\n"
-        "           \"accuracies\": {tier: predicted accuracy} instead, \"expected_cost\" null,\n"
-        "           \"mu\" = the value rule's lambda\n"
-        "\n"
-        "options:\n"
-        "  -m, --model POLICY   the policy bundle (required)\n"
-        "      --mu X           price X, any finite number (overrides the bundle): the calibrated\n"
-        "                       rule's mu (X < 0 spends more than argmax) or the value rule's lambda;\n"
-        "                       selects the calibrated rule unless --rule or the bundle says value\n"
-        "      --rule R         argmax, calibrated or value (default: the bundle's decision.rule)\n"
-        "      --json           JSON Lines output\n"
-        "  -h, --help           this help\n"
-        "\n%s",
-        allot_cli_exit_codes_help);
-}
+static const char predict_usage[] =
+    "Usage: allot predict --model POLICY [--mu X] [--rule argmax|calibrated|value] [--json] [INPUT]\n"
+    "\n"
+    "Decide the compute tier of every query of INPUT (labelled-runs JSONL; '-' or absent = stdin)\n"
+    "with the policy bundle POLICY (written by 'allot train', docs/policy-bundle.md). Each input\n"
+    "line needs `id` and `prompt`; the record's `features` / `meta` fields supply the policy's\n"
+    "extra features (absent = missing). Other fields (samples, tiers, gold) are ignored.\n"
+    "\n"
+    "Output: one line per query, in input order.\n"
+    "  default  tab-separated: id, tier name, tier index, expected cost, probabilities of every\n"
+    "           tier in tier order (comma-separated); value policies (classifier.target\n"
+    "           \"value\"): the predicted accuracy of every tier instead, expected cost NaN\n"
+    "  --json   one JSON object per line (JSON Lines): {\"id\", \"tier\", \"tier_index\", \"cost\",\n"
+    "           \"expected_cost\", \"probability\", \"rule\", \"mu\", \"probabilities\": {tier: p}};\n"
+    "           value policies: \"accuracy\" (the chosen tier's predicted accuracy) and\n"
+    "           \"accuracies\": {tier: predicted accuracy} instead, \"expected_cost\" null,\n"
+    "           \"mu\" = the value rule's lambda\n"
+    "\n"
+    "Options:\n"
+    "  -m, --model POLICY   the policy bundle (required)\n"
+    "      --mu X           price X, any finite number (overrides the bundle): the calibrated\n"
+    "                       rule's mu (X < 0 spends more than argmax) or the value rule's lambda;\n"
+    "                       selects the calibrated rule unless --rule or the bundle says value\n"
+    "      --rule R         argmax, calibrated or value (default: the bundle's decision.rule)\n"
+    "      --json           JSON Lines output\n"
+    "  -h, --help           this text\n"
+    "  -V, --version        print the version\n"
+    "\n";
 
 /* Print a JSON string literal (UTF-8 passed through, control characters escaped). */
 static void put_json_string(FILE *out, const char *s) {
@@ -152,40 +150,36 @@ static int predict_line(predict_ctx *c, const char *input, size_t lineno, const 
 }
 
 int allot_cmd_predict(int argc, char **argv) {
-    static const struct option longopts[] = {
-        {"model", required_argument, NULL, 'm'}, {"mu", required_argument, NULL, 'u'},
-        {"rule", required_argument, NULL, 'r'},  {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"model", required_argument, NULL, 'm'},
+                                             {"mu", required_argument, NULL, 'u'},
+                                             {"rule", required_argument, NULL, 'r'},
+                                             {"json", no_argument, NULL, 'j'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"version", no_argument, NULL, 'V'},
+                                             {NULL, 0, NULL, 0}};
+    static const char *const rules[] = {"argmax", "calibrated", "value", NULL};
+    static const int rule_of[] = {ALLOT_RULE_ARGMAX, ALLOT_RULE_CALIBRATED, ALLOT_RULE_VALUE};
     const char *model = NULL;
     int json = 0, rule = -1;
     double mu = NAN; /* NaN: the bundle's price */
     int mu_given = 0;
-    int c;
+    int c, k, bad;
     optind = 1;
     opterr = 0; /* allot_cli_bad_option reports rejected options */
-    while ((c = getopt_long(argc, argv, "m:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":m:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
-        case 'u': {
-            char *end;
-            mu = strtod(optarg, &end);
-            if (end == optarg || *end || !isfinite(mu))
-                return allot_cli_usage_error(CMD, "--mu needs a finite number");
+        case 'u':
+            if ((bad = allot_opt_number(CMD, "--mu", optarg, ALLOT_OPT_FINITE, &mu))) return bad;
             mu_given = 1;
             break;
-        }
         case 'r':
-            if (!strcmp(optarg, "argmax"))
-                rule = ALLOT_RULE_ARGMAX;
-            else if (!strcmp(optarg, "calibrated"))
-                rule = ALLOT_RULE_CALIBRATED;
-            else if (!strcmp(optarg, "value"))
-                rule = ALLOT_RULE_VALUE;
-            else
-                return allot_cli_usage_error(CMD, "--rule must be argmax, calibrated or value");
+            if ((bad = allot_opt_choice(CMD, "--rule", optarg, rules, &k))) return bad;
+            rule = rule_of[k];
             break;
         case 'j': json = 1; break;
-        case 'h': usage(stdout); return ALLOT_EXIT_OK;
+        case 'h': return allot_cli_help(predict_usage);
+        case 'V': return allot_cli_version(CMD);
         default: return allot_cli_bad_option(CMD, c, argv);
         }
     }

@@ -9,7 +9,10 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "cli_opts.h"
 #include "replay.h"
+
+static const char *const CMD = "replay";
 
 static const char replay_usage[] =
     "Usage: allot replay RUNS.jsonl --budget B [options]\n"
@@ -50,65 +53,14 @@ static const char replay_usage[] =
     "                      replayed queries too: replay held-out data for an honest figure\n"
     "  --heldout-only      replay (every method) only on the queries the bundle lists as held out\n"
     "                      from its training (provenance.split.test_ids of `allot train`)\n"
-    "  --out DIR           write DIR/table.md, DIR/table.json and the figures (gnuplot; the .dat and\n"
+    "  -o, --out DIR       write DIR/table.md, DIR/table.json and the figures (gnuplot; the .dat and\n"
     "                      .gp scripts are saved beside): accuracy_vs_budget, coverage_vs_budget,\n"
     "                      spend_per_bucket (at --budget, or the sweep budget nearest 8)\n"
     "  --json              print one JSON document on stdout instead of the table\n"
     "  --quiet             no progress on stderr\n"
-    "  --help              this text\n"
+    "  -h, --help          this text\n"
+    "  -V, --version       print the version\n"
     "\n";
-
-static int parse_double(const char *s, double *out) {
-    if (!s || !*s) return -1;
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || !isfinite(v)) return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_int(const char *s, long lo, long hi, int *out) {
-    if (!s || !*s) return -1;
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v < lo || v > hi) return -1;
-    *out = (int)v;
-    return 0;
-}
-
-/* Comma list of budgets > 0. */
-static int parse_budgets(const char *s, double **out, size_t *n) {
-    size_t cap = 1;
-    for (const char *c = s; *c; c++) cap += *c == ',';
-    double *b = malloc(cap * sizeof *b);
-    if (!b) return -1;
-    char *copy = malloc(strlen(s) + 1);
-    if (!copy) {
-        free(b);
-        return -1;
-    }
-    strcpy(copy, s);
-    size_t k = 0;
-    int bad = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        double v;
-        if (parse_double(tok, &v) != 0 || !(v > 0))
-            bad = 1;
-        else
-            b[k++] = v;
-    }
-    free(copy);
-    if (bad || k == 0) {
-        free(b);
-        return -1;
-    }
-    *out = b;
-    *n = k;
-    return 0;
-}
 
 /* Digits, dots and commas only, starting with a digit: a budget list rather than a file name. */
 static int looks_like_budgets(const char *s) {
@@ -116,6 +68,180 @@ static int looks_like_budgets(const char *s) {
     for (; *s; s++)
         if (!((*s >= '0' && *s <= '9') || *s == '.' || *s == ',')) return 0;
     return 1;
+}
+
+/* The parsed command line. */
+typedef struct replay_cli {
+    allot_replay_options o;
+    double budget; /* NaN: --sweep */
+    int sweep, shuffles, json, quiet, heldout;
+    const char *sweep_list, *methods, *model, *policy, *out_dir;
+} replay_cli;
+
+/* The allocation methods' parameters. */
+static int set_method_option(replay_cli *r, int ch, const char *arg) {
+    static const char *const units[] = {"samples", "cost", NULL};
+    static const allot_replay_unit unit_of[] = {ALLOT_REPLAY_UNIT_SAMPLES, ALLOT_REPLAY_UNIT_COST};
+    static const char *const rewards[] = {"correct", "score", NULL};
+    static const allot_replay_reward reward_of[] = {ALLOT_REPLAY_REWARD_CORRECT, ALLOT_REPLAY_REWARD_SCORE};
+    static const char *const selects[] = {"majority", "best", NULL};
+    static const allot_replay_select select_of[] = {ALLOT_REPLAY_SELECT_MAJORITY, ALLOT_REPLAY_SELECT_BEST};
+    allot_replay_options *o = &r->o;
+    int k = 0, rc = 0;
+    switch (ch) {
+    case 'u':
+        if (!(rc = allot_opt_choice(CMD, "--budget-unit", arg, units, &k))) o->unit = unit_of[k];
+        return rc;
+    case 'r':
+        if (!(rc = allot_opt_choice(CMD, "--reward", arg, rewards, &k))) o->reward = reward_of[k];
+        return rc;
+    case 'l':
+        if (!(rc = allot_opt_choice(CMD, "--select", arg, selects, &k))) o->select = select_of[k];
+        return rc;
+    case 'K': return allot_opt_int(CMD, "--K", arg, 1, 1000000, &o->K);
+    case 'g': return allot_opt_number(CMD, "--gamma", arg, ALLOT_OPT_FINITE, &o->gamma);
+    case 'c': return allot_opt_number(CMD, "--ucb-c", arg, ALLOT_OPT_NONNEG, &o->ucb_c);
+    case 'f': return allot_opt_number(CMD, "--pick-frac", arg, ALLOT_OPT_FRACTION, &o->pick_frac);
+    case 'a':
+        return allot_opt_number(CMD, "--ac-threshold", arg, (allot_opt_range){0, 1, 1, 1}, &o->ac_threshold);
+    case 'A': return allot_opt_int(CMD, "--ac-max", arg, 1, 1000000, &o->ac_max);
+    case 'w': return allot_opt_int(CMD, "--window", arg, 1, 1000000, &o->es_window);
+    case 'E': return allot_opt_int(CMD, "--es-max", arg, 1, 1000000, &o->es_max);
+    case 'd': return allot_opt_seed(CMD, "--seed", arg, &o->seed);
+    }
+    return allot_cli_usage_error(CMD, "internal: unhandled option");
+}
+
+/* One option's value (0, or the usage error's exit code). --sweep's list may also be the next
+ * word (argv[optind]) when that is a budget list. */
+static int set_option(replay_cli *r, int ch, const char *arg, int argc, char **argv) {
+    switch (ch) {
+    case 'b': return allot_opt_number(CMD, "--budget", arg, ALLOT_OPT_POSITIVE, &r->budget);
+    case 'S':
+        r->sweep = 1;
+        r->sweep_list = arg;
+        if (!arg && optind < argc && looks_like_budgets(argv[optind])) r->sweep_list = argv[optind++];
+        return 0;
+    case 'm': r->methods = arg; return 0;
+    case 's': return allot_opt_int(CMD, "--shuffles", arg, 0, 100000, &r->shuffles);
+    case 'M': r->model = arg; return 0;
+    case 'P': r->policy = arg; return 0;
+    case 'o': r->out_dir = arg; return 0;
+    case 'j': r->json = 1; return 0;
+    case 'q': r->quiet = 1; return 0;
+    case 'H': r->heldout = 1; return 0;
+    }
+    return set_method_option(r, ch, arg);
+}
+
+/* Which methods run (--methods, or all but policy; policy too when a bundle is given). */
+static int method_flags(const replay_cli *r, int *mflags) {
+    if (!r->methods) {
+        for (int m = 0; m < ALLOT_REPLAY_N_METHODS; m++) mflags[m] = m != ALLOT_REPLAY_POLICY;
+        if (r->policy) mflags[ALLOT_REPLAY_POLICY] = 1;
+    } else {
+        char **items = NULL;
+        size_t n = 0;
+        int rc = allot_opt_list(CMD, "--methods", r->methods, 0, &items, &n);
+        for (size_t i = 0; !rc && i < n; i++) {
+            int m = allot_replay_method_parse(items[i]);
+            if (m < 0) {
+                char msg[160];
+                snprintf(msg, sizeof msg, "--methods: unknown method '%.60s'", items[i]);
+                rc = allot_cli_usage_error(CMD, msg);
+                break;
+            }
+            mflags[m] = 1;
+            if (m == ALLOT_REPLAY_ORACLE) mflags[ALLOT_REPLAY_ORACLE_COVERAGE] = 1;
+        }
+        allot_opt_list_free(items, n);
+        if (rc) return rc;
+    }
+    if (mflags[ALLOT_REPLAY_POLICY] && !r->policy)
+        return allot_cli_usage_error(CMD, "method policy needs --policy BUNDLE");
+    if (r->heldout && !r->policy) return allot_cli_usage_error(CMD, "--heldout-only needs --policy BUNDLE");
+    mflags[ALLOT_REPLAY_UNIFORM] = 1; /* the efficiency ratios are against uniform */
+    return 0;
+}
+
+/* The budgets: --sweep's list (default 1,2,4,8,16,32) or the one --budget. */
+static int budgets_of(const replay_cli *r, double **budgets, size_t *nb) {
+    if (r->sweep)
+        return allot_opt_number_list(CMD, "--sweep", r->sweep_list ? r->sweep_list : "1,2,4,8,16,32",
+                                     ALLOT_OPT_POSITIVE, 0, budgets, nb);
+    *budgets = malloc(sizeof **budgets);
+    if (!*budgets) return ALLOT_EXIT_INTERNAL;
+    (*budgets)[0] = r->budget;
+    *nb = 1;
+    return 0;
+}
+
+/* --heldout-only: keep only the queries the bundle lists as held out from its training. */
+static allot_status keep_heldout(const replay_cli *r, const char *runs, allot_replay_pools *pools,
+                                 allot_error *err) {
+    char **ids = NULL;
+    size_t n_ids = 0, kept = 0;
+    allot_status st = allot_replay_policy_heldout_ids(r->policy, &ids, &n_ids, err);
+    if (st == ALLOT_OK && n_ids == 0)
+        st = allot_error_set(err, ALLOT_E_INVALID, "%s: provenance.split.test_ids: missing or empty",
+                             r->policy);
+    if (st == ALLOT_OK) st = allot_replay_pools_keep(pools, (const char *const *)ids, n_ids, &kept, err);
+    for (size_t k = 0; k < n_ids; k++) free(ids[k]);
+    free(ids);
+    if (st == ALLOT_OK && kept == 0)
+        st = allot_error_set(err, ALLOT_E_INVALID, "%s: none of the bundle's held-out ids is in %s",
+                             r->policy, runs);
+    if (st == ALLOT_OK && !r->quiet)
+        fprintf(stderr, "allot replay: %zu held-out queries of the bundle kept\n", kept);
+    return st;
+}
+
+/* Load the pools (and the policy), replay every budget into rep. */
+static allot_status replay_all(replay_cli *r, const char *runs, const int *mflags, const double *budgets,
+                               size_t nb, allot_replay_report *rep, allot_error *err) {
+    allot_replay_pools pools;
+    allot_status st = allot_replay_pools_load(runs, r->model, &pools, err);
+    if (st != ALLOT_OK) return st;
+    allot_replay_policy *pol = NULL;
+    if (r->o.reward == ALLOT_REPLAY_REWARD_SCORE && !pools.has_scores)
+        st =
+            allot_error_set(err, ALLOT_E_INVALID, "%s: --reward score needs a `score` on every sample", runs);
+    if (st == ALLOT_OK && r->heldout) st = keep_heldout(r, runs, &pools, err);
+    if (st == ALLOT_OK && r->policy) st = allot_replay_policy_load(r->policy, &pools, &pol, err);
+    if (st == ALLOT_OK) {
+        r->o.policy = pol;
+        allot_replay_sweep_options so = {budgets, nb, mflags, r->shuffles, !r->quiet};
+        st = allot_replay_sweep(&pools, &r->o, &so, runs, rep, err);
+    }
+    allot_replay_policy_free(pol);
+    allot_replay_pools_free(&pools);
+    return st;
+}
+
+/* DIR/table.md, table.json and the figures (--out), then the table or JSON on stdout. */
+static int write_outputs(const replay_cli *r, allot_replay_report *rep) {
+    allot_error err = {0};
+    if (r->out_dir) {
+        if (mkdir(r->out_dir, 0777) != 0 && errno != EEXIST) {
+            allot_error_set(&err, ALLOT_E_IO, "%s: cannot create directory: %s", r->out_dir, strerror(errno));
+            return allot_cli_fail(CMD, &err);
+        }
+        char note[ALLOT_ERROR_MSG_SIZE];
+        allot_status st = allot_replay_report_write(rep, r->out_dir, isnan(r->budget) ? 8.0 : r->budget, note,
+                                                    sizeof note, &err);
+        if (st != ALLOT_OK) return allot_cli_fail(CMD, &err);
+        if (note[0])
+            fprintf(stderr, "allot replay: figures not rendered: %s\n", note);
+        else if (!r->quiet)
+            fprintf(stderr, "allot replay: wrote %s/table.md, table.json, accuracy_vs_budget.png/.svg\n",
+                    r->out_dir);
+    }
+    if (!r->json) {
+        allot_replay_report_markdown(rep, stdout);
+        return ALLOT_EXIT_OK;
+    }
+    if (allot_replay_report_json(rep, stdout, &err) != ALLOT_OK) return allot_cli_fail(CMD, &err);
+    return ALLOT_EXIT_OK;
 }
 
 int allot_cmd_replay(int argc, char **argv) {
@@ -141,236 +267,38 @@ int allot_cmd_replay(int argc, char **argv) {
                                          {"json", no_argument, 0, 'j'},
                                          {"quiet", no_argument, 0, 'q'},
                                          {"help", no_argument, 0, 'h'},
+                                         {"version", no_argument, 0, 'V'},
                                          {"heldout-only", no_argument, 0, 'H'},
                                          {0, 0, 0, 0}};
-    const char *cmd = "replay";
-    allot_replay_options o;
-    allot_replay_options_default(&o);
-    double budget = NAN;
-    int sweep = 0, shuffles = 5, json = 0, quiet = 0, heldout = 0;
-    const char *sweep_list = NULL, *methods = NULL, *model = NULL, *policy = NULL, *out_dir = NULL;
+    replay_cli r;
+    memset(&r, 0, sizeof r);
+    allot_replay_options_default(&r.o);
+    r.budget = NAN;
+    r.shuffles = 5;
     optind = 1;
     opterr = 0;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'b':
-            if (parse_double(optarg, &budget) != 0 || !(budget > 0))
-                return allot_cli_usage_error(cmd, "--budget needs a number > 0");
-            break;
-        case 'S':
-            sweep = 1;
-            sweep_list = optarg;
-            /* also accept "--sweep 1,2,4" (a separate word that is a budget list) */
-            if (!optarg && optind < argc && looks_like_budgets(argv[optind])) sweep_list = argv[optind++];
-            break;
-        case 'm': methods = optarg; break;
-        case 'u':
-            if (!strcmp(optarg, "samples"))
-                o.unit = ALLOT_REPLAY_UNIT_SAMPLES;
-            else if (!strcmp(optarg, "cost"))
-                o.unit = ALLOT_REPLAY_UNIT_COST;
-            else
-                return allot_cli_usage_error(cmd, "--budget-unit is samples or cost");
-            break;
-        case 'r':
-            if (!strcmp(optarg, "correct"))
-                o.reward = ALLOT_REPLAY_REWARD_CORRECT;
-            else if (!strcmp(optarg, "score"))
-                o.reward = ALLOT_REPLAY_REWARD_SCORE;
-            else
-                return allot_cli_usage_error(cmd, "--reward is correct or score");
-            break;
-        case 'l':
-            if (!strcmp(optarg, "majority"))
-                o.select = ALLOT_REPLAY_SELECT_MAJORITY;
-            else if (!strcmp(optarg, "best"))
-                o.select = ALLOT_REPLAY_SELECT_BEST;
-            else
-                return allot_cli_usage_error(cmd, "--select is majority or best");
-            break;
-        case 'K':
-            if (parse_int(optarg, 1, 1000000, &o.K) != 0)
-                return allot_cli_usage_error(cmd, "--K needs an integer >= 1");
-            break;
-        case 'g':
-            if (parse_double(optarg, &o.gamma) != 0)
-                return allot_cli_usage_error(cmd, "--gamma needs a number");
-            break;
-        case 'c':
-            if (parse_double(optarg, &o.ucb_c) != 0 || o.ucb_c < 0)
-                return allot_cli_usage_error(cmd, "--ucb-c needs a number >= 0");
-            break;
-        case 'f':
-            if (parse_double(optarg, &o.pick_frac) != 0 || !(o.pick_frac > 0 && o.pick_frac <= 1))
-                return allot_cli_usage_error(cmd, "--pick-frac needs a number in (0, 1]");
-            break;
-        case 'a':
-            if (parse_double(optarg, &o.ac_threshold) != 0 || !(o.ac_threshold > 0 && o.ac_threshold < 1))
-                return allot_cli_usage_error(cmd, "--ac-threshold needs a number in (0, 1)");
-            break;
-        case 'A':
-            if (parse_int(optarg, 1, 1000000, &o.ac_max) != 0)
-                return allot_cli_usage_error(cmd, "--ac-max needs an integer >= 1");
-            break;
-        case 'w':
-            if (parse_int(optarg, 1, 1000000, &o.es_window) != 0)
-                return allot_cli_usage_error(cmd, "--window needs an integer >= 1");
-            break;
-        case 'E':
-            if (parse_int(optarg, 1, 1000000, &o.es_max) != 0)
-                return allot_cli_usage_error(cmd, "--es-max needs an integer >= 1");
-            break;
-        case 's':
-            if (parse_int(optarg, 0, 100000, &shuffles) != 0)
-                return allot_cli_usage_error(cmd, "--shuffles needs an integer >= 0");
-            break;
-        case 'd': {
-            char *end = NULL;
-            errno = 0;
-            unsigned long long v = strtoull(optarg, &end, 10);
-            if (errno || *end || !*optarg || *optarg == '-')
-                return allot_cli_usage_error(cmd, "--seed needs an integer >= 0");
-            o.seed = (uint64_t)v;
-            break;
-        }
-        case 'M': model = optarg; break;
-        case 'P': policy = optarg; break;
-        case 'o': out_dir = optarg; break;
-        case 'j': json = 1; break;
-        case 'q': quiet = 1; break;
-        case 'H': heldout = 1; break;
-        case 'h':
-            fputs(replay_usage, stdout);
-            fputs(allot_cli_exit_codes_help, stdout);
-            return ALLOT_EXIT_OK;
-        default: return allot_cli_bad_option(cmd, ch, argv);
-        }
+    int ch, rc;
+    while ((ch = getopt_long(argc, argv, ":hVo:", opts, NULL)) != -1) {
+        if (ch == 'h') return allot_cli_help(replay_usage);
+        if (ch == 'V') return allot_cli_version(CMD);
+        if (ch == '?' || ch == ':') return allot_cli_bad_option(CMD, ch, argv);
+        if ((rc = set_option(&r, ch, optarg, argc, argv))) return rc;
     }
-    if (optind != argc - 1) return allot_cli_usage_error(cmd, "expected exactly one RUNS file");
+    if (optind != argc - 1) return allot_cli_usage_error(CMD, "expected exactly one RUNS file");
     const char *runs = argv[optind];
-    if (!sweep && isnan(budget)) return allot_cli_usage_error(cmd, "give --budget B or --sweep");
-
+    if (!r.sweep && isnan(r.budget)) return allot_cli_usage_error(CMD, "give --budget B or --sweep");
     int mflags[ALLOT_REPLAY_N_METHODS] = {0};
-    if (!methods) {
-        for (int m = 0; m < ALLOT_REPLAY_N_METHODS; m++) mflags[m] = m != ALLOT_REPLAY_POLICY;
-        if (policy) mflags[ALLOT_REPLAY_POLICY] = 1;
-    } else {
-        char *copy = malloc(strlen(methods) + 1);
-        if (!copy) return ALLOT_EXIT_INTERNAL;
-        strcpy(copy, methods);
-        char *save = NULL;
-        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            int m = allot_replay_method_parse(tok);
-            if (m < 0) {
-                char msg[160];
-                snprintf(msg, sizeof msg, "unknown method '%s'", tok);
-                free(copy);
-                return allot_cli_usage_error(cmd, msg);
-            }
-            mflags[m] = 1;
-            if (m == ALLOT_REPLAY_ORACLE) mflags[ALLOT_REPLAY_ORACLE_COVERAGE] = 1;
-        }
-        free(copy);
-    }
-    if (mflags[ALLOT_REPLAY_POLICY] && !policy)
-        return allot_cli_usage_error(cmd, "method policy needs --policy BUNDLE");
-    mflags[ALLOT_REPLAY_UNIFORM] = 1; /* the efficiency ratios are against uniform */
-
+    if ((rc = method_flags(&r, mflags))) return rc;
     double *budgets = NULL;
     size_t nb = 0;
-    if (sweep) {
-        if (parse_budgets(sweep_list ? sweep_list : "1,2,4,8,16,32", &budgets, &nb) != 0)
-            return allot_cli_usage_error(cmd, "--sweep needs a comma list of budgets > 0");
-    } else {
-        budgets = malloc(sizeof *budgets);
-        if (!budgets) return ALLOT_EXIT_INTERNAL;
-        budgets[0] = budget;
-        nb = 1;
-    }
+    if ((rc = budgets_of(&r, &budgets, &nb))) return rc;
 
     allot_error err = {0};
-    allot_replay_pools pools;
-    allot_status st = allot_replay_pools_load(runs, model, &pools, &err);
-    if (st != ALLOT_OK) {
-        free(budgets);
-        return allot_cli_fail(cmd, &err);
-    }
-    if (o.reward == ALLOT_REPLAY_REWARD_SCORE && !pools.has_scores) {
-        allot_replay_pools_free(&pools);
-        free(budgets);
-        allot_error_set(&err, ALLOT_E_INVALID, "%s: --reward score needs a `score` on every sample", runs);
-        return allot_cli_fail(cmd, &err);
-    }
-    if (heldout) {
-        if (!policy) {
-            allot_replay_pools_free(&pools);
-            free(budgets);
-            return allot_cli_usage_error(cmd, "--heldout-only needs --policy BUNDLE");
-        }
-        char **ids = NULL;
-        size_t n_ids = 0, kept = 0;
-        st = allot_replay_policy_heldout_ids(policy, &ids, &n_ids, &err);
-        if (st == ALLOT_OK && n_ids == 0)
-            st = allot_error_set(&err, ALLOT_E_INVALID, "%s: provenance.split.test_ids: missing or empty",
-                                 policy);
-        if (st == ALLOT_OK)
-            st = allot_replay_pools_keep(&pools, (const char *const *)ids, n_ids, &kept, &err);
-        for (size_t k = 0; k < n_ids; k++) free(ids[k]);
-        free(ids);
-        if (st == ALLOT_OK && kept == 0)
-            st = allot_error_set(&err, ALLOT_E_INVALID, "%s: none of the bundle's held-out ids is in %s",
-                                 policy, runs);
-        if (st != ALLOT_OK) {
-            allot_replay_pools_free(&pools);
-            free(budgets);
-            return allot_cli_fail(cmd, &err);
-        }
-        if (!quiet) fprintf(stderr, "allot replay: %zu held-out queries of the bundle kept\n", kept);
-    }
-    allot_replay_policy *pol = NULL;
-    if (policy) {
-        st = allot_replay_policy_load(policy, &pools, &pol, &err);
-        if (st != ALLOT_OK) {
-            allot_replay_pools_free(&pools);
-            free(budgets);
-            return allot_cli_fail(cmd, &err);
-        }
-        o.policy = pol;
-    }
-    allot_replay_sweep_options so = {budgets, nb, mflags, shuffles, !quiet};
     allot_replay_report rep;
-    st = allot_replay_sweep(&pools, &o, &so, runs, &rep, &err);
-    allot_replay_policy_free(pol);
-    allot_replay_pools_free(&pools);
+    allot_status st = replay_all(&r, runs, mflags, budgets, nb, &rep, &err);
     free(budgets);
-    if (st != ALLOT_OK) return allot_cli_fail(cmd, &err);
-
-    int rc = ALLOT_EXIT_OK;
-    if (out_dir) {
-        if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
-            allot_error_set(&err, ALLOT_E_IO, "%s: cannot create directory: %s", out_dir, strerror(errno));
-            allot_replay_report_free(&rep);
-            return allot_cli_fail(cmd, &err);
-        }
-        char note[ALLOT_ERROR_MSG_SIZE];
-        st = allot_replay_report_write(&rep, out_dir, isnan(budget) ? 8.0 : budget, note, sizeof note, &err);
-        if (st != ALLOT_OK) {
-            allot_replay_report_free(&rep);
-            return allot_cli_fail(cmd, &err);
-        }
-        if (note[0])
-            fprintf(stderr, "allot replay: figures not rendered: %s\n", note);
-        else if (!quiet)
-            fprintf(stderr, "allot replay: wrote %s/table.md, table.json, accuracy_vs_budget.png/.svg\n",
-                    out_dir);
-    }
-    if (json) {
-        st = allot_replay_report_json(&rep, stdout, &err);
-        if (st != ALLOT_OK) rc = allot_cli_fail(cmd, &err);
-    } else {
-        allot_replay_report_markdown(&rep, stdout);
-    }
+    if (st != ALLOT_OK) return allot_cli_fail(CMD, &err);
+    rc = write_outputs(&r, &rep);
     allot_replay_report_free(&rep);
     return rc;
 }

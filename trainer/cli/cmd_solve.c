@@ -1,6 +1,5 @@
 /* allot solve - the exact budgeted oracle on a curves file, beside the uniform baselines (docs/oracle.md). */
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <getopt.h>
 #include <glpk.h>
 #include <math.h>
@@ -10,10 +9,13 @@
 
 #include "atomic_file.h"
 #include "cli.h"
+#include "cli_opts.h"
 #include "curves.h"
 #include "glpk_check.h"
 #include "oracle.h"
 #include "progress.h"
+
+static const char *const CMD = "solve";
 
 static const char solve_usage[] =
     "Usage: allot solve [options] CURVES.jsonl --budget B\n"
@@ -39,7 +41,8 @@ static const char solve_usage[] =
     "  --out-allocation FILE   write the allocation as CSV 'id,tier' (header line, then one query\n"
     "                          per line, tier by name), atomically\n"
     "  --json                  print one JSON document on stdout instead of the tables\n"
-    "  --help                  this text\n"
+    "  -h, --help              this text\n"
+    "  -V, --version           print the version\n"
     "\n"
     "An infeasible budget (below the all-cheapest allocation's mean cost) is reported with\n"
     "feasible = false and the cheapest allocation; it is not an error.\n"
@@ -157,80 +160,58 @@ static void run_print(const allot_curves *c, const solve_run *r, double budget, 
     printf("\n");
 }
 
-static int parse_double(const char *s, double *out) {
-    if (!s || !*s) return -1;
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || !isfinite(v)) return -1;
-    *out = v;
-    return 0;
-}
-
 int allot_cmd_solve(int argc, char **argv) {
-    static const struct option opts[] = {{"budget", required_argument, NULL, 'b'},
-                                         {"method", required_argument, NULL, 'm'},
-                                         {"check", required_argument, NULL, 'c'},
-                                         {"intopt-max-vars", required_argument, NULL, 'I'},
-                                         {"frontier", no_argument, NULL, 'f'},
-                                         {"out-allocation", required_argument, NULL, 'o'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    double budget = NAN, intopt_max = ALLOT_GLPK_INTOPT_MAX_VARS;
-    int json = 0, frontier = 0, check = 0, use_exact = 1, use_bisect = 0;
+    static const struct option opts[] = {
+        {"budget", required_argument, NULL, 'b'}, {"method", required_argument, NULL, 'm'},
+        {"check", required_argument, NULL, 'c'},  {"intopt-max-vars", required_argument, NULL, 'I'},
+        {"frontier", no_argument, NULL, 'f'},     {"out-allocation", required_argument, NULL, 'o'},
+        {"json", no_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
+    static const char *const methods[] = {"exact", "bisect", "both", NULL};
+    static const char *const checks[] = {"glpk", NULL};
+    double budget = NAN;
+    uint64_t intopt_max = ALLOT_GLPK_INTOPT_MAX_VARS;
+    int json = 0, frontier = 0, check = 0, use_exact = 1, use_bisect = 0, method = 0, bad;
     const char *out_alloc = NULL;
     optind = 1;
     opterr = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":hV", opts, NULL)) != -1) {
         switch (ch) {
         case 'b':
-            if (parse_double(optarg, &budget) || budget < 0)
-                return allot_cli_usage_error("solve", "--budget needs a finite number >= 0");
+            if ((bad = allot_opt_budget(CMD, "--budget", optarg, &budget))) return bad;
             break;
         case 'm':
-            if (!strcmp(optarg, "exact")) {
-                use_exact = 1;
-                use_bisect = 0;
-            } else if (!strcmp(optarg, "bisect")) {
-                use_exact = 0;
-                use_bisect = 1;
-            } else if (!strcmp(optarg, "both")) {
-                use_exact = use_bisect = 1;
-            } else {
-                return allot_cli_usage_error("solve", "--method must be exact, bisect or both");
-            }
+            if ((bad = allot_opt_choice(CMD, "--method", optarg, methods, &method))) return bad;
+            use_exact = method != 1;
+            use_bisect = method != 0;
             break;
         case 'c':
-            if (strcmp(optarg, "glpk") != 0)
-                return allot_cli_usage_error("solve", "--check supports only 'glpk'");
+            if ((bad = allot_opt_choice(CMD, "--check", optarg, checks, &check))) return bad;
             check = 1;
             break;
         case 'I':
-            if (parse_double(optarg, &intopt_max) || intopt_max < 0 || intopt_max != floor(intopt_max))
-                return allot_cli_usage_error("solve", "--intopt-max-vars needs an integer >= 0");
+            if ((bad = allot_opt_count(CMD, "--intopt-max-vars", optarg, 0, SIZE_MAX, &intopt_max)))
+                return bad;
             break;
         case 'f': frontier = 1; break;
         case 'o': out_alloc = optarg; break;
         case 'j': json = 1; break;
-        case 'h':
-            fputs(solve_usage, stdout);
-            fputs(allot_cli_exit_codes_help, stdout);
-            return ALLOT_EXIT_OK;
-        default: return allot_cli_bad_option("solve", ch, argv);
+        case 'h': return allot_cli_help(solve_usage);
+        case 'V': return allot_cli_version(CMD);
+        default: return allot_cli_bad_option(CMD, ch, argv);
         }
     }
     if (optind != argc - 1)
-        return allot_cli_usage_error("solve", optind >= argc ? "missing CURVES.jsonl"
-                                                             : "exactly one CURVES.jsonl expected");
-    if (isnan(budget)) return allot_cli_usage_error("solve", "--budget is required");
+        return allot_cli_usage_error(CMD, optind >= argc ? "missing CURVES.jsonl"
+                                                         : "exactly one CURVES.jsonl expected");
+    if (isnan(budget)) return allot_cli_usage_error(CMD, "--budget is required");
     const char *path = argv[optind];
 
     allot_error err = {0};
     allot_curves *c = NULL;
     allot_status st = allot_curves_read(path, &c, &err);
-    if (st != ALLOT_OK) return allot_cli_fail("solve", &err);
+    if (st != ALLOT_OK) return allot_cli_fail(CMD, &err);
     const size_t n = c->n_queries, T = c->n_tiers;
     int rc = ALLOT_EXIT_OK;
     solve_run runs[2];
@@ -245,7 +226,7 @@ int allot_cmd_solve(int argc, char **argv) {
     allot_error check_err = {0};
     if (!u_acc || !u_cost) {
         allot_error_set(&err, ALLOT_E_NOMEM, "out of memory");
-        rc = allot_cli_fail("solve", &err);
+        rc = allot_cli_fail(CMD, &err);
         goto done;
     }
 
@@ -264,11 +245,11 @@ int allot_cmd_solve(int argc, char **argv) {
     }
 
     if (use_exact && run_method(c, budget, 0, &runs[n_runs++], &err) != ALLOT_OK) {
-        rc = allot_cli_fail("solve", &err);
+        rc = allot_cli_fail(CMD, &err);
         goto done;
     }
     if (use_bisect && run_method(c, budget, 1, &runs[n_runs++], &err) != ALLOT_OK) {
-        rc = allot_cli_fail("solve", &err);
+        rc = allot_cli_fail(CMD, &err);
         goto done;
     }
     /* with --method both: they must agree on lambda* and the LP value */
@@ -286,7 +267,7 @@ int allot_cmd_solve(int argc, char **argv) {
     const solve_run *main_run = &runs[0];
 
     if (frontier && allot_oracle_frontier(c->acc, c->cost, n, T, &pts, &np, &err) != ALLOT_OK) {
-        rc = allot_cli_fail("solve", &err);
+        rc = allot_cli_fail(CMD, &err);
         goto done;
     }
     if (check) {
@@ -296,12 +277,12 @@ int allot_cmd_solve(int argc, char **argv) {
         if (check_st == ALLOT_E_CHECK) {
             rc = ALLOT_EXIT_CHECK;
         } else if (check_st != ALLOT_OK) {
-            rc = allot_cli_fail("solve", &check_err);
+            rc = allot_cli_fail(CMD, &check_err);
             goto done;
         }
     }
     if (out_alloc && write_allocation(out_alloc, c, main_run->choice, &err) != ALLOT_OK) {
-        rc = allot_cli_fail("solve", &err);
+        rc = allot_cli_fail(CMD, &err);
         goto done;
     }
 

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "allot/allot.h"
 #include "cli.h"
 
 typedef struct {
@@ -20,7 +21,8 @@ static const allot_subcommand subcommands[] = {
 };
 
 static void usage(FILE *out) {
-    fprintf(out, "usage: allot <command> [options]   (allot <command> --help for details)\n\ncommands:\n");
+    fprintf(out, "Usage: allot <command> [options]   (allot <command> --help for details)\n"
+                 "       allot -V | --version\n\nCommands:\n");
     for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
         fprintf(out, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
     fprintf(out, "\n%s", allot_cli_exit_codes_help);
@@ -35,8 +37,8 @@ int main(int argc, char **argv) {
         usage(stdout);
         return ALLOT_EXIT_OK;
     }
-    if (!strcmp(argv[1], "--version")) {
-        printf("allot %s\n", ALLOT_VERSION_STRING);
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+        printf("allot %s\n", allot_version_string());
         return ALLOT_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)

@@ -3,21 +3,21 @@
 
 #include <math.h>
 
-#include "runtime_adapter.h"
+#include "allot/allot_policy.h"
 
 int allot_decide_argmax(const double *prob, int K) {
-    return (int)allot_rt_rule_apply(ALLOT_RT_ARGMAX, 0.0, prob, NULL, (size_t)K);
+    return (int)allot_rule_apply(ALLOT_RULE_ARGMAX, 0.0, prob, NULL, (size_t)K);
 }
 
 int allot_decide_calibrated(const double *prob, int K, const double *class_cost, double mu) {
-    return (int)allot_rt_rule_apply(ALLOT_RT_CALIBRATED, mu, prob, class_cost, (size_t)K);
+    return (int)allot_rule_apply(ALLOT_RULE_CALIBRATED, mu, prob, class_cost, (size_t)K);
 }
 
-int allot_decide_rule(int rule, const double *score, int K, const double *class_cost, double mu) {
-    return (int)allot_rt_rule_apply(rule, mu, score, class_cost, (size_t)K);
+int allot_decide_rule(allot_rule rule, const double *score, int K, const double *class_cost, double mu) {
+    return (int)allot_rule_apply(rule, mu, score, class_cost, (size_t)K);
 }
 
-double allot_rule_mean_cost(int rule, const double *score, size_t n, int K, const double *class_cost,
+double allot_rule_mean_cost(allot_rule rule, const double *score, size_t n, int K, const double *class_cost,
                             const double *realised, double mu, int *choice) {
     double s = 0;
     for (size_t i = 0; i < n; i++) {
@@ -28,10 +28,10 @@ double allot_rule_mean_cost(int rule, const double *score, size_t n, int K, cons
     return n ? s / (double)n : 0.0;
 }
 
-double allot_calibrate_price(int rule, const double *score, size_t n, int K, const double *class_cost,
+double allot_calibrate_price(allot_rule rule, const double *score, size_t n, int K, const double *class_cost,
                              const double *realised, double budget) {
-    if (rule == ALLOT_RT_CALIBRATED) return allot_calibrate_mu(score, n, K, class_cost, realised, budget);
-    if (rule != ALLOT_RT_VALUE) return 0.0;
+    if (rule == ALLOT_RULE_CALIBRATED) return allot_calibrate_mu(score, n, K, class_cost, realised, budget);
+    if (rule != ALLOT_RULE_VALUE) return 0.0;
     double tol = 1e-9 * (fabs(budget) > 1 ? fabs(budget) : 1);
     if (allot_rule_mean_cost(rule, score, n, K, class_cost, realised, 0.0, NULL) <= budget + tol) return 0.0;
     /* lambda is in accuracy per unit of cost: start the bracket at 1 / (largest price) */

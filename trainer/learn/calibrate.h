@@ -18,6 +18,8 @@
 
 #include <stddef.h>
 
+#include "allot/allot_policy.h"
+
 /** The argmax class of K probabilities. */
 int allot_decide_argmax(const double *prob, int K);
 /** The calibrated class of K probabilities at price mu (class_cost: K prices). */
@@ -39,25 +41,25 @@ double allot_calibrated_mean_cost(const double *prob, size_t n, int K, const dou
 double allot_calibrate_mu(const double *prob, size_t n, int K, const double *class_cost,
                           const double *realised, double budget);
 
-/* ---- any rule (ALLOT_RT_ARGMAX, ALLOT_RT_CALIBRATED, ALLOT_RT_VALUE of runtime_adapter.h) ---- */
+/* ---- any rule of the runtime's allot_rule (allot_policy.h) ------------------------------------ */
 
 /**
  * The class chosen by rule at price mu among K scores (probabilities, or predicted accuracies for
  * the value rule: argmax_c score_c - mu * class_cost_c, ties to the cheaper class).
  */
-int allot_decide_rule(int rule, const double *score, int K, const double *class_cost, double mu);
+int allot_decide_rule(allot_rule rule, const double *score, int K, const double *class_cost, double mu);
 
 /** allot_calibrated_mean_cost for any rule. */
-double allot_rule_mean_cost(int rule, const double *score, size_t n, int K, const double *class_cost,
+double allot_rule_mean_cost(allot_rule rule, const double *score, size_t n, int K, const double *class_cost,
                             const double *realised, double mu, int *choice);
 
 /**
- * The calibrated price for rule: ALLOT_RT_CALIBRATED as allot_calibrate_mu (any sign);
- * ALLOT_RT_VALUE: the smallest lambda >= 0 with mean realised cost <= budget (0 when lambda 0
+ * The calibrated price for rule: ALLOT_RULE_CALIBRATED as allot_calibrate_mu (any sign);
+ * ALLOT_RULE_VALUE: the smallest lambda >= 0 with mean realised cost <= budget (0 when lambda 0
  * already meets it: beyond the most accurate predicted tier more spend buys no predicted
- * accuracy). ALLOT_RT_ARGMAX: 0.
+ * accuracy). ALLOT_RULE_ARGMAX: 0.
  */
-double allot_calibrate_price(int rule, const double *score, size_t n, int K, const double *class_cost,
+double allot_calibrate_price(allot_rule rule, const double *score, size_t n, int K, const double *class_cost,
                              const double *realised, double budget);
 
 #endif

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "allot/allot_error.h"
+#include "allot/allot_policy.h"
 #include "curves.h"
 
 /** Which classifier. */
@@ -37,14 +38,6 @@ typedef enum allot_train_target {
     ALLOT_TARGET_TIER_LABEL = 0,
     ALLOT_TARGET_TIER_VALUE = 1
 } allot_train_target;
-
-/** Which decision rule the bundle's `decision.rule` names (both are always reported). For the value
- *  target, "calibrated" is the value rule at the calibrated lambda and "argmax" the value rule at
- *  lambda = 0 (the most accurate predicted tier). */
-typedef enum allot_decision_rule {
-    ALLOT_DECISION_CALIBRATED = 0,
-    ALLOT_DECISION_ARGMAX = 1
-} allot_decision_rule;
 
 /** XGBoost parameters (defaults in allot_train_options_default). */
 typedef struct allot_xgb_params {
@@ -80,7 +73,12 @@ typedef struct allot_train_options {
     double budget; /**< mean cost per query */
     allot_learner_kind learner;
     allot_train_target target; /**< tier labels (default) or per-tier accuracy values */
-    allot_decision_rule rule;  /**< the rule the bundle uses (default calibrated) */
+    /** The decision rule the bundle names (both are always reported), one of the runtime's
+     *  (allot_policy.h): ALLOT_RULE_CALIBRATED (default) or ALLOT_RULE_ARGMAX; any other value is
+     *  ALLOT_E_ARGUMENT. For the value target the bundle's rule is always the value rule:
+     *  ALLOT_RULE_CALIBRATED puts it at the calibrated lambda, ALLOT_RULE_ARGMAX at lambda = 0 (the
+     *  most accurate predicted tier). */
+    allot_rule rule;
     double test_fraction;      /**< held out for the audit (default 0.2) */
     int folds;                 /**< k of k-fold CV on the training pool (default 5, >= 2) */
     uint64_t seed;             /**< split, XGBoost and LIBLINEAR seeds (default 1) */

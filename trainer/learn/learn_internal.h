@@ -5,18 +5,19 @@
 #include <stddef.h>
 
 #include "allot/allot_error.h"
+#include "allot/allot_policy.h"
 #include "curves.h"
 
 /**
  * Load the bundle at path with the runtime's policy loader (include/allot/allot_policy.h),
  * decide every query of rows with it, and compare with the trainer's decision from its own
  * XGBoost/LIBLINEAR probabilities (prob: n x K, class order; value policies: predicted accuracies)
- * under rule (ALLOT_RT_* of runtime_adapter.h, the bundle's) at price mu.
+ * under rule (the bundle's) at price mu.
  * *parity = 1 when every tier matches; ALLOT_E_CHECK (naming the first mismatch) otherwise.
  */
 allot_status allot_learn_runtime_parity(const char *path, const allot_curves *c, const size_t *rows, size_t n,
                                         const double *prob, int K, const int *class_tier,
-                                        const double *class_cost, double mu, int rule, int *parity,
+                                        const double *class_cost, double mu, allot_rule rule, int *parity,
                                         allot_error *err);
 
 #endif
