@@ -23,7 +23,7 @@
 #include "learn.h"
 #include "learn_test_util.h"
 #include "oracle.h"
-#include "runtime_adapter.h"
+#include "allot/allot_policy.h"
 
 static double jnum(const cJSON *o, const char *path) {
     /* "a.b.c" */
@@ -38,9 +38,11 @@ static double jnum(const cJSON *o, const char *path) {
 #define NEAR(a, b) (fabs((a) - (b)) < 1e-9)
 
 static void check_policy(const cJSON *pj, const char *bundle, const allot_curves *c, double B) {
-    allot_rt_policy *rt = NULL;
+    allot_policy *rt = NULL;
+    allot_workspace *ws = NULL;
     allot_error err = {0};
-    REQUIRE_OK(allot_rt_load(bundle, &rt, &err));
+    REQUIRE_OK(allot_policy_load_file(bundle, &rt, &err));
+    REQUIRE_OK(allot_workspace_create(rt, &ws, &err));
     char *text = tu_slurp(bundle, NULL);
     cJSON *root = cJSON_Parse(text);
     cJSON *tid = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "provenance"), "split"),
@@ -60,14 +62,16 @@ static void check_policy(const cJSON *pj, const char *bundle, const allot_curves
     CHECK(NEAR(jnum(pj, "oracle.acc"), r.mean_acc));
     CHECK(NEAR(jnum(pj, "oracle.cost"), r.mean_cost));
     /* the learned policy under the bundle's rule (calibrated), decided by the runtime itself */
-    const allot_featurizer *f = allot_rt_featurizer(rt);
+    const allot_featurizer *f = allot_policy_featurizer(rt);
     size_t ne = allot_featurizer_n_extra(f);
     double *ex = malloc((ne ? ne : 1) * sizeof *ex), la = 0, lc = 0;
     for (size_t j = 0; j < nt; j++) {
-        size_t i = sp.test_idx[j], tier;
+        size_t i = sp.test_idx[j];
         REQUIRE_OK(allot_curves_query_extras(f, c, i, ex, &err));
-        REQUIRE_OK(allot_rt_predict(rt, c->prompts[i], strlen(c->prompts[i]), ex, ne, ALLOT_RT_BUNDLE_RULE,
-                                    NAN, &tier, NULL, &err));
+        allot_query_input q = {c->prompts[i], strlen(c->prompts[i]), ne ? ex : NULL, ne};
+        allot_decision d;
+        REQUIRE_OK(allot_policy_predict(rt, ws, &q, NULL, NULL, 0, &d, &err));
+        size_t tier = d.tier;
         pt[j] = (int)tier;
         la += a[j * T + tier];
         lc += cc[j * T + tier];
@@ -151,7 +155,8 @@ static void check_policy(const cJSON *pj, const char *bundle, const allot_curves
     allot_split_free(&sp);
     cJSON_Delete(root);
     free(text);
-    allot_rt_free(rt);
+    allot_workspace_free(ws);
+    allot_policy_free(rt);
 }
 
 int main(void) {

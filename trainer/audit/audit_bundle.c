@@ -387,7 +387,7 @@ allot_status allot_audit_train_options(const allot_audit_bundle *b, allot_train_
                                                                         : ALLOT_TARGET_TIER_LABEL;
     int argmax = b->value ? cJSON_IsString(ro) && !strcmp(ro->valuestring, "argmax")
                           : b->bundle_rule == ALLOT_RULE_ARGMAX;
-    o->rule = argmax ? ALLOT_DECISION_ARGMAX : ALLOT_DECISION_CALIBRATED;
+    o->rule = argmax ? ALLOT_RULE_ARGMAX : ALLOT_RULE_CALIBRATED;
     xgb_params(lp, &o->xgb);
     linear_params(lp, &o->linear);
     o->no_validation = 0;
