@@ -20,8 +20,50 @@ static void release(allot_atomic_file *af) {
     af->fp = NULL;
 }
 
+static int is_stdout(const char *path) {
+    return strcmp(path, "-") == 0;
+}
+
+/* "-": an anonymous spool, copied to stdout on commit. */
+static allot_status open_stdout_spool(allot_atomic_file *af, allot_error *err) {
+    af->path = dup_str("-");
+    if (!af->path) return allot_error_set(err, ALLOT_E_NOMEM, "stdout: out of memory");
+    af->fp = tmpfile();
+    if (!af->fp) {
+        allot_status st = allot_error_set(err, ALLOT_E_IO, "stdout: cannot create a temporary spool file: %s",
+                                          strerror(errno));
+        release(af);
+        return st;
+    }
+    return ALLOT_OK;
+}
+
+/* Copy the spool to stdout; the spool is closed either way. */
+static allot_status commit_stdout_spool(allot_atomic_file *af, allot_error *err) {
+    char buf[1 << 15];
+    int failed = ferror(af->fp) || fflush(af->fp) != 0 || fseek(af->fp, 0, SEEK_SET) != 0;
+    while (!failed) {
+        size_t n = fread(buf, 1, sizeof buf, af->fp);
+        if (n && fwrite(buf, 1, n, stdout) != n) failed = 1;
+        if (n < sizeof buf) {
+            failed |= ferror(af->fp) != 0;
+            break;
+        }
+    }
+    int saved = errno;
+    fclose(af->fp);
+    if (!failed && fflush(stdout) != 0) {
+        failed = 1;
+        saved = errno;
+    }
+    release(af);
+    if (failed) return allot_error_set(err, ALLOT_E_IO, "stdout: write failed: %s", strerror(saved));
+    return ALLOT_OK;
+}
+
 allot_status allot_atomic_open(allot_atomic_file *af, const char *path, allot_error *err) {
     memset(af, 0, sizeof *af);
+    if (is_stdout(path)) return open_stdout_spool(af, err);
     size_t n = strlen(path);
     af->path = dup_str(path);
     af->tmp_path = malloc(n + 12);
@@ -53,6 +95,7 @@ allot_status allot_atomic_open(allot_atomic_file *af, const char *path, allot_er
 }
 
 allot_status allot_atomic_commit(allot_atomic_file *af, allot_error *err) {
+    if (!af->tmp_path) return commit_stdout_spool(af, err);
     allot_status st = ALLOT_OK;
     int failed = ferror(af->fp) || fflush(af->fp) != 0 || fsync(fileno(af->fp)) != 0;
     int saved = errno;
