@@ -43,6 +43,7 @@ int allot_cli_bad_option(const char *cmd, int opt, char **argv);
 extern const char allot_cli_exit_codes_help[];
 
 /* Subcommands: argv[0] is the subcommand name. */
+int allot_cmd_import(int argc, char **argv);
 int allot_cmd_curves(int argc, char **argv);
 int allot_cmd_solve(int argc, char **argv);
 int allot_cmd_train(int argc, char **argv);
