@@ -300,35 +300,51 @@ static void drop_trailing_periods(char *s) {
     while (n > 1 && s[n - 1] == '.' && s[n - 2] != '\\') s[--n] = '\0';
 }
 
-/* "\sqrt2" -> "\sqrt{2}", "\frac12" -> "\frac{1}{2}", "\frac1{2}" -> "\frac{1}{2}". */
-static char *brace_single_arguments(char *s) {
-    sbuf b = {0};
-    for (size_t i = 0; s[i];) {
-        int args = strncmp(s + i, "\\sqrt", 5) == 0 && !is_alpha(s[i + 5])   ? 1
-                   : strncmp(s + i, "\\frac", 5) == 0 && !is_alpha(s[i + 5]) ? 2
-                                                                             : 0;
-        if (!args) {
-            sb_putn(&b, s + i, 1);
+/* Append s[0..n) to b with single-character arguments of \sqrt and \frac braced, at any depth. */
+static void brace_span(sbuf *b, const char *s, size_t n) {
+    for (size_t i = 0; i < n;) {
+        int args = 0;
+        if (n - i >= 5 && (strncmp(s + i, "\\sqrt", 5) == 0 || strncmp(s + i, "\\frac", 5) == 0) &&
+            (i + 5 == n || !is_alpha(s[i + 5])))
+            args = s[i + 1] == 's' ? 1 : 2;
+        if (!args && s[i] != '{') {
+            sb_putn(b, s + i, 1);
             i++;
             continue;
         }
-        sb_putn(&b, s + i, 5);
-        i += 5;
-        for (int a = 0; a < args && s[i]; a++) {
+        if (args) {
+            sb_putn(b, s + i, 5);
+            i += 5;
+        } else if (group_end(s, i) == 0 || group_end(s, i) > n) {
+            sb_putn(b, s + i, 1); /* an unclosed brace */
+            i++;
+            continue;
+        } else {
+            args = 1; /* a plain group: normalise inside it */
+        }
+        for (int a = 0; a < args && i < n; a++) {
             size_t end = s[i] == '{' ? group_end(s, i) : 0;
-            if (end) {
-                sb_putn(&b, s + i, end - i);
+            if (end && end <= n) {
+                sb_puts(b, "{");
+                brace_span(b, s + i + 1, end - i - 2);
+                sb_puts(b, "}");
                 i = end;
-            } else if (s[i] == '[' || s[i] == '\\') {
-                break; /* \sqrt[3]{x}, or a command argument: leave as written */
+            } else if (s[i] == '[' || s[i] == '\\' || s[i] == '{') {
+                break; /* \sqrt[3]{x}, a command argument or an unclosed brace: leave as written */
             } else {
-                sb_puts(&b, "{");
-                sb_putn(&b, s + i, 1);
-                sb_puts(&b, "}");
+                sb_puts(b, "{");
+                sb_putn(b, s + i, 1);
+                sb_puts(b, "}");
                 i++;
             }
         }
     }
+}
+
+/* "\sqrt2" -> "\sqrt{2}", "\frac12" -> "\frac{1}{2}", "\frac{\sqrt3}2" -> "\frac{\sqrt{3}}{2}". */
+static char *brace_single_arguments(char *s) {
+    sbuf b = {0};
+    brace_span(&b, s, strlen(s));
     free(s);
     return sb_take(&b);
 }
