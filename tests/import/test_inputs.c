@@ -5,9 +5,12 @@
  */
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -222,6 +225,35 @@ static void check_atomic_stdout(const char *dir) {
     free(committed);
 }
 
+/* A target that is not a regular file (here a FIFO; /dev/null in real life) is written, not replaced. */
+static void check_atomic_fifo(const char *dir) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/fifo", dir);
+    REQUIRE_OK(mkfifo(path, 0600) == 0 ? ALLOT_OK : ALLOT_E_IO);
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0) { /* the reader: exits 0 when it read exactly what was written */
+        FILE *f = fopen(path, "r");
+        char buf[64] = "";
+        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        buf[n] = '\0';
+        _exit(strcmp(buf, "through the fifo\n") == 0 ? 0 : 1);
+    }
+    allot_atomic_file af;
+    allot_error err = {0};
+    CHECKF(allot_atomic_open(&af, path, &err) == ALLOT_OK, "%s", err.msg);
+    fputs("through the fifo\n", af.fp);
+    CHECKF(allot_atomic_commit(&af, &err) == ALLOT_OK, "%s", err.msg);
+    struct stat st;
+    int still_fifo = stat(path, &st) == 0 && S_ISFIFO(st.st_mode);
+    CHECK(still_fifo);
+    if (!still_fifo) kill(child, SIGKILL); /* it would wait on the replaced FIFO forever */
+    int status = 0;
+    waitpid(child, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    remove(path);
+}
+
 static void check_cost_format(void) {
     char b[ALLOT_COST_STR_SIZE];
     CHECK(strcmp(allot_format_cost(0, b), "0") == 0);
@@ -243,6 +275,7 @@ int main(void) {
     check_runs_reader(dir);
     check_curves_reader(dir);
     check_atomic_stdout(dir);
+    check_atomic_fifo(dir);
     check_cost_format();
     static const char *const left[] = {"runs.jsonl.gz", "cut.jsonl.gz", "c.curves.jsonl.gz",
                                        "cut.curves.jsonl.gz"};
