@@ -35,7 +35,7 @@ check "lm-eval: prompt from the older arguments[0][0]" test "$(jq -r 'select(.id
 check "lm-eval: a non-extractable answer is null" test "$(jq -s '.[1].samples[3].answer' lm.jsonl)" = null
 check "lm-eval: non-extractable answers reported on stderr" has err "1 of 20 samples had no answer the grader could extract"
 check "lm-eval: ... with file, line and field" has err "$lm:2: resps[0][3]"
-"$allot" curves lm.jsonl --tiers majority@1,2 --cap-k --quiet --out /dev/null >/dev/null 2>&1
+"$allot" curves lm.jsonl --tiers majority@1,2 --cap-k --quiet --out lm_curves.jsonl >/dev/null 2>&1
 check "lm-eval: the output reads back" test $? -eq 0
 gzip -c "$lm" >"$lm.gz"
 "$allot" import lm-eval --grader numeric "$lm" --out plain.jsonl --quiet >/dev/null 2>&1
@@ -67,6 +67,15 @@ check "openai: dollar costs stay visible in the summary" grep -qE '0\.00000[0-9]
 "$allot" import openai --grader numeric --requests completions_requests.jsonl completions_responses.jsonl --out cmp.jsonl --quiet >/dev/null 2>&1; rc=$?
 check "openai: bare completion responses join by position" test "$rc-$(jq -r .id cmp.jsonl | tr '\n' ' ')" = "0-arith-0 arith-1 "
 check "openai: completions text and top-level gold" test "$(jq -c -s '[.[0].samples[].correct]' cmp.jsonl)" = "[true,false,true]"
+
+jq -c '.response.body + {custom_id}' openai_batch_output.jsonl >bare_with_ids.jsonl
+"$allot" import openai --grader regex/numeric --regex 'Answer: *\$?([0-9.,]+)' --requests openai_batch_requests.jsonl \
+  bare_with_ids.jsonl --out bare.jsonl --quiet >/dev/null 2>&1
+check "openai: bare responses with a custom_id join by id" cmp -s oa.jsonl bare.jsonl
+"$allot" import openai --grader numeric --requests completions_requests.jsonl completions_responses.jsonl --out - --json \
+  --quiet >cmp_stdout.jsonl 2>json_summary
+check "openai: --json summary on stderr when the data goes to stdout" test "$(jq -r '.n_samples' json_summary)" = 6
+check "openai: ... and only the data on stdout" test "$(wc -l <cmp_stdout.jsonl)" -eq 2
 
 # ---- search-and-learn --------------------------------------------------------------------------
 "$allot" import sal best_of_n_completions.jsonl --model Llama-3.2-1B-Instruct --out sal.jsonl --quiet >sum 2>err; rc=$?
@@ -175,6 +184,9 @@ bad "router CSV quote never closed" "t_quote.csv:2: field 2: quoted field not cl
 printf 'sample_id,prompt,m,m|total_cost\nq1,p,1\n' >t_fields.csv
 bad "router CSV row with too few fields" "t_fields.csv:2: expected 4 fields" router t_fields.csv
 
+jq -c 'del(.["meta/llama-2-70b-chat"], .["meta/llama-2-70b-chat|total_cost"])' routerbench.jsonl | sed 's/"sample_id":"/"sample_id":"b-/' >t_fewer.jsonl
+bad "router tables with different models" "t_fewer.jsonl:1: 2 models where the earlier tables have 3" router routerbench.jsonl t_fewer.jsonl
+bad "router id column missing" "routerbench.jsonl:1: id: no such column" router --id-column id routerbench.jsonl
 head -c 2000 "$lm.gz" >samples_trunc_2024-01-01T00-00-00.jsonl.gz
 rm -f out.jsonl
 "$allot" import lm-eval --grader numeric samples_trunc_2024-01-01T00-00-00.jsonl.gz --out out.jsonl --quiet >/dev/null 2>err; rc=$?
