@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PACKAGES=(cmake make gcc g++ clang clang-format pkg-config binutils jq libglpk-dev liblinear-dev libxgboost-dev libcjson-dev gnuplot-nox
+PACKAGES=(cmake make gcc g++ clang clang-format pkg-config binutils jq libglpk-dev liblinear-dev libxgboost-dev libcjson-dev zlib1g-dev gnuplot-nox
           libclang-rt-14-dev)
 JOBS=$(nproc 2>/dev/null || echo 2)
 

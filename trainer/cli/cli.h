@@ -53,6 +53,7 @@ int allot_cli_help(const char *text);
 int allot_cli_version(const char *cmd);
 
 /* Subcommands: argv[0] is the subcommand name. */
+int allot_cmd_import(int argc, char **argv);
 int allot_cmd_curves(int argc, char **argv);
 int allot_cmd_solve(int argc, char **argv);
 int allot_cmd_train(int argc, char **argv);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cli_opts.h"
@@ -113,6 +114,8 @@ int allot_cmd_curves(int argc, char **argv) {
         allot_curves_free(c);
         return allot_cli_fail(CMD, &err);
     }
+    if (out_path && !strcmp(out_path, "-"))
+        dup2(STDERR_FILENO, STDOUT_FILENO); /* data on stdout: table on stderr */
 
     size_t n = c->n_queries, T = c->n_tiers;
     double *mean_acc = calloc(T, sizeof *mean_acc), *mean_cost = calloc(T, sizeof *mean_cost);

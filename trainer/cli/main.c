@@ -12,6 +12,7 @@ typedef struct {
 } allot_subcommand;
 
 static const allot_subcommand subcommands[] = {
+    {"import", allot_cmd_import, "other tools' runs (lm-eval, OpenAI/vLLM batches, ...) -> labelled runs"},
     {"curves", allot_cmd_curves, "labelled runs -> per-query accuracy-versus-cost curves over tiers"},
     {"solve", allot_cmd_solve, "curves -> the exact budgeted oracle allocation (cross-checked by GLPK)"},
     {"train", allot_cmd_train, "curves -> a policy bundle (XGBoost or LIBLINEAR) imitating the oracle"},

@@ -15,8 +15,66 @@ static void release(allot_atomic_file *af) {
     af->fp = NULL;
 }
 
+/*
+ * Targets that are not regular files are spooled: "-" (stdout) and an existing device, FIFO or
+ * socket (/dev/null, /dev/stdout, a named pipe). Renaming a temporary file over those would
+ * replace them (as root, /dev/null itself); instead the output goes to an anonymous temporary file
+ * and is copied to the target only on commit.
+ */
+static int is_spooled(const char *path) {
+    struct stat st;
+    if (strcmp(path, "-") == 0) return 1;
+    return stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
+static const char *target_name(const allot_atomic_file *af) {
+    return strcmp(af->path, "-") == 0 ? "stdout" : af->path;
+}
+
+static allot_status open_spool(allot_atomic_file *af, const char *path, allot_error *err) {
+    af->path = allot_strdup(path);
+    if (!af->path) return allot_error_set(err, ALLOT_E_NOMEM, "%s: out of memory", path);
+    af->fp = tmpfile();
+    if (!af->fp) {
+        allot_status st = allot_error_set(err, ALLOT_E_IO, "%s: cannot create a temporary spool file: %s",
+                                          target_name(af), strerror(errno));
+        release(af);
+        return st;
+    }
+    return ALLOT_OK;
+}
+
+/* Copy the spool to its target (stdout, or the device / FIFO opened now); the spool is closed. */
+static allot_status commit_spool(allot_atomic_file *af, allot_error *err) {
+    char buf[1 << 15];
+    int to_stdout = strcmp(af->path, "-") == 0;
+    int failed = ferror(af->fp) || fflush(af->fp) != 0 || fseek(af->fp, 0, SEEK_SET) != 0;
+    FILE *out = failed ? NULL : to_stdout ? stdout : fopen(af->path, "w");
+    if (!out) failed = 1;
+    while (!failed) {
+        size_t n = fread(buf, 1, sizeof buf, af->fp);
+        if (n && fwrite(buf, 1, n, out) != n) failed = 1;
+        if (n < sizeof buf) {
+            failed |= ferror(af->fp) != 0;
+            break;
+        }
+    }
+    int saved = errno;
+    fclose(af->fp);
+    if (out && (to_stdout ? fflush(out) : fclose(out)) != 0 && !failed) {
+        failed = 1;
+        saved = errno;
+    }
+    allot_status st = ALLOT_OK;
+    if (failed)
+        st = allot_error_set(err, ALLOT_E_IO, "%s: write failed: %s", target_name(af), strerror(saved));
+    release(af);
+    return st;
+}
+
 allot_status allot_atomic_open(allot_atomic_file *af, const char *path, allot_error *err) {
     memset(af, 0, sizeof *af);
+    if (is_spooled(path)) return open_spool(af, path, err);
     size_t n = strlen(path);
     af->path = allot_strdup(path);
     af->tmp_path = malloc(n + 12);
@@ -48,6 +106,7 @@ allot_status allot_atomic_open(allot_atomic_file *af, const char *path, allot_er
 }
 
 allot_status allot_atomic_commit(allot_atomic_file *af, allot_error *err) {
+    if (!af->tmp_path) return commit_spool(af, err);
     allot_status st = ALLOT_OK;
     int failed = ferror(af->fp) || fflush(af->fp) != 0 || fsync(fileno(af->fp)) != 0;
     int saved = errno;

@@ -2,7 +2,8 @@
  * curves_io.c - write and read curves files (docs/curves-format.md).
  *
  * Writing is done with fprintf so that every double is printed with %.17g (exact read-back) and the
- * output is byte-for-byte deterministic; strings are escaped here. Reading uses cJSON, line by line.
+ * output is byte-for-byte deterministic; strings are escaped here. Reading uses cJSON, line by line,
+ * through allot_input (input_stream.h), so a gzip-compressed curves file reads like a plain one.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -14,6 +15,7 @@
 
 #include "atomic_file.h"
 #include "curves_internal.h"
+#include "input_stream.h"
 #include "rng.h"
 #include "util.h"
 
@@ -394,12 +396,15 @@ static allot_status read_query(const cread *r, const cJSON *q, allot_curves *c, 
     return read_row(r, q, "se", c->n_tiers, c->se + row * c->n_tiers, 0);
 }
 
+static allot_status read_input(allot_input *in, const char *path, allot_curves **out, allot_error *err);
+
 allot_status allot_curves_read(const char *path, allot_curves **out, allot_error *err) {
     *out = NULL;
-    FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-    if (!fp) return allot_error_set(err, ALLOT_E_IO, "%s: cannot open: %s", path, strerror(errno));
-    allot_status st = allot_curves_read_stream(fp, path, out, err);
-    if (fp != stdin) fclose(fp);
+    allot_input *in = NULL;
+    allot_status st = allot_input_open(path, &in, err);
+    if (st) return st;
+    st = read_input(in, path, out, err);
+    allot_input_close(in);
     return st;
 }
 
@@ -420,6 +425,17 @@ static int reserve_rows(allot_curves *c, size_t *cap_q, size_t rows) {
 
 allot_status allot_curves_read_stream(FILE *fp, const char *path, allot_curves **out, allot_error *err) {
     *out = NULL;
+    allot_input *in = NULL;
+    allot_status st = allot_input_wrap(fp, &in, err);
+    if (st) return st;
+    st = read_input(in, path, out, err);
+    allot_input_close(in);
+    return st;
+}
+
+/* Read the header and every query line of a curves file (plain or gzip) from in. */
+static allot_status read_input(allot_input *in, const char *path, allot_curves **out, allot_error *err) {
+    FILE *fp = allot_input_fp(in);
     allot_curves *c = calloc(1, sizeof *c);
     cread r = {path, 0, err};
     char *line = NULL;
@@ -435,8 +451,13 @@ allot_status allot_curves_read_stream(FILE *fp, const char *path, allot_curves *
     for (;;) {
         errno = 0;
         ssize_t got = getline(&line, &line_cap, fp);
-        if (got < 0) {
-            if (ferror(fp)) st = allot_error_set(err, ALLOT_E_IO, "%s:%zu: read error", path, r.line + 1);
+        /* A read error (a truncated .gz, say) may end a line early: report it, not the half line. */
+        if (got < 0 || (line[got - 1] != '\n' && ferror(fp))) {
+            if (ferror(fp)) {
+                const char *why = allot_input_problem(in);
+                st = allot_error_set(err, ALLOT_E_IO, "%s:%zu: %s", path, r.line + 1,
+                                     why ? why : "read error");
+            }
             break;
         }
         r.line++;

@@ -4,7 +4,8 @@
  * One line at a time: getline() into a reused buffer, cJSON parse, validate, convert into reused
  * arrays. The cJSON tree of the current line is kept until the next call so that string pointers
  * in allot_query can point straight into it (no copies). The only state that grows with the file
- * is the duplicate-id set (one copy of each id) and the model-name table.
+ * is the duplicate-id set (one copy of each id) and the model-name table. Input goes through
+ * allot_input (input_stream.h), so a gzip-compressed file or stream reads like a plain one.
  */
 #include "runs_reader.h"
 
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "input_stream.h"
 #include "rng.h"
 #include "util.h"
 
@@ -30,8 +32,8 @@ typedef struct strset {
 
 struct allot_runs_reader {
     char *path;
-    FILE *fp;
-    int own_fp;
+    allot_input *in; /* decompresses gzip; owns nothing of a caller's stream */
+    FILE *fp;        /* allot_input_fp(in) */
     char *line;
     size_t line_cap;
     size_t lineno;
@@ -137,18 +139,13 @@ allot_status allot_runs_reader_open(const char *path, allot_runs_reader **out, a
         free(r);
         return allot_error_set(err, ALLOT_E_NOMEM, "%s: out of memory", path);
     }
-    if (strcmp(path, "-") == 0) {
-        r->fp = stdin;
-    } else {
-        r->fp = fopen(path, "r");
-        if (!r->fp) {
-            allot_status st = allot_error_set(err, ALLOT_E_IO, "%s: cannot open: %s", path, strerror(errno));
-            free(r->path);
-            free(r);
-            return st;
-        }
-        r->own_fp = 1;
+    allot_status st = allot_input_open(path, &r->in, err);
+    if (st) {
+        free(r->path);
+        free(r);
+        return st;
     }
+    r->fp = allot_input_fp(r->in);
     *out = r;
     return ALLOT_OK;
 }
@@ -162,7 +159,13 @@ allot_status allot_runs_reader_open_stream(FILE *fp, const char *name, allot_run
         free(r);
         return allot_error_set(err, ALLOT_E_NOMEM, "%s: out of memory", name);
     }
-    r->fp = fp;
+    allot_status st = allot_input_wrap(fp, &r->in, err);
+    if (st) {
+        free(r->path);
+        free(r);
+        return st;
+    }
+    r->fp = allot_input_fp(r->in);
     *out = r;
     return ALLOT_OK;
 }
@@ -190,7 +193,7 @@ static void release_line(allot_runs_reader *r) {
 void allot_runs_reader_close(allot_runs_reader *r) {
     if (!r) return;
     release_line(r);
-    if (r->own_fp && r->fp) fclose(r->fp);
+    allot_input_close(r->in);
     free(r->path);
     free(r->line);
     strset_free(&r->ids);
@@ -479,10 +482,14 @@ allot_status allot_runs_reader_next(allot_runs_reader *r, allot_query *q, int *h
     for (;;) {
         errno = 0;
         ssize_t got = getline(&r->line, &r->line_cap, r->fp);
-        if (got < 0) {
-            if (ferror(r->fp))
+        /* A read error (a truncated .gz, say) may end a line early: report it, not the half line. */
+        if (got < 0 || (r->line[got - 1] != '\n' && ferror(r->fp))) {
+            if (ferror(r->fp)) {
+                const char *why = allot_input_problem(r->in);
+                if (why) return allot_error_set(err, ALLOT_E_IO, "%s:%zu: %s", r->path, r->lineno + 1, why);
                 return allot_error_set(err, ALLOT_E_IO, "%s:%zu: read error: %s", r->path, r->lineno + 1,
                                        strerror(errno));
+            }
             return ALLOT_OK; /* end of file */
         }
         r->lineno++;
