@@ -1,5 +1,6 @@
 /* audit_report.c - report.json, report.md and plots of an audit result (see audit_report.h). */
 #include "audit_report.h"
+#include "seed.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -65,17 +66,6 @@ static cJSON *num_or_null(double v) {
 static void add_num(cJSON *o, const char *k, double v) {
     cJSON_AddItemToObject(o, k, num_or_null(v));
 }
-/* A seed: a JSON number up to 2^53 (exact in a double), a decimal string beyond (any reader takes
- * both). The number is written as its exact decimal digits: cJSON's own "%1.15g" is lossy from 10^15
- * on (2^53 would read back as 9007199254740990); below 10^15 the two texts are the same. */
-static void add_seed(cJSON *o, const char *k, uint64_t seed) {
-    char buf[24];
-    snprintf(buf, sizeof buf, "%llu", (unsigned long long)seed);
-    if (seed <= (UINT64_C(1) << 53))
-        cJSON_AddRawToObject(o, k, buf);
-    else
-        cJSON_AddStringToObject(o, k, buf);
-}
 static cJSON *acc_cost(const allot_audit_row *row) {
     cJSON *o = cJSON_CreateObject();
     add_num(o, "acc", row->acc);
@@ -130,7 +120,7 @@ static void json_header(cJSON *root, const allot_audit_result *r) {
     cJSON_AddStringToObject(root, "curves", r->curves_path);
     cJSON_AddStringToObject(root, "curves_sha256", r->curves_sha256);
     add_num(root, "budget", r->budget);
-    add_seed(root, "seed", r->seed);
+    allot_seed_add_to_object(root, "seed", r->seed);
     cJSON_AddNumberToObject(root, "bootstrap_resamples", r->bootstrap);
     cJSON *tiers = cJSON_AddArrayToObject(root, "tiers");
     for (size_t t = 0; t < r->n_tiers; t++) cJSON_AddItemToArray(tiers, cJSON_CreateString(r->tier_names[t]));
@@ -279,7 +269,7 @@ static cJSON *json_rule(const allot_audit_result *r, const allot_audit_row *row,
     add_num(bs, "ci95_lo", row->vs_uniform.lo);
     add_num(bs, "ci95_hi", row->vs_uniform.hi);
     cJSON_AddNumberToObject(bs, "resamples", row->vs_uniform.resamples);
-    add_seed(bs, "seed", row->vs_uniform.seed);
+    allot_seed_add_to_object(bs, "seed", row->vs_uniform.seed);
     return x;
 }
 

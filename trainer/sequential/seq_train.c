@@ -12,6 +12,7 @@
 #include "dataset.h"
 #include "linear_learner.h"
 #include "progress.h"
+#include "seed.h"
 #include "util.h"
 #include "xgb_learner.h"
 
@@ -505,17 +506,6 @@ static char *sequential_json(const sq_ctx *c) {
     return text;
 }
 
-/* A seed as JSON: a number when it is exact as a double (<= 2^53), else a decimal string. */
-static void add_seed(cJSON *o, const char *key, uint64_t seed) {
-    if (seed <= (1ull << 53)) {
-        cJSON_AddNumberToObject(o, key, (double)seed);
-    } else {
-        char b[24];
-        snprintf(b, sizeof b, "%llu", (unsigned long long)seed);
-        cJSON_AddStringToObject(o, key, b);
-    }
-}
-
 static char *provenance_json(const sq_ctx *c, const char *sha) {
     const allot_sq_train_options *o = c->o;
     const allot_sq_train_report *r = &c->rep;
@@ -526,7 +516,7 @@ static char *provenance_json(const sq_ctx *c, const char *sha) {
     cJSON_AddStringToObject(p, "input_sha256", sha);
     cJSON_AddStringToObject(p, "stages", c->stages);
     cJSON_AddNumberToObject(p, "budget", o->budget);
-    add_seed(p, "seed", o->seed);
+    allot_seed_add_to_object(p, "seed", o->seed);
     cJSON_AddStringToObject(p, "learner", o->learner == ALLOT_LEARNER_XGBOOST ? "xgboost" : "liblinear");
     cJSON_AddStringToObject(p, "target", "sequential");
     cJSON_AddNumberToObject(p, "orderings", o->orderings);
@@ -552,7 +542,7 @@ static char *provenance_json(const sq_ctx *c, const char *sha) {
         cJSON_AddNumberToObject(sp, "test_parts", o->test_parts);
     }
     cJSON_AddNumberToObject(sp, "folds", o->folds);
-    add_seed(sp, "seed", o->seed);
+    allot_seed_add_to_object(sp, "seed", o->seed);
     cJSON_AddNumberToObject(sp, "n_train", (double)c->split.n_train);
     cJSON_AddNumberToObject(sp, "n_test", (double)c->split.n_test);
     cJSON *ids = cJSON_AddArrayToObject(sp, "test_ids");
