@@ -212,18 +212,21 @@ static allot_status parse_stages(allot_ladder *l, const cJSON *spec, const char 
 }
 
 static allot_status make_state_names(allot_ladder *l, allot_error *err) {
-    l->n_state = G_COUNT + l->n_models * M_COUNT;
+    size_t per_model = l->n_models * M_COUNT;
+    l->n_state = G_COUNT + per_model + l->n_stages;
     l->state_names = calloc(l->n_state, sizeof *l->state_names);
-    if (!l->state_names) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (ladder)");
+    if (!l->state_names) return allot_error_set(err, ALLOT_E_NOMEM, "sequential: out of memory");
     for (size_t i = 0; i < l->n_state; i++) {
         char name[48];
         if (i < G_COUNT)
             snprintf(name, sizeof name, "%s", global_names[i]);
-        else
+        else if (i < G_COUNT + per_model)
             snprintf(name, sizeof name, "m%zu.%s", (i - G_COUNT) / M_COUNT,
                      model_names[(i - G_COUNT) % M_COUNT]);
+        else
+            snprintf(name, sizeof name, "stage%zu.flip", i - G_COUNT - per_model);
         if (!(l->state_names[i] = dup_str(name)))
-            return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (ladder)");
+            return allot_error_set(err, ALLOT_E_NOMEM, "sequential: out of memory");
     }
     return ALLOT_OK;
 }
@@ -424,6 +427,36 @@ double allot_beta_stop_prob(uint32_t a, uint32_t b) {
     return below / total;
 }
 
+/*
+ * The probability that the runner-up overtakes the leader within m more draws, with a votes for the
+ * leader and b for the runner-up, the draws between the two following p ~ Beta(a+1, b+1) (the
+ * Adaptive-Consistency model): X ~ BetaBinomial(m, a+1, b+1) more votes for the leader; overtaken
+ * when b + m - X > a + X, a tie at the end counting one half. Weights by the ratio recurrence
+ * w(x+1)/w(x) = (m-x)(a+1+x) / ((x+1)(b+m-x)) from the mode's neighbourhood, IEEE arithmetic only.
+ */
+static double overtake_prob(uint32_t a, uint32_t b, uint64_t m) {
+    if (m == 0) return 0.0;
+    double alpha = (double)a + 1, beta = (double)b + 1;
+    /* start at x = 0 and rescale when the weights grow large, so nothing overflows */
+    double w = 1, total = 0, over = 0;
+    for (uint64_t x = 0; x <= m; x++) {
+        double lead = (double)a + (double)x, run = (double)b + (double)(m - x);
+        total += w;
+        if (run > lead)
+            over += w;
+        else if (run == lead)
+            over += 0.5 * w;
+        if (x < m)
+            w = w * (double)(m - x) * (alpha + (double)x) / ((double)(x + 1) * (beta + (double)(m - x) - 1));
+        if (w > 0x1p+500 || total > 0x1p+500) {
+            w *= 0x1p-500;
+            total *= 0x1p-500;
+            over *= 0x1p-500;
+        }
+    }
+    return total > 0 ? over / total : 0.0;
+}
+
 /* ---- state features --------------------------------------------------------------------------- */
 
 static uint64_t answer_hash(const char *p, size_t n) {
@@ -613,11 +646,21 @@ allot_status allot_ladder_state(const allot_ladder *l, const allot_sample_view *
     model_tally t;
     const allot_sample_view *prev_lead = NULL;
     long answer = -1;
+    uint32_t lead[ALLOT_LADDER_MAX_MODELS], second[ALLOT_LADDER_MAX_MODELS];
     for (size_t m = 0; m < l->n_models; m++) {
         tally_model(l, s, n, m, tab, &t);
         model_features(s, &t, prev_lead, out + G_COUNT + m * M_COUNT);
         if (stage >= 0 && l->stages[stage].model == m) answer = stage_answer(l->stages[stage].rule, &t);
         prev_lead = t.lead ? &s[t.lead->first] : NULL; /* the table is reused: keep the sample */
+        lead[m] = t.lead ? t.lead->count : 0;
+        second[m] = (uint32_t)t.second;
+    }
+    /* per stage t: the probability that the leader of t's model is overtaken before t completes */
+    float *flip = out + G_COUNT + l->n_models * M_COUNT;
+    for (size_t i = 0; i < l->n_stages; i++) {
+        size_t m = l->stages[i].model, k = l->stages[i].k;
+        flip[i] =
+            count[m] && k > count[m] ? (float)overtake_prob(lead[m], second[m], k - count[m]) : (float)NAN;
     }
     if (sum) {
         sum->stage = stage;

@@ -11,6 +11,7 @@ int main(int argc, char **argv) {
         allot_sq_eval_options eo;
         allot_sq_eval_options_default(&eo);
         if (getenv("EB")) eo.budget = atof(getenv("EB"));
+        if (getenv("ER")) eo.orderings = atoi(getenv("ER"));
         allot_sq_eval e;
         allot_error er;
         allot_error_clear(&er);
