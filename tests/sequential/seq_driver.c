@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "seq_eval.h"
+#include "seq_report.h"
 #include "seq_train.h"
 
 int main(int argc, char **argv) {

@@ -22,6 +22,9 @@
 #ifndef ALLOT_CLI_H
 #define ALLOT_CLI_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "allot/allot_error.h"
 
 enum {
@@ -57,6 +60,22 @@ int allot_cmd_import(int argc, char **argv);
 int allot_cmd_curves(int argc, char **argv);
 int allot_cmd_solve(int argc, char **argv);
 int allot_cmd_train(int argc, char **argv);
+/* allot audit on sequential bundles, after option parsing (cmd_audit_seq.c). */
+typedef struct allot_cli_seq_audit {
+    const char *const *policies;
+    size_t n_policies;
+    const char *out;
+    double budget; /* NaN: the first bundle's */
+    uint64_t seed;
+    int bootstrap, orderings, all_queries, plots, progress, json;
+} allot_cli_seq_audit;
+int allot_cli_audit_sequential(const allot_cli_seq_audit *a, const char *runs);
+/* 1: the bundle at path is a sequential policy, 0: a static one, -1: it cannot be read (reported). */
+int allot_cli_bundle_is_sequential(const char *path);
+/* allot train --stages, after option parsing (cmd_train_seq.c). */
+struct allot_sq_train_options;
+int allot_cli_train_sequential(const struct allot_sq_train_options *o, const char *runs, const char *stages,
+                               const char *out, int json);
 int allot_cmd_audit(int argc, char **argv);
 int allot_cmd_predict(int argc, char **argv);
 int allot_cmd_replay(int argc, char **argv);

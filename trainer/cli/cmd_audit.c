@@ -36,13 +36,34 @@ static const char audit_usage[] =
     "  --seed S           bootstrap and random-allocation seed, 0 .. 2^64-1 (default 1)\n"
     "  --bootstrap N      paired bootstrap resamples (default 1000)\n"
     "  --no-plots         skip the plots\n"
+    "  --orderings N      sequential policies: orderings of each query's samples (default 32)\n"
+    "  --all-queries      sequential policies: every query of the file, even the bundle's training ones\n"
     "  --json             print report.json on stdout instead of the summary table\n"
     "  --quiet            no progress on stderr\n"
     "  -h, --help         this text\n"
     "  -V, --version      print the version\n"
+    "\n"
+    "Sequential policies (allot train --stages; docs/sequential.md): give the LABELLED RUNS file instead\n"
+    "of CURVES. Each policy is replayed sample by sample through the runtime on the queries it held out\n"
+    "(several bundles trained with --test-part I/K are pooled: cross-fitting), or on every query of\n"
+    "another file, beside uniform, Adaptive-Consistency, early stopping and the oracle, all compared at\n"
+    "the policy's realised mean spend with paired bootstrap intervals. --budget (default: the bundle's)\n"
+    "is the budget the price is re-fitted to; --sweep does not apply.\n"
     "\n";
 
-enum { O_POLICY = 256, O_BUDGET, O_SWEEP, O_SEED, O_BOOT, O_NOPLOTS, O_JSON, O_QUIET, O_RETRAIN };
+enum {
+    O_POLICY = 256,
+    O_BUDGET,
+    O_SWEEP,
+    O_SEED,
+    O_BOOT,
+    O_NOPLOTS,
+    O_JSON,
+    O_QUIET,
+    O_RETRAIN,
+    O_ORDERINGS,
+    O_ALLQ
+};
 
 /* The parsed command line. */
 typedef struct audit_cli {
@@ -53,6 +74,7 @@ typedef struct audit_cli {
     int json, have_budget;
     double *sweep;
     size_t n_sweep;
+    int orderings, all_queries; /* sequential policies */
 } audit_cli;
 
 /* One option's value (0, or the usage error's exit code). */
@@ -74,6 +96,8 @@ static int set_option(audit_cli *a, int ch, const char *arg) {
     case O_RETRAIN: a->o.sweep_retrain = 1; return 0;
     case O_JSON: a->json = 1; return 0;
     case O_QUIET: a->o.progress = 0; return 0;
+    case O_ORDERINGS: return allot_opt_int(CMD, "--orderings", arg, 1, 4096, &a->orderings);
+    case O_ALLQ: a->all_queries = 1; return 0;
     }
     return allot_cli_usage_error(CMD, "internal: unhandled option");
 }
@@ -150,6 +174,8 @@ static int parse_and_run(audit_cli *a, int argc, char **argv) {
                                              {"quiet", no_argument, 0, O_QUIET},
                                              {"help", no_argument, 0, 'h'},
                                              {"sweep-retrain", no_argument, 0, O_RETRAIN},
+                                             {"orderings", required_argument, 0, O_ORDERINGS},
+                                             {"all-queries", no_argument, 0, O_ALLQ},
                                              {"version", no_argument, 0, 'V'},
                                              {0, 0, 0, 0}};
     optind = 1;
@@ -161,10 +187,23 @@ static int parse_and_run(audit_cli *a, int argc, char **argv) {
         if (ch == '?' || ch == ':') return allot_cli_bad_option(CMD, ch, argv);
         if ((rc = set_option(a, ch, optarg))) return rc;
     }
-    if (optind != argc - 1) return allot_cli_usage_error(CMD, "expected exactly one CURVES file");
+    if (optind != argc - 1) return allot_cli_usage_error(CMD, "expected exactly one CURVES (or runs) file");
     if (!a->n_pols) return allot_cli_usage_error(CMD, "at least one --policy is required");
-    if (!a->have_budget) return allot_cli_usage_error(CMD, "--budget is required");
     if (!a->out) return allot_cli_usage_error(CMD, "--out is required");
+    int seq = allot_cli_bundle_is_sequential(a->pols[0]);
+    if (seq < 0) return ALLOT_EXIT_IO; /* reported */
+    if (seq) {
+        if (a->n_sweep || a->o.sweep_retrain)
+            return allot_cli_usage_error(CMD, "--sweep and --sweep-retrain apply to static policies");
+        allot_cli_seq_audit sa = {
+            a->pols,    a->n_pols,      a->out,       a->have_budget ? a->o.budget : NAN,
+            a->o.seed,  a->o.bootstrap, a->orderings, a->all_queries,
+            a->o.plots, a->o.progress,  a->json};
+        return allot_cli_audit_sequential(&sa, argv[optind]);
+    }
+    if (a->orderings || a->all_queries)
+        return allot_cli_usage_error(CMD, "--orderings and --all-queries apply to sequential policies");
+    if (!a->have_budget) return allot_cli_usage_error(CMD, "--budget is required");
     return run_audit(a, argv[optind]);
 }
 

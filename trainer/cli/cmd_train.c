@@ -14,6 +14,7 @@
 #include "curves.h"
 #include "learn.h"
 #include "linear_learner.h"
+#include "seq_train.h"
 
 static const char *const CMD = "train";
 
@@ -63,6 +64,18 @@ static const char train_usage[] =
     "  --C-search grid|liblinear  grid (default): the seeded folds over [--C-min, --C-max];\n"
     "                 liblinear: LIBLINEAR's find_parameters from --C-min (L2R_LR, L2R_L2LOSS_SVC)\n"
     "  --eps X  --bias X (1; < 0 = none)\n"
+    "Sequential policies (docs/sequential.md): with --stages the input is LABELLED RUNS, and the policy\n"
+    "decides after each stage of samples whether to stop or draw the next stage:\n"
+    "  --stages SPEC         the ladder, e.g. majority@1,2,4,8,16 or 'small:majority@1,2 > "
+    "large:majority@1,2'\n"
+    "  --orderings N         seeded orderings of each training query's samples (default 8)\n"
+    "  --continuations N     continuations per row for the expected accuracies of later stages (default 16)\n"
+    "  --test-part I/K       hold out part I (0-based) of a seeded K-part partition instead of\n"
+    "                        --test-fraction; training I = 0..K-1 holds every query out once "
+    "(cross-fitting)\n"
+    "  --prompt-features     let the prompt's built-in text features join the state (default off)\n"
+    "  (--features / --meta-features add record features; XGBoost defaults --max-depth 3\n"
+    "   --min-child-weight 10; LIBLINEAR fits L2R_L2LOSS_SVR with --C, default 1)\n"
     "\n";
 
 enum {
@@ -95,14 +108,22 @@ enum {
     O_CSEARCH,
     O_GAPW,
     O_NOVAL,
-    O_TARGET
+    O_TARGET,
+    O_STAGES,
+    O_ORDERINGS,
+    O_CONTS,
+    O_TESTPART,
+    O_PROMPTF,
+    O_END
 };
 
 /* What the command line sets: the library's options and the command's own. */
 typedef struct train_cli {
     allot_train_options o;
-    const char *out;
+    allot_sq_train_options sq; /* with --stages */
+    const char *out, *stages;
     int json, have_budget;
+    unsigned char set[O_END - O_BUDGET]; /* options given on the command line */
 } train_cli;
 
 /* XGBoost's and LIBLINEAR's parameters. */
@@ -138,6 +159,19 @@ static int set_learner_option(train_cli *t, int ch, const char *arg) {
         return rc;
     }
     return allot_cli_usage_error(CMD, "internal: unhandled option");
+}
+
+/* "I/K": hold out part I of K (0 <= I < K, 2 <= K <= 1000). */
+static int parse_test_part(const char *arg, int *part, int *parts) {
+    int i, k, used = 0;
+    if (sscanf(arg, "%d/%d%n", &i, &k, &used) != 2 || arg[used] || k < 2 || k > 1000 || i < 0 || i >= k) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "--test-part: expected I/K with 0 <= I < K, 2 <= K <= 1000: '%.60s'", arg);
+        return allot_cli_usage_error(CMD, msg);
+    }
+    *part = i;
+    *parts = k;
+    return 0;
 }
 
 /* One option's value (0, or the usage error's exit code). */
@@ -181,14 +215,47 @@ static int set_option(train_cli *t, int ch, const char *arg) {
     case O_JSON: t->json = 1; return 0;
     case O_QUIET: o->progress = 0; return 0;
     case O_NOVAL: o->no_validation = 1; return 0;
+    case O_STAGES: t->stages = arg; return 0;
+    case O_ORDERINGS: return allot_opt_int(CMD, "--orderings", arg, 1, 1024, &t->sq.orderings);
+    case O_CONTS: return allot_opt_int(CMD, "--continuations", arg, 1, 4096, &t->sq.continuations);
+    case O_TESTPART: return parse_test_part(arg, &t->sq.test_part, &t->sq.test_parts);
+    case O_PROMPTF: t->sq.prompt_features = 1; return 0;
     }
     return set_learner_option(t, ch, arg);
+}
+
+/* Options of one family only: static-only options with --stages, or sequential ones without it. */
+static int check_family(const train_cli *t) {
+    static const int static_only[] = {O_TARGET, O_RULE,   O_HASH, O_CW,   O_GAPW,
+                                      O_NOVAL,  O_SOLVER, O_CMIN, O_CMAX, O_CSEARCH};
+    static const int seq_only[] = {O_ORDERINGS, O_CONTS, O_TESTPART, O_PROMPTF};
+    static const char *const static_names[] = {
+        "--target",        "--rule",   "--hash-dim", "--class-weights", "--gap-weights",
+        "--no-validation", "--solver", "--C-min",    "--C-max",         "--C-search"};
+    static const char *const seq_names[] = {"--orderings", "--continuations", "--test-part",
+                                            "--prompt-features"};
+    char msg[160];
+    for (size_t i = 0; t->stages && i < sizeof static_only / sizeof *static_only; i++)
+        if (t->set[static_only[i] - O_BUDGET]) {
+            snprintf(msg, sizeof msg, "%s applies to static policies, not with --stages", static_names[i]);
+            return allot_cli_usage_error(CMD, msg);
+        }
+    for (size_t i = 0; !t->stages && i < sizeof seq_only / sizeof *seq_only; i++)
+        if (t->set[seq_only[i] - O_BUDGET]) {
+            snprintf(msg, sizeof msg, "%s applies to sequential policies (--stages)", seq_names[i]);
+            return allot_cli_usage_error(CMD, msg);
+        }
+    return 0;
 }
 
 /* What no single option can check. */
 static int check_options(train_cli *t, int n_args) {
     allot_train_options *o = &t->o;
-    if (n_args != 1) return allot_cli_usage_error(CMD, "expected exactly one CURVES file");
+    int rc = check_family(t);
+    if (rc) return rc;
+    if (n_args != 1)
+        return allot_cli_usage_error(CMD, t->stages ? "expected exactly one labelled-runs file"
+                                                    : "expected exactly one CURVES file");
     if (!t->have_budget) return allot_cli_usage_error(CMD, "--budget is required");
     if (!t->out) return allot_cli_usage_error(CMD, "--out is required");
     if (o->linear.c_min > o->linear.c_max) return allot_cli_usage_error(CMD, "--C-min must be <= --C-max");
@@ -282,6 +349,38 @@ static void print_table(const train_cli *t, const allot_train_report *r) {
     printf("seconds                  %.2f\n", r->seconds);
 }
 
+/* --stages: the shared options into the sequential trainer's (its own defaults where not given). */
+static int train_sequential(train_cli *t, const char *path) {
+    allot_sq_train_options *q = &t->sq;
+    const allot_train_options *o = &t->o;
+    q->budget = o->budget;
+    q->learner = o->learner;
+    q->progress = o->progress;
+    q->features = o->features;
+    q->meta_features = o->meta_features;
+    if (t->set[O_TEST - O_BUDGET]) q->test_fraction = o->test_fraction;
+    if (t->set[O_FOLDS - O_BUDGET]) q->folds = o->folds;
+    if (t->set[O_SEED - O_BUDGET]) q->seed = o->seed;
+    const int xo[] = {O_ROUNDS, O_DEPTH, O_ETA, O_SUBSAMPLE, O_MCW, O_LAMBDA, O_ES, O_NTHREAD};
+    allot_xgb_params d = q->xgb;
+    for (size_t i = 0; i < sizeof xo / sizeof *xo; i++) { /* each XGBoost option given replaces the default */
+        if (!t->set[xo[i] - O_BUDGET]) continue;
+        d.rounds = xo[i] == O_ROUNDS ? o->xgb.rounds : d.rounds;
+        d.max_depth = xo[i] == O_DEPTH ? o->xgb.max_depth : d.max_depth;
+        d.eta = xo[i] == O_ETA ? o->xgb.eta : d.eta;
+        d.subsample = xo[i] == O_SUBSAMPLE ? o->xgb.subsample : d.subsample;
+        d.min_child_weight = xo[i] == O_MCW ? o->xgb.min_child_weight : d.min_child_weight;
+        d.reg_lambda = xo[i] == O_LAMBDA ? o->xgb.reg_lambda : d.reg_lambda;
+        d.early_stopping = xo[i] == O_ES ? o->xgb.early_stopping : d.early_stopping;
+        d.nthread = xo[i] == O_NTHREAD ? o->xgb.nthread : d.nthread;
+    }
+    q->xgb = d;
+    if (t->set[O_C - O_BUDGET]) q->linear.C = o->linear.C;
+    if (t->set[O_EPS - O_BUDGET]) q->linear.eps = o->linear.eps;
+    if (t->set[O_BIAS - O_BUDGET]) q->linear.bias = o->linear.bias;
+    return allot_cli_train_sequential(q, path, t->stages, t->out, t->json);
+}
+
 int allot_cmd_train(int argc, char **argv) {
     static const struct option longopts[] = {{"budget", required_argument, 0, O_BUDGET},
                                              {"out", required_argument, 0, 'o'},
@@ -314,12 +413,18 @@ int allot_cmd_train(int argc, char **argv) {
                                              {"gap-weights", no_argument, 0, O_GAPW},
                                              {"no-validation", no_argument, 0, O_NOVAL},
                                              {"target", required_argument, 0, O_TARGET},
+                                             {"stages", required_argument, 0, O_STAGES},
+                                             {"orderings", required_argument, 0, O_ORDERINGS},
+                                             {"continuations", required_argument, 0, O_CONTS},
+                                             {"test-part", required_argument, 0, O_TESTPART},
+                                             {"prompt-features", no_argument, 0, O_PROMPTF},
                                              {"help", no_argument, 0, 'h'},
                                              {"version", no_argument, 0, 'V'},
                                              {0, 0, 0, 0}};
     train_cli t;
     memset(&t, 0, sizeof t);
     allot_train_options_default(&t.o);
+    allot_sq_train_options_default(&t.sq);
     t.o.progress = 1;
     optind = 1;
     opterr = 0;
@@ -329,9 +434,11 @@ int allot_cmd_train(int argc, char **argv) {
         if (ch == 'V') return allot_cli_version(CMD);
         if (ch == '?' || ch == ':') return allot_cli_bad_option(CMD, ch, argv);
         if ((rc = set_option(&t, ch, optarg))) return rc;
+        if (ch >= O_BUDGET && ch < O_END) t.set[ch - O_BUDGET] = 1;
     }
     if ((rc = check_options(&t, argc - optind))) return rc;
     const char *path = argv[optind];
+    if (t.stages) return train_sequential(&t, path);
 
     allot_error err = {0};
     allot_curves *c = NULL;

@@ -107,8 +107,6 @@ void allot_sq_data_free(allot_sq_data *d) {
         free(q->prompt);
         free(q->record);
     }
-    for (size_t f = 0; f < d->n_feature_names; f++) free(d->feature_names[f]);
-    free(d->feature_names);
     free(d->q);
     memset(d, 0, sizeof *d);
 }
@@ -151,20 +149,6 @@ static long ladder_model_of(const allot_ladder *l, allot_runs_reader *r, const a
     }
     need[0].reader_model = smp->model;
     return 0;
-}
-
-static allot_status add_feature_names(allot_sq_data *d, const allot_query *q) {
-    for (size_t k = 0; k < q->n_features; k++) {
-        size_t f = 0;
-        while (f < d->n_feature_names && strcmp(d->feature_names[f], q->features[k].name)) f++;
-        if (f < d->n_feature_names) continue;
-        char **g = realloc(d->feature_names, (d->n_feature_names + 1) * sizeof *g);
-        if (!g) return ALLOT_E_NOMEM;
-        d->feature_names = g;
-        if (!(g[d->n_feature_names] = allot_strdup(q->features[k].name))) return ALLOT_E_NOMEM;
-        d->n_feature_names++;
-    }
-    return ALLOT_OK;
 }
 
 /* Copy one line into d (samples grouped by ladder model, recorded order kept). */
@@ -219,8 +203,7 @@ static allot_status take_query(allot_sq_data *d, const allot_ladder *l, allot_ru
     size_t total = 0;
     for (size_t m = 0; m < nm; m++) total += count[m];
     o->samples = malloc((total ? total : 1) * sizeof *o->samples);
-    int ok = o->id && (o->prompt || !q->prompt) && o->record && o->answers && o->answer_len && o->samples &&
-             add_feature_names(d, q) == ALLOT_OK;
+    int ok = o->id && (o->prompt || !q->prompt) && o->record && o->answers && o->answer_len && o->samples;
     for (size_t a = 0; ok && a < q->n_answers; a++) {
         o->answer_len[a] = strlen(q->answers[a]);
         ok = (o->answers[a] = allot_strdup(q->answers[a])) != NULL;

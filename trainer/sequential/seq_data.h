@@ -57,8 +57,6 @@ typedef struct allot_sq_data {
     allot_sq_query *q;
     size_t n_models;
     double mean_sample_cost[ALLOT_LADDER_MAX_MODELS]; /**< over every loaded sample of each model */
-    size_t n_feature_names;
-    char **feature_names; /**< the record `features` seen (union, order of first appearance) */
 } allot_sq_data;
 
 /**

@@ -18,7 +18,7 @@
 void allot_sq_eval_options_default(allot_sq_eval_options *o) {
     memset(o, 0, sizeof *o);
     o->budget = NAN;
-    o->orderings = 8;
+    o->orderings = 32;
     o->seed = 1;
     o->bootstrap = 1000;
 }
@@ -645,63 +645,4 @@ allot_status allot_sq_evaluate(const char *const *bundles, size_t n_bundles, con
     ev_free(&c);
     if (st) allot_sq_eval_free(e);
     return st;
-}
-
-/* ---- markdown ------------------------------------------------------------------------------------------ */
-
-static void md_policy(FILE *f, const char *title, const allot_sq_policy_eval *pe, double lambda) {
-    fprintf(f, "\n### %s: lambda %.6g\n\naccuracy %.4f at mean spend %.4f\n\n", title, lambda, pe->point.acc,
-            pe->point.cost);
-    fprintf(f, "| at equal spend | accuracy | policy - it | 95%% paired bootstrap | note "
-               "|\n|---|---|---|---|---|\n");
-    for (int k = 0; k < ALLOT_SQ_N_COMPARE; k++) {
-        const allot_sq_compare *c = &pe->cmp[k];
-        if (!c->available) {
-            fprintf(f, "| %s | n/a | | | %s |\n", c->name, c->note);
-            continue;
-        }
-        fprintf(f, "| %s | %.4f | %+.4f | [%+.4f, %+.4f] | %s", c->name, c->acc, c->delta, c->lo, c->hi,
-                c->note);
-        if (isfinite(c->gain_capture)) fprintf(f, "gain capture %.2f", c->gain_capture);
-        fprintf(f, " |\n");
-    }
-}
-
-char *allot_sq_eval_markdown(const allot_sq_eval *e) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f) return NULL;
-    const allot_sq_policy_eval *pe = &e->refit;
-    const allot_sq_compare *u = &pe->cmp[0], *ac = &pe->cmp[1];
-    int beats = u->available && u->lo > 0;
-    fprintf(f,
-            "# Sequential policy audit\n\n**Verdict: %s.** At mean spend %.4f (budget %.4g) the policy "
-            "reaches %.4f; "
-            "uniform at equal spend %.4f (%+.2f points, 95%% CI [%+.2f, %+.2f])",
-            beats ? "beats uniform allocation"
-                  : (u->available && u->hi < 0 ? "WORSE than uniform allocation"
-                                               : "no clear gain over uniform allocation"),
-            pe->point.cost, e->budget, pe->point.acc, u->acc, 100 * u->delta, 100 * u->lo, 100 * u->hi);
-    if (ac->available)
-        fprintf(f, "; Adaptive-Consistency at equal spend %.4f (%+.2f points, [%+.2f, %+.2f])", ac->acc,
-                100 * ac->delta, 100 * ac->lo, 100 * ac->hi);
-    fprintf(
-        f,
-        ".\n\n%zu queries (%s), %zu orderings each; the runtime's step decisions matched the replay on %zu "
-        "steps.\n",
-        e->n_queries, e->own_split ? "the bundle's held-out queries" : "every query of the file",
-        e->n_orderings, e->parity_steps);
-    md_policy(f, "Price re-fitted to this batch (what the budget controller converges to)", &e->refit,
-              e->lambda_refit);
-    md_policy(f, "Price as shipped in the bundle", &e->shipped, e->lambda_shipped);
-    const allot_sq_family *fam[3] = {&e->stages, &e->ac, &e->es};
-    for (int k = 0; k < 3; k++) {
-        if (!fam[k]->n) continue;
-        fprintf(f, "\n### %s\n\n| setting | accuracy | mean spend |\n|---|---|---|\n", fam[k]->name);
-        for (size_t i = 0; i < fam[k]->n; i++)
-            fprintf(f, "| %s | %.4f | %.4f |\n", fam[k]->p[i].name, fam[k]->p[i].acc, fam[k]->p[i].cost);
-    }
-    fclose(f);
-    return buf;
 }

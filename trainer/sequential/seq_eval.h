@@ -92,7 +92,4 @@ allot_status allot_sq_evaluate(const char *const *bundles, size_t n_bundles, con
                                const allot_sq_eval_options *o, allot_sq_eval *out, allot_error *err);
 void allot_sq_eval_free(allot_sq_eval *e);
 
-/** Markdown summary (verdict first). */
-char *allot_sq_eval_markdown(const allot_sq_eval *e);
-
 #endif

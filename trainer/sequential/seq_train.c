@@ -28,6 +28,10 @@ void allot_sq_train_options_default(allot_sq_train_options *o) {
     o->orderings = 8;
     o->continuations = 16;
     o->xgb = t.xgb;
+    /* the rows of one query (orderings x stages) are strongly correlated: shallower trees with
+     * larger leaves than a static policy's (docs/sequential.md) */
+    o->xgb.max_depth = 3;
+    o->xgb.min_child_weight = 10;
     o->linear = t.linear;
     o->linear.C = 1.0;
 }
@@ -164,32 +168,22 @@ static allot_status load_inputs(sq_ctx *c, allot_error *err) {
     return st;
 }
 
-/* The featuriser's extra names: record features ("a,b"; NULL = all seen; "" = none) and meta fields. */
+/* The featuriser's extra names: record features ("a,b") and meta fields ("a,b"). */
 static allot_status extra_names(sq_ctx *c, allot_error *err) {
     const char *lists[2] = {c->o->features, c->o->meta_features};
     for (int kind = 0; kind < 2; kind++) {
-        if (kind == 0 && !lists[0]) { /* every record feature of the file */
-            for (size_t f = 0; f < c->data.n_feature_names; f++) {
-                char name[512];
-                snprintf(name, sizeof name, "features.%s", c->data.feature_names[f]);
-                char **g = realloc(c->extra, (c->n_extra + 1) * sizeof *g);
-                if (!g || !(g[c->n_extra] = allot_strdup(name))) return nomem(err);
-                c->extra = g;
-                c->n_extra++;
-            }
-            continue;
-        }
         char *buf = lists[kind] ? allot_strdup(lists[kind]) : NULL;
         if (lists[kind] && !buf) return nomem(err);
-        for (char *tok = buf ? strtok(buf, ",") : NULL; tok; tok = strtok(NULL, ",")) {
+        char *save = NULL;
+        for (char *tok = buf ? strtok_r(buf, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
             char name[512];
             snprintf(name, sizeof name, "%s.%s", kind ? "meta" : "features", tok);
             char **g = realloc(c->extra, (c->n_extra + 1) * sizeof *g);
+            if (g) c->extra = g;
             if (!g || !(g[c->n_extra] = allot_strdup(name))) {
                 free(buf);
                 return nomem(err);
             }
-            c->extra = g;
             c->n_extra++;
         }
         free(buf);
@@ -197,13 +191,51 @@ static allot_status extra_names(sq_ctx *c, allot_error *err) {
     return ALLOT_OK;
 }
 
+/* The prompt featuriser: the built-in text features when asked for, then the extra features. */
+static allot_status make_featurizer(sq_ctx *c, allot_error *err) {
+    if (c->o->prompt_features)
+        return allot_featurizer_create_default((const char *const *)c->extra, c->n_extra, 0, &c->fz, err);
+    cJSON *spec = cJSON_CreateObject();
+    cJSON_AddNumberToObject(spec, "version", 1);
+    cJSON_AddArrayToObject(spec, "builtin");
+    cJSON *ex = cJSON_AddArrayToObject(spec, "extra");
+    for (size_t i = 0; ex && i < c->n_extra; i++) cJSON_AddItemToArray(ex, cJSON_CreateString(c->extra[i]));
+    char *text = cJSON_PrintUnformatted(spec);
+    cJSON_Delete(spec);
+    if (!text) return nomem(err);
+    allot_status st = allot_featurizer_create(text, strlen(text), &c->fz, err);
+    free(text);
+    return st;
+}
+
+/* A requested extra feature that no query has (a typo, or a string without a number) would be an
+ * all-missing input: say so instead of training on nothing. */
+static allot_status check_extras(const sq_ctx *c, allot_error *err) {
+    size_t ne = allot_featurizer_n_extra(c->fz);
+    if (!ne) return ALLOT_OK;
+    double *v = malloc(ne * sizeof *v);
+    size_t *present = calloc(ne, sizeof *present);
+    allot_status st = v && present ? ALLOT_OK : nomem(err);
+    for (size_t i = 0; i < c->data.n && !st; i++) {
+        const char *rec = c->data.q[i].record;
+        st = allot_featurizer_extras_from_record(c->fz, rec, strlen(rec), v, err);
+        for (size_t e = 0; e < ne && !st; e++) present[e] += !isnan(v[e]);
+    }
+    for (size_t e = 0; e < ne && !st; e++)
+        if (!present[e])
+            st = allot_error_set(err, ALLOT_E_INVALID,
+                                 "feature '%s' is missing (or not a number) in every query of %s",
+                                 allot_featurizer_extra_name(c->fz, e), c->runs_path);
+    free(v);
+    free(present);
+    return st;
+}
+
 /* 2. the prompt featuriser and the split */
 static allot_status featurizer_and_split(sq_ctx *c, allot_error *err) {
     allot_status st = extra_names(c, err);
-    if (!st && getenv("ALLOT_SQ_NO_PROMPT")) {
-        st = allot_featurizer_create("{\"version\":1,\"builtin\":[]}", 26, &c->fz, err);
-    } else if (!st)
-        st = allot_featurizer_create_default((const char *const *)c->extra, c->n_extra, 0, &c->fz, err);
+    if (!st) st = make_featurizer(c, err);
+    if (!st) st = check_extras(c, err);
     if (!st && c->o->test_parts >= 2)
         st = allot_split_make_part(c->data.n, c->o->test_parts, c->o->test_part, c->o->folds, c->o->seed,
                                    &c->split, err);

@@ -36,10 +36,12 @@ typedef struct allot_sq_train_options {
     uint64_t seed;              /**< split, orderings, continuations, learners (default 1) */
     int orderings;              /**< orderings per training query (default 8) */
     int continuations;          /**< continuations per row for the targets (default 16) */
-    const char *features;       /**< record features for the prompt block: NULL all, "" none, or "a,b" */
+    int prompt_features;        /**< 1: the prompt's built-in text features join the state (default 0:
+                                     on held-out real runs they cost accuracy, docs/sequential.md) */
+    const char *features;       /**< record features for the prompt block: NULL none, "a,b" those */
     const char *meta_features;  /**< meta fields as features ("a,b"), or NULL */
-    allot_xgb_params xgb;
-    allot_linear_params linear; /**< C > 0 fixed; otherwise C = 1 (documented) */
+    allot_xgb_params xgb;       /**< defaults as allot train's but max_depth 3, min_child_weight 10 */
+    allot_linear_params linear; /**< C > 0 fixed (default 1) */
     int progress;
 } allot_sq_train_options;
 
