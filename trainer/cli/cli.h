@@ -23,6 +23,7 @@
 #define ALLOT_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "allot/allot_error.h"
@@ -60,6 +61,24 @@ int allot_cmd_import(int argc, char **argv);
 int allot_cmd_curves(int argc, char **argv);
 int allot_cmd_solve(int argc, char **argv);
 int allot_cmd_train(int argc, char **argv);
+/* Print s (n bytes) as a JSON string literal: UTF-8 passed through, quotes, backslashes and control
+ * characters (NUL included) escaped. */
+void allot_cli_put_json_string(FILE *out, const char *s, size_t n);
+/* Print s (n bytes) as one TSV field: backslash, tab, newline and carriage return escaped as \\, \t,
+ * \n, \r (other control characters as \xHH), so a field never splits a line or a column. */
+void allot_cli_put_tsv_field(FILE *out, const char *s, size_t n);
+
+/* allot predict on a sequential bundle: one step decision for a parsed record (cmd_predict_seq.c). */
+struct cJSON;
+struct allot_policy;
+struct allot_workspace;
+struct allot_query_input;
+struct allot_predict_options;
+int allot_cli_predict_step(const struct allot_policy *p, struct allot_workspace *ws, const struct cJSON *rec,
+                           const char *id, const struct allot_query_input *q,
+                           const struct allot_predict_options *opts, int json, const char *input,
+                           size_t lineno);
+
 /* allot audit on sequential bundles, after option parsing (cmd_audit_seq.c). */
 typedef struct allot_cli_seq_audit {
     const char *const *policies;

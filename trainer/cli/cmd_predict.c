@@ -32,6 +32,12 @@ static const char predict_usage[] =
     "           value policies: \"accuracy\" (the chosen tier's predicted accuracy) and\n"
     "           \"accuracies\": {tier: predicted accuracy} instead, \"expected_cost\" null,\n"
     "           \"mu\" = the value rule's lambda\n"
+    "  sequential policies (allot train --stages): each record's `samples` are the samples drawn so\n"
+    "           far ({answer, score, cost, model}; `correct` is not read); one step decision each:\n"
+    "           TSV id, stop|draw, the stage reached (- before any sample), the answer (stop) or\n"
+    "           '<next stage> +<samples to draw>' (draw), the predicted accuracy now, lambda;\n"
+    "           --json: {\"id\", \"decision\", \"stage\", \"stage_index\", \"next_stage\", \"draw\",\n"
+    "           \"model\" | \"answer\", \"value_now\", \"lambda\", \"cost_spent\"}. --mu sets lambda\n"
     "\n"
     "Options:\n"
     "  -m, --model POLICY   the policy bundle (required)\n"
@@ -43,26 +49,6 @@ static const char predict_usage[] =
     "  -h, --help           this text\n"
     "  -V, --version        print the version\n"
     "\n";
-
-/* Print a JSON string literal (UTF-8 passed through, control characters escaped). */
-static void put_json_string(FILE *out, const char *s) {
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            fputc('\\', out);
-            fputc(*p, out);
-        } else if (*p == '\n') {
-            fputs("\\n", out);
-        } else if (*p == '\t') {
-            fputs("\\t", out);
-        } else if (*p < 0x20) {
-            fprintf(out, "\\u%04x", *p);
-        } else {
-            fputc(*p, out);
-        }
-    }
-    fputc('"', out);
-}
 
 typedef struct {
     const allot_policy *p;
@@ -109,13 +95,18 @@ static int predict_line(predict_ctx *c, const char *input, size_t lineno, const 
             allot_query_input q = {prompt->valuestring, strlen(prompt->valuestring),
                                    c->n_extra ? c->extras : NULL, c->n_extra};
             allot_decision d;
-            if (allot_policy_predict(c->p, c->ws, &q, &c->opts, c->probs, c->n_tiers, &d, &sub) != ALLOT_OK) {
+            if (allot_policy_is_sequential(c->p)) {
+                rc = allot_cli_predict_step(c->p, c->ws, rec, id->valuestring, &q, &c->opts, c->json, input,
+                                            lineno);
+            } else if (allot_policy_predict(c->p, c->ws, &q, &c->opts, c->probs, c->n_tiers, &d, &sub) !=
+                       ALLOT_OK) {
                 allot_error_set(&err, sub.code, "%s:%zu: %s", input, lineno, sub.msg);
             } else if (c->json) {
                 fputs("{\"id\":", stdout);
-                put_json_string(stdout, id->valuestring);
+                allot_cli_put_json_string(stdout, id->valuestring, strlen(id->valuestring));
                 fputs(",\"tier\":", stdout);
-                put_json_string(stdout, allot_policy_tier_name(c->p, d.tier));
+                allot_cli_put_json_string(stdout, allot_policy_tier_name(c->p, d.tier),
+                                          strlen(allot_policy_tier_name(c->p, d.tier)));
                 /* value policies predict accuracies, not probabilities: other keys, no expected cost */
                 int v = allot_policy_target_kind(c->p) == ALLOT_TARGET_VALUE;
                 if (v)
@@ -132,13 +123,14 @@ static int predict_line(predict_ctx *c, const char *input, size_t lineno, const 
                        d.mu, v ? "accuracies" : "probabilities");
                 for (size_t t = 0; t < c->n_tiers; t++) {
                     if (t) putchar(',');
-                    put_json_string(stdout, allot_policy_tier_name(c->p, t));
+                    allot_cli_put_json_string(stdout, allot_policy_tier_name(c->p, t),
+                                              strlen(allot_policy_tier_name(c->p, t)));
                     printf(":%.17g", c->probs[t]);
                 }
                 fputs("}}\n", stdout);
             } else {
-                printf("%s\t%s\t%zu\t%.6f\t", id->valuestring, allot_policy_tier_name(c->p, d.tier), d.tier,
-                       d.expected_cost);
+                allot_cli_put_tsv_field(stdout, id->valuestring, strlen(id->valuestring));
+                printf("\t%s\t%zu\t%.6f\t", allot_policy_tier_name(c->p, d.tier), d.tier, d.expected_cost);
                 for (size_t t = 0; t < c->n_tiers; t++) printf("%s%.6f", t ? "," : "", c->probs[t]);
                 putchar('\n');
             }
