@@ -2,7 +2,8 @@
 # setup.sh - the one entry point: installs what allot needs on a fresh Debian machine (when
 # missing), builds, and then runs the main job or the test suite.
 #
-#   ./setup.sh demo    set up, build, run curves -> solve -> train -> audit on the embedded default data
+#   ./setup.sh demo    set up, build, run curves -> solve -> train -> audit (static and sequential
+#                      policies) on the embedded default data
 #   ./setup.sh test    set up, build, run the whole test suite (ctest), then again under ASan+UBSan
 #   ./setup.sh deps    only install the Debian packages
 #   ./setup.sh build   only install and build (build/)
@@ -53,7 +54,26 @@ demo() {
   $allot audit "$out/curves.jsonl" --budget 8 --out "$out/audit" \
     --policy "$out/policy-xgboost.json" --policy "$out/policy-liblinear.json" \
     --policy "$out/policy-value-xgboost.json" --policy "$out/policy-value-liblinear.json"
-  echo "demo: outputs in $out/ (report: $out/audit/report.md)"
+  echo "== 6. a sequential policy: after each stage of samples, stop or draw the next (docs/sequential.md)"
+  $allot train "$out/runs.jsonl" --stages majority@1,2,4,8,16,32 --budget 8 --out "$out/policy-sequential.json"
+  $allot audit "$out/runs.jsonl" --policy "$out/policy-sequential.json" --out "$out/audit-sequential"
+  echo "== verdict on the held-out queries at budget 8 (accuracy points over uniform allocation, 95% CI)"
+  jq -r '.policies[] | .name as $n | .baselines.uniform.acc as $u | .learned.calibrated as $l
+         | "  \($n): \($l.acc*1000|round/1000) at spend \($l.cost*100|round/100) vs uniform \($u*1000|round/1000)"
+           + " at spend \(.baselines.uniform.cost): \($l.learned_minus_uniform.mean*10000|round/100) points"
+           + " [\($l.learned_minus_uniform.ci95_lo*10000|round/100), \($l.learned_minus_uniform.ci95_hi*10000|round/100)]"
+           + (if $l.learned_minus_uniform.ci95_lo > 0 then ": beats uniform"
+              elif $l.learned_minus_uniform.ci95_hi < 0 then ": WORSE than uniform" else ": no clear difference" end)' \
+    "$out/audit/report.json"
+  jq -r '.policy_refit | "  policy-sequential: \(.acc*1000|round/1000) at spend \(.cost*100|round/100) vs uniform at"
+         + " equal spend \(.at_equal_spend.uniform.acc*1000|round/1000): \(.at_equal_spend.uniform.delta*10000|round/100)"
+         + " points [\(.at_equal_spend.uniform.ci95[0]*10000|round/100), \(.at_equal_spend.uniform.ci95[1]*10000|round/100)]"
+         + (if .at_equal_spend.uniform.ci95[0] > 0 then ": beats uniform"
+            elif .at_equal_spend.uniform.ci95[1] < 0 then ": WORSE than uniform" else ": no clear difference" end)
+         + (if .at_equal_spend["adaptive-consistency"].available then "; vs Adaptive-Consistency at equal spend"
+              + " \(.at_equal_spend["adaptive-consistency"].delta*10000|round/100) points" else "" end)' \
+    "$out/audit-sequential/report.json"
+  echo "demo: outputs in $out/ (reports: $out/audit/report.md, $out/audit-sequential/report.md)"
 }
 
 tests() {
