@@ -11,8 +11,11 @@
  *   adaptive-consistency  (one-model majority ladders) one sample at a time, stop when
  *               P(p_leader > p_runner-up) >= threshold (allot_beta_stop_prob), over a grid of thresholds;
  *   early-stop  windows of w samples, stop when a window's answers are all the same (non-null);
- *   oracle      per query, in hindsight, the stage that maximises mean accuracy at the same mean spend
- *               (the exact budgeted oracle over the per-query stage curves; an upper bound).
+ *   oracle      the static oracle: per query, in hindsight, the stage that maximises mean accuracy at
+ *               the same mean spend (the exact budgeted oracle of `allot solve` over the per-query
+ *               stage curves). It bounds every allocation that fixes a query's stage in advance, not
+ *               a sequential policy, which adapts to each ordering's samples (gain capture may
+ *               exceed 1).
  * A family's accuracy AT EQUAL SPEND is read off the upper concave hull of its (mean spend, mean
  * accuracy) points at the policy's realised spend (a mixture of two neighbouring settings, query by
  * query), so every comparison is at the same mean spend, never at a nominal budget. Differences

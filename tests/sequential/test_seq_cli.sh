@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Usage: test_seq_cli.sh ALLOT_BINARY
+# Sequential policies through the CLI: allot train --stages, allot audit (cross-fitted), allot predict
+# with partial samples, and the bad inputs of the issue: each a clear error (exit code, file:line:
+# field) with nothing partial written.
+set -u
+allot=$1
+pass=0; fail=0
+check() {  # check NAME CONDITION...
+  local name=$1; shift
+  if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name"; fi
+}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+# 240 queries of 12 samples: easy (p .85), hard (p .1), contested (p .5); wrong answers spread over 3
+awk 'BEGIN { srand(7); for (q = 0; q < 240; q++) { p = (q % 3 == 0) ? 0.85 : (q % 3 == 1) ? 0.1 : 0.5;
+  printf "{\"id\":\"c%03d\",\"prompt\":\"question %d\",\"samples\":[", q, q;
+  for (i = 0; i < 12; i++) { r = rand() < p; a = r ? q : 1000 + int(rand() * 3);
+    printf "%s{\"answer\":\"%d\",\"correct\":%s}", (i ? "," : ""), a, (r ? "true" : "false") }
+  printf "]}\n" } }' > "$tmp/runs.jsonl"
+
+for part in 0 1; do
+  "$allot" train "$tmp/runs.jsonl" --stages majority@1,2,4,8,12 --budget 4 --test-part $part/2 --orderings 4 \
+    --continuations 8 --quiet -o "$tmp/s$part.json" > "$tmp/train$part.out" 2>&1; rc=$?
+  check "train --stages --test-part $part/2 exits 0 (rc=$rc)" test $rc -eq 0
+  check "train reports runtime parity" grep -q "same inputs, predictions and decisions" "$tmp/train$part.out"
+done
+check "the bundle is version 2 with a sequential section" \
+  test "$(jq -r '.version, .sequential.stages[4].k, .classifier.input' "$tmp/s0.json" | tr '\n' ' ')" = "2 12 state "
+
+"$allot" audit "$tmp/runs.jsonl" --policy "$tmp/s0.json" --policy "$tmp/s1.json" -o "$tmp/audit" --quiet \
+  --orderings 8 --bootstrap 200 > "$tmp/audit.out" 2>&1; rc=$?
+check "audit of two cross-fitted bundles exits 0 (rc=$rc)" test $rc -eq 0
+check "audit pools every query" test "$(jq .n_queries "$tmp/audit/report.json")" = 240
+check "audit report opens with its verdict" grep -q '^\*\*Verdict' "$tmp/audit/report.md"
+check "audit compares with Adaptive-Consistency" \
+  test "$(jq '.policy_refit.at_equal_spend["adaptive-consistency"].available' "$tmp/audit/report.json")" = true
+check "the re-fitted spend is within the budget" \
+  awk -v c="$(jq .policy_refit.cost "$tmp/audit/report.json")" 'BEGIN { exit !(c <= 4) }'
+"$allot" audit "$tmp/runs.jsonl" --policy "$tmp/s0.json" --budget 4 --sweep 1,2 -o "$tmp/a2" >/dev/null 2>&1
+check "--sweep with a sequential bundle exits 1" test $? -eq 1
+
+# predict: no sample yet -> draw the first stage; samples completing the last stage -> stop
+head -2 "$tmp/runs.jsonl" | jq -c '.samples |= []' > "$tmp/p0.jsonl"
+"$allot" predict -m "$tmp/s0.json" "$tmp/p0.jsonl" > "$tmp/p0.out" 2>&1
+check "predict before any sample draws stage majority@1" test "$(cut -f2,4 "$tmp/p0.out" | head -1)" = "$(printf 'draw\tmajority@1 +1')"
+head -1 "$tmp/runs.jsonl" | jq -c '.samples |= map(del(.correct))' > "$tmp/p1.jsonl"
+"$allot" predict -m "$tmp/s0.json" --json "$tmp/p1.jsonl" > "$tmp/p1.out" 2>&1
+check "predict at the last stage stops with an answer" \
+  test "$(jq -r '.decision + " " + .stage' "$tmp/p1.out")" = "stop majority@12"
+head -1 "$tmp/runs.jsonl" | jq -c '.samples |= .[0:3]' > "$tmp/p3.jsonl"
+"$allot" predict -m "$tmp/s0.json" "$tmp/p3.jsonl" > /dev/null 2> "$tmp/e"; rc=$?
+check "predict: samples between stages exit 2 (rc=$rc)" test $rc -eq 2
+check "predict: the message names file:line: samples" grep -q "p3.jsonl:1: samples:" "$tmp/e"
+head -1 "$tmp/runs.jsonl" | jq -c '.samples += .samples' > "$tmp/p24.jsonl"
+"$allot" predict -m "$tmp/s0.json" "$tmp/p24.jsonl" > /dev/null 2> "$tmp/e"; rc=$?
+check "predict: more samples than the ladder exits 2 (rc=$rc)" test $rc -eq 2
+
+# bad inputs of training: nothing written
+jq -c '.samples |= map(del(.answer))' "$tmp/runs.jsonl" > "$tmp/noans.jsonl"
+"$allot" train "$tmp/noans.jsonl" --stages majority@1,2 --budget 2 --quiet -o "$tmp/x.json" 2> "$tmp/e"; rc=$?
+check "samples without answer for a majority stage exit 2 (rc=$rc)" test $rc -eq 2
+check "... naming file:line: samples[0].answer" grep -q "noans.jsonl:1: samples\[0\].answer: missing" "$tmp/e"
+"$allot" train "$tmp/runs.jsonl" --stages majority@4,2 --budget 2 --quiet -o "$tmp/x.json" 2> "$tmp/e"; rc=$?
+check "a ladder that does not increase exits 1 (rc=$rc)" test $rc -eq 1
+check "... saying so" grep -q "must increase" "$tmp/e"
+"$allot" train "$tmp/runs.jsonl" --stages 'small:majority@1 > large:majority@1' --budget 2 --quiet -o "$tmp/x.json" 2> "$tmp/e"; rc=$?
+check "a cascade naming a model absent from the file exits 2 (rc=$rc)" test $rc -eq 2
+check "... naming the model" grep -q "model 'small'" "$tmp/e"
+"$allot" train "$tmp/runs.jsonl" --stages majority@1,2 --target value --budget 2 -o "$tmp/x.json" 2> "$tmp/e"; rc=$?
+check "a static-only option with --stages exits 1 (rc=$rc)" test $rc -eq 1
+"$allot" train "$tmp/runs.jsonl" --stages majority@1,2,4,8,12,24 --budget 2 --quiet -o "$tmp/x.json" 2> "$tmp/e"; rc=$?
+check "a ladder beyond the pools exits 2 (rc=$rc)" test $rc -eq 2
+check "no partial bundle is left behind" test ! -e "$tmp/x.json"
+check "no temporary file is left behind" test -z "$(ls "$tmp" | grep -E 'tmp' || true)"
+
+echo "sequential cli: $pass passed, $fail failed"
+test $fail -eq 0
