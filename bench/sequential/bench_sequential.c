@@ -138,7 +138,7 @@ static void serve(const char *bundle) {
     /* reference: a static policy's predict on distinct prompts (models/ when built from the tree) */
     allot_policy *sp = NULL;
     allot_workspace *sws = NULL;
-    if (!allot_policy_load_file("models/policy-value-xgboost.json", &sp, &err) &&
+    if (!allot_policy_load_file("models/default-value-xgboost.json", &sp, &err) &&
         !allot_workspace_create(sp, &sws, &err)) {
         char prompt[600];
         allot_decision d;
@@ -156,7 +156,7 @@ static void serve(const char *bundle) {
         }
         report("reference: static value policy predict (models/)", lat, N_STATES, pt_alloc_count() - a0);
     } else {
-        printf("  (reference skipped: run from the source tree so that models/policy-value-xgboost.json is "
+        printf("  (reference skipped: run from the source tree so that models/default-value-xgboost.json is "
                "found)\n");
     }
     allot_workspace_free(sws);
