@@ -30,10 +30,10 @@ static void print_summary(const allot_sq_eval *e, const char *out, const char *p
            : e->own_split   ? "held out"
                             : "every query of the file",
            e->n_orderings, out);
-    const allot_sq_policy_eval *pes[2] = {&e->refit, &e->shipped};
-    const char *names[2] = {"price re-fitted", "price shipped"};
-    const double lambdas[2] = {e->lambda_refit, e->lambda_shipped};
-    for (int k = 0; k < 2; k++) {
+    const allot_sq_policy_eval *pes[3] = {&e->refit, &e->shipped, &e->controller};
+    const char *names[3] = {"price re-fitted", "price shipped", "online budget controller"};
+    const double lambdas[3] = {e->lambda_refit, e->lambda_shipped, NAN};
+    for (int k = 0; k < 2 + e->has_controller; k++) {
         const allot_sq_policy_eval *pe = pes[k];
         printf("\npolicy (%s, lambda %.6g): accuracy %.4f at mean spend %.4f (budget %g)\n", names[k],
                lambdas[k], pe->point.acc, pe->point.cost, e->budget);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "allot/allot_budget.h"
 #include "allot/allot_sequential.h"
 #include "learn.h"
 #include "oracle.h"
@@ -425,6 +426,54 @@ static allot_status policy_point(const ev_ctx *c, int refit, const char *name, a
     return st;
 }
 
+/*
+ * The online budget controller (allot_budget.h) as a gateway runs it: each ordering r is one stream
+ * of the queries in a seeded order; every query is decided at the controller's current price and its
+ * spend observed. Each bundle has its own controller, started at its shipped price.
+ */
+static allot_status controller_point(const ev_ctx *c, double budget, allot_sq_point *pt, allot_error *err) {
+    size_t nt = c->rows.n_traj, S = c->S;
+    double *a = malloc((nt ? nt : 1) * sizeof *a), *k = malloc((nt ? nt : 1) * sizeof *k);
+    size_t *order = malloc((c->nq ? c->nq : 1) * sizeof *order);
+    allot_status st = a && k && order ? ALLOT_OK : nomem(err);
+    for (size_t i = 0; i < c->nb && !st; i++) {
+        const ev_bundle *b = &c->b[i];
+        for (size_t r = 0; r < c->R && !st; r++) {
+            allot_budget_config cfg;
+            allot_budget_config_default(&cfg, budget, b->lambda_shipped);
+            allot_budget *bc = NULL;
+            if ((st = allot_budget_create(&cfg, &bc, err))) break;
+            size_t n = b->q1 - b->q0;
+            for (size_t j = 0; j < n; j++) order[j] = b->q0 + j;
+            allot_rng rng;
+            allot_rng_seed_stream(&rng, c->o->seed, 0xB0D6E7u + r);
+            for (size_t j = n; j > 1; j--) { /* a seeded arrival order */
+                size_t x = (size_t)allot_rng_below(&rng, j), tmp = order[j - 1];
+                order[j - 1] = order[x];
+                order[x] = tmp;
+            }
+            for (size_t j = 0; j < n; j++) {
+                size_t t = order[j] * c->R + r, stop = S - 1;
+                double lam = allot_budget_mu(bc);
+                for (size_t s = 0; s + 1 < S; s++)
+                    if (allot_sq_best_stage(c->pred + (t * S + s) * S, s, S, b->stage_cost, lam) == s) {
+                        stop = s;
+                        break;
+                    }
+                a[t] = c->rows.acc[t * S + stop];
+                k[t] = c->rows.cost[t * S + stop];
+                allot_budget_observe(bc, k[t]);
+            }
+            allot_budget_free(bc);
+        }
+    }
+    if (!st) st = make_point(c, "policy (online budget controller)", NAN, a, k, 1, 0, pt, err);
+    free(a);
+    free(k);
+    free(order);
+    return st;
+}
+
 /* Each bundle's price re-fitted to its own batch (no labels: spend only). */
 static void refit_prices(ev_ctx *c, double budget) {
     for (size_t i = 0; i < c->nb; i++) {
@@ -607,6 +656,7 @@ void allot_sq_eval_free(allot_sq_eval *e) {
     free(e->runs_path);
     point_free(&e->shipped.point);
     point_free(&e->refit.point);
+    point_free(&e->controller.point);
     family_free(&e->stages);
     family_free(&e->ac);
     family_free(&e->es);
@@ -635,8 +685,13 @@ allot_status allot_sq_evaluate(const char *const *bundles, size_t n_bundles, con
         st = policy_point(&c, 0, "policy (price shipped)", &e->shipped.point, err);
     }
     if (!st) st = policy_point(&c, 1, "policy (price re-fitted)", &e->refit.point, err);
+    if (!st && isfinite(e->budget) && e->budget > 0) {
+        e->has_controller = 1;
+        st = controller_point(&c, e->budget, &e->controller.point, err);
+    }
     if (!st) st = compare_policy(&c, e, &e->shipped, err);
     if (!st) st = compare_policy(&c, e, &e->refit, err);
+    if (!st && e->has_controller) st = compare_policy(&c, e, &e->controller, err);
     e->n_queries = c.nq;
     e->n_orderings = c.R;
     e->n_bundles = n_bundles;

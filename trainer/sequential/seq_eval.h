@@ -6,7 +6,8 @@
  *   policy      the bundle's step rule through the runtime (allot_policy_step), at the price shipped
  *               in the bundle and at the price re-fitted to the evaluated batch (the smallest lambda
  *               whose mean spend on the batch is <= the budget: what the online budget controller
- *               converges to; it uses no labels);
+ *               converges to; it uses no labels), and driven by the online budget controller
+ *               (allot_budget.h) over a seeded arrival order, as a gateway runs it;
  *   stage j     always stop at stage j (uniform allocation over the ladder's stages);
  *   adaptive-consistency  (one-model majority ladders) one sample at a time, stop when
  *               P(p_leader > p_runner-up) >= threshold (allot_beta_stop_prob), over a grid of thresholds;
@@ -82,6 +83,9 @@ typedef struct allot_sq_eval {
     double budget, lambda_shipped, lambda_refit;
     size_t parity_steps; /**< steps where the runtime's allot_policy_step was checked against the replay */
     allot_sq_policy_eval shipped, refit;
+    int has_controller;              /**< 1 when a budget is known: the online controller's run */
+    allot_sq_policy_eval controller; /**< the online budget controller (allot_budget.h) deciding each
+                                          query in a seeded arrival order, one stream per ordering */
     allot_sq_family stages, ac, es;
 } allot_sq_eval;
 

@@ -16,8 +16,11 @@
 /* ---- markdown ------------------------------------------------------------------------------------------ */
 
 static void md_policy(FILE *f, const char *title, const allot_sq_policy_eval *pe, double lambda) {
-    fprintf(f, "\n### %s: lambda %.6g\n\naccuracy %.4f at mean spend %.4f\n\n", title, lambda, pe->point.acc,
-            pe->point.cost);
+    if (isfinite(lambda))
+        fprintf(f, "\n### %s: lambda %.6g\n\n", title, lambda);
+    else
+        fprintf(f, "\n### %s\n\n", title);
+    fprintf(f, "accuracy %.4f at mean spend %.4f\n\n", pe->point.acc, pe->point.cost);
     fprintf(f, "| at equal spend | accuracy | policy - it | 95%% paired bootstrap | note "
                "|\n|---|---|---|---|---|\n");
     for (int k = 0; k < ALLOT_SQ_N_COMPARE; k++) {
@@ -61,6 +64,9 @@ char *allot_sq_eval_markdown(const allot_sq_eval *e) {
     md_policy(f, "Price re-fitted to this batch (what the budget controller converges to)", &e->refit,
               e->lambda_refit);
     md_policy(f, "Price as shipped in the bundle", &e->shipped, e->lambda_shipped);
+    if (e->has_controller)
+        md_policy(f, "The online budget controller (allot_budget.h), queries in a seeded arrival order",
+                  &e->controller, NAN);
     const allot_sq_family *fam[3] = {&e->stages, &e->ac, &e->es};
     for (int k = 0; k < 3; k++) {
         if (!fam[k]->n) continue;
@@ -121,6 +127,7 @@ char *allot_sq_eval_json(const allot_sq_eval *e) {
     cJSON_AddNumberToObject(root, "parity_steps", (double)e->parity_steps);
     cJSON_AddItemToObject(root, "policy_refit", policy_json(&e->refit, e->lambda_refit));
     cJSON_AddItemToObject(root, "policy_shipped", policy_json(&e->shipped, e->lambda_shipped));
+    if (e->has_controller) cJSON_AddItemToObject(root, "policy_controller", policy_json(&e->controller, NAN));
     const allot_sq_family *fam[3] = {&e->stages, &e->ac, &e->es};
     cJSON *fj = cJSON_AddObjectToObject(root, "families");
     for (int k = 0; k < 3; k++) {
