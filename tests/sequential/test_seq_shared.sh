@@ -39,6 +39,12 @@ for f in gsm8k-train-codex10 gsm8k-llama2-13b-pot48; do
     check "$f B=$B: beats uniform at equal spend (CI above zero)" \
       test "$(jq '.policy_refit.at_equal_spend.uniform.ci95[0] > 0' "$r")" = true
     check "$f B=$B: within the budget" test "$(jq ".policy_refit.cost <= $B" "$r")" = true
+    jq -r --arg B "$B" '.policy_controller | "  online controller: acc \(.acc*10000|round/10000) at spend \(.cost*1000|round/1000)"
+      + " (\((.cost / ($B|tonumber) - 1)*10000|round/100)% of the budget over), vs uniform \(.at_equal_spend.uniform.delta*10000|round/100)"
+      + " [\(.at_equal_spend.uniform.ci95[0]*10000|round/100), \(.at_equal_spend.uniform.ci95[1]*10000|round/100)]"
+      + ", vs AC \(.at_equal_spend["adaptive-consistency"].delta*10000|round/100)"' "$r"
+    check "$f B=$B: the online controller overspends by at most 1%" \
+      test "$(jq ".policy_controller.cost <= 1.01 * $B" "$r")" = true
     check "$f B=$B: every query evaluated once" test "$(jq .n_queries "$r")" = "$(grep -c . "$data/$f.jsonl")"
   done
 done
