@@ -34,9 +34,9 @@ extern "C" {
 #define ALLOT_VERSION_NUMBER (ALLOT_VERSION_MAJOR * 10000 + ALLOT_VERSION_MINOR * 100 + ALLOT_VERSION_PATCH)
 
 /** Version of the linked library as "MAJOR.MINOR.PATCH" (static storage). */
-const char *allot_version_string(void);
+ALLOT_API const char *allot_version_string(void);
 /** Version of the linked library as MAJOR * 10000 + MINOR * 100 + PATCH. */
-unsigned allot_version_number(void);
+ALLOT_API unsigned allot_version_number(void);
 
 #ifdef __cplusplus
 }

@@ -64,22 +64,23 @@ typedef struct allot_budget_config {
  * Fill cfg with the defaults for a target and an initial price; an initial price <= 0 (an argmax
  * bundle) is replaced by 0.1 / B, and one outside [mu_min, mu_max] is clamped into it.
  */
-void allot_budget_config_default(allot_budget_config *cfg, double target, double mu0);
+ALLOT_API void allot_budget_config_default(allot_budget_config *cfg, double target, double mu0);
 
 /** Create a controller (one allocation; the caller owns it). Invalid parameters: ALLOT_E_ARGUMENT
  *  (target, gain, mu_min, mu_max finite and > 0, mu_min < mu_max, mu0 in [mu_min, mu_max]). */
-allot_status allot_budget_create(const allot_budget_config *cfg, allot_budget **out, allot_error *err);
+ALLOT_API allot_status allot_budget_create(const allot_budget_config *cfg, allot_budget **out,
+                                           allot_error *err);
 /** Release a controller (NULL allowed). */
-void allot_budget_free(allot_budget *b);
+ALLOT_API void allot_budget_free(allot_budget *b);
 
 /** The current price mu (lock-free). */
-double allot_budget_mu(const allot_budget *b);
+ALLOT_API double allot_budget_mu(const allot_budget *b);
 
 /**
  * Record the cost actually spent on one query and update mu (lock-free). A negative or
  * non-finite cost is ignored and returns ALLOT_E_ARGUMENT.
  */
-allot_status allot_budget_observe(allot_budget *b, double cost);
+ALLOT_API allot_status allot_budget_observe(allot_budget *b, double cost);
 
 /** The controller's state. */
 typedef struct allot_budget_state {
@@ -92,11 +93,11 @@ typedef struct allot_budget_state {
 } allot_budget_state;
 
 /** Read the state (see the threading note above). */
-void allot_budget_get_state(const allot_budget *b, allot_budget_state *state);
+ALLOT_API void allot_budget_get_state(const allot_budget *b, allot_budget_state *state);
 
 /** Forget the observations and restart from price mu0 (clamped into [mu_min, mu_max]). Not
  *  concurrent-safe. */
-void allot_budget_reset(allot_budget *b, double mu0);
+ALLOT_API void allot_budget_reset(allot_budget *b, double mu0);
 
 #ifdef __cplusplus
 }

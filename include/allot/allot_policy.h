@@ -80,42 +80,43 @@ typedef enum allot_classifier_kind {
 /* ---- loading ------------------------------------------------------------------------------------ */
 
 /** Load a bundle from `len` bytes of JSON in memory (need not be NUL-terminated; not kept). */
-allot_status allot_policy_load_memory(const char *data, size_t len, allot_policy **out, allot_error *err);
+ALLOT_API allot_status allot_policy_load_memory(const char *data, size_t len, allot_policy **out,
+                                                allot_error *err);
 /** Load a bundle from a file (at most ALLOT_POLICY_MAX_FILE_BYTES). */
-allot_status allot_policy_load_file(const char *path, allot_policy **out, allot_error *err);
+ALLOT_API allot_status allot_policy_load_file(const char *path, allot_policy **out, allot_error *err);
 /** Release a policy (NULL allowed). No prediction may be running on it. */
-void allot_policy_free(allot_policy *p);
+ALLOT_API void allot_policy_free(allot_policy *p);
 
 /* ---- inspection --------------------------------------------------------------------------------- */
 
-size_t allot_policy_n_tiers(const allot_policy *p);
+ALLOT_API size_t allot_policy_n_tiers(const allot_policy *p);
 /** Tier i's name (NULL when out of range). */
-const char *allot_policy_tier_name(const allot_policy *p, size_t i);
+ALLOT_API const char *allot_policy_tier_name(const allot_policy *p, size_t i);
 /** Tier i's cost (NaN when out of range). */
-double allot_policy_tier_cost(const allot_policy *p, size_t i);
+ALLOT_API double allot_policy_tier_cost(const allot_policy *p, size_t i);
 /** Index of the tier called `name`, or -1. */
-long allot_policy_tier_index(const allot_policy *p, const char *name);
+ALLOT_API long allot_policy_tier_index(const allot_policy *p, const char *name);
 /** Number of classifier classes (tiers the oracle picked during training). */
-size_t allot_policy_n_classes(const allot_policy *p);
+ALLOT_API size_t allot_policy_n_classes(const allot_policy *p);
 /** Tier index of class c, or -1 when out of range. */
-long allot_policy_class_tier(const allot_policy *p, size_t c);
-allot_classifier_kind allot_policy_classifier_kind(const allot_policy *p);
+ALLOT_API long allot_policy_class_tier(const allot_policy *p, size_t c);
+ALLOT_API allot_classifier_kind allot_policy_classifier_kind(const allot_policy *p);
 /** The bundle's decision rule and price: decision.mu (argmax, calibrated) or decision.lambda (value). */
-allot_rule allot_policy_rule(const allot_policy *p);
-double allot_policy_mu(const allot_policy *p);
+ALLOT_API allot_rule allot_policy_rule(const allot_policy *p);
+ALLOT_API double allot_policy_mu(const allot_policy *p);
 /** ALLOT_TARGET_TIER (a classifier) or ALLOT_TARGET_VALUE (per-tier accuracy regressors). */
-allot_policy_target allot_policy_target_kind(const allot_policy *p);
+ALLOT_API allot_policy_target allot_policy_target_kind(const allot_policy *p);
 /** The policy's featuriser (owned by the policy): names and order of the extra features. */
-const allot_featurizer *allot_policy_featurizer(const allot_policy *p);
+ALLOT_API const allot_featurizer *allot_policy_featurizer(const allot_policy *p);
 /** 1 when predictions need a workspace (hashed input or large dense vectors), else 0. */
-int allot_policy_needs_workspace(const allot_policy *p);
+ALLOT_API int allot_policy_needs_workspace(const allot_policy *p);
 
 /* ---- prediction --------------------------------------------------------------------------------- */
 
 /** Create a workspace sized for policy p (one allocation). The policy must outlive it. */
-allot_status allot_workspace_create(const allot_policy *p, allot_workspace **out, allot_error *err);
+ALLOT_API allot_status allot_workspace_create(const allot_policy *p, allot_workspace **out, allot_error *err);
 /** Release a workspace (NULL allowed). */
-void allot_workspace_free(allot_workspace *ws);
+ALLOT_API void allot_workspace_free(allot_workspace *ws);
 
 /**
  * Per-call options; pass NULL for the bundle's rule and price.
@@ -162,19 +163,21 @@ typedef struct allot_decision {
  *   out        the decision.
  * No heap allocation; thread-safe on a shared policy (each thread with its own workspace).
  */
-allot_status allot_policy_predict(const allot_policy *p, allot_workspace *ws, const allot_query_input *query,
-                                  const allot_predict_options *opts, double *tier_probs,
-                                  size_t tier_probs_len, allot_decision *out, allot_error *err);
+ALLOT_API allot_status allot_policy_predict(const allot_policy *p, allot_workspace *ws,
+                                            const allot_query_input *query, const allot_predict_options *opts,
+                                            double *tier_probs, size_t tier_probs_len, allot_decision *out,
+                                            allot_error *err);
 
 /**
  * Decide n queries: out[i] for queries[i]; tier_probs (optional) holds n * n_tiers values, row i
  * at tier_probs + i * n_tiers. Same results as n calls of allot_policy_predict(). Stops at the first
  * failing query and names its index in the message.
  */
-allot_status allot_policy_predict_batch(const allot_policy *p, allot_workspace *ws,
-                                        const allot_query_input *queries, size_t n,
-                                        const allot_predict_options *opts, double *tier_probs,
-                                        size_t tier_probs_len, allot_decision *out, allot_error *err);
+ALLOT_API allot_status allot_policy_predict_batch(const allot_policy *p, allot_workspace *ws,
+                                                  const allot_query_input *queries, size_t n,
+                                                  const allot_predict_options *opts, double *tier_probs,
+                                                  size_t tier_probs_len, allot_decision *out,
+                                                  allot_error *err);
 
 /**
  * The decision rule on its own (what allot_policy_predict applies, exposed so that trainers and
@@ -185,7 +188,8 @@ allot_status allot_policy_predict_batch(const allot_policy *p, allot_workspace *
  * probs[c] - mu * costs[c] in double; ties go to the cheaper class, then the smaller index.
  * Classes whose score is NaN are never chosen (class 0 when all are). n must be >= 1.
  */
-size_t allot_rule_apply(allot_rule rule, double mu, const double *probs, const double *costs, size_t n);
+ALLOT_API size_t allot_rule_apply(allot_rule rule, double mu, const double *probs, const double *costs,
+                                  size_t n);
 
 #ifdef __cplusplus
 }
