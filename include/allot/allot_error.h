@@ -33,7 +33,12 @@ typedef enum allot_status {
 /** Size of the message buffer inside allot_error, including the terminating NUL. */
 #define ALLOT_ERROR_MSG_SIZE 512
 
-/** A status with its message. Caller-owned; zero-initialise or pass NULL to ignore details. */
+/**
+ * A status with its message. Caller-owned; zero-initialise or pass NULL to ignore details.
+ * Unlike the other caller-allocated structs it carries no version: every call writes it, a call
+ * with bad arguments included, so its layout (a code, then ALLOT_ERROR_MSG_SIZE bytes) is fixed
+ * for the whole major version. Later versions may add status codes: treat an unknown one as an error.
+ */
 typedef struct allot_error {
     allot_status code;
     char msg[ALLOT_ERROR_MSG_SIZE];

@@ -174,7 +174,8 @@ ALLOT_API allot_status allot_xgb_model_predict_batch(const allot_xgb_model *mode
 /** A loaded LIBLINEAR model (opaque, immutable). */
 typedef struct allot_linear_model allot_linear_model;
 
-/** One sparse feature: 1-based index as in LIBLINEAR, value as double. */
+/** One sparse feature: 1-based index as in LIBLINEAR, value as double (the layout of LIBLINEAR's
+ *  feature_node, fixed for the whole major version: arrays of it are the input). */
 typedef struct allot_linear_feature {
     int32_t index;
     double value;

@@ -118,20 +118,43 @@ ALLOT_API allot_status allot_workspace_create(const allot_policy *p, allot_works
 /** Release a workspace (NULL allowed). */
 ALLOT_API void allot_workspace_free(allot_workspace *ws);
 
+/*
+ * Structs the caller allocates, and how they stay compatible within a major version (the soname,
+ * liballot.so.MAJOR):
+ *   allot_predict_options  a leading `version` the caller sets (ALLOT_PREDICT_OPTIONS_INIT); the
+ *                          library reads every version up to ALLOT_PREDICT_VERSION and refuses
+ *                          others with ALLOT_E_ARGUMENT (as allot_sequential.h's structs do).
+ *   allot_query_input,     elements of the batch arrays (allot_seq_query embeds the first): a fixed
+ *   allot_decision         size with reserved room at the end instead of a version, so that the
+ *                          array stride never changes. A query's reserved words must be 0 (a
+ *                          positional or ALLOT_QUERY_INPUT_INIT initialiser does it); a later
+ *                          version gives them a meaning whose zero is today's behaviour, and refuses
+ *                          non-zero ones it does not know. A decision's reserved words are written
+ *                          as 0; a later version may return more there.
+ */
+
+/** Version of allot_predict_options (its leading field). */
+#define ALLOT_PREDICT_VERSION 1u
+
 /**
  * Per-call options; pass NULL for the bundle's rule and price.
  * The sentinel for "the bundle's price" is NaN (any finite mu, negative included, is a price;
  * +-infinity is ALLOT_E_ARGUMENT). Any rule may be used with any policy: the rules only differ in
  * the arithmetic on the per-class scores (probabilities, or predicted accuracies for value policies).
+ * Start from ALLOT_PREDICT_OPTIONS_INIT: `allot_predict_options o = ALLOT_PREDICT_OPTIONS_INIT;
+ * o.rule = ALLOT_RULE_CALIBRATED; o.mu = price;`.
  */
 typedef struct allot_predict_options {
-    int rule;  /**< an allot_rule, or -1 for the bundle's rule */
-    double mu; /**< price mu (calibrated) or lambda (value), any finite value; NaN: the bundle's */
+    unsigned version; /**< ALLOT_PREDICT_VERSION */
+    int rule;         /**< an allot_rule, or -1 for the bundle's rule */
+    double mu;        /**< price mu (calibrated) or lambda (value), any finite value; NaN: the bundle's */
 } allot_predict_options;
 
 /** Options meaning "the bundle's rule and price". */
-#define ALLOT_PREDICT_OPTIONS_DEFAULT                                                                        \
-    { -1, NAN }
+#define ALLOT_PREDICT_OPTIONS_INIT                                                                           \
+    { ALLOT_PREDICT_VERSION, -1, NAN }
+/** The same as ALLOT_PREDICT_OPTIONS_INIT (the name of version 0.x). */
+#define ALLOT_PREDICT_OPTIONS_DEFAULT ALLOT_PREDICT_OPTIONS_INIT
 
 /** One query's input: the raw prompt and its extra features by position (see allot_features.h). */
 typedef struct allot_query_input {
@@ -139,7 +162,13 @@ typedef struct allot_query_input {
     size_t prompt_len;
     const double *extras; /**< allot_featurizer_n_extra() values, NaN = missing; or NULL = all missing */
     size_t n_extras;      /**< allot_featurizer_n_extra(), or 0 with extras NULL */
+    uint64_t reserved[4]; /**< must be 0 (room for later fields; see above) */
 } allot_query_input;
+/** A query with every field 0; set prompt, prompt_len, extras and n_extras after it (or use C99
+ *  designated initialisers: `{.prompt = p, .prompt_len = n}`). */
+// clang-format off
+#define ALLOT_QUERY_INPUT_INIT { NULL, 0, NULL, 0, { 0, 0, 0, 0 } }
+// clang-format on
 
 /** One decision. */
 typedef struct allot_decision {
@@ -151,12 +180,13 @@ typedef struct allot_decision {
     double probability;   /**< p(chosen class | x); value policies: the chosen tier's predicted accuracy */
     double mu;            /**< the price used (mu or lambda; 0 for the argmax rule) */
     int rule;             /**< the rule used (an allot_rule) */
+    uint64_t reserved[4]; /**< written as 0 (room for later outputs; see above) */
 } allot_decision;
 
 /**
  * Decide one query.
  *   ws         a workspace created for p, or NULL when allot_policy_needs_workspace(p) is 0.
- *   opts       NULL, or a per-call rule/mu override.
+ *   opts       NULL, or a per-call rule/mu override (version ALLOT_PREDICT_VERSION).
  *   tier_probs optional: tier_probs_len >= allot_policy_n_tiers(p) doubles receiving p(tier|x)
  *              (0 for tiers without a class); for value policies the predicted accuracies
  *              acc_t(x) in [0,1] (0 for tiers without a model); NULL with 0 to skip.

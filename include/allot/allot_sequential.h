@@ -165,7 +165,7 @@ typedef struct allot_seq_query {
     size_t n_samples;
 } allot_seq_query;
 #define ALLOT_SEQ_QUERY_INIT                                                                                 \
-    { ALLOT_SEQ_VERSION, {NULL, 0, NULL, 0}, NULL, NULL, 0 }
+    { ALLOT_SEQ_VERSION, ALLOT_QUERY_INPUT_INIT, NULL, NULL, 0 }
 
 /** A step decision. */
 typedef struct allot_step {

@@ -277,7 +277,10 @@ static allot_status replay_ordering(ev_ctx *c, const ev_bundle *b, const allot_s
                                     replay_work *w, size_t *parity, allot_error *err) {
     size_t S = c->S, ne = allot_featurizer_n_extra(allot_policy_featurizer(b->p));
     allot_seq_query sq = ALLOT_SEQ_QUERY_INIT;
-    sq.query = (allot_query_input){q->prompt, q->prompt ? strlen(q->prompt) : 0, ne ? w->extras : NULL, ne};
+    sq.query = (allot_query_input){.prompt = q->prompt,
+                                   .prompt_len = q->prompt ? strlen(q->prompt) : 0,
+                                   .extras = ne ? w->extras : NULL,
+                                   .n_extras = ne};
     sq.samples = w->views;
     int stopped = 0;
     for (size_t s = 0; s < S; s++) {
