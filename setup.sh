@@ -10,8 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PACKAGES=(cmake make gcc g++ clang clang-format pkg-config binutils jq libglpk-dev liblinear-dev libxgboost-dev libcjson-dev zlib1g-dev gnuplot-nox
-          libclang-rt-14-dev)
+PACKAGES=(cmake make gcc g++ clang clang-format pkg-config binutils jq python3 libglpk-dev liblinear-dev libxgboost-dev
+          libcjson-dev zlib1g-dev gnuplot-nox libclang-rt-14-dev)
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 deps() {
@@ -20,9 +20,18 @@ deps() {
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then
-    echo "setup: installing ${missing[*]}" >&2
     local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    if [ "$(id -u)" -ne 0 ]; then
+      if ! command -v sudo > /dev/null; then
+        echo "setup: these Debian packages are missing: ${missing[*]}" >&2
+        echo "setup: installing them needs root, and sudo is not installed. Either run, as root:" >&2
+        echo "         apt-get install ${missing[*]}" >&2
+        echo "       then ./setup.sh $MODE again, or run ./setup.sh $MODE as root." >&2
+        exit 1
+      fi
+      sudo="sudo"
+    fi
+    echo "setup: installing ${missing[*]}" >&2
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
@@ -34,9 +43,15 @@ build() {  # build DIR [cmake options...]
   cmake --build "$dir" -j"$JOBS"
 }
 
+build_targets() {  # build_targets DIR TARGET...: configure as build() does, build only these targets
+  local dir=$1; shift
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$dir" -j"$JOBS" --target "$@"
+}
+
 demo() {
   deps
-  build build
+  build_targets build allot allot-gen-runs   # what the demo runs, not the tests or benchmarks
   local out=out/default allot=./build/trainer/cli/allot
   mkdir -p "$out"
   echo "== 1. embedded default data: synthetic labelled runs (datasets/README.md)"
@@ -93,7 +108,8 @@ tests() {
   TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -L tsan
 }
 
-case "${1:-}" in
+MODE=${1:-}
+case "$MODE" in
   demo) demo ;;
   test) tests ;;
   deps) deps ;;

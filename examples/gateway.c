@@ -75,11 +75,15 @@ static void *serve(void *arg) {
     }
     for (size_t i = w->id; i < sh->n_req; i += sh->n_threads) {
         const request *r = &sh->req[i];
-        allot_query_input q = {r->prompt, r->prompt_len, sh->n_extra ? r->extras : NULL, sh->n_extra};
+        allot_query_input q = {.prompt = r->prompt,
+                               .prompt_len = r->prompt_len,
+                               .extras = sh->n_extra ? r->extras : NULL,
+                               .n_extras = sh->n_extra};
         /* the controller's price is mu for classifier bundles, lambda for value bundles */
-        allot_predict_options opts = {
-            allot_policy_rule(sh->policy) == ALLOT_RULE_VALUE ? ALLOT_RULE_VALUE : ALLOT_RULE_CALIBRATED,
-            allot_budget_mu(sh->budget)};
+        allot_predict_options opts = ALLOT_PREDICT_OPTIONS_INIT;
+        opts.rule =
+            allot_policy_rule(sh->policy) == ALLOT_RULE_VALUE ? ALLOT_RULE_VALUE : ALLOT_RULE_CALIBRATED;
+        opts.mu = allot_budget_mu(sh->budget);
         allot_decision d;
         double t0 = now_us();
         allot_status st = allot_policy_predict(sh->policy, ws, &q, &opts, NULL, 0, &d, &err);
@@ -219,7 +223,10 @@ int main(int argc, char **argv) {
         double s = 0;
         size_t m = n < 500 ? n : 500;
         for (size_t i = 0; i < m; i++) {
-            allot_query_input q = {req[i].prompt, req[i].prompt_len, n_extra ? req[i].extras : NULL, n_extra};
+            allot_query_input q = {.prompt = req[i].prompt,
+                                   .prompt_len = req[i].prompt_len,
+                                   .extras = n_extra ? req[i].extras : NULL,
+                                   .n_extras = n_extra};
             allot_decision d;
             allot_policy_predict(policy, ws, &q, NULL, NULL, 0, &d, NULL);
             s += d.cost;
@@ -232,7 +239,7 @@ int main(int argc, char **argv) {
         }
         budget = cheapest + 0.75 * (s / (double)m - cheapest);
     }
-    allot_budget_config cfg;
+    allot_budget_config cfg = ALLOT_BUDGET_CONFIG_INIT;
     allot_budget_config_default(&cfg, budget, allot_policy_mu(policy));
     allot_budget *ctl = NULL;
     if (allot_budget_create(&cfg, &ctl, &err) != ALLOT_OK) {
@@ -267,7 +274,7 @@ int main(int argc, char **argv) {
     }
 
     /* 5. summary */
-    allot_budget_state st;
+    allot_budget_state st = ALLOT_BUDGET_STATE_INIT;
     allot_budget_get_state(ctl, &st);
     qsort(lat, nl, sizeof *lat, cmp_double);
     printf("served %llu requests from %zu threads (%zu distinct prompts)\n", (unsigned long long)st.count,

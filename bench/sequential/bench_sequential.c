@@ -149,7 +149,9 @@ static void serve(const char *bundle) {
                      "does he "
                      "have at the end of the week, if he loses a third of them on Monday?",
                      s, s % 97, s % 13);
-            allot_query_input pq = {prompt, strlen(prompt), NULL, 0};
+            allot_query_input pq = ALLOT_QUERY_INPUT_INIT;
+            pq.prompt = prompt;
+            pq.prompt_len = strlen(prompt);
             double t0 = now_s();
             allot_policy_predict(sp, sws, &pq, NULL, NULL, 0, &d, NULL);
             lat[s] = 1e9 * (now_s() - t0);

@@ -26,17 +26,24 @@
 extern "C" {
 #endif
 
-/** Version of this header (semantic versioning). */
-#define ALLOT_VERSION_MAJOR 0
-#define ALLOT_VERSION_MINOR 1
+/**
+ * Version of this header (semantic versioning), the one place it is written: CMake reads it for the
+ * project version, allot.pc and allotConfigVersion.cmake. MAJOR is the ABI: the shared library is
+ * liballot.so.MAJOR, and MAJOR changes whenever a program built against an older header of the same
+ * MAJOR could break (a changed struct layout or signature, a removed function). MINOR adds
+ * functions or struct versions, PATCH fixes. Caller-allocated structs carry a version or reserved
+ * room (see allot_policy.h and allot_budget.h; allot_error's layout is fixed for a MAJOR).
+ */
+#define ALLOT_VERSION_MAJOR 1
+#define ALLOT_VERSION_MINOR 0
 #define ALLOT_VERSION_PATCH 0
 /** MAJOR * 10000 + MINOR * 100 + PATCH, comparable with allot_version_number(). */
 #define ALLOT_VERSION_NUMBER (ALLOT_VERSION_MAJOR * 10000 + ALLOT_VERSION_MINOR * 100 + ALLOT_VERSION_PATCH)
 
 /** Version of the linked library as "MAJOR.MINOR.PATCH" (static storage). */
-const char *allot_version_string(void);
+ALLOT_API const char *allot_version_string(void);
 /** Version of the linked library as MAJOR * 10000 + MINOR * 100 + PATCH. */
-unsigned allot_version_number(void);
+ALLOT_API unsigned allot_version_number(void);
 
 #ifdef __cplusplus
 }

@@ -20,8 +20,15 @@
  * tier, mu rests at mu_max (every query gets the cheapest class). gain is dimensionless
  * (default 0.05: one query costing twice the target raises mu by 5%).
  *
- * Usage per request:  opts.rule = ALLOT_RULE_CALIBRATED; opts.mu = allot_budget_mu(b);
- *                     allot_policy_predict(..., &opts, ...); serve; allot_budget_observe(b, cost);
+ * Setup:
+ *     allot_budget_config cfg = ALLOT_BUDGET_CONFIG_INIT;
+ *     allot_budget_config_default(&cfg, B, allot_policy_mu(policy));
+ *     allot_budget_create(&cfg, &b, &err);
+ * Per request:
+ *     allot_predict_options opts = ALLOT_PREDICT_OPTIONS_INIT;
+ *     opts.rule = ALLOT_RULE_CALIBRATED;
+ *     opts.mu = allot_budget_mu(b);
+ *     allot_policy_predict(..., &opts, ...); serve; allot_budget_observe(b, cost);
  * For a value bundle (allot_policy_rule() == ALLOT_RULE_VALUE) use opts.rule = ALLOT_RULE_VALUE:
  * the controller's price is then the value rule's lambda, which is >= 0 by construction.
  *
@@ -51,38 +58,51 @@ extern "C" {
 
 typedef struct allot_budget allot_budget;
 
+/** Version of allot_budget_config and allot_budget_state (their leading field). The caller sets it
+ *  (the _INIT macros); the library reads every version up to this one and refuses others with
+ *  ALLOT_E_ARGUMENT. */
+#define ALLOT_BUDGET_VERSION 1u
+
 /** Controller parameters. */
 typedef struct allot_budget_config {
-    double target; /**< B, the target mean cost per query (> 0, finite) */
-    double mu0;    /**< initial price, in [mu_min, mu_max]; usually the policy's decision.mu */
-    double gain;   /**< dimensionless step on log mu (> 0); default 0.05 */
-    double mu_min; /**< lower clamp (> 0); default 1e-6 / B */
-    double mu_max; /**< upper clamp (> mu_min); default 1e3 / B */
+    unsigned version; /**< ALLOT_BUDGET_VERSION */
+    double target;    /**< B, the target mean cost per query (> 0, finite) */
+    double mu0;       /**< initial price, in [mu_min, mu_max]; usually the policy's decision.mu */
+    double gain;      /**< dimensionless step on log mu (> 0); default 0.05 */
+    double mu_min;    /**< lower clamp (> 0); default 1e-6 / B */
+    double mu_max;    /**< upper clamp (> mu_min); default 1e3 / B */
 } allot_budget_config;
+// clang-format off
+#define ALLOT_BUDGET_CONFIG_INIT { ALLOT_BUDGET_VERSION, 0, 0, 0, 0, 0 }
+// clang-format on
 
 /**
  * Fill cfg with the defaults for a target and an initial price; an initial price <= 0 (an argmax
- * bundle) is replaced by 0.1 / B, and one outside [mu_min, mu_max] is clamped into it.
+ * bundle) is replaced by 0.1 / B, and one outside [mu_min, mu_max] is clamped into it. cfg->version
+ * must be set first (`allot_budget_config cfg = ALLOT_BUDGET_CONFIG_INIT;`): ALLOT_E_ARGUMENT
+ * otherwise, and for a NULL cfg.
  */
-void allot_budget_config_default(allot_budget_config *cfg, double target, double mu0);
+ALLOT_API allot_status allot_budget_config_default(allot_budget_config *cfg, double target, double mu0);
 
 /** Create a controller (one allocation; the caller owns it). Invalid parameters: ALLOT_E_ARGUMENT
  *  (target, gain, mu_min, mu_max finite and > 0, mu_min < mu_max, mu0 in [mu_min, mu_max]). */
-allot_status allot_budget_create(const allot_budget_config *cfg, allot_budget **out, allot_error *err);
+ALLOT_API allot_status allot_budget_create(const allot_budget_config *cfg, allot_budget **out,
+                                           allot_error *err);
 /** Release a controller (NULL allowed). */
-void allot_budget_free(allot_budget *b);
+ALLOT_API void allot_budget_free(allot_budget *b);
 
 /** The current price mu (lock-free). */
-double allot_budget_mu(const allot_budget *b);
+ALLOT_API double allot_budget_mu(const allot_budget *b);
 
 /**
  * Record the cost actually spent on one query and update mu (lock-free). A negative or
  * non-finite cost is ignored and returns ALLOT_E_ARGUMENT.
  */
-allot_status allot_budget_observe(allot_budget *b, double cost);
+ALLOT_API allot_status allot_budget_observe(allot_budget *b, double cost);
 
 /** The controller's state. */
 typedef struct allot_budget_state {
+    unsigned version;    /**< the caller sets ALLOT_BUDGET_VERSION (ALLOT_BUDGET_STATE_INIT) */
     double target;       /**< B */
     double mu;           /**< current price */
     double spent;        /**< sum of observed costs */
@@ -90,13 +110,17 @@ typedef struct allot_budget_state {
     double running_mean; /**< spent / count (0 before the first observation) */
     double overspend;    /**< spent - count * target */
 } allot_budget_state;
+// clang-format off
+#define ALLOT_BUDGET_STATE_INIT { ALLOT_BUDGET_VERSION, 0, 0, 0, 0, 0, 0 }
+// clang-format on
 
-/** Read the state (see the threading note above). */
-void allot_budget_get_state(const allot_budget *b, allot_budget_state *state);
+/** Read the state (see the threading note above) into `state`, whose version the caller sets.
+ *  ALLOT_E_ARGUMENT for a NULL state, an unknown version, or a NULL b (the state is then zero). */
+ALLOT_API allot_status allot_budget_get_state(const allot_budget *b, allot_budget_state *state);
 
 /** Forget the observations and restart from price mu0 (clamped into [mu_min, mu_max]). Not
  *  concurrent-safe. */
-void allot_budget_reset(allot_budget *b, double mu0);
+ALLOT_API void allot_budget_reset(allot_budget *b, double mu0);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include "allot/allot_export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -31,28 +33,33 @@ typedef enum allot_status {
 /** Size of the message buffer inside allot_error, including the terminating NUL. */
 #define ALLOT_ERROR_MSG_SIZE 512
 
-/** A status with its message. Caller-owned; zero-initialise or pass NULL to ignore details. */
+/**
+ * A status with its message. Caller-owned; zero-initialise or pass NULL to ignore details.
+ * Unlike the other caller-allocated structs it carries no version: every call writes it, a call
+ * with bad arguments included, so its layout (a code, then ALLOT_ERROR_MSG_SIZE bytes) is fixed
+ * for the whole major version. Later versions may add status codes: treat an unknown one as an error.
+ */
 typedef struct allot_error {
     allot_status code;
     char msg[ALLOT_ERROR_MSG_SIZE];
 } allot_error;
 
 /** Static, never-NULL name of a status code ("ok", "I/O error", ...). */
-const char *allot_status_string(allot_status code);
+ALLOT_API const char *allot_status_string(allot_status code);
 
 /**
  * Record an error: sets err->code and formats err->msg (printf-style, truncated to fit).
  * Returns code so callers can write `return allot_error_set(err, ALLOT_E_IO, "...", ...);`.
  * err may be NULL, in which case only the code is returned.
  */
-allot_status allot_error_set(allot_error *err, allot_status code, const char *fmt, ...)
+ALLOT_API allot_status allot_error_set(allot_error *err, allot_status code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
 
 /** Reset err to ALLOT_OK with an empty message (err may be NULL). */
-void allot_error_clear(allot_error *err);
+ALLOT_API void allot_error_clear(allot_error *err);
 
 #ifdef __cplusplus
 }

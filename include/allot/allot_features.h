@@ -49,9 +49,9 @@ typedef struct allot_featurizer allot_featurizer;
 /* ---- the built-in feature table (independent of any featuriser) ----------------------------- */
 
 /** Number of built-in text features this version knows (the default spec uses all, in order). */
-size_t allot_features_n_builtin(void);
+ALLOT_API size_t allot_features_n_builtin(void);
 /** Stable name of built-in feature i (i < allot_features_n_builtin()), NULL when out of range. */
-const char *allot_features_builtin_name(size_t i);
+ALLOT_API const char *allot_features_builtin_name(size_t i);
 
 /* ---- construction ---------------------------------------------------------------------------- */
 
@@ -60,8 +60,8 @@ const char *allot_features_builtin_name(size_t i);
  * be NUL-terminated). Unknown built-in names, bad hash dimensions, malformed standardisation
  * arrays etc. are reported with the field name. *out is set only on success.
  */
-allot_status allot_featurizer_create(const char *spec_json, size_t len, allot_featurizer **out,
-                                     allot_error *err);
+ALLOT_API allot_status allot_featurizer_create(const char *spec_json, size_t len, allot_featurizer **out,
+                                               allot_error *err);
 
 /**
  * Create the default featuriser: every built-in feature in table order, then the `n_extra` extra
@@ -69,8 +69,9 @@ allot_status allot_featurizer_create(const char *spec_json, size_t len, allot_fe
  * names must be unique and non-empty), and a hashed uni+bigram block of dimension `hash_dim`
  * (0 disables hashing; ALLOT_FEATURES_DEFAULT_HASH_DIM is the usual choice). No standardisation.
  */
-allot_status allot_featurizer_create_default(const char *const *extra_names, size_t n_extra,
-                                             uint32_t hash_dim, allot_featurizer **out, allot_error *err);
+ALLOT_API allot_status allot_featurizer_create_default(const char *const *extra_names, size_t n_extra,
+                                                       uint32_t hash_dim, allot_featurizer **out,
+                                                       allot_error *err);
 
 /**
  * Set (or, with n == 0 and NULL arrays, clear) the per-dense-feature standardisation used by
@@ -78,11 +79,11 @@ allot_status allot_featurizer_create_default(const char *const *extra_names, siz
  * allot_featurizer_n_dense(); every value must be finite and every scale > 0.
  * Not thread-safe: call before sharing the featuriser.
  */
-allot_status allot_featurizer_set_standardization(allot_featurizer *f, const double *center,
-                                                  const double *scale, size_t n, allot_error *err);
+ALLOT_API allot_status allot_featurizer_set_standardization(allot_featurizer *f, const double *center,
+                                                            const double *scale, size_t n, allot_error *err);
 
 /** Release a featuriser (NULL allowed). */
-void allot_featurizer_free(allot_featurizer *f);
+ALLOT_API void allot_featurizer_free(allot_featurizer *f);
 
 /**
  * Serialise the spec as compact JSON into buf (capacity `cap`, NUL-terminated when cap > 0).
@@ -90,28 +91,29 @@ void allot_featurizer_free(allot_featurizer *f);
  * is >= cap the text was truncated; call again with a larger buffer. Numbers are printed with 17
  * significant digits, so create(spec_json(f)) reproduces f exactly.
  */
-size_t allot_featurizer_spec_json(const allot_featurizer *f, char *buf, size_t cap);
+ALLOT_API size_t allot_featurizer_spec_json(const allot_featurizer *f, char *buf, size_t cap);
 
 /* ---- shape ------------------------------------------------------------------------------------ */
 
 /** Length of the dense vector: built-in features used by the spec, then the extras. */
-size_t allot_featurizer_n_dense(const allot_featurizer *f);
+ALLOT_API size_t allot_featurizer_n_dense(const allot_featurizer *f);
 /** Name of dense feature i (built-in name or extra name), NULL when out of range. */
-const char *allot_featurizer_dense_name(const allot_featurizer *f, size_t i);
+ALLOT_API const char *allot_featurizer_dense_name(const allot_featurizer *f, size_t i);
 /** Number of built-in features in the dense vector (they come first). */
-size_t allot_featurizer_n_builtin_used(const allot_featurizer *f);
+ALLOT_API size_t allot_featurizer_n_builtin_used(const allot_featurizer *f);
 /** Number of extra features (they follow the built-ins). */
-size_t allot_featurizer_n_extra(const allot_featurizer *f);
+ALLOT_API size_t allot_featurizer_n_extra(const allot_featurizer *f);
 /** Name of extra feature i, NULL when out of range. */
-const char *allot_featurizer_extra_name(const allot_featurizer *f, size_t i);
+ALLOT_API const char *allot_featurizer_extra_name(const allot_featurizer *f, size_t i);
 /** Position of the extra feature called `name` in the extras array, or -1 if there is none. */
-long allot_featurizer_extra_index(const allot_featurizer *f, const char *name);
+ALLOT_API long allot_featurizer_extra_index(const allot_featurizer *f, const char *name);
 /** Dimension of the hashed n-gram block (0 when hashing is disabled). */
-uint32_t allot_featurizer_hash_dim(const allot_featurizer *f);
+ALLOT_API uint32_t allot_featurizer_hash_dim(const allot_featurizer *f);
 /** 1 when the spec carries standardisation arrays, else 0. */
-int allot_featurizer_has_standardization(const allot_featurizer *f);
+ALLOT_API int allot_featurizer_has_standardization(const allot_featurizer *f);
 /** Standardisation center/scale of dense feature i (NULL outputs allowed); 0/1 when absent. */
-void allot_featurizer_standardization(const allot_featurizer *f, size_t i, double *center, double *scale);
+ALLOT_API void allot_featurizer_standardization(const allot_featurizer *f, size_t i, double *center,
+                                                double *scale);
 
 /* ---- featurisation (thread-safe, allocation-free) --------------------------------------------- */
 
@@ -136,16 +138,17 @@ void allot_featurizer_standardization(const allot_featurizer *f, size_t i, doubl
  *
  * Returns ALLOT_OK, or ALLOT_E_ARGUMENT for NULL/size-mismatched arguments.
  */
-allot_status allot_featurize(const allot_featurizer *f, const char *prompt, size_t prompt_len,
-                             const double *extras, size_t n_extras, float *dense_out, uint32_t *sparse_index,
-                             float *sparse_value, size_t sparse_cap, size_t *sparse_count, allot_error *err);
+ALLOT_API allot_status allot_featurize(const allot_featurizer *f, const char *prompt, size_t prompt_len,
+                                       const double *extras, size_t n_extras, float *dense_out,
+                                       uint32_t *sparse_index, float *sparse_value, size_t sparse_cap,
+                                       size_t *sparse_count, allot_error *err);
 
 /**
  * Standardise a dense vector for a linear model: out[i] = (float)(((double)x[i] - center[i]) /
  * scale[i]) and 0 when x[i] is NaN (missing values are imputed at the center). Without
  * standardisation arrays, center = 0 and scale = 1 (a copy with NaN -> 0). in and out may alias.
  */
-void allot_featurizer_standardize(const allot_featurizer *f, const float *dense, float *out);
+ALLOT_API void allot_featurizer_standardize(const allot_featurizer *f, const float *dense, float *out);
 
 /**
  * Convenience for callers holding a labelled-runs record (one JSON object with optional `features`
@@ -154,8 +157,8 @@ void allot_featurizer_standardize(const allot_featurizer *f, const float *dense,
  * contains ("Level 5" -> 5), anything else or absent as NaN. Parses JSON, so it allocates: not for
  * the hot path (a gateway passes numbers directly to allot_featurize()).
  */
-allot_status allot_featurizer_extras_from_record(const allot_featurizer *f, const char *record_json,
-                                                 size_t len, double *extras_out, allot_error *err);
+ALLOT_API allot_status allot_featurizer_extras_from_record(const allot_featurizer *f, const char *record_json,
+                                                           size_t len, double *extras_out, allot_error *err);
 
 #ifdef __cplusplus
 }

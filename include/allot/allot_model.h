@@ -104,34 +104,34 @@ typedef enum allot_xgb_objective {
  * Load a model from a JSON document in memory (`len` bytes; need not be NUL-terminated).
  * The bytes are not referenced after the call returns. On success *out owns a new model.
  */
-allot_status allot_xgb_model_load_memory(const char *data, size_t len, allot_xgb_model **out,
-                                         allot_error *err);
+ALLOT_API allot_status allot_xgb_model_load_memory(const char *data, size_t len, allot_xgb_model **out,
+                                                   allot_error *err);
 
 /** Load a model from a JSON file (see allot_xgb_model_load_memory). */
-allot_status allot_xgb_model_load_file(const char *path, allot_xgb_model **out, allot_error *err);
+ALLOT_API allot_status allot_xgb_model_load_file(const char *path, allot_xgb_model **out, allot_error *err);
 
 /** Release a model (NULL is a no-op). No prediction may be running on it. */
-void allot_xgb_model_free(allot_xgb_model *model);
+ALLOT_API void allot_xgb_model_free(allot_xgb_model *model);
 
 /** Number of input features: every row passed to predict must hold at least this many floats. */
-size_t allot_xgb_model_num_features(const allot_xgb_model *model);
+ALLOT_API size_t allot_xgb_model_num_features(const allot_xgb_model *model);
 /** Number of classes: num_class for multi-class, 2 for binary:logistic, binary:logitraw and
  *  reg:logistic, 1 for identity-link regression. */
-size_t allot_xgb_model_num_classes(const allot_xgb_model *model);
+ALLOT_API size_t allot_xgb_model_num_classes(const allot_xgb_model *model);
 /** Number of trees (all are used for prediction). */
-size_t allot_xgb_model_num_trees(const allot_xgb_model *model);
+ALLOT_API size_t allot_xgb_model_num_trees(const allot_xgb_model *model);
 /** Objective family of the model. */
-allot_xgb_objective allot_xgb_model_objective(const allot_xgb_model *model);
+ALLOT_API allot_xgb_objective allot_xgb_model_objective(const allot_xgb_model *model);
 /** Objective name as saved in the model ("multi:softprob", ...); owned by the model. */
-const char *allot_xgb_model_objective_name(const allot_xgb_model *model);
+ALLOT_API const char *allot_xgb_model_objective_name(const allot_xgb_model *model);
 /** Base score(s) as saved, per output group (index < MARGIN width); 0 when out of range. */
-float allot_xgb_model_base_score(const allot_xgb_model *model, size_t group);
+ALLOT_API float allot_xgb_model_base_score(const allot_xgb_model *model, size_t group);
 
 /**
  * Number of floats one row's prediction writes for `kind` (see the table above), or 0 when
  * `kind` is not available for this model (PROBA on a regression model).
  */
-size_t allot_xgb_model_output_width(const allot_xgb_model *model, allot_xgb_output kind);
+ALLOT_API size_t allot_xgb_model_output_width(const allot_xgb_model *model, allot_xgb_output kind);
 
 /**
  * Predict one row.
@@ -140,8 +140,9 @@ size_t allot_xgb_model_output_width(const allot_xgb_model *model, allot_xgb_outp
  * Returns ALLOT_E_ARGUMENT on NULL pointers, a short row or buffer, or an unavailable kind.
  * No heap allocation; thread-safe on a shared model.
  */
-allot_status allot_xgb_model_predict(const allot_xgb_model *model, allot_xgb_output kind, const float *row,
-                                     size_t row_len, float *out, size_t out_len, allot_error *err);
+ALLOT_API allot_status allot_xgb_model_predict(const allot_xgb_model *model, allot_xgb_output kind,
+                                               const float *row, size_t row_len, float *out, size_t out_len,
+                                               allot_error *err);
 
 /**
  * Predict n_rows rows stored row-major: row r starts at rows + r * row_stride (row_stride >=
@@ -149,9 +150,9 @@ allot_status allot_xgb_model_predict(const allot_xgb_model *model, allot_xgb_out
  * allot_xgb_model_output_width(model, kind); out_len >= n_rows * width. Same results as n_rows
  * calls of allot_xgb_model_predict, faster (trees are evaluated over blocks of rows).
  */
-allot_status allot_xgb_model_predict_batch(const allot_xgb_model *model, allot_xgb_output kind,
-                                           const float *rows, size_t n_rows, size_t row_stride, float *out,
-                                           size_t out_len, allot_error *err);
+ALLOT_API allot_status allot_xgb_model_predict_batch(const allot_xgb_model *model, allot_xgb_output kind,
+                                                     const float *rows, size_t n_rows, size_t row_stride,
+                                                     float *out, size_t out_len, allot_error *err);
 
 /* ============================================================================================
  * LIBLINEAR models
@@ -173,7 +174,8 @@ allot_status allot_xgb_model_predict_batch(const allot_xgb_model *model, allot_x
 /** A loaded LIBLINEAR model (opaque, immutable). */
 typedef struct allot_linear_model allot_linear_model;
 
-/** One sparse feature: 1-based index as in LIBLINEAR, value as double. */
+/** One sparse feature: 1-based index as in LIBLINEAR, value as double (the layout of LIBLINEAR's
+ *  feature_node, fixed for the whole major version: arrays of it are the input). */
 typedef struct allot_linear_feature {
     int32_t index;
     double value;
@@ -195,32 +197,33 @@ typedef enum allot_linear_solver {
 } allot_linear_solver;
 
 /** Load a model from LIBLINEAR model text in memory (`len` bytes; need not be NUL-terminated). */
-allot_status allot_linear_model_load_memory(const char *data, size_t len, allot_linear_model **out,
-                                            allot_error *err);
+ALLOT_API allot_status allot_linear_model_load_memory(const char *data, size_t len, allot_linear_model **out,
+                                                      allot_error *err);
 
 /** Load a model from a LIBLINEAR model file. */
-allot_status allot_linear_model_load_file(const char *path, allot_linear_model **out, allot_error *err);
+ALLOT_API allot_status allot_linear_model_load_file(const char *path, allot_linear_model **out,
+                                                    allot_error *err);
 
 /** Release a model (NULL is a no-op). */
-void allot_linear_model_free(allot_linear_model *model);
+ALLOT_API void allot_linear_model_free(allot_linear_model *model);
 
-allot_linear_solver allot_linear_model_solver(const allot_linear_model *model);
+ALLOT_API allot_linear_solver allot_linear_model_solver(const allot_linear_model *model);
 /** Solver name as in the file ("L2R_LR", ...); static storage. */
-const char *allot_linear_model_solver_name(const allot_linear_model *model);
+ALLOT_API const char *allot_linear_model_solver_name(const allot_linear_model *model);
 /** nr_class (2 for regression models, as LIBLINEAR stores it). */
-size_t allot_linear_model_num_classes(const allot_linear_model *model);
+ALLOT_API size_t allot_linear_model_num_classes(const allot_linear_model *model);
 /** nr_feature (the bias feature not included). */
-size_t allot_linear_model_num_features(const allot_linear_model *model);
+ALLOT_API size_t allot_linear_model_num_features(const allot_linear_model *model);
 /** The bias value b (< 0 means no bias term). */
-double allot_linear_model_bias(const allot_linear_model *model);
+ALLOT_API double allot_linear_model_bias(const allot_linear_model *model);
 /** Class label i (i < num_classes), in the file's order; 0 for regression models or i out of range. */
-int allot_linear_model_label(const allot_linear_model *model, size_t i);
+ALLOT_API int allot_linear_model_label(const allot_linear_model *model, size_t i);
 /** Number of decision values per row (nr_w). */
-size_t allot_linear_model_num_decision_values(const allot_linear_model *model);
+ALLOT_API size_t allot_linear_model_num_decision_values(const allot_linear_model *model);
 /** Nonzero for logistic-regression solvers (L2R_LR, L1R_LR, L2R_LR_DUAL): probabilities exist. */
-int allot_linear_model_has_probability(const allot_linear_model *model);
+ALLOT_API int allot_linear_model_has_probability(const allot_linear_model *model);
 /** Nonzero for regression solvers (SVR): the prediction is a real value, not a label. */
-int allot_linear_model_is_regression(const allot_linear_model *model);
+ALLOT_API int allot_linear_model_is_regression(const allot_linear_model *model);
 
 /**
  * Decision values of one row, as predict_values computes them.
@@ -234,9 +237,9 @@ int allot_linear_model_is_regression(const allot_linear_model *model);
  *             the regression value.
  * No heap allocation; thread-safe on a shared model.
  */
-allot_status allot_linear_model_predict_values(const allot_linear_model *model, const allot_linear_feature *x,
-                                               size_t n, double *dec, size_t dec_len, double *predicted,
-                                               allot_error *err);
+ALLOT_API allot_status allot_linear_model_predict_values(const allot_linear_model *model,
+                                                         const allot_linear_feature *x, size_t n, double *dec,
+                                                         size_t dec_len, double *predicted, allot_error *err);
 
 /**
  * Class probabilities of one row, as predict_probability computes them (logistic solvers
@@ -245,9 +248,10 @@ allot_status allot_linear_model_predict_values(const allot_linear_model *model, 
  *   prob      prob_len >= num_classes doubles, in label order.
  *   predicted as in allot_linear_model_predict_values.
  */
-allot_status allot_linear_model_predict_probability(const allot_linear_model *model,
-                                                    const allot_linear_feature *x, size_t n, double *prob,
-                                                    size_t prob_len, double *predicted, allot_error *err);
+ALLOT_API allot_status allot_linear_model_predict_probability(const allot_linear_model *model,
+                                                              const allot_linear_feature *x, size_t n,
+                                                              double *prob, size_t prob_len,
+                                                              double *predicted, allot_error *err);
 
 #ifdef __cplusplus
 }

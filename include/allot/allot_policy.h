@@ -80,57 +80,81 @@ typedef enum allot_classifier_kind {
 /* ---- loading ------------------------------------------------------------------------------------ */
 
 /** Load a bundle from `len` bytes of JSON in memory (need not be NUL-terminated; not kept). */
-allot_status allot_policy_load_memory(const char *data, size_t len, allot_policy **out, allot_error *err);
+ALLOT_API allot_status allot_policy_load_memory(const char *data, size_t len, allot_policy **out,
+                                                allot_error *err);
 /** Load a bundle from a file (at most ALLOT_POLICY_MAX_FILE_BYTES). */
-allot_status allot_policy_load_file(const char *path, allot_policy **out, allot_error *err);
+ALLOT_API allot_status allot_policy_load_file(const char *path, allot_policy **out, allot_error *err);
 /** Release a policy (NULL allowed). No prediction may be running on it. */
-void allot_policy_free(allot_policy *p);
+ALLOT_API void allot_policy_free(allot_policy *p);
 
 /* ---- inspection --------------------------------------------------------------------------------- */
 
-size_t allot_policy_n_tiers(const allot_policy *p);
+ALLOT_API size_t allot_policy_n_tiers(const allot_policy *p);
 /** Tier i's name (NULL when out of range). */
-const char *allot_policy_tier_name(const allot_policy *p, size_t i);
+ALLOT_API const char *allot_policy_tier_name(const allot_policy *p, size_t i);
 /** Tier i's cost (NaN when out of range). */
-double allot_policy_tier_cost(const allot_policy *p, size_t i);
+ALLOT_API double allot_policy_tier_cost(const allot_policy *p, size_t i);
 /** Index of the tier called `name`, or -1. */
-long allot_policy_tier_index(const allot_policy *p, const char *name);
+ALLOT_API long allot_policy_tier_index(const allot_policy *p, const char *name);
 /** Number of classifier classes (tiers the oracle picked during training). */
-size_t allot_policy_n_classes(const allot_policy *p);
+ALLOT_API size_t allot_policy_n_classes(const allot_policy *p);
 /** Tier index of class c, or -1 when out of range. */
-long allot_policy_class_tier(const allot_policy *p, size_t c);
-allot_classifier_kind allot_policy_classifier_kind(const allot_policy *p);
+ALLOT_API long allot_policy_class_tier(const allot_policy *p, size_t c);
+ALLOT_API allot_classifier_kind allot_policy_classifier_kind(const allot_policy *p);
 /** The bundle's decision rule and price: decision.mu (argmax, calibrated) or decision.lambda (value). */
-allot_rule allot_policy_rule(const allot_policy *p);
-double allot_policy_mu(const allot_policy *p);
+ALLOT_API allot_rule allot_policy_rule(const allot_policy *p);
+ALLOT_API double allot_policy_mu(const allot_policy *p);
 /** ALLOT_TARGET_TIER (a classifier) or ALLOT_TARGET_VALUE (per-tier accuracy regressors). */
-allot_policy_target allot_policy_target_kind(const allot_policy *p);
+ALLOT_API allot_policy_target allot_policy_target_kind(const allot_policy *p);
 /** The policy's featuriser (owned by the policy): names and order of the extra features. */
-const allot_featurizer *allot_policy_featurizer(const allot_policy *p);
+ALLOT_API const allot_featurizer *allot_policy_featurizer(const allot_policy *p);
 /** 1 when predictions need a workspace (hashed input or large dense vectors), else 0. */
-int allot_policy_needs_workspace(const allot_policy *p);
+ALLOT_API int allot_policy_needs_workspace(const allot_policy *p);
 
 /* ---- prediction --------------------------------------------------------------------------------- */
 
 /** Create a workspace sized for policy p (one allocation). The policy must outlive it. */
-allot_status allot_workspace_create(const allot_policy *p, allot_workspace **out, allot_error *err);
+ALLOT_API allot_status allot_workspace_create(const allot_policy *p, allot_workspace **out, allot_error *err);
 /** Release a workspace (NULL allowed). */
-void allot_workspace_free(allot_workspace *ws);
+ALLOT_API void allot_workspace_free(allot_workspace *ws);
+
+/*
+ * Structs the caller allocates, and how they stay compatible within a major version (the soname,
+ * liballot.so.MAJOR):
+ *   allot_predict_options  a leading `version` the caller sets (ALLOT_PREDICT_OPTIONS_INIT); the
+ *                          library reads every version up to ALLOT_PREDICT_VERSION and refuses
+ *                          others with ALLOT_E_ARGUMENT (as allot_sequential.h's structs do).
+ *   allot_query_input,     elements of the batch arrays (allot_seq_query embeds the first): a fixed
+ *   allot_decision         size with reserved room at the end instead of a version, so that the
+ *                          array stride never changes. A query's reserved words must be 0 (a
+ *                          positional or ALLOT_QUERY_INPUT_INIT initialiser does it); a later
+ *                          version gives them a meaning whose zero is today's behaviour, and refuses
+ *                          non-zero ones it does not know. A decision's reserved words are written
+ *                          as 0; a later version may return more there.
+ */
+
+/** Version of allot_predict_options (its leading field). */
+#define ALLOT_PREDICT_VERSION 1u
 
 /**
  * Per-call options; pass NULL for the bundle's rule and price.
  * The sentinel for "the bundle's price" is NaN (any finite mu, negative included, is a price;
  * +-infinity is ALLOT_E_ARGUMENT). Any rule may be used with any policy: the rules only differ in
  * the arithmetic on the per-class scores (probabilities, or predicted accuracies for value policies).
+ * Start from ALLOT_PREDICT_OPTIONS_INIT: `allot_predict_options o = ALLOT_PREDICT_OPTIONS_INIT;
+ * o.rule = ALLOT_RULE_CALIBRATED; o.mu = price;`.
  */
 typedef struct allot_predict_options {
-    int rule;  /**< an allot_rule, or -1 for the bundle's rule */
-    double mu; /**< price mu (calibrated) or lambda (value), any finite value; NaN: the bundle's */
+    unsigned version; /**< ALLOT_PREDICT_VERSION */
+    int rule;         /**< an allot_rule, or -1 for the bundle's rule */
+    double mu;        /**< price mu (calibrated) or lambda (value), any finite value; NaN: the bundle's */
 } allot_predict_options;
 
 /** Options meaning "the bundle's rule and price". */
-#define ALLOT_PREDICT_OPTIONS_DEFAULT                                                                        \
-    { -1, NAN }
+#define ALLOT_PREDICT_OPTIONS_INIT                                                                           \
+    { ALLOT_PREDICT_VERSION, -1, NAN }
+/** The same as ALLOT_PREDICT_OPTIONS_INIT (the name of version 0.x). */
+#define ALLOT_PREDICT_OPTIONS_DEFAULT ALLOT_PREDICT_OPTIONS_INIT
 
 /** One query's input: the raw prompt and its extra features by position (see allot_features.h). */
 typedef struct allot_query_input {
@@ -138,7 +162,13 @@ typedef struct allot_query_input {
     size_t prompt_len;
     const double *extras; /**< allot_featurizer_n_extra() values, NaN = missing; or NULL = all missing */
     size_t n_extras;      /**< allot_featurizer_n_extra(), or 0 with extras NULL */
+    uint64_t reserved[4]; /**< must be 0 (room for later fields; see above) */
 } allot_query_input;
+/** A query with every field 0; set prompt, prompt_len, extras and n_extras after it (or use C99
+ *  designated initialisers: `{.prompt = p, .prompt_len = n}`). */
+// clang-format off
+#define ALLOT_QUERY_INPUT_INIT { NULL, 0, NULL, 0, { 0, 0, 0, 0 } }
+// clang-format on
 
 /** One decision. */
 typedef struct allot_decision {
@@ -150,31 +180,34 @@ typedef struct allot_decision {
     double probability;   /**< p(chosen class | x); value policies: the chosen tier's predicted accuracy */
     double mu;            /**< the price used (mu or lambda; 0 for the argmax rule) */
     int rule;             /**< the rule used (an allot_rule) */
+    uint64_t reserved[4]; /**< written as 0 (room for later outputs; see above) */
 } allot_decision;
 
 /**
  * Decide one query.
  *   ws         a workspace created for p, or NULL when allot_policy_needs_workspace(p) is 0.
- *   opts       NULL, or a per-call rule/mu override.
+ *   opts       NULL, or a per-call rule/mu override (version ALLOT_PREDICT_VERSION).
  *   tier_probs optional: tier_probs_len >= allot_policy_n_tiers(p) doubles receiving p(tier|x)
  *              (0 for tiers without a class); for value policies the predicted accuracies
  *              acc_t(x) in [0,1] (0 for tiers without a model); NULL with 0 to skip.
  *   out        the decision.
  * No heap allocation; thread-safe on a shared policy (each thread with its own workspace).
  */
-allot_status allot_policy_predict(const allot_policy *p, allot_workspace *ws, const allot_query_input *query,
-                                  const allot_predict_options *opts, double *tier_probs,
-                                  size_t tier_probs_len, allot_decision *out, allot_error *err);
+ALLOT_API allot_status allot_policy_predict(const allot_policy *p, allot_workspace *ws,
+                                            const allot_query_input *query, const allot_predict_options *opts,
+                                            double *tier_probs, size_t tier_probs_len, allot_decision *out,
+                                            allot_error *err);
 
 /**
  * Decide n queries: out[i] for queries[i]; tier_probs (optional) holds n * n_tiers values, row i
  * at tier_probs + i * n_tiers. Same results as n calls of allot_policy_predict(). Stops at the first
  * failing query and names its index in the message.
  */
-allot_status allot_policy_predict_batch(const allot_policy *p, allot_workspace *ws,
-                                        const allot_query_input *queries, size_t n,
-                                        const allot_predict_options *opts, double *tier_probs,
-                                        size_t tier_probs_len, allot_decision *out, allot_error *err);
+ALLOT_API allot_status allot_policy_predict_batch(const allot_policy *p, allot_workspace *ws,
+                                                  const allot_query_input *queries, size_t n,
+                                                  const allot_predict_options *opts, double *tier_probs,
+                                                  size_t tier_probs_len, allot_decision *out,
+                                                  allot_error *err);
 
 /**
  * The decision rule on its own (what allot_policy_predict applies, exposed so that trainers and
@@ -185,7 +218,8 @@ allot_status allot_policy_predict_batch(const allot_policy *p, allot_workspace *
  * probs[c] - mu * costs[c] in double; ties go to the cheaper class, then the smaller index.
  * Classes whose score is NaN are never chosen (class 0 when all are). n must be >= 1.
  */
-size_t allot_rule_apply(allot_rule rule, double mu, const double *probs, const double *costs, size_t n);
+ALLOT_API size_t allot_rule_apply(allot_rule rule, double mu, const double *probs, const double *costs,
+                                  size_t n);
 
 #ifdef __cplusplus
 }

@@ -71,12 +71,14 @@ typedef struct allot_sample_view {
 
 typedef struct allot_ladder allot_ladder;
 
-/** One stage. */
+/** One stage (an output: the library fills every field, reserved ones with 0; its size is fixed
+ *  for the major version, the reserved words taking later fields). */
 typedef struct allot_stage_info {
     size_t model;          /**< model index */
     size_t k;              /**< samples of that model drawn when the stage is complete */
     allot_stage_rule rule; /**< how the stage answers */
     const char *name;      /**< display name, e.g. "majority@4" or "large:majority@2" (the ladder's) */
+    uint64_t reserved[2];  /**< written as 0 */
 } allot_stage_info;
 
 /**
@@ -84,10 +86,11 @@ typedef struct allot_stage_info {
  * answer that stage would give.
  */
 typedef struct allot_stage_summary {
-    long stage;         /**< index of the stage the samples complete; -1 when there are none */
-    long answer_sample; /**< index (into the samples) of a sample carrying the stage's answer; -1 when
-                             the stage has no answer (all null, or the pass rule) */
-    double cost_spent;  /**< sum of the samples' costs */
+    long stage;           /**< index of the stage the samples complete; -1 when there are none */
+    long answer_sample;   /**< index (into the samples) of a sample carrying the stage's answer; -1 when
+                               the stage has no answer (all null, or the pass rule) */
+    double cost_spent;    /**< sum of the samples' costs */
+    uint64_t reserved[2]; /**< written as 0 (fixed size for the major version) */
 } allot_stage_summary;
 
 /**
@@ -97,36 +100,38 @@ typedef struct allot_stage_summary {
  * Stages of one model are consecutive with strictly increasing k; a cascade never returns to an
  * earlier model. Errors name the field ("sequential.stages[2].k: must increase (4 after 4)").
  */
-allot_status allot_ladder_create(const char *spec_json, size_t len, allot_ladder **out, allot_error *err);
-void allot_ladder_free(allot_ladder *l);
+ALLOT_API allot_status allot_ladder_create(const char *spec_json, size_t len, allot_ladder **out,
+                                           allot_error *err);
+ALLOT_API void allot_ladder_free(allot_ladder *l);
 /** The spec as compact JSON (snprintf-like: returns the full length; create(spec) == l). */
-size_t allot_ladder_spec_json(const allot_ladder *l, char *buf, size_t cap);
+ALLOT_API size_t allot_ladder_spec_json(const allot_ladder *l, char *buf, size_t cap);
 
-size_t allot_ladder_n_stages(const allot_ladder *l);
-size_t allot_ladder_n_models(const allot_ladder *l);
+ALLOT_API size_t allot_ladder_n_stages(const allot_ladder *l);
+ALLOT_API size_t allot_ladder_n_models(const allot_ladder *l);
 /** Model m's name ("" = a file's only, unnamed model); NULL when out of range. */
-const char *allot_ladder_model_name(const allot_ladder *l, size_t m);
+ALLOT_API const char *allot_ladder_model_name(const allot_ladder *l, size_t m);
 /** Index of the model called name, or -1. */
-long allot_ladder_model_index(const allot_ladder *l, const char *name);
+ALLOT_API long allot_ladder_model_index(const allot_ladder *l, const char *name);
 /** Stage i (ALLOT_E_ARGUMENT when out of range). */
-allot_status allot_ladder_stage(const allot_ladder *l, size_t i, allot_stage_info *out, allot_error *err);
+ALLOT_API allot_status allot_ladder_stage(const allot_ladder *l, size_t i, allot_stage_info *out,
+                                          allot_error *err);
 /** Samples drawn in all when the last stage is complete. */
-size_t allot_ladder_max_samples(const allot_ladder *l);
+ALLOT_API size_t allot_ladder_max_samples(const allot_ladder *l);
 
 /** Number of state features (they follow the prompt's dense features in a policy's input). */
-size_t allot_ladder_n_state(const allot_ladder *l);
+ALLOT_API size_t allot_ladder_n_state(const allot_ladder *l);
 /** Stable name of state feature i ("seq.stage", "m0.lead_share", ...); NULL when out of range. */
-const char *allot_ladder_state_name(const allot_ladder *l, size_t i);
+ALLOT_API const char *allot_ladder_state_name(const allot_ladder *l, size_t i);
 /** Bytes of scratch allot_ladder_state() needs. */
-size_t allot_ladder_scratch_size(const allot_ladder *l);
+ALLOT_API size_t allot_ladder_scratch_size(const allot_ladder *l);
 
 /**
  * Which stage do these samples complete? *stage = -1 for none; the samples of each model must
  * match a stage exactly (ALLOT_E_INVALID otherwise, naming the model and its count: "3 samples of
  * model 'small' seen; its stages end at 1, 2 or 4"; more than the ladder holds is an error too).
  */
-allot_status allot_ladder_locate(const allot_ladder *l, const allot_sample_view *s, size_t n, long *stage,
-                                 allot_error *err);
+ALLOT_API allot_status allot_ladder_locate(const allot_ladder *l, const allot_sample_view *s, size_t n,
+                                           long *stage, allot_error *err);
 
 /**
  * The state features of the samples seen so far (allot_ladder_n_state() floats into out, in the
@@ -135,22 +140,23 @@ allot_status allot_ladder_locate(const allot_ladder *l, const allot_sample_view 
  * scratch: allot_ladder_scratch_size() bytes (any alignment). Fails as allot_ladder_locate() does.
  * No allocation; thread-safe.
  */
-allot_status allot_ladder_state(const allot_ladder *l, const allot_sample_view *s, size_t n, void *scratch,
-                                size_t scratch_size, float *out, allot_stage_summary *sum, allot_error *err);
+ALLOT_API allot_status allot_ladder_state(const allot_ladder *l, const allot_sample_view *s, size_t n,
+                                          void *scratch, size_t scratch_size, float *out,
+                                          allot_stage_summary *sum, allot_error *err);
 
 /**
  * Adaptive-Consistency's stopping quantity: with a votes for the leading answer and b for the
  * runner-up, P(p > 1/2) for p ~ Beta(a+1, b+1) = P(Binomial(a+b+1, 1/2) <= a). Exact up to rounding
  * (IEEE arithmetic only; terms below 2^-60 of the sum are dropped). NaN for negative counts.
  */
-double allot_beta_stop_prob(uint32_t a, uint32_t b);
+ALLOT_API double allot_beta_stop_prob(uint32_t a, uint32_t b);
 
 /* ---- sequential policies ------------------------------------------------------------------------ */
 
 /** 1 when p is a sequential policy (the bundle has a "sequential" section), else 0. */
-int allot_policy_is_sequential(const allot_policy *p);
+ALLOT_API int allot_policy_is_sequential(const allot_policy *p);
 /** The policy's ladder (owned by the policy), or NULL for a static policy. */
-const allot_ladder *allot_policy_ladder(const allot_policy *p);
+ALLOT_API const allot_ladder *allot_policy_ladder(const allot_policy *p);
 
 /** One query at one point of its sequence. */
 typedef struct allot_seq_query {
@@ -162,7 +168,7 @@ typedef struct allot_seq_query {
     size_t n_samples;
 } allot_seq_query;
 #define ALLOT_SEQ_QUERY_INIT                                                                                 \
-    { ALLOT_SEQ_VERSION, {NULL, 0, NULL, 0}, NULL, NULL, 0 }
+    { ALLOT_SEQ_VERSION, ALLOT_QUERY_INPUT_INIT, NULL, NULL, 0 }
 
 /** A step decision. */
 typedef struct allot_step {
@@ -186,8 +192,8 @@ typedef struct allot_step {
  * The prompt's dense features for a sequential policy (allot_featurizer_n_dense() floats of the
  * policy's featuriser), to pass as allot_seq_query.prompt_dense at every stage of that query.
  */
-allot_status allot_policy_prompt_features(const allot_policy *p, const allot_query_input *q, float *out,
-                                          size_t out_len, allot_error *err);
+ALLOT_API allot_status allot_policy_prompt_features(const allot_policy *p, const allot_query_input *q,
+                                                    float *out, size_t out_len, allot_error *err);
 
 /**
  * Decide one step. opts: NULL, or a per-call price (opts->mu, e.g. the budget controller's; the
@@ -199,8 +205,9 @@ allot_status allot_policy_prompt_features(const allot_policy *p, const allot_que
  * stage; stop when the target is s, else draw the next stage. ws: a workspace of p (required). No
  * allocation; thread-safe with one workspace per thread.
  */
-allot_status allot_policy_step(const allot_policy *p, allot_workspace *ws, const allot_seq_query *q,
-                               const allot_predict_options *opts, allot_step *out, allot_error *err);
+ALLOT_API allot_status allot_policy_step(const allot_policy *p, allot_workspace *ws, const allot_seq_query *q,
+                                         const allot_predict_options *opts, allot_step *out,
+                                         allot_error *err);
 
 /**
  * The full model input of a step (allot_policy_n_inputs() floats: the prompt's dense features,
@@ -209,11 +216,11 @@ allot_status allot_policy_step(const allot_policy *p, allot_workspace *ws, const
  * s the samples complete, values[t > s] the predicted gains g_t, NaN for t < s (and everywhere
  * before any sample). Exposed for audits and tests.
  */
-allot_status allot_policy_step_inputs(const allot_policy *p, allot_workspace *ws, const allot_seq_query *q,
-                                      float *inputs, size_t inputs_len, double *values, size_t values_len,
-                                      allot_error *err);
+ALLOT_API allot_status allot_policy_step_inputs(const allot_policy *p, allot_workspace *ws,
+                                                const allot_seq_query *q, float *inputs, size_t inputs_len,
+                                                double *values, size_t values_len, allot_error *err);
 /** Length of a sequential policy's model input (prompt dense + state), 0 for a static policy. */
-size_t allot_policy_n_inputs(const allot_policy *p);
+ALLOT_API size_t allot_policy_n_inputs(const allot_policy *p);
 
 #ifdef __cplusplus
 }

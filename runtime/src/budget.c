@@ -29,8 +29,20 @@ static double clampd(double x, double lo, double hi) {
     return x < lo ? lo : x > hi ? hi : x;
 }
 
-void allot_budget_config_default(allot_budget_config *cfg, double target, double mu0) {
-    if (!cfg) return;
+/* A caller-set struct version this library reads (1 .. ALLOT_BUDGET_VERSION); the message names the
+ * struct type and its initialiser. */
+static allot_status check_version(const char *fn, const char *type, const char *init, unsigned version,
+                                  allot_error *err) {
+    if (version >= 1 && version <= ALLOT_BUDGET_VERSION) return ALLOT_OK;
+    return allot_error_set(err, ALLOT_E_ARGUMENT, "%s: %s.version is %u, this library reads 1 to %u (use %s)",
+                           fn, type, version, ALLOT_BUDGET_VERSION, init);
+}
+
+allot_status allot_budget_config_default(allot_budget_config *cfg, double target, double mu0) {
+    if (!cfg) return ALLOT_E_ARGUMENT;
+    allot_status st = check_version("allot_budget_config_default", "allot_budget_config",
+                                    "ALLOT_BUDGET_CONFIG_INIT", cfg->version, NULL);
+    if (st) return st;
     double b = (isfinite(target) && target > 0) ? target : 1.0;
     cfg->target = target;
     cfg->gain = 0.05;
@@ -38,11 +50,15 @@ void allot_budget_config_default(allot_budget_config *cfg, double target, double
     cfg->mu_max = 1e3 / b;
     if (!(mu0 > 0) || !isfinite(mu0)) mu0 = 0.1 / b;
     cfg->mu0 = clampd(mu0, cfg->mu_min, cfg->mu_max);
+    return ALLOT_OK;
 }
 
 allot_status allot_budget_create(const allot_budget_config *cfg, allot_budget **out, allot_error *err) {
     if (out) *out = NULL;
     if (!cfg || !out) return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_budget_create: NULL argument");
+    allot_status st = check_version("allot_budget_create", "allot_budget_config", "ALLOT_BUDGET_CONFIG_INIT",
+                                    cfg->version, err);
+    if (st) return st;
     if (!isfinite(cfg->target) || !(cfg->target > 0))
         return allot_error_set(err, ALLOT_E_ARGUMENT, "budget: target must be finite and > 0");
     if (!isfinite(cfg->gain) || !(cfg->gain > 0))
@@ -93,10 +109,15 @@ allot_status allot_budget_observe(allot_budget *b, double cost) {
     return ALLOT_OK;
 }
 
-void allot_budget_get_state(const allot_budget *b, allot_budget_state *state) {
-    if (!state) return;
+allot_status allot_budget_get_state(const allot_budget *b, allot_budget_state *state) {
+    if (!state) return ALLOT_E_ARGUMENT;
+    allot_status st = check_version("allot_budget_get_state", "allot_budget_state", "ALLOT_BUDGET_STATE_INIT",
+                                    state->version, NULL);
+    if (st) return st;
+    unsigned version = state->version;
     memset(state, 0, sizeof *state);
-    if (!b) return;
+    state->version = version;
+    if (!b) return ALLOT_E_ARGUMENT;
     allot_budget *m = (allot_budget *)b;
     state->target = b->target;
     state->mu = exp(u2d(atomic_load(&m->log_mu_bits)));
@@ -104,6 +125,7 @@ void allot_budget_get_state(const allot_budget *b, allot_budget_state *state) {
     state->count = atomic_load(&m->count);
     state->running_mean = state->count ? state->spent / (double)state->count : 0;
     state->overspend = state->spent - (double)state->count * b->target;
+    return ALLOT_OK;
 }
 
 void allot_budget_reset(allot_budget *b, double mu0) {

@@ -317,6 +317,7 @@ long allot_ladder_model_index(const allot_ladder *l, const char *name) {
 allot_status allot_ladder_stage(const allot_ladder *l, size_t i, allot_stage_info *out, allot_error *err) {
     if (!l || !out || i >= l->n_stages)
         return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_ladder_stage: stage %zu out of range", i);
+    memset(out, 0, sizeof *out);
     out->model = l->stages[i].model;
     out->k = l->stages[i].k;
     out->rule = l->stages[i].rule;
@@ -663,6 +664,7 @@ allot_status allot_ladder_state(const allot_ladder *l, const allot_sample_view *
             count[m] && k > count[m] ? (float)overtake_prob(lead[m], second[m], k - count[m]) : (float)NAN;
     }
     if (sum) {
+        memset(sum, 0, sizeof *sum);
         sum->stage = stage;
         sum->answer_sample = answer;
         sum->cost_spent = cost;

@@ -907,10 +907,29 @@ static allot_status class_probabilities(const allot_policy *p, allot_workspace *
     return ALLOT_OK;
 }
 
+allot_status allot_rt_check_options(const char *fn, const allot_predict_options *opts, allot_error *err) {
+    if (!opts || (opts->version >= 1 && opts->version <= ALLOT_PREDICT_VERSION)) return ALLOT_OK;
+    return allot_error_set(err, ALLOT_E_ARGUMENT,
+                           "%s: allot_predict_options.version is %u, this library reads 1 to %u (use "
+                           "ALLOT_PREDICT_OPTIONS_INIT)",
+                           fn, opts->version, ALLOT_PREDICT_VERSION);
+}
+
+allot_status allot_rt_check_query(const char *fn, const allot_query_input *q, allot_error *err) {
+    for (size_t i = 0; i < sizeof q->reserved / sizeof q->reserved[0]; i++)
+        if (q->reserved[i])
+            return allot_error_set(err, ALLOT_E_ARGUMENT,
+                                   "%s: allot_query_input.reserved[%zu] is not 0 (use ALLOT_QUERY_INPUT_INIT "
+                                   "or a designated initialiser)",
+                                   fn, i);
+    return ALLOT_OK;
+}
+
 static allot_status predict_core(const allot_policy *p, allot_workspace *ws, const allot_query_input *q,
                                  allot_rule rule, double mu, double *tier_probs, allot_decision *out,
                                  allot_error *err) {
-    allot_status st;
+    allot_status st = allot_rt_check_query("allot_policy_predict", q, err);
+    if (st) return st;
     double *cprob = ws->cprob;
     if (p->kind == ALLOT_CLASSIFIER_CONSTANT) {
         cprob[0] = 1.0;
@@ -942,6 +961,7 @@ static allot_status predict_core(const allot_policy *p, allot_workspace *ws, con
     out->probability = cprob[c];
     out->mu = rule == ALLOT_RULE_ARGMAX ? 0 : mu;
     out->rule = (int)rule;
+    memset(out->reserved, 0, sizeof out->reserved);
     return ALLOT_OK;
 }
 
@@ -950,6 +970,8 @@ static allot_status resolve_options(const allot_policy *p, const allot_predict_o
     *rule = p->rule;
     *mu = p->mu;
     if (!opts) return ALLOT_OK;
+    allot_status st = allot_rt_check_options("allot_policy_predict", opts, err);
+    if (st) return st;
     if (opts->rule == ALLOT_RULE_ARGMAX || opts->rule == ALLOT_RULE_CALIBRATED ||
         opts->rule == ALLOT_RULE_VALUE)
         *rule = (allot_rule)opts->rule;

@@ -65,4 +65,10 @@ struct allot_workspace {
 allot_status allot_policy_values(const allot_policy *p, allot_workspace *ws, const float *x, size_t c0,
                                  size_t c1, allot_error *err);
 
+/** ALLOT_E_ARGUMENT (the message starting with fn) unless opts is NULL or of a version this library
+ *  reads (allot_predict_options.version, 1 .. ALLOT_PREDICT_VERSION). */
+allot_status allot_rt_check_options(const char *fn, const allot_predict_options *opts, allot_error *err);
+/** ALLOT_E_ARGUMENT unless the query's reserved words are 0 (allot_policy.h). */
+allot_status allot_rt_check_query(const char *fn, const allot_query_input *q, allot_error *err);
+
 #endif

@@ -46,6 +46,8 @@ allot_status allot_policy_prompt_features(const allot_policy *p, const allot_que
     if (out_len < p->n_dense)
         return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_policy_prompt_features: out holds %zu, need %zu",
                                out_len, p->n_dense);
+    allot_status st = allot_rt_check_query("allot_policy_prompt_features", q, err);
+    if (st) return st;
     return allot_featurize(p->feat, q->prompt, q->prompt_len, q->extras, q->n_extras, out, NULL, NULL, 0,
                            NULL, err);
 }
@@ -97,6 +99,8 @@ static allot_status step_price(const allot_policy *p, const allot_predict_option
                                allot_error *err) {
     *lambda = p->mu;
     if (!opts) return ALLOT_OK;
+    allot_status st = allot_rt_check_options("allot_policy_step", opts, err);
+    if (st) return st;
     if (opts->rule != -1 && opts->rule != ALLOT_RULE_VALUE)
         return allot_error_set(err, ALLOT_E_ARGUMENT,
                                "allot_policy_step: a sequential policy uses the value rule");

@@ -413,12 +413,12 @@ static allot_status call_featurize(run *r, allot_error *err) {
 }
 
 static allot_status call_budget(run *r, allot_error *err) {
-    allot_budget_config cfg;
+    allot_budget_config cfg = ALLOT_BUDGET_CONFIG_INIT;
     allot_budget_config_default(&cfg, 4.0, 0.2);
     allot_status st = allot_budget_create(&cfg, &r->budget, err);
     if (st) return st;
     /* the per-request calls: no allocation expected */
-    allot_budget_state s;
+    allot_budget_state s = ALLOT_BUDGET_STATE_INIT;
     for (int i = 0; i < 10 && !st; i++) st = allot_budget_observe(r->budget, (double)(i % 5));
     allot_budget_get_state(r->budget, &s);
     allot_budget_reset(r->budget, allot_budget_mu(r->budget));

@@ -68,7 +68,10 @@ static void check_policy(const cJSON *pj, const char *bundle, const allot_curves
     for (size_t j = 0; j < nt; j++) {
         size_t i = sp.test_idx[j];
         REQUIRE_OK(allot_curves_query_extras(f, c, i, ex, &err));
-        allot_query_input q = {c->prompts[i], strlen(c->prompts[i]), ne ? ex : NULL, ne};
+        allot_query_input q = {.prompt = c->prompts[i],
+                               .prompt_len = strlen(c->prompts[i]),
+                               .extras = ne ? ex : NULL,
+                               .n_extras = ne};
         allot_decision d;
         REQUIRE_OK(allot_policy_predict(rt, ws, &q, NULL, NULL, 0, &d, &err));
         size_t tier = d.tier;

@@ -58,7 +58,10 @@ __attribute__((unused)) static allot_status bc_runtime_predict(bc_runtime *rt, c
                                                                size_t *tier, double *class_prob,
                                                                allot_error *err) {
     size_t T = allot_policy_n_tiers(rt->p);
-    allot_query_input q = {prompt, prompt ? strlen(prompt) : 0, n_extras ? extras : NULL, n_extras};
+    allot_query_input q = {.prompt = prompt,
+                           .prompt_len = prompt ? strlen(prompt) : 0,
+                           .extras = n_extras ? extras : NULL,
+                           .n_extras = n_extras};
     allot_decision d;
     allot_status st = allot_policy_predict(rt->p, rt->ws, &q, NULL, rt->tier_probs, T, &d, err);
     if (st != ALLOT_OK) return st;

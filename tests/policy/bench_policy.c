@@ -97,7 +97,10 @@ int main(int argc, char **argv) {
         size_t k = 0, a0 = pt_alloc_count();
         for (int rep = 0; rep < REPS; rep++)
             for (int i = 0; i < N; i++) {
-                allot_query_input q = {prompt[i], len[i], ne == 1 ? &extra[i] : NULL, ne == 1 ? 1u : 0u};
+                allot_query_input q = {.prompt = prompt[i],
+                                       .prompt_len = len[i],
+                                       .extras = ne == 1 ? &extra[i] : NULL,
+                                       .n_extras = ne == 1 ? 1u : 0u};
                 allot_decision d;
                 double s = cpu_ns();
                 allot_policy_predict(p, ws, &q, NULL, NULL, 0, &d, NULL);

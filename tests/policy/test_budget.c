@@ -14,7 +14,7 @@ static pt_counts C;
  * random, the calibrated rule at the controller's price, the spent cost = tier cost x noise. */
 static double simulate(double target, size_t n, uint64_t seed, double mu0, allot_budget_state *st,
                        double *max_ident_err) {
-    allot_budget_config cfg;
+    allot_budget_config cfg = ALLOT_BUDGET_CONFIG_INIT;
     allot_budget_config_default(&cfg, target, mu0);
     allot_budget *b;
     allot_error e;
@@ -39,7 +39,7 @@ static double simulate(double target, size_t n, uint64_t seed, double mu0, allot
         size_t c = allot_rule_apply(ALLOT_RULE_CALIBRATED, mu, p, costs, 4);
         double spent = costs[c] * (0.7 + 0.6 * pt_uniform(&r));
         allot_budget_observe(b, spent);
-        allot_budget_state s2;
+        allot_budget_state s2 = ALLOT_BUDGET_STATE_INIT;
         allot_budget_get_state(b, &s2);
         if (s2.mu <= cfg.mu_min * (1 + 1e-9) || s2.mu >= cfg.mu_max * (1 - 1e-9)) clamped = 1;
         if (!clamped) {
@@ -71,7 +71,7 @@ int main(void) {
     /* convergence at several targets */
     double targets[3] = {1.8, 3.0, 5.0};
     for (int t = 0; t < 3; t++) {
-        allot_budget_state st;
+        allot_budget_state st = ALLOT_BUDGET_STATE_INIT;
         double ident;
         double mean = simulate(targets[t], 20000, 7 + (uint64_t)t, 0.0, &st, &ident);
         double rel = fabs(mean - targets[t]) / targets[t];
@@ -84,7 +84,7 @@ int main(void) {
         pt_check(&C, st.count == 20000 && st.mu > 0, "target %.1f: count and a positive price", targets[t]);
     }
     /* the same from a bad initial price converges too */
-    allot_budget_state st;
+    allot_budget_state st = ALLOT_BUDGET_STATE_INIT;
     double mean = simulate(3.0, 20000, 99, 2.0, &st, NULL);
     pt_check(&C, fabs(mean - 3.0) / 3.0 < 0.01, "from mu0 = 2 (too stingy): mean %.4f within 1%%", mean);
     mean = simulate(3.0, 20000, 98, 1e-5, &st, NULL);
@@ -99,7 +99,7 @@ int main(void) {
              "target below the cheapest tier: mu %.1f grows, mean %.3f ~ cheapest", st.mu, mean);
 
     /* one update by hand: log mu1 = log mu0 + gain * (c - B) / B */
-    allot_budget_config cfg;
+    allot_budget_config cfg = ALLOT_BUDGET_CONFIG_INIT;
     allot_budget_config_default(&cfg, 4.0, 0.25);
     pt_check(&C, cfg.gain == 0.05 && cfg.mu_min == 1e-6 / 4.0 && cfg.mu_max == 1e3 / 4.0 && cfg.mu0 == 0.25,
              "defaults");
@@ -121,7 +121,7 @@ int main(void) {
     allot_budget_get_state(b, &st);
     pt_check(&C, st.count == 0 && st.spent == 0 && fabs(st.mu - 0.1) < 1e-15 && st.running_mean == 0,
              "reset");
-    allot_budget_config c0;
+    allot_budget_config c0 = ALLOT_BUDGET_CONFIG_INIT;
     allot_budget_config_default(&c0, 4.0, 0.0);
     pt_check(&C, c0.mu0 == 0.025, "an argmax bundle's mu 0 starts at 0.1 / B");
     allot_budget_free(b);
@@ -142,7 +142,7 @@ int main(void) {
 
     /* configuration errors */
     allot_error e;
-    allot_budget_config bad;
+    allot_budget_config bad = ALLOT_BUDGET_CONFIG_INIT;
     allot_budget_config_default(&bad, 0, 0);
     pt_check(&C, allot_budget_create(&bad, &b, &e) == ALLOT_E_ARGUMENT, "target 0 refused: %s", e.msg);
     allot_budget_config_default(&bad, 1, 1);

@@ -97,8 +97,10 @@ static void test_xgboost_parity(int n_classes, const int *class_tier, int with_e
     int bit_equal = 1, rule_equal = 1, ec_ok = 1, zero_ok = 1, mu_zero_is_argmax = 1;
     int seen[4] = {0, 0, 0, 0};
     for (int i = 0; i < NQ; i++) {
-        allot_query_input in = {q.prompt[i], strlen(q.prompt[i]), with_extra ? &q.extra[i] : NULL,
-                                with_extra ? 1u : 0u};
+        allot_query_input in = {.prompt = q.prompt[i],
+                                .prompt_len = strlen(q.prompt[i]),
+                                .extras = with_extra ? &q.extra[i] : NULL,
+                                .n_extras = with_extra ? 1u : 0u};
         allot_decision d;
         allot_error e;
         if (allot_policy_predict(p, ws, &in, NULL, tp, 4, &d, &e)) {
@@ -125,8 +127,8 @@ static void test_xgboost_parity(int n_classes, const int *class_tier, int with_e
             if (!has && tp[t] != 0) zero_ok = 0;
         }
         seen[d.tier]++;
-        allot_predict_options o0 = {ALLOT_RULE_CALIBRATED, 0.0};
-        allot_predict_options oa = {ALLOT_RULE_ARGMAX, -1};
+        allot_predict_options o0 = {ALLOT_PREDICT_VERSION, ALLOT_RULE_CALIBRATED, 0.0};
+        allot_predict_options oa = {ALLOT_PREDICT_VERSION, ALLOT_RULE_ARGMAX, -1};
         allot_decision d0, da;
         allot_policy_predict(p, ws, &in, &o0, NULL, 0, &d0, NULL);
         allot_policy_predict(p, ws, &in, &oa, NULL, 0, &da, NULL);
@@ -144,11 +146,13 @@ static void test_xgboost_parity(int n_classes, const int *class_tier, int with_e
              n_classes);
 
     /* a large price always buys the cheapest class */
-    allot_predict_options big = {ALLOT_RULE_CALIBRATED, 1e6};
+    allot_predict_options big = {ALLOT_PREDICT_VERSION, ALLOT_RULE_CALIBRATED, 1e6};
     int cheapest = 1;
     for (int i = 0; i < 50; i++) {
-        allot_query_input in = {q.prompt[i], strlen(q.prompt[i]), with_extra ? &q.extra[i] : NULL,
-                                with_extra ? 1u : 0u};
+        allot_query_input in = {.prompt = q.prompt[i],
+                                .prompt_len = strlen(q.prompt[i]),
+                                .extras = with_extra ? &q.extra[i] : NULL,
+                                .n_extras = with_extra ? 1u : 0u};
         allot_decision d;
         allot_policy_predict(p, ws, &in, &big, NULL, 0, &d, NULL);
         if (d.cost != costs[0]) cheapest = 0;
@@ -160,8 +164,10 @@ static void test_xgboost_parity(int n_classes, const int *class_tier, int with_e
     allot_decision *ds = malloc(NQ * sizeof *ds);
     double *tps = malloc(NQ * 4 * sizeof *tps);
     for (int i = 0; i < NQ; i++)
-        ins[i] = (allot_query_input){q.prompt[i], strlen(q.prompt[i]), with_extra ? &q.extra[i] : NULL,
-                                     with_extra ? 1u : 0u};
+        ins[i] = (allot_query_input){.prompt = q.prompt[i],
+                                     .prompt_len = strlen(q.prompt[i]),
+                                     .extras = with_extra ? &q.extra[i] : NULL,
+                                     .n_extras = with_extra ? 1u : 0u};
     allot_error e;
     allot_status st = allot_policy_predict_batch(p, ws, ins, NQ, NULL, tps, NQ * 4, ds, &e);
     int same = st == ALLOT_OK;
@@ -189,7 +195,8 @@ static void test_xgboost_parity(int n_classes, const int *class_tier, int with_e
              pt_alloc_count() - before);
 
     /* argument errors */
-    allot_predict_options badrule = {7, -1}, badmu = {ALLOT_RULE_CALIBRATED, INFINITY};
+    allot_predict_options badrule = {ALLOT_PREDICT_VERSION, 7, -1},
+                          badmu = {ALLOT_PREDICT_VERSION, ALLOT_RULE_CALIBRATED, INFINITY};
     allot_decision d;
     pt_check(&C, allot_policy_predict(p, ws, &ins[0], &badrule, NULL, 0, &d, &e) == ALLOT_E_ARGUMENT,
              "bad rule refused");
@@ -198,10 +205,12 @@ static void test_xgboost_parity(int n_classes, const int *class_tier, int with_e
     pt_check(&C, allot_policy_predict(p, ws, &ins[0], NULL, tp, 3, &d, &e) == ALLOT_E_ARGUMENT,
              "short tier_probs refused");
     if (with_extra) {
-        allot_query_input bad = {ins[0].prompt, ins[0].prompt_len, ins[0].extras, 2};
+        allot_query_input bad = {
+            .prompt = ins[0].prompt, .prompt_len = ins[0].prompt_len, .extras = ins[0].extras, .n_extras = 2};
         pt_check(&C, allot_policy_predict(p, ws, &bad, NULL, NULL, 0, &d, &e) == ALLOT_E_ARGUMENT,
                  "wrong number of extras refused");
-        allot_query_input none = {ins[0].prompt, ins[0].prompt_len, NULL, 0};
+        allot_query_input none = {
+            .prompt = ins[0].prompt, .prompt_len = ins[0].prompt_len, .extras = NULL, .n_extras = 0};
         pt_check(&C, allot_policy_predict(p, ws, &none, NULL, NULL, 0, &d, &e) == ALLOT_OK,
                  "extras omitted = missing");
     }
@@ -275,7 +284,8 @@ static void test_liblinear_parity(int n_classes, int solver) {
                 for (int c = 0; c < nl; c++) ref[labels[c]] = exp(dv[c] - mx) / s;
             }
         }
-        allot_query_input in = {q.prompt[i], strlen(q.prompt[i]), &q.extra[i], 1};
+        allot_query_input in = {
+            .prompt = q.prompt[i], .prompt_len = strlen(q.prompt[i]), .extras = &q.extra[i], .n_extras = 1};
         allot_decision d;
         double tp[3];
         allot_error e;
@@ -293,7 +303,8 @@ static void test_liblinear_parity(int n_classes, int solver) {
              solver, n_classes, NQ);
     pt_check(&C, rule_ok, "liblinear solver %d, %d classes: argmax decisions", solver, n_classes);
     allot_decision d;
-    allot_query_input in = {q.prompt[0], strlen(q.prompt[0]), &q.extra[0], 1};
+    allot_query_input in = {
+        .prompt = q.prompt[0], .prompt_len = strlen(q.prompt[0]), .extras = &q.extra[0], .n_extras = 1};
     allot_error e;
     pt_check(&C,
              allot_policy_predict(p, NULL, &in, NULL, NULL, 0, &d, &e) == ALLOT_E_ARGUMENT &&
@@ -385,7 +396,7 @@ static void test_constant_and_errors(void) {
     allot_policy *p = load(SMALL);
     allot_decision d;
     double tp[2];
-    allot_query_input in = {"hello", 5, NULL, 0};
+    allot_query_input in = {.prompt = "hello", .prompt_len = 5, .extras = NULL, .n_extras = 0};
     allot_status st = allot_policy_predict(p, NULL, &in, NULL, tp, 2, &d, NULL);
     pt_check(&C,
              st == ALLOT_OK && d.tier == 1 && d.cost == 4 && tp[0] == 0 && tp[1] == 1 &&
@@ -515,7 +526,8 @@ static void test_hostile(void) {
         if (allot_policy_load_memory(mut, n, &p, &e) == ALLOT_OK) {
             loaded++;
             allot_decision d;
-            allot_query_input in = {"How many eggs? 12 or 13.", 24, NULL, 0};
+            allot_query_input in = {
+                .prompt = "How many eggs? 12 or 13.", .prompt_len = 24, .extras = NULL, .n_extras = 0};
             allot_workspace *ws;
             allot_workspace_create(p, &ws, NULL);
             allot_policy_predict(p, ws, &in, NULL, NULL, 0, &d, NULL);

@@ -62,7 +62,10 @@ static void run(const char *what, const char *bundle, int use_ws) {
     size_t ne = allot_featurizer_n_extra(allot_policy_featurizer(p));
     for (int i = 0; i < NQ; i++) {
         prompts[i] = pt_make_prompt(&r, 3, NULL, &extras[i]);
-        in[i] = (allot_query_input){prompts[i], strlen(prompts[i]), ne ? &extras[i] : NULL, ne};
+        in[i] = (allot_query_input){.prompt = prompts[i],
+                                    .prompt_len = strlen(prompts[i]),
+                                    .extras = ne ? &extras[i] : NULL,
+                                    .n_extras = ne};
     }
     allot_decision *ref = malloc(NQ * sizeof *ref);
     double *ref_probs = malloc(NQ * nt * sizeof *ref_probs);
@@ -70,7 +73,7 @@ static void run(const char *what, const char *bundle, int use_ws) {
     allot_workspace_create(p, &ws, NULL);
     allot_policy_predict_batch(p, ws, in, NQ, NULL, ref_probs, NQ * nt, ref, NULL);
     allot_workspace_free(ws);
-    allot_budget_config cfg;
+    allot_budget_config cfg = ALLOT_BUDGET_CONFIG_INIT;
     allot_budget_config_default(&cfg, 2.0, allot_policy_mu(p));
     allot_budget *b;
     allot_budget_create(&cfg, &b, NULL);
@@ -85,7 +88,7 @@ static void run(const char *what, const char *bundle, int use_ws) {
         pthread_join(th[t], NULL);
         mism += jobs[t].mismatches;
     }
-    allot_budget_state st;
+    allot_budget_state st = ALLOT_BUDGET_STATE_INIT;
     allot_budget_get_state(b, &st);
     pt_check(&C, mism == 0,
              "%s: %d threads x %d predictions equal the single-threaded results (%d mismatches)", what, NT,

@@ -176,7 +176,8 @@ static void test_xgboost(void) {
     int bit_equal = 1, tier_ok = 1, fields_ok = 1, lambda0_ok = 1, big_ok = 1, neg_ok = 1, nan_ok = 1;
     int seen[NT] = {0};
     for (int i = 0; i < NQ; i++) {
-        allot_query_input in = {eval_prompt[i], strlen(eval_prompt[i]), NULL, 0};
+        allot_query_input in = {
+            .prompt = eval_prompt[i], .prompt_len = strlen(eval_prompt[i]), .extras = NULL, .n_extras = 0};
         allot_decision dd;
         double tp[NT];
         if (allot_policy_predict(p, ws, &in, NULL, tp, NT, &dd, &e)) {
@@ -192,7 +193,9 @@ static void test_xgboost(void) {
             dd.rule != ALLOT_RULE_VALUE || dd.cost != costs[want])
             fields_ok = 0;
         seen[dd.tier]++;
-        allot_predict_options o0 = {ALLOT_RULE_VALUE, 0.0}, ob = {-1, 1e6}, on = {-1, -1.0}, onan = {-1, NAN};
+        allot_predict_options o0 = {ALLOT_PREDICT_VERSION, ALLOT_RULE_VALUE, 0.0},
+                              ob = {ALLOT_PREDICT_VERSION, -1, 1e6}, on = {ALLOT_PREDICT_VERSION, -1, -1.0},
+                              onan = ALLOT_PREDICT_OPTIONS_INIT;
         allot_decision d0, db, dn, dnan;
         allot_policy_predict(p, ws, &in, &o0, NULL, 0, &d0, NULL);
         allot_policy_predict(p, ws, &in, &ob, NULL, 0, &db, NULL);
@@ -223,7 +226,10 @@ static void test_xgboost(void) {
         allot_query_input ins[8];
         allot_decision db[8], ds;
         for (int i = 0; i < 8; i++)
-            ins[i] = (allot_query_input){eval_prompt[i], strlen(eval_prompt[i]), NULL, 0};
+            ins[i] = (allot_query_input){.prompt = eval_prompt[i],
+                                         .prompt_len = strlen(eval_prompt[i]),
+                                         .extras = NULL,
+                                         .n_extras = 0};
         int same = allot_policy_predict_batch(p, ws, ins, 8, NULL, NULL, 0, db, NULL) == ALLOT_OK;
         for (int i = 0; i < 8 && same; i++) {
             allot_policy_predict(p, ws, &ins[i], NULL, NULL, 0, &ds, NULL);
@@ -431,7 +437,8 @@ static void test_liblinear(void) {
             rf[t] = v < 0 ? 0 : v > 1 ? 1 : v;
         }
         free(row);
-        allot_query_input in = {eval_prompt[i], strlen(eval_prompt[i]), NULL, 0};
+        allot_query_input in = {
+            .prompt = eval_prompt[i], .prompt_len = strlen(eval_prompt[i]), .extras = NULL, .n_extras = 0};
         allot_decision dd;
         double tp[NT];
         if (allot_policy_predict(p, ws, &in, NULL, tp, NT, &dd, &e)) {
@@ -447,7 +454,8 @@ static void test_liblinear(void) {
     pt_check(&C, tier_ok, "liblinear value: tier = the value rule on LIBLINEAR's predictions (%d queries)",
              NQ);
     {
-        allot_query_input in = {eval_prompt[0], strlen(eval_prompt[0]), NULL, 0};
+        allot_query_input in = {
+            .prompt = eval_prompt[0], .prompt_len = strlen(eval_prompt[0]), .extras = NULL, .n_extras = 0};
         allot_decision dd;
         size_t before = pt_alloc_count();
         for (int i = 0; i < 200; i++) allot_policy_predict(p, ws, &in, NULL, NULL, 0, &dd, NULL);

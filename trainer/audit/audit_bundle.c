@@ -190,7 +190,8 @@ static allot_status runtime_decide(allot_audit_bundle *b, const allot_curves *c,
     if (st != ALLOT_OK) return st;
     size_t ne = allot_featurizer_n_extra(f);
     const char *pr = c->prompts ? c->prompts[i] : NULL;
-    allot_query_input q = {pr, pr ? strlen(pr) : 0, ne ? extras : NULL, ne};
+    allot_query_input q = {
+        .prompt = pr, .prompt_len = pr ? strlen(pr) : 0, .extras = ne ? extras : NULL, .n_extras = ne};
     allot_predict_options po = ALLOT_PREDICT_OPTIONS_DEFAULT;
     allot_decision d;
     st = allot_policy_predict(b->rt, b->ws, &q, &po, b->tier_probs, b->T, &d, err);

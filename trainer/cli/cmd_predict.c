@@ -92,8 +92,10 @@ static int predict_line(predict_ctx *c, const char *input, size_t lineno, const 
                                                                    c->extras, &sub) != ALLOT_OK)
             allot_error_set(&err, sub.code, "%s:%zu: %s", input, lineno, sub.msg);
         else {
-            allot_query_input q = {prompt->valuestring, strlen(prompt->valuestring),
-                                   c->n_extra ? c->extras : NULL, c->n_extra};
+            allot_query_input q = {.prompt = prompt->valuestring,
+                                   .prompt_len = strlen(prompt->valuestring),
+                                   .extras = c->n_extra ? c->extras : NULL,
+                                   .n_extras = c->n_extra};
             allot_decision d;
             if (allot_policy_is_sequential(c->p)) {
                 rc = allot_cli_predict_step(c->p, c->ws, rec, id->valuestring, &q, &c->opts, c->json, input,
@@ -202,6 +204,7 @@ int allot_cmd_predict(int argc, char **argv) {
     ctx.n_extra = allot_featurizer_n_extra(allot_policy_featurizer(p));
     ctx.extras = calloc(ctx.n_extra ? ctx.n_extra : 1, sizeof *ctx.extras);
     ctx.probs = calloc(ctx.n_tiers, sizeof *ctx.probs);
+    ctx.opts = (allot_predict_options)ALLOT_PREDICT_OPTIONS_INIT;
     ctx.opts.rule = rule;
     ctx.opts.mu = mu;
     ctx.json = json;

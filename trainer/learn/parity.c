@@ -29,7 +29,8 @@ static allot_status compare_decisions(const allot_policy *p, allot_workspace *ws
         st = allot_curves_query_extras(f, c, i, extras, err);
         if (st != ALLOT_OK) break;
         const char *pr = c->prompts ? c->prompts[i] : NULL;
-        allot_query_input q = {pr, pr ? strlen(pr) : 0, ne ? extras : NULL, ne};
+        allot_query_input q = {
+            .prompt = pr, .prompt_len = pr ? strlen(pr) : 0, .extras = ne ? extras : NULL, .n_extras = ne};
         allot_decision d;
         st = allot_policy_predict(p, ws, &q, NULL, NULL, 0, &d, err);
         if (st != ALLOT_OK) break;

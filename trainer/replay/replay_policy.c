@@ -90,8 +90,10 @@ allot_status allot_replay_policy_load(const char *path, const allot_replay_pools
             st = allot_featurizer_extras_from_record(f, q->record, strlen(q->record), extras, err);
             if (st != ALLOT_OK) goto done;
         }
-        allot_query_input in = {q->prompt, q->prompt ? strlen(q->prompt) : 0, n_extra ? extras : NULL,
-                                n_extra};
+        allot_query_input in = {.prompt = q->prompt,
+                                .prompt_len = q->prompt ? strlen(q->prompt) : 0,
+                                .extras = n_extra ? extras : NULL,
+                                .n_extras = n_extra};
         allot_decision dec;
         st = allot_policy_predict(pol, ws, &in, NULL, &pp->probs[i * t], t, &dec, err);
         if (st != ALLOT_OK) goto done;

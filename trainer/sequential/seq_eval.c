@@ -278,7 +278,10 @@ static allot_status replay_ordering(ev_ctx *c, const ev_bundle *b, const allot_s
                                     replay_work *w, size_t *parity, allot_error *err) {
     size_t S = c->S, ne = allot_featurizer_n_extra(allot_policy_featurizer(b->p));
     allot_seq_query sq = ALLOT_SEQ_QUERY_INIT;
-    sq.query = (allot_query_input){q->prompt, q->prompt ? strlen(q->prompt) : 0, ne ? w->extras : NULL, ne};
+    sq.query = (allot_query_input){.prompt = q->prompt,
+                                   .prompt_len = q->prompt ? strlen(q->prompt) : 0,
+                                   .extras = ne ? w->extras : NULL,
+                                   .n_extras = ne};
     sq.samples = w->views;
     int stopped = 0;
     for (size_t s = 0; s < S; s++) {
@@ -439,10 +442,11 @@ static allot_status controller_point(const ev_ctx *c, double budget, allot_sq_po
     for (size_t i = 0; i < c->nb && !st; i++) {
         const ev_bundle *b = &c->b[i];
         for (size_t r = 0; r < c->R && !st; r++) {
-            allot_budget_config cfg;
-            allot_budget_config_default(&cfg, budget, b->lambda_shipped);
+            allot_budget_config cfg = ALLOT_BUDGET_CONFIG_INIT;
             allot_budget *bc = NULL;
-            if ((st = allot_budget_create(&cfg, &bc, err))) break;
+            if ((st = allot_budget_config_default(&cfg, budget, b->lambda_shipped)) ||
+                (st = allot_budget_create(&cfg, &bc, err)))
+                break;
             size_t n = b->q1 - b->q0;
             for (size_t j = 0; j < n; j++) order[j] = b->q0 + j;
             allot_rng rng;

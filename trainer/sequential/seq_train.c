@@ -677,7 +677,10 @@ static allot_status parity_step(const sq_ctx *c, parity_work *w, const allot_sq_
     size_t S = c->S, row = j * S + s, d = c->test.d;
     allot_seq_query sq = ALLOT_SEQ_QUERY_INIT;
     size_t ne = allot_featurizer_n_extra(allot_policy_featurizer(w->p));
-    sq.query = (allot_query_input){q->prompt, q->prompt ? strlen(q->prompt) : 0, ne ? w->extras : NULL, ne};
+    sq.query = (allot_query_input){.prompt = q->prompt,
+                                   .prompt_len = q->prompt ? strlen(q->prompt) : 0,
+                                   .extras = ne ? w->extras : NULL,
+                                   .n_extras = ne};
     sq.samples = w->views;
     sq.n_samples = allot_sq_stage_samples(c->ladder, s);
     allot_status st = allot_policy_step_inputs(w->p, w->ws, &sq, w->in, d, w->vals, S, err);
