@@ -48,12 +48,22 @@ static allot_status line_error(allot_error *err, allot_status code, const char *
     return allot_error_set(err, code, "%s: %s", name, msg);
 }
 
+/* A whole document's errors name the line of the offending byte. */
+static size_t line_of(const char *text, size_t off, size_t line) {
+    if (line) return line;
+    size_t l = 1;
+    for (const char *p = text; (p = memchr(p, '\n', (size_t)(text + off - p))) != NULL; p++) l++;
+    return l;
+}
+
 cJSON *allot_json_parse_strict(const char *text, size_t len, const char *name, size_t line,
                                allot_error *err) {
+    if (line == 0) text = allot_rt_skip_bom(text, &len); /* a whole file: it may start with a BOM */
     const char *nul = memchr(text, '\0', len);
     if (nul) {
-        line_error(err, ALLOT_E_PARSE, name, line, "invalid JSON: a NUL byte at byte %zu",
-                   (size_t)(nul - text) + 1);
+        size_t off = (size_t)(nul - text);
+        line_error(err, ALLOT_E_PARSE, name, line_of(text, off, line), "invalid JSON: a NUL byte at byte %zu",
+                   off + 1);
         return NULL;
     }
     const char *end = NULL;
@@ -64,16 +74,18 @@ cJSON *allot_json_parse_strict(const char *text, size_t len, const char *name, s
         if (nomem)
             line_error(err, ALLOT_E_NOMEM, name, line, "out of memory parsing the JSON");
         else if (off >= len)
-            line_error(err, ALLOT_E_PARSE, name, line, "invalid JSON: the text ends early (truncated?)");
+            line_error(err, ALLOT_E_PARSE, name, line_of(text, len, line),
+                       "invalid JSON: the text ends early (truncated?)");
         else
-            line_error(err, ALLOT_E_PARSE, name, line, "invalid JSON near byte %zu", off + 1);
+            line_error(err, ALLOT_E_PARSE, name, line_of(text, off, line), "invalid JSON near byte %zu",
+                       off + 1);
         return NULL;
     }
     for (const char *p = end; p < text + len; p++)
         if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
-            line_error(err, ALLOT_E_PARSE, name, line,
-                       "invalid JSON: trailing text after the JSON value at byte %zu",
-                       (size_t)(p - text) + 1);
+            size_t off = (size_t)(p - text);
+            line_error(err, ALLOT_E_PARSE, name, line_of(text, off, line),
+                       "invalid JSON: trailing text after the JSON value at byte %zu", off + 1);
             cJSON_Delete(doc);
             return NULL;
         }

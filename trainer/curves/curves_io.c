@@ -17,7 +17,7 @@
 #include "curves_internal.h"
 #include "input_stream.h"
 #include "json_line.h"
-#include "limits.h"
+#include "allot_limits.h"
 #include "rng.h"
 #include "strmap.h"
 #include "util.h"

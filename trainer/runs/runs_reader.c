@@ -20,7 +20,7 @@
 
 #include "input_stream.h"
 #include "json_line.h"
-#include "limits.h"
+#include "allot_limits.h"
 #include "rng.h"
 #include "util.h"
 

@@ -1,5 +1,5 @@
 /*
- * limits.h - the upper bounds of every size option and input dimension (docs/limits.md).
+ * allot_limits.h - the upper bounds of every size option and input dimension (docs/limits.md).
  *
  * Each is checked before anything of that size is allocated or iterated over, and exceeding it is
  * an error naming the option (exit 1) or the file, line and field (exit 2), never a hang or a
