@@ -339,9 +339,13 @@ static allot_status render(const plot_paths *p, allot_error *err) {
     } else if (WIFEXITED(status) && WEXITSTATUS(status) == 126) {
         st = allot_error_set(err, ALLOT_E_IO, "plot: cannot enter directory %s", p->dir);
     } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        st = allot_error_set(err, ALLOT_E_INTERNAL, "plot: gnuplot failed on %s (%s %d): %s", p->gp,
-                             WIFEXITED(status) ? "exit status" : "signal",
-                             WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), msg);
+        /* gnuplot that could not write its output is an I/O error like any other write */
+        int io = strstr(msg, "annot open") || strstr(msg, "No space") || strstr(msg, "too large") ||
+                 strstr(msg, "ermission") || (!WIFEXITED(status) && WTERMSIG(status) == SIGXFSZ);
+        st =
+            allot_error_set(err, io ? ALLOT_E_IO : ALLOT_E_INTERNAL, "plot: gnuplot failed on %s (%s %d): %s",
+                            p->gp, WIFEXITED(status) ? "exit status" : "signal",
+                            WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), msg);
     } else if (!image_complete(tmp_png_full, 0) || !image_complete(tmp_svg_full, 1)) {
         st =
             allot_error_set(err, ALLOT_E_IO,
