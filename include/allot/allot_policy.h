@@ -124,7 +124,8 @@ void allot_workspace_free(allot_workspace *ws);
  * the arithmetic on the per-class scores (probabilities, or predicted accuracies for value policies).
  */
 typedef struct allot_predict_options {
-    int rule;  /**< an allot_rule, or -1 for the bundle's rule */
+    int rule;  /**< an allot_rule, or -1 for the bundle's rule (ALLOT_RULE_VALUE needs a value policy:
+                    ALLOT_E_ARGUMENT otherwise) */
     double mu; /**< price mu (calibrated) or lambda (value), any finite value; NaN: the bundle's */
 } allot_predict_options;
 

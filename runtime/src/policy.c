@@ -1017,6 +1017,11 @@ static allot_status resolve_options(const allot_policy *p, const allot_predict_o
         *rule = (allot_rule)opts->rule;
     else if (opts->rule != -1)
         return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_policy_predict: unknown rule %d", opts->rule);
+    if (*rule == ALLOT_RULE_VALUE && p->target != ALLOT_TARGET_VALUE)
+        return allot_error_set(
+            err, ALLOT_E_ARGUMENT,
+            "allot_policy_predict: the value rule needs predicted accuracies (a policy with "
+            "classifier.target \"value\"); this one predicts tier probabilities");
     if (!isnan(opts->mu)) { /* NaN: the bundle's price */
         if (!isfinite(opts->mu))
             return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_policy_predict: mu must be finite");
