@@ -514,7 +514,8 @@ static allot_status load_doc(allot_policy *p, const cJSON *root, const char *doc
         return allot_error_set(err, ALLOT_E_INVALID, "format: must be \"%s\" (is %s)", ALLOT_POLICY_FORMAT,
                                json_type(fmt));
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "version");
-    if (!cJSON_IsNumber(ver) || ver->valuedouble != floor(ver->valuedouble) || ver->valuedouble < 1)
+    if (!cJSON_IsNumber(ver) || !isfinite(ver->valuedouble) || ver->valuedouble != floor(ver->valuedouble) ||
+        ver->valuedouble < 1)
         return allot_error_set(err, ALLOT_E_INVALID, "version: must be a positive integer (is %s)",
                                json_type(ver));
     if (ver->valuedouble > ALLOT_POLICY_VERSION)

@@ -63,7 +63,7 @@ static allot_status render(const allot_audit_result *r, const allot_audit_option
     if (st == ALLOT_OK && out_dir) st = allot_audit_report_write(out_dir, *json, *md, *md_len, err);
     if (st == ALLOT_OK && plots != ALLOT_OK)
         st = allot_error_set(err, plots,
-                             "%.380s (report.md and report.json were written; --no-plots skips the "
+                             "%.400s (report.md and report.json were written; --no-plots skips the "
                              "figures)",
                              plot_err.msg);
     return st;

@@ -559,7 +559,8 @@ allot_status allot_audit_report_markdown(const allot_audit_result *r, char **tex
 static void plot_failed(allot_status st, const char *base, const allot_error *perr, allot_status *first,
                         allot_error *err) {
     if (st == ALLOT_OK || *first != ALLOT_OK) return;
-    *first = allot_error_set(err, st, "figure %.300s: %.180s", base, perr->msg);
+    const char *name = strrchr(base, '/');
+    *first = allot_error_set(err, st, "figure %.80s: %.300s", name ? name + 1 : base, perr->msg);
 }
 
 /* Compute per difficulty bucket, and the calibrated rule's confusion heat map, of one policy. */

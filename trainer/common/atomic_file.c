@@ -169,7 +169,8 @@ static allot_status finish_tmp(allot_atomic_file *af, allot_error *err) {
     allot_cleanup_remove(af->slot);
     af->slot = -1;
     return allot_error_set(err, ALLOT_E_IO, "%s: write failed: %s", af->path,
-                           saved ? strerror(saved) : "stream error");
+                           saved ? strerror(saved)
+                                 : "an earlier write failed (disk full or file size limit?)");
 }
 
 static allot_status rename_into_place(allot_atomic_file *af, allot_error *err) {

@@ -347,11 +347,11 @@ static allot_status render(const plot_paths *p, allot_error *err) {
                             p->gp, WIFEXITED(status) ? "exit status" : "signal",
                             WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), msg);
     } else if (!image_complete(tmp_png_full, 0) || !image_complete(tmp_svg_full, 1)) {
-        st =
-            allot_error_set(err, ALLOT_E_IO,
-                            "plot: gnuplot exited 0 but %s or %s is missing or incomplete (disk full or file "
-                            "size limit?)%s%s",
-                            p->png, p->svg, msg[0] ? ": " : "", msg);
+        const char *which = !image_complete(tmp_png_full, 0) ? "PNG" : "SVG";
+        st = allot_error_set(err, ALLOT_E_IO,
+                             "plot: the %s image is incomplete or missing (gnuplot exited 0; disk full or "
+                             "file size limit?)%s%.200s",
+                             which, msg[0] ? ": " : "", msg);
     } else if (rename_image(tmp_png_full, p->png) != 0 || rename_image(tmp_svg_full, p->svg) != 0) {
         st = allot_error_set(err, ALLOT_E_IO, "plot: cannot rename images into place (%s): %s", p->png,
                              strerror(errno));

@@ -100,8 +100,8 @@ static allot_status add_tier(allot_tier_set *ts, size_t *cap, const char *where,
                                ALLOT_MAX_K);
     if (model && !model[0]) return allot_error_set(err, ALLOT_E_ARGUMENT, "%s: empty model name", where);
     if (ts->n >= ALLOT_MAX_TIERS)
-        return allot_error_set(err, ALLOT_E_ARGUMENT, "%s: more than %u tiers (the limit)", where,
-                               ALLOT_MAX_TIERS);
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "%.60s%s: more than %u tiers (the limit)", where,
+                               strlen(where) > 60 ? "..." : "", ALLOT_MAX_TIERS);
     if (allot_reserve((void **)&ts->tiers, cap, ts->n + 1, sizeof *ts->tiers))
         return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
     allot_tier t = {0};

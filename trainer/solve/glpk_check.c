@@ -141,8 +141,7 @@ static allot_status solve_root(glp_prob *P, double deadline, double time_limit_s
     glp_smcp sparm;
     glp_init_smcp(&sparm);
     sparm.msg_lev = GLP_MSG_OFF;
-    /* GLPK's default tolerances: the root only seeds branch and bound (whose node LPs use them
-       too); with tol_dj 1e-12 the unpresolved simplex can stall for hours on real curves */
+    sparm.tol_dj = 1e-12; /* as the LP check: a looser root lets branch and bound stop short (~1e-8) */
     sparm.tm_lim = ms_of(deadline - allot_now_seconds());
     int sret = glp_simplex(P, &sparm);
     if (sret == GLP_ETMLIM)
