@@ -170,6 +170,15 @@ awk 'BEGIN { for (i = 0; i < 8; i++) { printf "{\"id\":\"q%d\",\"samples\":[", i
 run "replay: samples without answers (was 0% silently)" 2 "e_noanswer.jsonl:1: samples\[0\]\.answer: missing" \
     replay "$W/e_noanswer.jsonl" --sweep 1,2 --out "$W/o.d"
 run "replay: BOM accepted" 0 "" replay "$W/ok_bom.jsonl" --budget 2 --quiet --shuffles 0
+# a policy over two models: replay deals one model's samples, so it must refuse the other's tiers
+awk 'BEGIN { for (i = 0; i < 16; i++) { printf "{\"id\":\"q%d\",\"prompt\":\"p %d\",\"samples\":[", i, i;
+    for (j = 0; j < 8; j++) { c = (i + j) % (j < 4 ? 3 : 2) == 0; printf "%s{\"model\":\"%s\",\"correct\":%s,\"answer\":\"%s\",\"cost\":%d}", j ? "," : "", j < 4 ? "a" : "b", c ? "true" : "false", c ? "g" : "w" j, j < 4 ? 1 : 4 }
+    print "]}" } }' >"$W/two.jsonl"
+"$A" curves "$W/two.jsonl" --tiers a:majority@1,2,b:majority@1,2 --out "$W/two.curves.jsonl" --quiet >/dev/null 2>&1 &&
+    "$A" train "$W/two.curves.jsonl" --budget 3 --rounds 5 --folds 2 --out "$W/two.json" --quiet >/dev/null 2>&1 ||
+    bad "fixture: two-model policy"
+run "replay --policy: a tier of another model (was dealt --model's samples)" 5 "tier 'b:majority@1' is of model 'b'" \
+    replay "$W/two.jsonl" --model a --budget 3 --policy "$W/two.json" --methods uniform,policy
 
 # ---- 2. curves files: solve, train, audit ----------------------------------------------------------
 
@@ -201,6 +210,7 @@ for cmd in solve train; do
     run "$cmd: /dev/null" 2 "/dev/null: empty file" $cmd /dev/null $extra
     run "$cmd: a directory" 3 "e_dir.jsonl: is a directory" $cmd "$W/e_dir.jsonl" $extra
 done
+run "solve --check glpk: header only (was exit 1)" 2 "c_header_only.jsonl:1: no queries" solve "$W/c_header_only.jsonl" --budget 3 --check glpk
 run "solve: BOM accepted" 0 "" solve "$W/c_bom.jsonl" --budget 3
 run "solve: CRLF accepted" 0 "" solve "$W/c_crlf.jsonl" --budget 3
 
@@ -246,6 +256,8 @@ run "predict: bundle is /dev/null" 2 "/dev/null: policy: not valid JSON" predict
 run "predict: --rule value on a tier bundle" 1 "--rule value: .* is a tier policy" predict --model "$P" --rule value "$W/runs.jsonl"
 run "audit: duplicate member" 2 "b_dup_member.json" audit "$C" --policy "$W/b_dup_member.json" --budget 3 --out "$W/o.a/deep"
 [ ! -e "$W/o.a" ] && ok || bad "audit left an empty output directory behind"
+run "audit: a directory as the policy" 3 "e_dir.jsonl: is a directory" audit "$C" --policy "$W/e_dir.jsonl" --budget 3 --out "$W/o.a"
+run "audit: /dev/null as the policy" 2 "/dev/null" audit "$C" --policy /dev/null --budget 3 --out "$W/o.a"
 run "replay --policy: duplicate member" 2 "b_dup_member.json" replay "$W/runs.jsonl" --budget 2 --policy "$W/b_dup_member.json" --out "$W/o.r/deep"
 [ ! -e "$W/o.r" ] && ok || bad "replay left an empty output directory behind"
 
