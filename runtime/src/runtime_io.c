@@ -395,8 +395,10 @@ static int dup_walk(const cJSON *it, json_path *path, size_t depth, const char *
                 dup = set[h] != NULL;
                 set[h] = c;
             } else {
-                for (const cJSON *d = it->child; d != c && !dup; d = d->next)
-                    dup = !strcmp(d->string ? d->string : "", key);
+                for (const cJSON *d = it->child; d != c && !dup; d = d->next) {
+                    const char *dk = d->string ? d->string : "";
+                    dup = dk[0] == key[0] && !strcmp(dk, key); /* the first byte rules out most */
+                }
             }
             if (dup) {
                 size_t mark = path_push_key(path, key, strlen(key));

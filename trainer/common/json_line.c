@@ -14,12 +14,17 @@ ssize_t allot_getline_max(char **buf, size_t *cap, FILE *fp, size_t max_bytes) {
     int ch = EOF, failed = 0;
     flockfile(fp);
     while ((ch = getc_unlocked(fp)) != EOF) {
-        if (n >= max_bytes || allot_reserve((void **)buf, cap, n + 2, 1)) {
+        if (n + 2 > *cap && (n >= max_bytes || allot_reserve((void **)buf, cap, n + 2, 1))) {
             failed = 1;
             if (n < max_bytes) errno = ENOMEM;
             break;
         }
-        (*buf)[n++] = (char)ch;
+        if (n >= max_bytes) {
+            failed = 1;
+            break;
+        }
+        char *b = *buf;
+        b[n++] = (char)ch;
         if (ch == '\n') break;
     }
     funlockfile(fp);
