@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "atomic_file.h"
+#include "cleanup.h"
 #include "rng.h"
 #include "runs_stats.h"
 #include "util.h"
@@ -818,6 +819,7 @@ static int generate(const gen_options *o) {
 }
 
 int main(int argc, char **argv) {
+    allot_cleanup_install(); /* no temporary output left behind on SIGINT/SIGTERM */
     gen_options o;
     int rc = parse_args(argc, argv, &o);
     if (rc == 1) return 0;

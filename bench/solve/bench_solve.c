@@ -130,7 +130,8 @@ int main(int argc, char **argv) {
         double glpk_value = NAN, glpk_s = 0;
         int feasible = 0;
         allot_error err = {0};
-        if (allot_glpk_solve_lp(x.acc, x.cost, n, TIERS, x.budget, &glpk_value, &feasible, &glpk_s, &err)) {
+        if (allot_glpk_solve_lp(x.acc, x.cost, n, TIERS, x.budget, 600, &glpk_value, &feasible, &glpk_s,
+                                &err)) {
             fprintf(stderr, "bench_solve: GLPK: %s\n", err.msg);
             return 1;
         }

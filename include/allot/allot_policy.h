@@ -146,7 +146,8 @@ ALLOT_API void allot_workspace_free(allot_workspace *ws);
  */
 typedef struct allot_predict_options {
     unsigned version; /**< ALLOT_PREDICT_VERSION */
-    int rule;         /**< an allot_rule, or -1 for the bundle's rule */
+    int rule;         /**< an allot_rule, or -1 for the bundle's rule (ALLOT_RULE_VALUE needs a value
+                           policy: ALLOT_E_ARGUMENT otherwise) */
     double mu;        /**< price mu (calibrated) or lambda (value), any finite value; NaN: the bundle's */
 } allot_predict_options;
 

@@ -767,10 +767,24 @@ allot_status allot_featurizer_create(const char *spec_json, size_t len, allot_fe
     if (!out || (!spec_json && len))
         return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurizer_create: NULL argument");
     int nomem;
-    cJSON *spec = allot_rt_json_parse(spec_json ? spec_json : "", len, NULL, &nomem);
+    const char *text = spec_json ? allot_rt_skip_bom(spec_json, &len) : "";
+    const char *end = NULL;
+    cJSON *spec = allot_rt_json_parse(text, len, &end, &nomem);
     if (!spec && nomem)
         return allot_error_set(err, ALLOT_E_NOMEM, "features: out of memory parsing the spec");
     if (!spec) return allot_error_set(err, ALLOT_E_PARSE, "features: the spec is not valid JSON");
+    for (const char *p = end; p && p < text + len; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+            cJSON_Delete(spec);
+            return allot_error_set(err, ALLOT_E_PARSE, "features: text after the spec's JSON at byte %zu",
+                                   (size_t)(p - text) + 1);
+        }
+    char msg[ALLOT_ERROR_MSG_SIZE];
+    int strict = allot_rt_json_strict_check(spec, text, len, "features", msg, sizeof msg);
+    if (strict) {
+        cJSON_Delete(spec);
+        return allot_error_set(err, strict < 0 ? ALLOT_E_NOMEM : ALLOT_E_INVALID, "%s", msg);
+    }
     allot_status st = allot_featurizer_create_cjson(spec, "features", out, err);
     cJSON_Delete(spec);
     return st;
@@ -1416,6 +1430,12 @@ allot_status allot_featurizer_extras_from_record(const allot_featurizer *f, cons
     cJSON *rec = allot_rt_json_parse(record_json ? record_json : "", len, NULL, &nomem);
     if (!rec && nomem) return allot_error_set(err, ALLOT_E_NOMEM, "record: out of memory parsing the record");
     if (!rec) return allot_error_set(err, ALLOT_E_PARSE, "record: not valid JSON");
+    char msg[ALLOT_ERROR_MSG_SIZE];
+    int strict = allot_rt_json_strict_check(rec, record_json, len, "record", msg, sizeof msg);
+    if (strict) {
+        cJSON_Delete(rec);
+        return allot_error_set(err, strict < 0 ? ALLOT_E_NOMEM : ALLOT_E_INVALID, "%s", msg);
+    }
     if (!cJSON_IsObject(rec)) {
         cJSON_Delete(rec);
         return allot_error_set(err, ALLOT_E_INVALID, "record: must be a JSON object");

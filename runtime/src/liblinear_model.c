@@ -228,6 +228,7 @@ allot_status allot_linear_model_load_memory(const char *data, size_t len, allot_
     if (!out) return LERR(ALLOT_E_ARGUMENT, "liblinear model: out is NULL");
     *out = NULL;
     if (!data && len) return LERR(ALLOT_E_ARGUMENT, "liblinear model: data is NULL");
+    if (data) data = allot_rt_skip_bom(data, &len);
     allot_linear_model *m = calloc(1, sizeof *m);
     if (!m) return LERR(ALLOT_E_NOMEM, "liblinear model: out of memory");
     allot_status st = parse_model(m, data, len, err);

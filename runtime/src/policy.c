@@ -514,7 +514,8 @@ static allot_status load_doc(allot_policy *p, const cJSON *root, const char *doc
         return allot_error_set(err, ALLOT_E_INVALID, "format: must be \"%s\" (is %s)", ALLOT_POLICY_FORMAT,
                                json_type(fmt));
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "version");
-    if (!cJSON_IsNumber(ver) || ver->valuedouble != floor(ver->valuedouble) || ver->valuedouble < 1)
+    if (!cJSON_IsNumber(ver) || !isfinite(ver->valuedouble) || ver->valuedouble != floor(ver->valuedouble) ||
+        ver->valuedouble < 1)
         return allot_error_set(err, ALLOT_E_INVALID, "version: must be a positive integer (is %s)",
                                json_type(ver));
     if (ver->valuedouble > ALLOT_POLICY_VERSION)
@@ -654,23 +655,85 @@ static allot_status load_doc(allot_policy *p, const cJSON *root, const char *doc
     return ALLOT_OK;
 }
 
+/*
+ * Parse the members of the bundle that serving reads: every top-level member but "provenance",
+ * the training record (per-query ids and out-of-fold predictions, often most of the file). That
+ * one is checked to be well-formed JSON but never turned into a tree, so a loaded policy costs
+ * what its models cost, not what its training record would (docs/runtime.md). Each other member's
+ * value is parsed on its own and attached to a fresh root, in document order.
+ */
+static allot_status parse_serving_members(const char *data, size_t len, cJSON **out, allot_error *err) {
+    *out = NULL;
+    size_t end = 0;
+    if (!allot_rt_json_wellformed(data, len, &end))
+        return allot_error_set(err, ALLOT_E_PARSE,
+                               "policy: not valid JSON near byte %zu (truncated or malformed bundle)",
+                               end + 1);
+    for (size_t k = end; k < len; k++)
+        if (data[k] != ' ' && data[k] != '\t' && data[k] != '\n' && data[k] != '\r')
+            return allot_error_set(err, ALLOT_E_PARSE, "policy: text after the JSON document at byte %zu",
+                                   k + 1);
+    size_t i = skip_ws(data, len, 0);
+    if (data[i] != '{') { /* not an object: load_doc says so */
+        int nomem;
+        *out = allot_rt_json_parse(data, len, NULL, &nomem);
+        return *out ? ALLOT_OK
+                    : allot_error_set(err, ALLOT_E_NOMEM, "policy: out of memory parsing the bundle");
+    }
+    cJSON *root = cJSON_CreateObject();
+    if (!root) return allot_error_set(err, ALLOT_E_NOMEM, "policy: out of memory parsing the bundle");
+    int provenance_seen = 0;
+    i = skip_ws(data, len, i + 1);
+    while (i < len && data[i] == '"') {
+        size_t ke = skip_string(data, len, i);
+        cJSON *key = cJSON_ParseWithLength(data + i, ke - i);
+        size_t vs = skip_ws(data, len, skip_ws(data, len, ke) + 1); /* past the ':' */
+        size_t ve = skip_value(data, len, vs);
+        cJSON *val = NULL;
+        int is_prov = cJSON_IsString(key) && !strcmp(key->valuestring, "provenance");
+        if (is_prov && provenance_seen) {
+            cJSON_Delete(key);
+            cJSON_Delete(root);
+            return allot_error_set(err, ALLOT_E_INVALID,
+                                   "provenance: duplicate member (each name may appear once)");
+        }
+        provenance_seen |= is_prov;
+        if (!is_prov) val = key ? cJSON_ParseWithLengthOpts(data + vs, ve - vs, NULL, 0) : NULL;
+        if (!key || (!is_prov && (!val || !cJSON_AddItemToObject(root, key->valuestring, val)))) {
+            cJSON_Delete(val);
+            cJSON_Delete(key);
+            cJSON_Delete(root);
+            return allot_error_set(err, ALLOT_E_NOMEM, "policy: out of memory parsing the bundle");
+        }
+        cJSON_Delete(key);
+        i = skip_ws(data, len, ve);
+        if (i < len && data[i] == ',') i = skip_ws(data, len, i + 1);
+    }
+    *out = root;
+    return ALLOT_OK;
+}
+
 allot_status allot_policy_load_memory(const char *data, size_t len, allot_policy **out, allot_error *err) {
     if (out) *out = NULL;
     if (!out || (!data && len))
         return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_policy_load_memory: NULL argument");
     if (!data) data = "";
-    int nomem;
-    cJSON *root = allot_rt_json_parse(data, len, NULL, &nomem);
-    if (!root && nomem)
-        return allot_error_set(err, ALLOT_E_NOMEM, "policy: out of memory parsing the bundle");
-    if (!root) /* (cJSON's error pointer is global state, so it is not used) */
-        return allot_error_set(err, ALLOT_E_PARSE, "policy: not valid JSON (truncated or malformed bundle)");
+    data = allot_rt_skip_bom(data, &len);
+    cJSON *root = NULL;
+    allot_status st = parse_serving_members(data, len, &root, err);
+    if (st) return st;
+    char msg[ALLOT_ERROR_MSG_SIZE];
+    int strict = allot_rt_json_strict_check(root, data, len, NULL, msg, sizeof msg);
+    if (strict) {
+        cJSON_Delete(root);
+        return allot_error_set(err, strict < 0 ? ALLOT_E_NOMEM : ALLOT_E_INVALID, "%s", msg);
+    }
     allot_policy *p = calloc(1, sizeof *p);
     if (!p) {
         cJSON_Delete(root);
         return allot_error_set(err, ALLOT_E_NOMEM, "policy: out of memory");
     }
-    allot_status st = load_doc(p, root, data, len, err);
+    st = load_doc(p, root, data, len, err);
     cJSON_Delete(root);
     if (st) {
         allot_policy_free(p);
@@ -977,6 +1040,11 @@ static allot_status resolve_options(const allot_policy *p, const allot_predict_o
         *rule = (allot_rule)opts->rule;
     else if (opts->rule != -1)
         return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_policy_predict: unknown rule %d", opts->rule);
+    if (*rule == ALLOT_RULE_VALUE && p->target != ALLOT_TARGET_VALUE)
+        return allot_error_set(
+            err, ALLOT_E_ARGUMENT,
+            "allot_policy_predict: the value rule needs predicted accuracies (a policy with "
+            "classifier.target \"value\"); this one predicts tier probabilities");
     if (!isnan(opts->mu)) { /* NaN: the bundle's price */
         if (!isfinite(opts->mu))
             return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_policy_predict: mu must be finite");

@@ -198,6 +198,13 @@ cJSON *allot_rt_json_parse(const char *data, size_t len, const char **end, int *
     return root;
 }
 
+int allot_rt_json_wellformed(const char *data, size_t len, size_t *end) {
+    json_scan c = {(const unsigned char *)data, data ? len : 0, 0};
+    int ok = data && js_value(&c, 0);
+    if (end) *end = c.i;
+    return ok;
+}
+
 allot_status allot_rt_error_prefix(allot_error *err, allot_status st, const char *prefix) {
     if (!err) return st;
     char tmp[ALLOT_ERROR_MSG_SIZE];
@@ -232,4 +239,200 @@ int allot_rt_decimal_canonical(const char *s, size_t n, size_t max_len, char *ou
     if (i != n) return 0;
     snprintf(out + k, out_size - k, "e%ld", exp10 - (long)frac);
     return 1;
+}
+
+const char *allot_rt_skip_bom(const char *data, size_t *len) {
+    if (data && *len >= 3 && (unsigned char)data[0] == 0xef && (unsigned char)data[1] == 0xbb &&
+        (unsigned char)data[2] == 0xbf) {
+        *len -= 3;
+        return data + 3;
+    }
+    return data;
+}
+
+/* ---- strict checks: \u0000 in strings, duplicate members ------------------------------------------- */
+
+/* A dotted path being built while walking a document ("a.b[3].c"), truncated to its buffer. */
+typedef struct json_path {
+    char buf[256];
+    size_t len;
+} json_path;
+
+static size_t path_push_key(json_path *p, const char *key, size_t klen) {
+    size_t old = p->len;
+    int n = snprintf(p->buf + p->len, sizeof p->buf - p->len, "%s%.*s", p->len ? "." : "",
+                     (int)(klen > 64 ? 64 : klen), key);
+    if (n > 0) p->len = p->len + (size_t)n < sizeof p->buf ? p->len + (size_t)n : sizeof p->buf - 1;
+    return old;
+}
+
+static size_t path_push_index(json_path *p, size_t idx) {
+    size_t old = p->len;
+    int n = snprintf(p->buf + p->len, sizeof p->buf - p->len, "[%zu]", idx);
+    if (n > 0) p->len = p->len + (size_t)n < sizeof p->buf ? p->len + (size_t)n : sizeof p->buf - 1;
+    return old;
+}
+
+static void path_pop(json_path *p, size_t old) {
+    p->len = old;
+    p->buf[old] = '\0';
+}
+
+static void strict_msg(char *msg, size_t size, const char *prefix, const json_path *p, const char *problem) {
+    const char *sep = prefix && *prefix && p->len ? "." : "";
+    snprintf(msg, size, "%s%s%s: %s", prefix ? prefix : "", sep,
+             p->len ? p->buf : (prefix && *prefix ? "" : "(document)"), problem);
+}
+
+/*
+ * The raw text is walked once, tracking the path, to find a string whose escapes decode to a NUL
+ * (cJSON's tree cannot tell: its strings end there). Only called when the text holds "\u0000" at
+ * all, so ordinary documents pay one memchr-speed scan.
+ */
+typedef struct nul_scan {
+    const char *s;
+    size_t n, i;
+    json_path path;
+} nul_scan;
+
+static int ns_has_nul_escape(const char *s, size_t n) {
+    for (const char *p = s; (p = memchr(p, '\\', (size_t)(s + n - p))) != NULL; p++)
+        if ((size_t)(s + n - p) >= 6 && p[1] == 'u' && !memcmp(p + 2, "0000", 4)) return 1;
+    return 0;
+}
+
+/* Scan the string at s[i] == '"'; *nul = 1 when it holds \u0000. Returns the index after it. */
+static size_t ns_string(const nul_scan *c, size_t i, int *nul, size_t *start, size_t *end) {
+    *nul = 0;
+    *start = ++i;
+    while (i < c->n && c->s[i] != '"') {
+        if (c->s[i] == '\\') {
+            if (i + 5 < c->n && c->s[i + 1] == 'u' && !memcmp(c->s + i + 2, "0000", 4)) *nul = 1;
+            i += 2;
+        } else {
+            i++;
+        }
+    }
+    *end = i < c->n ? i : c->n;
+    return i < c->n ? i + 1 : c->n;
+}
+
+static size_t ns_ws(const nul_scan *c, size_t i) {
+    while (i < c->n && (c->s[i] == ' ' || c->s[i] == '\t' || c->s[i] == '\n' || c->s[i] == '\r')) i++;
+    return i;
+}
+
+/* Returns 1 and leaves the path at the offending value when found; *i advances past the value. */
+static int ns_value(nul_scan *c, size_t *i, size_t depth) {
+    size_t k = ns_ws(c, *i);
+    if (k >= c->n || depth > CJSON_NESTING_LIMIT) {
+        *i = c->n;
+        return 0;
+    }
+    int nul;
+    size_t a, b;
+    if (c->s[k] == '"') {
+        *i = ns_string(c, k, &nul, &a, &b);
+        return nul;
+    }
+    if (c->s[k] != '{' && c->s[k] != '[') {
+        while (k < c->n && c->s[k] != ',' && c->s[k] != '}' && c->s[k] != ']') k++;
+        *i = k;
+        return 0;
+    }
+    int obj = c->s[k] == '{';
+    k = ns_ws(c, k + 1);
+    for (size_t idx = 0; k < c->n && c->s[k] != (obj ? '}' : ']'); idx++) {
+        size_t mark;
+        if (obj) {
+            k = ns_string(c, ns_ws(c, k), &nul, &a, &b);
+            mark = path_push_key(&c->path, c->s + a, b - a);
+            if (nul) return 1;
+            k = ns_ws(c, k);
+            if (k < c->n && c->s[k] == ':') k++;
+        } else {
+            mark = path_push_index(&c->path, idx);
+        }
+        if (ns_value(c, &k, depth + 1)) return 1;
+        path_pop(&c->path, mark);
+        k = ns_ws(c, k);
+        if (k < c->n && c->s[k] == ',') k = ns_ws(c, k + 1);
+    }
+    *i = k < c->n ? k + 1 : c->n;
+    return 0;
+}
+
+/* Duplicate member names, over the tree: a hash set of the names of each object with many members. */
+static uint64_t name_hash(const char *s) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    return h;
+}
+
+static int dup_walk(const cJSON *it, json_path *path, size_t depth, const char *prefix, char *msg,
+                    size_t msg_size) {
+    if (!it || depth > CJSON_NESTING_LIMIT) return 0;
+    int is_obj = cJSON_IsObject(it);
+    if (is_obj) {
+        size_t n = 0;
+        for (const cJSON *c = it->child; c; c = c->next) n++;
+        const cJSON **set = NULL;
+        size_t slots = 1;
+        if (n > 8) {
+            while (slots < 2 * n) slots *= 2;
+            set = calloc(slots, sizeof *set);
+            if (!set) {
+                snprintf(msg, msg_size, "out of memory checking for duplicate members");
+                return -1;
+            }
+        }
+        for (const cJSON *c = it->child; c; c = c->next) {
+            const char *key = c->string ? c->string : "";
+            int dup = 0;
+            if (set) {
+                size_t h = (size_t)name_hash(key) & (slots - 1);
+                while (set[h] && strcmp(set[h]->string ? set[h]->string : "", key)) h = (h + 1) & (slots - 1);
+                dup = set[h] != NULL;
+                set[h] = c;
+            } else {
+                for (const cJSON *d = it->child; d != c && !dup; d = d->next) {
+                    const char *dk = d->string ? d->string : "";
+                    dup = dk[0] == key[0] && !strcmp(dk, key); /* the first byte rules out most */
+                }
+            }
+            if (dup) {
+                size_t mark = path_push_key(path, key, strlen(key));
+                strict_msg(msg, msg_size, prefix, path, "duplicate member (each name may appear once)");
+                path_pop(path, mark);
+                free(set);
+                return 1;
+            }
+        }
+        free(set);
+    }
+    size_t idx = 0;
+    for (const cJSON *c = it->child; c; c = c->next, idx++) {
+        if (!c->child) continue;
+        size_t mark =
+            is_obj ? path_push_key(path, c->string ? c->string : "", strlen(c->string ? c->string : ""))
+                   : path_push_index(path, idx);
+        int r = dup_walk(c, path, depth + 1, prefix, msg, msg_size);
+        if (r) return r;
+        path_pop(path, mark);
+    }
+    return 0;
+}
+
+int allot_rt_json_strict_check(const cJSON *root, const char *text, size_t len, const char *prefix, char *msg,
+                               size_t msg_size) {
+    if (text && ns_has_nul_escape(text, len)) {
+        nul_scan c = {text, len, 0, {{0}, 0}};
+        if (ns_value(&c, &c.i, 0)) {
+            strict_msg(msg, msg_size, prefix, &c.path,
+                       "contains \\u0000 (a NUL character), which allot refuses");
+            return 1;
+        }
+    }
+    json_path path = {{0}, 0};
+    return dup_walk(root, &path, 0, prefix, msg, msg_size);
 }

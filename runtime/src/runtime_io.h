@@ -30,6 +30,33 @@ allot_status allot_rt_read_file(const char *what, const char *path, size_t max_b
  */
 cJSON *allot_rt_json_parse(const char *data, size_t len, const char **end, int *nomem);
 
+/**
+ * Skip a UTF-8 byte-order mark (EF BB BF) at the start of data[0..*len): returns the text after
+ * it and shortens *len. Every allot reader of JSON or model text accepts one file-initial BOM.
+ */
+const char *allot_rt_skip_bom(const char *data, size_t *len);
+
+/**
+ * What allot refuses in JSON that cJSON accepts, checked on a parsed document (root, parsed from
+ * text[0..len)):
+ *  - a string holding the escape \u0000: C strings end at the NUL, so two different ids or names
+ *    would silently become the same one;
+ *  - an object with two members of the same name: JSON parsers disagree on which one counts
+ *    (cJSON takes the first, jq and Python the last).
+ * Returns 0 when neither occurs. Otherwise returns 1 and writes "<path>: <problem>" into msg,
+ * e.g. "classifier.xgboost: duplicate member" or "samples[3].answer: contains \u0000 (a NUL
+ * character)"; the path is prefix-qualified (prefix may be NULL or ""). Returns -1 when memory
+ * runs out (msg says so). Linear in the size of the document.
+ */
+int allot_rt_json_strict_check(const cJSON *root, const char *text, size_t len, const char *prefix, char *msg,
+                               size_t msg_size);
+
+/**
+ * 1 when data[0..len) starts with one well-formed JSON value that cJSON reads (the scanner of
+ * allot_rt_json_parse: allocates nothing), *end = the index just after it; 0 otherwise.
+ */
+int allot_rt_json_wellformed(const char *data, size_t len, size_t *end);
+
 /** Set err's code to st and prefix its message with "<prefix>: "; err may be NULL. Returns st. */
 allot_status allot_rt_error_prefix(allot_error *err, allot_status st, const char *prefix);
 

@@ -641,6 +641,7 @@ allot_status allot_xgb_model_load_memory(const char *data, size_t len, allot_xgb
     if (!out) return allot_error_set(err, ALLOT_E_ARGUMENT, "xgboost model: out is NULL");
     *out = NULL;
     if (!data && len) return allot_error_set(err, ALLOT_E_ARGUMENT, "xgboost model: data is NULL");
+    data = allot_rt_skip_bom(data, &len);
     size_t i = 0;
     while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r')) i++;
     if (i == len) return allot_error_set(err, ALLOT_E_PARSE, "xgboost model: empty input");
@@ -673,6 +674,19 @@ allot_status allot_xgb_model_load_memory(const char *data, size_t len, allot_xgb
             "xgboost model: JSON syntax error near byte %zu (truncated file, or NaN/Infinity "
             "values?)",
             off);
+    }
+    for (const char *p = end; p && p < data + len; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+            cJSON_Delete(root);
+            return allot_error_set(err, ALLOT_E_PARSE,
+                                   "xgboost model: text after the JSON document at byte %zu",
+                                   (size_t)(p - data) + 1);
+        }
+    char msg[ALLOT_ERROR_MSG_SIZE];
+    int strict = allot_rt_json_strict_check(root, data, len, "xgboost model", msg, sizeof msg);
+    if (strict) {
+        cJSON_Delete(root);
+        return allot_error_set(err, strict < 0 ? ALLOT_E_NOMEM : ALLOT_E_INVALID, "%s", msg);
     }
     allot_xgb_model *m = calloc(1, sizeof *m);
     if (!m) {

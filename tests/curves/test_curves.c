@@ -245,8 +245,13 @@ static void write_random_runs(const char *path, tpool *pa, tpool *pb, int revers
     for (int jj = 0; jj < NQ; jj++) {
         int q = reverse ? NQ - 1 - jj : jj;
         fprintf(fp, "{\"id\":\"q%d\",\"prompt\":\"question \\\"%d\\\"\\n\",\"meta\":{\"i\":%d}", q, q, q);
-        if (q % 3 == 0) fprintf(fp, ",\"features\":{\"len\":%d.25}", q);
-        if (q % 5 == 0) fprintf(fp, ",\"features\":{\"alt\":-%d}", q);
+        /* one `features` object (a second member of the same name is refused) */
+        if (q % 15 == 0)
+            fprintf(fp, ",\"features\":{\"len\":%d.25,\"alt\":-%d}", q, q);
+        else if (q % 3 == 0)
+            fprintf(fp, ",\"features\":{\"len\":%d.25}", q);
+        else if (q % 5 == 0)
+            fprintf(fp, ",\"features\":{\"alt\":-%d}", q);
         fputs(",\"samples\":[", fp);
         /* answers are per query: the two models share answer strings (same grades) */
         int first = 1;

@@ -126,7 +126,7 @@ bad() {  # bad NAME EXPECTED_MESSAGE IMPORT_ARGS... (the output is out.jsonl, wh
   check "$name: exit 2 (rc=$rc)" test $rc -eq 2
   check "$name: names \"$msg\"" has err "$msg"
   check "$name: nothing written" test ! -e out.jsonl
-  check "$name: no temporary file left" test -z "$(ls out.jsonl.tmp.* 2>/dev/null)"
+  check "$name: no temporary file left" test -z "$(ls out.jsonl*.allot-tmp.* 2>/dev/null)"
   "$allot" import "$@" --out - --quiet >stdout 2>/dev/null
   check "$name: nothing on stdout with --out -" test ! -s stdout
 }

@@ -48,7 +48,7 @@ check "missing prompt: exit 2, line 3, field prompt (rc $rc)" "[ $rc -eq 2 ] && 
 printf '{"id":1,"prompt":"x"}\n' | "$allot" predict --model "$dir/xgb.json" > /dev/null 2> "$tmp/err"; rc=$?
 check "numeric id: exit 2 naming id (rc $rc)" "[ $rc -eq 2 ] && grep -q ':1: id: must be a string' '$tmp/err'"
 printf '{"id":"a","prompt":"x"\n' | "$allot" predict --model "$dir/xgb.json" > /dev/null 2> "$tmp/err"; rc=$?
-check "bad JSON line: exit 2 (rc $rc)" "[ $rc -eq 2 ] && grep -q ':1: not valid JSON' '$tmp/err'"
+check "bad JSON line: exit 2 (rc $rc)" "[ $rc -eq 2 ] && grep -q ':1: invalid JSON' '$tmp/err'"
 printf '{"id":"a","prompt":"x","meta":3}\n' | "$allot" predict --model "$dir/xgb.json" > /dev/null 2> "$tmp/err"; rc=$?
 check "meta not an object: exit 2 (rc $rc)" "[ $rc -eq 2 ] && grep -q 'meta: must be an object' '$tmp/err'"
 "$allot" predict --model "$dir/xgb.json" --mu inf < /dev/null 2> /dev/null; rc=$?

@@ -82,7 +82,11 @@ static void run_file(const char *path, size_t want_n, size_t want_max) {
             CHECK(c->coverage.mean >= 0 && c->coverage.mean <= 1);
             CHECK(c->accuracy.mean >= 0 && c->accuracy.mean <= c->coverage.mean + 1e-12);
         }
-        CHECK(fabs(u->eff_coverage - 1) < 1e-9 && fabs(u->eff_accuracy - 1) < 1e-9);
+        /* against uniform's upper concave envelope, which dominates its curve: uniform's own point
+         * is on the envelope (ratio 1) or below it (the recorded prefixes of a few shuffles need
+         * not be concave, majority accuracy is not even monotone), never above */
+        CHECK(u->eff_coverage > 0 && u->eff_coverage <= 1 + 1e-9 && u->eff_accuracy > 0 &&
+              u->eff_accuracy <= 1 + 1e-9);
         const allot_replay_cell *oa = &r1.cells[b * ALLOT_REPLAY_N_METHODS + ALLOT_REPLAY_ORACLE];
         const allot_replay_cell *oc = &r1.cells[b * ALLOT_REPLAY_N_METHODS + ALLOT_REPLAY_ORACLE_COVERAGE];
         if (oa->ran) CHECK(oa->accuracy.mean >= u->accuracy.mean - 1.0 / (double)p.n);

@@ -595,6 +595,17 @@ static void test_efficiency(void) {
     CHECK(fabs(allot_replay_efficiency(cx, cy, 4, 0.55, 2.0) - 1.5) < 1e-12);
     CHECK(isinf(allot_replay_efficiency(cx, cy, 4, 0.61, 2.0)));
     CHECK(isnan(allot_replay_efficiency(cx, cy, 4, 0.5, 0.0)));
+    /* a non-monotone curve (majority@2 below majority@1): the reference is its upper concave
+     * envelope (0,0) (1,.5) (4,.65), cut at its top; (2,.4), (3,.55) and (5,.6) lie below it */
+    double nx[] = {0, 1, 2, 3, 4, 5}, ny[] = {0, 0.5, 0.4, 0.55, 0.65, 0.6};
+    CHECK(fabs(allot_replay_efficiency(nx, ny, 6, 0.4, 2.0) - 0.4) < 1e-12);      /* 0.8 on the envelope */
+    CHECK(fabs(allot_replay_efficiency(nx, ny, 6, 0.55, 3.0) - 2.0 / 3) < 1e-12); /* the raw curve: 1 */
+    CHECK(fabs(allot_replay_efficiency(nx, ny, 6, 0.65, 4.0) - 1.0) < 1e-12);
+    CHECK(fabs(allot_replay_efficiency(nx, ny, 6, 0.6, 5.0) - (1 + 3 * (0.1 / 0.15)) / 5) < 1e-12);
+    CHECK(isinf(allot_replay_efficiency(nx, ny, 6, 0.66, 5.0)));
+    /* a point of the envelope is worth exactly its own budget, whatever the raw curve does */
+    for (size_t k = 0; k < 6; k++)
+        if (k == 1 || k == 4) CHECK(fabs(allot_replay_efficiency(nx, ny, 6, ny[k], nx[k]) - 1.0) < 1e-12);
 }
 
 int main(void) {

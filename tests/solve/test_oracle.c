@@ -151,7 +151,7 @@ static void check_instance(tcount *tc, stats *st, const double *acc, const doubl
     if (do_glpk) {
         allot_glpk_report rep;
         allot_status s4 =
-            allot_glpk_check(acc, cost, n, t, budget, &re, ALLOT_GLPK_INTOPT_MAX_VARS, &rep, &err);
+            allot_glpk_check(acc, cost, n, t, budget, &re, ALLOT_GLPK_INTOPT_MAX_VARS, 0, &rep, &err);
         CHECK(tc, s4 == ALLOT_OK, "glpk check: %s", err.msg);
         st->glpk_lp++;
         if (rep.int_solved) st->glpk_int++;

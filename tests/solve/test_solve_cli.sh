@@ -44,7 +44,7 @@ else
 fi
 printf 'id,tier\neasy,t1\nmedium,t2\nhard,t4\n"q,""odd""",t1\n' >"$WORK/alloc.want"
 cmp -s "$WORK/alloc.csv" "$WORK/alloc.want" && ok || bad "allocation file differs: $(cat "$WORK/alloc.csv")"
-ls "$WORK" | grep -q '\.tmp\.' && bad "temporary file left behind" || ok
+ls "$WORK" | grep -q '\.allot-tmp\.' && bad "temporary file left behind" || ok
 
 # budget 1.5: LP has a fractional query
 check_rc 0 "solve 1.5" "$ALLOT" solve "$C" --budget 1.5

@@ -63,5 +63,25 @@ for f in "$D"/*.jsonl; do
         fi ;;
     esac
 done
+# Issue 13: pass@k + majority curves of gsm8k-train-codex10 at budget 4 keep GLPK's branch and
+# bound busy far beyond any limit (it used to run for a minute or more, with no bound on the root
+# LP). The check must end within --check-time-limit and say that it gave up.
+if [ -f "$D/gsm8k-train-codex10.jsonl" ]; then
+    c="$WORK/codex-hard.curves.jsonl"
+    "$ALLOT" curves --quiet --tiers pass@1,2,4,8,10,majority@1,2,4,8,10 --out "$c" "$D/gsm8k-train-codex10.jsonl" \
+        >/dev/null 2>&1
+    start=$(date +%s)
+    "$ALLOT" solve "$c" --budget 4 --check glpk --check-time-limit 3 >"$WORK/hard.out" 2>&1
+    rc=$?
+    took=$(($(date +%s) - start))
+    if [ $rc -eq 0 ] && [ $took -le 15 ] && grep -q "gave up at the time limit (3 s" "$WORK/hard.out"; then
+        pass=$((pass + 1))
+        echo "ok   codex10 pass+majority budget 4: the check gave up after ${took} s (limit 3 s)"
+    else
+        fail=$((fail + 1))
+        echo "FAIL codex10 pass+majority budget 4: exit $rc after ${took} s"
+        cat "$WORK/hard.out"
+    fi
+fi
 echo "solve-shared: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

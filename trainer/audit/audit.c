@@ -11,6 +11,7 @@
 
 #include "audit_eval.h"
 #include "audit_report.h"
+#include "outdir.h"
 
 void allot_audit_options_default(allot_audit_options *o) {
     memset(o, 0, sizeof *o);
@@ -18,33 +19,6 @@ void allot_audit_options_default(allot_audit_options *o) {
     o->seed = 1;
     o->bootstrap = 1000;
     o->plots = 1;
-}
-
-/* mkdir -p */
-static int ensure_dir(const char *dir, allot_error *err) {
-    char buf[4096];
-    size_t l = strlen(dir);
-    if (l >= sizeof buf) {
-        allot_error_set(err, ALLOT_E_IO, "output directory path too long");
-        return -1;
-    }
-    memcpy(buf, dir, l + 1);
-    for (size_t i = 1; i <= l; i++) {
-        if (buf[i] != '/' && buf[i] != '\0') continue;
-        char keep = buf[i];
-        buf[i] = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-            allot_error_set(err, ALLOT_E_IO, "cannot create directory %s: %s", buf, strerror(errno));
-            return -1;
-        }
-        buf[i] = keep;
-    }
-    struct stat sb;
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        allot_error_set(err, ALLOT_E_IO, "%s is not a directory", dir);
-        return -1;
-    }
-    return 0;
 }
 
 /* The headline figures of one policy at the audit budget. */
@@ -77,14 +51,21 @@ static void summarize(const allot_audit_policy_result *p, allot_audit_summary *s
         p->rules[ALLOT_AUDIT_RULE_CALIBRATED].regret.holds && p->rules[ALLOT_AUDIT_RULE_ARGMAX].regret.holds;
 }
 
-/* Plots (into out_dir), then report.json and report.md (texts, and files in out_dir). */
+/* Plots (into out_dir), then report.md and report.json (texts, and files in out_dir). A figure
+ * that failed fails the audit, after the reports were written. */
 static allot_status render(const allot_audit_result *r, const allot_audit_options *o, const char *out_dir,
                            char **json, char **md, size_t *md_len, allot_error *err) {
-    if (o->plots && out_dir) allot_audit_report_plots(r, out_dir, o->progress);
+    allot_error plot_err = {0};
+    allot_status plots = o->plots && out_dir ? allot_audit_report_plots(r, out_dir, &plot_err) : ALLOT_OK;
     *json = allot_audit_report_json(r);
     if (!*json) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (report)");
     allot_status st = allot_audit_report_markdown(r, md, md_len, err);
     if (st == ALLOT_OK && out_dir) st = allot_audit_report_write(out_dir, *json, *md, *md_len, err);
+    if (st == ALLOT_OK && plots != ALLOT_OK)
+        st = allot_error_set(err, plots,
+                             "%.400s (report.md and report.json were written; --no-plots skips the "
+                             "figures)",
+                             plot_err.msg);
     return st;
 }
 
@@ -96,10 +77,14 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
     if (report_md) *report_md = NULL;
     allot_status st = allot_audit_check_options(n_policies, o, err);
     if (st != ALLOT_OK) return st;
-    if (out_dir && ensure_dir(out_dir, err)) return ALLOT_E_IO;
+    allot_outdir dir = {0};
+    if (out_dir && (st = allot_outdir_create(&dir, out_dir, err)) != ALLOT_OK) return st;
     allot_audit_result r;
     st = allot_audit_compute(c, curves_path, policies, n_policies, o, out_dir, &r, err);
-    if (st != ALLOT_OK) return st;
+    if (st != ALLOT_OK) {
+        allot_outdir_finish(&dir, 0); /* nothing was written: no empty directory stays behind */
+        return st;
+    }
     char *json = NULL, *md = NULL;
     size_t md_len = 0;
     st = render(&r, o, out_dir, &json, &md, &md_len, err);
@@ -118,5 +103,6 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
     free(json);
     free(md);
     allot_audit_result_free(&r);
+    allot_outdir_finish(&dir, st == ALLOT_OK); /* on failure only a still empty one goes */
     return st;
 }

@@ -2,11 +2,13 @@
 #include "audit_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_line.h"
 #include "linear_learner.h"
 #include "util.h"
 
@@ -59,9 +61,9 @@ static allot_status read_provenance(const char *path, cJSON **prov, allot_error 
     size_t len = 0;
     allot_status st = allot_read_file(path, ALLOT_AUDIT_MAX_BUNDLE_BYTES, &text, &len, err);
     if (st != ALLOT_OK) return st;
-    cJSON *root = cJSON_Parse(text);
+    cJSON *root = allot_json_parse_strict(text, len, path, 0, err);
     free(text);
-    if (!root) return allot_error_set(err, ALLOT_E_PARSE, "%s: not valid JSON", path);
+    if (!root) return err ? err->code : ALLOT_E_PARSE;
     *prov = cJSON_DetachItemFromObjectCaseSensitive(root, "provenance");
     cJSON_Delete(root);
     return ALLOT_OK;
@@ -292,6 +294,13 @@ static double jget(const cJSON *o, const char *k, double dflt) {
     return cJSON_IsNumber(x) ? x->valuedouble : cJSON_IsBool(x) ? (cJSON_IsTrue(x) ? 1 : 0) : dflt;
 }
 
+/* An integer parameter: out of int's range (or not an integer) becomes INT_MIN, which every range
+ * check of allot_train refuses (converting such a double to int would be undefined). */
+static int jget_int(const cJSON *o, const char *k, int dflt) {
+    double v = jget(o, k, dflt);
+    return v >= INT_MIN + 1.0 && v <= INT_MAX && v == floor(v) ? (int)v : INT_MIN;
+}
+
 /* provenance.seed: a JSON number (<= 2^53) or a decimal string (any uint64); absent: 1. */
 static allot_status provenance_seed(const allot_audit_bundle *b, uint64_t *seed, allot_error *err) {
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(b->provenance, "seed");
@@ -318,16 +327,16 @@ static allot_status provenance_seed(const allot_audit_bundle *b, uint64_t *seed,
 
 /* provenance.learner_params of an XGBoost bundle. */
 static void xgb_params(const cJSON *lp, allot_xgb_params *x) {
-    x->rounds = (int)jget(lp, "max_rounds", x->rounds);
-    x->max_depth = (int)jget(lp, "max_depth", x->max_depth);
+    x->rounds = jget_int(lp, "max_rounds", x->rounds);
+    x->max_depth = jget_int(lp, "max_depth", x->max_depth);
     x->eta = jget(lp, "eta", x->eta);
     x->subsample = jget(lp, "subsample", x->subsample);
     x->min_child_weight = jget(lp, "min_child_weight", x->min_child_weight);
     x->reg_lambda = jget(lp, "lambda", x->reg_lambda);
-    x->early_stopping = (int)jget(lp, "early_stopping", x->early_stopping);
-    x->nthread = (int)jget(lp, "nthread", x->nthread);
-    x->class_weights = (int)jget(lp, "class_weights_balanced", x->class_weights);
-    x->gap_weights = (int)jget(lp, "gap_weights", 0);
+    x->early_stopping = jget_int(lp, "early_stopping", x->early_stopping);
+    x->nthread = jget_int(lp, "nthread", x->nthread);
+    x->class_weights = jget(lp, "class_weights_balanced", x->class_weights) != 0;
+    x->gap_weights = jget(lp, "gap_weights", 0) != 0;
 }
 
 /* provenance.learner_params of a LIBLINEAR bundle. */
@@ -342,8 +351,8 @@ static void linear_params(const cJSON *lp, allot_linear_params *l) {
     l->liblinear_search = cJSON_IsString(cs) && strstr(cs->valuestring, "find_parameters") != NULL;
     l->eps = jget(lp, "eps", 0);
     l->bias = jget(lp, "bias", l->bias);
-    l->class_weights = (int)jget(lp, "class_weights", l->class_weights);
-    l->hashed = (int)jget(lp, "hashed", l->hashed);
+    l->class_weights = jget(lp, "class_weights", l->class_weights) != 0;
+    l->hashed = jget(lp, "hashed", l->hashed) != 0;
 }
 
 /* The featuriser's extra features as the comma lists --features and --meta-features take. */
@@ -383,7 +392,7 @@ allot_status allot_audit_train_options(const allot_audit_bundle *b, allot_train_
     if (st != ALLOT_OK) return st;
     o->learner = !strcmp(b->learner, "liblinear") ? ALLOT_LEARNER_LIBLINEAR : ALLOT_LEARNER_XGBOOST;
     o->test_fraction = jget(sp, "test_fraction", 0.2);
-    o->folds = (int)jget(sp, "folds", 5);
+    o->folds = jget_int(sp, "folds", 5);
     o->target = cJSON_IsString(tg) && !strcmp(tg->valuestring, "value") ? ALLOT_TARGET_TIER_VALUE
                                                                         : ALLOT_TARGET_TIER_LABEL;
     int argmax = b->value ? cJSON_IsString(ro) && !strcmp(ro->valuestring, "argmax")

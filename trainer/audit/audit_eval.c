@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "audit_internal.h"
+#include "cleanup.h"
 #include "calibrate.h"
 #include "oracle.h"
 #include "progress.h"
@@ -406,8 +407,16 @@ static allot_status retrain_eval(const sweep_ctx *x, const allot_audit_bundle *b
     allot_status st = allot_audit_train_options(b, &o, feat, sizeof feat, meta, sizeof meta, err);
     if (st != ALLOT_OK) return st;
     o.budget = pt->budget;
+    int slot = allot_cleanup_add_file(tmp_path); /* removed on SIGINT/SIGTERM too */
     st = allot_train(x->c, x->curves_path, &o, tmp_path, NULL, err);
-    if (st != ALLOT_OK) return st;
+    if (st == ALLOT_E_ARGUMENT) /* options read from the bundle: its provenance is at fault */
+        st =
+            allot_error_set(err, ALLOT_E_INVALID, "%s: provenance.learner_params: %.400s", b->path, err->msg);
+    if (st != ALLOT_OK) {
+        remove(tmp_path);
+        allot_cleanup_remove(slot);
+        return st;
+    }
     allot_audit_bundle q;
     eval_ws w = {0};
     allot_audit_point qp;
@@ -426,6 +435,7 @@ static allot_status retrain_eval(const sweep_ctx *x, const allot_audit_bundle *b
     ws_free(&w);
     allot_audit_bundle_free(&q);
     remove(tmp_path);
+    allot_cleanup_remove(slot);
     return st;
 }
 
@@ -442,8 +452,9 @@ static allot_status sweep_policy(sweep_ctx *x, const allot_audit_bundle *b, size
         if (x->o->sweep_retrain) {
             char tmp_path[4200];
             const char *td = getenv("TMPDIR");
-            snprintf(tmp_path, sizeof tmp_path, "%.4000s/.allot-retrain-%ld-%zu-%zu.json",
-                     x->scratch_dir ? x->scratch_dir : (td && *td ? td : "/tmp"), (long)getpid(), k, s);
+            snprintf(tmp_path, sizeof tmp_path, "%.4000s/retrain-%zu-%zu%s%ld.json",
+                     x->scratch_dir ? x->scratch_dir : (td && *td ? td : "/tmp"), k, s, ALLOT_TMP_MARKER,
+                     (long)getpid());
             st = retrain_eval(x, b, tmp_path, &pr->sweep[s], err);
             if (st != ALLOT_OK) return st;
         }

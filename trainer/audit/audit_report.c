@@ -555,31 +555,38 @@ allot_status allot_audit_report_markdown(const allot_audit_result *r, char **tex
 
 /* ---- plots ------------------------------------------------------------------------------------ */
 
-static void plot_warn(int verbose, const char *base, const allot_error *perr) {
-    if (verbose) fprintf(stderr, "allot audit: plot %s: %s\n", base, perr->msg);
+/* Keep the first failure (with the figure's name) in *first. */
+static void plot_failed(allot_status st, const char *base, const allot_error *perr, allot_status *first,
+                        allot_error *err) {
+    if (st == ALLOT_OK || *first != ALLOT_OK) return;
+    const char *name = strrchr(base, '/');
+    *first = allot_error_set(err, st, "figure %.80s: %.300s", name ? name + 1 : base, perr->msg);
 }
 
 /* Compute per difficulty bucket, and the calibrated rule's confusion heat map, of one policy. */
 static void plot_policy(const allot_audit_result *r, const allot_audit_policy_result *p, const char *dir,
-                        int verbose) {
+                        allot_status *first, allot_error *err) {
     char base[4096];
     allot_error perr = {0};
     const allot_audit_buckets *bk = &p->buckets;
     snprintf(base, sizeof base, "%s/%s-compute_by_difficulty", dir, p->name);
     allot_plot_opts po = {"Mean compute per difficulty bucket (held-out)", "mean accuracy over tiers",
                           "mean cost", 0};
-    if (allot_plot_bars(base, &po, bk->bucket_name, ALLOT_AUDIT_N_BUCKETS, bk->series, bk->n_series,
-                        bk->mean_cost, &perr) != ALLOT_OK)
-        plot_warn(verbose, base, &perr);
+    allot_status st = allot_plot_bars(base, &po, bk->bucket_name, ALLOT_AUDIT_N_BUCKETS, bk->series,
+                                      bk->n_series, bk->mean_cost, &perr);
+    plot_failed(st, base, &perr, first, err);
     size_t T = r->n_tiers;
     double *cv = malloc(T * T * sizeof *cv);
-    if (!cv) return;
+    if (!cv) {
+        if (*first == ALLOT_OK) *first = allot_error_set(err, ALLOT_E_NOMEM, "out of memory (plots)");
+        return;
+    }
     for (size_t q = 0; q < T * T; q++) cv[q] = (double)p->rules[ALLOT_AUDIT_RULE_CALIBRATED].confusion[q];
     snprintf(base, sizeof base, "%s/%s-confusion", dir, p->name);
     allot_plot_opts ph = {"Confusion (rows: oracle tier, columns: policy tier)", "policy tier", "oracle tier",
                           0};
-    if (allot_plot_heatmap(base, &ph, r->tier_names, T, r->tier_names, T, cv, &perr) != ALLOT_OK)
-        plot_warn(verbose, base, &perr);
+    st = allot_plot_heatmap(base, &ph, r->tier_names, T, r->tier_names, T, cv, &perr);
+    plot_failed(st, base, &perr, first, err);
     free(cv);
 }
 
@@ -609,7 +616,8 @@ static void add_series(plot_lines *pl, const allot_audit_policy_result *p, const
 
 /* Every allocation of the first policy's held-out set, then each policy's learned curves (the argmax
  * rule does not depend on the budget: one point), then the retrained ones. */
-static void plot_accuracy_vs_budget(const allot_audit_result *r, const char *dir, int verbose) {
+static void plot_accuracy_vs_budget(const allot_audit_result *r, const char *dir, allot_status *first,
+                                    allot_error *err) {
     const allot_audit_point *p0 = &r->policies[0].sweep[0]; /* every point holds the same rows */
     size_t max_series = p0->n_rows * r->n_policies;         /* at most one series per row and policy */
     plot_lines pl = {r->n_sweep,
@@ -645,7 +653,9 @@ static void plot_accuracy_vs_budget(const allot_audit_result *r, const char *dir
         allot_plot_opts po = {"Held-out accuracy vs realised mean cost", "mean cost per query", "accuracy",
                               1};
         allot_error perr = {0};
-        if (allot_plot_lines(base, &po, pl.ser, pl.m, &perr) != ALLOT_OK) plot_warn(verbose, base, &perr);
+        plot_failed(allot_plot_lines(base, &po, pl.ser, pl.m, &perr), base, &perr, first, err);
+    } else if (*first == ALLOT_OK) {
+        *first = allot_error_set(err, ALLOT_E_NOMEM, "out of memory (plots)");
     }
     free(pl.xs);
     free(pl.ys);
@@ -653,26 +663,30 @@ static void plot_accuracy_vs_budget(const allot_audit_result *r, const char *dir
     free(pl.names);
 }
 
-void allot_audit_report_plots(const allot_audit_result *r, const char *dir, int verbose) {
-    for (size_t k = 0; k < r->n_policies; k++) plot_policy(r, &r->policies[k], dir, verbose);
-    if (r->n_policies && r->n_sweep) plot_accuracy_vs_budget(r, dir, verbose);
+allot_status allot_audit_report_plots(const allot_audit_result *r, const char *dir, allot_error *err) {
+    allot_status first = ALLOT_OK;
+    for (size_t k = 0; k < r->n_policies; k++) plot_policy(r, &r->policies[k], dir, &first, err);
+    if (r->n_policies && r->n_sweep) plot_accuracy_vs_budget(r, dir, &first, err);
+    return first;
 }
 
 /* ---- files ------------------------------------------------------------------------------------ */
 
 allot_status allot_audit_report_write(const char *dir, const char *json, const char *md, size_t md_len,
                                       allot_error *err) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/report.json", dir);
+    char md_path[4096], json_path[4096];
+    snprintf(md_path, sizeof md_path, "%s/report.md", dir);
+    snprintf(json_path, sizeof json_path, "%s/report.json", dir);
     size_t l = strlen(json);
     char *jn = malloc(l + 2);
     if (!jn) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (report)");
     memcpy(jn, json, l);
     jn[l] = '\n';
     jn[l + 1] = '\0';
-    allot_status st = allot_atomic_write(path, jn, l + 1, err);
+    const char *paths[2] = {md_path, json_path};
+    const void *data[2] = {md, jn};
+    size_t lens[2] = {md_len, l + 1};
+    allot_status st = allot_atomic_write_all(paths, data, lens, 2, err);
     free(jn);
-    if (st != ALLOT_OK) return st;
-    snprintf(path, sizeof path, "%s/report.md", dir);
-    return allot_atomic_write(path, md, md_len, err);
+    return st;
 }

@@ -21,12 +21,18 @@ allot_status allot_audit_report_markdown(const allot_audit_result *r, char **md,
 /**
  * The plots into dir: per policy, compute per difficulty bucket (DIR/NAME-compute_by_difficulty.*)
  * and the confusion matrix of the calibrated rule (DIR/NAME-confusion.*); for all policies,
- * accuracy against realised mean cost over the sweep (DIR/accuracy_vs_budget.*). A plot that cannot
- * be drawn (no gnuplot) is not an error of the audit: it is named on stderr when verbose.
+ * accuracy against realised mean cost over the sweep (DIR/accuracy_vs_budget.*). Every plot is
+ * attempted; the first failure is returned (err names the figure): a missing gnuplot is
+ * ALLOT_E_UNSUPPORTED, a full disk ALLOT_E_IO. The audit reports it (figures missing is never a
+ * silent success); --no-plots skips the figures.
  */
-void allot_audit_report_plots(const allot_audit_result *r, const char *dir, int verbose);
+allot_status allot_audit_report_plots(const allot_audit_result *r, const char *dir, allot_error *err);
 
-/** Write DIR/report.json (json and a newline) and DIR/report.md, each atomically. */
+/**
+ * Write DIR/report.md and DIR/report.json (json and a newline) as one: both temporary files are
+ * written completely before either is renamed into place (report.json last), so a failure leaves
+ * neither new file, and report.json never appears without report.md.
+ */
 allot_status allot_audit_report_write(const char *dir, const char *json, const char *md, size_t md_len,
                                       allot_error *err);
 

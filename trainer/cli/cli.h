@@ -89,8 +89,9 @@ typedef struct allot_cli_seq_audit {
     int bootstrap, orderings, all_queries, plots, progress, json;
 } allot_cli_seq_audit;
 int allot_cli_audit_sequential(const allot_cli_seq_audit *a, const char *runs);
-/* 1: the bundle at path is a sequential policy, 0: a static one, -1: it cannot be read (reported). */
-int allot_cli_bundle_is_sequential(const char *path);
+/* *seq = 1 when the bundle at path is a sequential policy, 0 for a static one. Returns 0, or the exit
+ * code after reporting why the bundle cannot be loaded. */
+int allot_cli_bundle_is_sequential(const char *path, int *seq);
 /* allot train --stages, after option parsing (cmd_train_seq.c). */
 struct allot_sq_train_options;
 int allot_cli_train_sequential(const struct allot_sq_train_options *o, const char *runs, const char *stages,

@@ -190,8 +190,9 @@ static int parse_and_run(audit_cli *a, int argc, char **argv) {
     if (optind != argc - 1) return allot_cli_usage_error(CMD, "expected exactly one CURVES (or runs) file");
     if (!a->n_pols) return allot_cli_usage_error(CMD, "at least one --policy is required");
     if (!a->out) return allot_cli_usage_error(CMD, "--out is required");
-    int seq = allot_cli_bundle_is_sequential(a->pols[0]);
-    if (seq < 0) return ALLOT_EXIT_IO; /* reported */
+    int seq = 0;
+    rc = allot_cli_bundle_is_sequential(a->pols[0], &seq);
+    if (rc) return rc;
     if (seq) {
         if (a->n_sweep || a->o.sweep_retrain)
             return allot_cli_usage_error(CMD, "--sweep and --sweep-retrain apply to static policies");

@@ -8,19 +8,26 @@
 #include "cli.h"
 #include "seq_eval.h"
 #include "seq_report.h"
+#include "util.h"
 
 static const char *const CMD = "audit";
 
-int allot_cli_bundle_is_sequential(const char *path) {
+int allot_cli_bundle_is_sequential(const char *path, int *seq) {
+    char *text = NULL;
+    size_t len = 0;
     allot_policy *p = NULL;
     allot_error err = {0};
-    if (allot_policy_load_file(path, &p, &err) != ALLOT_OK) {
-        allot_cli_fail(CMD, &err);
-        return -1;
+    allot_status st = allot_read_file(path, ALLOT_POLICY_MAX_FILE_BYTES, &text, &len, &err);
+    if (!st && (st = allot_policy_load_memory(text, len, &p, &err))) {
+        char msg[ALLOT_ERROR_MSG_SIZE];
+        snprintf(msg, sizeof msg, "%s", err.msg);
+        allot_error_set(&err, st, "%s: %s", path, msg);
     }
-    int seq = allot_policy_is_sequential(p);
+    free(text);
+    if (st) return allot_cli_fail(CMD, &err);
+    *seq = allot_policy_is_sequential(p);
     allot_policy_free(p);
-    return seq;
+    return ALLOT_EXIT_OK;
 }
 
 /* The summary: the verdict line, then each comparison at equal spend. */

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "cli_opts.h"
 #include "curves.h"
+#include "allot_limits.h"
 #include "seed.h"
 
 static const char *const CMD = "curves";
@@ -34,9 +35,9 @@ static const char curves_usage[] =
     "                      Without --tiers/--tiers-file the input must hold precomputed `tiers`.\n"
     "  -o, --out FILE      write the curves file (atomically; nothing is left behind on error)\n"
     "  --seed N            permutation seed for majority/vote (default 1)\n"
-    "  --permutations N    permutations for majority/vote, >= 2 (default 256)\n"
+    "  --permutations N    permutations for majority/vote, 2..100000 (default 256)\n"
     "  --exact-subsets N   majority/vote: average over every k-subset exactly when there are at\n"
-    "                      most N of them (default 256; 0 = always permutations)\n"
+    "                      most N of them (default 256, at most 100000; 0 = always permutations)\n"
     "  --cap-k             cap a k larger than a query's pool to the pool size (default: error)\n"
     "  --json              print one JSON document on stdout instead of the table\n"
     "  --quiet             no progress on stderr\n"
@@ -74,11 +75,13 @@ int allot_cmd_curves(int argc, char **argv) {
             if ((bad = allot_opt_seed(CMD, "--seed", optarg, &opt.seed))) return bad;
             break;
         case 'p':
-            if ((bad = allot_opt_count(CMD, "--permutations", optarg, 2, 100000000, &count))) return bad;
+            if ((bad = allot_opt_count(CMD, "--permutations", optarg, 2, ALLOT_MAX_PERMUTATIONS, &count)))
+                return bad;
             opt.permutations = (int)count;
             break;
         case 'x':
-            if ((bad = allot_opt_count(CMD, "--exact-subsets", optarg, 0, 100000000, &count))) return bad;
+            if ((bad = allot_opt_count(CMD, "--exact-subsets", optarg, 0, ALLOT_MAX_EXACT_SUBSETS, &count)))
+                return bad;
             opt.max_exact_subsets = (long)count;
             break;
         case 'c': opt.cap_k = 1; break;

@@ -12,6 +12,8 @@
 #include "allot/allot.h"
 #include "cli.h"
 #include "cli_opts.h"
+#include "input_stream.h"
+#include "json_line.h"
 
 static const char *const CMD = "predict";
 
@@ -26,7 +28,8 @@ static const char predict_usage[] =
     "Output: one line per query, in input order.\n"
     "  default  tab-separated: id, tier name, tier index, expected cost, probabilities of every\n"
     "           tier in tier order (comma-separated); value policies (classifier.target\n"
-    "           \"value\"): the predicted accuracy of every tier instead, expected cost NaN\n"
+    "           \"value\"): the predicted accuracy of every tier instead, expected cost NaN; a\n"
+    "           backslash, tab, newline or CR in an id or tier name is written \\\\, \\t, \\n, \\r\n"
     "  --json   one JSON object per line (JSON Lines): {\"id\", \"tier\", \"tier_index\", \"cost\",\n"
     "           \"expected_cost\", \"probability\", \"rule\", \"mu\", \"probabilities\": {tier: p}};\n"
     "           value policies: \"accuracy\" (the chosen tier's predicted accuracy) and\n"
@@ -61,13 +64,10 @@ typedef struct {
 } predict_ctx;
 
 static int predict_line(predict_ctx *c, const char *input, size_t lineno, const char *line, size_t len) {
-    cJSON *rec = cJSON_ParseWithLength(line, len);
     allot_error err;
     allot_error_clear(&err);
-    if (!rec) {
-        allot_error_set(&err, ALLOT_E_PARSE, "%s:%zu: not valid JSON", input, lineno);
-        return allot_cli_fail(CMD, &err);
-    }
+    cJSON *rec = allot_json_parse_strict(line, len, input, lineno, &err);
+    if (!rec) return allot_cli_fail(CMD, &err);
     int rc = ALLOT_EXIT_OK;
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(rec, "id");
     const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(rec, "prompt");
@@ -132,7 +132,10 @@ static int predict_line(predict_ctx *c, const char *input, size_t lineno, const 
                 fputs("}}\n", stdout);
             } else {
                 allot_cli_put_tsv_field(stdout, id->valuestring, strlen(id->valuestring));
-                printf("\t%s\t%zu\t%.6f\t", allot_policy_tier_name(c->p, d.tier), d.tier, d.expected_cost);
+                putchar('\t');
+                const char *tn = allot_policy_tier_name(c->p, d.tier);
+                allot_cli_put_tsv_field(stdout, tn, strlen(tn));
+                printf("\t%zu\t%.6f\t", d.tier, d.expected_cost);
                 for (size_t t = 0; t < c->n_tiers; t++) printf("%s%.6f", t ? "," : "", c->probs[t]);
                 putchar('\n');
             }
@@ -188,15 +191,21 @@ int allot_cmd_predict(int argc, char **argv) {
     /* a price without a rule: the calibrated rule (the value rule for value bundles) */
     if (mu_given && rule < 0)
         rule = allot_policy_rule(p) == ALLOT_RULE_VALUE ? ALLOT_RULE_VALUE : ALLOT_RULE_CALIBRATED;
-    FILE *in = stdin;
-    if (strcmp(input, "-")) {
-        in = fopen(input, "rb");
-        if (!in) {
-            allot_policy_free(p);
-            allot_error_set(&err, ALLOT_E_IO, "%s: cannot open", input);
-            return allot_cli_fail(CMD, &err);
-        }
+    if (rule == ALLOT_RULE_VALUE && allot_policy_target_kind(p) != ALLOT_TARGET_VALUE) {
+        allot_policy_free(p);
+        char msg[600];
+        snprintf(msg, sizeof msg,
+                 "--rule value: %.400s is a tier policy (it predicts tier probabilities); the value rule "
+                 "needs predicted accuracies (a bundle trained with --target value)",
+                 model);
+        return allot_cli_usage_error(CMD, msg);
     }
+    allot_input *src = NULL;
+    if (allot_input_open(input, &src, &err) != ALLOT_OK) { /* plain or gzip; a leading BOM is dropped */
+        allot_policy_free(p);
+        return allot_cli_fail(CMD, &err);
+    }
+    FILE *in = allot_input_fp(src);
     predict_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.p = p;
@@ -215,9 +224,9 @@ int allot_cmd_predict(int argc, char **argv) {
     }
     char *line = NULL;
     size_t cap = 0, lineno = 0;
-    ssize_t got;
+    ssize_t got = 0;
     const char *name = strcmp(input, "-") ? input : "<stdin>";
-    while (rc == ALLOT_EXIT_OK && (got = getline(&line, &cap, in)) != -1) {
+    while (rc == ALLOT_EXIT_OK && (got = allot_getline_max(&line, &cap, in, ALLOT_MAX_LINE_BYTES)) > 0) {
         lineno++;
         size_t len = (size_t)got;
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
@@ -226,8 +235,14 @@ int allot_cmd_predict(int argc, char **argv) {
         if (i == len) continue; /* blank line */
         rc = predict_line(&ctx, name, lineno, line, len);
     }
-    if (rc == ALLOT_EXIT_OK && ferror(in)) {
-        allot_error_set(&err, ALLOT_E_IO, "%s: read error", name);
+    if (rc == ALLOT_EXIT_OK && got == -2) {
+        allot_error_set(&err, ALLOT_E_INVALID, "%s:%zu: line longer than %zu bytes (the limit)", name,
+                        lineno + 1, ALLOT_MAX_LINE_BYTES);
+        rc = allot_cli_fail(CMD, &err);
+    }
+    if (rc == ALLOT_EXIT_OK && got == -1) {
+        const char *why = allot_input_problem(src);
+        allot_error_set(&err, ALLOT_E_IO, "%s:%zu: %s", name, lineno + 1, why ? why : "read error");
         rc = allot_cli_fail(CMD, &err);
     }
     if (rc == ALLOT_EXIT_OK && fflush(stdout) != 0) {
@@ -235,7 +250,7 @@ int allot_cmd_predict(int argc, char **argv) {
         rc = allot_cli_fail(CMD, &err);
     }
     free(line);
-    if (in != stdin) fclose(in);
+    allot_input_close(src);
     allot_workspace_free(ctx.ws);
     free(ctx.extras);
     free(ctx.probs);

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "cli_opts.h"
+#include "outdir.h"
 #include "replay.h"
 
 static const char *const CMD = "replay";
@@ -222,13 +223,13 @@ static allot_status replay_all(replay_cli *r, const char *runs, const int *mflag
 static int write_outputs(const replay_cli *r, allot_replay_report *rep) {
     allot_error err = {0};
     if (r->out_dir) {
-        if (mkdir(r->out_dir, 0777) != 0 && errno != EEXIST) {
-            allot_error_set(&err, ALLOT_E_IO, "%s: cannot create directory: %s", r->out_dir, strerror(errno));
-            return allot_cli_fail(CMD, &err);
-        }
+        allot_outdir dir;
+        allot_status st = allot_outdir_create(&dir, r->out_dir, &err);
+        if (st != ALLOT_OK) return allot_cli_fail(CMD, &err);
         char note[ALLOT_ERROR_MSG_SIZE];
-        allot_status st = allot_replay_report_write(rep, r->out_dir, isnan(r->budget) ? 8.0 : r->budget, note,
-                                                    sizeof note, &err);
+        st = allot_replay_report_write(rep, r->out_dir, isnan(r->budget) ? 8.0 : r->budget, note, sizeof note,
+                                       &err);
+        allot_outdir_finish(&dir, st == ALLOT_OK); /* a failure leaves no empty directory behind */
         if (st != ALLOT_OK) return allot_cli_fail(CMD, &err);
         if (note[0])
             fprintf(stderr, "allot replay: figures not rendered: %s\n", note);

@@ -37,6 +37,10 @@ static const char solve_usage[] =
     "                          exact's allocation (bisect's with --method bisect, which at a tie can\n"
     "                          fall further short: the price allocation leaves tied segments unbought)\n"
     "  --intopt-max-vars N     limit on N*T for GLPK's branch and bound (default 10000)\n"
+    "  --check-time-limit S    wall-clock seconds for the whole GLPK check (default 60, at most\n"
+    "                          86400): the LP simplex gets S, branch and bound what is left. When\n"
+    "                          the LP hits the limit the check says it gave up and exits 4; when\n"
+    "                          branch and bound does, the integral rule uses the LP value instead\n"
     "  --frontier              also print the whole oracle accuracy-versus-budget frontier\n"
     "  --out-allocation FILE   write the allocation as CSV 'id,tier' (header line, then one query\n"
     "                          per line, tier by name), atomically\n"
@@ -161,15 +165,20 @@ static void run_print(const allot_curves *c, const solve_run *r, double budget, 
 }
 
 int allot_cmd_solve(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"budget", required_argument, NULL, 'b'}, {"method", required_argument, NULL, 'm'},
-        {"check", required_argument, NULL, 'c'},  {"intopt-max-vars", required_argument, NULL, 'I'},
-        {"frontier", no_argument, NULL, 'f'},     {"out-allocation", required_argument, NULL, 'o'},
-        {"json", no_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"budget", required_argument, NULL, 'b'},
+                                         {"method", required_argument, NULL, 'm'},
+                                         {"check", required_argument, NULL, 'c'},
+                                         {"intopt-max-vars", required_argument, NULL, 'I'},
+                                         {"check-time-limit", required_argument, NULL, 'L'},
+                                         {"frontier", no_argument, NULL, 'f'},
+                                         {"out-allocation", required_argument, NULL, 'o'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {NULL, 0, NULL, 0}};
     static const char *const methods[] = {"exact", "bisect", "both", NULL};
     static const char *const checks[] = {"glpk", NULL};
-    double budget = NAN;
+    double budget = NAN, time_limit = ALLOT_GLPK_TIME_LIMIT_S;
     uint64_t intopt_max = ALLOT_GLPK_INTOPT_MAX_VARS;
     int json = 0, frontier = 0, check = 0, use_exact = 1, use_bisect = 0, method = 0, bad;
     const char *out_alloc = NULL;
@@ -192,6 +201,12 @@ int allot_cmd_solve(int argc, char **argv) {
             break;
         case 'I':
             if ((bad = allot_opt_count(CMD, "--intopt-max-vars", optarg, 0, SIZE_MAX, &intopt_max)))
+                return bad;
+            break;
+        case 'L':
+            if ((bad =
+                     allot_opt_number(CMD, "--check-time-limit", optarg,
+                                      (allot_opt_range){0, ALLOT_GLPK_MAX_TIME_LIMIT_S, 1, 0}, &time_limit)))
                 return bad;
             break;
         case 'f': frontier = 1; break;
@@ -271,8 +286,8 @@ int allot_cmd_solve(int argc, char **argv) {
         goto done;
     }
     if (check) {
-        check_st = allot_glpk_check(c->acc, c->cost, n, T, budget, &main_run->res, (size_t)intopt_max, &rep,
-                                    &check_err);
+        check_st = allot_glpk_check(c->acc, c->cost, n, T, budget, &main_run->res, (size_t)intopt_max,
+                                    time_limit, &rep, &check_err);
         glp_free_env();
         if (check_st == ALLOT_E_CHECK) {
             rc = ALLOT_EXIT_CHECK;
@@ -322,6 +337,8 @@ int allot_cmd_solve(int argc, char **argv) {
         }
         if (check) {
             cJSON *g = cJSON_AddObjectToObject(doc, "glpk");
+            cJSON_AddBoolToObject(g, "gave_up", rep.gave_up);
+            cJSON_AddNumberToObject(g, "time_limit_seconds", rep.time_limit_s);
             cJSON_AddBoolToObject(g, "lp_feasible", rep.lp_feasible);
             cJSON_AddNumberToObject(g, "lp_value", rep.lp_value);
             cJSON_AddNumberToObject(g, "lp_diff", rep.lp_diff);
@@ -335,8 +352,10 @@ int allot_cmd_solve(int argc, char **argv) {
             } else {
                 cJSON_AddNullToObject(g, "int_value");
                 char why[160];
-                if (rep.int_timed_out)
-                    snprintf(why, sizeof why, "time limit %d ms", ALLOT_GLPK_INTOPT_TIME_LIMIT_MS);
+                if (rep.gave_up)
+                    snprintf(why, sizeof why, "the LP gave up at the time limit (%g s)", rep.time_limit_s);
+                else if (rep.int_timed_out)
+                    snprintf(why, sizeof why, "gave up at the time limit (%g s)", rep.time_limit_s);
                 else if (!rep.lp_feasible)
                     snprintf(why, sizeof why, "LP infeasible");
                 else
@@ -400,8 +419,11 @@ int allot_cmd_solve(int argc, char **argv) {
                    methods_agree ? "agree" : "DISAGREE", runs[0].res.lp_value - runs[1].res.lp_value,
                    runs[0].res.lambda - runs[1].res.lambda, n_differ, n_differ ? ": a tie at lambda*" : "");
         if (check) {
-            printf("\nGLPK check (%s)\n", rep.ok ? "agrees" : "DISAGREES");
-            if (rep.lp_feasible)
+            printf("\nGLPK check (%s)\n", rep.ok ? "agrees" : rep.gave_up ? "GAVE UP" : "DISAGREES");
+            if (rep.gave_up)
+                printf("  LP (simplex)      gave up after %.3f s (--check-time-limit %g): nothing checked\n",
+                       rep.lp_seconds, rep.time_limit_s);
+            else if (rep.lp_feasible)
                 printf("  LP (simplex)      %.10f  oracle %.10f  diff %.3g (relative %.3g, limit 1e-9)  %s  "
                        "[%.3f s]\n",
                        rep.lp_value, main_run->res.lp_value, rep.lp_diff, rep.lp_rel_diff,
@@ -413,13 +435,18 @@ int allot_cmd_solve(int argc, char **argv) {
                        "s]\n",
                        rep.int_value, main_run->res.mean_acc, rep.int_gap, rep.increment,
                        rep.int_ok ? "ok" : "FAIL", rep.int_seconds);
+            else if (rep.lp_feasible && rep.int_timed_out)
+                printf(
+                    "  integer (B&B)     gave up at the time limit (%g s, N*T = %zu); oracle integral %.10f "
+                    "vs GLPK LP: gap %.3g (allowed %.3g)  %s\n",
+                    rep.time_limit_s, rep.n_vars, main_run->res.mean_acc, rep.int_gap, rep.increment,
+                    rep.int_ok ? "ok" : "FAIL");
             else if (rep.lp_feasible)
-                printf("  integer (B&B)     skipped (%s%zu%s); oracle integral %.10f vs GLPK LP: gap %.3g "
-                       "(allowed "
-                       "%.3g)  %s\n",
-                       rep.int_timed_out ? "time limit; N*T = " : "N*T = ", rep.n_vars,
-                       rep.int_timed_out ? "" : " > --intopt-max-vars", main_run->res.mean_acc, rep.int_gap,
-                       rep.increment, rep.int_ok ? "ok" : "FAIL");
+                printf(
+                    "  integer (B&B)     skipped (N*T = %zu > --intopt-max-vars); oracle integral %.10f vs "
+                    "GLPK LP: gap %.3g (allowed %.3g)  %s\n",
+                    rep.n_vars, main_run->res.mean_acc, rep.int_gap, rep.increment,
+                    rep.int_ok ? "ok" : "FAIL");
             if (!rep.ok) printf("  %s\n", rep.message);
         }
         if (frontier) {

@@ -13,6 +13,7 @@
 #include "cli_opts.h"
 #include "curves.h"
 #include "learn.h"
+#include "allot_limits.h"
 #include "linear_learner.h"
 #include "seq_train.h"
 
@@ -36,7 +37,7 @@ static const char train_usage[] =
     "                         value target: the value rule at the calibrated lambda) or argmax\n"
     "                         (value target: the value rule at lambda 0)\n"
     "  --test-fraction F      held out for `allot audit`, never trained on (default 0.2)\n"
-    "  --folds K              k-fold cross-validation on the rest (default 5)\n"
+    "  --folds K              k-fold cross-validation on the rest (default 5, at most 1000)\n"
     "  --seed S               split and learner seed, 0 .. 2^64-1 (default 1)\n"
     "  --features a,b         record features to use (default: all of the curves file's; '' = none)\n"
     "  --meta-features a,b    meta fields to use as features (e.g. level); default none\n"
@@ -51,8 +52,9 @@ static const char train_usage[] =
     "  -h, --help             this text\n"
     "  -V, --version          print the version\n"
     "XGBoost:\n"
-    "  --rounds N (200)  --max-depth N (4)  --eta X (0.1)  --subsample X (0.8)\n"
-    "  --min-child-weight X (1)  --lambda X (1)  --early-stopping N (20; 0 = off)  --nthread N (1)\n"
+    "  --rounds N (200, at most 100000)  --max-depth N (4, at most 32)  --eta X (0.1)  --subsample X (0.8)\n"
+    "  --min-child-weight X (1)  --lambda X (1)  --early-stopping N (20; 0 = off)\n"
+    "  --nthread N (1, at most 256)\n"
     "  --gap-weights     weight each training query by its oracle gap v(o) - min_t v(t), v = acc -\n"
     "                    lambda*cost (the loss the audit's data-dependent regret bound charges)\n"
     "LIBLINEAR:\n"
@@ -133,15 +135,15 @@ static int set_learner_option(train_cli *t, int ch, const char *arg) {
     allot_linear_params *l = &t->o.linear;
     int k = 0, rc = 0;
     switch (ch) {
-    case O_ROUNDS: return allot_opt_int(CMD, "--rounds", arg, 1, INT_MAX, &x->rounds);
+    case O_ROUNDS: return allot_opt_int(CMD, "--rounds", arg, 1, ALLOT_MAX_ROUNDS, &x->rounds);
     case O_DEPTH: return allot_opt_int(CMD, "--max-depth", arg, 1, 32, &x->max_depth);
     case O_ETA: return allot_opt_number(CMD, "--eta", arg, ALLOT_OPT_FRACTION, &x->eta);
     case O_SUBSAMPLE: return allot_opt_number(CMD, "--subsample", arg, ALLOT_OPT_FRACTION, &x->subsample);
     case O_MCW:
         return allot_opt_number(CMD, "--min-child-weight", arg, ALLOT_OPT_NONNEG, &x->min_child_weight);
     case O_LAMBDA: return allot_opt_number(CMD, "--lambda", arg, ALLOT_OPT_NONNEG, &x->reg_lambda);
-    case O_ES: return allot_opt_int(CMD, "--early-stopping", arg, 0, INT_MAX, &x->early_stopping);
-    case O_NTHREAD: return allot_opt_int(CMD, "--nthread", arg, 1, INT_MAX, &x->nthread);
+    case O_ES: return allot_opt_int(CMD, "--early-stopping", arg, 0, ALLOT_MAX_ROUNDS, &x->early_stopping);
+    case O_NTHREAD: return allot_opt_int(CMD, "--nthread", arg, 1, ALLOT_MAX_THREADS, &x->nthread);
     case O_GAPW: x->gap_weights = 1; return 0;
     case O_SOLVER:
         l->solver = allot_linear_solver_parse(arg);
@@ -200,7 +202,7 @@ static int set_option(train_cli *t, int ch, const char *arg) {
     case O_TEST:
         return allot_opt_number(CMD, "--test-fraction", arg, (allot_opt_range){0, 1, 0, 1},
                                 &o->test_fraction);
-    case O_FOLDS: return allot_opt_int(CMD, "--folds", arg, 2, INT_MAX, &o->folds);
+    case O_FOLDS: return allot_opt_int(CMD, "--folds", arg, 2, ALLOT_MAX_FOLDS, &o->folds);
     case O_SEED: return allot_opt_seed(CMD, "--seed", arg, &o->seed);
     case O_FEATURES: o->features = arg; return 0;
     case O_META: o->meta_features = arg; return 0;

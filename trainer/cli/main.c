@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "allot/allot.h"
+#include "cleanup.h"
 #include "cli.h"
 
 typedef struct {
@@ -30,6 +31,7 @@ static void usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+    allot_cleanup_install(); /* temporary outputs go away on SIGINT/SIGTERM; SIGXFSZ becomes EFBIG */
     if (argc < 2) {
         usage(stderr);
         return ALLOT_EXIT_USAGE;

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <zlib.h>
 
@@ -30,6 +31,9 @@ struct allot_input {
     unsigned char *buf; /* raw input buffer */
     size_t pending;     /* plain mode: bytes of buf not yet returned */
     size_t pending_off;
+    int bom_done;            /* the first bytes were checked for a UTF-8 byte-order mark */
+    unsigned char head[3];   /* the first bytes of the data, served before anything else */
+    size_t head_n, head_off; /* bytes in head, bytes of it already served */
     char problem[160];
 };
 
@@ -121,6 +125,23 @@ static ssize_t read_gzip(allot_input *in, char *out, size_t size) {
     }
 }
 
+static ssize_t read_data(allot_input *in, char *out, size_t size) {
+    return in->mode == MODE_GZIP ? read_gzip(in, out, size) : read_plain(in, out, size);
+}
+
+/* The first three bytes of the (decompressed) data: a UTF-8 byte-order mark is dropped. */
+static ssize_t check_bom(allot_input *in) {
+    while (in->head_n < 3) {
+        ssize_t got = read_data(in, (char *)in->head + in->head_n, 3 - in->head_n);
+        if (got < 0) return -1;
+        if (got == 0) break;
+        in->head_n += (size_t)got;
+    }
+    if (in->head_n == 3 && in->head[0] == 0xef && in->head[1] == 0xbb && in->head[2] == 0xbf) in->head_n = 0;
+    in->bom_done = 1;
+    return 0;
+}
+
 static ssize_t input_read(void *cookie, char *out, size_t size) {
     allot_input *in = cookie;
     if (in->problem[0]) {
@@ -129,7 +150,14 @@ static ssize_t input_read(void *cookie, char *out, size_t size) {
     }
     if (size == 0) return 0;
     if (in->mode == MODE_UNDECIDED && decide(in) < 0) return -1;
-    return in->mode == MODE_GZIP ? read_gzip(in, out, size) : read_plain(in, out, size);
+    if (!in->bom_done && check_bom(in) < 0) return -1;
+    if (in->head_off < in->head_n) {
+        size_t k = in->head_n - in->head_off < size ? in->head_n - in->head_off : size;
+        memcpy(out, in->head + in->head_off, k);
+        in->head_off += k;
+        return (ssize_t)k;
+    }
+    return read_data(in, out, size);
 }
 
 static int input_close(void *cookie) {
@@ -165,6 +193,11 @@ allot_status allot_input_open(const char *path, allot_input **out, allot_error *
     int is_stdin = strcmp(path, "-") == 0;
     FILE *src = is_stdin ? stdin : fopen(path, "rb");
     if (!src) return allot_error_set(err, ALLOT_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(src), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        if (!is_stdin) fclose(src);
+        return allot_error_set(err, ALLOT_E_IO, "%s: is a directory", path);
+    }
     allot_status st = make_input(src, !is_stdin, path, out, err);
     if (st && !is_stdin) fclose(src);
     return st;

@@ -6,6 +6,9 @@
  * pipe or stdin can be compressed or not without an option. Concatenated gzip members (as written
  * by `cat a.gz b.gz`) are read as one stream; a corrupt or truncated gzip stream is a read error
  * whose text allot_input_problem() gives ("gzip: unexpected end of data (truncated file?)").
+ * A UTF-8 byte-order mark (EF BB BF) at the start of the data (after decompression) is dropped,
+ * so every reader accepts files saved with one, as docs/labelled-runs.md says; a directory is
+ * refused when it is opened.
  *
  * Only the trainer links zlib; the serving runtime never reads these files.
  */

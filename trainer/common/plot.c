@@ -19,7 +19,10 @@
 #include "plot.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +32,11 @@
 #include <unistd.h>
 
 #include "atomic_file.h"
+#include "cleanup.h"
+#include "progress.h"
+
+/* Longest a gnuplot run may take before it is killed and the figure reported as failed. */
+#define ALLOT_PLOT_TIME_LIMIT_S 120
 
 /* ---- paths ---------------------------------------------------------------------------------- */
 
@@ -184,17 +192,78 @@ static const char *const series_colours[12] = {"#1f77b4", "#ff7f0e", "#2ca02c", 
 
 /* ---- running gnuplot ------------------------------------------------------------------------ */
 
-static int file_nonempty(const char *path) {
+/* A PNG ends with its IEND chunk; an SVG with "</svg>" (and white space). Anything else was cut
+ * short: gnuplot exits 0 even when a write fails (a full disk, `ulimit -f`). */
+static int image_complete(const char *path, int svg) {
+    static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    static const unsigned char png_end[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
     struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 20) return 0;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return 0;
+    unsigned char head[8], tail[64];
+    size_t tail_n = st.st_size < (off_t)sizeof tail ? (size_t)st.st_size : sizeof tail;
+    int ok = fread(head, 1, sizeof head, fp) == sizeof head && fseek(fp, -(long)tail_n, SEEK_END) == 0 &&
+             fread(tail, 1, tail_n, fp) == tail_n;
+    fclose(fp);
+    if (!ok) return 0;
+    if (!svg) return !memcmp(head, png_sig, 8) && !memcmp(tail + tail_n - 12, png_end, 12);
+    while (tail_n && (tail[tail_n - 1] == '\n' || tail[tail_n - 1] == '\r' || tail[tail_n - 1] == ' '))
+        tail_n--;
+    return tail_n >= 6 && !memcmp(tail + tail_n - 6, "</svg>", 6);
+}
+
+/* Rename a rendered image over its final path, keeping an existing file's permission bits. */
+static int rename_image(const char *tmp, const char *final) {
+    struct stat old;
+    if (stat(final, &old) == 0 && S_ISREG(old.st_mode)) (void)chmod(tmp, old.st_mode & 07777);
+    return rename(tmp, final);
+}
+
+/* The signals cleanup.h handles, blocked while a child is started and registered. */
+static void block_cleanup_signals(sigset_t *old) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGPIPE);
+    sigprocmask(SIG_BLOCK, &set, old);
+}
+
+/* gnuplot's stderr (newlines flattened) into msg, until it closes the pipe or the deadline. */
+static int read_child_messages(int fd, double deadline, char *msg, size_t size) {
+    size_t used = 0;
+    for (;;) {
+        double left = deadline - allot_now_seconds();
+        if (left <= 0) break;
+        struct pollfd pfd = {fd, POLLIN, 0};
+        int r = poll(&pfd, 1, (int)(left * 1000) + 1);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        char buf[512];
+        ssize_t got = read(fd, buf, sizeof buf);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) {
+            msg[used] = '\0';
+            return 0; /* the child closed its end: it is exiting */
+        }
+        for (ssize_t i = 0; i < got && used + 1 < size; i++)
+            msg[used++] = (buf[i] == '\n' || buf[i] == '\r') ? ' ' : buf[i];
+    }
+    msg[used] = '\0';
+    return -1; /* timed out */
 }
 
 /* Run "gnuplot -e outbase='<tmpbase>' <base>.gp" in p->dir, then rename the images into place. */
 static allot_status render(const plot_paths *p, allot_error *err) {
-    char tmpbase[96];
-    snprintf(tmpbase, sizeof tmpbase, ".allot-plot-tmp.%ld", (long)getpid());
-    char assign[160];
-    snprintf(assign, sizeof assign, "outbase='%s'", tmpbase); /* tmpbase has no quote */
+    char tmpbase[160];
+    snprintf(tmpbase, sizeof tmpbase, "%s%s%ld", p->base, ALLOT_TMP_MARKER, (long)getpid());
+    /* a quote in the base name would end the gnuplot string: use a fixed name then */
+    if (strchr(tmpbase, '\'') || strlen(p->base) > 100)
+        snprintf(tmpbase, sizeof tmpbase, "plot%s%ld", ALLOT_TMP_MARKER, (long)getpid());
+    char assign[200];
+    snprintf(assign, sizeof assign, "outbase='%s'", tmpbase);
     char *gp_name = str_cat3(p->base, ".gp", "");
     char *tmp_png = str_cat3(p->dir, "/", tmpbase);
     char *tmp_png_full = tmp_png ? str_cat3(tmp_png, ".png", "") : NULL;
@@ -202,8 +271,16 @@ static allot_status render(const plot_paths *p, allot_error *err) {
     free(tmp_png);
     allot_status st = ALLOT_OK;
     int pipefd[2] = {-1, -1};
+    int slot_png = -1, slot_svg = -1, slot_child = -1;
+    pid_t pid = -1;
     if (!gp_name || !tmp_png_full || !tmp_svg_full) {
         st = allot_error_set(err, ALLOT_E_NOMEM, "plot: out of memory");
+        goto done;
+    }
+    slot_png = allot_cleanup_add_file(tmp_png_full);
+    slot_svg = allot_cleanup_add_file(tmp_svg_full);
+    if (slot_png < 0 || slot_svg < 0) {
+        st = allot_error_set(err, ALLOT_E_INTERNAL, "plot: too many temporary files at once");
         goto done;
     }
     if (pipe(pipefd) != 0) {
@@ -211,36 +288,38 @@ static allot_status render(const plot_paths *p, allot_error *err) {
         goto done;
     }
     fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        st = allot_error_set(err, ALLOT_E_INTERNAL, "plot: fork: %s", strerror(errno));
-        goto done;
-    }
+    sigset_t old_mask;
+    block_cleanup_signals(&old_mask);
+    pid = fork();
     if (pid == 0) {
-        /* child: stderr into the pipe (for the error message), stdout discarded */
+        /* child: stdin from /dev/null, stderr into the pipe (for the error message), stdout discarded */
+        sigprocmask(SIG_SETMASK, &old_mask, NULL);
         close(pipefd[0]);
         dup2(pipefd[1], 2);
         close(pipefd[1]);
-        FILE *devnull = freopen("/dev/null", "w", stdout);
-        (void)devnull;
+        int nul = open("/dev/null", O_RDWR);
+        if (nul >= 0) {
+            dup2(nul, 0);
+            dup2(nul, 1);
+            close(nul);
+        }
         if (chdir(p->dir) != 0) _exit(126);
         char *argv[] = {"gnuplot", "-e", assign, gp_name, NULL};
         execvp("gnuplot", argv);
         _exit(127);
     }
+    if (pid > 0) slot_child = allot_cleanup_add_child(pid);
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
+    if (pid < 0) {
+        st = allot_error_set(err, ALLOT_E_INTERNAL, "plot: fork: %s", strerror(errno));
+        goto done;
+    }
     close(pipefd[1]);
     pipefd[1] = -1;
     char msg[300];
-    size_t used = 0;
-    for (;;) {
-        char buf[512];
-        ssize_t r = read(pipefd[0], buf, sizeof buf);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        for (ssize_t i = 0; i < r && used + 1 < sizeof msg; i++)
-            msg[used++] = (buf[i] == '\n' || buf[i] == '\r') ? ' ' : buf[i];
-    }
-    msg[used] = '\0';
+    int timed_out =
+        read_child_messages(pipefd[0], allot_now_seconds() + ALLOT_PLOT_TIME_LIMIT_S, msg, sizeof msg) != 0;
+    if (timed_out) kill(pid, SIGKILL);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) {
@@ -248,28 +327,43 @@ static allot_status render(const plot_paths *p, allot_error *err) {
             goto done;
         }
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+    allot_cleanup_remove(slot_child);
+    slot_child = -1;
+    if (timed_out) {
+        st = allot_error_set(err, ALLOT_E_INTERNAL, "plot: gnuplot gave up on %s: no result within %d s",
+                             p->gp, ALLOT_PLOT_TIME_LIMIT_S);
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
         st = allot_error_set(err, ALLOT_E_UNSUPPORTED,
                              "plot: gnuplot not found on PATH; wrote %s and %s (render them with gnuplot)",
                              p->dat, p->gp);
     } else if (WIFEXITED(status) && WEXITSTATUS(status) == 126) {
         st = allot_error_set(err, ALLOT_E_IO, "plot: cannot enter directory %s", p->dir);
     } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        st = allot_error_set(err, ALLOT_E_INTERNAL, "plot: gnuplot failed on %s (%s %d): %s", p->gp,
-                             WIFEXITED(status) ? "exit status" : "signal",
-                             WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), msg);
-    } else if (!file_nonempty(tmp_png_full) || !file_nonempty(tmp_svg_full)) {
-        st = allot_error_set(err, ALLOT_E_INTERNAL, "plot: gnuplot exited 0 but did not write %s / %s: %s",
-                             p->png, p->svg, msg);
-    } else if (rename(tmp_png_full, p->png) != 0 || rename(tmp_svg_full, p->svg) != 0) {
+        /* gnuplot that could not write its output is an I/O error like any other write */
+        int io = strstr(msg, "annot open") || strstr(msg, "No space") || strstr(msg, "too large") ||
+                 strstr(msg, "ermission") || (!WIFEXITED(status) && WTERMSIG(status) == SIGXFSZ);
+        st =
+            allot_error_set(err, io ? ALLOT_E_IO : ALLOT_E_INTERNAL, "plot: gnuplot failed on %s (%s %d): %s",
+                            p->gp, WIFEXITED(status) ? "exit status" : "signal",
+                            WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), msg);
+    } else if (!image_complete(tmp_png_full, 0) || !image_complete(tmp_svg_full, 1)) {
+        const char *which = !image_complete(tmp_png_full, 0) ? "PNG" : "SVG";
+        st = allot_error_set(err, ALLOT_E_IO,
+                             "plot: the %s image is incomplete or missing (gnuplot exited 0; disk full or "
+                             "file size limit?)%s%.200s",
+                             which, msg[0] ? ": " : "", msg);
+    } else if (rename_image(tmp_png_full, p->png) != 0 || rename_image(tmp_svg_full, p->svg) != 0) {
         st = allot_error_set(err, ALLOT_E_IO, "plot: cannot rename images into place (%s): %s", p->png,
                              strerror(errno));
     }
 done:
+    if (slot_child >= 0) allot_cleanup_remove(slot_child);
     if (pipefd[0] >= 0) close(pipefd[0]);
     if (pipefd[1] >= 0) close(pipefd[1]);
     if (tmp_png_full) unlink(tmp_png_full); /* no-ops after a successful rename */
     if (tmp_svg_full) unlink(tmp_svg_full);
+    allot_cleanup_remove(slot_png);
+    allot_cleanup_remove(slot_svg);
     free(gp_name);
     free(tmp_png_full);
     free(tmp_svg_full);

@@ -17,9 +17,11 @@
 
 #include "curves_internal.h"
 #include "estimators.h"
+#include "allot_limits.h"
 #include "progress.h"
 #include "rng.h"
 #include "runs_reader.h"
+#include "strmap.h"
 #include "util.h"
 
 void allot_curves_options_default(allot_curves_options *o) {
@@ -77,6 +79,7 @@ typedef struct builder {
     size_t n_fv, fv_cap;
     size_t *foff; /* one entry per row plus one */
     size_t foff_cap;
+    allot_strmap feature_index; /* feature name (c->feature_names) -> column */
 } builder;
 
 /* Per-query working memory (reused). */
@@ -480,24 +483,24 @@ static int builder_grow(builder *b, size_t n_tiers) {
     return 0;
 }
 
-static allot_status add_features(builder *b, const allot_query *q, allot_error *err) {
+static allot_status add_features(builder *b, const allot_query *q, const char *path, allot_error *err) {
     allot_curves *c = b->c;
     for (size_t i = 0; i < q->n_features; i++) {
         const char *name = q->features[i].name;
-        size_t f = i < c->n_features && strcmp(c->feature_names[i], name) == 0 ? i : c->n_features;
-        if (f == c->n_features)
-            for (size_t j = 0; j < c->n_features; j++)
-                if (strcmp(c->feature_names[j], name) == 0) {
-                    f = j;
-                    break;
-                }
-        if (f == c->n_features) {
+        size_t f = c->n_features;
+        if (!allot_strmap_get(&b->feature_index, name, &f)) {
+            if (c->n_features >= ALLOT_MAX_FEATURES)
+                return qerr(err, ALLOT_E_INVALID, path, q->line,
+                            "features.%s: more than %u distinct feature names in the file (the limit)", name,
+                            ALLOT_MAX_FEATURES);
             if (allot_reserve((void **)&c->feature_names, &b->feat_cap, c->n_features + 1,
                               sizeof *c->feature_names))
                 return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
             if (!(c->feature_names[c->n_features] = allot_strdup(name)))
                 return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
-            c->n_features++;
+            f = c->n_features++;
+            if (allot_strmap_put(&b->feature_index, c->feature_names[f], f, NULL) < 0)
+                return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
         }
         size_t cap = b->fv_cap;
         if (allot_reserve((void **)&b->fidx, &cap, b->n_fv + 1, sizeof *b->fidx) ||
@@ -517,9 +520,15 @@ allot_status allot_curves_compute(const char *runs_path, const allot_tier_set *t
         allot_curves_options_default(&defaults);
         opt = &defaults;
     }
-    if (opt->permutations < 2)
-        return allot_error_set(err, ALLOT_E_ARGUMENT, "curves: permutations must be at least 2 (got %d)",
-                               opt->permutations);
+    if (opt->permutations < 2 || (unsigned)opt->permutations > ALLOT_MAX_PERMUTATIONS)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "curves: permutations must be in 2..%u (got %d)",
+                               ALLOT_MAX_PERMUTATIONS, opt->permutations);
+    if (opt->max_exact_subsets < 0 || opt->max_exact_subsets > (long)ALLOT_MAX_EXACT_SUBSETS)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "curves: exact subsets must be in 0..%u (got %ld)",
+                               ALLOT_MAX_EXACT_SUBSETS, opt->max_exact_subsets);
+    if (tiers && tiers->n > ALLOT_MAX_TIERS)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "curves: %zu tiers, at most %u allowed", tiers->n,
+                               ALLOT_MAX_TIERS);
     allot_runs_reader *r = NULL;
     allot_status st = allot_runs_reader_open(runs_path, &r, err);
     if (st) return st;
@@ -595,6 +604,12 @@ allot_status allot_curves_compute(const char *runs_path, const allot_tier_set *t
                 }
             }
         }
+        if (c->n_queries >= ALLOT_MAX_QUERIES || c->n_queries + 1 > ALLOT_MAX_CURVE_VALUES / c->n_tiers) {
+            st = qerr(err, ALLOT_E_INVALID, runs_path, q.line,
+                      "id: too many queries (%zu queries x %zu tiers exceed the limits of docs/limits.md)",
+                      c->n_queries + 1, c->n_tiers);
+            goto done;
+        }
         if (builder_grow(&b, c->n_tiers)) {
             st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
             goto done;
@@ -624,7 +639,7 @@ allot_status allot_curves_compute(const char *runs_path, const allot_tier_set *t
             if ((st = compute_samples_line(&q, r, tiers, opt, &w, acc, cost, se, err))) goto done;
         }
         b.foff[row] = b.n_fv;
-        if ((st = add_features(&b, &q, err))) goto done;
+        if ((st = add_features(&b, &q, runs_path, err))) goto done;
         c->ids[row] = allot_strdup(q.id);
         c->prompts[row] = q.prompt ? allot_strdup(q.prompt) : NULL;
         c->meta_json[row] = q.meta_json ? allot_strdup(q.meta_json) : NULL;
@@ -637,10 +652,18 @@ allot_status allot_curves_compute(const char *runs_path, const allot_tier_set *t
     }
     allot_progress_finish(&prog, c->n_queries);
     if (c->n_queries == 0) {
-        st = allot_error_set(err, ALLOT_E_INVALID, "%s: no queries", runs_path);
+        st = allot_error_set(err, ALLOT_E_INVALID,
+                             "%s: no queries: the file is empty (or holds only blank lines)", runs_path);
         goto done;
     }
     /* Dense features, NaN where a query lacks one. */
+    if (c->n_features && c->n_queries > ALLOT_MAX_FEATURE_VALUES / c->n_features) {
+        st = allot_error_set(
+            err, ALLOT_E_INVALID,
+            "%s: features: %zu queries x %zu feature names exceed the limit of docs/limits.md", runs_path,
+            c->n_queries, c->n_features);
+        goto done;
+    }
     if (c->n_features) {
         c->features = malloc(c->n_queries * c->n_features * sizeof *c->features);
         if (!c->features) {
@@ -659,6 +682,7 @@ done:
     free(b.fidx);
     free(b.fval);
     free(b.foff);
+    allot_strmap_free(&b.feature_index);
     if (st) {
         allot_curves_free(c);
         return st;

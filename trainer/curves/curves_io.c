@@ -16,7 +16,10 @@
 #include "atomic_file.h"
 #include "curves_internal.h"
 #include "input_stream.h"
+#include "json_line.h"
+#include "allot_limits.h"
 #include "rng.h"
+#include "strmap.h"
 #include "util.h"
 
 #define ALLOT_CURVES_FORMAT "allot-curves"
@@ -146,6 +149,9 @@ typedef struct cread {
     const char *path;
     size_t line;
     allot_error *err;
+    allot_strmap features; /* header feature name -> column */
+    allot_strmap ids;      /* query id -> its line (duplicate ids) */
+    allot_strmap tiers;    /* header tier name -> index (duplicate names) */
 } cread;
 
 static allot_status cerr(const cread *r, allot_status code, const char *fmt, ...)
@@ -162,7 +168,7 @@ static allot_status cerr(const cread *r, allot_status code, const char *fmt, ...
     return allot_error_set(r->err, code, "%s:%zu: %s", r->path, r->line, msg);
 }
 
-static allot_status read_header(const cread *r, const cJSON *h, allot_curves *c, size_t *declared_n) {
+static allot_status read_header(cread *r, const cJSON *h, allot_curves *c, size_t *declared_n) {
     if (!cJSON_IsObject(h)) return cerr(r, ALLOT_E_INVALID, "header: expected a JSON object");
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(h, "format");
     if (!fmt) return cerr(r, ALLOT_E_INVALID, "format: missing (not a curves file?)");
@@ -217,23 +223,28 @@ static allot_status read_header(const cread *r, const cJSON *h, allot_curves *c,
         if (!cJSON_IsNumber(nq) || nq->valuedouble < 0 || nq->valuedouble >= ALLOT_EXACT_INT_MAX ||
             nq->valuedouble != floor(nq->valuedouble))
             return cerr(r, ALLOT_E_INVALID, "n_queries: expected a non-negative integer");
+        if (nq->valuedouble > ALLOT_MAX_QUERIES)
+            return cerr(r, ALLOT_E_INVALID, "n_queries: %.0f queries, at most %u allowed", nq->valuedouble,
+                        ALLOT_MAX_QUERIES);
         *declared_n = (size_t)nq->valuedouble;
     }
     const cJSON *feats = cJSON_GetObjectItemCaseSensitive(h, "features");
     if (feats) {
         if (!cJSON_IsArray(feats)) return cerr(r, ALLOT_E_INVALID, "features: expected an array of names");
         size_t n = (size_t)cJSON_GetArraySize(feats), i = 0;
+        if (n > ALLOT_MAX_FEATURES)
+            return cerr(r, ALLOT_E_INVALID, "features: %zu names, at most %u allowed", n, ALLOT_MAX_FEATURES);
         if (n && !(c->feature_names = calloc(n, sizeof *c->feature_names)))
             return cerr(r, ALLOT_E_NOMEM, "out of memory");
         for (const cJSON *f = feats->child; f; f = f->next, i++) {
             if (!cJSON_IsString(f)) return cerr(r, ALLOT_E_INVALID, "features[%zu]: expected a string", i);
-            for (size_t j = 0; j < i; j++)
-                if (strcmp(c->feature_names[j], f->valuestring) == 0)
-                    return cerr(r, ALLOT_E_INVALID, "features[%zu]: duplicate name \"%s\"", i,
-                                f->valuestring);
             if (!(c->feature_names[i] = allot_strdup(f->valuestring)))
                 return cerr(r, ALLOT_E_NOMEM, "out of memory");
             c->n_features = i + 1;
+            int put = allot_strmap_put(&r->features, c->feature_names[i], i, NULL);
+            if (put < 0) return cerr(r, ALLOT_E_NOMEM, "out of memory");
+            if (put > 0)
+                return cerr(r, ALLOT_E_INVALID, "features[%zu]: duplicate name \"%s\"", i, f->valuestring);
         }
     }
     const cJSON *tiers = cJSON_GetObjectItemCaseSensitive(h, "tiers");
@@ -241,6 +252,8 @@ static allot_status read_header(const cread *r, const cJSON *h, allot_curves *c,
     if (!cJSON_IsArray(tiers) || !tiers->child)
         return cerr(r, ALLOT_E_INVALID, "tiers: expected a non-empty array");
     size_t n = (size_t)cJSON_GetArraySize(tiers), i = 0;
+    if (n > ALLOT_MAX_TIERS)
+        return cerr(r, ALLOT_E_INVALID, "tiers: %zu tiers, at most %u allowed", n, ALLOT_MAX_TIERS);
     c->tier_names = calloc(n, sizeof *c->tier_names);
     c->tier_defs.tiers = calloc(n, sizeof *c->tier_defs.tiers);
     if (!c->tier_names || !c->tier_defs.tiers) return cerr(r, ALLOT_E_NOMEM, "out of memory");
@@ -250,11 +263,14 @@ static allot_status read_header(const cread *r, const cJSON *h, allot_curves *c,
         if (!cJSON_IsObject(t)) return cerr(r, ALLOT_E_INVALID, "tiers[%zu]: expected an object", i);
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(t, "name");
         if (!name) return cerr(r, ALLOT_E_INVALID, "tiers[%zu].name: missing", i);
-        if (!cJSON_IsString(name)) return cerr(r, ALLOT_E_INVALID, "tiers[%zu].name: expected a string", i);
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(c->tier_names[j], name->valuestring) == 0)
-                return cerr(r, ALLOT_E_INVALID, "tiers[%zu].name: duplicate tier \"%s\"", i,
-                            name->valuestring);
+        if (!cJSON_IsString(name) || !name->valuestring[0])
+            return cerr(r, ALLOT_E_INVALID, "tiers[%zu].name: expected a non-empty string", i);
+        int put = allot_strmap_put(&r->tiers, name->valuestring, i, NULL);
+        if (put) {
+            return put < 0 ? cerr(r, ALLOT_E_NOMEM, "out of memory")
+                           : cerr(r, ALLOT_E_INVALID, "tiers[%zu].name: duplicate tier \"%s\"", i,
+                                  name->valuestring);
+        }
         allot_tier *d = &c->tier_defs.tiers[i];
         c->tier_defs.n = i + 1;
         if (!(c->tier_names[i] = allot_strdup(name->valuestring)) ||
@@ -315,43 +331,7 @@ static allot_status read_row(const cread *r, const cJSON *q, const char *key, si
     return ALLOT_OK;
 }
 
-/* Duplicate-id detection on read: open addressing over row indices (+1). */
-typedef struct idset {
-    uint32_t *slots;
-    size_t n_slots;
-} idset;
-
-static int idset_insert(idset *s, char **ids, size_t row, int *dup) {
-    *dup = 0;
-    if ((row + 1) * 2 > s->n_slots) {
-        size_t ns = s->n_slots ? s->n_slots * 2 : 1024;
-        uint32_t *slots = calloc(ns, sizeof *slots);
-        if (!slots) return -1;
-        for (size_t i = 0; i < s->n_slots; i++)
-            if (s->slots[i]) {
-                const char *id = ids[s->slots[i] - 1];
-                size_t h = (size_t)allot_hash64(id, strlen(id)) & (ns - 1);
-                while (slots[h]) h = (h + 1) & (ns - 1);
-                slots[h] = s->slots[i];
-            }
-        free(s->slots);
-        s->slots = slots;
-        s->n_slots = ns;
-    }
-    size_t mask = s->n_slots - 1;
-    for (size_t h = (size_t)allot_hash64(ids[row], strlen(ids[row])) & mask;; h = (h + 1) & mask) {
-        if (!s->slots[h]) {
-            s->slots[h] = (uint32_t)(row + 1);
-            return 0;
-        }
-        if (strcmp(ids[s->slots[h] - 1], ids[row]) == 0) {
-            *dup = 1;
-            return 0;
-        }
-    }
-}
-
-static allot_status read_query(const cread *r, const cJSON *q, allot_curves *c, size_t row) {
+static allot_status read_query(cread *r, const cJSON *q, allot_curves *c, size_t row) {
     if (!cJSON_IsObject(q)) return cerr(r, ALLOT_E_INVALID, "expected a JSON object");
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(q, "id");
     if (!id) return cerr(r, ALLOT_E_INVALID, "id: missing");
@@ -380,8 +360,7 @@ static allot_status read_query(const cread *r, const cJSON *q, allot_curves *c, 
         if (!cJSON_IsObject(feats)) return cerr(r, ALLOT_E_INVALID, "features: expected an object");
         for (const cJSON *f = feats->child; f; f = f->next) {
             size_t j = 0;
-            while (j < c->n_features && strcmp(c->feature_names[j], f->string) != 0) j++;
-            if (j == c->n_features)
+            if (!allot_strmap_get(&r->features, f->string, &j))
                 return cerr(r, ALLOT_E_INVALID, "features.%s: not listed in the header's features",
                             f->string);
             if (!cJSON_IsNumber(f) || !isfinite(f->valuedouble))
@@ -437,12 +416,11 @@ allot_status allot_curves_read_stream(FILE *fp, const char *path, allot_curves *
 static allot_status read_input(allot_input *in, const char *path, allot_curves **out, allot_error *err) {
     FILE *fp = allot_input_fp(in);
     allot_curves *c = calloc(1, sizeof *c);
-    cread r = {path, 0, err};
+    cread r = {path, 0, err, {0}, {0}, {0}};
     char *line = NULL;
     size_t line_cap = 0, cap_q = 0, declared = (size_t)-1;
     int have_header = 0;
     size_t header_line = 1;
-    idset ids = {0};
     allot_status st = ALLOT_OK;
     if (!c) {
         st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
@@ -450,9 +428,16 @@ static allot_status read_input(allot_input *in, const char *path, allot_curves *
     }
     for (;;) {
         errno = 0;
-        ssize_t got = getline(&line, &line_cap, fp);
+        ssize_t got = allot_getline_max(&line, &line_cap, fp, ALLOT_MAX_LINE_BYTES);
+        if (got == -2) {
+            r.line++;
+            st = errno == ENOMEM ? cerr(&r, ALLOT_E_NOMEM, "out of memory reading the line")
+                                 : cerr(&r, ALLOT_E_INVALID, "line longer than %zu bytes (the limit)",
+                                        ALLOT_MAX_LINE_BYTES);
+            break;
+        }
         /* A read error (a truncated .gz, say) may end a line early: report it, not the half line. */
-        if (got < 0 || (line[got - 1] != '\n' && ferror(fp))) {
+        if (got <= 0 || (line[got - 1] != '\n' && ferror(fp))) {
             if (ferror(fp)) {
                 const char *why = allot_input_problem(in);
                 st = allot_error_set(err, ALLOT_E_IO, "%s:%zu: %s", path, r.line + 1,
@@ -464,23 +449,26 @@ static allot_status read_input(allot_input *in, const char *path, allot_curves *
         size_t len = (size_t)got, i = 0;
         while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r' || line[i] == '\n')) i++;
         if (i == len) continue;
-        const char *end = NULL;
-        cJSON *doc = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+        cJSON *doc = allot_json_parse_strict(line, len, path, r.line, err);
         if (!doc) {
-            st = cerr(&r, ALLOT_E_PARSE, "invalid JSON near byte %zu",
-                      end ? (size_t)(end - line) + 1 : (size_t)1);
+            st = err ? err->code : ALLOT_E_PARSE;
             break;
         }
-        for (const char *p = end; p < line + len && !st; p++)
-            if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
-                st = cerr(&r, ALLOT_E_PARSE, "invalid JSON: trailing text at byte %zu",
-                          (size_t)(p - line) + 1);
         if (!st && !have_header) {
             st = read_header(&r, doc, c, &declared);
             have_header = 1;
             header_line = r.line;
         } else if (!st) {
             size_t row = c->n_queries;
+            if (row >= ALLOT_MAX_QUERIES || (row + 1) > ALLOT_MAX_CURVE_VALUES / c->n_tiers ||
+                (c->n_features && (row + 1) > ALLOT_MAX_FEATURE_VALUES / c->n_features)) {
+                cJSON_Delete(doc);
+                st = cerr(&r, ALLOT_E_INVALID,
+                          "too many queries: %zu queries x %zu tiers (and %zu features) exceed the limits of "
+                          "docs/limits.md",
+                          row + 1, c->n_tiers, c->n_features);
+                break;
+            }
             if (reserve_rows(c, &cap_q, row + 1)) {
                 cJSON_Delete(doc);
                 st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
@@ -489,23 +477,30 @@ static allot_status read_input(allot_input *in, const char *path, allot_curves *
             c->ids[row] = c->prompts[row] = c->meta_json[row] = NULL;
             c->n_queries++;
             st = read_query(&r, doc, c, row);
-            int dup = 0;
-            if (!st && idset_insert(&ids, c->ids, row, &dup))
-                st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
-            if (!st && dup) st = cerr(&r, ALLOT_E_INVALID, "id: duplicate id \"%s\"", c->ids[row]);
+            size_t first = 0;
+            int dup = st ? 0 : allot_strmap_put(&r.ids, c->ids[row], r.line, &first);
+            if (dup < 0) st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+            if (dup > 0)
+                st = cerr(&r, ALLOT_E_INVALID, "id: duplicate id \"%s\" (first on line %zu)", c->ids[row],
+                          first);
         }
         cJSON_Delete(doc);
         if (st) break;
     }
     if (!st && !have_header)
         st = allot_error_set(err, ALLOT_E_INVALID, "%s: empty file (no curves header)", path);
+    if (!st && c->n_queries == 0)
+        st = allot_error_set(err, ALLOT_E_INVALID, "%s:%zu: no queries: the file holds only its header", path,
+                             header_line);
     if (!st && declared != (size_t)-1 && declared != c->n_queries)
         st = allot_error_set(err, ALLOT_E_INVALID,
                              "%s:%zu: n_queries: the header declares %zu queries but the file has %zu", path,
                              header_line, declared, c->n_queries);
 done:
     free(line);
-    free(ids.slots);
+    allot_strmap_free(&r.ids);
+    allot_strmap_free(&r.features);
+    allot_strmap_free(&r.tiers);
     if (st) {
         allot_curves_free(c);
         return st;

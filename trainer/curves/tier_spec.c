@@ -16,6 +16,9 @@
 #include <string.h>
 
 #include "curves_internal.h"
+#include "json_line.h"
+#include "allot_limits.h"
+#include "strmap.h"
 #include "util.h"
 
 #define ALLOT_MAX_K 1000000
@@ -96,6 +99,9 @@ static allot_status add_tier(allot_tier_set *ts, size_t *cap, const char *where,
         return allot_error_set(err, ALLOT_E_ARGUMENT, "%s: k must be an integer in [1, %d]", where,
                                ALLOT_MAX_K);
     if (model && !model[0]) return allot_error_set(err, ALLOT_E_ARGUMENT, "%s: empty model name", where);
+    if (ts->n >= ALLOT_MAX_TIERS)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "%.60s%s: more than %u tiers (the limit)", where,
+                               strlen(where) > 60 ? "..." : "", ALLOT_MAX_TIERS);
     if (allot_reserve((void **)&ts->tiers, cap, ts->n + 1, sizeof *ts->tiers))
         return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
     allot_tier t = {0};
@@ -109,16 +115,22 @@ static allot_status add_tier(allot_tier_set *ts, size_t *cap, const char *where,
     t.k = k;
     t.rule = rule;
     t.agg = agg;
-    for (size_t i = 0; i < ts->n; i++)
-        if (strcmp(ts->tiers[i].name, t.name) == 0) {
-            allot_status st =
-                allot_error_set(err, ALLOT_E_ARGUMENT, "%s: tier %s given twice", where, t.name);
-            free(t.name);
-            free(t.model);
-            return st;
-        }
     ts->tiers[ts->n++] = t;
     return ALLOT_OK;
+}
+
+/* After the whole set is read: no tier twice (a hash set: linear in the number of tiers). */
+static allot_status check_unique(const allot_tier_set *ts, const char *where, allot_status code,
+                                 allot_error *err) {
+    allot_strmap seen = {0};
+    allot_status st = ALLOT_OK;
+    for (size_t i = 0; i < ts->n && st == ALLOT_OK; i++) {
+        int put = allot_strmap_put(&seen, ts->tiers[i].name, i, NULL);
+        if (put < 0) st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+        if (put > 0) st = allot_error_set(err, code, "%s: tier %s given twice", where, ts->tiers[i].name);
+    }
+    allot_strmap_free(&seen);
+    return st;
 }
 
 /* Parse a positive decimal integer occupying all of s; -1 when not. */
@@ -312,6 +324,7 @@ allot_status allot_tier_set_parse(const char *spec, allot_tier_set *out, allot_e
         if (!save) break;
     }
     if (st == ALLOT_OK && g.open) st = flush_group(&g, out, &cap, spec, err);
+    if (st == ALLOT_OK) st = check_unique(out, "tier spec", ALLOT_E_ARGUMENT, err);
     free(g.model);
     free(g.ks);
     free(buf);
@@ -362,35 +375,13 @@ static allot_status load_entry(const cJSON *e, size_t idx, const char *path, all
 
 allot_status allot_tier_set_load(const char *path, allot_tier_set *out, allot_error *err) {
     memset(out, 0, sizeof *out);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return allot_error_set(err, ALLOT_E_IO, "%s: cannot open: %s", path, strerror(errno));
     char *text = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (allot_reserve((void **)&text, &cap, len + 4097, 1)) {
-            fclose(fp);
-            free(text);
-            return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
-        }
-        size_t got = fread(text + len, 1, 4096, fp);
-        len += got;
-        if (got < 4096) break;
-        if (len > (1u << 24)) {
-            fclose(fp);
-            free(text);
-            return allot_error_set(err, ALLOT_E_INVALID, "%s: too large for a tier file", path);
-        }
-    }
-    int rerr = ferror(fp);
-    fclose(fp);
-    if (rerr) {
-        free(text);
-        return allot_error_set(err, ALLOT_E_IO, "%s: read error", path);
-    }
-    text[len] = '\0';
-    cJSON *doc = cJSON_ParseWithLength(text, len);
+    size_t len = 0;
+    allot_status rs = allot_read_file(path, 1u << 24, &text, &len, err);
+    if (rs != ALLOT_OK) return rs;
+    cJSON *doc = allot_json_parse_strict(text, len, path, 0, err);
     free(text);
-    if (!doc) return allot_error_set(err, ALLOT_E_PARSE, "%s: invalid JSON", path);
+    if (!doc) return err ? err->code : ALLOT_E_PARSE;
     allot_status st = ALLOT_OK;
     const cJSON *arr = doc;
     if (cJSON_IsObject(doc)) {
@@ -409,6 +400,7 @@ allot_status allot_tier_set_load(const char *path, allot_tier_set *out, allot_er
     size_t tcap = 0, i = 0;
     for (const cJSON *e = st ? NULL : arr->child; e && !st; e = e->next, i++)
         st = load_entry(e, i, path, out, &tcap, err);
+    if (!st) st = check_unique(out, path, ALLOT_E_INVALID, err);
     cJSON_Delete(doc);
     if (st) allot_tier_set_free(out);
     return st;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "import_internal.h"
+#include "json_line.h"
 
 allot_status imp_err(allot_error *err, allot_status code, const char *path, size_t line, const char *fmt,
                      ...) {
@@ -26,9 +27,14 @@ allot_status imp_lines_next_raw(imp_lines *l, int *has, allot_error *err) {
     *has = 0;
     FILE *fp = allot_input_fp(l->in);
     errno = 0;
-    ssize_t got = getline(&l->buf, &l->cap, fp);
+    ssize_t got = allot_getline_max(&l->buf, &l->cap, fp, ALLOT_MAX_LINE_BYTES);
+    if (got == -2)
+        return errno == ENOMEM
+                   ? imp_err(err, ALLOT_E_NOMEM, l->path, l->lineno + 1, "out of memory reading the line")
+                   : imp_err(err, ALLOT_E_INVALID, l->path, l->lineno + 1,
+                             "line longer than %zu bytes (the limit)", ALLOT_MAX_LINE_BYTES);
     /* A read error (a truncated .gz, say) may end a line early: report it, not the half line. */
-    if (got < 0 || (l->buf[got - 1] != '\n' && ferror(fp))) {
+    if (got <= 0 || (l->buf[got - 1] != '\n' && ferror(fp))) {
         if (!ferror(fp)) return ALLOT_OK;
         const char *why = allot_input_problem(l->in);
         return imp_err(err, ALLOT_E_IO, l->path, l->lineno + 1, "%s", why ? why : "read error");
@@ -51,17 +57,8 @@ int imp_lines_blank(const imp_lines *l) {
 
 allot_status imp_lines_parse(imp_lines *l, allot_error *err) {
     cJSON_Delete(l->doc);
-    const char *end = NULL;
-    l->doc = cJSON_ParseWithLengthOpts(l->buf, l->len, &end, 0);
-    if (!l->doc) {
-        size_t off = end && end >= l->buf ? (size_t)(end - l->buf) : 0;
-        return imp_err(err, ALLOT_E_PARSE, l->path, l->lineno, "invalid JSON near byte %zu", off + 1);
-    }
-    for (const char *p = end; p < l->buf + l->len; p++)
-        if (*p != ' ' && *p != '\t')
-            return imp_err(err, ALLOT_E_PARSE, l->path, l->lineno,
-                           "invalid JSON: trailing text after the object at byte %zu",
-                           (size_t)(p - l->buf) + 1);
+    l->doc = allot_json_parse_strict(l->buf, l->len, l->path, l->lineno, err);
+    if (!l->doc) return err ? err->code : ALLOT_E_PARSE;
     if (!cJSON_IsObject(l->doc))
         return imp_err(err, ALLOT_E_INVALID, l->path, l->lineno, "expected a JSON object");
     return ALLOT_OK;

@@ -2,6 +2,7 @@
  * sink.c - the output of allot import: unique ids, one labelled-runs line per query through the
  * atomic writer, and the summary; plus grading one generation and normalising a reference.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,9 +136,13 @@ allot_status imp_sink_put(imp_sink *s, const imp_query *q, allot_error *err) {
     char *text = o ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     if (!text) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
-    fputs(text, s->af.fp);
-    fputc('\n', s->af.fp);
+    errno = 0;
+    int bad = fputs(text, s->af.fp) < 0 || fputc('\n', s->af.fp) == EOF;
     cJSON_free(text);
+    if (bad) /* stop at the first failed write (a full disk), naming why */
+        return allot_error_set(err, ALLOT_E_IO, "%s: write failed: %s",
+                               strcmp(s->af.path, "-") ? s->af.path : "stdout",
+                               errno ? strerror(errno) : "an earlier write failed");
     allot_status st = count(s, q, err);
     allot_progress_update(&s->progress, s->sum->n_queries);
     return st;

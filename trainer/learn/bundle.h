@@ -1,9 +1,10 @@
 /*
  * bundle.h - write a policy bundle (docs/policy-bundle.md, format "allot-policy" version 1).
  *
- * The classifier's own text (XGBoost's JSON model, the feature spec) is spliced into the document
- * verbatim, so the runtime reads exactly the numbers XGBoost and the featuriser wrote. The file is
- * written atomically (trainer/common/atomic_file.h).
+ * The classifier's own text (XGBoost's JSON model, the feature spec) is copied into the document
+ * verbatim, so the runtime reads exactly the numbers XGBoost and the featuriser wrote; every other
+ * value (tier names, model texts, the rule) is printed by cJSON on its own, so no user string can
+ * change the document's structure. The file is written atomically (trainer/common/atomic_file.h).
  */
 #ifndef ALLOT_LEARN_BUNDLE_H
 #define ALLOT_LEARN_BUNDLE_H

@@ -6,22 +6,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "allot/allot_features.h"
 #include "oracle.h"
 #include "rng.h"
+#include "strmap.h"
+#include "util.h"
 
 allot_status allot_split_make(size_t n, double test_fraction, int folds, uint64_t seed, allot_split *out,
                               allot_error *err) {
     memset(out, 0, sizeof *out);
-    if (n < 2) return allot_error_set(err, ALLOT_E_INVALID, "need at least 2 queries to split, have %zu", n);
     if (!(test_fraction >= 0.0 && test_fraction < 1.0))
-        return allot_error_set(err, ALLOT_E_ARGUMENT, "test fraction must be in [0, 1), got %g",
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "--test-fraction must be in [0, 1), got %g",
                                test_fraction);
-    if (folds < 2) return allot_error_set(err, ALLOT_E_ARGUMENT, "folds must be >= 2, got %d", folds);
+    if (folds < 2) return allot_error_set(err, ALLOT_E_ARGUMENT, "--folds must be >= 2, got %d", folds);
     size_t n_test = (size_t)floor(test_fraction * (double)n + 0.5);
-    if (n_test >= n) n_test = n - 1;
-    if (n - n_test < (size_t)folds)
-        return allot_error_set(err, ALLOT_E_INVALID, "%zu training queries cannot make %d folds", n - n_test,
-                               folds);
+    if (n_test >= n) n_test = n ? n - 1 : 0;
+    if (n < 2 || n - n_test < (size_t)folds)
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "--test-fraction %g holds out %zu of the %zu queries, which leaves %zu for "
+                               "training: too few for --folds %d (each fold needs a query); lower "
+                               "--test-fraction or --folds, or add queries",
+                               test_fraction, n_test, n, n - n_test, folds);
     uint32_t *perm = malloc(n * sizeof *perm);
     out->train_idx = malloc((n - n_test) * sizeof(size_t));
     out->test_idx = malloc((n_test ? n_test : 1) * sizeof(size_t));
@@ -226,44 +231,53 @@ void allot_free_names(char **names, size_t n) {
     free(names);
 }
 
-static allot_status push_name(char ***names, size_t *n, const char *prefix, const char *name, size_t len,
+/* The extra feature names being collected: duplicate checks and lookups by hash (linear). */
+typedef struct names_ctx {
+    char **names;
+    size_t n, cap;
+    allot_strmap seen;  /* names pushed so far */
+    allot_strmap known; /* the curves file's feature names */
+} names_ctx;
+
+static allot_status push_name(names_ctx *nc, const char *prefix, const char *name, size_t len,
                               allot_error *err) {
-    char **grown = realloc(*names, (*n + 1) * sizeof *grown);
-    if (!grown) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (feature names)");
-    *names = grown;
+    if (nc->n >= ALLOT_FEATURES_MAX_EXTRA)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "more than %u extra features (the limit)",
+                               ALLOT_FEATURES_MAX_EXTRA);
+    if (allot_reserve((void **)&nc->names, &nc->cap, nc->n + 1, sizeof *nc->names))
+        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (feature names)");
     size_t pl = strlen(prefix);
     char *s = malloc(pl + len + 1);
     if (!s) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (feature names)");
     memcpy(s, prefix, pl);
     memcpy(s + pl, name, len);
     s[pl + len] = '\0';
-    for (size_t i = 0; i < *n; i++) {
-        if (!strcmp((*names)[i], s)) {
-            free(s);
-            return allot_error_set(err, ALLOT_E_ARGUMENT, "feature '%.*s' named twice", (int)len, name);
-        }
+    int put = allot_strmap_put(&nc->seen, s, nc->n, NULL);
+    if (put) {
+        free(s);
+        return put < 0 ? allot_error_set(err, ALLOT_E_NOMEM, "out of memory (feature names)")
+                       : allot_error_set(err, ALLOT_E_ARGUMENT, "feature '%.*s' named twice", (int)len, name);
     }
-    (*names)[(*n)++] = s;
+    nc->names[nc->n++] = s;
     return ALLOT_OK;
 }
 
-static allot_status push_list(char ***names, size_t *n, const char *prefix, const char *list,
-                              const allot_curves *check, allot_error *err) {
+static allot_status push_list(names_ctx *nc, const char *prefix, const char *list, int check,
+                              allot_error *err) {
     const char *p = list;
+    char key[512];
     while (*p) {
         const char *e = strchr(p, ',');
         size_t len = e ? (size_t)(e - p) : strlen(p);
         if (len) {
             if (check) {
-                int known = 0;
-                for (size_t f = 0; f < check->n_features; f++)
-                    if (strlen(check->feature_names[f]) == len && !memcmp(check->feature_names[f], p, len))
-                        known = 1;
-                if (!known)
+                snprintf(key, sizeof key, "%.*s", (int)len, p);
+                if (len >= sizeof key || !allot_strmap_get(&nc->known, key, NULL))
                     return allot_error_set(err, ALLOT_E_ARGUMENT,
-                                           "--features: the curves file has no feature '%.*s'", (int)len, p);
+                                           "--features: the curves file has no feature '%.*s'",
+                                           (int)(len > 200 ? 200 : len), p);
             }
-            allot_status st = push_name(names, n, prefix, p, len, err);
+            allot_status st = push_name(nc, prefix, p, len, err);
             if (st != ALLOT_OK) return st;
         }
         p += len;
@@ -276,21 +290,28 @@ allot_status allot_extra_names(const allot_curves *c, const char *features, cons
                                size_t *n_names, allot_error *err) {
     *names = NULL;
     *n_names = 0;
+    names_ctx nc;
+    memset(&nc, 0, sizeof nc);
     allot_status st = ALLOT_OK;
-    if (!features) {
+    for (size_t f = 0; f < c->n_features && st == ALLOT_OK; f++)
+        if (allot_strmap_put(&nc.known, c->feature_names[f], f, NULL) < 0)
+            st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory (feature names)");
+    if (st == ALLOT_OK && !features) {
         for (size_t f = 0; f < c->n_features && st == ALLOT_OK; f++)
-            st =
-                push_name(names, n_names, "features.", c->feature_names[f], strlen(c->feature_names[f]), err);
-    } else {
-        st = push_list(names, n_names, "features.", features, c, err);
+            st = push_name(&nc, "features.", c->feature_names[f], strlen(c->feature_names[f]), err);
+    } else if (st == ALLOT_OK) {
+        st = push_list(&nc, "features.", features, 1, err);
     }
-    if (st == ALLOT_OK && meta) st = push_list(names, n_names, "meta.", meta, NULL, err);
+    if (st == ALLOT_OK && meta) st = push_list(&nc, "meta.", meta, 0, err);
+    allot_strmap_free(&nc.seen);
+    allot_strmap_free(&nc.known);
     if (st != ALLOT_OK) {
-        allot_free_names(*names, *n_names);
-        *names = NULL;
-        *n_names = 0;
+        allot_free_names(nc.names, nc.n);
+        return st;
     }
-    return st;
+    *names = nc.names;
+    *n_names = nc.n;
+    return ALLOT_OK;
 }
 
 void allot_feature_matrix_free(allot_feature_matrix *m) {

@@ -9,15 +9,15 @@
 #include "curves.h"
 
 /**
- * Load the bundle at path with the runtime's policy loader (include/allot/allot_policy.h),
- * decide every query of rows with it, and compare with the trainer's decision from its own
- * XGBoost/LIBLINEAR probabilities (prob: n x K, class order; value policies: predicted accuracies)
- * under rule (the bundle's) at price mu.
+ * Load the bundle text[0..len) (what is about to be written) with the runtime's policy loader
+ * (include/allot/allot_policy.h), decide every query of rows with it, and compare with the
+ * trainer's decision from its own XGBoost/LIBLINEAR probabilities (prob: n x K, class order; value
+ * policies: predicted accuracies) under rule (the bundle's) at price mu.
  * *parity = 1 when every tier matches; ALLOT_E_CHECK (naming the first mismatch) otherwise.
  */
-allot_status allot_learn_runtime_parity(const char *path, const allot_curves *c, const size_t *rows, size_t n,
-                                        const double *prob, int K, const int *class_tier,
-                                        const double *class_cost, double mu, allot_rule rule, int *parity,
-                                        allot_error *err);
+allot_status allot_learn_runtime_parity(const char *text, size_t len, const allot_curves *c,
+                                        const size_t *rows, size_t n, const double *prob, int K,
+                                        const int *class_tier, const double *class_cost, double mu,
+                                        allot_rule rule, int *parity, allot_error *err);
 
 #endif

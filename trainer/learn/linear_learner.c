@@ -1,6 +1,7 @@
 /* linear_learner.c - LIBLINEAR 2.3 (see linear_learner.h). */
 #include "linear_learner.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,9 @@
 #include <unistd.h>
 
 #include <linear.h>
+
+#include "cleanup.h"
+#include "util.h"
 
 static void silent_print(const char *s) {
     (void)s;
@@ -303,37 +307,26 @@ allot_status allot_linear_predict(const allot_linear_fit *m, const allot_linear_
 allot_status allot_linear_model_text(const allot_linear_fit *m, char **text, allot_error *err) {
     *text = NULL;
     const char *dir = getenv("TMPDIR");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/allot-liblinear-XXXXXX", dir && *dir ? dir : "/tmp");
-    int fd = mkstemp(path);
+    char target[4096];
+    snprintf(target, sizeof target, "%s/allot-liblinear", dir && *dir ? dir : "/tmp");
+    /* "<TMPDIR>/allot-liblinear.allot-tmp.<pid>.XXXXXX", removed on SIGINT/SIGTERM too (cleanup.h) */
+    char *path = NULL;
+    int slot = -1;
+    int fd = allot_cleanup_create_tmp(target, &path, &slot);
     if (fd < 0)
-        return allot_error_set(err, ALLOT_E_IO, "cannot create a temporary file in %s", dir ? dir : "/tmp");
+        return allot_error_set(err, ALLOT_E_IO, "cannot create a temporary file in %s: %s",
+                               dir && *dir ? dir : "/tmp", strerror(errno));
     close(fd);
     /* LIBLINEAR 2.3 can only save to a file (and switches the locale to "C" while doing so) */
-    if (save_model(path, m->model) != 0) {
-        unlink(path);
-        return allot_error_set(err, ALLOT_E_IO, "LIBLINEAR save_model(%s) failed", path);
-    }
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        unlink(path);
-        return allot_error_set(err, ALLOT_E_IO, "cannot read back %s", path);
-    }
-    fseek(fp, 0, SEEK_END);
-    long sz = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *buf = malloc(sz > 0 ? (size_t)sz + 1 : 1);
-    size_t got = buf && sz > 0 ? fread(buf, 1, (size_t)sz, fp) : 0;
-    fclose(fp);
+    allot_status st = ALLOT_OK;
+    if (save_model(path, m->model) != 0)
+        st = allot_error_set(err, ALLOT_E_IO, "LIBLINEAR save_model(%s) failed", path);
+    size_t len = 0;
+    if (st == ALLOT_OK) st = allot_read_file(path, 0, text, &len, err);
     unlink(path);
-    if (!buf) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (model text)");
-    if (sz < 0 || got != (size_t)sz) {
-        free(buf);
-        return allot_error_set(err, ALLOT_E_IO, "short read of the LIBLINEAR model file");
-    }
-    buf[got] = '\0';
-    *text = buf;
-    return ALLOT_OK;
+    allot_cleanup_remove(slot);
+    free(path);
+    return st;
 }
 
 void allot_linear_fit_free(allot_linear_fit *m) {

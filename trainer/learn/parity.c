@@ -48,15 +48,18 @@ static allot_status compare_decisions(const allot_policy *p, allot_workspace *ws
     return st;
 }
 
-allot_status allot_learn_runtime_parity(const char *path, const allot_curves *c, const size_t *rows, size_t n,
-                                        const double *prob, int K, const int *class_tier,
-                                        const double *class_cost, double mu, allot_rule rule, int *parity,
-                                        allot_error *err) {
+allot_status allot_learn_runtime_parity(const char *text, size_t len, const allot_curves *c,
+                                        const size_t *rows, size_t n, const double *prob, int K,
+                                        const int *class_tier, const double *class_cost, double mu,
+                                        allot_rule rule, int *parity, allot_error *err) {
     *parity = 0;
     allot_policy *p = NULL;
     allot_workspace *ws = NULL;
     parity_mismatch mm = {0, 0, 0, 0};
-    allot_status st = allot_policy_load_file(path, &p, err);
+    allot_status st = allot_policy_load_memory(text, len, &p, err);
+    if (st != ALLOT_OK)
+        st = allot_error_set(err, st == ALLOT_E_NOMEM ? ALLOT_E_NOMEM : ALLOT_E_INTERNAL,
+                             "the runtime cannot load the bundle just rendered: %.400s", err ? err->msg : "");
     if (st == ALLOT_OK) st = allot_workspace_create(p, &ws, err);
     if (st == ALLOT_OK)
         st = compare_decisions(p, ws, c, rows, n, prob, K, class_tier, class_cost, mu, rule, &mm, err);

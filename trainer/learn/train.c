@@ -10,12 +10,14 @@
 #include <linear.h>
 
 #include "allot/allot_policy.h"
+#include "atomic_file.h"
 #include "bundle.h"
 #include "calibrate.h"
 #include "dataset.h"
 #include "fit.h"
 #include "learn.h"
 #include "learn_internal.h"
+#include "allot_limits.h"
 #include "progress.h"
 #include "provenance.h"
 
@@ -101,6 +103,7 @@ typedef struct train_ctx {
     char *model_text;  /* tier target: the model's text */
     char **tier_texts; /* value target: each tier's model text */
     char *prov_text;
+    char *bundle_text; /* the rendered bundle: written only after every check passed */
 } train_ctx;
 
 static void train_ctx_init(train_ctx *tc, const allot_curves *curves, const char *curves_path,
@@ -146,6 +149,7 @@ static void train_ctx_free(train_ctx *tc) {
     for (size_t t = 0; tc->tier_texts && t < tc->T; t++) free(tc->tier_texts[t]);
     free(tc->tier_texts);
     free(tc->prov_text);
+    free(tc->bundle_text);
 }
 
 static allot_status out_of_memory(allot_error *err) {
@@ -604,7 +608,7 @@ static allot_status render_provenance(train_ctx *tc, allot_error *err) {
     return allot_provenance_render(&p, &tc->prov_text, err);
 }
 
-static allot_status write_bundle(const train_ctx *tc, allot_error *err) {
+static allot_status render_bundle(train_ctx *tc, allot_error *err) {
     int is_xgb = tc->is_xgb, value = tc->value, constant = tc->constant;
     allot_bundle_parts parts = {
         .n_tiers = tc->T,
@@ -627,7 +631,7 @@ static allot_status write_bundle(const train_ctx *tc, allot_error *err) {
         .mu = bundle_price(tc),
         .provenance_json = tc->prov_text,
     };
-    return allot_bundle_write(&parts, tc->out_path, err);
+    return allot_bundle_render(&parts, &tc->bundle_text, err);
 }
 
 static allot_status step_bundle(train_ctx *tc, allot_error *err) {
@@ -640,30 +644,81 @@ static allot_status step_bundle(train_ctx *tc, allot_error *err) {
     r->n_tiers = tc->T;
     r->n_classes = (size_t)tc->K;
     st = render_provenance(tc, err);
-    if (st == ALLOT_OK) st = write_bundle(tc, err);
+    if (st == ALLOT_OK) st = render_bundle(tc, err);
     return st;
 }
 
 /* ---- 10. the runtime must give the trainer's tier on every held-out query -------------------- */
 
 static allot_status step_runtime_parity(train_ctx *tc, allot_error *err) {
-    if (!tc->sp.n_test) return ALLOT_OK;
-    return allot_learn_runtime_parity(tc->out_path, tc->curves, tc->sp.test_idx, tc->sp.n_test, tc->test_prob,
-                                      tc->K, tc->cm.class_tier, tc->class_cost, bundle_price(tc),
-                                      bundle_rule(tc), &tc->rep.runtime_parity, err);
+    if (!tc->sp.n_test) { /* nothing held out: the runtime must still load the bundle */
+        int loads = 0;
+        return allot_learn_runtime_parity(tc->bundle_text, strlen(tc->bundle_text), tc->curves, NULL, 0, NULL,
+                                          tc->K, tc->cm.class_tier, tc->class_cost, bundle_price(tc),
+                                          bundle_rule(tc), &loads, err);
+    }
+    return allot_learn_runtime_parity(tc->bundle_text, strlen(tc->bundle_text), tc->curves, tc->sp.test_idx,
+                                      tc->sp.n_test, tc->test_prob, tc->K, tc->cm.class_tier, tc->class_cost,
+                                      bundle_price(tc), bundle_rule(tc), &tc->rep.runtime_parity, err);
+}
+
+/* ---- 11. only now, every check passed: the bundle replaces the output atomically ------------- */
+
+static allot_status step_write(const train_ctx *tc, allot_error *err) {
+    return allot_atomic_write(tc->out_path, tc->bundle_text, strlen(tc->bundle_text), err);
 }
 
 /* ---- the pipeline ---------------------------------------------------------------------------- */
 
+/* Every option within its documented range (docs/limits.md), named as the command line names it. */
+static allot_status check_options(const allot_train_options *o, allot_error *err) {
+    const allot_xgb_params *x = &o->xgb;
+    const allot_linear_params *l = &o->linear;
+    if (!(o->budget >= 0) || !isfinite(o->budget))
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "--budget must be a finite number >= 0");
+    if (o->rule != ALLOT_RULE_CALIBRATED && o->rule != ALLOT_RULE_ARGMAX)
+        return allot_error_set(err, ALLOT_E_ARGUMENT,
+                               "allot_train: rule %d: not ALLOT_RULE_CALIBRATED or ALLOT_RULE_ARGMAX",
+                               (int)o->rule);
+    if (!(o->test_fraction >= 0 && o->test_fraction < 1))
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "--test-fraction must be in [0, 1), got %g",
+                               o->test_fraction);
+    if (o->folds < 2 || o->folds > ALLOT_MAX_FOLDS)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "--folds must be in 2..%d, got %d", ALLOT_MAX_FOLDS,
+                               o->folds);
+    if (x->nthread < 1 || x->nthread > ALLOT_MAX_THREADS)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "--nthread must be in 1..%d, got %d", ALLOT_MAX_THREADS,
+                               x->nthread);
+    if (x->rounds < 1 || x->rounds > ALLOT_MAX_ROUNDS)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "--rounds must be in 1..%d, got %d", ALLOT_MAX_ROUNDS,
+                               x->rounds);
+    if (x->early_stopping < 0 || x->early_stopping > ALLOT_MAX_ROUNDS)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "--early-stopping must be in 0..%d, got %d",
+                               ALLOT_MAX_ROUNDS, x->early_stopping);
+    if (x->max_depth < 1 || x->max_depth > 32)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "--max-depth must be in 1..32, got %d", x->max_depth);
+    if (!(x->eta > 0 && x->eta <= 1) || !(x->subsample > 0 && x->subsample <= 1) ||
+        !(x->min_child_weight >= 0 && isfinite(x->min_child_weight)) ||
+        !(x->reg_lambda >= 0 && isfinite(x->reg_lambda)))
+        return allot_error_set(
+            err, ALLOT_E_ARGUMENT,
+            "--eta and --subsample must be in (0, 1], --min-child-weight and --lambda finite "
+            "and >= 0");
+    if (!isfinite(l->C) || !(l->c_min > 0 && l->c_max >= l->c_min && isfinite(l->c_max)) ||
+        !isfinite(l->eps) || l->eps < 0 || !isfinite(l->bias))
+        return allot_error_set(err, ALLOT_E_ARGUMENT,
+                               "--C, --C-min <= --C-max (both > 0), --eps >= 0 and --bias must be finite");
+    if (o->hash_dim > ALLOT_FEATURES_MAX_HASH_DIM)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "--hash-dim must be at most %u, got %u",
+                               ALLOT_FEATURES_MAX_HASH_DIM, (unsigned)o->hash_dim);
+    return ALLOT_OK;
+}
+
 allot_status allot_train(const allot_curves *curves, const char *curves_path, const allot_train_options *opt,
                          const char *out_path, allot_train_report *report, allot_error *err) {
     double t0 = allot_now_seconds();
-    if (!(opt->budget >= 0) || !isfinite(opt->budget))
-        return allot_error_set(err, ALLOT_E_ARGUMENT, "--budget must be a finite number >= 0");
-    if (opt->rule != ALLOT_RULE_CALIBRATED && opt->rule != ALLOT_RULE_ARGMAX)
-        return allot_error_set(err, ALLOT_E_ARGUMENT,
-                               "allot_train: rule %d: not ALLOT_RULE_CALIBRATED or ALLOT_RULE_ARGMAX",
-                               (int)opt->rule);
+    allot_status cst = check_options(opt, err);
+    if (cst != ALLOT_OK) return cst;
     if (curves->n_tiers < 1) return allot_error_set(err, ALLOT_E_INVALID, "%s: no tiers", curves_path);
 
     train_ctx tc;
@@ -681,6 +736,7 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
     if (st == ALLOT_OK) st = step_held_out(&tc, err);       /* 8 */
     if (st == ALLOT_OK) st = step_bundle(&tc, err);         /* 9 */
     if (st == ALLOT_OK) st = step_runtime_parity(&tc, err); /* 10 */
+    if (st == ALLOT_OK) st = step_write(&tc, err);          /* 11 */
     if (st == ALLOT_OK) tc.rep.seconds = allot_now_seconds() - t0;
     if (report) *report = tc.rep;
     train_ctx_free(&tc);

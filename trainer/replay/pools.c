@@ -139,9 +139,11 @@ allot_status allot_replay_pools_load(const char *path, const char *model, allot_
             break;
         }
         size_t n = 0;
+        int any_answer = 0;
         for (size_t j = 0; j < q.n_samples; j++) {
             const allot_sample *s = &q.samples[j];
             if (model && strcmp(allot_runs_reader_model_name(r, s->model), model) != 0) continue;
+            any_answer |= s->answer_present;
             buf[n].correct = s->correct ? 1 : 0;
             buf[n].answer = s->answer;
             buf[n].score = s->score;
@@ -152,6 +154,7 @@ allot_status allot_replay_pools_load(const char *path, const char *model, allot_
             out->n_skipped++;
             continue;
         }
+        if (!any_answer && !out->no_answer_line) out->no_answer_line = q.line;
         st = allot_replay_pools_add(out, q.id, q.prompt, buf, n, (int)q.n_answers, err);
         if (st != ALLOT_OK) break;
         if (q.n_features || q.meta_json) {

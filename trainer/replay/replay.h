@@ -48,11 +48,14 @@ typedef struct allot_replay_query {
 typedef struct allot_replay_pools {
     size_t n;
     allot_replay_query *q;
-    char *model;      /**< the model replayed ("" = the file's unnamed model) */
-    size_t n_skipped; /**< queries of the file without any sample of that model (excluded, reported) */
-    size_t n_max;     /**< largest pool */
-    int has_scores;   /**< 1 when every sample has a score */
-    size_t cap;       /**< allocated entries of q (internal) */
+    char *model;           /**< the model replayed ("" = the file's unnamed model) */
+    size_t n_skipped;      /**< queries of the file without any sample of that model (excluded, reported) */
+    size_t n_max;          /**< largest pool */
+    int has_scores;        /**< 1 when every sample has a score */
+    size_t cap;            /**< allocated entries of q (internal) */
+    size_t no_answer_line; /**< allot_replay_pools_load: 0, or the line of the first query none of whose
+                                samples (of the model) has an `answer` key: --select majority cannot
+                                score it (allot_replay_sweep refuses it, as curves does) */
 } allot_replay_pools;
 
 /**
@@ -292,7 +295,11 @@ allot_status allot_replay_sweep(const allot_replay_pools *p, const allot_replay_
                                 allot_replay_report *out, allot_error *err);
 void allot_replay_report_free(allot_replay_report *r);
 
-/** Efficiency ratio: budget uniform needs to reach y on its curve (linear interpolation) / spent. */
+/**
+ * Efficiency ratio: budget uniform needs to reach y / spent, on the upper concave envelope of
+ * uniform's curve (linear between its vertices, cut at its highest point; uniform's accuracy is not
+ * monotone in k, the envelope is). NaN when spent <= 0, INFINITY when the envelope never reaches y.
+ */
 double allot_replay_efficiency(const double *curve_x, const double *curve_y, size_t n, double y,
                                double spent);
 

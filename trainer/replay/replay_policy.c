@@ -11,6 +11,7 @@
 
 #include "allot/allot_policy.h"
 #include "replay.h"
+#include "json_line.h"
 #include "replay_internal.h"
 #include "util.h"
 
@@ -70,12 +71,26 @@ allot_status allot_replay_policy_load(const char *path, const allot_replay_pools
         goto done;
     }
     for (size_t j = 0; j < t; j++) {
+        const char *name = allot_policy_tier_name(pol, j);
         pp->cost[j] = allot_policy_tier_cost(pol, j);
-        if (tier_k(allot_policy_tier_name(pol, j), &pp->k[j]) != 0) {
+        if (tier_k(name, &pp->k[j]) != 0) {
             st = allot_error_set(
                 err, ALLOT_E_UNSUPPORTED,
                 "%s: tier '%s' does not name a number of samples (RULE@K): replay cannot deal it", path,
-                allot_policy_tier_name(pol, j));
+                name);
+            goto done;
+        }
+        /* MODEL:RULE@K: the pools hold one model's samples; a tier of another model cannot be dealt */
+        const char *colon = strrchr(name, ':');
+        const char *model = p->model ? p->model : "";
+        if (colon &&
+            ((size_t)(colon - name) != strlen(model) || strncmp(name, model, (size_t)(colon - name)))) {
+            st = allot_error_set(
+                err, ALLOT_E_UNSUPPORTED,
+                "%s: tier '%s' is of model '%.*s' but the replay deals samples of %s%s%s: "
+                "replay replays one model, so every tier must be that model's (or name none)",
+                path, name, (int)(colon - name), name, model[0] ? "model '" : "the file's only model", model,
+                model[0] ? "' (--model)" : "");
             goto done;
         }
     }
@@ -171,34 +186,13 @@ size_t allot_replay_policy_plan(const allot_replay_policy *pp, size_t n, double 
 allot_status allot_replay_policy_heldout_ids(const char *path, char ***ids, size_t *n, allot_error *err) {
     *ids = NULL;
     *n = 0;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return allot_error_set(err, ALLOT_E_IO, "%s: cannot open", path);
     char *text = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 65536 > cap) {
-            cap = cap ? 2 * cap : 1 << 20;
-            char *nt = realloc(text, cap);
-            if (!nt) {
-                free(text);
-                fclose(fp);
-                return allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
-            }
-            text = nt;
-        }
-        size_t got = fread(text + len, 1, cap - len, fp);
-        len += got;
-        if (got == 0) break;
-    }
-    int bad = ferror(fp);
-    fclose(fp);
-    if (bad) {
-        free(text);
-        return allot_error_set(err, ALLOT_E_IO, "%s: read error", path);
-    }
-    cJSON *root = cJSON_ParseWithLength(text, len);
+    size_t len = 0;
+    allot_status rs = allot_read_file(path, ALLOT_POLICY_MAX_FILE_BYTES, &text, &len, err);
+    if (rs != ALLOT_OK) return rs;
+    cJSON *root = allot_json_parse_strict(text, len, path, 0, err);
     free(text);
-    if (!root) return allot_error_set(err, ALLOT_E_PARSE, "%s: not valid JSON", path);
+    if (!root) return err ? err->code : ALLOT_E_PARSE;
     const cJSON *prov = cJSON_GetObjectItemCaseSensitive(root, "provenance");
     const cJSON *split = prov ? cJSON_GetObjectItemCaseSensitive(prov, "split") : NULL;
     const cJSON *list = split ? cJSON_GetObjectItemCaseSensitive(split, "test_ids") : NULL;

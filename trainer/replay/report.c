@@ -364,35 +364,38 @@ static allot_status plot_buckets(const allot_replay_report *r, const char *dir, 
     return st;
 }
 
+/* The markdown table as a string (open_memstream: the one writer of the table, to a buffer). */
+static char *markdown_text(const allot_replay_report *r, size_t *len) {
+    char *text = NULL;
+    FILE *fp = open_memstream(&text, len);
+    if (!fp) return NULL;
+    allot_replay_report_markdown(r, fp);
+    int bad = ferror(fp);
+    if (fclose(fp) != 0 || bad) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
 allot_status allot_replay_report_write(const allot_replay_report *r, const char *dir, double bars_budget,
                                        char *plot_note, size_t plot_note_cap, allot_error *err) {
     if (plot_note && plot_note_cap) plot_note[0] = '\0';
     char *md = join(dir, "table.md"), *js = join(dir, "table.json");
+    size_t md_len = 0;
+    char *md_text = markdown_text(r, &md_len), *js_text = report_json_text(r);
     allot_status st = ALLOT_OK;
-    if (!md || !js) {
+    if (!md || !js || !md_text || !js_text) {
         st = allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
         goto done;
     }
-    allot_atomic_file af;
-    st = allot_atomic_open(&af, md, err);
-    if (st != ALLOT_OK) goto done;
-    allot_replay_report_markdown(r, af.fp);
-    st = allot_atomic_commit(&af, err);
-    if (st != ALLOT_OK) goto done;
-    char *text = report_json_text(r);
-    if (!text) {
-        st = allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory (JSON)");
-        goto done;
-    }
-    size_t len = strlen(text);
-    text[len] = '\0';
-    st = allot_atomic_open(&af, js, err);
-    if (st == ALLOT_OK) {
-        fputs(text, af.fp);
-        fputc('\n', af.fp);
-        st = allot_atomic_commit(&af, err);
-    }
-    free(text);
+    /* both tables complete before either is renamed into place (table.json last) */
+    size_t js_len = strlen(js_text);
+    js_text[js_len] = '\n'; /* in its NUL's place: the text is passed by length */
+    const char *paths[2] = {md, js};
+    const void *data[2] = {md_text, js_text};
+    size_t lens[2] = {md_len, js_len + 1};
+    st = allot_atomic_write_all(paths, data, lens, 2, err);
     if (st != ALLOT_OK) goto done;
     /* figures: a missing gnuplot is not an error of the replay (the .dat/.gp are still written) */
     allot_status ps = ALLOT_OK;
@@ -408,5 +411,7 @@ allot_status allot_replay_report_write(const allot_replay_report *r, const char 
 done:
     free(md);
     free(js);
+    free(md_text);
+    free(js_text);
     return st;
 }

@@ -38,19 +38,54 @@ void allot_replay_report_free(allot_replay_report *r) {
     memset(r, 0, sizeof *r);
 }
 
+/*
+ * The reference is uniform's upper concave envelope, cut at its highest point: what mixing two
+ * uniform budgets over the queries reaches (accuracy is not monotone in k: majority@2 can lose to
+ * majority@1 on ties). Against the raw curve the first crossing would flatter or punish a method at
+ * random, and uniform would not even score 1 against itself.
+ */
 double allot_replay_efficiency(const double *cx, const double *cy, size_t n, double y, double spent) {
     if (!(spent > 0) || n == 0 || isnan(y)) return NAN;
     const double tol = 1e-12; /* means summed in different orders differ in the last bits */
-    if (y <= cy[0] + tol) return cx[0] / spent;
-    for (size_t k = 1; k < n; k++) {
-        if (cy[k] >= y - tol) {
-            if (cy[k] <= y) return cx[k] / spent;
-            double dy = cy[k] - cy[k - 1];
-            double t = dy > 0 ? (y - cy[k - 1]) / dy : 1.0;
-            return (cx[k - 1] + t * (cx[k] - cx[k - 1])) / spent;
+    size_t *h = malloc(n * sizeof *h), m = 0;
+    if (!h) return NAN;
+    /* upper hull (monotone chain) over points in increasing x; equal x keeps the highest */
+    for (size_t k = 0; k < n; k++) {
+        if (m && cx[k] == cx[h[m - 1]]) {
+            if (cy[k] <= cy[h[m - 1]]) continue;
+            m--;
+        }
+        while (m >= 2) {
+            size_t a = h[m - 2], b = h[m - 1];
+            /* drop b when it lies on or below the chord from a to k */
+            double cross = (cx[b] - cx[a]) * (cy[k] - cy[a]) - (cy[b] - cy[a]) * (cx[k] - cx[a]);
+            if (cross < 0) break;
+            m--;
+        }
+        h[m++] = k;
+    }
+    size_t top = 0; /* past the highest vertex the envelope only falls: cut it there */
+    for (size_t j = 1; j < m; j++)
+        if (cy[h[j]] > cy[h[top]]) top = j;
+    double r = INFINITY; /* uniform never gets there: ">max" */
+    if (y <= cy[h[0]] + tol) {
+        r = cx[h[0]] / spent;
+    } else {
+        for (size_t j = 1; j <= top; j++) {
+            size_t k = h[j], p = h[j - 1];
+            if (cy[k] < y - tol) continue;
+            if (cy[k] <= y) {
+                r = cx[k] / spent;
+            } else {
+                double dy = cy[k] - cy[p];
+                double t = dy > 0 ? (y - cy[p]) / dy : 1.0;
+                r = (cx[p] + t * (cx[k] - cx[p])) / spent;
+            }
+            break;
         }
     }
-    return INFINITY; /* uniform never gets there: ">max" */
+    free(h);
+    return r;
 }
 
 /* Run method m with parameter param at budget over every view; metrics per view into arrays. */
@@ -125,6 +160,12 @@ allot_status allot_replay_sweep(const allot_replay_pools *p, const allot_replay_
     memset(r, 0, sizeof *r);
     if (p->n == 0) return allot_error_set(err, ALLOT_E_ARGUMENT, "replay: no queries");
     if (so->n_budgets == 0) return allot_error_set(err, ALLOT_E_ARGUMENT, "replay: no budget");
+    if (o->select == ALLOT_REPLAY_SELECT_MAJORITY && p->no_answer_line)
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "%s:%zu: samples[0].answer: missing (the accuracy, by majority vote, needs "
+                               "answers; no sample of model \"%s\" on this line has one: give answers, or "
+                               "--select best with scores)",
+                               runs_path ? runs_path : "replay", p->no_answer_line, p->model ? p->model : "");
     size_t nv = so->shuffles > 0 ? (size_t)so->shuffles : 1;
     allot_replay_view *views = calloc(nv, sizeof *views);
     size_t *alloc = malloc(p->n * sizeof *alloc);

@@ -19,6 +19,8 @@
 #include <string.h>
 
 #include "input_stream.h"
+#include "json_line.h"
+#include "allot_limits.h"
 #include "rng.h"
 #include "util.h"
 
@@ -54,9 +56,8 @@ struct allot_runs_reader {
     size_t answers_cap;
     uint32_t *ans_slots;
     size_t ans_slots_cap;
-    /* tier names fixed by the first line with `tiers` */
-    char **tier_names;
-    size_t n_tier_names;
+    /* tier names fixed by the first line with `tiers` (insertion order = tier order) */
+    strset tier_names;
     size_t tier_names_line;
 };
 
@@ -204,8 +205,7 @@ void allot_runs_reader_close(allot_runs_reader *r) {
     free(r->tiers);
     free(r->answers);
     free(r->ans_slots);
-    for (size_t i = 0; i < r->n_tier_names; i++) free(r->tier_names[i]);
-    free(r->tier_names);
+    strset_free(&r->tier_names);
     free(r);
 }
 
@@ -237,7 +237,9 @@ static allot_status parse_samples(allot_runs_reader *r, const cJSON *arr, allot_
     if (!cJSON_IsArray(arr)) return RERR(r, err, ALLOT_E_INVALID, "samples: expected an array");
     size_t n = (size_t)cJSON_GetArraySize(arr);
     if (n == 0) return RERR(r, err, ALLOT_E_INVALID, "samples: empty array");
-    if (n > UINT32_MAX / 4) return RERR(r, err, ALLOT_E_INVALID, "samples: too many samples");
+    if (n > ALLOT_MAX_SAMPLES)
+        return RERR(r, err, ALLOT_E_INVALID, "samples: %zu samples, at most %u allowed", n,
+                    ALLOT_MAX_SAMPLES);
     /* The answer hash table has at least 2n slots; allot_reserve doubles from 16, so its capacity
      * stays a power of two (intern_answer masks with it). */
     if (allot_reserve((void **)&r->samples, &r->samples_cap, n, sizeof *r->samples) ||
@@ -335,53 +337,33 @@ static allot_status parse_tiers(allot_runs_reader *r, const cJSON *obj, allot_qu
     if (!cJSON_IsObject(obj)) return RERR(r, err, ALLOT_E_INVALID, "tiers: expected an object");
     size_t n = (size_t)cJSON_GetArraySize(obj);
     if (n == 0) return RERR(r, err, ALLOT_E_INVALID, "tiers: empty object");
-    if (r->n_tier_names == 0) {
-        /* The first line with tiers fixes the names and their order. */
-        char **names = calloc(n, sizeof *names);
-        if (!names) return RERR(r, err, ALLOT_E_NOMEM, "out of memory");
-        size_t i = 0;
-        for (const cJSON *t = obj->child; t; t = t->next, i++) {
-            for (size_t j = 0; j < i; j++)
-                if (strcmp(names[j], t->string) == 0) {
-                    for (size_t k = 0; k < i; k++) free(names[k]);
-                    free(names);
-                    return RERR(r, err, ALLOT_E_INVALID, "tiers.%s: duplicate tier name", t->string);
-                }
-            names[i] = allot_strdup(t->string);
-            if (!names[i]) {
-                for (size_t k = 0; k < i; k++) free(names[k]);
-                free(names);
+    if (n > ALLOT_MAX_TIERS)
+        return RERR(r, err, ALLOT_E_INVALID, "tiers: %zu tiers, at most %u allowed", n, ALLOT_MAX_TIERS);
+    if (r->tier_names.n == 0) {
+        /* The first line with tiers fixes the names and their order (the strict parse refused
+         * duplicate names already). */
+        for (const cJSON *t = obj->child; t; t = t->next)
+            if (strset_add(&r->tier_names, t->string) < 0) {
+                strset_free(&r->tier_names);
                 return RERR(r, err, ALLOT_E_NOMEM, "out of memory");
             }
-        }
-        r->tier_names = names;
-        r->n_tier_names = n;
         r->tier_names_line = r->lineno;
     }
-    if (allot_reserve((void **)&r->tiers, &r->tiers_cap, r->n_tier_names, sizeof *r->tiers))
+    size_t T = r->tier_names.n;
+    if (allot_reserve((void **)&r->tiers, &r->tiers_cap, T, sizeof *r->tiers))
         return RERR(r, err, ALLOT_E_NOMEM, "out of memory");
-    /* Every key must be one of the fixed names, each exactly once. */
-    for (const cJSON *t = obj->child; t; t = t->next) {
-        size_t j = 0;
-        while (j < r->n_tier_names && strcmp(r->tier_names[j], t->string) != 0) j++;
-        if (j == r->n_tier_names)
-            return RERR(r, err, ALLOT_E_INVALID, "tiers.%s: not a tier of the first tiers line (line %zu)",
-                        t->string, r->tier_names_line);
-        for (const cJSON *u = obj->child; u != t; u = u->next)
-            if (strcmp(u->string, t->string) == 0)
-                return RERR(r, err, ALLOT_E_INVALID, "tiers.%s: duplicate tier name", t->string);
-    }
+    for (size_t j = 0; j < T; j++) r->tiers[j].name = NULL; /* not seen yet */
     char field[ALLOT_ERROR_MSG_SIZE / 2];
-    for (size_t j = 0; j < r->n_tier_names; j++) {
-        const char *name = r->tier_names[j];
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, name);
-        if (!t)
-            return RERR(r, err, ALLOT_E_INVALID,
-                        "tiers.%s: missing (every line must have the tiers of line %zu)", name,
-                        r->tier_names_line);
+    /* Every key must be one of the fixed names (each at most once: the strict parse saw to that). */
+    for (const cJSON *t = obj->child; t; t = t->next) {
+        long j = strset_find(&r->tier_names, t->string);
+        const char *name = t->string;
+        if (j < 0)
+            return RERR(r, err, ALLOT_E_INVALID, "tiers.%s: not a tier of the first tiers line (line %zu)",
+                        name, r->tier_names_line);
         if (!cJSON_IsObject(t)) return RERR(r, err, ALLOT_E_INVALID, "tiers.%s: expected an object", name);
         allot_tier_outcome *o = &r->tiers[j];
-        o->name = name;
+        o->name = r->tier_names.items[j];
         const cJSON *acc = cJSON_GetObjectItemCaseSensitive(t, "acc");
         if (!acc) return RERR(r, err, ALLOT_E_INVALID, "tiers.%s.acc: missing", name);
         snprintf(field, sizeof field, "tiers.%s.acc", name);
@@ -397,23 +379,20 @@ static allot_status parse_tiers(allot_runs_reader *r, const cJSON *obj, allot_qu
         if (o->cost < 0)
             return RERR(r, err, ALLOT_E_INVALID, "tiers.%s.cost: negative (%.17g)", name, o->cost);
     }
-    q->n_tiers = r->n_tier_names;
+    for (size_t j = 0; j < T; j++)
+        if (!r->tiers[j].name)
+            return RERR(r, err, ALLOT_E_INVALID,
+                        "tiers.%s: missing (every line must have the tiers of line %zu)",
+                        r->tier_names.items[j], r->tier_names_line);
+    q->n_tiers = T;
     q->tiers = r->tiers;
     return ALLOT_OK;
 }
 
 static allot_status parse_line(allot_runs_reader *r, const char *text, size_t len, allot_query *q,
                                allot_error *err) {
-    const char *end = NULL;
-    r->doc = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (!r->doc) {
-        size_t off = end && end >= text ? (size_t)(end - text) : 0;
-        return RERR(r, err, ALLOT_E_PARSE, "invalid JSON near byte %zu", off + 1);
-    }
-    for (const char *p = end; p && p < text + len; p++)
-        if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
-            return RERR(r, err, ALLOT_E_PARSE, "invalid JSON: trailing text after the object at byte %zu",
-                        (size_t)(p - text) + 1);
+    r->doc = allot_json_parse_strict(text, len, r->path, r->lineno, err);
+    if (!r->doc) return err ? err->code : ALLOT_E_PARSE;
     const cJSON *doc = r->doc;
     if (!cJSON_IsObject(doc)) return RERR(r, err, ALLOT_E_INVALID, "expected a JSON object");
 
@@ -442,14 +421,15 @@ static allot_status parse_line(allot_runs_reader *r, const char *text, size_t le
     if (feats) {
         if (!cJSON_IsObject(feats)) return RERR(r, err, ALLOT_E_INVALID, "features: expected an object");
         size_t n = (size_t)cJSON_GetArraySize(feats), i = 0;
+        if (n > ALLOT_MAX_FEATURES)
+            return RERR(r, err, ALLOT_E_INVALID, "features: %zu features, at most %u allowed", n,
+                        ALLOT_MAX_FEATURES);
         if (allot_reserve((void **)&r->feats, &r->feats_cap, n, sizeof *r->feats))
             return RERR(r, err, ALLOT_E_NOMEM, "out of memory");
         char field[ALLOT_ERROR_MSG_SIZE / 2];
+        /* (duplicate names were refused by the strict parse, in linear time) */
         for (const cJSON *f = feats->child; f; f = f->next, i++) {
             snprintf(field, sizeof field, "features.%s", f->string);
-            for (const cJSON *g = feats->child; g != f; g = g->next)
-                if (strcmp(g->string, f->string) == 0)
-                    return RERR(r, err, ALLOT_E_INVALID, "%s: duplicate feature name", field);
             r->feats[i].name = f->string;
             allot_status st = get_number(r, f, field, &r->feats[i].value, err);
             if (st) return st;
@@ -468,6 +448,8 @@ static allot_status parse_line(allot_runs_reader *r, const char *text, size_t le
     if (st) return st;
 
     /* Duplicate check last, so that the id is recorded only for a valid line. */
+    if (r->ids.n >= ALLOT_MAX_QUERIES)
+        return RERR(r, err, ALLOT_E_INVALID, "id: more than %u queries in one file", ALLOT_MAX_QUERIES);
     if (strset_find(&r->ids, q->id) >= 0)
         return RERR(r, err, ALLOT_E_INVALID, "id: duplicate id \"%s\"", q->id);
     if (strset_add(&r->ids, q->id) < 0) return RERR(r, err, ALLOT_E_NOMEM, "out of memory");
@@ -481,9 +463,15 @@ allot_status allot_runs_reader_next(allot_runs_reader *r, allot_query *q, int *h
     release_line(r);
     for (;;) {
         errno = 0;
-        ssize_t got = getline(&r->line, &r->line_cap, r->fp);
+        ssize_t got = allot_getline_max(&r->line, &r->line_cap, r->fp, ALLOT_MAX_LINE_BYTES);
+        if (got == -2) {
+            r->lineno++;
+            if (errno == ENOMEM) return RERR(r, err, ALLOT_E_NOMEM, "out of memory reading the line");
+            return RERR(r, err, ALLOT_E_INVALID, "line longer than %zu bytes (the limit)",
+                        ALLOT_MAX_LINE_BYTES);
+        }
         /* A read error (a truncated .gz, say) may end a line early: report it, not the half line. */
-        if (got < 0 || (r->line[got - 1] != '\n' && ferror(r->fp))) {
+        if (got <= 0 || (r->line[got - 1] != '\n' && ferror(r->fp))) {
             if (ferror(r->fp)) {
                 const char *why = allot_input_problem(r->in);
                 if (why) return allot_error_set(err, ALLOT_E_IO, "%s:%zu: %s", r->path, r->lineno + 1, why);
@@ -494,7 +482,6 @@ allot_status allot_runs_reader_next(allot_runs_reader *r, allot_query *q, int *h
         }
         r->lineno++;
         size_t len = (size_t)got;
-        if (memchr(r->line, '\0', len)) return RERR(r, err, ALLOT_E_PARSE, "invalid JSON: NUL byte in line");
         int blank = 1;
         for (size_t i = 0; i < len && blank; i++)
             if (r->line[i] != ' ' && r->line[i] != '\t' && r->line[i] != '\r' && r->line[i] != '\n')

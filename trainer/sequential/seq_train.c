@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "allot/allot_sequential.h"
+#include "atomic_file.h"
 #include "bundle.h"
 #include "dataset.h"
 #include "linear_learner.h"
@@ -594,7 +595,8 @@ static char *provenance_json(const sq_ctx *c, const char *sha) {
     return text;
 }
 
-static allot_status write_bundle(sq_ctx *c, const char *out_path, allot_error *err) {
+/* 7. the bundle's text (written only once the runtime reproduced it, step 8) */
+static allot_status render_bundle(sq_ctx *c, char **text, allot_error *err) {
     size_t S = c->S;
     int is_xgb = c->o->learner == ALLOT_LEARNER_XGBOOST;
     char **texts = calloc(S, sizeof *texts), **names = calloc(S, sizeof *names), *spec = NULL, *seq = NULL,
@@ -636,7 +638,7 @@ static allot_status write_bundle(sq_ctx *c, const char *out_path, allot_error *e
             .provenance_json = prov,
             .sequential_json = seq,
         };
-        st = allot_bundle_write(&parts, out_path, err);
+        st = allot_bundle_render(&parts, text, err);
     }
     for (size_t t = 0; texts && t < S; t++) free(texts[t]);
     free(texts);
@@ -708,14 +710,14 @@ static allot_status parity_step(const sq_ctx *c, parity_work *w, const allot_sq_
     return ALLOT_OK;
 }
 
-static allot_status runtime_parity(sq_ctx *c, const char *path, allot_error *err) {
+static allot_status runtime_parity(sq_ctx *c, const char *text, allot_error *err) {
     if (!c->test.n_traj) return ALLOT_OK;
     parity_work w;
     memset(&w, 0, sizeof w);
     size_t ms = allot_ladder_max_samples(c->ladder), pool = 0, S = c->S;
     for (size_t i = 0; i < c->data.n; i++)
         pool = c->data.q[i].off[c->data.n_models] > pool ? c->data.q[i].off[c->data.n_models] : pool;
-    allot_status st = allot_policy_load_file(path, &w.p, err);
+    allot_status st = allot_policy_load_memory(text, strlen(text), &w.p, err);
     if (!st) st = allot_workspace_create(w.p, &w.ws, err);
     if (!st) {
         size_t ne = allot_featurizer_n_extra(allot_policy_featurizer(w.p));
@@ -779,11 +781,14 @@ allot_status allot_sq_train(const char *runs_path, const char *stages, const all
             allot_sq_calibrate(c.oof, &c.train, c.train_traj, c.train.n_traj, c.stage_cost, o->budget);
     if (!st) st = final_models(&c, mean_rounds, err);
     allot_progress_finish(&c.pg, c.pg_done);
+    char *text = NULL;
     if (!st) {
         figures(&c);
-        st = write_bundle(&c, out_path, err);
+        st = render_bundle(&c, &text, err);
     }
-    if (!st) st = runtime_parity(&c, out_path, err);
+    if (!st) st = runtime_parity(&c, text, err);
+    if (!st) st = allot_atomic_write(out_path, text, strlen(text), err);
+    free(text);
     c.rep.n_queries = c.data.n;
     c.rep.n_train = c.split.n_train;
     c.rep.n_test = c.split.n_test;

@@ -16,9 +16,10 @@
 static allot_status build_problem(const double *acc, const double *cost, size_t n, size_t t, double budget,
                                   int integer, glp_prob **out, allot_error *err) {
     *out = NULL;
-    if (n == 0 || t == 0) return allot_error_set(err, ALLOT_E_ARGUMENT, "glpk: empty instance");
-    if (n * t > (size_t)(INT_MAX / 2 - 1) || n >= (size_t)INT_MAX)
-        return allot_error_set(err, ALLOT_E_UNSUPPORTED, "glpk: instance too large (%zu x %zu)", n, t);
+    if (n == 0 || t == 0)
+        return allot_error_set(err, ALLOT_E_INVALID, "glpk: nothing to check (%zu queries, %zu tiers)", n, t);
+    if (t > (size_t)(INT_MAX / 2 - 1) / n || n >= (size_t)INT_MAX)
+        return allot_error_set(err, ALLOT_E_INVALID, "glpk: instance too large for GLPK (%zu x %zu)", n, t);
     allot_status st = allot_oracle_validate(acc, cost, n, t, err);
     if (st != ALLOT_OK) return st;
     if (!isfinite(budget) || budget < 0)
@@ -68,8 +69,22 @@ static allot_status build_problem(const double *acc, const double *cost, size_t 
     return ALLOT_OK;
 }
 
+/* GLPK's tm_lim: milliseconds, at least 1, at most INT_MAX. */
+static int ms_of(double seconds) {
+    double ms = seconds * 1000.0;
+    return ms < 1 ? 1 : ms > (double)INT_MAX ? INT_MAX : (int)ms;
+}
+
+static double limit_or_default(double time_limit_s) {
+    return time_limit_s > 0 ? time_limit_s : ALLOT_GLPK_TIME_LIMIT_S;
+}
+
 allot_status allot_glpk_solve_lp(const double *acc, const double *cost, size_t n, size_t t, double budget,
-                                 double *value, int *feasible, double *seconds, allot_error *err) {
+                                 double time_limit_s, double *value, int *feasible, double *seconds,
+                                 allot_error *err) {
+    *value = NAN;
+    *feasible = 0;
+    time_limit_s = limit_or_default(time_limit_s);
     glp_prob *P;
     allot_status st = build_problem(acc, cost, n, t, budget, 0, &P, err);
     if (st != ALLOT_OK) return st;
@@ -81,13 +96,16 @@ allot_status allot_glpk_solve_lp(const double *acc, const double *cost, size_t n
     /* GLPK's default optimality tolerance (1e-7 on reduced costs) stops up to ~5e-9 (relative)
        short of the optimum on flat curves (slopes ~1e-16); the check's rule is 1e-9. */
     parm.tol_dj = 1e-12;
+    parm.tm_lim = ms_of(time_limit_s);
     double t0 = allot_now_seconds();
     int ret = glp_simplex(P, &parm);
     if (seconds) *seconds = allot_now_seconds() - t0;
-    *value = NAN;
-    *feasible = 0;
     if (ret == GLP_ENOPFS) {
         st = ALLOT_OK; /* the presolver proved the LP infeasible */
+    } else if (ret == GLP_ETMLIM) {
+        st = allot_error_set(err, ALLOT_E_UNSUPPORTED,
+                             "glpk: gave up: the LP simplex hit its time limit (%g s) after %d iterations",
+                             time_limit_s, glp_get_it_cnt(P));
     } else if (ret != 0) {
         st = allot_error_set(err, ALLOT_E_INTERNAL, "glpk: glp_simplex failed (code %d)", ret);
     } else {
@@ -103,29 +121,58 @@ allot_status allot_glpk_solve_lp(const double *acc, const double *cost, size_t n
     return st;
 }
 
+/* glp_intopt's callback: end the search at the deadline, wherever it is (cut rounds included,
+ * which tm_lim alone does not interrupt). */
+typedef struct intopt_deadline {
+    double deadline;
+    int stopped;
+} intopt_deadline;
+
+static void stop_at_deadline(glp_tree *tree, void *info) {
+    intopt_deadline *d = info;
+    if (!d->stopped && allot_now_seconds() >= d->deadline) {
+        d->stopped = 1;
+        glp_ios_terminate(tree);
+    }
+}
+
+/* The root LP of the integer problem: a starting basis for branch and bound (no presolve, see below). */
+static allot_status solve_root(glp_prob *P, double deadline, double time_limit_s, allot_error *err) {
+    glp_smcp sparm;
+    glp_init_smcp(&sparm);
+    sparm.msg_lev = GLP_MSG_OFF;
+    sparm.tol_dj = 1e-12; /* as the LP check: a looser root lets branch and bound stop short (~1e-8) */
+    sparm.tm_lim = ms_of(deadline - allot_now_seconds());
+    int sret = glp_simplex(P, &sparm);
+    if (sret == GLP_ETMLIM)
+        return allot_error_set(err, ALLOT_E_UNSUPPORTED,
+                               "glpk: gave up: the integer problem's root LP hit the time limit (%g s)",
+                               time_limit_s);
+    int s = sret == 0 ? glp_get_status(P) : 0;
+    if (s == GLP_OPT || s == GLP_NOFEAS) return ALLOT_OK;
+    return allot_error_set(err, ALLOT_E_INTERNAL, "glpk: root LP failed (code %d, status %d)", sret, s);
+}
+
 allot_status allot_glpk_solve_int(const double *acc, const double *cost, size_t n, size_t t, double budget,
-                                  double *value, int *feasible, int *choice, double *seconds,
-                                  allot_error *err) {
+                                  double time_limit_s, double *value, int *feasible, int *choice,
+                                  double *seconds, allot_error *err) {
+    *value = NAN;
+    *feasible = 0;
+    time_limit_s = limit_or_default(time_limit_s);
+    double t0 = allot_now_seconds(), deadline = t0 + time_limit_s;
     glp_prob *P;
     allot_status st = build_problem(acc, cost, n, t, budget, 1, &P, err);
     if (st != ALLOT_OK) return st;
     /* The MIP presolver is off: with it on, GLPK 5.0's cover-cut setup aborts (glp_add_cols with 0
        columns) whenever presolve removes every column. Branch and bound then starts from an optimal
        LP basis, found here by the simplex without presolve. */
-    glp_smcp sparm;
-    glp_init_smcp(&sparm);
-    sparm.msg_lev = GLP_MSG_OFF;
-    sparm.tol_dj = 1e-12;
-    double t0 = allot_now_seconds();
-    int sret = glp_simplex(P, &sparm);
-    *value = NAN;
-    *feasible = 0;
-    if (sret != 0 || glp_get_status(P) != GLP_OPT) {
-        int s = sret == 0 ? glp_get_status(P) : 0;
+    st = solve_root(P, deadline, time_limit_s, err);
+    if (st != ALLOT_OK || glp_get_status(P) == GLP_NOFEAS) {
+        if (seconds) *seconds = allot_now_seconds() - t0;
         glp_delete_prob(P);
-        if (s == GLP_NOFEAS) return ALLOT_OK;
-        return allot_error_set(err, ALLOT_E_INTERNAL, "glpk: root LP failed (code %d, status %d)", sret, s);
+        return st;
     }
+    intopt_deadline dl = {deadline, 0};
     glp_iocp parm;
     glp_init_iocp(&parm);
     parm.msg_lev = GLP_MSG_OFF;
@@ -136,7 +183,9 @@ allot_status allot_glpk_solve_int(const double *acc, const double *cost, size_t 
     parm.clq_cuts = GLP_ON;
     parm.mir_cuts = GLP_ON;
     parm.gmi_cuts = GLP_ON;
-    parm.tm_lim = ALLOT_GLPK_INTOPT_TIME_LIMIT_MS;
+    parm.tm_lim = ms_of(deadline - allot_now_seconds());
+    parm.cb_func = stop_at_deadline;
+    parm.cb_info = &dl;
     parm.tol_obj = 1e-12; /* the default 1e-7 prunes nodes that are better by less than that */
     /* the cut generators print a few lines even with GLP_MSG_OFF: silence the terminal meanwhile */
     int old_term = glp_term_out(GLP_OFF);
@@ -145,9 +194,9 @@ allot_status allot_glpk_solve_int(const double *acc, const double *cost, size_t 
     if (seconds) *seconds = allot_now_seconds() - t0;
     if (ret == GLP_ENOPFS || ret == GLP_ENOFEAS) {
         st = ALLOT_OK;
-    } else if (ret == GLP_ETMLIM) {
-        st = allot_error_set(err, ALLOT_E_UNSUPPORTED, "glpk: branch and bound hit its time limit (%d ms)",
-                             ALLOT_GLPK_INTOPT_TIME_LIMIT_MS);
+    } else if (ret == GLP_ETMLIM || ret == GLP_ESTOP) {
+        st = allot_error_set(err, ALLOT_E_UNSUPPORTED,
+                             "glpk: gave up: branch and bound hit the time limit (%g s)", time_limit_s);
     } else if (ret != 0) {
         st = allot_error_set(err, ALLOT_E_INTERNAL, "glpk: glp_intopt failed (code %d)", ret);
     } else {
@@ -171,19 +220,30 @@ allot_status allot_glpk_solve_int(const double *acc, const double *cost, size_t 
 }
 
 allot_status allot_glpk_check(const double *acc, const double *cost, size_t n, size_t t, double budget,
-                              const allot_oracle_result *oracle, size_t intopt_max_vars,
+                              const allot_oracle_result *oracle, size_t intopt_max_vars, double time_limit_s,
                               allot_glpk_report *rep, allot_error *err) {
     if (!oracle || !rep) return allot_error_set(err, ALLOT_E_ARGUMENT, "glpk check: NULL argument");
     memset(rep, 0, sizeof *rep);
     rep->lp_value = rep->int_value = NAN;
     rep->n_vars = n * t;
     rep->intopt_max_vars = intopt_max_vars;
-    allot_status st = allot_glpk_solve_lp(acc, cost, n, t, budget, &rep->lp_value, &rep->lp_feasible,
-                                          &rep->lp_seconds, err);
+    rep->time_limit_s = limit_or_default(time_limit_s);
+    double deadline = allot_now_seconds() + rep->time_limit_s;
+    allot_status st = allot_glpk_solve_lp(acc, cost, n, t, budget, rep->time_limit_s, &rep->lp_value,
+                                          &rep->lp_feasible, &rep->lp_seconds, err);
+    if (st == ALLOT_E_UNSUPPORTED) { /* the LP gave up: nothing can be checked */
+        rep->gave_up = 1;
+        const char *why = err && !strncmp(err->msg, "glpk: ", 6) ? err->msg + 6 : "gave up";
+        snprintf(rep->message, sizeof rep->message, "%.200s; the oracle was not checked", why);
+        return allot_error_set(err, ALLOT_E_CHECK, "glpk check: %s", rep->message);
+    }
     if (st != ALLOT_OK) return st;
     if (rep->lp_feasible && n * t <= intopt_max_vars) {
-        int f;
-        st = allot_glpk_solve_int(acc, cost, n, t, budget, &rep->int_value, &f, NULL, &rep->int_seconds, err);
+        int f = 0;
+        double left = deadline - allot_now_seconds();
+        st = left < 0.001 ? ALLOT_E_UNSUPPORTED
+                          : allot_glpk_solve_int(acc, cost, n, t, budget, left, &rep->int_value, &f, NULL,
+                                                 &rep->int_seconds, err);
         if (st == ALLOT_E_UNSUPPORTED) {
             rep->int_timed_out = 1; /* reported as skipped; the LP reference is used instead */
             f = 0;

@@ -17,6 +17,14 @@
  *    + 1e-9]. When intopt is skipped, the GLPK LP value is the reference instead (the integer
  *    optimum is at most the LP value, so this is the same bound, only looser).
  *
+ * Time: every GLPK call is bounded. The check as a whole has a wall-clock limit (time_limit_s,
+ * default ALLOT_GLPK_TIME_LIMIT_S): glp_simplex gets it as tm_lim, the integer solve (root LP,
+ * then glp_intopt with tm_lim and a callback that terminates the search, cut rounds included, at
+ * the deadline) gets what is left. When the LP gives up the check cannot conclude: rep->gave_up
+ * is set and ALLOT_E_CHECK returned ("gave up", exit 4 in the CLI), never a hang. When only the
+ * integer solve gives up, the integral rule falls back to the LP value (int_timed_out), as when
+ * it is skipped for size.
+ *
  * GLPK keeps a per-thread environment: a program that is done with GLPK may call glp_free_env()
  * (the CLI and the tests do) so that leak checkers stay quiet.
  */
@@ -34,8 +42,11 @@
  */
 #define ALLOT_GLPK_INTOPT_MAX_VARS 10000
 
-/** Time limit of one glp_intopt call; when hit, the integer check falls back to the LP value. */
-#define ALLOT_GLPK_INTOPT_TIME_LIMIT_MS 60000
+/** Default wall-clock limit of the whole check (LP, then the integer problem in what is left). */
+#define ALLOT_GLPK_TIME_LIMIT_S 60.0
+
+/** Largest accepted time limit (a day). */
+#define ALLOT_GLPK_MAX_TIME_LIMIT_S 86400.0
 
 /** Relative tolerance of the LP comparison. */
 #define ALLOT_GLPK_LP_REL_TOL 1e-9
@@ -45,7 +56,9 @@ typedef struct allot_glpk_report {
     double lp_value;        /**< GLPK LP optimum, mean accuracy (NAN when infeasible) */
     double lp_seconds;      /**< glp_simplex wall time */
     int int_solved;         /**< 1 if glp_intopt ran (N*T <= limit and the LP was feasible) */
-    int int_timed_out;      /**< 1 if glp_intopt hit ALLOT_GLPK_INTOPT_TIME_LIMIT_MS (then int_solved = 0) */
+    int int_timed_out;      /**< 1 if the integer solve hit the time limit (then int_solved = 0) */
+    int gave_up;            /**< 1 if the LP hit the time limit: nothing was checked */
+    double time_limit_s;    /**< the limit that was applied */
     double int_value;       /**< GLPK integer optimum, mean accuracy (NAN when not solved) */
     double int_seconds;     /**< glp_intopt wall time */
     size_t n_vars;          /**< N*T */
@@ -59,27 +72,32 @@ typedef struct allot_glpk_report {
 } allot_glpk_report;
 
 /**
- * Solve the LP relaxation with GLPK. *value receives the optimum (mean), *feasible 0 or 1.
- * *seconds (may be NULL) the solver time.
+ * Solve the LP relaxation with GLPK within time_limit_s seconds (<= 0: the default).
+ * *value receives the optimum (mean), *feasible 0 or 1. *seconds (may be NULL) the solver time.
+ * When the limit is hit: ALLOT_E_UNSUPPORTED, "glpk: gave up: ...".
  */
 allot_status allot_glpk_solve_lp(const double *acc, const double *cost, size_t n, size_t t, double budget,
-                                 double *value, int *feasible, double *seconds, allot_error *err);
+                                 double time_limit_s, double *value, int *feasible, double *seconds,
+                                 allot_error *err);
 
 /**
- * Solve the integer problem (one tier per query) with GLPK's branch and bound. choice (n ints,
- * may be NULL) receives GLPK's allocation.
+ * Solve the integer problem (one tier per query) with GLPK's branch and bound within time_limit_s
+ * seconds (<= 0: the default). choice (n ints, may be NULL) receives GLPK's allocation. When the
+ * limit is hit: ALLOT_E_UNSUPPORTED, "glpk: gave up: ...".
  */
 allot_status allot_glpk_solve_int(const double *acc, const double *cost, size_t n, size_t t, double budget,
-                                  double *value, int *feasible, int *choice, double *seconds,
-                                  allot_error *err);
+                                  double time_limit_s, double *value, int *feasible, int *choice,
+                                  double *seconds, allot_error *err);
 
 /**
- * Run both solves (intopt only when n*t <= intopt_max_vars) and compare with an oracle result for
- * the same instance and budget. Fills *rep. Returns ALLOT_OK when the checks pass, ALLOT_E_CHECK
- * (with err naming the failed rule) when they do not, another status when GLPK could not run.
+ * Run both solves (intopt only when n*t <= intopt_max_vars) within time_limit_s seconds in all
+ * (<= 0: ALLOT_GLPK_TIME_LIMIT_S) and compare with an oracle result for the same instance and
+ * budget. Fills *rep. Returns ALLOT_OK when the checks pass, ALLOT_E_CHECK (with err naming the
+ * failed rule, or saying that the check gave up) when they do not, another status when GLPK could
+ * not run.
  */
 allot_status allot_glpk_check(const double *acc, const double *cost, size_t n, size_t t, double budget,
-                              const allot_oracle_result *oracle, size_t intopt_max_vars,
+                              const allot_oracle_result *oracle, size_t intopt_max_vars, double time_limit_s,
                               allot_glpk_report *rep, allot_error *err);
 
 #endif
