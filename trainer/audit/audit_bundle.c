@@ -315,6 +315,17 @@ static allot_status provenance_seed(const allot_audit_bundle *b, uint64_t *seed,
         "%s: provenance.seed: expected a non-negative integer (a number, or a decimal string)", b->path);
 }
 
+/* The class weighting: learner_params.class_weighting ("none", "balanced", "sqrt"), else the older
+ * boolean `key` (balanced or none). */
+static int weighting(const cJSON *lp, const char *key, int dflt) {
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(lp, "class_weighting");
+    if (cJSON_IsString(w))
+        return !strcmp(w->valuestring, "none")   ? ALLOT_WEIGHTS_NONE
+               : !strcmp(w->valuestring, "sqrt") ? ALLOT_WEIGHTS_SQRT
+                                                 : ALLOT_WEIGHTS_BALANCED;
+    return jget(lp, key, dflt != ALLOT_WEIGHTS_NONE) ? ALLOT_WEIGHTS_BALANCED : ALLOT_WEIGHTS_NONE;
+}
+
 /* provenance.learner_params of an XGBoost bundle. */
 static void xgb_params(const cJSON *lp, allot_xgb_params *x) {
     x->rounds = (int)jget(lp, "max_rounds", x->rounds);
@@ -325,7 +336,7 @@ static void xgb_params(const cJSON *lp, allot_xgb_params *x) {
     x->reg_lambda = jget(lp, "lambda", x->reg_lambda);
     x->early_stopping = (int)jget(lp, "early_stopping", x->early_stopping);
     x->nthread = (int)jget(lp, "nthread", x->nthread);
-    x->class_weights = (int)jget(lp, "class_weights_balanced", x->class_weights);
+    x->class_weights = weighting(lp, "class_weights_balanced", x->class_weights);
     x->gap_weights = (int)jget(lp, "gap_weights", 0);
 }
 
@@ -341,7 +352,7 @@ static void linear_params(const cJSON *lp, allot_linear_params *l) {
     l->liblinear_search = cJSON_IsString(cs) && strstr(cs->valuestring, "find_parameters") != NULL;
     l->eps = jget(lp, "eps", 0);
     l->bias = jget(lp, "bias", l->bias);
-    l->class_weights = (int)jget(lp, "class_weights", l->class_weights);
+    l->class_weights = weighting(lp, "class_weights", l->class_weights);
     l->hashed = (int)jget(lp, "hashed", l->hashed);
 }
 

@@ -40,9 +40,12 @@ static const char train_usage[] =
     "  --features a,b         record features to use (default: all of the curves file's; '' = none)\n"
     "  --meta-features a,b    meta fields to use as features (e.g. level); default none\n"
     "  --hash-dim N           hashed n-gram dimension for liblinear (default 4096; 0 = off)\n"
-    "  --class-weights W      balanced (default: each class weighs the same in training, so rare dear\n"
-    "                         tiers are not drowned and calibration can bring the spend down to B)\n"
-    "                         or none; both learners\n"
+    "  --class-weights W      none (default), balanced (each class weighs the same in training) or\n"
+    "                         sqrt (the square root of balanced); tier target, both learners\n"
+    "  --label-ties T         pool (default: a query on which several tiers are equally accurate is\n"
+    "                         labelled with the one a user would pick: the best training-pool mean\n"
+    "                         accuracy on the uniform frontier within B) or oracle (the oracle's own\n"
+    "                         tier, the cheapest of them)\n"
     "  --no-validation        leave the training pool's out-of-fold probabilities out of the bundle\n"
     "                         (smaller for large data; the audit then uses in-sample predictions)\n"
     "  --json                 one JSON document on stdout instead of the table\n"
@@ -95,7 +98,8 @@ enum {
     O_CSEARCH,
     O_GAPW,
     O_NOVAL,
-    O_TARGET
+    O_TARGET,
+    O_TIES
 };
 
 /* What the command line sets: the library's options and the command's own. */
@@ -148,7 +152,10 @@ static int set_option(train_cli *t, int ch, const char *arg) {
     static const allot_rule rule_of[] = {ALLOT_RULE_CALIBRATED, ALLOT_RULE_ARGMAX};
     static const char *const targets[] = {"tier", "value", NULL};
     static const allot_train_target target_of[] = {ALLOT_TARGET_TIER_LABEL, ALLOT_TARGET_TIER_VALUE};
-    static const char *const weights[] = {"balanced", "none", NULL};
+    static const char *const weights[] = {"balanced", "none", "sqrt", NULL};
+    static const int weight_of[] = {ALLOT_WEIGHTS_BALANCED, ALLOT_WEIGHTS_NONE, ALLOT_WEIGHTS_SQRT};
+    static const char *const ties[] = {"pool", "oracle", NULL};
+    static const allot_label_ties ties_of[] = {ALLOT_TIES_POOL, ALLOT_TIES_ORACLE};
     allot_train_options *o = &t->o;
     int k = 0, rc = 0;
     switch (ch) {
@@ -176,7 +183,10 @@ static int set_option(train_cli *t, int ch, const char *arg) {
         return rc;
     case O_CW:
         if (!(rc = allot_opt_choice(CMD, "--class-weights", arg, weights, &k)))
-            o->linear.class_weights = o->xgb.class_weights = k == 0;
+            o->linear.class_weights = o->xgb.class_weights = weight_of[k];
+        return rc;
+    case O_TIES:
+        if (!(rc = allot_opt_choice(CMD, "--label-ties", arg, ties, &k))) o->label_ties = ties_of[k];
         return rc;
     case O_JSON: t->json = 1; return 0;
     case O_QUIET: o->progress = 0; return 0;
@@ -197,6 +207,14 @@ static int check_options(train_cli *t, int n_args) {
         return allot_cli_usage_error(CMD,
                                      "--gap-weights and --C-search liblinear apply to --target tier only");
     return 0;
+}
+
+/* A number, or null when it was not computed (NaN: no held-out queries). */
+static void add_num(cJSON *j, const char *key, double v) {
+    if (isfinite(v))
+        cJSON_AddNumberToObject(j, key, v);
+    else
+        cJSON_AddNullToObject(j, key);
 }
 
 static void print_json(const train_cli *t, const allot_train_report *r) {
@@ -224,18 +242,22 @@ static void print_json(const train_cli *t, const allot_train_report *r) {
         cJSON_AddNumberToObject(j, "C", r->chosen_C);
     else
         cJSON_AddNumberToObject(j, "rounds", r->rounds_used);
-    cJSON_AddNumberToObject(j, "test_oracle_acc", r->test_oracle_acc);
-    cJSON_AddNumberToObject(j, "test_oracle_cost", r->test_oracle_cost);
-    cJSON_AddNumberToObject(j, "test_imitation_argmax", r->test_imitation_argmax);
-    cJSON_AddNumberToObject(j, "test_imitation_calibrated", r->test_imitation_calibrated);
-    cJSON_AddNumberToObject(j, "test_acc_argmax", r->test_acc_argmax);
-    cJSON_AddNumberToObject(j, "test_cost_argmax", r->test_cost_argmax);
-    cJSON_AddNumberToObject(j, "test_acc_calibrated", r->test_acc_calibrated);
-    cJSON_AddNumberToObject(j, "test_cost_calibrated", r->test_cost_calibrated);
+    add_num(j, "test_oracle_acc", r->test_oracle_acc);
+    add_num(j, "test_oracle_cost", r->test_oracle_cost);
+    add_num(j, "test_imitation_argmax", r->test_imitation_argmax);
+    add_num(j, "test_imitation_calibrated", r->test_imitation_calibrated);
+    add_num(j, "test_acc_argmax", r->test_acc_argmax);
+    add_num(j, "test_cost_argmax", r->test_cost_argmax);
+    add_num(j, "test_acc_calibrated", r->test_acc_calibrated);
+    add_num(j, "test_cost_calibrated", r->test_cost_calibrated);
     if (r->runtime_parity >= 0)
         cJSON_AddBoolToObject(j, "runtime_parity", r->runtime_parity);
     else
         cJSON_AddNullToObject(j, "runtime_parity");
+    cJSON_AddStringToObject(j, "runtime_parity_checked_on",
+                            r->parity_on_training_pool ? "training pool (no held-out queries)"
+                                                       : "held-out queries");
+    cJSON_AddNumberToObject(j, "labels_moved", (double)r->labels_moved);
     cJSON_AddNumberToObject(j, "seconds", r->seconds);
     char *s = cJSON_Print(j);
     if (s) printf("%s\n", s);
@@ -255,6 +277,11 @@ static void print_table(const train_cli *t, const allot_train_report *r) {
     if (v)
         printf("(value target: 'argmax' = the value rule at lambda 0, 'calibrated' = at the calibrated "
                "lambda)\n");
+    if (!v && r->labels_moved)
+        printf(
+            "labels                   %zu of %zu moved off the oracle's tier (ties: equally accurate tiers "
+            "-> the one a user would pick)\n",
+            r->labels_moved, r->n_train);
     if (r->n_classes == 1)
         printf("constant policy          the oracle picked one tier for the whole training pool: nothing "
                "to learn\n");
@@ -269,16 +296,22 @@ static void print_table(const train_cli *t, const allot_train_report *r) {
     printf("%-24s %10s %10s\n", "", "argmax", "calibrated");
     printf("%-24s %10.4f %10.4f\n", "CV imitation accuracy", r->cv_imitation, r->cv_imitation_calibrated);
     printf("%-24s %10.4f %10.4f\n", "CV mean cost", r->oof_cost_argmax, r->oof_cost_calibrated);
-    printf("%-24s %10.4f %10.4f   (oracle %.4f)\n", "held-out accuracy", r->test_acc_argmax,
-           r->test_acc_calibrated, r->test_oracle_acc);
-    printf("%-24s %10.4f %10.4f   (budget %g)\n", "held-out mean cost", r->test_cost_argmax,
-           r->test_cost_calibrated, t->o.budget);
-    printf("%-24s %10.4f %10.4f\n", "held-out imitation", r->test_imitation_argmax,
-           r->test_imitation_calibrated);
+    if (r->n_test) {
+        printf("%-24s %10.4f %10.4f   (oracle %.4f)\n", "held-out accuracy", r->test_acc_argmax,
+               r->test_acc_calibrated, r->test_oracle_acc);
+        printf("%-24s %10.4f %10.4f   (budget %g)\n", "held-out mean cost", r->test_cost_argmax,
+               r->test_cost_calibrated, t->o.budget);
+        printf("%-24s %10.4f %10.4f\n", "held-out imitation", r->test_imitation_argmax,
+               r->test_imitation_calibrated);
+    } else {
+        printf("held-out figures         none: --test-fraction 0 holds nothing out (evaluate the policy on "
+               "another file with allot audit)\n");
+    }
     printf("%-24s %.6g\n", v ? "lambda (value price)" : "mu (calibrated price)", r->mu);
-    printf("runtime parity           %s\n", r->runtime_parity > 0    ? "same tier on every held-out query"
-                                            : r->runtime_parity == 0 ? "MISMATCH"
-                                                                     : "not checked");
+    printf("runtime parity           %s\n",
+           r->runtime_parity <= 0       ? (r->runtime_parity == 0 ? "MISMATCH" : "not checked")
+           : r->parity_on_training_pool ? "same tier on every training query (no held-out queries to check)"
+                                        : "same tier on every held-out query");
     printf("seconds                  %.2f\n", r->seconds);
 }
 
@@ -314,6 +347,7 @@ int allot_cmd_train(int argc, char **argv) {
                                              {"gap-weights", no_argument, 0, O_GAPW},
                                              {"no-validation", no_argument, 0, O_NOVAL},
                                              {"target", required_argument, 0, O_TARGET},
+                                             {"label-ties", required_argument, 0, O_TIES},
                                              {"help", no_argument, 0, 'h'},
                                              {"version", no_argument, 0, 'V'},
                                              {0, 0, 0, 0}};

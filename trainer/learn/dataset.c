@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "learn.h"
 #include "oracle.h"
+#include "uniform.h"
 #include "rng.h"
 
 allot_status allot_split_make(size_t n, double test_fraction, int folds, uint64_t seed, allot_split *out,
@@ -173,6 +175,57 @@ allot_status allot_oracle_labels(const allot_curves *c, const size_t *idx, size_
     if (lambda) *lambda = r.lambda;
     if (mean_acc) *mean_acc = r.mean_acc;
     if (mean_cost) *mean_cost = r.mean_cost;
+    return ALLOT_OK;
+}
+
+/* Is tier a preferable to tier b as a label (pool means ta, tc)? Better mean accuracy, then cheaper
+ * mean cost, then the lower index. */
+static int label_better(const double *ta, const double *tc, size_t a, size_t b) {
+    if (ta[a] != ta[b]) return ta[a] > ta[b];
+    if (tc[a] != tc[b]) return tc[a] < tc[b];
+    return a < b;
+}
+
+allot_status allot_labels_break_ties(const allot_curves *c, const size_t *idx, size_t n_idx, double budget,
+                                     int ties, int *tier, size_t *n_changed, allot_error *err) {
+    size_t T = c->n_tiers, moved = 0;
+    if (n_changed) *n_changed = 0;
+    if (ties == ALLOT_TIES_ORACLE || !n_idx) return ALLOT_OK;
+    double *ta = calloc(T, sizeof *ta), *tc = calloc(T, sizeof *tc);
+    char *pick = calloc(T, 1);
+    if (!ta || !tc || !pick) {
+        free(ta);
+        free(tc);
+        free(pick);
+        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (labels)");
+    }
+    /* the tiers a user would pick at this budget: the training pool's uniform frontier
+     * (trainer/solve/uniform.h) up to the budget */
+    for (size_t j = 0; j < n_idx; j++)
+        for (size_t t = 0; t < T; t++) {
+            ta[t] += c->acc[idx[j] * T + t];
+            tc[t] += c->cost[idx[j] * T + t];
+        }
+    for (size_t t = 0; t < T; t++) {
+        ta[t] /= (double)n_idx;
+        tc[t] /= (double)n_idx;
+    }
+    allot_uniform_frontier u;
+    allot_uniform_frontier_build(ta, tc, T, &u);
+    double tol = 1e-9 * (fabs(budget) > 1 ? fabs(budget) : 1);
+    for (size_t k = 0; k < u.n_pts; k++) pick[u.tier[k]] = u.cost[k] <= budget + tol || k == 0;
+    for (size_t j = 0; j < n_idx; j++) {
+        const double *a = c->acc + idx[j] * T;
+        size_t o = (size_t)tier[j], best = o;
+        for (size_t t = 0; t < T; t++)
+            if (t != o && pick[t] && a[t] == a[o] && label_better(ta, tc, t, best)) best = t;
+        moved += best != o;
+        tier[j] = (int)best;
+    }
+    free(ta);
+    free(tc);
+    free(pick);
+    if (n_changed) *n_changed = moved;
     return ALLOT_OK;
 }
 

@@ -53,6 +53,17 @@ allot_status allot_oracle_labels(const allot_curves *c, const size_t *idx, size_
                                  int *tier_out, double *lambda, double *mean_acc, double *mean_cost,
                                  allot_error *err);
 
+/**
+ * Break the label ties of rows idx (tier[j]: the oracle's tier of idx[j], replaced in place) by
+ * `ties` (learn.h allot_label_ties): among the tiers with exactly the accuracy of the oracle's tier
+ * on that query that lie on the rows' uniform frontier (trainer/solve/uniform.h) within the budget
+ * (the cheapest frontier tier always counts), the best mean accuracy over the rows, then the cheaper
+ * mean cost, then the lower index; the oracle's own tier stays when none is better. *n_changed (may
+ * be NULL) counts the labels that moved. Returns ALLOT_E_NOMEM only.
+ */
+allot_status allot_labels_break_ties(const allot_curves *c, const size_t *idx, size_t n_idx, double budget,
+                                     int ties, int *tier, size_t *n_changed, allot_error *err);
+
 /** Classes = the tiers that occur as labels, in tier order. */
 typedef struct allot_class_map {
     int n_classes;

@@ -62,7 +62,7 @@ allot_status allot_learn_runtime_parity(const char *path, const allot_curves *c,
     if (st == ALLOT_OK && mm.n)
         st = allot_error_set(
             err, ALLOT_E_CHECK,
-            "runtime parity: the runtime's tier differs from the trainer's on %zu of %zu held-out "
+            "runtime parity: the runtime's tier differs from the trainer's on %zu of %zu checked "
             "queries (first: %s, trainer tier %d, runtime tier %zu)",
             mm.n, n, c->ids[mm.first], mm.want, mm.got);
     if (st == ALLOT_OK) *parity = 1;

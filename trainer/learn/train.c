@@ -14,6 +14,7 @@
 #include "calibrate.h"
 #include "dataset.h"
 #include "fit.h"
+#include "identity.h"
 #include "learn.h"
 #include "learn_internal.h"
 #include "progress.h"
@@ -24,6 +25,7 @@ void allot_train_options_default(allot_train_options *o) {
     o->budget = NAN;
     o->learner = ALLOT_LEARNER_XGBOOST;
     o->rule = ALLOT_RULE_CALIBRATED;
+    o->label_ties = ALLOT_TIES_POOL;
     o->test_fraction = 0.2;
     o->folds = 5;
     o->seed = 1;
@@ -36,14 +38,14 @@ void allot_train_options_default(allot_train_options *o) {
     o->xgb.reg_lambda = 1.0;
     o->xgb.early_stopping = 20;
     o->xgb.nthread = 1;
-    o->xgb.class_weights = 1;
+    o->xgb.class_weights = ALLOT_WEIGHTS_NONE;
     o->linear.solver = L2R_LR;
     o->linear.C = 0;
     o->linear.c_min = 1.0 / 64;
     o->linear.c_max = 64;
     o->linear.eps = 0;
     o->linear.bias = 1;
-    o->linear.class_weights = 1;
+    o->linear.class_weights = ALLOT_WEIGHTS_NONE;
     o->linear.hashed = 1;
 }
 
@@ -63,7 +65,8 @@ typedef struct train_ctx {
     /* 1. split */
     allot_split sp;
     /* 2. labels */
-    int *tier_lab; /* n_train: the oracle's tier of each training query */
+    int *oracle_tier; /* n_train: the oracle's tier of each training query */
+    int *tier_lab;    /* n_train: its label (the oracle's tier, ties broken by opt->label_ties) */
     /* 3. classes */
     allot_class_map cm;
     int K, constant;        /* classes; constant: a single class (tier target), no model */
@@ -121,6 +124,7 @@ static void train_ctx_init(train_ctx *tc, const allot_curves *curves, const char
 static void train_ctx_free(train_ctx *tc) {
     allot_split_free(&tc->sp);
     free(tc->tier_lab);
+    free(tc->oracle_tier);
     allot_class_map_free(&tc->cm);
     free(tc->y);
     free(tc->tier_cost);
@@ -146,6 +150,13 @@ static void train_ctx_free(train_ctx *tc) {
     for (size_t t = 0; tc->tier_texts && t < tc->T; t++) free(tc->tier_texts[t]);
     free(tc->tier_texts);
     free(tc->prov_text);
+}
+
+double allot_class_weight(int weighting, size_t n, int K, size_t count) {
+    if (weighting == ALLOT_WEIGHTS_NONE) return 1.0;
+    if (!count || K < 1) return 0.0;
+    double w = (double)n / ((double)K * (double)count);
+    return weighting == ALLOT_WEIGHTS_SQRT ? sqrt(w) : w;
 }
 
 static allot_status out_of_memory(allot_error *err) {
@@ -199,10 +210,19 @@ static allot_status step_split(train_ctx *tc, allot_error *err) {
 
 static allot_status step_labels(train_ctx *tc, allot_error *err) {
     allot_train_report *r = &tc->rep;
-    tc->tier_lab = malloc(tc->sp.n_train * sizeof *tc->tier_lab);
-    if (!tc->tier_lab) return out_of_memory(err);
-    return allot_oracle_labels(tc->curves, tc->sp.train_idx, tc->sp.n_train, tc->opt->budget, tc->tier_lab,
-                               &r->oracle_lambda, &r->oracle_train_acc, &r->oracle_train_cost, err);
+    size_t nt = tc->sp.n_train;
+    tc->tier_lab = malloc(nt * sizeof *tc->tier_lab);
+    tc->oracle_tier = malloc(nt * sizeof *tc->oracle_tier);
+    if (!tc->tier_lab || !tc->oracle_tier) return out_of_memory(err);
+    allot_status st =
+        allot_oracle_labels(tc->curves, tc->sp.train_idx, nt, tc->opt->budget, tc->oracle_tier,
+                            &r->oracle_lambda, &r->oracle_train_acc, &r->oracle_train_cost, err);
+    if (st != ALLOT_OK) return st;
+    memcpy(tc->tier_lab, tc->oracle_tier, nt * sizeof *tc->tier_lab);
+    /* the value target does not learn labels (they only report imitation): the oracle's own */
+    if (tc->value) return ALLOT_OK;
+    return allot_labels_break_ties(tc->curves, tc->sp.train_idx, nt, tc->opt->budget, tc->opt->label_ties,
+                                   tc->tier_lab, &r->labels_moved, err);
 }
 
 /* ---- 3. classes: the tiers the oracle picked (tier target) or every tier (value target) ------- */
@@ -316,7 +336,7 @@ static allot_status step_gap_weights(train_ctx *tc, allot_error *err) {
     for (size_t j = 0; j < nt; j++) {
         size_t i = tc->sp.train_idx[j];
         const double *a = c->acc + i * T, *cc = c->cost + i * T;
-        double vmin = INFINITY, vo = a[tc->tier_lab[j]] - lambda * cc[tc->tier_lab[j]];
+        double vmin = INFINITY, vo = a[tc->oracle_tier[j]] - lambda * cc[tc->oracle_tier[j]];
         for (size_t t = 0; t < T; t++) vmin = fmin(vmin, a[t] - lambda * cc[t]);
         tc->row_w[i] = vo - vmin;
         sum += tc->row_w[i];
@@ -544,8 +564,13 @@ static void held_out_rule(const train_ctx *tc, allot_rule rule, double mu, int *
 
 static allot_status step_held_out(train_ctx *tc, allot_error *err) {
     size_t ns = tc->sp.n_test;
-    if (!ns) return ALLOT_OK;
     allot_train_report *r = &tc->rep;
+    if (!ns) { /* --test-fraction 0: nothing held out, no held-out figures */
+        r->test_imitation_argmax = r->test_imitation_calibrated = NAN;
+        r->test_cost_argmax = r->test_cost_calibrated = r->test_acc_argmax = r->test_acc_calibrated = NAN;
+        r->test_oracle_acc = r->test_oracle_cost = NAN;
+        return ALLOT_OK;
+    }
     tc->test_prob = malloc(ns * (size_t)tc->K * sizeof *tc->test_prob);
     tc->y_test_tier = malloc(ns * sizeof *tc->y_test_tier);
     int *cls = malloc(ns * sizeof *cls);
@@ -582,18 +607,21 @@ static allot_status model_texts(train_ctx *tc, allot_error *err) {
 }
 
 static allot_status render_provenance(train_ctx *tc, allot_error *err) {
-    char sha[65] = "";
-    if (tc->curves_path) {
+    char sha[65] = "", content[65];
+    if (tc->curves_path && strcmp(tc->curves_path, "-")) {
         allot_status st = allot_learn_file_sha256(tc->curves_path, sha, err);
         if (st != ALLOT_OK) return st;
     }
+    allot_curves_content_sha256(tc->curves, content);
     allot_provenance p = {
         .curves = tc->curves,
         .curves_path = tc->curves_path,
         .input_sha256 = sha,
+        .content_sha256 = content,
         .opt = tc->opt,
         .rep = &tc->rep,
         .split = &tc->sp,
+        .oracle_tiers = tc->oracle_tier,
         .tier_labels = tc->tier_lab,
         .constant = tc->constant,
         .hashed = tc->want_hash,
@@ -646,8 +674,32 @@ static allot_status step_bundle(train_ctx *tc, allot_error *err) {
 
 /* ---- 10. the runtime must give the trainer's tier on every held-out query -------------------- */
 
+/* Without held-out queries (--test-fraction 0) the check runs on the training pool instead, with the
+ * final model's in-sample scores: the bundle is still checked, the held-out figures are not computed. */
+static allot_status parity_on_training_pool(train_ctx *tc, allot_error *err) {
+    size_t nt = tc->sp.n_train, K = (size_t)tc->K, T = tc->T;
+    double *prob = malloc(nt * K * sizeof *prob), *col = tc->value ? malloc(nt * sizeof *col) : NULL;
+    allot_status st = !prob || (tc->value && !col) ? out_of_memory(err) : ALLOT_OK;
+    if (st == ALLOT_OK && tc->constant)
+        for (size_t j = 0; j < nt; j++) prob[j] = 1.0;
+    else if (st == ALLOT_OK && !tc->value)
+        st = allot_fit_predict_rows(&tc->lc, &tc->final, tc->sp.train_idx, nt, 0, prob, err);
+    for (size_t t = 0; t < T && tc->value && st == ALLOT_OK; t++) {
+        st = allot_fit_predict_rows(&tc->lc, &tc->finals[t], tc->sp.train_idx, nt, 1, col, err);
+        for (size_t j = 0; j < nt && st == ALLOT_OK; j++) prob[j * T + t] = col[j];
+    }
+    if (st == ALLOT_OK)
+        st = allot_learn_runtime_parity(tc->out_path, tc->curves, tc->sp.train_idx, nt, prob, tc->K,
+                                        tc->cm.class_tier, tc->class_cost, bundle_price(tc), bundle_rule(tc),
+                                        &tc->rep.runtime_parity, err);
+    tc->rep.parity_on_training_pool = 1;
+    free(prob);
+    free(col);
+    return st;
+}
+
 static allot_status step_runtime_parity(train_ctx *tc, allot_error *err) {
-    if (!tc->sp.n_test) return ALLOT_OK;
+    if (!tc->sp.n_test) return parity_on_training_pool(tc, err);
     return allot_learn_runtime_parity(tc->out_path, tc->curves, tc->sp.test_idx, tc->sp.n_test, tc->test_prob,
                                       tc->K, tc->cm.class_tier, tc->class_cost, bundle_price(tc),
                                       bundle_rule(tc), &tc->rep.runtime_parity, err);
