@@ -74,7 +74,11 @@ typedef enum allot_policy_target {
 typedef enum allot_classifier_kind {
     ALLOT_CLASSIFIER_XGBOOST = 0,
     ALLOT_CLASSIFIER_LIBLINEAR = 1,
-    ALLOT_CLASSIFIER_CONSTANT = 2 /**< a single class, no model (the oracle picked one tier only) */
+    ALLOT_CLASSIFIER_CONSTANT = 2, /**< a single class, no model (the oracle picked one tier only, or the
+                                        uniform policy at a hull vertex) */
+    ALLOT_CLASSIFIER_MIXTURE = 3   /**< no model: every query draws its class from fixed weights (the uniform
+                                        policy between two hull tiers), deterministically from a hash of its
+                                        prompt; the drawn class gets probability 1 */
 } allot_classifier_kind;
 
 /* ---- loading ------------------------------------------------------------------------------------ */
@@ -95,6 +99,15 @@ const char *allot_policy_tier_name(const allot_policy *p, size_t i);
 double allot_policy_tier_cost(const allot_policy *p, size_t i);
 /** Index of the tier called `name`, or -1. */
 long allot_policy_tier_index(const allot_policy *p, const char *name);
+/** Mixture policies: the weight of class c (NaN for other kinds or out of range). */
+double allot_policy_class_weight(const allot_policy *p, size_t c);
+/**
+ * The class a mixture of n classes with the given weights draws for a prompt (what allot_policy_predict
+ * decides for a mixture policy): u = (FNV-1a 64 of the prompt bytes >> 11) / 2^53 in [0,1); the first
+ * class whose cumulative weight (summed in class order, in double) exceeds u, the last class
+ * otherwise. Identical prompts always get the same class. n must be >= 1.
+ */
+size_t allot_mixture_draw(const double *weights, size_t n, const char *prompt, size_t prompt_len);
 /** Number of classifier classes (tiers the oracle picked during training). */
 size_t allot_policy_n_classes(const allot_policy *p);
 /** Tier index of class c, or -1 when out of range. */

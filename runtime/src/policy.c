@@ -25,6 +25,7 @@ void allot_policy_free(allot_policy *p) {
     free(p->tier_cost);
     free(p->class_tier);
     free(p->class_cost);
+    free(p->class_weight);
     allot_featurizer_free(p->feat);
     allot_xgb_model_free(p->xgb);
     allot_linear_model_free(p->lin);
@@ -435,6 +436,30 @@ static allot_status load_liblinear_value(allot_policy *p, const cJSON *cls, allo
     return ALLOT_OK;
 }
 
+/* A mixture's weights: one per class, each in [0,1], summing to 1 (within 1e-9). */
+static allot_status load_mixture(allot_policy *p, const cJSON *cls, allot_error *err) {
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(cls, "weights");
+    if (!cJSON_IsArray(w) || (size_t)cJSON_GetArraySize(w) != p->n_classes)
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "classifier.weights: a mixture needs one weight per class (%zu; is %s)",
+                               p->n_classes, json_type(w));
+    p->class_weight = calloc(p->n_classes, sizeof *p->class_weight);
+    if (!p->class_weight) return allot_error_set(err, ALLOT_E_NOMEM, "classifier.weights: out of memory");
+    double sum = 0;
+    size_t i = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, w) {
+        if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= 1))
+            return allot_error_set(err, ALLOT_E_INVALID, "classifier.weights[%zu]: must be a number in [0,1]",
+                                   i);
+        p->class_weight[i++] = v->valuedouble;
+        sum += v->valuedouble;
+    }
+    if (fabs(sum - 1) > 1e-9)
+        return allot_error_set(err, ALLOT_E_INVALID, "classifier.weights: must sum to 1 (sum %.17g)", sum);
+    return ALLOT_OK;
+}
+
 /* A standardisation array of n finite numbers (scales > 0). */
 static allot_status parse_std_array(const cJSON *arr, const char *where, size_t n, int scale, double **out,
                                     allot_error *err) {
@@ -546,9 +571,11 @@ static allot_status load_doc(allot_policy *p, const cJSON *root, const char *doc
         p->kind = ALLOT_CLASSIFIER_LIBLINEAR;
     else if (!strcmp(kind->valuestring, "constant"))
         p->kind = ALLOT_CLASSIFIER_CONSTANT;
+    else if (!strcmp(kind->valuestring, "mixture"))
+        p->kind = ALLOT_CLASSIFIER_MIXTURE;
     else
         return allot_error_set(err, ALLOT_E_UNSUPPORTED,
-                               "classifier.kind: '%.32s' is not one of xgboost, liblinear, constant",
+                               "classifier.kind: '%.32s' is not one of xgboost, liblinear, constant, mixture",
                                kind->valuestring);
     st = parse_classes(p, cls, err);
     if (st) return st;
@@ -561,7 +588,8 @@ static allot_status load_doc(allot_policy *p, const cJSON *root, const char *doc
             p->target = ALLOT_TARGET_VALUE;
         else
             return allot_error_set(err, ALLOT_E_INVALID, "classifier.target: must be \"tier\" or \"value\"");
-        if (p->target == ALLOT_TARGET_VALUE && p->kind == ALLOT_CLASSIFIER_CONSTANT)
+        if (p->target == ALLOT_TARGET_VALUE &&
+            (p->kind == ALLOT_CLASSIFIER_CONSTANT || p->kind == ALLOT_CLASSIFIER_MIXTURE))
             return allot_error_set(
                 err, ALLOT_E_INVALID,
                 "classifier.target: \"value\" needs per-tier models (kind xgboost or liblinear)");
@@ -599,6 +627,10 @@ static allot_status load_doc(allot_policy *p, const cJSON *root, const char *doc
         st = load_xgboost(p, cls, doc, len, err);
     else if (p->kind == ALLOT_CLASSIFIER_LIBLINEAR)
         st = load_liblinear(p, cls, err);
+    else if (p->kind == ALLOT_CLASSIFIER_MIXTURE)
+        st = p->ladder ? allot_error_set(err, ALLOT_E_INVALID,
+                                         "classifier.kind: a sequential policy is not a mixture")
+                       : load_mixture(p, cls, err);
     else if (p->n_classes != 1)
         st = allot_error_set(err, ALLOT_E_INVALID,
                              "classifier.classes: a constant classifier has exactly one class");
@@ -907,6 +939,25 @@ static allot_status class_probabilities(const allot_policy *p, allot_workspace *
     return ALLOT_OK;
 }
 
+size_t allot_mixture_draw(const double *weights, size_t n, const char *prompt, size_t prompt_len) {
+    if (!weights || !n) return 0;
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a 64 */
+    for (size_t i = 0; prompt && i < prompt_len; i++) {
+        h ^= (unsigned char)prompt[i];
+        h *= 0x100000001b3ull;
+    }
+    double u = (double)(h >> 11) * 0x1p-53, cum = 0;
+    for (size_t c = 0; c + 1 < n; c++) {
+        cum += weights[c];
+        if (u < cum) return c;
+    }
+    return n - 1;
+}
+
+double allot_policy_class_weight(const allot_policy *p, size_t c) {
+    return p && p->class_weight && c < p->n_classes ? p->class_weight[c] : NAN;
+}
+
 static allot_status predict_core(const allot_policy *p, allot_workspace *ws, const allot_query_input *q,
                                  allot_rule rule, double mu, double *tier_probs, allot_decision *out,
                                  allot_error *err) {
@@ -914,6 +965,10 @@ static allot_status predict_core(const allot_policy *p, allot_workspace *ws, con
     double *cprob = ws->cprob;
     if (p->kind == ALLOT_CLASSIFIER_CONSTANT) {
         cprob[0] = 1.0;
+    } else if (p->kind == ALLOT_CLASSIFIER_MIXTURE) { /* the drawn class, whatever the rule and price */
+        size_t d =
+            allot_mixture_draw(p->class_weight, p->n_classes, q->prompt, q->prompt ? q->prompt_len : 0);
+        for (size_t c = 0; c < p->n_classes; c++) cprob[c] = c == d;
     } else {
         size_t n_sparse = 0, nnz = 0;
         st = allot_featurize(p->feat, q->prompt, q->prompt_len, q->extras, q->n_extras, ws->dense,

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bootstrap.h"
 #include "uniform.h"
 
 /** Most tiers the audit handles (allot audit refuses more): the uniform frontier's limit. */
@@ -48,9 +49,7 @@ void allot_regret_compute(const double *acc, const double *cost, size_t n, size_
 /** Confusion matrix (T x T, row = oracle tier, column = policy tier) and per-tier recall. */
 void allot_confusion(const int *oracle_tier, const int *policy_tier, size_t n, size_t T, size_t *conf);
 
-/** Paired bootstrap of mean(d): percentile interval over `resamples` seeded resamples. */
-void allot_bootstrap_mean(const double *d, size_t n, int resamples, uint64_t seed, double level, double *mean,
-                          double *lo, double *hi);
+/** Paired bootstrap of mean(d): trainer/common/bootstrap.h. */
 
 /**
  * Tier per group under a budget: groups g = 0..G-1 of queries (group[i]); choose one tier per group

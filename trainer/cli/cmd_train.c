@@ -14,6 +14,7 @@
 #include "curves.h"
 #include "learn.h"
 #include "linear_learner.h"
+#include "select.h"
 
 static const char *const CMD = "train";
 
@@ -24,11 +25,18 @@ static const char train_usage[] =
     "that predicts it from cheap features (the runtime's featuriser), calibrate its decision rule\n"
     "to the budget, and write a policy bundle (docs/policy-bundle.md) atomically.\n"
     "\n"
+    "Without --learner and --target: the default policy selection. Tier and value policies with each\n"
+    "learner and the uniform policy (the uniform mix at B chosen on the training pool) are trained on\n"
+    "the same split; each one's out-of-fold gain over uniform at B gets a 95% paired bootstrap\n"
+    "interval; the best candidate whose interval lies above zero is shipped, else the uniform policy\n"
+    "(a constant or mixture bundle), and the choice is printed and recorded in the provenance.\n"
+    "With --learner or --target exactly that one policy is trained.\n"
+    "\n"
     "Options:\n"
     "  --budget B             mean cost per query (required)\n"
     "  -o, --out PATH         policy bundle to write (required)\n"
-    "  --learner NAME         xgboost (default) or liblinear\n"
-    "  --target NAME          tier (default: a classifier of the oracle's tier) or value (one\n"
+    "  --learner NAME         xgboost or liblinear (default: the selection; with --target alone: xgboost)\n"
+    "  --target NAME          tier (a classifier of the oracle's tier; with --learner alone) or value (one\n"
     "                         regressor per tier predicts the query's accuracy there; the value\n"
     "                         rule argmax_t acc_hat_t - lambda*cost_t, lambda >= 0 meets B)\n"
     "  --rule NAME            calibrated (default: argmax log p - mu*cost, mu of any sign meets B;\n"
@@ -107,6 +115,7 @@ typedef struct train_cli {
     allot_train_options o;
     const char *out;
     int json, have_budget;
+    int explicit_policy; /* --learner or --target: train exactly that one, no selection */
 } train_cli;
 
 /* XGBoost's and LIBLINEAR's parameters. */
@@ -162,12 +171,14 @@ static int set_option(train_cli *t, int ch, const char *arg) {
     case O_BUDGET: t->have_budget = 1; return allot_opt_budget(CMD, "--budget", arg, &o->budget);
     case 'o': t->out = arg; return 0;
     case O_LEARNER:
+        t->explicit_policy = 1;
         if (!(rc = allot_opt_choice(CMD, "--learner", arg, learners, &k))) o->learner = learner_of[k];
         return rc;
     case O_RULE:
         if (!(rc = allot_opt_choice(CMD, "--rule", arg, rules, &k))) o->rule = rule_of[k];
         return rc;
     case O_TARGET:
+        t->explicit_policy = 1;
         if (!(rc = allot_opt_choice(CMD, "--target", arg, targets, &k))) o->target = target_of[k];
         return rc;
     case O_TEST:
@@ -315,6 +326,102 @@ static void print_table(const train_cli *t, const allot_train_report *r) {
     printf("seconds                  %.2f\n", r->seconds);
 }
 
+/* ---- the default policy selection ------------------------------------------------------------- */
+
+static void print_selection_json(const train_cli *t, const allot_selection *sel) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "policy", t->out);
+    cJSON_AddStringToObject(j, "selection", "default");
+    cJSON_AddNumberToObject(j, "budget", t->o.budget);
+    cJSON_AddNumberToObject(j, "train", (double)sel->n_train);
+    cJSON_AddNumberToObject(j, "test", (double)sel->n_test);
+    cJSON_AddNumberToObject(j, "uniform_oof_acc", sel->uniform_acc);
+    cJSON_AddNumberToObject(j, "uniform_oof_cost", sel->uniform_cost);
+    cJSON *arr = cJSON_AddArrayToObject(j, "candidates");
+    for (size_t k = 0; k < sel->n; k++) {
+        const allot_candidate_result *r = &sel->c[k];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", r->name);
+        if (r->status != ALLOT_OK) {
+            cJSON_AddStringToObject(o, "skipped", r->error);
+        } else {
+            add_num(o, "oof_acc", r->oof_acc);
+            add_num(o, "oof_cost", r->oof_cost);
+            add_num(o, "gain", r->gain);
+            add_num(o, "gain_ci95_lo", r->gain_lo);
+            add_num(o, "gain_ci95_hi", r->gain_hi);
+            cJSON_AddBoolToObject(o, "eligible", r->eligible);
+            add_num(o, "test_acc", r->test_acc);
+            add_num(o, "test_cost", r->test_cost);
+            add_num(o, "test_gain", r->test_gain);
+            add_num(o, "test_gain_ci95_lo", r->test_lo);
+            add_num(o, "test_gain_ci95_hi", r->test_hi);
+            cJSON_AddBoolToObject(o, "runtime_parity", r->report.runtime_parity > 0);
+            cJSON_AddNumberToObject(o, "seconds", r->report.seconds);
+        }
+        cJSON_AddItemToArray(arr, o);
+    }
+    cJSON_AddStringToObject(j, "shipped", sel->c[sel->shipped].name);
+    cJSON_AddStringToObject(j, "reason", sel->reason);
+    cJSON_AddNumberToObject(j, "seconds", sel->seconds);
+    char *s = cJSON_Print(j);
+    if (s) printf("%s\n", s);
+    free(s);
+    cJSON_Delete(j);
+}
+
+static void print_selection(const train_cli *t, const allot_selection *sel) {
+    printf("policy %s: default selection at budget %g over %zu training queries (%zu held out)\n", t->out,
+           t->o.budget, sel->n_train, sel->n_test);
+    printf("reference: the uniform policy (the uniform mix at B chosen on the training pool): acc %.4f, cost "
+           "%.4f\n\n",
+           sel->uniform_acc, sel->uniform_cost);
+    printf("%-16s %8s %9s  %-28s %-9s %-28s %7s\n", "candidate", "oof acc", "oof cost",
+           "out-of-fold gain [95% CI]", "eligible", "held-out gain [95% CI]", "seconds");
+    for (size_t k = 0; k < sel->n; k++) {
+        const allot_candidate_result *r = &sel->c[k];
+        if (r->status != ALLOT_OK) {
+            printf("%-16s skipped: %s\n", r->name, r->error);
+            continue;
+        }
+        char g[64], h[64] = "-";
+        snprintf(g, sizeof g, "%+.4f [%+.4f, %+.4f]", r->gain, r->gain_lo, r->gain_hi);
+        if (isfinite(r->test_gain))
+            snprintf(h, sizeof h, "%+.4f [%+.4f, %+.4f]", r->test_gain, r->test_lo, r->test_hi);
+        printf("%-16s %8.4f %9.3f  %-28s %-9s %-28s %7.1f\n", r->name, r->oof_acc, r->oof_cost, g,
+               k + 1 == sel->n ? "reference"
+               : r->eligible   ? "yes"
+                               : "no",
+               h, r->report.seconds);
+    }
+    const allot_candidate_result *w = &sel->c[sel->shipped];
+    printf("\nshipped: %s - %s\n", w->name, sel->reason);
+    if (isfinite(w->test_gain))
+        printf("held-out check (not used to choose): %s - deployable uniform = %+.4f [%+.4f, %+.4f] on %zu "
+               "queries: %s\n",
+               w->name, w->test_gain, w->test_lo, w->test_hi, sel->n_test,
+               w->test_hi < 0 ? "BELOW uniform" : "not below uniform");
+    else
+        printf("held-out check: none (--test-fraction 0)\n");
+    printf("runtime parity           %s\n",
+           w->report.runtime_parity > 0 ? "same tier on every checked query" : "MISMATCH");
+    printf("seconds                  %.2f\n", sel->seconds);
+}
+
+static int run_selection(const train_cli *t, const allot_curves *c, const char *path) {
+    const allot_candidate *cands;
+    size_t n = allot_default_candidates(&cands);
+    allot_selection sel;
+    allot_error err = {0};
+    allot_status st = allot_train_select(c, path, &t->o, cands, n, t->out, &sel, &err);
+    if (st == ALLOT_OK && t->json)
+        print_selection_json(t, &sel);
+    else if (st == ALLOT_OK)
+        print_selection(t, &sel);
+    allot_selection_free(&sel);
+    return st == ALLOT_OK ? ALLOT_EXIT_OK : allot_cli_fail(CMD, &err);
+}
+
 int allot_cmd_train(int argc, char **argv) {
     static const struct option longopts[] = {{"budget", required_argument, 0, O_BUDGET},
                                              {"out", required_argument, 0, 'o'},
@@ -371,6 +478,11 @@ int allot_cmd_train(int argc, char **argv) {
     allot_curves *c = NULL;
     allot_status st = allot_curves_read(path, &c, &err);
     if (st != ALLOT_OK) return allot_cli_fail(CMD, &err);
+    if (!t.explicit_policy) {
+        int rc2 = run_selection(&t, c, path);
+        allot_curves_free(c);
+        return rc2;
+    }
     allot_train_report r;
     st = allot_train(c, path, &t.o, t.out, &r, &err);
     allot_curves_free(c);

@@ -52,6 +52,11 @@ allot_status allot_bundle_render(const allot_bundle_parts *p, char **text, allot
     cJSON *classes = cJSON_AddArrayToObject(cl, "classes");
     for (int c = 0; c < p->n_classes; c++)
         cJSON_AddItemToArray(classes, cJSON_CreateNumber(p->class_tier[c]));
+    if (p->class_weights) {
+        cJSON *w = cJSON_AddArrayToObject(cl, "weights");
+        for (int c = 0; c < p->n_classes; c++)
+            cJSON_AddItemToArray(w, cJSON_CreateNumber(p->class_weights[c]));
+    }
     cJSON_AddStringToObject(cl, "input", p->input);
     if (p->xgboost_json) cJSON_AddStringToObject(cl, "xgboost", PH_XGBOOST);
     if (p->liblinear_text) cJSON_AddStringToObject(cl, "liblinear", p->liblinear_text);

@@ -151,6 +151,38 @@ typedef struct allot_train_report {
 allot_status allot_train(const allot_curves *curves, const char *curves_path, const allot_train_options *opt,
                          const char *out_path, allot_train_report *report, allot_error *err);
 
+/**
+ * Per-query figures of a trained policy under its bundle's rule and price: out-of-fold on the training
+ * pool (each query decided by the model of the folds that did not see it, at the price calibrated on
+ * all out-of-fold scores), and the final model's on the held-out queries. Rows are curves rows, in the
+ * split's order. What the default policy selection (select.h) compares candidates on.
+ */
+typedef struct allot_train_outcome {
+    size_t n_train, n_test;
+    size_t *train_rows, *test_rows;
+    double *oof_acc, *oof_cost;   /**< n_train */
+    double *test_acc, *test_cost; /**< n_test */
+} allot_train_outcome;
+
+void allot_train_outcome_free(allot_train_outcome *o);
+
+/**
+ * The uniform policy: the uniform mix at the budget chosen on the training pool of allot_train's split
+ * (trainer/solve/uniform.h), written as a bundle the runtime loads: kind "constant" at a hull vertex,
+ * else "mixture" (each query draws its tier from the weights by a hash of its prompt,
+ * allot_mixture_draw). Provenance, parity check and outcome as allot_train_ex's; the outcome's
+ * out-of-fold figures are the mix's expectations (the reference of the default selection, select.h),
+ * its held-out figures the drawn tiers'.
+ */
+allot_status allot_train_uniform(const allot_curves *curves, const char *curves_path,
+                                 const allot_train_options *opt, const char *out_path,
+                                 allot_train_report *report, allot_train_outcome *outcome, allot_error *err);
+
+/** allot_train, also filling *outcome (may be NULL; release with allot_train_outcome_free). */
+allot_status allot_train_ex(const allot_curves *curves, const char *curves_path,
+                            const allot_train_options *opt, const char *out_path, allot_train_report *report,
+                            allot_train_outcome *outcome, allot_error *err);
+
 /** SHA-256 of a file as 64 lowercase hex digits + NUL. */
 allot_status allot_learn_file_sha256(const char *path, char out_hex[65], allot_error *err);
 

@@ -72,6 +72,14 @@ static void add_liblinear_params(cJSON *lp, const allot_provenance *p) {
 static void add_learner_params(cJSON *prov, const allot_provenance *p) {
     int is_xgb = p->opt->learner == ALLOT_LEARNER_XGBOOST;
     cJSON *lp = cJSON_AddObjectToObject(prov, "learner_params");
+    if (p->uniform) { /* the uniform mix at the budget, chosen on the training pool */
+        const allot_uniform_mix *m = p->uniform;
+        cJSON_AddStringToObject(lp, "tier_lo", p->curves->tier_names[m->lo]);
+        cJSON_AddStringToObject(lp, "tier_hi", p->curves->tier_names[m->hi]);
+        cJSON_AddNumberToObject(lp, "weight_hi", m->w);
+        cJSON_AddStringToObject(lp, "draw", "FNV-1a 64 of the prompt (allot_mixture_draw)");
+        return;
+    }
     if (is_value(p)) {
         /* per-tier figures of the value target's regressors */
         cJSON *a = cJSON_AddArrayToObject(lp, is_xgb ? "rounds_per_tier" : "C_per_tier");
@@ -114,7 +122,7 @@ static void add_oracle(cJSON *prov, const allot_provenance *p) {
     cJSON_AddNumberToObject(orc, "mean_acc", p->rep->oracle_train_acc);
     cJSON_AddNumberToObject(orc, "mean_cost", p->rep->oracle_train_cost);
     add_counts(orc, "tier_counts", p, p->oracle_tiers);
-    if (is_value(p)) return;
+    if (is_value(p) || p->uniform) return;
     /* the labels the classifier learned: the oracle's tiers with their ties broken */
     cJSON *lab = cJSON_AddObjectToObject(prov, "labels");
     cJSON_AddStringToObject(lab, "ties", p->opt->label_ties == ALLOT_TIES_ORACLE ? "oracle" : "pool");
@@ -248,7 +256,10 @@ allot_status allot_provenance_render(const allot_provenance *p, char **json, all
     cJSON_AddStringToObject(prov, "input_content_sha256", p->content_sha256 ? p->content_sha256 : "");
     cJSON_AddNumberToObject(prov, "budget", o->budget);
     allot_seed_add_to_object(prov, "seed", o->seed);
-    cJSON_AddStringToObject(prov, "learner", o->learner == ALLOT_LEARNER_XGBOOST ? "xgboost" : "liblinear");
+    cJSON_AddStringToObject(prov, "learner",
+                            p->uniform                            ? "uniform"
+                            : o->learner == ALLOT_LEARNER_XGBOOST ? "xgboost"
+                                                                  : "liblinear");
     cJSON_AddStringToObject(prov, "target", is_value(p) ? "value" : "tier");
     cJSON_AddStringToObject(prov, "rule_option", o->rule == ALLOT_RULE_ARGMAX ? "argmax" : "calibrated");
     add_learner_params(prov, p);

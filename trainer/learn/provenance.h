@@ -12,6 +12,7 @@
 #include "curves.h"
 #include "dataset.h"
 #include "learn.h"
+#include "uniform.h"
 
 /** What the provenance records (borrowed). */
 typedef struct allot_provenance {
@@ -22,13 +23,14 @@ typedef struct allot_provenance {
     const allot_train_options *opt;
     const allot_train_report *rep; /**< n_classes, rounds_used, chosen_C and the metrics */
     const allot_split *split;
-    const int *oracle_tiers;    /**< split->n_train: the oracle's tier of each training query */
-    const int *tier_labels;     /**< split->n_train: each training query's label (ties broken) */
-    int constant;               /**< 1: a constant policy (one class) */
-    int hashed;                 /**< LIBLINEAR: the hashed n-gram block was used */
-    const int *rounds_per_tier; /**< value target, XGBoost: n_tiers boosting rounds */
-    const double *C_per_tier;   /**< value target, LIBLINEAR: n_tiers values of C */
-    const double *oof;          /**< split->n_train x rep->n_classes out-of-fold scores */
+    const int *oracle_tiers;          /**< split->n_train: the oracle's tier of each training query */
+    const int *tier_labels;           /**< split->n_train: each training query's label (ties broken) */
+    int constant;                     /**< 1: a constant policy (one class) */
+    int hashed;                       /**< LIBLINEAR: the hashed n-gram block was used */
+    const int *rounds_per_tier;       /**< value target, XGBoost: n_tiers boosting rounds */
+    const double *C_per_tier;         /**< value target, LIBLINEAR: n_tiers values of C */
+    const double *oof;                /**< split->n_train x rep->n_classes out-of-fold scores */
+    const allot_uniform_mix *uniform; /**< the uniform policy (learner "uniform"): its mix; NULL otherwise */
 } allot_provenance;
 
 /** Render the provenance as one line of JSON (malloc'd, NUL-terminated). */

@@ -707,8 +707,64 @@ static allot_status step_runtime_parity(train_ctx *tc, allot_error *err) {
 
 /* ---- the pipeline ---------------------------------------------------------------------------- */
 
+void allot_train_outcome_free(allot_train_outcome *o) {
+    if (!o) return;
+    free(o->train_rows);
+    free(o->test_rows);
+    free(o->oof_acc);
+    free(o->oof_cost);
+    free(o->test_acc);
+    free(o->test_cost);
+    memset(o, 0, sizeof *o);
+}
+
+/* ---- 11. per-query figures under the bundle's rule (allot_train_ex) --------------------------- */
+
+/* The class rule chooses for each of n score rows at price mu, as curves rows' accuracies and costs. */
+static void rule_outcome(const train_ctx *tc, const double *score, const size_t *rows, size_t n, double *acc,
+                         double *cost) {
+    size_t K = (size_t)tc->K, T = tc->T;
+    for (size_t j = 0; j < n; j++) {
+        int c = allot_decide_rule(bundle_rule(tc), score + j * K, tc->K, tc->class_cost, bundle_price(tc));
+        size_t t = (size_t)tc->cm.class_tier[c];
+        acc[j] = tc->curves->acc[rows[j] * T + t];
+        cost[j] = tc->curves->cost[rows[j] * T + t];
+    }
+}
+
+static allot_status step_outcome(train_ctx *tc, allot_train_outcome *o, allot_error *err) {
+    size_t nt = tc->sp.n_train, ns = tc->sp.n_test;
+    memset(o, 0, sizeof *o);
+    o->n_train = nt;
+    o->n_test = ns;
+    o->train_rows = malloc((nt ? nt : 1) * sizeof *o->train_rows);
+    o->test_rows = malloc((ns ? ns : 1) * sizeof *o->test_rows);
+    o->oof_acc = malloc((nt ? nt : 1) * sizeof(double));
+    o->oof_cost = malloc((nt ? nt : 1) * sizeof(double));
+    o->test_acc = malloc((ns ? ns : 1) * sizeof(double));
+    o->test_cost = malloc((ns ? ns : 1) * sizeof(double));
+    if (!o->train_rows || !o->test_rows || !o->oof_acc || !o->oof_cost || !o->test_acc || !o->test_cost) {
+        allot_train_outcome_free(o);
+        return out_of_memory(err);
+    }
+    memcpy(o->train_rows, tc->sp.train_idx, nt * sizeof *o->train_rows);
+    memcpy(o->test_rows, tc->sp.test_idx, ns * sizeof *o->test_rows);
+    rule_outcome(tc, tc->oof, tc->sp.train_idx, nt, o->oof_acc, o->oof_cost);
+    if (ns) rule_outcome(tc, tc->test_prob, tc->sp.test_idx, ns, o->test_acc, o->test_cost);
+    return ALLOT_OK;
+}
+
+/* ---- the pipeline ---------------------------------------------------------------------------- */
+
 allot_status allot_train(const allot_curves *curves, const char *curves_path, const allot_train_options *opt,
                          const char *out_path, allot_train_report *report, allot_error *err) {
+    return allot_train_ex(curves, curves_path, opt, out_path, report, NULL, err);
+}
+
+allot_status allot_train_ex(const allot_curves *curves, const char *curves_path,
+                            const allot_train_options *opt, const char *out_path, allot_train_report *report,
+                            allot_train_outcome *outcome, allot_error *err) {
+    if (outcome) memset(outcome, 0, sizeof *outcome);
     double t0 = allot_now_seconds();
     if (!(opt->budget >= 0) || !isfinite(opt->budget))
         return allot_error_set(err, ALLOT_E_ARGUMENT, "--budget must be a finite number >= 0");
@@ -720,19 +776,20 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
 
     train_ctx tc;
     train_ctx_init(&tc, curves, curves_path, opt, out_path);
-    allot_status st = step_split(&tc, err);                 /* 1 */
-    if (st == ALLOT_OK) st = step_labels(&tc, err);         /* 2 */
-    if (st == ALLOT_OK) st = step_classes(&tc, err);        /* 3 */
-    if (st == ALLOT_OK) st = step_features(&tc, err);       /* 4 */
-    if (st == ALLOT_OK) st = step_gap_weights(&tc, err);    /* 4 */
-    if (st == ALLOT_OK) set_fit_context(&tc);               /* 4 */
-    if (st == ALLOT_OK) st = step_c_candidates(&tc, err);   /* 5 */
-    if (st == ALLOT_OK) st = step_cross_validate(&tc, err); /* 5 */
-    if (st == ALLOT_OK) st = step_final_model(&tc, err);    /* 6 */
-    if (st == ALLOT_OK) step_calibrate(&tc);                /* 7 */
-    if (st == ALLOT_OK) st = step_held_out(&tc, err);       /* 8 */
-    if (st == ALLOT_OK) st = step_bundle(&tc, err);         /* 9 */
-    if (st == ALLOT_OK) st = step_runtime_parity(&tc, err); /* 10 */
+    allot_status st = step_split(&tc, err);                              /* 1 */
+    if (st == ALLOT_OK) st = step_labels(&tc, err);                      /* 2 */
+    if (st == ALLOT_OK) st = step_classes(&tc, err);                     /* 3 */
+    if (st == ALLOT_OK) st = step_features(&tc, err);                    /* 4 */
+    if (st == ALLOT_OK) st = step_gap_weights(&tc, err);                 /* 4 */
+    if (st == ALLOT_OK) set_fit_context(&tc);                            /* 4 */
+    if (st == ALLOT_OK) st = step_c_candidates(&tc, err);                /* 5 */
+    if (st == ALLOT_OK) st = step_cross_validate(&tc, err);              /* 5 */
+    if (st == ALLOT_OK) st = step_final_model(&tc, err);                 /* 6 */
+    if (st == ALLOT_OK) step_calibrate(&tc);                             /* 7 */
+    if (st == ALLOT_OK) st = step_held_out(&tc, err);                    /* 8 */
+    if (st == ALLOT_OK) st = step_bundle(&tc, err);                      /* 9 */
+    if (st == ALLOT_OK) st = step_runtime_parity(&tc, err);              /* 10 */
+    if (st == ALLOT_OK && outcome) st = step_outcome(&tc, outcome, err); /* 11 */
     if (st == ALLOT_OK) tc.rep.seconds = allot_now_seconds() - t0;
     if (report) *report = tc.rep;
     train_ctx_free(&tc);
