@@ -180,6 +180,18 @@ allot_status allot_policy_predict(const allot_policy *p, allot_workspace *ws, co
                                   size_t tier_probs_len, allot_decision *out, allot_error *err);
 
 /**
+ * allot_policy_predict for a policy whose feature spec has an embedding block (allot_features.h): the
+ * query's embedding is embedding_dim float32 values, which must equal allot_featurizer_embedding_dim()
+ * of the policy's featuriser (ALLOT_E_ARGUMENT otherwise) and be finite (ALLOT_E_INVALID otherwise);
+ * NULL with 0 means missing (allot_policy_predict does that). No heap allocation; thread-safe.
+ */
+allot_status allot_policy_predict_embedded(const allot_policy *p, allot_workspace *ws,
+                                           const allot_query_input *query, const float *embedding,
+                                           size_t embedding_dim, const allot_predict_options *opts,
+                                           double *tier_probs, size_t tier_probs_len, allot_decision *out,
+                                           allot_error *err);
+
+/**
  * Decide n queries: out[i] for queries[i]; tier_probs (optional) holds n * n_tiers values, row i
  * at tier_probs + i * n_tiers. Same results as n calls of allot_policy_predict(). Stops at the first
  * failing query and names its index in the message.

@@ -959,8 +959,8 @@ double allot_policy_class_weight(const allot_policy *p, size_t c) {
 }
 
 static allot_status predict_core(const allot_policy *p, allot_workspace *ws, const allot_query_input *q,
-                                 allot_rule rule, double mu, double *tier_probs, allot_decision *out,
-                                 allot_error *err) {
+                                 const float *emb, size_t emb_dim, allot_rule rule, double mu,
+                                 double *tier_probs, allot_decision *out, allot_error *err) {
     allot_status st;
     double *cprob = ws->cprob;
     if (p->kind == ALLOT_CLASSIFIER_CONSTANT) {
@@ -971,9 +971,10 @@ static allot_status predict_core(const allot_policy *p, allot_workspace *ws, con
         for (size_t c = 0; c < p->n_classes; c++) cprob[c] = c == d;
     } else {
         size_t n_sparse = 0, nnz = 0;
-        st = allot_featurize(p->feat, q->prompt, q->prompt_len, q->extras, q->n_extras, ws->dense,
-                             p->hashed_input ? ws->sidx : NULL, p->hashed_input ? ws->sval : NULL,
-                             p->hashed_input ? p->hash_dim : 0, &n_sparse, err);
+        st = allot_featurize_ex(p->feat, q->prompt, q->prompt_len, q->extras, q->n_extras, emb, emb_dim,
+                                ws->dense, p->hashed_input ? ws->sidx : NULL,
+                                p->hashed_input ? ws->sval : NULL, p->hashed_input ? p->hash_dim : 0,
+                                &n_sparse, err);
         if (st) return st;
         if (p->kind == ALLOT_CLASSIFIER_LIBLINEAR) nnz = linear_input(p, ws, ws->dense, n_sparse);
         st = p->target == ALLOT_TARGET_VALUE ? value_models(p, ws, ws->dense, nnz, 0, p->n_classes, err)
@@ -1076,10 +1077,27 @@ allot_status allot_policy_predict(const allot_policy *p, allot_workspace *ws, co
     double mu;
     st = resolve_options(p, opts, &rule, &mu, err);
     if (st) return st;
-    if (ws) return predict_core(p, ws, query, rule, mu, tier_probs, out, err);
+    if (ws) return predict_core(p, ws, query, NULL, 0, rule, mu, tier_probs, out, err);
     stack_ws s;
     stack_ws_init(&s, p);
-    return predict_core(p, &s.ws, query, rule, mu, tier_probs, out, err);
+    return predict_core(p, &s.ws, query, NULL, 0, rule, mu, tier_probs, out, err);
+}
+
+allot_status allot_policy_predict_embedded(const allot_policy *p, allot_workspace *ws,
+                                           const allot_query_input *query, const float *embedding,
+                                           size_t embedding_dim, const allot_predict_options *opts,
+                                           double *tier_probs, size_t tier_probs_len, allot_decision *out,
+                                           allot_error *err) {
+    allot_status st = check_call(p, ws, query, out, tier_probs, tier_probs_len, 1, err);
+    if (st) return st;
+    allot_rule rule;
+    double mu;
+    st = resolve_options(p, opts, &rule, &mu, err);
+    if (st) return st;
+    if (ws) return predict_core(p, ws, query, embedding, embedding_dim, rule, mu, tier_probs, out, err);
+    stack_ws s;
+    stack_ws_init(&s, p);
+    return predict_core(p, &s.ws, query, embedding, embedding_dim, rule, mu, tier_probs, out, err);
 }
 
 allot_status allot_policy_predict_batch(const allot_policy *p, allot_workspace *ws,
@@ -1101,8 +1119,8 @@ allot_status allot_policy_predict_batch(const allot_policy *p, allot_workspace *
     for (size_t i = 0; i < n; i++) {
         allot_error sub;
         allot_error_clear(&sub);
-        st = predict_core(p, ws, &queries[i], rule, mu, tier_probs ? tier_probs + i * p->n_tiers : NULL,
-                          &out[i], &sub);
+        st = predict_core(p, ws, &queries[i], NULL, 0, rule, mu,
+                          tier_probs ? tier_probs + i * p->n_tiers : NULL, &out[i], &sub);
         if (st) return allot_error_set(err, st, "query %zu: %s", i, sub.msg);
     }
     return ALLOT_OK;

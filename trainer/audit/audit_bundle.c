@@ -280,9 +280,11 @@ static allot_status prefix_error(allot_error *err, allot_status st, const char *
 
 /* Curves query i through the runtime under the bundle's rule and price: its tier and class scores. */
 static allot_status runtime_decide(allot_audit_bundle *b, const allot_curves *c, size_t i, double *extras,
-                                   size_t *tier, double *class_prob, allot_error *err) {
+                                   float *ebuf, size_t *tier, double *class_prob, allot_error *err) {
     const allot_featurizer *f = allot_policy_featurizer(b->rt);
+    const float *emb = NULL;
     allot_status st = allot_curves_query_extras(f, c, i, extras, err);
+    if (st == ALLOT_OK) st = allot_curves_query_embedding(f, c, i, ebuf, &emb, err);
     char what[200];
     snprintf(what, sizeof what, "query %.150s", c->ids[i]);
     if (st != ALLOT_OK) return prefix_error(err, st, what);
@@ -291,7 +293,8 @@ static allot_status runtime_decide(allot_audit_bundle *b, const allot_curves *c,
     allot_query_input q = {pr, pr ? strlen(pr) : 0, ne ? extras : NULL, ne};
     allot_predict_options po = ALLOT_PREDICT_OPTIONS_DEFAULT;
     allot_decision d;
-    st = allot_policy_predict(b->rt, b->ws, &q, &po, b->tier_probs, b->T, &d, err);
+    st = allot_policy_predict_embedded(b->rt, b->ws, &q, emb, emb ? allot_featurizer_embedding_dim(f) : 0,
+                                       &po, b->tier_probs, b->T, &d, err);
     if (st != ALLOT_OK) return prefix_error(err, st, what);
     *tier = d.tier;
     for (size_t k = 0; k < b->K; k++) {
@@ -303,10 +306,11 @@ static allot_status runtime_decide(allot_audit_bundle *b, const allot_curves *c,
 
 /* The evaluation queries through the runtime. */
 static allot_status predict_held_out(allot_audit_bundle *b, const allot_curves *c, double *extras,
-                                     allot_error *err) {
+                                     float *ebuf, allot_error *err) {
     for (size_t j = 0; j < b->nte; j++) {
         size_t i = b->sp.test_idx[j];
-        allot_status st = runtime_decide(b, c, i, extras, &b->rt_tier_te[j], b->prob_te + j * b->K, err);
+        allot_status st =
+            runtime_decide(b, c, i, extras, ebuf, &b->rt_tier_te[j], b->prob_te + j * b->K, err);
         if (st != ALLOT_OK) return st;
         b->len_te[j] = c->prompts && c->prompts[i] ? (double)strlen(c->prompts[i]) : 0.0;
         b->score_te[j] = difficulty_score(b, b->prob_te + j * b->K);
@@ -329,7 +333,7 @@ static allot_status validation_row(allot_audit_bundle *b, size_t j, const cJSON 
 /* Training-pool class scores (held-out mode): the out-of-fold block matched by id, or in-sample
  * predictions. */
 static allot_status training_pool_scores(allot_audit_bundle *b, const allot_curves *c, double *extras,
-                                         allot_error *err) {
+                                         float *ebuf, allot_error *err) {
     const cJSON *val = cJSON_GetObjectItemCaseSensitive(b->provenance, "validation");
     const cJSON *vid = cJSON_GetObjectItemCaseSensitive(val, "ids");
     const cJSON *vpr = cJSON_GetObjectItemCaseSensitive(val, "prob");
@@ -344,7 +348,7 @@ static allot_status training_pool_scores(allot_audit_bundle *b, const allot_curv
         size_t i = b->sp.train_idx[j], tier;
         allot_status st = ALLOT_OK;
         if (b->in_sample) {
-            st = runtime_decide(b, c, i, extras, &tier, b->prob_tr + j * K, err);
+            st = runtime_decide(b, c, i, extras, ebuf, &tier, b->prob_tr + j * K, err);
         } else {
             if (!cJSON_IsString(idj) || strcmp(idj->valuestring, c->ids[i]))
                 return allot_error_set(err, ALLOT_E_INVALID,
@@ -384,14 +388,17 @@ static allot_status validation_scores(allot_audit_bundle *b, allot_error *err) {
 
 /* Both views through the runtime (one scratch vector of extra features). */
 static allot_status predict_views(allot_audit_bundle *b, const allot_curves *c, allot_error *err) {
-    size_t ne = allot_featurizer_n_extra(allot_policy_featurizer(b->rt));
+    const allot_featurizer *f = allot_policy_featurizer(b->rt);
+    size_t ne = allot_featurizer_n_extra(f), ed = allot_featurizer_embedding_dim(f);
     double *extras = malloc((ne ? ne : 1) * sizeof *extras);
-    if (!extras) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
-    allot_status st = predict_held_out(b, c, extras, err);
+    float *ebuf = malloc((ed ? ed : 1) * sizeof *ebuf);
+    allot_status st = extras && ebuf ? ALLOT_OK : allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    if (st == ALLOT_OK) st = predict_held_out(b, c, extras, ebuf, err);
     if (st == ALLOT_OK)
-        st = b->mode == ALLOT_AUDIT_HELD_OUT ? training_pool_scores(b, c, extras, err)
+        st = b->mode == ALLOT_AUDIT_HELD_OUT ? training_pool_scores(b, c, extras, ebuf, err)
                                              : validation_scores(b, err);
     free(extras);
+    free(ebuf);
     return st;
 }
 
@@ -592,26 +599,46 @@ static void linear_params(const cJSON *lp, allot_linear_params *l) {
 }
 
 /* The featuriser's extra features as the comma lists --features and --meta-features take. */
+/* Append ",item" (or "item") to buf. */
+static allot_status list_add(char *buf, size_t cap, size_t *l, const char *item, const char *suffix,
+                             allot_error *err) {
+    int w = snprintf(buf + *l, cap - *l, "%s%s%s", *l ? "," : "", item, suffix);
+    if (w < 0 || (size_t)w >= cap - *l)
+        return allot_error_set(err, ALLOT_E_UNSUPPORTED, "too many feature names");
+    *l += (size_t)w;
+    return ALLOT_OK;
+}
+
+/* The featuriser's extra features as the comma lists --features and --meta-features take: numeric
+ * record features and the embedding; meta fields as name:number or name:category (so that a retrain
+ * reads them as the bundle does). */
 static allot_status feature_lists(const allot_audit_bundle *b, allot_train_options *o, char *feat,
                                   size_t feat_cap, char *meta, size_t meta_cap, allot_error *err) {
     const allot_featurizer *f = allot_policy_featurizer(b->rt);
     o->hash_dim = allot_featurizer_hash_dim(f) ? allot_featurizer_hash_dim(f) : o->hash_dim;
-    size_t fl = 0, ml = 0;
+    size_t fl = 0, ml = 0, n_ind = 0;
     feat[0] = meta[0] = '\0';
-    for (size_t e = 0; e < allot_featurizer_n_extra(f); e++) {
-        const char *name = allot_featurizer_extra_name(f, e);
-        int is_f = !strncmp(name, "features.", 9), is_m = !strncmp(name, "meta.", 5);
-        const char *bare = is_f ? name + 9 : is_m ? name + 5 : name;
-        char *buf = is_m ? meta : feat;
-        size_t *l = is_m ? &ml : &fl, cap = is_m ? meta_cap : feat_cap;
-        int w = snprintf(buf + *l, cap - *l, "%s%s", *l ? "," : "", bare);
-        if (w < 0 || (size_t)w >= cap - *l)
-            return allot_error_set(err, ALLOT_E_UNSUPPORTED, "too many feature names");
-        *l += (size_t)w;
+    allot_status st = ALLOT_OK;
+    for (size_t k = 0; k < allot_featurizer_n_categorical(f); k++) {
+        size_t nv = 0;
+        st =
+            list_add(meta, meta_cap, &ml, allot_featurizer_categorical_name(f, k, &nv) + 5, ":category", err);
+        n_ind += nv;
+        if (st != ALLOT_OK) return st;
     }
+    size_t n_numeric = allot_featurizer_n_extra(f) - n_ind; /* the indicators follow the numeric extras */
+    for (size_t e = 0; e < n_numeric && st == ALLOT_OK; e++) {
+        const char *name = allot_featurizer_extra_name(f, e);
+        if (!strncmp(name, "meta.", 5))
+            st = list_add(meta, meta_cap, &ml, name + 5, ":number", err);
+        else
+            st = list_add(feat, feat_cap, &fl, !strncmp(name, "features.", 9) ? name + 9 : name, "", err);
+    }
+    const char *emb = allot_featurizer_embedding_name(f);
+    if (st == ALLOT_OK && emb) st = list_add(feat, feat_cap, &fl, emb + 9, "", err);
     o->features = feat;
     o->meta_features = ml ? meta : NULL;
-    return ALLOT_OK;
+    return st;
 }
 
 /* Everything allot train needs to train the bundle again (the rule: the bundle's, or for a value

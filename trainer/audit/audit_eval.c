@@ -503,7 +503,9 @@ static allot_status retrain_eval(const sweep_ctx *x, const allot_audit_bundle *b
     allot_status st = allot_audit_train_options(b, &o, feat, sizeof feat, meta, sizeof meta, err);
     if (st != ALLOT_OK) return st;
     o.budget = pt->budget;
-    st = allot_train(x->c, x->curves_path, &o, tmp_path, NULL, err);
+    st = !strcmp(b->learner, "uniform")
+             ? allot_train_uniform(x->c, x->curves_path, &o, tmp_path, NULL, NULL, err)
+             : allot_train(x->c, x->curves_path, &o, tmp_path, NULL, err);
     if (st != ALLOT_OK) return st;
     allot_audit_bundle q;
     eval_ws w = {0};

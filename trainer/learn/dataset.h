@@ -88,6 +88,33 @@ allot_status allot_extra_names(const allot_curves *c, const char *features, cons
                                size_t *n_names, allot_error *err);
 void allot_free_names(char **names, size_t n);
 
+/** Most values a categorical meta field keeps (the most frequent in the training rows). */
+#define ALLOT_LEARN_MAX_CATEGORIES 64
+
+/**
+ * The featuriser a training run asks for (docs/features.md), built on the training rows idx:
+ *   - every built-in text feature, and the hashed n-gram block of dimension hash_dim (0: none);
+ *   - record features `features` ("a,b"; NULL = every feature of the curves file; "" = none): a
+ *     numeric one becomes a numeric extra "features.<name>", the file's vector feature (its embedding)
+ *     the embedding block;
+ *   - meta fields `meta` ("a,b", each optionally ":number" or ":category"; NULL = none): a field with a
+ *     string value in some training row (or ":category") becomes a categorical field "meta.<name>"
+ *     with one-hot indicators for its values in the training rows (the ALLOT_LEARN_MAX_CATEGORIES most
+ *     frequent, then sorted by bytes; a value left out reads like an unseen one, all zero); otherwise
+ *     (or ":number") a numeric extra ("Level 5" -> 5).
+ */
+allot_status allot_featurizer_for(const allot_curves *c, const size_t *idx, size_t n_idx,
+                                  const char *features, const char *meta, uint32_t hash_dim,
+                                  allot_featurizer **out, allot_error *err);
+
+/**
+ * Query i's embedding for featuriser f as float32 into buf (f's embedding dimension): *emb = buf, or
+ * NULL when f has no embedding or the query lacks it (missing). ALLOT_E_INVALID when f's embedding is
+ * not the curves file's (another name or dimension).
+ */
+allot_status allot_curves_query_embedding(const allot_featurizer *f, const allot_curves *c, size_t i,
+                                          float *buf, const float **emb, allot_error *err);
+
 /**
  * The featuriser's extra features of curves query i (n_extra values): "features.X" from the
  * curves table's feature columns, "meta.X" through allot_featurizer_extras_from_record on the

@@ -42,12 +42,16 @@ void allot_curves_content_sha256(const allot_curves *c, char hex[65]) {
     for (size_t t = 0; t < T; t++) put_str(&h, c->tier_names[t], 0);
     put_u64(&h, F);
     for (size_t f = 0; f < F; f++) put_str(&h, c->feature_names[f], 0);
+    size_t E = c->embed_name ? c->embed_dim : 0;
+    put_str(&h, c->embed_name, 1);
+    put_u64(&h, E);
     put_u64(&h, c->n_queries);
     for (size_t i = 0; i < c->n_queries; i++) {
         put_str(&h, c->ids[i], 0);
         put_str(&h, c->prompts ? c->prompts[i] : NULL, 1);
         put_str(&h, c->meta_json ? c->meta_json[i] : NULL, 1);
         for (size_t f = 0; f < F; f++) put_double(&h, c->features[i * F + f]);
+        for (size_t k = 0; k < E; k++) put_double(&h, c->embed[i * E + k]);
         for (size_t t = 0; t < T; t++) put_double(&h, c->acc[i * T + t]);
         for (size_t t = 0; t < T; t++) put_double(&h, c->cost[i * T + t]);
     }

@@ -2,9 +2,9 @@
  * identity.h - identity by content (docs/learn-and-audit.md, "Identity by content"):
  *
  *   - a curves table's content digest: SHA-256 over a canonical serialisation of what training and
- *     evaluation read (tier names, feature names, and per query its id, prompt, meta, features,
- *     accuracies and costs), so that the same content read from any path (`./c.jsonl` or `c.jsonl`),
- *     gzip-compressed or not, with any header `source`, has one identity;
+ *     evaluation read (tier names, feature names, the embedding's name and dimension, and per query
+ *     its id, prompt, meta, features, embedding, accuracies and costs), so that the same content read from
+ * any path (`./c.jsonl` or `c.jsonl`), gzip-compressed or not, with any header `source`, has one identity;
  *   - 64-bit hashes of query ids and prompts (the first 8 bytes of SHA-256 of their bytes), recorded
  *     for a bundle's training pool so that an evaluation file's queries that also occur in the
  *     training data (same id, or byte-identical prompt) can be found without the training file.

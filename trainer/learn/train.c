@@ -75,8 +75,6 @@ typedef struct train_ctx {
     double *class_cost;     /* K: the price of each class's tier */
     double *realised_train; /* n_train x K: each training query's own cost of each class's tier */
     /* 4. features */
-    char **extra;
-    size_t n_extra;
     allot_featurizer *fz;
     allot_feature_matrix fm;
     int want_hash;    /* LIBLINEAR with the hashed n-gram block */
@@ -130,7 +128,6 @@ static void train_ctx_free(train_ctx *tc) {
     free(tc->tier_cost);
     free(tc->class_cost);
     free(tc->realised_train);
-    allot_free_names(tc->extra, tc->n_extra);
     allot_featurizer_free(tc->fz);
     allot_feature_matrix_free(&tc->fm);
     free(tc->lin_dense);
@@ -277,6 +274,13 @@ static allot_status check_extras_present(const train_ctx *tc, allot_error *err) 
                 err, ALLOT_E_INVALID, "feature '%s' is missing (or not a number) in every query of %s",
                 allot_featurizer_extra_name(tc->fz, e), tc->curves_path ? tc->curves_path : "the curves");
     }
+    size_t ed = allot_featurizer_embedding_dim(tc->fz), first = nb + allot_featurizer_n_extra(tc->fz),
+           present = 0;
+    for (size_t i = 0; ed && i < fm->n; i++) present += !isnan(fm->dense[i * fm->d + first]);
+    if (ed && !present)
+        return allot_error_set(err, ALLOT_E_INVALID, "the embedding %s is missing in every query of %s",
+                               allot_featurizer_embedding_name(tc->fz),
+                               tc->curves_path ? tc->curves_path : "the curves");
     return ALLOT_OK;
 }
 
@@ -309,12 +313,9 @@ static allot_status render_spec(train_ctx *tc, allot_error *err) {
 
 static allot_status step_features(train_ctx *tc, allot_error *err) {
     const allot_train_options *o = tc->opt;
-    allot_status st =
-        allot_extra_names(tc->curves, o->features, o->meta_features, &tc->extra, &tc->n_extra, err);
-    if (st != ALLOT_OK) return st;
     tc->want_hash = !tc->is_xgb && o->linear.hashed && o->hash_dim > 0;
-    st = allot_featurizer_create_default((const char *const *)tc->extra, tc->n_extra,
-                                         tc->want_hash ? o->hash_dim : 0, &tc->fz, err);
+    allot_status st = allot_featurizer_for(tc->curves, tc->sp.train_idx, tc->sp.n_train, o->features,
+                                           o->meta_features, tc->want_hash ? o->hash_dim : 0, &tc->fz, err);
     if (st == ALLOT_OK) st = allot_feature_matrix_build(tc->fz, tc->curves, tc->want_hash, &tc->fm, err);
     if (st == ALLOT_OK) st = check_extras_present(tc, err);
     if (st == ALLOT_OK && !tc->is_xgb) st = standardise(tc, err);

@@ -52,9 +52,11 @@ allot_status allot_replay_policy_load(const char *path, const allot_replay_pools
     const allot_featurizer *f = allot_policy_featurizer(pol);
     size_t n_extra = allot_featurizer_n_extra(f);
     double *extras = malloc((n_extra ? n_extra : 1) * sizeof *extras);
+    size_t ed = allot_featurizer_embedding_dim(f);
+    float *embed = malloc((ed ? ed : 1) * sizeof *embed);
     allot_replay_policy *pp = calloc(1, sizeof *pp);
     size_t t = allot_policy_n_tiers(pol);
-    if (!extras || !pp) {
+    if (!extras || !embed || !pp) {
         st = allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
         goto done;
     }
@@ -90,16 +92,24 @@ allot_status allot_replay_policy_load(const char *path, const allot_replay_pools
             st = allot_featurizer_extras_from_record(f, q->record, strlen(q->record), extras, err);
             if (st != ALLOT_OK) goto done;
         }
+        int has_embed = 0;
+        if (ed && q->record) {
+            st = allot_featurizer_embedding_from_record(f, q->record, strlen(q->record), embed, &has_embed,
+                                                        err);
+            if (st != ALLOT_OK) goto done;
+        }
         allot_query_input in = {q->prompt, q->prompt ? strlen(q->prompt) : 0, n_extra ? extras : NULL,
                                 n_extra};
         allot_decision dec;
-        st = allot_policy_predict(pol, ws, &in, NULL, &pp->probs[i * t], t, &dec, err);
+        st = allot_policy_predict_embedded(pol, ws, &in, has_embed ? embed : NULL, has_embed ? ed : 0, NULL,
+                                           &pp->probs[i * t], t, &dec, err);
         if (st != ALLOT_OK) goto done;
     }
 done:
     allot_workspace_free(ws);
     allot_policy_free(pol);
     free(extras);
+    free(embed);
     if (st != ALLOT_OK) {
         allot_replay_policy_free(pp);
         return st;
