@@ -118,10 +118,16 @@ allot_status allot_audit_run(const allot_curves *c, const char *curves_path, con
     if (report_md) *report_md = NULL;
     allot_status st = allot_audit_check_options(n_policies, o, err);
     if (st != ALLOT_OK) return st;
-    if (out_dir && ensure_dir(out_dir, err)) return ALLOT_E_IO;
+    /* the output directory is created once the figures exist (a bad input leaves nothing behind);
+     * --sweep-retrain writes its scratch bundles there, so it needs it first */
+    if (out_dir && o->sweep_retrain && ensure_dir(out_dir, err)) return ALLOT_E_IO;
     allot_audit_result r;
     st = allot_audit_compute(c, curves_path, policies, n_policies, o, out_dir, &r, err);
     if (st != ALLOT_OK) return st;
+    if (out_dir && !o->sweep_retrain && ensure_dir(out_dir, err)) {
+        allot_audit_result_free(&r);
+        return ALLOT_E_IO;
+    }
     char *json = NULL, *md = NULL;
     size_t md_len = 0;
     st = render(&r, o, out_dir, &json, &md, &md_len, err);

@@ -73,11 +73,23 @@ allot_status allot_replay_policy_load(const char *path, const allot_replay_pools
     }
     for (size_t j = 0; j < t; j++) {
         pp->cost[j] = allot_policy_tier_cost(pol, j);
-        if (tier_k(allot_policy_tier_name(pol, j), &pp->k[j]) != 0) {
+        const char *tn = allot_policy_tier_name(pol, j), *colon = strrchr(tn, ':');
+        if (colon &&
+            (strlen(p->model) != (size_t)(colon - tn) || strncmp(tn, p->model, (size_t)(colon - tn)))) {
             st = allot_error_set(
                 err, ALLOT_E_UNSUPPORTED,
-                "%s: tier '%s' does not name a number of samples (RULE@K): replay cannot deal it", path,
-                allot_policy_tier_name(pol, j));
+                "%s: tier '%s' draws from another model than the one replayed ('%s'): replay deals "
+                "the samples of one model, so a policy over several models' tiers is evaluated "
+                "with allot audit on their curves (allot curves RUNS --tiers ... --out C.jsonl)",
+                path, tn, p->model);
+            goto done;
+        }
+        if (tier_k(tn, &pp->k[j]) != 0) {
+            st = allot_error_set(
+                err, ALLOT_E_UNSUPPORTED,
+                "%s: tier '%s' does not name a number of samples (RULE@K): replay cannot deal it (a policy "
+                "over precomputed tiers is evaluated with allot audit on a curves file of those tiers)",
+                path, allot_policy_tier_name(pol, j));
             goto done;
         }
     }
