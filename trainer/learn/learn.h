@@ -171,8 +171,8 @@ void allot_train_outcome_free(allot_train_outcome *o);
  * (trainer/solve/uniform.h), written as a bundle the runtime loads: kind "constant" at a hull vertex,
  * else "mixture" (each query draws its tier from the weights by a hash of its prompt,
  * allot_mixture_draw). Provenance, parity check and outcome as allot_train_ex's; the outcome's
- * out-of-fold figures are the mix's expectations (the reference of the default selection, select.h),
- * its held-out figures the drawn tiers'.
+ * figures are the mix's expectations per query (the reference of the default selection, select.h),
+ * the report's held-out figures the drawn tiers' (what serving does).
  */
 allot_status allot_train_uniform(const allot_curves *curves, const char *curves_path,
                                  const allot_train_options *opt, const char *out_path,

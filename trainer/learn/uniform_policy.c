@@ -192,8 +192,9 @@ static allot_status step_parity(uniform_ctx *u, allot_error *err) {
                                       ALLOT_RULE_ARGMAX, &u->rep.runtime_parity, err);
 }
 
-/* Per query: the mix's expected accuracy and cost on the training pool (the reference every
- * candidate is compared with), the drawn tier's on the held-out queries (what serving does). */
+/* Per query: the mix's expected accuracy and cost, on the training pool (the reference every candidate
+ * is compared with) and on the held-out queries (the uniform policy is that reference: its draws only
+ * realise the expectation; the report's held-out figures are the draws'). */
 static allot_status step_outcome(const uniform_ctx *u, allot_train_outcome *o, allot_error *err) {
     size_t nt = u->sp.n_train, ns = u->sp.n_test, T = u->T;
     o->n_train = nt;
@@ -215,9 +216,8 @@ static allot_status step_outcome(const uniform_ctx *u, allot_train_outcome *o, a
     }
     for (size_t j = 0; j < ns; j++) {
         size_t i = o->test_rows[j] = u->sp.test_idx[j];
-        size_t t = (size_t)u->class_tier[u->test_prob[j * (size_t)u->K] > 0.5 ? 0 : 1];
-        o->test_acc[j] = u->c->acc[i * T + t];
-        o->test_cost[j] = u->c->cost[i * T + t];
+        o->test_acc[j] = allot_uniform_mix_query_acc(&u->m, u->c->acc + i * T);
+        o->test_cost[j] = allot_uniform_mix_query_cost(&u->m, u->c->cost + i * T);
     }
     return ALLOT_OK;
 }
