@@ -78,7 +78,7 @@ typedef enum allot_classifier_kind {
                                         uniform policy at a hull vertex) */
     ALLOT_CLASSIFIER_MIXTURE = 3   /**< no model: every query draws its class from fixed weights (the uniform
                                         policy between two hull tiers), deterministically from a hash of its
-                                        prompt; the drawn class gets probability 1 */
+                                        prompt (allot_mixture_draw); the drawn class gets probability 1 */
 } allot_classifier_kind;
 
 /* ---- loading ------------------------------------------------------------------------------------ */
@@ -103,7 +103,9 @@ long allot_policy_tier_index(const allot_policy *p, const char *name);
 double allot_policy_class_weight(const allot_policy *p, size_t c);
 /**
  * The class a mixture of n classes with the given weights draws for a prompt (what allot_policy_predict
- * decides for a mixture policy): u = (FNV-1a 64 of the prompt bytes >> 11) / 2^53 in [0,1); the first
+ * decides for a mixture policy): h = FNV-1a 64 of the prompt bytes, then MurmurHash3's fmix64
+ * finaliser (h ^= h >> 33; h *= 0xff51afd7ed558ccd; h ^= h >> 33; h *= 0xc4ceb9fe1a85ec53;
+ * h ^= h >> 33); u = (h >> 11) / 2^53 in [0,1); the first
  * class whose cumulative weight (summed in class order, in double) exceeds u, the last class
  * otherwise. Identical prompts always get the same class. n must be >= 1.
  */

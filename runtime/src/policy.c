@@ -946,6 +946,13 @@ size_t allot_mixture_draw(const double *weights, size_t n, const char *prompt, s
         h ^= (unsigned char)prompt[i];
         h *= 0x100000001b3ull;
     }
+    /* FNV's high bits mix poorly for prompts that differ in their last bytes: finish with MurmurHash3's
+     * 64-bit finaliser before taking the top 53 bits */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
     double u = (double)(h >> 11) * 0x1p-53, cum = 0;
     for (size_t c = 0; c + 1 < n; c++) {
         cum += weights[c];

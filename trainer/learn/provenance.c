@@ -77,7 +77,7 @@ static void add_learner_params(cJSON *prov, const allot_provenance *p) {
         cJSON_AddStringToObject(lp, "tier_lo", p->curves->tier_names[m->lo]);
         cJSON_AddStringToObject(lp, "tier_hi", p->curves->tier_names[m->hi]);
         cJSON_AddNumberToObject(lp, "weight_hi", m->w);
-        cJSON_AddStringToObject(lp, "draw", "FNV-1a 64 of the prompt (allot_mixture_draw)");
+        cJSON_AddStringToObject(lp, "draw", "a hash of the prompt (allot_mixture_draw)");
         return;
     }
     if (is_value(p)) {
