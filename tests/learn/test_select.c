@@ -9,7 +9,9 @@
  *   - another family plugs in as one more candidate (a fake one that claims a gain is shipped; one
  *     that fails is skipped and reported);
  *   - the shared datasets (argv[1], when present), two budgets each: the shipped policy is not below
- *     the deployable uniform on the held-out queries (its 95% interval's upper end >= 0).
+ *     the deployable uniform on the held-out queries (its 95% interval's upper end >= 0);
+ *   - the labels the candidates learn: ties between equally accurate tiers go to the tier a user would
+ *     pick (hand-worked case).
  */
 #define CHECK_AREA "learn"
 #include <math.h>
@@ -22,6 +24,7 @@
 #include "../common/check_continue.h"
 #include "allot/allot_policy.h"
 #include "learn_test_util.h"
+#include "dataset.h"
 #include "select.h"
 
 static void check_shipped(const allot_selection *sel, const char *bundle_path) {
@@ -179,8 +182,43 @@ static void check_shared(const char *shared, const char *dir) {
     }
 }
 
+/* Label ties by hand. Tiers a (cost 1), b (cost 2), c (cost 4), d (cost 8); pool means: a 0.3, b 0.3
+ * (same as a: not on the frontier), c 0.5, d 0.6. At B = 4 the frontier within B is {a, c}. */
+static void check_label_ties(void) {
+    static const double ACC[] = {
+        0,   0,   0,   0,   /* q0: nothing helps: the oracle's a, a user's c */
+        1,   1,   1,   1,   /* q1: everything works: a -> c */
+        0,   0,   1,   1,   /* q2: c and d equally good; the oracle's c stays */
+        0.2, 0.2, 0,   0.4, /* q3: a and b tie at 0.2; b is not on the frontier: a stays */
+        0.5, 0.5, 0.5, 1,   /* q4: whatever the oracle picks among a, b, c, a user's c */
+    };
+    allot_curves c = {0};
+    char *names[] = {"a", "b", "c", "d"};
+    double cost[20];
+    for (size_t i = 0; i < 5; i++)
+        for (size_t t = 0; t < 4; t++) cost[i * 4 + t] = t == 0 ? 1 : t == 1 ? 2 : t == 2 ? 4 : 8;
+    c.n_queries = 5;
+    c.n_tiers = 4;
+    c.tier_names = names;
+    c.acc = (double *)ACC;
+    c.cost = cost;
+    size_t idx[5] = {0, 1, 2, 3, 4}, moved = 0;
+    int tier[5] = {0, 0, 2, 0, 0}; /* what the oracle picked */
+    REQUIRE_OK(allot_labels_break_ties(&c, idx, 5, 4.0, ALLOT_TIES_POOL, tier, &moved, NULL));
+    CHECKF(tier[0] == 2 && tier[1] == 2 && tier[2] == 2 && tier[3] == 0 && tier[4] == 2 && moved == 3,
+           "labels %d %d %d %d %d, moved %zu", tier[0], tier[1], tier[2], tier[3], tier[4], moved);
+    int orig[5] = {0, 0, 2, 0, 0};
+    REQUIRE_OK(allot_labels_break_ties(&c, idx, 5, 4.0, ALLOT_TIES_ORACLE, orig, &moved, NULL));
+    CHECK(orig[0] == 0 && orig[1] == 0 && moved == 0);
+    /* at B = 2 the frontier within B is {a}: nothing moves */
+    int low[5] = {0, 0, 2, 0, 0};
+    REQUIRE_OK(allot_labels_break_ties(&c, idx, 5, 2.0, ALLOT_TIES_POOL, low, &moved, NULL));
+    CHECK(moved == 0 && low[0] == 0);
+}
+
 int main(int argc, char **argv) {
     char *dir = tu_tmpdir();
+    check_label_ties();
     check_synthetic(dir);
     if (argc > 1) check_shared(argv[1], dir);
     char cmd[1300];
