@@ -60,7 +60,7 @@ static allot_status fake_better(const allot_candidate_ctx *ctx, const void *arg,
 static allot_status fails(const allot_candidate_ctx *ctx, const void *arg, const char *bundle_path,
                           allot_train_report *report, allot_train_outcome *outcome, allot_error *err) {
     (void)ctx, (void)arg, (void)bundle_path, (void)report, (void)outcome;
-    return allot_error_set(err, ALLOT_E_INVALID, "this family does not apply here");
+    return allot_error_set(err, ALLOT_E_UNSUPPORTED, "this family does not apply here");
 }
 
 static void check_synthetic(const char *dir) {
@@ -99,7 +99,7 @@ static void check_synthetic(const char *dir) {
     /* another family plugs in: it is trained, compared and shipped; a failing one is skipped */
     allot_candidate more[] = {cands[0], {"fails", fails, NULL}, {"fake-better", fake_better, NULL}};
     REQUIRE_OK(allot_train_select(c, cpath, &o, more, 3, out, &sel, &err));
-    CHECK(sel.n == 4 && sel.c[1].status == ALLOT_E_INVALID && strstr(sel.c[1].error, "does not apply"));
+    CHECK(sel.n == 4 && sel.c[1].status == ALLOT_E_UNSUPPORTED && strstr(sel.c[1].error, "does not apply"));
     CHECK(!strcmp(sel.c[sel.shipped].name, "fake-better"));
     CHECK(fabs(sel.c[2].gain - 0.1) < 1e-9 && sel.c[2].gain_lo > 0.09);
     check_shipped(&sel, out);

@@ -80,9 +80,10 @@ static void scratch_path(const char *out_path, const char *name, char *buf, size
     snprintf(buf, cap, "%.3900s/allot-select-%ld-%s.json", td && *td ? td : "/tmp", (long)getpid(), name);
 }
 
-/* Train candidate k (the uniform policy when cand is NULL) into its scratch bundle. A candidate that
- * cannot be trained on this data (invalid input for it, unsupported, a failed check) is skipped and
- * reported; running out of memory or I/O stops the selection. */
+/* Train candidate k (the uniform policy when cand is NULL) into its scratch bundle. A candidate whose
+ * family does not apply to this data (ALLOT_E_UNSUPPORTED) is skipped and reported; any other error
+ * (bad options or input, memory, I/O, a failed check) stops the selection: it would stop every
+ * candidate alike, and shipping uniform over it would hide it. */
 static allot_status run_candidate(select_ctx *x, size_t k, const allot_candidate *cand, allot_error *err) {
     allot_candidate_result *r = &x->sel->c[k];
     r->name = cand ? cand->name : "uniform";
@@ -98,8 +99,8 @@ static allot_status run_candidate(select_ctx *x, size_t k, const allot_candidate
                 r->status == ALLOT_OK ? "trained" : "skipped", r->report.seconds);
     if (r->status == ALLOT_OK) return ALLOT_OK;
     snprintf(r->error, sizeof r->error, "%s", sub.msg);
-    if (r->status == ALLOT_E_NOMEM || r->status == ALLOT_E_IO || !cand)
-        return allot_error_set(err, r->status, "%s: %s", r->name, sub.msg);
+    if (r->status != ALLOT_E_UNSUPPORTED || !cand)
+        return allot_error_set(err, r->status, "candidate %s: %s", r->name, sub.msg);
     return ALLOT_OK;
 }
 
@@ -136,10 +137,22 @@ static double mean_of(const double *v, size_t n) {
     return n ? s / (double)n : NAN;
 }
 
+/* A candidate's outcome must cover the reference's queries in the same order (the same split). */
+static int same_split(const allot_train_outcome *a, const allot_train_outcome *u) {
+    return a->n_train == u->n_train && a->n_test == u->n_test &&
+           !memcmp(a->train_rows, u->train_rows, u->n_train * sizeof *u->train_rows) &&
+           !memcmp(a->test_rows, u->test_rows, u->n_test * sizeof *u->test_rows);
+}
+
 /* A candidate's gains over the reference, out of fold and held out, with their intervals. */
 static void score_candidate(select_ctx *x, size_t k) {
     allot_candidate_result *r = &x->sel->c[k];
     const allot_train_outcome *o = &x->outcome[k];
+    if (!same_split(o, &x->outcome[x->sel->n - 1])) { /* a plugged-in trainer that used another split */
+        r->status = ALLOT_E_INTERNAL;
+        snprintf(r->error, sizeof r->error, "its outcome is not on the selection's split");
+        return;
+    }
     uint64_t seed = x->cc.opt->seed;
     r->oof_acc = mean_of(o->oof_acc, o->n_train);
     r->oof_cost = mean_of(o->oof_cost, o->n_train);

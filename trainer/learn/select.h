@@ -54,7 +54,8 @@ size_t allot_default_candidates(const allot_candidate **out);
 /** A candidate's figures (the uniform reference is the last entry of a selection). */
 typedef struct allot_candidate_result {
     const char *name;
-    allot_status status;              /**< ALLOT_OK, or why it could not be trained (then skipped) */
+    allot_status status; /**< ALLOT_OK; ALLOT_E_UNSUPPORTED: its family does not apply here (skipped);
+                            ALLOT_E_INTERNAL: its outcome was not on the split (skipped) */
     char error[ALLOT_ERROR_MSG_SIZE]; /**< the message when status != ALLOT_OK */
     allot_train_report report;
     double oof_acc, oof_cost;      /**< out-of-fold means over the training pool */
