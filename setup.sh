@@ -65,8 +65,10 @@ demo() {
     $allot train "$out/curves.jsonl" --budget 8 --learner $learner --out "$out/policy-$learner.json"
     $allot train "$out/curves.jsonl" --budget 8 --learner $learner --target value --out "$out/policy-value-$learner.json"
   done
-  echo "== 5. audit on the held-out queries: report.md, report.json and plots"
-  $allot audit "$out/curves.jsonl" --budget 8 --out "$out/audit" \
+  echo "== 5. the default: every candidate against the uniform policy, the one that beats it out of fold (or uniform) shipped"
+  $allot train "$out/curves.jsonl" --budget 8 --quiet --out "$out/policy.json"
+  echo "== 6. audit on the held-out queries: report.md, report.json and plots"
+  $allot audit "$out/curves.jsonl" --budget 8 --out "$out/audit" --policy "$out/policy.json" \
     --policy "$out/policy-xgboost.json" --policy "$out/policy-liblinear.json" \
     --policy "$out/policy-value-xgboost.json" --policy "$out/policy-value-liblinear.json"
   echo "== 6. a sequential policy: after each stage of samples, stop or draw the next (docs/sequential.md)"

@@ -2,11 +2,12 @@
  * allot_features.h - the one featuriser shared by the trainer and the serving runtime.
  *
  * A featuriser turns a query (its raw prompt text plus a few named numbers taken from the record's
- * `features` and `meta` fields) into
+ * `features` and `meta` fields, and optionally an embedding vector) into
  *   - a dense float32 vector: the built-in text features (a fixed, documented list with stable
- *     names, docs/features.md) followed by the "extra" features the spec names; this is what the
- *     XGBoost classifier sees (raw), and, after allot_featurizer_standardize(), the dense block of
- *     the LIBLINEAR input;
+ *     names, docs/features.md), then the "extra" features the spec names (numeric ones, then the
+ *     one-hot indicators of its categorical `meta` fields), then the embedding block when the spec
+ *     has one; this is what the XGBoost classifier sees (raw), and, after
+ *     allot_featurizer_standardize(), the dense block of the LIBLINEAR input;
  *   - a sparse vector of hashed word unigrams + bigrams (32-bit FNV-1a over lower-cased tokens,
  *     modulo the spec's hash dimension, counts L2-normalised by default) for the sparse learner.
  *
@@ -37,14 +38,19 @@ extern "C" {
 /** Opaque featuriser. */
 typedef struct allot_featurizer allot_featurizer;
 
-/** Version of the feature spec format written by allot_featurizer_spec_json(). */
-#define ALLOT_FEATURES_SPEC_VERSION 1
+/** Highest feature spec version this build reads. allot_featurizer_spec_json() writes version 1 unless
+ *  the spec has categorical fields or an embedding (version 2), so older specs stay byte-identical. */
+#define ALLOT_FEATURES_SPEC_VERSION 2
 /** Default dimension of the hashed n-gram block (2^12). */
 #define ALLOT_FEATURES_DEFAULT_HASH_DIM 4096u
 /** Largest accepted hash dimension (2^20; a workspace holds about 24 bytes per hashed dimension). */
 #define ALLOT_FEATURES_MAX_HASH_DIM 1048576u
-/** Largest accepted number of extra features. */
+/** Largest accepted number of extra features (numeric ones and categorical indicators together). */
 #define ALLOT_FEATURES_MAX_EXTRA 4096u
+/** Most values (indicators) of one categorical field. */
+#define ALLOT_FEATURES_MAX_CATEGORIES 1024u
+/** Largest accepted embedding dimension. */
+#define ALLOT_FEATURES_MAX_EMBED_DIM 65536u
 
 /* ---- the built-in feature table (independent of any featuriser) ----------------------------- */
 
@@ -82,6 +88,25 @@ ALLOT_API allot_status allot_featurizer_create_default(const char *const *extra_
 ALLOT_API allot_status allot_featurizer_set_standardization(allot_featurizer *f, const double *center,
                                                             const double *scale, size_t n, allot_error *err);
 
+/**
+ * Add a categorical field "meta.<path>" with its n_values category strings: n_values one-hot
+ * indicator extras named "<field>=<value>" follow the extras so far (allot_featurizer_extra_index
+ * finds them). Indicator values: 1 for the record's value, 0 for the others; a value not among them
+ * (unseen in training) or a non-string value gives all zeros; an absent field gives all NaN
+ * (missing). Before any standardisation; not thread-safe.
+ */
+ALLOT_API allot_status allot_featurizer_add_categorical(allot_featurizer *f, const char *field,
+                                                        const char *const *values, size_t n_values,
+                                                        allot_error *err);
+
+/**
+ * Give the featuriser an embedding block: `dim` dense features after the extras, read from the
+ * record's "features.<name>" array (an embedding from a sentence encoder, a hidden state...) or
+ * passed to allot_featurize_ex(). At most one. Before any standardisation; not thread-safe.
+ */
+ALLOT_API allot_status allot_featurizer_set_embedding(allot_featurizer *f, const char *name, size_t dim,
+                                                      allot_error *err);
+
 /** Release a featuriser (NULL allowed). */
 ALLOT_API void allot_featurizer_free(allot_featurizer *f);
 
@@ -95,10 +120,18 @@ ALLOT_API size_t allot_featurizer_spec_json(const allot_featurizer *f, char *buf
 
 /* ---- shape ------------------------------------------------------------------------------------ */
 
-/** Length of the dense vector: built-in features used by the spec, then the extras. */
+/** Length of the dense vector: built-in features used by the spec, then the extras, then the embedding. */
 ALLOT_API size_t allot_featurizer_n_dense(const allot_featurizer *f);
-/** Name of dense feature i (built-in name or extra name), NULL when out of range. */
+/** Name of dense feature i (built-in name, extra name, or the embedding's name for each of its entries),
+ *  NULL when out of range. */
 ALLOT_API const char *allot_featurizer_dense_name(const allot_featurizer *f, size_t i);
+/** The embedding block's dimension (0 when the spec has none) and name ("features.<name>", or NULL). */
+ALLOT_API size_t allot_featurizer_embedding_dim(const allot_featurizer *f);
+ALLOT_API const char *allot_featurizer_embedding_name(const allot_featurizer *f);
+/** Number of categorical fields; field k's name ("meta.<path>") and number of values. */
+ALLOT_API size_t allot_featurizer_n_categorical(const allot_featurizer *f);
+ALLOT_API const char *allot_featurizer_categorical_name(const allot_featurizer *f, size_t k,
+                                                        size_t *n_values);
 /** Number of built-in features in the dense vector (they come first). */
 ALLOT_API size_t allot_featurizer_n_builtin_used(const allot_featurizer *f);
 /** Number of extra features (they follow the built-ins). */
@@ -144,6 +177,28 @@ ALLOT_API allot_status allot_featurize(const allot_featurizer *f, const char *pr
                                        size_t *sparse_count, allot_error *err);
 
 /**
+ * allot_featurize() with the embedding block: `embedding` holds embedding_dim float32 values, which
+ * must equal allot_featurizer_embedding_dim() (ALLOT_E_ARGUMENT otherwise) and be finite
+ * (ALLOT_E_INVALID naming the entry otherwise); they are copied into the dense vector as they are.
+ * embedding NULL with embedding_dim 0 means missing: the block is all NaN (XGBoost's default
+ * direction; the LIBLINEAR input imputes the center). Thread-safe, allocation-free.
+ */
+ALLOT_API allot_status allot_featurize_ex(const allot_featurizer *f, const char *prompt, size_t prompt_len,
+                                          const double *extras, size_t n_extras, const float *embedding,
+                                          size_t embedding_dim, float *dense_out, uint32_t *sparse_index,
+                                          float *sparse_value, size_t sparse_cap, size_t *sparse_count,
+                                          allot_error *err);
+
+/**
+ * For callers that know a query's categorical value (a gateway): set the indicator extras of
+ * categorical field `field` in extras (allot_featurizer_n_extra() values): 1 for value, 0 for the
+ * others (all 0 for a value unseen in training); value NULL = missing (all NaN). ALLOT_E_ARGUMENT when
+ * the spec has no such categorical field. Thread-safe, allocation-free.
+ */
+ALLOT_API allot_status allot_featurizer_set_category(const allot_featurizer *f, const char *field,
+                                                     const char *value, double *extras, allot_error *err);
+
+/**
  * Standardise a dense vector for a linear model: out[i] = (float)(((double)x[i] - center[i]) /
  * scale[i]) and 0 when x[i] is NaN (missing values are imputed at the center). Without
  * standardisation arrays, center = 0 and scale = 1 (a copy with NaN -> 0). in and out may alias.
@@ -153,12 +208,30 @@ ALLOT_API void allot_featurizer_standardize(const allot_featurizer *f, const flo
 /**
  * Convenience for callers holding a labelled-runs record (one JSON object with optional `features`
  * and `meta` objects): fill extras_out[0..n_extra) with the record's values of the spec's extra
- * features. Numbers are taken as is, booleans as 0/1, a string as the first decimal number it
- * contains ("Level 5" -> 5), anything else or absent as NaN. Parses JSON, so it allocates: not for
- * the hot path (a gateway passes numbers directly to allot_featurize()).
+ * features. Numeric extras: numbers as is, booleans as 0/1, a string as the first decimal number it
+ * contains ("Level 5" -> 5), anything else or absent as NaN. Categorical indicators: see
+ * allot_featurizer_add_categorical(). Parses JSON, so it allocates: not for the hot path (a gateway
+ * passes numbers directly to allot_featurize()).
  */
 ALLOT_API allot_status allot_featurizer_extras_from_record(const allot_featurizer *f, const char *record_json,
                                                            size_t len, double *extras_out, allot_error *err);
+
+/**
+ * The record's embedding (its "features.<name>" array) as float32 into out (embedding_dim values):
+ * *present = 1; absent: *present = 0 and out untouched; not an array of exactly embedding_dim finite
+ * numbers: ALLOT_E_INVALID naming the field. A spec without an embedding: *present = 0. Allocates.
+ */
+ALLOT_API allot_status allot_featurizer_embedding_from_record(const allot_featurizer *f,
+                                                              const char *record_json, size_t len, float *out,
+                                                              int *present, allot_error *err);
+
+/**
+ * For trainers: the string a record holds at extra-feature name `name` ("meta.<path>" or
+ * "features.<name>", looked up as allot_featurizer_extras_from_record does): *out is a malloc'd copy,
+ * or NULL when the value is absent or not a string. Allocates.
+ */
+ALLOT_API allot_status allot_features_record_string(const char *record_json, size_t len, const char *name,
+                                                    char **out, allot_error *err);
 
 #ifdef __cplusplus
 }

@@ -74,7 +74,11 @@ typedef enum allot_policy_target {
 typedef enum allot_classifier_kind {
     ALLOT_CLASSIFIER_XGBOOST = 0,
     ALLOT_CLASSIFIER_LIBLINEAR = 1,
-    ALLOT_CLASSIFIER_CONSTANT = 2 /**< a single class, no model (the oracle picked one tier only) */
+    ALLOT_CLASSIFIER_CONSTANT = 2, /**< a single class, no model (the oracle picked one tier only, or the
+                                        uniform policy at a hull vertex) */
+    ALLOT_CLASSIFIER_MIXTURE = 3   /**< no model: every query draws its class from fixed weights (the uniform
+                                        policy between two hull tiers), deterministically from a hash of its
+                                        prompt (allot_mixture_draw); the drawn class gets probability 1 */
 } allot_classifier_kind;
 
 /* ---- loading ------------------------------------------------------------------------------------ */
@@ -96,6 +100,17 @@ ALLOT_API const char *allot_policy_tier_name(const allot_policy *p, size_t i);
 ALLOT_API double allot_policy_tier_cost(const allot_policy *p, size_t i);
 /** Index of the tier called `name`, or -1. */
 ALLOT_API long allot_policy_tier_index(const allot_policy *p, const char *name);
+/** Mixture policies: the weight of class c (NaN for other kinds or out of range). */
+ALLOT_API double allot_policy_class_weight(const allot_policy *p, size_t c);
+/**
+ * The class a mixture of n classes with the given weights draws for a prompt (what allot_policy_predict
+ * decides for a mixture policy): h = FNV-1a 64 of the prompt bytes, then MurmurHash3's fmix64
+ * finaliser (h ^= h >> 33; h *= 0xff51afd7ed558ccd; h ^= h >> 33; h *= 0xc4ceb9fe1a85ec53;
+ * h ^= h >> 33); u = (h >> 11) / 2^53 in [0,1); the first
+ * class whose cumulative weight (summed in class order, in double) exceeds u, the last class
+ * otherwise. Identical prompts always get the same class. n must be >= 1.
+ */
+ALLOT_API size_t allot_mixture_draw(const double *weights, size_t n, const char *prompt, size_t prompt_len);
 /** Number of classifier classes (tiers the oracle picked during training). */
 ALLOT_API size_t allot_policy_n_classes(const allot_policy *p);
 /** Tier index of class c, or -1 when out of range. */
@@ -198,6 +213,18 @@ ALLOT_API allot_status allot_policy_predict(const allot_policy *p, allot_workspa
                                             const allot_query_input *query, const allot_predict_options *opts,
                                             double *tier_probs, size_t tier_probs_len, allot_decision *out,
                                             allot_error *err);
+
+/**
+ * allot_policy_predict for a policy whose feature spec has an embedding block (allot_features.h): the
+ * query's embedding is embedding_dim float32 values, which must equal allot_featurizer_embedding_dim()
+ * of the policy's featuriser (ALLOT_E_ARGUMENT otherwise) and be finite (ALLOT_E_INVALID otherwise);
+ * NULL with 0 means missing (allot_policy_predict does that). No heap allocation; thread-safe.
+ */
+ALLOT_API allot_status allot_policy_predict_embedded(const allot_policy *p, allot_workspace *ws,
+                                                     const allot_query_input *query, const float *embedding,
+                                                     size_t embedding_dim, const allot_predict_options *opts,
+                                                     double *tier_probs, size_t tier_probs_len,
+                                                     allot_decision *out, allot_error *err);
 
 /**
  * Decide n queries: out[i] for queries[i]; tier_probs (optional) holds n * n_tiers values, row i

@@ -360,11 +360,24 @@ typedef struct {
     int16_t entry; /* index into keywords[], -1 = empty */
 } kw_slot;
 
+/* A categorical field: its one-hot indicators are the extras [first, first + n_values). */
+typedef struct {
+    char *field;   /* "meta.<path>" (looked up as an extra) */
+    char **values; /* n_values category strings, in indicator order */
+    size_t n_values;
+    size_t first; /* position of its first indicator among the extras */
+} cat_field;
+
 struct allot_featurizer {
     size_t n_builtin; /* built-ins used */
     int *builtin;     /* their ids, in dense order */
-    size_t n_extra;
-    char **extra; /* extra names */
+    size_t n_extra;   /* numeric extras, then the indicators of every categorical field */
+    char **extra;     /* extra names (indicators: "<field>=<value>") */
+    size_t n_numeric; /* the numeric extras (the spec's "extra") */
+    size_t n_cat;
+    cat_field *cat;
+    char *embed_name; /* the embedding block ("features.<name>"), or NULL */
+    size_t embed_dim;
     uint32_t hash_dim;
     int ngrams;     /* 1 or 2 */
     int norm_l2;    /* 1 = L2-normalise the hashed block, 0 = raw counts */
@@ -430,6 +443,13 @@ void allot_featurizer_free(allot_featurizer *f) {
     if (f->extra)
         for (size_t i = 0; i < f->n_extra; i++) free(f->extra[i]);
     free(f->extra);
+    for (size_t k = 0; f->cat && k < f->n_cat; k++) {
+        free(f->cat[k].field);
+        for (size_t v = 0; f->cat[k].values && v < f->cat[k].n_values; v++) free(f->cat[k].values[v]);
+        free(f->cat[k].values);
+    }
+    free(f->cat);
+    free(f->embed_name);
     free(f->builtin);
     free(f->center);
     free(f->scale);
@@ -483,8 +503,93 @@ static allot_status set_extras(allot_featurizer *f, const char *const *names, si
         f->extra[i] = malloc(len + 1);
         if (!f->extra[i]) return allot_error_set(err, ALLOT_E_NOMEM, "%s[%zu]: out of memory", where, i);
         memcpy(f->extra[i], names[i], len + 1);
-        f->n_extra = i + 1;
+        f->n_extra = f->n_numeric = i + 1;
     }
+    return ALLOT_OK;
+}
+
+static char *dup_string(const char *s) {
+    size_t n = strlen(s);
+    char *d = malloc(n + 1);
+    if (d) memcpy(d, s, n + 1);
+    return d;
+}
+
+allot_status allot_featurizer_add_categorical(allot_featurizer *f, const char *field,
+                                              const char *const *values, size_t n_values, allot_error *err) {
+    if (!f || !field || (n_values && !values))
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurizer_add_categorical: NULL argument");
+    if (f->center)
+        return allot_error_set(err, ALLOT_E_ARGUMENT,
+                               "allot_featurizer_add_categorical: the featuriser is already standardised");
+    if (strncmp(field, "meta.", 5) || !field[5])
+        return allot_error_set(err, ALLOT_E_INVALID, "categorical '%.64s': must be a 'meta.<path>' field",
+                               field);
+    if (n_values == 0 || n_values > ALLOT_FEATURES_MAX_CATEGORIES)
+        return allot_error_set(err, ALLOT_E_INVALID, "categorical '%.64s': %zu values (1 to %u allowed)",
+                               field, n_values, ALLOT_FEATURES_MAX_CATEGORIES);
+    if (f->n_extra + n_values > ALLOT_FEATURES_MAX_EXTRA)
+        return allot_error_set(err, ALLOT_E_INVALID, "categorical '%.64s': more than %u extra features",
+                               field, ALLOT_FEATURES_MAX_EXTRA);
+    for (size_t k = 0; k < f->n_cat; k++)
+        if (!strcmp(f->cat[k].field, field))
+            return allot_error_set(err, ALLOT_E_INVALID, "categorical '%.64s': given twice", field);
+    for (size_t v = 0; v < n_values; v++) {
+        if (!values[v])
+            return allot_error_set(err, ALLOT_E_INVALID, "categorical '%.64s': value %zu is NULL", field, v);
+        for (size_t u = 0; u < v; u++)
+            if (!strcmp(values[u], values[v]))
+                return allot_error_set(err, ALLOT_E_INVALID, "categorical '%.64s': duplicate value '%.64s'",
+                                       field, values[v]);
+    }
+    cat_field *grown = realloc(f->cat, (f->n_cat + 1) * sizeof *grown);
+    if (!grown) return allot_error_set(err, ALLOT_E_NOMEM, "categorical: out of memory");
+    f->cat = grown;
+    char **ex = realloc(f->extra, (f->n_extra + n_values) * sizeof *ex);
+    if (!ex) return allot_error_set(err, ALLOT_E_NOMEM, "categorical: out of memory");
+    f->extra = ex;
+    cat_field *c = &f->cat[f->n_cat];
+    memset(c, 0, sizeof *c);
+    c->first = f->n_extra;
+    c->field = dup_string(field);
+    c->values = calloc(n_values, sizeof *c->values);
+    f->n_cat++; /* from here on freed with the featuriser */
+    if (!c->field || !c->values) return allot_error_set(err, ALLOT_E_NOMEM, "categorical: out of memory");
+    for (size_t v = 0; v < n_values; v++) {
+        size_t fl = strlen(field), vl = strlen(values[v]);
+        char *name = malloc(fl + vl + 2);
+        c->values[v] = dup_string(values[v]);
+        if (!name || !c->values[v]) {
+            free(name);
+            return allot_error_set(err, ALLOT_E_NOMEM, "categorical: out of memory");
+        }
+        c->n_values = v + 1;
+        memcpy(name, field, fl);
+        name[fl] = '=';
+        memcpy(name + fl + 1, values[v], vl + 1);
+        f->extra[f->n_extra++] = name;
+    }
+    return ALLOT_OK;
+}
+
+allot_status allot_featurizer_set_embedding(allot_featurizer *f, const char *name, size_t dim,
+                                            allot_error *err) {
+    if (!f || !name)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurizer_set_embedding: NULL argument");
+    if (f->center)
+        return allot_error_set(err, ALLOT_E_ARGUMENT,
+                               "allot_featurizer_set_embedding: the featuriser is already standardised");
+    if (strncmp(name, "features.", 9) || !name[9])
+        return allot_error_set(err, ALLOT_E_INVALID, "embedding '%.64s': must be a 'features.<name>' field",
+                               name);
+    if (dim == 0 || dim > ALLOT_FEATURES_MAX_EMBED_DIM)
+        return allot_error_set(err, ALLOT_E_INVALID, "embedding '%.64s': dimension %zu (1 to %u allowed)",
+                               name, dim, ALLOT_FEATURES_MAX_EMBED_DIM);
+    if (f->embed_name)
+        return allot_error_set(err, ALLOT_E_INVALID, "embedding: a featuriser has at most one");
+    f->embed_name = dup_string(name);
+    if (!f->embed_name) return allot_error_set(err, ALLOT_E_NOMEM, "embedding: out of memory");
+    f->embed_dim = dim;
     return ALLOT_OK;
 }
 
@@ -600,6 +705,63 @@ static allot_status parse_standardize(allot_featurizer *f, const cJSON *std, con
     return ALLOT_OK;
 }
 
+/* "categorical": [{"name": "meta.<path>", "values": [...]}, ...] and "embedding": {"name":
+ * "features.<name>", "dim": D}; both need version 2. */
+static allot_status parse_blocks(allot_featurizer *f, const cJSON *spec, const char *where, double version,
+                                 allot_error *err) {
+    const cJSON *ca = cJSON_GetObjectItemCaseSensitive(spec, "categorical");
+    const cJSON *em = cJSON_GetObjectItemCaseSensitive(spec, "embedding");
+    if (ca && cJSON_IsNull(ca)) ca = NULL;
+    if (em && cJSON_IsNull(em)) em = NULL;
+    if ((ca || em) && version < 2)
+        return allot_error_set(err, ALLOT_E_INVALID, "%s.%s: needs spec version 2", where,
+                               ca ? "categorical" : "embedding");
+    if (ca && !cJSON_IsArray(ca))
+        return allot_error_set(err, ALLOT_E_INVALID, "%s.categorical: must be an array of {name, values}",
+                               where);
+    size_t k = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, ca) {
+        const cJSON *nm = cJSON_GetObjectItemCaseSensitive(it, "name"),
+                    *vs = cJSON_GetObjectItemCaseSensitive(it, "values");
+        if (!cJSON_IsString(nm) || !cJSON_IsArray(vs))
+            return allot_error_set(err, ALLOT_E_INVALID,
+                                   "%s.categorical[%zu]: needs a string name and an array of values", where,
+                                   k);
+        size_t nv = (size_t)cJSON_GetArraySize(vs), v = 0;
+        const char **vals = calloc(nv ? nv : 1, sizeof *vals);
+        if (!vals) return allot_error_set(err, ALLOT_E_NOMEM, "%s.categorical: out of memory", where);
+        const cJSON *x;
+        cJSON_ArrayForEach(x, vs) {
+            if (!cJSON_IsString(x)) {
+                free(vals);
+                return allot_error_set(err, ALLOT_E_INVALID,
+                                       "%s.categorical[%zu].values[%zu]: must be a string", where, k, v);
+            }
+            vals[v++] = x->valuestring;
+        }
+        allot_error sub;
+        allot_error_clear(&sub);
+        allot_status st = allot_featurizer_add_categorical(f, nm->valuestring, vals, nv, &sub);
+        free(vals);
+        if (st) return allot_error_set(err, st, "%s.categorical[%zu]: %s", where, k, sub.msg);
+        k++;
+    }
+    if (!em) return ALLOT_OK;
+    const cJSON *nm = cJSON_GetObjectItemCaseSensitive(em, "name"),
+                *dim = cJSON_GetObjectItemCaseSensitive(em, "dim");
+    if (!cJSON_IsString(nm) || !cJSON_IsNumber(dim) || dim->valuedouble < 1 ||
+        dim->valuedouble > ALLOT_FEATURES_MAX_EMBED_DIM || dim->valuedouble != floor(dim->valuedouble))
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "%s.embedding: needs a string name and an integer dim in [1, %u]", where,
+                               ALLOT_FEATURES_MAX_EMBED_DIM);
+    allot_error sub;
+    allot_error_clear(&sub);
+    allot_status st = allot_featurizer_set_embedding(f, nm->valuestring, (size_t)dim->valuedouble, &sub);
+    if (st) return allot_error_set(err, st, "%s.embedding: %s", where, sub.msg);
+    return ALLOT_OK;
+}
+
 allot_status allot_featurizer_create_cjson(const cJSON *spec, const char *where, allot_featurizer **out,
                                            allot_error *err) {
     if (!where) where = "features";
@@ -610,9 +772,9 @@ allot_status allot_featurizer_create_cjson(const cJSON *spec, const char *where,
     if (ver) {
         if (!cJSON_IsNumber(ver))
             return allot_error_set(err, ALLOT_E_INVALID, "%s.version: must be a number", where);
-        if (ver->valuedouble != ALLOT_FEATURES_SPEC_VERSION)
+        if (ver->valuedouble != 1 && ver->valuedouble != ALLOT_FEATURES_SPEC_VERSION)
             return allot_error_set(err, ALLOT_E_UNSUPPORTED,
-                                   "%s.version: %g is not supported (this build reads %d)", where,
+                                   "%s.version: %g is not supported (this build reads 1 to %d)", where,
                                    ver->valuedouble, ALLOT_FEATURES_SPEC_VERSION);
     }
     allot_featurizer *f = featurizer_new();
@@ -700,6 +862,10 @@ allot_status allot_featurizer_create_cjson(const cJSON *spec, const char *where,
         free(names);
         if (st) goto fail;
     }
+
+    /* categorical fields and the embedding (version 2) */
+    st = parse_blocks(f, spec, where, ver ? ver->valuedouble : 1, err);
+    if (st) goto fail;
 
     /* hash */
     const cJSON *hs = cJSON_GetObjectItemCaseSensitive(spec, "hash");
@@ -840,18 +1006,40 @@ size_t allot_featurizer_spec_json(const allot_featurizer *f, char *buf, size_t c
         return 0;
     }
     char tmp[64];
-    snprintf(tmp, sizeof tmp, "{\"version\":%d,\"builtin\":[", ALLOT_FEATURES_SPEC_VERSION);
+    /* version 1 unless the spec uses a block version 1 does not have (older specs stay byte-identical) */
+    snprintf(tmp, sizeof tmp, "{\"version\":%d,\"builtin\":[", f->n_cat || f->embed_name ? 2 : 1);
     sb_puts(&b, tmp);
     for (size_t i = 0; i < f->n_builtin; i++) {
         if (i) sb_putn(&b, ",", 1);
         sb_json_string(&b, builtin_names[f->builtin[i]]);
     }
     sb_puts(&b, "],\"extra\":[");
-    for (size_t i = 0; i < f->n_extra; i++) {
+    for (size_t i = 0; i < f->n_numeric; i++) {
         if (i) sb_putn(&b, ",", 1);
         sb_json_string(&b, f->extra[i]);
     }
-    snprintf(tmp, sizeof tmp, "],\"hash\":{\"dim\":%u,\"ngrams\":%d,", f->hash_dim, f->ngrams);
+    sb_putn(&b, "]", 1);
+    if (f->n_cat) {
+        sb_puts(&b, ",\"categorical\":[");
+        for (size_t k = 0; k < f->n_cat; k++) {
+            sb_puts(&b, k ? ",{\"name\":" : "{\"name\":");
+            sb_json_string(&b, f->cat[k].field);
+            sb_puts(&b, ",\"values\":[");
+            for (size_t v = 0; v < f->cat[k].n_values; v++) {
+                if (v) sb_putn(&b, ",", 1);
+                sb_json_string(&b, f->cat[k].values[v]);
+            }
+            sb_puts(&b, "]}");
+        }
+        sb_putn(&b, "]", 1);
+    }
+    if (f->embed_name) {
+        sb_puts(&b, ",\"embedding\":{\"name\":");
+        sb_json_string(&b, f->embed_name);
+        snprintf(tmp, sizeof tmp, ",\"dim\":%zu}", f->embed_dim);
+        sb_puts(&b, tmp);
+    }
+    snprintf(tmp, sizeof tmp, ",\"hash\":{\"dim\":%u,\"ngrams\":%d,", f->hash_dim, f->ngrams);
     sb_puts(&b, tmp);
     sb_puts(&b, "\"function\":\"fnv1a32\",\"tokens\":\"alnum-lower\",\"norm\":");
     sb_puts(&b, f->norm_l2 ? "\"l2\"}" : "\"none\"}");
@@ -884,14 +1072,49 @@ static float to_f32(double x) {
 /* ---- shape ------------------------------------------------------------------------------------------- */
 
 size_t allot_featurizer_n_dense(const allot_featurizer *f) {
-    return f ? f->n_builtin + f->n_extra : 0;
+    return f ? f->n_builtin + f->n_extra + f->embed_dim : 0;
 }
 
 const char *allot_featurizer_dense_name(const allot_featurizer *f, size_t i) {
     if (!f) return NULL;
     if (i < f->n_builtin) return builtin_names[f->builtin[i]];
     if (i - f->n_builtin < f->n_extra) return f->extra[i - f->n_builtin];
+    if (i - f->n_builtin - f->n_extra < f->embed_dim) return f->embed_name;
     return NULL;
+}
+
+size_t allot_featurizer_embedding_dim(const allot_featurizer *f) {
+    return f ? f->embed_dim : 0;
+}
+
+const char *allot_featurizer_embedding_name(const allot_featurizer *f) {
+    return f ? f->embed_name : NULL;
+}
+
+size_t allot_featurizer_n_categorical(const allot_featurizer *f) {
+    return f ? f->n_cat : 0;
+}
+
+const char *allot_featurizer_categorical_name(const allot_featurizer *f, size_t k, size_t *n_values) {
+    if (!f || k >= f->n_cat) return NULL;
+    if (n_values) *n_values = f->cat[k].n_values;
+    return f->cat[k].field;
+}
+
+allot_status allot_featurizer_set_category(const allot_featurizer *f, const char *field, const char *value,
+                                           double *extras, allot_error *err) {
+    if (!f || !field || !extras)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurizer_set_category: NULL argument");
+    for (size_t k = 0; k < f->n_cat; k++) {
+        const cat_field *c = &f->cat[k];
+        if (strcmp(c->field, field)) continue;
+        /* NULL: missing (NaN); a value seen in training: its indicator; any other: all zero */
+        for (size_t v = 0; v < c->n_values; v++)
+            extras[c->first + v] = value ? (double)(strcmp(c->values[v], value) == 0) : NAN;
+        return ALLOT_OK;
+    }
+    return allot_error_set(err, ALLOT_E_ARGUMENT,
+                           "allot_featurizer_set_category: '%.64s' is not a categorical field", field);
 }
 
 size_t allot_featurizer_n_builtin_used(const allot_featurizer *f) {
@@ -1310,6 +1533,39 @@ static void pass_tokens(const allot_featurizer *f, const unsigned char *p, size_
 allot_status allot_featurize(const allot_featurizer *f, const char *prompt, size_t prompt_len,
                              const double *extras, size_t n_extras, float *dense_out, uint32_t *sparse_index,
                              float *sparse_value, size_t sparse_cap, size_t *sparse_count, allot_error *err) {
+    return allot_featurize_ex(f, prompt, prompt_len, extras, n_extras, NULL, 0, dense_out, sparse_index,
+                              sparse_value, sparse_cap, sparse_count, err);
+}
+
+/* The embedding block: the caller's dim float32 values, checked (dimension, finite), or all NaN
+ * (missing) when embedding is NULL. */
+static allot_status embedding_block(const allot_featurizer *f, const float *embedding, size_t dim, float *out,
+                                    allot_error *err) {
+    if (!embedding) {
+        if (dim)
+            return allot_error_set(err, ALLOT_E_ARGUMENT,
+                                   "allot_featurize: embedding is NULL with dimension %zu", dim);
+        for (size_t k = 0; k < f->embed_dim; k++) out[k] = NAN;
+        return ALLOT_OK;
+    }
+    if (dim != f->embed_dim)
+        return allot_error_set(err, ALLOT_E_ARGUMENT,
+                               "allot_featurize: embedding has %zu values, the spec's %s %zu", dim,
+                               f->embed_name ? f->embed_name : "embedding", f->embed_dim);
+    for (size_t k = 0; k < dim; k++) {
+        if (!isfinite(embedding[k]))
+            return allot_error_set(err, ALLOT_E_INVALID, "allot_featurize: %s[%zu] is not a finite number",
+                                   f->embed_name, k);
+        out[k] = embedding[k];
+    }
+    return ALLOT_OK;
+}
+
+allot_status allot_featurize_ex(const allot_featurizer *f, const char *prompt, size_t prompt_len,
+                                const double *extras, size_t n_extras, const float *embedding,
+                                size_t embedding_dim, float *dense_out, uint32_t *sparse_index,
+                                float *sparse_value, size_t sparse_cap, size_t *sparse_count,
+                                allot_error *err) {
     if (sparse_count) *sparse_count = 0;
     if (!f || !dense_out)
         return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_featurize: NULL featuriser or dense_out");
@@ -1322,6 +1578,9 @@ allot_status allot_featurize(const allot_featurizer *f, const char *prompt, size
     if (sparse_index && (!sparse_value || !sparse_count))
         return allot_error_set(err, ALLOT_E_ARGUMENT,
                                "allot_featurize: sparse_value and sparse_count are required");
+    allot_status est =
+        embedding_block(f, embedding, embedding_dim, dense_out + f->n_builtin + f->n_extra, err);
+    if (est) return est;
     int do_hash = sparse_index != NULL && f->hash_dim > 0;
 
     const unsigned char *p = (const unsigned char *)(prompt ? prompt : "");
@@ -1412,6 +1671,15 @@ static const cJSON *lookup_path(const cJSON *obj, const char *path, int depth) {
     return NULL;
 }
 
+/* The record's value of an extra feature name: "features.<name>" in the features object, "meta.<path>"
+ * in meta (lookup_path); NULL when absent. */
+static const cJSON *record_field(const cJSON *feats, const cJSON *meta, const char *name) {
+    if (!strncmp(name, "features.", 9))
+        return cJSON_IsObject(feats) ? cJSON_GetObjectItemCaseSensitive(feats, name + 9) : NULL;
+    if (!strncmp(name, "meta.", 5)) return lookup_path(meta, name + 5, 0);
+    return NULL;
+}
+
 static double json_value_number(const cJSON *it) {
     if (!it) return NAN;
     if (cJSON_IsNumber(it)) return it->valuedouble;
@@ -1442,15 +1710,84 @@ allot_status allot_featurizer_extras_from_record(const allot_featurizer *f, cons
     }
     const cJSON *feats = cJSON_GetObjectItemCaseSensitive(rec, "features");
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(rec, "meta");
-    for (size_t i = 0; i < f->n_extra; i++) {
-        const char *name = f->extra[i];
-        const cJSON *it = NULL;
-        if (!strncmp(name, "features.", 9))
-            it = cJSON_IsObject(feats) ? cJSON_GetObjectItemCaseSensitive(feats, name + 9) : NULL;
-        else if (!strncmp(name, "meta.", 5))
-            it = lookup_path(meta, name + 5, 0);
-        extras_out[i] = json_value_number(it);
+    for (size_t i = 0; i < f->n_numeric; i++)
+        extras_out[i] = json_value_number(record_field(feats, meta, f->extra[i]));
+    for (size_t k = 0; k < f->n_cat; k++) {
+        const cat_field *c = &f->cat[k];
+        const cJSON *it = record_field(feats, meta, c->field);
+        /* absent: missing (NaN); a string: its indicator (all zero when unseen in training); any other
+         * value is no category either: all zero */
+        for (size_t v = 0; v < c->n_values; v++)
+            extras_out[c->first + v] = !it                                                            ? NAN
+                                       : cJSON_IsString(it) && !strcmp(it->valuestring, c->values[v]) ? 1
+                                                                                                      : 0;
     }
     cJSON_Delete(rec);
     return ALLOT_OK;
+}
+
+/* Parse a record (a JSON object); ALLOT_OK with *rec, or an error naming it. */
+static allot_status parse_record(const char *record_json, size_t len, cJSON **rec, allot_error *err) {
+    int nomem;
+    *rec = allot_rt_json_parse(record_json ? record_json : "", len, NULL, &nomem);
+    if (!*rec && nomem)
+        return allot_error_set(err, ALLOT_E_NOMEM, "record: out of memory parsing the record");
+    if (!*rec) return allot_error_set(err, ALLOT_E_PARSE, "record: not valid JSON");
+    if (!cJSON_IsObject(*rec)) {
+        cJSON_Delete(*rec);
+        *rec = NULL;
+        return allot_error_set(err, ALLOT_E_INVALID, "record: must be a JSON object");
+    }
+    return ALLOT_OK;
+}
+
+allot_status allot_featurizer_embedding_from_record(const allot_featurizer *f, const char *record_json,
+                                                    size_t len, float *out, int *present, allot_error *err) {
+    if (!f || (!record_json && len) || !present || (!out && f->embed_dim))
+        return allot_error_set(err, ALLOT_E_ARGUMENT,
+                               "allot_featurizer_embedding_from_record: NULL argument");
+    *present = 0;
+    if (!f->embed_name) return ALLOT_OK;
+    cJSON *rec;
+    allot_status st = parse_record(record_json, len, &rec, err);
+    if (st) return st;
+    const cJSON *feats = cJSON_GetObjectItemCaseSensitive(rec, "features");
+    const cJSON *it = record_field(feats, NULL, f->embed_name);
+    if (it && !cJSON_IsArray(it))
+        st = allot_error_set(err, ALLOT_E_INVALID, "record: %s: expected an array of %zu numbers",
+                             f->embed_name, f->embed_dim);
+    else if (it && (size_t)cJSON_GetArraySize(it) != f->embed_dim)
+        st = allot_error_set(err, ALLOT_E_INVALID, "record: %s: %d values, the policy's embedding has %zu",
+                             f->embed_name, cJSON_GetArraySize(it), f->embed_dim);
+    size_t k = 0;
+    const cJSON *v;
+    if (it && !st) cJSON_ArrayForEach(v, it) {
+            if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) {
+                st = allot_error_set(err, ALLOT_E_INVALID, "record: %s[%zu]: not a finite number",
+                                     f->embed_name, k);
+                break;
+            }
+            out[k++] = to_f32(v->valuedouble);
+        }
+    if (it && !st) *present = 1;
+    cJSON_Delete(rec);
+    return st;
+}
+
+allot_status allot_features_record_string(const char *record_json, size_t len, const char *name, char **out,
+                                          allot_error *err) {
+    if ((!record_json && len) || !name || !out)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "allot_features_record_string: NULL argument");
+    *out = NULL;
+    cJSON *rec;
+    allot_status st = parse_record(record_json, len, &rec, err);
+    if (st) return st;
+    const cJSON *it = record_field(cJSON_GetObjectItemCaseSensitive(rec, "features"),
+                                   cJSON_GetObjectItemCaseSensitive(rec, "meta"), name);
+    if (cJSON_IsString(it)) {
+        *out = dup_string(it->valuestring);
+        if (!*out) st = allot_error_set(err, ALLOT_E_NOMEM, "record: out of memory");
+    }
+    cJSON_Delete(rec);
+    return st;
 }

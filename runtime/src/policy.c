@@ -25,6 +25,7 @@ void allot_policy_free(allot_policy *p) {
     free(p->tier_cost);
     free(p->class_tier);
     free(p->class_cost);
+    free(p->class_weight);
     allot_featurizer_free(p->feat);
     allot_xgb_model_free(p->xgb);
     allot_linear_model_free(p->lin);
@@ -435,6 +436,30 @@ static allot_status load_liblinear_value(allot_policy *p, const cJSON *cls, allo
     return ALLOT_OK;
 }
 
+/* A mixture's weights: one per class, each in [0,1], summing to 1 (within 1e-9). */
+static allot_status load_mixture(allot_policy *p, const cJSON *cls, allot_error *err) {
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(cls, "weights");
+    if (!cJSON_IsArray(w) || (size_t)cJSON_GetArraySize(w) != p->n_classes)
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "classifier.weights: a mixture needs one weight per class (%zu; is %s)",
+                               p->n_classes, json_type(w));
+    p->class_weight = calloc(p->n_classes, sizeof *p->class_weight);
+    if (!p->class_weight) return allot_error_set(err, ALLOT_E_NOMEM, "classifier.weights: out of memory");
+    double sum = 0;
+    size_t i = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, w) {
+        if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= 1))
+            return allot_error_set(err, ALLOT_E_INVALID, "classifier.weights[%zu]: must be a number in [0,1]",
+                                   i);
+        p->class_weight[i++] = v->valuedouble;
+        sum += v->valuedouble;
+    }
+    if (fabs(sum - 1) > 1e-9)
+        return allot_error_set(err, ALLOT_E_INVALID, "classifier.weights: must sum to 1 (sum %.17g)", sum);
+    return ALLOT_OK;
+}
+
 /* A standardisation array of n finite numbers (scales > 0). */
 static allot_status parse_std_array(const cJSON *arr, const char *where, size_t n, int scale, double **out,
                                     allot_error *err) {
@@ -547,9 +572,11 @@ static allot_status load_doc(allot_policy *p, const cJSON *root, const char *doc
         p->kind = ALLOT_CLASSIFIER_LIBLINEAR;
     else if (!strcmp(kind->valuestring, "constant"))
         p->kind = ALLOT_CLASSIFIER_CONSTANT;
+    else if (!strcmp(kind->valuestring, "mixture"))
+        p->kind = ALLOT_CLASSIFIER_MIXTURE;
     else
         return allot_error_set(err, ALLOT_E_UNSUPPORTED,
-                               "classifier.kind: '%.32s' is not one of xgboost, liblinear, constant",
+                               "classifier.kind: '%.32s' is not one of xgboost, liblinear, constant, mixture",
                                kind->valuestring);
     st = parse_classes(p, cls, err);
     if (st) return st;
@@ -562,7 +589,8 @@ static allot_status load_doc(allot_policy *p, const cJSON *root, const char *doc
             p->target = ALLOT_TARGET_VALUE;
         else
             return allot_error_set(err, ALLOT_E_INVALID, "classifier.target: must be \"tier\" or \"value\"");
-        if (p->target == ALLOT_TARGET_VALUE && p->kind == ALLOT_CLASSIFIER_CONSTANT)
+        if (p->target == ALLOT_TARGET_VALUE &&
+            (p->kind == ALLOT_CLASSIFIER_CONSTANT || p->kind == ALLOT_CLASSIFIER_MIXTURE))
             return allot_error_set(
                 err, ALLOT_E_INVALID,
                 "classifier.target: \"value\" needs per-tier models (kind xgboost or liblinear)");
@@ -600,6 +628,10 @@ static allot_status load_doc(allot_policy *p, const cJSON *root, const char *doc
         st = load_xgboost(p, cls, doc, len, err);
     else if (p->kind == ALLOT_CLASSIFIER_LIBLINEAR)
         st = load_liblinear(p, cls, err);
+    else if (p->kind == ALLOT_CLASSIFIER_MIXTURE)
+        st = p->ladder ? allot_error_set(err, ALLOT_E_INVALID,
+                                         "classifier.kind: a sequential policy is not a mixture")
+                       : load_mixture(p, cls, err);
     else if (p->n_classes != 1)
         st = allot_error_set(err, ALLOT_E_INVALID,
                              "classifier.classes: a constant classifier has exactly one class");
@@ -988,19 +1020,50 @@ allot_status allot_rt_check_query(const char *fn, const allot_query_input *q, al
     return ALLOT_OK;
 }
 
+size_t allot_mixture_draw(const double *weights, size_t n, const char *prompt, size_t prompt_len) {
+    if (!weights || !n) return 0;
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a 64 */
+    for (size_t i = 0; prompt && i < prompt_len; i++) {
+        h ^= (unsigned char)prompt[i];
+        h *= 0x100000001b3ull;
+    }
+    /* FNV's high bits mix poorly for prompts that differ in their last bytes: finish with MurmurHash3's
+     * 64-bit finaliser before taking the top 53 bits */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    double u = (double)(h >> 11) * 0x1p-53, cum = 0;
+    for (size_t c = 0; c + 1 < n; c++) {
+        cum += weights[c];
+        if (u < cum) return c;
+    }
+    return n - 1;
+}
+
+double allot_policy_class_weight(const allot_policy *p, size_t c) {
+    return p && p->class_weight && c < p->n_classes ? p->class_weight[c] : NAN;
+}
+
 static allot_status predict_core(const allot_policy *p, allot_workspace *ws, const allot_query_input *q,
-                                 allot_rule rule, double mu, double *tier_probs, allot_decision *out,
-                                 allot_error *err) {
+                                 const float *emb, size_t emb_dim, allot_rule rule, double mu,
+                                 double *tier_probs, allot_decision *out, allot_error *err) {
     allot_status st = allot_rt_check_query("allot_policy_predict", q, err);
     if (st) return st;
     double *cprob = ws->cprob;
     if (p->kind == ALLOT_CLASSIFIER_CONSTANT) {
         cprob[0] = 1.0;
+    } else if (p->kind == ALLOT_CLASSIFIER_MIXTURE) { /* the drawn class, whatever the rule and price */
+        size_t d =
+            allot_mixture_draw(p->class_weight, p->n_classes, q->prompt, q->prompt ? q->prompt_len : 0);
+        for (size_t c = 0; c < p->n_classes; c++) cprob[c] = c == d;
     } else {
         size_t n_sparse = 0, nnz = 0;
-        st = allot_featurize(p->feat, q->prompt, q->prompt_len, q->extras, q->n_extras, ws->dense,
-                             p->hashed_input ? ws->sidx : NULL, p->hashed_input ? ws->sval : NULL,
-                             p->hashed_input ? p->hash_dim : 0, &n_sparse, err);
+        st = allot_featurize_ex(p->feat, q->prompt, q->prompt_len, q->extras, q->n_extras, emb, emb_dim,
+                                ws->dense, p->hashed_input ? ws->sidx : NULL,
+                                p->hashed_input ? ws->sval : NULL, p->hashed_input ? p->hash_dim : 0,
+                                &n_sparse, err);
         if (st) return st;
         if (p->kind == ALLOT_CLASSIFIER_LIBLINEAR) nnz = linear_input(p, ws, ws->dense, n_sparse);
         st = p->target == ALLOT_TARGET_VALUE ? value_models(p, ws, ws->dense, nnz, 0, p->n_classes, err)
@@ -1111,10 +1174,27 @@ allot_status allot_policy_predict(const allot_policy *p, allot_workspace *ws, co
     double mu;
     st = resolve_options(p, opts, &rule, &mu, err);
     if (st) return st;
-    if (ws) return predict_core(p, ws, query, rule, mu, tier_probs, out, err);
+    if (ws) return predict_core(p, ws, query, NULL, 0, rule, mu, tier_probs, out, err);
     stack_ws s;
     stack_ws_init(&s, p);
-    return predict_core(p, &s.ws, query, rule, mu, tier_probs, out, err);
+    return predict_core(p, &s.ws, query, NULL, 0, rule, mu, tier_probs, out, err);
+}
+
+allot_status allot_policy_predict_embedded(const allot_policy *p, allot_workspace *ws,
+                                           const allot_query_input *query, const float *embedding,
+                                           size_t embedding_dim, const allot_predict_options *opts,
+                                           double *tier_probs, size_t tier_probs_len, allot_decision *out,
+                                           allot_error *err) {
+    allot_status st = check_call(p, ws, query, out, tier_probs, tier_probs_len, 1, err);
+    if (st) return st;
+    allot_rule rule;
+    double mu;
+    st = resolve_options(p, opts, &rule, &mu, err);
+    if (st) return st;
+    if (ws) return predict_core(p, ws, query, embedding, embedding_dim, rule, mu, tier_probs, out, err);
+    stack_ws s;
+    stack_ws_init(&s, p);
+    return predict_core(p, &s.ws, query, embedding, embedding_dim, rule, mu, tier_probs, out, err);
 }
 
 allot_status allot_policy_predict_batch(const allot_policy *p, allot_workspace *ws,
@@ -1136,8 +1216,8 @@ allot_status allot_policy_predict_batch(const allot_policy *p, allot_workspace *
     for (size_t i = 0; i < n; i++) {
         allot_error sub;
         allot_error_clear(&sub);
-        st = predict_core(p, ws, &queries[i], rule, mu, tier_probs ? tier_probs + i * p->n_tiers : NULL,
-                          &out[i], &sub);
+        st = predict_core(p, ws, &queries[i], NULL, 0, rule, mu,
+                          tier_probs ? tier_probs + i * p->n_tiers : NULL, &out[i], &sub);
         if (st) return allot_error_set(err, st, "query %zu: %s", i, sub.msg);
     }
     return ALLOT_OK;

@@ -36,6 +36,7 @@ struct allot_policy {
     double mu;
     int needs_ws;
     allot_policy_target target;
+    double *class_weight;       /* mixture: n_classes weights (sum 1) */
     allot_xgb_model **xgb_t;    /* value target: one reg:logistic model per class */
     allot_linear_model **lin_t; /* value target: one SVR model per class */
     /* sequential policies (the bundle's "sequential" section); NULL / 0 for static ones */

@@ -3,7 +3,8 @@
  * report's headline figures independently: the held-out set from the bundle, the oracle with
  * allot_oracle_solve_exact, the learned tiers from the runtime's own decisions, uniform from tier
  * means by hand, imitation/confusion/regret/bounds/gain capture from their definitions. Also: the
- * report files and plots exist, a curves file with another SHA-256 is refused, the sweep is
+ * report files and plots exist, another curves file is evaluated as a foreign file (shared ids
+ * counted) and one with another tier set is refused, the sweep is
  * monotone for the oracle, and the same inputs give the same report. Value policies (--target
  * value, both learners) are audited beside the tier policies with the same checks (their
  * 'calibrated' rule is the value rule at the calibrated lambda, 'argmax' the value rule at 0).
@@ -276,12 +277,41 @@ int main(void) {
         cJSON_Delete(r3);
         free(js3);
     }
-    /* another curves file (another SHA-256): refused, the split would not be held out */
+    /* another curves file with the same tiers: a foreign evaluation on all of its queries; its ids are
+     * the training file's (q00000...), so every training-pool id is found as shared */
     char other[4096];
     snprintf(other, sizeof other, "%s/other.jsonl", dir);
     allot_curves *c2 = tu_roundtrip(tu_make_curves(600, 1, 22), other);
+    {
+        char *jf = NULL;
+        REQUIRE_OK(allot_audit_run(c2, other, pols, 1, &ao, NULL, &jf, NULL, NULL, &err));
+        cJSON *rf = cJSON_Parse(jf);
+        cJSON *q = cJSON_GetArrayItem(cJSON_GetObjectItem(rf, "policies"), 0);
+        CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(q, "evaluation"), "mode")),
+                      "foreign file"));
+        CHECK(jnum(q, "evaluation.n") == 600 && jnum(q, "n_test") == 600);
+        /* the training pool's 480 ids occur in it (the 120 held-out ones were not trained on) */
+        CHECK(jnum(q, "evaluation.also_in_training_data.same_id") == 480);
+        /* the synthetic prompts repeat, so byte-identical prompts add to the shared queries */
+        double either = jnum(q, "evaluation.also_in_training_data.either");
+        CHECKF(either >= 480 && either >= jnum(q, "evaluation.also_in_training_data.same_prompt"), "%g",
+               either);
+        if (either < 600) {
+            CHECK(jnum(q, "without_leaks.n") == 600 - either);
+            CHECK(!isnan(jnum(q, "without_leaks.learned_calibrated.acc")));
+        } else {
+            CHECK(!cJSON_GetObjectItem(q, "without_leaks"));
+        }
+        CHECK(!isnan(jnum(q, "baselines.uniform_deployable.acc")));
+        CHECK(!cJSON_GetObjectItem(cJSON_GetObjectItem(q, "baselines"), "prompt_length"));
+        cJSON_Delete(rf);
+        free(jf);
+    }
+    /* a different tier set: a clear error naming the tier */
+    free(c2->tier_names[0]);
+    c2->tier_names[0] = tu_strdup("k@3");
     CHECK(allot_audit_run(c2, other, pols, 1, &ao, NULL, NULL, NULL, NULL, &err) == ALLOT_E_INVALID);
-    CHECK(strstr(err.msg, "different curves file") != NULL);
+    CHECKF(strstr(err.msg, "no tier 'k@1'") != NULL, "%s", err.msg);
     allot_curves_free(c2);
     cJSON_Delete(rep);
     free(js);

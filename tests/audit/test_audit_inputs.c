@@ -140,11 +140,12 @@ static void check_directory_policy(const allot_curves *c, const char *cpath, con
 static void check_compute_render(const allot_curves *c, const char *cpath, const char *policy,
                                  allot_audit_options o) {
     static const char *const KEYS[] = {
-        "oracle",        "uniform",         "best_single",        "random_mix",
-        "prompt_length", "difficulty_bins", "learned_calibrated", "learned_argmax"};
+        "oracle",        "uniform",         "uniform_deployable", "best_single",   "random_mix",
+        "prompt_length", "difficulty_bins", "learned_calibrated", "learned_refit", "learned_argmax"};
     static const allot_audit_role ROLES[] = {ALLOT_AUDIT_ROLE_ORACLE,   ALLOT_AUDIT_ROLE_BASELINE,
                                              ALLOT_AUDIT_ROLE_BASELINE, ALLOT_AUDIT_ROLE_BASELINE,
                                              ALLOT_AUDIT_ROLE_BASELINE, ALLOT_AUDIT_ROLE_BASELINE,
+                                             ALLOT_AUDIT_ROLE_BASELINE, ALLOT_AUDIT_ROLE_LEARNED,
                                              ALLOT_AUDIT_ROLE_LEARNED,  ALLOT_AUDIT_ROLE_LEARNED};
     const char *pols[1] = {policy};
     allot_error err = {0};

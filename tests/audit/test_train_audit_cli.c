@@ -88,8 +88,27 @@ int main(int argc, char **argv) {
     CHECK(run(args, NULL) == 3);
     snprintf(args, sizeof args, "audit '%s' --budget 4 --out '%s'", cpath, out); /* no --policy */
     CHECK(run(args, NULL) == 1);
-    snprintf(args, sizeof args, "audit '%s' --policy '%s' --budget 4 --out '%s' --quiet", other, px, out);
-    CHECK(run(args, NULL) == 2); /* trained on another curves file */
+    /* another curves file with the same tiers: evaluated on all of its queries (a foreign file) */
+    snprintf(args, sizeof args, "audit '%s' --policy '%s' --budget 4 --out '%s' --quiet --json", other, px,
+             out);
+    CHECK(run(args, js) == 0);
+    t = tu_slurp(js, NULL);
+    CHECK(t && strstr(t, "\"mode\":\t\"foreign file\""));
+    free(t);
+    /* ... but not one with another tier set */
+    {
+        char *o = tu_slurp(other, NULL), other2[1100];
+        char *at = o ? strstr(o, "\"k@16\"") : NULL;
+        if (at) at[4] = '7'; /* the header's tier k@16 becomes k@17 */
+        snprintf(other2, sizeof other2, "%s/other-tiers.jsonl", dir);
+        FILE *fp = fopen(other2, "w");
+        if (fp && o) fputs(o, fp);
+        if (fp) fclose(fp);
+        free(o);
+        snprintf(args, sizeof args, "audit '%s' --policy '%s' --budget 4 --out '%s' --quiet", other2, px,
+                 out);
+        CHECK(run(args, NULL) == 2);
+    }
     snprintf(args, sizeof args, "audit '%s' --policy '%s/none.json' --budget 4 --out '%s' --quiet", cpath,
              dir, out);
     CHECK(run(args, NULL) == 3);

@@ -177,7 +177,7 @@ awk 'BEGIN { for (i = 0; i < 16; i++) { printf "{\"id\":\"q%d\",\"prompt\":\"p %
 "$A" curves "$W/two.jsonl" --tiers a:majority@1,2,b:majority@1,2 --out "$W/two.curves.jsonl" --quiet >/dev/null 2>&1 &&
     "$A" train "$W/two.curves.jsonl" --budget 3 --rounds 5 --folds 2 --out "$W/two.json" --quiet >/dev/null 2>&1 ||
     bad "fixture: two-model policy"
-run "replay --policy: a tier of another model (was dealt --model's samples)" 5 "tier 'b:majority@1' is of model 'b'" \
+run "replay --policy: a tier of another model (was dealt --model's samples)" 5 "tier 'b:majority@1' draws from another model than the one replayed" \
     replay "$W/two.jsonl" --model a --budget 3 --policy "$W/two.json" --methods uniform,policy
 
 # ---- 2. curves files: solve, train, audit ----------------------------------------------------------

@@ -72,7 +72,7 @@ __attribute__((unused)) static allot_curves *tu_make_curves(size_t n, int vary_c
 }
 
 /* Write c to path and read it back (so a file with a SHA-256 exists). */
-static allot_curves *tu_roundtrip(allot_curves *c, const char *path) {
+__attribute__((unused)) static allot_curves *tu_roundtrip(allot_curves *c, const char *path) {
     allot_error err = {0};
     if (allot_curves_write(c, path, &err) != ALLOT_OK) {
         fprintf(stderr, "allot_curves_write: %s\n", err.msg);

@@ -316,7 +316,7 @@ static void test_spec(void) {
         {"{\"builtin\":[\"nope\"]}", ALLOT_E_UNSUPPORTED, "features.builtin[0]"},
         {"{\"builtin\":[\"len_bytes\",\"len_bytes\"]}", ALLOT_E_INVALID, "features.builtin[1]"},
         {"{\"builtin\":[1]}", ALLOT_E_INVALID, "features.builtin[0]"},
-        {"{\"version\":2,\"builtin\":[]}", ALLOT_E_UNSUPPORTED, "features.version"},
+        {"{\"version\":3,\"builtin\":[]}", ALLOT_E_UNSUPPORTED, "features.version"},
         {"{\"builtin\":[],\"extra\":[\"level\"]}", ALLOT_E_INVALID, "features.extra[0]"},
         {"{\"builtin\":[],\"extra\":[\"meta.a\",\"meta.a\"]}", ALLOT_E_INVALID, "features.extra[1]"},
         {"{\"builtin\":[],\"hash\":{\"dim\":-1}}", ALLOT_E_INVALID, "features.hash.dim"},

@@ -21,11 +21,21 @@ void allot_audit_options_default(allot_audit_options *o) {
     o->plots = 1;
 }
 
+_Static_assert(ALLOT_AUDIT_SUMMARY_RULES == ALLOT_AUDIT_N_RULES, "summary rules");
+
+static double row_acc(const allot_audit_point *pt, const char *key) {
+    const allot_audit_row *r = allot_audit_point_find(pt, key);
+    return r ? r->acc : NAN;
+}
+
 /* The headline figures of one policy at the audit budget. */
 static void summarize(const allot_audit_policy_result *p, allot_audit_summary *sm) {
     const allot_audit_point *pt = &p->at_budget;
     memset(sm, 0, sizeof *sm);
     sm->n_test = p->n_test;
+    sm->foreign = p->mode == ALLOT_AUDIT_FOREIGN;
+    sm->n_leak = p->n_leak;
+    sm->leaks_checked = p->leaks_checked;
     sm->oracle_acc = allot_audit_point_find(pt, "oracle")->acc;
     sm->oracle_cost = allot_audit_point_find(pt, "oracle")->cost;
     for (int rule = 0; rule < ALLOT_AUDIT_N_RULES; rule++) {
@@ -33,6 +43,7 @@ static void summarize(const allot_audit_policy_result *p, allot_audit_summary *s
         const allot_regret *rg = &p->rules[rule].regret;
         sm->learned_acc[rule] = row->acc;
         sm->learned_cost[rule] = row->cost;
+        sm->price[rule] = row->price;
         sm->imitation[rule] = 1 - rg->imitation_error;
         sm->regret_lagrangian[rule] = rg->regret_lagrangian;
         sm->bound_data_lagrangian[rule] = rg->bound_data_lagrangian;
@@ -41,14 +52,25 @@ static void summarize(const allot_audit_policy_result *p, allot_audit_summary *s
         sm->bound_data_acc[rule] = rg->bound_data_acc;
         sm->bound_literature_acc[rule] = rg->bound_literature_acc;
         sm->gain_capture[rule] = p->rules[rule].gain_capture;
+        sm->vs_deployable[rule][0] = row->vs_deployable.mean;
+        sm->vs_deployable[rule][1] = row->vs_deployable.lo;
+        sm->vs_deployable[rule][2] = row->vs_deployable.hi;
+        sm->clean_learned_acc[rule] =
+            p->has_clean ? allot_audit_point_rule(&p->at_budget_clean, ALLOT_AUDIT_ROLE_LEARNED, rule)->acc
+                         : NAN;
     }
-    sm->uniform_acc = allot_audit_point_find(pt, "uniform")->acc;
-    sm->best_single_acc = allot_audit_point_find(pt, "best_single")->acc;
-    sm->random_acc = allot_audit_point_find(pt, "random_mix")->acc;
-    sm->length_acc = allot_audit_point_find(pt, "prompt_length")->acc;
-    sm->bins_acc = allot_audit_point_find(pt, "difficulty_bins")->acc;
-    sm->bounds_hold =
-        p->rules[ALLOT_AUDIT_RULE_CALIBRATED].regret.holds && p->rules[ALLOT_AUDIT_RULE_ARGMAX].regret.holds;
+    const allot_audit_row *dep = allot_audit_point_find(pt, "uniform_deployable");
+    sm->uniform_acc = row_acc(pt, "uniform");
+    sm->deployable_acc = dep ? dep->acc : NAN;
+    sm->deployable_cost = dep ? dep->cost : NAN;
+    sm->clean_deployable_acc = p->has_clean ? row_acc(&p->at_budget_clean, "uniform_deployable") : NAN;
+    sm->clean_oracle_acc = p->has_clean ? row_acc(&p->at_budget_clean, "oracle") : NAN;
+    sm->best_single_acc = row_acc(pt, "best_single");
+    sm->random_acc = row_acc(pt, "random_mix");
+    sm->length_acc = row_acc(pt, "prompt_length");
+    sm->bins_acc = row_acc(pt, "difficulty_bins");
+    sm->bounds_hold = 1;
+    for (int rule = 0; rule < ALLOT_AUDIT_N_RULES; rule++) sm->bounds_hold &= p->rules[rule].regret.holds;
 }
 
 /* Plots (into out_dir), then report.md and report.json (texts, and files in out_dir). A figure

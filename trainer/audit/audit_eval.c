@@ -13,16 +13,23 @@
 #include "audit_internal.h"
 #include "cleanup.h"
 #include "calibrate.h"
+#include "identity.h"
 #include "oracle.h"
 #include "progress.h"
 #include "rng.h"
 
-static const char *const RULE_NAME[ALLOT_AUDIT_N_RULES] = {"calibrated", "argmax"};
-static const char *const LEARNED_KEY[ALLOT_AUDIT_N_RULES] = {"learned_calibrated", "learned_argmax"};
-static const char *const RETRAINED_KEY[ALLOT_AUDIT_N_RULES] = {"retrained_calibrated", "retrained_argmax"};
+static const char *const RULE_NAME[ALLOT_AUDIT_N_RULES] = {"calibrated", "refit", "argmax"};
+static const char *const LEARNED_KEY[ALLOT_AUDIT_N_RULES] = {"learned_calibrated", "learned_refit",
+                                                             "learned_argmax"};
+static const char *const RETRAINED_KEY[ALLOT_AUDIT_N_RULES] = {"retrained_calibrated", "retrained_refit",
+                                                               "retrained_argmax"};
 
 const char *allot_audit_rule_name(int rule) {
     return rule >= 0 && rule < ALLOT_AUDIT_N_RULES ? RULE_NAME[rule] : "?";
+}
+
+const char *allot_audit_mode_name(allot_audit_mode m) {
+    return m == ALLOT_AUDIT_FOREIGN ? "foreign file" : "held-out split";
 }
 
 /* ---- rows ------------------------------------------------------------------------------------ */
@@ -49,7 +56,7 @@ static allot_audit_row *point_add(allot_audit_point *pt, const char *key, allot_
                                   double acc, double cost, double price) {
     if (pt->n_rows >= ALLOT_AUDIT_MAX_ROWS) return NULL; /* a programming error: raise the constant */
     allot_audit_row *r = &pt->row[pt->n_rows++];
-    *r = (allot_audit_row){key, role, rule, acc, cost, price, {NAN, NAN, NAN, 0, 0}};
+    *r = (allot_audit_row){key, role, rule, acc, cost, price, {NAN, NAN, NAN, 0, 0}, {NAN, NAN, NAN, 0, 0}};
     return r;
 }
 
@@ -95,9 +102,9 @@ static void ws_free(eval_ws *w) {
 
 static allot_status ws_alloc(eval_ws *w, const allot_audit_bundle *b, allot_error *err) {
     memset(w, 0, sizeof *w);
-    size_t nte = b->nte, ntr = b->ntr, T = b->T;
+    size_t nte = b->nte ? b->nte : 1, ntr = b->ntr ? b->ntr : 1, T = b->T;
     int ok = 1;
-    int **te[] = {&w->oracle, &w->learned[0], &w->learned[1], &w->length, &w->bins};
+    int **te[] = {&w->oracle, &w->learned[0], &w->learned[1], &w->learned[2], &w->length, &w->bins};
     for (size_t i = 0; i < sizeof te / sizeof *te; i++) ok &= (*te[i] = malloc(nte * sizeof(int))) != NULL;
     ok &= (w->train_oracle = malloc(ntr * sizeof(int))) != NULL;
     ok &= (w->group = malloc(ntr * sizeof(int))) != NULL;
@@ -122,7 +129,30 @@ static allot_status eval_oracle(const allot_audit_bundle *b, double budget, eval
     return ALLOT_OK;
 }
 
-/* Uniform allocation (the single tiers' upper hull at B) and the best single tier within B. */
+/* The deployable uniform: the uniform mix at B chosen on the training pool (its tier means, as the
+ * provenance records them), applied to the evaluation queries (expectations). */
+static void eval_uniform_deployable(const allot_audit_bundle *b, double budget, allot_audit_point *pt,
+                                    allot_audit_choices *ch) {
+    if (!b->has_train_means) return;
+    allot_uniform_frontier u;
+    allot_uniform_frontier_build(b->train_tier_acc, b->train_tier_cost, b->T, &u);
+    allot_uniform_mix m;
+    allot_uniform_at(&u, budget, &m.lo, &m.hi, &m.w, NULL);
+    double acc = 0, cost = 0;
+    for (size_t j = 0; j < b->nte; j++) {
+        acc += allot_uniform_mix_query_acc(&m, b->acc_te + j * b->T);
+        cost += allot_uniform_mix_query_cost(&m, b->cost_te + j * b->T);
+    }
+    ch->deployable = 1;
+    ch->deploy_lo = m.lo;
+    ch->deploy_hi = m.hi;
+    ch->deploy_w = m.w;
+    double n = b->nte ? (double)b->nte : NAN;
+    point_add(pt, "uniform_deployable", ALLOT_AUDIT_ROLE_BASELINE, -1, acc / n, cost / n, NAN);
+}
+
+/* Uniform allocation in hindsight (the evaluation set's own hull at B), the deployable uniform, and
+ * the best single tier within B. */
 static void eval_uniform_best(const allot_audit_bundle *b, double budget, eval_ws *w, allot_audit_point *pt,
                               allot_audit_choices *ch) {
     allot_tier_means(b->acc_te, b->cost_te, b->nte, b->T, w->ta, w->tc);
@@ -130,6 +160,7 @@ static void eval_uniform_best(const allot_audit_bundle *b, double budget, eval_w
     allot_uniform_frontier_build(w->ta, w->tc, b->T, &u);
     double cost, acc = allot_uniform_at(&u, budget, &ch->uniform_lo, &ch->uniform_hi, &ch->uniform_w, &cost);
     point_add(pt, "uniform", ALLOT_AUDIT_ROLE_BASELINE, -1, acc, cost, NAN);
+    eval_uniform_deployable(b, budget, pt, ch);
     int t = ch->best_tier = allot_best_single_tier(w->ta, w->tc, b->T, budget);
     point_add(pt, "best_single", ALLOT_AUDIT_ROLE_BASELINE, -1, t >= 0 ? w->ta[t] : NAN,
               t >= 0 ? w->tc[t] : NAN, NAN);
@@ -232,15 +263,21 @@ static allot_status eval_difficulty_bins(const allot_audit_bundle *b, double bud
     return ALLOT_OK;
 }
 
-/* The learned policy under each rule: calibrated (mu from the bundle at its own budget, else
- * recalibrated on the out-of-fold probabilities at the budget) and argmax (no price). */
+/* The learned policy under each rule: calibrated (the bundle's price at its own budget, else
+ * recalibrated on the training pool's out-of-fold scores at the budget; without any, the refit
+ * price), refit (re-fitted to the evaluation batch's prices) and argmax (no price). */
 static void eval_learned(const allot_audit_bundle *b, double budget, eval_ws *w, allot_audit_point *pt) {
     size_t K = b->K;
-    double mu[ALLOT_AUDIT_N_RULES] = {b->bundle_mu, 0};
+    allot_rule cal = allot_audit_bundle_rule_for(b, ALLOT_AUDIT_RULE_CALIBRATED);
+    double refit =
+        b->nte ? allot_calibrate_price(cal, b->prob_te, b->nte, (int)K, b->class_cost, b->price_te, budget)
+               : 0;
+    double mu[ALLOT_AUDIT_N_RULES] = {b->bundle_mu, refit, 0};
     if (fabs(budget - b->train_budget) > 1e-12 * (fabs(budget) > 1 ? fabs(budget) : 1))
-        mu[ALLOT_AUDIT_RULE_CALIBRATED] =
-            allot_calibrate_price(allot_audit_bundle_rule_for(b, ALLOT_AUDIT_RULE_CALIBRATED), b->prob_tr,
-                                  b->ntr, (int)K, b->class_cost, b->realised_tr, budget);
+        mu[ALLOT_AUDIT_RULE_CALIBRATED] = b->ntr
+                                              ? allot_calibrate_price(cal, b->prob_tr, b->ntr, (int)K,
+                                                                      b->class_cost, b->realised_tr, budget)
+                                              : refit;
     for (int rule = 0; rule < ALLOT_AUDIT_N_RULES; rule++) {
         allot_rule rr = allot_audit_bundle_rule_for(b, rule);
         for (size_t j = 0; j < b->nte; j++)
@@ -262,8 +299,11 @@ static allot_status eval_budget(const allot_audit_bundle *b, double budget, uint
     if (st != ALLOT_OK) return st;
     eval_uniform_best(b, budget, w, pt, ch);
     eval_random_mix(b, seed, w, pt, ch);
-    st = eval_prompt_length(b, budget, w, pt, ch, err);
-    if (st == ALLOT_OK) st = eval_difficulty_bins(b, budget, w, pt, ch, err);
+    /* the heuristics are fitted on the training pool: only when it is in this file */
+    if (b->mode == ALLOT_AUDIT_HELD_OUT) {
+        st = eval_prompt_length(b, budget, w, pt, ch, err);
+        if (st == ALLOT_OK) st = eval_difficulty_bins(b, budget, w, pt, ch, err);
+    }
     if (st == ALLOT_OK) eval_learned(b, budget, w, pt);
     return st;
 }
@@ -304,17 +344,15 @@ static allot_status analyse_rule(const allot_audit_bundle *b, const eval_ws *w, 
     return ALLOT_OK;
 }
 
-/* Paired bootstrap of a row minus uniform (uniform per query = its expected mixture accuracy). */
-static allot_status bootstrap_vs_uniform(const allot_audit_bundle *b, const int *tier,
-                                         const allot_audit_choices *ch, const allot_audit_options *o,
-                                         allot_audit_ci *ci, allot_error *err) {
+/* Paired bootstrap of a row minus a uniform mix (lo, hi, w; per query its expected accuracy). */
+static allot_status bootstrap_vs_mix(const allot_audit_bundle *b, const int *tier, int lo, int hi, double w,
+                                     const allot_audit_options *o, allot_audit_ci *ci, allot_error *err) {
     size_t T = b->T, nte = b->nte;
-    double *diff = malloc(nte * sizeof *diff);
+    double *diff = malloc((nte ? nte : 1) * sizeof *diff);
     if (!diff) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (audit)");
     for (size_t j = 0; j < nte; j++) {
         const double *a = b->acc_te + j * T;
-        double uacc = (1 - ch->uniform_w) * a[ch->uniform_lo] + ch->uniform_w * a[ch->uniform_hi];
-        diff[j] = a[tier[j]] - uacc;
+        diff[j] = a[tier[j]] - ((1 - w) * a[lo] + w * a[hi]);
     }
     allot_bootstrap_mean(diff, nte, o->bootstrap, o->seed, 0.95, &ci->mean, &ci->lo, &ci->hi);
     ci->resamples = o->bootstrap;
@@ -323,27 +361,52 @@ static allot_status bootstrap_vs_uniform(const allot_audit_bundle *b, const int 
     return ALLOT_OK;
 }
 
+/* Both intervals of a learned rule: against the hindsight uniform and the deployable one. */
+static allot_status bootstrap_rule(const allot_audit_bundle *b, const int *tier,
+                                   const allot_audit_choices *ch, const allot_audit_options *o,
+                                   allot_audit_row *row, allot_error *err) {
+    allot_status st =
+        bootstrap_vs_mix(b, tier, ch->uniform_lo, ch->uniform_hi, ch->uniform_w, o, &row->vs_uniform, err);
+    if (st == ALLOT_OK && ch->deployable)
+        st = bootstrap_vs_mix(b, tier, ch->deploy_lo, ch->deploy_hi, ch->deploy_w, o, &row->vs_deployable,
+                              err);
+    return st;
+}
+
+/* A series of the compute-per-difficulty table: a per-query allocation, or a uniform mix (tiers NULL). */
+typedef struct bucket_series {
+    const char *name;
+    const int *tiers;
+    int lo, hi;
+    double w;
+} bucket_series;
+
 /* Mean compute and accuracy per difficulty bucket (the query's mean accuracy over all tiers, five
- * equal-width buckets) of the allocations with per-query tiers, and of uniform's mixture. */
+ * equal-width buckets) of the allocations with per-query tiers, and of the uniform mixtures. */
 static void analyse_buckets(const allot_audit_bundle *b, const eval_ws *w, const allot_audit_choices *ch,
                             allot_audit_buckets *bk) {
     enum { NB = ALLOT_AUDIT_N_BUCKETS };
     static const char *const BUCKET[NB] = {"0-0.2 (hardest)", "0.2-0.4", "0.4-0.6", "0.6-0.8",
                                            "0.8-1 (easiest)"};
-    static const char *const SERIES[] = {"oracle",  "learned (calibrated)", "learned (argmax)",
-                                         "uniform", "prompt length",        "difficulty bins"};
-    const int *tiers[] = {w->oracle,
-                          w->learned[ALLOT_AUDIT_RULE_CALIBRATED],
-                          w->learned[ALLOT_AUDIT_RULE_ARGMAX],
-                          NULL,
-                          w->length,
-                          w->bins};
-    size_t T = b->T, ns = sizeof SERIES / sizeof *SERIES;
+    bucket_series se[ALLOT_AUDIT_MAX_SERIES];
+    size_t ns = 0;
+    se[ns++] = (bucket_series){"oracle", w->oracle, 0, 0, 0};
+    se[ns++] = (bucket_series){"learned (calibrated)", w->learned[ALLOT_AUDIT_RULE_CALIBRATED], 0, 0, 0};
+    se[ns++] = (bucket_series){"learned (refit)", w->learned[ALLOT_AUDIT_RULE_REFIT], 0, 0, 0};
+    se[ns++] = (bucket_series){"learned (argmax)", w->learned[ALLOT_AUDIT_RULE_ARGMAX], 0, 0, 0};
+    se[ns++] = (bucket_series){"uniform", NULL, ch->uniform_lo, ch->uniform_hi, ch->uniform_w};
+    if (ch->deployable)
+        se[ns++] = (bucket_series){"uniform (deployable)", NULL, ch->deploy_lo, ch->deploy_hi, ch->deploy_w};
+    if (b->mode == ALLOT_AUDIT_HELD_OUT) {
+        se[ns++] = (bucket_series){"prompt length", w->length, 0, 0, 0};
+        se[ns++] = (bucket_series){"difficulty bins", w->bins, 0, 0, 0};
+    }
+    size_t T = b->T;
     memset(bk, 0, sizeof *bk);
-    bk->bucket_by = "the query's mean accuracy over all tiers (held-out), 5 equal-width buckets";
+    bk->bucket_by = "the query's mean accuracy over all tiers (evaluation set), 5 equal-width buckets";
     for (int g = 0; g < NB; g++) bk->bucket_name[g] = BUCKET[g];
     bk->n_series = ns;
-    for (size_t s = 0; s < ns; s++) bk->series[s] = SERIES[s];
+    for (size_t s = 0; s < ns; s++) bk->series[s] = se[s].name;
     for (size_t j = 0; j < b->nte; j++) {
         const double *a = b->acc_te + j * T, *cc = b->cost_te + j * T;
         double m = 0;
@@ -354,10 +417,11 @@ static void analyse_buckets(const allot_audit_bundle *b, const eval_ws *w, const
         if (g < 0) g = 0;
         bk->n[g]++;
         for (size_t s = 0; s < ns; s++) {
-            double w_hi = ch->uniform_w, w_lo = 1 - w_hi;
-            int lo = ch->uniform_lo, hi = ch->uniform_hi;
-            bk->mean_cost[s * NB + g] += tiers[s] ? cc[tiers[s][j]] : w_lo * cc[lo] + w_hi * cc[hi];
-            bk->mean_acc[s * NB + g] += tiers[s] ? a[tiers[s][j]] : w_lo * a[lo] + w_hi * a[hi];
+            const bucket_series *x = &se[s];
+            bk->mean_cost[s * NB + (size_t)g] +=
+                x->tiers ? cc[x->tiers[j]] : (1 - x->w) * cc[x->lo] + x->w * cc[x->hi];
+            bk->mean_acc[s * NB + (size_t)g] +=
+                x->tiers ? a[x->tiers[j]] : (1 - x->w) * a[x->lo] + x->w * a[x->hi];
         }
     }
     for (int g = 0; g < NB; g++)
@@ -367,7 +431,40 @@ static void analyse_buckets(const allot_audit_bundle *b, const eval_ws *w, const
         }
 }
 
-/* Everything at the audit budget: the rows, then the analyses of the held-out tiers they chose. */
+/* The intervals of every learned rule at one point (w holds the point's learned tiers). */
+static allot_status bootstrap_point(const allot_audit_bundle *b, const eval_ws *w,
+                                    const allot_audit_choices *ch, const allot_audit_options *o,
+                                    allot_audit_point *pt, allot_error *err) {
+    allot_status st = ALLOT_OK;
+    for (int rule = 0; rule < ALLOT_AUDIT_N_RULES && st == ALLOT_OK; rule++)
+        st = bootstrap_rule(b, w->learned[rule], ch, o, learned_row(pt, rule), err);
+    return st;
+}
+
+/* The figures at the audit budget without the queries that also occur in the training data. */
+static allot_status audit_clean(const allot_audit_bundle *b, const allot_audit_options *o,
+                                allot_audit_policy_result *pr, allot_error *err) {
+    if (!b->n_leak || b->n_leak == b->nte) return ALLOT_OK;
+    unsigned char *keep = malloc(b->nte);
+    if (!keep) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (audit)");
+    for (size_t j = 0; j < b->nte; j++) keep[j] = b->leak[j] == 0;
+    allot_audit_bundle v;
+    allot_status st = allot_audit_bundle_subset(b, keep, &v, err);
+    free(keep);
+    if (st != ALLOT_OK) return st;
+    eval_ws w;
+    allot_audit_choices ch;
+    st = ws_alloc(&w, &v, err);
+    if (st == ALLOT_OK) st = eval_budget(&v, o->budget, o->seed, &w, &pr->at_budget_clean, &ch, err);
+    if (st == ALLOT_OK) st = bootstrap_point(&v, &w, &ch, o, &pr->at_budget_clean, err);
+    pr->has_clean = st == ALLOT_OK;
+    pr->n_clean = v.nte;
+    ws_free(&w);
+    allot_audit_bundle_subset_free(&v);
+    return st;
+}
+
+/* Everything at the audit budget: the rows, then the analyses of the evaluation tiers they chose. */
 static allot_status audit_at_budget(const allot_audit_bundle *b, const allot_audit_options *o, eval_ws *w,
                                     allot_audit_policy_result *pr, allot_error *err) {
     allot_status st = eval_budget(b, o->budget, o->seed, w, &pr->at_budget, &pr->choices, err);
@@ -376,12 +473,11 @@ static allot_status audit_at_budget(const allot_audit_bundle *b, const allot_aud
     pr->choices.oracle_tier_counts = calloc(b->T, sizeof(size_t));
     if (!pr->choices.oracle_tier_counts) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (audit)");
     for (size_t j = 0; j < b->nte; j++) pr->choices.oracle_tier_counts[w->oracle[j]]++;
-    for (int rule = 0; rule < ALLOT_AUDIT_N_RULES && st == ALLOT_OK; rule++) {
+    for (int rule = 0; rule < ALLOT_AUDIT_N_RULES && st == ALLOT_OK; rule++)
         st = analyse_rule(b, w, &pr->at_budget, &pr->choices, rule, &pr->rules[rule], err);
-        allot_audit_ci *ci = &learned_row(&pr->at_budget, rule)->vs_uniform;
-        if (st == ALLOT_OK) st = bootstrap_vs_uniform(b, w->learned[rule], &pr->choices, o, ci, err);
-    }
+    if (st == ALLOT_OK) st = bootstrap_point(b, w, &pr->choices, o, &pr->at_budget, err);
     if (st == ALLOT_OK) analyse_buckets(b, w, &pr->choices, &pr->buckets);
+    if (st == ALLOT_OK) st = audit_clean(b, o, pr, err);
     return st;
 }
 
@@ -390,7 +486,8 @@ static allot_status audit_at_budget(const allot_audit_bundle *b, const allot_aud
 /* What every policy's sweep shares. */
 typedef struct sweep_ctx {
     const allot_curves *c;
-    const char *curves_path, *curves_sha, *scratch_dir;
+    const char *curves_path, *scratch_dir;
+    const allot_audit_curves_id *id;
     const allot_audit_options *o;
     const double *budgets;
     size_t n_budgets;
@@ -408,7 +505,9 @@ static allot_status retrain_eval(const sweep_ctx *x, const allot_audit_bundle *b
     if (st != ALLOT_OK) return st;
     o.budget = pt->budget;
     int slot = allot_cleanup_add_file(tmp_path); /* removed on SIGINT/SIGTERM too */
-    st = allot_train(x->c, x->curves_path, &o, tmp_path, NULL, err);
+    st = !strcmp(b->learner, "uniform")
+             ? allot_train_uniform(x->c, x->curves_path, &o, tmp_path, NULL, NULL, err)
+             : allot_train(x->c, x->curves_path, &o, tmp_path, NULL, err);
     if (st == ALLOT_E_ARGUMENT) /* options read from the bundle: its provenance is at fault */
         st =
             allot_error_set(err, ALLOT_E_INVALID, "%s: provenance.learner_params: %.400s", b->path, err->msg);
@@ -421,7 +520,7 @@ static allot_status retrain_eval(const sweep_ctx *x, const allot_audit_bundle *b
     eval_ws w = {0};
     allot_audit_point qp;
     allot_audit_choices qc;
-    st = allot_audit_bundle_load(&q, tmp_path, x->c, x->curves_sha, err);
+    st = allot_audit_bundle_load(&q, tmp_path, x->c, x->id, err);
     if (st == ALLOT_OK &&
         (q.nte != b->nte || memcmp(q.sp.test_idx, b->sp.test_idx, b->nte * sizeof *b->sp.test_idx)))
         st = allot_error_set(err, ALLOT_E_INTERNAL, "retraining %s did not reproduce its held-out split",
@@ -514,6 +613,13 @@ static void describe_policy(allot_audit_bundle *b, allot_audit_policy_result *pr
     snprintf(pr->learner, sizeof pr->learner, "%s", b->learner);
     pr->value = b->value;
     pr->in_sample = b->in_sample;
+    pr->mode = b->mode;
+    pr->identity_by_content = b->identity_by_content;
+    pr->leaks_checked = b->has_hashes;
+    pr->n_leak_id = b->n_leak_id;
+    pr->n_leak_prompt = b->n_leak_prompt;
+    pr->n_leak = b->n_leak;
+    pr->n_clean = b->nte - b->n_leak;
     pr->trained_budget = b->train_budget;
     pr->bundle_rule = b->bundle_rule;
     pr->bundle_mu = b->bundle_mu;
@@ -563,8 +669,11 @@ static allot_status result_start(allot_audit_result *r, const allot_curves *c, c
     r->seed = o->seed;
     r->bootstrap = o->bootstrap;
     r->sweep_retrain = o->sweep_retrain;
-    allot_status st = allot_learn_file_sha256(curves_path, r->curves_sha256, err);
+    allot_status st = ALLOT_OK;
+    if (curves_path && strcmp(curves_path, "-"))
+        st = allot_learn_file_sha256(curves_path, r->curves_sha256, err);
     if (st != ALLOT_OK) return st;
+    allot_curves_content_sha256(c, r->curves_content_sha256);
     if (c->n_tiers > ALLOT_AUDIT_MAX_TIERS)
         return allot_error_set(err, ALLOT_E_UNSUPPORTED,
                                "the audit handles at most %d tiers, the curves file has %zu",
@@ -580,7 +689,8 @@ static allot_status audit_policies(allot_audit_result *r, allot_audit_bundle *bs
                                    const allot_audit_options *o, const char *scratch_dir, allot_error *err) {
     allot_status st = sweep_budgets(&bs[0], o, &r->sweep_budgets, &r->n_sweep, err);
     if (st != ALLOT_OK) return st;
-    sweep_ctx x = {c, r->curves_path, r->curves_sha256, scratch_dir, o, r->sweep_budgets, r->n_sweep, {0}, 0};
+    allot_audit_curves_id id = {r->curves_sha256, r->curves_content_sha256};
+    sweep_ctx x = {c, r->curves_path, scratch_dir, &id, o, r->sweep_budgets, r->n_sweep, {0}, 0};
     allot_progress_start(&x.pg, "audit sweep (policy x budget)", r->n_policies * r->n_sweep, o->progress);
     for (size_t k = 0; k < r->n_policies && st == ALLOT_OK; k++)
         st = audit_policy(&x, &bs[k], k, &r->policies[k], err);
@@ -603,8 +713,15 @@ allot_status allot_audit_compute(const allot_curves *c, const char *curves_path,
     st = result_start(out, c, curves_path, n_policies, o, err);
     allot_audit_bundle *bs = st == ALLOT_OK ? calloc(n_policies, sizeof *bs) : NULL;
     if (st == ALLOT_OK && !bs) st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory (audit)");
+    allot_audit_curves_id id = {out->curves_sha256, out->curves_content_sha256};
     for (size_t k = 0; k < n_policies && st == ALLOT_OK; k++)
-        st = allot_audit_bundle_load(&bs[k], policies[k], c, out->curves_sha256, err);
+        st = allot_audit_bundle_load(&bs[k], policies[k], c, &id, err);
+    for (size_t k = 0; k < n_policies && st == ALLOT_OK; k++)
+        if (o->sweep_retrain && bs[k].mode != ALLOT_AUDIT_HELD_OUT)
+            st = allot_error_set(
+                err, ALLOT_E_ARGUMENT,
+                "--sweep-retrain needs the curves file %s was trained on (this is another file)",
+                policies[k]);
     if (st == ALLOT_OK) st = audit_policies(out, bs, c, o, scratch_dir, err);
     for (size_t k = 0; bs && k < n_policies; k++) allot_audit_bundle_free(&bs[k]);
     free(bs);

@@ -35,12 +35,25 @@ struct cJSON;
 #define ALLOT_AUDIT_MAX_ROWS 16
 /** Most series of the compute-per-difficulty table. */
 #define ALLOT_AUDIT_MAX_SERIES 8
-/** The report's decision rules, in report order: the bundle's calibrated price (recalibrated away
- *  from the training budget), and no price. For value policies both are the value rule (at the
- *  calibrated lambda, and at lambda 0). */
-#define ALLOT_AUDIT_N_RULES 2
-enum { ALLOT_AUDIT_RULE_CALIBRATED = 0, ALLOT_AUDIT_RULE_ARGMAX = 1 };
-/** "calibrated" or "argmax". */
+/** The report's decision rules, in report order:
+ *   calibrated  the price as shipped in the bundle (at the training budget; at another budget
+ *               recalibrated on the training pool's out-of-fold scores);
+ *   refit       the price re-fitted to the evaluation batch: the smallest price whose batch mean of
+ *               the chosen tiers' prices is within the budget (what an online budget controller
+ *               converges to; it needs no labels);
+ *   argmax      no price.
+ *  For value policies all three are the value rule (at the calibrated lambda, the refitted lambda,
+ *  and lambda 0). */
+#define ALLOT_AUDIT_N_RULES 3
+enum { ALLOT_AUDIT_RULE_CALIBRATED = 0, ALLOT_AUDIT_RULE_REFIT = 1, ALLOT_AUDIT_RULE_ARGMAX = 2 };
+/** How a policy is evaluated (audit_internal.h). */
+typedef enum allot_audit_mode {
+    ALLOT_AUDIT_HELD_OUT = 0, /**< the curves file it was trained on: its recorded held-out queries */
+    ALLOT_AUDIT_FOREIGN = 1   /**< another curves file (same tier set): all of its queries */
+} allot_audit_mode;
+/** "held-out split" or "foreign file". */
+const char *allot_audit_mode_name(allot_audit_mode m);
+/** "calibrated", "refit" or "argmax". */
 const char *allot_audit_rule_name(int rule);
 
 /** What a row is: it decides how reports group it. */
@@ -66,7 +79,8 @@ typedef struct allot_audit_row {
     double acc;   /**< mean accuracy; NaN when the method has no allocation at this budget */
     double cost;  /**< realised mean cost; NaN likewise */
     double price; /**< the price the method used (oracle lambda, policy mu or lambda), NaN when none */
-    allot_audit_ci vs_uniform; /**< row minus uniform, per query (computed at the audit budget only) */
+    allot_audit_ci vs_uniform; /**< row minus the hindsight uniform, per query (learned rows, audit budget) */
+    allot_audit_ci vs_deployable; /**< row minus the deployable uniform, per query (likewise) */
 } allot_audit_row;
 
 /** Every method at one budget. */
@@ -84,9 +98,12 @@ const allot_audit_row *allot_audit_point_rule(const allot_audit_point *pt, allot
 /** What the oracle and the baselines chose at one budget, beside their rows. */
 typedef struct allot_audit_choices {
     double oracle_lambda;
-    size_t *oracle_tier_counts;               /**< n_tiers held-out queries per oracle tier */
-    int uniform_lo, uniform_hi;               /**< the uniform mixture's tiers (equal at a hull vertex) */
-    double uniform_w;                         /**< weight of uniform_hi */
+    size_t *oracle_tier_counts; /**< n_tiers held-out queries per oracle tier */
+    int uniform_lo, uniform_hi; /**< the uniform mixture's tiers (equal at a hull vertex) */
+    double uniform_w;           /**< weight of uniform_hi */
+    int deployable;             /**< 1: the deployable uniform mix below is known */
+    int deploy_lo, deploy_hi;   /**< the deployable uniform mix (chosen on the training pool) */
+    double deploy_w;
     int best_tier;                            /**< best single tier, -1 when none is within the budget */
     double random_draw_acc, random_draw_cost; /**< one seeded draw of the random mix */
     double length_shrink;                     /**< the prompt-length mix's shrink s */
@@ -122,6 +139,13 @@ typedef struct allot_audit_policy_result {
     char learner[32];
     int value;     /**< 1: value policy (per-tier accuracy regressors) */
     int in_sample; /**< 1: no out-of-fold block, training-pool probabilities are in-sample */
+    allot_audit_mode mode;
+    int identity_by_content; /**< 1: the mode was decided by the content digest, 0: by the file's SHA-256 */
+    int leaks_checked;       /**< 1: the bundle records training hashes */
+    size_t n_leak_id, n_leak_prompt, n_leak; /**< evaluation queries also in the training data */
+    int has_clean;                     /**< 1: at_budget_clean holds the figures without the leaked queries */
+    size_t n_clean;                    /**< evaluation queries without a leak */
+    allot_audit_point at_budget_clean; /**< every method at the audit budget without the leaked queries */
     double trained_budget;
     allot_rule bundle_rule;
     double bundle_mu;
@@ -138,8 +162,9 @@ typedef struct allot_audit_policy_result {
 
 /** An audit. */
 typedef struct allot_audit_result {
-    const char *curves_path; /**< borrowed */
-    char curves_sha256[65];
+    const char *curves_path;        /**< borrowed */
+    char curves_sha256[65];         /**< the file's SHA-256 ("" for stdin) */
+    char curves_content_sha256[65]; /**< its content digest (trainer/learn/identity.h) */
     size_t n_tiers;
     const char *const *tier_names; /**< borrowed from the curves table */
     double budget;

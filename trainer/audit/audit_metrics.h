@@ -4,11 +4,7 @@
  * Every function takes a set of n queries (acc and cost row-major n x T) and allocations given as
  * one tier per query. Definitions (docs/learn-and-audit.md has the long form):
  *
- *   uniform frontier  the upper concave hull of the single tiers' (mean cost, mean acc) points,
- *                     from the cheapest tier; uniform(B) is its value at B: one tier when B is a
- *                     vertex, else the mixture of the two neighbouring hull tiers whose expected
- *                     mean cost is exactly B (each query takes the upper tier with probability w;
- *                     figures are expectations). Below the cheapest tier: the cheapest tier.
+ *   uniform           trainer/solve/uniform.h (the one definition, shared with solve and train).
  *   Lagrangian value  v_i(t) = acc_i(t) - lambda * cost_i(t) at the oracle's lambda.
  *   gap               gap_i = v_i(o_i) - min_t v_i(t), o_i the oracle's tier (and the accuracy gap
  *                     gapacc_i = acc_i(o_i) - min_t acc_i(t)). A query whose policy tier p_i != o_i
@@ -24,35 +20,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/** Most tiers the audit handles (allot audit refuses more). */
-#define ALLOT_AUDIT_MAX_TIERS 256
+#include "bootstrap.h"
+#include "uniform.h"
+
+/** Most tiers the audit handles (allot audit refuses more): the uniform frontier's limit. */
+#define ALLOT_AUDIT_MAX_TIERS ALLOT_UNIFORM_MAX_TIERS
 
 /** Mean accuracy and cost of an allocation (one tier per query). */
 void allot_alloc_eval(const double *acc, const double *cost, size_t n, size_t T, const int *tier,
                       double *mean_acc, double *mean_cost);
-
-/** Single tiers' mean accuracy and cost (out arrays of T). */
-void allot_tier_means(const double *acc, const double *cost, size_t n, size_t T, double *tier_acc,
-                      double *tier_cost);
-
-/** The uniform frontier (see the header comment). */
-typedef struct allot_uniform_frontier {
-    size_t n_pts;
-    int tier[ALLOT_AUDIT_MAX_TIERS]; /**< hull vertices: tiers in increasing mean cost */
-    double cost[ALLOT_AUDIT_MAX_TIERS];
-    double acc[ALLOT_AUDIT_MAX_TIERS];
-} allot_uniform_frontier;
-
-void allot_uniform_frontier_build(const double *tier_acc, const double *tier_cost, size_t T,
-                                  allot_uniform_frontier *out);
-/** uniform(B): accuracy; lo/hi tiers and weight w on hi (hi == lo, w = 0 at a vertex or outside). */
-double allot_uniform_at(const allot_uniform_frontier *u, double budget, int *lo, int *hi, double *w,
-                        double *mean_cost);
-/** The smallest budget at which the uniform frontier reaches accuracy a (+INFINITY if never). */
-double allot_uniform_budget_for(const allot_uniform_frontier *u, double a);
-
-/** The best single tier with mean cost <= budget (-1 if none). */
-int allot_best_single_tier(const double *tier_acc, const double *tier_cost, size_t T, double budget);
 
 /** Regret figures of a policy against the oracle (see the header comment). */
 typedef struct allot_regret {
@@ -73,9 +49,7 @@ void allot_regret_compute(const double *acc, const double *cost, size_t n, size_
 /** Confusion matrix (T x T, row = oracle tier, column = policy tier) and per-tier recall. */
 void allot_confusion(const int *oracle_tier, const int *policy_tier, size_t n, size_t T, size_t *conf);
 
-/** Paired bootstrap of mean(d): percentile interval over `resamples` seeded resamples. */
-void allot_bootstrap_mean(const double *d, size_t n, int resamples, uint64_t seed, double level, double *mean,
-                          double *lo, double *hi);
+/** Paired bootstrap of mean(d): trainer/common/bootstrap.h. */
 
 /**
  * Tier per group under a budget: groups g = 0..G-1 of queries (group[i]); choose one tier per group

@@ -22,14 +22,18 @@ typedef struct method_label {
 
 static const method_label LABELS[] = {
     {"oracle", "oracle", "oracle", "oracle"},
-    {"uniform", "uniform", "uniform", "uniform"},
+    {"uniform", "uniform (hindsight)", "uniform (hindsight hull)", "uniform, hindsight hull of this set"},
+    {"uniform_deployable", "uniform (deployable)", "uniform (deployable)",
+     "uniform, deployable (mix chosen on the training data)"},
     {"best_single", "best single", "best single tier", "best single tier"},
     {"random_mix", "random mix", "random (oracle mix)", "random, oracle's mix"},
     {"prompt_length", "prompt length", "prompt length", "prompt-length heuristic"},
     {"difficulty_bins", "difficulty bins", "difficulty bins", "difficulty-bin heuristic"},
-    {"learned_calibrated", "learned cal.", NULL, "learned (calibrated)"},
+    {"learned_calibrated", "learned cal.", NULL, "learned (calibrated, price as shipped)"},
+    {"learned_refit", "learned refit", NULL, "learned (price refit to this batch)"},
     {"learned_argmax", "learned argmax", NULL, "learned (argmax)"},
     {"retrained_calibrated", "retrained cal.", NULL, "retrained (calibrated)"},
+    {"retrained_refit", "retrained refit", NULL, "retrained (refit)"},
     {"retrained_argmax", "retrained argmax", NULL, "retrained (argmax)"},
 };
 
@@ -77,8 +81,24 @@ static void json_definitions(cJSON *root) {
     cJSON *defs = cJSON_AddObjectToObject(root, "definitions");
     cJSON_AddStringToObject(
         defs, "uniform",
-        "upper concave hull of the single tiers' (mean cost, mean acc) on the held-out set; at B "
-        "one tier or the expected mixture of the two neighbouring hull tiers costing exactly B");
+        "hindsight: the uniform mix at B (trainer/solve/uniform.h: upper concave hull of the single tiers' "
+        "(mean cost, mean acc); at B one tier or the expected mixture of the two neighbouring hull tiers "
+        "costing exactly B) chosen on the evaluation set itself");
+    cJSON_AddStringToObject(defs, "uniform_deployable",
+                            "the same uniform mix at B chosen on the policy's training pool (its tier means, "
+                            "recorded in the bundle) and applied to the evaluation set: what a user without "
+                            "the policy would deploy; learned_minus_uniform_deployable compares against it");
+    cJSON_AddStringToObject(
+        defs, "refit",
+        "the policy's rule with its price re-fitted to the evaluation batch: the smallest "
+        "price whose batch mean of the chosen tiers' prices is <= B (label-free, what an "
+        "online budget controller converges to)");
+    cJSON_AddStringToObject(
+        defs, "foreign",
+        "evaluation on a curves file other than the training one: every query of it; "
+        "queries whose id or prompt also occur in the training pool (64-bit hashes in the "
+        "provenance) are counted, and the figures at B are also given without them "
+        "(`without_leaks`)");
     cJSON_AddStringToObject(defs, "best_single",
                             "the most accurate single tier whose held-out mean cost is <= B");
     cJSON_AddStringToObject(
@@ -119,6 +139,7 @@ static void json_header(cJSON *root, const allot_audit_result *r) {
     cJSON_AddNumberToObject(root, "version", 1);
     cJSON_AddStringToObject(root, "curves", r->curves_path);
     cJSON_AddStringToObject(root, "curves_sha256", r->curves_sha256);
+    cJSON_AddStringToObject(root, "curves_content_sha256", r->curves_content_sha256);
     add_num(root, "budget", r->budget);
     allot_seed_add_to_object(root, "seed", r->seed);
     cJSON_AddNumberToObject(root, "bootstrap_resamples", r->bootstrap);
@@ -137,6 +158,16 @@ static void json_identity(cJSON *pj, const allot_audit_policy_result *p) {
             pj, "rules",
             "value policy: 'calibrated' = the value rule argmax_t acc_hat_t - lambda cost_t at "
             "the calibrated lambda (reported as mu); 'argmax' = the value rule at lambda 0");
+    cJSON *ev = cJSON_AddObjectToObject(pj, "evaluation");
+    cJSON_AddStringToObject(ev, "mode", allot_audit_mode_name(p->mode));
+    cJSON_AddStringToObject(ev, "identity",
+                            p->identity_by_content ? "content digest" : "file SHA-256 (older bundle)");
+    cJSON_AddNumberToObject(ev, "n", (double)p->n_test);
+    cJSON *lk = cJSON_AddObjectToObject(ev, "also_in_training_data");
+    cJSON_AddBoolToObject(lk, "checked", p->leaks_checked);
+    cJSON_AddNumberToObject(lk, "same_id", (double)p->n_leak_id);
+    cJSON_AddNumberToObject(lk, "same_prompt", (double)p->n_leak_prompt);
+    cJSON_AddNumberToObject(lk, "either", (double)p->n_leak);
     add_num(pj, "trained_budget", p->trained_budget);
     cJSON_AddStringToObject(pj, "bundle_rule", bundle_rule_name(p));
     add_num(pj, "bundle_mu", p->bundle_mu);
@@ -169,6 +200,10 @@ static void json_baseline_choice(cJSON *o, const char *key, const allot_audit_re
         cJSON_AddStringToObject(o, "tier_lo", tn[ch->uniform_lo]);
         cJSON_AddStringToObject(o, "tier_hi", tn[ch->uniform_hi]);
         add_num(o, "weight_hi", ch->uniform_w);
+    } else if (!strcmp(key, "uniform_deployable")) {
+        cJSON_AddStringToObject(o, "tier_lo", tn[ch->deploy_lo]);
+        cJSON_AddStringToObject(o, "tier_hi", tn[ch->deploy_hi]);
+        add_num(o, "weight_hi", ch->deploy_w);
     } else if (!strcmp(key, "best_single")) {
         if (ch->best_tier >= 0)
             cJSON_AddStringToObject(o, "tier", tn[ch->best_tier]);
@@ -247,6 +282,34 @@ static double safe_ratio(double a, double b) {
     return fabs(b) > 1e-15 ? a / b : NAN;
 }
 
+/* A paired bootstrap interval. */
+static void json_ci(cJSON *x, const char *key, const allot_audit_ci *ci) {
+    cJSON *bs = cJSON_AddObjectToObject(x, key);
+    add_num(bs, "mean", ci->mean);
+    add_num(bs, "ci95_lo", ci->lo);
+    add_num(bs, "ci95_hi", ci->hi);
+    cJSON_AddNumberToObject(bs, "resamples", ci->resamples);
+    allot_seed_add_to_object(bs, "seed", ci->seed);
+}
+
+/* The figures at B without the evaluation queries that also occur in the training data. */
+static void json_clean(cJSON *pj, const allot_audit_policy_result *p) {
+    if (!p->has_clean) return;
+    cJSON *cj = cJSON_AddObjectToObject(pj, "without_leaks");
+    cJSON_AddNumberToObject(cj, "n", (double)p->n_clean);
+    for (size_t i = 0; i < p->at_budget_clean.n_rows; i++) {
+        const allot_audit_row *row = &p->at_budget_clean.row[i];
+        cJSON *o = acc_cost(row);
+        if (row->role == ALLOT_AUDIT_ROLE_LEARNED) {
+            add_num(o, "mu", row->price);
+            json_ci(o, "learned_minus_uniform", &row->vs_uniform);
+            if (!isnan(row->vs_deployable.mean))
+                json_ci(o, "learned_minus_uniform_deployable", &row->vs_deployable);
+        }
+        cJSON_AddItemToObject(cj, row->key, o);
+    }
+}
+
 /* The learned policy under one rule. */
 static cJSON *json_rule(const allot_audit_result *r, const allot_audit_row *row,
                         const allot_audit_rule_eval *re) {
@@ -264,12 +327,8 @@ static cJSON *json_rule(const allot_audit_result *r, const allot_audit_row *row,
     add_num(ef, "uniform_budget_for_same_acc", eb);
     add_num(ef, "ratio_to_learned_cost", safe_ratio(eb, row->cost));
     cJSON_AddBoolToObject(ef, "beyond_uniform_frontier", !isfinite(eb));
-    cJSON *bs = cJSON_AddObjectToObject(x, "learned_minus_uniform");
-    add_num(bs, "mean", row->vs_uniform.mean);
-    add_num(bs, "ci95_lo", row->vs_uniform.lo);
-    add_num(bs, "ci95_hi", row->vs_uniform.hi);
-    cJSON_AddNumberToObject(bs, "resamples", row->vs_uniform.resamples);
-    allot_seed_add_to_object(bs, "seed", row->vs_uniform.seed);
+    json_ci(x, "learned_minus_uniform", &row->vs_uniform);
+    if (!isnan(row->vs_deployable.mean)) json_ci(x, "learned_minus_uniform_deployable", &row->vs_deployable);
     return x;
 }
 
@@ -310,7 +369,7 @@ static void json_sweep(cJSON *pj, const allot_audit_policy_result *p) {
         for (size_t i = 0; i < pt->n_rows; i++) {
             const allot_audit_row *row = &pt->row[i];
             cJSON *o = acc_cost(row);
-            if (row->role == ALLOT_AUDIT_ROLE_LEARNED && row->rule == ALLOT_AUDIT_RULE_CALIBRATED)
+            if (row->role == ALLOT_AUDIT_ROLE_LEARNED && row->rule != ALLOT_AUDIT_RULE_ARGMAX)
                 add_num(o, "mu", row->price);
             cJSON_AddItemToObject(q, row->key, o);
         }
@@ -324,6 +383,7 @@ static cJSON *json_policy(const allot_audit_result *r, const allot_audit_policy_
     json_oracle(pj, r, p);
     json_baselines(pj, r, p);
     json_learned(pj, r, p);
+    json_clean(pj, p);
     json_buckets(pj, &p->buckets);
     json_sweep(pj, p);
     return pj;
@@ -345,21 +405,43 @@ char *allot_audit_report_json(const allot_audit_result *r) {
 /* ---- report.md -------------------------------------------------------------------------------- */
 
 static void md_header(FILE *md, const allot_audit_result *r) {
-    fprintf(md, "# allot audit\n\ncurves `%s` (SHA-256 `%.16s...`), budget **%g**, %zu tiers.\n\n",
-            r->curves_path, r->curves_sha256, r->budget, r->n_tiers);
-    fprintf(
-        md,
-        "Every figure is on the held-out queries recorded in each policy's provenance (never trained on).\n"
-        "Definitions: docs/learn-and-audit.md.\n\n");
+    fprintf(md, "# allot audit\n\ncurves `%s` (content `%.16s...`), budget **%g**, %zu tiers.\n\n",
+            r->curves_path, r->curves_content_sha256, r->budget, r->n_tiers);
+    fprintf(md,
+            "Each policy is evaluated on the held-out queries recorded in its provenance when this is the "
+            "curves file it was trained on (same content), otherwise on every query of this file (a foreign "
+            "file). Definitions: docs/learn-and-audit.md.\n\n");
 }
 
 static void md_policy_intro(FILE *md, const allot_audit_policy_result *p) {
     fprintf(md, "## %s (%s%s, trained at budget %g, bundle rule %s)\n\n", p->name, p->learner,
             p->value ? " value regressors" : "", p->trained_budget, bundle_rule_name(p));
-    fprintf(md,
-            "%zu held-out queries, %zu training queries, %zu classes. Runtime decisions differing from the "
-            "audited ones: %zu.\n\n",
+    if (p->mode == ALLOT_AUDIT_HELD_OUT)
+        fprintf(
+            md,
+            "Evaluated on its own held-out split (this file has the content it was trained on): %zu held-out "
+            "queries, %zu training queries, %zu classes. Runtime decisions differing from the audited ones: "
+            "%zu.\n\n",
             p->n_test, p->n_train, p->n_classes, p->runtime_mismatches);
+    else
+        fprintf(md,
+                "Evaluated on a **foreign file** (not its training data): all %zu queries, %zu classes. The "
+                "heuristics fitted on the training pool (prompt length, difficulty bins) are not computed. "
+                "Runtime "
+                "decisions differing from the audited ones: %zu.\n\n",
+                p->n_test, p->n_classes, p->runtime_mismatches);
+    if (!p->leaks_checked)
+        fprintf(md,
+                "The bundle records no hashes of its training queries (an older bundle): queries shared with "
+                "the training data were not looked for.\n\n");
+    else if (p->n_leak)
+        fprintf(md,
+                "**%zu of the %zu evaluation queries also occur in the training data** (%zu by id, %zu by "
+                "byte-identical prompt); the figures without them are in the table *Without the queries "
+                "seen in training* below.\n\n",
+                p->n_leak, p->n_test, p->n_leak_id, p->n_leak_prompt);
+    else
+        fprintf(md, "No evaluation query occurs in the training data (by id or byte-identical prompt).\n\n");
     if (p->in_sample)
         fprintf(md,
                 "The bundle carries no out-of-fold probabilities (trained with --no-validation): the sweep's "
@@ -391,6 +473,9 @@ static void md_allocation(FILE *md, const allot_audit_result *r, const allot_aud
     } else if (!strcmp(row->key, "uniform")) {
         snprintf(note, sizeof note, "%s/%s, w %.3f", r->tier_names[ch->uniform_lo],
                  r->tier_names[ch->uniform_hi], ch->uniform_w);
+    } else if (!strcmp(row->key, "uniform_deployable")) {
+        snprintf(note, sizeof note, "%s/%s, w %.3f", r->tier_names[ch->deploy_lo],
+                 r->tier_names[ch->deploy_hi], ch->deploy_w);
     } else if (!strcmp(row->key, "best_single")) {
         snprintf(note, sizeof note, "%s", r->tier_names[ch->best_tier]);
     } else if (!strcmp(row->key, "random_mix")) {
@@ -424,14 +509,19 @@ static void md_regret(FILE *md, const allot_audit_result *r, const allot_audit_p
                 rg->regret_lagrangian, rg->bound_data_lagrangian, rg->bound_literature_lagrangian,
                 rg->regret_acc, rg->bound_data_acc, rg->bound_literature_acc, rg->holds ? "yes" : "NO");
     }
-    fprintf(md,
-            "\n| rule | learned - uniform | 95%% CI (paired bootstrap, %d) | uniform budget for same acc | "
-            "ratio to learned cost |\n|---|---|---|---|---|\n",
-            r->bootstrap);
+    fprintf(
+        md,
+        "\n| rule | learned - deployable uniform [95%% CI] | learned - hindsight uniform [95%% CI] (paired "
+        "bootstrap, %d) | uniform budget for same acc | ratio to learned cost |\n|---|---|---|---|---|\n",
+        r->bootstrap);
     for (int rule = 0; rule < ALLOT_AUDIT_N_RULES; rule++) {
         const allot_audit_row *row = allot_audit_point_rule(&p->at_budget, ALLOT_AUDIT_ROLE_LEARNED, rule);
         double eb = p->rules[rule].uniform_budget_for_same_acc;
-        fprintf(md, "| %s | %+.4f | [%+.4f, %+.4f] | %s%.3f | %.3f |\n", allot_audit_rule_name(rule),
+        char dep[96] = "- (not recorded)";
+        if (!isnan(row->vs_deployable.mean))
+            snprintf(dep, sizeof dep, "%+.4f [%+.4f, %+.4f]", row->vs_deployable.mean, row->vs_deployable.lo,
+                     row->vs_deployable.hi);
+        fprintf(md, "| %s | %s | %+.4f [%+.4f, %+.4f] | %s%.3f | %.3f |\n", allot_audit_rule_name(rule), dep,
                 row->vs_uniform.mean, row->vs_uniform.lo, row->vs_uniform.hi,
                 isfinite(eb) ? "" : "beyond frontier ", isfinite(eb) ? eb : 0.0, safe_ratio(eb, row->cost));
     }
@@ -523,9 +613,29 @@ static void md_sweep(FILE *md, const allot_audit_result *r, const allot_audit_po
     fprintf(md, "\n");
 }
 
+/* The figures at B without the queries also in the training data. */
+static void md_clean(FILE *md, const allot_audit_policy_result *p) {
+    if (!p->has_clean) return;
+    fprintf(md, "\nWithout the queries seen in training (%zu of %zu evaluation queries left):\n\n",
+            p->n_clean, p->n_test);
+    fprintf(md, "| allocation | accuracy | mean cost | learned - deployable uniform [95%% CI] "
+                "|\n|---|---|---|---|\n");
+    for (size_t i = 0; i < p->at_budget_clean.n_rows; i++) {
+        const allot_audit_row *row = &p->at_budget_clean.row[i];
+        fprintf(md, "| %s | %.4f | %.3f |", table_label(row->key), row->acc, row->cost);
+        if (row->role == ALLOT_AUDIT_ROLE_LEARNED && !isnan(row->vs_deployable.mean))
+            fprintf(md, " %+.4f [%+.4f, %+.4f] |\n", row->vs_deployable.mean, row->vs_deployable.lo,
+                    row->vs_deployable.hi);
+        else
+            fprintf(md, " |\n");
+    }
+    fprintf(md, "\n");
+}
+
 static void md_policy(FILE *md, const allot_audit_result *r, const allot_audit_policy_result *p) {
     md_policy_intro(md, p);
     md_allocations(md, r, p);
+    md_clean(md, p);
     md_regret(md, r, p);
     md_confusion(md, r, p);
     md_buckets(md, &p->buckets);

@@ -59,6 +59,8 @@ typedef struct {
     double *extras;
     double *probs;
     size_t n_extra, n_tiers;
+    float *embed; /* the policy's embedding dimension */
+    size_t embed_dim;
     allot_predict_options opts;
     int json;
 } predict_ctx;
@@ -82,6 +84,7 @@ static int predict_line(predict_ctx *c, const char *input, size_t lineno, const 
     } else {
         allot_error sub;
         allot_error_clear(&sub);
+        int has_embed = 0;
         const cJSON *f = cJSON_GetObjectItemCaseSensitive(rec, "features");
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(rec, "meta");
         if (f && !cJSON_IsObject(f))
@@ -90,6 +93,10 @@ static int predict_line(predict_ctx *c, const char *input, size_t lineno, const 
             allot_error_set(&err, ALLOT_E_INVALID, "%s:%zu: meta: must be an object", input, lineno);
         else if (c->n_extra && allot_featurizer_extras_from_record(allot_policy_featurizer(c->p), line, len,
                                                                    c->extras, &sub) != ALLOT_OK)
+            allot_error_set(&err, sub.code, "%s:%zu: %s", input, lineno, sub.msg);
+        else if (c->embed_dim &&
+                 allot_featurizer_embedding_from_record(allot_policy_featurizer(c->p), line, len, c->embed,
+                                                        &has_embed, &sub) != ALLOT_OK)
             allot_error_set(&err, sub.code, "%s:%zu: %s", input, lineno, sub.msg);
         else {
             allot_query_input q = {.prompt = prompt->valuestring,
@@ -100,8 +107,9 @@ static int predict_line(predict_ctx *c, const char *input, size_t lineno, const 
             if (allot_policy_is_sequential(c->p)) {
                 rc = allot_cli_predict_step(c->p, c->ws, rec, id->valuestring, &q, &c->opts, c->json, input,
                                             lineno);
-            } else if (allot_policy_predict(c->p, c->ws, &q, &c->opts, c->probs, c->n_tiers, &d, &sub) !=
-                       ALLOT_OK) {
+            } else if (allot_policy_predict_embedded(c->p, c->ws, &q, has_embed ? c->embed : NULL,
+                                                     has_embed ? c->embed_dim : 0, &c->opts, c->probs,
+                                                     c->n_tiers, &d, &sub) != ALLOT_OK) {
                 allot_error_set(&err, sub.code, "%s:%zu: %s", input, lineno, sub.msg);
             } else if (c->json) {
                 fputs("{\"id\":", stdout);
@@ -212,13 +220,15 @@ int allot_cmd_predict(int argc, char **argv) {
     ctx.n_tiers = allot_policy_n_tiers(p);
     ctx.n_extra = allot_featurizer_n_extra(allot_policy_featurizer(p));
     ctx.extras = calloc(ctx.n_extra ? ctx.n_extra : 1, sizeof *ctx.extras);
+    ctx.embed_dim = allot_featurizer_embedding_dim(allot_policy_featurizer(p));
+    ctx.embed = calloc(ctx.embed_dim ? ctx.embed_dim : 1, sizeof *ctx.embed);
     ctx.probs = calloc(ctx.n_tiers, sizeof *ctx.probs);
     ctx.opts = (allot_predict_options)ALLOT_PREDICT_OPTIONS_INIT;
     ctx.opts.rule = rule;
     ctx.opts.mu = mu;
     ctx.json = json;
     int rc = ALLOT_EXIT_OK;
-    if (!ctx.extras || !ctx.probs || allot_workspace_create(p, &ctx.ws, &err) != ALLOT_OK) {
+    if (!ctx.extras || !ctx.probs || !ctx.embed || allot_workspace_create(p, &ctx.ws, &err) != ALLOT_OK) {
         if (err.code == ALLOT_OK) allot_error_set(&err, ALLOT_E_NOMEM, "out of memory");
         rc = allot_cli_fail(CMD, &err);
     }
@@ -253,6 +263,7 @@ int allot_cmd_predict(int argc, char **argv) {
     allot_input_close(src);
     allot_workspace_free(ctx.ws);
     free(ctx.extras);
+    free(ctx.embed);
     free(ctx.probs);
     allot_policy_free(p);
     return rc;

@@ -14,6 +14,7 @@
 #include "glpk_check.h"
 #include "oracle.h"
 #include "progress.h"
+#include "uniform.h"
 
 static const char *const CMD = "solve";
 
@@ -141,6 +142,41 @@ static cJSON *run_json(const allot_curves *c, const solve_run *r) {
     return o;
 }
 
+/* A single tier fits the budget (the tolerance of allot_best_single_tier). */
+static int within_budget(double cost, double budget) {
+    return cost <= budget + 1e-9 * (fabs(budget) > 1 ? fabs(budget) : 1);
+}
+
+/* The uniform mix at B (trainer/solve/uniform.h), and the oracle's gain over it. */
+static void print_uniform_mix(const allot_curves *c, const allot_uniform_mix *m, const solve_run *r) {
+    if (m->lo < 0) {
+        printf("  uniform mix at the budget: n/a (more than %d tiers)\n", ALLOT_UNIFORM_MAX_TIERS);
+        return;
+    }
+    if (m->lo == m->hi)
+        printf("  uniform allocation at the budget (hull of the tier means): %s", c->tier_names[m->lo]);
+    else
+        printf("  uniform allocation at the budget (hull of the tier means): %s w %.4f + %s w %.4f",
+               c->tier_names[m->lo], 1 - m->w, c->tier_names[m->hi], m->w);
+    printf(" (acc %.6f, cost %.4f; oracle %+.2f points)\n", m->acc, m->cost,
+           100 * (r->res.mean_acc - m->acc));
+}
+
+static void json_uniform_mix(cJSON *doc, const allot_curves *c, const allot_uniform_mix *m,
+                             const solve_run *r) {
+    if (m->lo < 0) {
+        cJSON_AddNullToObject(doc, "uniform_mix");
+        return;
+    }
+    cJSON *u = cJSON_AddObjectToObject(doc, "uniform_mix");
+    cJSON_AddStringToObject(u, "tier_lo", c->tier_names[m->lo]);
+    cJSON_AddStringToObject(u, "tier_hi", c->tier_names[m->hi]);
+    cJSON_AddNumberToObject(u, "weight_hi", m->w);
+    cJSON_AddNumberToObject(u, "mean_acc", m->acc);
+    cJSON_AddNumberToObject(u, "mean_cost", m->cost);
+    cJSON_AddNumberToObject(u, "oracle_gain", r->res.mean_acc - m->acc);
+}
+
 static void run_print(const allot_curves *c, const solve_run *r, double budget, int best_uniform,
                       const double *u_acc) {
     const allot_oracle_result *x = &r->res;
@@ -245,18 +281,15 @@ int allot_cmd_solve(int argc, char **argv) {
         goto done;
     }
 
-    /* uniform baselines: every query at one tier */
-    for (size_t i = 0; i < n; i++)
-        for (size_t t = 0; t < T; t++) {
-            u_acc[t] += c->acc[i * T + t];
-            u_cost[t] += c->cost[i * T + t];
-        }
-    int best_uniform = -1;
-    for (size_t t = 0; t < T && n > 0; t++) {
-        u_acc[t] /= (double)n;
-        u_cost[t] /= (double)n;
-        if (u_cost[t] <= budget * (1 + 1e-12) && (best_uniform < 0 || u_acc[t] > u_acc[best_uniform]))
-            best_uniform = (int)t;
+    /* uniform baselines: every query at one tier, the best one within budget, and the uniform mix
+     * at B (trainer/solve/uniform.h: the definition the audit and allot train use too) */
+    allot_tier_means(c->acc, c->cost, n, T, u_acc, u_cost);
+    int best_uniform = n ? allot_best_single_tier(u_acc, u_cost, T, budget) : -1;
+    allot_uniform_mix mix = {-1, -1, 0, NAN, NAN};
+    if (n && T <= ALLOT_UNIFORM_MAX_TIERS) {
+        allot_uniform_frontier uf;
+        allot_uniform_frontier_build(u_acc, u_cost, T, &uf);
+        mix.acc = allot_uniform_at(&uf, budget, &mix.lo, &mix.hi, &mix.w, &mix.cost);
     }
 
     if (use_exact && run_method(c, budget, 0, &runs[n_runs++], &err) != ALLOT_OK) {
@@ -314,7 +347,7 @@ int allot_cmd_solve(int argc, char **argv) {
             cJSON_AddStringToObject(o, "tier", c->tier_names[t]);
             cJSON_AddNumberToObject(o, "mean_acc", u_acc[t]);
             cJSON_AddNumberToObject(o, "mean_cost", u_cost[t]);
-            cJSON_AddBoolToObject(o, "within_budget", u_cost[t] <= budget * (1 + 1e-12));
+            cJSON_AddBoolToObject(o, "within_budget", within_budget(u_cost[t], budget));
             cJSON_AddItemToArray(tiers, o);
         }
         if (best_uniform >= 0) {
@@ -326,6 +359,7 @@ int allot_cmd_solve(int argc, char **argv) {
         } else {
             cJSON_AddNullToObject(doc, "best_uniform");
         }
+        json_uniform_mix(doc, c, &mix, main_run);
         cJSON_AddItemToObject(doc, "oracle", run_json(c, main_run));
         if (n_runs == 2) {
             cJSON_AddItemToObject(doc, "bisect", run_json(c, &runs[1]));
@@ -406,12 +440,13 @@ int allot_cmd_solve(int argc, char **argv) {
         printf("  %-*s  %10s  %12s  %s\n", w, "tier", "mean acc", "mean cost", "within budget");
         for (size_t t = 0; t < T; t++)
             printf("  %-*s  %10.6f  %12.4f  %s\n", w, c->tier_names[t], u_acc[t], u_cost[t],
-                   u_cost[t] <= budget * (1 + 1e-12) ? "yes" : "no");
+                   within_budget(u_cost[t], budget) ? "yes" : "no");
         if (best_uniform >= 0)
             printf("  best single tier within budget: %s (acc %.6f, cost %.4f)\n",
                    c->tier_names[best_uniform], u_acc[best_uniform], u_cost[best_uniform]);
         else
             printf("  no single tier fits the budget\n");
+        print_uniform_mix(c, &mix, main_run);
         for (int k = 0; k < n_runs; k++) run_print(c, &runs[k], budget, best_uniform, u_acc);
         if (n_runs == 2)
             printf("\nexact vs bisect: %s (LP diff %.3g, lambda diff %.3g, %zu queries allocated "

@@ -16,6 +16,7 @@
 #include "allot_limits.h"
 #include "linear_learner.h"
 #include "seq_train.h"
+#include "select.h"
 
 static const char *const CMD = "train";
 
@@ -26,25 +27,39 @@ static const char train_usage[] =
     "that predicts it from cheap features (the runtime's featuriser), calibrate its decision rule\n"
     "to the budget, and write a policy bundle (docs/policy-bundle.md) atomically.\n"
     "\n"
+    "Without --learner and --target: the default policy selection. Tier and value policies with each\n"
+    "learner and the uniform policy (the uniform mix at B chosen on the training pool) are trained on\n"
+    "the same split; each one's out-of-fold gain over uniform at B gets a 95% paired bootstrap\n"
+    "interval; the best candidate whose interval lies above zero is shipped, else the uniform policy\n"
+    "(a constant or mixture bundle), and the choice is printed and recorded in the provenance.\n"
+    "With --learner or --target exactly that one policy is trained.\n"
+    "\n"
     "Options:\n"
     "  --budget B             mean cost per query (required)\n"
     "  -o, --out PATH         policy bundle to write (required)\n"
-    "  --learner NAME         xgboost (default) or liblinear\n"
-    "  --target NAME          tier (default: a classifier of the oracle's tier) or value (one\n"
+    "  --learner NAME         xgboost or liblinear (default: the selection; with --target alone: xgboost)\n"
+    "  --target NAME          tier (a classifier of the oracle's tier; with --learner alone) or value (one\n"
     "                         regressor per tier predicts the query's accuracy there; the value\n"
     "                         rule argmax_t acc_hat_t - lambda*cost_t, lambda >= 0 meets B)\n"
     "  --rule NAME            calibrated (default: argmax log p - mu*cost, mu of any sign meets B;\n"
     "                         value target: the value rule at the calibrated lambda) or argmax\n"
     "                         (value target: the value rule at lambda 0)\n"
-    "  --test-fraction F      held out for `allot audit`, never trained on (default 0.2)\n"
+    "  --test-fraction F      held out for `allot audit`, never trained on (default 0.2; 0 = train on\n"
+    "                         everything, then audit on another file)\n"
     "  --folds K              k-fold cross-validation on the rest (default 5, at most 1000)\n"
     "  --seed S               split and learner seed, 0 .. 2^64-1 (default 1)\n"
-    "  --features a,b         record features to use (default: all of the curves file's; '' = none)\n"
-    "  --meta-features a,b    meta fields to use as features (e.g. level); default none\n"
+    "  --features a,b         record features to use (default: all of the curves file's; '' = none);\n"
+    "                         the file's vector feature (an embedding) is a dense block of its dimension\n"
+    "  --meta-features a,b    meta fields to use as features (default none): a field holding strings is\n"
+    "                         categorical (one-hot over the training values; unseen -> all zero), else\n"
+    "                         numeric; force with name:category or name:number (\"Level 5\" -> 5)\n"
     "  --hash-dim N           hashed n-gram dimension for liblinear (default 4096; 0 = off)\n"
-    "  --class-weights W      balanced (default: each class weighs the same in training, so rare dear\n"
-    "                         tiers are not drowned and calibration can bring the spend down to B)\n"
-    "                         or none; both learners\n"
+    "  --class-weights W      none (default), balanced (each class weighs the same in training) or\n"
+    "                         sqrt (the square root of balanced); tier target, both learners\n"
+    "  --label-ties T         pool (default: a query on which several tiers are equally accurate is\n"
+    "                         labelled with the one a user would pick: the best training-pool mean\n"
+    "                         accuracy on the uniform frontier within B) or oracle (the oracle's own\n"
+    "                         tier, the cheapest of them)\n"
     "  --no-validation        leave the training pool's out-of-fold probabilities out of the bundle\n"
     "                         (smaller for large data; the audit then uses in-sample predictions)\n"
     "  --json                 one JSON document on stdout instead of the table\n"
@@ -111,6 +126,7 @@ enum {
     O_GAPW,
     O_NOVAL,
     O_TARGET,
+    O_TIES,
     O_STAGES,
     O_ORDERINGS,
     O_CONTS,
@@ -126,6 +142,7 @@ typedef struct train_cli {
     const char *out, *stages;
     int json, have_budget;
     unsigned char set[O_END - O_BUDGET]; /* options given on the command line */
+    int explicit_policy;                 /* --learner or --target: train exactly that one, no selection */
 } train_cli;
 
 /* XGBoost's and LIBLINEAR's parameters. */
@@ -184,19 +201,24 @@ static int set_option(train_cli *t, int ch, const char *arg) {
     static const allot_rule rule_of[] = {ALLOT_RULE_CALIBRATED, ALLOT_RULE_ARGMAX};
     static const char *const targets[] = {"tier", "value", NULL};
     static const allot_train_target target_of[] = {ALLOT_TARGET_TIER_LABEL, ALLOT_TARGET_TIER_VALUE};
-    static const char *const weights[] = {"balanced", "none", NULL};
+    static const char *const weights[] = {"balanced", "none", "sqrt", NULL};
+    static const int weight_of[] = {ALLOT_WEIGHTS_BALANCED, ALLOT_WEIGHTS_NONE, ALLOT_WEIGHTS_SQRT};
+    static const char *const ties[] = {"pool", "oracle", NULL};
+    static const allot_label_ties ties_of[] = {ALLOT_TIES_POOL, ALLOT_TIES_ORACLE};
     allot_train_options *o = &t->o;
     int k = 0, rc = 0;
     switch (ch) {
     case O_BUDGET: t->have_budget = 1; return allot_opt_budget(CMD, "--budget", arg, &o->budget);
     case 'o': t->out = arg; return 0;
     case O_LEARNER:
+        t->explicit_policy = 1;
         if (!(rc = allot_opt_choice(CMD, "--learner", arg, learners, &k))) o->learner = learner_of[k];
         return rc;
     case O_RULE:
         if (!(rc = allot_opt_choice(CMD, "--rule", arg, rules, &k))) o->rule = rule_of[k];
         return rc;
     case O_TARGET:
+        t->explicit_policy = 1;
         if (!(rc = allot_opt_choice(CMD, "--target", arg, targets, &k))) o->target = target_of[k];
         return rc;
     case O_TEST:
@@ -212,7 +234,10 @@ static int set_option(train_cli *t, int ch, const char *arg) {
         return rc;
     case O_CW:
         if (!(rc = allot_opt_choice(CMD, "--class-weights", arg, weights, &k)))
-            o->linear.class_weights = o->xgb.class_weights = k == 0;
+            o->linear.class_weights = o->xgb.class_weights = weight_of[k];
+        return rc;
+    case O_TIES:
+        if (!(rc = allot_opt_choice(CMD, "--label-ties", arg, ties, &k))) o->label_ties = ties_of[k];
         return rc;
     case O_JSON: t->json = 1; return 0;
     case O_QUIET: o->progress = 0; return 0;
@@ -228,12 +253,12 @@ static int set_option(train_cli *t, int ch, const char *arg) {
 
 /* Options of one family only: static-only options with --stages, or sequential ones without it. */
 static int check_family(const train_cli *t) {
-    static const int static_only[] = {O_TARGET, O_RULE,   O_HASH, O_CW,   O_GAPW,
-                                      O_NOVAL,  O_SOLVER, O_CMIN, O_CMAX, O_CSEARCH};
+    static const int static_only[] = {O_TARGET, O_RULE, O_HASH, O_CW,      O_GAPW, O_NOVAL,
+                                      O_SOLVER, O_CMIN, O_CMAX, O_CSEARCH, O_TIES};
     static const int seq_only[] = {O_ORDERINGS, O_CONTS, O_TESTPART, O_PROMPTF};
     static const char *const static_names[] = {
-        "--target",        "--rule",   "--hash-dim", "--class-weights", "--gap-weights",
-        "--no-validation", "--solver", "--C-min",    "--C-max",         "--C-search"};
+        "--target", "--rule",  "--hash-dim", "--class-weights", "--gap-weights", "--no-validation",
+        "--solver", "--C-min", "--C-max",    "--C-search",      "--label-ties"};
     static const char *const seq_names[] = {"--orderings", "--continuations", "--test-part",
                                             "--prompt-features"};
     char msg[160];
@@ -268,6 +293,14 @@ static int check_options(train_cli *t, int n_args) {
     return 0;
 }
 
+/* A number, or null when it was not computed (NaN: no held-out queries). */
+static void add_num(cJSON *j, const char *key, double v) {
+    if (isfinite(v))
+        cJSON_AddNumberToObject(j, key, v);
+    else
+        cJSON_AddNullToObject(j, key);
+}
+
 static void print_json(const train_cli *t, const allot_train_report *r) {
     const char *lname = t->o.learner == ALLOT_LEARNER_XGBOOST ? "xgboost" : "liblinear";
     cJSON *j = cJSON_CreateObject();
@@ -293,18 +326,22 @@ static void print_json(const train_cli *t, const allot_train_report *r) {
         cJSON_AddNumberToObject(j, "C", r->chosen_C);
     else
         cJSON_AddNumberToObject(j, "rounds", r->rounds_used);
-    cJSON_AddNumberToObject(j, "test_oracle_acc", r->test_oracle_acc);
-    cJSON_AddNumberToObject(j, "test_oracle_cost", r->test_oracle_cost);
-    cJSON_AddNumberToObject(j, "test_imitation_argmax", r->test_imitation_argmax);
-    cJSON_AddNumberToObject(j, "test_imitation_calibrated", r->test_imitation_calibrated);
-    cJSON_AddNumberToObject(j, "test_acc_argmax", r->test_acc_argmax);
-    cJSON_AddNumberToObject(j, "test_cost_argmax", r->test_cost_argmax);
-    cJSON_AddNumberToObject(j, "test_acc_calibrated", r->test_acc_calibrated);
-    cJSON_AddNumberToObject(j, "test_cost_calibrated", r->test_cost_calibrated);
+    add_num(j, "test_oracle_acc", r->test_oracle_acc);
+    add_num(j, "test_oracle_cost", r->test_oracle_cost);
+    add_num(j, "test_imitation_argmax", r->test_imitation_argmax);
+    add_num(j, "test_imitation_calibrated", r->test_imitation_calibrated);
+    add_num(j, "test_acc_argmax", r->test_acc_argmax);
+    add_num(j, "test_cost_argmax", r->test_cost_argmax);
+    add_num(j, "test_acc_calibrated", r->test_acc_calibrated);
+    add_num(j, "test_cost_calibrated", r->test_cost_calibrated);
     if (r->runtime_parity >= 0)
         cJSON_AddBoolToObject(j, "runtime_parity", r->runtime_parity);
     else
         cJSON_AddNullToObject(j, "runtime_parity");
+    cJSON_AddStringToObject(j, "runtime_parity_checked_on",
+                            r->parity_on_training_pool ? "training pool (no held-out queries)"
+                                                       : "held-out queries");
+    cJSON_AddNumberToObject(j, "labels_moved", (double)r->labels_moved);
     cJSON_AddNumberToObject(j, "seconds", r->seconds);
     char *s = cJSON_Print(j);
     if (s) printf("%s\n", s);
@@ -324,6 +361,11 @@ static void print_table(const train_cli *t, const allot_train_report *r) {
     if (v)
         printf("(value target: 'argmax' = the value rule at lambda 0, 'calibrated' = at the calibrated "
                "lambda)\n");
+    if (!v && r->labels_moved)
+        printf(
+            "labels                   %zu of %zu moved off the oracle's tier (ties: equally accurate tiers "
+            "-> the one a user would pick)\n",
+            r->labels_moved, r->n_train);
     if (r->n_classes == 1)
         printf("constant policy          the oracle picked one tier for the whole training pool: nothing "
                "to learn\n");
@@ -338,16 +380,22 @@ static void print_table(const train_cli *t, const allot_train_report *r) {
     printf("%-24s %10s %10s\n", "", "argmax", "calibrated");
     printf("%-24s %10.4f %10.4f\n", "CV imitation accuracy", r->cv_imitation, r->cv_imitation_calibrated);
     printf("%-24s %10.4f %10.4f\n", "CV mean cost", r->oof_cost_argmax, r->oof_cost_calibrated);
-    printf("%-24s %10.4f %10.4f   (oracle %.4f)\n", "held-out accuracy", r->test_acc_argmax,
-           r->test_acc_calibrated, r->test_oracle_acc);
-    printf("%-24s %10.4f %10.4f   (budget %g)\n", "held-out mean cost", r->test_cost_argmax,
-           r->test_cost_calibrated, t->o.budget);
-    printf("%-24s %10.4f %10.4f\n", "held-out imitation", r->test_imitation_argmax,
-           r->test_imitation_calibrated);
+    if (r->n_test) {
+        printf("%-24s %10.4f %10.4f   (oracle %.4f)\n", "held-out accuracy", r->test_acc_argmax,
+               r->test_acc_calibrated, r->test_oracle_acc);
+        printf("%-24s %10.4f %10.4f   (budget %g)\n", "held-out mean cost", r->test_cost_argmax,
+               r->test_cost_calibrated, t->o.budget);
+        printf("%-24s %10.4f %10.4f\n", "held-out imitation", r->test_imitation_argmax,
+               r->test_imitation_calibrated);
+    } else {
+        printf("held-out figures         none: --test-fraction 0 holds nothing out (evaluate the policy on "
+               "another file with allot audit)\n");
+    }
     printf("%-24s %.6g\n", v ? "lambda (value price)" : "mu (calibrated price)", r->mu);
-    printf("runtime parity           %s\n", r->runtime_parity > 0    ? "same tier on every held-out query"
-                                            : r->runtime_parity == 0 ? "MISMATCH"
-                                                                     : "not checked");
+    printf("runtime parity           %s\n",
+           r->runtime_parity <= 0       ? (r->runtime_parity == 0 ? "MISMATCH" : "not checked")
+           : r->parity_on_training_pool ? "same tier on every training query (no held-out queries to check)"
+                                        : "same tier on every held-out query");
     printf("seconds                  %.2f\n", r->seconds);
 }
 
@@ -381,6 +429,102 @@ static int train_sequential(train_cli *t, const char *path) {
     if (t->set[O_EPS - O_BUDGET]) q->linear.eps = o->linear.eps;
     if (t->set[O_BIAS - O_BUDGET]) q->linear.bias = o->linear.bias;
     return allot_cli_train_sequential(q, path, t->stages, t->out, t->json);
+}
+
+/* ---- the default policy selection ------------------------------------------------------------- */
+
+static void print_selection_json(const train_cli *t, const allot_selection *sel) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "policy", t->out);
+    cJSON_AddStringToObject(j, "selection", "default");
+    cJSON_AddNumberToObject(j, "budget", t->o.budget);
+    cJSON_AddNumberToObject(j, "train", (double)sel->n_train);
+    cJSON_AddNumberToObject(j, "test", (double)sel->n_test);
+    cJSON_AddNumberToObject(j, "uniform_oof_acc", sel->uniform_acc);
+    cJSON_AddNumberToObject(j, "uniform_oof_cost", sel->uniform_cost);
+    cJSON *arr = cJSON_AddArrayToObject(j, "candidates");
+    for (size_t k = 0; k < sel->n; k++) {
+        const allot_candidate_result *r = &sel->c[k];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", r->name);
+        if (r->status != ALLOT_OK) {
+            cJSON_AddStringToObject(o, "skipped", r->error);
+        } else {
+            add_num(o, "oof_acc", r->oof_acc);
+            add_num(o, "oof_cost", r->oof_cost);
+            add_num(o, "gain", r->gain);
+            add_num(o, "gain_ci95_lo", r->gain_lo);
+            add_num(o, "gain_ci95_hi", r->gain_hi);
+            cJSON_AddBoolToObject(o, "eligible", r->eligible);
+            add_num(o, "test_acc", r->test_acc);
+            add_num(o, "test_cost", r->test_cost);
+            add_num(o, "test_gain", r->test_gain);
+            add_num(o, "test_gain_ci95_lo", r->test_lo);
+            add_num(o, "test_gain_ci95_hi", r->test_hi);
+            cJSON_AddBoolToObject(o, "runtime_parity", r->report.runtime_parity > 0);
+            cJSON_AddNumberToObject(o, "seconds", r->report.seconds);
+        }
+        cJSON_AddItemToArray(arr, o);
+    }
+    cJSON_AddStringToObject(j, "shipped", sel->c[sel->shipped].name);
+    cJSON_AddStringToObject(j, "reason", sel->reason);
+    cJSON_AddNumberToObject(j, "seconds", sel->seconds);
+    char *s = cJSON_Print(j);
+    if (s) printf("%s\n", s);
+    free(s);
+    cJSON_Delete(j);
+}
+
+static void print_selection(const train_cli *t, const allot_selection *sel) {
+    printf("policy %s: default selection at budget %g over %zu training queries (%zu held out)\n", t->out,
+           t->o.budget, sel->n_train, sel->n_test);
+    printf("reference: the uniform policy (the uniform mix at B chosen on the training pool): acc %.4f, cost "
+           "%.4f\n\n",
+           sel->uniform_acc, sel->uniform_cost);
+    printf("%-16s %8s %9s  %-28s %-9s %-28s %7s\n", "candidate", "oof acc", "oof cost",
+           "out-of-fold gain [95% CI]", "eligible", "held-out gain [95% CI]", "seconds");
+    for (size_t k = 0; k < sel->n; k++) {
+        const allot_candidate_result *r = &sel->c[k];
+        if (r->status != ALLOT_OK) {
+            printf("%-16s skipped: %s\n", r->name, r->error);
+            continue;
+        }
+        char g[64], h[64] = "-";
+        snprintf(g, sizeof g, "%+.4f [%+.4f, %+.4f]", r->gain, r->gain_lo, r->gain_hi);
+        if (isfinite(r->test_gain))
+            snprintf(h, sizeof h, "%+.4f [%+.4f, %+.4f]", r->test_gain, r->test_lo, r->test_hi);
+        printf("%-16s %8.4f %9.3f  %-28s %-9s %-28s %7.1f\n", r->name, r->oof_acc, r->oof_cost, g,
+               k + 1 == sel->n ? "reference"
+               : r->eligible   ? "yes"
+                               : "no",
+               h, r->report.seconds);
+    }
+    const allot_candidate_result *w = &sel->c[sel->shipped];
+    printf("\nshipped: %s - %s\n", w->name, sel->reason);
+    if (isfinite(w->test_gain))
+        printf("held-out check (not used to choose): %s - deployable uniform = %+.4f [%+.4f, %+.4f] on %zu "
+               "queries: %s\n",
+               w->name, w->test_gain, w->test_lo, w->test_hi, sel->n_test,
+               w->test_hi < 0 ? "BELOW uniform" : "not below uniform");
+    else
+        printf("held-out check: none (--test-fraction 0)\n");
+    printf("runtime parity           %s\n",
+           w->report.runtime_parity > 0 ? "same tier on every checked query" : "MISMATCH");
+    printf("seconds                  %.2f\n", sel->seconds);
+}
+
+static int run_selection(const train_cli *t, const allot_curves *c, const char *path) {
+    const allot_candidate *cands;
+    size_t n = allot_default_candidates(&cands);
+    allot_selection sel;
+    allot_error err = {0};
+    allot_status st = allot_train_select(c, path, &t->o, cands, n, t->out, &sel, &err);
+    if (st == ALLOT_OK && t->json)
+        print_selection_json(t, &sel);
+    else if (st == ALLOT_OK)
+        print_selection(t, &sel);
+    allot_selection_free(&sel);
+    return st == ALLOT_OK ? ALLOT_EXIT_OK : allot_cli_fail(CMD, &err);
 }
 
 int allot_cmd_train(int argc, char **argv) {
@@ -420,6 +564,7 @@ int allot_cmd_train(int argc, char **argv) {
                                              {"continuations", required_argument, 0, O_CONTS},
                                              {"test-part", required_argument, 0, O_TESTPART},
                                              {"prompt-features", no_argument, 0, O_PROMPTF},
+                                             {"label-ties", required_argument, 0, O_TIES},
                                              {"help", no_argument, 0, 'h'},
                                              {"version", no_argument, 0, 'V'},
                                              {0, 0, 0, 0}};
@@ -446,6 +591,11 @@ int allot_cmd_train(int argc, char **argv) {
     allot_curves *c = NULL;
     allot_status st = allot_curves_read(path, &c, &err);
     if (st != ALLOT_OK) return allot_cli_fail(CMD, &err);
+    if (!t.explicit_policy) {
+        int rc2 = run_selection(&t, c, path);
+        allot_curves_free(c);
+        return rc2;
+    }
     allot_train_report r;
     st = allot_train(c, path, &t.o, t.out, &r, &err);
     allot_curves_free(c);

@@ -68,9 +68,14 @@ typedef struct allot_curves {
     size_t n_features;
     char **feature_names; /**< n_features (union over queries, in order of first appearance) */
     double *features;     /**< n_queries x n_features; NaN where a query lacks the feature */
-    double *acc;          /**< n_queries x n_tiers, in [0,1] */
-    double *cost;         /**< n_queries x n_tiers, >= 0 */
-    double *se;           /**< n_queries x n_tiers, >= 0 */
+    /* A vector feature (an embedding: an array under the record's `features`; at most one per file,
+     * every query's of the same dimension). Not among feature_names. */
+    char *embed_name; /**< its name (without "features."), or NULL when the file has none */
+    size_t embed_dim;
+    double *embed; /**< n_queries x embed_dim; a row of NaN where a query lacks it */
+    double *acc;   /**< n_queries x n_tiers, in [0,1] */
+    double *cost;  /**< n_queries x n_tiers, >= 0 */
+    double *se;    /**< n_queries x n_tiers, >= 0 */
     /* Provenance (added; all optional: a zeroed value means unknown and is written as such). */
     allot_tier_set tier_defs; /**< definitions of the n_tiers tiers, or n == 0 when unknown */
     uint64_t seed;            /**< permutation seed used */

@@ -46,6 +46,8 @@ void allot_curves_free(allot_curves *c) {
     free(c->meta_json);
     free(c->feature_names);
     free(c->features);
+    free(c->embed_name);
+    free(c->embed);
     free(c->acc);
     free(c->cost);
     free(c->se);
@@ -80,6 +82,7 @@ typedef struct builder {
     size_t *foff; /* one entry per row plus one */
     size_t foff_cap;
     allot_strmap feature_index; /* feature name (c->feature_names) -> column */
+    size_t embed_cap;           /* rows of c->embed allocated */
 } builder;
 
 /* Per-query working memory (reused). */
@@ -483,10 +486,48 @@ static int builder_grow(builder *b, size_t n_tiers) {
     return 0;
 }
 
-static allot_status add_features(builder *b, const allot_query *q, const char *path, allot_error *err) {
+/* A vector feature of row `row` (the query being added): the file's one embedding, same name and
+ * dimension in every line; rows before its first appearance get NaN. */
+static allot_status add_embedding(builder *b, size_t row, const allot_query *q, const allot_named_value *v,
+                                  const char *path, allot_error *err) {
+    allot_curves *c = b->c;
+    if (!c->embed_name) {
+        for (size_t j = 0; j < c->n_features; j++)
+            if (!strcmp(c->feature_names[j], v->name))
+                return qerr(err, ALLOT_E_INVALID, path, q->line,
+                            "features.%s: a vector here, a number before", v->name);
+        if (!(c->embed_name = allot_strdup(v->name)))
+            return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+        c->embed_dim = v->dim;
+    } else if (strcmp(c->embed_name, v->name)) {
+        return qerr(err, ALLOT_E_INVALID, path, q->line,
+                    "features.%s: a second vector feature (the file's embedding is features.%s; at most one)",
+                    v->name, c->embed_name);
+    } else if (v->dim != c->embed_dim) {
+        return qerr(err, ALLOT_E_INVALID, path, q->line, "features.%s: %zu values, earlier lines have %zu",
+                    v->name, v->dim, c->embed_dim);
+    }
+    size_t old = b->embed_cap;
+    if (allot_reserve((void **)&c->embed, &b->embed_cap, row + 1, c->embed_dim * sizeof *c->embed))
+        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    for (size_t k = old * c->embed_dim; k < b->embed_cap * c->embed_dim; k++) c->embed[k] = NAN;
+    memcpy(c->embed + row * c->embed_dim, v->vec, v->dim * sizeof *c->embed);
+    return ALLOT_OK;
+}
+
+static allot_status add_features(builder *b, size_t row, const allot_query *q, const char *path,
+                                 allot_error *err) {
     allot_curves *c = b->c;
     for (size_t i = 0; i < q->n_features; i++) {
         const char *name = q->features[i].name;
+        if (q->features[i].vec) {
+            allot_status st = add_embedding(b, row, q, &q->features[i], path, err);
+            if (st) return st;
+            continue;
+        }
+        if (c->embed_name && !strcmp(c->embed_name, name))
+            return qerr(err, ALLOT_E_INVALID, path, q->line, "features.%s: a number here, a vector before",
+                        name);
         size_t f = c->n_features;
         if (!allot_strmap_get(&b->feature_index, name, &f)) {
             if (c->n_features >= ALLOT_MAX_FEATURES)
@@ -639,7 +680,7 @@ allot_status allot_curves_compute(const char *runs_path, const allot_tier_set *t
             if ((st = compute_samples_line(&q, r, tiers, opt, &w, acc, cost, se, err))) goto done;
         }
         b.foff[row] = b.n_fv;
-        if ((st = add_features(&b, &q, runs_path, err))) goto done;
+        if ((st = add_features(&b, row, &q, runs_path, err))) goto done;
         c->ids[row] = allot_strdup(q.id);
         c->prompts[row] = q.prompt ? allot_strdup(q.prompt) : NULL;
         c->meta_json[row] = q.meta_json ? allot_strdup(q.meta_json) : NULL;
@@ -655,6 +696,15 @@ allot_status allot_curves_compute(const char *runs_path, const allot_tier_set *t
         st = allot_error_set(err, ALLOT_E_INVALID,
                              "%s: no queries: the file is empty (or holds only blank lines)", runs_path);
         goto done;
+    }
+    /* The embedding's rows after the last line that had one: NaN. */
+    if (c->embed_name) {
+        size_t old = b.embed_cap;
+        if (allot_reserve((void **)&c->embed, &b.embed_cap, c->n_queries, c->embed_dim * sizeof *c->embed)) {
+            st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+            goto done;
+        }
+        for (size_t k = old * c->embed_dim; k < b.embed_cap * c->embed_dim; k++) c->embed[k] = NAN;
     }
     /* Dense features, NaN where a query lacks one. */
     if (c->n_features && c->n_queries > ALLOT_MAX_FEATURE_VALUES / c->n_features) {

@@ -72,7 +72,13 @@ static void write_header(FILE *fp, const allot_curves *c) {
         if (f) fputc(',', fp);
         put_string(fp, c->feature_names[f]);
     }
-    fputs("],\"tiers\":[", fp);
+    fputc(']', fp);
+    if (c->embed_name) {
+        fputs(",\"embedding\":{\"name\":", fp);
+        put_string(fp, c->embed_name);
+        fprintf(fp, ",\"dim\":%zu}", c->embed_dim);
+    }
+    fputs(",\"tiers\":[", fp);
     int have_defs = c->tier_defs.n == c->n_tiers && c->tier_defs.tiers;
     for (size_t t = 0; t < c->n_tiers; t++) {
         fputs(t ? ",{\"name\":" : "{\"name\":", fp);
@@ -103,7 +109,9 @@ static void write_query(FILE *fp, const allot_curves *c, size_t i) {
         put_string(fp, c->prompts[i]);
     }
     if (c->meta_json && c->meta_json[i]) fprintf(fp, ",\"meta\":%s", c->meta_json[i]);
-    if (c->n_features) {
+    const double *e = c->embed_name ? c->embed + i * c->embed_dim : NULL;
+    if (e && isnan(e[0])) e = NULL; /* this query has no embedding */
+    if (c->n_features || e) {
         fputs(",\"features\":{", fp);
         int first = 1;
         for (size_t f = 0; f < c->n_features; f++) {
@@ -113,6 +121,12 @@ static void write_query(FILE *fp, const allot_curves *c, size_t i) {
             first = 0;
             put_string(fp, c->feature_names[f]);
             fprintf(fp, ":%.17g", v);
+        }
+        if (e) {
+            if (!first) fputc(',', fp);
+            put_string(fp, c->embed_name);
+            for (size_t k = 0; k < c->embed_dim; k++) fprintf(fp, "%s%.17g", k ? "," : ":[", e[k]);
+            fputc(']', fp);
         }
         fputc('}', fp);
     }
@@ -247,6 +261,22 @@ static allot_status read_header(cread *r, const cJSON *h, allot_curves *c, size_
                 return cerr(r, ALLOT_E_INVALID, "features[%zu]: duplicate name \"%s\"", i, f->valuestring);
         }
     }
+    const cJSON *emb = cJSON_GetObjectItemCaseSensitive(h, "embedding");
+    if (emb && !cJSON_IsNull(emb)) {
+        const cJSON *en = cJSON_GetObjectItemCaseSensitive(emb, "name"),
+                    *ed = cJSON_GetObjectItemCaseSensitive(emb, "dim");
+        if (!cJSON_IsString(en) || !en->valuestring[0])
+            return cerr(r, ALLOT_E_INVALID, "embedding.name: expected a non-empty string");
+        if (!cJSON_IsNumber(ed) || ed->valuedouble < 1 || ed->valuedouble > 65536 ||
+            ed->valuedouble != floor(ed->valuedouble))
+            return cerr(r, ALLOT_E_INVALID, "embedding.dim: expected an integer in [1, 65536]");
+        for (size_t j = 0; j < c->n_features; j++)
+            if (!strcmp(c->feature_names[j], en->valuestring))
+                return cerr(r, ALLOT_E_INVALID, "embedding.name: \"%s\" is also a scalar feature",
+                            en->valuestring);
+        if (!(c->embed_name = allot_strdup(en->valuestring))) return cerr(r, ALLOT_E_NOMEM, "out of memory");
+        c->embed_dim = (size_t)ed->valuedouble;
+    }
     const cJSON *tiers = cJSON_GetObjectItemCaseSensitive(h, "tiers");
     if (!tiers) return cerr(r, ALLOT_E_INVALID, "tiers: missing");
     if (!cJSON_IsArray(tiers) || !tiers->child)
@@ -310,6 +340,22 @@ static allot_status read_header(cread *r, const cJSON *h, allot_curves *c, size_
     return ALLOT_OK;
 }
 
+/* A query's embedding: an array of exactly dim finite numbers (the header's dimension). */
+static allot_status read_embedding(const cread *r, const cJSON *a, double *out, size_t dim) {
+    if (!cJSON_IsArray(a))
+        return cerr(r, ALLOT_E_INVALID, "features.%s: expected an array (the embedding)", a->string);
+    size_t len = (size_t)cJSON_GetArraySize(a), i = 0;
+    if (len != dim)
+        return cerr(r, ALLOT_E_INVALID, "features.%s: %zu values, the header's embedding has %zu", a->string,
+                    len, dim);
+    for (const cJSON *v = a->child; v; v = v->next, i++) {
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+            return cerr(r, ALLOT_E_INVALID, "features.%s[%zu]: expected a finite number", a->string, i);
+        out[i] = v->valuedouble;
+    }
+    return ALLOT_OK;
+}
+
 /* Read a numeric array of exactly n entries into out, each checked by kind. */
 static allot_status read_row(const cread *r, const cJSON *q, const char *key, size_t n, double *out,
                              int is_acc) {
@@ -355,10 +401,17 @@ static allot_status read_query(cread *r, const cJSON *q, allot_curves *c, size_t
     }
     double *frow = c->n_features ? c->features + row * c->n_features : NULL;
     for (size_t f = 0; f < c->n_features; f++) frow[f] = NAN;
+    double *erow = c->embed_name ? c->embed + row * c->embed_dim : NULL;
+    for (size_t k = 0; k < c->embed_dim; k++) erow[k] = NAN;
     const cJSON *feats = cJSON_GetObjectItemCaseSensitive(q, "features");
     if (feats) {
         if (!cJSON_IsObject(feats)) return cerr(r, ALLOT_E_INVALID, "features: expected an object");
         for (const cJSON *f = feats->child; f; f = f->next) {
+            if (c->embed_name && !strcmp(f->string, c->embed_name)) {
+                allot_status est = read_embedding(r, f, erow, c->embed_dim);
+                if (est) return est;
+                continue;
+            }
             size_t j = 0;
             if (!allot_strmap_get(&r->features, f->string, &j))
                 return cerr(r, ALLOT_E_INVALID, "features.%s: not listed in the header's features",
@@ -395,7 +448,8 @@ static int reserve_rows(allot_curves *c, size_t *cap_q, size_t rows) {
 #define GROW_ROWS(p, per) (cap = *cap_q, allot_reserve((void **)&(p), &cap, rows, (per) * sizeof *(p)))
     int failed = GROW_ROWS(c->ids, 1) || GROW_ROWS(c->prompts, 1) || GROW_ROWS(c->meta_json, 1) ||
                  GROW_ROWS(c->acc, c->n_tiers) || GROW_ROWS(c->cost, c->n_tiers) ||
-                 GROW_ROWS(c->se, c->n_tiers) || (c->n_features && GROW_ROWS(c->features, c->n_features));
+                 GROW_ROWS(c->se, c->n_tiers) || (c->n_features && GROW_ROWS(c->features, c->n_features)) ||
+                 (c->embed_name && GROW_ROWS(c->embed, c->embed_dim));
 #undef GROW_ROWS
     if (failed) return -1;
     *cap_q = cap;

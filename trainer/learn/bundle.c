@@ -84,6 +84,13 @@ static void put_classifier(text_buf *b, const allot_bundle_parts *p) {
     for (int c = 0; classes && c < p->n_classes; c++)
         cJSON_AddItemToArray(classes, cJSON_CreateNumber(p->class_tier[c]));
     tb_item(b, classes);
+    if (p->class_weights) {
+        tb_key(b, &first, "weights");
+        cJSON *w = cJSON_CreateArray();
+        for (int c = 0; w && c < p->n_classes; c++)
+            cJSON_AddItemToArray(w, cJSON_CreateNumber(p->class_weights[c]));
+        tb_item(b, w);
+    }
     tb_key(b, &first, "input");
     tb_item(b, cJSON_CreateString(p->input));
     if (p->xgboost_json) {

@@ -19,9 +19,10 @@ typedef struct allot_bundle_parts {
     const char *const *tier_names;
     const double *tier_costs;       /**< the tiers' mean cost over the training queries */
     const char *features_spec_json; /**< allot_featurizer_spec_json() text */
-    const char *kind;               /**< "xgboost" | "liblinear" */
+    const char *kind;               /**< "xgboost" | "liblinear" | "constant" | "mixture" */
     int n_classes;
     const int *class_tier;                 /**< class -> tier */
+    const double *class_weights;           /**< kind mixture: n_classes weights, else NULL */
     const char *input;                     /**< "dense" | "dense+hashed" */
     const char *xgboost_json;              /**< kind xgboost: XGBoost's JSON model text */
     const char *liblinear_text;            /**< kind liblinear: the model file text */

@@ -7,7 +7,10 @@
 #include <string.h>
 
 #include "allot/allot_features.h"
+#include "learn.h"
 #include "oracle.h"
+#include "uniform.h"
+#include "util.h"
 #include "rng.h"
 #include "strmap.h"
 #include "util.h"
@@ -181,6 +184,57 @@ allot_status allot_oracle_labels(const allot_curves *c, const size_t *idx, size_
     return ALLOT_OK;
 }
 
+/* Is tier a preferable to tier b as a label (pool means ta, tc)? Better mean accuracy, then cheaper
+ * mean cost, then the lower index. */
+static int label_better(const double *ta, const double *tc, size_t a, size_t b) {
+    if (ta[a] != ta[b]) return ta[a] > ta[b];
+    if (tc[a] != tc[b]) return tc[a] < tc[b];
+    return a < b;
+}
+
+allot_status allot_labels_break_ties(const allot_curves *c, const size_t *idx, size_t n_idx, double budget,
+                                     int ties, int *tier, size_t *n_changed, allot_error *err) {
+    size_t T = c->n_tiers, moved = 0;
+    if (n_changed) *n_changed = 0;
+    if (ties == ALLOT_TIES_ORACLE || !n_idx) return ALLOT_OK;
+    double *ta = calloc(T, sizeof *ta), *tc = calloc(T, sizeof *tc);
+    char *pick = calloc(T, 1);
+    if (!ta || !tc || !pick) {
+        free(ta);
+        free(tc);
+        free(pick);
+        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (labels)");
+    }
+    /* the tiers a user would pick at this budget: the training pool's uniform frontier
+     * (trainer/solve/uniform.h) up to the budget */
+    for (size_t j = 0; j < n_idx; j++)
+        for (size_t t = 0; t < T; t++) {
+            ta[t] += c->acc[idx[j] * T + t];
+            tc[t] += c->cost[idx[j] * T + t];
+        }
+    for (size_t t = 0; t < T; t++) {
+        ta[t] /= (double)n_idx;
+        tc[t] /= (double)n_idx;
+    }
+    allot_uniform_frontier u;
+    allot_uniform_frontier_build(ta, tc, T, &u);
+    double tol = 1e-9 * (fabs(budget) > 1 ? fabs(budget) : 1);
+    for (size_t k = 0; k < u.n_pts; k++) pick[u.tier[k]] = u.cost[k] <= budget + tol || k == 0;
+    for (size_t j = 0; j < n_idx; j++) {
+        const double *a = c->acc + idx[j] * T;
+        size_t o = (size_t)tier[j], best = o;
+        for (size_t t = 0; t < T; t++)
+            if (t != o && pick[t] && a[t] == a[o] && label_better(ta, tc, t, best)) best = t;
+        moved += best != o;
+        tier[j] = (int)best;
+    }
+    free(ta);
+    free(tc);
+    free(pick);
+    if (n_changed) *n_changed = moved;
+    return ALLOT_OK;
+}
+
 allot_status allot_class_map_make(const int *tiers, size_t n, size_t n_tiers, allot_class_map *out,
                                   allot_error *err) {
     memset(out, 0, sizeof *out);
@@ -314,6 +368,299 @@ allot_status allot_extra_names(const allot_curves *c, const char *features, cons
     return ALLOT_OK;
 }
 
+/* ---- the featuriser of a training run ----------------------------------------------------------- */
+
+/* One more name in a plan's list (a few thousand at most: ALLOT_FEATURES_MAX_EXTRA), refused when the
+ * list already holds it. */
+static allot_status plan_push_name(char ***names, size_t *n, const char *prefix, const char *name, size_t len,
+                                   allot_error *err) {
+    if (*n >= ALLOT_FEATURES_MAX_EXTRA)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "more than %u extra features (the limit)",
+                               ALLOT_FEATURES_MAX_EXTRA);
+    char **grown = realloc(*names, (*n + 1) * sizeof *grown);
+    if (!grown) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (feature names)");
+    *names = grown;
+    size_t pl = strlen(prefix);
+    char *s = malloc(pl + len + 1);
+    if (!s) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (feature names)");
+    memcpy(s, prefix, pl);
+    memcpy(s + pl, name, len);
+    s[pl + len] = '\0';
+    for (size_t i = 0; i < *n; i++)
+        if (!strcmp((*names)[i], s)) {
+            free(s);
+            return allot_error_set(err, ALLOT_E_ARGUMENT, "feature '%.*s' named twice", (int)len, name);
+        }
+    (*names)[(*n)++] = s;
+    return ALLOT_OK;
+}
+
+/* A comma list of record feature names, each one the curves file must have. */
+static allot_status plan_push_list(char ***names, size_t *n, const char *prefix, const char *list,
+                                   const allot_curves *c, allot_error *err) {
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len) {
+            int known = 0;
+            for (size_t f = 0; f < c->n_features && !known; f++)
+                known = strlen(c->feature_names[f]) == len && !memcmp(c->feature_names[f], p, len);
+            if (!known)
+                return allot_error_set(err, ALLOT_E_ARGUMENT,
+                                       "--features: the curves file has no feature '%.*s'",
+                                       (int)(len > 200 ? 200 : len), p);
+            allot_status st = plan_push_name(names, n, prefix, p, len, err);
+            if (st != ALLOT_OK) return st;
+        }
+        p += len;
+        if (*p == ',') p++;
+    }
+    return ALLOT_OK;
+}
+
+/* A list item "name[:kind]": kind 0 (auto), 1 (:number), 2 (:category). */
+static int split_kind(const char *item, size_t len, size_t *name_len) {
+    static const char *const KINDS[] = {":number", ":category"};
+    for (int k = 0; k < 2; k++) {
+        size_t kl = strlen(KINDS[k]);
+        if (len > kl && !memcmp(item + len - kl, KINDS[k], kl)) {
+            *name_len = len - kl;
+            return k + 1;
+        }
+    }
+    *name_len = len;
+    return 0;
+}
+
+/* A category value and how often the training rows hold it. */
+typedef struct cat_count {
+    char *value;
+    size_t n;
+} cat_count;
+
+static int by_count_then_bytes(const void *a, const void *b) {
+    const cat_count *x = a, *y = b;
+    if (x->n != y->n) return x->n < y->n ? 1 : -1;
+    return strcmp(x->value, y->value);
+}
+
+static int by_bytes(const void *a, const void *b) {
+    return strcmp(((const cat_count *)a)->value, ((const cat_count *)b)->value);
+}
+
+/* The string values of meta field `name` over rows idx (counted; malloc'd strings). */
+static allot_status meta_strings(const allot_curves *c, const size_t *idx, size_t n_idx, const char *name,
+                                 cat_count **vals, size_t *n_vals, allot_error *err) {
+    *vals = NULL;
+    *n_vals = 0;
+    size_t cap = 0;
+    allot_status st = ALLOT_OK;
+    for (size_t j = 0; j < n_idx && st == ALLOT_OK; j++) {
+        const char *meta = c->meta_json ? c->meta_json[idx[j]] : NULL;
+        if (!meta) continue;
+        size_t len = strlen(meta) + 16;
+        char *rec = malloc(len), *v = NULL;
+        if (!rec) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (categories)");
+        int n = snprintf(rec, len, "{\"meta\":%s}", meta);
+        st = allot_features_record_string(rec, (size_t)n, name, &v, err);
+        free(rec);
+        if (st != ALLOT_OK || !v) continue;
+        size_t k = 0;
+        while (k < *n_vals && strcmp((*vals)[k].value, v)) k++;
+        if (k < *n_vals) {
+            (*vals)[k].n++;
+            free(v);
+            continue;
+        }
+        cat_count *grown = *vals;
+        if (allot_reserve((void **)&grown, &cap, *n_vals + 1, sizeof *grown)) {
+            free(v);
+            return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (categories)");
+        }
+        *vals = grown;
+        (*vals)[(*n_vals)++] = (cat_count){v, 1};
+    }
+    return st;
+}
+
+static void free_counts(cat_count *v, size_t n) {
+    for (size_t k = 0; k < n; k++) free(v[k].value);
+    free(v);
+}
+
+/* What the options ask for: numeric extras, categorical fields with their values, the embedding. */
+typedef struct feature_plan {
+    char **numeric;
+    size_t n_numeric;
+    char **cat;           /* "meta.<name>" */
+    cat_count **cat_vals; /* each field's kept values */
+    size_t *cat_n;
+    size_t n_cat;
+    int embed;
+} feature_plan;
+
+static void plan_free(feature_plan *pl) {
+    allot_free_names(pl->numeric, pl->n_numeric);
+    allot_free_names(pl->cat, pl->n_cat);
+    for (size_t k = 0; pl->cat_vals && k < pl->n_cat; k++) free_counts(pl->cat_vals[k], pl->cat_n[k]);
+    free(pl->cat_vals);
+    free(pl->cat_n);
+    memset(pl, 0, sizeof *pl);
+}
+
+/* The kept values of a categorical field: the most frequent, then in byte order. */
+static void keep_categories(cat_count *v, size_t *n) {
+    qsort(v, *n, sizeof *v, by_count_then_bytes);
+    for (size_t k = ALLOT_LEARN_MAX_CATEGORIES; k < *n; k++) free(v[k].value);
+    if (*n > ALLOT_LEARN_MAX_CATEGORIES) *n = ALLOT_LEARN_MAX_CATEGORIES;
+    qsort(v, *n, sizeof *v, by_bytes);
+}
+
+/* Meta field "meta.<name>": categorical when asked (:category) or when a training row holds a string
+ * there (unless :number), else numeric. */
+static allot_status plan_meta(feature_plan *pl, const allot_curves *c, const size_t *idx, size_t n_idx,
+                              const char *item, size_t len, allot_error *err) {
+    size_t nl;
+    int kind = split_kind(item, len, &nl);
+    if (!nl)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "--meta-features: an empty name in '%.*s'", (int)len,
+                               item);
+    char name[512];
+    snprintf(name, sizeof name, "meta.%.*s", (int)(nl < 500 ? nl : 500), item);
+    for (size_t k = 0; k < pl->n_numeric; k++)
+        if (!strcmp(pl->numeric[k], name))
+            return allot_error_set(err, ALLOT_E_ARGUMENT, "feature '%s' named twice", name);
+    for (size_t k = 0; k < pl->n_cat; k++)
+        if (!strcmp(pl->cat[k], name))
+            return allot_error_set(err, ALLOT_E_ARGUMENT, "feature '%s' named twice", name);
+    cat_count *vals = NULL;
+    size_t nv = 0;
+    allot_status st = kind == 1 ? ALLOT_OK : meta_strings(c, idx, n_idx, name, &vals, &nv, err);
+    if (st != ALLOT_OK) return st;
+    if (kind == 2 && !nv) {
+        free_counts(vals, nv);
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "--meta-features %s:category: no training query has a string there", name + 5);
+    }
+    if (!nv) { /* numeric, as a number or the first number of a string ("Level 5" -> 5) */
+        free_counts(vals, nv);
+        return plan_push_name(&pl->numeric, &pl->n_numeric, "", name, strlen(name), err);
+    }
+    keep_categories(vals, &nv);
+    cat_count **cv = realloc(pl->cat_vals, (pl->n_cat + 1) * sizeof *cv);
+    if (cv) pl->cat_vals = cv;
+    size_t *cn = realloc(pl->cat_n, (pl->n_cat + 1) * sizeof *cn);
+    if (cn) pl->cat_n = cn;
+    size_t before = pl->n_cat;
+    st = !cv || !cn ? allot_error_set(err, ALLOT_E_NOMEM, "out of memory (categories)")
+                    : plan_push_name(&pl->cat, &pl->n_cat, "", name, strlen(name), err);
+    if (st != ALLOT_OK || pl->n_cat == before) {
+        free_counts(vals, nv);
+        return st;
+    }
+    pl->cat_vals[before] = vals;
+    pl->cat_n[before] = nv;
+    return ALLOT_OK;
+}
+
+/* Record features: numeric ones and the embedding (NULL: all of them; "" none). */
+static allot_status plan_features(feature_plan *pl, const allot_curves *c, const char *features,
+                                  allot_error *err) {
+    if (!features) {
+        pl->embed = c->embed_name != NULL;
+        for (size_t f = 0; f < c->n_features; f++) {
+            allot_status st = plan_push_name(&pl->numeric, &pl->n_numeric, "features.", c->feature_names[f],
+                                             strlen(c->feature_names[f]), err);
+            if (st != ALLOT_OK) return st;
+        }
+        return ALLOT_OK;
+    }
+    for (const char *p = features; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len && c->embed_name && strlen(c->embed_name) == len && !memcmp(c->embed_name, p, len)) {
+            if (pl->embed)
+                return allot_error_set(err, ALLOT_E_ARGUMENT, "feature '%s' named twice", c->embed_name);
+            pl->embed = 1;
+        } else if (len) {
+            char one[512];
+            snprintf(one, sizeof one, "%.*s", (int)(len < 500 ? len : 500), p);
+            allot_status st = plan_push_list(&pl->numeric, &pl->n_numeric, "features.", one, c, err);
+            if (st != ALLOT_OK) return st;
+        }
+        p += len;
+        if (*p == ',') p++;
+    }
+    return ALLOT_OK;
+}
+
+allot_status allot_featurizer_for(const allot_curves *c, const size_t *idx, size_t n_idx,
+                                  const char *features, const char *meta, uint32_t hash_dim,
+                                  allot_featurizer **out, allot_error *err) {
+    *out = NULL;
+    feature_plan pl;
+    memset(&pl, 0, sizeof pl);
+    allot_status st = plan_features(&pl, c, features, err);
+    for (const char *p = meta; st == ALLOT_OK && p && *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len) st = plan_meta(&pl, c, idx, n_idx, p, len, err);
+        p += len;
+        if (*p == ',') p++;
+    }
+    allot_featurizer *f = NULL;
+    if (st == ALLOT_OK)
+        st =
+            allot_featurizer_create_default((const char *const *)pl.numeric, pl.n_numeric, hash_dim, &f, err);
+    for (size_t k = 0; st == ALLOT_OK && k < pl.n_cat; k++) {
+        const char **v = malloc(pl.cat_n[k] * sizeof *v);
+        if (!v) {
+            st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory (categories)");
+            break;
+        }
+        for (size_t j = 0; j < pl.cat_n[k]; j++) v[j] = pl.cat_vals[k][j].value;
+        st = allot_featurizer_add_categorical(f, pl.cat[k], v, pl.cat_n[k], err);
+        free(v);
+    }
+    if (st == ALLOT_OK && pl.embed) {
+        char name[600];
+        snprintf(name, sizeof name, "features.%.500s", c->embed_name);
+        st = allot_featurizer_set_embedding(f, name, c->embed_dim, err);
+    }
+    plan_free(&pl);
+    if (st != ALLOT_OK) {
+        allot_featurizer_free(f);
+        return st;
+    }
+    *out = f;
+    return ALLOT_OK;
+}
+
+allot_status allot_curves_query_embedding(const allot_featurizer *f, const allot_curves *c, size_t i,
+                                          float *buf, const float **emb, allot_error *err) {
+    *emb = NULL;
+    size_t dim = allot_featurizer_embedding_dim(f);
+    if (!dim) return ALLOT_OK;
+    const char *name = allot_featurizer_embedding_name(f);
+    if (!c->embed_name || strcmp(name + 9, c->embed_name))
+        return allot_error_set(
+            err, ALLOT_E_INVALID, "the policy reads the embedding %s, which the curves file has not%s%s",
+            name, c->embed_name ? " (its embedding is features." : "", c->embed_name ? c->embed_name : "");
+    if (c->embed_dim != dim)
+        return allot_error_set(
+            err, ALLOT_E_INVALID,
+            "the policy reads the embedding %s of dimension %zu, the curves file's has %zu", name, dim,
+            c->embed_dim);
+    const double *row = c->embed + i * dim;
+    if (isnan(row[0])) return ALLOT_OK; /* this query has none: missing */
+    for (size_t k = 0; k < dim; k++) {
+        double x = row[k];
+        buf[k] = x >= 0x1.ffffffp+127 ? INFINITY : x <= -0x1.ffffffp+127 ? -INFINITY : (float)x;
+    }
+    *emb = buf;
+    return ALLOT_OK;
+}
+
 void allot_feature_matrix_free(allot_feature_matrix *m) {
     if (!m) return;
     free(m->dense);
@@ -385,9 +732,11 @@ allot_status allot_feature_matrix_build(const allot_featurizer *f, const allot_c
     char *rec = malloc(rec_cap);
     uint32_t *sidx = hd ? malloc(hd * sizeof *sidx) : NULL;
     float *sval = hd ? malloc(hd * sizeof *sval) : NULL;
+    size_t ed = allot_featurizer_embedding_dim(f);
+    float *ebuf = malloc((ed ? ed : 1) * sizeof *ebuf);
     size_t sp_cap = 0, sp_n = 0;
     allot_status st = ALLOT_OK;
-    if (!out->dense || !extras || !col || !rec || (hd && (!sidx || !sval))) {
+    if (!out->dense || !extras || !col || !rec || !ebuf || (hd && (!sidx || !sval))) {
         st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory (features)");
         goto done;
     }
@@ -408,11 +757,19 @@ allot_status allot_feature_matrix_build(const allot_featurizer *f, const allot_c
     for (size_t i = 0; i < n; i++) {
         st = query_extras(f, c, i, col, extras, rec, rec_cap, err);
         if (st != ALLOT_OK) goto done;
+        const float *emb = NULL;
+        st = allot_curves_query_embedding(f, c, i, ebuf, &emb, err);
+        if (st != ALLOT_OK) goto done;
         const char *p = c->prompts ? c->prompts[i] : NULL;
         size_t cnt = 0;
-        st = allot_featurize(f, p, p ? strlen(p) : 0, ne ? extras : NULL, ne, out->dense + i * d, sidx, sval,
-                             hd, hd ? &cnt : NULL, err);
-        if (st != ALLOT_OK) goto done;
+        st = allot_featurize_ex(f, p, p ? strlen(p) : 0, ne ? extras : NULL, ne, emb, emb ? ed : 0,
+                                out->dense + i * d, sidx, sval, hd, hd ? &cnt : NULL, err);
+        if (st != ALLOT_OK) {
+            char tmp[ALLOT_ERROR_MSG_SIZE];
+            snprintf(tmp, sizeof tmp, "%s", err ? err->msg : "");
+            st = allot_error_set(err, st, "query %.200s: %s", c->ids[i], tmp);
+            goto done;
+        }
         if (hd) {
             if (sp_n + cnt > sp_cap) {
                 size_t nc = sp_cap ? sp_cap * 2 : 4096;
@@ -437,6 +794,7 @@ done:
     free(extras);
     free(col);
     free(rec);
+    free(ebuf);
     free(sidx);
     free(sval);
     if (st != ALLOT_OK) allot_feature_matrix_free(out);

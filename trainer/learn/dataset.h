@@ -53,6 +53,17 @@ allot_status allot_oracle_labels(const allot_curves *c, const size_t *idx, size_
                                  int *tier_out, double *lambda, double *mean_acc, double *mean_cost,
                                  allot_error *err);
 
+/**
+ * Break the label ties of rows idx (tier[j]: the oracle's tier of idx[j], replaced in place) by
+ * `ties` (learn.h allot_label_ties): among the tiers with exactly the accuracy of the oracle's tier
+ * on that query that lie on the rows' uniform frontier (trainer/solve/uniform.h) within the budget
+ * (the cheapest frontier tier always counts), the best mean accuracy over the rows, then the cheaper
+ * mean cost, then the lower index; the oracle's own tier stays when none is better. *n_changed (may
+ * be NULL) counts the labels that moved. Returns ALLOT_E_NOMEM only.
+ */
+allot_status allot_labels_break_ties(const allot_curves *c, const size_t *idx, size_t n_idx, double budget,
+                                     int ties, int *tier, size_t *n_changed, allot_error *err);
+
 /** Classes = the tiers that occur as labels, in tier order. */
 typedef struct allot_class_map {
     int n_classes;
@@ -76,6 +87,33 @@ void allot_tier_mean_costs(const allot_curves *c, const size_t *idx, size_t n_id
 allot_status allot_extra_names(const allot_curves *c, const char *features, const char *meta, char ***names,
                                size_t *n_names, allot_error *err);
 void allot_free_names(char **names, size_t n);
+
+/** Most values a categorical meta field keeps (the most frequent in the training rows). */
+#define ALLOT_LEARN_MAX_CATEGORIES 64
+
+/**
+ * The featuriser a training run asks for (docs/features.md), built on the training rows idx:
+ *   - every built-in text feature, and the hashed n-gram block of dimension hash_dim (0: none);
+ *   - record features `features` ("a,b"; NULL = every feature of the curves file; "" = none): a
+ *     numeric one becomes a numeric extra "features.<name>", the file's vector feature (its embedding)
+ *     the embedding block;
+ *   - meta fields `meta` ("a,b", each optionally ":number" or ":category"; NULL = none): a field with a
+ *     string value in some training row (or ":category") becomes a categorical field "meta.<name>"
+ *     with one-hot indicators for its values in the training rows (the ALLOT_LEARN_MAX_CATEGORIES most
+ *     frequent, then sorted by bytes; a value left out reads like an unseen one, all zero); otherwise
+ *     (or ":number") a numeric extra ("Level 5" -> 5).
+ */
+allot_status allot_featurizer_for(const allot_curves *c, const size_t *idx, size_t n_idx,
+                                  const char *features, const char *meta, uint32_t hash_dim,
+                                  allot_featurizer **out, allot_error *err);
+
+/**
+ * Query i's embedding for featuriser f as float32 into buf (f's embedding dimension): *emb = buf, or
+ * NULL when f has no embedding or the query lacks it (missing). ALLOT_E_INVALID when f's embedding is
+ * not the curves file's (another name or dimension).
+ */
+allot_status allot_curves_query_embedding(const allot_featurizer *f, const allot_curves *c, size_t i,
+                                          float *buf, const float **emb, allot_error *err);
 
 /**
  * The featuriser's extra features of curves query i (n_extra values): "features.X" from the

@@ -160,7 +160,7 @@ static allot_status classify_setup_init(classify_setup *s, const allot_linear_da
             for (size_t i = 0; i < dt->n; i++) cnt += y[i] == c;
             if (!cnt) continue;
             s->weight_label[k] = c;
-            s->weight[k++] = (double)dt->n / ((double)n_classes * (double)cnt);
+            s->weight[k++] = allot_class_weight(p->class_weights, dt->n, n_classes, cnt);
         }
         s->par.nr_weight = k;
         s->par.weight_label = s->weight_label;

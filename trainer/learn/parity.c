@@ -20,19 +20,26 @@ static allot_status compare_decisions(const allot_policy *p, allot_workspace *ws
                                       const int *class_tier, const double *class_cost, double mu,
                                       allot_rule rule, parity_mismatch *mm, allot_error *err) {
     const allot_featurizer *f = allot_policy_featurizer(p);
-    size_t ne = allot_featurizer_n_extra(f);
+    size_t ne = allot_featurizer_n_extra(f), ed = allot_featurizer_embedding_dim(f);
     double *extras = malloc((ne ? ne : 1) * sizeof *extras);
-    if (!extras) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (parity)");
+    float *ebuf = malloc((ed ? ed : 1) * sizeof *ebuf);
+    if (!extras || !ebuf) {
+        free(extras);
+        free(ebuf);
+        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (parity)");
+    }
     allot_status st = ALLOT_OK;
     for (size_t j = 0; j < n && st == ALLOT_OK; j++) {
         size_t i = rows[j];
         st = allot_curves_query_extras(f, c, i, extras, err);
+        const float *emb = NULL;
+        if (st == ALLOT_OK) st = allot_curves_query_embedding(f, c, i, ebuf, &emb, err);
         if (st != ALLOT_OK) break;
         const char *pr = c->prompts ? c->prompts[i] : NULL;
         allot_query_input q = {
             .prompt = pr, .prompt_len = pr ? strlen(pr) : 0, .extras = ne ? extras : NULL, .n_extras = ne};
         allot_decision d;
-        st = allot_policy_predict(p, ws, &q, NULL, NULL, 0, &d, err);
+        st = allot_policy_predict_embedded(p, ws, &q, emb, emb ? ed : 0, NULL, NULL, 0, &d, err);
         if (st != ALLOT_OK) break;
         size_t cls = allot_rule_apply(rule, mu, prob + j * (size_t)K, class_cost, (size_t)K);
         if ((long)d.tier != (long)class_tier[cls]) {
@@ -45,6 +52,7 @@ static allot_status compare_decisions(const allot_policy *p, allot_workspace *ws
         }
     }
     free(extras);
+    free(ebuf);
     return st;
 }
 
@@ -66,7 +74,7 @@ allot_status allot_learn_runtime_parity(const char *text, size_t len, const allo
     if (st == ALLOT_OK && mm.n)
         st = allot_error_set(
             err, ALLOT_E_CHECK,
-            "runtime parity: the runtime's tier differs from the trainer's on %zu of %zu held-out "
+            "runtime parity: the runtime's tier differs from the trainer's on %zu of %zu checked "
             "queries (first: %s, trainer tier %d, runtime tier %zu)",
             mm.n, n, c->ids[mm.first], mm.want, mm.got);
     if (st == ALLOT_OK) *parity = 1;

@@ -1,16 +1,13 @@
-/* sha256.c - SHA-256 of a file (FIPS 180-4), for the bundle's provenance.input_sha256. */
+/* sha256.c - SHA-256 (FIPS 180-4): of a file (provenance.input_sha256) and incremental (sha256.h). */
+#include "sha256.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "learn.h"
 
-typedef struct {
-    uint32_t h[8];
-    uint64_t len;
-    unsigned char buf[64];
-    size_t fill;
-} sha256_ctx;
+typedef allot_sha256 sha256_ctx;
 
 static const uint32_t K256[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -69,27 +66,58 @@ static void update(sha256_ctx *c, const unsigned char *p, size_t n) {
     }
 }
 
+void allot_sha256_init(allot_sha256 *c) {
+    static const uint32_t H0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    memcpy(c->h, H0, sizeof H0);
+    c->len = 0;
+    c->fill = 0;
+}
+
+void allot_sha256_update(allot_sha256 *c, const void *p, size_t n) {
+    update(c, (const unsigned char *)p, n);
+}
+
+void allot_sha256_final(allot_sha256 *c, unsigned char out[32]) {
+    uint64_t bits = c->len * 8;
+    unsigned char pad = 0x80, zero = 0;
+    update(c, &pad, 1);
+    while (c->fill != 56) update(c, &zero, 1);
+    unsigned char lenb[8];
+    for (int i = 0; i < 8; i++) lenb[i] = (unsigned char)(bits >> (56 - 8 * i));
+    update(c, lenb, 8);
+    for (int i = 0; i < 8; i++)
+        for (int k = 0; k < 4; k++) out[4 * i + k] = (unsigned char)(c->h[i] >> (24 - 8 * k));
+}
+
+void allot_sha256_hex(const unsigned char digest[32], char hex[65]) {
+    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+}
+
+uint64_t allot_sha256_u64(const void *p, size_t n) {
+    allot_sha256 c;
+    unsigned char d[32];
+    allot_sha256_init(&c);
+    allot_sha256_update(&c, p, n);
+    allot_sha256_final(&c, d);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = v << 8 | d[i];
+    return v;
+}
+
 allot_status allot_learn_file_sha256(const char *path, char out_hex[65], allot_error *err) {
     FILE *fp = fopen(path, "rb");
     if (!fp) return allot_error_set(err, ALLOT_E_IO, "cannot open %s", path);
-    sha256_ctx c = {
-        {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19},
-        0,
-        {0},
-        0};
+    allot_sha256 c;
+    allot_sha256_init(&c);
     unsigned char buf[65536];
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, fp)) > 0) update(&c, buf, n);
     int bad = ferror(fp);
     fclose(fp);
     if (bad) return allot_error_set(err, ALLOT_E_IO, "cannot read %s", path);
-    uint64_t bits = c.len * 8;
-    unsigned char pad = 0x80, zero = 0;
-    update(&c, &pad, 1);
-    while (c.fill != 56) update(&c, &zero, 1);
-    unsigned char lenb[8];
-    for (int i = 0; i < 8; i++) lenb[i] = (unsigned char)(bits >> (56 - 8 * i));
-    update(&c, lenb, 8);
-    for (int i = 0; i < 8; i++) snprintf(out_hex + 8 * i, 9, "%08x", (unsigned)c.h[i]);
+    unsigned char d[32];
+    allot_sha256_final(&c, d);
+    allot_sha256_hex(d, out_hex);
     return ALLOT_OK;
 }

@@ -15,6 +15,7 @@
 #include "calibrate.h"
 #include "dataset.h"
 #include "fit.h"
+#include "identity.h"
 #include "learn.h"
 #include "learn_internal.h"
 #include "allot_limits.h"
@@ -26,6 +27,7 @@ void allot_train_options_default(allot_train_options *o) {
     o->budget = NAN;
     o->learner = ALLOT_LEARNER_XGBOOST;
     o->rule = ALLOT_RULE_CALIBRATED;
+    o->label_ties = ALLOT_TIES_POOL;
     o->test_fraction = 0.2;
     o->folds = 5;
     o->seed = 1;
@@ -38,14 +40,14 @@ void allot_train_options_default(allot_train_options *o) {
     o->xgb.reg_lambda = 1.0;
     o->xgb.early_stopping = 20;
     o->xgb.nthread = 1;
-    o->xgb.class_weights = 1;
+    o->xgb.class_weights = ALLOT_WEIGHTS_NONE;
     o->linear.solver = L2R_LR;
     o->linear.C = 0;
     o->linear.c_min = 1.0 / 64;
     o->linear.c_max = 64;
     o->linear.eps = 0;
     o->linear.bias = 1;
-    o->linear.class_weights = 1;
+    o->linear.class_weights = ALLOT_WEIGHTS_NONE;
     o->linear.hashed = 1;
 }
 
@@ -65,7 +67,8 @@ typedef struct train_ctx {
     /* 1. split */
     allot_split sp;
     /* 2. labels */
-    int *tier_lab; /* n_train: the oracle's tier of each training query */
+    int *oracle_tier; /* n_train: the oracle's tier of each training query */
+    int *tier_lab;    /* n_train: its label (the oracle's tier, ties broken by opt->label_ties) */
     /* 3. classes */
     allot_class_map cm;
     int K, constant;        /* classes; constant: a single class (tier target), no model */
@@ -74,8 +77,6 @@ typedef struct train_ctx {
     double *class_cost;     /* K: the price of each class's tier */
     double *realised_train; /* n_train x K: each training query's own cost of each class's tier */
     /* 4. features */
-    char **extra;
-    size_t n_extra;
     allot_featurizer *fz;
     allot_feature_matrix fm;
     int want_hash;    /* LIBLINEAR with the hashed n-gram block */
@@ -124,12 +125,12 @@ static void train_ctx_init(train_ctx *tc, const allot_curves *curves, const char
 static void train_ctx_free(train_ctx *tc) {
     allot_split_free(&tc->sp);
     free(tc->tier_lab);
+    free(tc->oracle_tier);
     allot_class_map_free(&tc->cm);
     free(tc->y);
     free(tc->tier_cost);
     free(tc->class_cost);
     free(tc->realised_train);
-    allot_free_names(tc->extra, tc->n_extra);
     allot_featurizer_free(tc->fz);
     allot_feature_matrix_free(&tc->fm);
     free(tc->lin_dense);
@@ -150,6 +151,13 @@ static void train_ctx_free(train_ctx *tc) {
     free(tc->tier_texts);
     free(tc->prov_text);
     free(tc->bundle_text);
+}
+
+double allot_class_weight(int weighting, size_t n, int K, size_t count) {
+    if (weighting == ALLOT_WEIGHTS_NONE) return 1.0;
+    if (!count || K < 1) return 0.0;
+    double w = (double)n / ((double)K * (double)count);
+    return weighting == ALLOT_WEIGHTS_SQRT ? sqrt(w) : w;
 }
 
 static allot_status out_of_memory(allot_error *err) {
@@ -203,10 +211,19 @@ static allot_status step_split(train_ctx *tc, allot_error *err) {
 
 static allot_status step_labels(train_ctx *tc, allot_error *err) {
     allot_train_report *r = &tc->rep;
-    tc->tier_lab = malloc(tc->sp.n_train * sizeof *tc->tier_lab);
-    if (!tc->tier_lab) return out_of_memory(err);
-    return allot_oracle_labels(tc->curves, tc->sp.train_idx, tc->sp.n_train, tc->opt->budget, tc->tier_lab,
-                               &r->oracle_lambda, &r->oracle_train_acc, &r->oracle_train_cost, err);
+    size_t nt = tc->sp.n_train;
+    tc->tier_lab = malloc(nt * sizeof *tc->tier_lab);
+    tc->oracle_tier = malloc(nt * sizeof *tc->oracle_tier);
+    if (!tc->tier_lab || !tc->oracle_tier) return out_of_memory(err);
+    allot_status st =
+        allot_oracle_labels(tc->curves, tc->sp.train_idx, nt, tc->opt->budget, tc->oracle_tier,
+                            &r->oracle_lambda, &r->oracle_train_acc, &r->oracle_train_cost, err);
+    if (st != ALLOT_OK) return st;
+    memcpy(tc->tier_lab, tc->oracle_tier, nt * sizeof *tc->tier_lab);
+    /* the value target does not learn labels (they only report imitation): the oracle's own */
+    if (tc->value) return ALLOT_OK;
+    return allot_labels_break_ties(tc->curves, tc->sp.train_idx, nt, tc->opt->budget, tc->opt->label_ties,
+                                   tc->tier_lab, &r->labels_moved, err);
 }
 
 /* ---- 3. classes: the tiers the oracle picked (tier target) or every tier (value target) ------- */
@@ -261,6 +278,13 @@ static allot_status check_extras_present(const train_ctx *tc, allot_error *err) 
                 err, ALLOT_E_INVALID, "feature '%s' is missing (or not a number) in every query of %s",
                 allot_featurizer_extra_name(tc->fz, e), tc->curves_path ? tc->curves_path : "the curves");
     }
+    size_t ed = allot_featurizer_embedding_dim(tc->fz), first = nb + allot_featurizer_n_extra(tc->fz),
+           present = 0;
+    for (size_t i = 0; ed && i < fm->n; i++) present += !isnan(fm->dense[i * fm->d + first]);
+    if (ed && !present)
+        return allot_error_set(err, ALLOT_E_INVALID, "the embedding %s is missing in every query of %s",
+                               allot_featurizer_embedding_name(tc->fz),
+                               tc->curves_path ? tc->curves_path : "the curves");
     return ALLOT_OK;
 }
 
@@ -293,12 +317,9 @@ static allot_status render_spec(train_ctx *tc, allot_error *err) {
 
 static allot_status step_features(train_ctx *tc, allot_error *err) {
     const allot_train_options *o = tc->opt;
-    allot_status st =
-        allot_extra_names(tc->curves, o->features, o->meta_features, &tc->extra, &tc->n_extra, err);
-    if (st != ALLOT_OK) return st;
     tc->want_hash = !tc->is_xgb && o->linear.hashed && o->hash_dim > 0;
-    st = allot_featurizer_create_default((const char *const *)tc->extra, tc->n_extra,
-                                         tc->want_hash ? o->hash_dim : 0, &tc->fz, err);
+    allot_status st = allot_featurizer_for(tc->curves, tc->sp.train_idx, tc->sp.n_train, o->features,
+                                           o->meta_features, tc->want_hash ? o->hash_dim : 0, &tc->fz, err);
     if (st == ALLOT_OK) st = allot_feature_matrix_build(tc->fz, tc->curves, tc->want_hash, &tc->fm, err);
     if (st == ALLOT_OK) st = check_extras_present(tc, err);
     if (st == ALLOT_OK && !tc->is_xgb) st = standardise(tc, err);
@@ -320,7 +341,7 @@ static allot_status step_gap_weights(train_ctx *tc, allot_error *err) {
     for (size_t j = 0; j < nt; j++) {
         size_t i = tc->sp.train_idx[j];
         const double *a = c->acc + i * T, *cc = c->cost + i * T;
-        double vmin = INFINITY, vo = a[tc->tier_lab[j]] - lambda * cc[tc->tier_lab[j]];
+        double vmin = INFINITY, vo = a[tc->oracle_tier[j]] - lambda * cc[tc->oracle_tier[j]];
         for (size_t t = 0; t < T; t++) vmin = fmin(vmin, a[t] - lambda * cc[t]);
         tc->row_w[i] = vo - vmin;
         sum += tc->row_w[i];
@@ -548,8 +569,13 @@ static void held_out_rule(const train_ctx *tc, allot_rule rule, double mu, int *
 
 static allot_status step_held_out(train_ctx *tc, allot_error *err) {
     size_t ns = tc->sp.n_test;
-    if (!ns) return ALLOT_OK;
     allot_train_report *r = &tc->rep;
+    if (!ns) { /* --test-fraction 0: nothing held out, no held-out figures */
+        r->test_imitation_argmax = r->test_imitation_calibrated = NAN;
+        r->test_cost_argmax = r->test_cost_calibrated = r->test_acc_argmax = r->test_acc_calibrated = NAN;
+        r->test_oracle_acc = r->test_oracle_cost = NAN;
+        return ALLOT_OK;
+    }
     tc->test_prob = malloc(ns * (size_t)tc->K * sizeof *tc->test_prob);
     tc->y_test_tier = malloc(ns * sizeof *tc->y_test_tier);
     int *cls = malloc(ns * sizeof *cls);
@@ -586,18 +612,21 @@ static allot_status model_texts(train_ctx *tc, allot_error *err) {
 }
 
 static allot_status render_provenance(train_ctx *tc, allot_error *err) {
-    char sha[65] = "";
-    if (tc->curves_path) {
+    char sha[65] = "", content[65];
+    if (tc->curves_path && strcmp(tc->curves_path, "-")) {
         allot_status st = allot_learn_file_sha256(tc->curves_path, sha, err);
         if (st != ALLOT_OK) return st;
     }
+    allot_curves_content_sha256(tc->curves, content);
     allot_provenance p = {
         .curves = tc->curves,
         .curves_path = tc->curves_path,
         .input_sha256 = sha,
+        .content_sha256 = content,
         .opt = tc->opt,
         .rep = &tc->rep,
         .split = &tc->sp,
+        .oracle_tiers = tc->oracle_tier,
         .tier_labels = tc->tier_lab,
         .constant = tc->constant,
         .hashed = tc->want_hash,
@@ -650,13 +679,32 @@ static allot_status step_bundle(train_ctx *tc, allot_error *err) {
 
 /* ---- 10. the runtime must give the trainer's tier on every held-out query -------------------- */
 
-static allot_status step_runtime_parity(train_ctx *tc, allot_error *err) {
-    if (!tc->sp.n_test) { /* nothing held out: the runtime must still load the bundle */
-        int loads = 0;
-        return allot_learn_runtime_parity(tc->bundle_text, strlen(tc->bundle_text), tc->curves, NULL, 0, NULL,
-                                          tc->K, tc->cm.class_tier, tc->class_cost, bundle_price(tc),
-                                          bundle_rule(tc), &loads, err);
+/* Without held-out queries (--test-fraction 0) the check runs on the training pool instead, with the
+ * final model's in-sample scores: the bundle is still checked, the held-out figures are not computed. */
+static allot_status parity_on_training_pool(train_ctx *tc, allot_error *err) {
+    size_t nt = tc->sp.n_train, K = (size_t)tc->K, T = tc->T;
+    double *prob = malloc(nt * K * sizeof *prob), *col = tc->value ? malloc(nt * sizeof *col) : NULL;
+    allot_status st = !prob || (tc->value && !col) ? out_of_memory(err) : ALLOT_OK;
+    if (st == ALLOT_OK && tc->constant)
+        for (size_t j = 0; j < nt; j++) prob[j] = 1.0;
+    else if (st == ALLOT_OK && !tc->value)
+        st = allot_fit_predict_rows(&tc->lc, &tc->final, tc->sp.train_idx, nt, 0, prob, err);
+    for (size_t t = 0; t < T && tc->value && st == ALLOT_OK; t++) {
+        st = allot_fit_predict_rows(&tc->lc, &tc->finals[t], tc->sp.train_idx, nt, 1, col, err);
+        for (size_t j = 0; j < nt && st == ALLOT_OK; j++) prob[j * T + t] = col[j];
     }
+    if (st == ALLOT_OK)
+        st = allot_learn_runtime_parity(tc->bundle_text, strlen(tc->bundle_text), tc->curves,
+                                        tc->sp.train_idx, nt, prob, tc->K, tc->cm.class_tier, tc->class_cost,
+                                        bundle_price(tc), bundle_rule(tc), &tc->rep.runtime_parity, err);
+    tc->rep.parity_on_training_pool = 1;
+    free(prob);
+    free(col);
+    return st;
+}
+
+static allot_status step_runtime_parity(train_ctx *tc, allot_error *err) {
+    if (!tc->sp.n_test) return parity_on_training_pool(tc, err); /* nothing held out */
     return allot_learn_runtime_parity(tc->bundle_text, strlen(tc->bundle_text), tc->curves, tc->sp.test_idx,
                                       tc->sp.n_test, tc->test_prob, tc->K, tc->cm.class_tier, tc->class_cost,
                                       bundle_price(tc), bundle_rule(tc), &tc->rep.runtime_parity, err);
@@ -714,8 +762,64 @@ static allot_status check_options(const allot_train_options *o, allot_error *err
     return ALLOT_OK;
 }
 
+void allot_train_outcome_free(allot_train_outcome *o) {
+    if (!o) return;
+    free(o->train_rows);
+    free(o->test_rows);
+    free(o->oof_acc);
+    free(o->oof_cost);
+    free(o->test_acc);
+    free(o->test_cost);
+    memset(o, 0, sizeof *o);
+}
+
+/* ---- 12. per-query figures under the bundle's rule (allot_train_ex) --------------------------- */
+
+/* The class rule chooses for each of n score rows at price mu, as curves rows' accuracies and costs. */
+static void rule_outcome(const train_ctx *tc, const double *score, const size_t *rows, size_t n, double *acc,
+                         double *cost) {
+    size_t K = (size_t)tc->K, T = tc->T;
+    for (size_t j = 0; j < n; j++) {
+        int c = allot_decide_rule(bundle_rule(tc), score + j * K, tc->K, tc->class_cost, bundle_price(tc));
+        size_t t = (size_t)tc->cm.class_tier[c];
+        acc[j] = tc->curves->acc[rows[j] * T + t];
+        cost[j] = tc->curves->cost[rows[j] * T + t];
+    }
+}
+
+static allot_status step_outcome(train_ctx *tc, allot_train_outcome *o, allot_error *err) {
+    size_t nt = tc->sp.n_train, ns = tc->sp.n_test;
+    memset(o, 0, sizeof *o);
+    o->n_train = nt;
+    o->n_test = ns;
+    o->train_rows = malloc((nt ? nt : 1) * sizeof *o->train_rows);
+    o->test_rows = malloc((ns ? ns : 1) * sizeof *o->test_rows);
+    o->oof_acc = malloc((nt ? nt : 1) * sizeof(double));
+    o->oof_cost = malloc((nt ? nt : 1) * sizeof(double));
+    o->test_acc = malloc((ns ? ns : 1) * sizeof(double));
+    o->test_cost = malloc((ns ? ns : 1) * sizeof(double));
+    if (!o->train_rows || !o->test_rows || !o->oof_acc || !o->oof_cost || !o->test_acc || !o->test_cost) {
+        allot_train_outcome_free(o);
+        return out_of_memory(err);
+    }
+    memcpy(o->train_rows, tc->sp.train_idx, nt * sizeof *o->train_rows);
+    memcpy(o->test_rows, tc->sp.test_idx, ns * sizeof *o->test_rows);
+    rule_outcome(tc, tc->oof, tc->sp.train_idx, nt, o->oof_acc, o->oof_cost);
+    if (ns) rule_outcome(tc, tc->test_prob, tc->sp.test_idx, ns, o->test_acc, o->test_cost);
+    return ALLOT_OK;
+}
+
+/* ---- the pipeline ---------------------------------------------------------------------------- */
+
 allot_status allot_train(const allot_curves *curves, const char *curves_path, const allot_train_options *opt,
                          const char *out_path, allot_train_report *report, allot_error *err) {
+    return allot_train_ex(curves, curves_path, opt, out_path, report, NULL, err);
+}
+
+allot_status allot_train_ex(const allot_curves *curves, const char *curves_path,
+                            const allot_train_options *opt, const char *out_path, allot_train_report *report,
+                            allot_train_outcome *outcome, allot_error *err) {
+    if (outcome) memset(outcome, 0, sizeof *outcome);
     double t0 = allot_now_seconds();
     allot_status cst = check_options(opt, err);
     if (cst != ALLOT_OK) return cst;
@@ -723,20 +827,21 @@ allot_status allot_train(const allot_curves *curves, const char *curves_path, co
 
     train_ctx tc;
     train_ctx_init(&tc, curves, curves_path, opt, out_path);
-    allot_status st = step_split(&tc, err);                 /* 1 */
-    if (st == ALLOT_OK) st = step_labels(&tc, err);         /* 2 */
-    if (st == ALLOT_OK) st = step_classes(&tc, err);        /* 3 */
-    if (st == ALLOT_OK) st = step_features(&tc, err);       /* 4 */
-    if (st == ALLOT_OK) st = step_gap_weights(&tc, err);    /* 4 */
-    if (st == ALLOT_OK) set_fit_context(&tc);               /* 4 */
-    if (st == ALLOT_OK) st = step_c_candidates(&tc, err);   /* 5 */
-    if (st == ALLOT_OK) st = step_cross_validate(&tc, err); /* 5 */
-    if (st == ALLOT_OK) st = step_final_model(&tc, err);    /* 6 */
-    if (st == ALLOT_OK) step_calibrate(&tc);                /* 7 */
-    if (st == ALLOT_OK) st = step_held_out(&tc, err);       /* 8 */
-    if (st == ALLOT_OK) st = step_bundle(&tc, err);         /* 9 */
-    if (st == ALLOT_OK) st = step_runtime_parity(&tc, err); /* 10 */
-    if (st == ALLOT_OK) st = step_write(&tc, err);          /* 11 */
+    allot_status st = step_split(&tc, err);                              /* 1 */
+    if (st == ALLOT_OK) st = step_labels(&tc, err);                      /* 2 */
+    if (st == ALLOT_OK) st = step_classes(&tc, err);                     /* 3 */
+    if (st == ALLOT_OK) st = step_features(&tc, err);                    /* 4 */
+    if (st == ALLOT_OK) st = step_gap_weights(&tc, err);                 /* 4 */
+    if (st == ALLOT_OK) set_fit_context(&tc);                            /* 4 */
+    if (st == ALLOT_OK) st = step_c_candidates(&tc, err);                /* 5 */
+    if (st == ALLOT_OK) st = step_cross_validate(&tc, err);              /* 5 */
+    if (st == ALLOT_OK) st = step_final_model(&tc, err);                 /* 6 */
+    if (st == ALLOT_OK) step_calibrate(&tc);                             /* 7 */
+    if (st == ALLOT_OK) st = step_held_out(&tc, err);                    /* 8 */
+    if (st == ALLOT_OK) st = step_bundle(&tc, err);                      /* 9 */
+    if (st == ALLOT_OK) st = step_runtime_parity(&tc, err);              /* 10 */
+    if (st == ALLOT_OK) st = step_write(&tc, err);                       /* 11 */
+    if (st == ALLOT_OK && outcome) st = step_outcome(&tc, outcome, err); /* 12 */
     if (st == ALLOT_OK) tc.rep.seconds = allot_now_seconds() - t0;
     if (report) *report = tc.rep;
     train_ctx_free(&tc);

@@ -31,8 +31,8 @@ static allot_status make_dmatrix(const float *x, const int *y, size_t n, size_t 
         for (size_t i = 0; i < n; i++) lab[i] = (float)y[i];
         XGB_CHECK(XGDMatrixSetFloatInfo(*out, "label", lab, (bst_ulong)n), "setting labels");
         if (balanced || row_w) {
-            /* balanced: row weight n / (K * n_class), every class carries the same total weight;
-             * times the caller's row weights when given */
+            /* class weights (allot_class_weight: balanced n / (K * n_class), every class carries the
+             * same total weight, or its square root), times the caller's row weights when given */
             size_t *cnt = calloc((size_t)(K > 0 ? K : 1), sizeof *cnt);
             if (!cnt) {
                 st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory (weights)");
@@ -42,7 +42,7 @@ static allot_status make_dmatrix(const float *x, const int *y, size_t n, size_t 
                 if (y[i] >= 0 && y[i] < K) cnt[y[i]]++;
             for (size_t i = 0; i < n; i++) {
                 size_t k = y[i] >= 0 && y[i] < K ? cnt[y[i]] : 0;
-                double w = balanced ? (double)n / ((double)K * (double)(k ? k : 1)) : 1.0;
+                double w = balanced ? allot_class_weight(balanced, n, K, k ? k : 1) : 1.0;
                 lab[i] = (float)(w * (row_w ? row_w[i] : 1.0));
             }
             free(cnt);

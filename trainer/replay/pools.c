@@ -130,8 +130,11 @@ allot_status allot_replay_pools_load(const char *path, const char *model, allot_
         if (q.n_samples == 0) {
             st = allot_error_set(
                 err, ALLOT_E_UNSUPPORTED,
-                "%s:%zu: samples: replay needs recorded samples (this line has precomputed tiers)", path,
-                q.line);
+                "%s:%zu: samples: replay deals recorded samples and this line has precomputed tier outcomes "
+                "only; to evaluate a policy on such a file: allot curves FILE --out C.jsonl, then allot "
+                "audit "
+                "C.jsonl --policy P --budget B (any curves file with the policy's tiers)",
+                path, q.line);
             break;
         }
         if (allot_reserve((void **)&buf, &cap, q.n_samples, sizeof *buf)) {

@@ -53,9 +53,11 @@ allot_status allot_replay_policy_load(const char *path, const allot_replay_pools
     const allot_featurizer *f = allot_policy_featurizer(pol);
     size_t n_extra = allot_featurizer_n_extra(f);
     double *extras = malloc((n_extra ? n_extra : 1) * sizeof *extras);
+    size_t ed = allot_featurizer_embedding_dim(f);
+    float *embed = malloc((ed ? ed : 1) * sizeof *embed);
     allot_replay_policy *pp = calloc(1, sizeof *pp);
     size_t t = allot_policy_n_tiers(pol);
-    if (!extras || !pp) {
+    if (!extras || !embed || !pp) {
         st = allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
         goto done;
     }
@@ -73,24 +75,24 @@ allot_status allot_replay_policy_load(const char *path, const allot_replay_pools
     for (size_t j = 0; j < t; j++) {
         const char *name = allot_policy_tier_name(pol, j);
         pp->cost[j] = allot_policy_tier_cost(pol, j);
-        if (tier_k(name, &pp->k[j]) != 0) {
-            st = allot_error_set(
-                err, ALLOT_E_UNSUPPORTED,
-                "%s: tier '%s' does not name a number of samples (RULE@K): replay cannot deal it", path,
-                name);
-            goto done;
-        }
-        /* MODEL:RULE@K: the pools hold one model's samples; a tier of another model cannot be dealt */
         const char *colon = strrchr(name, ':');
         const char *model = p->model ? p->model : "";
         if (colon &&
             ((size_t)(colon - name) != strlen(model) || strncmp(name, model, (size_t)(colon - name)))) {
             st = allot_error_set(
                 err, ALLOT_E_UNSUPPORTED,
-                "%s: tier '%s' is of model '%.*s' but the replay deals samples of %s%s%s: "
-                "replay replays one model, so every tier must be that model's (or name none)",
-                path, name, (int)(colon - name), name, model[0] ? "model '" : "the file's only model", model,
-                model[0] ? "' (--model)" : "");
+                "%s: tier '%s' draws from another model than the one replayed (%s%s%s): replay deals "
+                "the samples of one model, so a policy over several models' tiers is evaluated "
+                "with allot audit on their curves (allot curves RUNS --tiers ... --out C.jsonl)",
+                path, name, model[0] ? "'" : "the file's only model", model, model[0] ? "', --model" : "");
+            goto done;
+        }
+        if (tier_k(name, &pp->k[j]) != 0) {
+            st = allot_error_set(
+                err, ALLOT_E_UNSUPPORTED,
+                "%s: tier '%s' does not name a number of samples (RULE@K): replay cannot deal it (a policy "
+                "over precomputed tiers is evaluated with allot audit on a curves file of those tiers)",
+                path, name);
             goto done;
         }
     }
@@ -105,18 +107,26 @@ allot_status allot_replay_policy_load(const char *path, const allot_replay_pools
             st = allot_featurizer_extras_from_record(f, q->record, strlen(q->record), extras, err);
             if (st != ALLOT_OK) goto done;
         }
+        int has_embed = 0;
+        if (ed && q->record) {
+            st = allot_featurizer_embedding_from_record(f, q->record, strlen(q->record), embed, &has_embed,
+                                                        err);
+            if (st != ALLOT_OK) goto done;
+        }
         allot_query_input in = {.prompt = q->prompt,
                                 .prompt_len = q->prompt ? strlen(q->prompt) : 0,
                                 .extras = n_extra ? extras : NULL,
                                 .n_extras = n_extra};
         allot_decision dec;
-        st = allot_policy_predict(pol, ws, &in, NULL, &pp->probs[i * t], t, &dec, err);
+        st = allot_policy_predict_embedded(pol, ws, &in, has_embed ? embed : NULL, has_embed ? ed : 0, NULL,
+                                           &pp->probs[i * t], t, &dec, err);
         if (st != ALLOT_OK) goto done;
     }
 done:
     allot_workspace_free(ws);
     allot_policy_free(pol);
     free(extras);
+    free(embed);
     if (st != ALLOT_OK) {
         allot_replay_policy_free(pp);
         return st;

@@ -49,6 +49,8 @@ struct allot_runs_reader {
     size_t steps_cap;
     allot_named_value *feats;
     size_t feats_cap;
+    double *vecs; /* the vector features' values of the current line */
+    size_t vecs_cap;
     allot_tier_outcome *tiers;
     size_t tiers_cap;
     /* per-line answer interning: open addressing over answer strings (pointers into doc) */
@@ -202,6 +204,7 @@ void allot_runs_reader_close(allot_runs_reader *r) {
     free(r->samples);
     free(r->steps);
     free(r->feats);
+    free(r->vecs);
     free(r->tiers);
     free(r->answers);
     free(r->ans_slots);
@@ -210,6 +213,32 @@ void allot_runs_reader_close(allot_runs_reader *r) {
 }
 
 /* A finite JSON number, or an error naming field. */
+static allot_status get_number(allot_runs_reader *r, const cJSON *item, const char *field, double *v,
+                               allot_error *err);
+
+/* A vector feature (an embedding): a non-empty array of finite numbers, appended to r->vecs at *used. */
+static allot_status get_vector(allot_runs_reader *r, const cJSON *arr, const char *field,
+                               allot_named_value *out, size_t *used, allot_error *err) {
+    size_t dim = (size_t)cJSON_GetArraySize(arr), k = 0;
+    if (dim == 0)
+        return RERR(r, err, ALLOT_E_INVALID, "%s: an empty array (a vector feature needs values)", field);
+    if (dim > ALLOT_RUNS_MAX_VECTOR)
+        return RERR(r, err, ALLOT_E_INVALID, "%s: %zu values (at most %u)", field, dim,
+                    ALLOT_RUNS_MAX_VECTOR);
+    if (allot_reserve((void **)&r->vecs, &r->vecs_cap, *used + dim, sizeof *r->vecs))
+        return RERR(r, err, ALLOT_E_NOMEM, "out of memory");
+    char el[ALLOT_ERROR_MSG_SIZE / 2];
+    for (const cJSON *v = arr->child; v; v = v->next, k++) {
+        snprintf(el, sizeof el, "%.200s[%zu]", field, k);
+        allot_status st = get_number(r, v, el, &r->vecs[*used + k], err);
+        if (st) return st;
+    }
+    out->value = NAN;
+    out->dim = dim;
+    *used += dim;
+    return ALLOT_OK;
+}
+
 static allot_status get_number(allot_runs_reader *r, const cJSON *item, const char *field, double *v,
                                allot_error *err) {
     if (!cJSON_IsNumber(item)) return RERR(r, err, ALLOT_E_INVALID, "%s: expected a number", field);
@@ -420,7 +449,7 @@ static allot_status parse_line(allot_runs_reader *r, const char *text, size_t le
     const cJSON *feats = cJSON_GetObjectItemCaseSensitive(doc, "features");
     if (feats) {
         if (!cJSON_IsObject(feats)) return RERR(r, err, ALLOT_E_INVALID, "features: expected an object");
-        size_t n = (size_t)cJSON_GetArraySize(feats), i = 0;
+        size_t n = (size_t)cJSON_GetArraySize(feats), i = 0, n_vec = 0;
         if (n > ALLOT_MAX_FEATURES)
             return RERR(r, err, ALLOT_E_INVALID, "features: %zu features, at most %u allowed", n,
                         ALLOT_MAX_FEATURES);
@@ -431,9 +460,18 @@ static allot_status parse_line(allot_runs_reader *r, const char *text, size_t le
         for (const cJSON *f = feats->child; f; f = f->next, i++) {
             snprintf(field, sizeof field, "features.%s", f->string);
             r->feats[i].name = f->string;
-            allot_status st = get_number(r, f, field, &r->feats[i].value, err);
+            r->feats[i].vec = NULL;
+            r->feats[i].dim = 0;
+            allot_status st = cJSON_IsArray(f) ? get_vector(r, f, field, &r->feats[i], &n_vec, err)
+                                               : get_number(r, f, field, &r->feats[i].value, err);
             if (st) return st;
         }
+        /* the vectors' values now stay put: point into them */
+        for (size_t k = 0, off = 0; k < n; k++)
+            if (r->feats[k].dim) {
+                r->feats[k].vec = r->vecs + off;
+                off += r->feats[k].dim;
+            }
         q->n_features = n;
         q->features = r->feats;
     }
@@ -502,8 +540,13 @@ char *allot_runs_record_json(const allot_query *q) {
     if (!root) return NULL;
     if (q->n_features) {
         cJSON *f = cJSON_AddObjectToObject(root, "features");
-        for (size_t k = 0; f && k < q->n_features; k++)
-            cJSON_AddNumberToObject(f, q->features[k].name, q->features[k].value);
+        for (size_t k = 0; f && k < q->n_features; k++) {
+            const allot_named_value *nv = &q->features[k];
+            if (nv->vec)
+                cJSON_AddItemToObject(f, nv->name, cJSON_CreateDoubleArray(nv->vec, (int)nv->dim));
+            else
+                cJSON_AddNumberToObject(f, nv->name, nv->value);
+        }
     }
     if (q->meta_json) {
         cJSON *m = cJSON_Parse(q->meta_json);

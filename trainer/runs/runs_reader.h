@@ -38,11 +38,17 @@ typedef struct allot_tier_outcome {
     double cost; /**< >= 0 */
 } allot_tier_outcome;
 
-/** A named number (a `features` entry). */
+/** A `features` entry: a named number, or a named vector (an embedding: a non-empty array of finite
+ *  numbers, at most ALLOT_RUNS_MAX_VECTOR of them). */
 typedef struct allot_named_value {
     const char *name;
-    double value;
+    double value;      /**< a number; NaN for a vector */
+    const double *vec; /**< a vector's values (reader-owned), or NULL for a number */
+    size_t dim;        /**< a vector's length; 0 for a number */
 } allot_named_value;
+
+/** Longest vector feature the reader accepts. */
+#define ALLOT_RUNS_MAX_VECTOR 65536u
 
 /** One query (one line), as a view into reader-owned memory. */
 typedef struct allot_query {
