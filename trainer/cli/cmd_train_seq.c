@@ -26,6 +26,13 @@ static void print_json(const allot_sq_train_options *o, const char *stages, cons
     cJSON_AddNumberToObject(j, "lambda", r->lambda);
     cJSON_AddNumberToObject(j, "oof_acc", r->oof_acc);
     cJSON_AddNumberToObject(j, "oof_cost", r->oof_cost);
+    if (r->oof_vs_uniform_available) {
+        cJSON_AddNumberToObject(j, "oof_uniform_acc", r->oof_uniform_acc);
+        cJSON_AddNumberToObject(j, "oof_gain", r->oof_gain);
+        cJSON_AddItemToObject(j, "oof_gain_ci95",
+                              cJSON_CreateDoubleArray((double[]){r->oof_gain_lo, r->oof_gain_hi}, 2));
+        cJSON_AddBoolToObject(j, "oof_beats_uniform", r->oof_gain_lo > 0);
+    }
     if (r->n_test) {
         cJSON_AddNumberToObject(j, "test_acc", r->test_acc);
         cJSON_AddNumberToObject(j, "test_cost", r->test_cost);
@@ -52,6 +59,18 @@ static void print_table(const allot_sq_train_options *o, const char *stages, con
     printf("lambda (price)           %.6g\n", r->lambda);
     printf("out-of-fold replay       acc %.4f  mean spend %.4f  (budget %g)\n", r->oof_acc, r->oof_cost,
            o->budget);
+    if (r->oof_vs_uniform_available) {
+        printf("out of fold vs uniform   %+.2f points [%+.2f, %+.2f] at equal spend (uniform %.4f)\n",
+               100 * r->oof_gain, 100 * r->oof_gain_lo, 100 * r->oof_gain_hi, r->oof_uniform_acc);
+        if (!(r->oof_gain_lo > 0))
+            printf(
+                "WARNING                  out of fold this policy does %s uniform allocation (95%% interval "
+                "%s):\n"
+                "                         stopping at a fixed stage may serve as well; audit it on held-out\n"
+                "                         queries (allot audit) before deploying it\n",
+                r->oof_gain_hi < 0 ? "WORSE than" : "not clearly beat",
+                r->oof_gain_hi < 0 ? "below zero" : "includes zero");
+    }
     if (r->n_test) {
         printf("held-out replay          acc %.4f  mean spend %.4f  (fixed stages at that spend: %.4f)\n",
                r->test_acc, r->test_cost, r->test_uniform_acc);

@@ -9,6 +9,7 @@
 
 #include "allot/allot_budget.h"
 #include "allot/allot_sequential.h"
+#include "bootstrap.h"
 #include "learn.h"
 #include "oracle.h"
 #include "progress.h"
@@ -388,13 +389,13 @@ static allot_status make_point(const ev_ctx *c, const char *name, double param, 
     return ALLOT_OK;
 }
 
-static void point_free(allot_sq_point *p) {
+void allot_sq_point_free(allot_sq_point *p) {
     free(p->acc_q);
     free(p->cost_q);
 }
 
-static void family_free(allot_sq_family *f) {
-    for (size_t i = 0; f->p && i < f->n; i++) point_free(&f->p[i]);
+void allot_sq_family_free(allot_sq_family *f) {
+    for (size_t i = 0; f->p && i < f->n; i++) allot_sq_point_free(&f->p[i]);
     free(f->p);
     memset(f, 0, sizeof *f);
 }
@@ -513,8 +514,8 @@ static allot_status families(const ev_ctx *c, allot_sq_eval *e, allot_error *err
 
 /* A family read at mean spend x: per-query mixture of the two upper-hull points around x. Returns 0
  * (with a note) when x is below the family's cheapest point. */
-static int family_at(const allot_sq_family *f, double x, size_t nq, double *out_q, double *out, char *note,
-                     size_t note_cap) {
+int allot_sq_family_at(const allot_sq_family *f, double x, size_t nq, double *out_q, double *out, char *note,
+                       size_t note_cap) {
     if (!f->n) {
         snprintf(note, note_cap, "not applicable to this ladder");
         return 0;
@@ -570,34 +571,15 @@ static int family_at(const allot_sq_family *f, double x, size_t nq, double *out_
     return 1;
 }
 
-/* 95% paired bootstrap interval of mean(a - b) over queries. */
-static void bootstrap(const double *a, const double *b, size_t n, int B, uint64_t seed, double *lo,
-                      double *hi) {
-    double *m = malloc((B > 0 ? (size_t)B : 1) * sizeof *m);
-    if (!m || B < 1 || n == 0) {
-        *lo = *hi = NAN;
-        free(m);
-        return;
-    }
-    allot_rng rng;
-    allot_rng_seed(&rng, seed);
-    for (int k = 0; k < B; k++) {
-        double s = 0;
-        for (size_t i = 0; i < n; i++) {
-            size_t j = (size_t)allot_rng_below(&rng, n);
-            s += a[j] - b[j];
-        }
-        m[k] = s / (double)n;
-    }
-    for (int i = 1; i < B; i++) /* insertion sort: B is small */
-        for (int j = i; j > 0 && m[j] < m[j - 1]; j--) {
-            double t = m[j];
-            m[j] = m[j - 1];
-            m[j - 1] = t;
-        }
-    *lo = m[(size_t)(0.025 * (B - 1) + 0.5)];
-    *hi = m[(size_t)(0.975 * (B - 1) + 0.5)];
-    free(m);
+/* 95% paired bootstrap interval of mean(a - b) over queries (trainer/common/bootstrap.h). */
+static allot_status paired_interval(const double *a, const double *b, size_t n, int B, uint64_t seed,
+                                    double *lo, double *hi, allot_error *err) {
+    double *d = malloc((n ? n : 1) * sizeof *d), mean;
+    if (!d) return nomem(err);
+    for (size_t i = 0; i < n; i++) d[i] = a[i] - b[i];
+    allot_bootstrap_mean(d, n, B, seed, 0.95, &mean, lo, hi);
+    free(d);
+    return ALLOT_OK;
 }
 
 /* The hindsight oracle over the per-query stage curves at mean spend x. */
@@ -638,12 +620,13 @@ static allot_status compare_policy(const ev_ctx *c, const allot_sq_eval *e, allo
         snprintf(cm->name, sizeof cm->name, "%s", names[k]);
         if (k < 3)
             cm->available =
-                family_at(fam[k], pe->point.cost, c->nq, base, &cm->acc, cm->note, sizeof cm->note);
+                allot_sq_family_at(fam[k], pe->point.cost, c->nq, base, &cm->acc, cm->note, sizeof cm->note);
         else if (!(st = oracle_at(c, e, pe->point.cost, base, &cm->acc, err)))
             cm->available = 1;
         if (!cm->available) continue;
         cm->delta = pe->point.acc - cm->acc;
-        bootstrap(pe->point.acc_q, base, c->nq, c->o->bootstrap, c->o->seed + (uint64_t)k, &cm->lo, &cm->hi);
+        st = paired_interval(pe->point.acc_q, base, c->nq, c->o->bootstrap, c->o->seed + (uint64_t)k, &cm->lo,
+                             &cm->hi, err);
         if (k == 0) uni = cm->acc;
         cm->gain_capture =
             k == 3 && isfinite(uni) && cm->acc > uni ? (pe->point.acc - uni) / (cm->acc - uni) : NAN;
@@ -658,12 +641,12 @@ void allot_sq_eval_free(allot_sq_eval *e) {
     if (!e) return;
     free(e->bundle_path);
     free(e->runs_path);
-    point_free(&e->shipped.point);
-    point_free(&e->refit.point);
-    point_free(&e->controller.point);
-    family_free(&e->stages);
-    family_free(&e->ac);
-    family_free(&e->es);
+    allot_sq_point_free(&e->shipped.point);
+    allot_sq_point_free(&e->refit.point);
+    allot_sq_point_free(&e->controller.point);
+    allot_sq_family_free(&e->stages);
+    allot_sq_family_free(&e->ac);
+    allot_sq_family_free(&e->es);
     memset(e, 0, sizeof *e);
 }
 

@@ -99,4 +99,15 @@ allot_status allot_sq_evaluate(const char *const *bundles, size_t n_bundles, con
                                const allot_sq_eval_options *o, allot_sq_eval *out, allot_error *err);
 void allot_sq_eval_free(allot_sq_eval *e);
 
+/**
+ * A family read at mean spend x: query by query, the mixture of the two points of the family's upper
+ * concave hull (in mean spend, mean accuracy) around x; out_q (nq values) and *out its mean. Returns 0
+ * with a note when x is below the family's cheapest point (or the family is empty); above its
+ * dearest point the dearest is used (and the note says so).
+ */
+int allot_sq_family_at(const allot_sq_family *f, double x, size_t nq, double *out_q, double *out, char *note,
+                       size_t note_cap);
+void allot_sq_family_free(allot_sq_family *f);
+void allot_sq_point_free(allot_sq_point *p);
+
 #endif

@@ -50,7 +50,10 @@ void allot_sq_train_options_default(allot_sq_train_options *o);
 typedef struct allot_sq_train_report {
     size_t n_queries, n_train, n_test, n_stages, n_rows, n_inputs;
     double lambda;
-    double oof_acc, oof_cost;   /**< training pool, out-of-fold predictions, at lambda */
+    double oof_acc, oof_cost;                  /**< training pool, out-of-fold predictions, at lambda */
+    int oof_vs_uniform_available;              /**< 0 when the policy spends less than the cheapest stage */
+    double oof_uniform_acc;                    /**< uniform over the stages at the out-of-fold spend */
+    double oof_gain, oof_gain_lo, oof_gain_hi; /**< out-of-fold policy - uniform, 95% paired bootstrap */
     double test_acc, test_cost; /**< held-out queries (their orderings), final models, at lambda */
     double test_uniform_acc;    /**< held-out: the best mixture of fixed stages at test_cost */
     size_t parity_steps;        /**< held-out steps the runtime reproduced bit for bit */
