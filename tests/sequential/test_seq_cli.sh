@@ -40,6 +40,15 @@ check "the re-fitted spend is within the budget" \
 "$allot" audit "$tmp/runs.jsonl" --policy "$tmp/s0.json" --budget 4 --sweep 1,2 -o "$tmp/a2" >/dev/null 2>&1
 check "--sweep with a sequential bundle exits 1" test $? -eq 1
 
+# replay: the sequential bundle beside uniform on its held-out queries, within the budget
+"$allot" replay "$tmp/runs.jsonl" --policy "$tmp/s0.json" --heldout-only --sweep 4 --methods uniform,policy --json \
+  > "$tmp/replay.json" 2> "$tmp/e"; rc=$?
+check "replay --policy (sequential) exits 0 (rc=$rc)" test $rc -eq 0
+check "replay: the policy ran within the budget" \
+  test "$(jq '.budgets[0].methods.policy.ran and .budgets[0].methods.policy.spent.mean <= 4' "$tmp/replay.json")" = true
+check "replay: the policy beats uniform on these runs" \
+  test "$(jq '.budgets[0].methods.policy.accuracy.mean > .budgets[0].methods.uniform.accuracy.mean' "$tmp/replay.json")" = true
+
 # predict: no sample yet -> draw the first stage; samples completing the last stage -> stop
 head -2 "$tmp/runs.jsonl" | jq -c '.samples |= []' > "$tmp/p0.jsonl"
 "$allot" predict -m "$tmp/s0.json" "$tmp/p0.jsonl" > "$tmp/p0.out" 2>&1

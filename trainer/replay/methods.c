@@ -812,8 +812,8 @@ allot_status allot_replay_run(const allot_replay_view *v, allot_replay_method m,
             st = allot_error_set(err, ALLOT_E_UNSUPPORTED, "replay: %s", info->note);
             break;
         }
-        if (allot_replay_policy_plan(o->policy, n, budget, quota, &info->param) != n) {
-            st = allot_error_set(err, ALLOT_E_ARGUMENT, "replay: the policy was predicted for another batch");
+        if (allot_replay_policy_plan_view(o->policy, v, budget, o->unit, quota, &info->param, err) != n) {
+            st = err && err->code ? err->code : ALLOT_E_ARGUMENT;
             break;
         }
         /* quota is indexed by query; deal in round order */

@@ -106,6 +106,8 @@ void allot_replay_pools_free(allot_replay_pools *p) {
         free(p->q[i].id);
         free(p->q[i].prompt);
         free(p->q[i].record);
+        for (int a = 0; p->q[i].answers && a < p->q[i].n_answers; a++) free(p->q[i].answers[a]);
+        free(p->q[i].answers);
         free(p->q[i].s);
     }
     free(p->q);
@@ -160,6 +162,14 @@ allot_status allot_replay_pools_load(const char *path, const char *model, allot_
         if (!any_answer && !out->no_answer_line) out->no_answer_line = q.line;
         st = allot_replay_pools_add(out, q.id, q.prompt, buf, n, (int)q.n_answers, err);
         if (st != ALLOT_OK) break;
+        allot_replay_query *added = &out->q[out->n - 1];
+        added->answers = calloc(q.n_answers ? q.n_answers : 1, sizeof *added->answers);
+        for (size_t a = 0; added->answers && a < q.n_answers; a++)
+            if (!(added->answers[a] = allot_strdup(q.answers[a]))) break;
+        if (!added->answers || (q.n_answers && !added->answers[q.n_answers - 1])) {
+            st = allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
+            break;
+        }
         if (q.n_features || q.meta_json) {
             char *rec = allot_runs_record_json(&q);
             if (!rec) {

@@ -41,7 +41,9 @@ typedef struct allot_replay_query {
     char *record; /**< {"features":{..},"meta":{..}} of the line (for a policy's extra features), or NULL */
     size_t n;     /**< number of samples (>= 1) */
     allot_replay_sample *s;
-    int n_answers; /**< answer ids are 0..n_answers-1 */
+    int n_answers;  /**< answer ids are 0..n_answers-1 */
+    char **answers; /**< n_answers answer strings by id (files read by allot_replay_pools_load; NULL
+                         for queries added by hand): what a sequential policy's state features read */
 } allot_replay_query;
 
 /** A batch of pools (owned). */

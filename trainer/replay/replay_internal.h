@@ -22,6 +22,21 @@ allot_replay_stat allot_replay_stats(const double *x, size_t n);
  * calibrated rule with the smallest price mu whose mean tier cost is <= budget (*mu_out).
  * Returns n, or 0 when the policy was not built for n queries.
  */
+/* A sequential policy on a batch (replay_sequential.c). */
+typedef struct allot_replay_seq allot_replay_seq;
+struct allot_policy;
+/* Takes p (on success): checks that its one-model ladder is the replayed model's. */
+allot_status allot_replay_seq_load(struct allot_policy *p, const allot_replay_pools *pools, const char *path,
+                                   allot_replay_seq **out, allot_error *err);
+void allot_replay_seq_free(allot_replay_seq *sq);
+/* Each query's samples (k_out) at the price re-fitted so that the batch's mean spend is within budget;
+ * returns v->n, or 0 on error (err set). */
+size_t allot_replay_seq_plan(const allot_replay_seq *sq, const allot_replay_view *v, double budget,
+                             allot_replay_unit unit, size_t *k_out, double *lambda_out, allot_error *err);
+/* The policy's plan on view v: static bundles by allot_replay_policy_plan, sequential ones by their
+ * trajectories on v. Returns v->n, or 0 on error. */
+size_t allot_replay_policy_plan_view(const allot_replay_policy *pp, const allot_replay_view *v, double budget,
+                                     allot_replay_unit unit, size_t *k_out, double *mu_out, allot_error *err);
 size_t allot_replay_policy_plan(const allot_replay_policy *pp, size_t n, double budget, size_t *k_out,
                                 double *mu_out);
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "allot/allot_policy.h"
+#include "allot/allot_sequential.h"
 #include "replay.h"
 #include "json_line.h"
 #include "replay_internal.h"
@@ -21,11 +22,13 @@ struct allot_replay_policy {
     double *cost;  /* t: the bundle's tier costs */
     size_t *k;     /* t: samples of each tier */
     double bundle_mu;
-    allot_rule rule; /* calibrated (classifier bundles) or value (value bundles) */
+    allot_rule rule;       /* calibrated (classifier bundles) or value (value bundles) */
+    allot_replay_seq *seq; /* a sequential bundle (then nothing above is used) */
 };
 
 void allot_replay_policy_free(allot_replay_policy *pp) {
     if (!pp) return;
+    allot_replay_seq_free(pp->seq);
     free(pp->probs);
     free(pp->cost);
     free(pp->k);
@@ -49,6 +52,19 @@ allot_status allot_replay_policy_load(const char *path, const allot_replay_pools
     allot_policy *pol = NULL;
     allot_status st = allot_policy_load_file(path, &pol, err);
     if (st != ALLOT_OK) return st;
+    if (allot_policy_is_sequential(pol)) { /* decided on each view's sample order, in the plan */
+        allot_replay_policy *sp = calloc(1, sizeof *sp);
+        if (!sp) st = allot_error_set(err, ALLOT_E_NOMEM, "replay: out of memory");
+        if (!st) st = allot_replay_seq_load(pol, p, path, &sp->seq, err);
+        if (st) {
+            allot_policy_free(pol);
+            free(sp);
+            return st;
+        }
+        sp->n = p->n;
+        *out = sp;
+        return ALLOT_OK;
+    }
     allot_workspace *ws = NULL;
     const allot_featurizer *f = allot_policy_featurizer(pol);
     size_t n_extra = allot_featurizer_n_extra(f);
@@ -233,4 +249,18 @@ allot_status allot_replay_policy_heldout_ids(const char *path, char ***ids, size
     }
     cJSON_Delete(root);
     return st;
+}
+
+size_t allot_replay_policy_plan_view(const allot_replay_policy *pp, const allot_replay_view *v, double budget,
+                                     allot_replay_unit unit, size_t *k_out, double *mu_out,
+                                     allot_error *err) {
+    if (!pp || pp->n != v->n) {
+        allot_error_set(err, ALLOT_E_ARGUMENT, "replay: the policy was loaded for another batch");
+        return 0;
+    }
+    if (pp->seq) return allot_replay_seq_plan(pp->seq, v, budget, unit, k_out, mu_out, err);
+    size_t n = allot_replay_policy_plan(pp, v->n, budget, k_out, mu_out);
+    if (n != v->n)
+        allot_error_set(err, ALLOT_E_ARGUMENT, "replay: the policy was predicted for another batch");
+    return n;
 }
