@@ -101,10 +101,10 @@ tests() {
   build build-asan -DALLOT_SANITIZE=ON -DALLOT_BUILD_BENCH=OFF -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j"$JOBS" -LE no_sanitize
-  # each of the four readers is fuzzed for ALLOT_FUZZ_SECONDS (default 600: 20 minutes on 2 cores,
+  # each of the four readers is fuzzed for ALLOT_FUZZ_SECONDS (default 300: 10 minutes on 2 cores,
   # well inside CI's 90; export a smaller value for a quick local run)
-  echo "setup: bounded libFuzzer runs, ${ALLOT_FUZZ_SECONDS:-600} s each (model files, policy bundles, labelled runs, curves files)" >&2
-  build build-fuzz -DALLOT_FUZZ=ON -DALLOT_FUZZ_SECONDS="${ALLOT_FUZZ_SECONDS:-600}" -DALLOT_BUILD_BENCH=OFF \
+  echo "setup: bounded libFuzzer runs, ${ALLOT_FUZZ_SECONDS:-300} s each (model files, policy bundles, labelled runs, curves files)" >&2
+  build build-fuzz -DALLOT_FUZZ=ON -DALLOT_FUZZ_SECONDS="${ALLOT_FUZZ_SECONDS:-300}" -DALLOT_BUILD_BENCH=OFF \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
   ctest --test-dir build-fuzz --output-on-failure -j"$JOBS" -L fuzz
   echo "setup: thread safety under ThreadSanitizer" >&2
