@@ -24,6 +24,7 @@
 #include "seq_data.h"
 #include "seq_eval.h"
 #include "seq_train.h"
+#include "util.h"
 
 #define NEAR(a, b, tol) (fabs((a) - (b)) <= (tol))
 
@@ -255,17 +256,10 @@ static void write_synthetic(const char *path, int n) {
     fclose(f);
 }
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    size_t got = fread(b, 1, (size_t)n, f);
-    b[got] = '\0';
-    fclose(f);
-    return b;
+static char *slurp(const char *path) { /* the trainer's bounded whole-file read */
+    char *text = NULL;
+    size_t len = 0;
+    return allot_read_file(path, 0, &text, &len, NULL) == ALLOT_OK ? text : NULL;
 }
 
 static void test_train(allot_learner_kind learner) {
