@@ -45,6 +45,208 @@ static const char curves_usage[] =
     "  -V, --version       print the version\n"
     "\n";
 
+/* The command line, parsed. */
+typedef struct curves_cli {
+    const char *runs;                         /* the labelled runs file ('-': stdin) */
+    const char *spec, *tiers_file, *out_path; /* --tiers, --tiers-file, --out (or NULL) */
+    int json, quiet;
+    allot_curves_options opt;
+} curves_cli;
+
+/* Per tier, over the queries: the means of acc, cost and se, and the standard error of the mean acc. */
+typedef struct tier_summary {
+    double *mean_acc, *mean_cost, *mean_se, *se_of_mean;
+} tier_summary;
+
+/* One option's value into a; returns 0 or the exit code of a bad value. */
+static int set_option(curves_cli *a, int ch, const char *arg) {
+    uint64_t count;
+    int bad;
+    switch (ch) {
+    case 't': a->spec = arg; return 0;
+    case 'T': a->tiers_file = arg; return 0;
+    case 'o': a->out_path = arg; return 0;
+    case 's': return allot_opt_seed(CMD, "--seed", arg, &a->opt.seed);
+    case 'p':
+        if ((bad = allot_opt_count(CMD, "--permutations", arg, 2, ALLOT_MAX_PERMUTATIONS, &count)))
+            return bad;
+        a->opt.permutations = (int)count;
+        return 0;
+    case 'x':
+        if ((bad = allot_opt_count(CMD, "--exact-subsets", arg, 0, ALLOT_MAX_EXACT_SUBSETS, &count)))
+            return bad;
+        a->opt.max_exact_subsets = (long)count;
+        return 0;
+    case 'c': a->opt.cap_k = 1; return 0;
+    case 'j': a->json = 1; return 0;
+    case 'q': a->quiet = 1; return 0;
+    default: return ALLOT_EXIT_INTERNAL; /* not an option of the table */
+    }
+}
+
+/* The operands after the options: exactly one runs file, and at most one source of tiers. */
+static int check_args(curves_cli *a, int argc, char **argv) {
+    if (optind != argc - 1)
+        return allot_cli_usage_error(CMD, optind >= argc ? "missing RUNS.jsonl"
+                                                         : "exactly one RUNS.jsonl expected");
+    if (a->spec && a->tiers_file) return allot_cli_usage_error(CMD, "give --tiers or --tiers-file, not both");
+    a->runs = argv[optind];
+    a->opt.progress = !a->quiet;
+    return ALLOT_EXIT_OK;
+}
+
+/* The tier set of --tiers (a bad spec is a usage error) or --tiers-file; empty without either. */
+static int load_tiers(const curves_cli *a, allot_tier_set *ts) {
+    allot_error err = {0};
+    if (a->spec && allot_tier_set_parse(a->spec, ts, &err)) return allot_cli_usage_error(CMD, err.msg);
+    if (!a->spec && a->tiers_file && allot_tier_set_load(a->tiers_file, ts, &err))
+        return allot_cli_fail(CMD, &err);
+    return ALLOT_EXIT_OK;
+}
+
+/* The curves of the runs over the tier set, written to --out when given. */
+static int compute_curves(const curves_cli *a, allot_curves **c) {
+    allot_error err = {0};
+    allot_tier_set ts = {0};
+    int rc = load_tiers(a, &ts);
+    if (rc) return rc;
+    allot_status st = allot_curves_compute(a->runs, &ts, &a->opt, c, &err);
+    allot_tier_set_free(&ts);
+    if (st) return allot_cli_fail(CMD, &err);
+    if (a->out_path && allot_curves_write(*c, a->out_path, &err)) {
+        allot_curves_free(*c);
+        *c = NULL;
+        return allot_cli_fail(CMD, &err);
+    }
+    return ALLOT_EXIT_OK;
+}
+
+static void tier_summary_free(tier_summary *s) {
+    free(s->mean_acc);
+    free(s->mean_cost);
+    free(s->mean_se);
+    free(s->se_of_mean);
+}
+
+/* The per-tier means of c; -1 when memory runs out. */
+static int summarise(const allot_curves *c, tier_summary *s) {
+    size_t n = c->n_queries, T = c->n_tiers;
+    s->mean_acc = calloc(T, sizeof *s->mean_acc);
+    s->mean_cost = calloc(T, sizeof *s->mean_cost);
+    s->mean_se = calloc(T, sizeof *s->mean_se);
+    s->se_of_mean = calloc(T, sizeof *s->se_of_mean);
+    if (!s->mean_acc || !s->mean_cost || !s->mean_se || !s->se_of_mean) return -1;
+    for (size_t i = 0; i < n; i++)
+        for (size_t t = 0; t < T; t++) {
+            s->mean_acc[t] += c->acc[i * T + t];
+            s->mean_cost[t] += c->cost[i * T + t];
+            s->mean_se[t] += c->se[i * T + t];
+            s->se_of_mean[t] += c->se[i * T + t] * c->se[i * T + t];
+        }
+    for (size_t t = 0; t < T; t++) {
+        s->mean_acc[t] /= (double)n;
+        s->mean_cost[t] /= (double)n;
+        s->mean_se[t] /= (double)n;
+        /* queries are estimated independently, so the variances of the per-query means add */
+        s->se_of_mean[t] = sqrt(s->se_of_mean[t]) / (double)n;
+    }
+    return 0;
+}
+
+/* A tier's definition (model, rule, k, agg) into its JSON object. */
+static void json_tier_def(cJSON *o, const allot_tier *d) {
+    static const char *const rules[] = {"pass", "majority", "best", "vote", "precomputed"};
+    static const char *const aggs[] = {"", "min", "last", "mean", "prod"};
+    if (d->model)
+        cJSON_AddStringToObject(o, "model", d->model);
+    else
+        cJSON_AddNullToObject(o, "model");
+    cJSON_AddStringToObject(o, "rule", rules[d->rule]);
+    cJSON_AddNumberToObject(o, "k", d->k);
+    if (d->agg)
+        cJSON_AddStringToObject(o, "agg", aggs[d->agg]);
+    else
+        cJSON_AddNullToObject(o, "agg");
+}
+
+static void json_tiers(cJSON *doc, const allot_curves *c, const tier_summary *s) {
+    cJSON *arr = cJSON_AddArrayToObject(doc, "tiers");
+    for (size_t t = 0; t < c->n_tiers; t++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", c->tier_names[t]);
+        if (c->tier_defs.n == c->n_tiers) json_tier_def(o, &c->tier_defs.tiers[t]);
+        cJSON_AddNumberToObject(o, "mean_acc", s->mean_acc[t]);
+        cJSON_AddNumberToObject(o, "mean_cost", s->mean_cost[t]);
+        cJSON_AddNumberToObject(o, "mean_se", s->mean_se[t]);
+        cJSON_AddNumberToObject(o, "se_of_mean_acc", s->se_of_mean[t]);
+        cJSON_AddItemToArray(arr, o);
+    }
+}
+
+/* Print the JSON document; 0, or ALLOT_EXIT_INTERNAL when it cannot be rendered. */
+static int print_json(const curves_cli *a, const allot_curves *c, const tier_summary *s) {
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "command", "curves");
+    cJSON_AddStringToObject(doc, "input", a->runs);
+    if (a->out_path)
+        cJSON_AddStringToObject(doc, "out", a->out_path);
+    else
+        cJSON_AddNullToObject(doc, "out");
+    cJSON_AddNumberToObject(doc, "n_queries", (double)c->n_queries);
+    allot_seed_add_to_object(doc, "seed", c->seed);
+    cJSON_AddNumberToObject(doc, "permutations", c->permutations);
+    cJSON_AddNumberToObject(doc, "max_exact_subsets", (double)c->max_exact_subsets);
+    cJSON_AddBoolToObject(doc, "cap_k", c->cap_k);
+    json_tiers(doc, c, s);
+    char *text = cJSON_Print(doc);
+    int rc = ALLOT_EXIT_OK;
+    if (text) {
+        puts(text);
+        cJSON_free(text);
+    } else {
+        rc = ALLOT_EXIT_INTERNAL;
+    }
+    cJSON_Delete(doc);
+    return rc;
+}
+
+static void print_table(const curves_cli *a, const allot_curves *c, const tier_summary *s) {
+    const char *out = a->out_path;
+    printf("%s: %zu queries, %zu tiers%s%s\n", a->runs, c->n_queries, c->n_tiers, out ? " -> " : "",
+           out ? out : "");
+    int w = 4;
+    for (size_t t = 0; t < c->n_tiers; t++) {
+        int l = (int)strlen(c->tier_names[t]);
+        if (l > w) w = l;
+    }
+    printf("%-*s  %10s  %12s  %10s  %12s\n", w, "tier", "mean acc", "mean cost", "mean se", "se(mean acc)");
+    for (size_t t = 0; t < c->n_tiers; t++)
+        printf("%-*s  %10.4f  %12.4f  %10.4f  %12.6f\n", w, c->tier_names[t], s->mean_acc[t], s->mean_cost[t],
+               s->mean_se[t], s->se_of_mean[t]);
+}
+
+/* Compute (and write) the curves, then report the per-tier summary. */
+static int run_curves(const curves_cli *a) {
+    allot_curves *c = NULL;
+    int rc = compute_curves(a, &c);
+    if (rc) return rc;
+    if (a->out_path && !strcmp(a->out_path, "-"))
+        dup2(STDERR_FILENO, STDOUT_FILENO); /* data on stdout: table on stderr */
+    tier_summary s = {0};
+    if (summarise(c, &s)) {
+        allot_error err = {0};
+        allot_error_set(&err, ALLOT_E_NOMEM, "out of memory");
+        rc = allot_cli_fail(CMD, &err);
+    } else if (a->json) {
+        rc = print_json(a, c, &s);
+    } else {
+        print_table(a, c, &s);
+    }
+    tier_summary_free(&s);
+    allot_curves_free(c);
+    return rc;
+}
+
 int allot_cmd_curves(int argc, char **argv) {
     static const struct option opts[] = {{"tiers", required_argument, NULL, 't'},
                                          {"tiers-file", required_argument, NULL, 'T'},
@@ -58,159 +260,17 @@ int allot_cmd_curves(int argc, char **argv) {
                                          {"help", no_argument, NULL, 'h'},
                                          {"version", no_argument, NULL, 'V'},
                                          {NULL, 0, NULL, 0}};
-    const char *spec = NULL, *tiers_file = NULL, *out_path = NULL;
-    int json = 0, quiet = 0, bad;
-    uint64_t count;
-    allot_curves_options opt;
-    allot_curves_options_default(&opt);
+    curves_cli a = {0};
+    allot_curves_options_default(&a.opt);
     optind = 1;
     opterr = 0;
-    int ch;
+    int ch, rc;
     while ((ch = getopt_long(argc, argv, ":hVo:", opts, NULL)) != -1) {
-        switch (ch) {
-        case 't': spec = optarg; break;
-        case 'T': tiers_file = optarg; break;
-        case 'o': out_path = optarg; break;
-        case 's':
-            if ((bad = allot_opt_seed(CMD, "--seed", optarg, &opt.seed))) return bad;
-            break;
-        case 'p':
-            if ((bad = allot_opt_count(CMD, "--permutations", optarg, 2, ALLOT_MAX_PERMUTATIONS, &count)))
-                return bad;
-            opt.permutations = (int)count;
-            break;
-        case 'x':
-            if ((bad = allot_opt_count(CMD, "--exact-subsets", optarg, 0, ALLOT_MAX_EXACT_SUBSETS, &count)))
-                return bad;
-            opt.max_exact_subsets = (long)count;
-            break;
-        case 'c': opt.cap_k = 1; break;
-        case 'j': json = 1; break;
-        case 'q': quiet = 1; break;
-        case 'h': return allot_cli_help(curves_usage);
-        case 'V': return allot_cli_version(CMD);
-        default: return allot_cli_bad_option(CMD, ch, argv);
-        }
+        if (ch == 'h') return allot_cli_help(curves_usage);
+        if (ch == 'V') return allot_cli_version(CMD);
+        if (ch == '?' || ch == ':') return allot_cli_bad_option(CMD, ch, argv);
+        if ((rc = set_option(&a, ch, optarg))) return rc;
     }
-    if (optind != argc - 1)
-        return allot_cli_usage_error(CMD, optind >= argc ? "missing RUNS.jsonl"
-                                                         : "exactly one RUNS.jsonl expected");
-    if (spec && tiers_file) return allot_cli_usage_error(CMD, "give --tiers or --tiers-file, not both");
-    const char *runs = argv[optind];
-    opt.progress = !quiet;
-
-    allot_error err = {0};
-    allot_tier_set ts = {0};
-    allot_status st = ALLOT_OK;
-    if (spec) {
-        st = allot_tier_set_parse(spec, &ts, &err);
-        if (st) return allot_cli_usage_error(CMD, err.msg);
-    } else if (tiers_file) {
-        st = allot_tier_set_load(tiers_file, &ts, &err);
-        if (st) return allot_cli_fail(CMD, &err);
-    }
-    allot_curves *c = NULL;
-    st = allot_curves_compute(runs, &ts, &opt, &c, &err);
-    allot_tier_set_free(&ts);
-    if (st) return allot_cli_fail(CMD, &err);
-    if (out_path && (st = allot_curves_write(c, out_path, &err))) {
-        allot_curves_free(c);
-        return allot_cli_fail(CMD, &err);
-    }
-    if (out_path && !strcmp(out_path, "-"))
-        dup2(STDERR_FILENO, STDOUT_FILENO); /* data on stdout: table on stderr */
-
-    size_t n = c->n_queries, T = c->n_tiers;
-    double *mean_acc = calloc(T, sizeof *mean_acc), *mean_cost = calloc(T, sizeof *mean_cost);
-    double *mean_se = calloc(T, sizeof *mean_se), *se_of_mean = calloc(T, sizeof *se_of_mean);
-    if (!mean_acc || !mean_cost || !mean_se || !se_of_mean) {
-        free(mean_acc);
-        free(mean_cost);
-        free(mean_se);
-        free(se_of_mean);
-        allot_curves_free(c);
-        allot_error_set(&err, ALLOT_E_NOMEM, "out of memory");
-        return allot_cli_fail(CMD, &err);
-    }
-    for (size_t i = 0; i < n; i++)
-        for (size_t t = 0; t < T; t++) {
-            mean_acc[t] += c->acc[i * T + t];
-            mean_cost[t] += c->cost[i * T + t];
-            mean_se[t] += c->se[i * T + t];
-            se_of_mean[t] += c->se[i * T + t] * c->se[i * T + t];
-        }
-    for (size_t t = 0; t < T; t++) {
-        mean_acc[t] /= (double)n;
-        mean_cost[t] /= (double)n;
-        mean_se[t] /= (double)n;
-        /* queries are estimated independently, so the variances of the per-query means add */
-        se_of_mean[t] = sqrt(se_of_mean[t]) / (double)n;
-    }
-    int rc = ALLOT_EXIT_OK;
-    if (json) {
-        cJSON *doc = cJSON_CreateObject();
-        cJSON_AddStringToObject(doc, "command", "curves");
-        cJSON_AddStringToObject(doc, "input", runs);
-        if (out_path)
-            cJSON_AddStringToObject(doc, "out", out_path);
-        else
-            cJSON_AddNullToObject(doc, "out");
-        cJSON_AddNumberToObject(doc, "n_queries", (double)n);
-        allot_seed_add_to_object(doc, "seed", c->seed);
-        cJSON_AddNumberToObject(doc, "permutations", c->permutations);
-        cJSON_AddNumberToObject(doc, "max_exact_subsets", (double)c->max_exact_subsets);
-        cJSON_AddBoolToObject(doc, "cap_k", c->cap_k);
-        cJSON *arr = cJSON_AddArrayToObject(doc, "tiers");
-        for (size_t t = 0; t < T; t++) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "name", c->tier_names[t]);
-            if (c->tier_defs.n == T) {
-                const allot_tier *d = &c->tier_defs.tiers[t];
-                if (d->model)
-                    cJSON_AddStringToObject(o, "model", d->model);
-                else
-                    cJSON_AddNullToObject(o, "model");
-                static const char *const rules[] = {"pass", "majority", "best", "vote", "precomputed"};
-                static const char *const aggs[] = {"", "min", "last", "mean", "prod"};
-                cJSON_AddStringToObject(o, "rule", rules[d->rule]);
-                cJSON_AddNumberToObject(o, "k", d->k);
-                if (d->agg)
-                    cJSON_AddStringToObject(o, "agg", aggs[d->agg]);
-                else
-                    cJSON_AddNullToObject(o, "agg");
-            }
-            cJSON_AddNumberToObject(o, "mean_acc", mean_acc[t]);
-            cJSON_AddNumberToObject(o, "mean_cost", mean_cost[t]);
-            cJSON_AddNumberToObject(o, "mean_se", mean_se[t]);
-            cJSON_AddNumberToObject(o, "se_of_mean_acc", se_of_mean[t]);
-            cJSON_AddItemToArray(arr, o);
-        }
-        char *text = cJSON_Print(doc);
-        if (text) {
-            puts(text);
-            cJSON_free(text);
-        } else {
-            rc = ALLOT_EXIT_INTERNAL;
-        }
-        cJSON_Delete(doc);
-    } else {
-        printf("%s: %zu queries, %zu tiers%s%s\n", runs, n, T, out_path ? " -> " : "",
-               out_path ? out_path : "");
-        int w = 4;
-        for (size_t t = 0; t < T; t++) {
-            int l = (int)strlen(c->tier_names[t]);
-            if (l > w) w = l;
-        }
-        printf("%-*s  %10s  %12s  %10s  %12s\n", w, "tier", "mean acc", "mean cost", "mean se",
-               "se(mean acc)");
-        for (size_t t = 0; t < T; t++)
-            printf("%-*s  %10.4f  %12.4f  %10.4f  %12.6f\n", w, c->tier_names[t], mean_acc[t], mean_cost[t],
-                   mean_se[t], se_of_mean[t]);
-    }
-    free(mean_acc);
-    free(mean_cost);
-    free(mean_se);
-    free(se_of_mean);
-    allot_curves_free(c);
-    return rc;
+    if ((rc = check_args(&a, argc, argv))) return rc;
+    return run_curves(&a);
 }

@@ -182,7 +182,8 @@ static allot_status cerr(const cread *r, allot_status code, const char *fmt, ...
     return allot_error_set(r->err, code, "%s:%zu: %s", r->path, r->line, msg);
 }
 
-static allot_status read_header(cread *r, const cJSON *h, allot_curves *c, size_t *declared_n) {
+/* The header's identity: a JSON object of format "allot-curves", version 1. */
+static allot_status check_format(const cread *r, const cJSON *h) {
     if (!cJSON_IsObject(h)) return cerr(r, ALLOT_E_INVALID, "header: expected a JSON object");
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(h, "format");
     if (!fmt) return cerr(r, ALLOT_E_INVALID, "format: missing (not a curves file?)");
@@ -192,91 +193,173 @@ static allot_status read_header(cread *r, const cJSON *h, allot_curves *c, size_
     if (!ver) return cerr(r, ALLOT_E_INVALID, "version: missing");
     if (!cJSON_IsNumber(ver) || ver->valuedouble != ALLOT_CURVES_VERSION)
         return cerr(r, ALLOT_E_UNSUPPORTED, "version: only version %d is supported", ALLOT_CURVES_VERSION);
+    return ALLOT_OK;
+}
+
+/* source: a string or null (optional). */
+static allot_status read_source(const cread *r, const cJSON *h, allot_curves *c) {
     const cJSON *src = cJSON_GetObjectItemCaseSensitive(h, "source");
-    if (src && !cJSON_IsNull(src)) {
-        if (!cJSON_IsString(src)) return cerr(r, ALLOT_E_INVALID, "source: expected a string or null");
-        if (!(c->source = allot_strdup(src->valuestring))) return cerr(r, ALLOT_E_NOMEM, "out of memory");
-    }
+    if (!src || cJSON_IsNull(src)) return ALLOT_OK;
+    if (!cJSON_IsString(src)) return cerr(r, ALLOT_E_INVALID, "source: expected a string or null");
+    if (!(c->source = allot_strdup(src->valuestring))) return cerr(r, ALLOT_E_NOMEM, "out of memory");
+    return ALLOT_OK;
+}
+
+/* seed (optional): a number below 2^53 or a decimal string of the whole unsigned 64-bit range. */
+static allot_status read_seed(const cread *r, const cJSON *h, allot_curves *c) {
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(h, "seed");
-    if (seed) {
-        if (cJSON_IsNumber(seed) && seed->valuedouble >= 0 && seed->valuedouble < ALLOT_EXACT_INT_MAX &&
-            seed->valuedouble == floor(seed->valuedouble)) {
-            c->seed = (uint64_t)seed->valuedouble;
-        } else if (cJSON_IsString(seed) && seed->valuestring[0] >= '0' && seed->valuestring[0] <= '9') {
-            char *end = NULL;
-            errno = 0;
-            unsigned long long v = strtoull(seed->valuestring, &end, 10);
-            if (errno || *end) return cerr(r, ALLOT_E_INVALID, "seed: not an unsigned 64-bit integer");
-            c->seed = (uint64_t)v;
-        } else {
-            return cerr(r, ALLOT_E_INVALID, "seed: expected an unsigned integer");
-        }
+    if (!seed) return ALLOT_OK;
+    if (cJSON_IsNumber(seed) && seed->valuedouble >= 0 && seed->valuedouble < ALLOT_EXACT_INT_MAX &&
+        seed->valuedouble == floor(seed->valuedouble)) {
+        c->seed = (uint64_t)seed->valuedouble;
+        return ALLOT_OK;
     }
-    const cJSON *perm = cJSON_GetObjectItemCaseSensitive(h, "permutations");
-    if (perm) {
-        if (!cJSON_IsNumber(perm) || perm->valuedouble < 0 || perm->valuedouble > 2147483647.0 ||
-            perm->valuedouble != floor(perm->valuedouble))
-            return cerr(r, ALLOT_E_INVALID, "permutations: expected a non-negative integer");
-        c->permutations = (int)perm->valuedouble;
-    }
-    const cJSON *mes = cJSON_GetObjectItemCaseSensitive(h, "max_exact_subsets");
-    if (mes) {
-        if (!cJSON_IsNumber(mes) || mes->valuedouble < 0 || mes->valuedouble > 2147483647.0 ||
-            mes->valuedouble != floor(mes->valuedouble))
-            return cerr(r, ALLOT_E_INVALID, "max_exact_subsets: expected a non-negative integer");
-        c->max_exact_subsets = (long)mes->valuedouble;
-    }
+    if (!cJSON_IsString(seed) || seed->valuestring[0] < '0' || seed->valuestring[0] > '9')
+        return cerr(r, ALLOT_E_INVALID, "seed: expected an unsigned integer");
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(seed->valuestring, &end, 10);
+    if (errno || *end) return cerr(r, ALLOT_E_INVALID, "seed: not an unsigned 64-bit integer");
+    c->seed = (uint64_t)v;
+    return ALLOT_OK;
+}
+
+/* An optional member holding an integer in [0, 2^31 - 1]; *out is left alone when it is absent. */
+static allot_status read_int_member(const cread *r, const cJSON *h, const char *key, long *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(h, key);
+    if (!v) return ALLOT_OK;
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 2147483647.0 ||
+        v->valuedouble != floor(v->valuedouble))
+        return cerr(r, ALLOT_E_INVALID, "%s: expected a non-negative integer", key);
+    *out = (long)v->valuedouble;
+    return ALLOT_OK;
+}
+
+/* How the curves were computed: seed, permutations, max_exact_subsets, cap_k (all optional). */
+static allot_status read_settings(const cread *r, const cJSON *h, allot_curves *c) {
+    allot_status st = read_seed(r, h, c);
+    if (st) return st;
+    long perm = c->permutations;
+    if ((st = read_int_member(r, h, "permutations", &perm))) return st;
+    c->permutations = (int)perm;
+    if ((st = read_int_member(r, h, "max_exact_subsets", &c->max_exact_subsets))) return st;
     const cJSON *cap = cJSON_GetObjectItemCaseSensitive(h, "cap_k");
     if (cap) {
         if (!cJSON_IsBool(cap)) return cerr(r, ALLOT_E_INVALID, "cap_k: expected true or false");
         c->cap_k = cJSON_IsTrue(cap) ? 1 : 0;
     }
+    return ALLOT_OK;
+}
+
+/* n_queries (optional): *declared_n, or (size_t)-1 when the header does not declare it. */
+static allot_status read_declared_n(const cread *r, const cJSON *h, size_t *declared_n) {
     const cJSON *nq = cJSON_GetObjectItemCaseSensitive(h, "n_queries");
     *declared_n = (size_t)-1;
-    if (nq) {
-        if (!cJSON_IsNumber(nq) || nq->valuedouble < 0 || nq->valuedouble >= ALLOT_EXACT_INT_MAX ||
-            nq->valuedouble != floor(nq->valuedouble))
-            return cerr(r, ALLOT_E_INVALID, "n_queries: expected a non-negative integer");
-        if (nq->valuedouble > ALLOT_MAX_QUERIES)
-            return cerr(r, ALLOT_E_INVALID, "n_queries: %.0f queries, at most %u allowed", nq->valuedouble,
-                        ALLOT_MAX_QUERIES);
-        *declared_n = (size_t)nq->valuedouble;
-    }
+    if (!nq) return ALLOT_OK;
+    if (!cJSON_IsNumber(nq) || nq->valuedouble < 0 || nq->valuedouble >= ALLOT_EXACT_INT_MAX ||
+        nq->valuedouble != floor(nq->valuedouble))
+        return cerr(r, ALLOT_E_INVALID, "n_queries: expected a non-negative integer");
+    if (nq->valuedouble > ALLOT_MAX_QUERIES)
+        return cerr(r, ALLOT_E_INVALID, "n_queries: %.0f queries, at most %u allowed", nq->valuedouble,
+                    ALLOT_MAX_QUERIES);
+    *declared_n = (size_t)nq->valuedouble;
+    return ALLOT_OK;
+}
+
+/* features (optional): the names of the scalar features, distinct, into r->features too. */
+static allot_status read_feature_names(cread *r, const cJSON *h, allot_curves *c) {
     const cJSON *feats = cJSON_GetObjectItemCaseSensitive(h, "features");
-    if (feats) {
-        if (!cJSON_IsArray(feats)) return cerr(r, ALLOT_E_INVALID, "features: expected an array of names");
-        size_t n = (size_t)cJSON_GetArraySize(feats), i = 0;
-        if (n > ALLOT_MAX_FEATURES)
-            return cerr(r, ALLOT_E_INVALID, "features: %zu names, at most %u allowed", n, ALLOT_MAX_FEATURES);
-        if (n && !(c->feature_names = calloc(n, sizeof *c->feature_names)))
+    if (!feats) return ALLOT_OK;
+    if (!cJSON_IsArray(feats)) return cerr(r, ALLOT_E_INVALID, "features: expected an array of names");
+    size_t n = (size_t)cJSON_GetArraySize(feats), i = 0;
+    if (n > ALLOT_MAX_FEATURES)
+        return cerr(r, ALLOT_E_INVALID, "features: %zu names, at most %u allowed", n, ALLOT_MAX_FEATURES);
+    if (n && !(c->feature_names = calloc(n, sizeof *c->feature_names)))
+        return cerr(r, ALLOT_E_NOMEM, "out of memory");
+    for (const cJSON *f = feats->child; f; f = f->next, i++) {
+        if (!cJSON_IsString(f)) return cerr(r, ALLOT_E_INVALID, "features[%zu]: expected a string", i);
+        if (!(c->feature_names[i] = allot_strdup(f->valuestring)))
             return cerr(r, ALLOT_E_NOMEM, "out of memory");
-        for (const cJSON *f = feats->child; f; f = f->next, i++) {
-            if (!cJSON_IsString(f)) return cerr(r, ALLOT_E_INVALID, "features[%zu]: expected a string", i);
-            if (!(c->feature_names[i] = allot_strdup(f->valuestring)))
-                return cerr(r, ALLOT_E_NOMEM, "out of memory");
-            c->n_features = i + 1;
-            int put = allot_strmap_put(&r->features, c->feature_names[i], i, NULL);
-            if (put < 0) return cerr(r, ALLOT_E_NOMEM, "out of memory");
-            if (put > 0)
-                return cerr(r, ALLOT_E_INVALID, "features[%zu]: duplicate name \"%s\"", i, f->valuestring);
-        }
+        c->n_features = i + 1;
+        int put = allot_strmap_put(&r->features, c->feature_names[i], i, NULL);
+        if (put < 0) return cerr(r, ALLOT_E_NOMEM, "out of memory");
+        if (put > 0)
+            return cerr(r, ALLOT_E_INVALID, "features[%zu]: duplicate name \"%s\"", i, f->valuestring);
     }
+    return ALLOT_OK;
+}
+
+/* embedding (optional, or null): {"name": a name no scalar feature has, "dim": 1..65536}. */
+static allot_status read_embedding_decl(const cread *r, const cJSON *h, allot_curves *c) {
     const cJSON *emb = cJSON_GetObjectItemCaseSensitive(h, "embedding");
-    if (emb && !cJSON_IsNull(emb)) {
-        const cJSON *en = cJSON_GetObjectItemCaseSensitive(emb, "name"),
-                    *ed = cJSON_GetObjectItemCaseSensitive(emb, "dim");
-        if (!cJSON_IsString(en) || !en->valuestring[0])
-            return cerr(r, ALLOT_E_INVALID, "embedding.name: expected a non-empty string");
-        if (!cJSON_IsNumber(ed) || ed->valuedouble < 1 || ed->valuedouble > 65536 ||
-            ed->valuedouble != floor(ed->valuedouble))
-            return cerr(r, ALLOT_E_INVALID, "embedding.dim: expected an integer in [1, 65536]");
-        for (size_t j = 0; j < c->n_features; j++)
-            if (!strcmp(c->feature_names[j], en->valuestring))
-                return cerr(r, ALLOT_E_INVALID, "embedding.name: \"%s\" is also a scalar feature",
-                            en->valuestring);
-        if (!(c->embed_name = allot_strdup(en->valuestring))) return cerr(r, ALLOT_E_NOMEM, "out of memory");
-        c->embed_dim = (size_t)ed->valuedouble;
+    if (!emb || cJSON_IsNull(emb)) return ALLOT_OK;
+    const cJSON *en = cJSON_GetObjectItemCaseSensitive(emb, "name"),
+                *ed = cJSON_GetObjectItemCaseSensitive(emb, "dim");
+    if (!cJSON_IsString(en) || !en->valuestring[0])
+        return cerr(r, ALLOT_E_INVALID, "embedding.name: expected a non-empty string");
+    if (!cJSON_IsNumber(ed) || ed->valuedouble < 1 || ed->valuedouble > 65536 ||
+        ed->valuedouble != floor(ed->valuedouble))
+        return cerr(r, ALLOT_E_INVALID, "embedding.dim: expected an integer in [1, 65536]");
+    for (size_t j = 0; j < c->n_features; j++)
+        if (!strcmp(c->feature_names[j], en->valuestring))
+            return cerr(r, ALLOT_E_INVALID, "embedding.name: \"%s\" is also a scalar feature",
+                        en->valuestring);
+    if (!(c->embed_name = allot_strdup(en->valuestring))) return cerr(r, ALLOT_E_NOMEM, "out of memory");
+    c->embed_dim = (size_t)ed->valuedouble;
+    return ALLOT_OK;
+}
+
+/* tiers[i]: an object with a distinct non-empty name, kept in c->tier_names and tier_defs. */
+static allot_status read_tier_name(cread *r, const cJSON *t, size_t i, allot_curves *c) {
+    if (!cJSON_IsObject(t)) return cerr(r, ALLOT_E_INVALID, "tiers[%zu]: expected an object", i);
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(t, "name");
+    if (!name) return cerr(r, ALLOT_E_INVALID, "tiers[%zu].name: missing", i);
+    if (!cJSON_IsString(name) || !name->valuestring[0])
+        return cerr(r, ALLOT_E_INVALID, "tiers[%zu].name: expected a non-empty string", i);
+    int put = allot_strmap_put(&r->tiers, name->valuestring, i, NULL);
+    if (put) {
+        return put < 0
+                   ? cerr(r, ALLOT_E_NOMEM, "out of memory")
+                   : cerr(r, ALLOT_E_INVALID, "tiers[%zu].name: duplicate tier \"%s\"", i, name->valuestring);
     }
+    allot_tier *d = &c->tier_defs.tiers[i];
+    c->tier_defs.n = i + 1;
+    if (!(c->tier_names[i] = allot_strdup(name->valuestring)) || !(d->name = allot_strdup(name->valuestring)))
+        return cerr(r, ALLOT_E_NOMEM, "out of memory");
+    return ALLOT_OK;
+}
+
+/* tiers[i]'s definition, given its rule: the rule, then model, k and agg (each optional). */
+static allot_status read_tier_def(const cread *r, const cJSON *t, size_t i, const cJSON *rule,
+                                  allot_tier *d) {
+    if (!cJSON_IsString(rule)) return cerr(r, ALLOT_E_INVALID, "tiers[%zu].rule: expected a string", i);
+    if (strcmp(rule->valuestring, "precomputed") == 0)
+        d->rule = ALLOT_SELECT_PRECOMPUTED;
+    else if (allot_select_rule_from_name(rule->valuestring, &d->rule))
+        return cerr(r, ALLOT_E_INVALID, "tiers[%zu].rule: unknown rule \"%s\"", i, rule->valuestring);
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(t, "model");
+    if (model && !cJSON_IsNull(model)) {
+        if (!cJSON_IsString(model))
+            return cerr(r, ALLOT_E_INVALID, "tiers[%zu].model: expected a string or null", i);
+        if (!(d->model = allot_strdup(model->valuestring))) return cerr(r, ALLOT_E_NOMEM, "out of memory");
+    }
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(t, "k");
+    if (k) {
+        if (!cJSON_IsNumber(k) || k->valuedouble < 0 || k->valuedouble > 1e9 ||
+            k->valuedouble != floor(k->valuedouble))
+            return cerr(r, ALLOT_E_INVALID, "tiers[%zu].k: expected a non-negative integer", i);
+        d->k = (int)k->valuedouble;
+    }
+    const cJSON *agg = cJSON_GetObjectItemCaseSensitive(t, "agg");
+    if (agg && !cJSON_IsNull(agg) &&
+        (!cJSON_IsString(agg) || allot_step_agg_from_name(agg->valuestring, &d->agg)))
+        return cerr(r, ALLOT_E_INVALID, "tiers[%zu].agg: expected min, last, mean, prod or null", i);
+    return ALLOT_OK;
+}
+
+/* tiers (required): a non-empty array of tiers; their definitions are kept only when every tier
+ * has a rule. */
+static allot_status read_tiers(cread *r, const cJSON *h, allot_curves *c) {
     const cJSON *tiers = cJSON_GetObjectItemCaseSensitive(h, "tiers");
     if (!tiers) return cerr(r, ALLOT_E_INVALID, "tiers: missing");
     if (!cJSON_IsArray(tiers) || !tiers->child)
@@ -289,55 +372,27 @@ static allot_status read_header(cread *r, const cJSON *h, allot_curves *c, size_
     if (!c->tier_names || !c->tier_defs.tiers) return cerr(r, ALLOT_E_NOMEM, "out of memory");
     c->n_tiers = n;
     int all_defs = 1;
+    allot_status st;
     for (const cJSON *t = tiers->child; t; t = t->next, i++) {
-        if (!cJSON_IsObject(t)) return cerr(r, ALLOT_E_INVALID, "tiers[%zu]: expected an object", i);
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(t, "name");
-        if (!name) return cerr(r, ALLOT_E_INVALID, "tiers[%zu].name: missing", i);
-        if (!cJSON_IsString(name) || !name->valuestring[0])
-            return cerr(r, ALLOT_E_INVALID, "tiers[%zu].name: expected a non-empty string", i);
-        int put = allot_strmap_put(&r->tiers, name->valuestring, i, NULL);
-        if (put) {
-            return put < 0 ? cerr(r, ALLOT_E_NOMEM, "out of memory")
-                           : cerr(r, ALLOT_E_INVALID, "tiers[%zu].name: duplicate tier \"%s\"", i,
-                                  name->valuestring);
-        }
-        allot_tier *d = &c->tier_defs.tiers[i];
-        c->tier_defs.n = i + 1;
-        if (!(c->tier_names[i] = allot_strdup(name->valuestring)) ||
-            !(d->name = allot_strdup(name->valuestring)))
-            return cerr(r, ALLOT_E_NOMEM, "out of memory");
+        if ((st = read_tier_name(r, t, i, c))) return st;
         const cJSON *rule = cJSON_GetObjectItemCaseSensitive(t, "rule");
-        if (!rule) {
+        if (!rule)
             all_defs = 0;
-            continue;
-        }
-        if (!cJSON_IsString(rule)) return cerr(r, ALLOT_E_INVALID, "tiers[%zu].rule: expected a string", i);
-        if (strcmp(rule->valuestring, "precomputed") == 0)
-            d->rule = ALLOT_SELECT_PRECOMPUTED;
-        else if (allot_select_rule_from_name(rule->valuestring, &d->rule))
-            return cerr(r, ALLOT_E_INVALID, "tiers[%zu].rule: unknown rule \"%s\"", i, rule->valuestring);
-        const cJSON *model = cJSON_GetObjectItemCaseSensitive(t, "model");
-        if (model && !cJSON_IsNull(model)) {
-            if (!cJSON_IsString(model))
-                return cerr(r, ALLOT_E_INVALID, "tiers[%zu].model: expected a string or null", i);
-            if (!(d->model = allot_strdup(model->valuestring)))
-                return cerr(r, ALLOT_E_NOMEM, "out of memory");
-        }
-        const cJSON *k = cJSON_GetObjectItemCaseSensitive(t, "k");
-        if (k) {
-            if (!cJSON_IsNumber(k) || k->valuedouble < 0 || k->valuedouble > 1e9 ||
-                k->valuedouble != floor(k->valuedouble))
-                return cerr(r, ALLOT_E_INVALID, "tiers[%zu].k: expected a non-negative integer", i);
-            d->k = (int)k->valuedouble;
-        }
-        const cJSON *agg = cJSON_GetObjectItemCaseSensitive(t, "agg");
-        if (agg && !cJSON_IsNull(agg)) {
-            if (!cJSON_IsString(agg) || allot_step_agg_from_name(agg->valuestring, &d->agg))
-                return cerr(r, ALLOT_E_INVALID, "tiers[%zu].agg: expected min, last, mean, prod or null", i);
-        }
+        else if ((st = read_tier_def(r, t, i, rule, &c->tier_defs.tiers[i])))
+            return st;
     }
     if (!all_defs) allot_tier_set_free(&c->tier_defs); /* names only: definitions unknown */
     return ALLOT_OK;
+}
+
+/* The header line, member by member in a fixed order: the first error is the one reported. */
+static allot_status read_header(cread *r, const cJSON *h, allot_curves *c, size_t *declared_n) {
+    allot_status st;
+    if ((st = check_format(r, h)) || (st = read_source(r, h, c)) || (st = read_settings(r, h, c)) ||
+        (st = read_declared_n(r, h, declared_n)) || (st = read_feature_names(r, h, c)) ||
+        (st = read_embedding_decl(r, h, c)))
+        return st;
+    return read_tiers(r, h, c);
 }
 
 /* A query's embedding: an array of exactly dim finite numbers (the header's dimension). */
@@ -466,6 +521,42 @@ allot_status allot_curves_read_stream(FILE *fp, const char *path, allot_curves *
     return st;
 }
 
+/* One query line (doc) as the next row of c: within the limits, its id not seen before. */
+static allot_status add_query(cread *r, const cJSON *doc, allot_curves *c, size_t *cap_q) {
+    size_t row = c->n_queries;
+    if (row >= ALLOT_MAX_QUERIES || (row + 1) > ALLOT_MAX_CURVE_VALUES / c->n_tiers ||
+        (c->n_features && (row + 1) > ALLOT_MAX_FEATURE_VALUES / c->n_features))
+        return cerr(r, ALLOT_E_INVALID,
+                    "too many queries: %zu queries x %zu tiers (and %zu features) exceed the limits of "
+                    "docs/limits.md",
+                    row + 1, c->n_tiers, c->n_features);
+    if (reserve_rows(c, cap_q, row + 1)) return allot_error_set(r->err, ALLOT_E_NOMEM, "out of memory");
+    c->ids[row] = c->prompts[row] = c->meta_json[row] = NULL;
+    c->n_queries++;
+    allot_status st = read_query(r, doc, c, row);
+    size_t first = 0;
+    int dup = st ? 0 : allot_strmap_put(&r->ids, c->ids[row], r->line, &first);
+    if (dup < 0) st = allot_error_set(r->err, ALLOT_E_NOMEM, "out of memory");
+    if (dup > 0)
+        st = cerr(r, ALLOT_E_INVALID, "id: duplicate id \"%s\" (first on line %zu)", c->ids[row], first);
+    return st;
+}
+
+/* After the last line: a header, at least one query, and as many as the header declares. */
+static allot_status check_counts(const cread *r, const allot_curves *c, int have_header, size_t header_line,
+                                 size_t declared) {
+    if (!have_header)
+        return allot_error_set(r->err, ALLOT_E_INVALID, "%s: empty file (no curves header)", r->path);
+    if (c->n_queries == 0)
+        return allot_error_set(r->err, ALLOT_E_INVALID, "%s:%zu: no queries: the file holds only its header",
+                               r->path, header_line);
+    if (declared != (size_t)-1 && declared != c->n_queries)
+        return allot_error_set(r->err, ALLOT_E_INVALID,
+                               "%s:%zu: n_queries: the header declares %zu queries but the file has %zu",
+                               r->path, header_line, declared, c->n_queries);
+    return ALLOT_OK;
+}
+
 /* Read the header and every query line of a curves file (plain or gzip) from in. */
 static allot_status read_input(allot_input *in, const char *path, allot_curves **out, allot_error *err) {
     FILE *fp = allot_input_fp(in);
@@ -513,43 +604,12 @@ static allot_status read_input(allot_input *in, const char *path, allot_curves *
             have_header = 1;
             header_line = r.line;
         } else if (!st) {
-            size_t row = c->n_queries;
-            if (row >= ALLOT_MAX_QUERIES || (row + 1) > ALLOT_MAX_CURVE_VALUES / c->n_tiers ||
-                (c->n_features && (row + 1) > ALLOT_MAX_FEATURE_VALUES / c->n_features)) {
-                cJSON_Delete(doc);
-                st = cerr(&r, ALLOT_E_INVALID,
-                          "too many queries: %zu queries x %zu tiers (and %zu features) exceed the limits of "
-                          "docs/limits.md",
-                          row + 1, c->n_tiers, c->n_features);
-                break;
-            }
-            if (reserve_rows(c, &cap_q, row + 1)) {
-                cJSON_Delete(doc);
-                st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
-                break;
-            }
-            c->ids[row] = c->prompts[row] = c->meta_json[row] = NULL;
-            c->n_queries++;
-            st = read_query(&r, doc, c, row);
-            size_t first = 0;
-            int dup = st ? 0 : allot_strmap_put(&r.ids, c->ids[row], r.line, &first);
-            if (dup < 0) st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
-            if (dup > 0)
-                st = cerr(&r, ALLOT_E_INVALID, "id: duplicate id \"%s\" (first on line %zu)", c->ids[row],
-                          first);
+            st = add_query(&r, doc, c, &cap_q);
         }
         cJSON_Delete(doc);
         if (st) break;
     }
-    if (!st && !have_header)
-        st = allot_error_set(err, ALLOT_E_INVALID, "%s: empty file (no curves header)", path);
-    if (!st && c->n_queries == 0)
-        st = allot_error_set(err, ALLOT_E_INVALID, "%s:%zu: no queries: the file holds only its header", path,
-                             header_line);
-    if (!st && declared != (size_t)-1 && declared != c->n_queries)
-        st = allot_error_set(err, ALLOT_E_INVALID,
-                             "%s:%zu: n_queries: the header declares %zu queries but the file has %zu", path,
-                             header_line, declared, c->n_queries);
+    if (!st) st = check_counts(&r, c, have_header, header_line, declared);
 done:
     free(line);
     allot_strmap_free(&r.ids);

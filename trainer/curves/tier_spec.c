@@ -177,6 +177,119 @@ static allot_status flush_group(spec_group *g, allot_tier_set *ts, size_t *cap, 
     return st;
 }
 
+/* The next comma-separated item of *save, spaces trimmed (cut in place); *save moves past it, to
+ * NULL after the last item. */
+static char *next_item(char **save) {
+    char *item = *save;
+    char *comma = strchr(item, ',');
+    if (comma) *comma = '\0';
+    *save = comma ? comma + 1 : NULL;
+    while (*item == ' ') item++;
+    size_t len = strlen(item);
+    while (len && item[len - 1] == ' ') item[--len] = '\0';
+    return item;
+}
+
+/* A bare K[/AGG] (digits, no '@'): it continues the open group. */
+static int is_continuation(const char *item) {
+    const char *slash = strrchr(item, '/');
+    size_t head = slash ? (size_t)(slash - item) : strlen(item);
+    return !strchr(item, '@') && all_digits(item, head);
+}
+
+/* One more k for the group. */
+static allot_status push_k(spec_group *g, int k, allot_error *err) {
+    if (allot_reserve((void **)&g->ks, &g->cap, g->nk + 1, sizeof *g->ks))
+        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    g->ks[g->nk++] = k;
+    return ALLOT_OK;
+}
+
+/* K[/AGG] of the open group; an /AGG suffix closes the group's list of ks. */
+static allot_status continue_group(spec_group *g, char *item, const char *spec, allot_error *err) {
+    char *slash = strrchr(item, '/');
+    if (!g->open)
+        return allot_error_set(err, ALLOT_E_ARGUMENT,
+                               "tier spec '%s': '%s' has no rule (write e.g. majority@%s)", spec, item, item);
+    if (g->agg_from_suffix == 2)
+        return allot_error_set(err, ALLOT_E_ARGUMENT,
+                               "tier spec '%s': a '/agg' suffix must follow the last k of its group", spec);
+    if (slash) {
+        *slash = '\0';
+        allot_step_agg a;
+        if (allot_step_agg_from_name(slash + 1, &a))
+            return allot_error_set(err, ALLOT_E_ARGUMENT,
+                                   "tier spec '%s': unknown step aggregation '%s' (min, last, mean, prod)",
+                                   spec, slash + 1);
+        if (g->agg && g->agg != a)
+            return allot_error_set(err, ALLOT_E_ARGUMENT,
+                                   "tier spec '%s': two different aggregations in one group", spec);
+        g->agg = a;
+        g->agg_from_suffix = 2;
+    }
+    return push_k(g, parse_k(item), err);
+}
+
+/* The aggregations of RULE[/AGG] (*a1) and K[/AGG] (*a2), cut off both strings: each known, and the
+ * same when both are given. */
+static allot_status split_aggs(char *rule_s, char *ks, allot_step_agg *a1, allot_step_agg *a2,
+                               const char *spec, allot_error *err) {
+    char *rs = strchr(rule_s, '/'), *ksl = strchr(ks, '/');
+    const char *bad_agg = NULL;
+    *a1 = *a2 = ALLOT_STEP_NONE;
+    if (rs) {
+        *rs = '\0';
+        if (allot_step_agg_from_name(rs + 1, a1)) bad_agg = rs + 1;
+    }
+    if (ksl) {
+        *ksl = '\0';
+        if (allot_step_agg_from_name(ksl + 1, a2)) bad_agg = ksl + 1;
+    }
+    if (bad_agg)
+        return allot_error_set(err, ALLOT_E_ARGUMENT,
+                               "tier spec '%s': unknown step aggregation '%s' (min, last, mean, prod)", spec,
+                               bad_agg);
+    if (*a1 && *a2 && *a1 != *a2)
+        return allot_error_set(err, ALLOT_E_ARGUMENT,
+                               "tier spec '%s': two different aggregations in one group", spec);
+    return ALLOT_OK;
+}
+
+/* [MODEL:]RULE[/AGG]@K[/AGG]: opens a new group (the previous one has been flushed). */
+static allot_status start_group(spec_group *g, char *item, const char *spec, allot_error *err) {
+    char *colon = strrchr(item, ':'), *rest = item;
+    if (colon) {
+        *colon = '\0';
+        rest = colon + 1;
+        if (!*item)
+            return allot_error_set(err, ALLOT_E_ARGUMENT, "tier spec '%s': empty model name before ':'",
+                                   spec);
+        if (!(g->model = allot_strdup(item))) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    }
+    char *at = strchr(rest, '@');
+    if (!at || strchr(at + 1, '@'))
+        return allot_error_set(err, ALLOT_E_ARGUMENT,
+                               "tier spec '%s': item '%s' must look like [MODEL:]RULE@K[,K...][/AGG]", spec,
+                               rest);
+    *at = '\0';
+    char *rule_s = rest, *ks = at + 1;
+    allot_step_agg a1, a2;
+    allot_status st = split_aggs(rule_s, ks, &a1, &a2, spec, err);
+    if (st) return st;
+    if (allot_select_rule_from_name(rule_s, &g->rule))
+        return allot_error_set(err, ALLOT_E_ARGUMENT,
+                               "tier spec '%s': unknown rule '%s' (pass, majority, best, vote)", spec,
+                               rule_s);
+    int k = parse_k(ks);
+    if (k < 0)
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "tier spec '%s': '%s' is not a positive integer k",
+                               spec, ks);
+    g->agg = a1 ? a1 : a2;
+    g->agg_from_suffix = a2 ? 2 : 0;
+    g->open = 1;
+    return push_k(g, k, err);
+}
+
 allot_status allot_tier_set_parse(const char *spec, allot_tier_set *out, allot_error *err) {
     memset(out, 0, sizeof *out);
     if (!spec || !*spec) return allot_error_set(err, ALLOT_E_ARGUMENT, "tier spec: empty");
@@ -185,143 +298,16 @@ allot_status allot_tier_set_parse(const char *spec, allot_tier_set *out, allot_e
     size_t cap = 0;
     spec_group g = {0};
     allot_status st = ALLOT_OK;
-    char *save = buf;
-    for (;;) {
-        char *item = save;
-        char *comma = strchr(item, ',');
-        if (comma) *comma = '\0';
-        save = comma ? comma + 1 : NULL;
-        /* trim spaces */
-        while (*item == ' ') item++;
-        size_t len = strlen(item);
-        while (len && item[len - 1] == ' ') item[--len] = '\0';
-        if (!len) {
+    for (char *save = buf; save && st == ALLOT_OK;) {
+        char *item = next_item(&save);
+        if (!*item) {
             st = allot_error_set(err, ALLOT_E_ARGUMENT, "tier spec '%s': empty item", spec);
-            break;
-        }
-        char *slash_end = strrchr(item, '/');
-        size_t head = slash_end ? (size_t)(slash_end - item) : len;
-        if (!strchr(item, '@') && all_digits(item, head)) {
-            /* continuation: K[/AGG] of the open group */
-            if (!g.open) {
-                st = allot_error_set(err, ALLOT_E_ARGUMENT,
-                                     "tier spec '%s': '%s' has no rule (write e.g. majority@%s)", spec, item,
-                                     item);
-                break;
-            }
-            if (g.agg_from_suffix == 2) {
-                st = allot_error_set(err, ALLOT_E_ARGUMENT,
-                                     "tier spec '%s': a '/agg' suffix must follow the last k of its group",
-                                     spec);
-                break;
-            }
-            if (slash_end) {
-                *slash_end = '\0';
-                allot_step_agg a;
-                if (allot_step_agg_from_name(slash_end + 1, &a)) {
-                    st = allot_error_set(
-                        err, ALLOT_E_ARGUMENT,
-                        "tier spec '%s': unknown step aggregation '%s' (min, last, mean, prod)", spec,
-                        slash_end + 1);
-                    break;
-                }
-                if (g.agg && g.agg != a) {
-                    st = allot_error_set(err, ALLOT_E_ARGUMENT,
-                                         "tier spec '%s': two different aggregations in one group", spec);
-                    break;
-                }
-                g.agg = a;
-                g.agg_from_suffix = 2;
-            }
-            int k = parse_k(item);
-            if (allot_reserve((void **)&g.ks, &g.cap, g.nk + 1, sizeof *g.ks)) {
-                st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
-                break;
-            }
-            g.ks[g.nk++] = k;
+        } else if (is_continuation(item)) {
+            st = continue_group(&g, item, spec, err);
         } else {
-            if (g.open && (st = flush_group(&g, out, &cap, spec, err)) != ALLOT_OK) break;
-            char *colon = strrchr(item, ':');
-            char *rest = item;
-            if (colon) {
-                *colon = '\0';
-                rest = colon + 1;
-                if (!*item) {
-                    st = allot_error_set(err, ALLOT_E_ARGUMENT, "tier spec '%s': empty model name before ':'",
-                                         spec);
-                    break;
-                }
-                g.model = allot_strdup(item);
-                if (!g.model) {
-                    st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
-                    break;
-                }
-            }
-            char *at = strchr(rest, '@');
-            if (!at || strchr(at + 1, '@')) {
-                st = allot_error_set(err, ALLOT_E_ARGUMENT,
-                                     "tier spec '%s': item '%s' must look like [MODEL:]RULE@K[,K...][/AGG]",
-                                     spec, rest);
-                free(g.model);
-                g.model = NULL;
-                break;
-            }
-            *at = '\0';
-            char *rule_s = rest, *ks = at + 1;
-            allot_step_agg a1 = ALLOT_STEP_NONE, a2 = ALLOT_STEP_NONE;
-            char *rs = strchr(rule_s, '/');
-            char *ksl = strchr(ks, '/');
-            const char *bad_agg = NULL;
-            if (rs) {
-                *rs = '\0';
-                if (allot_step_agg_from_name(rs + 1, &a1)) bad_agg = rs + 1;
-            }
-            if (ksl) {
-                *ksl = '\0';
-                if (allot_step_agg_from_name(ksl + 1, &a2)) bad_agg = ksl + 1;
-            }
-            if (bad_agg) {
-                st = allot_error_set(err, ALLOT_E_ARGUMENT,
-                                     "tier spec '%s': unknown step aggregation '%s' (min, last, mean, prod)",
-                                     spec, bad_agg);
-                free(g.model);
-                g.model = NULL;
-                break;
-            }
-            if (a1 && a2 && a1 != a2) {
-                st = allot_error_set(err, ALLOT_E_ARGUMENT,
-                                     "tier spec '%s': two different aggregations in one group", spec);
-                free(g.model);
-                g.model = NULL;
-                break;
-            }
-            if (allot_select_rule_from_name(rule_s, &g.rule)) {
-                st = allot_error_set(err, ALLOT_E_ARGUMENT,
-                                     "tier spec '%s': unknown rule '%s' (pass, majority, best, vote)", spec,
-                                     rule_s);
-                free(g.model);
-                g.model = NULL;
-                break;
-            }
-            int k = parse_k(ks);
-            if (k < 0) {
-                st = allot_error_set(err, ALLOT_E_ARGUMENT,
-                                     "tier spec '%s': '%s' is not a positive integer k", spec, ks);
-                free(g.model);
-                g.model = NULL;
-                break;
-            }
-            g.agg = a1 ? a1 : a2;
-            g.agg_from_suffix = a2 ? 2 : 0;
-            g.open = 1;
-            if (allot_reserve((void **)&g.ks, &g.cap, 1, sizeof *g.ks)) {
-                st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
-                break;
-            }
-            g.ks[0] = k;
-            g.nk = 1;
+            if (g.open) st = flush_group(&g, out, &cap, spec, err);
+            if (st == ALLOT_OK) st = start_group(&g, item, spec, err);
         }
-        if (!save) break;
     }
     if (st == ALLOT_OK && g.open) st = flush_group(&g, out, &cap, spec, err);
     if (st == ALLOT_OK) st = check_unique(out, "tier spec", ALLOT_E_ARGUMENT, err);
