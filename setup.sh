@@ -49,6 +49,26 @@ build_targets() {  # build_targets DIR TARGET...: configure as build() does, bui
   cmake --build "$dir" -j"$JOBS" --target "$@"
 }
 
+verdict_static() {  # one line per policy of a static audit's report.json
+  jq -r '.policies[] | .name as $n | .baselines.uniform.acc as $u | .learned.calibrated as $l
+         | "  \($n): \($l.acc*1000|round/1000) at spend \($l.cost*100|round/100) vs uniform \($u*1000|round/1000)"
+           + " at spend \(.baselines.uniform.cost): \($l.learned_minus_uniform.mean*10000|round/100) points"
+           + " [\($l.learned_minus_uniform.ci95_lo*10000|round/100), \($l.learned_minus_uniform.ci95_hi*10000|round/100)]"
+           + (if $l.learned_minus_uniform.ci95_lo > 0 then ": beats uniform"
+              elif $l.learned_minus_uniform.ci95_hi < 0 then ": WORSE than uniform" else ": no clear difference" end)' "$1"
+}
+
+verdict_sequential() {  # the line of a sequential audit's report.json (price re-fitted to the budget)
+  jq -r '(.policy | split("/") | last | rtrimstr(".json")) as $n | .policy_refit
+         | "  \($n) (sequential): \(.acc*1000|round/1000) at spend \(.cost*100|round/100) vs uniform at"
+         + " equal spend \(.at_equal_spend.uniform.acc*1000|round/1000): \(.at_equal_spend.uniform.delta*10000|round/100)"
+         + " points [\(.at_equal_spend.uniform.ci95[0]*10000|round/100), \(.at_equal_spend.uniform.ci95[1]*10000|round/100)]"
+         + (if .at_equal_spend.uniform.ci95[0] > 0 then ": beats uniform"
+            elif .at_equal_spend.uniform.ci95[1] < 0 then ": WORSE than uniform" else ": no clear difference" end)
+         + (if .at_equal_spend["adaptive-consistency"].available then "; vs Adaptive-Consistency at equal spend"
+              + " \(.at_equal_spend["adaptive-consistency"].delta*10000|round/100) points" else "" end)' "$1"
+}
+
 demo() {
   deps
   build_targets build allot allot-gen-runs   # what the demo runs, not the tests or benchmarks
@@ -71,26 +91,18 @@ demo() {
   $allot audit "$out/curves.jsonl" --budget 8 --out "$out/audit" --policy "$out/policy.json" \
     --policy "$out/policy-xgboost.json" --policy "$out/policy-liblinear.json" \
     --policy "$out/policy-value-xgboost.json" --policy "$out/policy-value-liblinear.json"
-  echo "== 6. a sequential policy: after each stage of samples, stop or draw the next (docs/sequential.md)"
-  $allot train "$out/runs.jsonl" --stages majority@1,2,4,8,16,32 --budget 8 --out "$out/policy-sequential.json"
-  $allot audit "$out/runs.jsonl" --policy "$out/policy-sequential.json" --out "$out/audit-sequential"
+  echo "== 7. the default on the labelled runs themselves: the static candidates and a sequential policy"
+  echo "      with each learner (after each stage of samples, stop or draw the next; docs/sequential.md)"
+  $allot train "$out/runs.jsonl" --budget 8 --quiet --out "$out/policy-runs.json"
+  $allot audit "$out/runs.jsonl" --policy "$out/policy-runs.json" --budget 8 --out "$out/audit-runs"
   echo "== verdict on the held-out queries at budget 8 (accuracy points over uniform allocation, 95% CI)"
-  jq -r '.policies[] | .name as $n | .baselines.uniform.acc as $u | .learned.calibrated as $l
-         | "  \($n): \($l.acc*1000|round/1000) at spend \($l.cost*100|round/100) vs uniform \($u*1000|round/1000)"
-           + " at spend \(.baselines.uniform.cost): \($l.learned_minus_uniform.mean*10000|round/100) points"
-           + " [\($l.learned_minus_uniform.ci95_lo*10000|round/100), \($l.learned_minus_uniform.ci95_hi*10000|round/100)]"
-           + (if $l.learned_minus_uniform.ci95_lo > 0 then ": beats uniform"
-              elif $l.learned_minus_uniform.ci95_hi < 0 then ": WORSE than uniform" else ": no clear difference" end)' \
-    "$out/audit/report.json"
-  jq -r '.policy_refit | "  policy-sequential: \(.acc*1000|round/1000) at spend \(.cost*100|round/100) vs uniform at"
-         + " equal spend \(.at_equal_spend.uniform.acc*1000|round/1000): \(.at_equal_spend.uniform.delta*10000|round/100)"
-         + " points [\(.at_equal_spend.uniform.ci95[0]*10000|round/100), \(.at_equal_spend.uniform.ci95[1]*10000|round/100)]"
-         + (if .at_equal_spend.uniform.ci95[0] > 0 then ": beats uniform"
-            elif .at_equal_spend.uniform.ci95[1] < 0 then ": WORSE than uniform" else ": no clear difference" end)
-         + (if .at_equal_spend["adaptive-consistency"].available then "; vs Adaptive-Consistency at equal spend"
-              + " \(.at_equal_spend["adaptive-consistency"].delta*10000|round/100) points" else "" end)' \
-    "$out/audit-sequential/report.json"
-  echo "demo: outputs in $out/ (reports: $out/audit/report.md, $out/audit-sequential/report.md)"
+  verdict_static "$out/audit/report.json"
+  if jq -e 'has("policy_refit")' "$out/audit-runs/report.json" >/dev/null; then
+    verdict_sequential "$out/audit-runs/report.json"
+  else
+    verdict_static "$out/audit-runs/report.json"
+  fi
+  echo "demo: outputs in $out/ (reports: $out/audit/report.md, $out/audit-runs/report.md)"
 }
 
 tests() {

@@ -7,7 +7,8 @@
  *   - uninformative data (one prompt, no features): the uniform policy is shipped, as a constant or
  *     mixture bundle the runtime loads and decides with;
  *   - another family plugs in as one more candidate (a fake one that claims a gain is shipped; one
- *     that fails is skipped and reported);
+ *     that fails is skipped and reported); one with its own random draws is compared with uniform on
+ *     those draws (the draws' noise cancels exactly);
  *   - the shared datasets (argv[1], when present), two budgets each: the shipped policy is not below
  *     the deployable uniform on the held-out queries (its 95% interval's upper end >= 0);
  *   - the labels the candidates learn: ties between equally accurate tiers go to the tier a user would
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -57,6 +59,26 @@ static allot_status fake_better(const allot_candidate_ctx *ctx, const void *arg,
     return st;
 }
 
+/* A candidate with its own random draws (as a sequential policy's orderings): per query a draw effect
+ * e_j moves its accuracy and every tier's realised accuracy alike; its true gain is 0.05 on every query.
+ * The selection compares on the same draws (common random numbers), so e_j cancels exactly. */
+static allot_status fake_draws(const allot_candidate_ctx *ctx, const void *arg, const char *bundle_path,
+                               allot_train_report *report, allot_train_outcome *outcome, allot_error *err) {
+    (void)arg;
+    allot_status st =
+        allot_train_uniform(ctx->curves, ctx->curves_path, ctx->opt, bundle_path, report, outcome, err);
+    size_t T = ctx->curves->n_tiers, n = outcome->n_train;
+    outcome->oof_tier_acc = st == ALLOT_OK ? malloc((n ? n : 1) * T * sizeof(double)) : NULL;
+    if (st == ALLOT_OK && !outcome->oof_tier_acc) st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    for (size_t j = 0; st == ALLOT_OK && j < n; j++) {
+        double e = (j % 3 == 0 ? 0.2 : j % 3 == 1 ? -0.15 : -0.05);
+        outcome->oof_acc[j] += 0.05 + e;
+        for (size_t t = 0; t < T; t++)
+            outcome->oof_tier_acc[j * T + t] = ctx->curves->acc[outcome->train_rows[j] * T + t] + e;
+    }
+    return st;
+}
+
 static allot_status fails(const allot_candidate_ctx *ctx, const void *arg, const char *bundle_path,
                           allot_train_report *report, allot_train_outcome *outcome, allot_error *err) {
     (void)ctx, (void)arg, (void)bundle_path, (void)report, (void)outcome;
@@ -91,7 +113,7 @@ static void check_synthetic(const char *dir) {
     allot_selection_free(&sel);
     /* no scratch bundle is left beside the output */
     char scratch[1200];
-    snprintf(scratch, sizeof scratch, "%s.xgboost-tier.tmp", out);
+    snprintf(scratch, sizeof scratch, "%s.allot-tmp.%ld.xgboost-tier", out, (long)getpid());
     FILE *fp = fopen(scratch, "r");
     CHECK(fp == NULL);
     if (fp) fclose(fp);
@@ -103,6 +125,14 @@ static void check_synthetic(const char *dir) {
     CHECK(!strcmp(sel.c[sel.shipped].name, "fake-better"));
     CHECK(fabs(sel.c[2].gain - 0.1) < 1e-9 && sel.c[2].gain_lo > 0.09);
     check_shipped(&sel, out);
+    allot_selection_free(&sel);
+
+    /* a candidate with its own draws is compared with uniform on the same draws: the draw noise cancels */
+    allot_candidate draws[] = {{"draws", fake_draws, NULL}};
+    REQUIRE_OK(allot_train_select(c, cpath, &o, draws, 1, out, &sel, &err));
+    CHECKF(fabs(sel.c[0].gain - 0.05) < 1e-9 && sel.c[0].gain_hi - sel.c[0].gain_lo < 1e-9,
+           "gain %.6f [%.6f, %.6f]", sel.c[0].gain, sel.c[0].gain_lo, sel.c[0].gain_hi);
+    CHECK(!strcmp(sel.c[sel.shipped].name, "draws"));
     allot_selection_free(&sel);
 
     /* nothing to learn: one prompt for every query and no record features */

@@ -65,20 +65,61 @@ head -1 "$tmp/runs.jsonl" | jq -c '.samples += .samples' > "$tmp/p24.jsonl"
 "$allot" predict -m "$tmp/s0.json" "$tmp/p24.jsonl" > /dev/null 2> "$tmp/e"; rc=$?
 check "predict: more samples than the ladder exits 2 (rc=$rc)" test $rc -eq 2
 
+# the default selection on labelled runs: static candidates on the ladder's curves, a sequential policy
+# with each learner, and uniform, on one split; the best that beats uniform out of fold is shipped
+"$allot" train "$tmp/runs.jsonl" --budget 4 --orderings 4 --continuations 8 -o "$tmp/sel.json" \
+  > "$tmp/sel.out" 2> "$tmp/sel.err"; rc=$?
+check "train RUNS (default selection) exits 0 (rc=$rc)" test $rc -eq 0
+check "the default ladder is majority k = 1, 2, 4, 8 and the pool (12)" \
+  grep -q "^ladder  *majority@1,2,4,8,12$" "$tmp/sel.out"
+for c in xgboost-tier xgboost-value liblinear-tier liblinear-value xgboost-sequential liblinear-sequential uniform; do
+  check "the selection lists $c" grep -q "^$c " "$tmp/sel.out"
+done
+shipped=$(jq -r .provenance.selection.shipped "$tmp/sel.json")
+check "the selection ships a sequential policy on these runs (got $shipped)" \
+  test "$(jq -r .provenance.selection.shipped "$tmp/sel.json" | sed 's/.*-//')" = sequential
+check "the shipped bundle is the sequential one (version 2)" test "$(jq .version "$tmp/sel.json")" = 2
+"$allot" audit "$tmp/runs.jsonl" --policy "$tmp/sel.json" -o "$tmp/sel-audit" --quiet --orderings 4 \
+  --bootstrap 200 --no-plots > /dev/null 2>&1; rc=$?
+check "the shipped policy audits on its held-out queries (rc=$rc)" test $rc -eq 0
+check "... 20% of 240 held out" test "$(jq .n_queries "$tmp/sel-audit/report.json")" = 48
+# a static policy trained through the selection's curves audits on the runs themselves (same split)
+"$allot" curves "$tmp/runs.jsonl" --tiers majority@1,2,4,8,12 -o "$tmp/c.jsonl" --quiet > /dev/null
+"$allot" train "$tmp/c.jsonl" --learner xgboost --budget 4 -o "$tmp/st.json" --quiet > /dev/null 2>&1
+"$allot" audit "$tmp/runs.jsonl" --policy "$tmp/st.json" --budget 4 -o "$tmp/st-a1" --quiet --no-plots > /dev/null 2>&1
+"$allot" audit "$tmp/c.jsonl" --policy "$tmp/st.json" --budget 4 -o "$tmp/st-a2" --quiet --no-plots > /dev/null 2>&1
+check "a static policy audited on the runs = on their curves" \
+  test "$(jq -c '.policies[0].learned' "$tmp/st-a1/report.json")" = "$(jq -c '.policies[0].learned' "$tmp/st-a2/report.json")"
+check "... on its own held-out split" test "$(jq -r '.policies[0].evaluation.mode' "$tmp/st-a1/report.json")" = "held-out split"
+# precomputed tiers: static candidates only; several models: the ladder is the user's choice
+jq -c '{id, prompt, tiers: {"cheap": {acc: (if .samples[0].correct then 1 else 0 end), cost: 1},
+  "dear": {acc: ([.samples[0:4][] | select(.correct)] | length / 4), cost: 4}}}' "$tmp/runs.jsonl" > "$tmp/pre.jsonl"
+"$allot" train "$tmp/pre.jsonl" --budget 2 -o "$tmp/pre.json" > "$tmp/pre.out" 2>&1; rc=$?
+check "train on precomputed tiers (default selection) exits 0 (rc=$rc)" test $rc -eq 0
+check "... without sequential candidates" test -z "$(grep sequential "$tmp/pre.out" || true)"
+jq -c '.samples |= (to_entries | map(.value + {model: (if .key < 6 then "small" else "large" end)}))' \
+  "$tmp/runs.jsonl" > "$tmp/two.jsonl"
+"$allot" train "$tmp/two.jsonl" --budget 2 -o "$tmp/two.json" 2> "$tmp/e" > /dev/null; rc=$?
+check "two models without --stages exit 2 (rc=$rc)" test $rc -eq 2
+check "... suggesting a --stages cascade" grep -q -- "--stages 'small:majority" "$tmp/e"
+
 # bad inputs of training: nothing written
 jq -c '.samples |= map(del(.answer))' "$tmp/runs.jsonl" > "$tmp/noans.jsonl"
-"$allot" train "$tmp/noans.jsonl" --stages majority@1,2 --budget 2 --quiet -o "$tmp/x.json" 2> "$tmp/e"; rc=$?
+"$allot" train "$tmp/noans.jsonl" --stages majority@1,2 --learner xgboost --budget 2 --quiet -o "$tmp/x.json" 2> "$tmp/e"; rc=$?
 check "samples without answer for a majority stage exit 2 (rc=$rc)" test $rc -eq 2
 check "... naming file:line: samples[0].answer" grep -q "noans.jsonl:1: samples\[0\].answer: missing" "$tmp/e"
-"$allot" train "$tmp/runs.jsonl" --stages majority@4,2 --budget 2 --quiet -o "$tmp/x.json" 2> "$tmp/e"; rc=$?
+"$allot" train "$tmp/runs.jsonl" --stages majority@4,2 --learner xgboost --budget 2 --quiet -o "$tmp/x.json" 2> "$tmp/e"; rc=$?
 check "a ladder that does not increase exits 1 (rc=$rc)" test $rc -eq 1
 check "... saying so" grep -q "must increase" "$tmp/e"
-"$allot" train "$tmp/runs.jsonl" --stages 'small:majority@1 > large:majority@1' --budget 2 --quiet -o "$tmp/x.json" 2> "$tmp/e"; rc=$?
+"$allot" train "$tmp/runs.jsonl" --stages 'small:majority@1 > large:majority@1' --learner xgboost --budget 2 --quiet -o "$tmp/x.json" 2> "$tmp/e"; rc=$?
 check "a cascade naming a model absent from the file exits 2 (rc=$rc)" test $rc -eq 2
 check "... naming the model" grep -q "model 'small'" "$tmp/e"
 "$allot" train "$tmp/runs.jsonl" --stages majority@1,2 --target value --budget 2 -o "$tmp/x.json" 2> "$tmp/e"; rc=$?
-check "a static-only option with --stages exits 1 (rc=$rc)" test $rc -eq 1
-"$allot" train "$tmp/runs.jsonl" --stages majority@1,2,4,8,12,24 --budget 2 --quiet -o "$tmp/x.json" 2> "$tmp/e"; rc=$?
+check "--target on labelled runs exits 1 (rc=$rc)" test $rc -eq 1
+check "... pointing at allot curves" grep -q "allot curves" "$tmp/e"
+"$allot" train "$tmp/runs.jsonl" --learner xgboost --hash-dim 16 --budget 2 -o "$tmp/x.json" 2> "$tmp/e"; rc=$?
+check "a static-only option with one sequential policy exits 1 (rc=$rc)" test $rc -eq 1
+"$allot" train "$tmp/runs.jsonl" --stages majority@1,2,4,8,12,24 --learner xgboost --budget 2 --quiet -o "$tmp/x.json" 2> "$tmp/e"; rc=$?
 check "a ladder beyond the pools exits 2 (rc=$rc)" test $rc -eq 2
 check "no partial bundle is left behind" test ! -e "$tmp/x.json"
 check "no temporary file is left behind" test -z "$(ls "$tmp" | grep -E 'tmp' || true)"

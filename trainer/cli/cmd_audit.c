@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "allot/allot_policy.h"
 #include "audit.h"
 #include "cli.h"
 #include "cli_opts.h"
@@ -13,9 +14,10 @@
 static const char *const CMD = "audit";
 
 static const char audit_usage[] =
-    "Usage: allot audit CURVES --policy P.json [--policy P2.json ...] --budget B --out DIR [options]\n"
+    "Usage: allot audit CURVES|RUNS --policy P.json [--policy P2.json ...] --budget B --out DIR [options]\n"
     "\n"
-    "Audit learned policies on labelled curves. On the curves file a policy was trained on (same\n"
+    "Audit learned policies on labelled curves (or on labelled runs: their curves for the policy's\n"
+    "tiers are computed as `allot curves` computes them). On the curves a policy was trained on (same\n"
     "content, whatever its path) it is evaluated on the held-out queries recorded in its provenance;\n"
     "on any other curves file with the same tier set, on all of its queries, counting the queries\n"
     "that also occur in the training data (same id or prompt) and reporting the figures without them\n"
@@ -166,6 +168,25 @@ static void print_summary(const audit_cli *a, const allot_audit_summary *sm, all
            st == ALLOT_E_CHECK ? "VIOLATED (a bug; see report.json)" : "holds for every policy and rule");
 }
 
+/* The curves of path: a curves file as it is; labelled runs computed for the first policy's tiers (as
+ * `allot train` computed them from runs, so the content hash, and with it the held-out split, match). */
+static allot_status curves_for(const audit_cli *a, const char *path, allot_curves **c, allot_error *err) {
+    allot_policy *p = NULL;
+    allot_status st = allot_policy_load_file(a->pols[0], &p, err);
+    size_t n = st ? 0 : allot_policy_n_tiers(p);
+    const char **names = st ? NULL : calloc(n ? n : 1, sizeof *names);
+    if (!st && !names) st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    for (size_t i = 0; !st && i < n; i++) names[i] = allot_policy_tier_name(p, i);
+    allot_tier_set ts = {0};
+    int parsed = 0, computed = 0;
+    if (!st) st = allot_tier_set_from_names(names, n, &ts, &parsed, err);
+    if (!st) st = allot_curves_load(path, &ts, a->o.progress, c, &computed, err);
+    allot_tier_set_free(&ts);
+    free(names);
+    allot_policy_free(p);
+    return st;
+}
+
 static int run_audit(audit_cli *a, const char *path) {
     if (a->n_sweep) {
         a->o.sweep = a->sweep;
@@ -173,7 +194,7 @@ static int run_audit(audit_cli *a, const char *path) {
     }
     allot_error err = {0};
     allot_curves *c = NULL;
-    allot_status st = allot_curves_read(path, &c, &err);
+    allot_status st = curves_for(a, path, &c, &err);
     if (st != ALLOT_OK) return allot_cli_fail(CMD, &err);
     allot_audit_summary sm[64];
     char *js = NULL;

@@ -15,13 +15,14 @@
 #include "learn.h"
 #include "allot_limits.h"
 #include "linear_learner.h"
+#include "seq_select.h"
 #include "seq_train.h"
 #include "select.h"
 
 static const char *const CMD = "train";
 
 static const char train_usage[] =
-    "Usage: allot train CURVES --budget B --out POLICY.json [options]\n"
+    "Usage: allot train CURVES|RUNS --budget B --out POLICY.json [options]\n"
     "\n"
     "Label each training query with the exact oracle's tier at mean budget B, learn a classifier\n"
     "that predicts it from cheap features (the runtime's featuriser), calibrate its decision rule\n"
@@ -33,6 +34,12 @@ static const char train_usage[] =
     "interval; the best candidate whose interval lies above zero is shipped, else the uniform policy\n"
     "(a constant or mixture bundle), and the choice is printed and recorded in the provenance.\n"
     "With --learner or --target exactly that one policy is trained.\n"
+    "\n"
+    "Given LABELLED RUNS instead of curves (docs/sequential.md), the selection also trains a sequential\n"
+    "policy with each learner (it stops or draws more samples as the votes come in) on a ladder of\n"
+    "stages (--stages; default: the file's one model, majority vote, k = 1, 2, 4, ... up to the\n"
+    "smallest pool), and the static candidates on the curves of the ladder's tiers. On labelled runs\n"
+    "--learner (or --test-part) trains exactly one sequential policy.\n"
     "\n"
     "Options:\n"
     "  --budget B             mean cost per query (required)\n"
@@ -81,8 +88,8 @@ static const char train_usage[] =
     "  --C-search grid|liblinear  grid (default): the seeded folds over [--C-min, --C-max];\n"
     "                 liblinear: LIBLINEAR's find_parameters from --C-min (L2R_LR, L2R_L2LOSS_SVC)\n"
     "  --eps X  --bias X (1; < 0 = none)\n"
-    "Sequential policies (docs/sequential.md): with --stages the input is LABELLED RUNS, and the policy\n"
-    "decides after each stage of samples whether to stop or draw the next stage:\n"
+    "Sequential policies (docs/sequential.md; the input is LABELLED RUNS): the policy decides after each\n"
+    "stage of samples whether to stop or draw the next stage:\n"
     "  --stages SPEC         the ladder, e.g. majority@1,2,4,8,16 or 'small:majority@1,2 > "
     "large:majority@1,2'\n"
     "  --orderings N         seeded orderings of each training query's samples (default 8)\n"
@@ -143,6 +150,7 @@ typedef struct train_cli {
     int json, have_budget;
     unsigned char set[O_END - O_BUDGET]; /* options given on the command line */
     int explicit_policy;                 /* --learner or --target: train exactly that one, no selection */
+    int runs_input;                      /* the input is labelled runs (not a curves file) */
 } train_cli;
 
 /* XGBoost's and LIBLINEAR's parameters. */
@@ -251,25 +259,41 @@ static int set_option(train_cli *t, int ch, const char *arg) {
     return set_learner_option(t, ch, arg);
 }
 
-/* Options of one family only: static-only options with --stages, or sequential ones without it. */
-static int check_family(const train_cli *t) {
+/* One sequential policy (not the selection): labelled runs with --learner, or --test-part. */
+static int one_sequential(const train_cli *t) {
+    return t->runs_input && (t->explicit_policy || t->set[O_TESTPART - O_BUDGET]);
+}
+
+/* Options that do not apply to what the input and the options ask for. */
+static int check_family(const train_cli *t, const char *path) {
     static const int static_only[] = {O_TARGET, O_RULE, O_HASH, O_CW,      O_GAPW, O_NOVAL,
                                       O_SOLVER, O_CMIN, O_CMAX, O_CSEARCH, O_TIES};
-    static const int seq_only[] = {O_ORDERINGS, O_CONTS, O_TESTPART, O_PROMPTF};
+    static const int seq_only[] = {O_STAGES, O_ORDERINGS, O_CONTS, O_TESTPART, O_PROMPTF};
     static const char *const static_names[] = {
         "--target", "--rule",  "--hash-dim", "--class-weights", "--gap-weights", "--no-validation",
         "--solver", "--C-min", "--C-max",    "--C-search",      "--label-ties"};
-    static const char *const seq_names[] = {"--orderings", "--continuations", "--test-part",
+    static const char *const seq_names[] = {"--stages", "--orderings", "--continuations", "--test-part",
                                             "--prompt-features"};
-    char msg[160];
-    for (size_t i = 0; t->stages && i < sizeof static_only / sizeof *static_only; i++)
+    char msg[320];
+    if (t->runs_input && t->set[O_TARGET - O_BUDGET]) {
+        snprintf(msg, sizeof msg,
+                 "--target trains one static policy on curves: compute them first (allot curves %.80s "
+                 "--tiers SPEC --out C), or drop --target for the default selection",
+                 path);
+        return allot_cli_usage_error(CMD, msg);
+    }
+    for (size_t i = 0; one_sequential(t) && i < sizeof static_only / sizeof *static_only; i++)
         if (t->set[static_only[i] - O_BUDGET]) {
-            snprintf(msg, sizeof msg, "%s applies to static policies, not with --stages", static_names[i]);
+            snprintf(msg, sizeof msg, "%s applies to static policies, not to one sequential policy",
+                     static_names[i]);
             return allot_cli_usage_error(CMD, msg);
         }
-    for (size_t i = 0; !t->stages && i < sizeof seq_only / sizeof *seq_only; i++)
+    for (size_t i = 0; !t->runs_input && i < sizeof seq_only / sizeof *seq_only; i++)
         if (t->set[seq_only[i] - O_BUDGET]) {
-            snprintf(msg, sizeof msg, "%s applies to sequential policies (--stages)", seq_names[i]);
+            snprintf(msg, sizeof msg,
+                     "%s applies to sequential policies: its input is labelled runs, and %.80s "
+                     "is a curves file",
+                     seq_names[i], path);
             return allot_cli_usage_error(CMD, msg);
         }
     return 0;
@@ -278,11 +302,7 @@ static int check_family(const train_cli *t) {
 /* What no single option can check. */
 static int check_options(train_cli *t, int n_args) {
     allot_train_options *o = &t->o;
-    int rc = check_family(t);
-    if (rc) return rc;
-    if (n_args != 1)
-        return allot_cli_usage_error(CMD, t->stages ? "expected exactly one labelled-runs file"
-                                                    : "expected exactly one CURVES file");
+    if (n_args != 1) return allot_cli_usage_error(CMD, "expected exactly one CURVES or labelled-runs file");
     if (!t->have_budget) return allot_cli_usage_error(CMD, "--budget is required");
     if (!t->out) return allot_cli_usage_error(CMD, "--out is required");
     if (o->linear.c_min > o->linear.c_max) return allot_cli_usage_error(CMD, "--C-min must be <= --C-max");
@@ -399,8 +419,8 @@ static void print_table(const train_cli *t, const allot_train_report *r) {
     printf("seconds                  %.2f\n", r->seconds);
 }
 
-/* --stages: the shared options into the sequential trainer's (its own defaults where not given). */
-static int train_sequential(train_cli *t, const char *path) {
+/* The shared options into the sequential trainer's (its own defaults where not given). */
+static void sequential_options(train_cli *t) {
     allot_sq_train_options *q = &t->sq;
     const allot_train_options *o = &t->o;
     q->budget = o->budget;
@@ -428,7 +448,32 @@ static int train_sequential(train_cli *t, const char *path) {
     if (t->set[O_C - O_BUDGET]) q->linear.C = o->linear.C;
     if (t->set[O_EPS - O_BUDGET]) q->linear.eps = o->linear.eps;
     if (t->set[O_BIAS - O_BUDGET]) q->linear.bias = o->linear.bias;
-    return allot_cli_train_sequential(q, path, t->stages, t->out, t->json);
+}
+
+/* The ladder: --stages, else the file's default (allot_sq_default_stages; "" for precomputed tiers). */
+static allot_status ladder_of(const train_cli *t, const char *path, char spec[ALLOT_SQ_STAGES_MAX],
+                              allot_error *err) {
+    if (t->stages) {
+        snprintf(spec, ALLOT_SQ_STAGES_MAX, "%s", t->stages);
+        return ALLOT_OK;
+    }
+    allot_status st = allot_sq_default_stages(path, spec, err);
+    if (!st && spec[0] && t->o.progress)
+        fprintf(stderr, "ladder (default; choose with --stages): %s\n", spec);
+    return st;
+}
+
+/* One sequential policy: labelled runs with --learner or --test-part. */
+static int train_sequential(train_cli *t, const char *path) {
+    char spec[ALLOT_SQ_STAGES_MAX];
+    allot_error err = {0};
+    if (ladder_of(t, path, spec, &err)) return allot_cli_fail(CMD, &err);
+    if (!spec[0])
+        return allot_cli_usage_error(CMD,
+                                     "the labelled runs hold precomputed tiers, no samples: a sequential "
+                                     "policy needs sampled runs (drop --learner for the default selection)");
+    sequential_options(t);
+    return allot_cli_train_sequential(&t->sq, path, spec, t->out, t->json);
 }
 
 /* ---- the default policy selection ------------------------------------------------------------- */
@@ -481,19 +526,19 @@ static void print_selection(const train_cli *t, const allot_selection *sel) {
     printf("reference: the uniform policy (the uniform mix at B chosen on the training pool): acc %.4f, cost "
            "%.4f\n\n",
            sel->uniform_acc, sel->uniform_cost);
-    printf("%-16s %8s %9s  %-28s %-9s %-28s %7s\n", "candidate", "oof acc", "oof cost",
+    printf("%-20s %8s %9s  %-28s %-9s %-28s %7s\n", "candidate", "oof acc", "oof cost",
            "out-of-fold gain [95% CI]", "eligible", "held-out gain [95% CI]", "seconds");
     for (size_t k = 0; k < sel->n; k++) {
         const allot_candidate_result *r = &sel->c[k];
         if (r->status != ALLOT_OK) {
-            printf("%-16s skipped: %s\n", r->name, r->error);
+            printf("%-20s skipped: %s\n", r->name, r->error);
             continue;
         }
         char g[64], h[64] = "-";
         snprintf(g, sizeof g, "%+.4f [%+.4f, %+.4f]", r->gain, r->gain_lo, r->gain_hi);
         if (isfinite(r->test_gain))
             snprintf(h, sizeof h, "%+.4f [%+.4f, %+.4f]", r->test_gain, r->test_lo, r->test_hi);
-        printf("%-16s %8.4f %9.3f  %-28s %-9s %-28s %7.1f\n", r->name, r->oof_acc, r->oof_cost, g,
+        printf("%-20s %8.4f %9.3f  %-28s %-9s %-28s %7.1f\n", r->name, r->oof_acc, r->oof_cost, g,
                k + 1 == sel->n ? "reference"
                : r->eligible   ? "yes"
                                : "no",
@@ -508,23 +553,68 @@ static void print_selection(const train_cli *t, const allot_selection *sel) {
                w->test_hi < 0 ? "BELOW uniform" : "not below uniform");
     else
         printf("held-out check: none (--test-fraction 0)\n");
-    printf("runtime parity           %s\n",
-           w->report.runtime_parity > 0 ? "same tier on every checked query" : "MISMATCH");
+    printf("runtime parity           %s\n", w->report.runtime_parity > 0
+                                                ? "same decisions on every checked query"
+                                            : w->report.runtime_parity < 0 ? "not checked (nothing held out)"
+                                                                           : "MISMATCH");
     printf("seconds                  %.2f\n", sel->seconds);
 }
 
+static int finish_selection(const train_cli *t, const allot_selection *sel, allot_status st,
+                            allot_error *err) {
+    if (st == ALLOT_OK && t->json)
+        print_selection_json(t, sel);
+    else if (st == ALLOT_OK)
+        print_selection(t, sel);
+    return st == ALLOT_OK ? ALLOT_EXIT_OK : allot_cli_fail(CMD, err);
+}
+
+/* The default selection on a curves file: the static candidates and the uniform policy. */
 static int run_selection(const train_cli *t, const allot_curves *c, const char *path) {
     const allot_candidate *cands;
     size_t n = allot_default_candidates(&cands);
     allot_selection sel;
     allot_error err = {0};
     allot_status st = allot_train_select(c, path, &t->o, cands, n, t->out, &sel, &err);
-    if (st == ALLOT_OK && t->json)
-        print_selection_json(t, &sel);
-    else if (st == ALLOT_OK)
-        print_selection(t, &sel);
+    int rc = finish_selection(t, &sel, st, &err);
     allot_selection_free(&sel);
-    return st == ALLOT_OK ? ALLOT_EXIT_OK : allot_cli_fail(CMD, &err);
+    return rc;
+}
+
+enum { N_STATIC_MAX = 8 };
+
+/* The default selection on labelled runs: the static candidates on the curves of the ladder's tiers,
+ * a sequential policy with each learner, and the uniform policy (precomputed tiers: static only). */
+static int run_selection_runs(train_cli *t, const char *path) {
+    char spec[ALLOT_SQ_STAGES_MAX];
+    allot_error err = {0};
+    allot_tier_set ts = {0};
+    allot_curves *c = NULL;
+    int computed = 0;
+    allot_status st = ladder_of(t, path, spec, &err);
+    if (!st && spec[0]) st = allot_sq_stage_tiers(spec, &ts, &err);
+    if (!st) st = allot_curves_load(path, &ts, t->o.progress, &c, &computed, &err);
+    allot_tier_set_free(&ts);
+    if (st) return allot_cli_fail(CMD, &err);
+    sequential_options(t);
+    allot_sq_candidate_arg ax = {path, spec, &t->sq, ALLOT_LEARNER_XGBOOST};
+    allot_sq_candidate_arg al = {path, spec, &t->sq, ALLOT_LEARNER_LIBLINEAR};
+    const allot_candidate *stat;
+    size_t n = allot_default_candidates(&stat);
+    allot_candidate cands[N_STATIC_MAX + 2];
+    if (n > N_STATIC_MAX) n = N_STATIC_MAX;
+    memcpy(cands, stat, n * sizeof *cands);
+    if (spec[0]) {
+        cands[n++] = (allot_candidate){"xgboost-sequential", allot_sq_candidate_train, &ax};
+        cands[n++] = (allot_candidate){"liblinear-sequential", allot_sq_candidate_train, &al};
+    }
+    allot_selection sel;
+    st = allot_train_select(c, path, &t->o, cands, n, t->out, &sel, &err);
+    allot_curves_free(c);
+    if (st == ALLOT_OK && !t->json && spec[0]) printf("ladder                   %s\n", spec);
+    int rc = finish_selection(t, &sel, st, &err);
+    allot_selection_free(&sel);
+    return rc;
 }
 
 int allot_cmd_train(int argc, char **argv) {
@@ -585,9 +675,14 @@ int allot_cmd_train(int argc, char **argv) {
     }
     if ((rc = check_options(&t, argc - optind))) return rc;
     const char *path = argv[optind];
-    if (t.stages) return train_sequential(&t, path);
-
     allot_error err = {0};
+    int is_curves = 0;
+    if (allot_curves_sniff(path, &is_curves, &err)) return allot_cli_fail(CMD, &err);
+    t.runs_input = !is_curves;
+    if ((rc = check_family(&t, path))) return rc;
+    if (one_sequential(&t)) return train_sequential(&t, path);
+    if (t.runs_input) return run_selection_runs(&t, path);
+
     allot_curves *c = NULL;
     allot_status st = allot_curves_read(path, &c, &err);
     if (st != ALLOT_OK) return allot_cli_fail(CMD, &err);

@@ -112,6 +112,27 @@ allot_status allot_curves_write(const allot_curves *c, const char *path, allot_e
 allot_status allot_curves_read(const char *path, allot_curves **out, allot_error *err);
 /** Read a curves file from an open stream (added); name is used in errors; fp is not closed. */
 allot_status allot_curves_read_stream(FILE *fp, const char *name, allot_curves **out, allot_error *err);
+/**
+ * Whether path holds labelled runs (*is_curves = 0: the first non-blank line is a JSON object with an
+ * "id" and no "format", or longer than 1 MiB) or is to be read as a curves file (*is_curves = 1:
+ * everything else, including unreadable, empty or malformed files, so that the curves reader names
+ * the problem). "-" (stdin, which cannot be read twice) counts as curves. Reads the first line only.
+ */
+allot_status allot_curves_sniff(const char *path, int *is_curves, allot_error *err);
+/**
+ * A curves table from path, whichever format it holds: a curves file is read; labelled runs are
+ * computed with tiers (NULL or empty: the file's precomputed tiers) and the default options (seed 1,
+ * as `allot curves` computes them, so the content hash matches a curves file written by it).
+ * *computed = 1 when the table was computed from runs.
+ */
+allot_status allot_curves_load(const char *path, const allot_tier_set *tiers, int progress,
+                               allot_curves **out, int *computed, allot_error *err);
+/**
+ * The tier set whose names are names[0..n) (a bundle's tiers) when they parse as a tier spec
+ * ("majority@4", "m:best@8/min"); *parsed = 0 and *out empty when they do not (precomputed tiers).
+ */
+allot_status allot_tier_set_from_names(const char *const *names, size_t n, allot_tier_set *out, int *parsed,
+                                       allot_error *err);
 /** Free a table (NULL allowed). */
 void allot_curves_free(allot_curves *c);
 

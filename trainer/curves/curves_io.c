@@ -186,7 +186,9 @@ static allot_status cerr(const cread *r, allot_status code, const char *fmt, ...
 static allot_status check_format(const cread *r, const cJSON *h) {
     if (!cJSON_IsObject(h)) return cerr(r, ALLOT_E_INVALID, "header: expected a JSON object");
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(h, "format");
-    if (!fmt) return cerr(r, ALLOT_E_INVALID, "format: missing (not a curves file?)");
+    if (!fmt)
+        return cerr(r, ALLOT_E_INVALID,
+                    "format: missing (not a curves file; nor labelled runs, whose lines have an \"id\")");
     if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, ALLOT_CURVES_FORMAT) != 0)
         return cerr(r, ALLOT_E_INVALID, "format: expected \"%s\"", ALLOT_CURVES_FORMAT);
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(h, "version");
@@ -620,5 +622,41 @@ done:
         return st;
     }
     *out = c;
+    return ALLOT_OK;
+}
+
+/* ---- which format a file holds ------------------------------------------------------------------- */
+
+enum { SNIFF_MAX_HEADER = 1 << 20 }; /* a curves header is a few KiB; a longer first line is not one */
+
+allot_status allot_curves_sniff(const char *path, int *is_curves, allot_error *err) {
+    *is_curves = 1;
+    if (!strcmp(path, "-")) return ALLOT_OK;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return ALLOT_OK; /* the curves reader names the problem */
+    char *line = malloc(SNIFF_MAX_HEADER + 1);
+    if (!line) {
+        fclose(fp);
+        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    }
+    size_t n = 0;
+    int ch = 0, started = 0;
+    while (n < SNIFF_MAX_HEADER && (ch = getc(fp)) != EOF) {
+        if (!started && (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')) continue; /* blank lines */
+        started = 1;
+        if (ch == '\n') break;
+        line[n++] = (char)ch;
+    }
+    int longer = n == SNIFF_MAX_HEADER && ch != EOF && getc(fp) != '\n', failed = ferror(fp);
+    fclose(fp);
+    if (longer) { /* far longer than any curves header: a labelled-runs line */
+        *is_curves = 0;
+    } else if (n && !failed) {
+        cJSON *h = cJSON_ParseWithLength(line, n);
+        const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(h, "format");
+        *is_curves = !(cJSON_IsObject(h) && !fmt && cJSON_GetObjectItemCaseSensitive(h, "id"));
+        cJSON_Delete(h);
+    }
+    free(line);
     return ALLOT_OK;
 }

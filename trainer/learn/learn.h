@@ -162,6 +162,11 @@ typedef struct allot_train_outcome {
     size_t *train_rows, *test_rows;
     double *oof_acc, *oof_cost;   /**< n_train */
     double *test_acc, *test_cost; /**< n_test */
+    /** Optional (NULL: none): n_train (n_test) x the curves' tiers, per query the mean realised accuracy
+     *  of each tier on the candidate's own random draws (a sequential policy's sample orderings). The
+     *  selection then compares the candidate with the uniform mix on the same draws (common random
+     *  numbers: the same expected gain, far less noise). */
+    double *oof_tier_acc, *test_tier_acc;
 } allot_train_outcome;
 
 void allot_train_outcome_free(allot_train_outcome *o);

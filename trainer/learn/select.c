@@ -12,6 +12,7 @@
 #include "allot/allot_policy.h"
 #include "atomic_file.h"
 #include "bootstrap.h"
+#include "cleanup.h"
 #include "dataset.h"
 #include "progress.h"
 #include "uniform.h"
@@ -61,8 +62,10 @@ typedef struct select_ctx {
     const char *out_path;
     allot_selection *sel;
     char (*scratch)[4200];        /* n: each candidate's scratch bundle */
+    int *slot;                    /* n: its cleanup registration (removed on a signal), -1: none */
     allot_train_outcome *outcome; /* n */
     double *ref_tr, *ref_te;      /* the deployable uniform's expected accuracy per query */
+    allot_uniform_mix mix;        /* that uniform mix (tiers of the curves) */
     double *diff;                 /* scratch */
 } select_ctx;
 
@@ -70,14 +73,16 @@ static allot_status nomem(allot_error *err) {
     return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (policy selection)");
 }
 
-/* Scratch bundle of candidate `name`: beside out_path, or in $TMPDIR when writing to stdout. */
+/* Scratch bundle of candidate `name`: beside out_path, or in $TMPDIR when writing to stdout; named as
+ * every temporary file (cleanup.h: "<output>.allot-tmp.<pid>.<name>"). */
 static void scratch_path(const char *out_path, const char *name, char *buf, size_t cap) {
     if (strcmp(out_path, "-")) {
-        snprintf(buf, cap, "%.4000s.%s.tmp", out_path, name);
+        snprintf(buf, cap, "%.3900s" ALLOT_TMP_MARKER "%ld.%s", out_path, (long)getpid(), name);
         return;
     }
     const char *td = getenv("TMPDIR");
-    snprintf(buf, cap, "%.3900s/allot-select-%ld-%s.json", td && *td ? td : "/tmp", (long)getpid(), name);
+    snprintf(buf, cap, "%.3800s/allot-select" ALLOT_TMP_MARKER "%ld.%s", td && *td ? td : "/tmp",
+             (long)getpid(), name);
 }
 
 /* Train candidate k (the uniform policy when cand is NULL) into its scratch bundle. A candidate whose
@@ -88,6 +93,9 @@ static allot_status run_candidate(select_ctx *x, size_t k, const allot_candidate
     allot_candidate_result *r = &x->sel->c[k];
     r->name = cand ? cand->name : "uniform";
     scratch_path(x->out_path, r->name, x->scratch[k], sizeof x->scratch[k]);
+    if ((x->slot[k] = allot_cleanup_add_file(x->scratch[k])) < 0)
+        return allot_error_set(err, ALLOT_E_IO, "%s: cannot register the scratch bundle for cleanup",
+                               x->scratch[k]);
     allot_error sub = {0};
     double t0 = allot_now_seconds();
     r->status = cand ? cand->train(&x->cc, cand->arg, x->scratch[k], &r->report, &x->outcome[k], &sub)
@@ -95,7 +103,7 @@ static allot_status run_candidate(select_ctx *x, size_t k, const allot_candidate
                                            &r->report, &x->outcome[k], &sub);
     r->report.seconds = allot_now_seconds() - t0;
     if (x->cc.opt->progress)
-        fprintf(stderr, "selection: candidate %-16s %s (%.1f s)\n", r->name,
+        fprintf(stderr, "selection: candidate %-20s %s (%.1f s)\n", r->name,
                 r->status == ALLOT_OK                      ? "trained"
                 : r->status == ALLOT_E_UNSUPPORTED && cand ? "skipped (does not apply)"
                                                            : "failed",
@@ -127,6 +135,7 @@ static allot_status reference(select_ctx *x, size_t iu, allot_error *err) {
     if (bad) return nomem(err);
     for (size_t j = 0; j < ns; j++)
         x->ref_te[j] = allot_uniform_mix_query_acc(&m, c->acc + u->test_rows[j] * T);
+    x->mix = m;
     x->sel->n_train = nt;
     x->sel->n_test = ns;
     x->sel->uniform_acc = m.acc;
@@ -159,13 +168,20 @@ static void score_candidate(select_ctx *x, size_t k) {
     uint64_t seed = x->cc.opt->seed;
     r->oof_acc = mean_of(o->oof_acc, o->n_train);
     r->oof_cost = mean_of(o->oof_cost, o->n_train);
-    for (size_t j = 0; j < o->n_train; j++) x->diff[j] = o->oof_acc[j] - x->ref_tr[j];
+    size_t T = x->cc.curves->n_tiers;
+    for (size_t j = 0; j < o->n_train; j++) /* the uniform on the candidate's own draws when it has them */
+        x->diff[j] =
+            o->oof_acc[j] -
+            (o->oof_tier_acc ? allot_uniform_mix_query_acc(&x->mix, o->oof_tier_acc + j * T) : x->ref_tr[j]);
     allot_bootstrap_mean(x->diff, o->n_train, RESAMPLES, seed, 0.95, &r->gain, &r->gain_lo, &r->gain_hi);
     double B = x->cc.opt->budget, tol = 1e-9 * (fabs(B) > 1 ? fabs(B) : 1);
     r->eligible = r->gain_lo > 0 && r->oof_cost <= B + tol;
     r->test_gain = r->test_lo = r->test_hi = r->test_acc = r->test_cost = NAN;
     if (!o->n_test) return;
-    for (size_t j = 0; j < o->n_test; j++) x->diff[j] = o->test_acc[j] - x->ref_te[j];
+    for (size_t j = 0; j < o->n_test; j++)
+        x->diff[j] = o->test_acc[j] - (o->test_tier_acc
+                                           ? allot_uniform_mix_query_acc(&x->mix, o->test_tier_acc + j * T)
+                                           : x->ref_te[j]);
     allot_bootstrap_mean(x->diff, o->n_test, RESAMPLES, seed, 0.95, &r->test_gain, &r->test_lo, &r->test_hi);
     r->test_acc = mean_of(o->test_acc, o->n_test);
     r->test_cost = mean_of(o->test_cost, o->n_test);
@@ -226,8 +242,8 @@ static char *selection_json(const allot_selection *sel, double budget) {
 }
 
 /* The shipped bundle: its scratch text with "selection" added as the provenance's last member (the
- * bundle writer puts the provenance last: the text ends with "}}\n"), written atomically, loaded once
- * more by the runtime. */
+ * bundle writer puts the provenance last: the text ends with "}}\n"), loaded by the runtime from memory,
+ * then written atomically. */
 static allot_status write_shipped(select_ctx *x, allot_error *err) {
     const allot_selection *sel = x->sel;
     char *text = NULL, *js = selection_json(sel, x->cc.opt->budget);
@@ -246,15 +262,13 @@ static allot_status write_shipped(select_ctx *x, allot_error *err) {
         out = malloc(ol + 1);
         if (!out) st = nomem(err);
     }
-    if (st == ALLOT_OK) {
+    if (st == ALLOT_OK) { /* render, check that the runtime loads it, then write */
         snprintf(out, ol + 1, "%.*s,\"selection\":%s}}\n", (int)(len - 3), text, js);
-        st = allot_atomic_write(x->out_path, out, strlen(out), err);
-    }
-    if (st == ALLOT_OK && strcmp(x->out_path, "-")) {
         allot_policy *p = NULL;
-        st = allot_policy_load_file(x->out_path, &p, err);
+        st = allot_policy_load_memory(out, strlen(out), &p, err);
         allot_policy_free(p);
     }
+    if (st == ALLOT_OK) st = allot_atomic_write(x->out_path, out, strlen(out), err);
     free(out);
     free(text);
     cJSON_free(js);
@@ -273,11 +287,17 @@ allot_status allot_train_select(const allot_curves *curves, const char *curves_p
     memset(sel, 0, sizeof *sel);
     double t0 = allot_now_seconds();
     size_t n = n_cands + 1, iu = n_cands;
-    select_ctx x = {{curves, curves_path, opt}, out_path, sel, NULL, NULL, NULL, NULL, NULL};
+    select_ctx x;
+    memset(&x, 0, sizeof x);
+    x.cc = (allot_candidate_ctx){curves, curves_path, opt};
+    x.out_path = out_path;
+    x.sel = sel;
     sel->c = calloc(n, sizeof *sel->c);
     x.scratch = calloc(n, sizeof *x.scratch);
+    x.slot = malloc(n * sizeof *x.slot);
     x.outcome = calloc(n, sizeof *x.outcome);
-    allot_status st = !sel->c || !x.scratch || !x.outcome ? nomem(err) : ALLOT_OK;
+    allot_status st = !sel->c || !x.scratch || !x.slot || !x.outcome ? nomem(err) : ALLOT_OK;
+    for (size_t k = 0; x.slot && k < n; k++) x.slot[k] = -1;
     if (st == ALLOT_OK) sel->n = n;
     if (st == ALLOT_OK) st = run_candidate(&x, iu, NULL, err); /* the reference first */
     for (size_t k = 0; k < n_cands && st == ALLOT_OK; k++) st = run_candidate(&x, k, &cands[k], err);
@@ -286,10 +306,13 @@ allot_status allot_train_select(const allot_curves *curves, const char *curves_p
         if (sel->c[k].status == ALLOT_OK) score_candidate(&x, k);
     if (st == ALLOT_OK) choose(sel, iu);
     if (st == ALLOT_OK) st = write_shipped(&x, err);
-    for (size_t k = 0; x.scratch && k < n; k++)
+    for (size_t k = 0; x.scratch && x.slot && k < n; k++) {
         if (x.scratch[k][0]) remove(x.scratch[k]);
+        allot_cleanup_remove(x.slot[k]);
+    }
     for (size_t k = 0; x.outcome && k < n; k++) allot_train_outcome_free(&x.outcome[k]);
     free(x.scratch);
+    free(x.slot);
     free(x.outcome);
     free(x.ref_tr);
     free(x.ref_te);

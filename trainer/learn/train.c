@@ -770,6 +770,8 @@ void allot_train_outcome_free(allot_train_outcome *o) {
     free(o->oof_cost);
     free(o->test_acc);
     free(o->test_cost);
+    free(o->oof_tier_acc);
+    free(o->test_tier_acc);
     memset(o, 0, sizeof *o);
 }
 

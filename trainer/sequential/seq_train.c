@@ -583,6 +583,62 @@ static allot_status oof_versus_uniform(sq_ctx *c, allot_error *err) {
     return st;
 }
 
+/* ---- per-query outcomes (the default policy selection compares candidates on them) --------------- */
+
+/* Per query of rows r (R orderings each, queries in split order): the means of the realised accuracy
+ * and cost at each trajectory's stop stage under pred at price lambda, and (stage_acc: q x S) of each
+ * stage's realised accuracy on the same orderings. */
+static allot_status outcome_of(const sq_ctx *c, const allot_sq_rows *r, const size_t *traj,
+                               const double *pred, double *acc, double *cost, double *stage_acc,
+                               allot_error *err) {
+    size_t S = c->S, R = (size_t)c->o->orderings, nt = r->n_traj,
+           *stop = malloc((nt ? nt : 1) * sizeof *stop);
+    double ma, mc;
+    if (!stop) return nomem(err);
+    allot_sq_replay(pred, r, traj, nt, c->stage_cost, c->rep.lambda, &ma, &mc, stop);
+    for (size_t q = 0; q < nt / R; q++) {
+        acc[q] = cost[q] = 0;
+        for (size_t s = 0; s < S; s++) stage_acc[q * S + s] = 0;
+        for (size_t k = 0; k < R; k++) {
+            size_t t = q * R + k;
+            acc[q] += r->acc[t * S + stop[t]] / (double)R;
+            cost[q] += r->cost[t * S + stop[t]] / (double)R;
+            for (size_t s = 0; s < S; s++) stage_acc[q * S + s] += r->acc[t * S + s] / (double)R;
+        }
+    }
+    free(stop);
+    return ALLOT_OK;
+}
+
+static allot_status make_outcome(const sq_ctx *c, allot_train_outcome *o, allot_error *err) {
+    size_t nt = c->split.n_train, ns = c->split.n_test;
+    memset(o, 0, sizeof *o);
+    o->n_train = nt;
+    o->n_test = ns;
+    o->train_rows = malloc((nt ? nt : 1) * sizeof *o->train_rows);
+    o->test_rows = malloc((ns ? ns : 1) * sizeof *o->test_rows);
+    o->oof_acc = malloc((nt ? nt : 1) * sizeof *o->oof_acc);
+    o->oof_cost = malloc((nt ? nt : 1) * sizeof *o->oof_cost);
+    o->test_acc = malloc((ns ? ns : 1) * sizeof *o->test_acc);
+    o->test_cost = malloc((ns ? ns : 1) * sizeof *o->test_cost);
+    o->oof_tier_acc = malloc((nt ? nt : 1) * c->S * sizeof *o->oof_tier_acc);
+    o->test_tier_acc = malloc((ns ? ns : 1) * c->S * sizeof *o->test_tier_acc);
+    allot_status st = o->train_rows && o->test_rows && o->oof_acc && o->oof_cost && o->test_acc &&
+                              o->test_cost && o->oof_tier_acc && o->test_tier_acc
+                          ? ALLOT_OK
+                          : nomem(err);
+    if (!st) {
+        memcpy(o->train_rows, c->split.train_idx, nt * sizeof *o->train_rows);
+        memcpy(o->test_rows, c->split.test_idx, ns * sizeof *o->test_rows);
+        st = outcome_of(c, &c->train, c->train_traj, c->oof, o->oof_acc, o->oof_cost, o->oof_tier_acc, err);
+    }
+    if (!st && ns)
+        st = outcome_of(c, &c->test, c->test_traj, c->test_pred, o->test_acc, o->test_cost, o->test_tier_acc,
+                        err);
+    if (st) allot_train_outcome_free(o);
+    return st;
+}
+
 /* ---- 7. the bundle ------------------------------------------------------------------------------------- */
 
 /* The "sequential" object: the ladder's spec, plus the input standardisation for LIBLINEAR. */
@@ -831,6 +887,12 @@ static allot_status check_options(const allot_sq_train_options *o, allot_error *
 
 allot_status allot_sq_train(const char *runs_path, const char *stages, const allot_sq_train_options *o,
                             const char *out_path, allot_sq_train_report *report, allot_error *err) {
+    return allot_sq_train_ex(runs_path, stages, o, out_path, report, NULL, err);
+}
+
+allot_status allot_sq_train_ex(const char *runs_path, const char *stages, const allot_sq_train_options *o,
+                               const char *out_path, allot_sq_train_report *report,
+                               allot_train_outcome *outcome, allot_error *err) {
     double t0 = allot_now_seconds();
     sq_ctx c;
     memset(&c, 0, sizeof c);
@@ -862,6 +924,7 @@ allot_status allot_sq_train(const char *runs_path, const char *stages, const all
     if (!st) st = runtime_parity(&c, text, err);
     if (!st) st = allot_atomic_write(out_path, text, strlen(text), err);
     free(text);
+    if (!st && outcome) st = make_outcome(&c, outcome, err);
     c.rep.n_queries = c.data.n;
     c.rep.n_train = c.split.n_train;
     c.rep.n_test = c.split.n_test;

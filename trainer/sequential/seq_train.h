@@ -64,6 +64,16 @@ typedef struct allot_sq_train_report {
 /** Train and write the bundle atomically to out_path. report may be NULL. */
 allot_status allot_sq_train(const char *runs_path, const char *stages, const allot_sq_train_options *o,
                             const char *out_path, allot_sq_train_report *report, allot_error *err);
+/**
+ * allot_sq_train, and (outcome not NULL) per query of the split, in its order, the mean accuracy and
+ * cost over the query's orderings at the stop stages: out of fold on the training pool, with the final
+ * models on the held-out queries (what the default policy selection compares candidates on, select.h),
+ * and each stage's mean realised accuracy on the same orderings (outcome->oof_tier_acc / test_tier_acc,
+ * stage s = tier s of allot_sq_stage_tiers).
+ */
+allot_status allot_sq_train_ex(const char *runs_path, const char *stages, const allot_sq_train_options *o,
+                               const char *out_path, allot_sq_train_report *report,
+                               allot_train_outcome *outcome, allot_error *err);
 
 /**
  * Replay trajectories (rows of seq_data.h: trajectory j's stage s at row traj[j] * S + s) under the

@@ -1,0 +1,239 @@
+/* seq_select.c - sequential candidates of the default selection; the default ladder (seq_select.h). */
+#include "seq_select.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runs_reader.h"
+#include "seq_data.h"
+#include "util.h"
+
+/* ---- the candidate ---------------------------------------------------------------------------------- */
+
+/* The sequential report in the static report's terms (what the selection prints). */
+static void report_of(const allot_sq_train_report *q, allot_train_report *r) {
+    memset(r, 0, sizeof *r);
+    r->n_queries = q->n_queries;
+    r->n_train = q->n_train;
+    r->n_test = q->n_test;
+    r->n_tiers = r->n_classes = q->n_stages;
+    r->mu = q->lambda;
+    r->oof_acc_calibrated = q->oof_acc;
+    r->oof_cost_calibrated = q->oof_cost;
+    r->test_acc_calibrated = q->n_test ? q->test_acc : NAN;
+    r->test_cost_calibrated = q->n_test ? q->test_cost : NAN;
+    r->runtime_parity = q->n_test ? q->runtime_parity : -1; /* -1: not checked (nothing held out) */
+    r->seconds = q->seconds;
+}
+
+/* The outcome's per-stage accuracies stand for the curves' tiers only when those are the ladder's stages
+ * (allot_sq_stage_tiers); otherwise the selection compares with uniform's expectation. */
+static void match_tiers(const allot_curves *c, const char *stages, allot_train_outcome *o) {
+    allot_ladder *l = NULL;
+    allot_error ignored = {0};
+    int same =
+        allot_sq_ladder_parse(stages, &l, &ignored) == ALLOT_OK && allot_ladder_n_stages(l) == c->n_tiers;
+    for (size_t s = 0; same && s < c->n_tiers; s++) {
+        allot_stage_info si;
+        allot_ladder_stage(l, s, &si, NULL);
+        same = !strcmp(si.name, c->tier_names[s]);
+    }
+    allot_ladder_free(l);
+    if (same) return;
+    free(o->oof_tier_acc);
+    free(o->test_tier_acc);
+    o->oof_tier_acc = o->test_tier_acc = NULL;
+}
+
+allot_status allot_sq_candidate_train(const allot_candidate_ctx *ctx, const void *arg,
+                                      const char *bundle_path, allot_train_report *report,
+                                      allot_train_outcome *outcome, allot_error *err) {
+    const allot_sq_candidate_arg *a = arg;
+    allot_ladder *l = NULL;
+    allot_status st = allot_sq_ladder_parse(a->stages, &l, err);
+    size_t S = st ? 0 : allot_ladder_n_stages(l);
+    allot_ladder_free(l);
+    if (st) return st;
+    if (S < 2)
+        return allot_error_set(err, ALLOT_E_UNSUPPORTED,
+                               "the ladder '%.200s' has one stage: there is no stop-or-continue decision",
+                               a->stages);
+    allot_sq_train_options o = *a->opt;
+    o.learner = a->learner;
+    o.budget = ctx->opt->budget;
+    o.test_fraction = ctx->opt->test_fraction;
+    o.test_parts = o.test_part = 0;
+    o.folds = ctx->opt->folds;
+    o.seed = ctx->opt->seed;
+    o.progress = 0;
+    allot_sq_train_report q;
+    st = allot_sq_train_ex(a->runs_path, a->stages, &o, bundle_path, &q, outcome, err);
+    if (st == ALLOT_OK && outcome->n_train + outcome->n_test != ctx->curves->n_queries)
+        st = allot_error_set(err, ALLOT_E_INTERNAL, "the sequential policy saw %zu queries, the curves %zu",
+                             outcome->n_train + outcome->n_test, ctx->curves->n_queries);
+    if (st == ALLOT_OK) match_tiers(ctx->curves, a->stages, outcome);
+    if (st == ALLOT_OK) report_of(&q, report);
+    return st;
+}
+
+/* ---- the static tiers of a ladder ---------------------------------------------------------------------- */
+
+allot_status allot_sq_stage_tiers(const char *stages, allot_tier_set *out, allot_error *err) {
+    memset(out, 0, sizeof *out);
+    allot_ladder *l = NULL;
+    allot_status st = allot_sq_ladder_parse(stages, &l, err);
+    if (st) return st;
+    size_t S = allot_ladder_n_stages(l);
+    out->tiers = calloc(S, sizeof *out->tiers);
+    if (!out->tiers) st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory (ladder tiers)");
+    for (size_t s = 0; s < S && !st; s++) {
+        allot_stage_info si;
+        allot_ladder_stage(l, s, &si, NULL);
+        const char *model = allot_ladder_model_name(l, si.model);
+        allot_tier *t = &out->tiers[out->n++];
+        t->name = allot_strdup(si.name);
+        t->model = model && *model ? allot_strdup(model) : NULL;
+        t->k = (int)si.k;
+        t->rule = (allot_select_rule)si.rule;
+        t->agg = ALLOT_STEP_NONE;
+        if (!t->name || (model && *model && !t->model))
+            st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory (ladder tiers)");
+    }
+    allot_ladder_free(l);
+    if (st) allot_tier_set_free(out);
+    return st;
+}
+
+/* ---- the default ladder ------------------------------------------------------------------------------- */
+
+/* What the default ladder depends on, over the whole file. */
+typedef struct runs_shape {
+    size_t n_queries, n_models, min_pool;
+    int precomputed, answers, scores;
+    double *cost_sum; /* per model (reader index): summed sample cost, and the sample count */
+    size_t *count, cap;
+} runs_shape;
+
+static allot_status count_sample(runs_shape *sh, const allot_sample *x, allot_error *err) {
+    size_t m = (size_t)x->model;
+    if (m >= sh->cap) {
+        size_t cap = 2 * m + 8;
+        double *c = realloc(sh->cost_sum, cap * sizeof *c);
+        if (c) sh->cost_sum = c;
+        size_t *n = c ? realloc(sh->count, cap * sizeof *n) : NULL;
+        if (!n) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (runs scan)");
+        sh->count = n;
+        for (size_t i = sh->cap; i < cap; i++) sh->cost_sum[i] = 0, sh->count[i] = 0;
+        sh->cap = cap;
+    }
+    sh->cost_sum[m] += x->cost;
+    sh->count[m]++;
+    sh->answers |= x->answer >= 0;
+    sh->scores |= !isnan(x->score);
+    return ALLOT_OK;
+}
+
+static allot_status scan_query(const allot_query *q, runs_shape *sh, allot_error *err) {
+    sh->n_queries++;
+    if (q->n_tiers) {
+        sh->precomputed = 1;
+        return ALLOT_OK;
+    }
+    sh->min_pool = q->n_samples < sh->min_pool ? q->n_samples : sh->min_pool;
+    allot_status st = ALLOT_OK;
+    for (size_t i = 0; i < q->n_samples && !st; i++) st = count_sample(sh, &q->samples[i], err);
+    return st;
+}
+
+static void shape_free(runs_shape *sh) {
+    free(sh->cost_sum);
+    free(sh->count);
+}
+
+/* k = 1, 2, 4, ... below n, then n. */
+static size_t write_ks(char *spec, size_t cap, size_t len, size_t n);
+
+/* The error for several models: a cascade from the cheapest model (by mean sample cost) to the dearest. */
+static allot_status several_models(const char *path, const runs_shape *sh, allot_runs_reader *r,
+                                   allot_error *err) {
+    size_t lo = 0, hi = 0;
+    for (size_t m = 0; m < sh->n_models && m < sh->cap; m++) {
+        double mean = sh->count[m] ? sh->cost_sum[m] / (double)sh->count[m] : INFINITY;
+        if (mean < sh->cost_sum[lo] / (double)(sh->count[lo] ? sh->count[lo] : 1)) lo = m;
+        if (sh->count[m] && mean > sh->cost_sum[hi] / (double)(sh->count[hi] ? sh->count[hi] : 1)) hi = m;
+    }
+    const char *rule = sh->answers ? "majority" : sh->scores ? "best" : "pass";
+    char ex[600];
+    size_t len =
+        (size_t)snprintf(ex, sizeof ex, "%.120s:%s@", allot_runs_reader_model_name(r, (int)lo), rule);
+    len = write_ks(ex, sizeof ex, len, 4);
+    if (len < sizeof ex)
+        len += (size_t)snprintf(ex + len, sizeof ex - len, " > %.120s:%s@",
+                                allot_runs_reader_model_name(r, (int)hi), rule);
+    write_ks(ex, sizeof ex, len, 2);
+    return allot_error_set(
+        err, ALLOT_E_INVALID,
+        "%s: samples of %zu models: choose the ladder with --stages, a cascade cheaper model "
+        "first, e.g. --stages '%s'%s",
+        path, sh->n_models, ex,
+        sh->answers || sh->scores ? ""
+                                  : " (the samples carry no answers or scores: pass@k stands "
+                                    "for a perfect verifier, such as unit tests)");
+}
+
+static allot_status scan_runs(const char *path, runs_shape *sh, allot_runs_reader **r, allot_error *err) {
+    memset(sh, 0, sizeof *sh);
+    sh->min_pool = (size_t)-1;
+    allot_status st = allot_runs_reader_open(path, r, err);
+    int has = 1;
+    allot_query q;
+    while (!st && has && !(st = allot_runs_reader_next(*r, &q, &has, err)) && has)
+        st = scan_query(&q, sh, err);
+    if (!st) sh->n_models = allot_runs_reader_n_models(*r);
+    return st;
+}
+
+/* k = 1, 2, 4, ... below n, then n; returns the new length. */
+static size_t write_ks(char *spec, size_t cap, size_t len, size_t n) {
+    if (n > ALLOT_LADDER_MAX_K) n = ALLOT_LADDER_MAX_K;
+    for (size_t k = 1; k < n && len < cap; k *= 2) len += (size_t)snprintf(spec + len, cap - len, "%zu,", k);
+    if (len < cap) len += (size_t)snprintf(spec + len, cap - len, "%zu", n);
+    return len;
+}
+
+/* One model's ladder: its rule, k up to the smallest pool. */
+static allot_status one_model(const char *path, const runs_shape *sh, const char *m, char *spec,
+                              allot_error *err) {
+    if (!sh->answers && !sh->scores)
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "%s: the samples carry neither answers nor scores: a sequential policy has "
+                               "nothing to watch (give --stages pass@... for a perfect verifier such as unit "
+                               "tests)",
+                               path);
+    if (strpbrk(m, ",>"))
+        return allot_error_set(
+            err, ALLOT_E_INVALID,
+            "%s: the model name '%.100s' cannot be written in a ladder spec: give --stages", path, m);
+    if (!sh->min_pool) return allot_error_set(err, ALLOT_E_INVALID, "%s: a query without samples", path);
+    size_t len = (size_t)snprintf(spec, ALLOT_SQ_STAGES_MAX, "%.1000s%s%s@", m, *m ? ":" : "",
+                                  sh->answers ? "majority" : "best");
+    write_ks(spec, ALLOT_SQ_STAGES_MAX, len, sh->min_pool);
+    return ALLOT_OK;
+}
+
+allot_status allot_sq_default_stages(const char *runs_path, char spec[ALLOT_SQ_STAGES_MAX],
+                                     allot_error *err) {
+    spec[0] = '\0';
+    runs_shape sh;
+    allot_runs_reader *r = NULL;
+    allot_status st = scan_runs(runs_path, &sh, &r, err);
+    if (!st && !sh.n_queries) st = allot_error_set(err, ALLOT_E_INVALID, "%s: no queries", runs_path);
+    if (!st && !sh.precomputed)
+        st = sh.n_models > 1 ? several_models(runs_path, &sh, r, err)
+                             : one_model(runs_path, &sh, allot_runs_reader_model_name(r, 0), spec, err);
+    allot_runs_reader_close(r);
+    shape_free(&sh);
+    return st;
+}
