@@ -27,11 +27,14 @@ allot_status allot_tier_set_from_names(const char *const *names, size_t n, allot
     for (size_t i = 0; i < n; i++) len += strlen(names[i]) + 1;
     char *spec = malloc(len);
     if (!spec) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (tier names)");
-    spec[0] = '\0';
+    size_t at = 0;
     for (size_t i = 0; i < n; i++) {
-        if (i) strcat(spec, ",");
-        strcat(spec, names[i]);
+        size_t k = strlen(names[i]);
+        if (i) spec[at++] = ',';
+        memcpy(spec + at, names[i], k);
+        at += k;
     }
+    spec[at] = '\0';
     allot_error ignored = {0};
     if (n && allot_tier_set_parse(spec, out, &ignored) == ALLOT_OK) *parsed = 1;
     free(spec);

@@ -70,13 +70,14 @@ typedef struct select_ctx {
 } select_ctx;
 
 static allot_status nomem(allot_error *err) {
-    return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (policy selection)");
+    allot_error_set(err, ALLOT_E_NOMEM, "out of memory (policy selection)");
+    return ALLOT_E_NOMEM;
 }
 
 /* Scratch bundle of candidate `name`: beside out_path, or in $TMPDIR when writing to stdout; named as
  * every temporary file (cleanup.h: "<output>.allot-tmp.<pid>.<name>"). */
 static void scratch_path(const char *out_path, const char *name, char *buf, size_t cap) {
-    if (strcmp(out_path, "-")) {
+    if (strcmp(out_path, "-") != 0) {
         snprintf(buf, cap, "%.3900s" ALLOT_TMP_MARKER "%ld.%s", out_path, (long)getpid(), name);
         return;
     }
@@ -125,7 +126,7 @@ static allot_status reference(select_ctx *x, size_t iu, allot_error *err) {
     x->ref_te = malloc((ns ? ns : 1) * sizeof(double));
     x->diff = malloc((nt > ns ? nt : ns ? ns : 1) * sizeof(double));
     if (!x->ref_tr || !x->ref_te || !x->diff) return nomem(err);
-    memcpy(x->ref_tr, u->oof_acc, nt * sizeof(double));
+    if (nt) memcpy(x->ref_tr, u->oof_acc, nt * sizeof(double));
     double *acc = allot_gather_rows(c->acc, T, u->train_rows, nt),
            *cost = allot_gather_rows(c->cost, T, u->train_rows, nt);
     allot_uniform_mix m;
@@ -249,9 +250,9 @@ static allot_status write_shipped(select_ctx *x, allot_error *err) {
     char *text = NULL, *js = selection_json(sel, x->cc.opt->budget);
     size_t len = 0;
     allot_status st =
-        js ? allot_read_file(x->scratch[sel->shipped], ALLOT_POLICY_MAX_FILE_BYTES, &text, &len, err)
+        js ? allot_read_file(x->scratch[sel->shipped], (size_t)ALLOT_POLICY_MAX_FILE_BYTES, &text, &len, err)
            : nomem(err);
-    if (st == ALLOT_OK && (len < 3 || strcmp(text + len - 3, "}}\n")))
+    if (st == ALLOT_OK && (len < 3 || strcmp(text + len - 3, "}}\n") != 0))
         st = allot_error_set(err, ALLOT_E_INTERNAL, "%s: the bundle does not end with its provenance",
                              x->scratch[sel->shipped]);
     char *out = NULL;

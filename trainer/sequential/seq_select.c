@@ -86,8 +86,11 @@ allot_status allot_sq_stage_tiers(const char *stages, allot_tier_set *out, allot
     allot_status st = allot_sq_ladder_parse(stages, &l, err);
     if (st) return st;
     size_t S = allot_ladder_n_stages(l);
-    out->tiers = calloc(S, sizeof *out->tiers);
-    if (!out->tiers) st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory (ladder tiers)");
+    out->tiers = calloc(S ? S : 1, sizeof *out->tiers);
+    if (!out->tiers) {
+        allot_ladder_free(l);
+        return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (ladder tiers)");
+    }
     for (size_t s = 0; s < S && !st; s++) {
         allot_stage_info si;
         allot_ladder_stage(l, s, &si, NULL);
@@ -109,27 +112,30 @@ allot_status allot_sq_stage_tiers(const char *stages, allot_tier_set *out, allot
 /* ---- the default ladder ------------------------------------------------------------------------------- */
 
 /* What the default ladder depends on, over the whole file. */
+typedef struct model_stats {
+    double cost; /* summed sample cost */
+    size_t n;    /* samples */
+} model_stats;
+
 typedef struct runs_shape {
     size_t n_queries, n_models, min_pool;
     int precomputed, answers, scores;
-    double *cost_sum; /* per model (reader index): summed sample cost, and the sample count */
-    size_t *count, cap;
+    model_stats *model; /* per model (reader index); cap entries */
+    size_t cap;
 } runs_shape;
 
 static allot_status count_sample(runs_shape *sh, const allot_sample *x, allot_error *err) {
     size_t m = (size_t)x->model;
-    if (m >= sh->cap) {
+    if (m >= sh->cap || !sh->model) {
         size_t cap = 2 * m + 8;
-        double *c = realloc(sh->cost_sum, cap * sizeof *c);
-        if (c) sh->cost_sum = c;
-        size_t *n = c ? realloc(sh->count, cap * sizeof *n) : NULL;
-        if (!n) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (runs scan)");
-        sh->count = n;
-        for (size_t i = sh->cap; i < cap; i++) sh->cost_sum[i] = 0, sh->count[i] = 0;
+        model_stats *grown = realloc(sh->model, cap * sizeof *grown);
+        if (!grown) return allot_error_set(err, ALLOT_E_NOMEM, "out of memory (runs scan)");
+        memset(grown + sh->cap, 0, (cap - sh->cap) * sizeof *grown);
+        sh->model = grown;
         sh->cap = cap;
     }
-    sh->cost_sum[m] += x->cost;
-    sh->count[m]++;
+    sh->model[m].cost += x->cost;
+    sh->model[m].n++;
     sh->answers |= x->answer >= 0;
     sh->scores |= !isnan(x->score);
     return ALLOT_OK;
@@ -148,8 +154,11 @@ static allot_status scan_query(const allot_query *q, runs_shape *sh, allot_error
 }
 
 static void shape_free(runs_shape *sh) {
-    free(sh->cost_sum);
-    free(sh->count);
+    free(sh->model);
+}
+
+static double mean_cost(const runs_shape *sh, size_t m) {
+    return m < sh->cap && sh->model[m].n ? sh->model[m].cost / (double)sh->model[m].n : NAN;
 }
 
 /* k = 1, 2, 4, ... below n, then n. */
@@ -159,10 +168,9 @@ static size_t write_ks(char *spec, size_t cap, size_t len, size_t n);
 static allot_status several_models(const char *path, const runs_shape *sh, allot_runs_reader *r,
                                    allot_error *err) {
     size_t lo = 0, hi = 0;
-    for (size_t m = 0; m < sh->n_models && m < sh->cap; m++) {
-        double mean = sh->count[m] ? sh->cost_sum[m] / (double)sh->count[m] : INFINITY;
-        if (mean < sh->cost_sum[lo] / (double)(sh->count[lo] ? sh->count[lo] : 1)) lo = m;
-        if (sh->count[m] && mean > sh->cost_sum[hi] / (double)(sh->count[hi] ? sh->count[hi] : 1)) hi = m;
+    for (size_t m = 1; m < sh->n_models; m++) { /* NaN (no samples) never wins a comparison */
+        if (mean_cost(sh, m) < mean_cost(sh, lo) || isnan(mean_cost(sh, lo))) lo = m;
+        if (mean_cost(sh, m) > mean_cost(sh, hi) || isnan(mean_cost(sh, hi))) hi = m;
     }
     const char *rule = sh->answers ? "majority" : sh->scores ? "best" : "pass";
     char ex[600];
