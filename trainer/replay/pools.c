@@ -100,16 +100,18 @@ allot_status allot_replay_pools_add(allot_replay_pools *p, const char *id, const
     return ALLOT_OK;
 }
 
+static void query_free(allot_replay_query *q) {
+    free(q->id);
+    free(q->prompt);
+    free(q->record);
+    for (int a = 0; q->answers && a < q->n_answers; a++) free(q->answers[a]);
+    free(q->answers);
+    free(q->s);
+}
+
 void allot_replay_pools_free(allot_replay_pools *p) {
     if (!p) return;
-    for (size_t i = 0; i < p->n; i++) {
-        free(p->q[i].id);
-        free(p->q[i].prompt);
-        free(p->q[i].record);
-        for (int a = 0; p->q[i].answers && a < p->q[i].n_answers; a++) free(p->q[i].answers[a]);
-        free(p->q[i].answers);
-        free(p->q[i].s);
-    }
+    for (size_t i = 0; i < p->n; i++) query_free(&p->q[i]);
     free(p->q);
     free(p->model);
     memset(p, 0, sizeof *p);
@@ -236,10 +238,7 @@ allot_status allot_replay_pools_keep(allot_replay_pools *p, const char *const *i
             for (size_t j = 0; j < p->q[i].n; j++)
                 if (isnan(p->q[i].s[j].score)) p->has_scores = 0;
         } else {
-            free(p->q[i].id);
-            free(p->q[i].prompt);
-            free(p->q[i].record);
-            free(p->q[i].s);
+            query_free(&p->q[i]);
             p->n_skipped++;
         }
     }
