@@ -271,6 +271,15 @@ static void run_variant(const variant *var) {
     };
     for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++)
         for (size_t n = 0; n <= strlen(texts[t]); n++) compare(fa, fr, var, texts[t], n, full, "prefix");
+    /* long runs of one class (per-position counters that must not wrap), around 4 KiB and beyond */
+    const char *const units[] = {"A", "7", " ", "\xe4", "\x80", " a", "a.", "1,", "Q?\n"};
+    for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
+        size_t ul = strlen(units[u]);
+        for (size_t n = 4000; n + ul <= sizeof buf; n += 1531) {
+            for (size_t k = 0; k + ul <= n; k += ul) memcpy(buf + k, units[u], ul);
+            compare(fa, fr, var, buf, n - n % ul, full, "long run");
+        }
+    }
     ref_featurizer_free(fr);
     allot_featurizer_free(fa);
 }
