@@ -326,7 +326,7 @@ static void test_liblinear_search(const char *dir) {
     allot_train_report r;
     allot_error err = {0};
     for (int value = 0; value < 2; value++) {
-        o.target = value ? ALLOT_TARGET_TIER_VALUE : ALLOT_TARGET_TIER;
+        o.target = value ? ALLOT_TARGET_TIER_VALUE : ALLOT_TARGET_TIER_LABEL;
         char *first = NULL;
         size_t first_len = 0;
         double chosen = 0;

@@ -407,7 +407,8 @@ static allot_status step_c_candidates(train_ctx *tc, allot_error *err) {
  */
 static allot_status cv_tier_liblinear(train_ctx *tc, allot_error *err) {
     size_t nt = tc->sp.n_train, K = (size_t)tc->K, n_c = tc->n_c;
-    int warm = n_c > 1 && allot_linear_solver_warm_start(tc->opt->linear.solver);
+    int warm =
+        n_c > 1 && !tc->opt->linear.cold_search && allot_linear_solver_warm_start(tc->opt->linear.solver);
     double *grid = malloc(n_c * nt * K * sizeof *grid), *acc = malloc(n_c * sizeof *acc);
     if (!grid || !acc) {
         free(grid);
