@@ -80,14 +80,14 @@ typedef struct {
     unsigned n_win, n_win_correct;
 } vote_state;
 
-static void vote_step(vote_state *v, int c, unsigned corr) {
+static inline void vote_step(vote_state *v, int c, unsigned corr) {
     unsigned gt = 0u - (unsigned)(c > v->best), eq = 0u - (unsigned)(c == v->best);
     v->n_win = (gt & 1u) | (~gt & (v->n_win + (eq & 1u)));
     v->n_win_correct = (gt & corr) | (~gt & (v->n_win_correct + (eq & corr)));
     v->best = (int)((gt & (unsigned)c) | (~gt & (unsigned)v->best));
 }
 
-static double vote_outcome(const vote_state *v) {
+static inline double vote_outcome(const vote_state *v) {
     return v->n_win ? (double)v->n_win_correct / (double)v->n_win : 0.0;
 }
 
