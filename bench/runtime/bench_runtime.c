@@ -345,6 +345,11 @@ int main(int argc, char **argv) {
     printf("  XGBoost PredictFromDense, all threads      %8.0f ns/row  %6.2f ns/tree/row  (allot 1 thread "
            "%.1fx)\n",
            xgb_batchn, xgb_batchn / (double)trees, xgb_batchn / allot_batch);
+    printf("  vs allot's single-row path (p50 above): %.2fx  (goals: <= 2.5 ns/tree/row: %s; >= 2x the "
+           "single-row "
+           "path: %s)\n",
+           s_allot.p50 / allot_batch, allot_batch / (double)trees <= 2.5 ? "met" : "NOT met",
+           s_allot.p50 / allot_batch >= 2 ? "met" : "NOT met");
 
     /* ---- LIBLINEAR ---- */
     {

@@ -346,19 +346,31 @@ static uint32_t fnv_update_lower(uint32_t h, const unsigned char *p, size_t n) {
     return h;
 }
 
-static uint32_t fnv_str(const char *s) {
-    return fnv_update_lower(FNV_OFFSET, (const unsigned char *)s, strlen(s));
-}
-
 /* ---- the featuriser ------------------------------------------------------------------------------ */
 
-#define KW_TABLE_SIZE 512u /* power of two, > 2 * N_KEYWORDS */
-#define KW_MAX_LEN 32u     /* tokens at least this long never match a keyword */
+/*
+ * The keyword table. A token is looked up by its lower-cased bytes when it has at most KW_KEY_MAX of
+ * them (every keyword is shorter): zero-padded to 16 bytes and read as two 64-bit words (in host
+ * order, as the table was built), with its length. A multiplicative hash of the three picks one of
+ * KW_SLOTS slots, and the multiplier is chosen when the featuriser is built so that no two keyword
+ * words share a slot: a lookup is one probe and one comparison, without a branch. A word can set a
+ * flag on its own, begin a two-word keyword (a "prefix": how, show) or end one (a "second": many,
+ * much, that); kw_pair maps (prefix, second) to the two-word keyword's flag.
+ */
+#define KW_KEY_MAX 16u
+#define KW_SLOTS_LOG2 12u
+#define KW_SLOTS (1u << KW_SLOTS_LOG2)
+#define KW_MAX_WORDS 192u /* distinct keyword words + the empty entry */
+#define KW_MAX_PAIR 8u    /* prefixes / seconds of two-word keywords, + 1 for "none" */
+#define F_NONE F_COUNT    /* a flag slot nobody reads: where "no keyword" writes its 1 */
 
 typedef struct {
-    uint32_t hash;
-    int16_t entry; /* index into keywords[], -1 = empty */
-} kw_slot;
+    uint64_t lo, hi; /* the lower-cased word, zero-padded */
+    uint64_t len;    /* its length; UINT64_MAX for the empty entry, which no token matches */
+    uint8_t feature; /* the flag the word sets on its own, or F_NONE */
+    uint8_t prefix;  /* 1.. when the word begins a two-word keyword, else 0 */
+    uint8_t second;  /* 1.. when the word ends one, else 0 */
+} kw_word;
 
 /* A categorical field: its one-hot indicators are the extras [first, first + n_values). */
 typedef struct {
@@ -383,59 +395,75 @@ struct allot_featurizer {
     int norm_l2;    /* 1 = L2-normalise the hashed block, 0 = raw counts */
     double *center; /* n_dense, or NULL */
     double *scale;
-    kw_slot kw[KW_TABLE_SIZE];
-    /* first words of the two-word keywords ("how", "show"): only after one of them is a bigram looked up */
-    size_t n_prefix;
-    const char *prefix[8];
-    size_t prefix_len[8];
-    uint32_t prefix_hash[8];
+    /* the keyword table (see above) */
+    uint64_t kw_mul;
+    size_t kw_n_words;
+    kw_word kw_words[KW_MAX_WORDS];            /* [0]: the empty entry */
+    uint8_t kw_slot[KW_SLOTS];                 /* index into kw_words; 0 = no keyword */
+    uint8_t kw_pair[KW_MAX_PAIR][KW_MAX_PAIR]; /* [prefix][second] -> flag, F_NONE when none */
 };
 
-static void kw_build(allot_featurizer *f) {
-    for (size_t i = 0; i < KW_TABLE_SIZE; i++) f->kw[i].entry = -1;
-    for (size_t e = 0; e < N_KEYWORDS; e++) {
-        uint32_t h = fnv_str(keywords[e].first);
-        if (keywords[e].second) {
-            h ^= (unsigned char)' ';
-            h *= FNV_PRIME;
-            h = fnv_update_lower(h, (const unsigned char *)keywords[e].second, strlen(keywords[e].second));
-        }
-        uint32_t s = h & (KW_TABLE_SIZE - 1);
-        while (f->kw[s].entry >= 0) s = (s + 1) & (KW_TABLE_SIZE - 1);
-        f->kw[s].hash = h;
-        f->kw[s].entry = (int16_t)e;
-        if (keywords[e].second) {
-            size_t k = 0;
-            while (k < f->n_prefix && strcmp(f->prefix[k], keywords[e].first)) k++;
-            if (k == f->n_prefix && k < sizeof f->prefix / sizeof f->prefix[0]) {
-                f->prefix[k] = keywords[e].first;
-                f->prefix_len[k] = strlen(keywords[e].first);
-                f->prefix_hash[k] = fnv_str(keywords[e].first);
-                f->n_prefix++;
-            }
-        }
-    }
+/* The key of a lower-cased word of at most KW_KEY_MAX bytes. */
+static void kw_key(const char *w, size_t len, uint64_t *lo, uint64_t *hi) {
+    unsigned char b[16] = {0};
+    memcpy(b, w, len);
+    memcpy(lo, b, 8);
+    memcpy(hi, b + 8, 8);
 }
 
-/* Look up a (lower-cased) word or bigram; returns the keyword entry or -1. */
-static int kw_find(const allot_featurizer *f, uint32_t h, const char *w1, size_t n1, const char *w2,
-                   size_t n2) {
-    uint32_t s = h & (KW_TABLE_SIZE - 1);
-    while (f->kw[s].entry >= 0) {
-        if (f->kw[s].hash == h) {
-            const keyword_entry *k = &keywords[f->kw[s].entry];
-            int ok = strlen(k->first) == n1 && !memcmp(k->first, w1, n1);
-            if (ok) {
-                if (w2)
-                    ok = k->second && strlen(k->second) == n2 && !memcmp(k->second, w2, n2);
-                else
-                    ok = k->second == NULL;
-            }
-            if (ok) return f->kw[s].entry;
+static uint32_t kw_slot_of(uint64_t mul, uint64_t lo, uint64_t hi, uint64_t len) {
+    uint64_t k = lo + hi * 0x9E3779B97F4A7C15ull + len;
+    return (uint32_t)((k * mul) >> (64u - KW_SLOTS_LOG2));
+}
+
+/* The word's entry, added when new. */
+static size_t kw_word_index(allot_featurizer *f, const char *w) {
+    uint64_t lo, hi, len = strlen(w);
+    kw_key(w, (size_t)len, &lo, &hi);
+    for (size_t i = 1; i < f->kw_n_words; i++)
+        if (f->kw_words[i].lo == lo && f->kw_words[i].hi == hi && f->kw_words[i].len == len) return i;
+    kw_word *e = &f->kw_words[f->kw_n_words];
+    *e = (kw_word){lo, hi, len, F_NONE, 0, 0};
+    return f->kw_n_words++;
+}
+
+/* Fill the table from keywords[]; then find the first multiplier of a fixed sequence that puts every
+ * word in a slot of its own (a few dozen tries; the sequence is fixed, so every build agrees). */
+static void kw_build(allot_featurizer *f) {
+    /* at most one entry per keyword, plus the few second words of two-word keywords */
+    _Static_assert(N_KEYWORDS + KW_MAX_PAIR <= KW_MAX_WORDS, "KW_MAX_WORDS too small");
+    memset(f->kw_pair, F_NONE, sizeof f->kw_pair);
+    f->kw_words[0] = (kw_word){0, 0, UINT64_MAX, F_NONE, 0, 0};
+    f->kw_n_words = 1;
+    uint8_t n_prefix = 0, n_second = 0;
+    for (size_t e = 0; e < N_KEYWORDS; e++) {
+        kw_word *w1 = &f->kw_words[kw_word_index(f, keywords[e].first)];
+        if (!keywords[e].second) {
+            w1->feature = (uint8_t)keywords[e].feature;
+            continue;
         }
-        s = (s + 1) & (KW_TABLE_SIZE - 1);
+        if (!w1->prefix) w1->prefix = ++n_prefix;
+        kw_word *w2 = &f->kw_words[kw_word_index(f, keywords[e].second)];
+        if (!w2->second) w2->second = ++n_second;
+        f->kw_pair[w1->prefix][w2->second] = (uint8_t)keywords[e].feature;
     }
-    return -1;
+    uint64_t seq = 0x2545F4914F6CDD1Dull;
+    for (;;) {
+        seq += 0x9E3779B97F4A7C15ull;
+        uint64_t mul = (seq ^ (seq >> 29)) * 0xBF58476D1CE4E5B9ull | 1u;
+        memset(f->kw_slot, 0, sizeof f->kw_slot);
+        size_t i = 1;
+        for (; i < f->kw_n_words; i++) {
+            const kw_word *w = &f->kw_words[i];
+            uint32_t s = kw_slot_of(mul, w->lo, w->hi, w->len);
+            if (f->kw_slot[s]) break;
+            f->kw_slot[s] = (uint8_t)i;
+        }
+        if (i == f->kw_n_words) {
+            f->kw_mul = mul;
+            return;
+        }
+    }
 }
 
 void allot_featurizer_free(allot_featurizer *f) {
@@ -1202,16 +1230,53 @@ static int is_digit(unsigned char c) {
 static int is_alpha(unsigned char c) {
     return (byte_class[c] & BC_ALPHA) != 0;
 }
-static int is_token_byte(unsigned char c) {
-    return (byte_class[c] & BC_TOKEN) != 0;
+
+static unsigned ctz64(uint64_t x) { /* x != 0 */
+#if defined(__GNUC__) || defined(__clang__)
+    return (unsigned)__builtin_ctzll(x);
+#else
+    unsigned n = 0;
+    while (!(x & 1u)) {
+        x >>= 1;
+        n++;
+    }
+    return n;
+#endif
 }
 
-/* Sparse accumulator over the caller's arrays. */
+static unsigned top_bit64(uint64_t x) { /* x != 0: position of the highest set bit */
+#if defined(__GNUC__) || defined(__clang__)
+    return 63u - (unsigned)__builtin_clzll(x);
+#else
+    unsigned n = 0;
+    while (x >>= 1) n++;
+    return n;
+#endif
+}
+
+/* Unroll a loop of a constant trip count (a hint; results do not depend on it). */
+#if defined(__clang__)
+#define FEATURES_UNROLL(n) _Pragma("unroll")
+#elif defined(__GNUC__)
+#define FEATURES_STR(x) #x
+#define FEATURES_UNROLL(n) _Pragma(FEATURES_STR(GCC unroll n))
+#else
+#define FEATURES_UNROLL(n)
+#endif
+
+/*
+ * Sparse accumulator over the caller's arrays idx[cap], val[cap].
+ * Direct mode (cap >= hash_dim): val[0..hash_dim) counts every index in place, valid where the
+ * index's bit is set in a bitmap kept in the last nwords entries of idx; n counts the distinct
+ * indices. Counting is free of data-dependent branches, and so is most of the final walk of the
+ * bitmap (sparse_finish).
+ * Otherwise: (index, count) pairs appended at idx/val[0..n), sorted and merged when full.
+ */
 typedef struct {
     uint32_t *idx;
     float *val;
     size_t cap, n;
-    int direct;     /* cap >= hash_dim: count directly in val[0..hash_dim), see sparse_finish */
+    int direct;     /* cap >= hash_dim (see above) */
     uint32_t *bits; /* direct mode: bitmap of touched indices, in the last nwords entries of idx[] */
     size_t nwords;
     int sorted;   /* entries [0, n) are sorted and unique */
@@ -1260,15 +1325,23 @@ static size_t sort_merge(uint32_t *idx, float *val, size_t n) {
     return w + 1;
 }
 
+/* Direct mode: count index. val[index] is read as its bits and cleared to +0 when its bit was not
+ * yet set (whatever the caller's array held there), so no branch depends on the data. */
+static void sparse_count(sparse_acc *a, uint32_t index) {
+    uint32_t *w = &a->bits[index >> 5], m = 1u << (index & 31u);
+    uint32_t seen = (*w & m) != 0, keep = 0u - seen, vb;
+    *w |= m;
+    memcpy(&vb, &a->val[index], sizeof vb);
+    vb &= keep;
+    float old;
+    memcpy(&old, &vb, sizeof old);
+    a->val[index] = old + 1.0f;
+    a->n += 1u - seen;
+}
+
 static void sparse_add(sparse_acc *a, uint32_t index) {
-    if (a->direct) { /* val[] is a dense count array of hash_dim entries, valid where bits are set */
-        uint32_t *w = &a->bits[index >> 5], m = 1u << (index & 31u);
-        if (*w & m) {
-            a->val[index] += 1.0f;
-        } else {
-            *w |= m;
-            a->val[index] = 1.0f;
-        }
+    if (a->direct) {
+        sparse_count(a, index);
         return;
     }
     if (a->overflow) return;
@@ -1312,16 +1385,40 @@ static unsigned ctz32(uint32_t x) { /* x != 0 */
 #endif
 }
 
+/* The positions of the set bits of bits[0..nwords), in increasing order, into out; returns their
+ * number. Each 64-bit word gives 6 positions without a branch (a zero word's are written and not
+ * counted), the rare rest in a loop; so up to 7 entries past the returned count may be written. */
+static size_t flatten_bits(const uint32_t *bits, size_t nwords, uint32_t *out) {
+    size_t k = 0;
+    for (size_t q = 0; q < nwords; q += 2) {
+        uint64_t w = bits[q] | (q + 1 < nwords ? (uint64_t)bits[q + 1] << 32 : 0);
+        uint32_t base = (uint32_t)(q * 32u);
+        FEATURES_UNROLL(6)
+        for (unsigned r = 0; r < 6; r++) {
+            out[k] = base + ctz64(w | ((uint64_t)1 << 63));
+            k += w != 0;
+            w &= w - 1;
+        }
+        for (; w; w &= w - 1) out[k++] = base + ctz64(w);
+    }
+    return k;
+}
+
 /*
  * Finish accumulation: sorted unique (index, count) pairs in idx/val[0..n).
- * Direct mode walks the bitmap, which lives in idx[hash_dim - nwords, hash_dim): word k is read
- * before any output of its bits is written, and outputs so far number at most 32 (k + 1) <=
- * hash_dim - nwords + k + 1, the position of word k + 1, so unread words are never overwritten;
+ * Direct mode: the bitmap lives in idx[hash_dim - nwords, hash_dim). While the outputs and
+ * flatten_bits' scratch stay below it (n + 8 <= hash_dim - nwords), the positions are flattened
+ * first, then val[k] = val[idx[k]] in increasing k: the sorted distinct indices satisfy idx[k] >= k,
+ * so no count is overwritten before it is read. Otherwise the bitmap is walked word by word: word k
+ * is read before any output of its bits is written, and outputs so far number at most 32 (k + 1)
+ * <= hash_dim - nwords + k + 1, the position of word k + 1, so unread words are never overwritten;
  * val[j] moves down to val[w] with w <= j, in increasing order, so no count is overwritten early.
  */
 static void sparse_finish(sparse_acc *a, uint32_t hash_dim) {
-    (void)hash_dim;
-    if (a->direct) {
+    if (a->direct && a->n + 8 <= hash_dim - a->nwords) {
+        a->n = flatten_bits(a->bits, a->nwords, a->idx);
+        for (size_t k = 0; k < a->n; k++) a->val[k] = a->val[a->idx[k]];
+    } else if (a->direct) {
         size_t w = 0;
         for (size_t k = 0; k < a->nwords; k++) {
             uint32_t word = a->bits[k];
@@ -1346,188 +1443,635 @@ static int starts_with(const unsigned char *p, size_t n, const char *lit) {
     return n >= m && !memcmp(p, lit, m);
 }
 
-static size_t hist_sum(const uint32_t *h, unsigned lo, unsigned hi) { /* h[lo..hi] */
-    size_t s = 0;
-    for (unsigned c = lo; c <= hi; c++) s += h[c];
-    return s;
+static int is_space(unsigned char c) {
+    return (byte_class[c] & BC_SPACE) != 0;
 }
 
 /*
- * Pass 1: every byte-level count from one branch-free loop: a byte histogram, word starts, and
- * sentence ends (a '.', '!' or '?' followed by whitespace or the end is the last byte of a
- * terminating run, so counting those bytes counts the runs); a final unterminated sentence exists
- * when a non-whitespace byte follows the last such terminator. Sequences (LaTeX commands, UTF-8
- * operators) are looked for only when the histogram says their first byte occurs.
+ * The featurisation is one pass over the prompt in blocks of 64 bytes (the last one padded with
+ * spaces, which no feature counts: a space ends a token and a number, starts no word, and is what
+ * "the end" means to a sentence terminator). Each block is classified at once (SSE2 where the
+ * compiler targets it, the byte_class table otherwise; both give the same masks and counts) into
+ *   - counts: digits, capitals, bytes >= 0x80, UTF-8 continuation bytes, whitespace, word starts;
+ *   - bit masks (bit j = byte j of the block): whitespace, token bytes, digits, and "special" bytes:
+ *     the punctuation, controls, '\n' and UTF-8 lead bytes some counter looks at one by one.
+ * Then three short loops visit only the set bits: the special bytes (their counters, sentence
+ * ends, LaTeX commands, UTF-8 operators), the digit runs that start a number, and the token
+ * boundaries (each finished token is hashed, counted and looked up once). Branches thus follow
+ * events (a token, a number) instead of bytes, and every count is the same integer the byte-by-byte
+ * definition gives (docs/features.md; test_features_ref checks it against the previous code).
  */
-static void pass_bytes(const unsigned char *p, size_t n, double *v) {
-    uint32_t h[256];
-    memset(h, 0, sizeof h);
-    size_t words = 0, sentences = 0, last_nonspace = 0, last_term = 0; /* positions + 1; 0 = none */
-    unsigned prev_space = 1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned c = p[i], k = byte_class[c];
-        unsigned sp = (k & BC_SPACE) != 0;
-        unsigned next_sp = i + 1 < n ? (byte_class[p[i + 1]] & BC_SPACE) != 0 : 1u;
-        unsigned te = ((k & BC_TERM) != 0) & next_sp;
-        h[c]++;
-        words += (!sp) & prev_space;
-        prev_space = sp;
-        sentences += te;
-        last_term = te ? i + 1 : last_term;
-        last_nonspace = sp ? last_nonspace : i + 1;
+typedef struct {
+    uint64_t space, token, digit, special;
+} block_masks;
+
+/* Counters of the byte classes (exact integers, summed over the blocks). */
+typedef struct {
+    size_t digits, upper, high, cont, spaces, words;
+} class_counts;
+
+#if defined(__SSE2__) && !defined(ALLOT_FEATURES_NO_SIMD)
+#include <emmintrin.h>
+#define FEATURES_SSE2 1
+
+/* Per-lane byte counters, flushed into class_counts before any lane can pass 255. */
+typedef struct {
+    __m128i digits, upper, high, cont, spaces, words;
+    __m128i prev_space; /* the previous vector's whitespace lanes (all set before the prompt) */
+    unsigned pending;   /* vectors counted since the last flush */
+} lane_counts;
+
+static void lanes_init(lane_counts *l) {
+    l->digits = l->upper = l->high = l->cont = l->spaces = l->words = _mm_setzero_si128();
+    l->prev_space = _mm_set1_epi8(-1);
+    l->pending = 0;
+}
+
+static size_t lanes_sum(__m128i v) {
+    __m128i s = _mm_sad_epu8(v, _mm_setzero_si128());
+    return (size_t)_mm_cvtsi128_si32(s) + (size_t)_mm_cvtsi128_si32(_mm_srli_si128(s, 8));
+}
+
+static void lanes_flush(lane_counts *l, class_counts *c) {
+    c->digits += lanes_sum(l->digits);
+    c->upper += lanes_sum(l->upper);
+    c->high += lanes_sum(l->high);
+    c->cont += lanes_sum(l->cont);
+    c->spaces += lanes_sum(l->spaces);
+    c->words += lanes_sum(l->words);
+    l->digits = l->upper = l->high = l->cont = l->spaces = l->words = _mm_setzero_si128();
+    l->pending = 0;
+}
+
+/* lo <= x <= hi for ASCII bounds (bytes >= 0x80 compare as negative: never inside). */
+static __m128i in_range(__m128i x, char lo, char hi) {
+    return _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8((char)(lo - 1))),
+                         _mm_cmplt_epi8(x, _mm_set1_epi8((char)(hi + 1))));
+}
+
+static void classify_block(const unsigned char *b, lane_counts *l, block_masks *m) {
+    uint64_t sp = 0, tk = 0, dg = 0, spc = 0;
+    for (unsigned q = 0; q < 4; q++) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(b + 16 * q));
+        __m128i space = _mm_or_si128(in_range(x, '\t', '\r'), _mm_cmpeq_epi8(x, _mm_set1_epi8(' ')));
+        __m128i digit = in_range(x, '0', '9');
+        __m128i upper = in_range(x, 'A', 'Z');
+        __m128i high = _mm_cmplt_epi8(x, _mm_setzero_si128());
+        __m128i cont = _mm_cmplt_epi8(x, _mm_set1_epi8((char)0xC0));
+        __m128i token = _mm_or_si128(_mm_or_si128(digit, upper), _mm_or_si128(in_range(x, 'a', 'z'), high));
+        __m128i lead = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8((char)0xC2)),
+                                                 _mm_cmpeq_epi8(x, _mm_set1_epi8((char)0xC3))),
+                                    _mm_cmpeq_epi8(x, _mm_set1_epi8((char)0xE2)));
+        __m128i special = _mm_or_si128(_mm_andnot_si128(_mm_or_si128(token, space), _mm_set1_epi8(-1)),
+                                       _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\n')), lead));
+        /* a word starts at a non-space byte after a space (or the start) */
+        __m128i before = _mm_or_si128(_mm_slli_si128(space, 1), _mm_srli_si128(l->prev_space, 15));
+        __m128i start = _mm_andnot_si128(space, before);
+        l->prev_space = space;
+        /* equal lanes are -1: subtracting counts them */
+        l->digits = _mm_sub_epi8(l->digits, digit);
+        l->upper = _mm_sub_epi8(l->upper, upper);
+        l->high = _mm_sub_epi8(l->high, high);
+        l->cont = _mm_sub_epi8(l->cont, cont);
+        l->spaces = _mm_sub_epi8(l->spaces, space);
+        l->words = _mm_sub_epi8(l->words, start);
+        unsigned sh = 16 * q;
+        sp |= (uint64_t)(unsigned)_mm_movemask_epi8(space) << sh;
+        tk |= (uint64_t)(unsigned)_mm_movemask_epi8(token) << sh;
+        dg |= (uint64_t)(unsigned)_mm_movemask_epi8(digit) << sh;
+        spc |= (uint64_t)(unsigned)_mm_movemask_epi8(special) << sh;
     }
-    size_t spaces = h[' '] + h['\t'] + h['\n'] + h['\r'] + h['\v'] + h['\f'];
-    size_t ops = h['+'] + h['-'] + h['*'] + h['/'] + h['<'] + h['>'] + h['^'] + h['='];
-    size_t latex = 0, frac = 0, sqrt_ = 0;
-    if (h['\\']) {
-        for (const unsigned char *q = memchr(p, '\\', n); q;
-             q = memchr(q + 1, '\\', n - (size_t)(q + 1 - p))) {
-            size_t rest = n - (size_t)(q + 1 - p);
-            if (rest == 0) break;
-            if (!is_alpha(q[1])) continue;
-            latex++;
-            if (starts_with(q + 1, rest, "frac") || starts_with(q + 1, rest, "dfrac") ||
-                starts_with(q + 1, rest, "tfrac"))
-                frac++;
-            if (starts_with(q + 1, rest, "sqrt")) sqrt_++;
+    m->space = sp;
+    m->token = tk;
+    m->digit = dg;
+    m->special = spc;
+    l->pending += 4;
+}
+#else
+/* The same classification a byte at a time. */
+typedef struct {
+    int prev_space;
+    unsigned pending;
+} lane_counts;
+
+static void lanes_init(lane_counts *l) {
+    l->prev_space = 1;
+    l->pending = 0;
+}
+
+static void lanes_flush(lane_counts *l, class_counts *c) {
+    (void)c;
+    l->pending = 0;
+}
+
+static void classify_block_counted(const unsigned char *b, lane_counts *l, block_masks *m, class_counts *c) {
+    uint64_t sp = 0, tk = 0, dg = 0, spc = 0;
+    for (unsigned j = 0; j < 64; j++) {
+        unsigned char x = b[j];
+        unsigned k = byte_class[x];
+        uint64_t bit = (uint64_t)1 << j;
+        int space = (k & BC_SPACE) != 0;
+        c->digits += (k & BC_DIGIT) != 0;
+        c->upper += (k & BC_UPPER) != 0;
+        c->high += x >= 0x80;
+        c->cont += (k & BC_CONT) != 0;
+        c->spaces += space;
+        c->words += !space && l->prev_space;
+        l->prev_space = space;
+        if (space) sp |= bit;
+        if (k & BC_TOKEN) tk |= bit;
+        if (k & BC_DIGIT) dg |= bit;
+        if ((!(k & BC_TOKEN) && !space) || x == '\n' || x == 0xC2 || x == 0xC3 || x == 0xE2) spc |= bit;
+    }
+    m->space = sp;
+    m->token = tk;
+    m->digit = dg;
+    m->special = spc;
+}
+#endif
+
+/* Counters of single punctuation bytes (a special byte's counter, SK_COUNTER bits of special_kind),
+ * and what else a special byte starts. */
+enum {
+    SC_NONE,
+    SC_QUESTION,
+    SC_DOLLAR,
+    SC_CARET,
+    SC_PERCENT,
+    SC_EQUALS,
+    SC_NEWLINE,
+    SC_OPERATOR,
+    SC_BRACKET,
+    SC_CODE,
+    SC_COUNT
+};
+#define SK_COUNTER 15u
+#define SK_TERM 16u /* '.', '!', '?': ends a sentence when whitespace or the end follows */
+#define SK_RARE 32u /* '\\' (LaTeX) and the UTF-8 lead bytes 0xC2, 0xC3, 0xE2 (operators) */
+
+static const unsigned char special_kind[256] = {
+    ['?'] = SC_QUESTION | SK_TERM,
+    ['.'] = SK_TERM,
+    ['!'] = SK_TERM,
+    ['$'] = SC_DOLLAR,
+    ['^'] = SC_CARET,
+    ['%'] = SC_PERCENT,
+    ['='] = SC_EQUALS,
+    ['\n'] = SC_NEWLINE,
+    ['+'] = SC_OPERATOR,
+    ['-'] = SC_OPERATOR,
+    ['*'] = SC_OPERATOR,
+    ['/'] = SC_OPERATOR,
+    ['<'] = SC_OPERATOR,
+    ['>'] = SC_OPERATOR,
+    ['('] = SC_BRACKET,
+    [')'] = SC_BRACKET,
+    ['['] = SC_BRACKET,
+    [']'] = SC_BRACKET,
+    ['{'] = SC_BRACKET,
+    ['}'] = SC_BRACKET,
+    [';'] = SC_CODE,
+    ['_'] = SC_CODE,
+    ['`'] = SC_CODE,
+    ['#'] = SC_CODE,
+    ['|'] = SC_CODE,
+    ['&'] = SC_CODE,
+    ['\\'] = SK_RARE,
+    [0xC2] = SK_RARE,
+    [0xC3] = SK_RARE,
+    [0xE2] = SK_RARE,
+};
+
+/* What the special bytes add up to. */
+typedef struct {
+    size_t count[SC_COUNT];
+    size_t sentences, last_term; /* sentence ends; position + 1 of the last one (0: none) */
+    size_t latex, frac, sqrt_, utf8_ops;
+} special_acc;
+
+/* A LaTeX command or a UTF-8 operator at p[i] (a '\\' or a lead byte). */
+static void special_rare(special_acc *s, const unsigned char *p, size_t n, size_t i) {
+    unsigned c = p[i];
+    if (c == '\\') {
+        size_t rest = n - i - 1;
+        if (rest == 0 || !is_alpha(p[i + 1])) return;
+        s->latex++;
+        const unsigned char *q = p + i + 1;
+        if (starts_with(q, rest, "frac") || starts_with(q, rest, "dfrac") || starts_with(q, rest, "tfrac"))
+            s->frac++;
+        if (starts_with(q, rest, "sqrt")) s->sqrt_++;
+    } else if (i + 1 < n) {
+        if (c == 0xC2) { /* U+00B7 middle dot */
+            s->utf8_ops += p[i + 1] == 0xB7;
+        } else if (c == 0xC3) { /* U+00D7 times, U+00F7 division */
+            s->utf8_ops += p[i + 1] == 0x97 || p[i + 1] == 0xB7;
+        } else if (i + 2 < n) { /* 0xE2: U+2212 minus, U+2260 not equal, U+2264 <=, U+2265 >= */
+            s->utf8_ops += (p[i + 1] == 0x88 && p[i + 2] == 0x92) ||
+                           (p[i + 1] == 0x89 && (p[i + 2] == 0xA0 || p[i + 2] == 0xA4 || p[i + 2] == 0xA5));
         }
     }
-    if (h[0xC2] | h[0xC3] | h[0xE2]) {
-        for (size_t i = 0; i + 1 < n; i++) {
-            unsigned c = p[i];
-            if (c == 0xC2) { /* U+00B7 middle dot */
-                ops += p[i + 1] == 0xB7;
-            } else if (c == 0xC3) { /* U+00D7 times, U+00F7 division */
-                ops += p[i + 1] == 0x97 || p[i + 1] == 0xB7;
-            } else if (c == 0xE2 && i + 2 < n) { /* U+2212 minus, U+2260 not equal, U+2264 <=, U+2265 >= */
-                ops += (p[i + 1] == 0x88 && p[i + 2] == 0x92) ||
-                       (p[i + 1] == 0x89 && (p[i + 2] == 0xA0 || p[i + 2] == 0xA4 || p[i + 2] == 0xA5));
+}
+
+static void special_bytes(special_acc *s, const unsigned char *p, size_t n, size_t base, uint64_t mask) {
+    for (; mask; mask &= mask - 1) {
+        size_t i = base + ctz64(mask);
+        unsigned k = special_kind[p[i]];
+        s->count[k & SK_COUNTER]++;
+        /* a terminator followed by whitespace or the end, without a branch */
+        size_t next = i + 1 < n ? i + 1 : i;
+        size_t te = ((k / SK_TERM) & 1u) & ((size_t)(i + 1 >= n) | (size_t)is_space(p[next]));
+        s->sentences += te;
+        s->last_term = te ? i + 1 : s->last_term;
+        if (k & SK_RARE) special_rare(s, p, n, i);
+    }
+}
+
+/* Numbers (docs/features.md): digit runs joined by ',' (any number of times) or one '.'. The
+ * largest is kept as key = int_digits * 100 + lead (lead = its two leading significant digits,
+ * 10..99), which orders numbers as (int_digits, lead) does. */
+typedef struct {
+    size_t numbers, decimals, end; /* end: where the last number stopped */
+    size_t best_key;               /* 0: no number >= 1 yet */
+} number_acc;
+
+/* The general case, a byte at a time. */
+static void number_slow(number_acc *a, const unsigned char *p, size_t n, size_t i) {
+    size_t int_digits = 0;
+    unsigned lead = 0;
+    int sig = 0, started = 0, seen_dot = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        if (is_digit(c)) {
+            if (!seen_dot && (started || c != '0')) {
+                started = 1;
+                int_digits++;
+            }
+            if (started && sig < 2) {
+                lead = lead * 10 + (unsigned)(c - '0');
+                sig++;
+            }
+            i++;
+        } else if ((c == ',' || (c == '.' && !seen_dot)) && i + 1 < n && is_digit(p[i + 1])) {
+            if (c == '.') {
+                seen_dot = 1;
+                a->decimals++;
+            }
+            i++;
+        } else {
+            break;
+        }
+    }
+    a->numbers++;
+    a->end = i;
+    if (started) {
+        if (sig == 1) lead *= 10;
+        size_t key = int_digits * 100 + lead;
+        a->best_key = key > a->best_key ? key : a->best_key;
+    }
+}
+
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) &&                                           \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && !defined(ALLOT_FEATURES_NO_SIMD)
+#define FEATURES_SWAR 1
+/* Bit 7 of each byte of the result: that byte of x is not zero. */
+static uint64_t nonzero_bytes(uint64_t x) {
+    const uint64_t low7 = 0x7F7F7F7F7F7F7F7Full;
+    return (((x & low7) + low7) | x) & ~low7;
+}
+/* Bit 7 of each byte: that byte is not an ASCII digit. */
+static uint64_t nondigit_bytes(uint64_t x) {
+    uint64_t high = (x & 0xF0F0F0F0F0F0F0F0ull) ^ 0x3030303030303030ull;
+    uint64_t big = ((x & 0x0F0F0F0F0F0F0F0Full) + 0x0606060606060606ull) & 0x1010101010101010ull;
+    return nonzero_bytes(high | big);
+}
+#endif
+
+/* A number starting at p[i] (a digit). The common case - a run of at most 6 digits that nothing
+ * joins - is read from 8 bytes at once; anything else goes the general way. */
+static void number_at(number_acc *a, const unsigned char *p, size_t n, size_t i) {
+#ifdef FEATURES_SWAR
+    if (n - i >= 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        uint64_t nd = nondigit_bytes(x);
+        unsigned run = nd ? ctz64(nd) / 8 : 8;
+        if (run <= 6) {
+            unsigned sep = (unsigned)(x >> (8 * run)) & 0xFFu;
+            int joins = (sep == ',' || sep == '.') && !((nd >> (8 * (run + 1) + 7)) & 1u);
+            if (!joins) {
+                /* leading zeros: the first byte that is not '0' among the run's */
+                uint64_t nz = nonzero_bytes(x ^ 0x3030303030303030ull) | ((uint64_t)0x80 << (8 * run));
+                unsigned fz = ctz64(nz) / 8;
+                unsigned d0 = (unsigned)(x >> (8 * fz)) & 0x0Fu, d1 = (unsigned)(x >> (8 * fz + 8)) & 0x0Fu;
+                unsigned lead = d0 * 10 + (fz + 1 < run ? d1 : 0);
+                size_t key = fz < run ? (size_t)(run - fz) * 100 + lead : 0;
+                a->best_key = key > a->best_key ? key : a->best_key;
+                a->numbers++;
+                a->end = i + run;
+                return;
             }
         }
     }
+#endif
+    number_slow(a, p, n, i);
+}
+
+/* Every digit run that starts outside the previous number starts a number. */
+static void number_starts(number_acc *a, const unsigned char *p, size_t n, size_t base, uint64_t starts) {
+    for (; starts; starts &= starts - 1) {
+        size_t i = base + ctz64(starts);
+        if (i >= a->end) number_at(a, p, n, i);
+    }
+}
+
+/* (FNV prime)^-k mod 2^32: hashing k trailing zero bytes multiplies an FNV-1a state by FNV_PRIME^k
+ * (x ^ 0 = x), which this undoes. */
+static const uint32_t fnv_unpad[17] = {
+    0x00000001u, 0x359c449bu, 0xdd4ab5d9u, 0x91c5be63u, 0x4ca091f1u, 0xdfd860ebu,
+    0xb7f51a49u, 0x9dde4e33u, 0xd872e4e1u, 0xa078583bu, 0x1b4117b9u, 0x8c728103u,
+    0xb06ce8d1u, 0xe4247a8bu, 0x46571e29u, 0x98be26d3u, 0x55058dc1u,
+};
+
+/*
+ * Tokens are handled in batches of up to TOK_BATCH, in phases that are each a loop without
+ * data-dependent branches (a branch per token that the processor cannot predict costs more than
+ * all the arithmetic of a short token):
+ *   1. lower-case each token's first 16 bytes, zero-padded;
+ *   2. look every token up in the keyword table (one probe, see kw_build);
+ *   3. with hashing, FNV-1a of every token (unigrams), then of every (previous token, ' ', token)
+ *      (bigrams), each token over 4, 8 or 16 zero-padded bytes by its length class, the padding
+ *      then undone (fnv_unpad); tokens of one class are hashed in one loop with a fixed number of
+ *      steps, so the independent hash chains of successive tokens overlap;
+ *   4. count the hashed n-grams in text order (unigram, then bigram, token by token: the order the
+ *      sorting accumulator needs to report an overflow exactly as before).
+ */
+#define TOK_BATCH 128u
+#define TOK_CLASSES 4u /* hashed over 4, 8 or 16 padded bytes, or longer than 16 */
+
+/* The token pass: keyword flags, the token count, the hashed uni/bigrams. */
+typedef struct {
+    const allot_featurizer *f;
+    sparse_acc *acc; /* NULL: nothing hashed */
+    int bigrams;
+    int have_prev;   /* a token came before (bigrams join consecutive tokens) */
+    uint32_t prev_h; /* its FNV-1a hash */
+    unsigned prev_prefix;
+    uint64_t flags; /* keyword flags: bit i = built-in feature i (bit F_NONE: written, never read) */
+    size_t n_tokens;
+    unsigned char tail[32];   /* the prompt's last 16 bytes (all of a shorter one), then zeros */
+    size_t tail_at;           /* their position in the prompt */
+    size_t nev;               /* token boundaries so far: start, end, start, end, ... */
+    size_t ev[2 * TOK_BATCH]; /* a block adds at most 64 */
+} token_acc;
+
+typedef struct {
+    unsigned char key[TOK_BATCH][16]; /* lower-cased first 16 bytes, zero-padded */
+    size_t len[TOK_BATCH];
+    uint32_t uni[TOK_BATCH], big[TOK_BATCH], seed[TOK_BATCH];
+    uint8_t order[TOK_CLASSES][TOK_BATCH]; /* the tokens of each length class */
+    size_t count[TOK_CLASSES];
+} token_batch;
+
+/* Phase 1 for one token: its lower-cased first 16 bytes (zero-padded) into kb; its keyword flags. */
+static void token_key(const token_acc *t, const unsigned char *p, size_t n, size_t s, size_t len,
+                      unsigned char kb[16], uint64_t *flags, unsigned *prev_prefix) {
+    const allot_featurizer *f = t->f;
+    size_t kl = len > 16 ? 16 : len;
+    /* 16 readable bytes at the token: the prompt's, or, near its end, the zero-padded copy of its tail */
+    const unsigned char *src = n - s >= 16 ? p + s : t->tail + (s - t->tail_at);
+#ifdef FEATURES_SSE2
+    /* token bytes are letters, digits (which have bit 0x20 set already) and bytes >= 0x80: setting
+     * bit 0x20 in the bytes below 0x80 lower-cases them; then the bytes past the token are cleared */
+    static const unsigned char keep[32] = {255, 255, 255, 255, 255, 255, 255, 255,
+                                           255, 255, 255, 255, 255, 255, 255, 255};
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)src);
+    x = _mm_or_si128(x, _mm_andnot_si128(_mm_cmplt_epi8(x, _mm_setzero_si128()), _mm_set1_epi8(0x20)));
+    x = _mm_and_si128(x, _mm_loadu_si128((const __m128i *)(const void *)(keep + 16 - kl)));
+    _mm_storeu_si128((__m128i *)(void *)kb, x);
+    uint64_t lo = (uint64_t)_mm_cvtsi128_si64(x), hi = (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(x, x));
+#else
+    memset(kb, 0, 16);
+    for (size_t j = 0; j < kl; j++) kb[j] = lower_ascii(src[j]);
+    uint64_t lo, hi;
+    memcpy(&lo, kb, 8);
+    memcpy(&hi, kb + 8, 8);
+#endif
+    /* a token longer than 16 bytes is no keyword: no entry has its length */
+    size_t wi = f->kw_slot[kw_slot_of(f->kw_mul, lo, hi, len)];
+    const kw_word *w = &f->kw_words[wi];
+    size_t hit = (size_t)((w->lo == lo) & (w->hi == hi) & (w->len == len));
+    /* a miss reads entry 0's fields: feature F_NONE, no prefix, no second */
+    const kw_word *e = &f->kw_words[wi & ((size_t)0 - hit)];
+    *flags |= ((uint64_t)1 << e->feature) | ((uint64_t)1 << f->kw_pair[*prev_prefix][e->second]);
+    *prev_prefix = e->prefix;
+}
+
+/* FNV-1a over `steps` zero-padded key bytes from seed[k] (or the FNV offset), padding undone. */
+#define HASH_CLASS(NAME, STEPS)                                                                              \
+    static void NAME(const token_batch *b, const uint8_t *ord, size_t cnt, const uint32_t *seed,             \
+                     uint32_t *out) {                                                                        \
+        for (size_t i = 0; i < cnt; i++) {                                                                   \
+            size_t k = ord[i];                                                                               \
+            const unsigned char *kb = b->key[k];                                                             \
+            uint32_t h = seed ? seed[k] : FNV_OFFSET;                                                        \
+            FEATURES_UNROLL(16)                                                                              \
+            for (unsigned j = 0; j < (STEPS); j++) h = (h ^ kb[j]) * FNV_PRIME;                              \
+            out[k] = h * fnv_unpad[(STEPS)-b->len[k]];                                                       \
+        }                                                                                                    \
+    }
+HASH_CLASS(hash_class4, 4)
+HASH_CLASS(hash_class8, 8)
+HASH_CLASS(hash_class16, 16)
+
+static void hash_classes(const token_batch *b, const unsigned char *p, const size_t *ev, const uint32_t *seed,
+                         uint32_t *out) {
+    hash_class4(b, b->order[0], b->count[0], seed, out);
+    hash_class8(b, b->order[1], b->count[1], seed, out);
+    hash_class16(b, b->order[2], b->count[2], seed, out);
+    for (size_t i = 0; i < b->count[3]; i++) { /* longer than 16 bytes */
+        size_t k = b->order[3][i];
+        out[k] = fnv_update_lower(seed ? seed[k] : FNV_OFFSET, p + ev[2 * k], b->len[k]);
+    }
+}
+
+/* Phase 4 in direct mode: count the hashed n-grams h[0..m) (see sparse_count), state in locals. */
+static void count_direct(sparse_acc *a, const uint32_t *h, size_t m, uint32_t dim_mask, uint32_t dim) {
+    uint32_t *bits = a->bits;
+    float *val = a->val;
+    size_t distinct = a->n;
+    for (size_t i = 0; i < m; i++) {
+        uint32_t index = h[i] & dim_mask;
+        if (!dim_mask) index = h[i] % dim;
+        uint32_t w = bits[index >> 5], sh = index & 31u;
+        uint32_t seen = (w >> sh) & 1u, vb;
+        bits[index >> 5] = w | (1u << sh);
+        memcpy(&vb, &val[index], sizeof vb);
+        vb &= 0u - seen;
+        float old;
+        memcpy(&old, &vb, sizeof old);
+        val[index] = old + 1.0f;
+        distinct += 1u - seen;
+    }
+    a->n = distinct;
+}
+
+static void batch_hash(token_acc *t, token_batch *b, const unsigned char *p, size_t nt) {
+    hash_classes(b, p, t->ev, NULL, b->uni);
+    size_t first_bigram = t->have_prev ? 0 : 1;
+    if (t->bigrams) {
+        b->seed[0] = (t->prev_h ^ (unsigned char)' ') * FNV_PRIME;
+        for (size_t k = 1; k < nt; k++) b->seed[k] = (b->uni[k - 1] ^ (unsigned char)' ') * FNV_PRIME;
+        hash_classes(b, p, t->ev, b->seed, b->big);
+    }
+    sparse_acc *a = t->acc;
+    uint32_t dim = t->f->hash_dim, dim_mask = (dim & (dim - 1)) == 0 ? dim - 1 : 0;
+    if (a->direct) { /* the order does not matter: counts */
+        count_direct(a, b->uni, nt, dim_mask, dim);
+        if (t->bigrams) count_direct(a, b->big + first_bigram, nt - first_bigram, dim_mask, dim);
+    } else { /* text order: unigram, then bigram, token by token (the overflow rule depends on it) */
+        for (size_t k = 0; k < nt; k++) {
+            sparse_add(a, dim_mask ? b->uni[k] & dim_mask : b->uni[k] % dim);
+            if (t->bigrams && k >= first_bigram)
+                sparse_add(a, dim_mask ? b->big[k] & dim_mask : b->big[k] % dim);
+        }
+    }
+    t->prev_h = b->uni[nt - 1];
+    t->have_prev = 1;
+}
+
+/* The complete tokens collected so far; an open one (an odd last boundary) is kept for later. */
+static void token_batch_run(token_acc *t, const unsigned char *p, size_t n) {
+    static const uint8_t length_class[17] = {0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2};
+    size_t nt = t->nev / 2;
+    if (!nt) return;
+    token_batch b;
+    uint64_t flags = t->flags;
+    unsigned prev_prefix = t->prev_prefix;
+    size_t count[TOK_CLASSES] = {0, 0, 0, 0};
+    for (size_t k = 0; k < nt; k++) {
+        size_t s = t->ev[2 * k], len = t->ev[2 * k + 1] - s;
+        b.len[k] = len;
+        token_key(t, p, n, s, len, b.key[k], &flags, &prev_prefix);
+        unsigned c = len > 16 ? 3u : length_class[len];
+        b.order[c][count[c]++] = (uint8_t)k;
+    }
+    memcpy(b.count, count, sizeof count);
+    t->flags = flags;
+    t->prev_prefix = prev_prefix;
+    if (t->acc) batch_hash(t, &b, p, nt);
+    t->n_tokens += nt;
+    if (t->nev % 2) t->ev[0] = t->ev[2 * nt];
+    t->nev %= 2;
+}
+
+/* Token boundaries of a block: bit j of tok ^ (tok << 1 | before) is set where a token starts or
+ * ends at byte j (they alternate). */
+static void token_events(token_acc *t, const unsigned char *p, size_t n, size_t base, uint64_t tok,
+                         uint64_t before) {
+    if (t->nev + 64 > 2 * TOK_BATCH) token_batch_run(t, p, n);
+    size_t nev = t->nev;
+    for (uint64_t ev = tok ^ ((tok << 1) | before); ev; ev &= ev - 1) t->ev[nev++] = base + ctz64(ev);
+    t->nev = nev;
+}
+
+/* The byte, number and token passes over p[0..n) (see above); the flags and counts into v. */
+static void scan_prompt(const unsigned char *p, size_t n, double *v, token_acc *t) {
+    special_acc sp;
+    memset(&sp, 0, sizeof sp);
+    number_acc num = {0, 0, 0, 0};
+    class_counts cc = {0, 0, 0, 0, 0, 0};
+    lane_counts lanes;
+    lanes_init(&lanes);
+    size_t last_nonspace = 0; /* position + 1 of the last non-whitespace byte; 0 = none */
+    uint64_t tok_before = 0, digit_before = 0;
+    unsigned char tail[64];
+    for (size_t base = 0; base < n; base += 64) {
+        const unsigned char *b = p + base;
+        if (n - base < 64) {
+            memset(tail, ' ', sizeof tail);
+            memcpy(tail, b, n - base);
+            b = tail;
+        }
+        block_masks m;
+#ifdef FEATURES_SSE2
+        classify_block(b, &lanes, &m);
+        if (lanes.pending >= 252) lanes_flush(&lanes, &cc);
+#else
+        classify_block_counted(b, &lanes, &m, &cc);
+#endif
+        if (~m.space) last_nonspace = base + top_bit64(~m.space) + 1;
+        if (m.special) special_bytes(&sp, p, n, base, m.special);
+        uint64_t digit_starts = m.digit & ~((m.digit << 1) | digit_before);
+        if (digit_starts) number_starts(&num, p, n, base, digit_starts);
+        token_events(t, p, n, base, m.token, tok_before);
+        tok_before = m.token >> 63;
+        digit_before = m.digit >> 63;
+    }
+    lanes_flush(&lanes, &cc);
+    if (t->nev % 2) t->ev[t->nev++] = n; /* a token running to the end of a full block */
+    token_batch_run(t, p, n);
+    if (n % 64) cc.spaces -= 64 - n % 64; /* the padding */
+
     v[F_LEN_BYTES] = (double)n;
-    v[F_LEN_CHARS] = (double)(n - hist_sum(h, 0x80, 0xBF));
-    v[F_N_NON_ASCII] = (double)hist_sum(h, 0x80, 0xFF);
-    v[F_N_DIGITS] = (double)hist_sum(h, '0', '9');
-    v[F_N_UPPERCASE] = (double)hist_sum(h, 'A', 'Z');
-    v[F_N_QUESTION_MARKS] = (double)h['?'];
-    v[F_N_DOLLARS] = (double)h['$'];
-    v[F_N_CARETS] = (double)h['^'];
-    v[F_N_PERCENT_SIGNS] = (double)h['%'];
-    v[F_N_EQUALS] = (double)h['='];
-    v[F_N_OPERATORS] = (double)ops;
-    v[F_N_BRACKETS] = (double)(h['('] + h[')'] + h['['] + h[']'] + h['{'] + h['}']);
-    v[F_N_CODE_PUNCT] = (double)(h[';'] + h['_'] + h['`'] + h['#'] + h['|'] + h['&']);
-    v[F_N_LATEX_CMDS] = (double)latex;
-    v[F_N_LATEX_FRAC] = (double)frac;
-    v[F_N_LATEX_SQRT] = (double)sqrt_;
-    v[F_N_WORDS] = (double)words;
-    v[F_N_LINES] = n == 0 ? 0 : (double)(h['\n'] + (p[n - 1] == '\n' ? 0 : 1));
-    v[F_N_SENTENCES] = (double)(sentences + (last_nonspace > last_term ? 1 : 0));
-    v[F_AVG_WORD_LEN] = words ? (double)(n - spaces) / (double)words : 0;
-    if (h['%'] > 0) v[F_KW_PERCENT] = 1;
+    v[F_LEN_CHARS] = (double)(n - cc.cont);
+    v[F_N_NON_ASCII] = (double)cc.high;
+    v[F_N_DIGITS] = (double)cc.digits;
+    v[F_N_UPPERCASE] = (double)cc.upper;
+    v[F_N_QUESTION_MARKS] = (double)sp.count[SC_QUESTION];
+    v[F_N_DOLLARS] = (double)sp.count[SC_DOLLAR];
+    v[F_N_CARETS] = (double)sp.count[SC_CARET];
+    v[F_N_PERCENT_SIGNS] = (double)sp.count[SC_PERCENT];
+    v[F_N_EQUALS] = (double)sp.count[SC_EQUALS];
+    v[F_N_OPERATORS] =
+        (double)(sp.count[SC_OPERATOR] + sp.count[SC_CARET] + sp.count[SC_EQUALS] + sp.utf8_ops);
+    v[F_N_BRACKETS] = (double)sp.count[SC_BRACKET];
+    v[F_N_CODE_PUNCT] = (double)sp.count[SC_CODE];
+    v[F_N_LATEX_CMDS] = (double)sp.latex;
+    v[F_N_LATEX_FRAC] = (double)sp.frac;
+    v[F_N_LATEX_SQRT] = (double)sp.sqrt_;
+    v[F_N_WORDS] = (double)cc.words;
+    v[F_N_LINES] = n == 0 ? 0 : (double)(sp.count[SC_NEWLINE] + (p[n - 1] == '\n' ? 0 : 1));
+    v[F_N_SENTENCES] = (double)(sp.sentences + (last_nonspace > sp.last_term ? 1 : 0));
+    v[F_AVG_WORD_LEN] = cc.words ? (double)(n - cc.spaces) / (double)cc.words : 0;
+    v[F_N_NUMBERS] = (double)num.numbers;
+    v[F_N_DECIMALS] = (double)num.decimals;
+    if (num.best_key)
+        v[F_MAX_NUMBER_LOG10] = (double)(num.best_key / 100 - 1) + log10_lead2[num.best_key % 100 - 10];
+    v[F_N_TOKENS] = (double)t->n_tokens;
+    if (sp.count[SC_PERCENT] > 0) t->flags |= (uint64_t)1 << F_KW_PERCENT;
+    for (unsigned k = F_Q_HOW_MANY; k < F_COUNT; k++) v[k] = (double)((t->flags >> k) & 1u);
 }
 
-/* Pass 3: numbers = digit runs joined by ',' (any number of times) or one '.' between digits. */
-static void pass_numbers(const unsigned char *p, size_t n, double *v) {
-    size_t best_digits = 0;
-    unsigned best_lead = 0;
-    int have_best = 0;
-    size_t i = 0;
-    while (i < n) {
-        if (!is_digit(p[i])) {
-            i++;
-            continue;
+/* L2 normalisation of the n hashed counts: val / sqrt(sum of val^2), the sum taken in index order
+ * in double. The counts are integers: while every partial sum stays below 2^53 (prompts under
+ * 2^24 bytes: at most n + 1 n-grams, so the sum of squares is below (n + 1)^2), summing them as
+ * integers gives the same double, and each count's quotient is computed once for the small counts
+ * (the same division, so the same float). */
+static void normalise_l2(float *val, size_t n, size_t prompt_len) {
+    double ss = 0;
+    if (prompt_len < ((size_t)1 << 24)) {
+        uint64_t s2 = 0;
+        for (size_t k = 0; k < n; k++) {
+            uint64_t c = (uint32_t)val[k];
+            s2 += c * c;
         }
-        size_t int_digits = 0;
-        unsigned lead = 0;
-        int sig = 0, started = 0, seen_dot = 0;
-        while (i < n) {
-            unsigned char c = p[i];
-            if (is_digit(c)) {
-                if (!seen_dot && (started || c != '0')) {
-                    started = 1;
-                    int_digits++;
-                }
-                if (started && sig < 2) {
-                    lead = lead * 10 + (unsigned)(c - '0');
-                    sig++;
-                }
-                i++;
-            } else if ((c == ',' || (c == '.' && !seen_dot)) && i + 1 < n && is_digit(p[i + 1])) {
-                if (c == '.') {
-                    seen_dot = 1;
-                    v[F_N_DECIMALS] += 1;
-                }
-                i++;
-            } else {
-                break;
-            }
-        }
-        v[F_N_NUMBERS] += 1;
-        if (started) {
-            if (sig == 1) lead *= 10;
-            if (!have_best || int_digits > best_digits || (int_digits == best_digits && lead > best_lead)) {
-                best_digits = int_digits;
-                best_lead = lead;
-                have_best = 1;
-            }
+        ss = (double)s2;
+    } else {
+        for (size_t k = 0; k < n; k++) {
+            /* product and sum in separate statements: no compiler may fuse them into an FMA
+             * (clang's default -ffp-contract=on fuses within one expression), so the norm is
+             * the same on every platform */
+            double sq = (double)val[k] * (double)val[k];
+            ss += sq;
         }
     }
-    if (have_best) v[F_MAX_NUMBER_LOG10] = (double)(best_digits - 1) + log10_lead2[best_lead - 10];
-}
-
-/* Pass 4: tokens (runs of ASCII letters/digits and bytes >= 0x80), keyword flags, hashed n-grams. */
-static void pass_tokens(const allot_featurizer *f, const unsigned char *p, size_t n, double *v,
-                        sparse_acc *acc) {
-    const int bigrams = acc != NULL && f->ngrams >= 2;
-    uint32_t prev_hash = 0;
-    size_t prev_len = 0;
-    int have_prev = 0, prev_prefix = 0;
-    char prev_low[KW_MAX_LEN], low[KW_MAX_LEN];
-    size_t i = 0, n_tokens = 0;
-    while (i < n) {
-        if (!is_token_byte(p[i])) {
-            i++;
-            continue;
-        }
-        /* one loop: find the token's end, hash it, keep a lower-cased copy of its first bytes */
-        size_t s = i;
-        uint32_t h = FNV_OFFSET;
-        do {
-            unsigned char c = lower_ascii(p[i]);
-            if (i - s < KW_MAX_LEN) low[i - s] = (char)c;
-            h = (h ^ c) * FNV_PRIME;
-            i++;
-        } while (i < n && is_token_byte(p[i]));
-        size_t len = i - s;
-        n_tokens++;
-        if (acc) sparse_add(acc, h % f->hash_dim);
-        int short_tok = len < KW_MAX_LEN, prefix = 0;
-        if (short_tok) {
-            int e = kw_find(f, h, low, len, NULL, 0);
-            if (e >= 0) v[keywords[e].feature] = 1;
-            for (size_t k = 0; k < f->n_prefix; k++)
-                if (f->prefix_hash[k] == h && f->prefix_len[k] == len && !memcmp(f->prefix[k], low, len))
-                    prefix = 1;
-        }
-        if (have_prev && (bigrams || (prev_prefix && short_tok))) {
-            uint32_t bh = (prev_hash ^ (unsigned char)' ') * FNV_PRIME;
-            bh = short_tok ? fnv_update_lower(bh, (const unsigned char *)low, len)
-                           : fnv_update_lower(bh, p + s, len);
-            if (bigrams) sparse_add(acc, bh % f->hash_dim);
-            if (prev_prefix && short_tok) {
-                int e = kw_find(f, bh, prev_low, prev_len, low, len);
-                if (e >= 0) v[keywords[e].feature] = 1;
-            }
-        }
-        prev_hash = h;
-        prev_len = len;
-        have_prev = 1;
-        prev_prefix = prefix;
-        if (prefix) memcpy(prev_low, low, len);
+    double norm = sqrt(ss);
+    float small[8];
+    for (unsigned c = 1; c < 8; c++) small[c] = (float)((double)c / norm);
+    for (size_t k = 0; k < n; k++) {
+        float c = val[k];
+        val[k] = c < 8.0f ? small[(unsigned)c] : (float)((double)c / norm);
     }
-    v[F_N_TOKENS] = (double)n_tokens;
 }
 
 allot_status allot_featurize(const allot_featurizer *f, const char *prompt, size_t prompt_len,
@@ -1586,19 +2130,36 @@ allot_status allot_featurize_ex(const allot_featurizer *f, const char *prompt, s
     const unsigned char *p = (const unsigned char *)(prompt ? prompt : "");
     double v[F_COUNT];
     for (int k = 0; k < F_COUNT; k++) v[k] = 0;
-    sparse_acc acc = {sparse_index, sparse_value, sparse_cap, 0, 0, NULL, 0, 1, 0};
+    sparse_acc acc;
+    memset(&acc, 0, sizeof acc);
+    acc.idx = sparse_index;
+    acc.val = sparse_value;
+    acc.cap = sparse_cap;
+    acc.sorted = 1;
     if (do_hash && sparse_cap >= f->hash_dim) {
         acc.direct = 1;
         acc.nwords = ((size_t)f->hash_dim + 31u) / 32u;
         acc.bits = sparse_index + (f->hash_dim - acc.nwords);
         memset(acc.bits, 0, acc.nwords * sizeof *acc.bits);
     }
+    token_acc t;
+    t.f = f;
+    t.acc = do_hash ? &acc : NULL;
+    t.bigrams = f->ngrams >= 2;
+    t.have_prev = 0;
+    t.prev_h = 0;
+    t.prev_prefix = 0;
+    t.flags = 0;
+    t.n_tokens = 0;
+    t.nev = 0;
+    t.tail_at = prompt_len >= 16 ? prompt_len - 16 : 0;
+    memset(t.tail, 0, sizeof t.tail);
+    if (prompt_len) memcpy(t.tail, p + t.tail_at, prompt_len - t.tail_at);
 
-    pass_bytes(p, prompt_len, v);
-    pass_numbers(p, prompt_len, v);
-    pass_tokens(f, p, prompt_len, v, do_hash ? &acc : NULL);
+    scan_prompt(p, prompt_len, v, &t);
 
-    for (size_t k = 0; k < f->n_builtin; k++) dense_out[k] = to_f32(v[f->builtin[k]]);
+    /* built-in values are at most a few times the prompt length: within float range */
+    for (size_t k = 0; k < f->n_builtin; k++) dense_out[k] = (float)v[f->builtin[k]];
     for (size_t k = 0; k < f->n_extra; k++) dense_out[f->n_builtin + k] = n_extras ? to_f32(extras[k]) : NAN;
 
     if (do_hash) {
@@ -1608,18 +2169,7 @@ allot_status allot_featurize_ex(const allot_featurizer *f, const char *prompt, s
                                    "allot_featurize: sparse capacity %zu is too small for this prompt "
                                    "(a capacity of hash_dim = %u always suffices)",
                                    sparse_cap, f->hash_dim);
-        if (f->norm_l2 && acc.n) {
-            double ss = 0;
-            for (size_t k = 0; k < acc.n; k++) {
-                /* product and sum in separate statements: no compiler may fuse them into an FMA
-                 * (clang's default -ffp-contract=on fuses within one expression), so the norm is
-                 * the same on every platform */
-                double sq = (double)acc.val[k] * (double)acc.val[k];
-                ss += sq;
-            }
-            double norm = sqrt(ss);
-            for (size_t k = 0; k < acc.n; k++) acc.val[k] = (float)((double)acc.val[k] / norm);
-        }
+        if (f->norm_l2 && acc.n) normalise_l2(acc.val, acc.n, prompt_len);
         *sparse_count = acc.n;
     }
     return ALLOT_OK;

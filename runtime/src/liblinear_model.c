@@ -287,17 +287,67 @@ int allot_linear_model_is_regression(const allot_linear_model *m) {
     return m && solver_is_regression(m->solver);
 }
 
-/* Shared by both predict functions: dec must hold nr_w doubles. */
-static allot_status decision(const allot_linear_model *m, const allot_linear_feature *x, size_t n,
-                             double *dec, double *predicted, allot_error *err) {
+/*
+ * The decision values dec[k] = sum over the features, in input order, of w[index][k] * value, then
+ * + w[bias][k] * bias: LIBLINEAR's predict_values, in its order. The sums of up to DEC_LOCAL
+ * classes are kept in local variables (the compiler's registers) rather than in the caller's
+ * array, which could alias the weights and would make every addition wait for the previous
+ * store; the arithmetic and its order are the same.
+ */
+#define DEC_LOCAL 8
+/* Unrolled fully, so that the sums stay in registers. */
+#if defined(__clang__)
+#define DEC_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define DEC_UNROLL _Pragma("GCC unroll 8")
+#else
+#define DEC_UNROLL
+#endif
+
+static allot_status bad_index(size_t j, int32_t idx, allot_error *err) {
+    return LERR(ALLOT_E_ARGUMENT, "liblinear predict: feature %zu has index %d (indices start at 1)", j,
+                (int)idx);
+}
+
+#define DEC_SUMS(K)                                                                                          \
+    static allot_status dec_sums_##K(const allot_linear_model *m, const allot_linear_feature *x, size_t n,   \
+                                     double *dec, allot_error *err) {                                        \
+        const double *w = m->w;                                                                              \
+        double a[K];                                                                                         \
+        for (size_t k = 0; k < (K); k++) a[k] = 0;                                                           \
+        for (size_t j = 0; j < n; j++) {                                                                     \
+            int32_t idx = x[j].index;                                                                        \
+            if (idx < 1) return bad_index(j, idx, err);                                                      \
+            if ((size_t)idx > m->nr_feature) continue; /* unseen in training: ignored, as LIBLINEAR does */  \
+            const double *wi = w + ((size_t)idx - 1) * (K);                                                  \
+            double v = x[j].value;                                                                           \
+            DEC_UNROLL for (size_t k = 0; k < (K); k++) a[k] += wi[k] * v;                                   \
+        }                                                                                                    \
+        if (m->bias >= 0) {                                                                                  \
+            const double *wi = w + m->nr_feature * (K);                                                      \
+            for (size_t k = 0; k < (K); k++) a[k] += wi[k] * m->bias;                                        \
+        }                                                                                                    \
+        for (size_t k = 0; k < (K); k++) dec[k] = a[k];                                                      \
+        return ALLOT_OK;                                                                                     \
+    }
+DEC_SUMS(1)
+DEC_SUMS(2)
+DEC_SUMS(3)
+DEC_SUMS(4)
+DEC_SUMS(5)
+DEC_SUMS(6)
+DEC_SUMS(7)
+DEC_SUMS(8)
+
+/* More classes: the sums in dec itself. */
+static allot_status dec_sums_n(const allot_linear_model *m, const allot_linear_feature *x, size_t n,
+                               double *dec, allot_error *err) {
     const size_t nr_w = m->nr_w;
     const double *w = m->w;
     for (size_t k = 0; k < nr_w; k++) dec[k] = 0;
     for (size_t j = 0; j < n; j++) {
         int32_t idx = x[j].index;
-        if (idx < 1)
-            return LERR(ALLOT_E_ARGUMENT, "liblinear predict: feature %zu has index %d (indices start at 1)",
-                        j, (int)idx);
+        if (idx < 1) return bad_index(j, idx, err);
         if ((size_t)idx > m->nr_feature) continue; /* unseen in training: ignored, as LIBLINEAR does */
         const double *wi = w + ((size_t)idx - 1) * nr_w;
         double v = x[j].value;
@@ -307,6 +357,18 @@ static allot_status decision(const allot_linear_model *m, const allot_linear_fea
         const double *wi = w + m->nr_feature * nr_w;
         for (size_t k = 0; k < nr_w; k++) dec[k] += wi[k] * m->bias;
     }
+    return ALLOT_OK;
+}
+
+/* Shared by both predict functions: dec must hold nr_w doubles. */
+static allot_status decision(const allot_linear_model *m, const allot_linear_feature *x, size_t n,
+                             double *dec, double *predicted, allot_error *err) {
+    static allot_status (*const sums[DEC_LOCAL + 1])(const allot_linear_model *, const allot_linear_feature *,
+                                                     size_t, double *, allot_error *) = {
+        dec_sums_n, dec_sums_1, dec_sums_2, dec_sums_3, dec_sums_4,
+        dec_sums_5, dec_sums_6, dec_sums_7, dec_sums_8};
+    allot_status st = (m->nr_w <= DEC_LOCAL ? sums[m->nr_w] : dec_sums_n)(m, x, n, dec, err);
+    if (st) return st;
     if (predicted) {
         if (solver_is_regression(m->solver)) {
             *predicted = dec[0];

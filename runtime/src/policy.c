@@ -918,12 +918,11 @@ static size_t linear_input(const allot_policy *p, allot_workspace *ws, const flo
     } else {
         allot_featurizer_standardize(p->feat, x, ws->stdz);
     }
-    for (size_t i = 0; i < p->n_inputs; i++)
-        if (ws->stdz[i] != 0.0f) {
-            ws->lx[nnz].index = (int32_t)(i + 1);
-            ws->lx[nnz].value = (double)ws->stdz[i];
-            nnz++;
-        }
+    for (size_t i = 0; i < p->n_inputs; i++) { /* zeros omitted without a branch: written, not counted */
+        ws->lx[nnz].index = (int32_t)(i + 1);
+        ws->lx[nnz].value = (double)ws->stdz[i];
+        nnz += ws->stdz[i] != 0.0f;
+    }
     for (size_t j = 0; j < n_sparse; j++) {
         ws->lx[nnz].index = (int32_t)(p->n_dense + ws->sidx[j] + 1);
         ws->lx[nnz].value = (double)ws->sval[j];

@@ -210,9 +210,51 @@ static void test_ties_by_hand(void) {
     CHECK(prefix[0] == 1.0 && prefix[1] == 0.5 && prefix[2] == 0.5);
 }
 
+/* The majority fast path (integer counts: packed in a register for at most 8 answer slots, in memory
+ * beyond) gives allot_est_vote_prefixes' value with weight 1 at every requested prefix: random
+ * pools of 1..300 samples with 1..20 answers and nulls, random permutations, every prefix length
+ * and sparse subsets of them. */
+static void test_majority_fast_path(void) {
+    enum { N = 300 };
+    allot_rng rng;
+    allot_rng_seed(&rng, 77);
+    static int answer[N], slots[N], cnt[N + 1];
+    static unsigned char correct[N + 1];
+    static uint32_t perm[N];
+    static double prefix[N], work[N], out[N];
+    static size_t at[N];
+    long checked = 0, differ = 0;
+    for (int iter = 0; iter < 3000; iter++) {
+        size_t n = 1 + (size_t)allot_rng_below(&rng, iter % 3 == 0 ? N : 64);
+        size_t na = 1 + (size_t)allot_rng_below(&rng, iter % 2 ? 20 : 6);
+        for (size_t a = 0; a < na; a++) correct[a] = (unsigned char)allot_rng_below(&rng, 2);
+        correct[na] = 0;
+        for (size_t i = 0; i < n; i++) {
+            answer[i] = allot_rng_below(&rng, 8) == 0 ? -1 : (int)allot_rng_below(&rng, na);
+            perm[i] = (uint32_t)i;
+        }
+        allot_rng_shuffle_u32(&rng, perm, n);
+        allot_vote_pool vp = {n, answer, NULL, na, correct};
+        allot_est_vote_prefixes(&vp, perm, n, prefix, work);
+        for (size_t i = 0; i < n; i++) slots[i] = answer[perm[i]] >= 0 ? answer[perm[i]] : (int)na;
+        size_t n_at = 0;
+        for (size_t k = 1; k <= n; k++)
+            if (iter % 4 == 0 || allot_rng_below(&rng, 3) == 0) at[n_at++] = k;
+        if (!n_at) continue;
+        allot_est_majority_at(slots, n, correct, na + 1, at, n_at, out, cnt);
+        for (size_t i = 0; i < n_at; i++) {
+            checked++;
+            differ += memcmp(&out[i], &prefix[at[i] - 1], sizeof out[i]) != 0;
+        }
+    }
+    CHECKF(differ == 0, "majority fast path: %ld of %ld prefixes differ from allot_est_vote_prefixes", differ,
+           checked);
+}
+
 int main(void) {
     test_choose_and_pass();
     test_ties_by_hand();
     test_against_brute_force();
+    test_majority_fast_path();
     return CHECK_DONE("estimators");
 }

@@ -307,6 +307,64 @@ static void test_end_to_end(const char *dir) {
     allot_curves_free(c);
 }
 
+/* LIBLINEAR's C search (warm-started along the C path, the best candidates checked cold, folds on
+ * threads): it picks the C a cold search picks (the best cold out-of-fold imitation accuracy over the
+ * grid, ties to the smaller C, computed here one fixed C at a time), and the bundle's bytes do not
+ * depend on the number of threads; nor do the value target's. */
+static void test_liblinear_search(const char *dir) {
+    char cpath[4096], b1[4096], b2[4096];
+    snprintf(cpath, sizeof cpath, "%s/curves-ls.jsonl", dir);
+    allot_curves *c = tu_roundtrip(tu_make_curves(600, 1, 6), cpath);
+    allot_train_options o;
+    allot_train_options_default(&o);
+    o.budget = 4;
+    o.learner = ALLOT_LEARNER_LIBLINEAR;
+    o.meta_features = "level";
+    o.hash_dim = 512;
+    o.linear.c_min = 1.0 / 32;
+    o.linear.c_max = 32;
+    allot_train_report r;
+    allot_error err = {0};
+    for (int value = 0; value < 2; value++) {
+        o.target = value ? ALLOT_TARGET_TIER_VALUE : ALLOT_TARGET_TIER_LABEL;
+        char *first = NULL;
+        size_t first_len = 0;
+        double chosen = 0;
+        const int threads[] = {1, 3, 0};
+        for (int i = 0; i < 3; i++) {
+            o.linear.threads = threads[i];
+            snprintf(b1, sizeof b1, "%s/ls-%d-%d.json", dir, value, threads[i]);
+            CHECKF(allot_train(c, cpath, &o, b1, &r, &err) == ALLOT_OK, "%s", err.msg);
+            size_t len = 0;
+            char *txt = tu_slurp(b1, &len);
+            if (!first) {
+                first = txt;
+                first_len = len;
+                chosen = r.chosen_C;
+            } else {
+                CHECKF(len == first_len && !memcmp(txt, first, len),
+                       "target %d: %d threads change the bundle", value, threads[i]);
+                free(txt);
+            }
+        }
+        free(first);
+        if (value) continue;
+        double best_c = 0, best_acc = -1;
+        for (double C = o.linear.c_min; C <= o.linear.c_max * (1 + 1e-12); C *= 2) {
+            allot_train_options f = o;
+            f.linear.C = C;
+            snprintf(b2, sizeof b2, "%s/ls-fixed.json", dir);
+            CHECKF(allot_train(c, cpath, &f, b2, &r, &err) == ALLOT_OK, "%s", err.msg);
+            if (r.cv_imitation > best_acc + 1e-12) {
+                best_acc = r.cv_imitation;
+                best_c = C;
+            }
+        }
+        CHECKF(chosen == best_c, "the search chose C = %g, a cold search %g", chosen, best_c);
+    }
+    allot_curves_free(c);
+}
+
 /* Two tiers only: XGBoost's binary:logistic path and LIBLINEAR's two-class path. */
 static void test_two_classes(const char *dir) {
     allot_curves *c = tu_make_curves(300, 0, 9);
@@ -734,6 +792,7 @@ int main(void) {
     test_calibration();
     test_learners_direct();
     test_end_to_end(dir);
+    test_liblinear_search(dir);
     test_two_classes(dir);
     test_unpicked_tier(dir);
     test_value(dir);

@@ -139,6 +139,11 @@ static allot_featurizer *make_feat(const pt_bundle_opts *o) {
 }
 
 char *pt_bundle_xgboost(const pt_bundle_opts *o, size_t n, uint64_t seed, char **model_json) {
+    return pt_bundle_xgboost_depth(o, n, seed, 4, model_json);
+}
+
+char *pt_bundle_xgboost_depth(const pt_bundle_opts *o, size_t n, uint64_t seed, int max_depth,
+                              char **model_json) {
     allot_featurizer *f = make_feat(o);
     size_t nd = allot_featurizer_n_dense(f);
     float *x = malloc(n * nd * sizeof *x), *y = malloc(n * sizeof *y);
@@ -159,7 +164,9 @@ char *pt_bundle_xgboost(const pt_bundle_opts *o, size_t n, uint64_t seed, char *
     xgb_ok(XGBoosterCreate(&d, 1, &b), "Booster");
     xgb_ok(XGBoosterSetParam(b, "verbosity", "0"), "param");
     xgb_ok(XGBoosterSetParam(b, "nthread", "1"), "param");
-    xgb_ok(XGBoosterSetParam(b, "max_depth", "4"), "param");
+    char depth[16];
+    snprintf(depth, sizeof depth, "%d", max_depth);
+    xgb_ok(XGBoosterSetParam(b, "max_depth", depth), "param");
     xgb_ok(XGBoosterSetParam(b, "eta", "0.3"), "param");
     if (o->n_classes == 2) {
         xgb_ok(XGBoosterSetParam(b, "objective", "binary:logistic"), "param");

@@ -51,6 +51,9 @@ typedef struct pt_bundle_opts {
  * prompts and return the bundle text (malloc'd); *model_json (if not NULL) receives a malloc'd
  * copy of XGBoost's JSON model text as embedded. */
 char *pt_bundle_xgboost(const pt_bundle_opts *o, size_t n, uint64_t seed, char **model_json);
+/* The same with trees of the given max_depth (pt_bundle_xgboost: 4). */
+char *pt_bundle_xgboost_depth(const pt_bundle_opts *o, size_t n, uint64_t seed, int max_depth,
+                              char **model_json);
 /* Same with LIBLINEAR (L2R_LR, dense+hashed input, standardised dense block). */
 char *pt_bundle_liblinear(const pt_bundle_opts *o, size_t n, uint64_t seed, int solver);
 

@@ -76,7 +76,8 @@ static const char train_usage[] =
     "XGBoost:\n"
     "  --rounds N (200, at most 100000)  --max-depth N (4, at most 32)  --eta X (0.1)  --subsample X (0.8)\n"
     "  --min-child-weight X (1)  --lambda X (1)  --early-stopping N (20; 0 = off)\n"
-    "  --nthread N (1, at most 256)\n"
+    "  --nthread N (1, at most 256; also caps LIBLINEAR's cross-validation threads, every online core\n"
+    "              by default; results never depend on it)\n"
     "  --gap-weights     weight each training query by its oracle gap v(o) - min_t v(t), v = acc -\n"
     "                    lambda*cost (the loss the audit's data-dependent regret bound charges)\n"
     "LIBLINEAR:\n"
@@ -307,6 +308,7 @@ static int check_options(train_cli *t, int n_args) {
     if (!t->out) return allot_cli_usage_error(CMD, "--out is required");
     if (o->linear.c_min > o->linear.c_max) return allot_cli_usage_error(CMD, "--C-min must be <= --C-max");
     if (o->learner == ALLOT_LEARNER_LIBLINEAR && o->hash_dim == 0) o->linear.hashed = 0;
+    if (t->set[O_NTHREAD - O_BUDGET]) o->linear.threads = o->xgb.nthread; /* else every online core */
     if (o->target == ALLOT_TARGET_TIER_VALUE && (o->xgb.gap_weights || o->linear.liblinear_search))
         return allot_cli_usage_error(CMD,
                                      "--gap-weights and --C-search liblinear apply to --target tier only");

@@ -19,22 +19,8 @@ void allot_rng_seed_stream(allot_rng *rng, uint64_t seed, uint64_t stream) {
     allot_rng_seed(rng, splitmix64(&x));
 }
 
-static uint64_t rotl(uint64_t x, int k) {
-    return (x << k) | (x >> (64 - k));
-}
-
-uint64_t allot_rng_next(allot_rng *rng) {
-    uint64_t *s = rng->s;
-    const uint64_t result = rotl(s[1] * 5, 7) * 9;
-    const uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
+/* the external definition of the inline function in rng.h */
+extern inline uint64_t allot_rng_next(allot_rng *rng);
 
 double allot_rng_uniform(allot_rng *rng) {
     return (double)(allot_rng_next(rng) >> 11) * 0x1.0p-53;

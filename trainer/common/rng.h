@@ -19,8 +19,21 @@ typedef struct allot_rng {
 void allot_rng_seed(allot_rng *rng, uint64_t seed);
 /** Seed from (seed, stream): independent-looking streams for e.g. one query each. */
 void allot_rng_seed_stream(allot_rng *rng, uint64_t seed, uint64_t stream);
-/** Next 64 random bits. */
-uint64_t allot_rng_next(allot_rng *rng);
+/** Next 64 random bits. Defined here (C99 inline; rng.c holds the external definition) so that hot
+ *  loops keep the state in registers. */
+inline uint64_t allot_rng_next(allot_rng *rng) {
+    uint64_t *s = rng->s;
+    const uint64_t x = s[1] * 5;
+    const uint64_t result = ((x << 7) | (x >> 57)) * 9;
+    const uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 45) | (s[3] >> 19);
+    return result;
+}
 /** Uniform double in [0, 1) with 53 random bits. */
 double allot_rng_uniform(allot_rng *rng);
 /** Uniform integer in [0, n) without modulo bias; n must be > 0. */

@@ -94,6 +94,8 @@ typedef struct workspace {
     double *weight;
     double *prefix;
     double *vote_work;
+    int *ans_perm; /* majority: the pool's answers in one permutation's order */
+    int *maj_work; /* majority: a count per answer, + 1 for the null answer */
     allot_scored *scored;
     unsigned char *ans_correct;
     signed char *ans_seen; /* -1 unseen, else the correct flag of its first sample */
@@ -114,6 +116,8 @@ static void ws_free(workspace *w) {
     free(w->weight);
     free(w->prefix);
     free(w->vote_work);
+    free(w->ans_perm);
+    free(w->maj_work);
     free(w->scored);
     free(w->ans_correct);
     free(w->ans_seen);
@@ -133,8 +137,8 @@ static int ws_reserve(workspace *w, size_t n) {
     size_t c = w->cap_n;
 #define GROW(p) (c = w->cap_n, allot_reserve((void **)&(p), &c, n, sizeof *(p)))
     int failed = GROW(w->pool) || GROW(w->perm) || GROW(w->answer) || GROW(w->weight) || GROW(w->prefix) ||
-                 GROW(w->vote_work) || GROW(w->scored) || GROW(w->ans_correct) || GROW(w->ans_seen) ||
-                 GROW(w->ans_first);
+                 GROW(w->vote_work) || GROW(w->ans_perm) || GROW(w->maj_work) || GROW(w->scored) ||
+                 GROW(w->ans_correct) || GROW(w->ans_seen) || GROW(w->ans_first);
 #undef GROW
     if (failed) return -1;
     w->cap_n = c;
@@ -233,6 +237,22 @@ static void perm_prefix(uint64_t seed, uint64_t stream, uint64_t p, uint32_t *pe
         uint32_t t = perm[i];
         perm[i] = perm[j];
         perm[j] = t;
+    }
+}
+
+/* perm_prefix's permutation applied to the pool's answers directly: out[i] = answer[perm[i]] for
+ * i < kmax (the same swaps on a copy of the answers; the same draws). */
+static void perm_answers(uint64_t seed, uint64_t stream, uint64_t p, const int *answer, int *out, size_t n,
+                         size_t kmax) {
+    allot_rng seeded;
+    allot_rng_seed_stream(&seeded, seed, stream ^ ((p + 1) * 0xbf58476d1ce4e5b9ULL));
+    allot_rng rng = seeded; /* a copy whose address stays here: its state can live in registers */
+    memcpy(out, answer, n * sizeof *out);
+    for (size_t i = 0; i < kmax && i + 1 < n; i++) {
+        size_t j = i + draw_below(&rng, (uint32_t)(n - i));
+        int t = out[i];
+        out[i] = out[j];
+        out[j] = t;
     }
 }
 
@@ -391,9 +411,36 @@ static allot_status model_tiers(const allot_query *q, int model, const char *mod
          * every group and tier set, and only its first kmax entries need to be drawn. */
         uint64_t stream = allot_hash64(q->id, strlen(q->id)) ^
                           (allot_hash64(model_name, strlen(model_name)) * 0x9e3779b97f4a7c15ULL);
+        /* majority: the distinct k of the tiers estimated here, ascending (their outcomes only) */
+        size_t at[ALLOT_MAX_TIERS], n_at = 0;
+        double at_out[ALLOT_MAX_TIERS];
+        int majority = gt->rule == ALLOT_SELECT_MAJORITY;
+        int *slot = (int *)w->perm; /* the pool's answers, null as slot n_answers (perm is free here) */
+        if (majority) {
+            for (size_t j = 0; j < n; j++) slot[j] = w->answer[j] >= 0 ? w->answer[j] : (int)q->n_answers;
+            w->ans_correct[q->n_answers] = 0;
+        }
+        if (majority)
+            for (size_t kk = 1; kk <= kmax; kk++)
+                for (size_t t = g; t < ts->n; t++) {
+                    const allot_tier *tier = &ts->tiers[t];
+                    if (w->midx[t] != model || tier->rule != gt->rule || tier->agg != gt->agg || w->exact[t])
+                        continue;
+                    if (((size_t)tier->k < n ? (size_t)tier->k : n) == kk) {
+                        at[n_at++] = kk;
+                        break;
+                    }
+                }
         for (int p = 0; p < opt->permutations; p++) {
-            perm_prefix(opt->seed, stream, (uint64_t)p, w->perm, n, kmax);
-            allot_est_vote_prefixes(&pool, w->perm, kmax, w->prefix, w->vote_work);
+            if (majority) {
+                perm_answers(opt->seed, stream, (uint64_t)p, slot, w->ans_perm, n, kmax);
+                allot_est_majority_at(w->ans_perm, kmax, w->ans_correct, q->n_answers + 1, at, n_at, at_out,
+                                      w->maj_work);
+                for (size_t i = 0; i < n_at; i++) w->prefix[at[i] - 1] = at_out[i];
+            } else {
+                perm_prefix(opt->seed, stream, (uint64_t)p, w->perm, n, kmax);
+                allot_est_vote_prefixes(&pool, w->perm, kmax, w->prefix, w->vote_work);
+            }
             for (size_t t = g; t < ts->n; t++) {
                 const allot_tier *tier = &ts->tiers[t];
                 if (w->midx[t] != model || tier->rule != gt->rule || tier->agg != gt->agg) continue;

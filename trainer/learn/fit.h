@@ -63,10 +63,40 @@ allot_status allot_fit_predict_rows(const allot_fit_ctx *lc, const allot_fitted 
  * k-fold cross-validation of the classifier over sp's training pool (labels y_train, training
  * pool order): out-of-fold probabilities oof (n_train x K) and, for XGBoost, the mean best number
  * of rounds (mean_rounds may be NULL). Each fold advances the progress pg (*pg_done counts).
+ * LIBLINEAR's folds run as allot_fit_linear_grid's (cold, at C).
  */
 allot_status allot_fit_cross_validate(const allot_fit_ctx *lc, const allot_split *sp, const int *y_train,
                                       double C, double *oof, double *mean_rounds, allot_progress *pg,
                                       size_t *pg_done, allot_error *err);
+
+/**
+ * LIBLINEAR's C search for the tier target: k-fold out-of-fold probabilities for every C of
+ * cgrid[0..n_c) (ascending), into oof (n_c blocks of n_train x K). With `warm` (and a solver that
+ * takes an initial solution) each fold's training at a C starts from its model at the previous C,
+ * as LIBLINEAR's own find_parameters does: faster, but not bit-identical to a cold training. The
+ * folds run on lc->opt->linear.threads threads when the solver draws no random numbers, else one
+ * at a time; either way the results do not depend on the number of threads.
+ */
+allot_status allot_fit_linear_grid(const allot_fit_ctx *lc, const allot_split *sp, const int *y_train,
+                                   const double *cgrid, size_t n_c, int warm, double *oof, allot_progress *pg,
+                                   size_t *pg_done, allot_error *err);
+
+/**
+ * Cold k-fold out-of-fold probabilities of the C values cgrid[which[0..n_which)] at once (every
+ * (C, fold) a job), each into its block of oof (block which[i] of n_train x K; the others untouched).
+ */
+allot_status allot_fit_linear_cold(const allot_fit_ctx *lc, const allot_split *sp, const int *y_train,
+                                   const double *cgrid, const size_t *which, size_t n_which, double *oof,
+                                   allot_progress *pg, size_t *pg_done, allot_error *err);
+
+/**
+ * LIBLINEAR's C search for the value target: every tier's regressor at every C of cgrid, k-fold
+ * out-of-fold predictions into oof (n_c blocks of n_train x T); cold trainings (the regression
+ * solver takes no initial solution), (fold, tier) pairs on lc->opt->linear.threads threads.
+ */
+allot_status allot_fit_linear_value_grid(const allot_fit_ctx *lc, const allot_split *sp, const double *cgrid,
+                                         size_t n_c, double *oof, allot_progress *pg, size_t *pg_done,
+                                         allot_error *err);
 
 /**
  * k-fold cross-validation of every tier's regressor: out-of-fold predictions oof (n_train x T) and,

@@ -91,6 +91,10 @@ typedef struct allot_linear_params {
     int liblinear_search; /**< 1: choose C with LIBLINEAR's find_parameters (its own folds) instead of
                                the seeded grid; the seeded folds then only give the out-of-fold
                                probabilities for calibration */
+    int threads;          /**< threads of the cross-validation (0: the online cores; default 0; results do
+                               not depend on it) */
+    int cold_search;      /**< 1: search the C grid with cold trainings only (the search before warm
+                               starts: the same choice and bytes, slower; for benchmarks) */
 } allot_linear_params;
 
 /** Everything `allot train` takes. */

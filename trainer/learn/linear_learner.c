@@ -130,7 +130,6 @@ static allot_status classify_setup_init(classify_setup *s, const allot_linear_da
                                         int n_classes, const allot_linear_params *p, double C,
                                         allot_error *err) {
     memset(s, 0, sizeof *s);
-    set_print_string_function(silent_print);
     s->prob.l = (int)dt->n;
     s->prob.n = dt->n_features + (dt->bias >= 0 ? 1 : 0);
     s->prob.bias = dt->bias;
@@ -174,11 +173,48 @@ static allot_status classify_setup_init(classify_setup *s, const allot_linear_da
     return ALLOT_OK;
 }
 
+void allot_linear_quiet(void) {
+    set_print_string_function(silent_print);
+}
+
+int allot_linear_solver_thread_safe(int solver) {
+    return solver == L2R_LR || solver == L2R_L2LOSS_SVC || solver == L2R_L2LOSS_SVR;
+}
+
+int allot_linear_solver_warm_start(int solver) {
+    return solver == L2R_LR || solver == L2R_L2LOSS_SVC;
+}
+
+const double *allot_linear_fit_weights(const allot_linear_fit *m) {
+    return m->model ? ((const struct model *)m->model)->w : NULL;
+}
+
+allot_status allot_linear_train_from(const allot_linear_data *dt, const int *y, int n_classes,
+                                     const allot_linear_params *p, double C, const double *init,
+                                     allot_linear_fit *out, allot_error *err) {
+    memset(out, 0, sizeof *out);
+    if (dt->n == 0) return allot_error_set(err, ALLOT_E_ARGUMENT, "LIBLINEAR: no training rows");
+    if (!allot_linear_solver_thread_safe(p->solver) || (init && !allot_linear_solver_warm_start(p->solver)))
+        return allot_error_set(err, ALLOT_E_INTERNAL, "LIBLINEAR: %s cannot train this way",
+                               allot_linear_solver_name(p->solver));
+    classify_setup s;
+    allot_status st = classify_setup_init(&s, dt, y, n_classes, p, C, err);
+    if (st != ALLOT_OK) return st;
+    s.par.init_sol = (double *)init; /* read only by train() */
+    struct model *m = train(&s.prob, &s.par);
+    classify_setup_free(&s);
+    if (!m) return allot_error_set(err, ALLOT_E_INTERNAL, "LIBLINEAR train() failed");
+    out->model = m;
+    out->n_classes = n_classes;
+    return ALLOT_OK;
+}
+
 allot_status allot_linear_train(const allot_linear_data *dt, const int *y, int n_classes,
                                 const allot_linear_params *p, double C, uint64_t seed, allot_linear_fit *out,
                                 allot_error *err) {
     memset(out, 0, sizeof *out);
     if (dt->n == 0) return allot_error_set(err, ALLOT_E_ARGUMENT, "LIBLINEAR: no training rows");
+    allot_linear_quiet();
     classify_setup s;
     allot_status st = classify_setup_init(&s, dt, y, n_classes, p, C, err);
     if (st != ALLOT_OK) return st;
@@ -191,12 +227,13 @@ allot_status allot_linear_train(const allot_linear_data *dt, const int *y, int n
     return ALLOT_OK;
 }
 
-allot_status allot_linear_train_value(const allot_linear_data *dt, const double *y,
-                                      const allot_linear_params *p, double C, uint64_t seed,
-                                      allot_linear_fit *out, allot_error *err) {
+/* The value target's regression; srand(seed) first unless seed_rand is 0 (the solver draws no
+ * random numbers, so the result is the same either way). */
+static allot_status train_value(const allot_linear_data *dt, const double *y, const allot_linear_params *p,
+                                double C, int seed_rand, uint64_t seed, allot_linear_fit *out,
+                                allot_error *err) {
     memset(out, 0, sizeof *out);
     if (dt->n == 0) return allot_error_set(err, ALLOT_E_ARGUMENT, "LIBLINEAR: no training rows");
-    set_print_string_function(silent_print);
     struct problem prob;
     prob.l = (int)dt->n;
     prob.n = dt->n_features + (dt->bias >= 0 ? 1 : 0);
@@ -216,13 +253,26 @@ allot_status allot_linear_train_value(const allot_linear_data *dt, const double 
         free(prob.y);
         return allot_error_set(err, ALLOT_E_ARGUMENT, "LIBLINEAR: %s", msg);
     }
-    srand((unsigned)(seed & 0xffffffffu));
+    if (seed_rand) srand((unsigned)(seed & 0xffffffffu));
     struct model *m = train(&prob, &par);
     free(prob.y);
     if (!m) return allot_error_set(err, ALLOT_E_INTERNAL, "LIBLINEAR train() failed");
     out->model = m;
     out->n_classes = 1;
     return ALLOT_OK;
+}
+
+allot_status allot_linear_train_value(const allot_linear_data *dt, const double *y,
+                                      const allot_linear_params *p, double C, uint64_t seed,
+                                      allot_linear_fit *out, allot_error *err) {
+    allot_linear_quiet();
+    return train_value(dt, y, p, C, 1, seed, out, err);
+}
+
+allot_status allot_linear_train_value_mt(const allot_linear_data *dt, const double *y,
+                                         const allot_linear_params *p, double C, allot_linear_fit *out,
+                                         allot_error *err) {
+    return train_value(dt, y, p, C, 0, 0, out, err);
 }
 
 allot_status allot_linear_predict_value(const allot_linear_fit *m, const allot_linear_data *dt, double *out,
@@ -244,6 +294,7 @@ allot_status allot_linear_find_C(const allot_linear_data *dt, const int *y, int 
         return allot_error_set(err, ALLOT_E_UNSUPPORTED,
                                "LIBLINEAR's find_parameters searches C for L2R_LR and L2R_L2LOSS_SVC only");
     if (dt->n < (size_t)folds) return allot_error_set(err, ALLOT_E_INVALID, "fewer rows than folds");
+    allot_linear_quiet();
     classify_setup su;
     allot_status st = classify_setup_init(&su, dt, y, n_classes, p, 1.0, err);
     if (st != ALLOT_OK) return st;

@@ -49,6 +49,29 @@ allot_status allot_linear_train(const allot_linear_data *dt, const int *y, int n
                                 allot_error *err);
 
 /**
+ * For the C search on several threads: 1 when the solver draws no random numbers (the primal
+ * Newton solvers L2R_LR, L2R_L2LOSS_SVC and the value target's L2R_L2LOSS_SVR), so that trainings
+ * can run at once without srand(); 0 for the others (they run one at a time, after srand()).
+ */
+int allot_linear_solver_thread_safe(int solver);
+/** 1 when LIBLINEAR 2.3 takes an initial solution for the solver (L2R_LR, L2R_L2LOSS_SVC). */
+int allot_linear_solver_warm_start(int solver);
+/** Silence LIBLINEAR's printing (a global of LIBLINEAR's): once, before threads train. */
+void allot_linear_quiet(void);
+
+/**
+ * allot_linear_train for a thread-safe solver (allot_linear_solver_thread_safe), callable from
+ * several threads at once after allot_linear_quiet(): no srand(), no global touched. init: NULL, or
+ * the weights of a model trained on the same rows (allot_linear_fit_weights) to start from (a warm
+ * start along the C path, as LIBLINEAR's find_parameters does), for a warm-start solver only.
+ */
+allot_status allot_linear_train_from(const allot_linear_data *dt, const int *y, int n_classes,
+                                     const allot_linear_params *p, double C, const double *init,
+                                     allot_linear_fit *out, allot_error *err);
+/** The model's weights (LIBLINEAR's w, in its layout), for allot_linear_train_from's init. */
+const double *allot_linear_fit_weights(const allot_linear_fit *m);
+
+/**
  * Value target: one L2-regularised L2-loss support vector regression (L2R_L2LOSS_SVR, primal,
  * epsilon p = 0, so plain regularised least squares on the residuals) on labels y in [0,1]
  * (a query's accuracy at one tier). The solver of p is ignored; p->eps (0: LIBLINEAR's default
@@ -57,6 +80,11 @@ allot_status allot_linear_train(const allot_linear_data *dt, const int *y, int n
 allot_status allot_linear_train_value(const allot_linear_data *dt, const double *y,
                                       const allot_linear_params *p, double C, uint64_t seed,
                                       allot_linear_fit *out, allot_error *err);
+/** allot_linear_train_value without srand() or any global, for several threads at once (after
+ *  allot_linear_quiet()): the solver draws no random numbers. */
+allot_status allot_linear_train_value_mt(const allot_linear_data *dt, const double *y,
+                                         const allot_linear_params *p, double C, allot_linear_fit *out,
+                                         allot_error *err);
 
 /**
  * Predicted accuracies of every row: predict_values' value clipped to [0,1] (clipping is part of

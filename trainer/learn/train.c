@@ -390,26 +390,61 @@ static allot_status step_c_candidates(train_ctx *tc, allot_error *err) {
     return tc->n_c ? ALLOT_OK : allot_error_set(err, ALLOT_E_ARGUMENT, "empty C grid");
 }
 
-/* Tier target, LIBLINEAR: C by out-of-fold imitation accuracy (ties: the smaller C), keeping that
- * C's out-of-fold probabilities. */
+/* Queries of out-of-fold imitation accuracy within which a warm-started C is checked cold. */
+#define WARM_MARGIN_QUERIES 8
+
+/*
+ * Tier target, LIBLINEAR: C by out-of-fold imitation accuracy (ties: the smaller C), keeping that
+ * C's out-of-fold probabilities, with cold trainings. The search walks the C grid warm-started (each
+ * fold's training at a C starts from its model at the previous C, as LIBLINEAR's find_parameters
+ * does), the folds on several threads. A warm start stops at a slightly different point than a
+ * cold training (a few queries of imitation accuracy apart), so the warm pass only ranks the grid:
+ * every C within WARM_MARGIN_QUERIES of the best warm accuracy is then cross-validated cold (all of
+ * them at once on the threads) and the best cold one kept (ties: the smaller C). That is the cold search's
+ * choice whenever it is among those candidates (the expensive large C, far from the optimum, are never
+ * trained cold), and the calibration, the report and the final model (cold, at that C) are then exactly the
+ * cold search's.
+ */
 static allot_status cv_tier_liblinear(train_ctx *tc, allot_error *err) {
-    size_t nt = tc->sp.n_train, K = (size_t)tc->K;
-    double best_acc = -1;
-    double *tmp = malloc(nt * K * sizeof *tmp);
-    if (!tmp) return out_of_memory(err);
-    allot_status st = ALLOT_OK;
-    for (size_t g = 0; g < tc->n_c && st == ALLOT_OK; g++) {
-        st = allot_fit_cross_validate(&tc->lc, &tc->sp, tc->y, tc->cgrid[g], tmp, NULL, &tc->pg, &tc->pg_done,
-                                      err);
-        if (st != ALLOT_OK) break;
-        double a = imitation(tmp, tc->y, nt, tc->K, tc->class_cost, 0, ALLOT_RULE_ARGMAX);
+    size_t nt = tc->sp.n_train, K = (size_t)tc->K, n_c = tc->n_c;
+    int warm =
+        n_c > 1 && !tc->opt->linear.cold_search && allot_linear_solver_warm_start(tc->opt->linear.solver);
+    double *grid = malloc(n_c * nt * K * sizeof *grid), *acc = malloc(n_c * sizeof *acc);
+    if (!grid || !acc) {
+        free(grid);
+        free(acc);
+        return out_of_memory(err);
+    }
+    allot_status st = allot_fit_linear_grid(&tc->lc, &tc->sp, tc->y, tc->cgrid, n_c, warm, grid, &tc->pg,
+                                            &tc->pg_done, err);
+    double top = -1, best_acc = -1;
+    for (size_t g = 0; g < n_c && st == ALLOT_OK; g++) {
+        acc[g] = imitation(grid + g * nt * K, tc->y, nt, tc->K, tc->class_cost, 0, ALLOT_RULE_ARGMAX);
+        if (acc[g] > top) top = acc[g];
+    }
+    /* the candidates (every C when the path was cold: its probabilities are the cold ones already) */
+    size_t *cand = malloc(n_c * sizeof *cand), n_cand = 0;
+    if (!cand && st == ALLOT_OK) st = out_of_memory(err);
+    for (size_t g = 0; g < n_c && st == ALLOT_OK; g++)
+        if (!warm || acc[g] >= top - (double)WARM_MARGIN_QUERIES / (double)nt - 1e-12) cand[n_cand++] = g;
+    if (warm && st == ALLOT_OK) {
+        tc->pg.total =
+            tc->pg_done + n_cand * (size_t)tc->opt->folds + 1; /* the cold checks, then the final */
+        st = allot_fit_linear_cold(&tc->lc, &tc->sp, tc->y, tc->cgrid, cand, n_cand, grid, &tc->pg,
+                                   &tc->pg_done, err);
+    }
+    for (size_t i = 0; i < n_cand && st == ALLOT_OK; i++) {
+        const double *oof = grid + cand[i] * nt * K;
+        double a = imitation(oof, tc->y, nt, tc->K, tc->class_cost, 0, ALLOT_RULE_ARGMAX);
         if (a > best_acc + 1e-12) {
             best_acc = a;
-            tc->rep.chosen_C = tc->cgrid[g];
-            memcpy(tc->oof, tmp, nt * K * sizeof *tc->oof);
+            tc->rep.chosen_C = tc->cgrid[cand[i]];
+            memcpy(tc->oof, oof, nt * K * sizeof *tc->oof);
         }
     }
-    free(tmp);
+    free(cand);
+    free(grid);
+    free(acc);
     return st;
 }
 
@@ -434,17 +469,18 @@ static double value_sse(const train_ctx *tc, const double *pred, size_t t) {
 }
 
 /* Value target, LIBLINEAR: the C of each tier's regression by out-of-fold squared error (ties: the
- * smaller C), keeping that C's out-of-fold predictions. */
+ * smaller C), keeping that C's out-of-fold predictions. Every (fold, tier) on several threads. */
 static allot_status cv_value_liblinear(train_ctx *tc, allot_error *err) {
     size_t nt = tc->sp.n_train, T = tc->T;
-    double *tmp = malloc(nt * T * sizeof *tmp), *Cv = malloc(T * sizeof *Cv),
-           *best = malloc(T * sizeof *best);
-    allot_status st = !tmp || !Cv || !best ? out_of_memory(err) : ALLOT_OK;
+    double *grid = malloc(tc->n_c * nt * T * sizeof *grid), *best = malloc(T * sizeof *best);
+    allot_status st = !grid || !best ? out_of_memory(err) : ALLOT_OK;
+    if (st == ALLOT_OK)
+        st = allot_fit_linear_value_grid(&tc->lc, &tc->sp, tc->cgrid, tc->n_c, grid, &tc->pg, &tc->pg_done,
+                                         err);
     for (size_t t = 0; st == ALLOT_OK && t < T; t++) best[t] = INFINITY;
     for (size_t g = 0; g < tc->n_c && st == ALLOT_OK; g++) {
-        for (size_t t = 0; t < T; t++) Cv[t] = tc->cgrid[g];
-        st = allot_fit_cross_validate_value(&tc->lc, &tc->sp, Cv, tmp, NULL, &tc->pg, &tc->pg_done, err);
-        for (size_t t = 0; t < T && st == ALLOT_OK; t++) {
+        const double *tmp = grid + g * nt * T;
+        for (size_t t = 0; t < T; t++) {
             double se = value_sse(tc, tmp, t);
             if (se < best[t] * (1 - 1e-12)) {
                 best[t] = se;
@@ -453,8 +489,7 @@ static allot_status cv_value_liblinear(train_ctx *tc, allot_error *err) {
             }
         }
     }
-    free(tmp);
-    free(Cv);
+    free(grid);
     free(best);
     return st;
 }
@@ -478,8 +513,16 @@ static allot_status step_cross_validate(train_ctx *tc, allot_error *err) {
     tc->oof = malloc(nt * (size_t)tc->K * sizeof *tc->oof);
     tc->choice = malloc(nt * sizeof *tc->choice);
     if (!tc->oof || !tc->choice) return out_of_memory(err);
-    allot_progress_start(&tc->pg, tc->is_xgb ? "train xgboost (folds)" : "train liblinear (C x folds)",
-                         tc->n_c * (size_t)tc->opt->folds + 1, tc->opt->progress);
+    /* LIBLINEAR's search advances once per fold along the C path (then per fold and C checked cold),
+     * or per (fold, tier) for the value target */
+    size_t folds = (size_t)tc->opt->folds, total = tc->n_c * folds + 1;
+    if (!tc->is_xgb)
+        total =
+            tc->value
+                ? folds * tc->T + 1
+                : folds * (tc->n_c > 1 && allot_linear_solver_warm_start(tc->opt->linear.solver) ? 2 : 1) + 1;
+    allot_progress_start(&tc->pg, tc->is_xgb ? "train xgboost (folds)" : "train liblinear (C x folds)", total,
+                         tc->opt->progress);
     return tc->value ? cv_value(tc, err) : cv_tier(tc, err);
 }
 

@@ -248,6 +248,13 @@ static allot_status get_number(allot_runs_reader *r, const cJSON *item, const ch
     return ALLOT_OK;
 }
 
+/* 1 with *v set when item is a finite number (get_number's success, without naming the field). */
+static int finite_number(const cJSON *item, double *v) {
+    if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble)) return 0;
+    *v = item->valuedouble;
+    return 1;
+}
+
 /* Intern answer string s for the current line; returns its id or -1 on out of memory. */
 static long intern_answer(allot_runs_reader *r, size_t *n_answers, const char *s) {
     size_t mask = r->ans_slots_cap - 1;
@@ -318,18 +325,18 @@ static allot_status parse_samples(allot_runs_reader *r, const cJSON *arr, allot_
 
         const cJSON *sc = cJSON_GetObjectItemCaseSensitive(s, "score");
         out->score = NAN;
-        if (sc) {
+        if (sc && !finite_number(sc, &out->score)) { /* the field's name is formatted only for the error */
             snprintf(field, sizeof field, "samples[%zu].score", i);
-            allot_status st = get_number(r, sc, field, &out->score, err);
-            if (st) return st;
+            return get_number(r, sc, field, &out->score, err);
         }
 
         const cJSON *co = cJSON_GetObjectItemCaseSensitive(s, "cost");
         out->cost = 1.0;
         if (co) {
-            snprintf(field, sizeof field, "samples[%zu].cost", i);
-            allot_status st = get_number(r, co, field, &out->cost, err);
-            if (st) return st;
+            if (!finite_number(co, &out->cost)) {
+                snprintf(field, sizeof field, "samples[%zu].cost", i);
+                return get_number(r, co, field, &out->cost, err);
+            }
             if (out->cost < 0)
                 return RERR(r, err, ALLOT_E_INVALID, "samples[%zu].cost: negative (%.17g)", i, out->cost);
         }
@@ -346,9 +353,9 @@ static allot_status parse_samples(allot_runs_reader *r, const cJSON *arr, allot_
                 return RERR(r, err, ALLOT_E_NOMEM, "out of memory");
             size_t j = 0;
             for (const cJSON *v = ss->child; v; v = v->next, j++) {
+                if (finite_number(v, &r->steps[n_steps + j])) continue;
                 snprintf(field, sizeof field, "samples[%zu].step_scores[%zu]", i, j);
-                allot_status st = get_number(r, v, field, &r->steps[n_steps + j], err);
-                if (st) return st;
+                return get_number(r, v, field, &r->steps[n_steps + j], err);
             }
             out->n_steps = ns;
             n_steps += ns;

@@ -1,0 +1,151 @@
+/*
+ * test_xgb_batch.c - allot_xgb_model_predict_batch (blocks of rows walked tree group by tree
+ * group) against allot_xgb_model_predict row by row and against XGBoost, bit for bit: every
+ * output kind, row counts around the block size (1, 63, 64, 65, 129, 1000), a row stride wider
+ * than the features, tree counts that are not a multiple of the lane width, deep and shallow
+ * trees, 5% missing values, and the same models declared with 2000 features (the generic walk
+ * used above 1024 features, whose rows are read in place).
+ */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "allot/allot_model.h"
+#include "model_test_util.h"
+
+#define NF 12
+#define NTRAIN 3000
+#define NROWS 1000
+
+static mt_counts C;
+
+/* The model re-declared with nf_decl features (rows are then read with that stride). */
+static char *redeclare(const char *json, size_t nf_decl) {
+    cJSON *root = cJSON_Parse(json);
+    cJSON *lmp = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "learner"), "learner_model_param");
+    char s[32];
+    snprintf(s, sizeof s, "%zu", nf_decl);
+    cJSON_ReplaceItemInObject(lmp, "num_feature", cJSON_CreateString(s));
+    char *out = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return out;
+}
+
+/* x (NROWS x NF) copied into rows of `stride` floats (the extra slots hold garbage-like values). */
+static float *widen(const float *x, size_t stride) {
+    float *w = malloc(NROWS * stride * sizeof *w);
+    for (size_t r = 0; r < NROWS; r++)
+        for (size_t j = 0; j < stride; j++)
+            w[r * stride + j] = j < NF ? x[r * NF + j] : (float)(r % 7) - 3.0f;
+    return w;
+}
+
+static void check_model(const char *name, const char *json, size_t len, const float *x,
+                        const float *ref_value) {
+    allot_xgb_model *m = NULL;
+    allot_error err;
+    if (!mt_check(&C, allot_xgb_model_load_memory(json, len, &m, &err) == ALLOT_OK, "%s: load: %s", name,
+                  err.msg))
+        return;
+    size_t nf = allot_xgb_model_num_features(m);
+    const allot_xgb_output kinds[] = {ALLOT_XGB_OUTPUT_VALUE, ALLOT_XGB_OUTPUT_MARGIN,
+                                      ALLOT_XGB_OUTPUT_PROBA};
+    const size_t counts[] = {1, 63, 64, 65, 129, NROWS};
+    const size_t strides[] = {nf, nf + 5};
+    for (size_t si = 0; si < 2; si++) {
+        size_t stride = strides[si];
+        float *rows = widen(x, stride);
+        for (size_t ki = 0; ki < 3; ki++) {
+            size_t w = allot_xgb_model_output_width(m, kinds[ki]);
+            if (!w) continue;
+            float *one = malloc(NROWS * w * sizeof *one), *batch = malloc(NROWS * w * sizeof *batch);
+            for (size_t r = 0; r < NROWS; r++)
+                allot_xgb_model_predict(m, kinds[ki], rows + r * stride, stride, one + r * w, w, NULL);
+            for (size_t ci = 0; ci < sizeof counts / sizeof counts[0]; ci++) {
+                size_t n = counts[ci], off = NROWS - n; /* the last n rows */
+                memset(batch, 0xFF, NROWS * w * sizeof *batch);
+                allot_status st = allot_xgb_model_predict_batch(m, kinds[ki], rows + off * stride, n, stride,
+                                                                batch, n * w, &err);
+                size_t bad = memcmp(batch, one + off * w, n * w * sizeof *batch) != 0;
+                mt_check(&C, st == ALLOT_OK && !bad,
+                         "%s: kind %d, %zu rows, stride %zu: batch differs from single rows", name,
+                         (int)kinds[ki], n, stride);
+            }
+            if (kinds[ki] == ALLOT_XGB_OUTPUT_VALUE && ref_value) {
+                size_t bad = 0;
+                for (size_t i = 0; i < NROWS * w; i++)
+                    bad += memcmp(&one[i], &ref_value[i], sizeof *one) != 0;
+                mt_check(&C, bad == 0, "%s: stride %zu: %zu values differ from XGBoost", name, stride, bad);
+            }
+            free(one);
+            free(batch);
+        }
+        free(rows);
+    }
+    allot_xgb_model_free(m);
+}
+
+typedef struct {
+    const char *name, *objective;
+    int n_classes, rounds, depth;
+} shape;
+
+int main(void) {
+    const shape shapes[] = {
+        {"softprob, 3 classes, 7 rounds, depth 8", "multi:softprob", 3, 7, 8},
+        {"softmax, 4 classes, 9 rounds, depth 3", "multi:softmax", 4, 9, 3},
+        {"binary:logistic, 37 rounds, depth 6", "binary:logistic", 2, 37, 6},
+        {"reg:squarederror, 5 rounds, depth 10", "reg:squarederror", 1, 5, 10},
+    };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const shape *k = &shapes[s];
+        float *x, *y, *xt, *yt;
+        mt_make_data(77 + s, NTRAIN, NF, 0.05, k->n_classes > 1 ? k->n_classes : 0, &x, &y);
+        mt_make_data(99 + s, NROWS, NF, 0.05, k->n_classes > 1 ? k->n_classes : 0, &xt, &yt);
+        char nc[16], depth[16];
+        snprintf(nc, sizeof nc, "%d", k->n_classes);
+        snprintf(depth, sizeof depth, "%d", k->depth);
+        const char *params[] = {"objective", k->objective, "num_class", nc,  "max_depth", depth,
+                                "eta",       "0.3",        "nthread",   "1", NULL,        NULL};
+        if (k->n_classes <= 2) params[2] = NULL; /* no num_class */
+        BoosterHandle b = mt_xgb_train(x, y, NTRAIN, NF, k->rounds, params);
+        size_t len, rl;
+        char *json = mt_xgb_save_json(b, &len);
+        const float *ref = mt_xgb_predict_dense(b, NULL, xt, NROWS, NF, 0, &rl);
+        float *refc = malloc(rl * sizeof *refc);
+        memcpy(refc, ref, rl * sizeof *refc);
+        check_model(k->name, json, len, xt, refc);
+        char *wide = redeclare(json, 2000); /* the generic walk; rows of 2000 floats */
+        float *xw = calloc((size_t)NROWS * 2000, sizeof *xw);
+        for (size_t r = 0; r < NROWS; r++) memcpy(xw + r * 2000, xt + r * NF, NF * sizeof *xw);
+        allot_xgb_model *mw = NULL, *mc = NULL;
+        allot_error err;
+        if (allot_xgb_model_load_memory(wide, strlen(wide), &mw, &err) == ALLOT_OK &&
+            allot_xgb_model_load_memory(json, len, &mc, &err) == ALLOT_OK) {
+            size_t w = allot_xgb_model_output_width(mc, ALLOT_XGB_OUTPUT_VALUE);
+            float *a = malloc(NROWS * w * sizeof *a), *bb = malloc(NROWS * w * sizeof *bb);
+            allot_xgb_model_predict_batch(mc, ALLOT_XGB_OUTPUT_VALUE, xt, NROWS, NF, a, NROWS * w, NULL);
+            allot_xgb_model_predict_batch(mw, ALLOT_XGB_OUTPUT_VALUE, xw, NROWS, 2000, bb, NROWS * w, NULL);
+            mt_check(&C, !memcmp(a, bb, NROWS * w * sizeof *a),
+                     "%s: 2000 features (generic walk): batch differs", k->name);
+            free(a);
+            free(bb);
+        } else {
+            mt_check(&C, 0, "%s: load: %s", k->name, err.msg);
+        }
+        allot_xgb_model_free(mw);
+        allot_xgb_model_free(mc);
+        free(xw);
+        free(wide);
+        free(refc);
+        free(json);
+        XGBoosterFree(b);
+        free(x);
+        free(y);
+        free(xt);
+        free(yt);
+    }
+    return mt_finish(&C);
+}
