@@ -286,181 +286,231 @@ static double vote_all_subsets(const allot_vote_pool *pool, size_t n, size_t k, 
 }
 
 /* All tiers of one model for one query. */
-static allot_status model_tiers(const allot_query *q, int model, const char *model_name,
-                                const allot_tier_set *ts, const allot_curves_options *opt, workspace *w,
-                                double *acc, double *cost, double *se, const char *path, allot_error *err) {
-    size_t n = 0, c = 0;
-    double cost_sum = 0.0;
-    int any_answer_key = 0;
-    for (size_t i = 0; i < q->n_samples; i++)
-        if (q->samples[i].model == model) {
-            w->pool[n++] = (uint32_t)i;
-            c += (size_t)q->samples[i].correct;
-            cost_sum += q->samples[i].cost;
-            any_answer_key |= q->samples[i].answer_present;
-        }
-    double cost_mean = cost_sum / (double)n;
-    int any_perm = 0;
-    for (size_t t = 0; t < ts->n; t++) {
-        if (w->midx[t] != model) continue;
-        const allot_tier *tier = &ts->tiers[t];
+/* One (query, model): its pool and the tiers of that model. */
+typedef struct model_job {
+    const allot_query *q;
+    int model;
+    const char *model_name, *path;
+    const allot_tier_set *ts;
+    const allot_curves_options *opt;
+    workspace *w;
+    double *acc, *cost, *se;
+    allot_error *err;
+    size_t n; /* pool size */
+} model_job;
+
+/* Tier u belongs to the group (model, rule, agg) of tier g. */
+static int in_group(const model_job *j, size_t u, const allot_tier *g) {
+    const allot_tier *t = &j->ts->tiers[u];
+    return j->w->midx[u] == j->model && t->rule == g->rule && t->agg == g->agg;
+}
+
+/* g is the first tier of its group. */
+static int group_first(const model_job *j, size_t g) {
+    for (size_t u = 0; u < g; u++)
+        if (in_group(j, u, &j->ts->tiers[g])) return 0;
+    return 1;
+}
+
+static size_t k_in_pool(const model_job *j, size_t t) {
+    size_t k = (size_t)j->ts->tiers[t].k;
+    return k < j->n ? k : j->n;
+}
+
+/* All best tiers of one aggregation at once: score and sort the pool once. */
+static allot_status best_group(const model_job *j, size_t t) {
+    workspace *w = j->w;
+    const allot_tier *tier = &j->ts->tiers[t];
+    for (size_t i = 0; i < j->n; i++) {
+        allot_status st = sample_score(j->q, w->pool[i], tier, j->path, &w->scored[i].score, j->err);
+        if (st) return st;
+        w->scored[i].correct = j->q->samples[w->pool[i]].correct;
+    }
+    size_t nk = 0;
+    for (size_t u = t; u < j->ts->n; u++)
+        if (in_group(j, u, tier)) w->kbuf[nk++] = (int)k_in_pool(j, u);
+    allot_est_best(w->scored, j->n, w->kbuf, nk, w->kout);
+    nk = 0;
+    for (size_t u = t; u < j->ts->n; u++)
+        if (in_group(j, u, tier)) j->acc[u] = w->kout[nk++];
+    return ALLOT_OK;
+}
+
+/* Costs, pass and best tiers (exact); *any_vote when a vote tier needs the permutation pass. */
+static allot_status exact_tiers(const model_job *j, double cost_mean, size_t n_correct, int any_answer_key,
+                                int *any_vote) {
+    const workspace *w = j->w;
+    *any_vote = 0;
+    for (size_t t = 0; t < j->ts->n; t++) {
+        if (w->midx[t] != j->model) continue;
+        const allot_tier *tier = &j->ts->tiers[t];
         size_t k = (size_t)tier->k;
-        if (k > n) {
-            if (!opt->cap_k)
-                return qerr(err, ALLOT_E_INVALID, path, q->line,
-                            "tier %s: k = %zu but model \"%s\" has only %zu samples for this query (use "
-                            "--cap-k to cap k)",
-                            tier->name, k, model_name, n);
-            k = n;
-        }
-        cost[t] = (double)k * cost_mean;
-        se[t] = 0.0;
+        if (k > j->n && !j->opt->cap_k)
+            return qerr(j->err, ALLOT_E_INVALID, j->path, j->q->line,
+                        "tier %s: k = %zu but model \"%s\" has only %zu samples for this query (use "
+                        "--cap-k to cap k)",
+                        tier->name, k, j->model_name, j->n);
+        k = k_in_pool(j, t);
+        j->cost[t] = (double)k * cost_mean;
+        j->se[t] = 0.0;
         if (tier->rule == ALLOT_SELECT_PASS) {
-            acc[t] = allot_est_pass(n, c, k);
+            j->acc[t] = allot_est_pass(j->n, n_correct, k);
         } else if (tier->rule == ALLOT_SELECT_BEST) {
-            /* all best tiers of one aggregation at once: score and sort the pool once */
-            int first = 1;
-            for (size_t u = 0; u < t; u++)
-                if (w->midx[u] == model && ts->tiers[u].rule == ALLOT_SELECT_BEST &&
-                    ts->tiers[u].agg == tier->agg)
-                    first = 0;
-            if (!first) continue;
-            for (size_t j = 0; j < n; j++) {
-                allot_status st = sample_score(q, w->pool[j], tier, path, &w->scored[j].score, err);
-                if (st) return st;
-                w->scored[j].correct = q->samples[w->pool[j]].correct;
-            }
-            size_t nk = 0;
-            for (size_t u = t; u < ts->n; u++)
-                if (w->midx[u] == model && ts->tiers[u].rule == ALLOT_SELECT_BEST &&
-                    ts->tiers[u].agg == tier->agg)
-                    w->kbuf[nk++] = ts->tiers[u].k < (int)n ? ts->tiers[u].k : (int)n;
-            allot_est_best(w->scored, n, w->kbuf, nk, w->kout);
-            nk = 0;
-            for (size_t u = t; u < ts->n; u++)
-                if (w->midx[u] == model && ts->tiers[u].rule == ALLOT_SELECT_BEST &&
-                    ts->tiers[u].agg == tier->agg)
-                    acc[u] = w->kout[nk++];
+            if (!group_first(j, t)) continue;
+            allot_status st = best_group(j, t);
+            if (st) return st;
         } else if (is_vote_rule(tier->rule)) {
             if (!any_answer_key)
                 return qerr(
-                    err, ALLOT_E_INVALID, path, q->line,
+                    j->err, ALLOT_E_INVALID, j->path, j->q->line,
                     "samples[%zu].answer: missing (tier %s needs answers; no sample of model \"%s\" has one)",
-                    (size_t)w->pool[0], tier->name, model_name);
-            any_perm = 1;
-        }
-    }
-    if (!any_perm) return ALLOT_OK;
-
-    /* Vote tiers: one pass per distinct (rule, agg) group and permutation. Groups are few, so a
-     * group is identified by its first tier and found again by a linear scan. */
-    allot_vote_pool pool = {n, w->answer, w->weight, q->n_answers, w->ans_correct};
-    for (size_t j = 0; j < n; j++) w->answer[j] = q->samples[w->pool[j]].answer;
-    for (size_t t = 0; t < ts->n; t++) {
-        if (w->midx[t] != model || !is_vote_rule(ts->tiers[t].rule)) continue;
-        w->wmean[t] = w->wm2[t] = 0.0;
-    }
-    for (size_t g = 0; g < ts->n; g++) {
-        const allot_tier *gt = &ts->tiers[g];
-        if (w->midx[g] != model || !is_vote_rule(gt->rule)) continue;
-        int first = 1;
-        for (size_t t = 0; t < g; t++)
-            if (w->midx[t] == model && ts->tiers[t].rule == gt->rule && ts->tiers[t].agg == gt->agg)
-                first = 0;
-        if (!first) continue;
-        /* weights of this group */
-        if (gt->rule == ALLOT_SELECT_MAJORITY) {
-            for (size_t j = 0; j < n; j++) w->weight[j] = 1.0;
-        } else {
-            for (size_t j = 0; j < n; j++) {
-                allot_status st = sample_score(q, w->pool[j], gt, path, &w->weight[j], err);
-                if (st) return st;
-                if (w->weight[j] < 0)
-                    return qerr(err, ALLOT_E_INVALID, path, q->line,
-                                "samples[%zu].score: negative (%.17g); tier %s sums scores as vote weights, "
-                                "which must be >= 0",
-                                (size_t)w->pool[j], w->weight[j], gt->name);
-            }
-        }
-        size_t kmax = 0;
-        int need_perm = 0;
-        for (size_t t = g; t < ts->n; t++) {
-            const allot_tier *tier = &ts->tiers[t];
-            if (w->midx[t] != model || tier->rule != gt->rule || tier->agg != gt->agg) continue;
-            size_t k = (size_t)tier->k < n ? (size_t)tier->k : n;
-            w->exact[t] = 1;
-            if (k == n) {
-                for (size_t j = 0; j < n; j++) w->perm[j] = (uint32_t)j;
-                acc[t] = allot_est_vote_set(&pool, w->perm, n, w->vote_work);
-            } else if (k == 1) {
-                double s = 0.0;
-                for (size_t j = 0; j < n; j++)
-                    s += w->answer[j] >= 0 ? (double)w->ans_correct[w->answer[j]] : 0.0;
-                acc[t] = s / (double)n;
-            } else if (opt->max_exact_subsets > 0 && choose_upto(n, k, opt->max_exact_subsets) > 0) {
-                /* few subsets: the exact average costs no more than the permutations */
-                acc[t] = vote_all_subsets(&pool, n, k, w->perm, w->vote_work);
-            } else {
-                w->exact[t] = 0;
-                need_perm = 1;
-                if (k > kmax) kmax = k;
-            }
-        }
-        if (!need_perm) continue;
-        /* Permutation p of this (query, model) comes from its own stream, so it is the same for
-         * every group and tier set, and only its first kmax entries need to be drawn. */
-        uint64_t stream = allot_hash64(q->id, strlen(q->id)) ^
-                          (allot_hash64(model_name, strlen(model_name)) * 0x9e3779b97f4a7c15ULL);
-        /* majority: the distinct k of the tiers estimated here, ascending (their outcomes only) */
-        size_t at[ALLOT_MAX_TIERS], n_at = 0;
-        double at_out[ALLOT_MAX_TIERS];
-        int majority = gt->rule == ALLOT_SELECT_MAJORITY;
-        int *slot = (int *)w->perm; /* the pool's answers, null as slot n_answers (perm is free here) */
-        if (majority) {
-            for (size_t j = 0; j < n; j++) slot[j] = w->answer[j] >= 0 ? w->answer[j] : (int)q->n_answers;
-            w->ans_correct[q->n_answers] = 0;
-        }
-        if (majority)
-            for (size_t kk = 1; kk <= kmax; kk++)
-                for (size_t t = g; t < ts->n; t++) {
-                    const allot_tier *tier = &ts->tiers[t];
-                    if (w->midx[t] != model || tier->rule != gt->rule || tier->agg != gt->agg || w->exact[t])
-                        continue;
-                    if (((size_t)tier->k < n ? (size_t)tier->k : n) == kk) {
-                        at[n_at++] = kk;
-                        break;
-                    }
-                }
-        for (int p = 0; p < opt->permutations; p++) {
-            if (majority) {
-                perm_answers(opt->seed, stream, (uint64_t)p, slot, w->ans_perm, n, kmax);
-                allot_est_majority_at(w->ans_perm, kmax, w->ans_correct, q->n_answers + 1, at, n_at, at_out,
-                                      w->maj_work);
-                for (size_t i = 0; i < n_at; i++) w->prefix[at[i] - 1] = at_out[i];
-            } else {
-                perm_prefix(opt->seed, stream, (uint64_t)p, w->perm, n, kmax);
-                allot_est_vote_prefixes(&pool, w->perm, kmax, w->prefix, w->vote_work);
-            }
-            for (size_t t = g; t < ts->n; t++) {
-                const allot_tier *tier = &ts->tiers[t];
-                if (w->midx[t] != model || tier->rule != gt->rule || tier->agg != gt->agg) continue;
-                if (w->exact[t]) continue;
-                size_t k = (size_t)tier->k < n ? (size_t)tier->k : n;
-                double x = w->prefix[k - 1], d = x - w->wmean[t];
-                w->wmean[t] += d / (double)(p + 1);
-                w->wm2[t] += d * (x - w->wmean[t]);
-            }
-        }
-        for (size_t t = g; t < ts->n; t++) {
-            const allot_tier *tier = &ts->tiers[t];
-            if (w->midx[t] != model || tier->rule != gt->rule || tier->agg != gt->agg) continue;
-            if (w->exact[t]) continue;
-            double P = (double)opt->permutations;
-            acc[t] = w->wmean[t];
-            se[t] = sqrt(w->wm2[t] / (P - 1.0) / P);
+                    (size_t)w->pool[0], tier->name, j->model_name);
+            *any_vote = 1;
         }
     }
     return ALLOT_OK;
+}
+
+/* The vote weights of group g: 1 for majority, else each sample's score (>= 0). */
+static allot_status group_weights(const model_job *j, const allot_tier *gt) {
+    workspace *w = j->w;
+    if (gt->rule == ALLOT_SELECT_MAJORITY) {
+        for (size_t i = 0; i < j->n; i++) w->weight[i] = 1.0;
+        return ALLOT_OK;
+    }
+    for (size_t i = 0; i < j->n; i++) {
+        allot_status st = sample_score(j->q, w->pool[i], gt, j->path, &w->weight[i], j->err);
+        if (st) return st;
+        if (w->weight[i] < 0)
+            return qerr(j->err, ALLOT_E_INVALID, j->path, j->q->line,
+                        "samples[%zu].score: negative (%.17g); tier %s sums scores as vote weights, "
+                        "which must be >= 0",
+                        (size_t)w->pool[i], w->weight[i], gt->name);
+    }
+    return ALLOT_OK;
+}
+
+/* The group's tiers computed exactly (k = n, k = 1, few subsets); returns the largest k left to the
+ * permutations (0: none). */
+static size_t group_exact(const model_job *j, size_t g, const allot_vote_pool *pool) {
+    workspace *w = j->w;
+    size_t n = j->n, kmax = 0;
+    for (size_t t = g; t < j->ts->n; t++) {
+        if (!in_group(j, t, &j->ts->tiers[g])) continue;
+        size_t k = k_in_pool(j, t);
+        w->exact[t] = 1;
+        if (k == n) {
+            for (size_t i = 0; i < n; i++) w->perm[i] = (uint32_t)i;
+            j->acc[t] = allot_est_vote_set(pool, w->perm, n, w->vote_work);
+        } else if (k == 1) {
+            double s = 0.0;
+            for (size_t i = 0; i < n; i++)
+                s += w->answer[i] >= 0 ? (double)w->ans_correct[w->answer[i]] : 0.0;
+            j->acc[t] = s / (double)n;
+        } else if (j->opt->max_exact_subsets > 0 && choose_upto(n, k, j->opt->max_exact_subsets) > 0) {
+            /* few subsets: the exact average costs no more than the permutations */
+            j->acc[t] = vote_all_subsets(pool, n, k, w->perm, w->vote_work);
+        } else {
+            w->exact[t] = 0;
+            if (k > kmax) kmax = k;
+        }
+    }
+    return kmax;
+}
+
+/* majority: the distinct k (ascending) of the group's tiers left to the permutations. */
+static size_t majority_ks(const model_job *j, size_t g, size_t kmax, size_t *at) {
+    size_t n_at = 0;
+    for (size_t kk = 1; kk <= kmax; kk++)
+        for (size_t t = g; t < j->ts->n; t++) {
+            if (!in_group(j, t, &j->ts->tiers[g]) || j->w->exact[t]) continue;
+            if (k_in_pool(j, t) == kk) {
+                at[n_at++] = kk;
+                break;
+            }
+        }
+    return n_at;
+}
+
+/* The group's other tiers: the mean (and standard error) over opt->permutations permutations of the
+ * pool. Permutation p of this (query, model) comes from its own stream, so it is the same for every
+ * group and tier set, and only its first kmax entries need to be drawn. */
+static void group_permutations(const model_job *j, size_t g, const allot_vote_pool *pool, size_t kmax) {
+    workspace *w = j->w;
+    const allot_tier *gt = &j->ts->tiers[g];
+    const allot_query *q = j->q;
+    size_t n = j->n;
+    uint64_t stream = allot_hash64(q->id, strlen(q->id)) ^
+                      (allot_hash64(j->model_name, strlen(j->model_name)) * 0x9e3779b97f4a7c15ULL);
+    size_t at[ALLOT_MAX_TIERS], n_at = 0;
+    double at_out[ALLOT_MAX_TIERS];
+    int majority = gt->rule == ALLOT_SELECT_MAJORITY;
+    int *slot = (int *)w->perm; /* the pool's answers, null as slot n_answers (perm is free here) */
+    if (majority) {
+        for (size_t i = 0; i < n; i++) slot[i] = w->answer[i] >= 0 ? w->answer[i] : (int)q->n_answers;
+        w->ans_correct[q->n_answers] = 0;
+        n_at = majority_ks(j, g, kmax, at);
+    }
+    for (int p = 0; p < j->opt->permutations; p++) {
+        if (majority) {
+            perm_answers(j->opt->seed, stream, (uint64_t)p, slot, w->ans_perm, n, kmax);
+            allot_est_majority_at(w->ans_perm, kmax, w->ans_correct, q->n_answers + 1, at, n_at, at_out,
+                                  w->maj_work);
+            for (size_t i = 0; i < n_at; i++) w->prefix[at[i] - 1] = at_out[i];
+        } else {
+            perm_prefix(j->opt->seed, stream, (uint64_t)p, w->perm, n, kmax);
+            allot_est_vote_prefixes(pool, w->perm, kmax, w->prefix, w->vote_work);
+        }
+        for (size_t t = g; t < j->ts->n; t++) {
+            if (!in_group(j, t, gt) || w->exact[t]) continue;
+            double x = w->prefix[k_in_pool(j, t) - 1], d = x - w->wmean[t];
+            w->wmean[t] += d / (double)(p + 1);
+            w->wm2[t] += d * (x - w->wmean[t]);
+        }
+    }
+    double P = (double)j->opt->permutations;
+    for (size_t t = g; t < j->ts->n; t++) {
+        if (!in_group(j, t, gt) || w->exact[t]) continue;
+        j->acc[t] = w->wmean[t];
+        j->se[t] = sqrt(w->wm2[t] / (P - 1.0) / P);
+    }
+}
+
+/* Vote tiers: one pass per distinct (rule, agg) group and permutation. Groups are few, so a group is
+ * identified by its first tier and found again by a linear scan. */
+static allot_status vote_tiers(const model_job *j) {
+    workspace *w = j->w;
+    allot_vote_pool pool = {j->n, w->answer, w->weight, j->q->n_answers, w->ans_correct};
+    for (size_t i = 0; i < j->n; i++) w->answer[i] = j->q->samples[w->pool[i]].answer;
+    for (size_t t = 0; t < j->ts->n; t++)
+        if (w->midx[t] == j->model && is_vote_rule(j->ts->tiers[t].rule)) w->wmean[t] = w->wm2[t] = 0.0;
+    for (size_t g = 0; g < j->ts->n; g++) {
+        const allot_tier *gt = &j->ts->tiers[g];
+        if (w->midx[g] != j->model || !is_vote_rule(gt->rule) || !group_first(j, g)) continue;
+        allot_status st = group_weights(j, gt);
+        if (st) return st;
+        size_t kmax = group_exact(j, g, &pool);
+        if (kmax) group_permutations(j, g, &pool, kmax);
+    }
+    return ALLOT_OK;
+}
+
+static allot_status model_tiers(const allot_query *q, int model, const char *model_name,
+                                const allot_tier_set *ts, const allot_curves_options *opt, workspace *w,
+                                double *acc, double *cost, double *se, const char *path, allot_error *err) {
+    model_job j = {q, model, model_name, path, ts, opt, w, acc, cost, se, err, 0};
+    size_t n_correct = 0;
+    double cost_sum = 0.0;
+    int any_answer_key = 0, any_vote = 0;
+    for (size_t i = 0; i < q->n_samples; i++) /* the pool: this model's samples in file order */
+        if (q->samples[i].model == model) {
+            w->pool[j.n++] = (uint32_t)i;
+            n_correct += (size_t)q->samples[i].correct;
+            cost_sum += q->samples[i].cost;
+            any_answer_key |= q->samples[i].answer_present;
+        }
+    allot_status st = exact_tiers(&j, cost_sum / (double)j.n, n_correct, any_answer_key, &any_vote);
+    return st || !any_vote ? st : vote_tiers(&j);
 }
 
 static allot_status compute_samples_line(const allot_query *q, const allot_runs_reader *r,
@@ -600,14 +650,8 @@ static allot_status add_features(builder *b, size_t row, const allot_query *q, c
     return ALLOT_OK;
 }
 
-allot_status allot_curves_compute(const char *runs_path, const allot_tier_set *tiers,
-                                  const allot_curves_options *opt, allot_curves **out, allot_error *err) {
-    *out = NULL;
-    allot_curves_options defaults;
-    if (!opt) {
-        allot_curves_options_default(&defaults);
-        opt = &defaults;
-    }
+static allot_status check_compute_options(const allot_tier_set *tiers, const allot_curves_options *opt,
+                                          allot_error *err) {
     if (opt->permutations < 2 || (unsigned)opt->permutations > ALLOT_MAX_PERMUTATIONS)
         return allot_error_set(err, ALLOT_E_ARGUMENT, "curves: permutations must be in 2..%u (got %d)",
                                ALLOT_MAX_PERMUTATIONS, opt->permutations);
@@ -617,163 +661,182 @@ allot_status allot_curves_compute(const char *runs_path, const allot_tier_set *t
     if (tiers && tiers->n > ALLOT_MAX_TIERS)
         return allot_error_set(err, ALLOT_E_ARGUMENT, "curves: %zu tiers, at most %u allowed", tiers->n,
                                ALLOT_MAX_TIERS);
-    allot_runs_reader *r = NULL;
-    allot_status st = allot_runs_reader_open(runs_path, &r, err);
-    if (st) return st;
-    builder b = {0};
-    workspace w = {0};
-    allot_curves *c = calloc(1, sizeof *c);
-    int precomputed = !tiers || tiers->n == 0;
-    if (!c) {
-        st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
-        goto done;
-    }
-    b.c = c;
+    return ALLOT_OK;
+}
+
+static allot_status nomem(allot_error *err) {
+    allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
+    return ALLOT_E_NOMEM;
+}
+
+/* The table's header fields, and for a tier set its tiers and the per-tier working memory. */
+static allot_status start_table(allot_curves *c, workspace *w, const char *runs_path,
+                                const allot_tier_set *tiers, const allot_curves_options *opt,
+                                allot_error *err) {
     c->seed = opt->seed;
     c->cap_k = opt->cap_k ? 1 : 0;
     c->max_exact_subsets = opt->max_exact_subsets;
-    c->source = allot_strdup(runs_path);
-    if (!c->source) {
-        st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
-        goto done;
-    }
-    if (!precomputed) {
-        if ((st = allot_tier_set_copy(tiers, &c->tier_defs, err))) goto done;
-        c->n_tiers = tiers->n;
-        c->permutations = 0;
-        for (size_t t = 0; t < tiers->n; t++)
-            if (is_vote_rule(tiers->tiers[t].rule)) c->permutations = opt->permutations;
-        w.midx = calloc(tiers->n, sizeof *w.midx);
-        w.wmean = calloc(tiers->n, sizeof *w.wmean);
-        w.wm2 = calloc(tiers->n, sizeof *w.wm2);
-        w.kbuf = calloc(tiers->n, sizeof *w.kbuf);
-        w.exact = calloc(tiers->n, sizeof *w.exact);
-        w.kout = calloc(tiers->n, sizeof *w.kout);
-        c->tier_names = calloc(tiers->n, sizeof *c->tier_names);
-        if (!w.midx || !w.wmean || !w.wm2 || !w.kbuf || !w.kout || !w.exact || !c->tier_names) {
-            st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
-            goto done;
-        }
-        for (size_t t = 0; t < tiers->n; t++)
-            if (!(c->tier_names[t] = allot_strdup(tiers->tiers[t].name))) {
-                st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
-                goto done;
-            }
-    }
-    allot_progress prog;
-    allot_progress_start(&prog, "curves", 0, opt->progress);
-    for (;;) {
-        allot_query q;
-        int has = 0;
-        if ((st = allot_runs_reader_next(r, &q, &has, err))) goto done;
-        if (!has) break;
-        if (c->n_queries == 0 && precomputed) {
-            if (!q.n_tiers) {
-                st = qerr(
-                    err, ALLOT_E_INVALID, runs_path, q.line,
+    if (!(c->source = allot_strdup(runs_path))) return nomem(err);
+    if (!tiers || tiers->n == 0) return ALLOT_OK; /* precomputed: the first line names the tiers */
+    allot_status st = allot_tier_set_copy(tiers, &c->tier_defs, err);
+    if (st) return st;
+    c->n_tiers = tiers->n;
+    c->permutations = 0;
+    for (size_t t = 0; t < tiers->n; t++)
+        if (is_vote_rule(tiers->tiers[t].rule)) c->permutations = opt->permutations;
+    w->midx = calloc(tiers->n, sizeof *w->midx);
+    w->wmean = calloc(tiers->n, sizeof *w->wmean);
+    w->wm2 = calloc(tiers->n, sizeof *w->wm2);
+    w->kbuf = calloc(tiers->n, sizeof *w->kbuf);
+    w->exact = calloc(tiers->n, sizeof *w->exact);
+    w->kout = calloc(tiers->n, sizeof *w->kout);
+    c->tier_names = calloc(tiers->n, sizeof *c->tier_names);
+    if (!w->midx || !w->wmean || !w->wm2 || !w->kbuf || !w->kout || !w->exact || !c->tier_names)
+        return nomem(err);
+    for (size_t t = 0; t < tiers->n; t++)
+        if (!(c->tier_names[t] = allot_strdup(tiers->tiers[t].name))) return nomem(err);
+    return ALLOT_OK;
+}
+
+/* Precomputed tiers: the first line's tier names, in its order, are the file's. */
+static allot_status precomputed_tiers(allot_curves *c, const allot_query *q, const char *runs_path,
+                                      allot_error *err) {
+    if (!q->n_tiers)
+        return qerr(err, ALLOT_E_INVALID, runs_path, q->line,
                     "samples: no tier set given (e.g. --tiers majority@1,4,16) and this line has samples");
-                goto done;
-            }
-            c->n_tiers = q.n_tiers;
-            c->tier_names = calloc(q.n_tiers, sizeof *c->tier_names);
-            c->tier_defs.tiers = calloc(q.n_tiers, sizeof *c->tier_defs.tiers);
-            if (!c->tier_names || !c->tier_defs.tiers) {
-                st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
-                goto done;
-            }
-            for (size_t t = 0; t < q.n_tiers; t++) {
-                c->tier_names[t] = allot_strdup(q.tiers[t].name);
-                c->tier_defs.tiers[t].name = allot_strdup(q.tiers[t].name);
-                c->tier_defs.tiers[t].rule = ALLOT_SELECT_PRECOMPUTED;
-                c->tier_defs.n = t + 1;
-                if (!c->tier_names[t] || !c->tier_defs.tiers[t].name) {
-                    st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
-                    goto done;
-                }
-            }
-        }
-        if (c->n_queries >= ALLOT_MAX_QUERIES || c->n_queries + 1 > ALLOT_MAX_CURVE_VALUES / c->n_tiers) {
-            st = qerr(err, ALLOT_E_INVALID, runs_path, q.line,
-                      "id: too many queries (%zu queries x %zu tiers exceed the limits of docs/limits.md)",
-                      c->n_queries + 1, c->n_tiers);
-            goto done;
-        }
-        if (builder_grow(&b, c->n_tiers)) {
-            st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
-            goto done;
-        }
-        size_t row = c->n_queries;
-        double *acc = c->acc + row * c->n_tiers, *cost = c->cost + row * c->n_tiers,
-               *se = c->se + row * c->n_tiers;
-        if (precomputed) {
-            if (!q.n_tiers) {
-                st = qerr(err, ALLOT_E_INVALID, runs_path, q.line,
-                          "samples: the first line has precomputed tiers, so every line must (no tier set "
-                          "was given)");
-                goto done;
-            }
-            for (size_t t = 0; t < c->n_tiers; t++) {
-                acc[t] = q.tiers[t].acc;
-                cost[t] = q.tiers[t].cost;
-                se[t] = 0.0;
-            }
-        } else {
-            if (q.n_tiers) {
-                st = qerr(
-                    err, ALLOT_E_INVALID, runs_path, q.line,
-                    "tiers: this line has precomputed tiers; a tier set (--tiers) applies only to samples");
-                goto done;
-            }
-            if ((st = compute_samples_line(&q, r, tiers, opt, &w, acc, cost, se, err))) goto done;
-        }
-        b.foff[row] = b.n_fv;
-        if ((st = add_features(&b, row, &q, runs_path, err))) goto done;
-        c->ids[row] = allot_strdup(q.id);
-        c->prompts[row] = q.prompt ? allot_strdup(q.prompt) : NULL;
-        c->meta_json[row] = q.meta_json ? allot_strdup(q.meta_json) : NULL;
-        c->n_queries++;
-        if (!c->ids[row] || (q.prompt && !c->prompts[row]) || (q.meta_json && !c->meta_json[row])) {
-            st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
-            goto done;
-        }
-        allot_progress_update(&prog, c->n_queries);
+    c->n_tiers = q->n_tiers;
+    c->tier_names = calloc(q->n_tiers, sizeof *c->tier_names);
+    c->tier_defs.tiers = calloc(q->n_tiers, sizeof *c->tier_defs.tiers);
+    if (!c->tier_names || !c->tier_defs.tiers) return nomem(err);
+    for (size_t t = 0; t < q->n_tiers; t++) {
+        c->tier_names[t] = allot_strdup(q->tiers[t].name);
+        c->tier_defs.tiers[t].name = allot_strdup(q->tiers[t].name);
+        c->tier_defs.tiers[t].rule = ALLOT_SELECT_PRECOMPUTED;
+        c->tier_defs.n = t + 1;
+        if (!c->tier_names[t] || !c->tier_defs.tiers[t].name) return nomem(err);
     }
-    allot_progress_finish(&prog, c->n_queries);
-    if (c->n_queries == 0) {
-        st = allot_error_set(err, ALLOT_E_INVALID,
-                             "%s: no queries: the file is empty (or holds only blank lines)", runs_path);
-        goto done;
+    return ALLOT_OK;
+}
+
+/* One line's accuracies, costs and standard errors: copied (precomputed) or computed from samples. */
+static allot_status line_values(const allot_query *q, const allot_runs_reader *r, const allot_tier_set *tiers,
+                                const allot_curves_options *opt, workspace *w, size_t n_tiers, double *acc,
+                                double *cost, double *se, allot_error *err) {
+    const char *path = allot_runs_reader_path(r);
+    if (tiers && tiers->n) {
+        if (q->n_tiers)
+            return qerr(
+                err, ALLOT_E_INVALID, path, q->line,
+                "tiers: this line has precomputed tiers; a tier set (--tiers) applies only to samples");
+        return compute_samples_line(q, r, tiers, opt, w, acc, cost, se, err);
     }
-    /* The embedding's rows after the last line that had one: NaN. */
+    if (!q->n_tiers)
+        return qerr(
+            err, ALLOT_E_INVALID, path, q->line,
+            "samples: the first line has precomputed tiers, so every line must (no tier set was given)");
+    for (size_t t = 0; t < n_tiers; t++) {
+        acc[t] = q->tiers[t].acc;
+        cost[t] = q->tiers[t].cost;
+        se[t] = 0.0;
+    }
+    return ALLOT_OK;
+}
+
+/* Append one line as a row: its values, features, id, prompt and meta. */
+static allot_status add_query(builder *b, workspace *w, const allot_runs_reader *r, const allot_query *q,
+                              const allot_tier_set *tiers, const allot_curves_options *opt,
+                              allot_error *err) {
+    allot_curves *c = b->c;
+    const char *runs_path = allot_runs_reader_path(r);
+    if (c->n_queries >= ALLOT_MAX_QUERIES || c->n_queries + 1 > ALLOT_MAX_CURVE_VALUES / c->n_tiers)
+        return qerr(err, ALLOT_E_INVALID, runs_path, q->line,
+                    "id: too many queries (%zu queries x %zu tiers exceed the limits of docs/limits.md)",
+                    c->n_queries + 1, c->n_tiers);
+    if (builder_grow(b, c->n_tiers)) return nomem(err);
+    size_t row = c->n_queries, T = c->n_tiers;
+    allot_status st =
+        line_values(q, r, tiers, opt, w, T, c->acc + row * T, c->cost + row * T, c->se + row * T, err);
+    if (st) return st;
+    b->foff[row] = b->n_fv;
+    if ((st = add_features(b, row, q, runs_path, err))) return st;
+    c->ids[row] = allot_strdup(q->id);
+    c->prompts[row] = q->prompt ? allot_strdup(q->prompt) : NULL;
+    c->meta_json[row] = q->meta_json ? allot_strdup(q->meta_json) : NULL;
+    c->n_queries++;
+    if (!c->ids[row] || (q->prompt && !c->prompts[row]) || (q->meta_json && !c->meta_json[row]))
+        return nomem(err);
+    return ALLOT_OK;
+}
+
+/* After the last line: the embedding's trailing rows (NaN) and the dense feature matrix (NaN where a
+ * query lacks a feature). */
+static allot_status finish_table(builder *b, const char *runs_path, allot_error *err) {
+    allot_curves *c = b->c;
+    if (c->n_queries == 0)
+        return allot_error_set(err, ALLOT_E_INVALID,
+                               "%s: no queries: the file is empty (or holds only blank lines)", runs_path);
     if (c->embed_name) {
-        size_t old = b.embed_cap;
-        if (allot_reserve((void **)&c->embed, &b.embed_cap, c->n_queries, c->embed_dim * sizeof *c->embed)) {
-            st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
-            goto done;
-        }
-        for (size_t k = old * c->embed_dim; k < b.embed_cap * c->embed_dim; k++) c->embed[k] = NAN;
+        size_t old = b->embed_cap;
+        if (allot_reserve((void **)&c->embed, &b->embed_cap, c->n_queries, c->embed_dim * sizeof *c->embed))
+            return nomem(err);
+        for (size_t k = old * c->embed_dim; k < b->embed_cap * c->embed_dim; k++) c->embed[k] = NAN;
     }
-    /* Dense features, NaN where a query lacks one. */
-    if (c->n_features && c->n_queries > ALLOT_MAX_FEATURE_VALUES / c->n_features) {
-        st = allot_error_set(
+    if (!c->n_features) return ALLOT_OK;
+    if (c->n_queries > ALLOT_MAX_FEATURE_VALUES / c->n_features)
+        return allot_error_set(
             err, ALLOT_E_INVALID,
             "%s: features: %zu queries x %zu feature names exceed the limit of docs/limits.md", runs_path,
             c->n_queries, c->n_features);
-        goto done;
+    c->features = malloc(c->n_queries * c->n_features * sizeof *c->features);
+    if (!c->features) return nomem(err);
+    for (size_t i = 0; i < c->n_queries * c->n_features; i++) c->features[i] = NAN;
+    b->foff[c->n_queries] = b->n_fv;
+    for (size_t i = 0; i < c->n_queries; i++)
+        for (size_t v = b->foff[i]; v < b->foff[i + 1]; v++)
+            c->features[i * c->n_features + b->fidx[v]] = b->fval[v];
+    return ALLOT_OK;
+}
+
+/* Every line of the file, with progress. */
+static allot_status read_lines(builder *b, workspace *w, allot_runs_reader *r, const allot_tier_set *tiers,
+                               const allot_curves_options *opt, allot_error *err) {
+    allot_curves *c = b->c;
+    int precomputed = !tiers || tiers->n == 0;
+    allot_progress prog;
+    allot_progress_start(&prog, "curves", 0, opt->progress);
+    allot_status st = ALLOT_OK;
+    for (;;) {
+        allot_query q;
+        int has = 0;
+        if ((st = allot_runs_reader_next(r, &q, &has, err)) || !has) break;
+        if (c->n_queries == 0 && precomputed &&
+            (st = precomputed_tiers(c, &q, allot_runs_reader_path(r), err)))
+            break;
+        if ((st = add_query(b, w, r, &q, tiers, opt, err))) break;
+        allot_progress_update(&prog, c->n_queries);
     }
-    if (c->n_features) {
-        c->features = malloc(c->n_queries * c->n_features * sizeof *c->features);
-        if (!c->features) {
-            st = allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
-            goto done;
-        }
-        for (size_t i = 0; i < c->n_queries * c->n_features; i++) c->features[i] = NAN;
-        b.foff[c->n_queries] = b.n_fv;
-        for (size_t i = 0; i < c->n_queries; i++)
-            for (size_t v = b.foff[i]; v < b.foff[i + 1]; v++)
-                c->features[i * c->n_features + b.fidx[v]] = b.fval[v];
+    if (!st) allot_progress_finish(&prog, c->n_queries);
+    return st;
+}
+
+allot_status allot_curves_compute(const char *runs_path, const allot_tier_set *tiers,
+                                  const allot_curves_options *opt, allot_curves **out, allot_error *err) {
+    *out = NULL;
+    allot_curves_options defaults;
+    if (!opt) {
+        allot_curves_options_default(&defaults);
+        opt = &defaults;
     }
-done:
+    allot_status st = check_compute_options(tiers, opt, err);
+    if (st) return st;
+    allot_runs_reader *r = NULL;
+    if ((st = allot_runs_reader_open(runs_path, &r, err))) return st;
+    builder b = {0};
+    workspace w = {0};
+    b.c = calloc(1, sizeof *b.c);
+    st = b.c ? start_table(b.c, &w, runs_path, tiers, opt, err) : nomem(err);
+    if (!st) st = read_lines(&b, &w, r, tiers, opt, err);
+    if (!st) st = finish_table(&b, runs_path, err);
     allot_runs_reader_close(r);
     ws_free(&w);
     free(b.fidx);
@@ -781,9 +844,9 @@ done:
     free(b.foff);
     allot_strmap_free(&b.feature_index);
     if (st) {
-        allot_curves_free(c);
+        allot_curves_free(b.c);
         return st;
     }
-    *out = c;
+    *out = b.c;
     return ALLOT_OK;
 }
