@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (allot_policy_load_memory(text, n, &p, &err) == ALLOT_OK) {
             allot_workspace *ws = NULL;
             if (allot_workspace_create(p, &ws, NULL) == ALLOT_OK) {
-                allot_query_input q = {"How many eggs? 1,200 or 3.5%", 28, NULL, 0};
+                allot_query_input q = {.prompt = "How many eggs? 1,200 or 3.5%", .prompt_len = 28};
                 allot_decision d;
                 double probs[ALLOT_POLICY_MAX_TIERS];
                 allot_policy_predict(p, ws, &q, NULL, probs, ALLOT_POLICY_MAX_TIERS, &d, &err);
