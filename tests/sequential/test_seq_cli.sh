@@ -49,6 +49,30 @@ check "replay: the policy ran within the budget" \
 check "replay: the policy beats uniform on these runs" \
   test "$(jq '.budgets[0].methods.policy.accuracy.mean > .budgets[0].methods.uniform.accuracy.mean' "$tmp/replay.json")" = true
 
+# static policies cross-fit the same way: --test-part on a curves file holds out the same halves
+"$allot" curves "$tmp/runs.jsonl" --tiers majority@1,2,4,8,12 --quiet -o "$tmp/sc.jsonl" > /dev/null 2>&1
+for part in 0 1; do
+  "$allot" train "$tmp/sc.jsonl" --budget 4 --learner xgboost --target value --rounds 20 --test-part $part/2 \
+    --quiet -o "$tmp/v$part.json" > /dev/null 2>&1; rc=$?
+  check "static train --test-part $part/2 on curves exits 0 (rc=$rc)" test $rc -eq 0
+  check "static part $part holds out the sequential policy's queries" \
+    test "$(jq -c '.provenance.split.test_ids | sort' "$tmp/v$part.json")" = \
+         "$(jq -c '.provenance.split.test_ids | sort' "$tmp/s$part.json")"
+done
+check "the static halves are disjoint and cover every query" \
+  test "$(jq -s '[.[].provenance.split.test_ids[]] | unique | length' "$tmp/v0.json" "$tmp/v1.json")" = 240
+check "the static bundle records its part" \
+  test "$(jq -c '.provenance.split | [.test_part, .test_parts, .test_fraction]' "$tmp/v1.json")" = "[1,2,0.5]"
+"$allot" audit "$tmp/sc.jsonl" --policy "$tmp/v1.json" --budget 4 --sweep 3 --sweep-retrain --no-plots --quiet \
+  -o "$tmp/va" > "$tmp/va.out" 2>&1; rc=$?
+check "audit --sweep-retrain reproduces a --test-part split (rc=$rc)" test $rc -eq 0
+check "the static audit is on the held-out half" test "$(jq '.policies[0].n_test' "$tmp/va/report.json")" = 120
+"$allot" train "$tmp/sc.jsonl" --budget 4 --learner xgboost --test-part 0/2 --test-fraction 0.3 -o "$tmp/vx.json" \
+  > /dev/null 2> "$tmp/e"; rc=$?
+check "--test-part with --test-fraction: usage error (rc=$rc)" test $rc -eq 1
+check "  ... naming both" grep -q -- "--test-part and --test-fraction" "$tmp/e"
+check "  ... and no bundle written" test ! -e "$tmp/vx.json"
+
 # predict: no sample yet -> draw the first stage; samples completing the last stage -> stop
 head -2 "$tmp/runs.jsonl" | jq -c '.samples |= []' > "$tmp/p0.jsonl"
 "$allot" predict -m "$tmp/s0.json" "$tmp/p0.jsonl" > "$tmp/p0.out" 2>&1

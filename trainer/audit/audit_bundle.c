@@ -666,6 +666,8 @@ allot_status allot_audit_train_options(const allot_audit_bundle *b, allot_train_
     o->learner = !strcmp(b->learner, "liblinear") ? ALLOT_LEARNER_LIBLINEAR : ALLOT_LEARNER_XGBOOST;
     o->test_fraction = jget(sp, "test_fraction", 0.2);
     o->folds = jget_int(sp, "folds", 5);
+    o->test_part = jget_int(sp, "test_part", 0);
+    o->test_parts = jget_int(sp, "test_parts", 0);
     o->target = cJSON_IsString(tg) && !strcmp(tg->valuestring, "value") ? ALLOT_TARGET_TIER_VALUE
                                                                         : ALLOT_TARGET_TIER_LABEL;
     int argmax = b->value ? cJSON_IsString(ro) && !strcmp(ro->valuestring, "argmax")

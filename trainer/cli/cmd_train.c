@@ -53,6 +53,9 @@ static const char train_usage[] =
     "                         (value target: the value rule at lambda 0)\n"
     "  --test-fraction F      held out for `allot audit`, never trained on (default 0.2; 0 = train on\n"
     "                         everything, then audit on another file)\n"
+    "  --test-part I/K        hold out part I (0-based) of a seeded K-part partition instead of\n"
+    "                         --test-fraction; training I = 0..K-1 holds every query out once\n"
+    "                         (cross-fitting; on labelled runs: one sequential policy)\n"
     "  --folds K              k-fold cross-validation on the rest (default 5, at most 1000)\n"
     "  --seed S               split and learner seed, 0 .. 2^64-1 (default 1)\n"
     "  --features a,b         record features to use (default: all of the curves file's; '' = none);\n"
@@ -95,9 +98,6 @@ static const char train_usage[] =
     "large:majority@1,2'\n"
     "  --orderings N         seeded orderings of each training query's samples (default 8)\n"
     "  --continuations N     continuations per row for the expected accuracies of later stages (default 16)\n"
-    "  --test-part I/K       hold out part I (0-based) of a seeded K-part partition instead of\n"
-    "                        --test-fraction; training I = 0..K-1 holds every query out once "
-    "(cross-fitting)\n"
     "  --prompt-features     let the prompt's built-in text features join the state (default off)\n"
     "  (--features / --meta-features add record features; XGBoost defaults --max-depth 3\n"
     "   --min-child-weight 10; LIBLINEAR fits L2R_L2LOSS_SVR with --C, default 1)\n"
@@ -254,7 +254,11 @@ static int set_option(train_cli *t, int ch, const char *arg) {
     case O_STAGES: t->stages = arg; return 0;
     case O_ORDERINGS: return allot_opt_int(CMD, "--orderings", arg, 1, 1024, &t->sq.orderings);
     case O_CONTS: return allot_opt_int(CMD, "--continuations", arg, 1, 4096, &t->sq.continuations);
-    case O_TESTPART: return parse_test_part(arg, &t->sq.test_part, &t->sq.test_parts);
+    case O_TESTPART:
+        if ((rc = parse_test_part(arg, &t->sq.test_part, &t->sq.test_parts))) return rc;
+        o->test_part = t->sq.test_part;
+        o->test_parts = t->sq.test_parts;
+        return 0;
     case O_PROMPTF: t->sq.prompt_features = 1; return 0;
     }
     return set_learner_option(t, ch, arg);
@@ -269,13 +273,15 @@ static int one_sequential(const train_cli *t) {
 static int check_family(const train_cli *t, const char *path) {
     static const int static_only[] = {O_TARGET, O_RULE, O_HASH, O_CW,      O_GAPW, O_NOVAL,
                                       O_SOLVER, O_CMIN, O_CMAX, O_CSEARCH, O_TIES};
-    static const int seq_only[] = {O_STAGES, O_ORDERINGS, O_CONTS, O_TESTPART, O_PROMPTF};
+    static const int seq_only[] = {O_STAGES, O_ORDERINGS, O_CONTS, O_PROMPTF};
     static const char *const static_names[] = {
         "--target", "--rule",  "--hash-dim", "--class-weights", "--gap-weights", "--no-validation",
         "--solver", "--C-min", "--C-max",    "--C-search",      "--label-ties"};
-    static const char *const seq_names[] = {"--stages", "--orderings", "--continuations", "--test-part",
+    static const char *const seq_names[] = {"--stages", "--orderings", "--continuations",
                                             "--prompt-features"};
     char msg[320];
+    if (t->set[O_TESTPART - O_BUDGET] && t->set[O_TEST - O_BUDGET])
+        return allot_cli_usage_error(CMD, "--test-part and --test-fraction exclude each other: give one");
     if (t->runs_input && t->set[O_TARGET - O_BUDGET]) {
         snprintf(msg, sizeof msg,
                  "--target trains one static policy on curves: compute them first (allot curves %.80s "

@@ -110,11 +110,15 @@ typedef struct allot_train_options {
     allot_rule rule;
     allot_label_ties label_ties; /**< tier target: how labels break ties (default ALLOT_TIES_POOL) */
     double test_fraction;        /**< held out for the audit (default 0.2) */
-    int folds;                   /**< k of k-fold CV on the training pool (default 5, >= 2) */
-    uint64_t seed;               /**< split, XGBoost and LIBLINEAR seeds (default 1) */
-    const char *meta_features;   /**< comma list of meta fields to use as features, or NULL */
-    const char *features;        /**< comma list of record features to use; NULL = all of them; "" = none */
-    uint32_t hash_dim;           /**< hashed n-gram dimension (default 4096; LIBLINEAR only uses it) */
+    /** Cross-fitting instead of test_fraction when test_parts >= 2: hold out part test_part
+     *  (0-based) of the seeded test_parts-part partition of allot_split_make_part; training every
+     *  part in turn holds each query out once. Default 0/0 (test_fraction). */
+    int test_part, test_parts;
+    int folds;                 /**< k of k-fold CV on the training pool (default 5, >= 2) */
+    uint64_t seed;             /**< split, XGBoost and LIBLINEAR seeds (default 1) */
+    const char *meta_features; /**< comma list of meta fields to use as features, or NULL */
+    const char *features;      /**< comma list of record features to use; NULL = all of them; "" = none */
+    uint32_t hash_dim;         /**< hashed n-gram dimension (default 4096; LIBLINEAR only uses it) */
     allot_xgb_params xgb;
     allot_linear_params linear;
     int progress;      /**< 1: progress on stderr */

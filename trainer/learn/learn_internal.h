@@ -7,6 +7,8 @@
 #include "allot/allot_error.h"
 #include "allot/allot_policy.h"
 #include "curves.h"
+#include "dataset.h"
+#include "learn.h"
 
 /**
  * Load the bundle text[0..len) (what is about to be written) with the runtime's policy loader
@@ -19,5 +21,9 @@ allot_status allot_learn_runtime_parity(const char *text, size_t len, const allo
                                         const size_t *rows, size_t n, const double *prob, int K,
                                         const int *class_tier, const double *class_cost, double mu,
                                         allot_rule rule, int *parity, allot_error *err);
+
+/** The split every static trainer uses: allot_split_make_part when o->test_parts >= 2 (cross-fitting),
+ *  else allot_split_make with o->test_fraction. */
+allot_status allot_train_split(size_t n, const allot_train_options *o, allot_split *sp, allot_error *err);
 
 #endif

@@ -96,7 +96,11 @@ static void add_learner_params(cJSON *prov, const allot_provenance *p) {
 static void add_split(cJSON *prov, const allot_provenance *p) {
     const allot_split *sp = p->split;
     cJSON *spj = cJSON_AddObjectToObject(prov, "split");
-    cJSON_AddNumberToObject(spj, "test_fraction", p->opt->test_fraction);
+    cJSON_AddNumberToObject(spj, "test_fraction", sp->test_fraction);
+    if (p->opt->test_parts >= 2) {
+        cJSON_AddNumberToObject(spj, "test_part", p->opt->test_part);
+        cJSON_AddNumberToObject(spj, "test_parts", p->opt->test_parts);
+    }
     cJSON_AddNumberToObject(spj, "folds", p->opt->folds);
     allot_seed_add_to_object(spj, "seed", p->opt->seed);
     cJSON_AddNumberToObject(spj, "n_train", (double)sp->n_train);

@@ -202,9 +202,14 @@ static void realised(const allot_curves *c, const size_t *rows, size_t n, const 
 
 /* ---- 1. split: a seeded held-out test fraction and k folds over the training pool ------------- */
 
+allot_status allot_train_split(size_t n, const allot_train_options *o, allot_split *sp, allot_error *err) {
+    if (o->test_parts >= 2)
+        return allot_split_make_part(n, o->test_parts, o->test_part, o->folds, o->seed, sp, err);
+    return allot_split_make(n, o->test_fraction, o->folds, o->seed, sp, err);
+}
+
 static allot_status step_split(train_ctx *tc, allot_error *err) {
-    const allot_train_options *o = tc->opt;
-    return allot_split_make(tc->curves->n_queries, o->test_fraction, o->folds, o->seed, &tc->sp, err);
+    return allot_train_split(tc->curves->n_queries, tc->opt, &tc->sp, err);
 }
 
 /* ---- 2. labels: the exact oracle on the training pool ---------------------------------------- */
@@ -777,6 +782,10 @@ static allot_status check_options(const allot_train_options *o, allot_error *err
     if (o->folds < 2 || o->folds > ALLOT_MAX_FOLDS)
         return allot_error_set(err, ALLOT_E_ARGUMENT, "--folds must be in 2..%d, got %d", ALLOT_MAX_FOLDS,
                                o->folds);
+    if (o->test_parts &&
+        (o->test_parts < 2 || o->test_parts > 1000 || o->test_part < 0 || o->test_part >= o->test_parts))
+        return allot_error_set(err, ALLOT_E_ARGUMENT, "--test-part %d/%d: need 0 <= I < K, 2 <= K <= 1000",
+                               o->test_part, o->test_parts);
     if (x->nthread < 1 || x->nthread > ALLOT_MAX_THREADS)
         return allot_error_set(err, ALLOT_E_ARGUMENT, "--nthread must be in 1..%d, got %d", ALLOT_MAX_THREADS,
                                x->nthread);

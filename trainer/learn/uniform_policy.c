@@ -56,7 +56,7 @@ static allot_status nomem(allot_error *err) {
 /* 1-2. the split of allot_train, the oracle on the training pool (reported), the tiers' prices */
 static allot_status step_split_oracle(uniform_ctx *u, allot_error *err) {
     const allot_train_options *o = u->opt;
-    allot_status st = allot_split_make(u->c->n_queries, o->test_fraction, o->folds, o->seed, &u->sp, err);
+    allot_status st = allot_train_split(u->c->n_queries, o, &u->sp, err);
     if (st != ALLOT_OK) return st;
     u->oracle_tier = malloc(u->sp.n_train * sizeof *u->oracle_tier);
     u->tier_cost = malloc(u->T * sizeof *u->tier_cost);
