@@ -60,9 +60,9 @@ for f in gsm8k-train-codex10 gsm8k-llama2-13b-pot48; do
          "\($e["adaptive-consistency"].delta*10000|round/100) [\($e["adaptive-consistency"].ci95[0]*10000|round/100), \($e["adaptive-consistency"].ci95[1]*10000|round/100)]",
          ($e.oracle.acc|.*10000|round/10000), ($e.oracle.gain_capture|.*100|round/100)] | @tsv' "$r" |
       awk -F'\t' '{ printf "%-24s %3s %8s %8s %8s %20s %8s %20s %8s %7s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }'
-    jq -r '.policy_refit.at_equal_spend["early-stop"] as $e
-      | "  early stop at equal spend: acc \($e.acc*10000|round/10000), policy - early stop \($e.delta*10000|round/100)"
-      + " [\($e.ci95[0]*10000|round/100), \($e.ci95[1]*10000|round/100)]"' "$r"
+    jq -r '.policy_refit.at_equal_spend["early-stop"] as $e | if $e.available == false then "  early stop: n/a, \($e.note)"
+      else "  early stop at equal spend: acc \($e.acc*10000|round/10000), policy - early stop \($e.delta*10000|round/100)"
+      + " [\($e.ci95[0]*10000|round/100), \($e.ci95[1]*10000|round/100)]" end' "$r"
     static_value "$f" "$stages" "$B"
     check "$f B=$B: beats uniform at equal spend (CI above zero)" \
       test "$(jq '.policy_refit.at_equal_spend.uniform.ci95[0] > 0' "$r")" = true
