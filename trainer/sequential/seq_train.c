@@ -79,20 +79,16 @@ void allot_sq_replay(const double *pred, const allot_sq_rows *rows, const size_t
 
 double allot_sq_calibrate(const double *pred, const allot_sq_rows *rows, const size_t *traj, size_t n_traj,
                           const double *stage_cost, double budget) {
-    /* beyond +-2 / (smallest stage step) no predicted gain (in [-1, 1]) outweighs a step's price:
-     * every trajectory stops at stage 0 (positive price) or goes to the last stage (negative) */
+    /* beyond 2.5 / (smallest stage step) no predicted gain (in [-1, 1]) outweighs a step's price:
+     * every trajectory stops at stage 0. At price 0 a stage is drawn only where a later stage is
+     * predicted to gain accuracy; budget left over then stays unspent (a negative price would buy
+     * stages predicted to lose accuracy). */
     double step = INFINITY, acc, cost;
     for (size_t s = 0; s + 1 < rows->S; s++)
         if (stage_cost[s + 1] - stage_cost[s] > 0) step = fmin(step, stage_cost[s + 1] - stage_cost[s]);
-    double bound = isfinite(step) ? 2.5 / step : 1.0;
+    double lo = 0, hi = isfinite(step) ? 2.5 / step : 1.0;
     allot_sq_replay(pred, rows, traj, n_traj, stage_cost, 0, &acc, &cost, NULL);
-    int under = cost <= budget && getenv("ALLOT_SQ_NEG");
-    if (cost <= budget && !under) return 0;
-    double lo = under ? -bound : 0, hi = under ? 0 : bound;
-    if (under) {
-        allot_sq_replay(pred, rows, traj, n_traj, stage_cost, lo, &acc, &cost, NULL);
-        if (cost <= budget) return lo;
-    }
+    if (cost <= budget) return 0;
     for (int it = 0; it < 200 && hi - lo > 1e-15 * fabs(hi - lo + 1e-300) + 1e-18; it++) {
         double mid = 0.5 * (lo + hi);
         allot_sq_replay(pred, rows, traj, n_traj, stage_cost, mid, &acc, &cost, NULL);
