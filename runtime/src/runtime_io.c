@@ -317,8 +317,10 @@ static size_t ns_string(const nul_scan *c, size_t i, int *nul, size_t *start, si
     return i < c->n ? i + 1 : c->n;
 }
 
+/* cJSON's whitespace: every byte <= 32 (it skips control characters, NUL included, between
+ * tokens), so that this walk stays aligned with the tree cJSON built from the same text. */
 static size_t ns_ws(const nul_scan *c, size_t i) {
-    while (i < c->n && (c->s[i] == ' ' || c->s[i] == '\t' || c->s[i] == '\n' || c->s[i] == '\r')) i++;
+    while (i < c->n && (unsigned char)c->s[i] <= 32) i++;
     return i;
 }
 
@@ -343,7 +345,7 @@ static int ns_value(nul_scan *c, size_t *i, size_t depth) {
     int obj = c->s[k] == '{';
     k = ns_ws(c, k + 1);
     for (size_t idx = 0; k < c->n && c->s[k] != (obj ? '}' : ']'); idx++) {
-        size_t mark;
+        size_t mark, at = k;
         if (obj) {
             k = ns_string(c, ns_ws(c, k), &nul, &a, &b);
             mark = path_push_key(&c->path, c->s + a, b - a);
@@ -357,6 +359,7 @@ static int ns_value(nul_scan *c, size_t *i, size_t depth) {
         path_pop(&c->path, mark);
         k = ns_ws(c, k);
         if (k < c->n && c->s[k] == ',') k = ns_ws(c, k + 1);
+        if (k == at) k = c->n; /* no progress (a text out of step with the grammar): stop, never spin */
     }
     *i = k < c->n ? k + 1 : c->n;
     return 0;

@@ -535,6 +535,13 @@ static void xgb_cases(mt_counts *c, const char *base) {
         expect_xgb_error(c, "unquoted NaN", d, ALLOT_E_PARSE, NULL);
         free(d);
     }
+    /* Control characters between tokens (cJSON skips them as whitespace) ahead of a \u0000 string:
+     * the NUL scan must stay in step with cJSON and finish (a fuzzer-found hang). */
+    expect_xgb_error(c, "\\u0000 after control characters",
+                     "{\"a\":[{\x01\"b\":{\"c\":1}}],\"x\":\"\\u0000\"}", ALLOT_E_INVALID, "NUL");
+    expect_xgb_error(c, "\\u0000, control characters anywhere",
+                     "{\"a\"\x04:\x05[\x06{\x07\"b\"\x08:{\"c\":1}\x0b}\x0c]\x0e,\"x\":\"\\u0000\"}",
+                     ALLOT_E_INVALID, "NUL");
     static const struct {
         const char *what;
         allot_status want;
