@@ -106,6 +106,8 @@ jsonl e_neg_cost.jsonl '{"id":"x","samples":[{"correct":true,"answer":"1","cost"
 jsonl e_dup_id.jsonl "$G" "$G"
 jsonl e_nul_id.jsonl '{"id":"a\\u0000b","samples":[{"correct":true,"answer":"1"}]}' \
     '{"id":"a\\u0000c","samples":[{"correct":true,"answer":"1"}]}'
+# control characters between tokens (cJSON skips them) ahead of a \u0000: the scan must finish
+jsonl e_ctl_nul.jsonl '{"id":"a",\x01"meta":{\x01"x":[1,\x01{"y":"p\\u0000"}\x02]},"samples":[{"correct":true,"answer":"1"}]}'
 jsonl e_esc_id.jsonl '{"id":"\\u0061","samples":[{"correct":true,"answer":"1"}]}' \
     '{"id":"a","samples":[{"correct":true,"answer":"1"}]}'
 jsonl e_dup_member.jsonl '{"id":"x","samples":[{"correct":true,"answer":"1"}],"samples":[{"correct":false}]}'
@@ -134,6 +136,7 @@ run "curves: 1e999" 2 "${L}samples\[0\]\.cost: not a finite number" curves "$W/e
 run "curves: negative cost" 2 "${L}samples\[0\]\.cost: negative" curves "$W/e_neg_cost.jsonl" $T --out "$W/o.c"
 run "curves: duplicate id" 2 ":2: id: duplicate id" curves "$W/e_dup_id.jsonl" $T --out "$W/o.c"
 run "curves: ids differing after \\u0000" 2 ":1: id: contains \\\\u0000" curves "$W/e_nul_id.jsonl" $T --out "$W/o.c"
+run "curves: \\u0000 after control characters" 2 ":1: meta\\.x\\[1\\]\\.y: contains \\\\u0000" curves "$W/e_ctl_nul.jsonl" $T --out "$W/o.c"
 run "curves: escaped id equal to a plain one" 2 ":2: id: duplicate id" curves "$W/e_esc_id.jsonl" $T --out "$W/o.c"
 run "curves: duplicate member" 2 ":1: samples: duplicate member" curves "$W/e_dup_member.jsonl" $T --out "$W/o.c"
 run "curves: duplicate feature" 2 ":1: features\.a: duplicate member" curves "$W/e_dup_feature.jsonl" $T --out "$W/o.c"
