@@ -102,6 +102,16 @@ done
 shipped=$(jq -r .provenance.selection.shipped "$tmp/sel.json")
 check "the selection ships a sequential policy on these runs (got $shipped)" \
   test "$(jq -r .provenance.selection.shipped "$tmp/sel.json" | sed 's/.*-//')" = sequential
+check "no pool note when every query holds 12 samples" test -z "$(grep "note:" "$tmp/sel.err")"
+# one query with a smaller pool caps the default ladder: the note names it and how to go longer
+{ cat "$tmp/runs.jsonl"; echo '{"id":"short","prompt":"q","samples":[{"answer":"1","correct":true},{"answer":"2","correct":false}]}'; } \
+  > "$tmp/short.jsonl"
+"$allot" train "$tmp/short.jsonl" --budget 2 --learner liblinear --orderings 2 --continuations 2 --quiet \
+  -o "$tmp/short.json" > "$tmp/short.out" 2> "$tmp/short.err"; rc=$?
+check "a small pool: still trains (rc=$rc)" test $rc -eq 0
+check "  ... on the ladder up to that pool" test "$(jq -c '[.sequential.stages[].k]' "$tmp/short.json")" = "[1,2]"
+check "  ... and says why, naming the query and the way out" \
+  grep -q "note: the default ladder ends at the smallest pool (2 samples): 1 of 241 queries hold no more (first: id 'short', line 241); the largest pool holds 12.*length >= 12" "$tmp/short.err"
 check "the shipped bundle is the sequential one (version 2)" test "$(jq .version "$tmp/sel.json")" = 2
 "$allot" audit "$tmp/runs.jsonl" --policy "$tmp/sel.json" -o "$tmp/sel-audit" --quiet --orderings 4 \
   --bootstrap 200 --no-plots > /dev/null 2>&1; rc=$?

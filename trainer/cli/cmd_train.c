@@ -465,9 +465,11 @@ static allot_status ladder_of(const train_cli *t, const char *path, char spec[AL
         snprintf(spec, ALLOT_SQ_STAGES_MAX, "%s", t->stages);
         return ALLOT_OK;
     }
-    allot_status st = allot_sq_default_stages(path, spec, err);
+    char note[1024];
+    allot_status st = allot_sq_default_stages(path, spec, note, sizeof note, err);
     if (!st && spec[0] && t->o.progress)
         fprintf(stderr, "ladder (default; choose with --stages): %s\n", spec);
+    if (!st && note[0]) fprintf(stderr, "allot train: note: %s\n", note); /* also with --quiet */
     return st;
 }
 

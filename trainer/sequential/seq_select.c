@@ -118,7 +118,9 @@ typedef struct model_stats {
 } model_stats;
 
 typedef struct runs_shape {
-    size_t n_queries, n_models, min_pool;
+    size_t n_queries, n_models, min_pool, max_pool;
+    size_t n_at_min, min_line; /* queries whose pool is the smallest; the first one's line */
+    char min_id[64];           /* its id (cut) */
     int precomputed, answers, scores;
     model_stats *model; /* per model (reader index); cap entries */
     size_t cap;
@@ -147,7 +149,14 @@ static allot_status scan_query(const allot_query *q, runs_shape *sh, allot_error
         sh->precomputed = 1;
         return ALLOT_OK;
     }
-    sh->min_pool = q->n_samples < sh->min_pool ? q->n_samples : sh->min_pool;
+    if (q->n_samples < sh->min_pool) {
+        sh->min_pool = q->n_samples;
+        sh->n_at_min = 0;
+        sh->min_line = q->line;
+        snprintf(sh->min_id, sizeof sh->min_id, "%s", q->id ? q->id : "");
+    }
+    sh->n_at_min += q->n_samples == sh->min_pool;
+    sh->max_pool = q->n_samples > sh->max_pool ? q->n_samples : sh->max_pool;
     allot_status st = ALLOT_OK;
     for (size_t i = 0; i < q->n_samples && !st; i++) st = count_sample(sh, &q->samples[i], err);
     return st;
@@ -231,9 +240,26 @@ static allot_status one_model(const char *path, const runs_shape *sh, const char
     return ALLOT_OK;
 }
 
-allot_status allot_sq_default_stages(const char *runs_path, char spec[ALLOT_SQ_STAGES_MAX],
-                                     allot_error *err) {
+/* Why the ladder stops where it does, when some queries hold more samples than the smallest pool. */
+static void pool_note(const char *path, const runs_shape *sh, char *note, size_t cap) {
+    if (!note || !cap) return;
+    note[0] = '\0';
+    if (sh->precomputed || sh->n_models != 1 || !sh->min_pool || sh->min_pool >= sh->max_pool ||
+        sh->min_pool >= ALLOT_LADDER_MAX_K)
+        return;
+    snprintf(note, cap,
+             "the default ladder ends at the smallest pool (%zu sample%s): %zu of %zu queries hold no more "
+             "(first: id '%s', line %zu); the largest pool holds %zu. Every query must hold the ladder's "
+             "last stage: for a longer ladder, keep the queries that do (e.g. jq -c 'select(.samples | "
+             "length >= %zu)' %.200s > longer.jsonl) and give --stages",
+             sh->min_pool, sh->min_pool == 1 ? "" : "s", sh->n_at_min, sh->n_queries, sh->min_id,
+             sh->min_line, sh->max_pool, sh->max_pool, path);
+}
+
+allot_status allot_sq_default_stages(const char *runs_path, char spec[ALLOT_SQ_STAGES_MAX], char *note,
+                                     size_t note_cap, allot_error *err) {
     spec[0] = '\0';
+    if (note && note_cap) note[0] = '\0';
     runs_shape sh;
     allot_runs_reader *r = NULL;
     allot_status st = scan_runs(runs_path, &sh, &r, err);
@@ -241,6 +267,7 @@ allot_status allot_sq_default_stages(const char *runs_path, char spec[ALLOT_SQ_S
     if (!st && !sh.precomputed)
         st = sh.n_models > 1 ? several_models(runs_path, &sh, r, err)
                              : one_model(runs_path, &sh, allot_runs_reader_model_name(r, 0), spec, err);
+    if (!st) pool_note(runs_path, &sh, note, note_cap);
     allot_runs_reader_close(r);
     shape_free(&sh);
     return st;

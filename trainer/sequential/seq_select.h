@@ -42,8 +42,11 @@ allot_status allot_sq_candidate_train(const allot_candidate_ctx *ctx, const void
  * suggests a --stages cascade), majority vote when the samples carry answers (else best-of-k when they
  * carry scores; neither: an error), k = 1, 2, 4, ... up to the smallest pool of any query, that pool
  * size last. *spec = "" when the file holds precomputed tiers (no samples: only static policies apply).
+ * note (note_cap bytes, may be NULL): "" or, when some queries hold more samples than the smallest
+ * pool, one sentence naming that pool's first query and how to get a longer ladder.
  */
-allot_status allot_sq_default_stages(const char *runs_path, char spec[ALLOT_SQ_STAGES_MAX], allot_error *err);
+allot_status allot_sq_default_stages(const char *runs_path, char spec[ALLOT_SQ_STAGES_MAX], char *note,
+                                     size_t note_cap, allot_error *err);
 
 /**
  * The static tier set of a ladder: each stage's (model, rule, k) as a tier (a cascade's later stages
