@@ -67,6 +67,21 @@ check "the static bundle records its part" \
   -o "$tmp/va" > "$tmp/va.out" 2>&1; rc=$?
 check "audit --sweep-retrain reproduces a --test-part split (rc=$rc)" test $rc -eq 0
 check "the static audit is on the held-out half" test "$(jq '.policies[0].n_test' "$tmp/va/report.json")" = 120
+# one static policy trained alone is judged against uniform as the selection judges it, and says so
+"$allot" train "$tmp/sc.jsonl" --budget 4 --learner liblinear --target value --json -o "$tmp/one.json" \
+  > "$tmp/one.out" 2> /dev/null; rc=$?
+check "one static policy --json exits 0 (rc=$rc)" test $rc -eq 0
+"$allot" train "$tmp/sc.jsonl" --budget 4 --quiet -o "$tmp/sel-c.json" > /dev/null 2>&1
+check "  ... its out-of-fold gain over uniform is the selection's figure for that candidate" \
+  test "$(jq -c '.vs_uniform | [.oof_gain, .oof_gain_lo, .oof_gain_hi]' "$tmp/one.out")" = \
+       "$(jq -c '.provenance.selection.candidates[] | select(.name == "liblinear-value") | [.gain, .gain_ci95_lo, .gain_ci95_hi]' "$tmp/sel-c.json")"
+"$allot" train "$tmp/sc.jsonl" --budget 4 --learner liblinear --target value -o "$tmp/one.json" > "$tmp/one.txt" 2>&1
+if [ "$(jq '.vs_uniform.beats_uniform_out_of_fold' "$tmp/one.out")" = true ]; then
+  check "  ... no warning when it beats uniform" test -z "$(grep WARNING "$tmp/one.txt")"
+else
+  check "  ... a WARNING when it does not beat uniform" grep -q "^WARNING .*uniform policy" "$tmp/one.txt"
+fi
+check "  ... the table shows the gain" grep -q "^out of fold vs uniform" "$tmp/one.txt"
 "$allot" train "$tmp/sc.jsonl" --budget 4 --learner xgboost --test-part 0/2 --test-fraction 0.3 -o "$tmp/vx.json" \
   > /dev/null 2> "$tmp/e"; rc=$?
 check "--test-part with --test-fraction: usage error (rc=$rc)" test $rc -eq 1

@@ -329,7 +329,7 @@ static void add_num(cJSON *j, const char *key, double v) {
         cJSON_AddNullToObject(j, key);
 }
 
-static void print_json(const train_cli *t, const allot_train_report *r) {
+static void print_json(const train_cli *t, const allot_train_report *r, const allot_uniform_gain *g) {
     const char *lname = t->o.learner == ALLOT_LEARNER_XGBOOST ? "xgboost" : "liblinear";
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "policy", t->out);
@@ -354,6 +354,16 @@ static void print_json(const train_cli *t, const allot_train_report *r) {
         cJSON_AddNumberToObject(j, "C", r->chosen_C);
     else
         cJSON_AddNumberToObject(j, "rounds", r->rounds_used);
+    cJSON *vu = cJSON_AddObjectToObject(j, "vs_uniform");
+    add_num(vu, "uniform_acc", g->uniform_acc);
+    add_num(vu, "uniform_cost", g->uniform_cost);
+    add_num(vu, "oof_gain", g->gain);
+    add_num(vu, "oof_gain_lo", g->gain_lo);
+    add_num(vu, "oof_gain_hi", g->gain_hi);
+    add_num(vu, "test_gain", g->test_gain);
+    add_num(vu, "test_gain_lo", g->test_lo);
+    add_num(vu, "test_gain_hi", g->test_hi);
+    cJSON_AddBoolToObject(vu, "beats_uniform_out_of_fold", g->gain_lo > 0);
     add_num(j, "test_oracle_acc", r->test_oracle_acc);
     add_num(j, "test_oracle_cost", r->test_oracle_cost);
     add_num(j, "test_imitation_argmax", r->test_imitation_argmax);
@@ -377,7 +387,25 @@ static void print_json(const train_cli *t, const allot_train_report *r) {
     cJSON_Delete(j);
 }
 
-static void print_table(const train_cli *t, const allot_train_report *r) {
+/* The policy against the deployable uniform (its bundle's rule), and a warning when it does not win. */
+static void print_vs_uniform(const allot_uniform_gain *g) {
+    printf("uniform at B             acc %.4f  cost %.4f  (the uniform mix chosen on the training pool)\n",
+           g->uniform_acc, g->uniform_cost);
+    printf("out of fold vs uniform   %+.2f points [%+.2f, %+.2f]  (policy's cost %.4f)\n", 100 * g->gain,
+           100 * g->gain_lo, 100 * g->gain_hi, g->oof_cost);
+    if (!isnan(g->test_gain))
+        printf("held out vs uniform      %+.2f points [%+.2f, %+.2f]\n", 100 * g->test_gain, 100 * g->test_lo,
+               100 * g->test_hi);
+    if (!(g->gain_lo > 0))
+        printf("WARNING                  out of fold this policy does %s the uniform policy (95%% interval "
+               "%s):\n"
+               "                         `allot train` without --learner/--target ships the uniform\n"
+               "                         policy in that case; audit this one (allot audit) before using it\n",
+               g->gain_hi < 0 ? "WORSE than" : "not clearly beat",
+               g->gain_hi < 0 ? "below zero" : "includes zero");
+}
+
+static void print_table(const train_cli *t, const allot_train_report *r, const allot_uniform_gain *g) {
     const char *lname = t->o.learner == ALLOT_LEARNER_XGBOOST ? "xgboost" : "liblinear";
     int v = t->o.target == ALLOT_TARGET_TIER_VALUE;
     printf("policy %s (%s%s, rule %s) trained on %zu of %zu queries (%zu held out), %zu tiers, %zu "
@@ -420,6 +448,7 @@ static void print_table(const train_cli *t, const allot_train_report *r) {
                "another file with allot audit)\n");
     }
     printf("%-24s %.6g\n", v ? "lambda (value price)" : "mu (calibrated price)", r->mu);
+    print_vs_uniform(g);
     printf("runtime parity           %s\n",
            r->runtime_parity <= 0       ? (r->runtime_parity == 0 ? "MISMATCH" : "not checked")
            : r->parity_on_training_pool ? "same tier on every training query (no held-out queries to check)"
@@ -702,12 +731,17 @@ int allot_cmd_train(int argc, char **argv) {
         return rc2;
     }
     allot_train_report r;
-    st = allot_train(c, path, &t.o, t.out, &r, &err);
+    allot_train_outcome oc;
+    allot_uniform_gain g;
+    memset(&oc, 0, sizeof oc);
+    st = allot_train_ex(c, path, &t.o, t.out, &r, &oc, &err);
+    if (st == ALLOT_OK) st = allot_outcome_vs_uniform(c, &oc, t.o.budget, t.o.seed, &g, &err);
+    allot_train_outcome_free(&oc);
     allot_curves_free(c);
     if (st != ALLOT_OK) return allot_cli_fail(CMD, &err);
     if (t.json)
-        print_json(&t, &r);
+        print_json(&t, &r, &g);
     else
-        print_table(&t, &r);
+        print_table(&t, &r, &g);
     return ALLOT_EXIT_OK;
 }

@@ -150,6 +150,51 @@ static double mean_of(const double *v, size_t n) {
     return n ? s / (double)n : NAN;
 }
 
+/* Per query of the training pool (held_out 0) or the held-out set (1): the policy's accuracy minus the
+ * reference's (ref, per query), or minus the uniform mix on the policy's own draws when it has them. */
+static void gains_over(const allot_train_outcome *o, int held_out, const allot_uniform_mix *m,
+                       const double *ref, size_t T, double *diff) {
+    size_t n = held_out ? o->n_test : o->n_train;
+    const double *acc = held_out ? o->test_acc : o->oof_acc;
+    const double *draws = held_out ? o->test_tier_acc : o->oof_tier_acc;
+    for (size_t j = 0; j < n; j++)
+        diff[j] = acc[j] - (draws ? allot_uniform_mix_query_acc(m, draws + j * T) : ref[j]);
+}
+
+allot_status allot_outcome_vs_uniform(const allot_curves *c, const allot_train_outcome *o, double budget,
+                                      uint64_t seed, allot_uniform_gain *g, allot_error *err) {
+    size_t T = c->n_tiers, nt = o->n_train, ns = o->n_test, nmax = nt > ns ? nt : ns;
+    memset(g, 0, sizeof *g);
+    g->test_gain = g->test_lo = g->test_hi = NAN;
+    double *acc = allot_gather_rows(c->acc, T, o->train_rows, nt),
+           *cost = allot_gather_rows(c->cost, T, o->train_rows, nt);
+    double *ref = malloc((nmax ? nmax : 1) * sizeof *ref), *diff = malloc((nmax ? nmax : 1) * sizeof *diff);
+    allot_uniform_mix m;
+    int bad = !acc || !cost || !ref || !diff || allot_uniform_mix_choose(acc, cost, nt, T, budget, &m);
+    free(acc);
+    free(cost);
+    if (bad) {
+        free(ref);
+        free(diff);
+        return nomem(err);
+    }
+    g->uniform_acc = m.acc;
+    g->uniform_cost = m.cost;
+    g->oof_cost = mean_of(o->oof_cost, nt);
+    for (size_t j = 0; j < nt; j++) ref[j] = allot_uniform_mix_query_acc(&m, c->acc + o->train_rows[j] * T);
+    gains_over(o, 0, &m, ref, T, diff);
+    allot_bootstrap_mean(diff, nt, RESAMPLES, seed, 0.95, &g->gain, &g->gain_lo, &g->gain_hi);
+    if (ns) {
+        for (size_t j = 0; j < ns; j++)
+            ref[j] = allot_uniform_mix_query_acc(&m, c->acc + o->test_rows[j] * T);
+        gains_over(o, 1, &m, ref, T, diff);
+        allot_bootstrap_mean(diff, ns, RESAMPLES, seed, 0.95, &g->test_gain, &g->test_lo, &g->test_hi);
+    }
+    free(ref);
+    free(diff);
+    return ALLOT_OK;
+}
+
 /* A candidate's outcome must cover the reference's queries in the same order (the same split). */
 static int same_split(const allot_train_outcome *a, const allot_train_outcome *u) {
     return a->n_train == u->n_train && a->n_test == u->n_test &&
@@ -170,19 +215,13 @@ static void score_candidate(select_ctx *x, size_t k) {
     r->oof_acc = mean_of(o->oof_acc, o->n_train);
     r->oof_cost = mean_of(o->oof_cost, o->n_train);
     size_t T = x->cc.curves->n_tiers;
-    for (size_t j = 0; j < o->n_train; j++) /* the uniform on the candidate's own draws when it has them */
-        x->diff[j] =
-            o->oof_acc[j] -
-            (o->oof_tier_acc ? allot_uniform_mix_query_acc(&x->mix, o->oof_tier_acc + j * T) : x->ref_tr[j]);
+    gains_over(o, 0, &x->mix, x->ref_tr, T, x->diff);
     allot_bootstrap_mean(x->diff, o->n_train, RESAMPLES, seed, 0.95, &r->gain, &r->gain_lo, &r->gain_hi);
     double B = x->cc.opt->budget, tol = 1e-9 * (fabs(B) > 1 ? fabs(B) : 1);
     r->eligible = r->gain_lo > 0 && r->oof_cost <= B + tol;
     r->test_gain = r->test_lo = r->test_hi = r->test_acc = r->test_cost = NAN;
     if (!o->n_test) return;
-    for (size_t j = 0; j < o->n_test; j++)
-        x->diff[j] = o->test_acc[j] - (o->test_tier_acc
-                                           ? allot_uniform_mix_query_acc(&x->mix, o->test_tier_acc + j * T)
-                                           : x->ref_te[j]);
+    gains_over(o, 1, &x->mix, x->ref_te, T, x->diff);
     allot_bootstrap_mean(x->diff, o->n_test, RESAMPLES, seed, 0.95, &r->test_gain, &r->test_lo, &r->test_hi);
     r->test_acc = mean_of(o->test_acc, o->n_test);
     r->test_cost = mean_of(o->test_cost, o->n_test);

@@ -77,6 +77,24 @@ typedef struct allot_selection {
     double seconds;
 } allot_selection;
 
+/** One policy against the deployable uniform, judged as the selection judges a candidate. */
+typedef struct allot_uniform_gain {
+    double uniform_acc, uniform_cost;   /**< the uniform mix at B chosen on the training pool (expectation) */
+    double oof_cost;                    /**< the policy's out-of-fold mean cost */
+    double gain, gain_lo, gain_hi;      /**< out of fold: acc - uniform's, 95% paired bootstrap interval */
+    double test_gain, test_lo, test_hi; /**< the same on the held-out queries (NaN: none) */
+} allot_uniform_gain;
+
+/**
+ * The gains of a trained policy (its outcome, from allot_train_ex) over the uniform mix at budget
+ * chosen on its training pool (trainer/solve/uniform.h): per query, the policy's accuracy minus the
+ * mix's expected accuracy there (or the mix on the policy's own draws when the outcome has them),
+ * out of fold and held out, each with a 95% paired bootstrap interval seeded by seed. For a policy
+ * trained alone (`allot train --learner ...`), so that it never ships below uniform unannounced.
+ */
+allot_status allot_outcome_vs_uniform(const allot_curves *c, const allot_train_outcome *o, double budget,
+                                      uint64_t seed, allot_uniform_gain *g, allot_error *err);
+
 /**
  * Train every candidate and the uniform policy, pick one as described above, and write its bundle to
  * out_path (atomically, provenance.selection added). Scratch bundles go beside out_path (or $TMPDIR for
