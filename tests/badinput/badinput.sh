@@ -233,6 +233,8 @@ run "train --nthread 100000 (was SIGSEGV)" 1 "^allot train: --nthread: not an in
 run "train --rounds 1e9" 1 "--rounds: not an integer in 1\.\.100000" train "$C" --budget 3 --rounds 1000000000 --out "$W/o.p"
 run "train --test-fraction/--folds leave too few" 2 "--test-fraction 0\.9 .*--folds 5" \
     train "$C" --budget 3 --test-fraction 0.9 --folds 5 --out "$W/o.p"
+run "train --test-part/--folds leave too few" 2 "--test-part 0/2 holds out .* too few for --folds 1000" \
+    train "$C" --budget 3 --learner xgboost --test-part 0/2 --folds 1000 --out "$W/o.p"
 # tiers named like anything (the old bundle writer's placeholders among them) make a valid bundle
 sed '1s/"name":"majority@1"/"name":"@@ALLOT_FEATURES@@"/; 1s/"name":"majority@2"/"name":"\\"@@ALLOT_PROVENANCE@@\\""/' "$C" >"$W/c_placeholder.jsonl"
 run "train: tiers named like placeholders" 0 "" train "$W/c_placeholder.jsonl" --budget 3 $TR --out "$W/ph.json"

@@ -68,12 +68,18 @@ allot_status allot_split_make_part(size_t n, int parts, int part, int folds, uin
         return allot_error_set(err, ALLOT_E_ARGUMENT, "test part %d/%d: need 0 <= part < parts, parts >= 2",
                                part, parts);
     if (n < (size_t)parts)
-        return allot_error_set(err, ALLOT_E_INVALID, "%zu queries cannot make %d parts", n, parts);
+        return allot_error_set(
+            err, ALLOT_E_INVALID,
+            "--test-part %d/%d: %zu quer%s cannot make %d parts; use fewer parts, or add queries", part,
+            parts, n, n == 1 ? "y" : "ies", parts);
     if (folds < 2) return allot_error_set(err, ALLOT_E_ARGUMENT, "folds must be >= 2, got %d", folds);
     size_t lo = n * (size_t)part / (size_t)parts, hi = n * (size_t)(part + 1) / (size_t)parts;
     if (n - (hi - lo) < (size_t)folds)
-        return allot_error_set(err, ALLOT_E_INVALID, "%zu training queries cannot make %d folds",
-                               n - (hi - lo), folds);
+        return allot_error_set(
+            err, ALLOT_E_INVALID,
+            "--test-part %d/%d holds out %zu of the %zu queries, which leaves %zu for training: "
+            "too few for --folds %d (each fold needs a query); lower --folds, or add queries",
+            part, parts, hi - lo, n, n - (hi - lo), folds);
     uint32_t *perm = malloc(n * sizeof *perm);
     out->train_idx = malloc((n - (hi - lo)) * sizeof(size_t));
     out->test_idx = malloc((hi - lo ? hi - lo : 1) * sizeof(size_t));
