@@ -49,6 +49,28 @@ check "replay: the policy ran within the budget" \
 check "replay: the policy beats uniform on these runs" \
   test "$(jq '.budgets[0].methods.policy.accuracy.mean > .budgets[0].methods.uniform.accuracy.mean' "$tmp/replay.json")" = true
 
+# a cascade: its later model drawn alone is a uniform setting too (cheaper than escalating to it)
+awk 'BEGIN { srand(11); for (q = 0; q < 240; q++) { p = (q % 3 == 0) ? 0.8 : (q % 3 == 1) ? 0.15 : 0.45;
+  P = p + 0.3 > 0.95 ? 0.95 : p + 0.3;
+  printf "{\"id\":\"k%03d\",\"prompt\":\"question %d\",\"samples\":[", q, q;
+  for (i = 0; i < 10; i++) { big = i >= 6; r = rand() < (big ? P : p); a = r ? q : 1000 + int(rand() * 3);
+    printf "%s{\"model\":\"%s\",\"answer\":\"%d\",\"correct\":%s,\"cost\":%d}", (i ? "," : ""),
+      big ? "large" : "small", a, (r ? "true" : "false"), big ? 4 : 1 }
+  printf "]}\n" } }' > "$tmp/casc.jsonl"
+"$allot" train "$tmp/casc.jsonl" --stages 'small:majority@1,2,4 > large:majority@1,2' --learner xgboost --budget 6 \
+  --orderings 4 --continuations 4 --quiet -o "$tmp/casc.json" > /dev/null 2>&1; rc=$?
+check "a cascade policy trains (rc=$rc)" test $rc -eq 0
+"$allot" audit "$tmp/casc.jsonl" --policy "$tmp/casc.json" -o "$tmp/casc-a" --quiet --no-plots --orderings 4 \
+  --bootstrap 200 > /dev/null 2>&1; rc=$?
+check "its audit exits 0 (rc=$rc)" test $rc -eq 0
+r=$tmp/casc-a/report.json
+check "  ... lists the large model's stages drawn alone, at their own cost" \
+  test "$(jq -c '[.families["one model alone"][] | [.name, (.cost * 1000 | round / 1000)]]' "$r")" = '[["large:majority@1 alone",4],["large:majority@2 alone",8]]'
+check "  ... and uniform at equal spend is at least every uniform setting it could afford" \
+  test "$(jq '.policy_refit as $p | [.families.stage[], .families["one model alone"][] | select(.cost <= $p.cost) | .acc]
+    | all(. <= $p.at_equal_spend.uniform.acc + 1e-12)' "$r")" = true
+check "one model: no 'one model alone' family" test "$(jq '.families | has("one model alone")' "$tmp/audit/report.json")" = false
+
 # static policies cross-fit the same way: --test-part on a curves file holds out the same halves
 "$allot" curves "$tmp/runs.jsonl" --tiers majority@1,2,4,8,12 --quiet -o "$tmp/sc.jsonl" > /dev/null 2>&1
 for part in 0 1; do

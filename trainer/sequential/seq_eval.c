@@ -381,7 +381,7 @@ static allot_status make_point(const ev_ctx *c, const char *name, double param, 
         for (size_t r = 0; r < c->R; r++) {
             size_t t = j * c->R + r;
             pt->acc_q[j] += acc[t * stride + k] / (double)c->R;
-            pt->cost_q[j] += cost[t * stride + k] / (double)c->R;
+            if (cost) pt->cost_q[j] += cost[t * stride + k] / (double)c->R;
         }
         pt->acc += pt->acc_q[j] / (double)c->nq;
         pt->cost += pt->cost_q[j] / (double)c->nq;
@@ -490,6 +490,42 @@ static void refit_prices(ev_ctx *c, double budget) {
     }
 }
 
+/* A cascade's later stages drawn alone: the stage's accuracy at its own model's cost. */
+static allot_status alone_family(const ev_ctx *c, allot_sq_family *f, allot_error *err) {
+    size_t S = c->S, nt = c->rows.n_traj, n = 0;
+    for (size_t s = 0; s < S && nt; s++) n += !isnan(allot_sq_alone_cost(c->l, c->rows.cost, s));
+    allot_status st = make_family(f, "one model alone", n, err);
+    double *cost = n && !st ? malloc(nt * sizeof *cost) : NULL;
+    if (n && !st && !cost) st = nomem(err);
+    for (size_t s = 0, i = 0; s < S && i < n && !st; s++) {
+        if (isnan(allot_sq_alone_cost(c->l, c->rows.cost, s))) continue;
+        for (size_t t = 0; t < nt; t++) cost[t] = allot_sq_alone_cost(c->l, c->rows.cost + t * S, s);
+        allot_stage_info si;
+        allot_ladder_stage(c->l, s, &si, NULL);
+        char nm[64];
+        snprintf(nm, sizeof nm, "%.50s alone", si.name);
+        st = make_point(c, nm, (double)s, c->rows.acc, NULL, S, s, &f->p[i], err);
+        for (size_t j = 0; j < c->nq && !st; j++) { /* its own cost: the stage's minus the earlier models' */
+            f->p[i].cost_q[j] = 0;
+            for (size_t r = 0; r < c->R; r++) f->p[i].cost_q[j] += cost[j * c->R + r] / (double)c->R;
+            f->p[i].cost += f->p[i].cost_q[j] / (double)c->nq;
+        }
+        i++;
+    }
+    free(cost);
+    return st;
+}
+
+/* Uniform allocation's settings: the fixed stages, then a cascade's stages drawn alone (the points are
+ * shared, not copied: free only out->p). */
+static allot_status uniform_settings(const allot_sq_eval *e, allot_sq_family *out, allot_error *err) {
+    allot_status st = make_family(out, "uniform", e->stages.n + e->alone.n, err);
+    if (st) return st;
+    memcpy(out->p, e->stages.p, e->stages.n * sizeof *out->p);
+    if (e->alone.n) memcpy(out->p + e->stages.n, e->alone.p, e->alone.n * sizeof *out->p);
+    return ALLOT_OK;
+}
+
 static allot_status families(const ev_ctx *c, allot_sq_eval *e, allot_error *err) {
     allot_status st = make_family(&e->stages, "stage", c->S, err);
     for (size_t s = 0; s < c->S && !st; s++) {
@@ -497,6 +533,7 @@ static allot_status families(const ev_ctx *c, allot_sq_eval *e, allot_error *err
         allot_ladder_stage(c->l, s, &si, NULL);
         st = make_point(c, si.name, (double)s, c->rows.acc, c->rows.cost, c->S, s, &e->stages.p[s], err);
     }
+    if (!st) st = alone_family(c, &e->alone, err);
     if (!st) st = make_family(&e->ac, "adaptive-consistency", c->K ? N_AC : 0, err);
     for (size_t g = 0; g < e->ac.n && !st; g++) {
         char nm[64];
@@ -521,7 +558,11 @@ int allot_sq_family_at(const allot_sq_family *f, double x, size_t nq, double *ou
         return 0;
     }
     /* the upper concave hull of the points, by increasing cost */
-    size_t ord[64], h[64], nh = 0, n = f->n < 64 ? f->n : 64;
+    size_t nh = 0, n = f->n, *ord = malloc(2 * n * sizeof *ord), *h = ord + n;
+    if (!ord) {
+        snprintf(note, note_cap, "out of memory");
+        return 0;
+    }
     for (size_t i = 0; i < n; i++) ord[i] = i;
     for (size_t i = 1; i < n; i++)
         for (size_t j = i; j > 0 && (f->p[ord[j]].cost < f->p[ord[j - 1]].cost ||
@@ -548,6 +589,7 @@ int allot_sq_family_at(const allot_sq_family *f, double x, size_t nq, double *ou
     const allot_sq_point *lo = &f->p[h[0]], *hi = lo;
     if (x < lo->cost - 1e-12 * fabs(lo->cost)) {
         snprintf(note, note_cap, "spends less than the cheapest %s setting (%.4g)", f->name, lo->cost);
+        free(ord);
         return 0;
     }
     double w = 0;
@@ -563,6 +605,7 @@ int allot_sq_family_at(const allot_sq_family *f, double x, size_t nq, double *ou
     note[0] = '\0';
     if (x > f->p[h[nh - 1]].cost)
         snprintf(note, note_cap, "at its dearest setting (%.4g): spends less", f->p[h[nh - 1]].cost);
+    free(ord);
     *out = 0;
     for (size_t j = 0; j < nq; j++) {
         out_q[j] = (1 - w) * lo->acc_q[j] + w * hi->acc_q[j];
@@ -583,17 +626,17 @@ static allot_status paired_interval(const double *a, const double *b, size_t n, 
 }
 
 /* The hindsight oracle over the per-query stage curves at mean spend x. */
-static allot_status oracle_at(const ev_ctx *c, const allot_sq_eval *e, double x, double *out_q, double *out,
+static allot_status oracle_at(const ev_ctx *c, const allot_sq_family *u, double x, double *out_q, double *out,
                               allot_error *err) {
-    size_t n = c->nq, S = c->S;
+    size_t n = c->nq, S = u->n;
     double *acc = malloc(n * S * sizeof *acc), *cost = malloc(n * S * sizeof *cost);
     int *choice = malloc(n * sizeof *choice);
     allot_oracle_result r;
     allot_status st = acc && cost && choice ? ALLOT_OK : nomem(err);
     for (size_t j = 0; j < n && !st; j++)
         for (size_t s = 0; s < S; s++) {
-            acc[j * S + s] = e->stages.p[s].acc_q[j];
-            cost[j * S + s] = e->stages.p[s].cost_q[j];
+            acc[j * S + s] = u->p[s].acc_q[j];
+            cost[j * S + s] = u->p[s].cost_q[j];
         }
     if (!st) st = allot_oracle_solve_exact(acc, cost, n, S, x, choice, NULL, &r, err);
     *out = 0;
@@ -609,11 +652,16 @@ static allot_status oracle_at(const ev_ctx *c, const allot_sq_eval *e, double x,
 
 static allot_status compare_policy(const ev_ctx *c, const allot_sq_eval *e, allot_sq_policy_eval *pe,
                                    allot_error *err) {
-    const allot_sq_family *fam[3] = {&e->stages, &e->ac, &e->es};
+    allot_sq_family u;
+    allot_status st = uniform_settings(e, &u, err);
+    if (st) return st;
+    const allot_sq_family *fam[3] = {&u, &e->ac, &e->es};
     const char *names[ALLOT_SQ_N_COMPARE] = {"uniform", "adaptive-consistency", "early-stop", "oracle"};
-    double *base = malloc(c->nq * sizeof *base), uni = NAN;
-    if (!base) return nomem(err);
-    allot_status st = ALLOT_OK;
+    double *base = malloc((c->nq ? c->nq : 1) * sizeof *base), uni = NAN;
+    if (!base) {
+        free(u.p);
+        return nomem(err);
+    }
     for (int k = 0; k < ALLOT_SQ_N_COMPARE && !st; k++) {
         allot_sq_compare *cm = &pe->cmp[k];
         memset(cm, 0, sizeof *cm);
@@ -621,7 +669,7 @@ static allot_status compare_policy(const ev_ctx *c, const allot_sq_eval *e, allo
         if (k < 3)
             cm->available =
                 allot_sq_family_at(fam[k], pe->point.cost, c->nq, base, &cm->acc, cm->note, sizeof cm->note);
-        else if (!(st = oracle_at(c, e, pe->point.cost, base, &cm->acc, err)))
+        else if (!(st = oracle_at(c, &u, pe->point.cost, base, &cm->acc, err)))
             cm->available = 1;
         if (!cm->available) continue;
         cm->delta = pe->point.acc - cm->acc;
@@ -632,6 +680,7 @@ static allot_status compare_policy(const ev_ctx *c, const allot_sq_eval *e, allo
             k == 3 && isfinite(uni) && cm->acc > uni ? (pe->point.acc - uni) / (cm->acc - uni) : NAN;
     }
     free(base);
+    free(u.p);
     return st;
 }
 
@@ -647,6 +696,7 @@ void allot_sq_eval_free(allot_sq_eval *e) {
     allot_sq_family_free(&e->stages);
     allot_sq_family_free(&e->ac);
     allot_sq_family_free(&e->es);
+    allot_sq_family_free(&e->alone);
     memset(e, 0, sizeof *e);
 }
 

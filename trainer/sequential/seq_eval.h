@@ -87,6 +87,10 @@ typedef struct allot_sq_eval {
     allot_sq_policy_eval controller; /**< the online budget controller (allot_budget.h) deciding each
                                           query in a seeded arrival order, one stream per ordering */
     allot_sq_family stages, ac, es;
+    /** A cascade's later stages drawn alone (their own model's samples and cost: the uniform
+     *  allocations that skip the cheaper models); empty for one model. The uniform comparison and the
+     *  static oracle read stages and alone together. */
+    allot_sq_family alone;
 } allot_sq_eval;
 
 /**

@@ -67,8 +67,8 @@ char *allot_sq_eval_markdown(const allot_sq_eval *e) {
     if (e->has_controller)
         md_policy(f, "The online budget controller (allot_budget.h), queries in a seeded arrival order",
                   &e->controller, NAN);
-    const allot_sq_family *fam[3] = {&e->stages, &e->ac, &e->es};
-    for (int k = 0; k < 3; k++) {
+    const allot_sq_family *fam[4] = {&e->stages, &e->alone, &e->ac, &e->es};
+    for (int k = 0; k < 4; k++) {
         if (!fam[k]->n) continue;
         fprintf(f, "\n### %s\n\n| setting | accuracy | mean spend |\n|---|---|---|\n", fam[k]->name);
         for (size_t i = 0; i < fam[k]->n; i++)
@@ -128,9 +128,10 @@ char *allot_sq_eval_json(const allot_sq_eval *e) {
     cJSON_AddItemToObject(root, "policy_refit", policy_json(&e->refit, e->lambda_refit));
     cJSON_AddItemToObject(root, "policy_shipped", policy_json(&e->shipped, e->lambda_shipped));
     if (e->has_controller) cJSON_AddItemToObject(root, "policy_controller", policy_json(&e->controller, NAN));
-    const allot_sq_family *fam[3] = {&e->stages, &e->ac, &e->es};
+    const allot_sq_family *fam[4] = {&e->stages, &e->alone, &e->ac, &e->es};
     cJSON *fj = cJSON_AddObjectToObject(root, "families");
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 4; k++) {
+        if (k == 1 && !fam[k]->n) continue; /* one model: no "one model alone" family */
         cJSON *arr = cJSON_AddArrayToObject(fj, fam[k]->name);
         for (size_t i = 0; i < fam[k]->n; i++) cJSON_AddItemToArray(arr, point_json(&fam[k]->p[i]));
     }
@@ -152,13 +153,14 @@ char *allot_sq_eval_json(const allot_sq_eval *e) {
 /* Accuracy against mean spend: each family's settings, the policy at both prices. */
 static allot_status plot_curves(const allot_sq_eval *e, const char *dir, char *note, size_t cap,
                                 allot_error *err) {
-    const allot_sq_family *fam[3] = {&e->stages, &e->ac, &e->es};
-    const char *names[3] = {"uniform (fixed stage)", "adaptive-consistency", "early-stop"};
-    allot_plot_series sr[5];
-    double *xy[3][2] = {{0}};
+    const allot_sq_family *fam[4] = {&e->stages, &e->alone, &e->ac, &e->es};
+    const char *names[4] = {"uniform (fixed stage)", "uniform (one model alone)", "adaptive-consistency",
+                            "early-stop"};
+    allot_plot_series sr[6];
+    double *xy[4][2] = {{0}};
     size_t ns = 0;
     allot_status st = ALLOT_OK;
-    for (int k = 0; k < 3 && !st; k++) {
+    for (int k = 0; k < 4 && !st; k++) {
         if (!fam[k]->n) continue;
         xy[k][0] = malloc(fam[k]->n * sizeof(double));
         xy[k][1] = malloc(fam[k]->n * sizeof(double));
@@ -188,7 +190,7 @@ static allot_status plot_curves(const allot_sq_eval *e, const char *dir, char *n
         else if (ps)
             st = allot_error_set(err, ps, "%s", perr.msg);
     }
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 4; k++) {
         free(xy[k][0]);
         free(xy[k][1]);
     }

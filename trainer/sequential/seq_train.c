@@ -39,6 +39,16 @@ void allot_sq_train_options_default(allot_sq_train_options *o) {
     o->linear.C = 1.0;
 }
 
+double allot_sq_alone_cost(const allot_ladder *l, const double *stage_costs, size_t s) {
+    allot_stage_info si, first, prev;
+    if (allot_ladder_stage(l, s, &si, NULL) || allot_ladder_stage(l, 0, &first, NULL) ||
+        si.model == first.model)
+        return NAN;
+    size_t s0 = s;
+    while (s0 > 0 && !allot_ladder_stage(l, s0 - 1, &prev, NULL) && prev.model == si.model) s0--;
+    return stage_costs[s] - stage_costs[s0 - 1];
+}
+
 /* ---- the step rule on predictions (the runtime's allot_policy_step arithmetic) ------------------- */
 
 /* At stage s with values v (v[t > s]: predicted gains of stopping at t instead of now): the stage
@@ -528,19 +538,24 @@ static void per_query(const sq_ctx *c, const double *v, size_t stride, size_t k,
 }
 
 /*
- * The out-of-fold policy against uniform allocation over the ladder's fixed stages at the same mean
+ * The out-of-fold policy against uniform allocation over the ladder's fixed stages (and, in a cascade,
+ * its later models' stages drawn alone) at the same mean
  * spend (the upper hull's mixture, query by query), with a 95% paired bootstrap interval: the figure
  * that says, before any held-out query is touched, whether this policy is worth shipping.
  */
 static allot_status oof_versus_uniform(sq_ctx *c, allot_error *err) {
-    size_t S = c->S, R = (size_t)c->o->orderings, nt = c->train.n_traj, nq = nt / R;
-    allot_sq_family f = {"uniform", S, calloc(S, sizeof(allot_sq_point))};
+    size_t S = c->S, R = (size_t)c->o->orderings, nt = c->train.n_traj, nq = nt / R, n_alone = 0;
+    size_t alone[ALLOT_LADDER_MAX_STAGES];
+    for (size_t s = 0; s < S && nt; s++) /* a cascade's later stages drawn alone are uniform settings too */
+        if (!isnan(allot_sq_alone_cost(c->ladder, c->train.cost, s))) alone[n_alone++] = s;
+    allot_sq_family f = {"uniform", S + n_alone, calloc(S + n_alone, sizeof(allot_sq_point))};
     size_t *stop = malloc((nt ? nt : 1) * sizeof *stop);
     double *a = malloc((nt ? nt : 1) * sizeof *a), *pa = malloc((nq ? nq : 1) * sizeof *pa);
     double *pc = malloc((nq ? nq : 1) * sizeof *pc), *base = malloc((nq ? nq : 1) * sizeof *base);
     allot_status st = f.p && stop && a && pa && pc && base ? ALLOT_OK : nomem(err);
-    for (size_t s = 0; s < S && !st; s++) {
-        allot_sq_point *p = &f.p[s];
+    for (size_t i = 0; i < f.n && !st; i++) {
+        allot_sq_point *p = &f.p[i];
+        size_t s = i < S ? i : alone[i - S];
         p->acc_q = malloc((nq ? nq : 1) * sizeof *p->acc_q);
         p->cost_q = malloc((nq ? nq : 1) * sizeof *p->cost_q);
         if (!p->acc_q || !p->cost_q) {
@@ -548,7 +563,12 @@ static allot_status oof_versus_uniform(sq_ctx *c, allot_error *err) {
             break;
         }
         per_query(c, c->train.acc, S, s, p->acc_q);
-        per_query(c, c->train.cost, S, s, p->cost_q);
+        if (i < S) {
+            per_query(c, c->train.cost, S, s, p->cost_q);
+        } else {
+            for (size_t t = 0; t < nt; t++) a[t] = allot_sq_alone_cost(c->ladder, c->train.cost + t * S, s);
+            per_query(c, a, 1, 0, p->cost_q);
+        }
         for (size_t q = 0; q < nq; q++) {
             p->acc += p->acc_q[q] / (double)nq;
             p->cost += p->cost_q[q] / (double)nq;

@@ -89,6 +89,13 @@ void allot_sq_replay(const double *pred, const allot_sq_rows *rows, const size_t
  *  0, ties to the earlier stage (a NaN gain never wins); the runtime's allot_policy_step arithmetic. */
 size_t allot_sq_best_stage(const double *v, size_t s, size_t S, const double *stage_cost, double lambda);
 
+/**
+ * A cascade's stage s drawn alone: the same answer (a stage answers from its own model's samples) at
+ * the cost of its own model's samples only. Returns that cost from a trajectory's S cumulative stage
+ * costs, or NAN when stage s belongs to the ladder's first model (nothing to leave out).
+ */
+double allot_sq_alone_cost(const allot_ladder *l, const double *stage_costs, size_t s);
+
 /** The smallest lambda >= 0 whose replayed mean cost is <= budget (0 when lambda 0 meets it). */
 double allot_sq_calibrate(const double *pred, const allot_sq_rows *rows, const size_t *traj, size_t n_traj,
                           const double *stage_cost, double budget);
