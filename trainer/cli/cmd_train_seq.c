@@ -72,7 +72,7 @@ static void print_table(const allot_sq_train_options *o, const char *stages, con
                 r->oof_gain_hi < 0 ? "below zero" : "includes zero");
     }
     if (r->n_test) {
-        printf("held-out replay          acc %.4f  mean spend %.4f  (fixed stages at that spend: %.4f)\n",
+        printf("held-out replay          acc %.4f  mean spend %.4f  (uniform at that spend: %.4f)\n",
                r->test_acc, r->test_cost, r->test_uniform_acc);
         printf("runtime parity           %s (%zu held-out steps)\n",
                r->runtime_parity ? "same inputs, predictions and decisions at every step" : "MISMATCH",

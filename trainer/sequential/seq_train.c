@@ -490,22 +490,26 @@ static allot_status final_models(sq_ctx *c, const double *mean_rounds, allot_err
     return st;
 }
 
-/* The best mixture of fixed stages at mean cost `cost` (upper hull of (mean cost, mean acc)), and
- * the hindsight per-query best fixed stage whose mean cost fits. */
-static double fixed_stage_hull(const allot_sq_rows *r, double cost) {
-    size_t S = r->S;
-    double xs[ALLOT_LADDER_MAX_STAGES], ys[ALLOT_LADDER_MAX_STAGES];
-    if (S == 0 || S > ALLOT_LADDER_MAX_STAGES) return NAN;
+/* The best mixture of uniform settings at mean cost `cost` (upper hull of (mean cost, mean acc)): the
+ * fixed stages, and in a cascade its later models' stages drawn alone (allot_sq_alone_cost). */
+static double fixed_stage_hull(const allot_ladder *l, const allot_sq_rows *r, double cost) {
+    size_t S = r->S, n = 0;
+    double xs[2 * ALLOT_LADDER_MAX_STAGES], ys[2 * ALLOT_LADDER_MAX_STAGES];
+    if (S == 0 || S > ALLOT_LADDER_MAX_STAGES || !r->n_traj) return NAN;
     for (size_t s = 0; s < S; s++) {
-        xs[s] = ys[s] = 0;
-        for (size_t j = 0; j < r->n_traj; j++) {
-            xs[s] += r->cost[j * S + s] / (double)r->n_traj;
-            ys[s] += r->acc[j * S + s] / (double)r->n_traj;
+        int alone = !isnan(allot_sq_alone_cost(l, r->cost, s));
+        for (int pass = 0; pass <= alone; pass++, n++) {
+            xs[n] = ys[n] = 0;
+            for (size_t j = 0; j < r->n_traj; j++) {
+                double c = pass ? allot_sq_alone_cost(l, r->cost + j * S, s) : r->cost[j * S + s];
+                xs[n] += c / (double)r->n_traj;
+                ys[n] += r->acc[j * S + s] / (double)r->n_traj;
+            }
         }
     }
-    double best = ys[0];
-    for (size_t a = 0; a < S; a++)
-        for (size_t b = 0; b < S; b++) {
+    double best = -INFINITY;
+    for (size_t a = 0; a < n; a++)
+        for (size_t b = 0; b < n; b++) {
             if (xs[a] <= cost && xs[b] >= cost && xs[b] > xs[a]) {
                 double w = (cost - xs[a]) / (xs[b] - xs[a]);
                 best = fmax(best, ys[a] + w * (ys[b] - ys[a]));
@@ -513,7 +517,7 @@ static double fixed_stage_hull(const allot_sq_rows *r, double cost) {
                 best = fmax(best, ys[a]);
             }
         }
-    return best;
+    return isfinite(best) ? best : ys[0];
 }
 
 static void figures(sq_ctx *c) {
@@ -523,7 +527,7 @@ static void figures(sq_ctx *c) {
     if (!c->test.n_traj) return;
     allot_sq_replay(c->test_pred, &c->test, c->test_traj, c->test.n_traj, c->stage_cost, r->lambda,
                     &r->test_acc, &r->test_cost, NULL);
-    r->test_uniform_acc = fixed_stage_hull(&c->test, r->test_cost);
+    r->test_uniform_acc = fixed_stage_hull(c->ladder, &c->test, r->test_cost);
 }
 
 /* ---- out of fold against uniform allocation at equal spend ----------------------------------------- */
