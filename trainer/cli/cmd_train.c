@@ -527,29 +527,7 @@ static void print_selection_json(const train_cli *t, const allot_selection *sel)
     cJSON_AddNumberToObject(j, "uniform_oof_acc", sel->uniform_acc);
     cJSON_AddNumberToObject(j, "uniform_oof_cost", sel->uniform_cost);
     cJSON *arr = cJSON_AddArrayToObject(j, "candidates");
-    for (size_t k = 0; k < sel->n; k++) {
-        const allot_candidate_result *r = &sel->c[k];
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "name", r->name);
-        if (r->status != ALLOT_OK) {
-            cJSON_AddStringToObject(o, "skipped", r->error);
-        } else {
-            add_num(o, "oof_acc", r->oof_acc);
-            add_num(o, "oof_cost", r->oof_cost);
-            add_num(o, "gain", r->gain);
-            add_num(o, "gain_ci95_lo", r->gain_lo);
-            add_num(o, "gain_ci95_hi", r->gain_hi);
-            cJSON_AddBoolToObject(o, "eligible", r->eligible);
-            add_num(o, "test_acc", r->test_acc);
-            add_num(o, "test_cost", r->test_cost);
-            add_num(o, "test_gain", r->test_gain);
-            add_num(o, "test_gain_ci95_lo", r->test_lo);
-            add_num(o, "test_gain_ci95_hi", r->test_hi);
-            cJSON_AddBoolToObject(o, "runtime_parity", r->report.runtime_parity > 0);
-            cJSON_AddNumberToObject(o, "seconds", r->report.seconds);
-        }
-        cJSON_AddItemToArray(arr, o);
-    }
+    for (size_t k = 0; k < sel->n; k++) cJSON_AddItemToArray(arr, allot_candidate_json(&sel->c[k], 1));
     cJSON_AddStringToObject(j, "shipped", sel->c[sel->shipped].name);
     cJSON_AddStringToObject(j, "reason", sel->reason);
     cJSON_AddNumberToObject(j, "seconds", sel->seconds);

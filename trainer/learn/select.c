@@ -250,6 +250,31 @@ static void add_num(cJSON *o, const char *k, double v) {
         cJSON_AddNullToObject(o, k);
 }
 
+cJSON *allot_candidate_json(const allot_candidate_result *r, int held_out) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "name", r->name);
+    if (r->status != ALLOT_OK) {
+        cJSON_AddStringToObject(o, "skipped", r->error);
+        return o;
+    }
+    add_num(o, "oof_acc", r->oof_acc);
+    add_num(o, "oof_cost", r->oof_cost);
+    add_num(o, "gain", r->gain);
+    add_num(o, "gain_ci95_lo", r->gain_lo);
+    add_num(o, "gain_ci95_hi", r->gain_hi);
+    cJSON_AddBoolToObject(o, "eligible", r->eligible);
+    if (!held_out) return o;
+    add_num(o, "test_acc", r->test_acc);
+    add_num(o, "test_cost", r->test_cost);
+    add_num(o, "test_gain", r->test_gain);
+    add_num(o, "test_gain_ci95_lo", r->test_lo);
+    add_num(o, "test_gain_ci95_hi", r->test_hi);
+    cJSON_AddBoolToObject(o, "runtime_parity", r->report.runtime_parity > 0);
+    cJSON_AddNumberToObject(o, "seconds", r->report.seconds);
+    return o;
+}
+
 /* provenance.selection of the shipped bundle. */
 static char *selection_json(const allot_selection *sel, double budget) {
     cJSON *s = cJSON_CreateObject();
@@ -260,22 +285,7 @@ static char *selection_json(const allot_selection *sel, double budget) {
     cJSON_AddStringToObject(s, "shipped", sel->c[sel->shipped].name);
     cJSON_AddStringToObject(s, "reason", sel->reason);
     cJSON *arr = cJSON_AddArrayToObject(s, "candidates");
-    for (size_t k = 0; k < sel->n; k++) {
-        const allot_candidate_result *r = &sel->c[k];
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "name", r->name);
-        if (r->status != ALLOT_OK) {
-            cJSON_AddStringToObject(o, "skipped", r->error);
-        } else {
-            add_num(o, "oof_acc", r->oof_acc);
-            add_num(o, "oof_cost", r->oof_cost);
-            add_num(o, "gain", r->gain);
-            add_num(o, "gain_ci95_lo", r->gain_lo);
-            add_num(o, "gain_ci95_hi", r->gain_hi);
-            cJSON_AddBoolToObject(o, "eligible", r->eligible);
-        }
-        cJSON_AddItemToArray(arr, o);
-    }
+    for (size_t k = 0; k < sel->n; k++) cJSON_AddItemToArray(arr, allot_candidate_json(&sel->c[k], 0));
     char *t = cJSON_PrintUnformatted(s);
     cJSON_Delete(s);
     return t;

@@ -21,6 +21,8 @@
 
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 #include "allot/allot_error.h"
 #include "curves.h"
 #include "learn.h"
@@ -76,6 +78,10 @@ typedef struct allot_selection {
     double uniform_acc, uniform_cost; /**< the reference on the training pool (expectation) */
     double seconds;
 } allot_selection;
+
+/** A candidate's figures as JSON: name and out-of-fold figures (or "skipped" and why); held_out 1 adds
+ *  the held-out figures, runtime parity and seconds. The caller owns the object. */
+cJSON *allot_candidate_json(const allot_candidate_result *r, int held_out);
 
 /** One policy against the deployable uniform, judged as the selection judges a candidate. */
 typedef struct allot_uniform_gain {
