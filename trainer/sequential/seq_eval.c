@@ -381,7 +381,7 @@ static allot_status make_point(const ev_ctx *c, const char *name, double param, 
         for (size_t r = 0; r < c->R; r++) {
             size_t t = j * c->R + r;
             pt->acc_q[j] += acc[t * stride + k] / (double)c->R;
-            if (cost) pt->cost_q[j] += cost[t * stride + k] / (double)c->R;
+            pt->cost_q[j] += cost[t * stride + k] / (double)c->R;
         }
         pt->acc += pt->acc_q[j] / (double)c->nq;
         pt->cost += pt->cost_q[j] / (double)c->nq;
@@ -495,24 +495,21 @@ static allot_status alone_family(const ev_ctx *c, allot_sq_family *f, allot_erro
     size_t S = c->S, nt = c->rows.n_traj, n = 0;
     for (size_t s = 0; s < S && nt; s++) n += !isnan(allot_sq_alone_cost(c->l, c->rows.cost, s));
     allot_status st = make_family(f, "one model alone", n, err);
-    double *cost = n && !st ? malloc(nt * sizeof *cost) : NULL;
-    if (n && !st && !cost) st = nomem(err);
+    double *acc = n && !st ? malloc(2 * nt * sizeof *acc) : NULL, *cost = acc ? acc + nt : NULL;
+    if (n && !st && !acc) st = nomem(err);
     for (size_t s = 0, i = 0; s < S && i < n && !st; s++) {
         if (isnan(allot_sq_alone_cost(c->l, c->rows.cost, s))) continue;
-        for (size_t t = 0; t < nt; t++) cost[t] = allot_sq_alone_cost(c->l, c->rows.cost + t * S, s);
+        for (size_t t = 0; t < nt; t++) {
+            acc[t] = c->rows.acc[t * S + s];
+            cost[t] = allot_sq_alone_cost(c->l, c->rows.cost + t * S, s);
+        }
         allot_stage_info si;
         allot_ladder_stage(c->l, s, &si, NULL);
         char nm[64];
         snprintf(nm, sizeof nm, "%.50s alone", si.name);
-        st = make_point(c, nm, (double)s, c->rows.acc, NULL, S, s, &f->p[i], err);
-        for (size_t j = 0; j < c->nq && !st; j++) { /* its own cost: the stage's minus the earlier models' */
-            f->p[i].cost_q[j] = 0;
-            for (size_t r = 0; r < c->R; r++) f->p[i].cost_q[j] += cost[j * c->R + r] / (double)c->R;
-            f->p[i].cost += f->p[i].cost_q[j] / (double)c->nq;
-        }
-        i++;
+        st = make_point(c, nm, (double)s, acc, cost, 1, 0, &f->p[i++], err);
     }
-    free(cost);
+    free(acc);
     return st;
 }
 
