@@ -1372,19 +1372,6 @@ static void sparse_add(sparse_acc *a, uint32_t index) {
     a->sorted = 0;
 }
 
-static unsigned ctz32(uint32_t x) { /* x != 0 */
-#if defined(__GNUC__) || defined(__clang__)
-    return (unsigned)__builtin_ctz(x);
-#else
-    unsigned n = 0;
-    while (!(x & 1u)) {
-        x >>= 1;
-        n++;
-    }
-    return n;
-#endif
-}
-
 /* The positions of the set bits of bits[0..nwords), in increasing order, into out; returns their
  * number. Each 64-bit word gives 6 positions without a branch (a zero word's are written and not
  * counted), the rare rest in a loop; so up to 7 entries past the returned count may be written. */
@@ -1423,7 +1410,7 @@ static void sparse_finish(sparse_acc *a, uint32_t hash_dim) {
         for (size_t k = 0; k < a->nwords; k++) {
             uint32_t word = a->bits[k];
             while (word) {
-                uint32_t j = (uint32_t)(k * 32u + ctz32(word));
+                uint32_t j = (uint32_t)(k * 32u + ctz64(word));
                 word &= word - 1u;
                 a->idx[w] = j;
                 a->val[w] = a->val[j];
