@@ -143,7 +143,21 @@ def _stages(ladder):
     return out
 
 
-class Ladder:
+class _Closing:
+    """close() on leaving a with block and when collected (the C object is freed once)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        if _lib is not None:
+            self.close()
+
+
+class Ladder(_Closing):
     """A stage ladder from its JSON spec (allot_ladder_create): stages, models, state features."""
 
     def __init__(self, spec):
@@ -162,12 +176,8 @@ class Ladder:
             _lib.allot_ladder_free(self._l)
             self._l = None
 
-    def __del__(self):
-        if _lib is not None:
-            self.close()
 
-
-class Policy:
+class Policy(_Closing):
     """A loaded policy bundle (allot_policy): immutable, usable from any number of threads.
 
     Policy(path) or Policy.from_bytes(data). Each call takes a workspace from a pool (created on
@@ -233,15 +243,6 @@ class Policy:
             _lib.allot_policy_free(p)
             self._p = None
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        if _lib is not None:
-            self.close()
 
     def _take_workspace(self):
         try:
@@ -457,7 +458,7 @@ class Policy:
         )
 
 
-class Budget:
+class Budget(_Closing):
     """The online budget controller (allot_budget.h): keeps the running mean of the observed costs at
     `target` by moving the price mu. Thread-safe: mu and observe are lock-free in C.
 
@@ -510,16 +511,6 @@ class Budget:
         if getattr(self, "_b", None):
             _lib.allot_budget_free(self._b)
             self._b = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        if _lib is not None:
-            self.close()
 
 
 def version():
