@@ -28,6 +28,7 @@
 #include "allot/allot_features.h"
 #include "allot/allot_model.h"
 #include "model_test_util.h"
+#include "../bench_util.h"
 
 /* ---- allocation counting (link with --wrap=malloc,--wrap=calloc,--wrap=realloc) ---------- */
 void *__real_malloc(size_t n);
@@ -59,17 +60,6 @@ static void quiet_print(const char *s) {
 #define N_FEAT 32
 #define N_CLASS 4
 #define ROUNDS 100
-
-static double now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 typedef struct stats {
     double p50, p99, mean;

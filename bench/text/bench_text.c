@@ -28,20 +28,10 @@
 #include "allot/allot.h"
 #include "features_ref.h"
 #include "policy_test_util.h"
+#include "../bench_util.h"
 
 #define NP 4000
 #define PLEN 500
-
-static double now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 typedef struct {
     double p50, p99;
