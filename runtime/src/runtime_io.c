@@ -372,56 +372,79 @@ static uint64_t name_hash(const char *s) {
     return h;
 }
 
-static int dup_walk(const cJSON *it, json_path *path, size_t depth, const char *prefix, char *msg,
+/* The walk's way down, one frame per level on the stack: the path of a duplicate is spelled out
+ * from it only when one is found, so a valid document formats nothing. */
+typedef struct walk_frame {
+    const struct walk_frame *up;
+    const char *key; /* the member's name, or NULL for an array element */
+    size_t idx;      /* the element's index */
+} walk_frame;
+
+static void path_of(json_path *p, const walk_frame *f) {
+    if (!f) return;
+    path_of(p, f->up);
+    if (f->key)
+        path_push_key(p, f->key, strlen(f->key));
+    else
+        path_push_index(p, f->idx);
+}
+
+/* 1 when two members of an object are named alike (checked with a hash set of the names when the
+ * object has many members), -1 when out of memory, else 0. */
+static int has_duplicate(const cJSON *obj, const char **dup_key, char *msg, size_t msg_size) {
+    size_t n = 0;
+    for (const cJSON *c = obj->child; c; c = c->next) n++;
+    const cJSON **set = NULL;
+    size_t slots = 1;
+    if (n > 8) {
+        while (slots < 2 * n) slots *= 2;
+        set = calloc(slots, sizeof *set);
+        if (!set) {
+            snprintf(msg, msg_size, "out of memory checking for duplicate members");
+            return -1;
+        }
+    }
+    int dup = 0;
+    for (const cJSON *c = obj->child; c && !dup; c = c->next) {
+        const char *key = c->string ? c->string : "";
+        if (set) {
+            size_t h = (size_t)name_hash(key) & (slots - 1);
+            while (set[h] && strcmp(set[h]->string ? set[h]->string : "", key)) h = (h + 1) & (slots - 1);
+            dup = set[h] != NULL;
+            set[h] = c;
+        } else {
+            for (const cJSON *d = obj->child; d != c && !dup; d = d->next) {
+                const char *dk = d->string ? d->string : "";
+                dup = dk[0] == key[0] && !strcmp(dk, key); /* the first byte rules out most */
+            }
+        }
+        if (dup) *dup_key = key;
+    }
+    free(set);
+    return dup;
+}
+
+static int dup_walk(const cJSON *it, const walk_frame *here, size_t depth, const char *prefix, char *msg,
                     size_t msg_size) {
     if (!it || depth > CJSON_NESTING_LIMIT) return 0;
     int is_obj = cJSON_IsObject(it);
     if (is_obj) {
-        size_t n = 0;
-        for (const cJSON *c = it->child; c; c = c->next) n++;
-        const cJSON **set = NULL;
-        size_t slots = 1;
-        if (n > 8) {
-            while (slots < 2 * n) slots *= 2;
-            set = calloc(slots, sizeof *set);
-            if (!set) {
-                snprintf(msg, msg_size, "out of memory checking for duplicate members");
-                return -1;
-            }
+        const char *key = NULL;
+        int dup = has_duplicate(it, &key, msg, msg_size);
+        if (dup > 0) {
+            json_path path = {{0}, 0};
+            walk_frame f = {here, key, 0};
+            path_of(&path, &f);
+            strict_msg(msg, msg_size, prefix, &path, "duplicate member (each name may appear once)");
         }
-        for (const cJSON *c = it->child; c; c = c->next) {
-            const char *key = c->string ? c->string : "";
-            int dup = 0;
-            if (set) {
-                size_t h = (size_t)name_hash(key) & (slots - 1);
-                while (set[h] && strcmp(set[h]->string ? set[h]->string : "", key)) h = (h + 1) & (slots - 1);
-                dup = set[h] != NULL;
-                set[h] = c;
-            } else {
-                for (const cJSON *d = it->child; d != c && !dup; d = d->next) {
-                    const char *dk = d->string ? d->string : "";
-                    dup = dk[0] == key[0] && !strcmp(dk, key); /* the first byte rules out most */
-                }
-            }
-            if (dup) {
-                size_t mark = path_push_key(path, key, strlen(key));
-                strict_msg(msg, msg_size, prefix, path, "duplicate member (each name may appear once)");
-                path_pop(path, mark);
-                free(set);
-                return 1;
-            }
-        }
-        free(set);
+        if (dup) return dup;
     }
     size_t idx = 0;
     for (const cJSON *c = it->child; c; c = c->next, idx++) {
         if (!c->child) continue;
-        size_t mark =
-            is_obj ? path_push_key(path, c->string ? c->string : "", strlen(c->string ? c->string : ""))
-                   : path_push_index(path, idx);
-        int r = dup_walk(c, path, depth + 1, prefix, msg, msg_size);
+        walk_frame f = {here, is_obj ? (c->string ? c->string : "") : NULL, idx};
+        int r = dup_walk(c, &f, depth + 1, prefix, msg, msg_size);
         if (r) return r;
-        path_pop(path, mark);
     }
     return 0;
 }
@@ -436,6 +459,5 @@ int allot_rt_json_strict_check(const cJSON *root, const char *text, size_t len, 
             return 1;
         }
     }
-    json_path path = {{0}, 0};
-    return dup_walk(root, &path, 0, prefix, msg, msg_size);
+    return dup_walk(root, NULL, 0, prefix, msg, msg_size);
 }

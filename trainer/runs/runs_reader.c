@@ -34,8 +34,9 @@ typedef struct strset {
 
 struct allot_runs_reader {
     char *path;
-    allot_input *in; /* decompresses gzip; owns nothing of a caller's stream */
-    FILE *fp;        /* allot_input_fp(in) */
+    allot_input *in;         /* decompresses gzip; owns nothing of a caller's stream */
+    FILE *fp;                /* allot_input_fp(in) */
+    allot_line_reader lines; /* reads fp ahead in chunks */
     char *line;
     size_t line_cap;
     size_t lineno;
@@ -132,6 +133,25 @@ static allot_status reader_error(const allot_runs_reader *r, allot_error *err, a
     return allot_error_set(err, code, "%s:%zu: %s", r->path, r->lineno, msg);
 }
 
+/* The rest of opening, once the input is open (st == ALLOT_OK) or failed; r is freed on failure. */
+static allot_status reader_start(allot_runs_reader *r, allot_status st, allot_runs_reader **out,
+                                 allot_error *err) {
+    if (!st) {
+        r->fp = allot_input_fp(r->in);
+        if (allot_line_reader_init(&r->lines, r->fp)) {
+            allot_input_close(r->in);
+            st = allot_error_set(err, ALLOT_E_NOMEM, "%s: out of memory", r->path);
+        }
+    }
+    if (st) {
+        free(r->path);
+        free(r);
+        return st;
+    }
+    *out = r;
+    return ALLOT_OK;
+}
+
 allot_status allot_runs_reader_open(const char *path, allot_runs_reader **out, allot_error *err) {
     *out = NULL;
     if (!path) return allot_error_set(err, ALLOT_E_ARGUMENT, "runs reader: no path");
@@ -142,15 +162,7 @@ allot_status allot_runs_reader_open(const char *path, allot_runs_reader **out, a
         free(r);
         return allot_error_set(err, ALLOT_E_NOMEM, "%s: out of memory", path);
     }
-    allot_status st = allot_input_open(path, &r->in, err);
-    if (st) {
-        free(r->path);
-        free(r);
-        return st;
-    }
-    r->fp = allot_input_fp(r->in);
-    *out = r;
-    return ALLOT_OK;
+    return reader_start(r, allot_input_open(path, &r->in, err), out, err);
 }
 
 allot_status allot_runs_reader_open_stream(FILE *fp, const char *name, allot_runs_reader **out,
@@ -162,15 +174,7 @@ allot_status allot_runs_reader_open_stream(FILE *fp, const char *name, allot_run
         free(r);
         return allot_error_set(err, ALLOT_E_NOMEM, "%s: out of memory", name);
     }
-    allot_status st = allot_input_wrap(fp, &r->in, err);
-    if (st) {
-        free(r->path);
-        free(r);
-        return st;
-    }
-    r->fp = allot_input_fp(r->in);
-    *out = r;
-    return ALLOT_OK;
+    return reader_start(r, allot_input_wrap(fp, &r->in, err), out, err);
 }
 
 size_t allot_runs_reader_n_models(const allot_runs_reader *r) {
@@ -196,6 +200,7 @@ static void release_line(allot_runs_reader *r) {
 void allot_runs_reader_close(allot_runs_reader *r) {
     if (!r) return;
     release_line(r);
+    allot_line_reader_free(&r->lines);
     allot_input_close(r->in);
     free(r->path);
     free(r->line);
@@ -269,6 +274,30 @@ static long intern_answer(allot_runs_reader *r, size_t *n_answers, const char *s
     }
 }
 
+/* The members of a sample that allot reads, found in one pass over its members (each name appears at
+ * most once: the strict parse refused duplicates), NULL when absent. */
+typedef struct sample_fields {
+    const cJSON *correct, *model, *answer, *score, *cost, *step_scores;
+} sample_fields;
+
+static void sample_members(const cJSON *s, sample_fields *f) {
+    memset(f, 0, sizeof *f);
+    for (const cJSON *c = s->child; c; c = c->next) {
+        const char *k = c->string;
+        const cJSON **slot = NULL;
+        switch (k[0]) {
+        case 'a': slot = strcmp(k, "answer") ? NULL : &f->answer; break;
+        case 'c': slot = !strcmp(k, "correct") ? &f->correct : !strcmp(k, "cost") ? &f->cost : NULL; break;
+        case 'm': slot = strcmp(k, "model") ? NULL : &f->model; break;
+        case 's':
+            slot = !strcmp(k, "score") ? &f->score : !strcmp(k, "step_scores") ? &f->step_scores : NULL;
+            break;
+        default: break;
+        }
+        if (slot) *slot = c;
+    }
+}
+
 static allot_status parse_samples(allot_runs_reader *r, const cJSON *arr, allot_query *q, allot_error *err) {
     if (!cJSON_IsArray(arr)) return RERR(r, err, ALLOT_E_INVALID, "samples: expected an array");
     size_t n = (size_t)cJSON_GetArraySize(arr);
@@ -290,13 +319,15 @@ static allot_status parse_samples(allot_runs_reader *r, const cJSON *arr, allot_
     for (const cJSON *s = arr->child; s; s = s->next, i++) {
         allot_sample *out = &r->samples[i];
         if (!cJSON_IsObject(s)) return RERR(r, err, ALLOT_E_INVALID, "samples[%zu]: expected an object", i);
-        const cJSON *c = cJSON_GetObjectItemCaseSensitive(s, "correct");
+        sample_fields f;
+        sample_members(s, &f);
+        const cJSON *c = f.correct, *m = f.model, *a = f.answer, *sc = f.score, *co = f.cost,
+                    *ss = f.step_scores;
         if (!c) return RERR(r, err, ALLOT_E_INVALID, "samples[%zu].correct: missing", i);
         if (!cJSON_IsBool(c))
             return RERR(r, err, ALLOT_E_INVALID, "samples[%zu].correct: expected true or false", i);
         out->correct = cJSON_IsTrue(c) ? 1 : 0;
 
-        const cJSON *m = cJSON_GetObjectItemCaseSensitive(s, "model");
         const char *mname = "";
         if (m) {
             if (!cJSON_IsString(m))
@@ -314,7 +345,6 @@ static allot_status parse_samples(allot_runs_reader *r, const cJSON *arr, allot_
             out->model = (int)idx;
         }
 
-        const cJSON *a = cJSON_GetObjectItemCaseSensitive(s, "answer");
         out->answer = -1;
         out->answer_present = a != NULL;
         if (a && !cJSON_IsNull(a)) {
@@ -323,14 +353,12 @@ static allot_status parse_samples(allot_runs_reader *r, const cJSON *arr, allot_
             out->answer = (int)intern_answer(r, &n_answers, a->valuestring);
         }
 
-        const cJSON *sc = cJSON_GetObjectItemCaseSensitive(s, "score");
         out->score = NAN;
         if (sc && !finite_number(sc, &out->score)) { /* the field's name is formatted only for the error */
             snprintf(field, sizeof field, "samples[%zu].score", i);
             return get_number(r, sc, field, &out->score, err);
         }
 
-        const cJSON *co = cJSON_GetObjectItemCaseSensitive(s, "cost");
         out->cost = 1.0;
         if (co) {
             if (!finite_number(co, &out->cost)) {
@@ -341,7 +369,6 @@ static allot_status parse_samples(allot_runs_reader *r, const cJSON *arr, allot_
                 return RERR(r, err, ALLOT_E_INVALID, "samples[%zu].cost: negative (%.17g)", i, out->cost);
         }
 
-        const cJSON *ss = cJSON_GetObjectItemCaseSensitive(s, "step_scores");
         out->step_offset = n_steps;
         out->n_steps = 0;
         if (ss) {
@@ -508,7 +535,7 @@ allot_status allot_runs_reader_next(allot_runs_reader *r, allot_query *q, int *h
     release_line(r);
     for (;;) {
         errno = 0;
-        ssize_t got = allot_getline_max(&r->line, &r->line_cap, r->fp, ALLOT_MAX_LINE_BYTES);
+        ssize_t got = allot_line_reader_next(&r->lines, &r->line, &r->line_cap, ALLOT_MAX_LINE_BYTES);
         if (got == -2) {
             r->lineno++;
             if (errno == ENOMEM) return RERR(r, err, ALLOT_E_NOMEM, "out of memory reading the line");

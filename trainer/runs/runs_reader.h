@@ -73,7 +73,8 @@ allot_status allot_runs_reader_open(const char *path, allot_runs_reader **out, a
 
 /**
  * Read from an already open stream (added; e.g. a pipe or fmemopen). name is used in error
- * messages. The stream stays the caller's: close() does not close it.
+ * messages. The stream stays the caller's: close() does not close it. The reader reads the stream
+ * ahead in chunks, so nothing else should read from it while the reader is open.
  */
 allot_status allot_runs_reader_open_stream(FILE *fp, const char *name, allot_runs_reader **out,
                                            allot_error *err);
