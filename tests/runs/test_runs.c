@@ -2,6 +2,7 @@
  * test_runs.c - the labelled-runs reader: valid input, every error case (file:line: field), and a
  * file with many lines read through the streaming interface.
  */
+#define _GNU_SOURCE /* fopencookie */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,8 @@
 #include <unistd.h>
 
 #include "../common/check_stop.h"
+#include "json_line.h"
+#include "rng.h"
 #include "runs_reader.h"
 
 static char dir[256];
@@ -216,6 +219,84 @@ static void test_stream(void) {
     CHECK(fclose(fp) == 0); /* still open: the reader did not close it */
 }
 
+/* A stream over a buffer that hands out at most `piece` bytes per read and fails (read error) once
+ * `fail_at` bytes have been read, so chunked reading meets short reads and errors mid-line. */
+typedef struct piece_stream {
+    const char *data;
+    size_t len, pos, piece, fail_at;
+} piece_stream;
+
+static ssize_t piece_read(void *cookie, char *buf, size_t size) {
+    piece_stream *s = cookie;
+    if (s->pos >= s->fail_at) return -1;
+    size_t n = s->len - s->pos;
+    if (n > size) n = size;
+    if (n > s->piece) n = s->piece;
+    if (n > s->fail_at - s->pos) n = s->fail_at - s->pos;
+    memcpy(buf, s->data + s->pos, n);
+    s->pos += n;
+    return (ssize_t)n;
+}
+
+static FILE *piece_open(piece_stream *s) {
+    cookie_io_functions_t io = {piece_read, NULL, NULL, NULL};
+    return fopencookie(s, "r", io);
+}
+
+/* allot_line_reader_next returns what allot_getline_max returns, call by call: random texts with
+ * lines from 0 bytes to beyond the 64 KiB chunk, NUL bytes, CRs, no final newline, read in pieces
+ * of 1 byte to 100 KiB, with a line limit and a read error somewhere or nowhere. */
+static void test_line_reader(void) {
+    enum { MAXT = 400000 };
+    static char text[MAXT];
+    allot_rng rng;
+    allot_rng_seed(&rng, 5);
+    long calls = 0, differ = 0, limited = 0, failed = 0;
+    for (int iter = 0; iter < 120; iter++) {
+        size_t len = 0;
+        while (len < MAXT - 200000 && allot_rng_below(&rng, 12)) {
+            size_t ll = allot_rng_below(&rng, 4) == 0 ? (size_t)allot_rng_below(&rng, 150000)
+                                                      : (size_t)allot_rng_below(&rng, 300);
+            for (size_t i = 0; i < ll; i++) {
+                uint64_t x = allot_rng_below(&rng, 100);
+                text[len++] = x == 0 ? '\0' : x == 1 ? '\r' : (char)('a' + x % 26);
+            }
+            if (iter % 5 || allot_rng_below(&rng, 8)) text[len++] = '\n';
+        }
+        size_t piece =
+            iter % 3 == 0 ? 1 + (size_t)allot_rng_below(&rng, 16) : 1 + (size_t)allot_rng_below(&rng, 100000);
+        size_t fail_at = iter % 4 == 1 && len ? (size_t)allot_rng_below(&rng, len) : (size_t)-1;
+        size_t max_bytes = iter % 6 == 2 ? 1 + (size_t)allot_rng_below(&rng, 100000) : ALLOT_MAX_LINE_BYTES;
+        piece_stream s1 = {text, len, 0, piece, fail_at}, s2 = s1;
+        FILE *f1 = piece_open(&s1), *f2 = piece_open(&s2);
+        CHECK(f1 && f2);
+        allot_line_reader lr;
+        CHECK(allot_line_reader_init(&lr, f2) == 0);
+        char *b1 = NULL, *b2 = NULL;
+        size_t c1 = 0, c2 = 0;
+        for (;;) {
+            ssize_t g1 = allot_getline_max(&b1, &c1, f1, max_bytes);
+            ssize_t g2 = allot_line_reader_next(&lr, &b2, &c2, max_bytes);
+            calls++;
+            if (g1 != g2 || (g1 > 0 && memcmp(b1, b2, (size_t)g1 + 1) != 0)) {
+                differ++;
+                break;
+            }
+            limited += g1 == -2;
+            failed += g1 == -1;
+            if (g1 <= 0) break;
+        }
+        allot_line_reader_free(&lr);
+        free(b1);
+        free(b2);
+        fclose(f1);
+        fclose(f2);
+    }
+    CHECKF(differ == 0, "line reader: %ld of %ld calls differ from allot_getline_max", differ, calls);
+    CHECKF(limited > 0 && failed > 0, "line reader: the limit (%ld) and read errors (%ld) were both met",
+           limited, failed);
+}
+
 int main(void) {
     const char *tmp = getenv("TMPDIR");
     snprintf(dir, sizeof dir, "%s/allot-test-runs-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -224,6 +305,7 @@ int main(void) {
     test_errors();
     test_many_lines();
     test_stream();
+    test_line_reader();
     char path[300];
     snprintf(path, sizeof path, "%s/ok.jsonl", dir);
     unlink(path);

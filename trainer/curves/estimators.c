@@ -72,49 +72,52 @@ void allot_est_vote_prefixes(const allot_vote_pool *pool, const uint32_t *order,
     }
 }
 
-/* The winners after one more draw whose answer now has count c (the null answer passes c = -2,
- * which never reaches the best count): with masks, not branches - which answer comes next is
- * random, so a branch on it would be mispredicted half the time. */
-typedef struct {
-    int best;
-    unsigned n_win, n_win_correct;
-} vote_state;
-
-static inline void vote_step(vote_state *v, int c, unsigned corr) {
-    unsigned gt = 0u - (unsigned)(c > v->best), eq = 0u - (unsigned)(c == v->best);
-    v->n_win = (gt & 1u) | (~gt & (v->n_win + (eq & 1u)));
-    v->n_win_correct = (gt & corr) | (~gt & (v->n_win_correct + (eq & corr)));
-    v->best = (int)((gt & (unsigned)c) | (~gt & (unsigned)v->best));
-}
-
-static inline double vote_outcome(const vote_state *v) {
-    return v->n_win ? (double)v->n_win_correct / (double)v->n_win : 0.0;
-}
+/* The outcome of a vote from the counts of its answers (slot n_slots - 1, the null answer, never
+ * wins): the share of correct answers among those with the largest count, 0 when no answer was
+ * drawn. count(a) gives slot a's count. */
+#define MAJORITY_OUTCOME(count, n_slots, slot_correct, out)                                                  \
+    do {                                                                                                     \
+        unsigned best_ = 0, n_win_ = 0, n_win_correct_ = 0;                                                  \
+        for (size_t a_ = 0; a_ + 1 < (n_slots); a_++) {                                                      \
+            unsigned c_ = (unsigned)(count(a_));                                                             \
+            best_ = c_ > best_ ? c_ : best_;                                                                 \
+        }                                                                                                    \
+        for (size_t a_ = 0; a_ + 1 < (n_slots); a_++) {                                                      \
+            unsigned eq_ = (unsigned)(count(a_)) == best_;                                                   \
+            n_win_ += eq_;                                                                                   \
+            n_win_correct_ += (0u - eq_) & (slot_correct)[a_];                                               \
+        }                                                                                                    \
+        (out) = best_ ? (double)n_win_correct_ / (double)n_win_ : 0.0;                                       \
+    } while (0)
 
 void allot_est_majority_at(const int *slots, size_t len, const unsigned char *slot_correct, size_t n_slots,
                            const size_t *at, size_t n_at, double *out, int *work) {
-    vote_state v = {-1, 0, 0};
-    size_t next = 0, null_slot = n_slots - 1;
+    /* Each draw only counts; the winners are found at the n_at prefixes asked for. */
+    size_t next = 0;
     if (n_slots <= 8 && len < 256) {
         /* the counts as 8 bytes of one register (a count never exceeds len < 256) */
         uint64_t packed = 0;
         for (size_t j = 0; j < len && next < n_at; j++) {
-            size_t a = (size_t)slots[j];
-            unsigned sh = 8u * (unsigned)a;
-            packed += (uint64_t)1 << sh;
-            int c = (int)((packed >> sh) & 0xFFu);
-            vote_step(&v, a == null_slot ? -2 : c, slot_correct[a]);
-            if (j + 1 == at[next]) out[next++] = vote_outcome(&v);
+            packed += (uint64_t)1 << (8u * (unsigned)slots[j]);
+            if (j + 1 == at[next]) {
+#define PACKED_COUNT(a) ((packed >> (8u * (a))) & 0xFFu)
+                MAJORITY_OUTCOME(PACKED_COUNT, n_slots, slot_correct, out[next]);
+#undef PACKED_COUNT
+                next++;
+            }
         }
         return;
     }
     int *cnt = work; /* draws of each answer so far */
     for (size_t a = 0; a < n_slots; a++) cnt[a] = 0;
     for (size_t j = 0; j < len && next < n_at; j++) {
-        size_t a = (size_t)slots[j];
-        int c = ++cnt[a];
-        vote_step(&v, a == null_slot ? -2 : c, slot_correct[a]);
-        if (j + 1 == at[next]) out[next++] = vote_outcome(&v);
+        cnt[slots[j]]++;
+        if (j + 1 == at[next]) {
+#define ARRAY_COUNT(a) (cnt[a])
+            MAJORITY_OUTCOME(ARRAY_COUNT, n_slots, slot_correct, out[next]);
+#undef ARRAY_COUNT
+            next++;
+        }
     }
 }
 

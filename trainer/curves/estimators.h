@@ -64,7 +64,8 @@ void allot_est_vote_prefixes(const allot_vote_pool *pool, const uint32_t *order,
  * answer being the last slot (n_slots - 1, never a winner; slot_correct holds n_slots flags, the
  * null's 0). out[i] is the outcome of the first at[i] entries (at ascending, 1 <= at[i] <= len),
  * for i < n_at: the value allot_est_vote_prefixes gives at position at[i] - 1 with weight 1.
- * Integer counts, winners tracked without a branch per entry. work: n_slots ints.
+ * Integer counts, one addition per entry; the winners are found only at the prefixes asked for,
+ * without branches. work: n_slots ints.
  */
 void allot_est_majority_at(const int *slots, size_t len, const unsigned char *slot_correct, size_t n_slots,
                            const size_t *at, size_t n_at, double *out, int *work);
