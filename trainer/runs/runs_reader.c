@@ -280,17 +280,24 @@ typedef struct sample_fields {
     const cJSON *correct, *model, *answer, *score, *cost, *step_scores;
 } sample_fields;
 
+/* k == lit, for the short literal names below (inlined: a call to strcmp costs more than the
+ * comparison itself). */
+static inline int key_is(const char *k, const char *lit) {
+    while (*lit && *k == *lit) k++, lit++;
+    return *k == *lit;
+}
+
 static void sample_members(const cJSON *s, sample_fields *f) {
     memset(f, 0, sizeof *f);
     for (const cJSON *c = s->child; c; c = c->next) {
         const char *k = c->string;
         const cJSON **slot = NULL;
         switch (k[0]) {
-        case 'a': slot = strcmp(k, "answer") ? NULL : &f->answer; break;
-        case 'c': slot = !strcmp(k, "correct") ? &f->correct : !strcmp(k, "cost") ? &f->cost : NULL; break;
-        case 'm': slot = strcmp(k, "model") ? NULL : &f->model; break;
+        case 'a': slot = key_is(k, "answer") ? &f->answer : NULL; break;
+        case 'c': slot = key_is(k, "correct") ? &f->correct : key_is(k, "cost") ? &f->cost : NULL; break;
+        case 'm': slot = key_is(k, "model") ? &f->model : NULL; break;
         case 's':
-            slot = !strcmp(k, "score") ? &f->score : !strcmp(k, "step_scores") ? &f->step_scores : NULL;
+            slot = key_is(k, "score") ? &f->score : key_is(k, "step_scores") ? &f->step_scores : NULL;
             break;
         default: break;
         }
