@@ -39,6 +39,9 @@ static const char curves_usage[] =
     "  --exact-subsets N   majority/vote: average over every k-subset exactly when there are at\n"
     "                      most N of them (default 256, at most 100000; 0 = always permutations)\n"
     "  --cap-k             cap a k larger than a query's pool to the pool size (default: error)\n"
+    "  --nthread N         1: one thread; 2 (the default on a machine with two cores or more): a\n"
+    "                      second thread computes the values of the lines read so far while the\n"
+    "                      next are read (tiers from samples only); the output is the same\n"
     "  --json              print one JSON document on stdout instead of the table\n"
     "  --quiet             no progress on stderr\n"
     "  -h, --help          this text\n"
@@ -78,6 +81,7 @@ static int set_option(curves_cli *a, int ch, const char *arg) {
         a->opt.max_exact_subsets = (long)count;
         return 0;
     case 'c': a->opt.cap_k = 1; return 0;
+    case 'n': return allot_opt_int(CMD, "--nthread", arg, 1, 2, &a->opt.threads);
     case 'j': a->json = 1; return 0;
     case 'q': a->quiet = 1; return 0;
     default: return ALLOT_EXIT_INTERNAL; /* not an option of the table */
@@ -254,6 +258,7 @@ int allot_cmd_curves(int argc, char **argv) {
                                          {"seed", required_argument, NULL, 's'},
                                          {"permutations", required_argument, NULL, 'p'},
                                          {"cap-k", no_argument, NULL, 'c'},
+                                         {"nthread", required_argument, NULL, 'n'},
                                          {"exact-subsets", required_argument, NULL, 'x'},
                                          {"json", no_argument, NULL, 'j'},
                                          {"quiet", no_argument, NULL, 'q'},

@@ -93,9 +93,13 @@ typedef struct allot_curves_options {
     int progress;           /**< 1: progress on stderr */
     long max_exact_subsets; /**< majority/vote (added): when C(n,k) <= this, average over every
                                  k-subset exactly (se 0) instead of permutations; 0 = never */
+    int threads;            /**< (added) 1: one thread; 2 or more: the reader parses the next lines
+                                 while a second thread computes the values of the lines before
+                                 (samples only; the same results and errors); 0: two when the
+                                 machine has two cores */
 } allot_curves_options;
 
-/** Defaults: seed 1, 256 permutations, no capping, no progress, max_exact_subsets 256. */
+/** Defaults: seed 1, 256 permutations, no capping, no progress, max_exact_subsets 256, threads 0. */
 void allot_curves_options_default(allot_curves_options *o);
 
 /**

@@ -10,11 +10,14 @@
  * and for k = 1 the expectation is a plain mean over the pool.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "curves_batch.h"
 #include "curves_internal.h"
 #include "estimators.h"
 #include "allot_limits.h"
@@ -84,6 +87,19 @@ typedef struct builder {
     allot_strmap feature_index; /* feature name (c->feature_names) -> column */
     size_t embed_cap;           /* rows of c->embed allocated */
 } builder;
+
+/* What a line's values need of the reader besides the line: its path (for errors) and its models. */
+typedef struct runs_models {
+    const char *path;
+    size_t n;
+    const char *const *names;
+} runs_models;
+
+static runs_models reader_models(const allot_runs_reader *r) {
+    runs_models m = {allot_runs_reader_path(r), allot_runs_reader_n_models(r),
+                     allot_runs_reader_model_names(r)};
+    return m;
+}
 
 /* Per-query working memory (reused). */
 typedef struct workspace {
@@ -513,12 +529,12 @@ static allot_status model_tiers(const allot_query *q, int model, const char *mod
     return st || !any_vote ? st : vote_tiers(&j);
 }
 
-static allot_status compute_samples_line(const allot_query *q, const allot_runs_reader *r,
+static allot_status compute_samples_line(const allot_query *q, const runs_models *rm,
                                          const allot_tier_set *ts, const allot_curves_options *opt,
                                          workspace *w, double *acc, double *cost, double *se,
                                          allot_error *err) {
-    const char *path = allot_runs_reader_path(r);
-    size_t n_models = allot_runs_reader_n_models(r);
+    const char *path = rm->path;
+    size_t n_models = rm->n;
     if (ws_reserve(w, q->n_samples + 1) ||
         allot_reserve((void **)&w->model_done, &w->cap_models, n_models, sizeof *w->model_done))
         return allot_error_set(err, ALLOT_E_NOMEM, "out of memory");
@@ -547,8 +563,7 @@ static allot_status compute_samples_line(const allot_query *q, const allot_runs_
         }
         w->midx[t] = -1;
         for (size_t m = 0; m < n_models; m++)
-            if (w->model_done[m] && strcmp(allot_runs_reader_model_name(r, (int)m), tier->model) == 0)
-                w->midx[t] = (int)m;
+            if (w->model_done[m] && strcmp(rm->names[m], tier->model) == 0) w->midx[t] = (int)m;
         if (w->midx[t] < 0)
             return qerr(err, ALLOT_E_INVALID, path, q->line,
                         "samples: tier %s: no sample of model \"%s\" in this query", tier->name, tier->model);
@@ -562,8 +577,7 @@ static allot_status compute_samples_line(const allot_query *q, const allot_runs_
         int m = w->midx[t];
         if (w->model_done[m]) continue;
         w->model_done[m] = 1;
-        allot_status st =
-            model_tiers(q, m, allot_runs_reader_model_name(r, m), ts, opt, w, acc, cost, se, path, err);
+        allot_status st = model_tiers(q, m, rm->names[m], ts, opt, w, acc, cost, se, path, err);
         if (st) return st;
     }
     return ALLOT_OK;
@@ -719,16 +733,16 @@ static allot_status precomputed_tiers(allot_curves *c, const allot_query *q, con
 }
 
 /* One line's accuracies, costs and standard errors: copied (precomputed) or computed from samples. */
-static allot_status line_values(const allot_query *q, const allot_runs_reader *r, const allot_tier_set *tiers,
+static allot_status line_values(const allot_query *q, const runs_models *rm, const allot_tier_set *tiers,
                                 const allot_curves_options *opt, workspace *w, size_t n_tiers, double *acc,
                                 double *cost, double *se, allot_error *err) {
-    const char *path = allot_runs_reader_path(r);
+    const char *path = rm->path;
     if (tiers && tiers->n) {
         if (q->n_tiers)
             return qerr(
                 err, ALLOT_E_INVALID, path, q->line,
                 "tiers: this line has precomputed tiers; a tier set (--tiers) applies only to samples");
-        return compute_samples_line(q, r, tiers, opt, w, acc, cost, se, err);
+        return compute_samples_line(q, rm, tiers, opt, w, acc, cost, se, err);
     }
     if (!q->n_tiers)
         return qerr(
@@ -742,23 +756,25 @@ static allot_status line_values(const allot_query *q, const allot_runs_reader *r
     return ALLOT_OK;
 }
 
-/* Append one line as a row: its values, features, id, prompt and meta. */
-static allot_status add_query(builder *b, workspace *w, const allot_runs_reader *r, const allot_query *q,
-                              const allot_tier_set *tiers, const allot_curves_options *opt,
+/* Before a line's values: the limits on rows, then room for one more row. */
+static allot_status start_row(builder *b, const allot_runs_reader *r, const allot_query *q,
                               allot_error *err) {
     allot_curves *c = b->c;
-    const char *runs_path = allot_runs_reader_path(r);
     if (c->n_queries >= ALLOT_MAX_QUERIES || c->n_queries + 1 > ALLOT_MAX_CURVE_VALUES / c->n_tiers)
-        return qerr(err, ALLOT_E_INVALID, runs_path, q->line,
+        return qerr(err, ALLOT_E_INVALID, allot_runs_reader_path(r), q->line,
                     "id: too many queries (%zu queries x %zu tiers exceed the limits of docs/limits.md)",
                     c->n_queries + 1, c->n_tiers);
-    if (builder_grow(b, c->n_tiers)) return nomem(err);
-    size_t row = c->n_queries, T = c->n_tiers;
-    allot_status st =
-        line_values(q, r, tiers, opt, w, T, c->acc + row * T, c->cost + row * T, c->se + row * T, err);
-    if (st) return st;
+    return builder_grow(b, c->n_tiers) ? nomem(err) : ALLOT_OK;
+}
+
+/* After a line's values (or once they are on their way): its features, id, prompt and meta; the row
+ * is then counted. */
+static allot_status finish_row(builder *b, const allot_query *q, const char *runs_path, allot_error *err) {
+    allot_curves *c = b->c;
+    size_t row = c->n_queries;
     b->foff[row] = b->n_fv;
-    if ((st = add_features(b, row, q, runs_path, err))) return st;
+    allot_status st = add_features(b, row, q, runs_path, err);
+    if (st) return st;
     c->ids[row] = allot_strdup(q->id);
     c->prompts[row] = q->prompt ? allot_strdup(q->prompt) : NULL;
     c->meta_json[row] = q->meta_json ? allot_strdup(q->meta_json) : NULL;
@@ -766,6 +782,171 @@ static allot_status add_query(builder *b, workspace *w, const allot_runs_reader 
     if (!c->ids[row] || (q->prompt && !c->prompts[row]) || (q->meta_json && !c->meta_json[row]))
         return nomem(err);
     return ALLOT_OK;
+}
+
+/* Append one line as a row: its values, features, id, prompt and meta. */
+static allot_status add_query(builder *b, workspace *w, const allot_runs_reader *r, const allot_query *q,
+                              const allot_tier_set *tiers, const allot_curves_options *opt,
+                              allot_error *err) {
+    allot_status st = start_row(b, r, q, err);
+    if (st) return st;
+    allot_curves *c = b->c;
+    size_t row = c->n_queries, T = c->n_tiers;
+    runs_models rm = reader_models(r);
+    st = line_values(q, &rm, tiers, opt, w, T, c->acc + row * T, c->cost + row * T, c->se + row * T, err);
+    return st ? st : finish_row(b, q, rm.path, err);
+}
+
+/* ---- two threads: the reader parses lines while a worker computes the values of the lines before */
+
+/* Lines per batch handed to the worker. */
+#define VALUES_BATCH 256
+
+/* One batch of lines and their values. */
+typedef struct values_job {
+    curves_batch batch;
+    runs_models rm; /* names: a copy of the reader's array when the batch was handed over */
+    const char **names;
+    size_t names_cap;
+    const allot_tier_set *tiers;
+    const allot_curves_options *opt;
+    workspace *w; /* one computation runs at a time, so the jobs share it */
+    size_t n_tiers;
+    double *out; /* per line: acc, cost, se (n_tiers each) */
+    size_t out_cap;
+    size_t done; /* lines computed */
+    allot_status st;
+    allot_error err;
+} values_job;
+
+typedef struct pipeline {
+    values_job jobs[2];
+    int filling; /* the job the reader adds lines to; the other may be running */
+    int running;
+    pthread_t thread;
+} pipeline;
+
+static void *values_run(void *arg) {
+    values_job *j = arg;
+    size_t T = j->n_tiers;
+    for (j->done = 0; j->done < j->batch.n; j->done++) {
+        const curves_batch_line *l = &j->batch.lines[j->done];
+        double *o = j->out + j->done * 3 * T;
+        j->st = line_values(&l->q, &j->rm, j->tiers, j->opt, j->w, T, o, o + T, o + 2 * T, &j->err);
+        if (j->st) break;
+    }
+    return NULL;
+}
+
+/* The computed lines' values into their rows; the job's error, if any, into err. */
+static allot_status values_store(values_job *j, allot_curves *c, allot_error *err) {
+    size_t T = j->n_tiers;
+    for (size_t i = 0; i < j->done; i++) {
+        const double *o = j->out + i * 3 * T;
+        size_t row = j->batch.lines[i].row;
+        memcpy(c->acc + row * T, o, T * sizeof *o);
+        memcpy(c->cost + row * T, o + T, T * sizeof *o);
+        memcpy(c->se + row * T, o + 2 * T, T * sizeof *o);
+    }
+    if (j->st && err) *err = j->err;
+    curves_batch_clear(&j->batch);
+    return j->st;
+}
+
+/* Make the filling job ready to run: its queries pointed at their copies, the models as of now. */
+static int values_prepare(values_job *j, const allot_runs_reader *r) {
+    j->rm = reader_models(r);
+    if (curves_batch_seal(&j->batch) ||
+        allot_reserve((void **)&j->names, &j->names_cap, j->rm.n + 1, sizeof *j->names) ||
+        allot_reserve((void **)&j->out, &j->out_cap, j->batch.n * 3 * j->n_tiers, sizeof *j->out))
+        return -1;
+    memcpy(j->names, j->rm.names, j->rm.n * sizeof *j->names);
+    j->rm.names = j->names;
+    j->st = ALLOT_OK;
+    j->done = 0;
+    return 0;
+}
+
+/* Wait for the running job, if any, and store its values. */
+static allot_status pipe_wait(pipeline *p, allot_curves *c, allot_error *err) {
+    if (!p->running) return ALLOT_OK;
+    pthread_join(p->thread, NULL);
+    p->running = 0;
+    return values_store(&p->jobs[!p->filling], c, err);
+}
+
+/* Hand the filling job to the worker (once the previous one is stored), or run it here when no
+ * thread can be started. */
+static allot_status pipe_hand_over(pipeline *p, const allot_runs_reader *r, allot_curves *c,
+                                   allot_error *err) {
+    allot_status st = pipe_wait(p, c, err);
+    if (st) return st;
+    values_job *j = &p->jobs[p->filling];
+    if (values_prepare(j, r)) return nomem(err);
+    if (pthread_create(&p->thread, NULL, values_run, j) != 0) {
+        values_run(j);
+        return values_store(j, c, err);
+    }
+    p->running = 1;
+    p->filling = !p->filling;
+    return ALLOT_OK;
+}
+
+/* Every line handed over or still filling, computed and stored in line order; the first error. */
+static allot_status pipe_drain(pipeline *p, const allot_runs_reader *r, allot_curves *c, allot_error *err) {
+    allot_status st = pipe_wait(p, c, err);
+    if (st || p->jobs[p->filling].batch.n == 0) return st;
+    values_job *j = &p->jobs[p->filling];
+    if (values_prepare(j, r)) return nomem(err);
+    values_run(j);
+    return values_store(j, c, err);
+}
+
+static void pipe_free(pipeline *p) {
+    for (int i = 0; i < 2; i++) {
+        curves_batch_free(&p->jobs[i].batch);
+        free(p->jobs[i].names);
+        free(p->jobs[i].out);
+    }
+}
+
+/* Every line, the reader one batch ahead of the values. Errors are those of the one-thread loop: a
+ * line's values are checked before its features and before any later line, so when the reader
+ * stops on an error the values of the lines before it (and of its own, for a features error) are
+ * computed first, and their first error is the one reported. */
+static allot_status read_lines_pipelined(builder *b, workspace *w, allot_runs_reader *r,
+                                         const allot_tier_set *tiers, const allot_curves_options *opt,
+                                         allot_progress *prog, allot_error *err) {
+    allot_curves *c = b->c;
+    pipeline p = {0};
+    for (int i = 0; i < 2; i++) {
+        p.jobs[i].tiers = tiers;
+        p.jobs[i].opt = opt;
+        p.jobs[i].w = w;
+        p.jobs[i].n_tiers = c->n_tiers;
+    }
+    allot_status st = ALLOT_OK, values_st = ALLOT_OK;
+    for (;;) {
+        allot_query q;
+        int has = 0;
+        if ((st = allot_runs_reader_next(r, &q, &has, err)) || !has) break;
+        if ((st = start_row(b, r, &q, err))) break;
+        if (curves_batch_add(&p.jobs[p.filling].batch, &q, c->n_queries)) {
+            st = nomem(err);
+            break;
+        }
+        if ((st = finish_row(b, &q, allot_runs_reader_path(r), err))) break;
+        allot_progress_update(prog, c->n_queries);
+        if (p.jobs[p.filling].batch.n == VALUES_BATCH && (values_st = pipe_hand_over(&p, r, c, err))) break;
+    }
+    if (!values_st) {
+        allot_error reader_err = err ? *err : (allot_error){0};
+        values_st = pipe_drain(&p, r, c, err);
+        if (!values_st && st && err) *err = reader_err;
+    }
+    pipe_wait(&p, c, NULL);
+    pipe_free(&p);
+    return values_st ? values_st : st;
 }
 
 /* After the last line: the embedding's trailing rows (NaN) and the dense feature matrix (NaN where a
@@ -797,6 +978,15 @@ static allot_status finish_table(builder *b, const char *runs_path, allot_error 
     return ALLOT_OK;
 }
 
+/* Two threads when asked for (or, with opt->threads 0, when the machine has two cores) and the values
+ * are computed from samples. */
+static int use_two_threads(const allot_tier_set *tiers, const allot_curves_options *opt) {
+    if (!tiers || tiers->n == 0 || opt->threads == 1) return 0;
+    if (opt->threads >= 2) return 1;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores >= 2;
+}
+
 /* Every line of the file, with progress. */
 static allot_status read_lines(builder *b, workspace *w, allot_runs_reader *r, const allot_tier_set *tiers,
                                const allot_curves_options *opt, allot_error *err) {
@@ -805,15 +995,19 @@ static allot_status read_lines(builder *b, workspace *w, allot_runs_reader *r, c
     allot_progress prog;
     allot_progress_start(&prog, "curves", 0, opt->progress);
     allot_status st = ALLOT_OK;
-    for (;;) {
-        allot_query q;
-        int has = 0;
-        if ((st = allot_runs_reader_next(r, &q, &has, err)) || !has) break;
-        if (c->n_queries == 0 && precomputed &&
-            (st = precomputed_tiers(c, &q, allot_runs_reader_path(r), err)))
-            break;
-        if ((st = add_query(b, w, r, &q, tiers, opt, err))) break;
-        allot_progress_update(&prog, c->n_queries);
+    if (use_two_threads(tiers, opt)) {
+        st = read_lines_pipelined(b, w, r, tiers, opt, &prog, err);
+    } else {
+        for (;;) {
+            allot_query q;
+            int has = 0;
+            if ((st = allot_runs_reader_next(r, &q, &has, err)) || !has) break;
+            if (c->n_queries == 0 && precomputed &&
+                (st = precomputed_tiers(c, &q, allot_runs_reader_path(r), err)))
+                break;
+            if ((st = add_query(b, w, r, &q, tiers, opt, err))) break;
+            allot_progress_update(&prog, c->n_queries);
+        }
     }
     if (!st) allot_progress_finish(&prog, c->n_queries);
     return st;

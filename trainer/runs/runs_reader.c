@@ -186,6 +186,10 @@ const char *allot_runs_reader_model_name(const allot_runs_reader *r, int idx) {
     return r->models.items[idx];
 }
 
+const char *const *allot_runs_reader_model_names(const allot_runs_reader *r) {
+    return (const char *const *)r->models.items;
+}
+
 const char *allot_runs_reader_path(const allot_runs_reader *r) {
     return r->path;
 }

@@ -89,6 +89,9 @@ allot_status allot_runs_reader_next(allot_runs_reader *r, allot_query *q, int *h
 size_t allot_runs_reader_n_models(const allot_runs_reader *r);
 /** Name of model idx (reader-owned, valid until close). */
 const char *allot_runs_reader_model_name(const allot_runs_reader *r, int idx);
+/** The n_models names, indexed by model (the array is reader-owned and may move when a later line
+ *  adds a model; the names themselves stay valid until close). */
+const char *const *allot_runs_reader_model_names(const allot_runs_reader *r);
 /** Path as given to open (reader-owned). */
 const char *allot_runs_reader_path(const allot_runs_reader *r);
 /**
