@@ -68,9 +68,9 @@ int curves_batch_seal(curves_batch *b) {
     for (size_t i = 0; i < b->n; i++) {
         curves_batch_line *l = &b->lines[i];
         l->q.id = b->chars + l->id_off;
-        l->q.samples = b->samples + l->samples_off;
-        l->q.step_scores = b->steps + l->steps_off;
-        l->q.answers = b->answers + l->answers_off;
+        l->q.samples = l->q.n_samples ? b->samples + l->samples_off : NULL;
+        l->q.step_scores = l->n_steps ? b->steps + l->steps_off : NULL;
+        l->q.answers = b->answers + l->answers_off; /* b->answers has at least one entry */
     }
     return 0;
 }

@@ -860,7 +860,7 @@ static int values_prepare(values_job *j, const allot_runs_reader *r) {
         allot_reserve((void **)&j->names, &j->names_cap, j->rm.n + 1, sizeof *j->names) ||
         allot_reserve((void **)&j->out, &j->out_cap, j->batch.n * 3 * j->n_tiers, sizeof *j->out))
         return -1;
-    memcpy(j->names, j->rm.names, j->rm.n * sizeof *j->names);
+    if (j->rm.n) memcpy(j->names, j->rm.names, j->rm.n * sizeof *j->names);
     j->rm.names = j->names;
     j->st = ALLOT_OK;
     j->done = 0;
