@@ -3,8 +3,12 @@
  * group) against allot_xgb_model_predict row by row and against XGBoost, bit for bit: every
  * output kind, row counts around the block size (1, 63, 64, 65, 129, 1000), a row stride wider
  * than the features, tree counts that are not a multiple of the lane width, deep and shallow
- * trees, 5% missing values, and the same models declared with 2000 features (the generic walk
- * used above 1024 features, whose rows are read in place).
+ * trees, 5% missing values, and the same models declared with 64, 65 and 2000 features (the last
+ * use the generic walk used above 1024 features, whose rows are read in place).
+ * Every batch kernel available on this machine is exercised: the one chosen at load (the AVX-512
+ * kernel for trees of depth <= 6 and at most 64 features, where the CPU has AVX-512F) and the
+ * portable block walk, forced through an internal hook; row counts around its groups of 32 rows
+ * (15, 16, 17, 31, 32, 33, 47, 48) mix the two within one call.
  */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -14,6 +18,7 @@
 
 #include "allot/allot_model.h"
 #include "model_test_util.h"
+#include "xgb_internal.h" /* allot_xgb_model_use_portable_batch, allot_xgb_model_batch_kernel_name */
 
 #define NF 12
 #define NTRAIN 3000
@@ -42,17 +47,43 @@ static float *widen(const float *x, size_t stride) {
     return w;
 }
 
-static void check_model(const char *name, const char *json, size_t len, const float *x,
-                        const float *ref_value) {
+/* Whether this machine can run the AVX-512 batch kernel (the runtime chooses it at load). */
+static int have_avx512(void) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
+/* Load json; with `portable`, force the portable batch walk. Otherwise the kernel chosen must be
+ * the AVX-512 one when the model allows it (vector_ok 1) and the machine has AVX-512F, the portable
+ * one when the model does not (vector_ok 0); vector_ok -1: either (max_depth > 6, but the trees
+ * trained may be shallower). */
+static allot_xgb_model *load(const char *name, const char *json, size_t len, int portable, int vector_ok) {
     allot_xgb_model *m = NULL;
     allot_error err;
     if (!mt_check(&C, allot_xgb_model_load_memory(json, len, &m, &err) == ALLOT_OK, "%s: load: %s", name,
                   err.msg))
-        return;
+        return NULL;
+    if (portable) allot_xgb_model_use_portable_batch(m);
+    const char *kernel = allot_xgb_model_batch_kernel_name(m);
+    const char *want = !portable && vector_ok == 1 && have_avx512() ? "avx512" : "portable";
+    mt_check(&C, (vector_ok == -1 && !portable) || strcmp(kernel, want) == 0,
+             "%s: batch kernel %s, expected %s", name, kernel, want);
+    return m;
+}
+
+static void check_model(const char *name, const char *json, size_t len, const float *x,
+                        const float *ref_value, int portable, int vector_ok) {
+    allot_xgb_model *m = load(name, json, len, portable, vector_ok);
+    if (!m) return;
+    printf("  %-40s batch kernel %s\n", name, allot_xgb_model_batch_kernel_name(m));
+    allot_error err;
     size_t nf = allot_xgb_model_num_features(m);
     const allot_xgb_output kinds[] = {ALLOT_XGB_OUTPUT_VALUE, ALLOT_XGB_OUTPUT_MARGIN,
                                       ALLOT_XGB_OUTPUT_PROBA};
-    const size_t counts[] = {1, 63, 64, 65, 129, NROWS};
+    const size_t counts[] = {1, 15, 16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 129, NROWS};
     const size_t strides[] = {nf, nf + 5};
     for (size_t si = 0; si < 2; si++) {
         size_t stride = strides[si];
@@ -70,8 +101,8 @@ static void check_model(const char *name, const char *json, size_t len, const fl
                                                                 batch, n * w, &err);
                 size_t bad = memcmp(batch, one + off * w, n * w * sizeof *batch) != 0;
                 mt_check(&C, st == ALLOT_OK && !bad,
-                         "%s: kind %d, %zu rows, stride %zu: batch differs from single rows", name,
-                         (int)kinds[ki], n, stride);
+                         "%s (%s): kind %d, %zu rows, stride %zu: batch differs from single rows", name,
+                         allot_xgb_model_batch_kernel_name(m), (int)kinds[ki], n, stride);
             }
             if (kinds[ki] == ALLOT_XGB_OUTPUT_VALUE && ref_value) {
                 size_t bad = 0;
@@ -98,6 +129,9 @@ int main(void) {
         {"softmax, 4 classes, 9 rounds, depth 3", "multi:softmax", 4, 9, 3},
         {"binary:logistic, 37 rounds, depth 6", "binary:logistic", 2, 37, 6},
         {"reg:squarederror, 5 rounds, depth 10", "reg:squarederror", 1, 5, 10},
+        {"softprob, 4 classes, 25 rounds, depth 6", "multi:softprob", 4, 25, 6},
+        {"binary:logitraw, 19 rounds, depth 5", "binary:logitraw", 2, 19, 5},
+        {"reg:squarederror, 3 rounds, depth 1", "reg:squarederror", 1, 3, 1},
     };
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const shape *k = &shapes[s];
@@ -116,29 +150,40 @@ int main(void) {
         const float *ref = mt_xgb_predict_dense(b, NULL, xt, NROWS, NF, 0, &rl);
         float *refc = malloc(rl * sizeof *refc);
         memcpy(refc, ref, rl * sizeof *refc);
-        check_model(k->name, json, len, xt, refc);
-        char *wide = redeclare(json, 2000); /* the generic walk; rows of 2000 floats */
-        float *xw = calloc((size_t)NROWS * 2000, sizeof *xw);
-        for (size_t r = 0; r < NROWS; r++) memcpy(xw + r * 2000, xt + r * NF, NF * sizeof *xw);
-        allot_xgb_model *mw = NULL, *mc = NULL;
-        allot_error err;
-        if (allot_xgb_model_load_memory(wide, strlen(wide), &mw, &err) == ALLOT_OK &&
-            allot_xgb_model_load_memory(json, len, &mc, &err) == ALLOT_OK) {
-            size_t w = allot_xgb_model_output_width(mc, ALLOT_XGB_OUTPUT_VALUE);
-            float *a = malloc(NROWS * w * sizeof *a), *bb = malloc(NROWS * w * sizeof *bb);
-            allot_xgb_model_predict_batch(mc, ALLOT_XGB_OUTPUT_VALUE, xt, NROWS, NF, a, NROWS * w, NULL);
-            allot_xgb_model_predict_batch(mw, ALLOT_XGB_OUTPUT_VALUE, xw, NROWS, 2000, bb, NROWS * w, NULL);
-            mt_check(&C, !memcmp(a, bb, NROWS * w * sizeof *a),
-                     "%s: 2000 features (generic walk): batch differs", k->name);
-            free(a);
-            free(bb);
-        } else {
-            mt_check(&C, 0, "%s: load: %s", k->name, err.msg);
+        for (int portable = 0; portable < 2; portable++) {
+            check_model(k->name, json, len, xt, refc, portable, k->depth <= 6 ? 1 : -1);
+            /* the same model declared with more features (rows of that many floats): 64 is the
+             * AVX-512 kernel's limit, 65 and 2000 take the portable walks (2000: the generic one) */
+            const size_t decl[] = {64, 65, 2000};
+            for (size_t di = 0; di < 3; di++) {
+                size_t nfd = decl[di];
+                char *wide = redeclare(json, nfd), wname[96];
+                snprintf(wname, sizeof wname, "%s, %zu features", k->name, nfd);
+                float *xw = calloc((size_t)NROWS * nfd, sizeof *xw);
+                for (size_t r = 0; r < NROWS; r++) memcpy(xw + r * nfd, xt + r * NF, NF * sizeof *xw);
+                allot_xgb_model *mw = load(wname, wide, strlen(wide), portable,
+                                           nfd > 64        ? 0
+                                           : k->depth <= 6 ? 1
+                                                           : -1);
+                allot_xgb_model *mc = load(k->name, json, len, 1, 0);
+                if (mw && mc) {
+                    size_t w = allot_xgb_model_output_width(mc, ALLOT_XGB_OUTPUT_VALUE);
+                    float *a = malloc(NROWS * w * sizeof *a), *bb = malloc(NROWS * w * sizeof *bb);
+                    allot_xgb_model_predict_batch(mc, ALLOT_XGB_OUTPUT_VALUE, xt, NROWS, NF, a, NROWS * w,
+                                                  NULL);
+                    allot_xgb_model_predict_batch(mw, ALLOT_XGB_OUTPUT_VALUE, xw, NROWS, nfd, bb, NROWS * w,
+                                                  NULL);
+                    mt_check(&C, !memcmp(a, bb, NROWS * w * sizeof *a), "%s (%s): batch differs", wname,
+                             allot_xgb_model_batch_kernel_name(mw));
+                    free(a);
+                    free(bb);
+                }
+                allot_xgb_model_free(mw);
+                allot_xgb_model_free(mc);
+                free(xw);
+                free(wide);
+            }
         }
-        allot_xgb_model_free(mw);
-        allot_xgb_model_free(mc);
-        free(xw);
-        free(wide);
         free(refc);
         free(json);
         XGBoosterFree(b);

@@ -1,0 +1,17 @@
+/*
+ * xgb_internal.h - internal (not exported) hooks of the XGBoost evaluator, for the tests.
+ */
+#ifndef ALLOT_XGB_INTERNAL_H
+#define ALLOT_XGB_INTERNAL_H
+
+#include "allot/allot_model.h"
+
+/* The batch kernel the model chose at load for this machine: "avx512" (the vector kernel on the
+ * level layout, trees of depth <= 6 and at most 64 features) or "portable" (the block walk). */
+const char *allot_xgb_model_batch_kernel_name(const allot_xgb_model *m);
+
+/* Make the model's batch prediction use the portable block walk (so that the tests exercise it on
+ * machines where a vector kernel was chosen). Call before sharing the model between threads. */
+void allot_xgb_model_use_portable_batch(allot_xgb_model *m);
+
+#endif
