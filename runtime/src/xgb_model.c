@@ -988,6 +988,14 @@ XGB_DEFINE_ACCUMULATE_BLOCK(accumulate_block_compact, step_compact, xgb_cnode, c
  *      times, and the leaf value is picked from the tree's 64 by two permutes and a blend.
  *   4. Each row's accumulator of the tree's group gets the leaf value: per row, leaves are added
  *      in tree order into one float32 per group, as in the single-row walk (bit for bit). */
+/* b | bit in the lanes selected by k, in b's own register. With _mm512_mask_or_epi32 GCC 12 copies
+ * each outcome word twice per node in the kernel's loop (four extra vector moves per node):
+ * 2.00 -> 1.87 ns/tree/row in bench/runtime without them. */
+__attribute__((target("avx512f"))) static inline __m512i xgb_or_masked(__m512i b, __mmask16 k, __m512i bit) {
+    __asm__("vpord %[bit], %[b], %[b]%{%[k]%}" : [b] "+v"(b) : [bit] "v"(bit), [k] "Yk"(k));
+    return b;
+}
+
 __attribute__((target("avx512f"))) static inline __m512 xgb_avx512_leaf(__m512i b0, __m512i b1,
                                                                         const __m512 *lv) {
     const __m512i one = _mm512_set1_epi32(1);
@@ -1033,19 +1041,15 @@ __attribute__((target("avx512f"))) static void accumulate_block_avx512(const all
                 const float *x = (const float *)(xbytes + v[k].off);
                 __m512 thr = _mm512_set1_ps(v[k].thr);
                 __m512i bit = _mm512_set1_epi32((int)v[k].bit);
-                b0 =
-                    _mm512_mask_or_epi32(b0, _mm512_cmp_ps_mask(thr, _mm512_load_ps(x), _CMP_LE_OQ), b0, bit);
-                c0 = _mm512_mask_or_epi32(c0, _mm512_cmp_ps_mask(thr, _mm512_load_ps(x + 16), _CMP_LE_OQ), c0,
-                                          bit);
+                b0 = xgb_or_masked(b0, _mm512_cmp_ps_mask(thr, _mm512_load_ps(x), _CMP_LE_OQ), bit);
+                c0 = xgb_or_masked(c0, _mm512_cmp_ps_mask(thr, _mm512_load_ps(x + 16), _CMP_LE_OQ), bit);
             }
             for (; k < end; k++) {
                 const float *x = (const float *)(xbytes + v[k].off);
                 __m512 thr = _mm512_set1_ps(v[k].thr);
                 __m512i bit = _mm512_set1_epi32((int)v[k].bit);
-                b1 =
-                    _mm512_mask_or_epi32(b1, _mm512_cmp_ps_mask(thr, _mm512_load_ps(x), _CMP_LE_OQ), b1, bit);
-                c1 = _mm512_mask_or_epi32(c1, _mm512_cmp_ps_mask(thr, _mm512_load_ps(x + 16), _CMP_LE_OQ), c1,
-                                          bit);
+                b1 = xgb_or_masked(b1, _mm512_cmp_ps_mask(thr, _mm512_load_ps(x), _CMP_LE_OQ), bit);
+                c1 = xgb_or_masked(c1, _mm512_cmp_ps_mask(thr, _mm512_load_ps(x + 16), _CMP_LE_OQ), bit);
             }
             const float *lf = m->vleaf + t * 64;
             const __m512 lv[4] = {_mm512_loadu_ps(lf), _mm512_loadu_ps(lf + 16), _mm512_loadu_ps(lf + 32),
