@@ -10,8 +10,9 @@
  *   - for models with <= 1024 features the nodes are re-encoded as 8-byte compact nodes walked
  *     with a single comparison per step (see step_compact);
  *   - for models whose trees have depth <= 6 (at most 64 features, 128 groups) the splits are also
- *     laid out by position in the complete tree of depth 6, for the vector batch kernel chosen at
- *     load when the CPU has one (see build_level_layout, accumulate_block_avx512).
+ *     laid out by position in the complete tree of depth 6, with thresholds replaced by ranks among
+ *     their feature's thresholds, for the vector batch kernel chosen at load when the CPU has one
+ *     (see build_level_layout, accumulate_block_avx512).
  * Evaluation then reproduces XGBoost 1.7.4's CPU predictor: float32 comparisons, NaN follows
  * the default direction, one float32 accumulator per output group, leaves added in tree order.
  */
@@ -76,13 +77,15 @@ typedef struct xgb_cnode {
     uint16_t delta;
 } xgb_cnode;
 
-/* A split node of the level layout used by the vector batch kernels (trees of depth <= 6): `off` is
- * the byte offset of its feature's slot in the block's feature-major buffer (slot * XGB_VROWS floats),
- * `bit` its bit in the per-row node-outcome word of its level range (see accumulate_block_avx512). */
+/* A split node of the level layout used by the vector batch kernel (trees of depth <= 6): `off` is
+ * the byte offset of its feature's slot in the block's rank buffer (slot * XGB_VROWS uint16), `thr2`
+ * its threshold's rank (1 + its index among the feature's distinct thresholds) and `bit2` its bit in
+ * the 16-bit outcome word of its level range, both repeated in the two halves (one 32-bit broadcast
+ * fills 32 16-bit lanes). See build_level_layout and accumulate_block_avx512. */
 typedef struct xgb_vnode {
     uint32_t off;
-    float thr;
-    uint32_t bit;
+    uint32_t thr2;
+    uint32_t bit2;
 } xgb_vnode;
 
 /* A vector batch kernel: n_rows rows (row r at rows + r * stride) into acc (n_rows x n_groups,
@@ -106,11 +109,12 @@ struct allot_xgb_model {
     float *cvalues;     /* leaf value per compact node */
     /* The batch kernel chosen at load (see xgb_choose_batch_kernel), or NULL: the portable block walk. */
     xgb_batch_kernel batch_kernel;
-    xgb_vnode
-        *vnodes; /* split nodes of every tree in the level layout, tree t's in [vfirst[t], vfirst[t+1]) */
-    uint32_t *vfirst; /* n_trees + 1 entries */
-    uint32_t *vmid;   /* per tree: the first of its nodes at level 5 */
-    float *vleaf;     /* 64 leaf values per tree, by complete-tree position at depth 6 */
+    xgb_vnode *vnodes; /* split nodes in the level layout: tree t's word w in [vword[4t+w], vword[4t+w+1]) */
+    uint32_t *vword;   /* 4 n_trees + 1 entries */
+    float *vleaf;      /* 64 leaf values per tree, by complete-tree position at depth 6 */
+    float *rthr;       /* per feature: its distinct split thresholds, ascending, padded with +inf to rpow */
+    uint32_t *rfirst;  /* per feature: the first of its thresholds in rthr */
+    uint32_t *rpow;    /* per feature: a power of two > its number of distinct thresholds, or 0 if unused */
     allot_xgb_objective objective;
     char objective_name[64];
 };
@@ -476,60 +480,137 @@ static int objective_from_name(const char *name, allot_xgb_objective *obj) {
     return 0;
 }
 
-/* The level layout for the vector batch kernels, built when every tree has depth <= 6 and a block's
- * feature-major buffer (2 x num_feature slots of XGB_VROWS floats: at most 64 features) and
- * accumulators (XGB_VROWS floats per group: at most 128 groups) fit in XGB_BLOCK_FLOATS floats each. A node's
- * place is its position p in the complete binary tree (root 1, children 2p and 2p + 1): splits at levels 0-4
- * (p < 32) set bit p of the first outcome word, splits at level 5 (32 <= p < 64) bit p - 32 of the second; a
- * leaf at level L fills the 2^(6-L) positions below it at depth 6 (the walk goes left under it: no outcome
- * bit is set there). Returns 0 when the model does not qualify (nothing allocated), -1 when out of memory. */
+static int cmp_float(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* The level layout for the vector batch kernel, built when every tree has depth <= 6, the block's
+ * values and ranks (XGB_VROWS floats and 2 x XGB_VROWS uint16 per feature: at most 64 features) fit
+ * in its scratch (XGB_BLOCK_FLOATS floats) and its accumulators (XGB_VROWS floats per group: at
+ * most 128 groups) in XGB_BLOCK_FLOATS floats, and no feature has more than 32767 distinct
+ * thresholds.
+ *   - Ranks: a feature value x becomes the number of the feature's distinct thresholds t <= x
+ *     (0 for NaN), so that x >= thr exactly when rank(x) >= 1 + index of thr: one 16-bit
+ *     comparison per node. The NaN -> +inf slot of the feature gets 0xFFFF for NaN (always right).
+ *   - Positions: a node's place is its position p in the complete binary tree (root 1, children 2p
+ *     and 2p + 1); a split sets bit p % 16 of outcome word p / 16 (words 0-3: positions 1-15,
+ *     16-31, 32-47, 48-63); a leaf at level L fills the 2^(6-L) positions below it at depth 6 (the
+ *     walk goes left under it: no outcome bit is set there).
+ * Returns 0 when the model does not qualify (nothing kept), -1 when out of memory. */
 static int build_level_layout(allot_xgb_model *m) {
     const size_t n = m->n_trees, F = m->n_features;
-    if (n == 0 || 2 * F * XGB_VROWS > XGB_BLOCK_FLOATS || m->n_groups * XGB_VROWS > XGB_BLOCK_FLOATS)
+    if (n == 0 || 2 * F * XGB_VROWS * sizeof(uint16_t) > XGB_BLOCK_FLOATS / 2 * sizeof(float) ||
+        F * XGB_VROWS > XGB_BLOCK_FLOATS / 2 || m->n_groups * XGB_VROWS > XGB_BLOCK_FLOATS)
         return 0;
     for (size_t lane = 0; lane < (n + XGB_LANES - 1) / XGB_LANES; lane++)
         if (m->lane_depth[lane] > 6) return 0;
-    uint32_t *pos = malloc((m->n_nodes ? m->n_nodes : 1) * sizeof *pos);
-    m->vnodes = malloc((m->n_nodes ? m->n_nodes : 1) * sizeof *m->vnodes);
-    m->vfirst = malloc((n + 1) * sizeof *m->vfirst);
-    m->vmid = malloc(n * sizeof *m->vmid);
+    const size_t nn = m->n_nodes ? m->n_nodes : 1;
+    uint32_t *pos = malloc(nn * sizeof *pos), *cnt = calloc(F + 1, sizeof *cnt);
+    uint32_t *fstart = malloc(F * sizeof *fstart);
+    float *sorted = malloc(nn * sizeof *sorted);
+    m->vnodes = malloc(nn * sizeof *m->vnodes);
+    m->vword = malloc((4 * n + 1) * sizeof *m->vword);
     m->vleaf = calloc(n * 64, sizeof *m->vleaf);
-    if (!pos || !m->vnodes || !m->vfirst || !m->vmid || !m->vleaf) {
-        free(pos);
-        return -1;
-    }
-    size_t k = 0;
-    for (size_t t = 0; t < n; t++) {
-        size_t first = m->roots[t], end = t + 1 < n ? m->roots[t + 1] : m->n_nodes;
-        m->vfirst[t] = (uint32_t)k;
-        pos[first] = 1;
-        /* breadth-first order: the level-5 splits come after all others */
-        int mid_set = 0;
-        for (size_t i = first; i < end; i++) {
-            const xgb_node *nd = &m->nodes[i];
-            uint32_t p = pos[i];
-            if (nd->left == i) { /* leaf */
-                uint32_t L = 0;
-                while ((p >> (L + 1)) != 0) L++;
-                for (uint32_t q = p << (6 - L); q < (p + 1) << (6 - L); q++)
-                    m->vleaf[t * 64 + q - 64] = nd->value;
-                continue;
+    m->rfirst = malloc(F * sizeof *m->rfirst);
+    m->rpow = calloc(F, sizeof *m->rpow);
+    int ok = pos && cnt && fstart && sorted && m->vnodes && m->vword && m->vleaf && m->rfirst && m->rpow;
+    /* the distinct thresholds of each feature, ascending (equal as floats: -0 and +0 are one) */
+    if (ok) {
+        for (size_t i = 0; i < m->n_nodes; i++)
+            if (m->nodes[i].left != i) cnt[(m->nodes[i].feat >> 1) + 1]++;
+        for (size_t f = 0; f < F; f++) cnt[f + 1] += cnt[f];
+        for (size_t i = 0; i < m->n_nodes; i++)
+            if (m->nodes[i].left != i) sorted[cnt[m->nodes[i].feat >> 1]++] = m->nodes[i].thr;
+        size_t total = 0; /* padded thresholds */
+        for (size_t f = 0, start = 0; f < F; f++) {
+            size_t end = cnt[f], u = 0; /* cnt[f] is now the end of feature f's thresholds */
+            qsort(sorted + start, end - start, sizeof *sorted, cmp_float);
+            for (size_t i = start; i < end; i++)
+                if (u == 0 || sorted[i] != sorted[start + u - 1]) sorted[start + u++] = sorted[i];
+            if (u > 32767) ok = 0;
+            size_t p2 = 0;
+            if (u) {
+                p2 = 1;
+                while (p2 <= u) p2 *= 2;
             }
-            if (p >= 32 && !mid_set) {
-                m->vmid[t] = (uint32_t)k;
-                mid_set = 1;
-            }
-            uint32_t slot = (nd->feat >> 1) + (nd->feat & 1u) * (uint32_t)F;
-            m->vnodes[k++] =
-                (xgb_vnode){slot * XGB_VROWS * (uint32_t)sizeof(float), nd->thr, 1u << (p & 31u)};
-            pos[nd->left] = 2 * p;
-            pos[nd->left + 1] = 2 * p + 1;
+            m->rfirst[f] = (uint32_t)total;
+            m->rpow[f] = (uint32_t)p2;
+            total += p2;
+            cnt[f] = (uint32_t)u; /* now: distinct thresholds of f, at sorted + start */
+            fstart[f] = (uint32_t)start;
+            start = end;
         }
-        if (!mid_set) m->vmid[t] = (uint32_t)k;
+        if (ok) {
+            m->rthr = malloc((total ? total : 1) * sizeof *m->rthr);
+            if (!m->rthr) ok = -1;
+        }
+        if (ok == 1) {
+            for (size_t f = 0; f < F; f++) {
+                float *dst = m->rthr + m->rfirst[f];
+                memcpy(dst, sorted + fstart[f], cnt[f] * sizeof *dst);
+                for (size_t i = cnt[f]; i < m->rpow[f]; i++) dst[i] = INFINITY;
+            }
+        }
+    } else {
+        ok = -1;
     }
-    m->vfirst[n] = (uint32_t)k;
+    if (ok == 1) {
+        size_t k = 0;
+        for (size_t t = 0; t < n; t++) {
+            size_t first = m->roots[t], end = t + 1 < n ? m->roots[t + 1] : m->n_nodes;
+            uint32_t word = 0; /* breadth-first order: positions, hence words, never decrease */
+            m->vword[4 * t] = (uint32_t)k;
+            pos[first] = 1;
+            for (size_t i = first; i < end; i++) {
+                const xgb_node *nd = &m->nodes[i];
+                uint32_t p = pos[i];
+                if (nd->left == i) { /* leaf */
+                    uint32_t L = 0;
+                    while ((p >> (L + 1)) != 0) L++;
+                    for (uint32_t q = p << (6 - L); q < (p + 1) << (6 - L); q++)
+                        m->vleaf[t * 64 + q - 64] = nd->value;
+                    continue;
+                }
+                for (; word < p / 16; word++) m->vword[4 * t + word + 1] = (uint32_t)k;
+                uint32_t f = nd->feat >> 1, slot = f + (nd->feat & 1u) * (uint32_t)F;
+                const float *T = m->rthr + m->rfirst[f];
+                uint32_t lo = 0, hi = cnt[f]; /* index of thr among the distinct thresholds */
+                while (lo < hi) {
+                    uint32_t mid = lo + (hi - lo) / 2;
+                    if (T[mid] < nd->thr)
+                        lo = mid + 1;
+                    else
+                        hi = mid;
+                }
+                uint32_t rank = lo + 1, bit = 1u << (p % 16);
+                m->vnodes[k++] = (xgb_vnode){slot * XGB_VROWS * (uint32_t)sizeof(uint16_t), rank * 0x10001u,
+                                             bit * 0x10001u};
+                pos[nd->left] = 2 * p;
+                pos[nd->left + 1] = 2 * p + 1;
+            }
+            for (; word < 4; word++) m->vword[4 * t + word + 1] = (uint32_t)k;
+        }
+    }
     free(pos);
-    return 1;
+    free(cnt);
+    free(fstart);
+    free(sorted);
+    if (ok != 1) { /* keep nothing: the portable walks need none of it */
+        free(m->vnodes);
+        free(m->vword);
+        free(m->vleaf);
+        free(m->rthr);
+        free(m->rfirst);
+        free(m->rpow);
+        m->vnodes = NULL;
+        m->vword = NULL;
+        m->vleaf = NULL;
+        m->rthr = NULL;
+        m->rfirst = NULL;
+        m->rpow = NULL;
+    }
+    return ok;
 }
 
 static allot_status load_doc(allot_xgb_model *m, const cJSON *root, allot_error *err) {
@@ -726,9 +807,11 @@ static void model_free_parts(allot_xgb_model *m) {
     free(m->cnodes);
     free(m->cvalues);
     free(m->vnodes);
-    free(m->vfirst);
-    free(m->vmid);
+    free(m->vword);
     free(m->vleaf);
+    free(m->rthr);
+    free(m->rfirst);
+    free(m->rpow);
     free(m->base_margin);
     free(m->base_score);
     free(m);
@@ -976,87 +1059,119 @@ XGB_DEFINE_ACCUMULATE_BLOCK(accumulate_block_compact, step_compact, xgb_cnode, c
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define XGB_HAVE_AVX512_KERNEL 1
-/* The AVX-512 batch kernel on the level layout: 32 rows at once, in two vectors of 16 rows (one
- * row per 32-bit lane). Two vectors, not one, so that each node's threshold and bit are loaded once
- * for 32 rows: 1.96 instead of 2.62 ns/tree/row in bench/runtime (the block walk: 3.5).
- *   1. The rows are transposed into a feature-major buffer X (in scratch; slot s = 32 floats, one per row;
- *      slots [F, 2F) hold the NaN -> +inf copies, as for the one-comparison walk).
- *   2. For each tree, every split node is evaluated for the rows with one comparison (x >= thr,
- *      false for NaN) whose mask sets the node's bit in the row's outcome words (positions 1-31 in
- *      the first, 32-63 in the second).
- *   3. The walk then reads no memory: from position 1, p = 2p + (bit p of the outcome words), six
- *      times, and the leaf value is picked from the tree's 64 by two permutes and a blend.
- *   4. Each row's accumulator of the tree's group gets the leaf value: per row, leaves are added
- *      in tree order into one float32 per group, as in the single-row walk (bit for bit). */
-/* b | bit in the lanes selected by k, in b's own register. With _mm512_mask_or_epi32 GCC 12 copies
- * each outcome word twice per node in the kernel's loop (four extra vector moves per node):
- * 2.00 -> 1.87 ns/tree/row in bench/runtime without them. */
-__attribute__((target("avx512f"))) static inline __m512i xgb_or_masked(__m512i b, __mmask16 k, __m512i bit) {
-    __asm__("vpord %[bit], %[b], %[b]%{%[k]%}" : [b] "+v"(b) : [bit] "v"(bit), [k] "Yk"(k));
+#define XGB_AVX512 __attribute__((target("avx512f,avx512bw")))
+/* Features whose ranks are searched together (see accumulate_block_avx512). */
+#define XGB_RANK_FEATURES 4
+
+/* b + bit in the 16-bit lanes selected by k, in b's own register (GCC 12 copies the accumulator
+ * around a masked intrinsic in the kernel's node loop). The bits of a word's nodes are distinct,
+ * so the sum is their OR. */
+XGB_AVX512 static inline __m512i xgb_add16_masked(__m512i b, __mmask32 k, __m512i bit) {
+    __asm__("vpaddw %[bit], %[b], %[b]%{%[k]%}" : [b] "+v"(b) : [bit] "v"(bit), [k] "Yk"(k));
     return b;
 }
 
-__attribute__((target("avx512f"))) static inline __m512 xgb_avx512_leaf(__m512i b0, __m512i b1,
-                                                                        const __m512 *lv) {
-    const __m512i one = _mm512_set1_epi32(1);
-    __m512i p = one;
-    for (int d = 0; d < 5; d++) {
-        __m512i bit = _mm512_and_si512(_mm512_srlv_epi32(b0, p), one);
-        p = _mm512_add_epi32(_mm512_add_epi32(p, p), bit);
-    }
-    __m512i bit = _mm512_and_si512(_mm512_srlv_epi32(b1, _mm512_sub_epi32(p, _mm512_set1_epi32(32))), one);
-    __m512i leaf = _mm512_add_epi32(_mm512_add_epi32(p, p), _mm512_sub_epi32(bit, _mm512_set1_epi32(64)));
+/* The leaf values of 16 rows whose leaf slots (0-63) are in the 32-bit lanes of `leaf`. */
+XGB_AVX512 static inline __m512 xgb_leaf16(__m512i leaf, const __m512 *lv) {
     __m512 lo = _mm512_permutex2var_ps(lv[0], leaf, lv[1]);
     __m512 hi = _mm512_permutex2var_ps(lv[2], leaf, lv[3]);
     return _mm512_mask_blend_ps(_mm512_test_epi32_mask(leaf, _mm512_set1_epi32(32)), lo, hi);
 }
 
-__attribute__((target("avx512f"))) static void accumulate_block_avx512(const allot_xgb_model *m,
-                                                                       const float *rows, size_t stride,
-                                                                       size_t n_rows, float *acc,
-                                                                       float *scratch) {
+/* The AVX-512 batch kernel on the level layout: 32 rows at once, one per 16-bit lane.
+ *   1. Each row's feature values become ranks (see build_level_layout), found by a branchless
+ *      binary search of 16 rows at a time (gathers), into a feature-major buffer R in scratch
+ *      (slot s: 32 uint16, one per row; slots [F, 2F): NaN -> 0xFFFF).
+ *   2. For each tree, every split node is evaluated for the 32 rows with one 16-bit comparison
+ *      whose mask sets the node's bit in the rows' outcome words.
+ *   3. The walk then reads no memory: from position 1, p = 2p + (bit p of the outcome words), six
+ *      times, and the leaf value is picked from the tree's 64 by two permutes and a blend.
+ *   4. Each row's accumulator of the tree's group gets the leaf value: per row, leaves are added
+ *      in tree order into one float32 per group, as in the single-row walk (bit for bit). */
+XGB_AVX512 static void accumulate_block_avx512(const allot_xgb_model *m, const float *rows, size_t stride,
+                                               size_t n_rows, float *acc, float *scratch) {
     const size_t F = m->n_features, G = m->n_groups, n = m->n_trees;
-    float *X = scratch;
+    uint16_t *R = (uint16_t *)scratch;
+    const char *rbytes = (const char *)scratch;
     _Alignas(64) float A[XGB_BLOCK_FLOATS];
-    const char *xbytes = (const char *)X;
+    float *X = scratch + XGB_BLOCK_FLOATS / 2; /* the block's feature values: F x XGB_VROWS floats */
+    const __m512i one = _mm512_set1_epi16(1), c16 = _mm512_set1_epi16(16), c32 = _mm512_set1_epi16(32),
+                  c48 = _mm512_set1_epi16(48), c64 = _mm512_set1_epi16(64);
     for (size_t r0 = 0; r0 < n_rows; r0 += XGB_VROWS) {
         const size_t nb = n_rows - r0 < XGB_VROWS ? n_rows - r0 : XGB_VROWS;
-        for (size_t j = 0; j < F; j++) {
-            for (size_t r = 0; r < XGB_VROWS; r++) {
-                float v = r < nb ? rows[(r0 + r) * stride + j] : 0.0f;
-                X[j * XGB_VROWS + r] = v;
-                X[(F + j) * XGB_VROWS + r] = isnan(v) ? INFINITY : v;
+        /* the block's values, feature-major (rows past nb repeat the first row) */
+        for (size_t r = 0; r < XGB_VROWS; r++) {
+            const float *row = rows + (r0 + (r < nb ? r : 0)) * stride;
+            for (size_t f = 0; f < F; f++) X[f * XGB_VROWS + r] = row[f];
+        }
+        /* ranks, XGB_RANK_FEATURES features (2 vectors of 16 rows each) at a time: their binary
+         * searches advance together, so that the gathers' latencies overlap */
+        for (size_t f0 = 0; f0 < F; f0 += XGB_RANK_FEATURES) {
+            __m512 x[2 * XGB_RANK_FEATURES];
+            __m512i rank[2 * XGB_RANK_FEATURES];
+            uint32_t pmax = 0;
+            for (size_t c = 0; c < 2 * XGB_RANK_FEATURES; c++) {
+                size_t f = f0 + c / 2 < F ? f0 + c / 2 : F - 1;
+                x[c] = _mm512_load_ps(X + f * XGB_VROWS + (c % 2) * 16);
+                rank[c] = _mm512_setzero_si512();
+                if (m->rpow[f] > pmax) pmax = m->rpow[f];
+            }
+            /* rank = number of T[i] <= x: T ascending, P a power of two, T[P-1] = +inf; a search
+             * over P thresholds takes the steps P/2, ..., 1 */
+            for (uint32_t step = pmax / 2; step; step /= 2) {
+                const __m512i sm1 = _mm512_set1_epi32((int)step - 1), sv = _mm512_set1_epi32((int)step);
+                for (size_t c = 0; c < 2 * XGB_RANK_FEATURES; c++) {
+                    size_t f = f0 + c / 2 < F ? f0 + c / 2 : F - 1;
+                    if (step >= m->rpow[f]) continue;
+                    const float *T = m->rthr + m->rfirst[f];
+                    __m512 tv = _mm512_i32gather_ps(_mm512_add_epi32(rank[c], sm1), T, 4);
+                    rank[c] =
+                        _mm512_mask_add_epi32(rank[c], _mm512_cmp_ps_mask(tv, x[c], _CMP_LE_OQ), rank[c], sv);
+                }
+            }
+            for (size_t c = 0; c < 2 * XGB_RANK_FEATURES && f0 + c / 2 < F; c++) {
+                size_t f = f0 + c / 2, h = (c % 2) * 16;
+                __m512i right = _mm512_mask_mov_epi32(rank[c], _mm512_cmp_ps_mask(x[c], x[c], _CMP_UNORD_Q),
+                                                      _mm512_set1_epi32(0xFFFF));
+                _mm256_store_si256((__m256i *)(R + f * XGB_VROWS + h), _mm512_cvtepi32_epi16(rank[c]));
+                _mm256_store_si256((__m256i *)(R + (F + f) * XGB_VROWS + h), _mm512_cvtepi32_epi16(right));
             }
         }
         for (size_t g = 0; g < G; g++)
             for (size_t r = 0; r < XGB_VROWS; r++)
                 A[g * XGB_VROWS + r] = r < nb ? acc[(r0 + r) * G + g] : 0.0f;
         const xgb_vnode *v = m->vnodes;
-        for (size_t t = 0; t < n; t++) {
-            __m512i b0 = _mm512_setzero_si512(), b1 = _mm512_setzero_si512();
-            __m512i c0 = _mm512_setzero_si512(), c1 = _mm512_setzero_si512();
-            const size_t mid = m->vmid[t], end = m->vfirst[t + 1];
-            size_t k = m->vfirst[t];
-            for (; k < mid; k++) {
-                const float *x = (const float *)(xbytes + v[k].off);
-                __m512 thr = _mm512_set1_ps(v[k].thr);
-                __m512i bit = _mm512_set1_epi32((int)v[k].bit);
-                b0 = xgb_or_masked(b0, _mm512_cmp_ps_mask(thr, _mm512_load_ps(x), _CMP_LE_OQ), bit);
-                c0 = xgb_or_masked(c0, _mm512_cmp_ps_mask(thr, _mm512_load_ps(x + 16), _CMP_LE_OQ), bit);
+        const uint32_t *vw = m->vword;
+        for (size_t t = 0; t < n; t++, vw += 4) {
+            __m512i w[4];
+            for (int q = 0; q < 4; q++) {
+                __m512i b = _mm512_setzero_si512();
+                for (size_t k = vw[q]; k < vw[q + 1]; k++) {
+                    __m512i r = _mm512_load_si512((const void *)(rbytes + v[k].off));
+                    __mmask32 ge = _mm512_cmpge_epu16_mask(r, _mm512_set1_epi32((int)v[k].thr2));
+                    b = xgb_add16_masked(b, ge, _mm512_set1_epi32((int)v[k].bit2));
+                }
+                w[q] = b;
             }
-            for (; k < end; k++) {
-                const float *x = (const float *)(xbytes + v[k].off);
-                __m512 thr = _mm512_set1_ps(v[k].thr);
-                __m512i bit = _mm512_set1_epi32((int)v[k].bit);
-                b1 = xgb_or_masked(b1, _mm512_cmp_ps_mask(thr, _mm512_load_ps(x), _CMP_LE_OQ), bit);
-                c1 = xgb_or_masked(c1, _mm512_cmp_ps_mask(thr, _mm512_load_ps(x + 16), _CMP_LE_OQ), bit);
-            }
+            __m512i p = one;
+            for (int d = 0; d < 4; d++) /* positions 1-15: word 0 */
+                p = _mm512_ternarylogic_epi32(_mm512_add_epi16(p, p), _mm512_srlv_epi16(w[0], p), one, 0xF8);
+            p = _mm512_ternarylogic_epi32(_mm512_add_epi16(p, p),
+                                          _mm512_srlv_epi16(w[1], _mm512_sub_epi16(p, c16)), one, 0xF8);
+            /* positions 32-63: words 2 and 3; a shift by 16 or more (p - 32 >= 16, or p - 48 < 0
+             * wrapped around) gives 0, so the OR picks the right word's bit */
+            __m512i b23 = _mm512_or_si512(_mm512_srlv_epi16(w[2], _mm512_sub_epi16(p, c32)),
+                                          _mm512_srlv_epi16(w[3], _mm512_sub_epi16(p, c48)));
+            p = _mm512_ternarylogic_epi32(_mm512_add_epi16(p, p), b23, one, 0xF8);
+            __m512i leaf = _mm512_sub_epi16(p, c64);
             const float *lf = m->vleaf + t * 64;
             const __m512 lv[4] = {_mm512_loadu_ps(lf), _mm512_loadu_ps(lf + 16), _mm512_loadu_ps(lf + 32),
                                   _mm512_loadu_ps(lf + 48)};
             float *a = A + m->groups[t] * XGB_VROWS;
-            _mm512_store_ps(a, _mm512_add_ps(_mm512_load_ps(a), xgb_avx512_leaf(b0, b1, lv)));
-            _mm512_store_ps(a + 16, _mm512_add_ps(_mm512_load_ps(a + 16), xgb_avx512_leaf(c0, c1, lv)));
+            __m512 v0 = xgb_leaf16(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(leaf)), lv);
+            __m512 v1 = xgb_leaf16(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(leaf, 1)), lv);
+            _mm512_store_ps(a, _mm512_add_ps(_mm512_load_ps(a), v0));
+            _mm512_store_ps(a + 16, _mm512_add_ps(_mm512_load_ps(a + 16), v1));
         }
         for (size_t g = 0; g < G; g++)
             for (size_t r = 0; r < nb; r++) acc[(r0 + r) * G + g] = A[g * XGB_VROWS + r];
@@ -1068,7 +1183,8 @@ __attribute__((target("avx512f"))) static void accumulate_block_avx512(const all
 static xgb_batch_kernel xgb_choose_batch_kernel(const allot_xgb_model *m) {
 #if defined(XGB_HAVE_AVX512_KERNEL)
     /* (the CPU features were read by libgcc's or compiler-rt's constructor: no __builtin_cpu_init) */
-    if (m->vnodes && __builtin_cpu_supports("avx512f")) return accumulate_block_avx512;
+    if (m->vnodes && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"))
+        return accumulate_block_avx512;
 #endif
     (void)m;
     return NULL;

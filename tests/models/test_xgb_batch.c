@@ -6,7 +6,7 @@
  * trees, 5% missing values, and the same models declared with 64, 65 and 2000 features (the last
  * use the generic walk used above 1024 features, whose rows are read in place).
  * Every batch kernel available on this machine is exercised: the one chosen at load (the AVX-512
- * kernel for trees of depth <= 6 and at most 64 features, where the CPU has AVX-512F) and the
+ * kernel for trees of depth <= 6 and at most 64 features, where the CPU has AVX-512F and BW) and the
  * portable block walk, forced through an internal hook; row counts around its groups of 32 rows
  * (15, 16, 17, 31, 32, 33, 47, 48) mix the two within one call.
  */
@@ -47,10 +47,10 @@ static float *widen(const float *x, size_t stride) {
     return w;
 }
 
-/* Whether this machine can run the AVX-512 batch kernel (the runtime chooses it at load). */
+/* Whether this machine can run the AVX-512 batch kernel (F and BW; the runtime chooses it at load). */
 static int have_avx512(void) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    return __builtin_cpu_supports("avx512f");
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
 #else
     return 0;
 #endif
