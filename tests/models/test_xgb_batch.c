@@ -118,6 +118,112 @@ static void check_model(const char *name, const char *json, size_t len, const fl
     allot_xgb_model_free(m);
 }
 
+/* ---- synthetic models: the rank layout's edge cases, batch against single rows ---------------- */
+
+static unsigned long long rng_state;
+static unsigned rnd(unsigned n) {
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (unsigned)(rng_state >> 33) % n;
+}
+
+/* Thresholds and values that tie, differ only in sign (-0, +0), are subnormal or repeat across
+ * trees; rows also hold NaN and +-inf. */
+static const float TVALS[] = {-2.0f, -1.0f, -0.5f, -0.0f, 0.0f, 1e-40f, 0.5f, 1.0f, 2.0f, 3.25f};
+#define N_TVALS (sizeof TVALS / sizeof TVALS[0])
+
+typedef struct {
+    cJSON *left, *right, *idx, *cond, *dl;
+    int n;
+} tree_arrays;
+
+/* Append a subtree at node id `id` (already reserved) of depth at most `depth`. */
+static void gen_node(tree_arrays *ta, int id, int depth, int nf, int *next) {
+    while (cJSON_GetArraySize(ta->left) <= id) {
+        cJSON_AddItemToArray(ta->left, cJSON_CreateNumber(-1));
+        cJSON_AddItemToArray(ta->right, cJSON_CreateNumber(-1));
+        cJSON_AddItemToArray(ta->idx, cJSON_CreateNumber(0));
+        cJSON_AddItemToArray(ta->cond, cJSON_CreateNumber(0));
+        cJSON_AddItemToArray(ta->dl, cJSON_CreateNumber(0));
+    }
+    if (depth == 0 || rnd(5) == 0) { /* leaf */
+        cJSON_ReplaceItemInArray(ta->cond, id,
+                                 cJSON_CreateNumber((double)((float)rnd(2001) / 1000.0f - 1.0f)));
+        return;
+    }
+    int l = (*next)++, r = (*next)++;
+    cJSON_ReplaceItemInArray(ta->left, id, cJSON_CreateNumber(l));
+    cJSON_ReplaceItemInArray(ta->right, id, cJSON_CreateNumber(r));
+    cJSON_ReplaceItemInArray(ta->idx, id, cJSON_CreateNumber(rnd((unsigned)nf)));
+    cJSON_ReplaceItemInArray(ta->cond, id, cJSON_CreateNumber((double)TVALS[rnd(N_TVALS)]));
+    cJSON_ReplaceItemInArray(ta->dl, id, cJSON_CreateNumber(rnd(2)));
+    gen_node(ta, l, depth - 1, nf, next);
+    gen_node(ta, r, depth - 1, nf, next);
+}
+
+/* A multi:softprob model of n_trees random trees of depth <= max_depth (some a single leaf). */
+static char *gen_model(int n_trees, int n_class, int nf, int max_depth) {
+    cJSON *root = cJSON_CreateObject(), *learner = cJSON_AddObjectToObject(root, "learner");
+    cJSON *lmp = cJSON_AddObjectToObject(learner, "learner_model_param");
+    char buf[32];
+    cJSON_AddStringToObject(lmp, "base_score", "5E-1");
+    snprintf(buf, sizeof buf, "%d", n_class);
+    cJSON_AddStringToObject(lmp, "num_class", buf);
+    snprintf(buf, sizeof buf, "%d", nf);
+    cJSON_AddStringToObject(lmp, "num_feature", buf);
+    cJSON_AddStringToObject(lmp, "num_target", "1");
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(learner, "objective"), "name", "multi:softprob");
+    cJSON *gb = cJSON_AddObjectToObject(learner, "gradient_booster");
+    cJSON_AddStringToObject(gb, "name", "gbtree");
+    cJSON *model = cJSON_AddObjectToObject(gb, "model");
+    cJSON *trees = cJSON_AddArrayToObject(model, "trees"), *info = cJSON_AddArrayToObject(model, "tree_info");
+    for (int t = 0; t < n_trees; t++) {
+        cJSON *tree = cJSON_CreateObject();
+        tree_arrays ta = {
+            cJSON_AddArrayToObject(tree, "left_children"), cJSON_AddArrayToObject(tree, "right_children"),
+            cJSON_AddArrayToObject(tree, "split_indices"), cJSON_AddArrayToObject(tree, "split_conditions"),
+            cJSON_AddArrayToObject(tree, "default_left"),  0};
+        int next = 1;
+        gen_node(&ta, 0, (int)rnd((unsigned)max_depth + 1), nf, &next);
+        cJSON_AddItemToArray(trees, tree);
+        cJSON_AddItemToArray(info, cJSON_CreateNumber(t % n_class));
+    }
+    char *out = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return out;
+}
+
+static void check_synthetic(unsigned long long seed, int n_trees, int n_class, int nf, int max_depth) {
+    rng_state = seed;
+    char *json = gen_model(n_trees, n_class, nf, max_depth), name[96];
+    snprintf(name, sizeof name, "synthetic %d trees, depth <= %d, seed %llu", n_trees, max_depth, seed);
+    enum { N = 300 };
+    float *x = malloc((size_t)N * nf * sizeof *x);
+    for (size_t i = 0; i < (size_t)N * nf; i++) {
+        unsigned k = rnd(N_TVALS + 4);
+        x[i] = k < N_TVALS        ? TVALS[k]
+               : k == N_TVALS     ? NAN
+               : k == N_TVALS + 1 ? INFINITY
+               : k == N_TVALS + 2 ? -INFINITY
+                                  : 0.75f;
+    }
+    for (int portable = 0; portable < 2; portable++) {
+        allot_xgb_model *m = load(name, json, strlen(json), portable, max_depth <= 6 ? 1 : -1);
+        if (!m) break;
+        size_t w = allot_xgb_model_output_width(m, ALLOT_XGB_OUTPUT_MARGIN);
+        float *one = malloc(N * w * sizeof *one), *batch = malloc(N * w * sizeof *batch);
+        for (size_t r = 0; r < N; r++)
+            allot_xgb_model_predict(m, ALLOT_XGB_OUTPUT_MARGIN, x + r * nf, (size_t)nf, one + r * w, w, NULL);
+        allot_xgb_model_predict_batch(m, ALLOT_XGB_OUTPUT_MARGIN, x, N, (size_t)nf, batch, N * w, NULL);
+        mt_check(&C, !memcmp(one, batch, N * w * sizeof *one), "%s (%s): batch differs from single rows",
+                 name, allot_xgb_model_batch_kernel_name(m));
+        free(one);
+        free(batch);
+        allot_xgb_model_free(m);
+    }
+    free(x);
+    free(json);
+}
+
 typedef struct {
     const char *name, *objective;
     int n_classes, rounds, depth;
@@ -192,5 +298,8 @@ int main(void) {
         free(xt);
         free(yt);
     }
+    for (unsigned long long seed = 1; seed <= 20; seed++) check_synthetic(seed, 3 + (int)seed * 7, 3, 5, 6);
+    check_synthetic(99, 50, 3, 64, 6);
+    check_synthetic(98, 30, 2, 5, 8); /* deeper than 6: the portable walk */
     return mt_finish(&C);
 }
