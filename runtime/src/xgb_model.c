@@ -115,6 +115,7 @@ struct allot_xgb_model {
     float *rthr;       /* per feature: its distinct split thresholds, ascending, padded with +inf to rpow */
     uint32_t *rfirst;  /* per feature: the first of its thresholds in rthr */
     uint32_t *rpow;    /* per feature: a power of two > its number of distinct thresholds, or 0 if unused */
+    float *rpiv; /* per feature: 16 pivots, rthr[(j + 1) u - 1] for u = max(rpow / 16, 1) (+inf past rpow) */
     allot_xgb_objective objective;
     char objective_name[64];
 };
@@ -514,7 +515,9 @@ static int build_level_layout(allot_xgb_model *m) {
     m->vleaf = calloc(n * 64, sizeof *m->vleaf);
     m->rfirst = malloc(F * sizeof *m->rfirst);
     m->rpow = calloc(F, sizeof *m->rpow);
-    int ok = pos && cnt && fstart && sorted && m->vnodes && m->vword && m->vleaf && m->rfirst && m->rpow;
+    m->rpiv = malloc(F * 16 * sizeof *m->rpiv);
+    int ok = pos && cnt && fstart && sorted && m->vnodes && m->vword && m->vleaf && m->rfirst && m->rpow &&
+             m->rpiv;
     /* the distinct thresholds of each feature, ascending (equal as floats: -0 and +0 are one) */
     if (ok) {
         for (size_t i = 0; i < m->n_nodes; i++)
@@ -550,6 +553,9 @@ static int build_level_layout(allot_xgb_model *m) {
                 float *dst = m->rthr + m->rfirst[f];
                 memcpy(dst, sorted + fstart[f], cnt[f] * sizeof *dst);
                 for (size_t i = cnt[f]; i < m->rpow[f]; i++) dst[i] = INFINITY;
+                size_t u = m->rpow[f] >= 16 ? m->rpow[f] / 16 : 1;
+                for (size_t j = 0; j < 16; j++)
+                    m->rpiv[f * 16 + j] = (j + 1) * u <= m->rpow[f] ? dst[(j + 1) * u - 1] : INFINITY;
             }
         }
     } else {
@@ -603,12 +609,14 @@ static int build_level_layout(allot_xgb_model *m) {
         free(m->rthr);
         free(m->rfirst);
         free(m->rpow);
+        free(m->rpiv);
         m->vnodes = NULL;
         m->vword = NULL;
         m->vleaf = NULL;
         m->rthr = NULL;
         m->rfirst = NULL;
         m->rpow = NULL;
+        m->rpiv = NULL;
     }
     return ok;
 }
@@ -812,6 +820,7 @@ static void model_free_parts(allot_xgb_model *m) {
     free(m->rthr);
     free(m->rfirst);
     free(m->rpow);
+    free(m->rpiv);
     free(m->base_margin);
     free(m->base_score);
     free(m);
@@ -1109,20 +1118,30 @@ XGB_AVX512 static void accumulate_block_avx512(const allot_xgb_model *m, const f
         for (size_t f0 = 0; f0 < F; f0 += XGB_RANK_FEATURES) {
             __m512 x[2 * XGB_RANK_FEATURES];
             __m512i rank[2 * XGB_RANK_FEATURES];
-            uint32_t pmax = 0;
+            uint32_t umax = 0;
             for (size_t c = 0; c < 2 * XGB_RANK_FEATURES; c++) {
                 size_t f = f0 + c / 2 < F ? f0 + c / 2 : F - 1;
                 x[c] = _mm512_load_ps(X + f * XGB_VROWS + (c % 2) * 16);
-                rank[c] = _mm512_setzero_si512();
-                if (m->rpow[f] > pmax) pmax = m->rpow[f];
+                /* rank = number of T[i] <= x: T ascending, P a power of two, T[P-1] = +inf; the
+                 * search takes the steps P/2, ..., 1; those of u = P/16 or more (all if P <= 16)
+                 * probe the 16 pivots T[(j+1)u - 1] in a register, the others gather */
+                const uint32_t P = m->rpow[f], u = P >= 16 ? P / 16 : 1;
+                const __m512 piv = _mm512_loadu_ps(m->rpiv + f * 16);
+                __m512i j = _mm512_setzero_si512();
+                for (uint32_t step = (P >= 16 ? 16 : P) / 2; step; step /= 2) {
+                    __m512 tv =
+                        _mm512_permutexvar_ps(_mm512_add_epi32(j, _mm512_set1_epi32((int)step - 1)), piv);
+                    j = _mm512_mask_add_epi32(j, _mm512_cmp_ps_mask(tv, x[c], _CMP_LE_OQ), j,
+                                              _mm512_set1_epi32((int)step));
+                }
+                rank[c] = _mm512_mullo_epi32(j, _mm512_set1_epi32((int)u));
+                if (P && u > umax) umax = u;
             }
-            /* rank = number of T[i] <= x: T ascending, P a power of two, T[P-1] = +inf; a search
-             * over P thresholds takes the steps P/2, ..., 1 */
-            for (uint32_t step = pmax / 2; step; step /= 2) {
+            for (uint32_t step = umax / 2; step; step /= 2) {
                 const __m512i sm1 = _mm512_set1_epi32((int)step - 1), sv = _mm512_set1_epi32((int)step);
                 for (size_t c = 0; c < 2 * XGB_RANK_FEATURES; c++) {
                     size_t f = f0 + c / 2 < F ? f0 + c / 2 : F - 1;
-                    if (step >= m->rpow[f]) continue;
+                    if (step >= m->rpow[f] / 16) continue;
                     const float *T = m->rthr + m->rfirst[f];
                     __m512 tv = _mm512_i32gather_ps(_mm512_add_epi32(rank[c], sm1), T, 4);
                     rank[c] =
