@@ -1089,8 +1089,9 @@ XGB_AVX512 static inline __m512 xgb_leaf16(__m512i leaf, const __m512 *lv) {
 
 /* The AVX-512 batch kernel on the level layout: 32 rows at once, one per 16-bit lane.
  *   1. Each row's feature values become ranks (see build_level_layout), found by a branchless
- *      binary search of 16 rows at a time (gathers), into a feature-major buffer R in scratch
- *      (slot s: 32 uint16, one per row; slots [F, 2F): NaN -> 0xFFFF).
+ *      binary search of 16 rows at a time (its first steps on 16 pivots in a register, the rest
+ *      with gathers), into a feature-major buffer R in scratch (slot s: 32 uint16, one per row;
+ *      slots [F, 2F): NaN -> 0xFFFF).
  *   2. For each tree, every split node is evaluated for the 32 rows with one 16-bit comparison
  *      whose mask sets the node's bit in the rows' outcome words.
  *   3. The walk then reads no memory: from position 1, p = 2p + (bit p of the outcome words), six
