@@ -7,7 +7,7 @@
 #include "allot/allot_model.h"
 
 /* The batch kernel the model chose at load for this machine: "avx512" (the vector kernel on the
- * level layout: AVX-512F and BW, trees of depth <= 6, at most 64 features and 128 groups) or
+ * level layout: AVX-512F and BW, trees of depth <= 6, at most 64 features and 64 groups) or
  * "portable" (the block walk). */
 const char *allot_xgb_model_batch_kernel_name(const allot_xgb_model *m);
 

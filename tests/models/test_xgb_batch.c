@@ -7,8 +7,9 @@
  * use the generic walk used above 1024 features, whose rows are read in place).
  * Every batch kernel available on this machine is exercised: the one chosen at load (the AVX-512
  * kernel for trees of depth <= 6 and at most 64 features, where the CPU has AVX-512F and BW) and the
- * portable block walk, forced through an internal hook; row counts around its groups of 32 rows
- * (15, 16, 17, 31, 32, 33, 47, 48) mix the two within one call.
+ * portable block walk, forced through an internal hook; row counts around its passes of 64 rows,
+ * their halves of 32 and its minimum of 24 (a call's last block of fewer rows takes the portable
+ * walk: 88 = 64 + 24, 1000 = 15 x 64 + 40 use it alone, 65 and 129 mix the two).
  */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -83,7 +84,7 @@ static void check_model(const char *name, const char *json, size_t len, const fl
     size_t nf = allot_xgb_model_num_features(m);
     const allot_xgb_output kinds[] = {ALLOT_XGB_OUTPUT_VALUE, ALLOT_XGB_OUTPUT_MARGIN,
                                       ALLOT_XGB_OUTPUT_PROBA};
-    const size_t counts[] = {1, 15, 16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 129, NROWS};
+    const size_t counts[] = {1, 15, 16, 17, 23, 24, 25, 31, 32, 33, 47, 48, 63, 64, 65, 88, 129, NROWS};
     const size_t strides[] = {nf, nf + 5};
     for (size_t si = 0; si < 2; si++) {
         size_t stride = strides[si];
