@@ -148,7 +148,10 @@ ALLOT_API allot_status allot_xgb_model_predict(const allot_xgb_model *model, all
  * Predict n_rows rows stored row-major: row r starts at rows + r * row_stride (row_stride >=
  * num_features floats). Row r's outputs go to out + r * width, width =
  * allot_xgb_model_output_width(model, kind); out_len >= n_rows * width. Same results as n_rows
- * calls of allot_xgb_model_predict, faster (trees are evaluated over blocks of rows).
+ * calls of allot_xgb_model_predict, faster (trees are evaluated over blocks of rows; on a CPU with
+ * AVX-512F/BW and a model of depth <= 6 with at most 64 features and 64 classes, a vector kernel
+ * chosen at load evaluates 64 rows at a time). No heap allocation; uses about 56 KiB of stack
+ * (blocks of rows and their accumulators): call it from a thread with a stack larger than that.
  */
 ALLOT_API allot_status allot_xgb_model_predict_batch(const allot_xgb_model *model, allot_xgb_output kind,
                                                      const float *rows, size_t n_rows, size_t row_stride,
