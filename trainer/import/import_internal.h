@@ -17,6 +17,7 @@
 #include "atomic_file.h"
 #include "import.h"
 #include "input_stream.h"
+#include "json_line.h"
 #include "progress.h"
 
 /* ---- errors ------------------------------------------------------------------------------------ */
@@ -33,7 +34,8 @@ allot_status imp_err(allot_error *err, allot_status code, const char *path, size
 typedef struct imp_lines {
     const char *path; /**< as given (borrowed) */
     allot_input *in;
-    char *buf; /**< current line, NUL-terminated, without its '\n' */
+    allot_line_reader lines; /**< reads in's stream ahead in chunks */
+    char *buf;               /**< current line, NUL-terminated, without its '\n' */
     size_t cap, len;
     size_t lineno; /**< 1-based number of the current line */
     cJSON *doc;    /**< current line's JSON (imp_lines_next_json) */

@@ -20,14 +20,21 @@ allot_status imp_err(allot_error *err, allot_status code, const char *path, size
 allot_status imp_lines_open(imp_lines *l, const char *path, allot_error *err) {
     memset(l, 0, sizeof *l);
     l->path = path;
-    return allot_input_open(path, &l->in, err);
+    allot_status st = allot_input_open(path, &l->in, err);
+    if (st) return st;
+    if (allot_line_reader_init(&l->lines, allot_input_fp(l->in))) {
+        allot_input_close(l->in);
+        l->in = NULL;
+        return allot_error_set(err, ALLOT_E_NOMEM, "%s: out of memory", path);
+    }
+    return ALLOT_OK;
 }
 
 allot_status imp_lines_next_raw(imp_lines *l, int *has, allot_error *err) {
     *has = 0;
     FILE *fp = allot_input_fp(l->in);
     errno = 0;
-    ssize_t got = allot_getline_max(&l->buf, &l->cap, fp, ALLOT_MAX_LINE_BYTES);
+    ssize_t got = allot_line_reader_next(&l->lines, &l->buf, &l->cap, ALLOT_MAX_LINE_BYTES);
     if (got == -2)
         return errno == ENOMEM
                    ? imp_err(err, ALLOT_E_NOMEM, l->path, l->lineno + 1, "out of memory reading the line")
@@ -78,6 +85,7 @@ allot_status imp_lines_next_json(imp_lines *l, int *has, allot_error *err) {
 
 void imp_lines_close(imp_lines *l) {
     cJSON_Delete(l->doc);
+    allot_line_reader_free(&l->lines);
     allot_input_close(l->in);
     free(l->buf);
     memset(l, 0, sizeof *l);
