@@ -489,6 +489,108 @@ static int cmp_float(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+static void free_level_layout(allot_xgb_model *m) {
+    free(m->vnodes);
+    free(m->vword);
+    free(m->vleaf);
+    free(m->rthr);
+    free(m->rfirst);
+    free(m->rpow);
+    free(m->rpiv);
+    m->vnodes = NULL;
+    m->vword = NULL;
+    m->vleaf = NULL;
+    m->rthr = NULL;
+    m->rfirst = NULL;
+    m->rpow = NULL;
+    m->rpiv = NULL;
+}
+
+/* The distinct split thresholds of each feature, ascending (equal as floats: -0 and +0 are one),
+ * into m->rthr (padded with +inf to a power of two, m->rpow) with their 16 pivots (m->rpiv); cnt[f]
+ * becomes feature f's number of distinct thresholds (cnt has F + 1 entries, zeroed). sorted: one
+ * float per node. 1, 0 when a feature has too many thresholds, -1 when out of memory. */
+static int rank_thresholds(allot_xgb_model *m, uint32_t *cnt, uint32_t *fstart, float *sorted) {
+    const size_t F = m->n_features;
+    for (size_t i = 0; i < m->n_nodes; i++)
+        if (m->nodes[i].left != i) cnt[(m->nodes[i].feat >> 1) + 1]++;
+    for (size_t f = 0; f < F; f++) cnt[f + 1] += cnt[f];
+    for (size_t i = 0; i < m->n_nodes; i++)
+        if (m->nodes[i].left != i) sorted[cnt[m->nodes[i].feat >> 1]++] = m->nodes[i].thr;
+    size_t total = 0; /* padded thresholds */
+    for (size_t f = 0, start = 0; f < F; f++) {
+        size_t end = cnt[f], u = 0; /* cnt[f] is now the end of feature f's thresholds */
+        qsort(sorted + start, end - start, sizeof *sorted, cmp_float);
+        for (size_t i = start; i < end; i++)
+            if (u == 0 || sorted[i] != sorted[start + u - 1]) sorted[start + u++] = sorted[i];
+        if (u > 32767) return 0;
+        size_t p2 = 0;
+        if (u) {
+            p2 = 1;
+            while (p2 <= u) p2 *= 2;
+        }
+        m->rfirst[f] = (uint32_t)total;
+        m->rpow[f] = (uint32_t)p2;
+        total += p2;
+        cnt[f] = (uint32_t)u; /* now: distinct thresholds of f, at sorted + start */
+        fstart[f] = (uint32_t)start;
+        start = end;
+    }
+    m->rthr = malloc((total ? total : 1) * sizeof *m->rthr);
+    if (!m->rthr) return -1;
+    for (size_t f = 0; f < F; f++) {
+        float *dst = m->rthr + m->rfirst[f];
+        memcpy(dst, sorted + fstart[f], cnt[f] * sizeof *dst);
+        for (size_t i = cnt[f]; i < m->rpow[f]; i++) dst[i] = INFINITY;
+        size_t u = m->rpow[f] >= 16 ? m->rpow[f] / 16 : 1;
+        for (size_t j = 0; j < 16; j++)
+            m->rpiv[f * 16 + j] = (j + 1) * u <= m->rpow[f] ? dst[(j + 1) * u - 1] : INFINITY;
+    }
+    return 1;
+}
+
+/* Every split of every tree into m->vnodes by its position in the complete tree (its words' ranges in
+ * m->vword), every leaf's value into the depth-6 positions below it (m->vleaf). cnt[f]: feature f's
+ * distinct thresholds (rank_thresholds); pos: one entry per node. */
+static void place_nodes(allot_xgb_model *m, const uint32_t *cnt, uint32_t *pos) {
+    const size_t n = m->n_trees, F = m->n_features;
+    size_t k = 0;
+    for (size_t t = 0; t < n; t++) {
+        size_t first = m->roots[t], end = t + 1 < n ? m->roots[t + 1] : m->n_nodes;
+        uint32_t word = 0; /* breadth-first order: positions, hence words, never decrease */
+        m->vword[4 * t] = (uint32_t)k;
+        pos[first] = 1;
+        for (size_t i = first; i < end; i++) {
+            const xgb_node *nd = &m->nodes[i];
+            uint32_t p = pos[i];
+            if (nd->left == i) { /* leaf */
+                uint32_t L = 0;
+                while ((p >> (L + 1)) != 0) L++;
+                for (uint32_t q = p << (6 - L); q < (p + 1) << (6 - L); q++)
+                    m->vleaf[t * 64 + q - 64] = nd->value;
+                continue;
+            }
+            for (; word < p / 16; word++) m->vword[4 * t + word + 1] = (uint32_t)k;
+            uint32_t f = nd->feat >> 1, slot = f + (nd->feat & 1u) * (uint32_t)F;
+            const float *T = m->rthr + m->rfirst[f];
+            uint32_t lo = 0, hi = cnt[f]; /* index of thr among the distinct thresholds */
+            while (lo < hi) {
+                uint32_t mid = lo + (hi - lo) / 2;
+                if (T[mid] < nd->thr)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            uint32_t rank = lo + 1, bit = 1u << (p % 16);
+            m->vnodes[k++] =
+                (xgb_vnode){slot * XGB_VROWS * (uint32_t)sizeof(uint16_t), rank * 0x10001u, bit * 0x10001u};
+            pos[nd->left] = 2 * p;
+            pos[nd->left + 1] = 2 * p + 1;
+        }
+        for (; word < 4; word++) m->vword[4 * t + word + 1] = (uint32_t)k;
+    }
+}
+
 /* The level layout for the vector batch kernel, built when every tree has depth <= 6, the block's
  * ranks (2 x XGB_VROWS uint16 per feature) fit in its scratch (XGB_BLOCK_FLOATS floats) and its
  * values (XGB_VHALF floats per feature) and accumulators (XGB_VROWS floats per group) in
@@ -519,108 +621,16 @@ static int build_level_layout(allot_xgb_model *m) {
     m->rfirst = malloc(F * sizeof *m->rfirst);
     m->rpow = calloc(F, sizeof *m->rpow);
     m->rpiv = malloc(F * 16 * sizeof *m->rpiv);
-    int ok = pos && cnt && fstart && sorted && m->vnodes && m->vword && m->vleaf && m->rfirst && m->rpow &&
-             m->rpiv;
-    /* the distinct thresholds of each feature, ascending (equal as floats: -0 and +0 are one) */
-    if (ok) {
-        for (size_t i = 0; i < m->n_nodes; i++)
-            if (m->nodes[i].left != i) cnt[(m->nodes[i].feat >> 1) + 1]++;
-        for (size_t f = 0; f < F; f++) cnt[f + 1] += cnt[f];
-        for (size_t i = 0; i < m->n_nodes; i++)
-            if (m->nodes[i].left != i) sorted[cnt[m->nodes[i].feat >> 1]++] = m->nodes[i].thr;
-        size_t total = 0; /* padded thresholds */
-        for (size_t f = 0, start = 0; f < F; f++) {
-            size_t end = cnt[f], u = 0; /* cnt[f] is now the end of feature f's thresholds */
-            qsort(sorted + start, end - start, sizeof *sorted, cmp_float);
-            for (size_t i = start; i < end; i++)
-                if (u == 0 || sorted[i] != sorted[start + u - 1]) sorted[start + u++] = sorted[i];
-            if (u > 32767) ok = 0;
-            size_t p2 = 0;
-            if (u) {
-                p2 = 1;
-                while (p2 <= u) p2 *= 2;
-            }
-            m->rfirst[f] = (uint32_t)total;
-            m->rpow[f] = (uint32_t)p2;
-            total += p2;
-            cnt[f] = (uint32_t)u; /* now: distinct thresholds of f, at sorted + start */
-            fstart[f] = (uint32_t)start;
-            start = end;
-        }
-        if (ok) {
-            m->rthr = malloc((total ? total : 1) * sizeof *m->rthr);
-            if (!m->rthr) ok = -1;
-        }
-        if (ok == 1) {
-            for (size_t f = 0; f < F; f++) {
-                float *dst = m->rthr + m->rfirst[f];
-                memcpy(dst, sorted + fstart[f], cnt[f] * sizeof *dst);
-                for (size_t i = cnt[f]; i < m->rpow[f]; i++) dst[i] = INFINITY;
-                size_t u = m->rpow[f] >= 16 ? m->rpow[f] / 16 : 1;
-                for (size_t j = 0; j < 16; j++)
-                    m->rpiv[f * 16 + j] = (j + 1) * u <= m->rpow[f] ? dst[(j + 1) * u - 1] : INFINITY;
-            }
-        }
-    } else {
-        ok = -1;
-    }
-    if (ok == 1) {
-        size_t k = 0;
-        for (size_t t = 0; t < n; t++) {
-            size_t first = m->roots[t], end = t + 1 < n ? m->roots[t + 1] : m->n_nodes;
-            uint32_t word = 0; /* breadth-first order: positions, hence words, never decrease */
-            m->vword[4 * t] = (uint32_t)k;
-            pos[first] = 1;
-            for (size_t i = first; i < end; i++) {
-                const xgb_node *nd = &m->nodes[i];
-                uint32_t p = pos[i];
-                if (nd->left == i) { /* leaf */
-                    uint32_t L = 0;
-                    while ((p >> (L + 1)) != 0) L++;
-                    for (uint32_t q = p << (6 - L); q < (p + 1) << (6 - L); q++)
-                        m->vleaf[t * 64 + q - 64] = nd->value;
-                    continue;
-                }
-                for (; word < p / 16; word++) m->vword[4 * t + word + 1] = (uint32_t)k;
-                uint32_t f = nd->feat >> 1, slot = f + (nd->feat & 1u) * (uint32_t)F;
-                const float *T = m->rthr + m->rfirst[f];
-                uint32_t lo = 0, hi = cnt[f]; /* index of thr among the distinct thresholds */
-                while (lo < hi) {
-                    uint32_t mid = lo + (hi - lo) / 2;
-                    if (T[mid] < nd->thr)
-                        lo = mid + 1;
-                    else
-                        hi = mid;
-                }
-                uint32_t rank = lo + 1, bit = 1u << (p % 16);
-                m->vnodes[k++] = (xgb_vnode){slot * XGB_VROWS * (uint32_t)sizeof(uint16_t), rank * 0x10001u,
-                                             bit * 0x10001u};
-                pos[nd->left] = 2 * p;
-                pos[nd->left + 1] = 2 * p + 1;
-            }
-            for (; word < 4; word++) m->vword[4 * t + word + 1] = (uint32_t)k;
-        }
-    }
+    int ok =
+        pos && cnt && fstart && sorted && m->vnodes && m->vword && m->vleaf && m->rfirst && m->rpow && m->rpiv
+            ? rank_thresholds(m, cnt, fstart, sorted)
+            : -1;
+    if (ok == 1) place_nodes(m, cnt, pos);
     free(pos);
     free(cnt);
     free(fstart);
     free(sorted);
-    if (ok != 1) { /* keep nothing: the portable walks need none of it */
-        free(m->vnodes);
-        free(m->vword);
-        free(m->vleaf);
-        free(m->rthr);
-        free(m->rfirst);
-        free(m->rpow);
-        free(m->rpiv);
-        m->vnodes = NULL;
-        m->vword = NULL;
-        m->vleaf = NULL;
-        m->rthr = NULL;
-        m->rfirst = NULL;
-        m->rpow = NULL;
-        m->rpiv = NULL;
-    }
+    if (ok != 1) free_level_layout(m); /* keep nothing: the portable walks need none of it */
     return ok;
 }
 
@@ -817,13 +827,7 @@ static void model_free_parts(allot_xgb_model *m) {
     free(m->lane_depth);
     free(m->cnodes);
     free(m->cvalues);
-    free(m->vnodes);
-    free(m->vword);
-    free(m->vleaf);
-    free(m->rthr);
-    free(m->rfirst);
-    free(m->rpow);
-    free(m->rpiv);
+    free_level_layout(m);
     free(m->base_margin);
     free(m->base_score);
     free(m);
