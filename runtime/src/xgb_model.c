@@ -1226,6 +1226,158 @@ XGB_AVX512 static void accumulate_block_avx512(const allot_xgb_model *m, const f
             for (size_t r = 0; r < nb; r++) acc[(r0 + r) * G + g] = A[g * XGB_VROWS + r];
     }
 }
+
+/* ---- AVX2 (CPUs without AVX-512): the same level layout, 16 rows per vector of 16-bit lanes ---- */
+#define XGB_AVX2 __attribute__((target("avx2")))
+
+/* The accumulator slot of row r of a pass in the AVX2 kernel: within each 16 rows, rows 4-7 and 8-11
+ * swap places, the order in which xgb_avx2_add_leaves's unpacks deliver them (bits 2 and 3 of r
+ * exchanged; its own inverse). */
+static inline size_t xgb_avx2_slot(size_t r) {
+    return (r & ~(size_t)12) | ((r & 4) << 1) | ((r & 8) >> 1);
+}
+
+/* The ranks of rows [r0, r0 + XGB_VHALF) of a pass (those from nb on repeat row 0) into their half
+ * (h0 = 0 or XGB_VHALF) of R's slots, biased to signed (rank - 32768; the NaN -> right slot gets
+ * 32767 for NaN, above every threshold's), 8 rows at a time: the same branchless binary search as
+ * xgb_avx512_ranks (its first steps on the 16 pivots, in two registers, the rest with gathers), so
+ * the same ranks. X: XGB_VHALF floats per feature. */
+XGB_AVX2 static void xgb_avx2_ranks(const allot_xgb_model *m, const float *rows, size_t stride, size_t nb,
+                                    size_t r0, size_t h0, uint16_t *R, float *X) {
+    const size_t F = m->n_features;
+    for (size_t r = 0; r < XGB_VHALF; r++) {
+        const float *row = rows + (r0 + r < nb ? r0 + r : 0) * stride;
+        for (size_t f = 0; f < F; f++) X[f * XGB_VHALF + r] = row[f];
+    }
+    const __m256i bias = _mm256_set1_epi32(32768), top = _mm256_set1_epi32(32767);
+    for (size_t f = 0; f < F; f++) {
+        const uint32_t P = m->rpow[f], u = P >= 16 ? P / 16 : 1;
+        const __m256 piv0 = _mm256_loadu_ps(m->rpiv + f * 16), piv1 = _mm256_loadu_ps(m->rpiv + f * 16 + 8);
+        const float *T = m->rthr + m->rfirst[f];
+        __m256 x[4];
+        __m256i rank[4];
+        for (int c = 0; c < 4; c++) {
+            x[c] = _mm256_load_ps(X + f * XGB_VHALF + 8 * c);
+            __m256i j = _mm256_setzero_si256();
+            for (uint32_t step = (P >= 16 ? 16 : P) / 2; step; step /= 2) {
+                __m256i ix = _mm256_add_epi32(j, _mm256_set1_epi32((int)step - 1));
+                __m256 tv =
+                    _mm256_blendv_ps(_mm256_permutevar8x32_ps(piv0, ix), _mm256_permutevar8x32_ps(piv1, ix),
+                                     _mm256_castsi256_ps(_mm256_slli_epi32(ix, 28)));
+                j = _mm256_add_epi32(
+                    j, _mm256_and_si256(_mm256_castps_si256(_mm256_cmp_ps(tv, x[c], _CMP_LE_OQ)),
+                                        _mm256_set1_epi32((int)step)));
+            }
+            rank[c] = _mm256_mullo_epi32(j, _mm256_set1_epi32((int)u));
+        }
+        if (P > 16) {
+            for (uint32_t step = u / 2; step; step /= 2) {
+                const __m256i sm1 = _mm256_set1_epi32((int)step - 1), sv = _mm256_set1_epi32((int)step);
+                for (int c = 0; c < 4; c++) {
+                    __m256 tv = _mm256_i32gather_ps(T, _mm256_add_epi32(rank[c], sm1), 4);
+                    rank[c] = _mm256_add_epi32(
+                        rank[c],
+                        _mm256_and_si256(_mm256_castps_si256(_mm256_cmp_ps(tv, x[c], _CMP_LE_OQ)), sv));
+                }
+            }
+        }
+        for (int c = 0; c < 4; c += 2) {
+            __m256i l0 = _mm256_sub_epi32(rank[c], bias), l1 = _mm256_sub_epi32(rank[c + 1], bias);
+            __m256i g0 = _mm256_castps_si256(_mm256_blendv_ps(
+                _mm256_castsi256_ps(l0), _mm256_castsi256_ps(top), _mm256_cmp_ps(x[c], x[c], _CMP_UNORD_Q)));
+            __m256i g1 =
+                _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(l1), _mm256_castsi256_ps(top),
+                                                     _mm256_cmp_ps(x[c + 1], x[c + 1], _CMP_UNORD_Q)));
+            /* packs interleaves the two vectors' 128-bit halves: 0xD8 puts rows back in order */
+            size_t h = h0 + 8 * (size_t)c;
+            _mm256_store_si256((__m256i *)(R + f * XGB_VROWS + h),
+                               _mm256_permute4x64_epi64(_mm256_packs_epi32(l0, l1), 0xD8));
+            _mm256_store_si256((__m256i *)(R + (F + f) * XGB_VROWS + h),
+                               _mm256_permute4x64_epi64(_mm256_packs_epi32(g0, g1), 0xD8));
+        }
+    }
+}
+
+/* The leaf values of 16 rows from their outcome words w0..w3 (16-bit lanes) added to their
+ * accumulators a[0..16) (in xgb_avx2_slot order). In 32-bit lanes, 8 rows at a time: w01 holds
+ * positions 0-31 (w0 low, w1 high), w23 positions 32-63; p = 2p + bit p, five times in w01, then
+ * once in w23, and the leaf value gathered from the tree's 64. */
+XGB_AVX2 static inline void xgb_avx2_add_leaves(__m256i w0, __m256i w1, __m256i w2, __m256i w3,
+                                                const float *lf, float *a) {
+    const __m256i one = _mm256_set1_epi32(1), k32 = _mm256_set1_epi32(32);
+    const __m256i w01[2] = {_mm256_unpacklo_epi16(w0, w1), _mm256_unpackhi_epi16(w0, w1)};
+    const __m256i w23[2] = {_mm256_unpacklo_epi16(w2, w3), _mm256_unpackhi_epi16(w2, w3)};
+    for (int h = 0; h < 2; h++) {
+        __m256i p = one;
+        for (int d = 0; d < 5; d++)
+            p = _mm256_add_epi32(_mm256_add_epi32(p, p), _mm256_and_si256(_mm256_srlv_epi32(w01[h], p), one));
+        p = _mm256_sub_epi32(p, k32);
+        __m256i leaf =
+            _mm256_add_epi32(_mm256_add_epi32(p, p), _mm256_and_si256(_mm256_srlv_epi32(w23[h], p), one));
+        __m256 v = _mm256_i32gather_ps(lf, leaf, 4);
+        _mm256_store_ps(a + 8 * h, _mm256_add_ps(_mm256_load_ps(a + 8 * h), v));
+    }
+}
+
+/* The AVX2 batch kernel on the level layout, as accumulate_block_avx512 without mask registers:
+ * passes of XGB_VROWS (64) rows, four vectors of 16 rows. Ranks are stored biased to signed, so a
+ * split is one signed 16-bit comparison rank(x) - 32768 > rank(thr) - 1 - 32768, whose all-ones
+ * lanes, AND-ed with the node's bit, are OR-ed into the rows' outcome word; the words of a tree go
+ * through a small buffer W (16 registers for 64 rows' four words: too many to keep). Leaves are
+ * then added per row in tree order into one float32 per group, as in the single-row walk. */
+XGB_AVX2 static void accumulate_block_avx2(const allot_xgb_model *m, const float *rows, size_t stride,
+                                           size_t n_rows, float *acc, float *scratch) {
+    const size_t G = m->n_groups, n = m->n_trees;
+    uint16_t *R = (uint16_t *)scratch;
+    const char *rbytes = (const char *)scratch;
+    _Alignas(64) float A[XGB_BLOCK_FLOATS];
+    _Alignas(64) float X[XGB_BLOCK_FLOATS / 2];
+    _Alignas(64) uint16_t W[4 * XGB_VROWS];
+    const __m256i tbias = _mm256_set1_epi16(0x7FFF); /* rank - 1 - 32768, modulo 2^16 */
+    for (size_t r0 = 0; r0 < n_rows; r0 += XGB_VROWS) {
+        const size_t nb = n_rows - r0 < XGB_VROWS ? n_rows - r0 : XGB_VROWS;
+        const float *src = rows + r0 * stride;
+        xgb_avx2_ranks(m, src, stride, nb, 0, 0, R, X);
+        xgb_avx2_ranks(m, src, stride, nb, XGB_VHALF, XGB_VHALF, R, X);
+        for (size_t g = 0; g < G; g++)
+            for (size_t r = 0; r < XGB_VROWS; r++)
+                A[g * XGB_VROWS + xgb_avx2_slot(r)] = r < nb ? acc[(r0 + r) * G + g] : 0.0f;
+        const xgb_vnode *v = m->vnodes;
+        const uint32_t *vw = m->vword;
+        for (size_t t = 0; t < n; t++, vw += 4) {
+            for (int q = 0; q < 4; q++) {
+                __m256i b0 = _mm256_setzero_si256(), b1 = b0, b2 = b0, b3 = b0;
+                for (size_t k = vw[q]; k < vw[q + 1]; k++) {
+                    const __m256i *r = (const __m256i *)(rbytes + v[k].off);
+                    const __m256i thr = _mm256_add_epi16(_mm256_set1_epi32((int)v[k].thr2), tbias),
+                                  bit = _mm256_set1_epi32((int)v[k].bit2);
+                    b0 = _mm256_or_si256(
+                        b0, _mm256_and_si256(_mm256_cmpgt_epi16(_mm256_load_si256(r), thr), bit));
+                    b1 = _mm256_or_si256(
+                        b1, _mm256_and_si256(_mm256_cmpgt_epi16(_mm256_load_si256(r + 1), thr), bit));
+                    b2 = _mm256_or_si256(
+                        b2, _mm256_and_si256(_mm256_cmpgt_epi16(_mm256_load_si256(r + 2), thr), bit));
+                    b3 = _mm256_or_si256(
+                        b3, _mm256_and_si256(_mm256_cmpgt_epi16(_mm256_load_si256(r + 3), thr), bit));
+                }
+                __m256i *wq = (__m256i *)(W + q * XGB_VROWS);
+                _mm256_store_si256(wq, b0);
+                _mm256_store_si256(wq + 1, b1);
+                _mm256_store_si256(wq + 2, b2);
+                _mm256_store_si256(wq + 3, b3);
+            }
+            const float *lf = m->vleaf + t * 64;
+            float *a = A + m->groups[t] * XGB_VROWS;
+            const __m256i *w = (const __m256i *)W;
+            for (int s = 0; s < 4; s++)
+                xgb_avx2_add_leaves(_mm256_load_si256(w + s), _mm256_load_si256(w + 4 + s),
+                                    _mm256_load_si256(w + 8 + s), _mm256_load_si256(w + 12 + s), lf,
+                                    a + 16 * s);
+        }
+        for (size_t g = 0; g < G; g++)
+            for (size_t r = 0; r < nb; r++) acc[(r0 + r) * G + g] = A[g * XGB_VROWS + xgb_avx2_slot(r)];
+    }
+}
 #endif
 
 /* The batch kernel for this machine and model, chosen once at load. */
@@ -1234,6 +1386,7 @@ static xgb_batch_kernel xgb_choose_batch_kernel(const allot_xgb_model *m) {
     /* (the CPU features were read by libgcc's or compiler-rt's constructor: no __builtin_cpu_init) */
     if (m->vnodes && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"))
         return accumulate_block_avx512;
+    if (m->vnodes && __builtin_cpu_supports("avx2")) return accumulate_block_avx2;
 #endif
     (void)m;
     return NULL;
@@ -1242,12 +1395,29 @@ static xgb_batch_kernel xgb_choose_batch_kernel(const allot_xgb_model *m) {
 const char *allot_xgb_model_batch_kernel_name(const allot_xgb_model *m) {
 #if defined(XGB_HAVE_AVX512_KERNEL)
     if (m->batch_kernel == accumulate_block_avx512) return "avx512";
+    if (m->batch_kernel == accumulate_block_avx2) return "avx2";
 #endif
     return "portable";
 }
 
 void allot_xgb_model_use_portable_batch(allot_xgb_model *m) {
     m->batch_kernel = NULL;
+}
+
+int allot_xgb_model_use_batch_kernel(allot_xgb_model *m, const char *name) {
+    xgb_batch_kernel k = NULL;
+    if (strcmp(name, "portable") == 0) {
+        m->batch_kernel = NULL;
+        return 1;
+    }
+#if defined(XGB_HAVE_AVX512_KERNEL)
+    if (m->vnodes && strcmp(name, "avx512") == 0 && __builtin_cpu_supports("avx512f") &&
+        __builtin_cpu_supports("avx512bw"))
+        k = accumulate_block_avx512;
+    if (m->vnodes && strcmp(name, "avx2") == 0 && __builtin_cpu_supports("avx2")) k = accumulate_block_avx2;
+#endif
+    if (k) m->batch_kernel = k;
+    return k != NULL;
 }
 
 /* Margins of one row into acc. */
