@@ -5,9 +5,10 @@
  * than the features, tree counts that are not a multiple of the lane width, deep and shallow
  * trees, 5% missing values, and the same models declared with 64, 65 and 2000 features (the last
  * use the generic walk used above 1024 features, whose rows are read in place).
- * Every batch kernel available on this machine is exercised: the one chosen at load (the AVX-512
- * kernel for trees of depth <= 6 and at most 64 features, where the CPU has AVX-512F and BW) and the
- * portable block walk, forced through an internal hook; row counts around its passes of 64 rows,
+ * Every batch kernel available on this machine is exercised, each forced through an internal hook:
+ * the portable block walk, and for trees of depth <= 6 and at most 64 features the AVX2 kernel (where
+ * the CPU has AVX2) and the AVX-512 one (AVX-512F and BW); the one chosen at load is checked to be the
+ * best of those. Row counts around the vector kernels' passes of 64 rows,
  * their halves of 32 and its minimum of 24 (a call's last block of fewer rows takes the portable
  * walk: 88 = 64 + 24, 1000 = 15 x 64 + 40 use it alone, 65 and 129 mix the two).
  */
@@ -19,7 +20,7 @@
 
 #include "allot/allot_model.h"
 #include "model_test_util.h"
-#include "xgb_internal.h" /* allot_xgb_model_use_portable_batch, allot_xgb_model_batch_kernel_name */
+#include "xgb_internal.h" /* allot_xgb_model_use_batch_kernel, allot_xgb_model_batch_kernel_name */
 
 #define NF 12
 #define NTRAIN 3000
@@ -48,36 +49,57 @@ static float *widen(const float *x, size_t stride) {
     return w;
 }
 
-/* Whether this machine can run the AVX-512 batch kernel (F and BW; the runtime chooses it at load). */
-static int have_avx512(void) {
+/* The batch kernels, each run on every model where this machine and the model allow it. */
+static const char *const KERNELS[] = {"portable", "avx2", "avx512"};
+#define N_KERNELS (sizeof KERNELS / sizeof KERNELS[0])
+
+/* Whether this machine can run the named batch kernel (AVX2; AVX-512F and BW). */
+static int have_kernel(const char *kernel) {
+    if (strcmp(kernel, "portable") == 0) return 1;
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
-#else
-    return 0;
+    if (strcmp(kernel, "avx2") == 0) return __builtin_cpu_supports("avx2");
+    if (strcmp(kernel, "avx512") == 0)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
 #endif
+    return 0;
 }
 
-/* Load json; with `portable`, force the portable batch walk. Otherwise the kernel chosen must be
- * the AVX-512 one when the model allows it (vector_ok 1) and the machine has AVX-512F, the portable
- * one when the model does not (vector_ok 0); vector_ok -1: either (max_depth > 6, but the trees
- * trained may be shallower). */
-static allot_xgb_model *load(const char *name, const char *json, size_t len, int portable, int vector_ok) {
+/* Load json and force the named batch kernel; NULL (the model freed) when the machine or the model
+ * does not allow it. The kernel chosen at load must be the AVX-512 one when the model allows a vector
+ * kernel (vector_ok 1) and the machine has AVX-512F and BW, else the AVX2 one where the machine has
+ * AVX2, and the portable one when the model does not allow one (vector_ok 0); vector_ok -1: any
+ * (max_depth > 6, but the trees trained may be shallower). The hook must succeed exactly when the
+ * machine has the kernel and the model allows it. */
+static allot_xgb_model *load(const char *name, const char *json, size_t len, const char *kernel,
+                             int vector_ok) {
     allot_xgb_model *m = NULL;
     allot_error err;
     if (!mt_check(&C, allot_xgb_model_load_memory(json, len, &m, &err) == ALLOT_OK, "%s: load: %s", name,
                   err.msg))
         return NULL;
-    if (portable) allot_xgb_model_use_portable_batch(m);
-    const char *kernel = allot_xgb_model_batch_kernel_name(m);
-    const char *want = !portable && vector_ok == 1 && have_avx512() ? "avx512" : "portable";
-    mt_check(&C, (vector_ok == -1 && !portable) || strcmp(kernel, want) == 0,
-             "%s: batch kernel %s, expected %s", name, kernel, want);
+    const char *chosen = allot_xgb_model_batch_kernel_name(m);
+    const char *want = vector_ok != 1          ? "portable"
+                       : have_kernel("avx512") ? "avx512"
+                       : have_kernel("avx2")   ? "avx2"
+                                               : "portable";
+    mt_check(&C, vector_ok == -1 || strcmp(chosen, want) == 0,
+             "%s: batch kernel %s chosen at load, expected %s", name, chosen, want);
+    int ok = allot_xgb_model_use_batch_kernel(m, kernel);
+    int portable = strcmp(kernel, "portable") == 0;
+    mt_check(&C, vector_ok == -1 || ok == (portable || (vector_ok == 1 && have_kernel(kernel))),
+             "%s: kernel %s %s", name, kernel, ok ? "allowed" : "refused");
+    if (!ok) {
+        allot_xgb_model_free(m);
+        return NULL;
+    }
+    mt_check(&C, strcmp(allot_xgb_model_batch_kernel_name(m), kernel) == 0,
+             "%s: batch kernel %s, expected %s", name, allot_xgb_model_batch_kernel_name(m), kernel);
     return m;
 }
 
 static void check_model(const char *name, const char *json, size_t len, const float *x,
-                        const float *ref_value, int portable, int vector_ok) {
-    allot_xgb_model *m = load(name, json, len, portable, vector_ok);
+                        const float *ref_value, const char *kernel, int vector_ok) {
+    allot_xgb_model *m = load(name, json, len, kernel, vector_ok);
     if (!m) return;
     printf("  %-40s batch kernel %s\n", name, allot_xgb_model_batch_kernel_name(m));
     allot_error err;
@@ -207,9 +229,9 @@ static void check_synthetic(unsigned long long seed, int n_trees, int n_class, i
                : k == N_TVALS + 2 ? -INFINITY
                                   : 0.75f;
     }
-    for (int portable = 0; portable < 2; portable++) {
-        allot_xgb_model *m = load(name, json, strlen(json), portable, max_depth <= 6 ? 1 : -1);
-        if (!m) break;
+    for (size_t ki = 0; ki < N_KERNELS; ki++) {
+        allot_xgb_model *m = load(name, json, strlen(json), KERNELS[ki], max_depth <= 6 ? 1 : -1);
+        if (!m) continue;
         size_t w = allot_xgb_model_output_width(m, ALLOT_XGB_OUTPUT_MARGIN);
         float *one = malloc(N * w * sizeof *one), *batch = malloc(N * w * sizeof *batch);
         for (size_t r = 0; r < N; r++)
@@ -257,10 +279,11 @@ int main(void) {
         const float *ref = mt_xgb_predict_dense(b, NULL, xt, NROWS, NF, 0, &rl);
         float *refc = malloc(rl * sizeof *refc);
         memcpy(refc, ref, rl * sizeof *refc);
-        for (int portable = 0; portable < 2; portable++) {
-            check_model(k->name, json, len, xt, refc, portable, k->depth <= 6 ? 1 : -1);
+        for (size_t ki = 0; ki < N_KERNELS; ki++) {
+            const int vec = k->depth <= 6 ? 1 : -1;
+            check_model(k->name, json, len, xt, refc, KERNELS[ki], vec);
             /* the same model declared with more features (rows of that many floats): 64 is the
-             * AVX-512 kernel's limit, 65 and 2000 take the portable walks (2000: the generic one) */
+             * vector kernels' limit, 65 and 2000 take the portable walks (2000: the generic one) */
             const size_t decl[] = {64, 65, 2000};
             for (size_t di = 0; di < 3; di++) {
                 size_t nfd = decl[di];
@@ -268,11 +291,8 @@ int main(void) {
                 snprintf(wname, sizeof wname, "%s, %zu features", k->name, nfd);
                 float *xw = calloc((size_t)NROWS * nfd, sizeof *xw);
                 for (size_t r = 0; r < NROWS; r++) memcpy(xw + r * nfd, xt + r * NF, NF * sizeof *xw);
-                allot_xgb_model *mw = load(wname, wide, strlen(wide), portable,
-                                           nfd > 64        ? 0
-                                           : k->depth <= 6 ? 1
-                                                           : -1);
-                allot_xgb_model *mc = load(k->name, json, len, 1, 0);
+                allot_xgb_model *mw = load(wname, wide, strlen(wide), KERNELS[ki], nfd > 64 ? 0 : vec);
+                allot_xgb_model *mc = mw ? load(k->name, json, len, "portable", vec) : NULL;
                 if (mw && mc) {
                     size_t w = allot_xgb_model_output_width(mc, ALLOT_XGB_OUTPUT_VALUE);
                     float *a = malloc(NROWS * w * sizeof *a), *bb = malloc(NROWS * w * sizeof *bb);
