@@ -1238,10 +1238,11 @@ static inline size_t xgb_avx2_slot(size_t r) {
 }
 
 /* The ranks of rows [r0, r0 + XGB_VHALF) of a pass (those from nb on repeat row 0) into their half
- * (h0 = 0 or XGB_VHALF) of R's slots, biased to signed (rank - 32768; the NaN -> right slot gets
- * 32767 for NaN, above every threshold's), 8 rows at a time: the same branchless binary search as
+ * (h0 = 0 or XGB_VHALF) of R's slots, 8 rows at a time: the same branchless binary search as
  * xgb_avx512_ranks (its first steps on the 16 pivots, in two registers, the rest with gathers), so
- * the same ranks. X: XGB_VHALF floats per feature. */
+ * the same ranks, except that the NaN -> right slot gets 32767 for NaN, not 0xFFFF: every value is
+ * then a non-negative signed 16-bit number (a rank is at most rpow - 1 <= 32767), and 32767 is still
+ * >= every threshold's rank (at most 32767 distinct thresholds). X: XGB_VHALF floats per feature. */
 XGB_AVX2 static void xgb_avx2_ranks(const allot_xgb_model *m, const float *rows, size_t stride, size_t nb,
                                     size_t r0, size_t h0, uint16_t *R, float *X) {
     const size_t F = m->n_features;
@@ -1249,7 +1250,7 @@ XGB_AVX2 static void xgb_avx2_ranks(const allot_xgb_model *m, const float *rows,
         const float *row = rows + (r0 + r < nb ? r0 + r : 0) * stride;
         for (size_t f = 0; f < F; f++) X[f * XGB_VHALF + r] = row[f];
     }
-    const __m256i bias = _mm256_set1_epi32(32768), top = _mm256_set1_epi32(32767);
+    const __m256i top = _mm256_set1_epi32(32767);
     for (size_t f = 0; f < F; f++) {
         const uint32_t P = m->rpow[f], u = P >= 16 ? P / 16 : 1;
         const __m256 piv0 = _mm256_loadu_ps(m->rpiv + f * 16), piv1 = _mm256_loadu_ps(m->rpiv + f * 16 + 8);
@@ -1282,7 +1283,7 @@ XGB_AVX2 static void xgb_avx2_ranks(const allot_xgb_model *m, const float *rows,
             }
         }
         for (int c = 0; c < 4; c += 2) {
-            __m256i l0 = _mm256_sub_epi32(rank[c], bias), l1 = _mm256_sub_epi32(rank[c + 1], bias);
+            __m256i l0 = rank[c], l1 = rank[c + 1];
             __m256i g0 = _mm256_castps_si256(_mm256_blendv_ps(
                 _mm256_castsi256_ps(l0), _mm256_castsi256_ps(top), _mm256_cmp_ps(x[c], x[c], _CMP_UNORD_Q)));
             __m256i g1 =
@@ -1320,9 +1321,9 @@ XGB_AVX2 static inline void xgb_avx2_add_leaves(__m256i w0, __m256i w1, __m256i 
 }
 
 /* The AVX2 batch kernel on the level layout, as accumulate_block_avx512 without mask registers:
- * passes of XGB_VROWS (64) rows, four vectors of 16 rows. Ranks are stored biased to signed, so a
- * split is one signed 16-bit comparison rank(x) - 32768 > rank(thr) - 1 - 32768, whose all-ones
- * lanes, AND-ed with the node's bit, are OR-ed into the rows' outcome word; the words of a tree go
+ * passes of XGB_VROWS (64) rows, four vectors of 16 rows. Ranks are signed 16-bit numbers
+ * (xgb_avx2_ranks), so a split is one signed comparison rank(thr) > rank(x), true where the row goes
+ * left: its zero lanes get the node's bit (AND-NOT) OR-ed into the rows' outcome word; the words of a tree go
  * through a small buffer W (16 registers for 64 rows' four words: too many to keep). Leaves are
  * then added per row in tree order into one float32 per group, as in the single-row walk. */
 XGB_AVX2 static void accumulate_block_avx2(const allot_xgb_model *m, const float *rows, size_t stride,
@@ -1333,7 +1334,6 @@ XGB_AVX2 static void accumulate_block_avx2(const allot_xgb_model *m, const float
     _Alignas(64) float A[XGB_BLOCK_FLOATS];
     _Alignas(64) float X[XGB_BLOCK_FLOATS / 2];
     _Alignas(64) uint16_t W[4 * XGB_VROWS];
-    const __m256i tbias = _mm256_set1_epi16(0x7FFF); /* rank - 1 - 32768, modulo 2^16 */
     for (size_t r0 = 0; r0 < n_rows; r0 += XGB_VROWS) {
         const size_t nb = n_rows - r0 < XGB_VROWS ? n_rows - r0 : XGB_VROWS;
         const float *src = rows + r0 * stride;
@@ -1349,16 +1349,16 @@ XGB_AVX2 static void accumulate_block_avx2(const allot_xgb_model *m, const float
                 __m256i b0 = _mm256_setzero_si256(), b1 = b0, b2 = b0, b3 = b0;
                 for (size_t k = vw[q]; k < vw[q + 1]; k++) {
                     const __m256i *r = (const __m256i *)(rbytes + v[k].off);
-                    const __m256i thr = _mm256_add_epi16(_mm256_set1_epi32((int)v[k].thr2), tbias),
+                    const __m256i thr = _mm256_set1_epi32((int)v[k].thr2),
                                   bit = _mm256_set1_epi32((int)v[k].bit2);
                     b0 = _mm256_or_si256(
-                        b0, _mm256_and_si256(_mm256_cmpgt_epi16(_mm256_load_si256(r), thr), bit));
+                        b0, _mm256_andnot_si256(_mm256_cmpgt_epi16(thr, _mm256_load_si256(r)), bit));
                     b1 = _mm256_or_si256(
-                        b1, _mm256_and_si256(_mm256_cmpgt_epi16(_mm256_load_si256(r + 1), thr), bit));
+                        b1, _mm256_andnot_si256(_mm256_cmpgt_epi16(thr, _mm256_load_si256(r + 1)), bit));
                     b2 = _mm256_or_si256(
-                        b2, _mm256_and_si256(_mm256_cmpgt_epi16(_mm256_load_si256(r + 2), thr), bit));
+                        b2, _mm256_andnot_si256(_mm256_cmpgt_epi16(thr, _mm256_load_si256(r + 2)), bit));
                     b3 = _mm256_or_si256(
-                        b3, _mm256_and_si256(_mm256_cmpgt_epi16(_mm256_load_si256(r + 3), thr), bit));
+                        b3, _mm256_andnot_si256(_mm256_cmpgt_epi16(thr, _mm256_load_si256(r + 3)), bit));
                 }
                 __m256i *wq = (__m256i *)(W + q * XGB_VROWS);
                 _mm256_store_si256(wq, b0);
