@@ -91,6 +91,14 @@ typedef struct xgb_vnode {
     uint32_t bit2;
 } xgb_vnode;
 
+/* A step of the AVX2 kernel's outcome words (see place_steps, accumulate_block_avx2): the split at
+ * one position of a word, `off` and `thr2` as in xgb_vnode, or {0, 0} at a position without a split
+ * (its outcome bit is never used). */
+typedef struct xgb_vstep {
+    uint32_t off;
+    uint32_t thr2;
+} xgb_vstep;
+
 /* A vector batch kernel: n_rows rows (row r at rows + r * stride) into acc (n_rows x n_groups,
  * initialised with the base margins by the caller); scratch: XGB_BLOCK_FLOATS floats, 64-byte aligned. */
 typedef void (*xgb_batch_kernel)(const allot_xgb_model *m, const float *rows, size_t stride, size_t n_rows,
@@ -115,6 +123,8 @@ struct allot_xgb_model {
     xgb_vnode *vnodes; /* split nodes in the level layout: tree t's word w in [vword[4t+w], vword[4t+w+1]) */
     uint32_t *vword;   /* 4 n_trees + 1 entries */
     float *vleaf;      /* 64 leaf values per tree, by complete-tree position at depth 6 */
+    xgb_vstep *vsteps; /* the AVX2 kernel's steps: tree t's word w in [vsword[4t+w], vsword[4t+w+1]) */
+    uint32_t *vsword;  /* 4 n_trees + 1 entries */
     float *rthr;       /* per feature: its distinct split thresholds, ascending, padded with +inf to rpow */
     uint32_t *rfirst;  /* per feature: the first of its thresholds in rthr */
     uint32_t *rpow;    /* per feature: a power of two > its number of distinct thresholds, or 0 if unused */
@@ -493,6 +503,8 @@ static void free_level_layout(allot_xgb_model *m) {
     free(m->vnodes);
     free(m->vword);
     free(m->vleaf);
+    free(m->vsteps);
+    free(m->vsword);
     free(m->rthr);
     free(m->rfirst);
     free(m->rpow);
@@ -500,6 +512,8 @@ static void free_level_layout(allot_xgb_model *m) {
     m->vnodes = NULL;
     m->vword = NULL;
     m->vleaf = NULL;
+    m->vsteps = NULL;
+    m->vsword = NULL;
     m->rthr = NULL;
     m->rfirst = NULL;
     m->rpow = NULL;
@@ -591,6 +605,32 @@ static void place_nodes(allot_xgb_model *m, const uint32_t *cnt, uint32_t *pos) 
     }
 }
 
+/* The AVX2 kernel's steps (m->vsteps, their words' ranges in m->vsword) from the splits placed by
+ * place_nodes: each word's positions from its first split's up to 15, in increasing order, a split
+ * where there is one, else {0, 0}. The kernel shifts each step's outcome in at the top of the word
+ * (see accumulate_block_avx2), so that after the word's last step each split's outcome lands on the
+ * bit of its position; the positions without a split are those below a leaf (or not reached), whose
+ * bits the walk may read either way (the leaf's value fills every depth-6 position below it). */
+static void place_steps(allot_xgb_model *m) {
+    size_t k = 0;
+    for (size_t t = 0; t < m->n_trees; t++)
+        for (size_t q = 0; q < 4; q++) {
+            uint32_t i = m->vword[4 * t + q], end = m->vword[4 * t + q + 1], p = 0;
+            m->vsword[4 * t + q] = (uint32_t)k;
+            if (i == end) continue;
+            while (!((m->vnodes[i].bit2 >> p) & 1u)) p++;
+            for (; p < 16; p++) {
+                if (i < end && (m->vnodes[i].bit2 & 0xFFFFu) == 1u << p) {
+                    m->vsteps[k++] = (xgb_vstep){m->vnodes[i].off, m->vnodes[i].thr2};
+                    i++;
+                } else {
+                    m->vsteps[k++] = (xgb_vstep){0, 0};
+                }
+            }
+        }
+    m->vsword[4 * m->n_trees] = (uint32_t)k;
+}
+
 /* The level layout for the vector batch kernel, built when every tree has depth <= 6, the block's
  * ranks (2 x XGB_VROWS uint16 per feature) fit in its scratch (XGB_BLOCK_FLOATS floats) and its
  * values (XGB_VHALF floats per feature) and accumulators (XGB_VROWS floats per group) in
@@ -618,14 +658,19 @@ static int build_level_layout(allot_xgb_model *m) {
     m->vnodes = malloc(nn * sizeof *m->vnodes);
     m->vword = malloc((4 * n + 1) * sizeof *m->vword);
     m->vleaf = calloc(n * 64, sizeof *m->vleaf);
+    m->vsteps = malloc(n * 64 * sizeof *m->vsteps); /* at most 16 steps per word */
+    m->vsword = malloc((4 * n + 1) * sizeof *m->vsword);
     m->rfirst = malloc(F * sizeof *m->rfirst);
     m->rpow = calloc(F, sizeof *m->rpow);
     m->rpiv = malloc(F * 16 * sizeof *m->rpiv);
-    int ok =
-        pos && cnt && fstart && sorted && m->vnodes && m->vword && m->vleaf && m->rfirst && m->rpow && m->rpiv
-            ? rank_thresholds(m, cnt, fstart, sorted)
-            : -1;
-    if (ok == 1) place_nodes(m, cnt, pos);
+    int ok = pos && cnt && fstart && sorted && m->vnodes && m->vword && m->vleaf && m->vsteps && m->vsword &&
+                     m->rfirst && m->rpow && m->rpiv
+                 ? rank_thresholds(m, cnt, fstart, sorted)
+                 : -1;
+    if (ok == 1) {
+        place_nodes(m, cnt, pos);
+        place_steps(m);
+    }
     free(pos);
     free(cnt);
     free(fstart);
@@ -1299,10 +1344,10 @@ XGB_AVX2 static void xgb_avx2_ranks(const allot_xgb_model *m, const float *rows,
     }
 }
 
-/* The leaf values of 16 rows from their outcome words w0..w3 (16-bit lanes) added to their
- * accumulators a[0..16) (in xgb_avx2_slot order). In 32-bit lanes, 8 rows at a time: w01 holds
- * positions 0-31 (w0 low, w1 high), w23 positions 32-63; p = 2p + bit p, five times in w01, then
- * once in w23, and the leaf value gathered from the tree's 64. */
+/* The leaf values of 16 rows from their outcome words w0..w3 (16-bit lanes, a bit set where the
+ * row goes left) added to their accumulators a[0..16) (in xgb_avx2_slot order). In 32-bit lanes, 8
+ * rows at a time: w01 holds positions 0-31 (w0 low, w1 high), w23 positions 32-63; p = 2p + (bit p
+ * clear), five times in w01, then once in w23, and the leaf value gathered from the tree's 64. */
 XGB_AVX2 static inline void xgb_avx2_add_leaves(__m256i w0, __m256i w1, __m256i w2, __m256i w3,
                                                 const float *lf, float *a) {
     const __m256i one = _mm256_set1_epi32(1), k32 = _mm256_set1_epi32(32);
@@ -1311,10 +1356,11 @@ XGB_AVX2 static inline void xgb_avx2_add_leaves(__m256i w0, __m256i w1, __m256i 
     for (int h = 0; h < 2; h++) {
         __m256i p = one;
         for (int d = 0; d < 5; d++)
-            p = _mm256_add_epi32(_mm256_add_epi32(p, p), _mm256_and_si256(_mm256_srlv_epi32(w01[h], p), one));
+            p = _mm256_add_epi32(_mm256_add_epi32(p, p),
+                                 _mm256_andnot_si256(_mm256_srlv_epi32(w01[h], p), one));
         p = _mm256_sub_epi32(p, k32);
         __m256i leaf =
-            _mm256_add_epi32(_mm256_add_epi32(p, p), _mm256_and_si256(_mm256_srlv_epi32(w23[h], p), one));
+            _mm256_add_epi32(_mm256_add_epi32(p, p), _mm256_andnot_si256(_mm256_srlv_epi32(w23[h], p), one));
         __m256 v = _mm256_i32gather_ps(lf, leaf, 4);
         _mm256_store_ps(a + 8 * h, _mm256_add_ps(_mm256_load_ps(a + 8 * h), v));
     }
@@ -1322,10 +1368,14 @@ XGB_AVX2 static inline void xgb_avx2_add_leaves(__m256i w0, __m256i w1, __m256i 
 
 /* The AVX2 batch kernel on the level layout, as accumulate_block_avx512 without mask registers:
  * passes of XGB_VROWS (64) rows, four vectors of 16 rows. Ranks are signed 16-bit numbers
- * (xgb_avx2_ranks), so a split is one signed comparison rank(thr) > rank(x), true where the row goes
- * left: its zero lanes get the node's bit (AND-NOT) OR-ed into the rows' outcome word; the words of a tree go
- * through a small buffer W (16 registers for 64 rows' four words: too many to keep). Leaves are
- * then added per row in tree order into one float32 per group, as in the single-row walk. */
+ * (xgb_avx2_ranks), so a split is one signed comparison rank(thr) > rank(x), all ones where the row
+ * goes left, shifted in at the top of the rows' outcome word by an unsigned average with it
+ * ((w + c + 1) >> 1: c = 0xFFFF sets bit 15, c = 0 adds nothing as bit 0 of w is still clear, at
+ * most 16 steps per word): two instructions per split and 16 rows (AND and OR of the node's bit
+ * would be three); the steps of a word cover its positions from its first split's up to 15 (see
+ * place_steps), so each split's bit lands on its position. The words of a tree go through a small
+ * buffer W (16 registers for 64 rows' four words: too many to keep). Leaves are then added per row in
+ * tree order into one float32 per group, as in the single-row walk. */
 XGB_AVX2 static void accumulate_block_avx2(const allot_xgb_model *m, const float *rows, size_t stride,
                                            size_t n_rows, float *acc, float *scratch) {
     const size_t G = m->n_groups, n = m->n_trees;
@@ -1342,23 +1392,18 @@ XGB_AVX2 static void accumulate_block_avx2(const allot_xgb_model *m, const float
         for (size_t g = 0; g < G; g++)
             for (size_t r = 0; r < XGB_VROWS; r++)
                 A[g * XGB_VROWS + xgb_avx2_slot(r)] = r < nb ? acc[(r0 + r) * G + g] : 0.0f;
-        const xgb_vnode *v = m->vnodes;
-        const uint32_t *vw = m->vword;
+        const xgb_vstep *v = m->vsteps;
+        const uint32_t *vw = m->vsword;
         for (size_t t = 0; t < n; t++, vw += 4) {
             for (int q = 0; q < 4; q++) {
                 __m256i b0 = _mm256_setzero_si256(), b1 = b0, b2 = b0, b3 = b0;
                 for (size_t k = vw[q]; k < vw[q + 1]; k++) {
                     const __m256i *r = (const __m256i *)(rbytes + v[k].off);
-                    const __m256i thr = _mm256_set1_epi32((int)v[k].thr2),
-                                  bit = _mm256_set1_epi32((int)v[k].bit2);
-                    b0 = _mm256_or_si256(
-                        b0, _mm256_andnot_si256(_mm256_cmpgt_epi16(thr, _mm256_load_si256(r)), bit));
-                    b1 = _mm256_or_si256(
-                        b1, _mm256_andnot_si256(_mm256_cmpgt_epi16(thr, _mm256_load_si256(r + 1)), bit));
-                    b2 = _mm256_or_si256(
-                        b2, _mm256_andnot_si256(_mm256_cmpgt_epi16(thr, _mm256_load_si256(r + 2)), bit));
-                    b3 = _mm256_or_si256(
-                        b3, _mm256_andnot_si256(_mm256_cmpgt_epi16(thr, _mm256_load_si256(r + 3)), bit));
+                    const __m256i thr = _mm256_set1_epi32((int)v[k].thr2);
+                    b0 = _mm256_avg_epu16(b0, _mm256_cmpgt_epi16(thr, _mm256_load_si256(r)));
+                    b1 = _mm256_avg_epu16(b1, _mm256_cmpgt_epi16(thr, _mm256_load_si256(r + 1)));
+                    b2 = _mm256_avg_epu16(b2, _mm256_cmpgt_epi16(thr, _mm256_load_si256(r + 2)));
+                    b3 = _mm256_avg_epu16(b3, _mm256_cmpgt_epi16(thr, _mm256_load_si256(r + 3)));
                 }
                 __m256i *wq = (__m256i *)(W + q * XGB_VROWS);
                 _mm256_store_si256(wq, b0);
