@@ -12,7 +12,7 @@
  *   - for models whose trees have depth <= 6 (at most 64 features, 64 groups) the splits are also
  *     laid out by position in the complete tree of depth 6, with thresholds replaced by ranks among
  *     their feature's thresholds, for the vector batch kernel chosen at load when the CPU has one
- *     (see build_level_layout, accumulate_block_avx512).
+ *     (see build_level_layout, accumulate_block_avx512, accumulate_block_avx2).
  * Evaluation then reproduces XGBoost 1.7.4's CPU predictor: float32 comparisons, NaN follows
  * the default direction, one float32 accumulator per output group, leaves added in tree order.
  */
