@@ -318,7 +318,7 @@ int main(int argc, char **argv) {
     {
         allot_xgb_model *mp = NULL;
         if (allot_xgb_model_load_memory(json, json_len, &mp, NULL) == ALLOT_OK) {
-            allot_xgb_model_use_portable_batch(mp);
+            allot_xgb_model_use_batch_kernel(mp, "portable");
             for (int rep = 0; rep < 5; rep++) {
                 t0 = now_ns();
                 allot_xgb_model_predict_batch(mp, ALLOT_XGB_OUTPUT_VALUE, xt, n_rows, N_FEAT, out,

@@ -11,10 +11,6 @@
  * (the same layout where the CPU has AVX2 but not AVX-512F and BW) or "portable" (the block walk). */
 const char *allot_xgb_model_batch_kernel_name(const allot_xgb_model *m);
 
-/* Make the model's batch prediction use the portable block walk (so that the tests exercise it on
- * machines where a vector kernel was chosen). Call before sharing the model between threads. */
-void allot_xgb_model_use_portable_batch(allot_xgb_model *m);
-
 /* Make the model's batch prediction use the named kernel ("portable", "avx2" or "avx512") when this
  * machine and the model allow it: 1, or 0 (the kernel is then unchanged). Call before sharing the
  * model between threads. */

@@ -1445,10 +1445,6 @@ const char *allot_xgb_model_batch_kernel_name(const allot_xgb_model *m) {
     return "portable";
 }
 
-void allot_xgb_model_use_portable_batch(allot_xgb_model *m) {
-    m->batch_kernel = NULL;
-}
-
 int allot_xgb_model_use_batch_kernel(allot_xgb_model *m, const char *name) {
     xgb_batch_kernel k = NULL;
     if (strcmp(name, "portable") == 0) {
