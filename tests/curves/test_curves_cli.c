@@ -136,7 +136,6 @@ int main(int argc, char **argv) {
     CHECK(run(args) == 0);
     char *second = slurp(want);
     CHECK(first && second && strcmp(first, second) == 0); /* deterministic */
-    free(first);
     free(second);
     s = out_text("stdout");
     cJSON *doc = cJSON_Parse(s);
@@ -156,6 +155,22 @@ int main(int argc, char **argv) {
     CHECK(cJSON_GetObjectItem(t4, "mean_cost")->valuedouble == 3.0);
     CHECK(cJSON_GetObjectItem(t4, "mean_se")->valuedouble == 0.0);
     cJSON_Delete(doc);
+    /* --nthread 1 and 2 write the same file; other counts are a usage error naming the range */
+    for (int t = 1; t <= 2; t++) {
+        snprintf(args, sizeof args,
+                 "--quiet --nthread %d --tiers pass@1,3,majority@1,2,3 --out '%s/out.jsonl' '%s'", t, dir,
+                 runs);
+        CHECK(run(args) == 0);
+        char *again = slurp(want);
+        CHECK(again && strcmp(first, again) == 0);
+        free(again);
+    }
+    snprintf(args, sizeof args, "--quiet --nthread 3 --tiers pass@1 '%s'", runs);
+    CHECK(run(args) == 1);
+    s = out_text("stderr");
+    CHECKF(strstr(s, "--nthread: not an integer in 1..2: '3'") != NULL, "stderr: %s", s);
+    free(s);
+    free(first);
 
     /* clean up: only our files are there */
     unlink(runs);
