@@ -1119,6 +1119,45 @@ XGB_DEFINE_ACCUMULATE_BLOCK(accumulate_block_generic, step, xgb_node, nodes, XGB
 XGB_DEFINE_ACCUMULATE_BLOCK(accumulate_block_compact, step_compact, xgb_cnode, cnodes, XGB_CNODE_VALUE)
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* The accumulator slot of row r of a pass in the AVX2 kernel: within each 16 rows, rows 4-7 and 8-11
+ * swap places, the order in which xgb_avx2_add_leaves's unpacks deliver them (bits 2 and 3 of r
+ * exchanged; its own inverse). */
+static inline size_t xgb_avx2_slot(size_t r) {
+    return (r & ~(size_t)12) | ((r & 4) << 1) | ((r & 8) >> 1);
+}
+
+/* The parts of a pass both vector kernels share (plain C, no vector instructions). */
+
+/* The feature values of rows [r0, r0 + XGB_VHALF) of a pass (those from nb on repeat row 0),
+ * feature-major into X (XGB_VHALF floats per feature). */
+static inline void xgb_pass_values(const float *rows, size_t stride, size_t nb, size_t r0, size_t F,
+                                   float *X) {
+    for (size_t r = 0; r < XGB_VHALF; r++) {
+        const float *row = rows + (r0 + r < nb ? r0 + r : 0) * stride;
+        for (size_t f = 0; f < F; f++) X[f * XGB_VHALF + r] = row[f];
+    }
+}
+
+/* The slot of row r in a group's XGB_VROWS accumulators: r itself, or xgb_avx2_slot(r) for the AVX2
+ * kernel (avx2_order). */
+static inline size_t xgb_pass_slot(size_t r, int avx2_order) {
+    return avx2_order ? xgb_avx2_slot(r) : r;
+}
+
+/* The pass's accumulators A, group-major (XGB_VROWS per group), from acc (nb rows of G, row-major);
+ * the slots of rows from nb on get 0. */
+static inline void xgb_pass_accumulators(const float *acc, size_t nb, size_t G, int avx2_order, float *A) {
+    for (size_t g = 0; g < G; g++)
+        for (size_t r = 0; r < XGB_VROWS; r++)
+            A[g * XGB_VROWS + xgb_pass_slot(r, avx2_order)] = r < nb ? acc[r * G + g] : 0.0f;
+}
+
+/* The pass's accumulators back into acc, for its nb rows. */
+static inline void xgb_pass_results(const float *A, size_t nb, size_t G, int avx2_order, float *acc) {
+    for (size_t g = 0; g < G; g++)
+        for (size_t r = 0; r < nb; r++) acc[r * G + g] = A[g * XGB_VROWS + xgb_pass_slot(r, avx2_order)];
+}
+
 #define XGB_HAVE_AVX512_KERNEL 1
 #define XGB_AVX512 __attribute__((target("avx512f,avx512bw")))
 /* Features whose ranks are searched together (see accumulate_block_avx512). */
@@ -1147,10 +1186,7 @@ XGB_AVX512 static inline __m512 xgb_leaf16(__m512i leaf, const __m512 *lv) {
 XGB_AVX512 static void xgb_avx512_ranks(const allot_xgb_model *m, const float *rows, size_t stride, size_t nb,
                                         size_t r0, size_t h0, uint16_t *R, float *X) {
     const size_t F = m->n_features;
-    for (size_t r = 0; r < XGB_VHALF; r++) {
-        const float *row = rows + (r0 + r < nb ? r0 + r : 0) * stride;
-        for (size_t f = 0; f < F; f++) X[f * XGB_VHALF + r] = row[f];
-    }
+    xgb_pass_values(rows, stride, nb, r0, F, X);
     for (size_t f0 = 0; f0 < F; f0 += XGB_RANK_FEATURES) {
         __m512 x[2 * XGB_RANK_FEATURES];
         __m512i rank[2 * XGB_RANK_FEATURES];
@@ -1239,9 +1275,7 @@ XGB_AVX512 static void accumulate_block_avx512(const allot_xgb_model *m, const f
         const float *src = rows + r0 * stride;
         xgb_avx512_ranks(m, src, stride, nb, 0, 0, R, X);
         xgb_avx512_ranks(m, src, stride, nb, XGB_VHALF, XGB_VHALF, R, X);
-        for (size_t g = 0; g < G; g++)
-            for (size_t r = 0; r < XGB_VROWS; r++)
-                A[g * XGB_VROWS + r] = r < nb ? acc[(r0 + r) * G + g] : 0.0f;
+        xgb_pass_accumulators(acc + r0 * G, nb, G, 0, A);
         const xgb_vnode *v = m->vnodes;
         const uint32_t *vw = m->vword;
         for (size_t t = 0; t < n; t++, vw += 4) {
@@ -1267,20 +1301,12 @@ XGB_AVX512 static void accumulate_block_avx512(const allot_xgb_model *m, const f
             xgb_avx512_add_leaves(w0, lv, a);
             xgb_avx512_add_leaves(w1, lv, a + XGB_VHALF);
         }
-        for (size_t g = 0; g < G; g++)
-            for (size_t r = 0; r < nb; r++) acc[(r0 + r) * G + g] = A[g * XGB_VROWS + r];
+        xgb_pass_results(A, nb, G, 0, acc + r0 * G);
     }
 }
 
 /* ---- AVX2 (CPUs without AVX-512): the same level layout, 16 rows per vector of 16-bit lanes ---- */
 #define XGB_AVX2 __attribute__((target("avx2")))
-
-/* The accumulator slot of row r of a pass in the AVX2 kernel: within each 16 rows, rows 4-7 and 8-11
- * swap places, the order in which xgb_avx2_add_leaves's unpacks deliver them (bits 2 and 3 of r
- * exchanged; its own inverse). */
-static inline size_t xgb_avx2_slot(size_t r) {
-    return (r & ~(size_t)12) | ((r & 4) << 1) | ((r & 8) >> 1);
-}
 
 /* The ranks of rows [r0, r0 + XGB_VHALF) of a pass (those from nb on repeat row 0) into their half
  * (h0 = 0 or XGB_VHALF) of R's slots, 8 rows at a time: the same branchless binary search as
@@ -1291,10 +1317,7 @@ static inline size_t xgb_avx2_slot(size_t r) {
 XGB_AVX2 static void xgb_avx2_ranks(const allot_xgb_model *m, const float *rows, size_t stride, size_t nb,
                                     size_t r0, size_t h0, uint16_t *R, float *X) {
     const size_t F = m->n_features;
-    for (size_t r = 0; r < XGB_VHALF; r++) {
-        const float *row = rows + (r0 + r < nb ? r0 + r : 0) * stride;
-        for (size_t f = 0; f < F; f++) X[f * XGB_VHALF + r] = row[f];
-    }
+    xgb_pass_values(rows, stride, nb, r0, F, X);
     const __m256i top = _mm256_set1_epi32(32767);
     for (size_t f = 0; f < F; f++) {
         const uint32_t P = m->rpow[f], u = P >= 16 ? P / 16 : 1;
@@ -1389,9 +1412,7 @@ XGB_AVX2 static void accumulate_block_avx2(const allot_xgb_model *m, const float
         const float *src = rows + r0 * stride;
         xgb_avx2_ranks(m, src, stride, nb, 0, 0, R, X);
         xgb_avx2_ranks(m, src, stride, nb, XGB_VHALF, XGB_VHALF, R, X);
-        for (size_t g = 0; g < G; g++)
-            for (size_t r = 0; r < XGB_VROWS; r++)
-                A[g * XGB_VROWS + xgb_avx2_slot(r)] = r < nb ? acc[(r0 + r) * G + g] : 0.0f;
+        xgb_pass_accumulators(acc + r0 * G, nb, G, 1, A);
         const xgb_vstep *v = m->vsteps;
         const uint32_t *vw = m->vsword;
         for (size_t t = 0; t < n; t++, vw += 4) {
@@ -1419,8 +1440,7 @@ XGB_AVX2 static void accumulate_block_avx2(const allot_xgb_model *m, const float
                                     _mm256_load_si256(w + 8 + s), _mm256_load_si256(w + 12 + s), lf,
                                     a + 16 * s);
         }
-        for (size_t g = 0; g < G; g++)
-            for (size_t r = 0; r < nb; r++) acc[(r0 + r) * G + g] = A[g * XGB_VROWS + xgb_avx2_slot(r)];
+        xgb_pass_results(A, nb, G, 1, acc + r0 * G);
     }
 }
 #endif
