@@ -168,6 +168,29 @@ static void bench_text_path(allot_error *err) {
     free(lat_f);
 }
 
+/* Best of 5 batch calls over n_rows rows (ns per row) with the named batch kernel, forced through the
+ * runtime's internal hook on a fresh copy of the model; *mism counts outputs differing from ref. -1
+ * when this CPU or model does not allow the kernel. */
+static double time_kernel(const char *json, size_t json_len, const char *kernel, const float *xt,
+                          size_t n_rows, float *out, const float *ref, size_t *mism) {
+    allot_xgb_model *m = NULL;
+    double best = -1;
+    if (allot_xgb_model_load_memory(json, json_len, &m, NULL) == ALLOT_OK &&
+        allot_xgb_model_use_batch_kernel(m, kernel)) {
+        best = 1e300;
+        for (int rep = 0; rep < 5; rep++) {
+            double t0 = now_ns();
+            allot_xgb_model_predict_batch(m, ALLOT_XGB_OUTPUT_VALUE, xt, n_rows, N_FEAT, out,
+                                          n_rows * N_CLASS, NULL);
+            double e = (now_ns() - t0) / (double)n_rows;
+            if (e < best) best = e;
+        }
+        for (size_t i = 0; i < n_rows * N_CLASS; i++) *mism += memcmp(&out[i], &ref[i], sizeof(float)) != 0;
+    }
+    allot_xgb_model_free(m);
+    return best;
+}
+
 int main(int argc, char **argv) {
     size_t n_rows = 20000;
     int quick = 0;
@@ -311,47 +334,11 @@ int main(int argc, char **argv) {
     unsigned long batch_allocs = alloc_calls - a2;
     size_t mism_b = 0;
     for (size_t i = 0; i < n_rows * N_CLASS; i++) mism_b += memcmp(&out[i], &ref[i], sizeof(float)) != 0;
-    /* the portable block walk on the same model (forced through the runtime's internal hook), for
-     * comparison with the kernel chosen at load */
-    double portable_batch = 1e300;
-    size_t mism_p = 0;
-    {
-        allot_xgb_model *mp = NULL;
-        if (allot_xgb_model_load_memory(json, json_len, &mp, NULL) == ALLOT_OK) {
-            allot_xgb_model_use_batch_kernel(mp, "portable");
-            for (int rep = 0; rep < 5; rep++) {
-                t0 = now_ns();
-                allot_xgb_model_predict_batch(mp, ALLOT_XGB_OUTPUT_VALUE, xt, n_rows, N_FEAT, out,
-                                              n_rows * N_CLASS, NULL);
-                double e = (now_ns() - t0) / (double)n_rows;
-                if (e < portable_batch) portable_batch = e;
-            }
-            for (size_t i = 0; i < n_rows * N_CLASS; i++)
-                mism_p += memcmp(&out[i], &ref[i], sizeof(float)) != 0;
-            allot_xgb_model_free(mp);
-        }
-    }
-    /* the AVX2 kernel on the same model where this CPU has AVX2 (chosen at load only without
-     * AVX-512F and BW): -1 when it is not available */
-    double avx2_batch = -1;
-    size_t mism_a = 0;
-    {
-        allot_xgb_model *ma = NULL;
-        if (allot_xgb_model_load_memory(json, json_len, &ma, NULL) == ALLOT_OK &&
-            allot_xgb_model_use_batch_kernel(ma, "avx2")) {
-            avx2_batch = 1e300;
-            for (int rep = 0; rep < 5; rep++) {
-                t0 = now_ns();
-                allot_xgb_model_predict_batch(ma, ALLOT_XGB_OUTPUT_VALUE, xt, n_rows, N_FEAT, out,
-                                              n_rows * N_CLASS, NULL);
-                double e = (now_ns() - t0) / (double)n_rows;
-                if (e < avx2_batch) avx2_batch = e;
-            }
-            for (size_t i = 0; i < n_rows * N_CLASS; i++)
-                mism_a += memcmp(&out[i], &ref[i], sizeof(float)) != 0;
-        }
-        allot_xgb_model_free(ma);
-    }
+    /* the portable block walk, and the AVX2 kernel where this CPU has AVX2 (chosen at load only without
+     * AVX-512F and BW), on the same model: for comparison with the kernel chosen at load */
+    size_t mism_p = 0, mism_a = 0;
+    double portable_batch = time_kernel(json, json_len, "portable", xt, n_rows, out, ref, &mism_p);
+    double avx2_batch = time_kernel(json, json_len, "avx2", xt, n_rows, out, ref, &mism_a);
     size_t l;
     for (int rep = 0; rep < 5; rep++) {
         t0 = now_ns();
