@@ -20,6 +20,7 @@
 #include "curves_batch.h"
 #include "curves_internal.h"
 #include "estimators.h"
+#include "perm_majority.h"
 #include "allot_limits.h"
 #include "progress.h"
 #include "rng.h"
@@ -101,6 +102,12 @@ static runs_models reader_models(const allot_runs_reader *r) {
     return m;
 }
 
+/* Per sample, room for a block of permutations' copies of the slots and counts (each answer, + 1
+ * for the null answer, takes a slot: at most as many slots as samples + 1, the capacity below). */
+typedef struct maj_bytes {
+    int32_t b[2 * ALLOT_PERM_BLOCK];
+} maj_bytes;
+
 /* Per-query working memory (reused). */
 typedef struct workspace {
     size_t cap_n;   /* samples */
@@ -110,8 +117,7 @@ typedef struct workspace {
     double *weight;
     double *prefix;
     double *vote_work;
-    int *ans_perm; /* majority: the pool's answers in one permutation's order */
-    int *maj_work; /* majority: a count per answer, + 1 for the null answer */
+    maj_bytes *maj_block; /* majority: allot_majority_block's working memory */
     allot_scored *scored;
     unsigned char *ans_correct;
     signed char *ans_seen; /* -1 unseen, else the correct flag of its first sample */
@@ -121,6 +127,7 @@ typedef struct workspace {
     int *kbuf;            /* per tier: ks of one best group */
     unsigned char *exact; /* per tier: value computed exactly (no permutations) */
     double *kout;         /* per tier: their values */
+    double *maj_out;      /* per tier and permutation of a block: majority outcomes */
     unsigned char *model_done;
     size_t cap_models;
 } workspace;
@@ -132,8 +139,7 @@ static void ws_free(workspace *w) {
     free(w->weight);
     free(w->prefix);
     free(w->vote_work);
-    free(w->ans_perm);
-    free(w->maj_work);
+    free(w->maj_block);
     free(w->scored);
     free(w->ans_correct);
     free(w->ans_seen);
@@ -144,6 +150,7 @@ static void ws_free(workspace *w) {
     free(w->kbuf);
     free(w->exact);
     free(w->kout);
+    free(w->maj_out);
     free(w->model_done);
 }
 
@@ -153,8 +160,8 @@ static int ws_reserve(workspace *w, size_t n) {
     size_t c = w->cap_n;
 #define GROW(p) (c = w->cap_n, allot_reserve((void **)&(p), &c, n, sizeof *(p)))
     int failed = GROW(w->pool) || GROW(w->perm) || GROW(w->answer) || GROW(w->weight) || GROW(w->prefix) ||
-                 GROW(w->vote_work) || GROW(w->ans_perm) || GROW(w->maj_work) || GROW(w->scored) ||
-                 GROW(w->ans_correct) || GROW(w->ans_seen) || GROW(w->ans_first);
+                 GROW(w->vote_work) || GROW(w->maj_block) || GROW(w->scored) || GROW(w->ans_correct) ||
+                 GROW(w->ans_seen) || GROW(w->ans_first);
 #undef GROW
     if (failed) return -1;
     w->cap_n = c;
@@ -226,49 +233,18 @@ static allot_status answer_grades(const allot_query *q, workspace *w, const char
     return ALLOT_OK;
 }
 
-/* Uniform integer in [0, n) for n <= 2^32 from the high 32 bits of one draw (Lemire's
- * multiply-and-reject: no division except in the rare rejection branch). */
-static uint32_t draw_below(allot_rng *rng, uint32_t n) {
-    uint64_t m = (allot_rng_next(rng) >> 32) * (uint64_t)n;
-    uint32_t low = (uint32_t)m;
-    if (low < n) {
-        uint32_t threshold = (uint32_t)(-n) % n;
-        while (low < threshold) {
-            m = (allot_rng_next(rng) >> 32) * (uint64_t)n;
-            low = (uint32_t)m;
-        }
-    }
-    return (uint32_t)(m >> 32);
-}
-
 /* The first kmax entries of permutation number p of 0..n-1 for one (query, model) stream: a
  * forward Fisher-Yates shuffle, so entry i depends only on draws 0..i and the k-prefix is the
  * same whatever kmax (>= k) is. */
 static void perm_prefix(uint64_t seed, uint64_t stream, uint64_t p, uint32_t *perm, size_t n, size_t kmax) {
     allot_rng rng;
-    allot_rng_seed_stream(&rng, seed, stream ^ ((p + 1) * 0xbf58476d1ce4e5b9ULL));
+    allot_perm_seed(&rng, seed, stream, p);
     for (size_t j = 0; j < n; j++) perm[j] = (uint32_t)j;
     for (size_t i = 0; i < kmax && i + 1 < n; i++) {
-        size_t j = i + draw_below(&rng, (uint32_t)(n - i));
+        size_t j = i + allot_perm_draw_below(&rng, (uint32_t)(n - i));
         uint32_t t = perm[i];
         perm[i] = perm[j];
         perm[j] = t;
-    }
-}
-
-/* perm_prefix's permutation applied to the pool's answers directly: out[i] = answer[perm[i]] for
- * i < kmax (the same swaps on a copy of the answers; the same draws). */
-static void perm_answers(uint64_t seed, uint64_t stream, uint64_t p, const int *answer, int *out, size_t n,
-                         size_t kmax) {
-    allot_rng seeded;
-    allot_rng_seed_stream(&seeded, seed, stream ^ ((p + 1) * 0xbf58476d1ce4e5b9ULL));
-    allot_rng rng = seeded; /* a copy whose address stays here: its state can live in registers */
-    memcpy(out, answer, n * sizeof *out);
-    for (size_t i = 0; i < kmax && i + 1 < n; i++) {
-        size_t j = i + draw_below(&rng, (uint32_t)(n - i));
-        int t = out[i];
-        out[i] = out[j];
-        out[j] = t;
     }
 }
 
@@ -448,45 +424,60 @@ static size_t majority_ks(const model_job *j, size_t g, size_t kmax, size_t *at)
     return n_at;
 }
 
+/* Permutation p's values at the group's tiers (w->prefix) into their running mean and variance. */
+static void accumulate_permutation(const model_job *j, size_t g, int p) {
+    workspace *w = j->w;
+    for (size_t t = g; t < j->ts->n; t++) {
+        if (!in_group(j, t, &j->ts->tiers[g]) || w->exact[t]) continue;
+        double x = w->prefix[k_in_pool(j, t) - 1], d = x - w->wmean[t];
+        w->wmean[t] += d / (double)(p + 1);
+        w->wm2[t] += d * (x - w->wmean[t]);
+    }
+}
+
+/* majority: permutations p0 .. p0 + count - 1 drawn and scored together, out[l * n_at + i] being
+ * permutation p0 + l's outcome at prefix at[i]. */
+static void majority_block(const model_job *j, uint64_t stream, int p0, size_t count,
+                           const allot_majority_job *job, double *out) {
+    allot_rng rng[ALLOT_PERM_BLOCK];
+    for (size_t l = 0; l < count; l++) allot_perm_seed(&rng[l], j->opt->seed, stream, (uint64_t)p0 + l);
+    allot_majority_block(job, rng, count, out, j->w->maj_block);
+}
+
 /* The group's other tiers: the mean (and standard error) over opt->permutations permutations of the
  * pool. Permutation p of this (query, model) comes from its own stream, so it is the same for every
  * group and tier set, and only its first kmax entries need to be drawn. */
 static void group_permutations(const model_job *j, size_t g, const allot_vote_pool *pool, size_t kmax) {
     workspace *w = j->w;
-    const allot_tier *gt = &j->ts->tiers[g];
     const allot_query *q = j->q;
-    size_t n = j->n;
+    size_t n = j->n, at[ALLOT_MAX_TIERS];
     uint64_t stream = allot_hash64(q->id, strlen(q->id)) ^
                       (allot_hash64(j->model_name, strlen(j->model_name)) * 0x9e3779b97f4a7c15ULL);
-    size_t at[ALLOT_MAX_TIERS], n_at = 0;
-    double at_out[ALLOT_MAX_TIERS];
-    int majority = gt->rule == ALLOT_SELECT_MAJORITY;
+    double *block = w->maj_out;
+    int majority = j->ts->tiers[g].rule == ALLOT_SELECT_MAJORITY, perms = j->opt->permutations;
     int *slot = (int *)w->perm; /* the pool's answers, null as slot n_answers (perm is free here) */
+    allot_majority_job job = {slot, n, w->ans_correct, q->n_answers + 1, at, 0};
     if (majority) {
         for (size_t i = 0; i < n; i++) slot[i] = w->answer[i] >= 0 ? w->answer[i] : (int)q->n_answers;
         w->ans_correct[q->n_answers] = 0;
-        n_at = majority_ks(j, g, kmax, at);
+        job.n_at = majority_ks(j, g, kmax, at);
     }
-    for (int p = 0; p < j->opt->permutations; p++) {
-        if (majority) {
-            perm_answers(j->opt->seed, stream, (uint64_t)p, slot, w->ans_perm, n, kmax);
-            allot_est_majority_at(w->ans_perm, kmax, w->ans_correct, q->n_answers + 1, at, n_at, at_out,
-                                  w->maj_work);
-            for (size_t i = 0; i < n_at; i++) w->prefix[at[i] - 1] = at_out[i];
-        } else {
-            perm_prefix(j->opt->seed, stream, (uint64_t)p, w->perm, n, kmax);
-            allot_est_vote_prefixes(pool, w->perm, kmax, w->prefix, w->vote_work);
-        }
-        for (size_t t = g; t < j->ts->n; t++) {
-            if (!in_group(j, t, gt) || w->exact[t]) continue;
-            double x = w->prefix[k_in_pool(j, t) - 1], d = x - w->wmean[t];
-            w->wmean[t] += d / (double)(p + 1);
-            w->wm2[t] += d * (x - w->wmean[t]);
+    for (int p0 = 0; p0 < perms; p0 += ALLOT_PERM_BLOCK) {
+        size_t count = (size_t)(perms - p0) < ALLOT_PERM_BLOCK ? (size_t)(perms - p0) : ALLOT_PERM_BLOCK;
+        if (majority) majority_block(j, stream, p0, count, &job, block);
+        for (size_t l = 0; l < count; l++) {
+            if (majority) {
+                for (size_t i = 0; i < job.n_at; i++) w->prefix[at[i] - 1] = block[l * job.n_at + i];
+            } else {
+                perm_prefix(j->opt->seed, stream, (uint64_t)p0 + l, w->perm, n, kmax);
+                allot_est_vote_prefixes(pool, w->perm, kmax, w->prefix, w->vote_work);
+            }
+            accumulate_permutation(j, g, p0 + (int)l);
         }
     }
-    double P = (double)j->opt->permutations;
+    double P = (double)perms;
     for (size_t t = g; t < j->ts->n; t++) {
-        if (!in_group(j, t, gt) || w->exact[t]) continue;
+        if (!in_group(j, t, &j->ts->tiers[g]) || w->exact[t]) continue;
         j->acc[t] = w->wmean[t];
         j->se[t] = sqrt(w->wm2[t] / (P - 1.0) / P);
     }
@@ -704,8 +695,10 @@ static allot_status start_table(allot_curves *c, workspace *w, const char *runs_
     w->kbuf = calloc(tiers->n, sizeof *w->kbuf);
     w->exact = calloc(tiers->n, sizeof *w->exact);
     w->kout = calloc(tiers->n, sizeof *w->kout);
+    w->maj_out = calloc(tiers->n * ALLOT_PERM_BLOCK, sizeof *w->maj_out);
     c->tier_names = calloc(tiers->n, sizeof *c->tier_names);
-    if (!w->midx || !w->wmean || !w->wm2 || !w->kbuf || !w->kout || !w->exact || !c->tier_names)
+    if (!w->midx || !w->wmean || !w->wm2 || !w->kbuf || !w->kout || !w->maj_out || !w->exact ||
+        !c->tier_names)
         return nomem(err);
     for (size_t t = 0; t < tiers->n; t++)
         if (!(c->tier_names[t] = allot_strdup(tiers->tiers[t].name))) return nomem(err);

@@ -3,6 +3,8 @@
  */
 #include "estimators.h"
 
+#include "majority_outcome.h"
+
 #include <stdlib.h>
 
 double allot_est_choose_ratio(size_t a, size_t n, size_t k) {
@@ -71,24 +73,6 @@ void allot_est_vote_prefixes(const allot_vote_pool *pool, const uint32_t *order,
         prefix_out[j] = n_win ? (double)n_win_correct / (double)n_win : 0.0;
     }
 }
-
-/* The outcome of a vote from the counts of its answers (slot n_slots - 1, the null answer, never
- * wins): the share of correct answers among those with the largest count, 0 when no answer was
- * drawn. count(a) gives slot a's count. */
-#define MAJORITY_OUTCOME(count, n_slots, slot_correct, out)                                                  \
-    do {                                                                                                     \
-        unsigned best_ = 0, n_win_ = 0, n_win_correct_ = 0;                                                  \
-        for (size_t a_ = 0; a_ + 1 < (n_slots); a_++) {                                                      \
-            unsigned c_ = (unsigned)(count(a_));                                                             \
-            best_ = c_ > best_ ? c_ : best_;                                                                 \
-        }                                                                                                    \
-        for (size_t a_ = 0; a_ + 1 < (n_slots); a_++) {                                                      \
-            unsigned eq_ = (unsigned)(count(a_)) == best_;                                                   \
-            n_win_ += eq_;                                                                                   \
-            n_win_correct_ += (0u - eq_) & (slot_correct)[a_];                                               \
-        }                                                                                                    \
-        (out) = best_ ? (double)n_win_correct_ / (double)n_win_ : 0.0;                                       \
-    } while (0)
 
 void allot_est_majority_at(const int *slots, size_t len, const unsigned char *slot_correct, size_t n_slots,
                            const size_t *at, size_t n_at, double *out, int *work) {
