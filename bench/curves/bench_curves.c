@@ -4,12 +4,14 @@
  * Generates a labelled-runs JSONL file into a temporary directory (answers with distractors and
  * nulls, verifier scores, step scores, costs), then times, each on the whole file:
  *   read      the reader alone (parse + validate), the floor for everything else
+ *   cjson     cJSON alone: parse and delete every line, the library's floor under the reader
  *   pass      pass@1,2,4,8,16,32,64 (exact)
  *   best      best@1,2,4,8,16,32,64 (exact, order statistics)
  *   majority  majority@1,2,4,8,16,32,64 (P permutations, default 256)
  * each on one thread, and prints wall and CPU seconds, queries/s and MB/s of input per CPU second;
  * then majority again on two threads (queries/s per wall second), checked bit for bit against the
- * one-thread values. No assertion on time.
+ * one-thread values; then the majority kernel alone (perm_majority.h), AVX-512 against portable
+ * in the same run, in ns per draw. No assertion on time.
  *
  * Usage: bench_curves [N_QUERIES [SAMPLES [PERMUTATIONS]]]   (defaults 100000 64 256)
  */
@@ -21,7 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "curves.h"
+#include "perm_majority.h"
 #include "progress.h"
 #include "rng.h"
 #include "runs_reader.h"
@@ -88,6 +93,74 @@ static int two_threads(const char *path, const allot_tier_set *ts, const allot_c
     return same ? 0 : 1;
 }
 
+/* cJSON alone: parse and delete every line (getline), the library's own floor under the reader. */
+static double cjson_seconds(const char *path) {
+    FILE *fp = fopen(path, "r");
+    if (!fp) return -1;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    clock_t c0 = clock();
+    int ok = 1;
+    while (ok && (len = getline(&line, &cap, fp)) > 0) {
+        cJSON *j = cJSON_ParseWithLength(line, (size_t)len);
+        ok = j != NULL;
+        cJSON_Delete(j);
+    }
+    double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
+    free(line);
+    fclose(fp);
+    return ok ? cpu : -1;
+}
+
+/* The majority kernel alone, on pools like the file's (64 samples, 7 answers and the null), against
+ * the portable kernel in the same run: ns per draw, and the outcomes compared bit for bit. */
+static double kernel_seconds(const char *kernel, const allot_majority_job *job, long pools, long perms,
+                             double *sum) {
+    static double out[ALLOT_PERM_BLOCK * 64];
+    void *work = malloc(allot_majority_block_work(job));
+    if (!work) return -1;
+    double t0 = allot_now_seconds();
+    for (long q = 0; q < pools; q++)
+        for (long p = 0; p + ALLOT_PERM_BLOCK <= perms; p += ALLOT_PERM_BLOCK) {
+            allot_rng rng[ALLOT_PERM_BLOCK];
+            for (size_t l = 0; l < ALLOT_PERM_BLOCK; l++)
+                allot_perm_seed(&rng[l], 1, (uint64_t)q, (uint64_t)p + l);
+            if (!allot_majority_block_kernel(kernel, job, rng, ALLOT_PERM_BLOCK, out, work)) {
+                free(work);
+                return -1;
+            }
+            for (size_t i = 0; i < ALLOT_PERM_BLOCK * job->n_at; i++) *sum += out[i];
+        }
+    free(work);
+    return allot_now_seconds() - t0;
+}
+
+static void bench_kernels(long m, long perms) {
+    int slots[64];
+    unsigned char correct[8] = {1, 0, 0, 0, 0, 0, 0, 0};
+    size_t at[8], n_at = 0;
+    if (m > 64 || m < 2) return;
+    allot_rng g;
+    allot_rng_seed(&g, 7);
+    for (long i = 0; i < m; i++) slots[i] = (int)allot_rng_below(&g, 8);
+    for (long k = 2; k < m; k *= 2) at[n_at++] = (size_t)k; /* k = 1 and k = m are exact */
+    allot_majority_job job = {slots, (size_t)m, correct, 8, at, n_at};
+    long pools = 20000, draws = pools * (perms / ALLOT_PERM_BLOCK * ALLOT_PERM_BLOCK) * (long)at[n_at - 1];
+    double sum_v = 0, sum_p = 0;
+    double tv = kernel_seconds("avx512", &job, pools, perms, &sum_v);
+    double tp = kernel_seconds("portable", &job, pools, perms, &sum_p);
+    if (tv < 0) {
+        printf("majority kernel: portable %.2f ns/draw (no AVX-512F here: the portable kernel runs)\n",
+               tp * 1e9 / (double)draws);
+        return;
+    }
+    printf("majority kernel: avx512 %.2f ns/draw, portable %.2f ns/draw in the same run: %.2fx; outcomes %s "
+           "(%ld pools of %ld, %ld permutations each)\n",
+           tv * 1e9 / (double)draws, tp * 1e9 / (double)draws, tp / tv,
+           sum_v == sum_p ? "identical" : "DIFFER", pools, m, perms);
+}
+
 int main(int argc, char **argv) {
     long n = arg_or(argc, argv, 1, 100000), m = arg_or(argc, argv, 2, 64), perms = arg_or(argc, argv, 3, 256);
     const char *tmp = getenv("TMPDIR");
@@ -132,6 +205,10 @@ int main(int argc, char **argv) {
         return 1;
     }
     printf("%-10s %10.3f %10.3f %12.0f %10.1f\n", "read", dt, cpu, n / cpu, mb / cpu);
+    double cj = cjson_seconds(path);
+    printf("%-10s %10s %10.3f %12.0f %10.1f   (cJSON_ParseWithLength + cJSON_Delete of every line, nothing "
+           "else: the library's floor under the reader)\n",
+           "cjson", "", cj, n / cj, mb / cj);
     double read_cpu = cpu;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -181,6 +258,7 @@ int main(int argc, char **argv) {
         allot_curves_free(c);
         allot_tier_set_free(&ts);
     }
+    bench_kernels(m, perms);
     getrusage(RUSAGE_SELF, &ru);
     printf("peak RSS: %.1f MB after the read pass, %.1f MB at the end (input %.1f MB: the reader streams)\n",
            rss_read, (double)ru.ru_maxrss / 1024.0, mb);

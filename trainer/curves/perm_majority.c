@@ -1,12 +1,14 @@
 /*
  * perm_majority.c - majority outcomes of a block of permutations of one pool (perm_majority.h).
  *
- * The portable kernel shuffles and scores one permutation after the other. The AVX2 kernel keeps
- * the block's eight xoshiro256** generators in vector lanes, so one step of the eight shuffles costs
- * one vector draw; each lane's swap and count are then scalar, on its own copy of the pool's slots
- * (bytes). Lemire's rejection is taken by a lane only when its low product falls under the bound, as
- * in the scalar draw, and is then finished by the scalar generator on that lane's state: every lane
- * sees exactly the draws of the portable kernel.
+ * The portable kernel shuffles and scores one permutation after the other. The AVX-512 kernel keeps
+ * the block's sixteen xoshiro256** generators in vector lanes (two groups of eight), so one step of
+ * the sixteen shuffles costs two vector draws, one gather and one scatter: lane l's copy of the
+ * pool's slots is column l of a [n][16] table, so the sixteen addresses are distinct. Lemire's
+ * rejection is taken by a lane only when its low product falls under the bound, as in the scalar
+ * draw, and is then finished by the scalar generator on that lane's state: every lane sees exactly
+ * the draws of the portable kernel. Counts are bytes packed in a 64-bit lane (at most 8 slots, fewer
+ * than 256 draws) or a [n_slots][16] table, and the outcome is MAJORITY_OUTCOME in vector lanes.
  */
 #include "perm_majority.h"
 

@@ -5,8 +5,9 @@
  * forward Fisher-Yates shuffle with allot_perm_draw_below. allot_majority_block draws up to
  * ALLOT_PERM_BLOCK such permutations side by side and scores each with the majority rule at the
  * prefixes asked for: the values, bit for bit, of shuffling each permutation on its own and scoring
- * it with allot_est_majority_at (the portable path does exactly that). Where the CPU has AVX2 the
- * block's generators run in vector lanes while each lane's swaps and counts stay scalar.
+ * it with allot_est_majority_at (the portable kernel does exactly that). Where the CPU has AVX-512F,
+ * the block's sixteen generators run in vector lanes, and a step's sixteen swaps are one gather and
+ * one scatter (perm_majority.c).
  */
 #ifndef ALLOT_PERM_MAJORITY_H
 #define ALLOT_PERM_MAJORITY_H
@@ -47,9 +48,10 @@ size_t allot_majority_block_work(const allot_majority_job *job);
 void allot_majority_block(const allot_majority_job *job, allot_rng *rng, size_t count, double *out,
                           void *work);
 
-/** Kernels, for tests and benchmarks: "portable" or "avx2"; returns 0 when that kernel cannot run
- *  here (CPU) or for this job (the vector kernel needs count = ALLOT_PERM_BLOCK, fewer than 256
- *  entries drawn and at most 256 slots), without touching rng or out. */
+/** One named kernel, for tests and benchmarks: "portable" or "avx512". Returns 1 when it ran, 0 when
+ *  it cannot run here (CPU, compiler) or for this call (the vector kernel needs a full block, count =
+ *  ALLOT_PERM_BLOCK), without touching rng or out. allot_majority_block runs "avx512" where it can,
+ *  else "portable". */
 int allot_majority_block_kernel(const char *kernel, const allot_majority_job *job, allot_rng *rng,
                                 size_t count, double *out, void *work);
 
