@@ -108,6 +108,20 @@ static int kernels_agree(const pool *p, const allot_rng *start) {
     return !memcmp(a, b, ALLOT_PERM_BLOCK * p->n_at * sizeof *a) && !memcmp(ra, rb, sizeof ra);
 }
 
+/* One named kernel on a block of count permutations of a random pool of n; its return value. */
+static int run_named(const char *kernel, size_t n, size_t count) {
+    pool p;
+    allot_rng g;
+    allot_rng_seed(&g, n);
+    random_pool(&g, n, 5, 1, &p);
+    allot_majority_job job = job_of(&p);
+    allot_rng rng[ALLOT_PERM_BLOCK];
+    seed_block(rng, 7);
+    static double out[ALLOT_PERM_BLOCK * NMAX];
+    static int32_t work[ALLOT_PERM_BLOCK * (NMAX + SMAX)];
+    return allot_majority_block_kernel(kernel, &job, rng, count, out, work);
+}
+
 static void test_vector_kernel(void) {
     static const size_t sizes[] = {1, 2, 3, 7, 15, 16, 17, 33, 63, 64, 65, 127, 200, 254, 255, 256, 257, 300};
     static const size_t slot_counts[] = {1, 2, 3, 8, 9, 17, 64, 300};
@@ -125,16 +139,9 @@ static void test_vector_kernel(void) {
                 blocks++;
             }
     CHECKF(differ == 0, "avx512 kernel: %ld of %ld blocks differ from the portable kernel", differ, blocks);
-    /* a short block is left to the portable kernel */
-    pool p;
-    random_pool(&g, 40, 5, 1, &p);
-    allot_majority_job job = job_of(&p);
-    allot_rng rng[ALLOT_PERM_BLOCK];
-    seed_block(rng, 7);
-    static double out[ALLOT_PERM_BLOCK * NMAX];
-    static int32_t work[ALLOT_PERM_BLOCK * (NMAX + SMAX)];
-    CHECK(allot_majority_block_kernel("avx512", &job, rng, ALLOT_PERM_BLOCK - 1, out, work) == 0);
-    CHECK(allot_majority_block_kernel("nonesuch", &job, rng, ALLOT_PERM_BLOCK, out, work) == 0);
+    /* a short block is left to the portable kernel; an unknown kernel is refused */
+    CHECK(!run_named("avx512", 40, ALLOT_PERM_BLOCK - 1));
+    CHECK(!run_named("nonesuch", 40, ALLOT_PERM_BLOCK));
 }
 
 /* Inverse of an odd number modulo 2^64 (Newton). */
@@ -195,22 +202,9 @@ static void test_rejections(void) {
            differ);
 }
 
-static int have_avx512(void) {
-    pool p;
-    allot_rng g;
-    allot_rng_seed(&g, 1);
-    random_pool(&g, 4, 2, 1, &p);
-    allot_majority_job job = job_of(&p);
-    allot_rng rng[ALLOT_PERM_BLOCK];
-    seed_block(rng, 1);
-    static double out[ALLOT_PERM_BLOCK * NMAX];
-    static int32_t work[ALLOT_PERM_BLOCK * (NMAX + SMAX)];
-    return allot_majority_block_kernel("avx512", &job, rng, ALLOT_PERM_BLOCK, out, work);
-}
-
 int main(void) {
     test_portable_against_votes();
-    if (have_avx512()) {
+    if (run_named("avx512", 4, ALLOT_PERM_BLOCK)) {
         test_vector_kernel();
         test_rejections();
     } else {
