@@ -102,12 +102,6 @@ static runs_models reader_models(const allot_runs_reader *r) {
     return m;
 }
 
-/* Per sample, room for a block of permutations' copies of the slots and counts (each answer, + 1
- * for the null answer, takes a slot: at most as many slots as samples + 1, the capacity below). */
-typedef struct maj_bytes {
-    int32_t b[2 * ALLOT_PERM_BLOCK];
-} maj_bytes;
-
 /* Per-query working memory (reused). */
 typedef struct workspace {
     size_t cap_n;   /* samples */
@@ -117,7 +111,8 @@ typedef struct workspace {
     double *weight;
     double *prefix;
     double *vote_work;
-    maj_bytes *maj_block; /* majority: allot_majority_block's working memory */
+    void *maj_block; /* majority: allot_majority_block's working memory (maj_cap bytes) */
+    size_t maj_cap;
     allot_scored *scored;
     unsigned char *ans_correct;
     signed char *ans_seen; /* -1 unseen, else the correct flag of its first sample */
@@ -160,10 +155,13 @@ static int ws_reserve(workspace *w, size_t n) {
     size_t c = w->cap_n;
 #define GROW(p) (c = w->cap_n, allot_reserve((void **)&(p), &c, n, sizeof *(p)))
     int failed = GROW(w->pool) || GROW(w->perm) || GROW(w->answer) || GROW(w->weight) || GROW(w->prefix) ||
-                 GROW(w->vote_work) || GROW(w->maj_block) || GROW(w->scored) || GROW(w->ans_correct) ||
-                 GROW(w->ans_seen) || GROW(w->ans_first);
+                 GROW(w->vote_work) || GROW(w->scored) || GROW(w->ans_correct) || GROW(w->ans_seen) ||
+                 GROW(w->ans_first);
 #undef GROW
-    if (failed) return -1;
+    /* a pool of n - 1 samples has at most n answer slots (its answers and the null) */
+    allot_majority_job largest = {NULL, n, NULL, n, NULL, 0};
+    if (failed || allot_reserve(&w->maj_block, &w->maj_cap, allot_majority_block_work(&largest), 1))
+        return -1;
     w->cap_n = c;
     return 0;
 }

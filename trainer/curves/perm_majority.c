@@ -69,6 +69,7 @@ static void block_portable(const allot_majority_job *job, allot_rng *rng, size_t
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #define PERM_AVX512 1
+_Static_assert(ALLOT_PERM_BLOCK == 16, "the AVX-512 kernel runs 16 lanes: two groups of 8 generators");
 #define PM_TARGET __attribute__((target("avx512f")))
 
 /* The lanes in flag whose low product fell under the bound: finish allot_perm_draw_below's
@@ -253,29 +254,40 @@ PM_TARGET static void block_avx512(const allot_majority_job *job, allot_rng *rng
 }
 #endif
 
-/* The vector kernel's conditions beyond the CPU: a full block, 32-bit element indices. */
-static int block_fits_lanes(const allot_majority_job *job, size_t count) {
-    return count == ALLOT_PERM_BLOCK && job->n <= (size_t)INT32_MAX / ALLOT_PERM_BLOCK &&
+/* The vector kernel runs here (CPU) and for this call: a full block, 32-bit element indices. */
+static int avx512_runs(const allot_majority_job *job, size_t count) {
+#ifdef PERM_AVX512
+    return __builtin_cpu_supports("avx512f") && count == ALLOT_PERM_BLOCK &&
+           job->n <= (size_t)INT32_MAX / ALLOT_PERM_BLOCK &&
            job->n_slots <= (size_t)INT32_MAX / ALLOT_PERM_BLOCK;
+#else
+    (void)job;
+    (void)count;
+    return 0;
+#endif
+}
+
+static void block_run(int vector, const allot_majority_job *job, allot_rng *rng, size_t count, double *out,
+                      void *work) {
+#ifdef PERM_AVX512
+    if (vector) {
+        block_avx512(job, rng, out, work);
+        return;
+    }
+#endif
+    (void)vector;
+    block_portable(job, rng, count, out, work);
 }
 
 int allot_majority_block_kernel(const char *kernel, const allot_majority_job *job, allot_rng *rng,
                                 size_t count, double *out, void *work) {
-    if (strcmp(kernel, "portable") == 0) {
-        block_portable(job, rng, count, out, work);
-        return 1;
-    }
-#ifdef PERM_AVX512
-    if (strcmp(kernel, "avx512") == 0 && __builtin_cpu_supports("avx512f") && block_fits_lanes(job, count)) {
-        block_avx512(job, rng, out, work);
-        return 1;
-    }
-#endif
-    return 0;
+    int vector = strcmp(kernel, "avx512") == 0;
+    if (vector ? !avx512_runs(job, count) : strcmp(kernel, "portable") != 0) return 0;
+    block_run(vector, job, rng, count, out, work);
+    return 1;
 }
 
 void allot_majority_block(const allot_majority_job *job, allot_rng *rng, size_t count, double *out,
                           void *work) {
-    if (!allot_majority_block_kernel("avx512", job, rng, count, out, work))
-        block_portable(job, rng, count, out, work);
+    block_run(avx512_runs(job, count), job, rng, count, out, work);
 }
