@@ -1445,16 +1445,26 @@ XGB_AVX2 static void accumulate_block_avx2(const allot_xgb_model *m, const float
 }
 #endif
 
-/* The batch kernel for this machine and model, chosen once at load. */
-static xgb_batch_kernel xgb_choose_batch_kernel(const allot_xgb_model *m) {
+/* The vector kernel of that name ("avx512", "avx2") when this CPU and model can run it, else NULL. */
+static xgb_batch_kernel xgb_vector_kernel(const allot_xgb_model *m, const char *name) {
 #if defined(XGB_HAVE_AVX512_KERNEL)
     /* (the CPU features were read by libgcc's or compiler-rt's constructor: no __builtin_cpu_init) */
-    if (m->vnodes && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"))
+    if (!m->vnodes) return NULL;
+    if (strcmp(name, "avx512") == 0 && __builtin_cpu_supports("avx512f") &&
+        __builtin_cpu_supports("avx512bw"))
         return accumulate_block_avx512;
-    if (m->vnodes && __builtin_cpu_supports("avx2")) return accumulate_block_avx2;
+    if (strcmp(name, "avx2") == 0 && __builtin_cpu_supports("avx2")) return accumulate_block_avx2;
 #endif
     (void)m;
+    (void)name;
     return NULL;
+}
+
+/* The batch kernel for this machine and model, chosen once at load: the widest that runs, else the
+ * portable walk (NULL). */
+static xgb_batch_kernel xgb_choose_batch_kernel(const allot_xgb_model *m) {
+    xgb_batch_kernel k = xgb_vector_kernel(m, "avx512");
+    return k ? k : xgb_vector_kernel(m, "avx2");
 }
 
 const char *allot_xgb_model_batch_kernel_name(const allot_xgb_model *m) {
@@ -1466,17 +1476,11 @@ const char *allot_xgb_model_batch_kernel_name(const allot_xgb_model *m) {
 }
 
 int allot_xgb_model_use_batch_kernel(allot_xgb_model *m, const char *name) {
-    xgb_batch_kernel k = NULL;
     if (strcmp(name, "portable") == 0) {
         m->batch_kernel = NULL;
         return 1;
     }
-#if defined(XGB_HAVE_AVX512_KERNEL)
-    if (m->vnodes && strcmp(name, "avx512") == 0 && __builtin_cpu_supports("avx512f") &&
-        __builtin_cpu_supports("avx512bw"))
-        k = accumulate_block_avx512;
-    if (m->vnodes && strcmp(name, "avx2") == 0 && __builtin_cpu_supports("avx2")) k = accumulate_block_avx2;
-#endif
+    xgb_batch_kernel k = xgb_vector_kernel(m, name);
     if (k) m->batch_kernel = k;
     return k != NULL;
 }
