@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(cmake make gcc g++ clang clang-format pkg-config binutils jq python3 libglpk-dev liblinear-dev libxgboost-dev
-          libcjson-dev zlib1g-dev gnuplot-nox libclang-rt-14-dev)
+          libcjson-dev libmimalloc-dev zlib1g-dev gnuplot-nox libclang-rt-14-dev)
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 deps() {

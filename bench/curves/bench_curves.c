@@ -11,7 +11,9 @@
  * each on one thread, and prints wall and CPU seconds, queries/s and MB/s of input per CPU second;
  * then majority again on two threads (queries/s per wall second), checked bit for bit against the
  * one-thread values; then the majority kernel alone (perm_majority.h), AVX-512 against portable
- * in the same run, in ns per draw. No assertion on time.
+ * in the same run, in ns per draw; then read, cjson and majority on one and two threads again under
+ * mimalloc, the allocator the allot program links (this program re-run with LD_PRELOAD), each beside
+ * the figure of glibc's malloc measured above. No assertion on time.
  *
  * Usage: bench_curves [N_QUERIES [SAMPLES [PERMUTATIONS]]]   (defaults 100000 64 256)
  */
@@ -20,6 +22,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -66,31 +69,6 @@ static int generate(const char *path, long n, long m) {
         fputs("]}\n", fp);
     }
     return fclose(fp) == 0 ? 0 : -1;
-}
-
-/* The same stage on two threads (the default on a machine with two cores): wall time against the
- * one-thread run just measured, and the same values bit for bit. */
-static int two_threads(const char *path, const allot_tier_set *ts, const allot_curves_options *one,
-                       const allot_curves *ref, double one_wall, long n) {
-    allot_curves_options opt = *one;
-    opt.threads = 2;
-    allot_curves *c = NULL;
-    allot_error err = {0};
-    double t0 = allot_now_seconds();
-    clock_t c0 = clock();
-    if (allot_curves_compute(path, ts, &opt, &c, &err)) {
-        fprintf(stderr, "%s\n", err.msg);
-        return 1;
-    }
-    double dt = allot_now_seconds() - t0, cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
-    size_t k = ref->n_queries * ref->n_tiers;
-    int same = c->n_queries == ref->n_queries && !memcmp(c->acc, ref->acc, k * sizeof *c->acc) &&
-               !memcmp(c->se, ref->se, k * sizeof *c->se) && !memcmp(c->cost, ref->cost, k * sizeof *c->cost);
-    printf("%-10s %10.3f %10.3f %12.0f %10s   (--nthread 2: the reader a batch ahead of the values; wall "
-           "%.2fx one thread; values %s)\n",
-           "majority/2", dt, cpu, n / dt, "", one_wall / dt, same ? "bit-identical" : "DIFFER");
-    allot_curves_free(c);
-    return same ? 0 : 1;
 }
 
 /* cJSON alone: parse and delete every line (getline), the library's own floor under the reader. */
@@ -176,7 +154,147 @@ static void bench_kernels(long m, long perms) {
            perms);
 }
 
+/* spec = "RULE@1,2,4,...,m". */
+static void rule_spec(const char *rule, long m, char *spec, size_t cap) {
+    int len = snprintf(spec, cap, "%s@", rule);
+    for (long k = 1; k < m; k *= 2) len += snprintf(spec + len, cap - (size_t)len, "%ld,", k);
+    snprintf(spec + len, cap - (size_t)len, "%ld", m);
+}
+
+/* One curves computation of the whole file: wall and CPU seconds; the curves into *out (NULL: freed). */
+static int curves_stage(const char *path, const char *spec, long perms, int threads, double *wall,
+                        double *cpu, allot_curves **out) {
+    allot_error err = {0};
+    allot_tier_set ts;
+    if (allot_tier_set_parse(spec, &ts, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    allot_curves_options opt;
+    allot_curves_options_default(&opt);
+    opt.permutations = (int)perms;
+    opt.threads = threads;
+    allot_curves *c = NULL;
+    double t0 = allot_now_seconds();
+    clock_t c0 = clock();
+    allot_status st = allot_curves_compute(path, &ts, &opt, &c, &err);
+    *wall = allot_now_seconds() - t0;
+    *cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
+    allot_tier_set_free(&ts);
+    if (st) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    if (out)
+        *out = c;
+    else
+        allot_curves_free(c);
+    return 0;
+}
+
+/* The reader alone over the file: CPU seconds, or -1. */
+static double read_seconds(const char *path, long n) {
+    allot_error err = {0};
+    allot_runs_reader *r = NULL;
+    clock_t c0 = clock();
+    if (allot_runs_reader_open(path, &r, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    allot_query q;
+    int has = 0;
+    long count = 0;
+    while (allot_runs_reader_next(r, &q, &has, &err) == ALLOT_OK && has) count++;
+    allot_runs_reader_close(r);
+    if (err.code || count != n) {
+        fprintf(stderr, "read failed: %s\n", err.msg);
+        return -1;
+    }
+    return (double)(clock() - c0) / CLOCKS_PER_SEC;
+}
+
+/* The same stage on two threads (the default on a machine with two cores): wall time against the
+ * one-thread run just measured, and the same values bit for bit. */
+static int two_threads(const char *path, const char *spec, long perms, const allot_curves *ref,
+                       double one_wall, long n, double *wall) {
+    allot_curves *c = NULL;
+    double dt, cpu;
+    if (curves_stage(path, spec, perms, 2, &dt, &cpu, &c)) return 1;
+    size_t k = ref->n_queries * ref->n_tiers;
+    int same = c->n_queries == ref->n_queries && !memcmp(c->acc, ref->acc, k * sizeof *c->acc) &&
+               !memcmp(c->se, ref->se, k * sizeof *c->se) && !memcmp(c->cost, ref->cost, k * sizeof *c->cost);
+    printf("%-10s %10.3f %10.3f %12.0f %10s   (--nthread 2: the reader a batch ahead of the values; wall "
+           "%.2fx one thread; values %s)\n",
+           "majority/2", dt, cpu, n / dt, "", one_wall / dt, same ? "bit-identical" : "DIFFER");
+    *wall = dt;
+    allot_curves_free(c);
+    return same ? 0 : 1;
+}
+
+/* Figures of this process's allocator that a run under mimalloc compares itself with. */
+typedef struct {
+    double read, cjson, majority, majority2_wall;
+} alloc_ref;
+
+/*
+ * Under mimalloc (the allocator the allot program links, CMakeLists.txt): this program again, as a
+ * child with LD_PRELOAD, which replaces malloc the same way; it measures the reader, cJSON and
+ * majority on one and two threads on the same file and prints each beside this process's figure.
+ */
+#ifdef ALLOT_BENCH_MIMALLOC
+static int run_under_mimalloc(const char *path, long n, long m, long perms, const alloc_ref *ref) {
+    char a[4][8][40];
+    const long ints[3] = {n, m, perms};
+    const double refs[4] = {ref->read, ref->cjson, ref->majority, ref->majority2_wall};
+    char *args[12] = {"bench_curves", "--under-mimalloc", (char *)path};
+    for (int i = 0; i < 3; i++) {
+        snprintf(a[0][i], sizeof a[0][i], "%ld", ints[i]);
+        args[3 + i] = a[0][i];
+    }
+    for (int i = 0; i < 4; i++) {
+        snprintf(a[1][i], sizeof a[1][i], "%.17g", refs[i]);
+        args[6 + i] = a[1][i];
+    }
+    args[10] = NULL;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("LD_PRELOAD", ALLOT_BENCH_MIMALLOC, 1);
+        execv("/proc/self/exe", args);
+        _exit(127);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) < 0) return 1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+#endif
+
+static int mimalloc_child(char **argv) {
+    const char *path = argv[2];
+    long n = atol(argv[3]), m = atol(argv[4]), perms = atol(argv[5]);
+    alloc_ref ref = {atof(argv[6]), atof(argv[7]), atof(argv[8]), atof(argv[9])};
+    char spec[256];
+    rule_spec("majority", m, spec, sizeof spec);
+    double rd = read_seconds(path, n), cj = cjson_seconds(path), w1, c1, w2, c2;
+    if (rd < 0 || cj < 0 || curves_stage(path, spec, perms, 1, &w1, &c1, NULL) ||
+        curves_stage(path, spec, perms, 2, &w2, &c2, NULL))
+        return 1;
+    printf("\nthe same stages under mimalloc (what the allot program links; this process's glibc malloc "
+           "above is the reference):\n");
+    printf("%-10s %10s %10.3f   (cpu s; glibc %.3f: %.2fx)\n", "read", "", rd, ref.read, ref.read / rd);
+    printf("%-10s %10s %10.3f   (cpu s; glibc %.3f: %.2fx)\n", "cjson", "", cj, ref.cjson, ref.cjson / cj);
+    printf("%-10s %10.3f %10.3f   (one thread, cpu s; glibc %.3f: %.2fx; goal < 5 s on 10^5 x 64: %s)\n",
+           "majority", w1, c1, ref.majority, ref.majority / c1,
+           n != 100000 || m != 64 ? "n/a (other size)"
+           : c1 < 5               ? "met"
+                                  : "NOT met");
+    printf("%-10s %10.3f %10.3f   (two threads, wall s; glibc %.3f: %.2fx; %.2fx one thread)\n", "majority/2",
+           w2, c2, ref.majority2_wall, ref.majority2_wall / w2, w1 / w2);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 10 && !strcmp(argv[1], "--under-mimalloc")) return mimalloc_child(argv);
     long n = arg_or(argc, argv, 1, 100000), m = arg_or(argc, argv, 2, 64), perms = arg_or(argc, argv, 3, 256);
     const char *tmp = getenv("TMPDIR");
     char dir[256], path[300];
@@ -200,31 +318,16 @@ int main(int argc, char **argv) {
     printf("%-10s %10s %10s %12s %10s   (rates per CPU second)\n", "stage", "wall s", "cpu s", "queries/s",
            "MB/s");
 
-    /* the reader alone */
-    allot_error err = {0};
-    allot_runs_reader *r = NULL;
+    /* the reader alone, then cJSON alone */
     t0 = allot_now_seconds();
-    clock_t c0 = clock();
-    if (allot_runs_reader_open(path, &r, &err)) {
-        fprintf(stderr, "%s\n", err.msg);
-        return 1;
-    }
-    allot_query q;
-    int has = 0;
-    long count = 0;
-    while (allot_runs_reader_next(r, &q, &has, &err) == ALLOT_OK && has) count++;
-    allot_runs_reader_close(r);
-    double dt = allot_now_seconds() - t0, cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
-    if (err.code || count != n) {
-        fprintf(stderr, "read failed: %s\n", err.msg);
-        return 1;
-    }
+    double cpu = read_seconds(path, n), dt = allot_now_seconds() - t0;
+    if (cpu < 0) return 1;
     printf("%-10s %10.3f %10.3f %12.0f %10.1f\n", "read", dt, cpu, n / cpu, mb / cpu);
     double cj = cjson_seconds(path);
     printf("%-10s %10s %10.3f %12.0f %10.1f   (cJSON_ParseWithLength + cJSON_Delete of every line, nothing "
            "else: the library's floor under the reader)\n",
            "cjson", "", cj, n / cj, mb / cj);
-    double read_cpu = cpu;
+    alloc_ref ref = {cpu, cj, 0, 0};
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double rss_read = (double)ru.ru_maxrss / 1024.0;
@@ -233,50 +336,36 @@ int main(int argc, char **argv) {
     int rc = 0;
     for (int i = 0; i < 3; i++) {
         char spec[256];
-        int len = snprintf(spec, sizeof spec, "%s@", rules[i]);
-        for (long k = 1; k < m; k *= 2) len += snprintf(spec + len, sizeof spec - (size_t)len, "%ld,", k);
-        snprintf(spec + len, sizeof spec - (size_t)len, "%ld", m);
-        allot_tier_set ts;
-        if (allot_tier_set_parse(spec, &ts, &err)) {
-            fprintf(stderr, "%s\n", err.msg);
-            return 1;
-        }
-        allot_curves_options opt;
-        allot_curves_options_default(&opt);
-        opt.permutations = (int)perms;
-        opt.threads = 1; /* the goal is on one core */
+        rule_spec(rules[i], m, spec, sizeof spec);
         allot_curves *c = NULL;
-        t0 = allot_now_seconds();
-        c0 = clock();
-        allot_status st = allot_curves_compute(path, &ts, &opt, &c, &err);
-        dt = allot_now_seconds() - t0;
-        cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
-        if (st) {
-            fprintf(stderr, "%s\n", err.msg);
+        if (curves_stage(path, spec, perms, 1, &dt, &cpu, &c)) { /* the goal is on one core */
             rc = 1;
-        } else {
-            double mean_last = 0;
-            for (size_t j = 0; j < c->n_queries; j++) mean_last += c->acc[j * c->n_tiers + c->n_tiers - 1];
-            printf("%-10s %10.3f %10.3f %12.0f %10.1f   (%s; mean acc at k=%ld: %.4f)\n", rules[i], dt, cpu,
-                   n / cpu, mb / cpu, spec, m, mean_last / (double)c->n_queries);
-            if (i == 2) {
-                printf("           majority: %.2f s of CPU beyond the read stage (the reader's floor, "
-                       "measured above); "
-                       "goal for the whole stage on 10^5 x 64: < 5 s: %s\n",
-                       cpu - read_cpu,
-                       n != 100000 || m != 64 ? "n/a (other size)"
-                       : cpu < 5              ? "met"
-                                              : "NOT met");
-                rc |= two_threads(path, &ts, &opt, c, dt, n);
-            }
+            continue;
+        }
+        double mean_last = 0;
+        for (size_t j = 0; j < c->n_queries; j++) mean_last += c->acc[j * c->n_tiers + c->n_tiers - 1];
+        printf("%-10s %10.3f %10.3f %12.0f %10.1f   (%s; mean acc at k=%ld: %.4f)\n", rules[i], dt, cpu,
+               n / cpu, mb / cpu, spec, m, mean_last / (double)c->n_queries);
+        if (i == 2) {
+            printf("           majority: %.2f s of CPU beyond the read stage (the reader's floor, measured "
+                   "above); "
+                   "goal for the whole stage on 10^5 x 64: < 5 s: %s\n",
+                   cpu - ref.read,
+                   n != 100000 || m != 64 ? "n/a (other size)"
+                   : cpu < 5              ? "met"
+                                          : "NOT met");
+            ref.majority = cpu;
+            rc |= two_threads(path, spec, perms, c, dt, n, &ref.majority2_wall);
         }
         allot_curves_free(c);
-        allot_tier_set_free(&ts);
     }
     bench_kernels(m, perms);
     getrusage(RUSAGE_SELF, &ru);
     printf("peak RSS: %.1f MB after the read pass, %.1f MB at the end (input %.1f MB: the reader streams)\n",
            rss_read, (double)ru.ru_maxrss / 1024.0, mb);
+#ifdef ALLOT_BENCH_MIMALLOC
+    if (!rc) rc = run_under_mimalloc(path, n, m, perms, &ref);
+#endif
     unlink(path);
     rmdir(dir);
     return rc;
