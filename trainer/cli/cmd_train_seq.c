@@ -1,4 +1,5 @@
 /* allot train --stages - labelled runs -> a sequential policy bundle (trainer/sequential). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -72,8 +73,13 @@ static void print_table(const allot_sq_train_options *o, const char *stages, con
                 r->oof_gain_hi < 0 ? "below zero" : "includes zero");
     }
     if (r->n_test) {
-        printf("held-out replay          acc %.4f  mean spend %.4f  (uniform at that spend: %.4f)\n",
-               r->test_acc, r->test_cost, r->test_uniform_acc);
+        if (isnan(r->test_uniform_acc))
+            printf("held-out replay          acc %.4f  mean spend %.4f  (less than the cheapest uniform "
+                   "setting)\n",
+                   r->test_acc, r->test_cost);
+        else
+            printf("held-out replay          acc %.4f  mean spend %.4f  (uniform at that spend: %.4f)\n",
+                   r->test_acc, r->test_cost, r->test_uniform_acc);
         printf("runtime parity           %s (%zu held-out steps)\n",
                r->runtime_parity ? "same inputs, predictions and decisions at every step" : "MISMATCH",
                r->parity_steps);

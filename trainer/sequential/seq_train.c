@@ -490,55 +490,77 @@ static allot_status final_models(sq_ctx *c, const double *mean_rounds, allot_err
     return st;
 }
 
-/* The best mixture of uniform settings at mean cost `cost` (upper hull of (mean cost, mean acc)): the
- * fixed stages, and in a cascade its later models' stages drawn alone (allot_sq_alone_cost). */
-static double fixed_stage_hull(const allot_ladder *l, const allot_sq_rows *r, double cost) {
-    size_t S = r->S, n = 0;
-    double xs[2 * ALLOT_LADDER_MAX_STAGES], ys[2 * ALLOT_LADDER_MAX_STAGES];
-    if (S == 0 || S > ALLOT_LADDER_MAX_STAGES || !r->n_traj) return NAN;
-    for (size_t s = 0; s < S; s++) {
-        int alone = !isnan(allot_sq_alone_cost(l, r->cost, s));
-        for (int pass = 0; pass <= alone; pass++, n++) {
-            xs[n] = ys[n] = 0;
-            for (size_t j = 0; j < r->n_traj; j++) {
-                double c = pass ? allot_sq_alone_cost(l, r->cost + j * S, s) : r->cost[j * S + s];
-                xs[n] += c / (double)r->n_traj;
-                ys[n] += r->acc[j * S + s] / (double)r->n_traj;
-            }
-        }
-    }
-    double best = -INFINITY;
-    for (size_t a = 0; a < n; a++)
-        for (size_t b = 0; b < n; b++) {
-            if (xs[a] <= cost && xs[b] >= cost && xs[b] > xs[a]) {
-                double w = (cost - xs[a]) / (xs[b] - xs[a]);
-                best = fmax(best, ys[a] + w * (ys[b] - ys[a]));
-            } else if (xs[a] <= cost) {
-                best = fmax(best, ys[a]);
-            }
-        }
-    return isfinite(best) ? best : ys[0];
-}
-
-static void figures(sq_ctx *c) {
-    allot_sq_train_report *r = &c->rep;
-    allot_sq_replay(c->oof, &c->train, c->train_traj, c->train.n_traj, c->stage_cost, r->lambda, &r->oof_acc,
-                    &r->oof_cost, NULL);
-    if (!c->test.n_traj) return;
-    allot_sq_replay(c->test_pred, &c->test, c->test_traj, c->test.n_traj, c->stage_cost, r->lambda,
-                    &r->test_acc, &r->test_cost, NULL);
-    r->test_uniform_acc = fixed_stage_hull(c->ladder, &c->test, r->test_cost);
-}
-
 /* ---- out of fold against uniform allocation at equal spend ----------------------------------------- */
 
-/* Per training query, the means over its orderings of a per-trajectory value v[traj * stride + k]. */
-static void per_query(const sq_ctx *c, const double *v, size_t stride, size_t k, double *out) {
-    size_t R = (size_t)c->o->orderings, nq = c->train.n_traj / R;
-    for (size_t q = 0; q < nq; q++) {
+/* Per query of rows with nt trajectories (R orderings each), the means over its orderings of a
+ * per-trajectory value v[traj * stride + k]. */
+static void per_query(size_t R, size_t nt, const double *v, size_t stride, size_t k, double *out) {
+    for (size_t q = 0; q < nt / R; q++) {
         out[q] = 0;
         for (size_t r = 0; r < R; r++) out[q] += v[(q * R + r) * stride + k] / (double)R;
     }
+}
+
+/* The uniform allocations on rows r as a family, each point per query (the means over its
+ * orderings) and overall: the ladder's fixed stages and, in a cascade, its later models' stages drawn
+ * alone (allot_sq_alone_cost). */
+static allot_status uniform_family(const sq_ctx *c, const allot_sq_rows *r, allot_sq_family *f,
+                                   allot_error *err) {
+    size_t S = c->S, R = (size_t)c->o->orderings, nt = r->n_traj, nq = nt / R, n_alone = 0;
+    size_t alone[ALLOT_LADDER_MAX_STAGES];
+    for (size_t s = 0; s < S && nt; s++) /* a cascade's later stages drawn alone are uniform settings too */
+        if (!isnan(allot_sq_alone_cost(c->ladder, r->cost, s))) alone[n_alone++] = s;
+    *f = (allot_sq_family){"uniform", S + n_alone, calloc(S + n_alone, sizeof(allot_sq_point))};
+    double *a = malloc((nt ? nt : 1) * sizeof *a);
+    allot_status st = f->p && a ? ALLOT_OK : nomem(err);
+    for (size_t i = 0; i < f->n && !st; i++) {
+        allot_sq_point *p = &f->p[i];
+        size_t s = i < S ? i : alone[i - S];
+        p->acc_q = malloc((nq ? nq : 1) * sizeof *p->acc_q);
+        p->cost_q = malloc((nq ? nq : 1) * sizeof *p->cost_q);
+        if (!p->acc_q || !p->cost_q) {
+            st = nomem(err);
+            break;
+        }
+        per_query(R, nt, r->acc, S, s, p->acc_q);
+        if (i < S) {
+            per_query(R, nt, r->cost, S, s, p->cost_q);
+        } else {
+            for (size_t t = 0; t < nt; t++) a[t] = allot_sq_alone_cost(c->ladder, r->cost + t * S, s);
+            per_query(R, nt, a, 1, 0, p->cost_q);
+        }
+        for (size_t q = 0; q < nq; q++) {
+            p->acc += p->acc_q[q] / (double)nq;
+            p->cost += p->cost_q[q] / (double)nq;
+        }
+    }
+    free(a);
+    if (st) allot_sq_family_free(f);
+    return st;
+}
+
+/* The replayed figures: out of fold, then held out beside uniform allocation at the same spend (NaN
+ * when the policy spends less than the cheapest uniform setting). */
+static allot_status figures(sq_ctx *c, allot_error *err) {
+    allot_sq_train_report *r = &c->rep;
+    allot_sq_replay(c->oof, &c->train, c->train_traj, c->train.n_traj, c->stage_cost, r->lambda, &r->oof_acc,
+                    &r->oof_cost, NULL);
+    r->test_uniform_acc = NAN;
+    if (!c->test.n_traj) return ALLOT_OK;
+    allot_sq_replay(c->test_pred, &c->test, c->test_traj, c->test.n_traj, c->stage_cost, r->lambda,
+                    &r->test_acc, &r->test_cost, NULL);
+    allot_sq_family f;
+    size_t nq = c->test.n_traj / (size_t)c->o->orderings;
+    double *base = malloc((nq ? nq : 1) * sizeof *base);
+    allot_status st = base ? uniform_family(c, &c->test, &f, err) : nomem(err);
+    if (!st) {
+        char note[96];
+        if (!allot_sq_family_at(&f, r->test_cost, nq, base, &r->test_uniform_acc, note, sizeof note))
+            r->test_uniform_acc = NAN;
+        allot_sq_family_free(&f);
+    }
+    free(base);
+    return st;
 }
 
 /*
@@ -548,43 +570,19 @@ static void per_query(const sq_ctx *c, const double *v, size_t stride, size_t k,
  * that says, before any held-out query is touched, whether this policy is worth shipping.
  */
 static allot_status oof_versus_uniform(sq_ctx *c, allot_error *err) {
-    size_t S = c->S, R = (size_t)c->o->orderings, nt = c->train.n_traj, nq = nt / R, n_alone = 0;
-    size_t alone[ALLOT_LADDER_MAX_STAGES];
-    for (size_t s = 0; s < S && nt; s++) /* a cascade's later stages drawn alone are uniform settings too */
-        if (!isnan(allot_sq_alone_cost(c->ladder, c->train.cost, s))) alone[n_alone++] = s;
-    allot_sq_family f = {"uniform", S + n_alone, calloc(S + n_alone, sizeof(allot_sq_point))};
+    size_t S = c->S, R = (size_t)c->o->orderings, nt = c->train.n_traj, nq = nt / R;
+    allot_sq_family f = {"uniform", 0, NULL};
     size_t *stop = malloc((nt ? nt : 1) * sizeof *stop);
     double *a = malloc((nt ? nt : 1) * sizeof *a), *pa = malloc((nq ? nq : 1) * sizeof *pa);
     double *pc = malloc((nq ? nq : 1) * sizeof *pc), *base = malloc((nq ? nq : 1) * sizeof *base);
-    allot_status st = f.p && stop && a && pa && pc && base ? ALLOT_OK : nomem(err);
-    for (size_t i = 0; i < f.n && !st; i++) {
-        allot_sq_point *p = &f.p[i];
-        size_t s = i < S ? i : alone[i - S];
-        p->acc_q = malloc((nq ? nq : 1) * sizeof *p->acc_q);
-        p->cost_q = malloc((nq ? nq : 1) * sizeof *p->cost_q);
-        if (!p->acc_q || !p->cost_q) {
-            st = nomem(err);
-            break;
-        }
-        per_query(c, c->train.acc, S, s, p->acc_q);
-        if (i < S) {
-            per_query(c, c->train.cost, S, s, p->cost_q);
-        } else {
-            for (size_t t = 0; t < nt; t++) a[t] = allot_sq_alone_cost(c->ladder, c->train.cost + t * S, s);
-            per_query(c, a, 1, 0, p->cost_q);
-        }
-        for (size_t q = 0; q < nq; q++) {
-            p->acc += p->acc_q[q] / (double)nq;
-            p->cost += p->cost_q[q] / (double)nq;
-        }
-    }
+    allot_status st = stop && a && pa && pc && base ? uniform_family(c, &c->train, &f, err) : nomem(err);
     double ma, mc;
     if (!st) {
         allot_sq_replay(c->oof, &c->train, c->train_traj, nt, c->stage_cost, c->rep.lambda, &ma, &mc, stop);
         for (size_t t = 0; t < nt; t++) a[t] = c->train.acc[t * S + stop[t]];
-        per_query(c, a, 1, 0, pa);
+        per_query(R, nt, a, 1, 0, pa);
         for (size_t t = 0; t < nt; t++) a[t] = c->train.cost[t * S + stop[t]];
-        per_query(c, a, 1, 0, pc);
+        per_query(R, nt, a, 1, 0, pc);
         char note[96];
         double uni = NAN;
         c->rep.oof_vs_uniform_available = allot_sq_family_at(&f, mc, nq, base, &uni, note, sizeof note);
@@ -937,10 +935,8 @@ allot_status allot_sq_train_ex(const char *runs_path, const char *stages, const 
     if (!st) st = final_models(&c, mean_rounds, err);
     allot_progress_finish(&c.pg, c.pg_done);
     char *text = NULL;
-    if (!st) {
-        figures(&c);
-        st = render_bundle(&c, &text, err);
-    }
+    if (!st) st = figures(&c, err);
+    if (!st) st = render_bundle(&c, &text, err);
     if (!st) st = runtime_parity(&c, text, err);
     if (!st) st = allot_atomic_write(out_path, text, strlen(text), err);
     free(text);

@@ -55,7 +55,8 @@ typedef struct allot_sq_train_report {
     double oof_uniform_acc;                    /**< uniform over the stages at the out-of-fold spend */
     double oof_gain, oof_gain_lo, oof_gain_hi; /**< out-of-fold policy - uniform, 95% paired bootstrap */
     double test_acc, test_cost; /**< held-out queries (their orderings), final models, at lambda */
-    double test_uniform_acc;    /**< held-out: the best mixture of fixed stages at test_cost */
+    double test_uniform_acc;    /**< held-out: uniform allocation at test_cost, as oof_uniform_acc (the
+                                     upper hull's mixture); NaN below the cheapest uniform setting */
     size_t parity_steps;        /**< held-out steps the runtime reproduced bit for bit */
     int runtime_parity;         /**< 1: every held-out step matched; 0: nothing held out */
     double seconds;
