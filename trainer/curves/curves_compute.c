@@ -118,7 +118,8 @@ typedef struct workspace {
     signed char *ans_seen; /* -1 unseen, else the correct flag of its first sample */
     size_t *ans_first;
     int *midx;            /* per tier: model index */
-    double *wmean, *wm2;  /* per tier Welford accumulators */
+    size_t *ptier, *pk;   /* the tiers of one group left to the permutations, and their k */
+    double *wmean, *wm2;  /* their Welford accumulators (the same order) */
     int *kbuf;            /* per tier: ks of one best group */
     unsigned char *exact; /* per tier: value computed exactly (no permutations) */
     double *kout;         /* per tier: their values */
@@ -140,6 +141,8 @@ static void ws_free(workspace *w) {
     free(w->ans_seen);
     free(w->ans_first);
     free(w->midx);
+    free(w->ptier);
+    free(w->pk);
     free(w->wmean);
     free(w->wm2);
     free(w->kbuf);
@@ -422,14 +425,27 @@ static size_t majority_ks(const model_job *j, size_t g, size_t kmax, size_t *at)
     return n_at;
 }
 
-/* Permutation p's values at the group's tiers (w->prefix) into their running mean and variance. */
-static void accumulate_permutation(const model_job *j, size_t g, int p) {
+/* The tiers of group g left to the permutations into w->ptier and w->pk, their accumulators zeroed;
+ * returns their number. */
+static size_t group_perm_tiers(const model_job *j, size_t g) {
     workspace *w = j->w;
+    size_t n = 0;
     for (size_t t = g; t < j->ts->n; t++) {
         if (!in_group(j, t, &j->ts->tiers[g]) || w->exact[t]) continue;
-        double x = w->prefix[k_in_pool(j, t) - 1], d = x - w->wmean[t];
-        w->wmean[t] += d / (double)(p + 1);
-        w->wm2[t] += d * (x - w->wmean[t]);
+        w->ptier[n] = t;
+        w->pk[n] = k_in_pool(j, t);
+        w->wmean[n] = w->wm2[n] = 0.0;
+        n++;
+    }
+    return n;
+}
+
+/* Permutation p's values at the n permuted tiers (w->prefix) into their running mean and variance. */
+static void accumulate_permutation(workspace *w, size_t n, int p) {
+    for (size_t i = 0; i < n; i++) {
+        double x = w->prefix[w->pk[i] - 1], d = x - w->wmean[i];
+        w->wmean[i] += d / (double)(p + 1);
+        w->wm2[i] += d * (x - w->wmean[i]);
     }
 }
 
@@ -455,6 +471,7 @@ static void group_permutations(const model_job *j, size_t g, const allot_vote_po
     int majority = j->ts->tiers[g].rule == ALLOT_SELECT_MAJORITY, perms = j->opt->permutations;
     int *slot = (int *)w->perm; /* the pool's answers, null as slot n_answers (perm is free here) */
     allot_majority_job job = {slot, n, w->ans_correct, q->n_answers + 1, at, 0};
+    size_t n_perm = group_perm_tiers(j, g);
     if (majority) {
         for (size_t i = 0; i < n; i++) slot[i] = w->answer[i] >= 0 ? w->answer[i] : (int)q->n_answers;
         w->ans_correct[q->n_answers] = 0;
@@ -470,14 +487,13 @@ static void group_permutations(const model_job *j, size_t g, const allot_vote_po
                 perm_prefix(j->opt->seed, stream, (uint64_t)p0 + l, w->perm, n, kmax);
                 allot_est_vote_prefixes(pool, w->perm, kmax, w->prefix, w->vote_work);
             }
-            accumulate_permutation(j, g, p0 + (int)l);
+            accumulate_permutation(w, n_perm, p0 + (int)l);
         }
     }
     double P = (double)perms;
-    for (size_t t = g; t < j->ts->n; t++) {
-        if (!in_group(j, t, &j->ts->tiers[g]) || w->exact[t]) continue;
-        j->acc[t] = w->wmean[t];
-        j->se[t] = sqrt(w->wm2[t] / (P - 1.0) / P);
+    for (size_t i = 0; i < n_perm; i++) {
+        j->acc[w->ptier[i]] = w->wmean[i];
+        j->se[w->ptier[i]] = sqrt(w->wm2[i] / (P - 1.0) / P);
     }
 }
 
@@ -487,8 +503,6 @@ static allot_status vote_tiers(const model_job *j) {
     workspace *w = j->w;
     allot_vote_pool pool = {j->n, w->answer, w->weight, j->q->n_answers, w->ans_correct};
     for (size_t i = 0; i < j->n; i++) w->answer[i] = j->q->samples[w->pool[i]].answer;
-    for (size_t t = 0; t < j->ts->n; t++)
-        if (w->midx[t] == j->model && is_vote_rule(j->ts->tiers[t].rule)) w->wmean[t] = w->wm2[t] = 0.0;
     for (size_t g = 0; g < j->ts->n; g++) {
         const allot_tier *gt = &j->ts->tiers[g];
         if (w->midx[g] != j->model || !is_vote_rule(gt->rule) || !group_first(j, g)) continue;
@@ -688,6 +702,8 @@ static allot_status start_table(allot_curves *c, workspace *w, const char *runs_
     for (size_t t = 0; t < tiers->n; t++)
         if (is_vote_rule(tiers->tiers[t].rule)) c->permutations = opt->permutations;
     w->midx = calloc(tiers->n, sizeof *w->midx);
+    w->ptier = calloc(tiers->n, sizeof *w->ptier);
+    w->pk = calloc(tiers->n, sizeof *w->pk);
     w->wmean = calloc(tiers->n, sizeof *w->wmean);
     w->wm2 = calloc(tiers->n, sizeof *w->wm2);
     w->kbuf = calloc(tiers->n, sizeof *w->kbuf);
@@ -695,8 +711,8 @@ static allot_status start_table(allot_curves *c, workspace *w, const char *runs_
     w->kout = calloc(tiers->n, sizeof *w->kout);
     w->maj_out = calloc(tiers->n * ALLOT_PERM_BLOCK, sizeof *w->maj_out);
     c->tier_names = calloc(tiers->n, sizeof *c->tier_names);
-    if (!w->midx || !w->wmean || !w->wm2 || !w->kbuf || !w->kout || !w->maj_out || !w->exact ||
-        !c->tier_names)
+    if (!w->midx || !w->ptier || !w->pk || !w->wmean || !w->wm2 || !w->kbuf || !w->kout || !w->maj_out ||
+        !w->exact || !c->tier_names)
         return nomem(err);
     for (size_t t = 0; t < tiers->n; t++)
         if (!(c->tier_names[t] = allot_strdup(tiers->tiers[t].name))) return nomem(err);
