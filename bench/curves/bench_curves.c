@@ -243,17 +243,16 @@ typedef struct {
  */
 #ifdef ALLOT_BENCH_MIMALLOC
 static int run_under_mimalloc(const char *path, long n, long m, long perms, const alloc_ref *ref) {
-    char a[4][8][40];
+    char num[7][40]; /* n, m, perms, then the reference figures */
     const long ints[3] = {n, m, perms};
     const double refs[4] = {ref->read, ref->cjson, ref->majority, ref->majority2_wall};
-    char *args[12] = {"bench_curves", "--under-mimalloc", (char *)path};
-    for (int i = 0; i < 3; i++) {
-        snprintf(a[0][i], sizeof a[0][i], "%ld", ints[i]);
-        args[3 + i] = a[0][i];
-    }
-    for (int i = 0; i < 4; i++) {
-        snprintf(a[1][i], sizeof a[1][i], "%.17g", refs[i]);
-        args[6 + i] = a[1][i];
+    char *args[11] = {"bench_curves", "--under-mimalloc", (char *)path};
+    for (int i = 0; i < 7; i++) {
+        if (i < 3)
+            snprintf(num[i], sizeof num[i], "%ld", ints[i]);
+        else
+            snprintf(num[i], sizeof num[i], "%.17g", refs[i - 3]);
+        args[3 + i] = num[i];
     }
     args[10] = NULL;
     fflush(stdout);

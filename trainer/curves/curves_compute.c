@@ -411,20 +411,6 @@ static size_t group_exact(const model_job *j, size_t g, const allot_vote_pool *p
     return kmax;
 }
 
-/* majority: the distinct k (ascending) of the group's tiers left to the permutations. */
-static size_t majority_ks(const model_job *j, size_t g, size_t kmax, size_t *at) {
-    size_t n_at = 0;
-    for (size_t kk = 1; kk <= kmax; kk++)
-        for (size_t t = g; t < j->ts->n; t++) {
-            if (!in_group(j, t, &j->ts->tiers[g]) || j->w->exact[t]) continue;
-            if (k_in_pool(j, t) == kk) {
-                at[n_at++] = kk;
-                break;
-            }
-        }
-    return n_at;
-}
-
 /* The tiers of group g left to the permutations into w->ptier and w->pk, their accumulators zeroed;
  * returns their number. */
 static size_t group_perm_tiers(const model_job *j, size_t g) {
@@ -438,6 +424,18 @@ static size_t group_perm_tiers(const model_job *j, size_t g) {
         n++;
     }
     return n;
+}
+
+/* majority: the distinct k (ascending, at most kmax) of the n permuted tiers listed in w->pk. */
+static size_t majority_ks(const workspace *w, size_t n, size_t kmax, size_t *at) {
+    size_t n_at = 0;
+    for (size_t kk = 1; kk <= kmax; kk++)
+        for (size_t i = 0; i < n; i++)
+            if (w->pk[i] == kk) {
+                at[n_at++] = kk;
+                break;
+            }
+    return n_at;
 }
 
 /* Permutation p's values at the n permuted tiers (w->prefix) into their running mean and variance. */
@@ -475,7 +473,7 @@ static void group_permutations(const model_job *j, size_t g, const allot_vote_po
     if (majority) {
         for (size_t i = 0; i < n; i++) slot[i] = w->answer[i] >= 0 ? w->answer[i] : (int)q->n_answers;
         w->ans_correct[q->n_answers] = 0;
-        job.n_at = majority_ks(j, g, kmax, at);
+        job.n_at = majority_ks(w, n_perm, kmax, at);
     }
     for (int p0 = 0; p0 < perms; p0 += ALLOT_PERM_BLOCK) {
         size_t count = (size_t)(perms - p0) < ALLOT_PERM_BLOCK ? (size_t)(perms - p0) : ALLOT_PERM_BLOCK;
