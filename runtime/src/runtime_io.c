@@ -389,39 +389,54 @@ static void path_of(json_path *p, const walk_frame *f) {
         path_push_index(p, f->idx);
 }
 
-/* 1 when two members of an object are named alike (checked with a hash set of the names when the
- * object has many members), -1 when out of memory, else 0. */
-static int has_duplicate(const cJSON *obj, const char **dup_key, char *msg, size_t msg_size) {
-    size_t n = 0;
+/* Objects of at most this many members are checked pairwise, larger ones with a hash set. */
+#define SMALL_OBJECT 8
+
+/* 1 when two members of a large object are named alike (a hash set of the names), -1 when out of
+ * memory, else 0; *dup_key: the first member whose name an earlier one has. */
+static int hashed_duplicate(const cJSON *obj, const char **dup_key, char *msg, size_t msg_size) {
+    size_t n = 0, slots = 1;
     for (const cJSON *c = obj->child; c; c = c->next) n++;
-    const cJSON **set = NULL;
-    size_t slots = 1;
-    if (n > 8) {
-        while (slots < 2 * n) slots *= 2;
-        set = calloc(slots, sizeof *set);
-        if (!set) {
-            snprintf(msg, msg_size, "out of memory checking for duplicate members");
-            return -1;
-        }
+    while (slots < 2 * n) slots *= 2;
+    const cJSON **set = calloc(slots, sizeof *set);
+    if (!set) {
+        snprintf(msg, msg_size, "out of memory checking for duplicate members");
+        return -1;
     }
     int dup = 0;
     for (const cJSON *c = obj->child; c && !dup; c = c->next) {
         const char *key = c->string ? c->string : "";
-        if (set) {
-            size_t h = (size_t)name_hash(key) & (slots - 1);
-            while (set[h] && strcmp(set[h]->string ? set[h]->string : "", key)) h = (h + 1) & (slots - 1);
-            dup = set[h] != NULL;
-            set[h] = c;
-        } else {
-            for (const cJSON *d = obj->child; d != c && !dup; d = d->next) {
-                const char *dk = d->string ? d->string : "";
-                dup = dk[0] == key[0] && !strcmp(dk, key); /* the first byte rules out most */
-            }
-        }
+        size_t h = (size_t)name_hash(key) & (slots - 1);
+        while (set[h] && strcmp(set[h]->string ? set[h]->string : "", key)) h = (h + 1) & (slots - 1);
+        dup = set[h] != NULL;
+        set[h] = c;
         if (dup) *dup_key = key;
     }
     free(set);
     return dup;
+}
+
+/* 1 when two members of an object are named alike, -1 when out of memory, else 0; *dup_key: the
+ * first member whose name an earlier one has. The members are visited once: a small object's names
+ * are compared with the earlier ones kept here (first bytes first, which rule out most), and a large
+ * object goes to the hash set as soon as it shows itself large. (Each walk of a line's tree misses
+ * the cache node after node, so the walks are kept few.) */
+static int has_duplicate(const cJSON *obj, const char **dup_key, char *msg, size_t msg_size) {
+    const char *keys[SMALL_OBJECT];
+    unsigned char first[SMALL_OBJECT];
+    size_t n = 0;
+    for (const cJSON *c = obj->child; c; c = c->next, n++) {
+        if (n == SMALL_OBJECT) return hashed_duplicate(obj, dup_key, msg, msg_size);
+        const char *key = c->string ? c->string : "";
+        for (size_t i = 0; i < n; i++)
+            if (first[i] == (unsigned char)key[0] && !strcmp(keys[i], key)) {
+                *dup_key = key;
+                return 1;
+            }
+        keys[n] = key;
+        first[n] = (unsigned char)key[0];
+    }
+    return 0;
 }
 
 static int dup_walk(const cJSON *it, const walk_frame *here, size_t depth, const char *prefix, char *msg,
