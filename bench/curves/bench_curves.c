@@ -12,8 +12,9 @@
  * then majority again on two threads (queries/s per wall second), checked bit for bit against the
  * one-thread values; then the majority kernel alone (perm_majority.h), AVX-512 against portable
  * in the same run, in ns per draw; then read, cjson and majority on one and two threads again under
- * mimalloc, the allocator the allot program links (this program re-run with LD_PRELOAD), each beside
- * the figure of glibc's malloc measured above. No assertion on time.
+ * mimalloc, the allocator the allot program links, and then as the program runs, with mimalloc and
+ * its strtod (trainer/cli/strtod) (this program re-run with LD_PRELOAD), each beside the figure of
+ * glibc's malloc and strtod measured above. No assertion on time.
  *
  * Usage: bench_curves [N_QUERIES [SAMPLES [PERMUTATIONS]]]   (defaults 100000 64 256)
  */
@@ -237,28 +238,30 @@ typedef struct {
 } alloc_ref;
 
 /*
- * Under mimalloc (the allocator the allot program links, CMakeLists.txt): this program again, as a
- * child with LD_PRELOAD, which replaces malloc the same way; it measures the reader, cJSON and
- * majority on one and two threads on the same file and prints each beside this process's figure.
+ * The allot program's own malloc and strtod (CMakeLists.txt: mimalloc, trainer/cli/strtod): this
+ * program again, as a child with LD_PRELOAD, which replaces them the same way; it measures the
+ * reader, cJSON and majority on one and two threads on the same file and prints each beside this
+ * process's figure (glibc's malloc and strtod).
  */
 #ifdef ALLOT_BENCH_MIMALLOC
-static int run_under_mimalloc(const char *path, long n, long m, long perms, const alloc_ref *ref) {
+static int run_child(const char *preload, const char *what, const char *path, long n, long m, long perms,
+                     const alloc_ref *ref) {
     char num[7][40]; /* n, m, perms, then the reference figures */
     const long ints[3] = {n, m, perms};
     const double refs[4] = {ref->read, ref->cjson, ref->majority, ref->majority2_wall};
-    char *args[11] = {"bench_curves", "--under-mimalloc", (char *)path};
+    char *args[12] = {"bench_curves", "--child", (char *)what, (char *)path};
     for (int i = 0; i < 7; i++) {
         if (i < 3)
             snprintf(num[i], sizeof num[i], "%ld", ints[i]);
         else
             snprintf(num[i], sizeof num[i], "%.17g", refs[i - 3]);
-        args[3 + i] = num[i];
+        args[4 + i] = num[i];
     }
-    args[10] = NULL;
+    args[11] = NULL;
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
-        setenv("LD_PRELOAD", ALLOT_BENCH_MIMALLOC, 1);
+        setenv("LD_PRELOAD", preload, 1);
         execv("/proc/self/exe", args);
         _exit(127);
     }
@@ -266,20 +269,31 @@ static int run_under_mimalloc(const char *path, long n, long m, long perms, cons
     if (pid < 0 || waitpid(pid, &status, 0) < 0) return 1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
+
+/* Under mimalloc alone, then as the allot program runs (mimalloc and its strtod). */
+static int run_children(const char *path, long n, long m, long perms, const alloc_ref *ref) {
+    int rc = run_child(ALLOT_BENCH_MIMALLOC, "under mimalloc alone", path, n, m, perms, ref);
+#ifdef ALLOT_BENCH_STRTOD
+    if (!rc)
+        rc = run_child(ALLOT_BENCH_MIMALLOC ":" ALLOT_BENCH_STRTOD,
+                       "as the allot program runs: mimalloc and its strtod (trainer/cli/strtod)", path, n, m,
+                       perms, ref);
+#endif
+    return rc;
+}
 #endif
 
-static int mimalloc_child(char **argv) {
-    const char *path = argv[2];
-    long n = atol(argv[3]), m = atol(argv[4]), perms = atol(argv[5]);
-    alloc_ref ref = {atof(argv[6]), atof(argv[7]), atof(argv[8]), atof(argv[9])};
+static int child_stages(char **argv) {
+    const char *what = argv[2], *path = argv[3];
+    long n = atol(argv[4]), m = atol(argv[5]), perms = atol(argv[6]);
+    alloc_ref ref = {atof(argv[7]), atof(argv[8]), atof(argv[9]), atof(argv[10])};
     char spec[256];
     rule_spec("majority", m, spec, sizeof spec);
     double rd = read_seconds(path, n), cj = cjson_seconds(path), w1, c1, w2, c2;
     if (rd < 0 || cj < 0 || curves_stage(path, spec, perms, 1, &w1, &c1, NULL) ||
         curves_stage(path, spec, perms, 2, &w2, &c2, NULL))
         return 1;
-    printf("\nthe same stages under mimalloc (what the allot program links; this process's glibc malloc "
-           "above is the reference):\n");
+    printf("\nthe same stages %s (this process's glibc malloc and strtod above are the reference):\n", what);
     printf("%-10s %10s %10.3f   (cpu s; glibc %.3f: %.2fx)\n", "read", "", rd, ref.read, ref.read / rd);
     printf("%-10s %10s %10.3f   (cpu s; glibc %.3f: %.2fx)\n", "cjson", "", cj, ref.cjson, ref.cjson / cj);
     printf("%-10s %10.3f %10.3f   (one thread, cpu s; glibc %.3f: %.2fx; goal < 5 s on 10^5 x 64: %s)\n",
@@ -293,7 +307,7 @@ static int mimalloc_child(char **argv) {
 }
 
 int main(int argc, char **argv) {
-    if (argc == 10 && !strcmp(argv[1], "--under-mimalloc")) return mimalloc_child(argv);
+    if (argc == 11 && !strcmp(argv[1], "--child")) return child_stages(argv);
     long n = arg_or(argc, argv, 1, 100000), m = arg_or(argc, argv, 2, 64), perms = arg_or(argc, argv, 3, 256);
     const char *tmp = getenv("TMPDIR");
     char dir[256], path[300];
@@ -363,7 +377,7 @@ int main(int argc, char **argv) {
     printf("peak RSS: %.1f MB after the read pass, %.1f MB at the end (input %.1f MB: the reader streams)\n",
            rss_read, (double)ru.ru_maxrss / 1024.0, mb);
 #ifdef ALLOT_BENCH_MIMALLOC
-    if (!rc) rc = run_under_mimalloc(path, n, m, perms, &ref);
+    if (!rc) rc = run_children(path, n, m, perms, &ref);
 #endif
     unlink(path);
     rmdir(dir);
