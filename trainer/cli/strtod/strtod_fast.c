@@ -80,9 +80,11 @@ int allot_strtod_fast(const char *s, char **end, double *out) {
     if (!read_exponent(&p, &e)) return 0;
     e -= v.fraction;
     if (v.w > (UINT64_C(1) << 53) || e < -22 || e > 22) return 0;
-    /* The sign goes in before the one rounding, so that directed rounding modes round the signed
-     * value as the C library does. */
-    double x = negative ? -(double)v.w : (double)v.w;
+    /* w converts exactly as a signed integer (w <= 2^53): a compiler's unsigned conversion may
+     * subtract, which gives -0 for 0 when rounding downwards. The sign goes in before the one
+     * rounding, so that directed rounding modes round the signed value as the C library does. */
+    double x = (double)(int64_t)v.w;
+    if (negative) x = -x;
     *out = e < 0 ? x / exact_pow10[-e] : x * exact_pow10[e];
     if (end) *end = (char *)p;
     return 1;
