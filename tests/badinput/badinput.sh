@@ -112,6 +112,9 @@ jsonl e_esc_id.jsonl '{"id":"\\u0061","samples":[{"correct":true,"answer":"1"}]}
     '{"id":"a","samples":[{"correct":true,"answer":"1"}]}'
 jsonl e_dup_member.jsonl '{"id":"x","samples":[{"correct":true,"answer":"1"}],"samples":[{"correct":false}]}'
 jsonl e_dup_feature.jsonl '{"id":"x","features":{"a":1,"a":2},"samples":[{"correct":true,"answer":"1"}]}'
+# objects of more than 8 members are checked with a hash set, smaller ones pairwise (runtime_io.c)
+jsonl e_dup_feature_large.jsonl '{"id":"x","features":{"f0":0,"f1":1,"f2":2,"f3":3,"f4":4,"f5":5,"f6":6,"f7":7,"f8":8,"f3":9,"f10":10},"samples":[{"correct":true,"answer":"1"}]}'
+jsonl e_dup_feature_large_early.jsonl '{"id":"x","features":{"f0":0,"f1":1,"f1":2,"f3":3,"f4":4,"f5":5,"f6":6,"f7":7,"f8":8,"f9":9,"f0":10},"samples":[{"correct":true,"answer":"1"}]}'
 printf '%s\n{"id":"y","sam' "$G" >"$W/e_truncated.jsonl"
 awk 'BEGIN { printf "{\"id\":\"x\",\"meta\":"; for (i = 0; i < 3000; i++) printf "["; for (i = 0; i < 3000; i++) printf "]"; print ",\"samples\":[{\"correct\":true}]}" }' >"$W/e_deep.jsonl"
 awk 'BEGIN { printf "{\"id\":\"x\",\"features\":{"; for (i = 0; i < 5000; i++) printf "%s\"f%d\":%d", i ? "," : "", i, i; print "},\"samples\":[{\"correct\":true,\"answer\":\"1\"}]}" }' >"$W/e_many_features.jsonl"
@@ -140,6 +143,8 @@ run "curves: \\u0000 after control characters" 2 ":1: meta\\.x\\[1\\]\\.y: conta
 run "curves: escaped id equal to a plain one" 2 ":2: id: duplicate id" curves "$W/e_esc_id.jsonl" $T --out "$W/o.c"
 run "curves: duplicate member" 2 ":1: samples: duplicate member" curves "$W/e_dup_member.jsonl" $T --out "$W/o.c"
 run "curves: duplicate feature" 2 ":1: features\.a: duplicate member" curves "$W/e_dup_feature.jsonl" $T --out "$W/o.c"
+run "curves: duplicate among 11 features" 2 ":1: features\.f3: duplicate member" curves "$W/e_dup_feature_large.jsonl" $T --out "$W/o.c"
+run "curves: duplicate among the first 8 of 11 features" 2 ":1: features\.f1: duplicate member" curves "$W/e_dup_feature_large_early.jsonl" $T --out "$W/o.c"
 run "curves: nesting 3000 deep" 2 ":1: invalid JSON" curves "$W/e_deep.jsonl" $T --out "$W/o.c"
 run "curves: 5000 features" 2 ":1: features: 5000 features, at most 4096" curves "$W/e_many_features.jsonl" $T --out "$W/o.c"
 run "curves: 1000001 samples" 2 ":1: samples: 1000001 samples, at most 1000000" curves "$W/e_many_samples.jsonl" $T --out "$W/o.c"
