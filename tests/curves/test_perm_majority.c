@@ -8,6 +8,8 @@
  *    hundreds of slots, every prefix or a few, the last prefix the whole pool.
  * 3. Lemire's rejection inside the vector kernel: generators built so that a lane's first draw is
  *    rejected once or twice, or falls under the bound without being rejected.
+ * 4. allot_perm_seed_block (vector lanes for a full block where the CPU has AVX-512DQ) against
+ *    allot_perm_seed one permutation at a time: the same states, full and partial blocks.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -202,8 +204,30 @@ static void test_rejections(void) {
            differ);
 }
 
+static void test_seed_block(void) {
+    allot_rng g;
+    allot_rng_seed(&g, 14);
+    long differ = 0, blocks = 0;
+    for (int trial = 0; trial < 200; trial++) {
+        uint64_t seed = trial < 2 ? (uint64_t)trial : allot_rng_next(&g);
+        uint64_t stream = allot_rng_next(&g),
+                 p0 = trial % 3 == 0 ? UINT64_MAX - 5 : allot_rng_below(&g, 1u << 20);
+        size_t count = trial % 4 == 3 ? 1 + (size_t)allot_rng_below(&g, ALLOT_PERM_BLOCK) : ALLOT_PERM_BLOCK;
+        allot_rng a[ALLOT_PERM_BLOCK], b[ALLOT_PERM_BLOCK];
+        memset(a, 0, sizeof a);
+        memset(b, 0, sizeof b);
+        allot_perm_seed_block(a, count, seed, stream, p0);
+        for (size_t l = 0; l < count; l++) allot_perm_seed(&b[l], seed, stream, p0 + l);
+        differ += memcmp(a, b, sizeof a) != 0;
+        blocks++;
+    }
+    CHECKF(differ == 0, "allot_perm_seed_block: %ld of %ld blocks differ from allot_perm_seed", differ,
+           blocks);
+}
+
 int main(void) {
     test_portable_against_votes();
+    test_seed_block();
     if (run_named("avx512", 4, ALLOT_PERM_BLOCK)) {
         test_vector_kernel();
         test_rejections();

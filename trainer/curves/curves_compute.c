@@ -452,7 +452,7 @@ static void accumulate_permutation(workspace *w, size_t n, int p) {
 static void majority_block(const model_job *j, uint64_t stream, int p0, size_t count,
                            const allot_majority_job *job, double *out) {
     allot_rng rng[ALLOT_PERM_BLOCK];
-    for (size_t l = 0; l < count; l++) allot_perm_seed(&rng[l], j->opt->seed, stream, (uint64_t)p0 + l);
+    allot_perm_seed_block(rng, count, j->opt->seed, stream, (uint64_t)p0);
     allot_majority_block(job, rng, count, out, j->w->maj_block);
 }
 

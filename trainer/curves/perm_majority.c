@@ -198,6 +198,34 @@ PM_TARGET static void store_states(const __m512i s[4], allot_rng *rng) {
     }
 }
 
+/* splitmix64 on eight lanes: x advanced, its output returned (rng.c's, with vector products). */
+#define PM_SPLITMIX8(x, out)                                                                                 \
+    do {                                                                                                     \
+        (x) = _mm512_add_epi64((x), _mm512_set1_epi64((long long)0x9e3779b97f4a7c15ULL));                    \
+        __m512i z_ = _mm512_xor_si512((x), _mm512_srli_epi64((x), 30));                                      \
+        z_ = _mm512_mullo_epi64(z_, _mm512_set1_epi64((long long)0xbf58476d1ce4e5b9ULL));                    \
+        z_ = _mm512_xor_si512(z_, _mm512_srli_epi64(z_, 27));                                                \
+        z_ = _mm512_mullo_epi64(z_, _mm512_set1_epi64((long long)0x94d049bb133111ebULL));                    \
+        (out) = _mm512_xor_si512(z_, _mm512_srli_epi64(z_, 31));                                             \
+    } while (0)
+
+/* allot_perm_seed for permutations p0 .. p0 + 7 into rng[0..8): allot_rng_seed_stream's arithmetic
+ * in vector lanes (64-bit products need AVX-512DQ). */
+__attribute__((target("avx512f,avx512dq"))) static void seed8_avx512(allot_rng *rng, uint64_t seed,
+                                                                     uint64_t stream, uint64_t p0) {
+    __m512i p =
+        _mm512_add_epi64(_mm512_set1_epi64((long long)(p0 + 1)), _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7));
+    __m512i st = _mm512_xor_si512(_mm512_set1_epi64((long long)stream),
+                                  _mm512_mullo_epi64(p, _mm512_set1_epi64((long long)0xbf58476d1ce4e5b9ULL)));
+    __m512i x = _mm512_add_epi64(_mm512_mullo_epi64(st, _mm512_set1_epi64((long long)0xd1342543de82ef95ULL)),
+                                 _mm512_set1_epi64((long long)0x2545f4914f6cdd1dULL));
+    x = _mm512_xor_si512(x, _mm512_set1_epi64((long long)seed));
+    __m512i s[4];
+    PM_SPLITMIX8(x, x); /* the stream's seed, which allot_rng_seed then expands */
+    for (size_t w = 0; w < 4; w++) PM_SPLITMIX8(x, s[w]);
+    store_states(s, rng);
+}
+
 /* The kernel: each lane's copy of the slots is column l of ans[n][16] (32-bit), so a step's sixteen
  * swaps are one gather and one scatter at distinct addresses; counts are bytes packed in a 64-bit
  * lane (<= 8 slots, < 256 draws) or columns of cnt[n_slots][16]. The generators run as two groups
@@ -290,4 +318,16 @@ int allot_majority_block_kernel(const char *kernel, const allot_majority_job *jo
 void allot_majority_block(const allot_majority_job *job, allot_rng *rng, size_t count, double *out,
                           void *work) {
     block_run(avx512_runs(job, count), job, rng, count, out, work);
+}
+
+void allot_perm_seed_block(allot_rng *rng, size_t count, uint64_t seed, uint64_t stream, uint64_t p0) {
+#ifdef PERM_AVX512
+    if (count == ALLOT_PERM_BLOCK && __builtin_cpu_supports("avx512f") &&
+        __builtin_cpu_supports("avx512dq")) {
+        seed8_avx512(rng, seed, stream, p0);
+        seed8_avx512(rng + 8, seed, stream, p0 + 8);
+        return;
+    }
+#endif
+    for (size_t l = 0; l < count; l++) allot_perm_seed(&rng[l], seed, stream, p0 + l);
 }

@@ -23,6 +23,10 @@
 /** The generator of permutation p of the pool whose stream is stream (seeded from the run's seed). */
 void allot_perm_seed(allot_rng *rng, uint64_t seed, uint64_t stream, uint64_t p);
 
+/** allot_perm_seed of permutations p0 .. p0 + count - 1 into rng[0..count), count <= ALLOT_PERM_BLOCK
+ *  (a full block's sixteen in vector lanes where the CPU has AVX-512DQ: the same states). */
+void allot_perm_seed_block(allot_rng *rng, size_t count, uint64_t seed, uint64_t stream, uint64_t p0);
+
 /** Uniform integer in [0, n), 1 <= n <= 2^32 - 1, from the high 32 bits of one draw (Lemire's
  *  multiply-and-reject; further draws only in the rare rejection). */
 uint32_t allot_perm_draw_below(allot_rng *rng, uint32_t n);
