@@ -389,6 +389,12 @@ static void path_of(json_path *p, const walk_frame *f) {
         path_push_index(p, f->idx);
 }
 
+/* a == b, for member names (inlined: a call to strcmp costs more than comparing a few bytes). */
+static inline int same_name(const char *a, const char *b) {
+    while (*b && *a == *b) a++, b++;
+    return *a == *b;
+}
+
 /* Objects of at most this many members are checked pairwise, larger ones with a hash set. */
 #define SMALL_OBJECT 8
 
@@ -429,7 +435,7 @@ static int has_duplicate(const cJSON *obj, const char **dup_key, char *msg, size
         if (n == SMALL_OBJECT) return hashed_duplicate(obj, dup_key, msg, msg_size);
         const char *key = c->string ? c->string : "";
         for (size_t i = 0; i < n; i++)
-            if (first[i] == (unsigned char)key[0] && !strcmp(keys[i], key)) {
+            if (first[i] == (unsigned char)key[0] && same_name(keys[i], key)) {
                 *dup_key = key;
                 return 1;
             }

@@ -264,6 +264,13 @@ static int finite_number(const cJSON *item, double *v) {
     return 1;
 }
 
+/* a == b, for short strings: member names, answers (inlined: a call to strcmp costs more than the
+ * comparison of a few bytes). */
+static inline int same_string(const char *a, const char *b) {
+    while (*b && *a == *b) a++, b++;
+    return *a == *b;
+}
+
 /* Intern answer string s for the current line; returns its id or -1 on out of memory. */
 static long intern_answer(allot_runs_reader *r, size_t *n_answers, const char *s) {
     size_t mask = r->ans_slots_cap - 1;
@@ -274,7 +281,7 @@ static long intern_answer(allot_runs_reader *r, size_t *n_answers, const char *s
             r->ans_slots[i] = (uint32_t)(*n_answers + 1);
             return (long)(*n_answers)++;
         }
-        if (strcmp(r->answers[v - 1], s) == 0) return (long)(v - 1);
+        if (same_string(r->answers[v - 1], s)) return (long)(v - 1);
     }
 }
 
@@ -284,24 +291,21 @@ typedef struct sample_fields {
     const cJSON *correct, *model, *answer, *score, *cost, *step_scores;
 } sample_fields;
 
-/* k == lit, for the short literal names below (inlined: a call to strcmp costs more than the
- * comparison itself). */
-static inline int key_is(const char *k, const char *lit) {
-    while (*lit && *k == *lit) k++, lit++;
-    return *k == *lit;
-}
-
 static void sample_members(const cJSON *s, sample_fields *f) {
     memset(f, 0, sizeof *f);
     for (const cJSON *c = s->child; c; c = c->next) {
         const char *k = c->string;
         const cJSON **slot = NULL;
         switch (k[0]) {
-        case 'a': slot = key_is(k, "answer") ? &f->answer : NULL; break;
-        case 'c': slot = key_is(k, "correct") ? &f->correct : key_is(k, "cost") ? &f->cost : NULL; break;
-        case 'm': slot = key_is(k, "model") ? &f->model : NULL; break;
+        case 'a': slot = same_string(k, "answer") ? &f->answer : NULL; break;
+        case 'c':
+            slot = same_string(k, "correct") ? &f->correct : same_string(k, "cost") ? &f->cost : NULL;
+            break;
+        case 'm': slot = same_string(k, "model") ? &f->model : NULL; break;
         case 's':
-            slot = key_is(k, "score") ? &f->score : key_is(k, "step_scores") ? &f->step_scores : NULL;
+            slot = same_string(k, "score")         ? &f->score
+                   : same_string(k, "step_scores") ? &f->step_scores
+                                                   : NULL;
             break;
         default: break;
         }
