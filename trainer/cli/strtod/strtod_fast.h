@@ -18,7 +18,8 @@
  * most 19 significant digits, |e| <= 22. Then stores the value in *out, the end of the number in
  * *end (when end is not NULL) and returns 1. Returns 0, touching neither, for anything else (leading
  * space, hexadecimal, inf, nan, no digits, more digits, larger exponents): the caller falls back to
- * the C library. Never reads past the number's first non-matching character; never sets errno.
+ * the C library. Reads s up to its first character that cannot continue a number (as the C
+ * library does: "1e+x" is read to the 'x'), never past its terminating NUL; never sets errno.
  */
 int allot_strtod_fast(const char *s, char **end, double *out);
 
