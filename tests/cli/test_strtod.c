@@ -6,15 +6,18 @@
  *     and the same end;
  *   - strtod (the interposer) with __strtod_internal: the same bits, end and errno, whatever path;
  * over fixed cases (the forms a labelled-runs file holds must take the fast path; hexadecimal,
- * inf, nan and the like must not), about 1.6 million generated strings (random doubles printed in
+ * inf, nan and the like must not), about 1.9 million strings (random doubles printed in
  * every precision, random digit strings with points, exponents and junk after them, JSON-like
- * scores and costs), in the three directed rounding modes, and under a locale whose radix
+ * scores and costs), in the three directed rounding modes, under a locale whose radix
  * character is ',' when one can be loaded (run_strtod_test.sh builds de_DE with localedef if the
- * machine has its sources; otherwise that part says it is skipped).
+ * machine has its sources; otherwise that part says it is skipped), and every number of the
+ * labelled runs in ../shared/datasets (the directory is the second argument; skipped with a
+ * message where it is absent), with how many of them take the fast path.
  */
 #include <errno.h>
 #include <fenv.h>
 #include <locale.h>
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,7 +224,61 @@ static void comma_locale(uint64_t *rng, tally *t) {
     printf("strtod: compared under de_DE.UTF-8 (radix ',')\n");
 }
 
-int main(void) {
+/* The number tokens of one JSON text (outside strings: a '-' or digit and what can continue it). */
+static void json_numbers(const char *text, tally *t) {
+    char num[128];
+    for (const char *p = text; *p;) {
+        if (*p == '"') { /* a string, escapes included */
+            for (p++; *p && *p != '"'; p++)
+                if (*p == '\\' && p[1]) p++;
+            if (*p) p++;
+        } else if (*p == '-' || (*p >= '0' && *p <= '9')) {
+            size_t n = strspn(p, "0123456789.eE+-");
+            if (n < sizeof num) {
+                memcpy(num, p, n);
+                num[n] = '\0';
+                compare(num, t);
+            }
+            p += n;
+        } else {
+            p++;
+        }
+    }
+}
+
+/* Every number of every labelled-runs file in dir, through both comparisons. */
+static void shared_datasets(const char *dir) {
+    DIR *d = dir ? opendir(dir) : NULL;
+    if (!d) {
+        printf("strtod: skipped the real-data part: %s%s\n", dir ? dir : "no datasets directory given",
+               dir ? " is absent" : "");
+        return;
+    }
+    tally t = {0, 0, 1};
+    size_t cap = 1 << 20;
+    char *line = malloc(cap);
+    struct dirent *e;
+    while (line && (e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 6, ".jsonl")) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *fp = fopen(path, "r");
+        CHECKF(fp != NULL, "cannot open %s", path);
+        if (!fp) continue;
+        ssize_t got;
+        while ((got = getline(&line, &cap, fp)) > 0) json_numbers(line, &t);
+        fclose(fp);
+    }
+    closedir(d);
+    free(line);
+    CHECK(t.strings > 0);
+    printf(
+        "strtod: %ld numbers of the labelled runs in %s compared with glibc, %ld (%.2f%%) on the fast path\n",
+        t.strings, dir, t.fast, t.strings ? 100.0 * (double)t.fast / (double)t.strings : 0.0);
+}
+
+int main(int argc, char **argv) {
     uint64_t rng = 20261207;
     tally t = {0, 0, 1};
     fixed_cases(&t);
@@ -230,7 +287,8 @@ int main(void) {
     json_like(&rng, 200000, &t);
     rounding_modes(&rng, &t);
     comma_locale(&rng, &t);
-    printf("strtod: %ld strings compared with glibc, %ld (%.0f%%) on the fast path\n", t.strings, t.fast,
-           100.0 * (double)t.fast / (double)t.strings);
+    shared_datasets(argc > 1 ? argv[1] : NULL);
+    printf("strtod: %ld generated strings compared with glibc, %ld (%.0f%%) on the fast path\n", t.strings,
+           t.fast, 100.0 * (double)t.fast / (double)t.strings);
     return CHECK_DONE();
 }
