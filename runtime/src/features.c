@@ -6,12 +6,14 @@
  */
 #include "allot/allot_features.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "features_internal.h"
+#include "features_simd.h"
 #include "runtime_io.h"
 
 /* ---- built-in feature table ------------------------------------------------------------------- */
@@ -350,23 +352,25 @@ static uint32_t fnv_update_lower(uint32_t h, const unsigned char *p, size_t n) {
 
 /*
  * The keyword table. A token is looked up by its lower-cased bytes when it has at most KW_KEY_MAX of
- * them (every keyword is shorter): zero-padded to 16 bytes and read as two 64-bit words (in host
- * order, as the table was built), with its length. A multiplicative hash of the three picks one of
- * KW_SLOTS slots, and the multiplier is chosen when the featuriser is built so that no two keyword
- * words share a slot: a lookup is one probe and one comparison, without a branch. A word can set a
+ * them (every keyword word has at most ALLOT_KW_WORD_MAX): zero-padded to 16 bytes and read as four
+ * 32-bit words (in host order, as the table was built), with its length. A multilinear hash of the
+ * first three words and the length picks one of KW_SLOTS slots, and the multipliers are chosen when
+ * the featuriser is built so that no two keyword words share a slot: a lookup is one probe and one
+ * comparison, without a branch. The slot holds the word itself and what it does: a word can set a
  * flag on its own, begin a two-word keyword (a "prefix": how, show) or end one (a "second": many,
  * much, that); kw_pair maps (prefix, second) to the two-word keyword's flag.
  */
 #define KW_KEY_MAX 16u
-#define KW_SLOTS_LOG2 12u
+#define KW_SLOTS_LOG2 ALLOT_KW_SLOTS_LOG2
 #define KW_SLOTS (1u << KW_SLOTS_LOG2)
-#define KW_MAX_WORDS 192u /* distinct keyword words + the empty entry */
+#define KW_MAX_WORDS 192u /* distinct keyword words */
 #define KW_MAX_PAIR 8u    /* prefixes / seconds of two-word keywords, + 1 for "none" */
 #define F_NONE F_COUNT    /* a flag slot nobody reads: where "no keyword" writes its 1 */
 
+/* A keyword word while the table is built. */
 typedef struct {
-    uint64_t lo, hi; /* the lower-cased word, zero-padded */
-    uint64_t len;    /* its length; UINT64_MAX for the empty entry, which no token matches */
+    uint32_t w[4];
+    uint32_t len;
     uint8_t feature; /* the flag the word sets on its own, or F_NONE */
     uint8_t prefix;  /* 1.. when the word begins a two-word keyword, else 0 */
     uint8_t second;  /* 1.. when the word ends one, else 0 */
@@ -396,71 +400,87 @@ struct allot_featurizer {
     double *center; /* n_dense, or NULL */
     double *scale;
     /* the keyword table (see above) */
-    uint64_t kw_mul;
-    size_t kw_n_words;
-    kw_word kw_words[KW_MAX_WORDS];            /* [0]: the empty entry */
-    uint8_t kw_slot[KW_SLOTS];                 /* index into kw_words; 0 = no keyword */
-    uint8_t kw_pair[KW_MAX_PAIR][KW_MAX_PAIR]; /* [prefix][second] -> flag, F_NONE when none */
+    uint32_t kw_mul[3];
+    allot_kw_slot kw_table[KW_SLOTS];
+    uint8_t kw_pair[KW_MAX_PAIR * KW_MAX_PAIR]; /* [prefix * KW_MAX_PAIR + second] -> flag, F_NONE when none */
+    size_t kw_n_pairs;                          /* the two-word keywords, as a list (features_simd.h) */
+    uint32_t kw_pair_code[ALLOT_KW_MAX_PAIRS], kw_pair_flag[ALLOT_KW_MAX_PAIRS];
+    int simd_tokens; /* the token pass runs features_simd.c's vector code (same results) */
 };
 
 /* The key of a lower-cased word of at most KW_KEY_MAX bytes. */
-static void kw_key(const char *w, size_t len, uint64_t *lo, uint64_t *hi) {
+static void kw_key(const char *w, size_t len, uint32_t key[4]) {
     unsigned char b[16] = {0};
     memcpy(b, w, len);
-    memcpy(lo, b, 8);
-    memcpy(hi, b + 8, 8);
+    memcpy(key, b, 16);
 }
 
-static uint32_t kw_slot_of(uint64_t mul, uint64_t lo, uint64_t hi, uint64_t len) {
-    uint64_t k = lo + hi * 0x9E3779B97F4A7C15ull + len;
-    return (uint32_t)((k * mul) >> (64u - KW_SLOTS_LOG2));
+/* The slot of a key (see features_simd.h). */
+static uint32_t kw_slot_of(const uint32_t mul[3], const uint32_t key[4], uint32_t len) {
+    uint32_t k = (key[0] + len) * mul[0] + key[1] * mul[1] + key[2] * mul[2];
+    return k >> (32u - KW_SLOTS_LOG2);
 }
 
-/* The word's entry, added when new. */
-static size_t kw_word_index(allot_featurizer *f, const char *w) {
-    uint64_t lo, hi, len = strlen(w);
-    kw_key(w, (size_t)len, &lo, &hi);
-    for (size_t i = 1; i < f->kw_n_words; i++)
-        if (f->kw_words[i].lo == lo && f->kw_words[i].hi == hi && f->kw_words[i].len == len) return i;
-    kw_word *e = &f->kw_words[f->kw_n_words];
-    *e = (kw_word){lo, hi, len, F_NONE, 0, 0};
-    return f->kw_n_words++;
+/* The word's entry in words[0..*n), added when new. */
+static kw_word *kw_word_of(kw_word *words, size_t *n, const char *w) {
+    uint32_t key[4], len = (uint32_t)strlen(w);
+    assert(len <= ALLOT_KW_WORD_MAX);
+    kw_key(w, len, key);
+    for (size_t i = 0; i < *n; i++)
+        if (!memcmp(words[i].w, key, sizeof key) && words[i].len == len) return &words[i];
+    words[*n] = (kw_word){{key[0], key[1], key[2], key[3]}, len, F_NONE, 0, 0};
+    return &words[(*n)++];
 }
 
-/* Fill the table from keywords[]; then find the first multiplier of a fixed sequence that puts every
- * word in a slot of its own (a few dozen tries; the sequence is fixed, so every build agrees). */
+/* Place the n words in the table with multipliers mul; 0 when two share a slot. */
+static int kw_place(allot_featurizer *f, const kw_word *words, size_t n, const uint32_t mul[3]) {
+    memset(f->kw_table, 0, sizeof f->kw_table);
+    for (size_t i = 0; i < n; i++) {
+        const kw_word *w = &words[i];
+        allot_kw_slot *s = &f->kw_table[kw_slot_of(mul, w->w, w->len)];
+        if (s->meta) return 0;
+        *s = (allot_kw_slot){{w->w[0], w->w[1], w->w[2]},
+                             w->len | (uint32_t)w->feature << 8 | (uint32_t)w->prefix << 16 |
+                                 (uint32_t)w->second << 24};
+    }
+    return 1;
+}
+
+/* Fill the table from keywords[]; the multipliers are the first of a fixed sequence that put every
+ * word in a slot of its own (some hundreds of tries; the sequence is fixed, so every build agrees). */
 static void kw_build(allot_featurizer *f) {
     /* at most one entry per keyword, plus the few second words of two-word keywords */
     _Static_assert(N_KEYWORDS + KW_MAX_PAIR <= KW_MAX_WORDS, "KW_MAX_WORDS too small");
+    kw_word words[KW_MAX_WORDS];
+    size_t n = 0;
     memset(f->kw_pair, F_NONE, sizeof f->kw_pair);
-    f->kw_words[0] = (kw_word){0, 0, UINT64_MAX, F_NONE, 0, 0};
-    f->kw_n_words = 1;
     uint8_t n_prefix = 0, n_second = 0;
     for (size_t e = 0; e < N_KEYWORDS; e++) {
-        kw_word *w1 = &f->kw_words[kw_word_index(f, keywords[e].first)];
+        kw_word *w1 = kw_word_of(words, &n, keywords[e].first);
         if (!keywords[e].second) {
             w1->feature = (uint8_t)keywords[e].feature;
             continue;
         }
         if (!w1->prefix) w1->prefix = ++n_prefix;
-        kw_word *w2 = &f->kw_words[kw_word_index(f, keywords[e].second)];
+        kw_word *w2 = kw_word_of(words, &n, keywords[e].second);
         if (!w2->second) w2->second = ++n_second;
-        f->kw_pair[w1->prefix][w2->second] = (uint8_t)keywords[e].feature;
+        uint32_t code = w1->prefix * KW_MAX_PAIR + w2->second;
+        assert(n_prefix < KW_MAX_PAIR && n_second < KW_MAX_PAIR && f->kw_n_pairs < ALLOT_KW_MAX_PAIRS);
+        f->kw_pair[code] = (uint8_t)keywords[e].feature;
+        f->kw_pair_code[f->kw_n_pairs] = code;
+        f->kw_pair_flag[f->kw_n_pairs++] = (uint8_t)keywords[e].feature;
     }
     uint64_t seq = 0x2545F4914F6CDD1Dull;
     for (;;) {
-        seq += 0x9E3779B97F4A7C15ull;
-        uint64_t mul = (seq ^ (seq >> 29)) * 0xBF58476D1CE4E5B9ull | 1u;
-        memset(f->kw_slot, 0, sizeof f->kw_slot);
-        size_t i = 1;
-        for (; i < f->kw_n_words; i++) {
-            const kw_word *w = &f->kw_words[i];
-            uint32_t s = kw_slot_of(mul, w->lo, w->hi, w->len);
-            if (f->kw_slot[s]) break;
-            f->kw_slot[s] = (uint8_t)i;
+        uint32_t mul[3];
+        for (unsigned j = 0; j < 3; j++) { /* splitmix64 outputs, made odd */
+            uint64_t z = (seq += 0x9E3779B97F4A7C15ull);
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+            mul[j] = (uint32_t)(z ^ (z >> 31)) | 1u;
         }
-        if (i == f->kw_n_words) {
-            f->kw_mul = mul;
+        if (kw_place(f, words, n, mul)) {
+            memcpy(f->kw_mul, mul, sizeof mul);
             return;
         }
     }
@@ -484,11 +504,21 @@ void allot_featurizer_free(allot_featurizer *f) {
     free(f);
 }
 
+int allot_featurizer_set_simd(allot_featurizer *f, int on) {
+#if !defined(ALLOT_FEATURES_NO_SIMD)
+    f->simd_tokens = on && allot_features_avx512_usable();
+#else
+    (void)on;
+#endif
+    return f->simd_tokens;
+}
+
 static allot_featurizer *featurizer_new(void) {
     allot_featurizer *f = calloc(1, sizeof *f);
     if (!f) return NULL;
     f->ngrams = 2;
     f->norm_l2 = 1;
+    allot_featurizer_set_simd(f, 1);
     kw_build(f);
     return f;
 }
@@ -1835,22 +1865,21 @@ static void token_key(const token_acc *t, const unsigned char *p, size_t n, size
     x = _mm_or_si128(x, _mm_andnot_si128(_mm_cmplt_epi8(x, _mm_setzero_si128()), _mm_set1_epi8(0x20)));
     x = _mm_and_si128(x, _mm_loadu_si128((const __m128i *)(const void *)(keep + 16 - kl)));
     _mm_storeu_si128((__m128i *)(void *)kb, x);
-    uint64_t lo = (uint64_t)_mm_cvtsi128_si64(x), hi = (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(x, x));
 #else
     memset(kb, 0, 16);
     for (size_t j = 0; j < kl; j++) kb[j] = lower_ascii(src[j]);
-    uint64_t lo, hi;
-    memcpy(&lo, kb, 8);
-    memcpy(&hi, kb + 8, 8);
 #endif
-    /* a token longer than 16 bytes is no keyword: no entry has its length */
-    size_t wi = f->kw_slot[kw_slot_of(f->kw_mul, lo, hi, len)];
-    const kw_word *w = &f->kw_words[wi];
-    size_t hit = (size_t)((w->lo == lo) & (w->hi == hi) & (w->len == len));
-    /* a miss reads entry 0's fields: feature F_NONE, no prefix, no second */
-    const kw_word *e = &f->kw_words[wi & ((size_t)0 - hit)];
-    *flags |= ((uint64_t)1 << e->feature) | ((uint64_t)1 << f->kw_pair[*prev_prefix][e->second]);
-    *prev_prefix = e->prefix;
+    uint32_t key[4];
+    memcpy(key, kb, sizeof key);
+    /* a token longer than ALLOT_KW_WORD_MAX bytes is no keyword: no slot has its length */
+    const allot_kw_slot *e = &f->kw_table[kw_slot_of(f->kw_mul, key, (uint32_t)len)];
+    uint32_t hit = (uint32_t)((e->w[0] == key[0]) & (e->w[1] == key[1]) & (e->w[2] == key[2]) &
+                              ((e->meta & 0xFFu) == len)); /* length <= ALLOT_KW_WORD_MAX: key[3] is 0 */
+    /* a miss: the unread flag F_NONE, no prefix, no second */
+    uint32_t meta = (e->meta & (0u - hit)) | ((uint32_t)F_NONE << 8 & (hit - 1u));
+    unsigned second = meta >> 24;
+    *flags |= ((uint64_t)1 << (meta >> 8 & 0xFFu)) | ((uint64_t)1 << f->kw_pair[*prev_prefix * KW_MAX_PAIR + second]);
+    *prev_prefix = meta >> 16 & 0xFFu;
 }
 
 /* FNV-1a over `steps` zero-padded key bytes from seed[k] (or the FNV offset), padding undone. */
@@ -1902,28 +1931,52 @@ static void count_direct(sparse_acc *a, const uint32_t *h, size_t m, uint32_t di
     a->n = distinct;
 }
 
+/* Phase 4: count the batch's hashed n-grams (nt tokens, their hashes uni[] and big[]). */
+static void count_ngrams(token_acc *t, const uint32_t *uni, const uint32_t *big, size_t nt) {
+    size_t first_bigram = t->have_prev ? 0 : 1;
+    sparse_acc *a = t->acc;
+    uint32_t dim = t->f->hash_dim, dim_mask = (dim & (dim - 1)) == 0 ? dim - 1 : 0;
+    if (a->direct) { /* the order does not matter: counts */
+        count_direct(a, uni, nt, dim_mask, dim);
+        if (t->bigrams) count_direct(a, big + first_bigram, nt - first_bigram, dim_mask, dim);
+    } else { /* text order: unigram, then bigram, token by token (the overflow rule depends on it) */
+        for (size_t k = 0; k < nt; k++) {
+            sparse_add(a, dim_mask ? uni[k] & dim_mask : uni[k] % dim);
+            if (t->bigrams && k >= first_bigram) sparse_add(a, dim_mask ? big[k] & dim_mask : big[k] % dim);
+        }
+    }
+    t->prev_h = uni[nt - 1];
+    t->have_prev = 1;
+}
+
+/* Phase 3: the batch's unigram and bigram hashes (portable code). */
 static void batch_hash(token_acc *t, token_batch *b, const unsigned char *p, size_t nt) {
     hash_classes(b, p, t->ev, NULL, b->uni);
-    size_t first_bigram = t->have_prev ? 0 : 1;
     if (t->bigrams) {
         b->seed[0] = (t->prev_h ^ (unsigned char)' ') * FNV_PRIME;
         for (size_t k = 1; k < nt; k++) b->seed[k] = (b->uni[k - 1] ^ (unsigned char)' ') * FNV_PRIME;
         hash_classes(b, p, t->ev, b->seed, b->big);
     }
-    sparse_acc *a = t->acc;
-    uint32_t dim = t->f->hash_dim, dim_mask = (dim & (dim - 1)) == 0 ? dim - 1 : 0;
-    if (a->direct) { /* the order does not matter: counts */
-        count_direct(a, b->uni, nt, dim_mask, dim);
-        if (t->bigrams) count_direct(a, b->big + first_bigram, nt - first_bigram, dim_mask, dim);
-    } else { /* text order: unigram, then bigram, token by token (the overflow rule depends on it) */
-        for (size_t k = 0; k < nt; k++) {
-            sparse_add(a, dim_mask ? b->uni[k] & dim_mask : b->uni[k] % dim);
-            if (t->bigrams && k >= first_bigram)
-                sparse_add(a, dim_mask ? b->big[k] & dim_mask : b->big[k] % dim);
-        }
+}
+
+/* Phases 1 to 3 with AVX-512 (features_simd.c), then phase 4; prompts under 2^31 - 64 bytes. */
+static void token_batch_simd(token_acc *t, const unsigned char *p, size_t n, size_t nt) {
+    const allot_featurizer *f = t->f;
+    uint32_t start[TOK_BATCH], len[TOK_BATCH], uni[TOK_BATCH], big[TOK_BATCH];
+    for (size_t k = 0; k < nt; k++) {
+        start[k] = (uint32_t)t->ev[2 * k];
+        len[k] = (uint32_t)(t->ev[2 * k + 1] - t->ev[2 * k]);
     }
-    t->prev_h = b->uni[nt - 1];
-    t->have_prev = 1;
+    allot_kw_view kw = {{f->kw_mul[0], f->kw_mul[1], f->kw_mul[2]}, (uint32_t)F_NONE << 8, f->kw_table, f->kw_n_pairs,
+                        {0}, {0}};
+    memcpy(kw.pair_code, f->kw_pair_code, sizeof kw.pair_code);
+    memcpy(kw.pair_flag, f->kw_pair_flag, sizeof kw.pair_flag);
+    allot_token_batch_in in = {p, n, t->tail, t->tail_at, start, len, nt, t->acc != NULL, t->bigrams, t->prev_h};
+    allot_token_batch_out out = {t->flags, t->prev_prefix, uni, big};
+    allot_features_tokens_avx512(&kw, &in, &out);
+    t->flags = out.flags;
+    t->prev_prefix = out.prev_prefix;
+    if (t->acc) count_ngrams(t, uni, big, nt);
 }
 
 /* The complete tokens collected so far; an open one (an odd last boundary) is kept for later. */
@@ -1931,21 +1984,28 @@ static void token_batch_run(token_acc *t, const unsigned char *p, size_t n) {
     static const uint8_t length_class[17] = {0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2};
     size_t nt = t->nev / 2;
     if (!nt) return;
-    token_batch b;
-    uint64_t flags = t->flags;
-    unsigned prev_prefix = t->prev_prefix;
-    size_t count[TOK_CLASSES] = {0, 0, 0, 0};
-    for (size_t k = 0; k < nt; k++) {
-        size_t s = t->ev[2 * k], len = t->ev[2 * k + 1] - s;
-        b.len[k] = len;
-        token_key(t, p, n, s, len, b.key[k], &flags, &prev_prefix);
-        unsigned c = len > 16 ? 3u : length_class[len];
-        b.order[c][count[c]++] = (uint8_t)k;
+    if (t->f->simd_tokens && n < ((size_t)1 << 31) - 64) {
+        token_batch_simd(t, p, n, nt);
+    } else {
+        token_batch b;
+        uint64_t flags = t->flags;
+        unsigned prev_prefix = t->prev_prefix;
+        size_t count[TOK_CLASSES] = {0, 0, 0, 0};
+        for (size_t k = 0; k < nt; k++) {
+            size_t s = t->ev[2 * k], len = t->ev[2 * k + 1] - s;
+            b.len[k] = len;
+            token_key(t, p, n, s, len, b.key[k], &flags, &prev_prefix);
+            unsigned c = len > 16 ? 3u : length_class[len];
+            b.order[c][count[c]++] = (uint8_t)k;
+        }
+        memcpy(b.count, count, sizeof count);
+        t->flags = flags;
+        t->prev_prefix = prev_prefix;
+        if (t->acc) {
+            batch_hash(t, &b, p, nt);
+            count_ngrams(t, b.uni, b.big, nt);
+        }
     }
-    memcpy(b.count, count, sizeof count);
-    t->flags = flags;
-    t->prev_prefix = prev_prefix;
-    if (t->acc) batch_hash(t, &b, p, nt);
     t->n_tokens += nt;
     if (t->nev % 2) t->ev[0] = t->ev[2 * nt];
     t->nev %= 2;

@@ -225,6 +225,14 @@ static const keyword_entry keywords[] = {
 };
 #define N_KEYWORDS (sizeof keywords / sizeof keywords[0])
 
+size_t ref_features_n_keywords(void) {
+    return N_KEYWORDS;
+}
+const char *ref_features_keyword(size_t i, const char **second) {
+    *second = keywords[i].second;
+    return keywords[i].first;
+}
+
 /* log10(n / 10) for n = 10..99, used by max_number_log10 (two significant digits). */
 static const double log10_lead2[90] = {
     0,

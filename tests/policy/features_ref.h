@@ -18,6 +18,11 @@ void ref_featurizer_free(ref_featurizer *f);
 size_t ref_featurizer_n_dense(const ref_featurizer *f);
 const char *ref_features_builtin_name(size_t i);
 
+/* Keyword i of the previous featuriser's table (i < ref_features_n_keywords()): its first word,
+ * and its second word in *second (NULL for a one-word keyword). */
+size_t ref_features_n_keywords(void);
+const char *ref_features_keyword(size_t i, const char **second);
+
 /* allot_featurize() as it was: 0, or -1 where it returned an error. */
 int ref_featurize(const ref_featurizer *f, const char *prompt, size_t prompt_len, const double *extras,
                   size_t n_extras, float *dense_out, uint32_t *sparse_index, float *sparse_value,

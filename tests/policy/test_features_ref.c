@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "allot/allot.h"
+#include "features_internal.h"
 #include "features_ref.h"
 #include "policy_test_util.h"
 
@@ -236,8 +237,35 @@ static size_t soup(pt_rng *r, char *buf, size_t cap) {
     return n;
 }
 
-static void run_variant(const variant *var) {
+/* Text dense in keywords: the previous table's words (and near misses: a letter more or less, a
+ * plural), pairs split across separators, in random case, up to cap - 1 bytes. */
+static size_t keyword_text(pt_rng *r, char *buf, size_t cap) {
+    static const char *const seps[] = {" ", "  ", ", ", ".", "?", "\n", "-", "1", "(", "\xc3\x97"};
+    size_t n = 0, target = (size_t)(pt_next(r) % (cap - 64));
+    while (n < target) {
+        const char *second, *w = ref_features_keyword((size_t)(pt_next(r) % ref_features_n_keywords()), &second);
+        for (int part = 0; part < 2 && w; part++, w = second) {
+            size_t len = strlen(w), form = (size_t)(pt_next(r) % 8);
+            for (size_t k = 0; k < len && n + 40 < cap; k++) {
+                char c = w[k];
+                if (form == 1 || (form == 2 && k == 0) || (form == 3 && pt_next(r) % 2)) c = (char)(c - 32);
+                buf[n++] = c;
+            }
+            if (form == 4 && n + 40 < cap) buf[n++] = 's';
+            if (form == 5 && n > 0 && len > 1) n--;
+            const char *sep = seps[pt_next(r) % (sizeof seps / sizeof seps[0])];
+            for (size_t k = 0; sep[k] && n + 40 < cap; k++) buf[n++] = sep[k];
+        }
+    }
+    return n;
+}
+
+static void run_variant(const variant *var, int simd) {
     allot_featurizer *fa = make_runtime(var);
+    if (allot_featurizer_set_simd(fa, simd) != simd) {
+        allot_featurizer_free(fa);
+        return;
+    }
     ref_featurizer *fr = ref_featurizer_create(var->n_extra ? 1 : 0, var->dim, var->ngrams, var->norm_l2);
     size_t full = var->dim ? var->dim : 1;
     pt_rng r = {1000u + var->dim + (uint64_t)var->ngrams * 7 + (uint64_t)var->norm_l2};
@@ -259,6 +287,12 @@ static void run_variant(const variant *var) {
         /* an odd start inside the buffer */
         size_t off = 1 + (size_t)(pt_next(&r) % 13);
         if (n > off) compare(fa, fr, var, buf + off, n - off, full, "soup, odd offset");
+    }
+    /* keyword text: every word, both words of a pair in a row, near misses, across batches */
+    for (int i = 0; i < 150; i++) {
+        size_t n = keyword_text(&r, buf, sizeof buf);
+        compare(fa, fr, var, buf, n, full, "keyword text");
+        compare(fa, fr, var, buf, n, 0, "keyword text, dense only");
     }
     /* every prefix of a few strings: each tail length, token and number cut at the end */
     const char *const texts[] = {
@@ -289,7 +323,17 @@ int main(void) {
         {4096, 2, 1, 1}, {4096, 2, 1, 0}, {4096, 1, 1, 0}, {4096, 2, 0, 0},  {1000, 2, 1, 1},
         {1, 2, 1, 0},    {64, 2, 0, 0},   {0, 2, 1, 0},    {65536, 2, 1, 0}, {4097, 1, 0, 1},
     };
-    for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) run_variant(&variants[i]);
-    printf("%d prompts compared with the previous featuriser\n", n_cases);
+    /* the token pass's portable code, then its vector code where this processor has it */
+    int simd = 0;
+    for (int on = 0; on < 2; on++) {
+        for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) run_variant(&variants[i], on);
+        if (on) {
+            allot_featurizer *probe = make_runtime(&variants[0]);
+            simd = allot_featurizer_set_simd(probe, 1);
+            allot_featurizer_free(probe);
+        }
+    }
+    printf("%d prompts compared with the previous featuriser (token pass: portable code%s)\n", n_cases,
+           simd ? " and AVX-512 code" : "; no AVX-512 on this processor or in this build, its code not run");
     return pt_finish(&C);
 }

@@ -1,0 +1,209 @@
+/*
+ * features_simd.c - the featuriser's token pass with AVX-512F (see features_simd.h).
+ *
+ * For 16 tokens per vector:
+ *   1. keys: each token's first 16 bytes, gathered as four 32-bit words per lane, lower-cased (bit
+ *      0x20 set in the bytes below 0x80, as token_key does) and zeroed past the token;
+ *   2. keyword lookup: the slot hash, the slot, the word's fields gathered and compared; the flags of
+ *      the hits and of two-word keywords (the previous lane's prefix) or-ed together;
+ *   3. with hashing: FNV-1a over the zero-padded keys, every vector of the batch a step at a time (so
+ *      the vectors' multiplication chains overlap), the padding undone as in features.c; tokens
+ *      longer than 16 bytes go on a byte at a time; then the bigrams the same way from their seeds
+ *      (previous unigram, ' ').
+ * Everything is 32-bit integer arithmetic, lane by lane the same as the portable code.
+ */
+#include "features_simd.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(ALLOT_FEATURES_NO_SIMD) &&  \
+    !defined(ALLOT_FEATURES_NO_AVX512)
+#include <immintrin.h>
+#include <string.h>
+
+#define AVX512 __attribute__((target("avx512f")))
+#define FNV_OFFSET 2166136261u
+#define FNV_PRIME 16777619u
+#define MAX_VECTORS 8u /* 128 tokens */
+
+int allot_features_avx512_usable(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+}
+
+/* (FNV prime)^-k mod 2^32, k = 0..16 (features.c's fnv_unpad), padded to 32 entries. */
+static const uint32_t unpad[32] = {
+    0x00000001u, 0x359c449bu, 0xdd4ab5d9u, 0x91c5be63u, 0x4ca091f1u, 0xdfd860ebu, 0xb7f51a49u, 0x9dde4e33u,
+    0xd872e4e1u, 0xa078583bu, 0x1b4117b9u, 0x8c728103u, 0xb06ce8d1u, 0xe4247a8bu, 0x46571e29u, 0x98be26d3u,
+    0x55058dc1u,
+};
+
+/* The tokens of one vector: their keys (four words per lane), lengths and positions. */
+typedef struct {
+    __m512i key[4];
+    __m512i len;  /* the token's length */
+    __m512i klen; /* min(len, 16) */
+    __mmask16 valid;
+} token_vec;
+
+/* Step 1: the keys of tokens [i, i + 16) of the batch (lanes past nt are invalid and zero). */
+AVX512 static void load_keys(const allot_token_batch_in *in, size_t i, token_vec *tv) {
+    size_t cnt = in->nt - i < 16 ? in->nt - i : 16;
+    __mmask16 valid = (__mmask16)((1u << cnt) - 1u);
+    __m512i start = _mm512_maskz_loadu_epi32(valid, in->start + i);
+    __m512i len = _mm512_maskz_loadu_epi32(valid, in->len + i);
+    __m512i klen = _mm512_min_epu32(len, _mm512_set1_epi32(16));
+    /* 16 readable bytes at the token: the prompt's, or near its end the zero-padded tail copy */
+    __mmask16 in_p = in->n >= 16 ? valid & _mm512_cmple_epu32_mask(start, _mm512_set1_epi32((int)(in->n - 16))) : 0;
+    __mmask16 in_tail = valid & (__mmask16)~in_p;
+    __m512i at_tail = _mm512_sub_epi32(start, _mm512_set1_epi32((int)in->tail_at));
+    for (int q = 0; q < 4; q++) {
+        __m512i off = _mm512_set1_epi32(4 * q);
+        __m512i x = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), in_p, _mm512_add_epi32(start, off),
+                                                (const void *)in->p, 1);
+        if (in_tail)
+            x = _mm512_mask_i32gather_epi32(x, in_tail, _mm512_add_epi32(at_tail, off), (const void *)in->tail,
+                                            1);
+        /* lower-case: bit 0x20 in every byte below 0x80 */
+        x = _mm512_or_si512(x, _mm512_srli_epi32(_mm512_andnot_si512(x, _mm512_set1_epi32((int)0x80808080u)), 2));
+        /* keep the min(max(klen - 4q, 0), 4) bytes of this word that belong to the token */
+        __m512i keep = _mm512_min_epi32(_mm512_max_epi32(_mm512_sub_epi32(klen, off), _mm512_setzero_si512()),
+                                        _mm512_set1_epi32(4));
+        __m512i mask = _mm512_srlv_epi32(_mm512_set1_epi32(-1),
+                                         _mm512_sub_epi32(_mm512_set1_epi32(32), _mm512_slli_epi32(keep, 3)));
+        tv->key[q] = _mm512_and_si512(x, mask);
+    }
+    tv->len = len;
+    tv->klen = klen;
+    tv->valid = valid;
+}
+
+/* Step 2: the keyword flags of one vector into *flags; *prev_prefix carries the last lane's prefix. */
+AVX512 static void keywords(const allot_kw_view *kw, const token_vec *tv, uint64_t *flags, unsigned *prev_prefix) {
+    __m512i k = _mm512_mullo_epi32(_mm512_add_epi32(tv->key[0], tv->klen), _mm512_set1_epi32((int)kw->mul[0]));
+    for (int q = 1; q < 3; q++)
+        k = _mm512_add_epi32(k, _mm512_mullo_epi32(tv->key[q], _mm512_set1_epi32((int)kw->mul[q])));
+    __m512i at = _mm512_slli_epi32(_mm512_srli_epi32(k, 32 - ALLOT_KW_SLOTS_LOG2), 2); /* 4 words per slot */
+    const void *table = (const void *)kw->slot;
+    /* the length check also clears key[3]: a word of <= ALLOT_KW_WORD_MAX bytes has it zero */
+    __mmask16 hit = tv->valid;
+    for (int q = 0; q < 3; q++)
+        hit &= _mm512_cmpeq_epi32_mask(_mm512_i32gather_epi32(_mm512_add_epi32(at, _mm512_set1_epi32(q)), table, 4),
+                                       tv->key[q]);
+    __m512i byte = _mm512_set1_epi32(0xFF);
+    __m512i meta = _mm512_i32gather_epi32(_mm512_add_epi32(at, _mm512_set1_epi32(3)), table, 4);
+    hit &= _mm512_cmpeq_epi32_mask(_mm512_and_si512(meta, byte), tv->klen);
+    meta = _mm512_mask_mov_epi32(_mm512_set1_epi32((int)kw->none_meta), hit, meta);
+    __m512i feature = _mm512_and_si512(_mm512_srli_epi32(meta, 8), byte);
+    __m512i prefix = _mm512_and_si512(_mm512_srli_epi32(meta, 16), byte);
+    __m512i second = _mm512_srli_epi32(meta, 24);
+    /* lane j pairs with lane j - 1's prefix; lane 0 with the previous vector's last */
+    __m512i before = _mm512_alignr_epi32(prefix, _mm512_set1_epi32((int)*prev_prefix), 15);
+    __m512i code = _mm512_add_epi32(_mm512_slli_epi32(before, 3), second);
+    __m512i pair = _mm512_and_si512(_mm512_srli_epi32(_mm512_set1_epi32((int)kw->none_meta), 8), byte);
+    for (size_t j = 0; j < kw->n_pairs; j++)
+        pair = _mm512_mask_mov_epi32(pair, _mm512_cmpeq_epi32_mask(code, _mm512_set1_epi32((int)kw->pair_code[j])),
+                                     _mm512_set1_epi32((int)kw->pair_flag[j]));
+    __m512i one = _mm512_set1_epi64(1);
+    uint64_t bits = 0;
+    for (int half = 0; half < 2; half++) {
+        __m256i f = half ? _mm512_extracti64x4_epi64(feature, 1) : _mm512_castsi512_si256(feature);
+        __m256i pr = half ? _mm512_extracti64x4_epi64(pair, 1) : _mm512_castsi512_si256(pair);
+        __m512i b = _mm512_or_si512(_mm512_sllv_epi64(one, _mm512_cvtepu32_epi64(f)),
+                                    _mm512_sllv_epi64(one, _mm512_cvtepu32_epi64(pr)));
+        bits |= (uint64_t)_mm512_mask_reduce_or_epi64((__mmask8)(tv->valid >> (8 * half)), b);
+    }
+    *flags |= bits;
+    int last = 31 - __builtin_clz((unsigned)tv->valid);
+    *prev_prefix = (unsigned)_mm_cvtsi128_si32(
+        _mm512_castsi512_si128(_mm512_permutexvar_epi32(_mm512_set1_epi32(last), prefix)));
+}
+
+/* FNV-1a step over key byte (q, b) of every vector (the shift is a constant). */
+#define FNV_STEP(Q, B)                                                                                           \
+    do {                                                                                                         \
+        if (4 * (Q) + (B) >= steps) goto done;                                                                   \
+        for (size_t v = 0; v < nv; v++) {                                                                        \
+            __m512i c = _mm512_and_si512(_mm512_srli_epi32(tv[v].key[Q], 8 * (B)), _mm512_set1_epi32(0xFF));     \
+            h[v] = _mm512_mullo_epi32(_mm512_xor_si512(h[v], c), _mm512_set1_epi32((int)FNV_PRIME));            \
+        }                                                                                                        \
+    } while (0)
+
+/* Step 3: FNV-1a of every vector's keys from h[v] over `steps` (<= 16) padded bytes, padding undone. */
+AVX512 static void fnv_keys(const token_vec *tv, size_t nv, unsigned steps, __m512i *h) {
+    FNV_STEP(0, 0); FNV_STEP(0, 1); FNV_STEP(0, 2); FNV_STEP(0, 3);
+    FNV_STEP(1, 0); FNV_STEP(1, 1); FNV_STEP(1, 2); FNV_STEP(1, 3);
+    FNV_STEP(2, 0); FNV_STEP(2, 1); FNV_STEP(2, 2); FNV_STEP(2, 3);
+    FNV_STEP(3, 0); FNV_STEP(3, 1); FNV_STEP(3, 2); FNV_STEP(3, 3);
+done:;
+    __m512i lo = _mm512_loadu_si512((const void *)unpad), hi = _mm512_loadu_si512((const void *)(unpad + 16));
+    for (size_t v = 0; v < nv; v++) {
+        __m512i pad = _mm512_sub_epi32(_mm512_set1_epi32((int)steps), tv[v].klen);
+        h[v] = _mm512_mullo_epi32(h[v], _mm512_permutex2var_epi32(lo, pad, hi));
+    }
+}
+
+/* Tokens longer than 16 bytes: their hashes go on over bytes 16.. (lower-cased), a byte at a time. */
+static void fnv_long(const allot_token_batch_in *in, const uint16_t *longs, size_t n_long, uint32_t *hash) {
+    for (size_t j = 0; j < n_long; j++) {
+        size_t k = longs[j];
+        const unsigned char *s = in->p + in->start[k];
+        uint32_t h = hash[k];
+        for (size_t i = 16; i < in->len[k]; i++) {
+            unsigned char c = s[i];
+            h = (h ^ (c >= 'A' && c <= 'Z' ? (unsigned)c + 32u : c)) * FNV_PRIME;
+        }
+        hash[k] = h;
+    }
+}
+
+AVX512 void allot_features_tokens_avx512(const allot_kw_view *kw, const allot_token_batch_in *in,
+                                         allot_token_batch_out *out) {
+    size_t nv = (in->nt + 15) / 16;
+    if (nv == 0 || nv > MAX_VECTORS) return;
+    token_vec tv[MAX_VECTORS];
+    unsigned steps = 0;
+    uint16_t longs[16 * MAX_VECTORS];
+    size_t n_long = 0;
+    for (size_t v = 0; v < nv; v++) {
+        load_keys(in, 16 * v, &tv[v]);
+        keywords(kw, &tv[v], &out->flags, &out->prev_prefix);
+        unsigned top = (unsigned)_mm512_mask_reduce_max_epu32(tv[v].valid, tv[v].klen);
+        steps = top > steps ? top : steps;
+        for (unsigned m = _mm512_mask_cmpgt_epu32_mask(tv[v].valid, tv[v].len, _mm512_set1_epi32(16)); m; m &= m - 1)
+            longs[n_long++] = (uint16_t)(16 * v + (unsigned)__builtin_ctz(m));
+    }
+    if (!in->hash) return;
+    __m512i h[MAX_VECTORS];
+    for (size_t v = 0; v < nv; v++) h[v] = _mm512_set1_epi32((int)FNV_OFFSET);
+    fnv_keys(tv, nv, steps, h);
+    for (size_t v = 0; v < nv; v++) _mm512_mask_storeu_epi32(out->uni + 16 * v, tv[v].valid, h[v]);
+    _mm256_zeroupper(); /* scalar code follows (GCC 12 leaves the upper halves dirty across this call) */
+    fnv_long(in, longs, n_long, out->uni);
+    if (!in->bigrams) return;
+    /* bigram seeds: (previous unigram ^ ' ') * prime, the previous of lane 0 from the vector before */
+    __m512i before = _mm512_set1_epi32((int)in->prev_h);
+    for (size_t v = 0; v < nv; v++) {
+        __m512i uni = _mm512_maskz_loadu_epi32(tv[v].valid, out->uni + 16 * v);
+        h[v] = _mm512_mullo_epi32(_mm512_xor_si512(_mm512_alignr_epi32(uni, before, 15), _mm512_set1_epi32(' ')),
+                                  _mm512_set1_epi32((int)FNV_PRIME));
+        before = uni;
+    }
+    fnv_keys(tv, nv, steps, h);
+    for (size_t v = 0; v < nv; v++) _mm512_mask_storeu_epi32(out->big + 16 * v, tv[v].valid, h[v]);
+    _mm256_zeroupper();
+    fnv_long(in, longs, n_long, out->big);
+}
+
+#else
+
+int allot_features_avx512_usable(void) {
+    return 0;
+}
+
+void allot_features_tokens_avx512(const allot_kw_view *kw, const allot_token_batch_in *in,
+                                  allot_token_batch_out *out) {
+    (void)kw;
+    (void)in;
+    (void)out;
+}
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * features_simd.h - the featuriser's token pass with AVX-512F, 16 tokens per vector (runtime-private).
+ *
+ * features.c finds the token boundaries and counts the hashed n-grams; for a batch of tokens it
+ * needs each token's keyword flags and, with hashing, its unigram and bigram FNV-1a hashes. The
+ * portable code does that a token at a time (token_key, hash_classes in features.c); this does it
+ * for 16 tokens per vector, with the same arithmetic on every lane, so the results are the same bits
+ * (tests/policy/test_features_ref checks both paths against the previous featuriser). It is used only
+ * when the processor and the operating system support AVX-512F (allot_features_avx512_usable), and
+ * compiled only for x86-64 with GCC or clang.
+ */
+#ifndef ALLOT_FEATURES_SIMD_H
+#define ALLOT_FEATURES_SIMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ALLOT_KW_SLOTS_LOG2 10u
+#define ALLOT_KW_WORD_MAX 12u  /* bytes of the longest keyword word */
+#define ALLOT_KW_MAX_PAIRS 8u  /* two-word keywords */
+
+/* A slot of the keyword table: a keyword word and what it does, or nothing (meta 0). */
+typedef struct {
+    uint32_t w[3]; /* the lower-cased word, zero-padded, as three host-order 32-bit words */
+    uint32_t meta; /* its length | flag << 8 | prefix << 16 | second << 24 */
+} allot_kw_slot;
+
+/* The keyword table, read-only (see features.c). A token whose key k (four words) and length len
+ * hash to slot s = ((k[0] + len) * mul[0] + k[1] * mul[1] + k[2] * mul[2]) >> (32 - LOG2) is that
+ * slot's word when the three words and the length agree (then k[3] is 0, as the word's length is at
+ * most ALLOT_KW_WORD_MAX); otherwise its meta is none_meta. Its
+ * flags are 1 << flag, and 1 << the flag of the pair (previous token's prefix, its second): the
+ * pair_flag of the pair_code prefix * 8 + second, or none_meta's flag. */
+typedef struct {
+    uint32_t mul[3];
+    uint32_t none_meta;
+    const allot_kw_slot *slot; /* 1 << ALLOT_KW_SLOTS_LOG2 slots */
+    size_t n_pairs;
+    uint32_t pair_code[ALLOT_KW_MAX_PAIRS], pair_flag[ALLOT_KW_MAX_PAIRS];
+} allot_kw_view;
+
+/* One batch of tokens of a prompt p[0..n), n < 2^31 - 64. tail holds p's last 16 bytes (all of a
+ * shorter prompt) from position tail_at, then at least 16 zero bytes. */
+typedef struct {
+    const unsigned char *p;
+    size_t n;
+    const unsigned char *tail;
+    size_t tail_at;
+    const uint32_t *start, *len; /* the tokens: nt <= 128 of them, each len >= 1 */
+    size_t nt;
+    int hash;    /* compute the unigram hashes (and bigram ones when bigrams) */
+    int bigrams;
+    uint32_t prev_h; /* the previous token's unigram hash: the first bigram's seed */
+} allot_token_batch_in;
+
+/* The token state carried from batch to batch, and the batch's hashes. */
+typedef struct {
+    uint64_t flags;       /* keyword flags, or-ed in */
+    unsigned prev_prefix; /* the last token's prefix number (two-word keywords) */
+    uint32_t *uni, *big;  /* nt hashes each (big: only with bigrams; big[0] unused when no token came
+                             before the batch) */
+} allot_token_batch_out;
+
+/** 1 when this build has the AVX-512 token pass and this processor and system can run it. */
+int allot_features_avx512_usable(void);
+
+/** The AVX-512 token pass over one batch; call only when allot_features_avx512_usable(). */
+void allot_features_tokens_avx512(const allot_kw_view *kw, const allot_token_batch_in *in,
+                                  allot_token_batch_out *out);
+
+#endif
