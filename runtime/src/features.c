@@ -406,6 +406,7 @@ struct allot_featurizer {
     size_t kw_n_pairs;                          /* the two-word keywords, as a list (features_simd.h) */
     uint32_t kw_pair_code[ALLOT_KW_MAX_PAIRS], kw_pair_flag[ALLOT_KW_MAX_PAIRS];
     int simd_tokens; /* the token pass runs features_simd.c's vector code (same results) */
+    int simd_scan;   /* so does the byte pass (AVX-512BW) */
 };
 
 /* The key of a lower-cased word of at most KW_KEY_MAX bytes. */
@@ -507,6 +508,7 @@ void allot_featurizer_free(allot_featurizer *f) {
 int allot_featurizer_set_simd(allot_featurizer *f, int on) {
 #if !defined(ALLOT_FEATURES_NO_SIMD)
     f->simd_tokens = on && allot_features_avx512_usable();
+    f->simd_scan = on && allot_features_avx512bw_usable();
 #else
     (void)on;
 #endif
@@ -1610,17 +1612,17 @@ static void classify_block_counted(const unsigned char *b, lane_counts *l, block
 /* Counters of single punctuation bytes (a special byte's counter, SK_COUNTER bits of special_kind),
  * and what else a special byte starts. */
 enum {
-    SC_NONE,
-    SC_QUESTION,
-    SC_DOLLAR,
-    SC_CARET,
-    SC_PERCENT,
-    SC_EQUALS,
-    SC_NEWLINE,
-    SC_OPERATOR,
-    SC_BRACKET,
-    SC_CODE,
-    SC_COUNT
+    SC_NONE = ALLOT_SC_NONE,
+    SC_QUESTION = ALLOT_SC_QUESTION,
+    SC_DOLLAR = ALLOT_SC_DOLLAR,
+    SC_CARET = ALLOT_SC_CARET,
+    SC_PERCENT = ALLOT_SC_PERCENT,
+    SC_EQUALS = ALLOT_SC_EQUALS,
+    SC_NEWLINE = ALLOT_SC_NEWLINE,
+    SC_OPERATOR = ALLOT_SC_OPERATOR,
+    SC_BRACKET = ALLOT_SC_BRACKET,
+    SC_CODE = ALLOT_SC_CODE,
+    SC_COUNT = ALLOT_SC_COUNT
 };
 #define SK_COUNTER 15u
 #define SK_TERM 16u /* '.', '!', '?': ends a sentence when whitespace or the end follows */
@@ -2021,8 +2023,32 @@ static void token_events(token_acc *t, const unsigned char *p, size_t n, size_t 
     t->nev = nev;
 }
 
+/* Block [base, base + 64) with AVX-512BW (features_simd.h): its masks into m, its counts into cc and
+ * sp (the rare special bytes through special_rare, as special_bytes does). */
+static void scan_block_simd(const unsigned char *p, size_t n, size_t base, allot_block_carry *carry,
+                            block_masks *m, class_counts *cc, special_acc *sp) {
+    allot_block_scan bs;
+    allot_features_scan_block_avx512bw(p + base, n - base < 64 ? n - base : 64, carry, &bs);
+    m->space = bs.space;
+    m->token = bs.token;
+    m->digit = bs.digit;
+    m->special = 0;
+    cc->digits += bs.digits;
+    cc->upper += bs.upper;
+    cc->high += bs.high;
+    cc->cont += bs.cont;
+    cc->spaces += bs.spaces;
+    cc->words += bs.words;
+    for (unsigned k = 1; k < SC_COUNT; k++) sp->count[k] += bs.count[k];
+    sp->sentences += bs.sentences;
+    if (bs.last_term >= 0) sp->last_term = base + (size_t)bs.last_term;
+    for (uint64_t r = bs.rare; r; r &= r - 1) special_rare(sp, p, n, base + ctz64(r));
+}
+
 /* The byte, number and token passes over p[0..n) (see above); the flags and counts into v. */
 static void scan_prompt(const unsigned char *p, size_t n, double *v, token_acc *t) {
+    int simd = t->f->simd_scan;
+    allot_block_carry carry = {1, 0};
     special_acc sp;
     memset(&sp, 0, sizeof sp);
     number_acc num = {0, 0, 0, 0};
@@ -2033,21 +2059,25 @@ static void scan_prompt(const unsigned char *p, size_t n, double *v, token_acc *
     uint64_t tok_before = 0, digit_before = 0;
     unsigned char tail[64];
     for (size_t base = 0; base < n; base += 64) {
-        const unsigned char *b = p + base;
-        if (n - base < 64) {
-            memset(tail, ' ', sizeof tail);
-            memcpy(tail, b, n - base);
-            b = tail;
-        }
         block_masks m;
+        if (simd) {
+            scan_block_simd(p, n, base, &carry, &m, &cc, &sp);
+        } else {
+            const unsigned char *b = p + base;
+            if (n - base < 64) {
+                memset(tail, ' ', sizeof tail);
+                memcpy(tail, b, n - base);
+                b = tail;
+            }
 #ifdef FEATURES_SSE2
-        classify_block(b, &lanes, &m);
-        if (lanes.pending >= 252) lanes_flush(&lanes, &cc);
+            classify_block(b, &lanes, &m);
+            if (lanes.pending >= 252) lanes_flush(&lanes, &cc);
 #else
-        classify_block_counted(b, &lanes, &m, &cc);
+            classify_block_counted(b, &lanes, &m, &cc);
 #endif
+            if (m.special) special_bytes(&sp, p, n, base, m.special);
+        }
         if (~m.space) last_nonspace = base + top_bit64(~m.space) + 1;
-        if (m.special) special_bytes(&sp, p, n, base, m.special);
         uint64_t digit_starts = m.digit & ~((m.digit << 1) | digit_before);
         if (digit_starts) number_starts(&num, p, n, base, digit_starts);
         token_events(t, p, n, base, m.token, tok_before);
@@ -2055,6 +2085,10 @@ static void scan_prompt(const unsigned char *p, size_t n, double *v, token_acc *
         digit_before = m.digit >> 63;
     }
     lanes_flush(&lanes, &cc);
+    if (carry.term) { /* a terminator at the end of a full last block: the end follows it */
+        sp.sentences++;
+        sp.last_term = n;
+    }
     if (t->nev % 2) t->ev[t->nev++] = n; /* a token running to the end of a full block */
     token_batch_run(t, p, n);
     if (n % 64) cc.spaces -= 64 - n % 64; /* the padding */

@@ -193,7 +193,84 @@ AVX512 void allot_features_tokens_avx512(const allot_kw_view *kw, const allot_to
     fnv_long(in, longs, n_long, out->big);
 }
 
+/* ---- the block scan (AVX-512BW) ---- */
+
+#define AVX512BW __attribute__((target("avx512f,avx512bw,popcnt")))
+
+int allot_features_avx512bw_usable(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("popcnt");
+}
+
+/* Bytes equal to c. */
+#define EQ(x, c) _mm512_cmpeq_epi8_mask((x), _mm512_set1_epi8((char)(c)))
+
+/* lo <= x <= hi, unsigned */
+AVX512BW static __mmask64 in_range(__m512i x, unsigned char lo, unsigned char hi) {
+    return _mm512_cmple_epu8_mask(_mm512_sub_epi8(x, _mm512_set1_epi8((char)lo)), _mm512_set1_epi8((char)(hi - lo)));
+}
+
+AVX512BW static uint32_t count64(uint64_t m) {
+    return (uint32_t)_mm_popcnt_u64(m);
+}
+
+AVX512BW void allot_features_scan_block_avx512bw(const unsigned char *p, size_t avail, allot_block_carry *carry,
+                                                 allot_block_scan *out) {
+    __mmask64 in = avail >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << avail) - 1);
+    __m512i x = _mm512_mask_loadu_epi8(_mm512_set1_epi8(' '), in, (const void *)p);
+    __mmask64 space = in_range(x, '\t', '\r') | _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8(' '));
+    __mmask64 digit = in_range(x, '0', '9');
+    __mmask64 upper = in_range(x, 'A', 'Z');
+    __mmask64 high = _mm512_movepi8_mask(x);
+    __mmask64 cont = in_range(x, 0x80, 0xBF);
+    __mmask64 token = digit | upper | in_range(x, 'a', 'z') | high;
+    uint64_t words = ~(uint64_t)space & (((uint64_t)space << 1) | (uint64_t)(carry->prev_space != 0));
+    carry->prev_space = (int)((uint64_t)space >> 63);
+    out->space = space;
+    out->token = token;
+    out->digit = digit;
+    /* sentence ends: a terminator followed by whitespace (the padding past the prompt reads as spaces;
+     * a terminator ending a full last block is the caller's) */
+    uint64_t term = EQ(x, '.') | EQ(x, '!') | EQ(x, '?'), ends = term & ((uint64_t)space >> 1);
+    int carried = carry->term && (space & 1u);
+    out->sentences = (uint32_t)carried + count64(ends);
+    out->last_term = ends ? 64 - (int)__builtin_clzll(ends) : carried ? 0 : -1;
+    carry->term = (int)(term >> 63);
+    out->rare = EQ(x, '\\') | EQ(x, 0xC2) | EQ(x, 0xC3) | EQ(x, 0xE2);
+    out->digits = count64(digit);
+    out->upper = count64(upper);
+    out->high = count64(high);
+    out->cont = count64(cont);
+    out->spaces = count64(space);
+    out->words = count64(words);
+    out->count[ALLOT_SC_NONE] = 0;
+    out->count[ALLOT_SC_QUESTION] = count64(EQ(x, '?'));
+    out->count[ALLOT_SC_DOLLAR] = count64(EQ(x, '$'));
+    out->count[ALLOT_SC_CARET] = count64(EQ(x, '^'));
+    out->count[ALLOT_SC_PERCENT] = count64(EQ(x, '%'));
+    out->count[ALLOT_SC_EQUALS] = count64(EQ(x, '='));
+    out->count[ALLOT_SC_NEWLINE] = count64(EQ(x, '\n'));
+    out->count[ALLOT_SC_OPERATOR] =
+        count64(EQ(x, '+') | EQ(x, '-') | EQ(x, '*') | EQ(x, '/') | EQ(x, '<') | EQ(x, '>'));
+    out->count[ALLOT_SC_BRACKET] =
+        count64(EQ(x, '(') | EQ(x, ')') | EQ(x, '[') | EQ(x, ']') | EQ(x, '{') | EQ(x, '}'));
+    out->count[ALLOT_SC_CODE] = count64(EQ(x, ';') | EQ(x, '_') | EQ(x, '`') | EQ(x, '#') | EQ(x, '|') | EQ(x, '&'));
+}
+
 #else
+
+int allot_features_avx512bw_usable(void) {
+    return 0;
+}
+
+void allot_features_scan_block_avx512bw(const unsigned char *p, size_t avail, allot_block_carry *carry,
+                                        allot_block_scan *out) {
+    (void)p;
+    (void)avail;
+    (void)carry;
+    (void)out;
+}
 
 int allot_features_avx512_usable(void) {
     return 0;

@@ -61,6 +61,46 @@ typedef struct {
                              before the batch) */
 } allot_token_batch_out;
 
+/* The counters of single punctuation bytes (features.c's special_kind, docs/features.md). */
+enum {
+    ALLOT_SC_NONE,
+    ALLOT_SC_QUESTION, /* ? */
+    ALLOT_SC_DOLLAR,   /* $ */
+    ALLOT_SC_CARET,    /* ^ */
+    ALLOT_SC_PERCENT,  /* % */
+    ALLOT_SC_EQUALS,   /* = */
+    ALLOT_SC_NEWLINE,  /* \n */
+    ALLOT_SC_OPERATOR, /* + - * / < > */
+    ALLOT_SC_BRACKET,  /* ( ) [ ] { } */
+    ALLOT_SC_CODE,     /* ; _ ` # | & */
+    ALLOT_SC_COUNT
+};
+
+/* What one 64-byte block of a prompt holds (bit j: byte j of the block; bytes past the prompt read
+ * as spaces). */
+typedef struct {
+    uint64_t space, token, digit; /* whitespace; letters, digits and bytes >= 0x80; digits */
+    uint64_t rare;                /* '\\' and the UTF-8 lead bytes 0xC2, 0xC3, 0xE2 */
+    uint32_t digits, upper, high, cont, spaces, words; /* counts; words: non-space after space */
+    uint32_t count[ALLOT_SC_COUNT];                    /* the punctuation counters ([0] unused) */
+    uint32_t sentences; /* terminators ('.', '!', '?') followed by whitespace, counted here */
+    int last_term;      /* position + 1 in the block of the last of them (0: the carried one), -1: none */
+} allot_block_scan;
+
+/* What a block carries to the next. */
+typedef struct {
+    int prev_space; /* the byte before the block is whitespace (1 before the prompt) */
+    int term;       /* the block's last byte is a terminator: a sentence end if the next is whitespace */
+} allot_block_carry;
+
+/** 1 when this build has the AVX-512BW block scan and this processor and system can run it. */
+int allot_features_avx512bw_usable(void);
+
+/** Scan the block p[0..avail) (avail <= 64, the rest read as spaces), *carry from the block before
+ *  (updated for the next). Call only when allot_features_avx512bw_usable(). */
+void allot_features_scan_block_avx512bw(const unsigned char *p, size_t avail, allot_block_carry *carry,
+                                        allot_block_scan *out);
+
 /** 1 when this build has the AVX-512 token pass and this processor and system can run it. */
 int allot_features_avx512_usable(void);
 

@@ -11,6 +11,7 @@
  * order, in double, so the results are bit-identical.
  */
 #include "allot/allot_model.h"
+#include "liblinear_internal.h"
 #include "runtime_io.h"
 
 #include <errno.h>
@@ -330,6 +331,41 @@ static allot_status bad_index(size_t j, int32_t idx, allot_error *err) {
         for (size_t k = 0; k < (K); k++) dec[k] = a[k];                                                      \
         return ALLOT_OK;                                                                                     \
     }
+/* The same sums over an allot_linear_input (dense values, zeros omitted, then the sparse entries). */
+#define DEC_SUMS_INPUT(K)                                                                                    \
+    static void dec_input_##K(const allot_linear_model *m, const allot_linear_input *x, double *dec) {      \
+        const double *w = m->w;                                                                              \
+        double a[K];                                                                                         \
+        for (size_t k = 0; k < (K); k++) a[k] = 0;                                                           \
+        size_t nd = x->n_dense < m->nr_feature ? x->n_dense : m->nr_feature;                                 \
+        for (size_t i = 0; i < nd; i++) {                                                                    \
+            if (x->dense[i] == 0.0f) continue;                                                               \
+            const double *wi = w + i * (K);                                                                  \
+            double v = (double)x->dense[i];                                                                  \
+            DEC_UNROLL for (size_t k = 0; k < (K); k++) a[k] += wi[k] * v;                                   \
+        }                                                                                                    \
+        for (size_t j = 0; j < x->n_sparse; j++) {                                                           \
+            size_t idx = x->n_dense + x->sparse_index[j] + 1;                                                \
+            if (idx > m->nr_feature) continue; /* unseen in training: ignored, as LIBLINEAR does */          \
+            const double *wi = w + (idx - 1) * (K);                                                          \
+            double v = (double)x->sparse_value[j];                                                           \
+            DEC_UNROLL for (size_t k = 0; k < (K); k++) a[k] += wi[k] * v;                                   \
+        }                                                                                                    \
+        if (m->bias >= 0) {                                                                                  \
+            const double *wi = w + m->nr_feature * (K);                                                      \
+            for (size_t k = 0; k < (K); k++) a[k] += wi[k] * m->bias;                                        \
+        }                                                                                                    \
+        for (size_t k = 0; k < (K); k++) dec[k] = a[k];                                                      \
+    }
+DEC_SUMS_INPUT(1)
+DEC_SUMS_INPUT(2)
+DEC_SUMS_INPUT(3)
+DEC_SUMS_INPUT(4)
+DEC_SUMS_INPUT(5)
+DEC_SUMS_INPUT(6)
+DEC_SUMS_INPUT(7)
+DEC_SUMS_INPUT(8)
+
 DEC_SUMS(1)
 DEC_SUMS(2)
 DEC_SUMS(3)
@@ -358,6 +394,56 @@ static allot_status dec_sums_n(const allot_linear_model *m, const allot_linear_f
         for (size_t k = 0; k < nr_w; k++) dec[k] += wi[k] * m->bias;
     }
     return ALLOT_OK;
+}
+
+/* More classes, over an allot_linear_input: the sums in dec itself. */
+static void dec_input_n(const allot_linear_model *m, const allot_linear_input *x, double *dec) {
+    const size_t nr_w = m->nr_w;
+    const double *w = m->w;
+    for (size_t k = 0; k < nr_w; k++) dec[k] = 0;
+    size_t nd = x->n_dense < m->nr_feature ? x->n_dense : m->nr_feature;
+    for (size_t i = 0; i < nd; i++) {
+        if (x->dense[i] == 0.0f) continue;
+        const double *wi = w + i * nr_w;
+        double v = (double)x->dense[i];
+        for (size_t k = 0; k < nr_w; k++) dec[k] += wi[k] * v;
+    }
+    for (size_t j = 0; j < x->n_sparse; j++) {
+        size_t idx = x->n_dense + x->sparse_index[j] + 1;
+        if (idx > m->nr_feature) continue;
+        const double *wi = w + (idx - 1) * nr_w;
+        double v = (double)x->sparse_value[j];
+        for (size_t k = 0; k < nr_w; k++) dec[k] += wi[k] * v;
+    }
+    if (m->bias >= 0) {
+        const double *wi = w + m->nr_feature * nr_w;
+        for (size_t k = 0; k < nr_w; k++) dec[k] += wi[k] * m->bias;
+    }
+}
+
+void allot_linear_model_values_input(const allot_linear_model *m, const allot_linear_input *x, double *dec) {
+    static void (*const sums[DEC_LOCAL + 1])(const allot_linear_model *, const allot_linear_input *, double *) = {
+        dec_input_n, dec_input_1, dec_input_2, dec_input_3, dec_input_4,
+        dec_input_5, dec_input_6, dec_input_7, dec_input_8};
+    (m->nr_w <= DEC_LOCAL ? sums[m->nr_w] : dec_input_n)(m, x, dec);
+}
+
+/* Logistic decision values in prob[0..nr_w) -> the nr_class probabilities, as LIBLINEAR. */
+static void logistic_probabilities(const allot_linear_model *m, double *prob) {
+    for (size_t k = 0; k < m->nr_w; k++) prob[k] = 1 / (1 + exp(-prob[k]));
+    if (m->nr_class == 2) {
+        prob[1] = 1. - prob[0];
+    } else {
+        double sum = 0;
+        for (size_t k = 0; k < m->nr_class; k++) sum += prob[k];
+        for (size_t k = 0; k < m->nr_class; k++) prob[k] = prob[k] / sum;
+    }
+}
+
+void allot_linear_model_probability_input(const allot_linear_model *m, const allot_linear_input *x,
+                                          double *prob) {
+    allot_linear_model_values_input(m, x, prob); /* nr_w <= nr_class: prob holds the decision values */
+    logistic_probabilities(m, prob);
 }
 
 /* Shared by both predict functions: dec must hold nr_w doubles. */
@@ -413,13 +499,6 @@ allot_status allot_linear_model_predict_probability(const allot_linear_model *m,
     /* nr_w <= nr_class, so prob doubles as the decision buffer, as in LIBLINEAR. */
     allot_status st = decision(m, x, n, prob, predicted, err);
     if (st) return st;
-    for (size_t k = 0; k < m->nr_w; k++) prob[k] = 1 / (1 + exp(-prob[k]));
-    if (m->nr_class == 2) {
-        prob[1] = 1. - prob[0];
-    } else {
-        double sum = 0;
-        for (size_t k = 0; k < m->nr_class; k++) sum += prob[k];
-        for (size_t k = 0; k < m->nr_class; k++) prob[k] = prob[k] / sum;
-    }
+    logistic_probabilities(m, prob);
     return ALLOT_OK;
 }

@@ -13,6 +13,7 @@
 #include "allot/allot_model.h"
 #include "features_internal.h"
 #include "ladder_internal.h"
+#include "liblinear_internal.h"
 #include "policy_internal.h"
 
 /* ---- helpers ------------------------------------------------------------------------------------- */
@@ -844,18 +845,17 @@ allot_status allot_workspace_create(const allot_policy *p, allot_workspace **out
     size_t nw = p->xgb_width > nc ? p->xgb_width : nc;
     size_t ndec = p->lin_n_dec > nc ? p->lin_n_dec : nc;
     size_t scratch = allot_ladder_scratch_size(p->ladder);
-    size_t off[10], total = align_up(sizeof(allot_workspace));
-    size_t sizes[10] = {nd * sizeof(float),
+    size_t off[9], total = align_up(sizeof(allot_workspace));
+    size_t sizes[9] = {nd * sizeof(float),
                         nd * sizeof(float),
                         (hd ? hd : 1) * sizeof(uint32_t),
                         (hd ? hd : 1) * sizeof(float),
-                        (nd + hd) * sizeof(allot_linear_feature),
                         nw * sizeof(float),
                         nc * sizeof(double),
                         ndec * sizeof(double),
                         scratch,
                         (p->ladder ? nc : 0) * sizeof(double)};
-    for (int i = 0; i < 10; i++) {
+    for (int i = 0; i < 9; i++) {
         off[i] = total;
         total += align_up(sizes[i]);
     }
@@ -867,13 +867,12 @@ allot_status allot_workspace_create(const allot_policy *p, allot_workspace **out
     ws->stdz = (float *)(mem + off[1]);
     ws->sidx = (uint32_t *)(mem + off[2]);
     ws->sval = (float *)(mem + off[3]);
-    ws->lx = (allot_linear_feature *)(mem + off[4]);
-    ws->xout = (float *)(mem + off[5]);
-    ws->cprob = (double *)(mem + off[6]);
-    ws->dec = (double *)(mem + off[7]);
-    ws->scratch = scratch ? mem + off[8] : NULL;
+    ws->xout = (float *)(mem + off[4]);
+    ws->cprob = (double *)(mem + off[5]);
+    ws->dec = (double *)(mem + off[6]);
+    ws->scratch = scratch ? mem + off[7] : NULL;
     ws->scratch_size = scratch;
-    ws->stage_values = p->ladder ? (double *)(mem + off[9]) : NULL;
+    ws->stage_values = p->ladder ? (double *)(mem + off[8]) : NULL;
     *out = ws;
     return ALLOT_OK;
 }
@@ -907,44 +906,34 @@ size_t allot_rule_apply(allot_rule rule, double mu, const double *probs, const d
 /* ---- prediction -------------------------------------------------------------------------------------------
  */
 
-/* LIBLINEAR input of the model input x (n_inputs floats) into ws->lx: standardised values (NaN ->
- * the center, i.e. 0) at indices 1..n_inputs with zeros omitted, then the n_sparse hashed entries
- * of ws->sidx/sval at n_dense + j + 1. Returns the number of entries. */
-static size_t linear_input(const allot_policy *p, allot_workspace *ws, const float *x, size_t n_sparse) {
-    size_t nnz = 0;
+/* LIBLINEAR input of the model input x (n_inputs floats): its standardised values (NaN -> the
+ * center, i.e. 0) in ws->stdz, then the n_sparse hashed entries of ws->sidx/sval at indices
+ * n_dense + j + 1 (liblinear_internal.h). */
+static allot_linear_input linear_input(const allot_policy *p, allot_workspace *ws, const float *x,
+                                       size_t n_sparse) {
     if (p->in_center) {
         for (size_t i = 0; i < p->n_inputs; i++)
             ws->stdz[i] = isnan(x[i]) ? 0.0f : (float)(((double)x[i] - p->in_center[i]) / p->in_scale[i]);
     } else {
         allot_featurizer_standardize(p->feat, x, ws->stdz);
     }
-    for (size_t i = 0; i < p->n_inputs; i++) { /* zeros omitted without a branch: written, not counted */
-        ws->lx[nnz].index = (int32_t)(i + 1);
-        ws->lx[nnz].value = (double)ws->stdz[i];
-        nnz += ws->stdz[i] != 0.0f;
-    }
-    for (size_t j = 0; j < n_sparse; j++) {
-        ws->lx[nnz].index = (int32_t)(p->n_dense + ws->sidx[j] + 1);
-        ws->lx[nnz].value = (double)ws->sval[j];
-        nnz++;
-    }
-    return nnz;
+    /* hashed entries come only with a static policy's input, where n_inputs = n_dense */
+    allot_linear_input in = {ws->stdz, p->n_inputs, ws->sidx, ws->sval, n_sparse};
+    return in;
 }
 
 /* Value target: the predicted accuracies of classes [c0, c1) into ws->cprob, from the model input x
- * (XGBoost) or the LIBLINEAR input already in ws->lx (nnz entries). */
-static allot_status value_models(const allot_policy *p, allot_workspace *ws, const float *x, size_t nnz,
-                                 size_t c0, size_t c1, allot_error *err) {
+ * (XGBoost) or the LIBLINEAR input in (LIBLINEAR). */
+static allot_status value_models(const allot_policy *p, allot_workspace *ws, const float *x,
+                                 const allot_linear_input *in, size_t c0, size_t c1, allot_error *err) {
     for (size_t c = c0; c < c1; c++) {
-        allot_status st;
         if (p->kind == ALLOT_CLASSIFIER_XGBOOST) { /* one reg:logistic model per class */
-            st = allot_xgb_model_predict(p->xgb_t[c], ALLOT_XGB_OUTPUT_VALUE, x, p->n_inputs, ws->xout, 1,
-                                         err);
+            allot_status st = allot_xgb_model_predict(p->xgb_t[c], ALLOT_XGB_OUTPUT_VALUE, x, p->n_inputs,
+                                                      ws->xout, 1, err);
             if (st) return st;
             ws->cprob[c] = (double)ws->xout[0];
         } else { /* one SVR per class; clipping the regression value to [0,1] is part of the rule */
-            st = allot_linear_model_predict_values(p->lin_t[c], ws->lx, nnz, ws->dec, 1, NULL, err);
-            if (st) return st;
+            allot_linear_model_values_input(p->lin_t[c], in, ws->dec);
             double v = ws->dec[0];
             ws->cprob[c] = v < 0 ? 0.0 : v > 1 ? 1.0 : v;
         }
@@ -954,12 +943,13 @@ static allot_status value_models(const allot_policy *p, allot_workspace *ws, con
 
 allot_status allot_policy_values(const allot_policy *p, allot_workspace *ws, const float *x, size_t c0,
                                  size_t c1, allot_error *err) {
-    size_t nnz = p->kind == ALLOT_CLASSIFIER_LIBLINEAR ? linear_input(p, ws, x, 0) : 0;
-    return value_models(p, ws, x, nnz, c0, c1, err);
+    allot_linear_input in = {NULL, 0, NULL, NULL, 0};
+    if (p->kind == ALLOT_CLASSIFIER_LIBLINEAR) in = linear_input(p, ws, x, 0);
+    return value_models(p, ws, x, &in, c0, c1, err);
 }
 
-/* A tier classifier's class probabilities into ws->cprob (LIBLINEAR input in ws->lx, nnz entries). */
-static allot_status class_probabilities(const allot_policy *p, allot_workspace *ws, size_t nnz,
+/* A tier classifier's class probabilities into ws->cprob (LIBLINEAR: from the input in). */
+static allot_status class_probabilities(const allot_policy *p, allot_workspace *ws, const allot_linear_input *in,
                                         allot_error *err) {
     double *cprob = ws->cprob;
     allot_status st;
@@ -980,12 +970,10 @@ static allot_status class_probabilities(const allot_policy *p, allot_workspace *
     if (nl == 1) {
         cprob[p->lin_label_class[0]] = 1.0;
     } else if (p->lin_prob) {
-        st = allot_linear_model_predict_probability(p->lin, ws->lx, nnz, ws->dec, nl, NULL, err);
-        if (st) return st;
+        allot_linear_model_probability_input(p->lin, in, ws->dec);
         for (size_t i = 0; i < nl; i++) cprob[p->lin_label_class[i]] = ws->dec[i];
     } else {
-        st = allot_linear_model_predict_values(p->lin, ws->lx, nnz, ws->dec, p->lin_n_dec, NULL, err);
-        if (st) return st;
+        allot_linear_model_values_input(p->lin, in, ws->dec);
         if (p->lin_n_dec == 1) { /* two labels: sigmoid of the decision value, as LIBLINEAR's LR */
             double p0 = 1.0 / (1.0 + exp(-ws->dec[0]));
             cprob[p->lin_label_class[0]] = p0;
@@ -1058,15 +1046,16 @@ static allot_status predict_core(const allot_policy *p, allot_workspace *ws, con
             allot_mixture_draw(p->class_weight, p->n_classes, q->prompt, q->prompt ? q->prompt_len : 0);
         for (size_t c = 0; c < p->n_classes; c++) cprob[c] = c == d;
     } else {
-        size_t n_sparse = 0, nnz = 0;
+        size_t n_sparse = 0;
+        allot_linear_input in = {NULL, 0, NULL, NULL, 0};
         st = allot_featurize_ex(p->feat, q->prompt, q->prompt_len, q->extras, q->n_extras, emb, emb_dim,
                                 ws->dense, p->hashed_input ? ws->sidx : NULL,
                                 p->hashed_input ? ws->sval : NULL, p->hashed_input ? p->hash_dim : 0,
                                 &n_sparse, err);
         if (st) return st;
-        if (p->kind == ALLOT_CLASSIFIER_LIBLINEAR) nnz = linear_input(p, ws, ws->dense, n_sparse);
-        st = p->target == ALLOT_TARGET_VALUE ? value_models(p, ws, ws->dense, nnz, 0, p->n_classes, err)
-                                             : class_probabilities(p, ws, nnz, err);
+        if (p->kind == ALLOT_CLASSIFIER_LIBLINEAR) in = linear_input(p, ws, ws->dense, n_sparse);
+        st = p->target == ALLOT_TARGET_VALUE ? value_models(p, ws, ws->dense, &in, 0, p->n_classes, err)
+                                             : class_probabilities(p, ws, &in, err);
         if (st) return st;
     }
     size_t c = allot_rule_apply(rule, mu, cprob, p->class_cost, p->n_classes);
@@ -1120,7 +1109,6 @@ typedef struct {
     allot_workspace ws;
     float dense[STACK_MAX_DENSE];
     float stdz[STACK_MAX_DENSE];
-    allot_linear_feature lx[STACK_MAX_DENSE];
     float xout[STACK_MAX_CLASSES];
     double cprob[STACK_MAX_CLASSES];
     double dec[STACK_MAX_CLASSES];
@@ -1132,7 +1120,6 @@ static void stack_ws_init(stack_ws *s, const allot_policy *p) {
     s->ws.stdz = s->stdz;
     s->ws.sidx = NULL;
     s->ws.sval = NULL;
-    s->ws.lx = s->lx;
     s->ws.xout = s->xout;
     s->ws.cprob = s->cprob;
     s->ws.dec = s->dec;

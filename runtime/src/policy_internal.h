@@ -51,7 +51,6 @@ struct allot_workspace {
     float *stdz;
     uint32_t *sidx;
     float *sval;
-    allot_linear_feature *lx;
     float *xout;
     double *cprob;
     double *dec;
