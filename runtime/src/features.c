@@ -1300,8 +1300,8 @@ static unsigned top_bit64(uint64_t x) { /* x != 0: position of the highest set b
  * Sparse accumulator over the caller's arrays idx[cap], val[cap].
  * Direct mode (cap >= hash_dim): val[0..hash_dim) counts every index in place, valid where the
  * index's bit is set in a bitmap kept in the last nwords entries of idx; n counts the distinct
- * indices. Counting is free of data-dependent branches, and so is most of the final walk of the
- * bitmap (sparse_finish).
+ * indices (or, for a small block zeroed first, the n-grams: a bound). Counting is free of
+ * data-dependent branches, and so is most of the final walk of the bitmap (sparse_finish).
  * Otherwise: (index, count) pairs appended at idx/val[0..n), sorted and merged when full.
  */
 typedef struct {
@@ -1311,9 +1311,13 @@ typedef struct {
     int direct;     /* cap >= hash_dim (see above) */
     uint32_t *bits; /* direct mode: bitmap of touched indices, in the last nwords entries of idx[] */
     size_t nwords;
+    int zeroed;     /* direct mode with val[0..hash_dim) zeroed first: n counts the n-grams, an upper
+                       bound of the distinct indices, until sparse_finish */
     int sorted;   /* entries [0, n) are sorted and unique */
     int overflow; /* a distinct index did not fit */
 } sparse_acc;
+
+#define DIRECT_ZERO_MAX 8192u /* hash dimensions up to this count in a zeroed block (sparse_acc.zeroed) */
 
 static void sift_down(uint32_t *idx, float *val, size_t root, size_t n) {
     for (;;) {
@@ -1916,6 +1920,15 @@ static void hash_classes(const token_batch *b, const unsigned char *p, const siz
 static void count_direct(sparse_acc *a, const uint32_t *h, size_t m, uint32_t dim_mask, uint32_t dim) {
     uint32_t *bits = a->bits;
     float *val = a->val;
+    if (a->zeroed) { /* every count starts at 0: no reset, n only bounds the distinct indices */
+        for (size_t i = 0; i < m; i++) {
+            uint32_t index = dim_mask ? h[i] & dim_mask : h[i] % dim;
+            bits[index >> 5] |= 1u << (index & 31u);
+            val[index] += 1.0f;
+        }
+        a->n += m;
+        return;
+    }
     size_t distinct = a->n;
     for (size_t i = 0; i < m; i++) {
         uint32_t index = h[i] & dim_mask;
@@ -2222,6 +2235,11 @@ allot_status allot_featurize_ex(const allot_featurizer *f, const char *prompt, s
         acc.nwords = ((size_t)f->hash_dim + 31u) / 32u;
         acc.bits = sparse_index + (f->hash_dim - acc.nwords);
         memset(acc.bits, 0, acc.nwords * sizeof *acc.bits);
+        /* zeroing the counts of a small block costs less than resetting each on first sight */
+        if (f->hash_dim <= DIRECT_ZERO_MAX) {
+            memset(sparse_value, 0, f->hash_dim * sizeof *sparse_value);
+            acc.zeroed = 1;
+        }
     }
     token_acc t;
     t.f = f;
