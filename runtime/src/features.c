@@ -2168,6 +2168,21 @@ static void normalise_l2(float *val, size_t n, size_t prompt_len) {
     }
 }
 
+/* The hashed block's sorted (index, value) pairs, L2-normalised when the spec says so; 1 when they
+ * overflowed the caller's capacity. With AVX-512 (features_simd.h), the common direct case gathers
+ * and normalises 16 values at a time: the same operations, the same values. */
+static int finish_hashed(const allot_featurizer *f, sparse_acc *a, size_t prompt_len) {
+    if (f->simd_tokens && a->direct && a->n + 8 <= f->hash_dim - a->nwords && prompt_len < ((size_t)1 << 24)) {
+        a->n = flatten_bits(a->bits, a->nwords, a->idx);
+        allot_features_finish_avx512(a->idx, a->val, a->n, f->norm_l2);
+        return 0;
+    }
+    sparse_finish(a, f->hash_dim);
+    if (a->overflow) return 1;
+    if (f->norm_l2 && a->n) normalise_l2(a->val, a->n, prompt_len);
+    return 0;
+}
+
 allot_status allot_featurize(const allot_featurizer *f, const char *prompt, size_t prompt_len,
                              const double *extras, size_t n_extras, float *dense_out, uint32_t *sparse_index,
                              float *sparse_value, size_t sparse_cap, size_t *sparse_count, allot_error *err) {
@@ -2262,13 +2277,11 @@ allot_status allot_featurize_ex(const allot_featurizer *f, const char *prompt, s
     for (size_t k = 0; k < f->n_extra; k++) dense_out[f->n_builtin + k] = n_extras ? to_f32(extras[k]) : NAN;
 
     if (do_hash) {
-        sparse_finish(&acc, f->hash_dim);
-        if (acc.overflow)
+        if (finish_hashed(f, &acc, prompt_len))
             return allot_error_set(err, ALLOT_E_ARGUMENT,
                                    "allot_featurize: sparse capacity %zu is too small for this prompt "
                                    "(a capacity of hash_dim = %u always suffices)",
                                    sparse_cap, f->hash_dim);
-        if (f->norm_l2 && acc.n) normalise_l2(acc.val, acc.n, prompt_len);
         *sparse_count = acc.n;
     }
     return ALLOT_OK;

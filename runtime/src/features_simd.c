@@ -17,6 +17,7 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(ALLOT_FEATURES_NO_SIMD) &&  \
     !defined(ALLOT_FEATURES_NO_AVX512)
 #include <immintrin.h>
+#include <math.h>
 #include <string.h>
 
 #define AVX512 __attribute__((target("avx512f")))
@@ -193,6 +194,40 @@ AVX512 void allot_features_tokens_avx512(const allot_kw_view *kw, const allot_to
     fnv_long(in, longs, n_long, out->big);
 }
 
+AVX512 void allot_features_finish_avx512(const uint32_t *idx, float *val, size_t n, int l2) {
+    __m512i ss = _mm512_setzero_si512(); /* the sum of squares, in 8 64-bit lanes */
+    for (size_t k = 0; k < n; k += 16) {
+        __mmask16 m = n - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - k)) - 1u);
+        __m512i ix = _mm512_maskz_loadu_epi32(m, idx + k);
+        __m512 c = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, ix, val, 4);
+        _mm512_mask_storeu_ps(val + k, m, c); /* idx[j] >= j >= k + 16 for every later j */
+        __m512i ci = _mm512_cvttps_epi32(c);
+        __m512i lo = _mm512_cvtepu32_epi64(_mm512_castsi512_si256(ci));
+        __m512i hi = _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(ci, 1));
+        ss = _mm512_add_epi64(ss, _mm512_add_epi64(_mm512_mul_epu32(lo, lo), _mm512_mul_epu32(hi, hi)));
+    }
+    if (!l2 || !n) return;
+    double norm = sqrt((double)(uint64_t)_mm512_reduce_add_epi64(ss));
+    /* counts 0..15 through a table of their quotients, larger ones divided one lane at a time */
+    __m512d vn = _mm512_set1_pd(norm);
+    __m512 iota = _mm512_set_ps(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    __m256 q_lo = _mm512_cvtpd_ps(_mm512_div_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(iota)), vn));
+    __m256 q_hi = _mm512_cvtpd_ps(
+        _mm512_div_pd(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(iota), 1))), vn));
+    __m512 table = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(q_lo)),
+                                                       _mm256_castps_pd(q_hi), 1));
+    for (size_t k = 0; k < n; k += 16) {
+        __mmask16 m = n - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - k)) - 1u);
+        __m512i ci = _mm512_cvttps_epi32(_mm512_maskz_loadu_ps(m, val + k));
+        __mmask16 big = m & _mm512_cmpge_epu32_mask(ci, _mm512_set1_epi32(16));
+        _mm512_mask_storeu_ps(val + k, m & (__mmask16)~big, _mm512_permutexvar_ps(ci, table));
+        for (; big; big &= big - 1) {
+            size_t j = k + (unsigned)__builtin_ctz(big);
+            val[j] = (float)((double)val[j] / norm);
+        }
+    }
+}
+
 /* ---- the block scan (AVX-512BW) ---- */
 
 #define AVX512BW __attribute__((target("avx512f,avx512bw,popcnt")))
@@ -259,6 +294,13 @@ AVX512BW void allot_features_scan_block_avx512bw(const unsigned char *p, size_t 
 }
 
 #else
+
+void allot_features_finish_avx512(const uint32_t *idx, float *val, size_t n, int l2) {
+    (void)idx;
+    (void)val;
+    (void)n;
+    (void)l2;
+}
 
 int allot_features_avx512bw_usable(void) {
     return 0;

@@ -108,4 +108,10 @@ int allot_features_avx512_usable(void);
 void allot_features_tokens_avx512(const allot_kw_view *kw, const allot_token_batch_in *in,
                                   allot_token_batch_out *out);
 
+/** The direct hashed block's last step (features.c's sparse_finish and normalise_l2): val[k] =
+ *  val[idx[k]] for k < n (idx sorted and distinct, so idx[k] >= k), then with l2 each value c
+ *  becomes (float)(c / sqrt(sum of c^2)) in double, the sum taken as an integer (every count below
+ *  2^24). Call only when allot_features_avx512_usable(). */
+void allot_features_finish_avx512(const uint32_t *idx, float *val, size_t n, int l2);
+
 #endif
