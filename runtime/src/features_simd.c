@@ -14,6 +14,8 @@
  */
 #include "features_simd.h"
 
+#include "cpu.h"
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(ALLOT_FEATURES_NO_SIMD) &&  \
     !defined(ALLOT_FEATURES_NO_AVX512)
 #include <immintrin.h>
@@ -26,8 +28,7 @@
 #define MAX_VECTORS 8u /* 128 tokens */
 
 int allot_features_avx512_usable(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") != 0;
+    return allot_cpu_avx512f();
 }
 
 /* (FNV prime)^-k mod 2^32, k = 0..16 (features.c's fnv_unpad), padded to 32 entries. */
@@ -233,9 +234,7 @@ AVX512 void allot_features_finish_avx512(const uint32_t *idx, float *val, size_t
 #define AVX512BW __attribute__((target("avx512f,avx512bw,popcnt")))
 
 int allot_features_avx512bw_usable(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("popcnt");
+    return allot_cpu_avx512bw();
 }
 
 /* Bytes equal to c. */
