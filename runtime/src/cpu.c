@@ -8,7 +8,7 @@
 
 int allot_cpu_avx512f(void) {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") != 0;
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("popcnt");
 }
 
 int allot_cpu_avx512bw(void) {

@@ -5,7 +5,7 @@
 #ifndef ALLOT_CPU_H
 #define ALLOT_CPU_H
 
-/** 1 when AVX-512F can run here (x86-64 builds with GCC or clang; 0 elsewhere). */
+/** 1 when AVX-512F and POPCNT can run here (x86-64 builds with GCC or clang; 0 elsewhere). */
 int allot_cpu_avx512f(void);
 
 /** 1 when AVX-512F, AVX-512BW and POPCNT can run here. */

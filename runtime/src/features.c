@@ -1843,8 +1843,15 @@ typedef struct {
     size_t n_tokens;
     unsigned char tail[32];   /* the prompt's last 16 bytes (all of a shorter one), then zeros */
     size_t tail_at;           /* their position in the prompt */
-    size_t nev;               /* token boundaries so far: start, end, start, end, ... */
-    size_t ev[2 * TOK_BATCH]; /* a block adds at most 64 */
+    int simd; /* the AVX-512 token pass (features_simd.h): prompts under 2^31 - 64 bytes */
+    size_t nev; /* portable: token boundaries so far in ev: start, end, start, end, ... */
+    size_t ns, ne; /* AVX-512: token starts and ends so far in pos (ns = ne or ne + 1) */
+    union {
+        size_t ev[2 * TOK_BATCH]; /* a block adds at most 64 */
+        struct {
+            uint32_t start[TOK_BATCH + 32], end[TOK_BATCH + 32]; /* +32: room for 16-wide stores */
+        } pos;
+    };
 } token_acc;
 
 typedef struct {
@@ -1974,19 +1981,16 @@ static void batch_hash(token_acc *t, token_batch *b, const unsigned char *p, siz
     }
 }
 
-/* Phases 1 to 3 with AVX-512 (features_simd.c), then phase 4; prompts under 2^31 - 64 bytes. */
+/* Phases 1 to 3 with AVX-512 (features_simd.c), then phase 4, for the first nt tokens of pos. */
 static void token_batch_simd(token_acc *t, const unsigned char *p, size_t n, size_t nt) {
     const allot_featurizer *f = t->f;
-    uint32_t start[TOK_BATCH], len[TOK_BATCH], uni[TOK_BATCH], big[TOK_BATCH];
-    for (size_t k = 0; k < nt; k++) {
-        start[k] = (uint32_t)t->ev[2 * k];
-        len[k] = (uint32_t)(t->ev[2 * k + 1] - t->ev[2 * k]);
-    }
+    uint32_t uni[TOK_BATCH], big[TOK_BATCH];
     allot_kw_view kw = {{f->kw_mul[0], f->kw_mul[1], f->kw_mul[2]}, (uint32_t)F_NONE << 8, f->kw_table, f->kw_n_pairs,
                         {0}, {0}};
     memcpy(kw.pair_code, f->kw_pair_code, sizeof kw.pair_code);
     memcpy(kw.pair_flag, f->kw_pair_flag, sizeof kw.pair_flag);
-    allot_token_batch_in in = {p, n, t->tail, t->tail_at, start, len, nt, t->acc != NULL, t->bigrams, t->prev_h};
+    allot_token_batch_in in = {p,         n,  t->tail,        t->tail_at,  t->pos.start,
+                               t->pos.end, nt, t->acc != NULL, t->bigrams, t->prev_h};
     allot_token_batch_out out = {t->flags, t->prev_prefix, uni, big};
     allot_features_tokens_avx512(&kw, &in, &out);
     t->flags = out.flags;
@@ -1997,11 +2001,19 @@ static void token_batch_simd(token_acc *t, const unsigned char *p, size_t n, siz
 /* The complete tokens collected so far; an open one (an odd last boundary) is kept for later. */
 static void token_batch_run(token_acc *t, const unsigned char *p, size_t n) {
     static const uint8_t length_class[17] = {0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2};
+    if (t->simd) {
+        size_t nt = t->ne;
+        if (!nt) return;
+        token_batch_simd(t, p, n, nt);
+        t->n_tokens += nt;
+        if (t->ns > nt) t->pos.start[0] = t->pos.start[nt]; /* the open token */
+        t->ns -= nt;
+        t->ne = 0;
+        return;
+    }
     size_t nt = t->nev / 2;
     if (!nt) return;
-    if (t->f->simd_tokens && n < ((size_t)1 << 31) - 64) {
-        token_batch_simd(t, p, n, nt);
-    } else {
+    {
         token_batch b;
         uint64_t flags = t->flags;
         unsigned prev_prefix = t->prev_prefix;
@@ -2030,6 +2042,13 @@ static void token_batch_run(token_acc *t, const unsigned char *p, size_t n) {
  * ends at byte j (they alternate). */
 static void token_events(token_acc *t, const unsigned char *p, size_t n, size_t base, uint64_t tok,
                          uint64_t before) {
+    if (t->simd) { /* starts and ends apart, 16 positions at a time (a block has at most 32 of each) */
+        if (t->ns + 32 > TOK_BATCH) token_batch_run(t, p, n);
+        uint64_t prev = (tok << 1) | before;
+        allot_features_events_avx512(tok & ~prev, ~tok & prev, (uint32_t)base, t->pos.start, &t->ns,
+                                     t->pos.end, &t->ne);
+        return;
+    }
     if (t->nev + 64 > 2 * TOK_BATCH) token_batch_run(t, p, n);
     size_t nev = t->nev;
     for (uint64_t ev = tok ^ ((tok << 1) | before); ev; ev &= ev - 1) t->ev[nev++] = base + ctz64(ev);
@@ -2103,6 +2122,7 @@ static void scan_prompt(const unsigned char *p, size_t n, double *v, token_acc *
         sp.last_term = n;
     }
     if (t->nev % 2) t->ev[t->nev++] = n; /* a token running to the end of a full block */
+    if (t->ns > t->ne) t->pos.end[t->ne++] = (uint32_t)n;
     token_batch_run(t, p, n);
     if (n % 64) cc.spaces -= 64 - n % 64; /* the padding */
 
@@ -2265,7 +2285,8 @@ allot_status allot_featurize_ex(const allot_featurizer *f, const char *prompt, s
     t.prev_prefix = 0;
     t.flags = 0;
     t.n_tokens = 0;
-    t.nev = 0;
+    t.simd = f->simd_tokens && prompt_len < ((size_t)1 << 31) - 64;
+    t.nev = t.ns = t.ne = 0;
     t.tail_at = prompt_len >= 16 ? prompt_len - 16 : 0;
     memset(t.tail, 0, sizeof t.tail);
     if (prompt_len) memcpy(t.tail, p + t.tail_at, prompt_len - t.tail_at);

@@ -22,7 +22,7 @@
 #include <math.h>
 #include <string.h>
 
-#define AVX512 __attribute__((target("avx512f")))
+#define AVX512 __attribute__((target("avx512f,popcnt")))
 #define FNV_OFFSET 2166136261u
 #define FNV_PRIME 16777619u
 #define MAX_VECTORS 8u /* 128 tokens */
@@ -51,7 +51,7 @@ AVX512 static void load_keys(const allot_token_batch_in *in, size_t i, token_vec
     size_t cnt = in->nt - i < 16 ? in->nt - i : 16;
     __mmask16 valid = (__mmask16)((1u << cnt) - 1u);
     __m512i start = _mm512_maskz_loadu_epi32(valid, in->start + i);
-    __m512i len = _mm512_maskz_loadu_epi32(valid, in->len + i);
+    __m512i len = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(valid, in->end + i), start);
     __m512i klen = _mm512_min_epu32(len, _mm512_set1_epi32(16));
     /* 16 readable bytes at the token: the prompt's, or near its end the zero-padded tail copy */
     __mmask16 in_p = in->n >= 16 ? valid & _mm512_cmple_epu32_mask(start, _mm512_set1_epi32((int)(in->n - 16))) : 0;
@@ -76,6 +76,23 @@ AVX512 static void load_keys(const allot_token_batch_in *in, size_t i, token_vec
     tv->len = len;
     tv->klen = klen;
     tv->valid = valid;
+}
+
+AVX512 void allot_features_events_avx512(uint64_t starts, uint64_t ends, uint32_t base, uint32_t *start,
+                                         size_t *ns, uint32_t *end, size_t *ne) {
+    __m512i at = _mm512_add_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                  _mm512_set1_epi32((int)base));
+    size_t s = *ns, e = *ne;
+    for (int q = 0; q < 4; q++) {
+        __mmask16 ms = (__mmask16)(starts >> (16 * q)), me = (__mmask16)(ends >> (16 * q));
+        _mm512_storeu_si512((void *)(start + s), _mm512_maskz_compress_epi32(ms, at));
+        _mm512_storeu_si512((void *)(end + e), _mm512_maskz_compress_epi32(me, at));
+        s += (size_t)__builtin_popcount(ms);
+        e += (size_t)__builtin_popcount(me);
+        at = _mm512_add_epi32(at, _mm512_set1_epi32(16));
+    }
+    *ns = s;
+    *ne = e;
 }
 
 /* Step 2: the keyword flags of one vector into *flags; *prev_prefix carries the last lane's prefix. */
@@ -149,7 +166,7 @@ static void fnv_long(const allot_token_batch_in *in, const uint16_t *longs, size
         size_t k = longs[j];
         const unsigned char *s = in->p + in->start[k];
         uint32_t h = hash[k];
-        for (size_t i = 16; i < in->len[k]; i++) {
+        for (size_t i = 16; i < (size_t)(in->end[k] - in->start[k]); i++) {
             unsigned char c = s[i];
             h = (h ^ (c >= 'A' && c <= 'Z' ? (unsigned)c + 32u : c)) * FNV_PRIME;
         }
@@ -293,6 +310,17 @@ AVX512BW void allot_features_scan_block_avx512bw(const unsigned char *p, size_t 
 }
 
 #else
+
+void allot_features_events_avx512(uint64_t starts, uint64_t ends, uint32_t base, uint32_t *start, size_t *ns,
+                                  uint32_t *end, size_t *ne) {
+    (void)starts;
+    (void)ends;
+    (void)base;
+    (void)start;
+    (void)ns;
+    (void)end;
+    (void)ne;
+}
 
 void allot_features_finish_avx512(const uint32_t *idx, float *val, size_t n, int l2) {
     (void)idx;

@@ -46,7 +46,7 @@ typedef struct {
     size_t n;
     const unsigned char *tail;
     size_t tail_at;
-    const uint32_t *start, *len; /* the tokens: nt <= 128 of them, each len >= 1 */
+    const uint32_t *start, *end; /* the tokens [start, end): nt <= 128 of them, none empty */
     size_t nt;
     int hash;    /* compute the unigram hashes (and bigram ones when bigrams) */
     int bigrams;
@@ -103,6 +103,12 @@ void allot_features_scan_block_avx512bw(const unsigned char *p, size_t avail, al
 
 /** 1 when this build has the AVX-512 token pass and this processor and system can run it. */
 int allot_features_avx512_usable(void);
+
+/** The token boundaries of a block at position base: a token starts at byte j where bit j of starts
+ *  is set, one ends before byte j where bit j of ends is. Their positions are appended to
+ *  start[*ns..] and end[*ne..] (each array needs 16 entries of room past its last). */
+void allot_features_events_avx512(uint64_t starts, uint64_t ends, uint32_t base, uint32_t *start, size_t *ns,
+                                  uint32_t *end, size_t *ne);
 
 /** The AVX-512 token pass over one batch; call only when allot_features_avx512_usable(). */
 void allot_features_tokens_avx512(const allot_kw_view *kw, const allot_token_batch_in *in,
