@@ -11,6 +11,11 @@ int allot_cpu_avx512f(void) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("popcnt");
 }
 
+int allot_cpu_avx2(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+}
+
 int allot_cpu_avx512bw(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -20,6 +25,10 @@ int allot_cpu_avx512bw(void) {
 #else
 
 int allot_cpu_avx512f(void) {
+    return 0;
+}
+
+int allot_cpu_avx2(void) {
     return 0;
 }
 

@@ -8,6 +8,9 @@
 /** 1 when AVX-512F and POPCNT can run here (x86-64 builds with GCC or clang; 0 elsewhere). */
 int allot_cpu_avx512f(void);
 
+/** 1 when AVX2 can run here. */
+int allot_cpu_avx2(void);
+
 /** 1 when AVX-512F, AVX-512BW and POPCNT can run here. */
 int allot_cpu_avx512bw(void);
 

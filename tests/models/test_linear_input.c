@@ -1,6 +1,7 @@
 /*
  * test_linear_input.c - the policy's LIBLINEAR evaluation (allot_linear_model_values_input and
- * _probability_input, liblinear_internal.h) against the public allot_linear_model_predict_values / _predict_probability on the (index, value) list it
+ * _probability_input, liblinear_internal.h), with its AVX2 code and with its portable code, against
+ * the public allot_linear_model_predict_values / _predict_probability on the (index, value) list it
  * stands for (test_linear_parity checks those against LIBLINEAR itself): bit for bit, over random
  * models of 1 to 12 decision values, with and without bias, inputs with zeros, negative zeros,
  * indices past the model's features, and no input at all.
@@ -49,11 +50,12 @@ static char *model_text(const char *solver, int nr_class, int nr_w, int nr_featu
     return t;
 }
 
-static void same_bits(const double *a, const double *b, size_t n, const char *what) {
+static void same_bits(const double *a, const double *b, size_t n, const char *what, int simd) {
     checks++;
     if (memcmp(a, b, n * sizeof *a) != 0) {
         failures++;
-        if (failures <= 10) fprintf(stderr, "FAIL: %s: %.17g vs %.17g\n", what, a[0], b[0]);
+        if (failures <= 10)
+            fprintf(stderr, "FAIL: %s (%s code): %.17g vs %.17g\n", what, simd ? "AVX2" : "portable", a[0], b[0]);
     }
 }
 
@@ -98,9 +100,12 @@ static void run_model(const char *solver, int nr_class, int nr_w, int nr_feature
             failures++;
             continue;
         }
-        memset(got, 0xA5, sizeof got);
-        allot_linear_model_values_input(m, &in, got);
-        same_bits(got, ref, (size_t)nr_w, "decision values");
+        for (int simd = 0; simd < 2; simd++) {
+            if (allot_linear_model_set_simd(m, simd) != simd) continue;
+            memset(got, 0xA5, sizeof got);
+            allot_linear_model_values_input(m, &in, got);
+            same_bits(got, ref, (size_t)nr_w, "decision values", simd);
+        }
         if (!logistic) continue;
         double pref[16], pgot[16];
         if (allot_linear_model_predict_probability(m, lx, n, pref, 16, NULL, &err)) {
@@ -108,14 +113,18 @@ static void run_model(const char *solver, int nr_class, int nr_w, int nr_feature
             failures++;
             continue;
         }
-        allot_linear_model_probability_input(m, &in, pgot);
-        same_bits(pgot, pref, (size_t)nr_class, "probabilities");
+        for (int simd = 0; simd < 2; simd++) {
+            if (allot_linear_model_set_simd(m, simd) != simd) continue;
+            allot_linear_model_probability_input(m, &in, pgot);
+            same_bits(pgot, pref, (size_t)nr_class, "probabilities", simd);
+        }
     }
     allot_linear_model_free(m);
     free(text);
 }
 
 int main(void) {
+    int vector = 0;
     for (int nr_class = 2; nr_class <= 12; nr_class++) {
         int nr_w = nr_class == 2 ? 1 : nr_class;
         for (int b = 0; b < 2; b++) {
@@ -126,7 +135,18 @@ int main(void) {
         }
     }
     run_model("L2R_L2LOSS_SVR", 2, 1, 100, 1.0, 0);
-    printf("%d comparisons with the model API\n", checks);
+    {
+        char *text = model_text("L2R_LR", 3, 3, 10, -1);
+        allot_linear_model *m;
+        allot_error err;
+        if (!allot_linear_model_load_memory(text, strlen(text), &m, &err)) {
+            vector = allot_linear_model_set_simd(m, 1);
+            allot_linear_model_free(m);
+        }
+        free(text);
+    }
+    printf("%d comparisons with the model API (%s)\n", checks,
+           vector ? "portable and AVX2 code" : "portable code; no AVX2 here, its code not run");
     printf("linear_input: %d passed, %d failed\n", checks - failures, failures);
     return failures ? 1 : 0;
 }
