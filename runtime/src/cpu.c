@@ -22,6 +22,10 @@ int allot_cpu_avx512bw(void) {
            __builtin_cpu_supports("popcnt");
 }
 
+int allot_cpu_avx512vbmi2(void) {
+    return allot_cpu_avx512bw() && __builtin_cpu_supports("avx512vbmi2");
+}
+
 #else
 
 int allot_cpu_avx512f(void) {
@@ -33,6 +37,10 @@ int allot_cpu_avx2(void) {
 }
 
 int allot_cpu_avx512bw(void) {
+    return 0;
+}
+
+int allot_cpu_avx512vbmi2(void) {
     return 0;
 }
 

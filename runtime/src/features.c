@@ -407,6 +407,7 @@ struct allot_featurizer {
     uint32_t kw_pair_code[ALLOT_KW_MAX_PAIRS], kw_pair_flag[ALLOT_KW_MAX_PAIRS];
     int simd_tokens; /* the token pass runs features_simd.c's vector code (same results) */
     int simd_scan;   /* so does the byte pass (AVX-512BW) */
+    int simd_flatten; /* and the walk of the hashed block's bitmap (AVX-512 VBMI2) */
 };
 
 /* The key of a lower-cased word of at most KW_KEY_MAX bytes. */
@@ -509,6 +510,7 @@ int allot_featurizer_set_simd(allot_featurizer *f, int on) {
 #if !defined(ALLOT_FEATURES_NO_SIMD)
     f->simd_tokens = on && allot_features_avx512_usable();
     f->simd_scan = on && allot_features_avx512bw_usable();
+    f->simd_flatten = on && allot_features_vbmi2_usable();
 #else
     (void)on;
 #endif
@@ -2193,7 +2195,10 @@ static void normalise_l2(float *val, size_t n, size_t prompt_len) {
  * and normalises 16 values at a time: the same operations, the same values. */
 static int finish_hashed(const allot_featurizer *f, sparse_acc *a, size_t prompt_len) {
     if (f->simd_tokens && a->direct && a->n + 8 <= f->hash_dim - a->nwords && prompt_len < ((size_t)1 << 24)) {
-        a->n = flatten_bits(a->bits, a->nwords, a->idx);
+        if (f->simd_flatten && a->n + 64 <= f->hash_dim - a->nwords)
+            a->n = allot_features_flatten_vbmi2(a->bits, a->nwords, a->idx);
+        else
+            a->n = flatten_bits(a->bits, a->nwords, a->idx);
         allot_features_finish_avx512(a->idx, a->val, a->n, f->norm_l2);
         return 0;
     }

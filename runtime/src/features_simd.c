@@ -246,6 +246,39 @@ AVX512 void allot_features_finish_avx512(const uint32_t *idx, float *val, size_t
     }
 }
 
+/* ---- the hashed block's bitmap (AVX-512 VBMI2) ---- */
+
+#define VBMI2 __attribute__((target("avx512f,avx512bw,avx512vbmi2,popcnt")))
+
+int allot_features_vbmi2_usable(void) {
+    return allot_cpu_avx512vbmi2();
+}
+
+VBMI2 size_t allot_features_flatten_vbmi2(const uint32_t *bits, size_t nwords, uint32_t *out) {
+    __m512i iota = _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44,
+                                   43, 42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24,
+                                   23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2,
+                                   1, 0);
+    size_t k = 0;
+    for (size_t q = 0; q < nwords; q += 2) { /* 64 bits at a time: their positions as bytes, widened */
+        uint64_t w = bits[q] | (q + 1 < nwords ? (uint64_t)bits[q + 1] << 32 : 0);
+        __m512i pos = _mm512_maskz_compress_epi8(w, iota);
+        __m512i base = _mm512_set1_epi32((int)(32 * q));
+        size_t c = (size_t)_mm_popcnt_u64(w);
+        _mm512_storeu_si512((void *)(out + k), _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(pos)), base));
+        if (c > 16) { /* rare: more than 16 of the 64 */
+            _mm512_storeu_si512((void *)(out + k + 16),
+                                _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 1)), base));
+            _mm512_storeu_si512((void *)(out + k + 32),
+                                _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 2)), base));
+            _mm512_storeu_si512((void *)(out + k + 48),
+                                _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 3)), base));
+        }
+        k += c;
+    }
+    return k;
+}
+
 /* ---- the block scan (AVX-512BW) ---- */
 
 #define AVX512BW __attribute__((target("avx512f,avx512bw,popcnt")))
@@ -310,6 +343,17 @@ AVX512BW void allot_features_scan_block_avx512bw(const unsigned char *p, size_t 
 }
 
 #else
+
+int allot_features_vbmi2_usable(void) {
+    return 0;
+}
+
+size_t allot_features_flatten_vbmi2(const uint32_t *bits, size_t nwords, uint32_t *out) {
+    (void)bits;
+    (void)nwords;
+    (void)out;
+    return 0;
+}
 
 void allot_features_events_avx512(uint64_t starts, uint64_t ends, uint32_t base, uint32_t *start, size_t *ns,
                                   uint32_t *end, size_t *ne) {

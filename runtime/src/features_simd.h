@@ -101,6 +101,14 @@ int allot_features_avx512bw_usable(void);
 void allot_features_scan_block_avx512bw(const unsigned char *p, size_t avail, allot_block_carry *carry,
                                         allot_block_scan *out);
 
+/** 1 when this build has the VBMI2 bitmap walk and this processor and system can run it. */
+int allot_features_vbmi2_usable(void);
+
+/** The positions of the set bits of bits[0..nwords) in increasing order into out; returns their
+ *  number, k. Writes whole vectors: out[0..k + 64) must not overlap bits. Call only when
+ *  allot_features_vbmi2_usable(). */
+size_t allot_features_flatten_vbmi2(const uint32_t *bits, size_t nwords, uint32_t *out);
+
 /** 1 when this build has the AVX-512 token pass and this processor and system can run it. */
 int allot_features_avx512_usable(void);
 
