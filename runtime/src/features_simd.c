@@ -46,6 +46,14 @@ typedef struct {
     __mmask16 valid;
 } token_vec;
 
+/* keep[q][klen]: the bytes of key word q that belong to a token of klen (<= 16) bytes, as a mask */
+static const uint32_t keep[4][32] = {
+    {0x00000000u, 0x000000ffu, 0x0000ffffu, 0x00ffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu},
+    {0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x000000ffu, 0x0000ffffu, 0x00ffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu},
+    {0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x000000ffu, 0x0000ffffu, 0x00ffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu},
+    {0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x000000ffu, 0x0000ffffu, 0x00ffffffu, 0xffffffffu},
+};
+
 /* Step 1: the keys of tokens [i, i + 16) of the batch (lanes past nt are invalid and zero). */
 AVX512 static void load_keys(const allot_token_batch_in *in, size_t i, token_vec *tv) {
     size_t cnt = in->nt - i < 16 ? in->nt - i : 16;
@@ -64,14 +72,12 @@ AVX512 static void load_keys(const allot_token_batch_in *in, size_t i, token_vec
         if (in_tail)
             x = _mm512_mask_i32gather_epi32(x, in_tail, _mm512_add_epi32(at_tail, off), (const void *)in->tail,
                                             1);
-        /* lower-case: bit 0x20 in every byte below 0x80 */
-        x = _mm512_or_si512(x, _mm512_srli_epi32(_mm512_andnot_si512(x, _mm512_set1_epi32((int)0x80808080u)), 2));
-        /* keep the min(max(klen - 4q, 0), 4) bytes of this word that belong to the token */
-        __m512i keep = _mm512_min_epi32(_mm512_max_epi32(_mm512_sub_epi32(klen, off), _mm512_setzero_si512()),
-                                        _mm512_set1_epi32(4));
-        __m512i mask = _mm512_srlv_epi32(_mm512_set1_epi32(-1),
-                                         _mm512_sub_epi32(_mm512_set1_epi32(32), _mm512_slli_epi32(keep, 3)));
-        tv->key[q] = _mm512_and_si512(x, mask);
+        /* lower-case (bit 0x20 in every byte below 0x80), then keep the bytes of the token:
+         * (x | lower) & mask in one ternary operation */
+        __m512i lower = _mm512_srli_epi32(_mm512_andnot_si512(x, _mm512_set1_epi32((int)0x80808080u)), 2);
+        __m512i mask = _mm512_permutex2var_epi32(_mm512_loadu_si512((const void *)keep[q]), klen,
+                                                 _mm512_loadu_si512((const void *)(keep[q] + 16)));
+        tv->key[q] = _mm512_ternarylogic_epi32(x, lower, mask, 0xA8);
     }
     tv->len = len;
     tv->klen = klen;
@@ -95,8 +101,14 @@ AVX512 void allot_features_events_avx512(uint64_t starts, uint64_t ends, uint32_
     *ne = e;
 }
 
-/* Step 2: the keyword flags of one vector into *flags; *prev_prefix carries the last lane's prefix. */
-AVX512 static void keywords(const allot_kw_view *kw, const token_vec *tv, uint64_t *flags, unsigned *prev_prefix) {
+/* The keyword flags of a batch: one-hot 32-bit halves or-ed lane by lane, reduced once. */
+typedef struct {
+    __m512i lo, hi;     /* flags 0..31, 32..63 */
+    __m512i prefix;     /* the previous vector's prefixes (lane 15: the last token's) */
+} kw_state;
+
+/* Step 2: the keyword flags of one vector into st; the last lane's prefix carried in st->prefix. */
+AVX512 static void keywords(const allot_kw_view *kw, const token_vec *tv, kw_state *st) {
     __m512i k = _mm512_mullo_epi32(_mm512_add_epi32(tv->key[0], tv->klen), _mm512_set1_epi32((int)kw->mul[0]));
     for (int q = 1; q < 3; q++)
         k = _mm512_add_epi32(k, _mm512_mullo_epi32(tv->key[q], _mm512_set1_epi32((int)kw->mul[q])));
@@ -115,25 +127,20 @@ AVX512 static void keywords(const allot_kw_view *kw, const token_vec *tv, uint64
     __m512i prefix = _mm512_and_si512(_mm512_srli_epi32(meta, 16), byte);
     __m512i second = _mm512_srli_epi32(meta, 24);
     /* lane j pairs with lane j - 1's prefix; lane 0 with the previous vector's last */
-    __m512i before = _mm512_alignr_epi32(prefix, _mm512_set1_epi32((int)*prev_prefix), 15);
+    __m512i before = _mm512_alignr_epi32(prefix, st->prefix, 15);
+    st->prefix = prefix;
     __m512i code = _mm512_add_epi32(_mm512_slli_epi32(before, 3), second);
     __m512i pair = _mm512_and_si512(_mm512_srli_epi32(_mm512_set1_epi32((int)kw->none_meta), 8), byte);
     for (size_t j = 0; j < kw->n_pairs; j++)
         pair = _mm512_mask_mov_epi32(pair, _mm512_cmpeq_epi32_mask(code, _mm512_set1_epi32((int)kw->pair_code[j])),
                                      _mm512_set1_epi32((int)kw->pair_flag[j]));
-    __m512i one = _mm512_set1_epi64(1);
-    uint64_t bits = 0;
-    for (int half = 0; half < 2; half++) {
-        __m256i f = half ? _mm512_extracti64x4_epi64(feature, 1) : _mm512_castsi512_si256(feature);
-        __m256i pr = half ? _mm512_extracti64x4_epi64(pair, 1) : _mm512_castsi512_si256(pair);
-        __m512i b = _mm512_or_si512(_mm512_sllv_epi64(one, _mm512_cvtepu32_epi64(f)),
-                                    _mm512_sllv_epi64(one, _mm512_cvtepu32_epi64(pr)));
-        bits |= (uint64_t)_mm512_mask_reduce_or_epi64((__mmask8)(tv->valid >> (8 * half)), b);
-    }
-    *flags |= bits;
-    int last = 31 - __builtin_clz((unsigned)tv->valid);
-    *prev_prefix = (unsigned)_mm_cvtsi128_si32(
-        _mm512_castsi512_si128(_mm512_permutexvar_epi32(_mm512_set1_epi32(last), prefix)));
+    /* 1 << flag in the half it falls in (a shift by 32 or more gives 0) */
+    __m512i one = _mm512_set1_epi32(1), n32 = _mm512_set1_epi32(32);
+    __m512i lo = _mm512_or_si512(_mm512_sllv_epi32(one, feature), _mm512_sllv_epi32(one, pair));
+    __m512i hi = _mm512_or_si512(_mm512_sllv_epi32(one, _mm512_sub_epi32(feature, n32)),
+                                 _mm512_sllv_epi32(one, _mm512_sub_epi32(pair, n32)));
+    st->lo = _mm512_mask_or_epi32(st->lo, tv->valid, st->lo, lo);
+    st->hi = _mm512_mask_or_epi32(st->hi, tv->valid, st->hi, hi);
 }
 
 /* FNV-1a step over key byte (q, b) of every vector (the shift is a constant). */
@@ -141,8 +148,10 @@ AVX512 static void keywords(const allot_kw_view *kw, const token_vec *tv, uint64
     do {                                                                                                         \
         if (4 * (Q) + (B) >= steps) goto done;                                                                   \
         for (size_t v = 0; v < nv; v++) {                                                                        \
-            __m512i c = _mm512_and_si512(_mm512_srli_epi32(tv[v].key[Q], 8 * (B)), _mm512_set1_epi32(0xFF));     \
-            h[v] = _mm512_mullo_epi32(_mm512_xor_si512(h[v], c), _mm512_set1_epi32((int)FNV_PRIME));            \
+            /* h ^ (byte & 0xFF) in one ternary operation */                                                  \
+            __m512i c = _mm512_ternarylogic_epi32(h[v], _mm512_srli_epi32(tv[v].key[Q], 8 * (B)),              \
+                                                  _mm512_set1_epi32(0xFF), 0x78);                               \
+            h[v] = _mm512_mullo_epi32(c, _mm512_set1_epi32((int)FNV_PRIME));                                     \
         }                                                                                                        \
     } while (0)
 
@@ -182,14 +191,20 @@ AVX512 void allot_features_tokens_avx512(const allot_kw_view *kw, const allot_to
     unsigned steps = 0;
     uint16_t longs[16 * MAX_VECTORS];
     size_t n_long = 0;
+    kw_state st = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_set1_epi32((int)out->prev_prefix)};
     for (size_t v = 0; v < nv; v++) {
         load_keys(in, 16 * v, &tv[v]);
-        keywords(kw, &tv[v], &out->flags, &out->prev_prefix);
+        keywords(kw, &tv[v], &st);
         unsigned top = (unsigned)_mm512_mask_reduce_max_epu32(tv[v].valid, tv[v].klen);
         steps = top > steps ? top : steps;
         for (unsigned m = _mm512_mask_cmpgt_epu32_mask(tv[v].valid, tv[v].len, _mm512_set1_epi32(16)); m; m &= m - 1)
             longs[n_long++] = (uint16_t)(16 * v + (unsigned)__builtin_ctz(m));
     }
+    out->flags |= (uint64_t)(uint32_t)_mm512_reduce_or_epi32(st.lo) |
+                  (uint64_t)(uint32_t)_mm512_reduce_or_epi32(st.hi) << 32;
+    int last = (int)((in->nt - 1) % 16); /* the last token's lane in the last vector */
+    out->prev_prefix = (unsigned)_mm_cvtsi128_si32(
+        _mm512_castsi512_si128(_mm512_permutexvar_epi32(_mm512_set1_epi32(last), st.prefix)));
     if (!in->hash) return;
     __m512i h[MAX_VECTORS];
     for (size_t v = 0; v < nv; v++) h[v] = _mm512_set1_epi32((int)FNV_OFFSET);
