@@ -1217,6 +1217,10 @@ void allot_featurizer_standardization(const allot_featurizer *f, size_t i, doubl
 void allot_featurizer_standardize(const allot_featurizer *f, const float *dense, float *out) {
     if (!f || !dense || !out) return;
     size_t nd = allot_featurizer_n_dense(f);
+    if (f->simd_tokens && f->center) {
+        allot_features_standardize_avx512(dense, f->center, f->scale, nd, out);
+        return;
+    }
     for (size_t i = 0; i < nd; i++) {
         float x = dense[i];
         if (isnan(x)) {

@@ -261,6 +261,34 @@ AVX512 void allot_features_finish_avx512(const uint32_t *idx, float *val, size_t
     }
 }
 
+/* 8 standardised values in double: t = (v - c) / s, infinite beyond the float range (to_f32). */
+AVX512 static __m256 standardize8(__m512d v, __m512d c, __m512d s) {
+    const __m512d big = _mm512_set1_pd(0x1.ffffffp+127), inf = _mm512_set1_pd((double)INFINITY);
+    __m512d t = _mm512_div_pd(_mm512_sub_pd(v, c), s);
+    t = _mm512_mask_mov_pd(t, _mm512_cmp_pd_mask(t, big, _CMP_GE_OQ), inf);
+    t = _mm512_mask_mov_pd(t, _mm512_cmp_pd_mask(t, _mm512_sub_pd(_mm512_setzero_pd(), big), _CMP_LE_OQ),
+                           _mm512_sub_pd(_mm512_setzero_pd(), inf));
+    return _mm512_cvtpd_ps(t);
+}
+
+AVX512 void allot_features_standardize_avx512(const float *x, const double *center, const double *scale, size_t n,
+                                              float *out) {
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
+        __mmask8 m0 = (__mmask8)m, m1 = (__mmask8)(m >> 8);
+        __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+        __m512d one = _mm512_set1_pd(1.0);
+        __m256 lo = standardize8(_mm512_cvtps_pd(_mm512_castps512_ps256(v)), _mm512_maskz_loadu_pd(m0, center + i),
+                                 _mm512_mask_loadu_pd(one, m0, scale + i));
+        __m256 hi = standardize8(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))),
+                                 _mm512_maskz_loadu_pd(m1, center + i + 8), _mm512_mask_loadu_pd(one, m1, scale + i + 8));
+        __m512 r = _mm512_castpd_ps(
+            _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(lo)), _mm256_castps_pd(hi), 1));
+        /* a missing value (NaN) is the center: 0 */
+        _mm512_mask_storeu_ps(out + i, m, _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), r));
+    }
+}
+
 /* ---- the hashed block's bitmap (AVX-512 VBMI2) ---- */
 
 #define VBMI2 __attribute__((target("avx512f,avx512bw,avx512vbmi2,popcnt")))
@@ -358,6 +386,15 @@ AVX512BW void allot_features_scan_block_avx512bw(const unsigned char *p, size_t 
 }
 
 #else
+
+void allot_features_standardize_avx512(const float *x, const double *center, const double *scale, size_t n,
+                                       float *out) {
+    (void)x;
+    (void)center;
+    (void)scale;
+    (void)n;
+    (void)out;
+}
 
 int allot_features_vbmi2_usable(void) {
     return 0;

@@ -101,6 +101,12 @@ int allot_features_avx512bw_usable(void);
 void allot_features_scan_block_avx512bw(const unsigned char *p, size_t avail, allot_block_carry *carry,
                                         allot_block_scan *out);
 
+/** allot_featurizer_standardize's values, 8 at a time: out[i] = 0 for a NaN x[i], else
+ *  (float)((x[i] - center[i]) / scale[i]) (in double; infinite beyond the float range). Call only
+ *  when allot_features_avx512_usable(). */
+void allot_features_standardize_avx512(const float *x, const double *center, const double *scale, size_t n,
+                                       float *out);
+
 /** 1 when this build has the VBMI2 bitmap walk and this processor and system can run it. */
 int allot_features_vbmi2_usable(void);
 

@@ -8,6 +8,7 @@
  * two, unigrams and bigrams, L2 and raw counts, and small sparse capacities (the sorting
  * accumulator and its overflow error).
  */
+#include <fenv.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -318,7 +319,46 @@ static void run_variant(const variant *var, int simd) {
     allot_featurizer_free(fa);
 }
 
+/* allot_featurizer_standardize with the vector code against the portable code, bit for bit, on
+ * values around the centers, NaN (missing), zeros, and values whose quotient leaves the float range. */
+static void standardize_both(void) {
+    variant v = {0, 2, 1, 1};
+    allot_featurizer *f = make_runtime(&v);
+    size_t nd = allot_featurizer_n_dense(f);
+    double center[64], scale[64];
+    pt_rng r = {77};
+    for (size_t i = 0; i < nd; i++) {
+        center[i] = ((double)(pt_next(&r) % 2001) - 1000) / 7.0;
+        scale[i] = i % 5 == 0 ? 1e-300 : (double)(1 + pt_next(&r) % 1000) / 13.0;
+    }
+    allot_error e;
+    if (allot_featurizer_set_standardization(f, center, scale, nd, &e)) {
+        fprintf(stderr, "%s\n", e.msg);
+        exit(2);
+    }
+    float x[64], a[64], b[64];
+    int differ = 0;
+    for (int trial = 0; trial < 4000; trial++) {
+        fesetround(trial < 2000 ? FE_TONEAREST : FE_TOWARDZERO); /* the float range's edge in both modes */
+        for (size_t i = 0; i < nd; i++) {
+            uint64_t k = pt_next(&r) % 10;
+            x[i] = k == 0 ? NAN : k == 1 ? 0.0f : k == 2 ? -0.0f : k == 3 ? 3.4e38f : k == 4 ? -3.4e38f
+                 : (float)(((double)(pt_next(&r) % 200001) - 100000) / 97.0);
+        }
+        allot_featurizer_set_simd(f, 0);
+        allot_featurizer_standardize(f, x, a);
+        if (!allot_featurizer_set_simd(f, 1)) break;
+        allot_featurizer_standardize(f, x, b);
+        differ += memcmp(a, b, nd * sizeof *a) != 0;
+    }
+    fesetround(FE_TONEAREST);
+    pt_check(&C, differ == 0, "standardize: vector code and portable code agree bit for bit (%d trials differ)",
+             differ);
+    allot_featurizer_free(f);
+}
+
 int main(void) {
+    standardize_both();
     const variant variants[] = {
         {4096, 2, 1, 1}, {4096, 2, 1, 0}, {4096, 1, 1, 0}, {4096, 2, 0, 0},  {1000, 2, 1, 1},
         {1, 2, 1, 0},    {64, 2, 0, 0},   {0, 2, 1, 0},    {65536, 2, 1, 0}, {4097, 1, 0, 1},
