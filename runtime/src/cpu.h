@@ -14,7 +14,7 @@ int allot_cpu_avx2(void);
 /** 1 when AVX-512F, AVX-512BW and POPCNT can run here. */
 int allot_cpu_avx512bw(void);
 
-/** 1 when AVX-512F, AVX-512BW, AVX-512 VBMI2 and POPCNT can run here. */
+/** 1 when AVX-512F, AVX-512BW, AVX-512 VBMI, VBMI2 and POPCNT can run here. */
 int allot_cpu_avx512vbmi2(void);
 
 #endif

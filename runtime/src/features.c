@@ -407,7 +407,7 @@ struct allot_featurizer {
     uint32_t kw_pair_code[ALLOT_KW_MAX_PAIRS], kw_pair_flag[ALLOT_KW_MAX_PAIRS];
     int simd_tokens; /* the token pass runs features_simd.c's vector code (same results) */
     int simd_scan;   /* so does the byte pass (AVX-512BW) */
-    int simd_flatten; /* and the walk of the hashed block's bitmap (AVX-512 VBMI2) */
+    int simd_vbmi;   /* the byte pass and the hashed block's bitmap with AVX-512 VBMI, VBMI2 */
 };
 
 /* The key of a lower-cased word of at most KW_KEY_MAX bytes. */
@@ -506,15 +506,15 @@ void allot_featurizer_free(allot_featurizer *f) {
     free(f);
 }
 
-int allot_featurizer_set_simd(allot_featurizer *f, int on) {
+int allot_featurizer_set_simd(allot_featurizer *f, int level) {
+    int top = 0;
 #if !defined(ALLOT_FEATURES_NO_SIMD)
-    f->simd_tokens = on && allot_features_avx512_usable();
-    f->simd_scan = on && allot_features_avx512bw_usable();
-    f->simd_flatten = on && allot_features_vbmi2_usable();
-#else
-    (void)on;
+    top = allot_features_vbmi2_usable() ? 2 : allot_features_avx512bw_usable() && allot_features_avx512_usable() ? 1 : 0;
 #endif
-    return f->simd_tokens;
+    int lv = level < top ? level : top;
+    f->simd_tokens = f->simd_scan = lv >= 1;
+    f->simd_vbmi = lv >= 2;
+    return lv;
 }
 
 static allot_featurizer *featurizer_new(void) {
@@ -522,7 +522,7 @@ static allot_featurizer *featurizer_new(void) {
     if (!f) return NULL;
     f->ngrams = 2;
     f->norm_l2 = 1;
-    allot_featurizer_set_simd(f, 1);
+    allot_featurizer_set_simd(f, 2);
     kw_build(f);
     return f;
 }
@@ -2063,10 +2063,11 @@ static void token_events(token_acc *t, const unsigned char *p, size_t n, size_t 
 
 /* Block [base, base + 64) with AVX-512BW (features_simd.h): its masks into m, its counts into cc and
  * sp (the rare special bytes through special_rare, as special_bytes does). */
-static void scan_block_simd(const unsigned char *p, size_t n, size_t base, allot_block_carry *carry,
+static void scan_block_simd(const unsigned char *p, size_t n, size_t base, int vbmi, allot_block_carry *carry,
                             block_masks *m, class_counts *cc, special_acc *sp) {
     allot_block_scan bs;
-    allot_features_scan_block_avx512bw(p + base, n - base < 64 ? n - base : 64, carry, &bs);
+    (vbmi ? allot_features_scan_block_vbmi : allot_features_scan_block_avx512bw)(p + base, n - base < 64 ? n - base : 64,
+                                                                               carry, &bs);
     m->space = bs.space;
     m->token = bs.token;
     m->digit = bs.digit;
@@ -2099,7 +2100,7 @@ static void scan_prompt(const unsigned char *p, size_t n, double *v, token_acc *
     for (size_t base = 0; base < n; base += 64) {
         block_masks m;
         if (simd) {
-            scan_block_simd(p, n, base, &carry, &m, &cc, &sp);
+            scan_block_simd(p, n, base, t->f->simd_vbmi, &carry, &m, &cc, &sp);
         } else {
             const unsigned char *b = p + base;
             if (n - base < 64) {
@@ -2199,7 +2200,7 @@ static void normalise_l2(float *val, size_t n, size_t prompt_len) {
  * and normalises 16 values at a time: the same operations, the same values. */
 static int finish_hashed(const allot_featurizer *f, sparse_acc *a, size_t prompt_len) {
     if (f->simd_tokens && a->direct && a->n + 8 <= f->hash_dim - a->nwords && prompt_len < ((size_t)1 << 24)) {
-        if (f->simd_flatten && a->n + 64 <= f->hash_dim - a->nwords)
+        if (f->simd_vbmi && a->n + 64 <= f->hash_dim - a->nwords)
             a->n = allot_features_flatten_vbmi2(a->bits, a->nwords, a->idx);
         else
             a->n = flatten_bits(a->bits, a->nwords, a->idx);

@@ -16,11 +16,12 @@ allot_status allot_featurizer_create_cjson(const cJSON *spec, const char *where,
                                            allot_error *err);
 
 /**
- * The token pass's vector code (features_simd.h): on (1) by default where the processor has it;
- * set_simd(f, 0) selects the portable code, set_simd(f, 1) the vector code where it can run.
- * Returns whether the vector code is now used. For tests and benchmarks: both give the same bits.
+ * The featuriser's vector code (features_simd.h), by level: 0 the portable code; 1 AVX-512F and BW;
+ * 2 also AVX-512 VBMI and VBMI2. A featuriser starts at the highest level this processor runs;
+ * set_simd(f, level) selects min(level, that) and returns it. For tests and benchmarks: every
+ * level gives the same bits.
  */
-int allot_featurizer_set_simd(allot_featurizer *f, int on);
+int allot_featurizer_set_simd(allot_featurizer *f, int level);
 
 /** Parse the first decimal number in s ("Level 5" -> 5); NaN when there is none. */
 double allot_features_first_number(const char *s);

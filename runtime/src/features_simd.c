@@ -322,6 +322,79 @@ VBMI2 size_t allot_features_flatten_vbmi2(const uint32_t *bits, size_t nwords, u
     return k;
 }
 
+/* Bytes equal to c. */
+#define EQ(x, c) _mm512_cmpeq_epi8_mask((x), _mm512_set1_epi8((char)(c)))
+
+/* ---- the block scan with AVX-512 VBMI: a byte's classes by one table lookup ---- */
+
+/* scan_kind[c] for c < 0x80: bits 0-3 its punctuation counter (ALLOT_SC_*), or KIND_BACKSLASH;
+ * then terminator, whitespace, digit, letter. */
+#define KIND_BACKSLASH 10u
+#define KIND_TERM 0x10u
+#define KIND_SPACE 0x20u
+#define KIND_DIGIT 0x40u
+#define KIND_LETTER 0x80u
+#define LETTERS8(c) [c] = KIND_LETTER, [c + 1] = KIND_LETTER, [c + 2] = KIND_LETTER, [c + 3] = KIND_LETTER, \
+                    [c + 4] = KIND_LETTER, [c + 5] = KIND_LETTER, [c + 6] = KIND_LETTER, [c + 7] = KIND_LETTER
+static const uint8_t scan_kind[128] = {
+    ['\t'] = KIND_SPACE, ['\n'] = KIND_SPACE | ALLOT_SC_NEWLINE, ['\v'] = KIND_SPACE, ['\f'] = KIND_SPACE,
+    ['\r'] = KIND_SPACE, [' '] = KIND_SPACE,
+    ['0'] = KIND_DIGIT, ['1'] = KIND_DIGIT, ['2'] = KIND_DIGIT, ['3'] = KIND_DIGIT, ['4'] = KIND_DIGIT,
+    ['5'] = KIND_DIGIT, ['6'] = KIND_DIGIT, ['7'] = KIND_DIGIT, ['8'] = KIND_DIGIT, ['9'] = KIND_DIGIT,
+    LETTERS8('A'), LETTERS8('I'), LETTERS8('Q'), ['Y'] = KIND_LETTER, ['Z'] = KIND_LETTER,
+    LETTERS8('a'), LETTERS8('i'), LETTERS8('q'), ['y'] = KIND_LETTER, ['z'] = KIND_LETTER,
+    ['.'] = KIND_TERM, ['!'] = KIND_TERM, ['?'] = KIND_TERM | ALLOT_SC_QUESTION,
+    ['$'] = ALLOT_SC_DOLLAR, ['^'] = ALLOT_SC_CARET, ['%'] = ALLOT_SC_PERCENT, ['='] = ALLOT_SC_EQUALS,
+    ['+'] = ALLOT_SC_OPERATOR, ['-'] = ALLOT_SC_OPERATOR, ['*'] = ALLOT_SC_OPERATOR, ['/'] = ALLOT_SC_OPERATOR,
+    ['<'] = ALLOT_SC_OPERATOR, ['>'] = ALLOT_SC_OPERATOR,
+    ['('] = ALLOT_SC_BRACKET, [')'] = ALLOT_SC_BRACKET, ['['] = ALLOT_SC_BRACKET, [']'] = ALLOT_SC_BRACKET,
+    ['{'] = ALLOT_SC_BRACKET, ['}'] = ALLOT_SC_BRACKET,
+    [';'] = ALLOT_SC_CODE, ['_'] = ALLOT_SC_CODE, ['`'] = ALLOT_SC_CODE, ['#'] = ALLOT_SC_CODE,
+    ['|'] = ALLOT_SC_CODE, ['&'] = ALLOT_SC_CODE, ['\\'] = KIND_BACKSLASH,
+};
+
+#define VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi,popcnt")))
+
+VBMI static uint32_t count64v(uint64_t m) {
+    return (uint32_t)_mm_popcnt_u64(m);
+}
+
+VBMI void allot_features_scan_block_vbmi(const unsigned char *p, size_t avail, allot_block_carry *carry,
+                                         allot_block_scan *out) {
+    __mmask64 in = avail >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << avail) - 1);
+    __m512i x = _mm512_mask_loadu_epi8(_mm512_set1_epi8(' '), in, (const void *)p);
+    __mmask64 high = _mm512_movepi8_mask(x);
+    __m512i kind = _mm512_maskz_permutex2var_epi8(~high, _mm512_loadu_si512((const void *)scan_kind), x,
+                                                  _mm512_loadu_si512((const void *)(scan_kind + 64)));
+    __mmask64 space = _mm512_test_epi8_mask(kind, _mm512_set1_epi8((char)KIND_SPACE));
+    __mmask64 digit = _mm512_test_epi8_mask(kind, _mm512_set1_epi8((char)KIND_DIGIT));
+    __mmask64 letter = _mm512_test_epi8_mask(kind, _mm512_set1_epi8((char)KIND_LETTER));
+    __mmask64 upper = letter & ~_mm512_test_epi8_mask(x, _mm512_set1_epi8(0x20));
+    __mmask64 cont = _mm512_cmple_epu8_mask(_mm512_sub_epi8(x, _mm512_set1_epi8((char)0x80)), _mm512_set1_epi8(0x3F));
+    uint64_t words = ~(uint64_t)space & (((uint64_t)space << 1) | (uint64_t)(carry->prev_space != 0));
+    carry->prev_space = (int)((uint64_t)space >> 63);
+    out->space = space;
+    out->token = digit | letter | high;
+    out->digit = digit;
+    /* sentence ends as allot_features_scan_block_avx512bw */
+    uint64_t term = _mm512_test_epi8_mask(kind, _mm512_set1_epi8((char)KIND_TERM)), ends = term & ((uint64_t)space >> 1);
+    int carried = carry->term && (space & 1u);
+    out->sentences = (uint32_t)carried + count64v(ends);
+    out->last_term = ends ? 64 - (int)__builtin_clzll(ends) : carried ? 0 : -1;
+    carry->term = (int)(term >> 63);
+    __m512i cls = _mm512_and_si512(kind, _mm512_set1_epi8(0x0F));
+    out->rare = _mm512_cmpeq_epi8_mask(cls, _mm512_set1_epi8((char)KIND_BACKSLASH)) | EQ(x, 0xC2) | EQ(x, 0xC3) |
+                EQ(x, 0xE2);
+    out->digits = count64v(digit);
+    out->upper = count64v(upper);
+    out->high = count64v(high);
+    out->cont = count64v(cont);
+    out->spaces = count64v(space);
+    out->words = count64v(words);
+    out->count[ALLOT_SC_NONE] = 0;
+    for (int c = 1; c < ALLOT_SC_COUNT; c++) out->count[c] = count64v(_mm512_cmpeq_epi8_mask(cls, _mm512_set1_epi8((char)c)));
+}
+
 /* ---- the block scan (AVX-512BW) ---- */
 
 #define AVX512BW __attribute__((target("avx512f,avx512bw,popcnt")))
@@ -329,9 +402,6 @@ VBMI2 size_t allot_features_flatten_vbmi2(const uint32_t *bits, size_t nwords, u
 int allot_features_avx512bw_usable(void) {
     return allot_cpu_avx512bw();
 }
-
-/* Bytes equal to c. */
-#define EQ(x, c) _mm512_cmpeq_epi8_mask((x), _mm512_set1_epi8((char)(c)))
 
 /* lo <= x <= hi, unsigned */
 AVX512BW static __mmask64 in_range(__m512i x, unsigned char lo, unsigned char hi) {
@@ -386,6 +456,14 @@ AVX512BW void allot_features_scan_block_avx512bw(const unsigned char *p, size_t 
 }
 
 #else
+
+void allot_features_scan_block_vbmi(const unsigned char *p, size_t avail, allot_block_carry *carry,
+                                    allot_block_scan *out) {
+    (void)p;
+    (void)avail;
+    (void)carry;
+    (void)out;
+}
 
 void allot_features_standardize_avx512(const float *x, const double *center, const double *scale, size_t n,
                                        float *out) {

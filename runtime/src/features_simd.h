@@ -110,6 +110,11 @@ void allot_features_standardize_avx512(const float *x, const double *center, con
 /** 1 when this build has the VBMI2 bitmap walk and this processor and system can run it. */
 int allot_features_vbmi2_usable(void);
 
+/** allot_features_scan_block_avx512bw with AVX-512 VBMI (a table lookup per byte): the same results.
+ *  Call only when allot_features_vbmi2_usable(). */
+void allot_features_scan_block_vbmi(const unsigned char *p, size_t avail, allot_block_carry *carry,
+                                    allot_block_scan *out);
+
 /** The positions of the set bits of bits[0..nwords) in increasing order into out; returns their
  *  number, k. Writes whole vectors: out[0..k + 64) must not overlap bits. Call only when
  *  allot_features_vbmi2_usable(). */

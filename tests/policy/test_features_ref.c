@@ -261,9 +261,9 @@ static size_t keyword_text(pt_rng *r, char *buf, size_t cap) {
     return n;
 }
 
-static void run_variant(const variant *var, int simd) {
+static void run_variant(const variant *var, int level) {
     allot_featurizer *fa = make_runtime(var);
-    if (allot_featurizer_set_simd(fa, simd) != simd) {
+    if (allot_featurizer_set_simd(fa, level) != level) {
         allot_featurizer_free(fa);
         return;
     }
@@ -347,7 +347,7 @@ static void standardize_both(void) {
         }
         allot_featurizer_set_simd(f, 0);
         allot_featurizer_standardize(f, x, a);
-        if (!allot_featurizer_set_simd(f, 1)) break;
+        if (!allot_featurizer_set_simd(f, 2)) break;
         allot_featurizer_standardize(f, x, b);
         differ += memcmp(a, b, nd * sizeof *a) != 0;
     }
@@ -363,17 +363,15 @@ int main(void) {
         {4096, 2, 1, 1}, {4096, 2, 1, 0}, {4096, 1, 1, 0}, {4096, 2, 0, 0},  {1000, 2, 1, 1},
         {1, 2, 1, 0},    {64, 2, 0, 0},   {0, 2, 1, 0},    {65536, 2, 1, 0}, {4097, 1, 0, 1},
     };
-    /* the token pass's portable code, then its vector code where this processor has it */
-    int simd = 0;
-    for (int on = 0; on < 2; on++) {
-        for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) run_variant(&variants[i], on);
-        if (on) {
-            allot_featurizer *probe = make_runtime(&variants[0]);
-            simd = allot_featurizer_set_simd(probe, 1);
-            allot_featurizer_free(probe);
-        }
-    }
-    printf("%d prompts compared with the previous featuriser (token pass: portable code%s)\n", n_cases,
-           simd ? " and AVX-512 code" : "; no AVX-512 on this processor or in this build, its code not run");
+    /* the portable code, then each level of vector code this processor has (features_internal.h) */
+    allot_featurizer *probe = make_runtime(&variants[0]);
+    int top = allot_featurizer_set_simd(probe, 2);
+    allot_featurizer_free(probe);
+    for (int level = 0; level <= top; level++)
+        for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) run_variant(&variants[i], level);
+    static const char *const names[] = {"portable code only: no AVX-512 on this processor or in this build",
+                                        "portable and AVX-512F/BW code; no VBMI here, its code not run",
+                                        "portable, AVX-512F/BW and AVX-512 VBMI code"};
+    printf("%d prompts compared with the previous featuriser (%s)\n", n_cases, names[top]);
     return pt_finish(&C);
 }
