@@ -1995,8 +1995,8 @@ static void token_batch_simd(token_acc *t, const unsigned char *p, size_t n, siz
                         {0}, {0}};
     memcpy(kw.pair_code, f->kw_pair_code, sizeof kw.pair_code);
     memcpy(kw.pair_flag, f->kw_pair_flag, sizeof kw.pair_flag);
-    allot_token_batch_in in = {p,         n,  t->tail,        t->tail_at,  t->pos.start,
-                               t->pos.end, nt, t->acc != NULL, t->bigrams, t->prev_h};
+    allot_token_batch_in in = {p,  n, t->tail, t->tail_at, t->pos.start, t->pos.end, nt, f->simd_vbmi, t->acc != NULL,
+                               t->bigrams, t->prev_h};
     allot_token_batch_out out = {t->flags, t->prev_prefix, uni, big};
     allot_features_tokens_avx512(&kw, &in, &out);
     t->flags = out.flags;

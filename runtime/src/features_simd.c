@@ -107,6 +107,41 @@ typedef struct {
     __m512i prefix;     /* the previous vector's prefixes (lane 15: the last token's) */
 } kw_state;
 
+/* Step 1 with AVX-512 VBMI when the 16 tokens start within 112 bytes: their bytes picked from the 128
+ * bytes at the first token by one byte permutation per key word (no gathers); 0 when they are
+ * spread wider (load_keys then). Bytes past the prompt read as zeros, and so do those of the tail
+ * copy load_keys reads there. */
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) static int load_keys_vbmi(const allot_token_batch_in *in,
+                                                                                size_t i, token_vec *tv) {
+    size_t cnt = in->nt - i < 16 ? in->nt - i : 16;
+    uint32_t s0 = in->start[i], last = in->start[i + cnt - 1];
+    if (last - s0 > 112 - 16) return 0;
+    __mmask16 valid = (__mmask16)((1u << cnt) - 1u);
+    size_t avail = in->n - s0;
+    __mmask64 m0 = avail >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << avail) - 1);
+    __mmask64 m1 = avail >= 128 ? ~(__mmask64)0 : avail <= 64 ? 0 : (((__mmask64)1 << (avail - 64)) - 1);
+    __m512i a = _mm512_maskz_loadu_epi8(m0, (const void *)(in->p + s0));
+    __m512i b = _mm512_maskz_loadu_epi8(m1, (const void *)(in->p + s0 + 64));
+    __m512i start = _mm512_maskz_loadu_epi32(valid, in->start + i);
+    __m512i len = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(valid, in->end + i), start);
+    __m512i klen = _mm512_min_epu32(len, _mm512_set1_epi32(16));
+    /* each lane's offset from the first token, in all four of its bytes */
+    __m512i rel = _mm512_maskz_sub_epi32(valid, start, _mm512_set1_epi32((int)s0));
+    rel = _mm512_shuffle_epi8(rel, _mm512_set4_epi32(0x0C0C0C0C, 0x08080808, 0x04040404, 0x00000000));
+    for (int q = 0; q < 4; q++) {
+        __m512i at = _mm512_add_epi8(rel, _mm512_set1_epi32((int)(0x03020100u + 0x04040404u * (unsigned)q)));
+        __m512i x = _mm512_permutex2var_epi8(a, at, b);
+        __m512i lower = _mm512_srli_epi32(_mm512_andnot_si512(x, _mm512_set1_epi32((int)0x80808080u)), 2);
+        __m512i mask = _mm512_permutex2var_epi32(_mm512_loadu_si512((const void *)keep[q]), klen,
+                                                 _mm512_loadu_si512((const void *)(keep[q] + 16)));
+        tv->key[q] = _mm512_ternarylogic_epi32(x, lower, mask, 0xA8);
+    }
+    tv->len = len;
+    tv->klen = klen;
+    tv->valid = valid;
+    return 1;
+}
+
 /* Step 2: the keyword flags of one vector into st; the last lane's prefix carried in st->prefix. */
 AVX512 static void keywords(const allot_kw_view *kw, const token_vec *tv, kw_state *st) {
     __m512i k = _mm512_mullo_epi32(_mm512_add_epi32(tv->key[0], tv->klen), _mm512_set1_epi32((int)kw->mul[0]));
@@ -193,7 +228,7 @@ AVX512 void allot_features_tokens_avx512(const allot_kw_view *kw, const allot_to
     size_t n_long = 0;
     kw_state st = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_set1_epi32((int)out->prev_prefix)};
     for (size_t v = 0; v < nv; v++) {
-        load_keys(in, 16 * v, &tv[v]);
+        if (!in->vbmi || !load_keys_vbmi(in, 16 * v, &tv[v])) load_keys(in, 16 * v, &tv[v]);
         keywords(kw, &tv[v], &st);
         unsigned top = (unsigned)_mm512_mask_reduce_max_epu32(tv[v].valid, tv[v].klen);
         steps = top > steps ? top : steps;

@@ -48,6 +48,7 @@ typedef struct {
     size_t tail_at;
     const uint32_t *start, *end; /* the tokens [start, end): nt <= 128 of them, none empty */
     size_t nt;
+    int vbmi;    /* AVX-512 VBMI may be used (allot_features_vbmi2_usable) */
     int hash;    /* compute the unigram hashes (and bigram ones when bigrams) */
     int bigrams;
     uint32_t prev_h; /* the previous token's unigram hash: the first bigram's seed */
