@@ -1319,6 +1319,7 @@ typedef struct {
     size_t nwords;
     int zeroed;     /* direct mode with val[0..hash_dim) zeroed first: n counts the n-grams, an upper
                        bound of the distinct indices, until sparse_finish */
+    uint16_t *count16; /* zeroed, with the vector code: 16-bit counts in val's upper half instead */
     int sorted;   /* entries [0, n) are sorted and unique */
     int overflow; /* a distinct index did not fit */
 } sparse_acc;
@@ -1933,6 +1934,16 @@ static void hash_classes(const token_batch *b, const unsigned char *p, const siz
 static void count_direct(sparse_acc *a, const uint32_t *h, size_t m, uint32_t dim_mask, uint32_t dim) {
     uint32_t *bits = a->bits;
     float *val = a->val;
+    if (a->count16) { /* as below, in 16-bit counts */
+        uint16_t *count = a->count16;
+        for (size_t i = 0; i < m; i++) {
+            uint32_t index = dim_mask ? h[i] & dim_mask : h[i] % dim;
+            bits[index >> 5] |= 1u << (index & 31u);
+            count[index]++;
+        }
+        a->n += m;
+        return;
+    }
     if (a->zeroed) { /* every count starts at 0: no reset, n only bounds the distinct indices */
         for (size_t i = 0; i < m; i++) {
             uint32_t index = dim_mask ? h[i] & dim_mask : h[i] % dim;
@@ -2204,7 +2215,10 @@ static int finish_hashed(const allot_featurizer *f, sparse_acc *a, size_t prompt
             a->n = allot_features_flatten_vbmi2(a->bits, a->nwords, a->idx);
         else
             a->n = flatten_bits(a->bits, a->nwords, a->idx);
-        allot_features_finish_avx512(a->idx, a->val, a->n, f->norm_l2);
+        if (a->count16)
+            allot_features_finish16_avx512(a->idx, a->count16, a->val, a->n, f->norm_l2);
+        else
+            allot_features_finish_avx512(a->idx, a->val, a->n, f->norm_l2);
         return 0;
     }
     sparse_finish(a, f->hash_dim);
@@ -2280,8 +2294,15 @@ allot_status allot_featurize_ex(const allot_featurizer *f, const char *prompt, s
         acc.nwords = ((size_t)f->hash_dim + 31u) / 32u;
         acc.bits = sparse_index + (f->hash_dim - acc.nwords);
         memset(acc.bits, 0, acc.nwords * sizeof *acc.bits);
-        /* zeroing the counts of a small block costs less than resetting each on first sight */
-        if (f->hash_dim <= DIRECT_ZERO_MAX) {
+        /* zeroing the counts of a small block costs less than resetting each on first sight; with the
+         * vector code, a short prompt's counts (at most prompt_len + 1 n-grams) fit in 16 bits, in the
+         * upper half of val, apart from the lower half where the outputs go */
+        if (f->simd_tokens && f->hash_dim <= DIRECT_ZERO_MAX && prompt_len + 17 <= f->hash_dim / 2 &&
+            prompt_len + 80 <= f->hash_dim - acc.nwords) {
+            acc.count16 = (uint16_t *)(void *)sparse_value + f->hash_dim;
+            memset(acc.count16, 0, f->hash_dim * sizeof *acc.count16);
+            acc.zeroed = 1;
+        } else if (f->hash_dim <= DIRECT_ZERO_MAX) {
             memset(sparse_value, 0, f->hash_dim * sizeof *sparse_value);
             acc.zeroed = 1;
         }

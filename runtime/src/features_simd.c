@@ -262,20 +262,9 @@ AVX512 void allot_features_tokens_avx512(const allot_kw_view *kw, const allot_to
     fnv_long(in, longs, n_long, out->big);
 }
 
-AVX512 void allot_features_finish_avx512(const uint32_t *idx, float *val, size_t n, int l2) {
-    __m512i ss = _mm512_setzero_si512(); /* the sum of squares, in 8 64-bit lanes */
-    for (size_t k = 0; k < n; k += 16) {
-        __mmask16 m = n - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - k)) - 1u);
-        __m512i ix = _mm512_maskz_loadu_epi32(m, idx + k);
-        __m512 c = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, ix, val, 4);
-        _mm512_mask_storeu_ps(val + k, m, c); /* idx[j] >= j >= k + 16 for every later j */
-        __m512i ci = _mm512_cvttps_epi32(c);
-        __m512i lo = _mm512_cvtepu32_epi64(_mm512_castsi512_si256(ci));
-        __m512i hi = _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(ci, 1));
-        ss = _mm512_add_epi64(ss, _mm512_add_epi64(_mm512_mul_epu32(lo, lo), _mm512_mul_epu32(hi, hi)));
-    }
-    if (!l2 || !n) return;
-    double norm = sqrt((double)(uint64_t)_mm512_reduce_add_epi64(ss));
+/* The L2 step of allot_features_finish_avx512 over val[0..n), the sum of squares ss given. */
+AVX512 static void normalise16(float *val, size_t n, uint64_t ss) {
+    double norm = sqrt((double)ss);
     /* counts 0..15 through a table of their quotients, larger ones divided one lane at a time */
     __m512d vn = _mm512_set1_pd(norm);
     __m512 iota = _mm512_set_ps(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
@@ -294,6 +283,39 @@ AVX512 void allot_features_finish_avx512(const uint32_t *idx, float *val, size_t
             val[j] = (float)((double)val[j] / norm);
         }
     }
+}
+
+/* The sum of the squares of the 16 counts ci (as 64-bit lanes) added to ss. */
+AVX512 static __m512i add_squares(__m512i ss, __m512i ci) {
+    __m512i lo = _mm512_cvtepu32_epi64(_mm512_castsi512_si256(ci));
+    __m512i hi = _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(ci, 1));
+    return _mm512_add_epi64(ss, _mm512_add_epi64(_mm512_mul_epu32(lo, lo), _mm512_mul_epu32(hi, hi)));
+}
+
+AVX512 void allot_features_finish_avx512(const uint32_t *idx, float *val, size_t n, int l2) {
+    __m512i ss = _mm512_setzero_si512(); /* the sum of squares, in 8 64-bit lanes */
+    for (size_t k = 0; k < n; k += 16) {
+        __mmask16 m = n - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - k)) - 1u);
+        __m512i ix = _mm512_maskz_loadu_epi32(m, idx + k);
+        __m512 c = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, ix, val, 4);
+        _mm512_mask_storeu_ps(val + k, m, c); /* idx[j] >= j >= k + 16 for every later j */
+        ss = add_squares(ss, _mm512_cvttps_epi32(c));
+    }
+    if (l2 && n) normalise16(val, n, (uint64_t)_mm512_reduce_add_epi64(ss));
+}
+
+AVX512 void allot_features_finish16_avx512(const uint32_t *idx, const uint16_t *count, float *val, size_t n, int l2) {
+    __m512i ss = _mm512_setzero_si512();
+    for (size_t k = 0; k < n; k += 16) {
+        __mmask16 m = n - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - k)) - 1u);
+        __m512i ix = _mm512_maskz_loadu_epi32(m, idx + k);
+        /* the 32 bits ending with each count, its high 16 kept (count[-1] is readable: see the header) */
+        __m512i ci = _mm512_srli_epi32(
+            _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, ix, (const void *)(count - 1), 2), 16);
+        _mm512_mask_storeu_ps(val + k, m, _mm512_cvtepi32_ps(ci));
+        ss = add_squares(ss, ci);
+    }
+    if (l2 && n) normalise16(val, n, (uint64_t)_mm512_reduce_add_epi64(ss));
 }
 
 /* 8 standardised values in double: t = (v - c) / s, infinite beyond the float range (to_f32). */
@@ -491,6 +513,14 @@ AVX512BW void allot_features_scan_block_avx512bw(const unsigned char *p, size_t 
 }
 
 #else
+
+void allot_features_finish16_avx512(const uint32_t *idx, const uint16_t *count, float *val, size_t n, int l2) {
+    (void)idx;
+    (void)count;
+    (void)val;
+    (void)n;
+    (void)l2;
+}
 
 void allot_features_scan_block_vbmi(const unsigned char *p, size_t avail, allot_block_carry *carry,
                                     allot_block_scan *out) {

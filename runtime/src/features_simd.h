@@ -102,6 +102,10 @@ int allot_features_avx512bw_usable(void);
 void allot_features_scan_block_avx512bw(const unsigned char *p, size_t avail, allot_block_carry *carry,
                                         allot_block_scan *out);
 
+/** allot_features_finish_avx512 with the counts in 16 bits apart from val: val[k] = count[idx[k]]
+ *  (count[-1] must be readable), then the same L2 step. */
+void allot_features_finish16_avx512(const uint32_t *idx, const uint16_t *count, float *val, size_t n, int l2);
+
 /** allot_featurizer_standardize's values, 8 at a time: out[i] = 0 for a NaN x[i], else
  *  (float)((x[i] - center[i]) / scale[i]) (in double; infinite beyond the float range). Call only
  *  when allot_features_avx512_usable(). */
