@@ -1493,6 +1493,7 @@ static int is_space(unsigned char c) {
  */
 typedef struct {
     uint64_t space, token, digit, special;
+    uint64_t zero, sep; /* vector code only: '0'; ',' and '.' */
 } block_masks;
 
 /* Counters of the byte classes (exact integers, summed over the blocks). */
@@ -1806,6 +1807,34 @@ static void number_at(number_acc *a, const unsigned char *p, size_t n, size_t i)
     number_slow(a, p, n, i);
 }
 
+/* number_starts with the block's masks (vector code): a run that ends inside the block and that
+ * no ',' or '.' followed by a digit joins is measured from the masks, whatever its length; the rest
+ * goes to number_at. The same numbers, keys and counts. */
+static void number_starts_masks(number_acc *a, const unsigned char *p, size_t n, size_t base, const block_masks *m,
+                                uint64_t starts) {
+    for (; starts; starts &= starts - 1) {
+        unsigned j = ctz64(starts);
+        size_t i = base + j;
+        if (i < a->end) continue;
+        uint64_t after = ~m->digit >> j; /* bit r: byte j + r is no digit */
+        unsigned run = after ? ctz64(after) : 64;
+        unsigned e = j + run; /* the byte after the run */
+        if (e >= 63 || ((m->sep >> e) & (m->digit >> (e + 1)) & 1u)) {
+            number_at(a, p, n, i);
+            continue;
+        }
+        uint64_t sig = (m->digit & ~m->zero) >> j; /* the first significant digit of the run */
+        unsigned fz = sig ? ctz64(sig) : 64;
+        if (fz < run) {
+            unsigned lead = (unsigned)(p[i + fz] - '0') * 10 + (fz + 1 < run ? (unsigned)(p[i + fz + 1] - '0') : 0);
+            size_t key = (size_t)(run - fz) * 100 + lead;
+            a->best_key = key > a->best_key ? key : a->best_key;
+        }
+        a->numbers++;
+        a->end = i + run;
+    }
+}
+
 /* Every digit run that starts outside the previous number starts a number. */
 static void number_starts(number_acc *a, const unsigned char *p, size_t n, size_t base, uint64_t starts) {
     for (; starts; starts &= starts - 1) {
@@ -2083,6 +2112,8 @@ static void scan_block_simd(const unsigned char *p, size_t n, size_t base, int v
     m->token = bs.token;
     m->digit = bs.digit;
     m->special = 0;
+    m->zero = bs.zero;
+    m->sep = bs.sep;
     cc->digits += bs.digits;
     cc->upper += bs.upper;
     cc->high += bs.high;
@@ -2129,7 +2160,12 @@ static void scan_prompt(const unsigned char *p, size_t n, double *v, token_acc *
         }
         if (~m.space) last_nonspace = base + top_bit64(~m.space) + 1;
         uint64_t digit_starts = m.digit & ~((m.digit << 1) | digit_before);
-        if (digit_starts) number_starts(&num, p, n, base, digit_starts);
+        if (digit_starts) {
+            if (simd)
+                number_starts_masks(&num, p, n, base, &m, digit_starts);
+            else
+                number_starts(&num, p, n, base, digit_starts);
+        }
         token_events(t, p, n, base, m.token, tok_before);
         tok_before = m.token >> 63;
         digit_before = m.digit >> 63;

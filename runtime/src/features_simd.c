@@ -442,6 +442,8 @@ VBMI void allot_features_scan_block_vbmi(const unsigned char *p, size_t avail, a
     __m512i cls = _mm512_and_si512(kind, _mm512_set1_epi8(0x0F));
     out->rare = _mm512_cmpeq_epi8_mask(cls, _mm512_set1_epi8((char)KIND_BACKSLASH)) | EQ(x, 0xC2) | EQ(x, 0xC3) |
                 EQ(x, 0xE2);
+    out->zero = EQ(x, '0');
+    out->sep = EQ(x, ',') | EQ(x, '.');
     out->digits = count64v(digit);
     out->upper = count64v(upper);
     out->high = count64v(high);
@@ -492,6 +494,8 @@ AVX512BW void allot_features_scan_block_avx512bw(const unsigned char *p, size_t 
     out->last_term = ends ? 64 - (int)__builtin_clzll(ends) : carried ? 0 : -1;
     carry->term = (int)(term >> 63);
     out->rare = EQ(x, '\\') | EQ(x, 0xC2) | EQ(x, 0xC3) | EQ(x, 0xE2);
+    out->zero = EQ(x, '0');
+    out->sep = EQ(x, ',') | EQ(x, '.');
     out->digits = count64(digit);
     out->upper = count64(upper);
     out->high = count64(high);

@@ -82,6 +82,7 @@ enum {
 typedef struct {
     uint64_t space, token, digit; /* whitespace; letters, digits and bytes >= 0x80; digits */
     uint64_t rare;                /* '\\' and the UTF-8 lead bytes 0xC2, 0xC3, 0xE2 */
+    uint64_t zero, sep;           /* '0'; ',' and '.' (the numbers' masks) */
     uint32_t digits, upper, high, cont, spaces, words; /* counts; words: non-space after space */
     uint32_t count[ALLOT_SC_COUNT];                    /* the punctuation counters ([0] unused) */
     uint32_t sentences; /* terminators ('.', '!', '?') followed by whitespace, counted here */
