@@ -1320,6 +1320,7 @@ typedef struct {
     int zeroed;     /* direct mode with val[0..hash_dim) zeroed first: n counts the n-grams, an upper
                        bound of the distinct indices, until sparse_finish */
     uint16_t *count16; /* zeroed, with the vector code: 16-bit counts in val's upper half instead */
+    int no_bits;       /* count16 with VBMI2: no bitmap; the non-zero counts found at the end */
     int sorted;   /* entries [0, n) are sorted and unique */
     int overflow; /* a distinct index did not fit */
 } sparse_acc;
@@ -1963,6 +1964,15 @@ static void hash_classes(const token_batch *b, const unsigned char *p, const siz
 static void count_direct(sparse_acc *a, const uint32_t *h, size_t m, uint32_t dim_mask, uint32_t dim) {
     uint32_t *bits = a->bits;
     float *val = a->val;
+    if (a->no_bits) { /* the counts alone */
+        uint16_t *count = a->count16;
+        if (dim_mask)
+            for (size_t i = 0; i < m; i++) count[h[i] & dim_mask]++;
+        else
+            for (size_t i = 0; i < m; i++) count[h[i] % dim]++;
+        a->n += m;
+        return;
+    }
     if (a->count16) { /* as below, in 16-bit counts */
         uint16_t *count = a->count16;
         for (size_t i = 0; i < m; i++) {
@@ -2246,6 +2256,11 @@ static void normalise_l2(float *val, size_t n, size_t prompt_len) {
  * overflowed the caller's capacity. With AVX-512 (features_simd.h), the common direct case gathers
  * and normalises 16 values at a time: the same operations, the same values. */
 static int finish_hashed(const allot_featurizer *f, sparse_acc *a, size_t prompt_len) {
+    if (a->no_bits) { /* idx gets n + 64 <= hash_dim / 2 + 48 <= hash_dim entries at most */
+        a->n = allot_features_nonzero16_vbmi2(a->count16, f->hash_dim, a->idx);
+        allot_features_finish16_avx512(a->idx, a->count16, a->val, a->n, f->norm_l2);
+        return 0;
+    }
     if (f->simd_tokens && a->direct && a->n + 8 <= f->hash_dim - a->nwords && prompt_len < ((size_t)1 << 24)) {
         if (f->simd_vbmi && a->n + 64 <= f->hash_dim - a->nwords)
             a->n = allot_features_flatten_vbmi2(a->bits, a->nwords, a->idx);
@@ -2338,6 +2353,7 @@ allot_status allot_featurize_ex(const allot_featurizer *f, const char *prompt, s
             acc.count16 = (uint16_t *)(void *)sparse_value + f->hash_dim;
             memset(acc.count16, 0, f->hash_dim * sizeof *acc.count16);
             acc.zeroed = 1;
+            acc.no_bits = f->simd_vbmi; /* the non-zero counts are found from the counts themselves */
         } else if (f->hash_dim <= DIRECT_ZERO_MAX) {
             memset(sparse_value, 0, f->hash_dim * sizeof *sparse_value);
             acc.zeroed = 1;

@@ -382,6 +382,35 @@ VBMI2 size_t allot_features_flatten_vbmi2(const uint32_t *bits, size_t nwords, u
 /* Bytes equal to c. */
 #define EQ(x, c) _mm512_cmpeq_epi8_mask((x), _mm512_set1_epi8((char)(c)))
 
+VBMI2 size_t allot_features_nonzero16_vbmi2(const uint16_t *count, size_t dim, uint32_t *out) {
+    __m512i iota = _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44,
+                                   43, 42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24,
+                                   23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2,
+                                   1, 0);
+    size_t k = 0;
+    for (size_t c = 0; c < dim; c += 64) { /* 64 counts: the positions of the non-zero ones */
+        size_t left = dim - c;
+        __mmask32 in0 = left >= 32 ? ~(__mmask32)0 : (__mmask32)((1u << left) - 1u);
+        __mmask32 in1 = left >= 64 ? ~(__mmask32)0 : left <= 32 ? 0 : (__mmask32)((1u << (left - 32)) - 1u);
+        __m512i x0 = _mm512_maskz_loadu_epi16(in0, (const void *)(count + c));
+        __m512i x1 = _mm512_maskz_loadu_epi16(in1, (const void *)(count + c + 32));
+        uint64_t nz = (uint64_t)_mm512_test_epi16_mask(x0, x0) | (uint64_t)_mm512_test_epi16_mask(x1, x1) << 32;
+        __m512i pos = _mm512_maskz_compress_epi8(nz, iota), base = _mm512_set1_epi32((int)c);
+        size_t cnt = (size_t)_mm_popcnt_u64(nz);
+        _mm512_storeu_si512((void *)(out + k), _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(pos)), base));
+        if (cnt > 16) { /* rare: more than 16 of the 64 */
+            _mm512_storeu_si512((void *)(out + k + 16),
+                                _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 1)), base));
+            _mm512_storeu_si512((void *)(out + k + 32),
+                                _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 2)), base));
+            _mm512_storeu_si512((void *)(out + k + 48),
+                                _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 3)), base));
+        }
+        k += cnt;
+    }
+    return k;
+}
+
 /* ---- the block scan with AVX-512 VBMI: a byte's classes by one table lookup ---- */
 
 /* scan_kind[c] for c < 0x80: bits 0-3 its punctuation counter (ALLOT_SC_*), or KIND_BACKSLASH;
@@ -517,6 +546,13 @@ AVX512BW void allot_features_scan_block_avx512bw(const unsigned char *p, size_t 
 }
 
 #else
+
+size_t allot_features_nonzero16_vbmi2(const uint16_t *count, size_t dim, uint32_t *out) {
+    (void)count;
+    (void)dim;
+    (void)out;
+    return 0;
+}
 
 void allot_features_finish16_avx512(const uint32_t *idx, const uint16_t *count, float *val, size_t n, int l2) {
     (void)idx;

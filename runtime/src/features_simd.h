@@ -107,6 +107,11 @@ void allot_features_scan_block_avx512bw(const unsigned char *p, size_t avail, al
  *  (count[-1] must be readable), then the same L2 step. */
 void allot_features_finish16_avx512(const uint32_t *idx, const uint16_t *count, float *val, size_t n, int l2);
 
+/** The indices of the non-zero counts of count[0..dim), in increasing order, into out; returns their
+ *  number, k. Writes whole vectors: out needs room for k + 64 entries. Call only when
+ *  allot_features_vbmi2_usable(). */
+size_t allot_features_nonzero16_vbmi2(const uint16_t *count, size_t dim, uint32_t *out);
+
 /** allot_featurizer_standardize's values, 8 at a time: out[i] = 0 for a NaN x[i], else
  *  (float)((x[i] - center[i]) / scale[i]) (in double; infinite beyond the float range). Call only
  *  when allot_features_avx512_usable(). */
