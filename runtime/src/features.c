@@ -1282,6 +1282,16 @@ static unsigned ctz64(uint64_t x) { /* x != 0 */
 #endif
 }
 
+static unsigned popcount64(uint64_t x) {
+#if defined(__GNUC__) || defined(__clang__)
+    return (unsigned)__builtin_popcountll(x);
+#else
+    unsigned n = 0;
+    for (; x; x &= x - 1) n++;
+    return n;
+#endif
+}
+
 static unsigned top_bit64(uint64_t x) { /* x != 0: position of the highest set bit */
 #if defined(__GNUC__) || defined(__clang__)
     return 63u - (unsigned)__builtin_clzll(x);
@@ -2099,10 +2109,10 @@ static void token_batch_run(token_acc *t, const unsigned char *p, size_t n) {
 static void token_events(token_acc *t, const unsigned char *p, size_t n, size_t base, uint64_t tok,
                          uint64_t before) {
     if (t->simd) { /* starts and ends apart, 16 positions at a time (a block has at most 32 of each) */
-        if (t->ns + 32 > TOK_BATCH) token_batch_run(t, p, n);
-        uint64_t prev = (tok << 1) | before;
-        allot_features_events_avx512(tok & ~prev, ~tok & prev, (uint32_t)base, t->pos.start, &t->ns,
-                                     t->pos.end, &t->ne);
+        uint64_t prev = (tok << 1) | before, starts = tok & ~prev;
+        if (t->ns + popcount64(starts) > TOK_BATCH) token_batch_run(t, p, n);
+        allot_features_events_avx512(starts, ~tok & prev, (uint32_t)base, t->pos.start, &t->ns, t->pos.end,
+                                     &t->ne);
         return;
     }
     if (t->nev + 64 > 2 * TOK_BATCH) token_batch_run(t, p, n);
