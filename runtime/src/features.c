@@ -2111,8 +2111,8 @@ static void token_events(token_acc *t, const unsigned char *p, size_t n, size_t 
     if (t->simd) { /* starts and ends apart, 16 positions at a time (a block has at most 32 of each) */
         uint64_t prev = (tok << 1) | before, starts = tok & ~prev;
         if (t->ns + popcount64(starts) > TOK_BATCH) token_batch_run(t, p, n);
-        allot_features_events_avx512(starts, ~tok & prev, (uint32_t)base, t->pos.start, &t->ns, t->pos.end,
-                                     &t->ne);
+        (t->f->simd_vbmi ? allot_features_events_vbmi2 : allot_features_events_avx512)(
+            starts, ~tok & prev, (uint32_t)base, t->pos.start, &t->ns, t->pos.end, &t->ne);
         return;
     }
     if (t->nev + 64 > 2 * TOK_BATCH) token_batch_run(t, p, n);

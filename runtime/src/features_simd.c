@@ -411,6 +411,27 @@ VBMI2 size_t allot_features_nonzero16_vbmi2(const uint16_t *count, size_t dim, u
     return k;
 }
 
+/* The positions base + j of the set bits j of mask (at most 32 of them) appended to at[*n..]. */
+VBMI2 static void append_positions(uint64_t mask, uint32_t base, uint32_t *at, size_t *n) {
+    __m512i iota = _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44,
+                                   43, 42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24,
+                                   23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2,
+                                   1, 0);
+    __m512i pos = _mm512_maskz_compress_epi8(mask, iota), b = _mm512_set1_epi32((int)base);
+    size_t k = *n, c = (size_t)_mm_popcnt_u64(mask);
+    _mm512_storeu_si512((void *)(at + k), _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(pos)), b));
+    if (c > 16)
+        _mm512_storeu_si512((void *)(at + k + 16),
+                            _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 1)), b));
+    *n = k + c;
+}
+
+VBMI2 void allot_features_events_vbmi2(uint64_t starts, uint64_t ends, uint32_t base, uint32_t *start, size_t *ns,
+                                       uint32_t *end, size_t *ne) {
+    append_positions(starts, base, start, ns);
+    append_positions(ends, base, end, ne);
+}
+
 /* ---- the block scan with AVX-512 VBMI: a byte's classes by one table lookup ---- */
 
 /* scan_kind[c] for c < 0x80: bits 0-3 its punctuation counter (ALLOT_SC_*), or KIND_BACKSLASH;
@@ -546,6 +567,17 @@ AVX512BW void allot_features_scan_block_avx512bw(const unsigned char *p, size_t 
 }
 
 #else
+
+void allot_features_events_vbmi2(uint64_t starts, uint64_t ends, uint32_t base, uint32_t *start, size_t *ns,
+                                 uint32_t *end, size_t *ne) {
+    (void)starts;
+    (void)ends;
+    (void)base;
+    (void)start;
+    (void)ns;
+    (void)end;
+    (void)ne;
+}
 
 size_t allot_features_nonzero16_vbmi2(const uint16_t *count, size_t dim, uint32_t *out) {
     (void)count;

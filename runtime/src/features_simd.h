@@ -140,6 +140,11 @@ int allot_features_avx512_usable(void);
 void allot_features_events_avx512(uint64_t starts, uint64_t ends, uint32_t base, uint32_t *start, size_t *ns,
                                   uint32_t *end, size_t *ne);
 
+/** allot_features_events_avx512 with VBMI2 (a byte compress per mask). Call only when
+ *  allot_features_vbmi2_usable(). */
+void allot_features_events_vbmi2(uint64_t starts, uint64_t ends, uint32_t base, uint32_t *start, size_t *ns,
+                                 uint32_t *end, size_t *ne);
+
 /** The AVX-512 token pass over one batch; call only when allot_features_avx512_usable(). */
 void allot_features_tokens_avx512(const allot_kw_view *kw, const allot_token_batch_in *in,
                                   allot_token_batch_out *out);
