@@ -27,7 +27,8 @@
 #define LINEAR_MAX_FEATURES 0x7ffffffe
 
 struct allot_linear_model {
-    int simd; /* up to 8 decision values summed with AVX2 (allot_linear_model_set_simd) */
+    int simd;   /* up to 8 decision values summed with AVX2 (allot_linear_model_set_simd) */
+    double *w8; /* for it: w's rows padded to 8 columns, one 64-byte line each (NULL: none) */
     allot_linear_solver solver;
     size_t nr_class;
     size_t nr_feature;
@@ -124,10 +125,22 @@ void allot_linear_model_free(allot_linear_model *m) {
     if (!m) return;
     free(m->labels);
     free(m->w);
+    free(m->w8);
     free(m);
 }
 
 #define LERR(code, ...) allot_error_set(err, code, __VA_ARGS__)
+
+/* For the AVX2 sums (at most 8 columns): a copy of the weights whose rows are padded with zeros to 8
+ * columns and aligned to 64 bytes, so that a row is one cache line (the hashed rows are read at
+ * random). Without the memory, the portable sums are used: the same values. */
+static void pad_rows(allot_linear_model *m, size_t rows) {
+    if (m->nr_w > 8 || !allot_cpu_avx2() || rows > SIZE_MAX / 64) return;
+    m->w8 = aligned_alloc(64, (rows ? rows : 1) * 64);
+    if (!m->w8) return;
+    for (size_t r = 0; r < rows; r++)
+        for (size_t k = 0; k < 8; k++) m->w8[r * 8 + k] = k < m->nr_w ? m->w[r * m->nr_w + k] : 0.0;
+}
 
 static allot_status parse_model(allot_linear_model *m, const char *data, size_t len, allot_error *err) {
     lexer lx = {data, data + len, 1};
@@ -203,7 +216,6 @@ static allot_status parse_model(allot_linear_model *m, const char *data, size_t 
     if (!regression && !m->labels)
         return LERR(ALLOT_E_INVALID, "liblinear model: classification model without a label line");
     m->nr_w = (m->nr_class == 2 && m->solver != ALLOT_LINEAR_MCSVM_CS) || regression ? 1 : m->nr_class;
-    allot_linear_model_set_simd(m, 1);
     size_t rows = m->nr_feature + (m->bias >= 0 ? 1 : 0);
     /* Every weight takes at least two bytes of text: refuse sizes the input cannot hold before
      * allocating (a hostile header must not make us allocate gigabytes). */
@@ -224,6 +236,8 @@ static allot_status parse_model(allot_linear_model *m, const char *data, size_t 
     n = next_token(&lx, &t);
     if (n != 0)
         return LERR(ALLOT_E_PARSE, "liblinear model: line %zu: unexpected text after the weights", lx.line);
+    pad_rows(m, rows);
+    allot_linear_model_set_simd(m, 1);
     return ALLOT_OK;
 }
 
@@ -425,7 +439,7 @@ static void dec_input_n(const allot_linear_model *m, const allot_linear_input *x
 }
 
 int allot_linear_model_set_simd(allot_linear_model *m, int on) {
-    m->simd = on && m->nr_w <= DEC_LOCAL && allot_cpu_avx2();
+    m->simd = on && m->w8 && allot_cpu_avx2();
     return m->simd;
 }
 
@@ -434,39 +448,34 @@ int allot_linear_model_set_simd(allot_linear_model *m, int on) {
 #define LINEAR_AVX2 1
 #define AVX2 __attribute__((target("avx2")))
 
-/* Row wi's weights w[k] * v added to lane k of a (columns 0..3) and b (4..7), the columns past nr_w
- * masked out of the loads: per column a product rounded, then a sum rounded, as the scalar code (no
- * fused multiply-add: see runtime/CMakeLists.txt). Two 4-wide sums: shorter chains than 8-wide. */
+/* Row wi's weights (8, padded with zeros) w[k] * v added to lane k of a (columns 0..3) and b (4..7):
+ * per column a product rounded, then a sum rounded, as the scalar code (no fused multiply-add: see
+ * runtime/CMakeLists.txt). Two 4-wide sums: shorter chains than one 8-wide one. */
 #define DEC_AVX2_ADD(wi, v)                                                                                  \
     do {                                                                                                     \
         __m256d vv = _mm256_set1_pd(v);                                                                      \
-        a = _mm256_add_pd(a, _mm256_mul_pd(_mm256_maskload_pd((wi), ma), vv));                              \
-        b = _mm256_add_pd(b, _mm256_mul_pd(_mm256_maskload_pd((wi) + 4, mb), vv));                          \
+        a = _mm256_add_pd(a, _mm256_mul_pd(_mm256_load_pd(wi), vv));                                        \
+        b = _mm256_add_pd(b, _mm256_mul_pd(_mm256_load_pd((wi) + 4), vv));                                  \
     } while (0)
 
 AVX2 static void dec_input_avx2(const allot_linear_model *m, const allot_linear_input *x, double *dec) {
-    const size_t K = m->nr_w;
-    const double *w = m->w;
-    /* lane k of a load mask is all ones (k < K) or zero */
-    __m256i lane = _mm256_set_epi64x(3, 2, 1, 0);
-    __m256i ma = _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)K), lane);
-    __m256i mb = _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)K - 4), lane);
+    const double *w = m->w8;
     __m256d a = _mm256_setzero_pd(), b = _mm256_setzero_pd();
     size_t nd = x->n_dense < m->nr_feature ? x->n_dense : m->nr_feature;
     for (size_t i = 0; i < nd; i++) {
         if (x->dense[i] == 0.0f) continue;
-        DEC_AVX2_ADD(w + i * K, (double)x->dense[i]);
+        DEC_AVX2_ADD(w + i * 8, (double)x->dense[i]);
     }
     for (size_t j = 0; j < x->n_sparse; j++) {
         size_t idx = x->n_dense + x->sparse_index[j] + 1;
         if (idx > m->nr_feature) continue; /* unseen in training: ignored, as LIBLINEAR does */
-        DEC_AVX2_ADD(w + (idx - 1) * K, (double)x->sparse_value[j]);
+        DEC_AVX2_ADD(w + (idx - 1) * 8, (double)x->sparse_value[j]);
     }
-    if (m->bias >= 0) DEC_AVX2_ADD(w + m->nr_feature * K, m->bias);
+    if (m->bias >= 0) DEC_AVX2_ADD(w + m->nr_feature * 8, m->bias);
     double out[8];
     _mm256_storeu_pd(out, a);
     _mm256_storeu_pd(out + 4, b);
-    memcpy(dec, out, K * sizeof *dec);
+    memcpy(dec, out, m->nr_w * sizeof *dec);
 }
 #endif
 
