@@ -388,14 +388,16 @@ VBMI2 size_t allot_features_nonzero16_vbmi2(const uint16_t *count, size_t dim, u
                                    23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2,
                                    1, 0);
     size_t k = 0;
-    for (size_t c = 0; c < dim; c += 64) { /* 64 counts: the positions of the non-zero ones */
+    __m512i base = _mm512_setzero_si512(); /* c in every lane (kept by an addition: the shuffle port is busy) */
+    for (size_t c = 0; c < dim; c += 64, base = _mm512_add_epi32(base, _mm512_set1_epi32(64))) {
+        /* 64 counts: the positions of the non-zero ones */
         size_t left = dim - c;
         __mmask32 in0 = left >= 32 ? ~(__mmask32)0 : (__mmask32)((1u << left) - 1u);
         __mmask32 in1 = left >= 64 ? ~(__mmask32)0 : left <= 32 ? 0 : (__mmask32)((1u << (left - 32)) - 1u);
         __m512i x0 = _mm512_maskz_loadu_epi16(in0, (const void *)(count + c));
         __m512i x1 = _mm512_maskz_loadu_epi16(in1, (const void *)(count + c + 32));
         uint64_t nz = (uint64_t)_mm512_test_epi16_mask(x0, x0) | (uint64_t)_mm512_test_epi16_mask(x1, x1) << 32;
-        __m512i pos = _mm512_maskz_compress_epi8(nz, iota), base = _mm512_set1_epi32((int)c);
+        __m512i pos = _mm512_maskz_compress_epi8(nz, iota);
         size_t cnt = (size_t)_mm_popcnt_u64(nz);
         _mm512_storeu_si512((void *)(out + k), _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(pos)), base));
         if (cnt > 16) { /* rare: more than 16 of the 64 */
