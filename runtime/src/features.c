@@ -1282,16 +1282,6 @@ static unsigned ctz64(uint64_t x) { /* x != 0 */
 #endif
 }
 
-static unsigned popcount64(uint64_t x) {
-#if defined(__GNUC__) || defined(__clang__)
-    return (unsigned)__builtin_popcountll(x);
-#else
-    unsigned n = 0;
-    for (; x; x &= x - 1) n++;
-    return n;
-#endif
-}
-
 static unsigned top_bit64(uint64_t x) { /* x != 0: position of the highest set bit */
 #if defined(__GNUC__) || defined(__clang__)
     return 63u - (unsigned)__builtin_clzll(x);
@@ -2110,9 +2100,12 @@ static void token_events(token_acc *t, const unsigned char *p, size_t n, size_t 
                          uint64_t before) {
     if (t->simd) { /* starts and ends apart, 16 positions at a time (a block has at most 32 of each) */
         uint64_t prev = (tok << 1) | before, starts = tok & ~prev;
-        if (t->ns + popcount64(starts) > TOK_BATCH) token_batch_run(t, p, n);
-        (t->f->simd_vbmi ? allot_features_events_vbmi2 : allot_features_events_avx512)(
-            starts, ~tok & prev, (uint32_t)base, t->pos.start, &t->ns, t->pos.end, &t->ne);
+        int (*events)(uint64_t, uint64_t, uint32_t, uint32_t *, size_t *, uint32_t *, size_t *, size_t) =
+            t->f->simd_vbmi ? allot_features_events_vbmi2 : allot_features_events_avx512;
+        if (!events(starts, ~tok & prev, (uint32_t)base, t->pos.start, &t->ns, t->pos.end, &t->ne, TOK_BATCH)) {
+            token_batch_run(t, p, n); /* the starts did not fit: the batch so far first */
+            events(starts, ~tok & prev, (uint32_t)base, t->pos.start, &t->ns, t->pos.end, &t->ne, TOK_BATCH);
+        }
         return;
     }
     if (t->nev + 64 > 2 * TOK_BATCH) token_batch_run(t, p, n);

@@ -84,8 +84,9 @@ AVX512 static void load_keys(const allot_token_batch_in *in, size_t i, token_vec
     tv->valid = valid;
 }
 
-AVX512 void allot_features_events_avx512(uint64_t starts, uint64_t ends, uint32_t base, uint32_t *start,
-                                         size_t *ns, uint32_t *end, size_t *ne) {
+AVX512 int allot_features_events_avx512(uint64_t starts, uint64_t ends, uint32_t base, uint32_t *start,
+                                        size_t *ns, uint32_t *end, size_t *ne, size_t max_starts) {
+    if (*ns + (size_t)_mm_popcnt_u64(starts) > max_starts) return 0;
     __m512i at = _mm512_add_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
                                   _mm512_set1_epi32((int)base));
     size_t s = *ns, e = *ne;
@@ -99,6 +100,7 @@ AVX512 void allot_features_events_avx512(uint64_t starts, uint64_t ends, uint32_
     }
     *ns = s;
     *ne = e;
+    return 1;
 }
 
 /* The keyword flags of a batch: one-hot 32-bit halves or-ed lane by lane, reduced once. */
@@ -428,10 +430,12 @@ VBMI2 static void append_positions(uint64_t mask, uint32_t base, uint32_t *at, s
     *n = k + c;
 }
 
-VBMI2 void allot_features_events_vbmi2(uint64_t starts, uint64_t ends, uint32_t base, uint32_t *start, size_t *ns,
-                                       uint32_t *end, size_t *ne) {
+VBMI2 int allot_features_events_vbmi2(uint64_t starts, uint64_t ends, uint32_t base, uint32_t *start, size_t *ns,
+                                      uint32_t *end, size_t *ne, size_t max_starts) {
+    if (*ns + (size_t)_mm_popcnt_u64(starts) > max_starts) return 0;
     append_positions(starts, base, start, ns);
     append_positions(ends, base, end, ne);
+    return 1;
 }
 
 /* ---- the block scan with AVX-512 VBMI: a byte's classes by one table lookup ---- */
@@ -570,8 +574,9 @@ AVX512BW void allot_features_scan_block_avx512bw(const unsigned char *p, size_t 
 
 #else
 
-void allot_features_events_vbmi2(uint64_t starts, uint64_t ends, uint32_t base, uint32_t *start, size_t *ns,
-                                 uint32_t *end, size_t *ne) {
+int allot_features_events_vbmi2(uint64_t starts, uint64_t ends, uint32_t base, uint32_t *start, size_t *ns,
+                                uint32_t *end, size_t *ne, size_t max_starts) {
+    (void)max_starts;
     (void)starts;
     (void)ends;
     (void)base;
@@ -579,6 +584,7 @@ void allot_features_events_vbmi2(uint64_t starts, uint64_t ends, uint32_t base, 
     (void)ns;
     (void)end;
     (void)ne;
+    return 0;
 }
 
 size_t allot_features_nonzero16_vbmi2(const uint16_t *count, size_t dim, uint32_t *out) {
@@ -624,8 +630,9 @@ size_t allot_features_flatten_vbmi2(const uint32_t *bits, size_t nwords, uint32_
     return 0;
 }
 
-void allot_features_events_avx512(uint64_t starts, uint64_t ends, uint32_t base, uint32_t *start, size_t *ns,
-                                  uint32_t *end, size_t *ne) {
+int allot_features_events_avx512(uint64_t starts, uint64_t ends, uint32_t base, uint32_t *start, size_t *ns,
+                                 uint32_t *end, size_t *ne, size_t max_starts) {
+    (void)max_starts;
     (void)starts;
     (void)ends;
     (void)base;
@@ -633,6 +640,7 @@ void allot_features_events_avx512(uint64_t starts, uint64_t ends, uint32_t base,
     (void)ns;
     (void)end;
     (void)ne;
+    return 0;
 }
 
 void allot_features_finish_avx512(const uint32_t *idx, float *val, size_t n, int l2) {

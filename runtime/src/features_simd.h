@@ -136,14 +136,15 @@ int allot_features_avx512_usable(void);
 
 /** The token boundaries of a block at position base: a token starts at byte j where bit j of starts
  *  is set, one ends before byte j where bit j of ends is. Their positions are appended to
- *  start[*ns..] and end[*ne..] (each array needs 16 entries of room past its last). */
-void allot_features_events_avx512(uint64_t starts, uint64_t ends, uint32_t base, uint32_t *start, size_t *ns,
-                                  uint32_t *end, size_t *ne);
+ *  start[*ns..] and end[*ne..] (each array needs 32 entries of room past max_starts) and 1 returned;
+ *  or, when the starts would take *ns past max_starts, nothing is written and 0 returned. */
+int allot_features_events_avx512(uint64_t starts, uint64_t ends, uint32_t base, uint32_t *start, size_t *ns,
+                                 uint32_t *end, size_t *ne, size_t max_starts);
 
 /** allot_features_events_avx512 with VBMI2 (a byte compress per mask). Call only when
  *  allot_features_vbmi2_usable(). */
-void allot_features_events_vbmi2(uint64_t starts, uint64_t ends, uint32_t base, uint32_t *start, size_t *ns,
-                                 uint32_t *end, size_t *ne);
+int allot_features_events_vbmi2(uint64_t starts, uint64_t ends, uint32_t base, uint32_t *start, size_t *ns,
+                                uint32_t *end, size_t *ne, size_t max_starts);
 
 /** The AVX-512 token pass over one batch; call only when allot_features_avx512_usable(). */
 void allot_features_tokens_avx512(const allot_kw_view *kw, const allot_token_batch_in *in,
