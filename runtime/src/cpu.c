@@ -23,7 +23,8 @@ int allot_cpu_avx512bw(void) {
 }
 
 int allot_cpu_avx512vbmi2(void) {
-    return allot_cpu_avx512bw() && __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vbmi2");
+    return allot_cpu_avx512bw() && __builtin_cpu_supports("avx512vbmi") &&
+           __builtin_cpu_supports("avx512vbmi2");
 }
 
 #else

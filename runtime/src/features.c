@@ -402,8 +402,9 @@ struct allot_featurizer {
     /* the keyword table (see above) */
     uint32_t kw_mul[3];
     allot_kw_slot kw_table[KW_SLOTS];
-    uint8_t kw_pair[KW_MAX_PAIR * KW_MAX_PAIR]; /* [prefix * KW_MAX_PAIR + second] -> flag, F_NONE when none */
-    size_t kw_n_pairs;                          /* the two-word keywords, as a list (features_simd.h) */
+    uint8_t
+        kw_pair[KW_MAX_PAIR * KW_MAX_PAIR]; /* [prefix * KW_MAX_PAIR + second] -> flag, F_NONE when none */
+    size_t kw_n_pairs;                      /* the two-word keywords, as a list (features_simd.h) */
     uint32_t kw_pair_code[ALLOT_KW_MAX_PAIRS], kw_pair_flag[ALLOT_KW_MAX_PAIRS];
     int simd_tokens; /* the token pass runs features_simd.c's vector code (same results) */
     int simd_scan;   /* so does the byte pass (AVX-512BW) */
@@ -509,7 +510,9 @@ void allot_featurizer_free(allot_featurizer *f) {
 int allot_featurizer_set_simd(allot_featurizer *f, int level) {
     int top = 0;
 #if !defined(ALLOT_FEATURES_NO_SIMD)
-    top = allot_features_vbmi2_usable() ? 2 : allot_features_avx512bw_usable() && allot_features_avx512_usable() ? 1 : 0;
+    top = allot_features_vbmi2_usable()                                        ? 2
+          : allot_features_avx512bw_usable() && allot_features_avx512_usable() ? 1
+                                                                               : 0;
 #endif
     int lv = level < top ? level : top;
     f->simd_tokens = f->simd_scan = lv >= 1;
@@ -1317,12 +1320,12 @@ typedef struct {
     int direct;     /* cap >= hash_dim (see above) */
     uint32_t *bits; /* direct mode: bitmap of touched indices, in the last nwords entries of idx[] */
     size_t nwords;
-    int zeroed;     /* direct mode with val[0..hash_dim) zeroed first: n counts the n-grams, an upper
-                       bound of the distinct indices, until sparse_finish */
+    int zeroed;        /* direct mode with val[0..hash_dim) zeroed first: n counts the n-grams, an upper
+                          bound of the distinct indices, until sparse_finish */
     uint16_t *count16; /* zeroed, with the vector code: 16-bit counts in val's upper half instead */
     int no_bits;       /* count16 with VBMI2: no bitmap; the non-zero counts found at the end */
-    int sorted;   /* entries [0, n) are sorted and unique */
-    int overflow; /* a distinct index did not fit */
+    int sorted;        /* entries [0, n) are sorted and unique */
+    int overflow;      /* a distinct index did not fit */
 } sparse_acc;
 
 #define DIRECT_ZERO_MAX 8192u /* hash dimensions up to this count in a zeroed block (sparse_acc.zeroed) */
@@ -1811,8 +1814,8 @@ static void number_at(number_acc *a, const unsigned char *p, size_t n, size_t i)
 /* number_starts with the block's masks (vector code): a run that ends inside the block and that
  * no ',' or '.' followed by a digit joins is measured from the masks, whatever its length; the rest
  * goes to number_at. The same numbers, keys and counts. */
-static void number_starts_masks(number_acc *a, const unsigned char *p, size_t n, size_t base, const block_masks *m,
-                                uint64_t starts) {
+static void number_starts_masks(number_acc *a, const unsigned char *p, size_t n, size_t base,
+                                const block_masks *m, uint64_t starts) {
     for (; starts; starts &= starts - 1) {
         unsigned j = ctz64(starts);
         size_t i = base + j;
@@ -1827,7 +1830,8 @@ static void number_starts_masks(number_acc *a, const unsigned char *p, size_t n,
         uint64_t sig = (m->digit & ~m->zero) >> j; /* the first significant digit of the run */
         unsigned fz = sig ? ctz64(sig) : 64;
         if (fz < run) {
-            unsigned lead = (unsigned)(p[i + fz] - '0') * 10 + (fz + 1 < run ? (unsigned)(p[i + fz + 1] - '0') : 0);
+            unsigned lead =
+                (unsigned)(p[i + fz] - '0') * 10 + (fz + 1 < run ? (unsigned)(p[i + fz + 1] - '0') : 0);
             size_t key = (size_t)(run - fz) * 100 + lead;
             a->best_key = key > a->best_key ? key : a->best_key;
         }
@@ -1878,11 +1882,11 @@ typedef struct {
     unsigned prev_prefix;
     uint64_t flags; /* keyword flags: bit i = built-in feature i (bit F_NONE: written, never read) */
     size_t n_tokens;
-    unsigned char tail[32];   /* the prompt's last 16 bytes (all of a shorter one), then zeros */
-    size_t tail_at;           /* their position in the prompt */
-    int simd; /* the AVX-512 token pass (features_simd.h): prompts under 2^31 - 64 bytes */
-    size_t nev; /* portable: token boundaries so far in ev: start, end, start, end, ... */
-    size_t ns, ne; /* AVX-512: token starts and ends so far in pos (ns = ne or ne + 1) */
+    unsigned char tail[32]; /* the prompt's last 16 bytes (all of a shorter one), then zeros */
+    size_t tail_at;         /* their position in the prompt */
+    int simd;               /* the AVX-512 token pass (features_simd.h): prompts under 2^31 - 64 bytes */
+    size_t nev;             /* portable: token boundaries so far in ev: start, end, start, end, ... */
+    size_t ns, ne;          /* AVX-512: token starts and ends so far in pos (ns = ne or ne + 1) */
     union {
         size_t ev[2 * TOK_BATCH]; /* a block adds at most 64 */
         struct {
@@ -1928,7 +1932,8 @@ static void token_key(const token_acc *t, const unsigned char *p, size_t n, size
     /* a miss: the unread flag F_NONE, no prefix, no second */
     uint32_t meta = (e->meta & (0u - hit)) | ((uint32_t)F_NONE << 8 & (hit - 1u));
     unsigned second = meta >> 24;
-    *flags |= ((uint64_t)1 << (meta >> 8 & 0xFFu)) | ((uint64_t)1 << f->kw_pair[*prev_prefix * KW_MAX_PAIR + second]);
+    *flags |= ((uint64_t)1 << (meta >> 8 & 0xFFu)) |
+              ((uint64_t)1 << f->kw_pair[*prev_prefix * KW_MAX_PAIR + second]);
     *prev_prefix = meta >> 16 & 0xFFu;
 }
 
@@ -2041,12 +2046,17 @@ static void batch_hash(token_acc *t, token_batch *b, const unsigned char *p, siz
 static void token_batch_simd(token_acc *t, const unsigned char *p, size_t n, size_t nt) {
     const allot_featurizer *f = t->f;
     uint32_t uni[TOK_BATCH], big[TOK_BATCH];
-    allot_kw_view kw = {{f->kw_mul[0], f->kw_mul[1], f->kw_mul[2]}, (uint32_t)F_NONE << 8, f->kw_table, f->kw_n_pairs,
-                        {0}, {0}};
+    allot_kw_view kw = {{f->kw_mul[0], f->kw_mul[1], f->kw_mul[2]},
+                        (uint32_t)F_NONE << 8,
+                        f->kw_table,
+                        f->kw_n_pairs,
+                        {0},
+                        {0}};
     memcpy(kw.pair_code, f->kw_pair_code, sizeof kw.pair_code);
     memcpy(kw.pair_flag, f->kw_pair_flag, sizeof kw.pair_flag);
-    allot_token_batch_in in = {p,  n, t->tail, t->tail_at, t->pos.start, t->pos.end, nt, f->simd_vbmi, t->acc != NULL,
-                               t->bigrams, t->prev_h};
+    allot_token_batch_in in = {p,          n,  t->tail,      t->tail_at,     t->pos.start,
+                               t->pos.end, nt, f->simd_vbmi, t->acc != NULL, t->bigrams,
+                               t->prev_h};
     allot_token_batch_out out = {t->flags, t->prev_prefix, uni, big};
     allot_features_tokens_avx512(&kw, &in, &out);
     t->flags = out.flags;
@@ -2102,7 +2112,8 @@ static void token_events(token_acc *t, const unsigned char *p, size_t n, size_t 
         uint64_t prev = (tok << 1) | before, starts = tok & ~prev;
         int (*events)(uint64_t, uint64_t, uint32_t, uint32_t *, size_t *, uint32_t *, size_t *, size_t) =
             t->f->simd_vbmi ? allot_features_events_vbmi2 : allot_features_events_avx512;
-        if (!events(starts, ~tok & prev, (uint32_t)base, t->pos.start, &t->ns, t->pos.end, &t->ne, TOK_BATCH)) {
+        if (!events(starts, ~tok & prev, (uint32_t)base, t->pos.start, &t->ns, t->pos.end, &t->ne,
+                    TOK_BATCH)) {
             token_batch_run(t, p, n); /* the starts did not fit: the batch so far first */
             events(starts, ~tok & prev, (uint32_t)base, t->pos.start, &t->ns, t->pos.end, &t->ne, TOK_BATCH);
         }
@@ -2119,8 +2130,8 @@ static void token_events(token_acc *t, const unsigned char *p, size_t n, size_t 
 static void scan_block_simd(const unsigned char *p, size_t n, size_t base, int vbmi, allot_block_carry *carry,
                             block_masks *m, class_counts *cc, special_acc *sp) {
     allot_block_scan bs;
-    (vbmi ? allot_features_scan_block_vbmi : allot_features_scan_block_avx512bw)(p + base, n - base < 64 ? n - base : 64,
-                                                                               carry, &bs);
+    (vbmi ? allot_features_scan_block_vbmi
+          : allot_features_scan_block_avx512bw)(p + base, n - base < 64 ? n - base : 64, carry, &bs);
     m->space = bs.space;
     m->token = bs.token;
     m->digit = bs.digit;
@@ -2264,7 +2275,8 @@ static int finish_hashed(const allot_featurizer *f, sparse_acc *a, size_t prompt
         allot_features_finish16_avx512(a->idx, a->count16, a->val, a->n, f->norm_l2);
         return 0;
     }
-    if (f->simd_tokens && a->direct && a->n + 8 <= f->hash_dim - a->nwords && prompt_len < ((size_t)1 << 24)) {
+    if (f->simd_tokens && a->direct && a->n + 8 <= f->hash_dim - a->nwords &&
+        prompt_len < ((size_t)1 << 24)) {
         if (f->simd_vbmi && a->n + 64 <= f->hash_dim - a->nwords)
             a->n = allot_features_flatten_vbmi2(a->bits, a->nwords, a->idx);
         else

@@ -33,9 +33,9 @@ int allot_features_avx512_usable(void) {
 
 /* (FNV prime)^-k mod 2^32, k = 0..16 (features.c's fnv_unpad), padded to 32 entries. */
 static const uint32_t unpad[32] = {
-    0x00000001u, 0x359c449bu, 0xdd4ab5d9u, 0x91c5be63u, 0x4ca091f1u, 0xdfd860ebu, 0xb7f51a49u, 0x9dde4e33u,
-    0xd872e4e1u, 0xa078583bu, 0x1b4117b9u, 0x8c728103u, 0xb06ce8d1u, 0xe4247a8bu, 0x46571e29u, 0x98be26d3u,
-    0x55058dc1u,
+    0x00000001u, 0x359c449bu, 0xdd4ab5d9u, 0x91c5be63u, 0x4ca091f1u, 0xdfd860ebu,
+    0xb7f51a49u, 0x9dde4e33u, 0xd872e4e1u, 0xa078583bu, 0x1b4117b9u, 0x8c728103u,
+    0xb06ce8d1u, 0xe4247a8bu, 0x46571e29u, 0x98be26d3u, 0x55058dc1u,
 };
 
 /* The tokens of one vector: their keys (four words per lane), lengths and positions. */
@@ -48,10 +48,18 @@ typedef struct {
 
 /* keep[q][klen]: the bytes of key word q that belong to a token of klen (<= 16) bytes, as a mask */
 static const uint32_t keep[4][32] = {
-    {0x00000000u, 0x000000ffu, 0x0000ffffu, 0x00ffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu},
-    {0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x000000ffu, 0x0000ffffu, 0x00ffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu},
-    {0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x000000ffu, 0x0000ffffu, 0x00ffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu},
-    {0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x000000ffu, 0x0000ffffu, 0x00ffffffu, 0xffffffffu},
+    {0x00000000u, 0x000000ffu, 0x0000ffffu, 0x00ffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu,
+     0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu,
+     0xffffffffu},
+    {0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x000000ffu, 0x0000ffffu, 0x00ffffffu,
+     0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu,
+     0xffffffffu},
+    {0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u,
+     0x00000000u, 0x000000ffu, 0x0000ffffu, 0x00ffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu,
+     0xffffffffu},
+    {0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u,
+     0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x000000ffu, 0x0000ffffu, 0x00ffffffu,
+     0xffffffffu},
 };
 
 /* Step 1: the keys of tokens [i, i + 16) of the batch (lanes past nt are invalid and zero). */
@@ -62,7 +70,8 @@ AVX512 static void load_keys(const allot_token_batch_in *in, size_t i, token_vec
     __m512i len = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(valid, in->end + i), start);
     __m512i klen = _mm512_min_epu32(len, _mm512_set1_epi32(16));
     /* 16 readable bytes at the token: the prompt's, or near its end the zero-padded tail copy */
-    __mmask16 in_p = in->n >= 16 ? valid & _mm512_cmple_epu32_mask(start, _mm512_set1_epi32((int)(in->n - 16))) : 0;
+    __mmask16 in_p =
+        in->n >= 16 ? valid & _mm512_cmple_epu32_mask(start, _mm512_set1_epi32((int)(in->n - 16))) : 0;
     __mmask16 in_tail = valid & (__mmask16)~in_p;
     __m512i at_tail = _mm512_sub_epi32(start, _mm512_set1_epi32((int)in->tail_at));
     for (int q = 0; q < 4; q++) {
@@ -70,8 +79,8 @@ AVX512 static void load_keys(const allot_token_batch_in *in, size_t i, token_vec
         __m512i x = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), in_p, _mm512_add_epi32(start, off),
                                                 (const void *)in->p, 1);
         if (in_tail)
-            x = _mm512_mask_i32gather_epi32(x, in_tail, _mm512_add_epi32(at_tail, off), (const void *)in->tail,
-                                            1);
+            x = _mm512_mask_i32gather_epi32(x, in_tail, _mm512_add_epi32(at_tail, off),
+                                            (const void *)in->tail, 1);
         /* lower-case (bit 0x20 in every byte below 0x80), then keep the bytes of the token:
          * (x | lower) & mask in one ternary operation */
         __m512i lower = _mm512_srli_epi32(_mm512_andnot_si512(x, _mm512_set1_epi32((int)0x80808080u)), 2);
@@ -105,16 +114,16 @@ AVX512 int allot_features_events_avx512(uint64_t starts, uint64_t ends, uint32_t
 
 /* The keyword flags of a batch: one-hot 32-bit halves or-ed lane by lane, reduced once. */
 typedef struct {
-    __m512i lo, hi;     /* flags 0..31, 32..63 */
-    __m512i prefix;     /* the previous vector's prefixes (lane 15: the last token's) */
+    __m512i lo, hi; /* flags 0..31, 32..63 */
+    __m512i prefix; /* the previous vector's prefixes (lane 15: the last token's) */
 } kw_state;
 
 /* Step 1 with AVX-512 VBMI when the 16 tokens start within 112 bytes: their bytes picked from the 128
  * bytes at the first token by one byte permutation per key word (no gathers); 0 when they are
  * spread wider (load_keys then). Bytes past the prompt read as zeros, and so do those of the tail
  * copy load_keys reads there. */
-__attribute__((target("avx512f,avx512bw,avx512vbmi"))) static int load_keys_vbmi(const allot_token_batch_in *in,
-                                                                                size_t i, token_vec *tv) {
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) static int
+load_keys_vbmi(const allot_token_batch_in *in, size_t i, token_vec *tv) {
     size_t cnt = in->nt - i < 16 ? in->nt - i : 16;
     uint32_t s0 = in->start[i], last = in->start[i + cnt - 1];
     if (last - s0 > 112 - 16) return 0;
@@ -146,7 +155,8 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi"))) static int load_keys_vbmi
 
 /* Step 2: the keyword flags of one vector into st; the last lane's prefix carried in st->prefix. */
 AVX512 static void keywords(const allot_kw_view *kw, const token_vec *tv, kw_state *st) {
-    __m512i k = _mm512_mullo_epi32(_mm512_add_epi32(tv->key[0], tv->klen), _mm512_set1_epi32((int)kw->mul[0]));
+    __m512i k =
+        _mm512_mullo_epi32(_mm512_add_epi32(tv->key[0], tv->klen), _mm512_set1_epi32((int)kw->mul[0]));
     for (int q = 1; q < 3; q++)
         k = _mm512_add_epi32(k, _mm512_mullo_epi32(tv->key[q], _mm512_set1_epi32((int)kw->mul[q])));
     __m512i at = _mm512_slli_epi32(_mm512_srli_epi32(k, 32 - ALLOT_KW_SLOTS_LOG2), 2); /* 4 words per slot */
@@ -154,8 +164,8 @@ AVX512 static void keywords(const allot_kw_view *kw, const token_vec *tv, kw_sta
     /* the length check also clears key[3]: a word of <= ALLOT_KW_WORD_MAX bytes has it zero */
     __mmask16 hit = tv->valid;
     for (int q = 0; q < 3; q++)
-        hit &= _mm512_cmpeq_epi32_mask(_mm512_i32gather_epi32(_mm512_add_epi32(at, _mm512_set1_epi32(q)), table, 4),
-                                       tv->key[q]);
+        hit &= _mm512_cmpeq_epi32_mask(
+            _mm512_i32gather_epi32(_mm512_add_epi32(at, _mm512_set1_epi32(q)), table, 4), tv->key[q]);
     __m512i byte = _mm512_set1_epi32(0xFF);
     __m512i meta = _mm512_i32gather_epi32(_mm512_add_epi32(at, _mm512_set1_epi32(3)), table, 4);
     hit &= _mm512_cmpeq_epi32_mask(_mm512_and_si512(meta, byte), tv->klen);
@@ -169,7 +179,8 @@ AVX512 static void keywords(const allot_kw_view *kw, const token_vec *tv, kw_sta
     __m512i code = _mm512_add_epi32(_mm512_slli_epi32(before, 3), second);
     __m512i pair = _mm512_and_si512(_mm512_srli_epi32(_mm512_set1_epi32((int)kw->none_meta), 8), byte);
     for (size_t j = 0; j < kw->n_pairs; j++)
-        pair = _mm512_mask_mov_epi32(pair, _mm512_cmpeq_epi32_mask(code, _mm512_set1_epi32((int)kw->pair_code[j])),
+        pair = _mm512_mask_mov_epi32(pair,
+                                     _mm512_cmpeq_epi32_mask(code, _mm512_set1_epi32((int)kw->pair_code[j])),
                                      _mm512_set1_epi32((int)kw->pair_flag[j]));
     /* 1 << flag in the half it falls in (a shift by 32 or more gives 0) */
     __m512i one = _mm512_set1_epi32(1), n32 = _mm512_set1_epi32(32);
@@ -181,23 +192,35 @@ AVX512 static void keywords(const allot_kw_view *kw, const token_vec *tv, kw_sta
 }
 
 /* FNV-1a step over key byte (q, b) of every vector (the shift is a constant). */
-#define FNV_STEP(Q, B)                                                                                           \
-    do {                                                                                                         \
-        if (4 * (Q) + (B) >= steps) goto done;                                                                   \
-        for (size_t v = 0; v < nv; v++) {                                                                        \
-            /* h ^ (byte & 0xFF) in one ternary operation */                                                  \
-            __m512i c = _mm512_ternarylogic_epi32(h[v], _mm512_srli_epi32(tv[v].key[Q], 8 * (B)),              \
-                                                  _mm512_set1_epi32(0xFF), 0x78);                               \
-            h[v] = _mm512_mullo_epi32(c, _mm512_set1_epi32((int)FNV_PRIME));                                     \
-        }                                                                                                        \
+#define FNV_STEP(Q, B)                                                                                       \
+    do {                                                                                                     \
+        if (4 * (Q) + (B) >= steps) goto done;                                                               \
+        for (size_t v = 0; v < nv; v++) {                                                                    \
+            /* h ^ (byte & 0xFF) in one ternary operation */                                                 \
+            __m512i c = _mm512_ternarylogic_epi32(h[v], _mm512_srli_epi32(tv[v].key[Q], 8 * (B)),            \
+                                                  _mm512_set1_epi32(0xFF), 0x78);                            \
+            h[v] = _mm512_mullo_epi32(c, _mm512_set1_epi32((int)FNV_PRIME));                                 \
+        }                                                                                                    \
     } while (0)
 
 /* Step 3: FNV-1a of every vector's keys from h[v] over `steps` (<= 16) padded bytes, padding undone. */
 AVX512 static void fnv_keys(const token_vec *tv, size_t nv, unsigned steps, __m512i *h) {
-    FNV_STEP(0, 0); FNV_STEP(0, 1); FNV_STEP(0, 2); FNV_STEP(0, 3);
-    FNV_STEP(1, 0); FNV_STEP(1, 1); FNV_STEP(1, 2); FNV_STEP(1, 3);
-    FNV_STEP(2, 0); FNV_STEP(2, 1); FNV_STEP(2, 2); FNV_STEP(2, 3);
-    FNV_STEP(3, 0); FNV_STEP(3, 1); FNV_STEP(3, 2); FNV_STEP(3, 3);
+    FNV_STEP(0, 0);
+    FNV_STEP(0, 1);
+    FNV_STEP(0, 2);
+    FNV_STEP(0, 3);
+    FNV_STEP(1, 0);
+    FNV_STEP(1, 1);
+    FNV_STEP(1, 2);
+    FNV_STEP(1, 3);
+    FNV_STEP(2, 0);
+    FNV_STEP(2, 1);
+    FNV_STEP(2, 2);
+    FNV_STEP(2, 3);
+    FNV_STEP(3, 0);
+    FNV_STEP(3, 1);
+    FNV_STEP(3, 2);
+    FNV_STEP(3, 3);
 done:;
     __m512i lo = _mm512_loadu_si512((const void *)unpad), hi = _mm512_loadu_si512((const void *)(unpad + 16));
     for (size_t v = 0; v < nv; v++) {
@@ -234,7 +257,8 @@ AVX512 void allot_features_tokens_avx512(const allot_kw_view *kw, const allot_to
         keywords(kw, &tv[v], &st);
         unsigned top = (unsigned)_mm512_mask_reduce_max_epu32(tv[v].valid, tv[v].klen);
         steps = top > steps ? top : steps;
-        for (unsigned m = _mm512_mask_cmpgt_epu32_mask(tv[v].valid, tv[v].len, _mm512_set1_epi32(16)); m; m &= m - 1)
+        for (unsigned m = _mm512_mask_cmpgt_epu32_mask(tv[v].valid, tv[v].len, _mm512_set1_epi32(16)); m;
+             m &= m - 1)
             longs[n_long++] = (uint16_t)(16 * v + (unsigned)__builtin_ctz(m));
     }
     out->flags |= (uint64_t)(uint32_t)_mm512_reduce_or_epi32(st.lo) |
@@ -254,8 +278,9 @@ AVX512 void allot_features_tokens_avx512(const allot_kw_view *kw, const allot_to
     __m512i before = _mm512_set1_epi32((int)in->prev_h);
     for (size_t v = 0; v < nv; v++) {
         __m512i uni = _mm512_maskz_loadu_epi32(tv[v].valid, out->uni + 16 * v);
-        h[v] = _mm512_mullo_epi32(_mm512_xor_si512(_mm512_alignr_epi32(uni, before, 15), _mm512_set1_epi32(' ')),
-                                  _mm512_set1_epi32((int)FNV_PRIME));
+        h[v] =
+            _mm512_mullo_epi32(_mm512_xor_si512(_mm512_alignr_epi32(uni, before, 15), _mm512_set1_epi32(' ')),
+                               _mm512_set1_epi32((int)FNV_PRIME));
         before = uni;
     }
     fnv_keys(tv, nv, steps, h);
@@ -271,10 +296,10 @@ AVX512 static void normalise16(float *val, size_t n, uint64_t ss) {
     __m512d vn = _mm512_set1_pd(norm);
     __m512 iota = _mm512_set_ps(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     __m256 q_lo = _mm512_cvtpd_ps(_mm512_div_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(iota)), vn));
-    __m256 q_hi = _mm512_cvtpd_ps(
-        _mm512_div_pd(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(iota), 1))), vn));
-    __m512 table = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(q_lo)),
-                                                       _mm256_castps_pd(q_hi), 1));
+    __m256 q_hi = _mm512_cvtpd_ps(_mm512_div_pd(
+        _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(iota), 1))), vn));
+    __m512 table = _mm512_castpd_ps(
+        _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(q_lo)), _mm256_castps_pd(q_hi), 1));
     for (size_t k = 0; k < n; k += 16) {
         __mmask16 m = n - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - k)) - 1u);
         __m512i ci = _mm512_cvttps_epi32(_mm512_maskz_loadu_ps(m, val + k));
@@ -306,7 +331,8 @@ AVX512 void allot_features_finish_avx512(const uint32_t *idx, float *val, size_t
     if (l2 && n) normalise16(val, n, (uint64_t)_mm512_reduce_add_epi64(ss));
 }
 
-AVX512 void allot_features_finish16_avx512(const uint32_t *idx, const uint16_t *count, float *val, size_t n, int l2) {
+AVX512 void allot_features_finish16_avx512(const uint32_t *idx, const uint16_t *count, float *val, size_t n,
+                                           int l2) {
     __m512i ss = _mm512_setzero_si512();
     for (size_t k = 0; k < n; k += 16) {
         __mmask16 m = n - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - k)) - 1u);
@@ -330,17 +356,19 @@ AVX512 static __m256 standardize8(__m512d v, __m512d c, __m512d s) {
     return _mm512_cvtpd_ps(t);
 }
 
-AVX512 void allot_features_standardize_avx512(const float *x, const double *center, const double *scale, size_t n,
-                                              float *out) {
+AVX512 void allot_features_standardize_avx512(const float *x, const double *center, const double *scale,
+                                              size_t n, float *out) {
     for (size_t i = 0; i < n; i += 16) {
         __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
         __mmask8 m0 = (__mmask8)m, m1 = (__mmask8)(m >> 8);
         __m512 v = _mm512_maskz_loadu_ps(m, x + i);
         __m512d one = _mm512_set1_pd(1.0);
-        __m256 lo = standardize8(_mm512_cvtps_pd(_mm512_castps512_ps256(v)), _mm512_maskz_loadu_pd(m0, center + i),
-                                 _mm512_mask_loadu_pd(one, m0, scale + i));
-        __m256 hi = standardize8(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))),
-                                 _mm512_maskz_loadu_pd(m1, center + i + 8), _mm512_mask_loadu_pd(one, m1, scale + i + 8));
+        __m256 lo =
+            standardize8(_mm512_cvtps_pd(_mm512_castps512_ps256(v)), _mm512_maskz_loadu_pd(m0, center + i),
+                         _mm512_mask_loadu_pd(one, m0, scale + i));
+        __m256 hi = standardize8(
+            _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))),
+            _mm512_maskz_loadu_pd(m1, center + i + 8), _mm512_mask_loadu_pd(one, m1, scale + i + 8));
         __m512 r = _mm512_castpd_ps(
             _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(lo)), _mm256_castps_pd(hi), 1));
         /* a missing value (NaN) is the center: 0 */
@@ -357,24 +385,28 @@ int allot_features_vbmi2_usable(void) {
 }
 
 VBMI2 size_t allot_features_flatten_vbmi2(const uint32_t *bits, size_t nwords, uint32_t *out) {
-    __m512i iota = _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44,
-                                   43, 42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24,
-                                   23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2,
-                                   1, 0);
+    __m512i iota =
+        _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43,
+                        42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22,
+                        21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     size_t k = 0;
     for (size_t q = 0; q < nwords; q += 2) { /* 64 bits at a time: their positions as bytes, widened */
         uint64_t w = bits[q] | (q + 1 < nwords ? (uint64_t)bits[q + 1] << 32 : 0);
         __m512i pos = _mm512_maskz_compress_epi8(w, iota);
         __m512i base = _mm512_set1_epi32((int)(32 * q));
         size_t c = (size_t)_mm_popcnt_u64(w);
-        _mm512_storeu_si512((void *)(out + k), _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(pos)), base));
+        _mm512_storeu_si512((void *)(out + k),
+                            _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(pos)), base));
         if (c > 16) { /* rare: more than 16 of the 64 */
-            _mm512_storeu_si512((void *)(out + k + 16),
-                                _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 1)), base));
-            _mm512_storeu_si512((void *)(out + k + 32),
-                                _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 2)), base));
-            _mm512_storeu_si512((void *)(out + k + 48),
-                                _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 3)), base));
+            _mm512_storeu_si512(
+                (void *)(out + k + 16),
+                _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 1)), base));
+            _mm512_storeu_si512(
+                (void *)(out + k + 32),
+                _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 2)), base));
+            _mm512_storeu_si512(
+                (void *)(out + k + 48),
+                _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 3)), base));
         }
         k += c;
     }
@@ -385,12 +417,13 @@ VBMI2 size_t allot_features_flatten_vbmi2(const uint32_t *bits, size_t nwords, u
 #define EQ(x, c) _mm512_cmpeq_epi8_mask((x), _mm512_set1_epi8((char)(c)))
 
 VBMI2 size_t allot_features_nonzero16_vbmi2(const uint16_t *count, size_t dim, uint32_t *out) {
-    __m512i iota = _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44,
-                                   43, 42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24,
-                                   23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2,
-                                   1, 0);
+    __m512i iota =
+        _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43,
+                        42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22,
+                        21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     size_t k = 0;
-    __m512i base = _mm512_setzero_si512(); /* c in every lane (kept by an addition: the shuffle port is busy) */
+    __m512i base =
+        _mm512_setzero_si512(); /* c in every lane (kept by an addition: the shuffle port is busy) */
     for (size_t c = 0; c < dim; c += 64, base = _mm512_add_epi32(base, _mm512_set1_epi32(64))) {
         /* 64 counts: the positions of the non-zero ones */
         size_t left = dim - c;
@@ -398,17 +431,22 @@ VBMI2 size_t allot_features_nonzero16_vbmi2(const uint16_t *count, size_t dim, u
         __mmask32 in1 = left >= 64 ? ~(__mmask32)0 : left <= 32 ? 0 : (__mmask32)((1u << (left - 32)) - 1u);
         __m512i x0 = _mm512_maskz_loadu_epi16(in0, (const void *)(count + c));
         __m512i x1 = _mm512_maskz_loadu_epi16(in1, (const void *)(count + c + 32));
-        uint64_t nz = (uint64_t)_mm512_test_epi16_mask(x0, x0) | (uint64_t)_mm512_test_epi16_mask(x1, x1) << 32;
+        uint64_t nz = (uint64_t)_mm512_test_epi16_mask(x0, x0) | (uint64_t)_mm512_test_epi16_mask(x1, x1)
+                                                                     << 32;
         __m512i pos = _mm512_maskz_compress_epi8(nz, iota);
         size_t cnt = (size_t)_mm_popcnt_u64(nz);
-        _mm512_storeu_si512((void *)(out + k), _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(pos)), base));
+        _mm512_storeu_si512((void *)(out + k),
+                            _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(pos)), base));
         if (cnt > 16) { /* rare: more than 16 of the 64 */
-            _mm512_storeu_si512((void *)(out + k + 16),
-                                _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 1)), base));
-            _mm512_storeu_si512((void *)(out + k + 32),
-                                _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 2)), base));
-            _mm512_storeu_si512((void *)(out + k + 48),
-                                _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 3)), base));
+            _mm512_storeu_si512(
+                (void *)(out + k + 16),
+                _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 1)), base));
+            _mm512_storeu_si512(
+                (void *)(out + k + 32),
+                _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 2)), base));
+            _mm512_storeu_si512(
+                (void *)(out + k + 48),
+                _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 3)), base));
         }
         k += cnt;
     }
@@ -417,21 +455,22 @@ VBMI2 size_t allot_features_nonzero16_vbmi2(const uint16_t *count, size_t dim, u
 
 /* The positions base + j of the set bits j of mask (at most 32 of them) appended to at[*n..]. */
 VBMI2 static void append_positions(uint64_t mask, uint32_t base, uint32_t *at, size_t *n) {
-    __m512i iota = _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44,
-                                   43, 42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24,
-                                   23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2,
-                                   1, 0);
+    __m512i iota =
+        _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43,
+                        42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22,
+                        21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     __m512i pos = _mm512_maskz_compress_epi8(mask, iota), b = _mm512_set1_epi32((int)base);
     size_t k = *n, c = (size_t)_mm_popcnt_u64(mask);
-    _mm512_storeu_si512((void *)(at + k), _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(pos)), b));
+    _mm512_storeu_si512((void *)(at + k),
+                        _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(pos)), b));
     if (c > 16)
         _mm512_storeu_si512((void *)(at + k + 16),
                             _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 1)), b));
     *n = k + c;
 }
 
-VBMI2 int allot_features_events_vbmi2(uint64_t starts, uint64_t ends, uint32_t base, uint32_t *start, size_t *ns,
-                                      uint32_t *end, size_t *ne, size_t max_starts) {
+VBMI2 int allot_features_events_vbmi2(uint64_t starts, uint64_t ends, uint32_t base, uint32_t *start,
+                                      size_t *ns, uint32_t *end, size_t *ne, size_t max_starts) {
     if (*ns + (size_t)_mm_popcnt_u64(starts) > max_starts) return 0;
     append_positions(starts, base, start, ns);
     append_positions(ends, base, end, ne);
@@ -447,23 +486,62 @@ VBMI2 int allot_features_events_vbmi2(uint64_t starts, uint64_t ends, uint32_t b
 #define KIND_SPACE 0x20u
 #define KIND_DIGIT 0x40u
 #define KIND_LETTER 0x80u
-#define LETTERS8(c) [c] = KIND_LETTER, [c + 1] = KIND_LETTER, [c + 2] = KIND_LETTER, [c + 3] = KIND_LETTER, \
-                    [c + 4] = KIND_LETTER, [c + 5] = KIND_LETTER, [c + 6] = KIND_LETTER, [c + 7] = KIND_LETTER
+#define LETTERS8(c)                                                                                          \
+    [c] = KIND_LETTER, [c + 1] = KIND_LETTER, [c + 2] = KIND_LETTER, [c + 3] = KIND_LETTER,                  \
+    [c + 4] = KIND_LETTER, [c + 5] = KIND_LETTER, [c + 6] = KIND_LETTER, [c + 7] = KIND_LETTER
 static const uint8_t scan_kind[128] = {
-    ['\t'] = KIND_SPACE, ['\n'] = KIND_SPACE | ALLOT_SC_NEWLINE, ['\v'] = KIND_SPACE, ['\f'] = KIND_SPACE,
-    ['\r'] = KIND_SPACE, [' '] = KIND_SPACE,
-    ['0'] = KIND_DIGIT, ['1'] = KIND_DIGIT, ['2'] = KIND_DIGIT, ['3'] = KIND_DIGIT, ['4'] = KIND_DIGIT,
-    ['5'] = KIND_DIGIT, ['6'] = KIND_DIGIT, ['7'] = KIND_DIGIT, ['8'] = KIND_DIGIT, ['9'] = KIND_DIGIT,
-    LETTERS8('A'), LETTERS8('I'), LETTERS8('Q'), ['Y'] = KIND_LETTER, ['Z'] = KIND_LETTER,
-    LETTERS8('a'), LETTERS8('i'), LETTERS8('q'), ['y'] = KIND_LETTER, ['z'] = KIND_LETTER,
-    ['.'] = KIND_TERM, ['!'] = KIND_TERM, ['?'] = KIND_TERM | ALLOT_SC_QUESTION,
-    ['$'] = ALLOT_SC_DOLLAR, ['^'] = ALLOT_SC_CARET, ['%'] = ALLOT_SC_PERCENT, ['='] = ALLOT_SC_EQUALS,
-    ['+'] = ALLOT_SC_OPERATOR, ['-'] = ALLOT_SC_OPERATOR, ['*'] = ALLOT_SC_OPERATOR, ['/'] = ALLOT_SC_OPERATOR,
-    ['<'] = ALLOT_SC_OPERATOR, ['>'] = ALLOT_SC_OPERATOR,
-    ['('] = ALLOT_SC_BRACKET, [')'] = ALLOT_SC_BRACKET, ['['] = ALLOT_SC_BRACKET, [']'] = ALLOT_SC_BRACKET,
-    ['{'] = ALLOT_SC_BRACKET, ['}'] = ALLOT_SC_BRACKET,
-    [';'] = ALLOT_SC_CODE, ['_'] = ALLOT_SC_CODE, ['`'] = ALLOT_SC_CODE, ['#'] = ALLOT_SC_CODE,
-    ['|'] = ALLOT_SC_CODE, ['&'] = ALLOT_SC_CODE, ['\\'] = KIND_BACKSLASH,
+    ['\t'] = KIND_SPACE,
+    ['\n'] = KIND_SPACE | ALLOT_SC_NEWLINE,
+    ['\v'] = KIND_SPACE,
+    ['\f'] = KIND_SPACE,
+    ['\r'] = KIND_SPACE,
+    [' '] = KIND_SPACE,
+    ['0'] = KIND_DIGIT,
+    ['1'] = KIND_DIGIT,
+    ['2'] = KIND_DIGIT,
+    ['3'] = KIND_DIGIT,
+    ['4'] = KIND_DIGIT,
+    ['5'] = KIND_DIGIT,
+    ['6'] = KIND_DIGIT,
+    ['7'] = KIND_DIGIT,
+    ['8'] = KIND_DIGIT,
+    ['9'] = KIND_DIGIT,
+    LETTERS8('A'),
+    LETTERS8('I'),
+    LETTERS8('Q'),
+    ['Y'] = KIND_LETTER,
+    ['Z'] = KIND_LETTER,
+    LETTERS8('a'),
+    LETTERS8('i'),
+    LETTERS8('q'),
+    ['y'] = KIND_LETTER,
+    ['z'] = KIND_LETTER,
+    ['.'] = KIND_TERM,
+    ['!'] = KIND_TERM,
+    ['?'] = KIND_TERM | ALLOT_SC_QUESTION,
+    ['$'] = ALLOT_SC_DOLLAR,
+    ['^'] = ALLOT_SC_CARET,
+    ['%'] = ALLOT_SC_PERCENT,
+    ['='] = ALLOT_SC_EQUALS,
+    ['+'] = ALLOT_SC_OPERATOR,
+    ['-'] = ALLOT_SC_OPERATOR,
+    ['*'] = ALLOT_SC_OPERATOR,
+    ['/'] = ALLOT_SC_OPERATOR,
+    ['<'] = ALLOT_SC_OPERATOR,
+    ['>'] = ALLOT_SC_OPERATOR,
+    ['('] = ALLOT_SC_BRACKET,
+    [')'] = ALLOT_SC_BRACKET,
+    ['['] = ALLOT_SC_BRACKET,
+    [']'] = ALLOT_SC_BRACKET,
+    ['{'] = ALLOT_SC_BRACKET,
+    ['}'] = ALLOT_SC_BRACKET,
+    [';'] = ALLOT_SC_CODE,
+    ['_'] = ALLOT_SC_CODE,
+    ['`'] = ALLOT_SC_CODE,
+    ['#'] = ALLOT_SC_CODE,
+    ['|'] = ALLOT_SC_CODE,
+    ['&'] = ALLOT_SC_CODE,
+    ['\\'] = KIND_BACKSLASH,
 };
 
 #define VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi,popcnt")))
@@ -483,21 +561,23 @@ VBMI void allot_features_scan_block_vbmi(const unsigned char *p, size_t avail, a
     __mmask64 digit = _mm512_test_epi8_mask(kind, _mm512_set1_epi8((char)KIND_DIGIT));
     __mmask64 letter = _mm512_test_epi8_mask(kind, _mm512_set1_epi8((char)KIND_LETTER));
     __mmask64 upper = letter & ~_mm512_test_epi8_mask(x, _mm512_set1_epi8(0x20));
-    __mmask64 cont = _mm512_cmple_epu8_mask(_mm512_sub_epi8(x, _mm512_set1_epi8((char)0x80)), _mm512_set1_epi8(0x3F));
+    __mmask64 cont =
+        _mm512_cmple_epu8_mask(_mm512_sub_epi8(x, _mm512_set1_epi8((char)0x80)), _mm512_set1_epi8(0x3F));
     uint64_t words = ~(uint64_t)space & (((uint64_t)space << 1) | (uint64_t)(carry->prev_space != 0));
     carry->prev_space = (int)((uint64_t)space >> 63);
     out->space = space;
     out->token = digit | letter | high;
     out->digit = digit;
     /* sentence ends as allot_features_scan_block_avx512bw */
-    uint64_t term = _mm512_test_epi8_mask(kind, _mm512_set1_epi8((char)KIND_TERM)), ends = term & ((uint64_t)space >> 1);
+    uint64_t term = _mm512_test_epi8_mask(kind, _mm512_set1_epi8((char)KIND_TERM)),
+             ends = term & ((uint64_t)space >> 1);
     int carried = carry->term && (space & 1u);
     out->sentences = (uint32_t)carried + count64v(ends);
     out->last_term = ends ? 64 - (int)__builtin_clzll(ends) : carried ? 0 : -1;
     carry->term = (int)(term >> 63);
     __m512i cls = _mm512_and_si512(kind, _mm512_set1_epi8(0x0F));
-    out->rare = _mm512_cmpeq_epi8_mask(cls, _mm512_set1_epi8((char)KIND_BACKSLASH)) | EQ(x, 0xC2) | EQ(x, 0xC3) |
-                EQ(x, 0xE2);
+    out->rare = _mm512_cmpeq_epi8_mask(cls, _mm512_set1_epi8((char)KIND_BACKSLASH)) | EQ(x, 0xC2) |
+                EQ(x, 0xC3) | EQ(x, 0xE2);
     out->zero = EQ(x, '0');
     out->sep = EQ(x, ',') | EQ(x, '.');
     out->digits = count64v(digit);
@@ -507,7 +587,8 @@ VBMI void allot_features_scan_block_vbmi(const unsigned char *p, size_t avail, a
     out->spaces = count64v(space);
     out->words = count64v(words);
     out->count[ALLOT_SC_NONE] = 0;
-    for (int c = 1; c < ALLOT_SC_COUNT; c++) out->count[c] = count64v(_mm512_cmpeq_epi8_mask(cls, _mm512_set1_epi8((char)c)));
+    for (int c = 1; c < ALLOT_SC_COUNT; c++)
+        out->count[c] = count64v(_mm512_cmpeq_epi8_mask(cls, _mm512_set1_epi8((char)c)));
 }
 
 /* ---- the block scan (AVX-512BW) ---- */
@@ -520,15 +601,16 @@ int allot_features_avx512bw_usable(void) {
 
 /* lo <= x <= hi, unsigned */
 AVX512BW static __mmask64 in_range(__m512i x, unsigned char lo, unsigned char hi) {
-    return _mm512_cmple_epu8_mask(_mm512_sub_epi8(x, _mm512_set1_epi8((char)lo)), _mm512_set1_epi8((char)(hi - lo)));
+    return _mm512_cmple_epu8_mask(_mm512_sub_epi8(x, _mm512_set1_epi8((char)lo)),
+                                  _mm512_set1_epi8((char)(hi - lo)));
 }
 
 AVX512BW static uint32_t count64(uint64_t m) {
     return (uint32_t)_mm_popcnt_u64(m);
 }
 
-AVX512BW void allot_features_scan_block_avx512bw(const unsigned char *p, size_t avail, allot_block_carry *carry,
-                                                 allot_block_scan *out) {
+AVX512BW void allot_features_scan_block_avx512bw(const unsigned char *p, size_t avail,
+                                                 allot_block_carry *carry, allot_block_scan *out) {
     __mmask64 in = avail >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << avail) - 1);
     __m512i x = _mm512_mask_loadu_epi8(_mm512_set1_epi8(' '), in, (const void *)p);
     __mmask64 space = in_range(x, '\t', '\r') | _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8(' '));
@@ -569,7 +651,8 @@ AVX512BW void allot_features_scan_block_avx512bw(const unsigned char *p, size_t 
         count64(EQ(x, '+') | EQ(x, '-') | EQ(x, '*') | EQ(x, '/') | EQ(x, '<') | EQ(x, '>'));
     out->count[ALLOT_SC_BRACKET] =
         count64(EQ(x, '(') | EQ(x, ')') | EQ(x, '[') | EQ(x, ']') | EQ(x, '{') | EQ(x, '}'));
-    out->count[ALLOT_SC_CODE] = count64(EQ(x, ';') | EQ(x, '_') | EQ(x, '`') | EQ(x, '#') | EQ(x, '|') | EQ(x, '&'));
+    out->count[ALLOT_SC_CODE] =
+        count64(EQ(x, ';') | EQ(x, '_') | EQ(x, '`') | EQ(x, '#') | EQ(x, '|') | EQ(x, '&'));
 }
 
 #else
@@ -594,7 +677,8 @@ size_t allot_features_nonzero16_vbmi2(const uint16_t *count, size_t dim, uint32_
     return 0;
 }
 
-void allot_features_finish16_avx512(const uint32_t *idx, const uint16_t *count, float *val, size_t n, int l2) {
+void allot_features_finish16_avx512(const uint32_t *idx, const uint16_t *count, float *val, size_t n,
+                                    int l2) {
     (void)idx;
     (void)count;
     (void)val;

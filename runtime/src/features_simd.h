@@ -16,8 +16,8 @@
 #include <stdint.h>
 
 #define ALLOT_KW_SLOTS_LOG2 10u
-#define ALLOT_KW_WORD_MAX 12u  /* bytes of the longest keyword word */
-#define ALLOT_KW_MAX_PAIRS 8u  /* two-word keywords */
+#define ALLOT_KW_WORD_MAX 12u /* bytes of the longest keyword word */
+#define ALLOT_KW_MAX_PAIRS 8u /* two-word keywords */
 
 /* A slot of the keyword table: a keyword word and what it does, or nothing (meta 0). */
 typedef struct {
@@ -48,8 +48,8 @@ typedef struct {
     size_t tail_at;
     const uint32_t *start, *end; /* the tokens [start, end): nt <= 128 of them, none empty */
     size_t nt;
-    int vbmi;    /* AVX-512 VBMI may be used (allot_features_vbmi2_usable) */
-    int hash;    /* compute the unigram hashes (and bigram ones when bigrams) */
+    int vbmi; /* AVX-512 VBMI may be used (allot_features_vbmi2_usable) */
+    int hash; /* compute the unigram hashes (and bigram ones when bigrams) */
     int bigrams;
     uint32_t prev_h; /* the previous token's unigram hash: the first bigram's seed */
 } allot_token_batch_in;

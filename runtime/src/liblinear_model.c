@@ -27,8 +27,9 @@
 #define LINEAR_MAX_FEATURES 0x7ffffffe
 
 struct allot_linear_model {
-    int simd;   /* up to 8 decision values summed with AVX2 (allot_linear_model_set_simd) */
-    double *w8; /* for it: w's rows padded to 8 columns, one 64-byte line each (NULL: none) */
+    int simd;       /* up to 8 decision values summed with AVX2 (allot_linear_model_set_simd) */
+    double *w8;     /* for it: w's rows padded to 8 columns, one 64-byte line each (NULL: none) */
+    void *w8_block; /* the allocation w8 is aligned in */
     allot_linear_solver solver;
     size_t nr_class;
     size_t nr_feature;
@@ -125,7 +126,7 @@ void allot_linear_model_free(allot_linear_model *m) {
     if (!m) return;
     free(m->labels);
     free(m->w);
-    free(m->w8);
+    free(m->w8_block);
     free(m);
 }
 
@@ -135,9 +136,10 @@ void allot_linear_model_free(allot_linear_model *m) {
  * columns and aligned to 64 bytes, so that a row is one cache line (the hashed rows are read at
  * random). Without the memory, the portable sums are used: the same values. */
 static void pad_rows(allot_linear_model *m, size_t rows) {
-    if (m->nr_w > 8 || !allot_cpu_avx2() || rows > SIZE_MAX / 64) return;
-    m->w8 = aligned_alloc(64, (rows ? rows : 1) * 64);
-    if (!m->w8) return;
+    if (m->nr_w > 8 || !allot_cpu_avx2() || rows > (SIZE_MAX - 63) / 64) return;
+    m->w8_block = malloc((rows ? rows : 1) * 64 + 63); /* malloc, aligned here: one allocator to count */
+    if (!m->w8_block) return;
+    m->w8 = (double *)(void *)(((uintptr_t)m->w8_block + 63) & ~(uintptr_t)63);
     for (size_t r = 0; r < rows; r++)
         for (size_t k = 0; k < 8; k++) m->w8[r * 8 + k] = k < m->nr_w ? m->w[r * m->nr_w + k] : 0.0;
 }
@@ -350,7 +352,7 @@ static allot_status bad_index(size_t j, int32_t idx, allot_error *err) {
     }
 /* The same sums over an allot_linear_input (dense values, zeros omitted, then the sparse entries). */
 #define DEC_SUMS_INPUT(K)                                                                                    \
-    static void dec_input_##K(const allot_linear_model *m, const allot_linear_input *x, double *dec) {      \
+    static void dec_input_##K(const allot_linear_model *m, const allot_linear_input *x, double *dec) {       \
         const double *w = m->w;                                                                              \
         double a[K];                                                                                         \
         for (size_t k = 0; k < (K); k++) a[k] = 0;                                                           \
@@ -454,8 +456,8 @@ int allot_linear_model_set_simd(allot_linear_model *m, int on) {
 #define DEC_AVX2_ADD(wi, v)                                                                                  \
     do {                                                                                                     \
         __m256d vv = _mm256_set1_pd(v);                                                                      \
-        a = _mm256_add_pd(a, _mm256_mul_pd(_mm256_load_pd(wi), vv));                                        \
-        b = _mm256_add_pd(b, _mm256_mul_pd(_mm256_load_pd((wi) + 4), vv));                                  \
+        a = _mm256_add_pd(a, _mm256_mul_pd(_mm256_load_pd(wi), vv));                                         \
+        b = _mm256_add_pd(b, _mm256_mul_pd(_mm256_load_pd((wi) + 4), vv));                                   \
     } while (0)
 
 AVX2 static void dec_input_avx2(const allot_linear_model *m, const allot_linear_input *x, double *dec) {
@@ -486,9 +488,10 @@ void allot_linear_model_values_input(const allot_linear_model *m, const allot_li
         return;
     }
 #endif
-    static void (*const sums[DEC_LOCAL + 1])(const allot_linear_model *, const allot_linear_input *, double *) = {
-        dec_input_n, dec_input_1, dec_input_2, dec_input_3, dec_input_4,
-        dec_input_5, dec_input_6, dec_input_7, dec_input_8};
+    static void (*const sums[DEC_LOCAL + 1])(const allot_linear_model *, const allot_linear_input *,
+                                             double *) = {dec_input_n, dec_input_1, dec_input_2,
+                                                          dec_input_3, dec_input_4, dec_input_5,
+                                                          dec_input_6, dec_input_7, dec_input_8};
     (m->nr_w <= DEC_LOCAL ? sums[m->nr_w] : dec_input_n)(m, x, dec);
 }
 

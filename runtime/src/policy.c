@@ -847,14 +847,14 @@ allot_status allot_workspace_create(const allot_policy *p, allot_workspace **out
     size_t scratch = allot_ladder_scratch_size(p->ladder);
     size_t off[9], total = align_up(sizeof(allot_workspace));
     size_t sizes[9] = {nd * sizeof(float),
-                        nd * sizeof(float),
-                        (hd ? hd : 1) * sizeof(uint32_t),
-                        (hd ? hd : 1) * sizeof(float),
-                        nw * sizeof(float),
-                        nc * sizeof(double),
-                        ndec * sizeof(double),
-                        scratch,
-                        (p->ladder ? nc : 0) * sizeof(double)};
+                       nd * sizeof(float),
+                       (hd ? hd : 1) * sizeof(uint32_t),
+                       (hd ? hd : 1) * sizeof(float),
+                       nw * sizeof(float),
+                       nc * sizeof(double),
+                       ndec * sizeof(double),
+                       scratch,
+                       (p->ladder ? nc : 0) * sizeof(double)};
     for (int i = 0; i < 9; i++) {
         off[i] = total;
         total += align_up(sizes[i]);
@@ -949,8 +949,8 @@ allot_status allot_policy_values(const allot_policy *p, allot_workspace *ws, con
 }
 
 /* A tier classifier's class probabilities into ws->cprob (LIBLINEAR: from the input in). */
-static allot_status class_probabilities(const allot_policy *p, allot_workspace *ws, const allot_linear_input *in,
-                                        allot_error *err) {
+static allot_status class_probabilities(const allot_policy *p, allot_workspace *ws,
+                                        const allot_linear_input *in, allot_error *err) {
     double *cprob = ws->cprob;
     allot_status st;
     if (p->kind == ALLOT_CLASSIFIER_XGBOOST) {

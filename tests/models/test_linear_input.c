@@ -35,7 +35,8 @@ static char *model_text(const char *solver, int nr_class, int nr_w, int nr_featu
     size_t n = (size_t)snprintf(t, cap, "solver_type %s\nnr_class %d\n", solver, nr_class);
     if (strcmp(solver, "L2R_L2LOSS_SVR") != 0) {
         n += (size_t)snprintf(t + n, cap - n, "label");
-        for (int c = 0; c < nr_class; c++) n += (size_t)snprintf(t + n, cap - n, " %d", (c * 7 + 3) % nr_class);
+        for (int c = 0; c < nr_class; c++)
+            n += (size_t)snprintf(t + n, cap - n, " %d", (c * 7 + 3) % nr_class);
         n += (size_t)snprintf(t + n, cap - n, "\n");
     }
     n += (size_t)snprintf(t + n, cap - n, "nr_feature %d\nbias %.17g\nw\n", nr_feature, bias);
@@ -55,7 +56,8 @@ static void same_bits(const double *a, const double *b, size_t n, const char *wh
     if (memcmp(a, b, n * sizeof *a) != 0) {
         failures++;
         if (failures <= 10)
-            fprintf(stderr, "FAIL: %s (%s code): %.17g vs %.17g\n", what, simd ? "AVX2" : "portable", a[0], b[0]);
+            fprintf(stderr, "FAIL: %s (%s code): %.17g vs %.17g\n", what, simd ? "AVX2" : "portable", a[0],
+                    b[0]);
     }
 }
 

@@ -244,7 +244,8 @@ static size_t keyword_text(pt_rng *r, char *buf, size_t cap) {
     static const char *const seps[] = {" ", "  ", ", ", ".", "?", "\n", "-", "1", "(", "\xc3\x97"};
     size_t n = 0, target = (size_t)(pt_next(r) % (cap - 64));
     while (n < target) {
-        const char *second, *w = ref_features_keyword((size_t)(pt_next(r) % ref_features_n_keywords()), &second);
+        const char *second,
+            *w = ref_features_keyword((size_t)(pt_next(r) % ref_features_n_keywords()), &second);
         for (int part = 0; part < 2 && w; part++, w = second) {
             size_t len = strlen(w), form = (size_t)(pt_next(r) % 8);
             for (size_t k = 0; k < len && n + 40 < cap; k++) {
@@ -342,8 +343,12 @@ static void standardize_both(void) {
         fesetround(trial < 2000 ? FE_TONEAREST : FE_TOWARDZERO); /* the float range's edge in both modes */
         for (size_t i = 0; i < nd; i++) {
             uint64_t k = pt_next(&r) % 10;
-            x[i] = k == 0 ? NAN : k == 1 ? 0.0f : k == 2 ? -0.0f : k == 3 ? 3.4e38f : k == 4 ? -3.4e38f
-                 : (float)(((double)(pt_next(&r) % 200001) - 100000) / 97.0);
+            x[i] = k == 0   ? NAN
+                   : k == 1 ? 0.0f
+                   : k == 2 ? -0.0f
+                   : k == 3 ? 3.4e38f
+                   : k == 4 ? -3.4e38f
+                            : (float)(((double)(pt_next(&r) % 200001) - 100000) / 97.0);
         }
         allot_featurizer_set_simd(f, 0);
         allot_featurizer_standardize(f, x, a);
@@ -352,8 +357,8 @@ static void standardize_both(void) {
         differ += memcmp(a, b, nd * sizeof *a) != 0;
     }
     fesetround(FE_TONEAREST);
-    pt_check(&C, differ == 0, "standardize: vector code and portable code agree bit for bit (%d trials differ)",
-             differ);
+    pt_check(&C, differ == 0,
+             "standardize: vector code and portable code agree bit for bit (%d trials differ)", differ);
     allot_featurizer_free(f);
 }
 
