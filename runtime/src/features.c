@@ -454,7 +454,7 @@ static int kw_place(allot_featurizer *f, const kw_word *words, size_t n, const u
 static void kw_build(allot_featurizer *f) {
     /* at most one entry per keyword, plus the few second words of two-word keywords */
     _Static_assert(N_KEYWORDS + KW_MAX_PAIR <= KW_MAX_WORDS, "KW_MAX_WORDS too small");
-    kw_word words[KW_MAX_WORDS];
+    kw_word words[KW_MAX_WORDS] = {{{0}, 0, 0, 0, 0}}; /* entries [0, n) are filled */
     size_t n = 0;
     memset(f->kw_pair, F_NONE, sizeof f->kw_pair);
     uint8_t n_prefix = 0, n_second = 0;
@@ -2130,8 +2130,11 @@ static void token_events(token_acc *t, const unsigned char *p, size_t n, size_t 
 static void scan_block_simd(const unsigned char *p, size_t n, size_t base, int vbmi, allot_block_carry *carry,
                             block_masks *m, class_counts *cc, special_acc *sp) {
     allot_block_scan bs;
-    (vbmi ? allot_features_scan_block_vbmi
-          : allot_features_scan_block_avx512bw)(p + base, n - base < 64 ? n - base : 64, carry, &bs);
+    size_t avail = n - base < 64 ? n - base : 64;
+    if (vbmi)
+        allot_features_scan_block_vbmi(p + base, avail, carry, &bs);
+    else
+        allot_features_scan_block_avx512bw(p + base, avail, carry, &bs);
     m->space = bs.space;
     m->token = bs.token;
     m->digit = bs.digit;

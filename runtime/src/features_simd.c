@@ -487,8 +487,8 @@ VBMI2 int allot_features_events_vbmi2(uint64_t starts, uint64_t ends, uint32_t b
 #define KIND_DIGIT 0x40u
 #define KIND_LETTER 0x80u
 #define LETTERS8(c)                                                                                          \
-    [c] = KIND_LETTER, [c + 1] = KIND_LETTER, [c + 2] = KIND_LETTER, [c + 3] = KIND_LETTER,                  \
-    [c + 4] = KIND_LETTER, [c + 5] = KIND_LETTER, [c + 6] = KIND_LETTER, [c + 7] = KIND_LETTER
+    [(c)] = KIND_LETTER, [(c) + 1] = KIND_LETTER, [(c) + 2] = KIND_LETTER, [(c) + 3] = KIND_LETTER,          \
+    [(c) + 4] = KIND_LETTER, [(c) + 5] = KIND_LETTER, [(c) + 6] = KIND_LETTER, [(c) + 7] = KIND_LETTER
 static const uint8_t scan_kind[128] = {
     ['\t'] = KIND_SPACE,
     ['\n'] = KIND_SPACE | ALLOT_SC_NEWLINE,

@@ -139,7 +139,8 @@ static void pad_rows(allot_linear_model *m, size_t rows) {
     if (m->nr_w > 8 || !allot_cpu_avx2() || rows > (SIZE_MAX - 63) / 64) return;
     m->w8_block = malloc((rows ? rows : 1) * 64 + 63); /* malloc, aligned here: one allocator to count */
     if (!m->w8_block) return;
-    m->w8 = (double *)(void *)(((uintptr_t)m->w8_block + 63) & ~(uintptr_t)63);
+    size_t skip = (64 - (size_t)((uintptr_t)m->w8_block % 64)) % 64;
+    m->w8 = (double *)(void *)((char *)m->w8_block + skip);
     for (size_t r = 0; r < rows; r++)
         for (size_t k = 0; k < 8; k++) m->w8[r * 8 + k] = k < m->nr_w ? m->w[r * m->nr_w + k] : 0.0;
 }
