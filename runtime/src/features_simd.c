@@ -384,30 +384,38 @@ int allot_features_vbmi2_usable(void) {
     return allot_cpu_avx512vbmi2();
 }
 
+/* 0, 1, ..., 63 in the bytes of a vector. */
+VBMI2 static __m512i byte_iota(void) {
+    return _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43,
+                           42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22,
+                           21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+}
+
+/* The first cnt (<= 64) byte positions of pos, widened and added to base, into out[0..): whole vectors
+ * of 16, so out needs room for cnt rounded up to 16. */
+VBMI2 static void store_positions(__m512i pos, size_t cnt, __m512i base, uint32_t *out) {
+    _mm512_storeu_si512((void *)out,
+                        _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(pos)), base));
+    if (cnt <= 16) return; /* more is rare */
+    _mm512_storeu_si512((void *)(out + 16),
+                        _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 1)), base));
+    if (cnt <= 32) return;
+    _mm512_storeu_si512((void *)(out + 32),
+                        _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 2)), base));
+    if (cnt <= 48) return;
+    _mm512_storeu_si512((void *)(out + 48),
+                        _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 3)), base));
+}
+
 VBMI2 size_t allot_features_flatten_vbmi2(const uint32_t *bits, size_t nwords, uint32_t *out) {
-    __m512i iota =
-        _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43,
-                        42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22,
-                        21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    __m512i iota = byte_iota();
     size_t k = 0;
     for (size_t q = 0; q < nwords; q += 2) { /* 64 bits at a time: their positions as bytes, widened */
         uint64_t w = bits[q] | (q + 1 < nwords ? (uint64_t)bits[q + 1] << 32 : 0);
         __m512i pos = _mm512_maskz_compress_epi8(w, iota);
         __m512i base = _mm512_set1_epi32((int)(32 * q));
         size_t c = (size_t)_mm_popcnt_u64(w);
-        _mm512_storeu_si512((void *)(out + k),
-                            _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(pos)), base));
-        if (c > 16) { /* rare: more than 16 of the 64 */
-            _mm512_storeu_si512(
-                (void *)(out + k + 16),
-                _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 1)), base));
-            _mm512_storeu_si512(
-                (void *)(out + k + 32),
-                _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 2)), base));
-            _mm512_storeu_si512(
-                (void *)(out + k + 48),
-                _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 3)), base));
-        }
+        store_positions(pos, c, base, out + k);
         k += c;
     }
     return k;
@@ -417,10 +425,7 @@ VBMI2 size_t allot_features_flatten_vbmi2(const uint32_t *bits, size_t nwords, u
 #define EQ(x, c) _mm512_cmpeq_epi8_mask((x), _mm512_set1_epi8((char)(c)))
 
 VBMI2 size_t allot_features_nonzero16_vbmi2(const uint16_t *count, size_t dim, uint32_t *out) {
-    __m512i iota =
-        _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43,
-                        42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22,
-                        21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    __m512i iota = byte_iota();
     size_t k = 0;
     __m512i base =
         _mm512_setzero_si512(); /* c in every lane (kept by an addition: the shuffle port is busy) */
@@ -435,19 +440,7 @@ VBMI2 size_t allot_features_nonzero16_vbmi2(const uint16_t *count, size_t dim, u
                                                                      << 32;
         __m512i pos = _mm512_maskz_compress_epi8(nz, iota);
         size_t cnt = (size_t)_mm_popcnt_u64(nz);
-        _mm512_storeu_si512((void *)(out + k),
-                            _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(pos)), base));
-        if (cnt > 16) { /* rare: more than 16 of the 64 */
-            _mm512_storeu_si512(
-                (void *)(out + k + 16),
-                _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 1)), base));
-            _mm512_storeu_si512(
-                (void *)(out + k + 32),
-                _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 2)), base));
-            _mm512_storeu_si512(
-                (void *)(out + k + 48),
-                _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 3)), base));
-        }
+        store_positions(pos, cnt, base, out + k);
         k += cnt;
     }
     return k;
@@ -455,18 +448,9 @@ VBMI2 size_t allot_features_nonzero16_vbmi2(const uint16_t *count, size_t dim, u
 
 /* The positions base + j of the set bits j of mask (at most 32 of them) appended to at[*n..]. */
 VBMI2 static void append_positions(uint64_t mask, uint32_t base, uint32_t *at, size_t *n) {
-    __m512i iota =
-        _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43,
-                        42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22,
-                        21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-    __m512i pos = _mm512_maskz_compress_epi8(mask, iota), b = _mm512_set1_epi32((int)base);
-    size_t k = *n, c = (size_t)_mm_popcnt_u64(mask);
-    _mm512_storeu_si512((void *)(at + k),
-                        _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(pos)), b));
-    if (c > 16)
-        _mm512_storeu_si512((void *)(at + k + 16),
-                            _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(pos, 1)), b));
-    *n = k + c;
+    size_t c = (size_t)_mm_popcnt_u64(mask);
+    store_positions(_mm512_maskz_compress_epi8(mask, byte_iota()), c, _mm512_set1_epi32((int)base), at + *n);
+    *n += c;
 }
 
 VBMI2 int allot_features_events_vbmi2(uint64_t starts, uint64_t ends, uint32_t base, uint32_t *start,
@@ -659,15 +643,7 @@ AVX512BW void allot_features_scan_block_avx512bw(const unsigned char *p, size_t 
 
 int allot_features_events_vbmi2(uint64_t starts, uint64_t ends, uint32_t base, uint32_t *start, size_t *ns,
                                 uint32_t *end, size_t *ne, size_t max_starts) {
-    (void)max_starts;
-    (void)starts;
-    (void)ends;
-    (void)base;
-    (void)start;
-    (void)ns;
-    (void)end;
-    (void)ne;
-    return 0;
+    return allot_features_events_avx512(starts, ends, base, start, ns, end, ne, max_starts);
 }
 
 size_t allot_features_nonzero16_vbmi2(const uint16_t *count, size_t dim, uint32_t *out) {

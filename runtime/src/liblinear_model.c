@@ -330,6 +330,16 @@ static allot_status bad_index(size_t j, int32_t idx, allot_error *err) {
                 (int)idx);
 }
 
+/* The bias row's terms, last, then the K sums into dec (the end of both DEC_SUMS macros). */
+#define DEC_BIAS_AND_STORE(K)                                                                                \
+    do {                                                                                                     \
+        if (m->bias >= 0) {                                                                                  \
+            const double *wb = w + m->nr_feature * (K);                                                      \
+            for (size_t k = 0; k < (K); k++) a[k] += wb[k] * m->bias;                                        \
+        }                                                                                                    \
+        for (size_t k = 0; k < (K); k++) dec[k] = a[k];                                                      \
+    } while (0)
+
 #define DEC_SUMS(K)                                                                                          \
     static allot_status dec_sums_##K(const allot_linear_model *m, const allot_linear_feature *x, size_t n,   \
                                      double *dec, allot_error *err) {                                        \
@@ -344,11 +354,7 @@ static allot_status bad_index(size_t j, int32_t idx, allot_error *err) {
             double v = x[j].value;                                                                           \
             DEC_UNROLL for (size_t k = 0; k < (K); k++) a[k] += wi[k] * v;                                   \
         }                                                                                                    \
-        if (m->bias >= 0) {                                                                                  \
-            const double *wi = w + m->nr_feature * (K);                                                      \
-            for (size_t k = 0; k < (K); k++) a[k] += wi[k] * m->bias;                                        \
-        }                                                                                                    \
-        for (size_t k = 0; k < (K); k++) dec[k] = a[k];                                                      \
+        DEC_BIAS_AND_STORE(K);                                                                               \
         return ALLOT_OK;                                                                                     \
     }
 /* The same sums over an allot_linear_input (dense values, zeros omitted, then the sparse entries). */
@@ -371,11 +377,7 @@ static allot_status bad_index(size_t j, int32_t idx, allot_error *err) {
             double v = (double)x->sparse_value[j];                                                           \
             DEC_UNROLL for (size_t k = 0; k < (K); k++) a[k] += wi[k] * v;                                   \
         }                                                                                                    \
-        if (m->bias >= 0) {                                                                                  \
-            const double *wi = w + m->nr_feature * (K);                                                      \
-            for (size_t k = 0; k < (K); k++) a[k] += wi[k] * m->bias;                                        \
-        }                                                                                                    \
-        for (size_t k = 0; k < (K); k++) dec[k] = a[k];                                                      \
+        DEC_BIAS_AND_STORE(K);                                                                               \
     }
 DEC_SUMS_INPUT(1)
 DEC_SUMS_INPUT(2)
