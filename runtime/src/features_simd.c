@@ -62,6 +62,15 @@ static const uint32_t keep[4][32] = {
      0xffffffffu},
 };
 
+/* Key word q of 16 tokens of klen bytes from their raw bytes x: lower-cased (bit 0x20 in every byte
+ * below 0x80), then only the token's bytes kept: (x | lower) & mask in one ternary operation. */
+AVX512 static __m512i key_word(__m512i x, __m512i klen, int q) {
+    __m512i lower = _mm512_srli_epi32(_mm512_andnot_si512(x, _mm512_set1_epi32((int)0x80808080u)), 2);
+    __m512i mask = _mm512_permutex2var_epi32(_mm512_loadu_si512((const void *)keep[q]), klen,
+                                             _mm512_loadu_si512((const void *)(keep[q] + 16)));
+    return _mm512_ternarylogic_epi32(x, lower, mask, 0xA8);
+}
+
 /* Step 1: the keys of tokens [i, i + 16) of the batch (lanes past nt are invalid and zero). */
 AVX512 static void load_keys(const allot_token_batch_in *in, size_t i, token_vec *tv) {
     size_t cnt = in->nt - i < 16 ? in->nt - i : 16;
@@ -81,12 +90,7 @@ AVX512 static void load_keys(const allot_token_batch_in *in, size_t i, token_vec
         if (in_tail)
             x = _mm512_mask_i32gather_epi32(x, in_tail, _mm512_add_epi32(at_tail, off),
                                             (const void *)in->tail, 1);
-        /* lower-case (bit 0x20 in every byte below 0x80), then keep the bytes of the token:
-         * (x | lower) & mask in one ternary operation */
-        __m512i lower = _mm512_srli_epi32(_mm512_andnot_si512(x, _mm512_set1_epi32((int)0x80808080u)), 2);
-        __m512i mask = _mm512_permutex2var_epi32(_mm512_loadu_si512((const void *)keep[q]), klen,
-                                                 _mm512_loadu_si512((const void *)(keep[q] + 16)));
-        tv->key[q] = _mm512_ternarylogic_epi32(x, lower, mask, 0xA8);
+        tv->key[q] = key_word(x, klen, q);
     }
     tv->len = len;
     tv->klen = klen;
@@ -142,10 +146,7 @@ load_keys_vbmi(const allot_token_batch_in *in, size_t i, token_vec *tv) {
     for (int q = 0; q < 4; q++) {
         __m512i at = _mm512_add_epi8(rel, _mm512_set1_epi32((int)(0x03020100u + 0x04040404u * (unsigned)q)));
         __m512i x = _mm512_permutex2var_epi8(a, at, b);
-        __m512i lower = _mm512_srli_epi32(_mm512_andnot_si512(x, _mm512_set1_epi32((int)0x80808080u)), 2);
-        __m512i mask = _mm512_permutex2var_epi32(_mm512_loadu_si512((const void *)keep[q]), klen,
-                                                 _mm512_loadu_si512((const void *)(keep[q] + 16)));
-        tv->key[q] = _mm512_ternarylogic_epi32(x, lower, mask, 0xA8);
+        tv->key[q] = key_word(x, klen, q);
     }
     tv->len = len;
     tv->klen = klen;
@@ -461,6 +462,39 @@ VBMI2 int allot_features_events_vbmi2(uint64_t starts, uint64_t ends, uint32_t b
     return 1;
 }
 
+#define AVX512BW __attribute__((target("avx512f,avx512bw,popcnt")))
+
+AVX512BW static uint32_t count64(uint64_t m) {
+    return (uint32_t)_mm_popcnt_u64(m);
+}
+
+/* What both block scans do with the block x's class masks: the masks and counts into out, the word
+ * starts, and the sentence ends (a terminator followed by whitespace; the padding past the prompt
+ * reads as spaces; a terminator ending a full last block is the caller's), *carry updated. */
+AVX512BW static inline __attribute__((always_inline)) void
+block_common(__m512i x, uint64_t space, uint64_t token, uint64_t digit, uint64_t upper, uint64_t high,
+             uint64_t cont, uint64_t term, allot_block_carry *carry, allot_block_scan *out) {
+    uint64_t words = ~space & ((space << 1) | (uint64_t)(carry->prev_space != 0));
+    carry->prev_space = (int)(space >> 63);
+    out->space = space;
+    out->token = token;
+    out->digit = digit;
+    uint64_t ends = term & (space >> 1);
+    int carried = carry->term && (space & 1u);
+    out->sentences = (uint32_t)carried + count64(ends);
+    out->last_term = ends ? 64 - (int)__builtin_clzll(ends) : carried ? 0 : -1;
+    carry->term = (int)(term >> 63);
+    out->zero = EQ(x, '0');
+    out->sep = EQ(x, ',') | EQ(x, '.');
+    out->digits = count64(digit);
+    out->upper = count64(upper);
+    out->high = count64(high);
+    out->cont = count64(cont);
+    out->spaces = count64(space);
+    out->words = count64(words);
+    out->count[ALLOT_SC_NONE] = 0;
+}
+
 /* ---- the block scan with AVX-512 VBMI: a byte's classes by one table lookup ---- */
 
 /* scan_kind[c] for c < 0x80: bits 0-3 its punctuation counter (ALLOT_SC_*), or KIND_BACKSLASH;
@@ -530,10 +564,6 @@ static const uint8_t scan_kind[128] = {
 
 #define VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi,popcnt")))
 
-VBMI static uint32_t count64v(uint64_t m) {
-    return (uint32_t)_mm_popcnt_u64(m);
-}
-
 VBMI void allot_features_scan_block_vbmi(const unsigned char *p, size_t avail, allot_block_carry *carry,
                                          allot_block_scan *out) {
     __mmask64 in = avail >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << avail) - 1);
@@ -547,37 +577,16 @@ VBMI void allot_features_scan_block_vbmi(const unsigned char *p, size_t avail, a
     __mmask64 upper = letter & ~_mm512_test_epi8_mask(x, _mm512_set1_epi8(0x20));
     __mmask64 cont =
         _mm512_cmple_epu8_mask(_mm512_sub_epi8(x, _mm512_set1_epi8((char)0x80)), _mm512_set1_epi8(0x3F));
-    uint64_t words = ~(uint64_t)space & (((uint64_t)space << 1) | (uint64_t)(carry->prev_space != 0));
-    carry->prev_space = (int)((uint64_t)space >> 63);
-    out->space = space;
-    out->token = digit | letter | high;
-    out->digit = digit;
-    /* sentence ends as allot_features_scan_block_avx512bw */
-    uint64_t term = _mm512_test_epi8_mask(kind, _mm512_set1_epi8((char)KIND_TERM)),
-             ends = term & ((uint64_t)space >> 1);
-    int carried = carry->term && (space & 1u);
-    out->sentences = (uint32_t)carried + count64v(ends);
-    out->last_term = ends ? 64 - (int)__builtin_clzll(ends) : carried ? 0 : -1;
-    carry->term = (int)(term >> 63);
+    __mmask64 term = _mm512_test_epi8_mask(kind, _mm512_set1_epi8((char)KIND_TERM));
+    block_common(x, space, digit | letter | high, digit, upper, high, cont, term, carry, out);
     __m512i cls = _mm512_and_si512(kind, _mm512_set1_epi8(0x0F));
     out->rare = _mm512_cmpeq_epi8_mask(cls, _mm512_set1_epi8((char)KIND_BACKSLASH)) | EQ(x, 0xC2) |
                 EQ(x, 0xC3) | EQ(x, 0xE2);
-    out->zero = EQ(x, '0');
-    out->sep = EQ(x, ',') | EQ(x, '.');
-    out->digits = count64v(digit);
-    out->upper = count64v(upper);
-    out->high = count64v(high);
-    out->cont = count64v(cont);
-    out->spaces = count64v(space);
-    out->words = count64v(words);
-    out->count[ALLOT_SC_NONE] = 0;
     for (int c = 1; c < ALLOT_SC_COUNT; c++)
-        out->count[c] = count64v(_mm512_cmpeq_epi8_mask(cls, _mm512_set1_epi8((char)c)));
+        out->count[c] = count64(_mm512_cmpeq_epi8_mask(cls, _mm512_set1_epi8((char)c)));
 }
 
 /* ---- the block scan (AVX-512BW) ---- */
-
-#define AVX512BW __attribute__((target("avx512f,avx512bw,popcnt")))
 
 int allot_features_avx512bw_usable(void) {
     return allot_cpu_avx512bw();
@@ -587,10 +596,6 @@ int allot_features_avx512bw_usable(void) {
 AVX512BW static __mmask64 in_range(__m512i x, unsigned char lo, unsigned char hi) {
     return _mm512_cmple_epu8_mask(_mm512_sub_epi8(x, _mm512_set1_epi8((char)lo)),
                                   _mm512_set1_epi8((char)(hi - lo)));
-}
-
-AVX512BW static uint32_t count64(uint64_t m) {
-    return (uint32_t)_mm_popcnt_u64(m);
 }
 
 AVX512BW void allot_features_scan_block_avx512bw(const unsigned char *p, size_t avail,
@@ -603,28 +608,8 @@ AVX512BW void allot_features_scan_block_avx512bw(const unsigned char *p, size_t 
     __mmask64 high = _mm512_movepi8_mask(x);
     __mmask64 cont = in_range(x, 0x80, 0xBF);
     __mmask64 token = digit | upper | in_range(x, 'a', 'z') | high;
-    uint64_t words = ~(uint64_t)space & (((uint64_t)space << 1) | (uint64_t)(carry->prev_space != 0));
-    carry->prev_space = (int)((uint64_t)space >> 63);
-    out->space = space;
-    out->token = token;
-    out->digit = digit;
-    /* sentence ends: a terminator followed by whitespace (the padding past the prompt reads as spaces;
-     * a terminator ending a full last block is the caller's) */
-    uint64_t term = EQ(x, '.') | EQ(x, '!') | EQ(x, '?'), ends = term & ((uint64_t)space >> 1);
-    int carried = carry->term && (space & 1u);
-    out->sentences = (uint32_t)carried + count64(ends);
-    out->last_term = ends ? 64 - (int)__builtin_clzll(ends) : carried ? 0 : -1;
-    carry->term = (int)(term >> 63);
+    block_common(x, space, token, digit, upper, high, cont, EQ(x, '.') | EQ(x, '!') | EQ(x, '?'), carry, out);
     out->rare = EQ(x, '\\') | EQ(x, 0xC2) | EQ(x, 0xC3) | EQ(x, 0xE2);
-    out->zero = EQ(x, '0');
-    out->sep = EQ(x, ',') | EQ(x, '.');
-    out->digits = count64(digit);
-    out->upper = count64(upper);
-    out->high = count64(high);
-    out->cont = count64(cont);
-    out->spaces = count64(space);
-    out->words = count64(words);
-    out->count[ALLOT_SC_NONE] = 0;
     out->count[ALLOT_SC_QUESTION] = count64(EQ(x, '?'));
     out->count[ALLOT_SC_DOLLAR] = count64(EQ(x, '$'));
     out->count[ALLOT_SC_CARET] = count64(EQ(x, '^'));
