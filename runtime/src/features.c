@@ -406,9 +406,8 @@ struct allot_featurizer {
         kw_pair[KW_MAX_PAIR * KW_MAX_PAIR]; /* [prefix * KW_MAX_PAIR + second] -> flag, F_NONE when none */
     size_t kw_n_pairs;                      /* the two-word keywords, as a list (features_simd.h) */
     uint32_t kw_pair_code[ALLOT_KW_MAX_PAIRS], kw_pair_flag[ALLOT_KW_MAX_PAIRS];
-    int simd_tokens; /* the token pass runs features_simd.c's vector code (same results) */
-    int simd_scan;   /* so does the byte pass (AVX-512BW) */
-    int simd_vbmi;   /* the byte pass and the hashed block's bitmap with AVX-512 VBMI, VBMI2 */
+    int simd; /* features_simd.c's vector code (same results), by level: 0 none, 1 AVX-512F/BW, 2 also
+                 VBMI/VBMI2 (allot_featurizer_set_simd) */
 };
 
 /* The key of a lower-cased word of at most KW_KEY_MAX bytes. */
@@ -515,8 +514,7 @@ int allot_featurizer_set_simd(allot_featurizer *f, int level) {
                                                                                : 0;
 #endif
     int lv = level < top ? level : top;
-    f->simd_tokens = f->simd_scan = lv >= 1;
-    f->simd_vbmi = lv >= 2;
+    f->simd = lv;
     return lv;
 }
 
@@ -1220,7 +1218,7 @@ void allot_featurizer_standardization(const allot_featurizer *f, size_t i, doubl
 void allot_featurizer_standardize(const allot_featurizer *f, const float *dense, float *out) {
     if (!f || !dense || !out) return;
     size_t nd = allot_featurizer_n_dense(f);
-    if (f->simd_tokens && f->center) {
+    if (f->simd >= 1 && f->center) {
         allot_features_standardize_avx512(dense, f->center, f->scale, nd, out);
         return;
     }
@@ -2055,7 +2053,7 @@ static void token_batch_simd(token_acc *t, const unsigned char *p, size_t n, siz
     memcpy(kw.pair_code, f->kw_pair_code, sizeof kw.pair_code);
     memcpy(kw.pair_flag, f->kw_pair_flag, sizeof kw.pair_flag);
     allot_token_batch_in in = {p,          n,  t->tail,      t->tail_at,     t->pos.start,
-                               t->pos.end, nt, f->simd_vbmi, t->acc != NULL, t->bigrams,
+                               t->pos.end, nt, f->simd >= 2, t->acc != NULL, t->bigrams,
                                t->prev_h};
     allot_token_batch_out out = {t->flags, t->prev_prefix, uni, big};
     allot_features_tokens_avx512(&kw, &in, &out);
@@ -2111,7 +2109,7 @@ static void token_events(token_acc *t, const unsigned char *p, size_t n, size_t 
     if (t->simd) { /* starts and ends apart, 16 positions at a time (a block has at most 32 of each) */
         uint64_t prev = (tok << 1) | before, starts = tok & ~prev;
         int (*events)(uint64_t, uint64_t, uint32_t, uint32_t *, size_t *, uint32_t *, size_t *, size_t) =
-            t->f->simd_vbmi ? allot_features_events_vbmi2 : allot_features_events_avx512;
+            t->f->simd >= 2 ? allot_features_events_vbmi2 : allot_features_events_avx512;
         if (!events(starts, ~tok & prev, (uint32_t)base, t->pos.start, &t->ns, t->pos.end, &t->ne,
                     TOK_BATCH)) {
             token_batch_run(t, p, n); /* the starts did not fit: the batch so far first */
@@ -2155,7 +2153,7 @@ static void scan_block_simd(const unsigned char *p, size_t n, size_t base, int v
 
 /* The byte, number and token passes over p[0..n) (see above); the flags and counts into v. */
 static void scan_prompt(const unsigned char *p, size_t n, double *v, token_acc *t) {
-    int simd = t->f->simd_scan;
+    int simd = t->f->simd >= 1;
     allot_block_carry carry = {1, 0};
     special_acc sp;
     memset(&sp, 0, sizeof sp);
@@ -2169,7 +2167,7 @@ static void scan_prompt(const unsigned char *p, size_t n, double *v, token_acc *
     for (size_t base = 0; base < n; base += 64) {
         block_masks m;
         if (simd) {
-            scan_block_simd(p, n, base, t->f->simd_vbmi, &carry, &m, &cc, &sp);
+            scan_block_simd(p, n, base, t->f->simd >= 2, &carry, &m, &cc, &sp);
         } else {
             const unsigned char *b = p + base;
             if (n - base < 64) {
@@ -2278,9 +2276,8 @@ static int finish_hashed(const allot_featurizer *f, sparse_acc *a, size_t prompt
         allot_features_finish16_avx512(a->idx, a->count16, a->val, a->n, f->norm_l2);
         return 0;
     }
-    if (f->simd_tokens && a->direct && a->n + 8 <= f->hash_dim - a->nwords &&
-        prompt_len < ((size_t)1 << 24)) {
-        if (f->simd_vbmi && a->n + 64 <= f->hash_dim - a->nwords)
+    if (f->simd >= 1 && a->direct && a->n + 8 <= f->hash_dim - a->nwords && prompt_len < ((size_t)1 << 24)) {
+        if (f->simd >= 2 && a->n + 64 <= f->hash_dim - a->nwords)
             a->n = allot_features_flatten_vbmi2(a->bits, a->nwords, a->idx);
         else
             a->n = flatten_bits(a->bits, a->nwords, a->idx);
@@ -2366,12 +2363,12 @@ allot_status allot_featurize_ex(const allot_featurizer *f, const char *prompt, s
         /* zeroing the counts of a small block costs less than resetting each on first sight; with the
          * vector code, a short prompt's counts (at most prompt_len + 1 n-grams) fit in 16 bits, in the
          * upper half of val, apart from the lower half where the outputs go */
-        if (f->simd_tokens && f->hash_dim <= DIRECT_ZERO_MAX && prompt_len + 17 <= f->hash_dim / 2 &&
+        if (f->simd >= 1 && f->hash_dim <= DIRECT_ZERO_MAX && prompt_len + 17 <= f->hash_dim / 2 &&
             prompt_len + 80 <= f->hash_dim - acc.nwords) {
             acc.count16 = (uint16_t *)(void *)sparse_value + f->hash_dim;
             memset(acc.count16, 0, f->hash_dim * sizeof *acc.count16);
             acc.zeroed = 1;
-            acc.no_bits = f->simd_vbmi; /* the non-zero counts are found from the counts themselves */
+            acc.no_bits = f->simd >= 2; /* the non-zero counts are found from the counts themselves */
         } else if (f->hash_dim <= DIRECT_ZERO_MAX) {
             memset(sparse_value, 0, f->hash_dim * sizeof *sparse_value);
             acc.zeroed = 1;
@@ -2386,7 +2383,7 @@ allot_status allot_featurize_ex(const allot_featurizer *f, const char *prompt, s
     t.prev_prefix = 0;
     t.flags = 0;
     t.n_tokens = 0;
-    t.simd = f->simd_tokens && prompt_len < ((size_t)1 << 31) - 64;
+    t.simd = f->simd >= 1 && prompt_len < ((size_t)1 << 31) - 64;
     t.nev = t.ns = t.ne = 0;
     t.tail_at = prompt_len >= 16 ? prompt_len - 16 : 0;
     memset(t.tail, 0, sizeof t.tail);
