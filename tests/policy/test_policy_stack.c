@@ -96,13 +96,18 @@ static void *run(void *arg) {
         pthread_attr_getstack(&at, &base, &size);
         pthread_attr_destroy(&at);
     }
-    unsigned char *here = (unsigned char *)__builtin_frame_address(0) - PAINT_MARGIN;
-    unsigned char *low = (unsigned char *)base + 256; /* keep off the guard page's edge */
 #ifndef SANITIZED
-    if (base && here > low) jb->deepest = measure(pl, ws, &q, low, here, &jb->failed) + PAINT_MARGIN;
+    if (base) {
+        unsigned char *here = (unsigned char *)__builtin_frame_address(0) - PAINT_MARGIN;
+        unsigned char *low = (unsigned char *)base + 256; /* keep off the guard page's edge */
+        if (here > low) jb->deepest = measure(pl, ws, &q, low, here, &jb->failed) + PAINT_MARGIN;
+    } else {
+        fprintf(stderr, "FAIL: this thread's stack is unknown\n");
+        jb->failed = 1;
+    }
 #else
-    (void)here;
-    (void)low;
+    (void)base;
+    (void)size;
     (void)measure;
     allot_decision d;
     if (allot_policy_predict(pl, ws, &q, NULL, NULL, 0, &d, &err)) jb->failed = 1;
