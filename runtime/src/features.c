@@ -400,14 +400,12 @@ struct allot_featurizer {
     double *center; /* n_dense, or NULL */
     double *scale;
     /* the keyword table (see above) */
-    uint32_t kw_mul[3];
     allot_kw_slot kw_table[KW_SLOTS];
     uint8_t
         kw_pair[KW_MAX_PAIR * KW_MAX_PAIR]; /* [prefix * KW_MAX_PAIR + second] -> flag, F_NONE when none */
-    size_t kw_n_pairs;                      /* the two-word keywords, as a list (features_simd.h) */
-    uint32_t kw_pair_code[ALLOT_KW_MAX_PAIRS], kw_pair_flag[ALLOT_KW_MAX_PAIRS];
-    int simd; /* features_simd.c's vector code (same results), by level: 0 none, 1 AVX-512F/BW, 2 also
-                 VBMI/VBMI2 (allot_featurizer_set_simd) */
+    allot_kw_view kw; /* the multipliers, and the table as the vector code reads it (features_simd.h) */
+    int simd;         /* features_simd.c's vector code (same results), by level: 0 none, 1 AVX-512F/BW, 2 also
+                         VBMI/VBMI2 (allot_featurizer_set_simd) */
 };
 
 /* The key of a lower-cased word of at most KW_KEY_MAX bytes. */
@@ -467,10 +465,10 @@ static void kw_build(allot_featurizer *f) {
         kw_word *w2 = kw_word_of(words, &n, keywords[e].second);
         if (!w2->second) w2->second = ++n_second;
         uint32_t code = w1->prefix * KW_MAX_PAIR + w2->second;
-        assert(n_prefix < KW_MAX_PAIR && n_second < KW_MAX_PAIR && f->kw_n_pairs < ALLOT_KW_MAX_PAIRS);
+        assert(n_prefix < KW_MAX_PAIR && n_second < KW_MAX_PAIR && f->kw.n_pairs < ALLOT_KW_MAX_PAIRS);
         f->kw_pair[code] = (uint8_t)keywords[e].feature;
-        f->kw_pair_code[f->kw_n_pairs] = code;
-        f->kw_pair_flag[f->kw_n_pairs++] = (uint8_t)keywords[e].feature;
+        f->kw.pair_code[f->kw.n_pairs] = code;
+        f->kw.pair_flag[f->kw.n_pairs++] = (uint8_t)keywords[e].feature;
     }
     uint64_t seq = 0x2545F4914F6CDD1Dull;
     for (;;) {
@@ -482,7 +480,9 @@ static void kw_build(allot_featurizer *f) {
             mul[j] = (uint32_t)(z ^ (z >> 31)) | 1u;
         }
         if (kw_place(f, words, n, mul)) {
-            memcpy(f->kw_mul, mul, sizeof mul);
+            memcpy(f->kw.mul, mul, sizeof mul);
+            f->kw.none_meta = (uint32_t)F_NONE << 8;
+            f->kw.slot = f->kw_table; /* the featuriser is never moved: it is only ever a pointer */
             return;
         }
     }
@@ -1924,7 +1924,7 @@ static void token_key(const token_acc *t, const unsigned char *p, size_t n, size
     uint32_t key[4];
     memcpy(key, kb, sizeof key);
     /* a token longer than ALLOT_KW_WORD_MAX bytes is no keyword: no slot has its length */
-    const allot_kw_slot *e = &f->kw_table[kw_slot_of(f->kw_mul, key, (uint32_t)len)];
+    const allot_kw_slot *e = &f->kw_table[kw_slot_of(f->kw.mul, key, (uint32_t)len)];
     uint32_t hit = (uint32_t)((e->w[0] == key[0]) & (e->w[1] == key[1]) & (e->w[2] == key[2]) &
                               ((e->meta & 0xFFu) == len)); /* length <= ALLOT_KW_WORD_MAX: key[3] is 0 */
     /* a miss: the unread flag F_NONE, no prefix, no second */
@@ -2044,19 +2044,11 @@ static void batch_hash(token_acc *t, token_batch *b, const unsigned char *p, siz
 static void token_batch_simd(token_acc *t, const unsigned char *p, size_t n, size_t nt) {
     const allot_featurizer *f = t->f;
     uint32_t uni[TOK_BATCH], big[TOK_BATCH];
-    allot_kw_view kw = {{f->kw_mul[0], f->kw_mul[1], f->kw_mul[2]},
-                        (uint32_t)F_NONE << 8,
-                        f->kw_table,
-                        f->kw_n_pairs,
-                        {0},
-                        {0}};
-    memcpy(kw.pair_code, f->kw_pair_code, sizeof kw.pair_code);
-    memcpy(kw.pair_flag, f->kw_pair_flag, sizeof kw.pair_flag);
     allot_token_batch_in in = {p,          n,  t->tail,      t->tail_at,     t->pos.start,
                                t->pos.end, nt, f->simd >= 2, t->acc != NULL, t->bigrams,
                                t->prev_h};
     allot_token_batch_out out = {t->flags, t->prev_prefix, uni, big};
-    allot_features_tokens_avx512(&kw, &in, &out);
+    allot_features_tokens_avx512(&f->kw, &in, &out);
     t->flags = out.flags;
     t->prev_prefix = out.prev_prefix;
     if (t->acc) count_ngrams(t, uni, big, nt);
