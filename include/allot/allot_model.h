@@ -200,7 +200,7 @@ typedef enum allot_linear_solver {
 } allot_linear_solver;
 
 /** Load a model from LIBLINEAR model text in memory (`len` bytes; need not be NUL-terminated).
- *  On a processor with AVX2, a model of at most 8 decision values also keeps a copy of its weights
+ *  On a processor with AVX2, a model of 4 to 8 decision values also keeps a copy of its weights
  *  with each row padded to 64 bytes (one cache line) for the policy's evaluation: memory of about
  *  64 bytes per feature beside the 8 bytes per weight. */
 ALLOT_API allot_status allot_linear_model_load_memory(const char *data, size_t len, allot_linear_model **out,

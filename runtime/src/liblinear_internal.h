@@ -32,7 +32,7 @@ void allot_linear_model_values_input(const allot_linear_model *m, const allot_li
 void allot_linear_model_probability_input(const allot_linear_model *m, const allot_linear_input *x,
                                           double *prob);
 
-/** The decision values of up to 8 columns with AVX2: on (1) by default where the processor has it;
+/** The decision values of 4 to 8 columns with AVX2: on (1) by default where the processor has it;
  *  set_simd(m, 0) selects the portable code. Returns whether the vector code is used. For tests and
  *  benchmarks: both give the same bits. */
 int allot_linear_model_set_simd(allot_linear_model *m, int on);

@@ -27,7 +27,7 @@
 #define LINEAR_MAX_FEATURES 0x7ffffffe
 
 struct allot_linear_model {
-    int simd;       /* up to 8 decision values summed with AVX2 (allot_linear_model_set_simd) */
+    int simd;       /* 4 to 8 decision values summed with AVX2 (allot_linear_model_set_simd) */
     double *w8;     /* for it: w's rows padded to 8 columns, one 64-byte line each (NULL: none) */
     void *w8_block; /* the allocation w8 is aligned in */
     allot_linear_solver solver;
@@ -132,11 +132,14 @@ void allot_linear_model_free(allot_linear_model *m) {
 
 #define LERR(code, ...) allot_error_set(err, code, __VA_ARGS__)
 
-/* For the AVX2 sums (at most 8 columns): a copy of the weights whose rows are padded with zeros to 8
+/* For the AVX2 sums (4 to 8 columns): a copy of the weights whose rows are padded with zeros to 8
  * columns and aligned to 64 bytes, so that a row is one cache line (the hashed rows are read at
- * random). Without the memory, the portable sums are used: the same values. */
+ * random). Fewer columns keep the portable sums: their rows are short already, and the copy would
+ * cost more than twice the weights' memory. Without the memory, the portable sums are used: the same
+ * values. */
+#define SIMD_MIN_COLUMNS 4
 static void pad_rows(allot_linear_model *m, size_t rows) {
-    if (m->nr_w > 8 || !allot_cpu_avx2() || rows > (SIZE_MAX - 63) / 64) return;
+    if (m->nr_w < SIMD_MIN_COLUMNS || m->nr_w > 8 || !allot_cpu_avx2() || rows > (SIZE_MAX - 63) / 64) return;
     m->w8_block = malloc((rows ? rows : 1) * 64 + 63); /* malloc, aligned here: one allocator to count */
     if (!m->w8_block) return;
     size_t skip = (64 - (size_t)((uintptr_t)m->w8_block % 64)) % 64;

@@ -1,9 +1,9 @@
 /*
  * test_linear_input.c - the policy's LIBLINEAR evaluation (allot_linear_model_values_input and
- * _probability_input, liblinear_internal.h), with its AVX2 code and with its portable code, against
- * the public allot_linear_model_predict_values / _predict_probability on the (index, value) list it
- * stands for (test_linear_parity checks those against LIBLINEAR itself): bit for bit, over random
- * models of 1 to 12 decision values, with and without bias, inputs with zeros, negative zeros,
+ * _probability_input, liblinear_internal.h), with its AVX2 code (4 to 8 decision values) and with its
+ * portable code, against the public allot_linear_model_predict_values / _predict_probability on the
+ * (index, value) list it stands for (test_linear_parity checks those against LIBLINEAR itself): bit for bit,
+ * over random models of 1 to 12 decision values, with and without bias, inputs with zeros, negative zeros,
  * indices past the model's features, and no input at all.
  */
 #include <math.h>
@@ -138,7 +138,7 @@ int main(void) {
     }
     run_model("L2R_L2LOSS_SVR", 2, 1, 100, 1.0, 0);
     {
-        char *text = model_text("L2R_LR", 3, 3, 10, -1);
+        char *text = model_text("L2R_LR", 6, 6, 10, -1);
         allot_linear_model *m;
         allot_error err;
         if (!allot_linear_model_load_memory(text, strlen(text), &m, &err)) {
@@ -148,7 +148,8 @@ int main(void) {
         free(text);
     }
     printf("%d comparisons with the model API (%s)\n", checks,
-           vector ? "portable and AVX2 code" : "portable code; no AVX2 here, its code not run");
+           vector ? "portable code, and AVX2 code for 4 to 8 decision values"
+                  : "portable code; no AVX2 here, its code not run");
     printf("linear_input: %d passed, %d failed\n", checks - failures, failures);
     return failures ? 1 : 0;
 }
