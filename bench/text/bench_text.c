@@ -344,6 +344,10 @@ int main(int argc, char **argv) {
     char *prompts = make_prompts(extra);
     printf("bench_text: %d distinct prompts of %d bytes, %d passes over them per measurement\n", NP, PLEN,
            passes);
+    printf(
+        "host speed: one dependent double addition takes %.3f ns (absolute figures compare only between runs "
+        "where it is the same)\n",
+        bench_add_latency_ns());
 
     /* ---- LIBLINEAR: the shipped default bundle ---- */
     bench_ctx c;
