@@ -337,6 +337,11 @@ static void standardize_both(void) {
         fprintf(stderr, "%s\n", e.msg);
         exit(2);
     }
+    if (!allot_featurizer_set_simd(f, 2)) { /* nothing to compare the portable code with */
+        printf("standardize: no vector code on this processor or in this build, comparison skipped\n");
+        allot_featurizer_free(f);
+        return;
+    }
     float x[64], a[64], b[64];
     int differ = 0;
     for (int trial = 0; trial < 4000; trial++) {
@@ -352,7 +357,7 @@ static void standardize_both(void) {
         }
         allot_featurizer_set_simd(f, 0);
         allot_featurizer_standardize(f, x, a);
-        if (!allot_featurizer_set_simd(f, 2)) break;
+        allot_featurizer_set_simd(f, 2);
         allot_featurizer_standardize(f, x, b);
         differ += memcmp(a, b, nd * sizeof *a) != 0;
     }
