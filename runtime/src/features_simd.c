@@ -393,8 +393,11 @@ VBMI2 static __m512i byte_iota(void) {
 }
 
 /* The first cnt (<= 64) byte positions of pos, widened and added to base, into out[0..): whole vectors
- * of 16, so out needs room for cnt rounded up to 16. */
-VBMI2 static void store_positions(__m512i pos, size_t cnt, __m512i base, uint32_t *out) {
+ * of 16, so out needs room for cnt rounded up to 16. Always inlined, as append_positions: called out
+ * of line with vector arguments, GCC 12 left its callers' returns without a vzeroupper, and each
+ * return then cost the scalar code after it about 100 ns (tests/policy/test_vector_state). */
+VBMI2 static inline __attribute__((always_inline)) void store_positions(__m512i pos, size_t cnt, __m512i base,
+                                                                        uint32_t *out) {
     _mm512_storeu_si512((void *)out,
                         _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(pos)), base));
     if (cnt <= 16) return; /* more is rare */
@@ -448,7 +451,8 @@ VBMI2 size_t allot_features_nonzero16_vbmi2(const uint16_t *count, size_t dim, u
 }
 
 /* The positions base + j of the set bits j of mask (at most 32 of them) appended to at[*n..]. */
-VBMI2 static void append_positions(uint64_t mask, uint32_t base, uint32_t *at, size_t *n) {
+VBMI2 static inline __attribute__((always_inline)) void append_positions(uint64_t mask, uint32_t base,
+                                                                         uint32_t *at, size_t *n) {
     size_t c = (size_t)_mm_popcnt_u64(mask);
     store_positions(_mm512_maskz_compress_epi8(mask, byte_iota()), c, _mm512_set1_epi32((int)base), at + *n);
     *n += c;
