@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/vector_state.h"
 #include "allot/allot_model.h"
 #include "liblinear_internal.h"
 
@@ -105,7 +106,12 @@ static void run_model(const char *solver, int nr_class, int nr_w, int nr_feature
         for (int simd = 0; simd < 2; simd++) {
             if (allot_linear_model_set_simd(m, simd) != simd) continue;
             memset(got, 0xA5, sizeof got);
+            if (vs_available()) vs_clear();
             allot_linear_model_values_input(m, &in, got);
+            if (vs_available() && vs_upper_dirty()) {
+                fprintf(stderr, "FAIL: values_input (simd %d) returned with the upper halves in use\n", simd);
+                failures++;
+            }
             same_bits(got, ref, (size_t)nr_w, "decision values", simd);
         }
         if (!logistic) continue;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/vector_state.h"
 #include "allot/allot_model.h"
 #include "model_test_util.h"
 #include "xgb_internal.h" /* allot_xgb_model_use_batch_kernel, allot_xgb_model_batch_kernel_name */
@@ -120,8 +121,12 @@ static void check_model(const char *name, const char *json, size_t len, const fl
             for (size_t ci = 0; ci < sizeof counts / sizeof counts[0]; ci++) {
                 size_t n = counts[ci], off = NROWS - n; /* the last n rows */
                 memset(batch, 0xFF, NROWS * w * sizeof *batch);
+                if (vs_available()) vs_clear();
                 allot_status st = allot_xgb_model_predict_batch(m, kinds[ki], rows + off * stride, n, stride,
                                                                 batch, n * w, &err);
+                mt_check(&C, !vs_available() || !vs_upper_dirty(),
+                         "%s (%s): predict_batch returned with the vector registers' upper halves in use",
+                         name, allot_xgb_model_batch_kernel_name(m));
                 size_t bad = memcmp(batch, one + off * w, n * w * sizeof *batch) != 0;
                 mt_check(&C, st == ALLOT_OK && !bad,
                          "%s (%s): kind %d, %zu rows, stride %zu: batch differs from single rows", name,
