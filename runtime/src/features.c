@@ -1321,7 +1321,8 @@ typedef struct {
     int zeroed;        /* direct mode with val[0..hash_dim) zeroed first: n counts the n-grams, an upper
                           bound of the distinct indices, until sparse_finish */
     uint16_t *count16; /* zeroed, with the vector code: 16-bit counts in val's upper half instead */
-    int no_bits;       /* count16 with VBMI2: no bitmap; the non-zero counts found at the end */
+    uint16_t *keys16;  /* count16 with VBMI2: no bitmap, no counting; the n-grams' indices collected in
+                          idx's upper half, sorted or counted at the end (finish_keys) */
     int sorted;        /* entries [0, n) are sorted and unique */
     int overflow;      /* a distinct index did not fit */
 } sparse_acc;
@@ -1967,12 +1968,12 @@ static void hash_classes(const token_batch *b, const unsigned char *p, const siz
 static void count_direct(sparse_acc *a, const uint32_t *h, size_t m, uint32_t dim_mask, uint32_t dim) {
     uint32_t *bits = a->bits;
     float *val = a->val;
-    if (a->no_bits) { /* the counts alone */
-        uint16_t *count = a->count16;
+    if (a->keys16) { /* the indices alone (below hash_dim <= 8192) */
+        uint16_t *key = a->keys16 + a->n;
         if (dim_mask)
-            for (size_t i = 0; i < m; i++) count[h[i] & dim_mask]++;
+            for (size_t i = 0; i < m; i++) key[i] = (uint16_t)(h[i] & dim_mask);
         else
-            for (size_t i = 0; i < m; i++) count[h[i] % dim]++;
+            for (size_t i = 0; i < m; i++) key[i] = (uint16_t)(h[i] % dim);
         a->n += m;
         return;
     }
@@ -2259,13 +2260,26 @@ static void normalise_l2(float *val, size_t n, size_t prompt_len) {
     }
 }
 
+/* The n-grams' indices collected in keys16 (VBMI2), as sorted (index, value) pairs: at most
+ * ALLOT_SORT_KEYS_MAX sorted in registers and counted, more counted in count16 and found there. */
+static void finish_keys(const allot_featurizer *f, sparse_acc *a) {
+    if (a->n <= ALLOT_SORT_KEYS_MAX) {
+        a->n = allot_features_sort_count_vbmi2(a->keys16, a->n, a->idx, a->val, f->norm_l2);
+        return;
+    }
+    memset(a->count16, 0, f->hash_dim * sizeof *a->count16);
+    for (size_t i = 0; i < a->n; i++) a->count16[a->keys16[i]]++;
+    /* idx gets n + 64 <= hash_dim / 2 + 48 entries at most, over the keys (read by now) */
+    a->n = allot_features_nonzero16_vbmi2(a->count16, f->hash_dim, a->idx);
+    allot_features_finish16_avx512(a->idx, a->count16, a->val, a->n, f->norm_l2);
+}
+
 /* The hashed block's sorted (index, value) pairs, L2-normalised when the spec says so; 1 when they
  * overflowed the caller's capacity. With AVX-512 (features_simd.h), the common direct case gathers
  * and normalises 16 values at a time: the same operations, the same values. */
 static int finish_hashed(const allot_featurizer *f, sparse_acc *a, size_t prompt_len) {
-    if (a->no_bits) { /* idx gets n + 64 <= hash_dim / 2 + 48 <= hash_dim entries at most */
-        a->n = allot_features_nonzero16_vbmi2(a->count16, f->hash_dim, a->idx);
-        allot_features_finish16_avx512(a->idx, a->count16, a->val, a->n, f->norm_l2);
+    if (a->keys16) {
+        finish_keys(f, a);
         return 0;
     }
     if (f->simd >= 1 && a->direct && a->n + 8 <= f->hash_dim - a->nwords && prompt_len < ((size_t)1 << 24)) {
@@ -2358,9 +2372,11 @@ allot_status allot_featurize_ex(const allot_featurizer *f, const char *prompt, s
         if (f->simd >= 1 && f->hash_dim <= DIRECT_ZERO_MAX && prompt_len + 17 <= f->hash_dim / 2 &&
             prompt_len + 80 <= f->hash_dim - acc.nwords) {
             acc.count16 = (uint16_t *)(void *)sparse_value + f->hash_dim;
-            memset(acc.count16, 0, f->hash_dim * sizeof *acc.count16);
             acc.zeroed = 1;
-            acc.no_bits = f->simd >= 2; /* the non-zero counts are found from the counts themselves */
+            if (f->simd >= 2) /* the indices collected in idx's upper half (ending before the bitmap) */
+                acc.keys16 = (uint16_t *)(void *)sparse_index + f->hash_dim;
+            else
+                memset(acc.count16, 0, f->hash_dim * sizeof *acc.count16);
         } else if (f->hash_dim <= DIRECT_ZERO_MAX) {
             memset(sparse_value, 0, f->hash_dim * sizeof *sparse_value);
             acc.zeroed = 1;

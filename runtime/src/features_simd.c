@@ -450,6 +450,164 @@ VBMI2 size_t allot_features_nonzero16_vbmi2(const uint16_t *count, size_t dim, u
     return k;
 }
 
+/* ---- the hashed indices sorted instead of counted (AVX-512BW and VBMI2) ---- */
+
+/* 0, 1, ..., 31 in the 16-bit lanes of a vector. */
+VBMI2 static __m512i word_iota(void) {
+    return _mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12,
+                            11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+}
+
+/* The lanes l of a 32-lane vector with l & j set (j = 1, 2, 4, 8, 16), as a mask. */
+static inline uint32_t lanes_with(unsigned j) {
+    return j == 1   ? 0xAAAAAAAAu
+           : j == 2 ? 0xCCCCCCCCu
+           : j == 4 ? 0xF0F0F0F0u
+           : j == 8 ? 0xFF00FF00u
+                    : 0xFFFF0000u;
+}
+
+/* The bitonic sort below, ascending, of the 32 R 16-bit keys in v[0..R): element i (lane i % 32 of
+ * v[i / 32]) meets element i ^ j in blocks of k elements, for k = 2, 4, ..., 32 R and j = k / 2, ...,
+ * 1; the lower of the two keeps the smaller key where i & k is 0, the larger elsewhere. R is a
+ * constant where these are inlined, and every loop is spelt out or has a constant count, so that v
+ * stays in registers. */
+
+/* x with lane l moved to lane l ^ j (j = 1, 2, 4, 8, 16): rotations and whole-part shuffles, which
+ * the processor runs on more ports than a word permutation. */
+VBMI2 static inline __attribute__((always_inline)) __m512i partner(__m512i x, unsigned j) {
+    switch (j) {
+    case 1: return _mm512_rol_epi32(x, 16);
+    case 2: return _mm512_rol_epi64(x, 32);
+    case 4: return _mm512_shuffle_epi32(x, _MM_PERM_BADC);
+    case 8: return _mm512_shuffle_i64x2(x, x, _MM_SHUFFLE(2, 3, 0, 1));
+    default: return _mm512_shuffle_i64x2(x, x, _MM_SHUFFLE(1, 0, 3, 2));
+    }
+}
+
+/* One step of distance j < 32 for vector x: each lane against lane l ^ j, the lanes of take_max
+ * keeping the larger key, the others the smaller (descending: x's lanes with i & k set). */
+VBMI2 static inline __attribute__((always_inline)) __m512i lane_step(__m512i x, unsigned j,
+                                                                     uint32_t descending) {
+    __m512i p = partner(x, j);
+    return _mm512_mask_max_epu16(_mm512_min_epu16(x, p), (__mmask32)(lanes_with(j) ^ descending), x, p);
+}
+
+/* Blocks k = 2 .. 32: each vector sorted, ascending where desc32 is 0, else descending. */
+VBMI2 static inline __attribute__((always_inline)) __m512i sort_lanes(__m512i x, uint32_t desc32) {
+    x = lane_step(x, 1, lanes_with(2));
+    x = lane_step(x, 2, lanes_with(4));
+    x = lane_step(x, 1, lanes_with(4));
+    x = lane_step(x, 4, lanes_with(8));
+    x = lane_step(x, 2, lanes_with(8));
+    x = lane_step(x, 1, lanes_with(8));
+    x = lane_step(x, 8, lanes_with(16));
+    x = lane_step(x, 4, lanes_with(16));
+    x = lane_step(x, 2, lanes_with(16));
+    x = lane_step(x, 1, lanes_with(16));
+    x = lane_step(x, 16, desc32);
+    x = lane_step(x, 8, desc32);
+    x = lane_step(x, 4, desc32);
+    x = lane_step(x, 2, desc32);
+    return lane_step(x, 1, desc32);
+}
+
+/* Steps j = 16 .. 1 of block k >= 32: within each vector, its direction set by its place. */
+VBMI2 static inline __attribute__((always_inline)) __m512i merge_lanes(__m512i x, unsigned r, unsigned k) {
+    uint32_t descending = ((32 * r) & k) ? 0xFFFFFFFFu : 0u;
+    x = lane_step(x, 16, descending);
+    x = lane_step(x, 8, descending);
+    x = lane_step(x, 4, descending);
+    x = lane_step(x, 2, descending);
+    return lane_step(x, 1, descending);
+}
+
+/* Step j >= 32 of block k: vector r against vector r + j / 32, lane by lane. */
+VBMI2 static inline __attribute__((always_inline)) void merge_vectors(__m512i *v, unsigned R, unsigned k,
+                                                                      unsigned j) {
+    unsigned d = j / 32;
+    _Pragma("GCC unroll 8") for (unsigned r = 0; r < R; r++) {
+        if (r & d) continue;
+        __m512i mn = _mm512_min_epu16(v[r], v[r + d]), mx = _mm512_max_epu16(v[r], v[r + d]);
+        int ascending = ((32 * r) & k) == 0;
+        v[r] = ascending ? mn : mx;
+        v[r + d] = ascending ? mx : mn;
+    }
+}
+
+/* Block k >= 64: the steps across vectors, then those within. */
+VBMI2 static inline __attribute__((always_inline)) void merge_block(__m512i *v, unsigned R, unsigned k) {
+    if (k >= 256) merge_vectors(v, R, k, 128);
+    if (k >= 128) merge_vectors(v, R, k, 64);
+    merge_vectors(v, R, k, 32);
+    _Pragma("GCC unroll 8") for (unsigned r = 0; r < R; r++) v[r] = merge_lanes(v[r], r, k);
+}
+
+VBMI2 static inline __attribute__((always_inline)) void bitonic_sort(__m512i *v, unsigned R) {
+    _Pragma("GCC unroll 8") for (unsigned r = 0; r < R; r++) v[r] =
+        sort_lanes(v[r], (r & 1) ? 0xFFFFFFFFu : 0u);
+    if (R >= 2) merge_block(v, R, 64);
+    if (R >= 4) merge_block(v, R, 128);
+    if (R >= 8) merge_block(v, R, 256);
+}
+
+/* The sorted keys v[0..R) (n of them real, then 0xFFFF) as distinct keys and their run lengths:
+ * keys into key[0..m), run starts into at[0..m) (whole vectors: room for 32 more each); returns m. */
+VBMI2 static inline __attribute__((always_inline)) size_t runs(const __m512i *v, unsigned R, size_t n,
+                                                               uint16_t *key, uint16_t *at) {
+    /* lane l: element l - 1 (lane 31 of the vector before for l = 0) */
+    __m512i back = _mm512_add_epi16(word_iota(), _mm512_set1_epi16(31));
+    __m512i before = _mm512_set1_epi16(-1), pos = word_iota();
+    size_t m = 0;
+    _Pragma("GCC unroll 8") for (unsigned r = 0; r < R; r++) {
+        size_t left = n > 32 * r ? n - 32 * r : 0;
+        __mmask32 real = left >= 32 ? ~(__mmask32)0 : (__mmask32)((1u << left) - 1u);
+        __mmask32 start =
+            _mm512_mask_cmpneq_epu16_mask(real, v[r], _mm512_permutex2var_epi16(before, back, v[r]));
+        _mm512_storeu_si512((void *)(key + m), _mm512_maskz_compress_epi16(start, v[r]));
+        _mm512_storeu_si512((void *)(at + m), _mm512_maskz_compress_epi16(start, pos));
+        m += (size_t)__builtin_popcount(start);
+        before = v[r];
+        pos = _mm512_add_epi16(pos, _mm512_set1_epi16(32));
+    }
+    return m;
+}
+
+/* Sort the n <= 32 R keys, then count: see allot_features_sort_count_vbmi2. */
+VBMI2 static inline __attribute__((always_inline)) size_t sort_runs(const uint16_t *keys, size_t n,
+                                                                    unsigned R, uint16_t *key, uint16_t *at) {
+    __m512i v[16];
+    _Pragma("GCC unroll 8") for (unsigned r = 0; r < R; r++) {
+        size_t left = n > 32 * r ? n - 32 * r : 0;
+        __mmask32 real = left >= 32 ? ~(__mmask32)0 : (__mmask32)((1u << left) - 1u);
+        v[r] = _mm512_mask_loadu_epi16(_mm512_set1_epi16(-1), real, (const void *)(keys + 32 * r));
+    }
+    bitonic_sort(v, R);
+    return runs(v, R, n, key, at);
+}
+
+VBMI2 size_t allot_features_sort_count_vbmi2(const uint16_t *keys, size_t n, uint32_t *idx, float *val,
+                                             int l2) {
+    uint16_t key[ALLOT_SORT_KEYS_MAX + 32], at[ALLOT_SORT_KEYS_MAX + 48];
+    size_t m = n <= 64    ? sort_runs(keys, n, 2, key, at)
+               : n <= 128 ? sort_runs(keys, n, 4, key, at)
+                          : sort_runs(keys, n, 8, key, at);
+    at[m] = (uint16_t)n; /* the end of the last run */
+    __m512i ss = _mm512_setzero_si512();
+    for (size_t k = 0; k < m; k += 16) {
+        __mmask16 in = m - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (m - k)) - 1u);
+        __m512i first = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const void *)(at + k)));
+        __m512i next = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const void *)(at + k + 1)));
+        __m512i c = _mm512_maskz_sub_epi32(in, next, first);
+        _mm512_mask_storeu_epi32(idx + k, in,
+                                 _mm512_cvtepu16_epi32(_mm256_loadu_si256((const void *)(key + k))));
+        _mm512_mask_storeu_ps(val + k, in, _mm512_cvtepi32_ps(c));
+        ss = add_squares(ss, c);
+    }
+    if (l2 && m) normalise16(val, m, (uint64_t)_mm512_reduce_add_epi64(ss));
+    return m;
+}
+
 /* The positions base + j of the set bits j of mask (at most 32 of them) appended to at[*n..]. */
 VBMI2 static inline __attribute__((always_inline)) void append_positions(uint64_t mask, uint32_t base,
                                                                          uint32_t *at, size_t *n) {
@@ -669,6 +827,15 @@ void allot_features_standardize_avx512(const float *x, const double *center, con
 }
 
 int allot_features_vbmi2_usable(void) {
+    return 0;
+}
+
+size_t allot_features_sort_count_vbmi2(const uint16_t *keys, size_t n, uint32_t *idx, float *val, int l2) {
+    (void)keys;
+    (void)n;
+    (void)idx;
+    (void)val;
+    (void)l2;
     return 0;
 }
 

@@ -121,6 +121,15 @@ void allot_features_standardize_avx512(const float *x, const double *center, con
 /** 1 when this build has the VBMI2 bitmap walk and this processor and system can run it. */
 int allot_features_vbmi2_usable(void);
 
+#define ALLOT_SORT_KEYS_MAX 256u /* keys allot_features_sort_count_vbmi2 sorts at most */
+
+/** The n <= ALLOT_SORT_KEYS_MAX hashed indices keys[0..n) (each below 0xFFFF, in any order), counted:
+ *  the distinct ones in increasing order into idx[0..m), how often each occurs into val[0..m) (then
+ *  with l2 the L2 step of allot_features_finish_avx512, the same operations); returns m. Writes whole
+ *  vectors: idx and val need room for m + 16 entries; keys may overlap them (read first). Call only
+ *  when allot_features_vbmi2_usable(). */
+size_t allot_features_sort_count_vbmi2(const uint16_t *keys, size_t n, uint32_t *idx, float *val, int l2);
+
 /** allot_features_scan_block_avx512bw with AVX-512 VBMI (a table lookup per byte): the same results.
  *  Call only when allot_features_vbmi2_usable(). */
 void allot_features_scan_block_vbmi(const unsigned char *p, size_t avail, allot_block_carry *carry,

@@ -99,6 +99,11 @@ static void check_entry_points(int level, const unsigned char *p, size_t n) {
         allot_features_events_vbmi2(0x0F0F0F0F0F0F0F0Full, 0xF0F0F0F0F0F0F0F0ull, 0, start, &ns, end, &ne,
                                     128);
         CHECKF(!vs_upper_dirty(), "allot_features_events_vbmi2");
+        static uint16_t keys[ALLOT_SORT_KEYS_MAX];
+        for (size_t i = 0; i < ALLOT_SORT_KEYS_MAX; i++) keys[i] = (uint16_t)(i * 37 % 4096);
+        vs_clear();
+        allot_features_sort_count_vbmi2(keys, ALLOT_SORT_KEYS_MAX, out, val, 1);
+        CHECKF(!vs_upper_dirty(), "allot_features_sort_count_vbmi2");
         vs_clear();
         allot_features_nonzero16_vbmi2(count16 + 1, 4096, out);
         CHECKF(!vs_upper_dirty(), "allot_features_nonzero16_vbmi2");
