@@ -1810,9 +1810,9 @@ static void number_at(number_acc *a, const unsigned char *p, size_t n, size_t i)
     number_slow(a, p, n, i);
 }
 
-/* number_starts with the block's masks (vector code): a run that ends inside the block and that
- * no ',' or '.' followed by a digit joins is measured from the masks, whatever its length; the rest
- * goes to number_at. The same numbers, keys and counts. */
+/* number_starts with the block's masks (vector code): a run that ends inside the block, alone or
+ * joined by one '.' to a fraction that ends inside the block and that no ',' joins, is measured from
+ * the masks, whatever its length; the rest goes to number_at. The same numbers, keys and counts. */
 static void number_starts_masks(number_acc *a, const unsigned char *p, size_t n, size_t base,
                                 const block_masks *m, uint64_t starts) {
     for (; starts; starts &= starts - 1) {
@@ -1821,21 +1821,32 @@ static void number_starts_masks(number_acc *a, const unsigned char *p, size_t n,
         if (i < a->end) continue;
         uint64_t after = ~m->digit >> j; /* bit r: byte j + r is no digit */
         unsigned run = after ? ctz64(after) : 64;
-        unsigned e = j + run; /* the byte after the run */
-        if (e >= 63 || ((m->sep >> e) & (m->digit >> (e + 1)) & 1u)) {
+        unsigned e = j + run, end = e; /* the byte after the run; after the number */
+        if (e >= 63) {
             number_at(a, p, n, i);
             continue;
         }
+        if ((m->sep >> e) & (m->digit >> (e + 1)) & 1u) { /* joined: one '.' and a fraction, or else */
+            uint64_t frac_after = ~m->digit >> (e + 1);
+            end = e + 1 + (frac_after ? ctz64(frac_after) : 64);
+            if (p[base + e] != '.' || end >= 63 ||
+                (p[base + end] == ',' && ((m->digit >> (end + 1)) & 1u))) { /* ',' joins: the general way */
+                number_at(a, p, n, i);
+                continue;
+            }
+            a->decimals++;
+        }
         uint64_t sig = (m->digit & ~m->zero) >> j; /* the first significant digit of the run */
         unsigned fz = sig ? ctz64(sig) : 64;
-        if (fz < run) {
-            unsigned lead =
-                (unsigned)(p[i + fz] - '0') * 10 + (fz + 1 < run ? (unsigned)(p[i + fz + 1] - '0') : 0);
-            size_t key = (size_t)(run - fz) * 100 + lead;
+        if (fz < run) { /* the second significant digit may be the fraction's first */
+            unsigned second = fz + 1 < run ? (unsigned)(p[i + fz + 1] - '0')
+                              : end > e    ? (unsigned)(p[base + e + 1] - '0')
+                                           : 0;
+            size_t key = (size_t)(run - fz) * 100 + (unsigned)(p[i + fz] - '0') * 10 + second;
             a->best_key = key > a->best_key ? key : a->best_key;
         }
         a->numbers++;
-        a->end = i + run;
+        a->end = base + end;
     }
 }
 
