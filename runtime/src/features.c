@@ -1982,7 +1982,7 @@ static void count_direct(sparse_acc *a, const uint32_t *h, size_t m, uint32_t di
     if (a->keys16) { /* the indices alone (below hash_dim <= 8192) */
         uint16_t *key = a->keys16 + a->n;
         if (dim_mask)
-            for (size_t i = 0; i < m; i++) key[i] = (uint16_t)(h[i] & dim_mask);
+            allot_features_keys16_avx512(h, m, dim_mask, key);
         else
             for (size_t i = 0; i < m; i++) key[i] = (uint16_t)(h[i] % dim);
         a->n += m;

@@ -347,6 +347,14 @@ AVX512 void allot_features_finish16_avx512(const uint32_t *idx, const uint16_t *
     if (l2 && n) normalise16(val, n, (uint64_t)_mm512_reduce_add_epi64(ss));
 }
 
+AVX512 void allot_features_keys16_avx512(const uint32_t *h, size_t m, uint32_t mask, uint16_t *key) {
+    for (size_t i = 0; i < m; i += 16) {
+        __mmask16 in = m - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (m - i)) - 1u);
+        __m512i x = _mm512_and_si512(_mm512_maskz_loadu_epi32(in, h + i), _mm512_set1_epi32((int)mask));
+        _mm512_mask_cvtepi32_storeu_epi16((void *)(key + i), in, x);
+    }
+}
+
 /* 8 standardised values in double: t = (v - c) / s, infinite beyond the float range (to_f32). */
 AVX512 static __m256 standardize8(__m512d v, __m512d c, __m512d s) {
     const __m512d big = _mm512_set1_pd(0x1.ffffffp+127), inf = _mm512_set1_pd((double)INFINITY);
@@ -828,6 +836,13 @@ void allot_features_standardize_avx512(const float *x, const double *center, con
 
 int allot_features_vbmi2_usable(void) {
     return 0;
+}
+
+void allot_features_keys16_avx512(const uint32_t *h, size_t m, uint32_t mask, uint16_t *key) {
+    (void)h;
+    (void)m;
+    (void)mask;
+    (void)key;
 }
 
 size_t allot_features_sort_count_vbmi2(const uint16_t *keys, size_t n, uint32_t *idx, float *val, int l2) {

@@ -121,6 +121,9 @@ void allot_features_standardize_avx512(const float *x, const double *center, con
 /** 1 when this build has the VBMI2 bitmap walk and this processor and system can run it. */
 int allot_features_vbmi2_usable(void);
 
+/** key[i] = h[i] & mask for i < m (mask < 65536). Call only when allot_features_avx512_usable(). */
+void allot_features_keys16_avx512(const uint32_t *h, size_t m, uint32_t mask, uint16_t *key);
+
 #define ALLOT_SORT_KEYS_MAX 256u /* keys allot_features_sort_count_vbmi2 sorts at most */
 
 /** The n <= ALLOT_SORT_KEYS_MAX hashed indices keys[0..n) (each below 0xFFFF, in any order), counted:

@@ -66,6 +66,11 @@ static void check_entry_points(int level, const unsigned char *p, size_t n) {
     allot_features_finish16_avx512(out, count16 + 1, val, 64, 1);
     CHECKF(!vs_upper_dirty(), "allot_features_finish16_avx512");
 
+    static uint16_t key16[64];
+    vs_clear();
+    allot_features_keys16_avx512(out, 40, 4095, key16);
+    CHECKF(!vs_upper_dirty(), "allot_features_keys16_avx512");
+
     /* the token pass on the first 16 tokens of p, no keywords, with bigrams */
     static allot_kw_slot slots[1u << ALLOT_KW_SLOTS_LOG2];
     allot_kw_view kw = {{0x9E3779B1u, 0x85EBCA77u, 0xC2B2AE3Du}, 0, slots, 0, {0}, {0}};
