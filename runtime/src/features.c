@@ -2411,7 +2411,10 @@ allot_status allot_featurize_ex(const allot_featurizer *f, const char *prompt, s
     scan_prompt(p, prompt_len, v, &t);
 
     /* built-in values are at most a few times the prompt length: within float range */
-    for (size_t k = 0; k < f->n_builtin; k++) dense_out[k] = (float)v[f->builtin[k]];
+    if (f->simd >= 1)
+        allot_features_pick_avx512(v, f->builtin, f->n_builtin, dense_out);
+    else
+        for (size_t k = 0; k < f->n_builtin; k++) dense_out[k] = (float)v[f->builtin[k]];
     for (size_t k = 0; k < f->n_extra; k++) dense_out[f->n_builtin + k] = n_extras ? to_f32(extras[k]) : NAN;
 
     if (do_hash) {

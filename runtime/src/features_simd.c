@@ -355,6 +355,15 @@ AVX512 void allot_features_keys16_avx512(const uint32_t *h, size_t m, uint32_t m
     }
 }
 
+AVX512 void allot_features_pick_avx512(const double *v, const int *id, size_t n, float *out) {
+    for (size_t k = 0; k < n; k += 8) {
+        __mmask8 in = n - k >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (n - k)) - 1u);
+        __m256i at = _mm512_castsi512_si256(_mm512_maskz_loadu_epi32(in, id + k));
+        __m512d x = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), in, at, v, 8);
+        _mm512_mask_storeu_ps(out + k, in, _mm512_castps256_ps512(_mm512_cvtpd_ps(x)));
+    }
+}
+
 /* 8 standardised values in double: t = (v - c) / s, infinite beyond the float range (to_f32). */
 AVX512 static __m256 standardize8(__m512d v, __m512d c, __m512d s) {
     const __m512d big = _mm512_set1_pd(0x1.ffffffp+127), inf = _mm512_set1_pd((double)INFINITY);
@@ -836,6 +845,13 @@ void allot_features_standardize_avx512(const float *x, const double *center, con
 
 int allot_features_vbmi2_usable(void) {
     return 0;
+}
+
+void allot_features_pick_avx512(const double *v, const int *id, size_t n, float *out) {
+    (void)v;
+    (void)id;
+    (void)n;
+    (void)out;
 }
 
 void allot_features_keys16_avx512(const uint32_t *h, size_t m, uint32_t mask, uint16_t *key) {
