@@ -484,16 +484,20 @@ static inline uint32_t lanes_with(unsigned j) {
                     : 0xFFFF0000u;
 }
 
-/* The bitonic sort below, ascending, of the 32 R 16-bit keys in v[0..R): element i (lane i % 32 of
- * v[i / 32]) meets element i ^ j in blocks of k elements, for k = 2, 4, ..., 32 R and j = k / 2, ...,
- * 1; the lower of the two keeps the smaller key where i & k is 0, the larger elsewhere. R is a
- * constant where these are inlined, and every loop is spelt out or has a constant count, so that v
- * stays in registers. */
+/* The sort below, ascending, of the 32 R 16-bit keys in v[0..R) (R = 2, 4 or 8, a constant where it
+ * is inlined, with every loop of a constant count, so that v stays in registers). While sorting,
+ * element i is lane i / R of v[i % R] (columns): the steps between elements less than R apart are
+ * then between whole vectors, one minimum and one maximum each, which is most of them. First each
+ * lane's column of R elements is sorted by a sorting network; then sorted blocks of m = 2, 4, ..., 32
+ * lanes are merged pairwise as in a bitonic merge of two ascending halves: the first step pairs each
+ * element with its mirror in the other half, the others with the element j away (the lower keeps
+ * the smaller key). Last, the columns are interleaved into order (element i in lane i % 32 of
+ * v[i / 32]). */
 
-/* x with lane l moved to lane l ^ j (j = 1, 2, 4, 8, 16): rotations and whole-part shuffles, which
+/* x with lane l moved to lane l ^ t (t = 1, 2, 4, 8, 16): rotations and whole-part shuffles, which
  * the processor runs on more ports than a word permutation. */
-VBMI2 static inline __attribute__((always_inline)) __m512i partner(__m512i x, unsigned j) {
-    switch (j) {
+VBMI2 static inline __attribute__((always_inline)) __m512i partner(__m512i x, unsigned t) {
+    switch (t) {
     case 1: return _mm512_rol_epi32(x, 16);
     case 2: return _mm512_rol_epi64(x, 32);
     case 4: return _mm512_shuffle_epi32(x, _MM_PERM_BADC);
@@ -502,70 +506,115 @@ VBMI2 static inline __attribute__((always_inline)) __m512i partner(__m512i x, un
     }
 }
 
-/* One step of distance j < 32 for vector x: each lane against lane l ^ j, the lanes of take_max
- * keeping the larger key, the others the smaller (descending: x's lanes with i & k set). */
-VBMI2 static inline __attribute__((always_inline)) __m512i lane_step(__m512i x, unsigned j,
-                                                                     uint32_t descending) {
-    __m512i p = partner(x, j);
-    return _mm512_mask_max_epu16(_mm512_min_epu16(x, p), (__mmask32)(lanes_with(j) ^ descending), x, p);
+/* Each lane of x against lane l ^ t: the lower lane keeps the smaller key, the upper the larger. */
+VBMI2 static inline __attribute__((always_inline)) __m512i lane_step(__m512i x, unsigned t) {
+    __m512i p = partner(x, t);
+    return _mm512_mask_max_epu16(_mm512_min_epu16(x, p), (__mmask32)lanes_with(t), x, p);
 }
 
-/* Blocks k = 2 .. 32: each vector sorted, ascending where desc32 is 0, else descending. */
-VBMI2 static inline __attribute__((always_inline)) __m512i sort_lanes(__m512i x, uint32_t desc32) {
-    x = lane_step(x, 1, lanes_with(2));
-    x = lane_step(x, 2, lanes_with(4));
-    x = lane_step(x, 1, lanes_with(4));
-    x = lane_step(x, 4, lanes_with(8));
-    x = lane_step(x, 2, lanes_with(8));
-    x = lane_step(x, 1, lanes_with(8));
-    x = lane_step(x, 8, lanes_with(16));
-    x = lane_step(x, 4, lanes_with(16));
-    x = lane_step(x, 2, lanes_with(16));
-    x = lane_step(x, 1, lanes_with(16));
-    x = lane_step(x, 16, desc32);
-    x = lane_step(x, 8, desc32);
-    x = lane_step(x, 4, desc32);
-    x = lane_step(x, 2, desc32);
-    return lane_step(x, 1, desc32);
+/* Vectors a and b compared lane by lane: the smaller keys into a, the larger into b. */
+#define EXCHANGE(a, b)                                                                                       \
+    do {                                                                                                     \
+        __m512i lo_ = _mm512_min_epu16((a), (b));                                                            \
+        (b) = _mm512_max_epu16((a), (b));                                                                    \
+        (a) = lo_;                                                                                           \
+    } while (0)
+
+/* Each lane's column v[0][l], ..., v[R - 1][l] sorted (Batcher's odd-even merge sort networks). */
+VBMI2 static inline __attribute__((always_inline)) void sort_columns(__m512i *v, unsigned R) {
+    EXCHANGE(v[0], v[1]);
+    if (R == 2) return;
+    EXCHANGE(v[2], v[3]);
+    EXCHANGE(v[0], v[2]);
+    EXCHANGE(v[1], v[3]);
+    EXCHANGE(v[1], v[2]);
+    if (R == 4) return;
+    EXCHANGE(v[4], v[5]);
+    EXCHANGE(v[6], v[7]);
+    EXCHANGE(v[4], v[6]);
+    EXCHANGE(v[5], v[7]);
+    EXCHANGE(v[5], v[6]);
+    EXCHANGE(v[0], v[4]);
+    EXCHANGE(v[1], v[5]);
+    EXCHANGE(v[2], v[6]);
+    EXCHANGE(v[3], v[7]);
+    EXCHANGE(v[2], v[4]);
+    EXCHANGE(v[3], v[5]);
+    EXCHANGE(v[1], v[2]);
+    EXCHANGE(v[3], v[4]);
+    EXCHANGE(v[5], v[6]);
 }
 
-/* Steps j = 16 .. 1 of block k >= 32: within each vector, its direction set by its place. */
-VBMI2 static inline __attribute__((always_inline)) __m512i merge_lanes(__m512i x, unsigned r, unsigned k) {
-    uint32_t descending = ((32 * r) & k) ? 0xFFFFFFFFu : 0u;
-    x = lane_step(x, 16, descending);
-    x = lane_step(x, 8, descending);
-    x = lane_step(x, 4, descending);
-    x = lane_step(x, 2, descending);
-    return lane_step(x, 1, descending);
+/* x with its blocks of m lanes reversed (lane l moved to lane l ^ (m - 1)). */
+VBMI2 static inline __attribute__((always_inline)) __m512i reverse_blocks(__m512i x, unsigned m) {
+    return _mm512_permutexvar_epi16(_mm512_xor_si512(word_iota(), _mm512_set1_epi16((short)(m - 1))), x);
 }
 
-/* Step j >= 32 of block k: vector r against vector r + j / 32, lane by lane. */
-VBMI2 static inline __attribute__((always_inline)) void merge_vectors(__m512i *v, unsigned R, unsigned k,
-                                                                      unsigned j) {
-    unsigned d = j / 32;
-    _Pragma("GCC unroll 8") for (unsigned r = 0; r < R; r++) {
-        if (r & d) continue;
-        __m512i mn = _mm512_min_epu16(v[r], v[r + d]), mx = _mm512_max_epu16(v[r], v[r + d]);
-        int ascending = ((32 * r) & k) == 0;
-        v[r] = ascending ? mn : mx;
-        v[r + d] = ascending ? mx : mn;
+/* The mirror step of merging blocks of m lanes: element i against i ^ (m R - 1), which is in vector
+ * R - 1 - r at lane l ^ (m - 1); the lanes of the lower half of each block keep the smaller key. */
+VBMI2 static inline __attribute__((always_inline)) void mirror_step(__m512i *v, unsigned R, unsigned m) {
+    __mmask32 upper = (__mmask32)lanes_with(m / 2);
+    _Pragma("GCC unroll 4") for (unsigned r = 0; r < R / 2; r++) {
+        __m512i b = reverse_blocks(v[R - 1 - r], m);
+        __m512i lo = _mm512_min_epu16(v[r], b), hi = _mm512_max_epu16(v[r], b);
+        v[r] = _mm512_mask_blend_epi16(upper, lo, hi);
+        v[R - 1 - r] = reverse_blocks(_mm512_mask_blend_epi16(upper, hi, lo), m);
     }
 }
 
-/* Block k >= 64: the steps across vectors, then those within. */
-VBMI2 static inline __attribute__((always_inline)) void merge_block(__m512i *v, unsigned R, unsigned k) {
-    if (k >= 256) merge_vectors(v, R, k, 128);
-    if (k >= 128) merge_vectors(v, R, k, 64);
-    merge_vectors(v, R, k, 32);
-    _Pragma("GCC unroll 8") for (unsigned r = 0; r < R; r++) v[r] = merge_lanes(v[r], r, k);
+/* Merge sorted blocks of m / 2 lanes pairwise into sorted blocks of m lanes (m R elements). */
+VBMI2 static inline __attribute__((always_inline)) void merge_blocks(__m512i *v, unsigned R, unsigned m) {
+    mirror_step(v, R, m);
+    _Pragma("GCC unroll 4") for (unsigned t = m / 4; t >= 1; t /= 2) /* elements t R apart: lanes t apart */
+        _Pragma("GCC unroll 8") for (unsigned r = 0; r < R; r++) v[r] = lane_step(v[r], t);
+    _Pragma("GCC unroll 4") for (unsigned d = R / 2; d >= 1; d /= 2) /* elements d < R apart: vectors */
+        _Pragma("GCC unroll 8") for (unsigned r = 0; r < R; r++) if (!(r & d)) EXCHANGE(v[r], v[r + d]);
 }
 
-VBMI2 static inline __attribute__((always_inline)) void bitonic_sort(__m512i *v, unsigned R) {
-    _Pragma("GCC unroll 8") for (unsigned r = 0; r < R; r++) v[r] =
-        sort_lanes(v[r], (r & 1) ? 0xFFFFFFFFu : 0u);
-    if (R >= 2) merge_block(v, R, 64);
-    if (R >= 4) merge_block(v, R, 128);
-    if (R >= 8) merge_block(v, R, 256);
+/* Lanes 0..15 (lo) or 16..31 (hi) of a and b, interleaved: a[0], b[0], a[1], b[1], ... */
+VBMI2 static inline __attribute__((always_inline)) __m512i interleave(__m512i a, __m512i b, int hi) {
+    __m512i half = _mm512_srli_epi16(word_iota(), 1); /* l / 2 */
+    __m512i from_b =
+        _mm512_slli_epi16(_mm512_and_si512(word_iota(), _mm512_set1_epi16(1)), 5); /* 32 (l odd) */
+    __m512i at = _mm512_add_epi16(_mm512_add_epi16(half, from_b), _mm512_set1_epi16((short)(hi ? 16 : 0)));
+    return _mm512_permutex2var_epi16(a, at, b);
+}
+
+/* Columns into order: v[0..R) with element i at lane i / R of v[i % R] becomes element i at lane
+ * i % 32 of v[i / 32]. Interleaving v[r] with v[r + R / 2] gives the first and the second half, each
+ * in columns of R / 2; and so on down to R = 1. */
+VBMI2 static inline __attribute__((always_inline)) void halve_columns(__m512i *v, unsigned R, __m512i *u) {
+    _Pragma("GCC unroll 4") for (unsigned r = 0; r < R / 2; r++) {
+        u[r] = interleave(v[r], v[r + R / 2], 0);
+        u[R / 2 + r] = interleave(v[r], v[r + R / 2], 1);
+    }
+}
+
+VBMI2 static inline __attribute__((always_inline)) void columns_to_rows(__m512i *v, unsigned R) {
+    __m512i u[8], w[8];
+    halve_columns(v, R, u);
+    if (R == 2) {
+        v[0] = u[0];
+        v[1] = u[1];
+        return;
+    }
+    halve_columns(u, R / 2, w);
+    halve_columns(u + R / 2, R / 2, w + R / 2);
+    if (R == 4) {
+        _Pragma("GCC unroll 4") for (unsigned r = 0; r < 4; r++) v[r] = w[r];
+        return;
+    }
+    _Pragma("GCC unroll 4") for (unsigned q = 0; q < 4; q++) halve_columns(w + 2 * q, 2, v + 2 * q);
+}
+
+VBMI2 static inline __attribute__((always_inline)) void sort_keys(__m512i *v, unsigned R) {
+    sort_columns(v, R);
+    merge_blocks(v, R, 2);
+    merge_blocks(v, R, 4);
+    merge_blocks(v, R, 8);
+    merge_blocks(v, R, 16);
+    merge_blocks(v, R, 32);
+    columns_to_rows(v, R);
 }
 
 /* The sorted keys v[0..R) (n of them real, then 0xFFFF) as distinct keys and their run lengths:
@@ -599,7 +648,7 @@ VBMI2 static inline __attribute__((always_inline)) size_t sort_runs(const uint16
         __mmask32 real = left >= 32 ? ~(__mmask32)0 : (__mmask32)((1u << left) - 1u);
         v[r] = _mm512_mask_loadu_epi16(_mm512_set1_epi16(-1), real, (const void *)(keys + 32 * r));
     }
-    bitonic_sort(v, R);
+    sort_keys(v, R);
     return runs(v, R, n, key, at);
 }
 
