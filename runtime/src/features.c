@@ -1327,6 +1327,7 @@ typedef struct {
     int overflow;      /* a distinct index did not fit */
 } sparse_acc;
 
+#define PREFETCH_BYTES 2048u  /* of a prompt, requested before the scan */
 #define DIRECT_ZERO_MAX 8192u /* hash dimensions up to this count in a zeroed block (sparse_acc.zeroed) */
 
 static void sift_down(uint32_t *idx, float *val, size_t root, size_t n) {
@@ -2408,6 +2409,9 @@ allot_status allot_featurize_ex(const allot_featurizer *f, const char *prompt, s
     memset(t.tail, 0, sizeof t.tail);
     if (prompt_len) memcpy(t.tail, p + t.tail_at, prompt_len - t.tail_at);
 
+    /* the prompt's first lines requested at once, so that their misses overlap (the block scan asks for
+     * them one after another) */
+    for (size_t at = 0; at < prompt_len && at < PREFETCH_BYTES; at += 64) __builtin_prefetch(p + at);
     scan_prompt(p, prompt_len, v, &t);
 
     /* built-in values are at most a few times the prompt length: within float range */
