@@ -2237,7 +2237,8 @@ static void scan_prompt(const unsigned char *p, size_t n, double *v, token_acc *
         v[F_MAX_NUMBER_LOG10] = (double)(num.best_key / 100 - 1) + log10_lead2[num.best_key % 100 - 10];
     v[F_N_TOKENS] = (double)t->n_tokens;
     if (sp.count[SC_PERCENT] > 0) t->flags |= (uint64_t)1 << F_KW_PERCENT;
-    for (unsigned k = F_Q_HOW_MANY; k < F_COUNT; k++) v[k] = (double)((t->flags >> k) & 1u);
+    if (!simd) /* the vector code reads the flags themselves (allot_features_pick_avx512) */
+        for (unsigned k = F_Q_HOW_MANY; k < F_COUNT; k++) v[k] = (double)((t->flags >> k) & 1u);
 }
 
 /* L2 normalisation of the n hashed counts: val / sqrt(sum of val^2), the sum taken in index order
@@ -2416,7 +2417,7 @@ allot_status allot_featurize_ex(const allot_featurizer *f, const char *prompt, s
 
     /* built-in values are at most a few times the prompt length: within float range */
     if (f->simd >= 1)
-        allot_features_pick_avx512(v, f->builtin, f->n_builtin, dense_out);
+        allot_features_pick_avx512(v, f->builtin, f->n_builtin, t.flags, F_Q_HOW_MANY, dense_out);
     else
         for (size_t k = 0; k < f->n_builtin; k++) dense_out[k] = (float)v[f->builtin[k]];
     for (size_t k = 0; k < f->n_extra; k++) dense_out[f->n_builtin + k] = n_extras ? to_f32(extras[k]) : NAN;

@@ -355,11 +355,17 @@ AVX512 void allot_features_keys16_avx512(const uint32_t *h, size_t m, uint32_t m
     }
 }
 
-AVX512 void allot_features_pick_avx512(const double *v, const int *id, size_t n, float *out) {
+AVX512 void allot_features_pick_avx512(const double *v, const int *id, size_t n, uint64_t flags,
+                                       unsigned first_flag, float *out) {
+    const __m512i one = _mm512_set1_epi64(1);
     for (size_t k = 0; k < n; k += 8) {
         __mmask8 in = n - k >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (n - k)) - 1u);
-        __m256i at = _mm512_castsi512_si256(_mm512_maskz_loadu_epi32(in, id + k));
-        __m512d x = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), in, at, v, 8);
+        __m512i at = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(_mm512_maskz_loadu_epi32(in, id + k)));
+        __mmask8 flag = _mm512_mask_cmpge_epi64_mask(in, at, _mm512_set1_epi64(first_flag));
+        __m512d x = _mm512_mask_i64gather_pd(_mm512_setzero_pd(), in & (__mmask8)~flag, at, v, 8);
+        __mmask8 set =
+            flag & _mm512_test_epi64_mask(_mm512_srlv_epi64(_mm512_set1_epi64((long long)flags), at), one);
+        x = _mm512_mask_mov_pd(x, set, _mm512_set1_pd(1.0)); /* the other flags gathered nothing: 0 */
         _mm512_mask_storeu_ps(out + k, in, _mm512_castps256_ps512(_mm512_cvtpd_ps(x)));
     }
 }
@@ -896,10 +902,13 @@ int allot_features_vbmi2_usable(void) {
     return 0;
 }
 
-void allot_features_pick_avx512(const double *v, const int *id, size_t n, float *out) {
+void allot_features_pick_avx512(const double *v, const int *id, size_t n, uint64_t flags, unsigned first_flag,
+                                float *out) {
     (void)v;
     (void)id;
     (void)n;
+    (void)flags;
+    (void)first_flag;
     (void)out;
 }
 

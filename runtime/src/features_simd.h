@@ -121,8 +121,10 @@ void allot_features_standardize_avx512(const float *x, const double *center, con
 /** 1 when this build has the VBMI2 bitmap walk and this processor and system can run it. */
 int allot_features_vbmi2_usable(void);
 
-/** out[k] = (float)v[id[k]] for k < n. Call only when allot_features_avx512_usable(). */
-void allot_features_pick_avx512(const double *v, const int *id, size_t n, float *out);
+/** out[k] = (float)v[id[k]] for k < n, except that an id >= first_flag (< 64) gives bit id of flags
+ *  (0 or 1) instead. Call only when allot_features_avx512_usable(). */
+void allot_features_pick_avx512(const double *v, const int *id, size_t n, uint64_t flags, unsigned first_flag,
+                                float *out);
 
 /** key[i] = h[i] & mask for i < m (mask < 65536). Call only when allot_features_avx512_usable(). */
 void allot_features_keys16_avx512(const uint32_t *h, size_t m, uint32_t mask, uint16_t *key);

@@ -69,7 +69,7 @@ static void check_entry_points(int level, const unsigned char *p, size_t n) {
     static const int ids[13] = {0, 5, 3, 1, 2, 4, 6, 7, 9, 8, 12, 11, 10};
     static double dv[16];
     vs_clear();
-    allot_features_pick_avx512(dv, ids, 13, std_out);
+    allot_features_pick_avx512(dv, ids, 13, 0x5A5, 8, std_out);
     CHECKF(!vs_upper_dirty(), "allot_features_pick_avx512");
     static uint16_t key16[64];
     vs_clear();
