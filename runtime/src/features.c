@@ -2200,7 +2200,7 @@ static void scan_prompt(const unsigned char *p, size_t n, double *v, token_acc *
         tok_before = m.token >> 63;
         digit_before = m.digit >> 63;
     }
-    lanes_flush(&lanes, &cc);
+    if (!simd) lanes_flush(&lanes, &cc); /* the vector code counts without them */
     if (carry.term) { /* a terminator at the end of a full last block: the end follows it */
         sp.sentences++;
         sp.last_term = n;
