@@ -2131,29 +2131,32 @@ static void token_events(token_acc *t, const unsigned char *p, size_t n, size_t 
 /* Block [base, base + 64) with AVX-512BW (features_simd.h): its masks into m, its counts into cc and
  * sp (the rare special bytes through special_rare, as special_bytes does). */
 static void scan_block_simd(const unsigned char *p, size_t n, size_t base, int vbmi, allot_block_carry *carry,
-                            block_masks *m, class_counts *cc, special_acc *sp) {
-    allot_block_scan bs;
+                            allot_block_scan *bs, block_masks *m, special_acc *sp) {
     size_t avail = n - base < 64 ? n - base : 64;
     if (vbmi)
-        allot_features_scan_block_vbmi(p + base, avail, carry, &bs);
+        allot_features_scan_block_vbmi(p + base, avail, carry, bs);
     else
-        allot_features_scan_block_avx512bw(p + base, avail, carry, &bs);
-    m->space = bs.space;
-    m->token = bs.token;
-    m->digit = bs.digit;
+        allot_features_scan_block_avx512bw(p + base, avail, carry, bs);
+    m->space = bs->space;
+    m->token = bs->token;
+    m->digit = bs->digit;
     m->special = 0;
-    m->zero = bs.zero;
-    m->sep = bs.sep;
-    cc->digits += bs.digits;
-    cc->upper += bs.upper;
-    cc->high += bs.high;
-    cc->cont += bs.cont;
-    cc->spaces += bs.spaces;
-    cc->words += bs.words;
-    for (unsigned k = 1; k < SC_COUNT; k++) sp->count[k] += bs.count[k];
-    sp->sentences += bs.sentences;
-    if (bs.last_term >= 0) sp->last_term = base + (size_t)bs.last_term;
-    for (uint64_t r = bs.rare; r; r &= r - 1) special_rare(sp, p, n, base + ctz64(r));
+    m->zero = bs->zero;
+    m->sep = bs->sep;
+    if (bs->last_term >= 0) sp->last_term = base + (size_t)bs->last_term;
+    for (uint64_t r = bs->rare; r; r &= r - 1) special_rare(sp, p, n, base + ctz64(r));
+}
+
+/* The counts the vector code summed over the blocks (scan_block_simd) into cc and sp. */
+static void block_totals(const allot_block_scan *bs, class_counts *cc, special_acc *sp) {
+    cc->digits = bs->digits;
+    cc->upper = bs->upper;
+    cc->high = bs->high;
+    cc->cont = bs->cont;
+    cc->spaces = bs->spaces;
+    cc->words = bs->words;
+    for (unsigned k = 1; k < SC_COUNT; k++) sp->count[k] = bs->count[k];
+    sp->sentences = bs->sentences;
 }
 
 /* The byte, number and token passes over p[0..n) (see above); the flags and counts into v. */
@@ -2164,6 +2167,8 @@ static void scan_prompt(const unsigned char *p, size_t n, double *v, token_acc *
     memset(&sp, 0, sizeof sp);
     number_acc num = {0, 0, 0, 0};
     class_counts cc = {0, 0, 0, 0, 0, 0};
+    allot_block_scan bs; /* the vector code's block scan: counts summed over the blocks */
+    memset(&bs, 0, sizeof bs);
     lane_counts lanes;
     lanes_init(&lanes);
     size_t last_nonspace = 0; /* position + 1 of the last non-whitespace byte; 0 = none */
@@ -2172,7 +2177,7 @@ static void scan_prompt(const unsigned char *p, size_t n, double *v, token_acc *
     for (size_t base = 0; base < n; base += 64) {
         block_masks m;
         if (simd) {
-            scan_block_simd(p, n, base, t->f->simd >= 2, &carry, &m, &cc, &sp);
+            scan_block_simd(p, n, base, t->f->simd >= 2, &carry, &bs, &m, &sp);
         } else {
             const unsigned char *b = p + base;
             if (n - base < 64) {
@@ -2200,7 +2205,10 @@ static void scan_prompt(const unsigned char *p, size_t n, double *v, token_acc *
         tok_before = m.token >> 63;
         digit_before = m.digit >> 63;
     }
-    if (!simd) lanes_flush(&lanes, &cc); /* the vector code counts without them */
+    if (simd)
+        block_totals(&bs, &cc, &sp);
+    else
+        lanes_flush(&lanes, &cc);
     if (carry.term) { /* a terminator at the end of a full last block: the end follows it */
         sp.sentences++;
         sp.last_term = n;

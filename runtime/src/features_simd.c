@@ -715,18 +715,17 @@ block_common(__m512i x, uint64_t space, uint64_t token, uint64_t digit, uint64_t
     out->digit = digit;
     uint64_t ends = term & (space >> 1);
     int carried = carry->term && (space & 1u);
-    out->sentences = (uint32_t)carried + count64(ends);
+    out->sentences += (uint64_t)carried + count64(ends);
     out->last_term = ends ? 64 - (int)__builtin_clzll(ends) : carried ? 0 : -1;
     carry->term = (int)(term >> 63);
     out->zero = EQ(x, '0');
     out->sep = EQ(x, ',') | EQ(x, '.');
-    out->digits = count64(digit);
-    out->upper = count64(upper);
-    out->high = count64(high);
-    out->cont = count64(cont);
-    out->spaces = count64(space);
-    out->words = count64(words);
-    out->count[ALLOT_SC_NONE] = 0;
+    out->digits += count64(digit);
+    out->upper += count64(upper);
+    out->high += count64(high);
+    out->cont += count64(cont);
+    out->spaces += count64(space);
+    out->words += count64(words);
 }
 
 /* ---- the block scan with AVX-512 VBMI: a byte's classes by one table lookup ---- */
@@ -817,7 +816,7 @@ VBMI void allot_features_scan_block_vbmi(const unsigned char *p, size_t avail, a
     out->rare = _mm512_cmpeq_epi8_mask(cls, _mm512_set1_epi8((char)KIND_BACKSLASH)) | EQ(x, 0xC2) |
                 EQ(x, 0xC3) | EQ(x, 0xE2);
     for (int c = 1; c < ALLOT_SC_COUNT; c++)
-        out->count[c] = count64(_mm512_cmpeq_epi8_mask(cls, _mm512_set1_epi8((char)c)));
+        out->count[c] += count64(_mm512_cmpeq_epi8_mask(cls, _mm512_set1_epi8((char)c)));
 }
 
 /* ---- the block scan (AVX-512BW) ---- */
@@ -844,17 +843,17 @@ AVX512BW void allot_features_scan_block_avx512bw(const unsigned char *p, size_t 
     __mmask64 token = digit | upper | in_range(x, 'a', 'z') | high;
     block_common(x, space, token, digit, upper, high, cont, EQ(x, '.') | EQ(x, '!') | EQ(x, '?'), carry, out);
     out->rare = EQ(x, '\\') | EQ(x, 0xC2) | EQ(x, 0xC3) | EQ(x, 0xE2);
-    out->count[ALLOT_SC_QUESTION] = count64(EQ(x, '?'));
-    out->count[ALLOT_SC_DOLLAR] = count64(EQ(x, '$'));
-    out->count[ALLOT_SC_CARET] = count64(EQ(x, '^'));
-    out->count[ALLOT_SC_PERCENT] = count64(EQ(x, '%'));
-    out->count[ALLOT_SC_EQUALS] = count64(EQ(x, '='));
-    out->count[ALLOT_SC_NEWLINE] = count64(EQ(x, '\n'));
-    out->count[ALLOT_SC_OPERATOR] =
+    out->count[ALLOT_SC_QUESTION] += count64(EQ(x, '?'));
+    out->count[ALLOT_SC_DOLLAR] += count64(EQ(x, '$'));
+    out->count[ALLOT_SC_CARET] += count64(EQ(x, '^'));
+    out->count[ALLOT_SC_PERCENT] += count64(EQ(x, '%'));
+    out->count[ALLOT_SC_EQUALS] += count64(EQ(x, '='));
+    out->count[ALLOT_SC_NEWLINE] += count64(EQ(x, '\n'));
+    out->count[ALLOT_SC_OPERATOR] +=
         count64(EQ(x, '+') | EQ(x, '-') | EQ(x, '*') | EQ(x, '/') | EQ(x, '<') | EQ(x, '>'));
-    out->count[ALLOT_SC_BRACKET] =
+    out->count[ALLOT_SC_BRACKET] +=
         count64(EQ(x, '(') | EQ(x, ')') | EQ(x, '[') | EQ(x, ']') | EQ(x, '{') | EQ(x, '}'));
-    out->count[ALLOT_SC_CODE] =
+    out->count[ALLOT_SC_CODE] +=
         count64(EQ(x, ';') | EQ(x, '_') | EQ(x, '`') | EQ(x, '#') | EQ(x, '|') | EQ(x, '&'));
 }
 

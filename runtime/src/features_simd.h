@@ -77,16 +77,18 @@ enum {
     ALLOT_SC_COUNT
 };
 
-/* What one 64-byte block of a prompt holds (bit j: byte j of the block; bytes past the prompt read
- * as spaces). */
+/* What the 64-byte blocks of a prompt hold (bit j: byte j of the block; bytes past the prompt read as
+ * spaces): the last block's masks, and counts summed over the blocks scanned into it (zero it before
+ * the first). */
 typedef struct {
     uint64_t space, token, digit; /* whitespace; letters, digits and bytes >= 0x80; digits */
     uint64_t rare;                /* '\\' and the UTF-8 lead bytes 0xC2, 0xC3, 0xE2 */
     uint64_t zero, sep;           /* '0'; ',' and '.' (the numbers' masks) */
-    uint32_t digits, upper, high, cont, spaces, words; /* counts; words: non-space after space */
-    uint32_t count[ALLOT_SC_COUNT];                    /* the punctuation counters ([0] unused) */
-    uint32_t sentences; /* terminators ('.', '!', '?') followed by whitespace, counted here */
-    int last_term;      /* position + 1 in the block of the last of them (0: the carried one), -1: none */
+    int last_term; /* position + 1 in the block of its last sentence end (0: the carried one), -1: none */
+    /* summed over the blocks: */
+    uint64_t digits, upper, high, cont, spaces, words; /* counts; words: non-space after space */
+    uint64_t count[ALLOT_SC_COUNT];                    /* the punctuation counters ([0] unused) */
+    uint64_t sentences; /* terminators ('.', '!', '?') followed by whitespace */
 } allot_block_scan;
 
 /* What a block carries to the next. */
@@ -98,8 +100,9 @@ typedef struct {
 /** 1 when this build has the AVX-512BW block scan and this processor and system can run it. */
 int allot_features_avx512bw_usable(void);
 
-/** Scan the block p[0..avail) (avail <= 64, the rest read as spaces), *carry from the block before
- *  (updated for the next). Call only when allot_features_avx512bw_usable(). */
+/** Scan the block p[0..avail) (avail <= 64, the rest read as spaces) into out (its masks; its counts
+ *  added), *carry from the block before (updated for the next). Call only when
+ *  allot_features_avx512bw_usable(). */
 void allot_features_scan_block_avx512bw(const unsigned char *p, size_t avail, allot_block_carry *carry,
                                         allot_block_scan *out);
 

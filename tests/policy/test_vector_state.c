@@ -47,7 +47,7 @@ static void check_entry_points(int level, const unsigned char *p, size_t n) {
     static float val[4096], dense[32], std_out[32];
     static double center[32], scale[32];
     allot_block_carry carry = {1, 0};
-    allot_block_scan bs;
+    allot_block_scan bs = {0};
     size_t ns = 0, ne = 0;
 
     vs_clear();
