@@ -1830,8 +1830,10 @@ static void number_starts_masks(number_acc *a, const unsigned char *p, size_t n,
         if ((m->sep >> e) & (m->digit >> (e + 1)) & 1u) { /* joined: one '.' and a fraction, or else */
             uint64_t frac_after = ~m->digit >> (e + 1);
             end = e + 1 + (frac_after ? ctz64(frac_after) : 64);
+            /* a ',' joining the fraction to more digits: the general way (a second '.' ends it; the
+             * masks say first whether a byte follows the fraction at all) */
             if (p[base + e] != '.' || end >= 63 ||
-                (p[base + end] == ',' && ((m->digit >> (end + 1)) & 1u))) { /* ',' joins: the general way */
+                (((m->sep >> end) & (m->digit >> (end + 1)) & 1u) && p[base + end] == ',')) {
                 number_at(a, p, n, i);
                 continue;
             }
@@ -2191,6 +2193,7 @@ static void scan_prompt(const unsigned char *p, size_t n, double *v, token_acc *
 #else
             classify_block_counted(b, &lanes, &m, &cc);
 #endif
+            m.zero = m.sep = 0; /* the vector code's number masks: unused here */
             if (m.special) special_bytes(&sp, p, n, base, m.special);
         }
         if (~m.space) last_nonspace = base + top_bit64(~m.space) + 1;
