@@ -610,7 +610,8 @@ VBMI2 static inline __attribute__((always_inline)) void columns_to_rows(__m512i 
         _Pragma("GCC unroll 4") for (unsigned r = 0; r < 4; r++) v[r] = w[r];
         return;
     }
-    _Pragma("GCC unroll 4") for (unsigned q = 0; q < 4; q++) halve_columns(w + 2 * q, 2, v + 2 * q);
+    _Pragma("GCC unroll 4") for (unsigned q = 0; q < 4; q++)
+        halve_columns(w + 2 * (size_t)q, 2, v + 2 * (size_t)q);
 }
 
 VBMI2 static inline __attribute__((always_inline)) void sort_keys(__m512i *v, unsigned R) {
@@ -632,7 +633,7 @@ VBMI2 static inline __attribute__((always_inline)) size_t runs(const __m512i *v,
     __m512i before = _mm512_set1_epi16(-1), pos = word_iota();
     size_t m = 0;
     _Pragma("GCC unroll 8") for (unsigned r = 0; r < R; r++) {
-        size_t left = n > 32 * r ? n - 32 * r : 0;
+        size_t left = n > 32 * (size_t)r ? n - 32 * (size_t)r : 0;
         __mmask32 real = left >= 32 ? ~(__mmask32)0 : (__mmask32)((1u << left) - 1u);
         __mmask32 start =
             _mm512_mask_cmpneq_epu16_mask(real, v[r], _mm512_permutex2var_epi16(before, back, v[r]));
@@ -650,9 +651,9 @@ VBMI2 static inline __attribute__((always_inline)) size_t sort_runs(const uint16
                                                                     unsigned R, uint16_t *key, uint16_t *at) {
     __m512i v[16];
     _Pragma("GCC unroll 8") for (unsigned r = 0; r < R; r++) {
-        size_t left = n > 32 * r ? n - 32 * r : 0;
+        size_t left = n > 32 * (size_t)r ? n - 32 * (size_t)r : 0;
         __mmask32 real = left >= 32 ? ~(__mmask32)0 : (__mmask32)((1u << left) - 1u);
-        v[r] = _mm512_mask_loadu_epi16(_mm512_set1_epi16(-1), real, (const void *)(keys + 32 * r));
+        v[r] = _mm512_mask_loadu_epi16(_mm512_set1_epi16(-1), real, (const void *)(keys + 32 * (size_t)r));
     }
     sort_keys(v, R);
     return runs(v, R, n, key, at);

@@ -57,7 +57,7 @@ static void check_entry_points(int level, const unsigned char *p, size_t n) {
     vs_clear();
     allot_features_standardize_avx512(dense, center, scale, 32, std_out);
     CHECKF(!vs_upper_dirty(), "allot_features_standardize_avx512");
-    for (uint32_t i = 0; i < 64; i++) out[i] = 3 * i, val[3 * i] = (float)(i % 5 + 1);
+    for (uint32_t i = 0; i < 64; i++) out[i] = 3 * i, val[3 * (size_t)i] = (float)(i % 5 + 1);
     vs_clear();
     allot_features_finish_avx512(out, val, 64, 1);
     CHECKF(!vs_upper_dirty(), "allot_features_finish_avx512");
@@ -161,7 +161,7 @@ static void check_policy(const char *path, const char *p, size_t n) {
     allot_query_input q[4];
     for (int i = 0; i < 4; i++) {
         allot_query_input one = ALLOT_QUERY_INPUT_INIT;
-        one.prompt = p + 40 * i;
+        one.prompt = p + 40 * (size_t)i;
         one.prompt_len = n - 40 * (size_t)i;
         one.extras = &extra;
         one.n_extras = 1;
