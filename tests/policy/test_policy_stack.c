@@ -3,7 +3,8 @@
  * predicts on a thread whose whole stack is STACK_KIB KiB, the size the docs ask gateway threads for
  * at least, with a guard page below it (an overflow would crash the test). The deepest byte each
  * prediction touched is measured by filling the thread's stack below the caller's frame with a pattern
- * first, and printed; it must leave at least a quarter of the stack free.
+ * first, and printed, for a 500-byte and a 1,500-byte prompt (the short prompt's sort and the
+ * counting paths); it must leave at least a quarter of the stack free.
  * Usage: test_policy_stack BUNDLE.json...
  */
 #define _GNU_SOURCE /* pthread_getattr_np: where this thread's stack is */
@@ -33,7 +34,8 @@
 
 typedef struct {
     const char *path;
-    size_t deepest; /* bytes below the caller's frame a prediction touched */
+    size_t prompt_len; /* the word problem's length: 500 (a short prompt's path) or 1,500 bytes */
+    size_t deepest;    /* bytes below the caller's frame a prediction touched */
     int failed;
 } job;
 
@@ -69,15 +71,15 @@ static void *run(void *arg) {
         allot_policy_free(pl);
         return NULL;
     }
-    /* a 1,500-byte word problem and one value per extra (NaN: missing) */
+    /* a word problem of prompt_len bytes and one value per extra (NaN: missing) */
     pt_rng r = {7};
     char prompt[1600];
     size_t n = 0;
     double ex = 0;
-    while (n < 1500) {
+    while (n < jb->prompt_len) {
         char *p = pt_make_prompt(&r, 4, NULL, &ex);
-        for (size_t k = 0; p[k] && n < 1500; k++) prompt[n++] = p[k];
-        prompt[n++] = ' ';
+        for (size_t k = 0; p[k] && n < jb->prompt_len; k++) prompt[n++] = p[k];
+        if (n < jb->prompt_len) prompt[n++] = ' ';
         free(p);
     }
     double extras[64];
@@ -123,8 +125,8 @@ int main(int argc, char **argv) {
         return 2;
     }
     int failures = 0;
-    for (int i = 1; i < argc; i++) {
-        job jb = {argv[i], 0, 0};
+    for (int i = 1; i < 2 * argc - 1; i++) {
+        job jb = {argv[(i + 1) / 2], i % 2 ? 1500 : 500, 0, 0};
         pthread_attr_t at;
         pthread_attr_init(&at);
         pthread_attr_setstacksize(&at, (size_t)STACK_KIB * 1024);
@@ -135,16 +137,17 @@ int main(int argc, char **argv) {
         }
         pthread_join(th, NULL);
         pthread_attr_destroy(&at);
-        const char *name = strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i];
+        const char *name = strrchr(jb.path, '/') ? strrchr(jb.path, '/') + 1 : jb.path;
 #ifndef SANITIZED
         int ok = !jb.failed && jb.deepest > 0 && jb.deepest <= (size_t)STACK_KIB * 1024 * 3 / 4;
-        printf("%s %s: a prediction on a 1,500-byte prompt touched %zu bytes of stack below its caller "
+        printf("%s %s: a prediction on a %zu-byte prompt touched %zu bytes of stack below its caller "
                "(thread stack %d KiB)\n",
-               ok ? "ok  " : "FAIL", name, jb.deepest, STACK_KIB);
+               ok ? "ok  " : "FAIL", name, jb.prompt_len, jb.deepest, STACK_KIB);
 #else
         int ok = !jb.failed;
-        printf("%s %s: predicted on a %d KiB thread stack (sanitized build: depth not measured)\n",
-               ok ? "ok  " : "FAIL", name, STACK_KIB);
+        printf("%s %s: predicted on a %zu-byte prompt on a %d KiB thread stack (sanitized build: depth not "
+               "measured)\n",
+               ok ? "ok  " : "FAIL", name, jb.prompt_len, STACK_KIB);
 #endif
         failures += !ok;
     }
