@@ -1327,7 +1327,6 @@ typedef struct {
     int overflow;      /* a distinct index did not fit */
 } sparse_acc;
 
-#define PREFETCH_BYTES 2048u  /* of a prompt, requested before the scan */
 #define DIRECT_ZERO_MAX 8192u /* hash dimensions up to this count in a zeroed block (sparse_acc.zeroed) */
 
 static void sift_down(uint32_t *idx, float *val, size_t root, size_t n) {
@@ -2130,8 +2129,9 @@ static void token_events(token_acc *t, const unsigned char *p, size_t n, size_t 
     t->nev = nev;
 }
 
-/* Block [base, base + 64) with AVX-512BW (features_simd.h): its masks into m, its counts into cc and
- * sp (the rare special bytes through special_rare, as special_bytes does). */
+/* Block [base, base + 64) with AVX-512BW (features_simd.h): its masks into m, its counts added to
+ * bs's (block_totals takes them at the end), the rare special bytes through special_rare as
+ * special_bytes does. */
 static void scan_block_simd(const unsigned char *p, size_t n, size_t base, int vbmi, allot_block_carry *carry,
                             allot_block_scan *bs, block_masks *m, special_acc *sp) {
     size_t avail = n - base < 64 ? n - base : 64;
@@ -2160,6 +2160,8 @@ static void block_totals(const allot_block_scan *bs, class_counts *cc, special_a
     for (unsigned k = 1; k < SC_COUNT; k++) sp->count[k] = bs->count[k];
     sp->sentences = bs->sentences;
 }
+
+#define PREFETCH_BYTES 2048u /* of a prompt, requested before the scan (allot_featurize_ex) */
 
 /* The byte, number and token passes over p[0..n) (see above); the flags and counts into v. */
 static void scan_prompt(const unsigned char *p, size_t n, double *v, token_acc *t) {

@@ -1,7 +1,10 @@
 /*
- * features_simd.c - the featuriser's token pass with AVX-512F (see features_simd.h).
+ * features_simd.c - the featuriser's vector code (see features_simd.h and docs/features.md): the
+ * block scans, token boundaries, the token pass, the hashed block's counts or sort, the dense picks,
+ * standardisation. Every function returns with the vector registers' upper halves clear
+ * (tests/policy/test_vector_state).
  *
- * For 16 tokens per vector:
+ * The token pass, for 16 tokens per vector:
  *   1. keys: each token's first 16 bytes, gathered as four 32-bit words per lane, lower-cased (bit
  *      0x20 set in the bytes below 0x80, as token_key does) and zeroed past the token;
  *   2. keyword lookup: the slot hash, the slot, the word's fields gathered and compared; the flags of

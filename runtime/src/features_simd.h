@@ -1,10 +1,12 @@
 /*
- * features_simd.h - the featuriser's token pass with AVX-512F, 16 tokens per vector (runtime-private).
+ * features_simd.h - the featuriser's vector code with AVX-512 (runtime-private): block scans, token
+ * boundaries, the token pass (16 tokens per vector), the hashed block's counts or sort, the dense
+ * picks and standardisation, each the same bits as the portable code in features.c.
  *
- * features.c finds the token boundaries and counts the hashed n-grams; for a batch of tokens it
- * needs each token's keyword flags and, with hashing, its unigram and bigram FNV-1a hashes. The
- * portable code does that a token at a time (token_key, hash_classes in features.c); this does it
- * for 16 tokens per vector, with the same arithmetic on every lane, so the results are the same bits
+ * The token pass: features.c finds the token boundaries and counts the hashed n-grams; for a batch of tokens
+ * it needs each token's keyword flags and, with hashing, its unigram and bigram FNV-1a hashes. The portable
+ * code does that a token at a time (token_key, hash_classes in features.c); this does it for 16 tokens per
+ * vector, with the same arithmetic on every lane, so the results are the same bits
  * (tests/policy/test_features_ref checks both paths against the previous featuriser). It is used only
  * when the processor and the operating system support AVX-512F (allot_features_avx512_usable), and
  * compiled only for x86-64 with GCC or clang.
