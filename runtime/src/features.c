@@ -2391,7 +2391,6 @@ allot_status allot_featurize_ex(const allot_featurizer *f, const char *prompt, s
         acc.direct = 1;
         acc.nwords = ((size_t)f->hash_dim + 31u) / 32u;
         acc.bits = sparse_index + (f->hash_dim - acc.nwords);
-        memset(acc.bits, 0, acc.nwords * sizeof *acc.bits);
         /* zeroing the counts of a small block costs less than resetting each on first sight; with the
          * vector code, a short prompt's counts (at most prompt_len + 1 n-grams) fit in 16 bits, in the
          * upper half of val, apart from the lower half where the outputs go */
@@ -2407,6 +2406,7 @@ allot_status allot_featurize_ex(const allot_featurizer *f, const char *prompt, s
             memset(sparse_value, 0, f->hash_dim * sizeof *sparse_value);
             acc.zeroed = 1;
         }
+        if (!acc.keys16) memset(acc.bits, 0, acc.nwords * sizeof *acc.bits); /* collected keys need none */
     }
     token_acc t;
     t.f = f;
